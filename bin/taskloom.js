@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// Runs the TypeScript sources directly: Node 24 strips types natively, so there is no build step.
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 24) {
+  process.stderr.write(`taskloom needs Node.js 24 or newer; this is ${process.version}.\n`);
+  process.exit(1);
+}
+const { main } = await import('../src/cli/main.ts');
+process.exit(await main());

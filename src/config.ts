@@ -1,0 +1,142 @@
+/**
+ * All configuration, resolved and validated once at start-up.
+ *
+ * Every setting comes from the environment unless the caller passes an explicit override
+ * (explicit arguments beat env). An invalid value never silently becomes the default: it
+ * raises a ConfigError naming the variable, the bad value and what would be accepted.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from './errors.ts';
+
+const positiveInteger = z.coerce.number().int().positive();
+const nonNegativeInteger = z.coerce.number().int().nonnegative();
+export const booleanFromString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
+  .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
+const urlString = z.url();
+
+/** One environment variable: its schema, default and the text shown in errors and docs. */
+interface Setting<Output> {
+  env: string;
+  schema: z.ZodType<Output>;
+  default?: string;
+  help: string;
+}
+
+function setting<Output>(env: string, schema: z.ZodType<Output>, help: string, defaultValue?: string): Setting<Output> {
+  return defaultValue === undefined ? { env, schema, help } : { env, schema, help, default: defaultValue };
+}
+
+/**
+ * The catalog of every environment variable taskloom reads. The README's configuration table is
+ * generated from the same list (`taskloom config --markdown`), so the two cannot drift.
+ */
+export const settings = {
+  databaseUrl: setting('DATABASE_URL', urlString.optional(), 'PostgreSQL 13+ connection string. Unset: an embedded PostgreSQL is started under TASKLOOM_HOME.'),
+  home: setting('TASKLOOM_HOME', z.string().min(1), 'Folder for local state (embedded PostgreSQL data, logs).', '.taskloom'),
+  embeddedPort: setting('TASKLOOM_EMBEDDED_PG_PORT', positiveInteger.max(65535), 'Port of the embedded PostgreSQL when DATABASE_URL is unset.', '54329'),
+  databasePoolSize: setting('TASKLOOM_DB_POOL_SIZE', positiveInteger.max(500), 'Connections per process in the main pool (pg-boss keeps its own small pool).', '10'),
+  logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'pino log level.', 'info'),
+  queues: setting('TASKLOOM_QUEUES', z.string().optional(), 'Comma-separated queues this process works (default: all queues).'),
+  workerConcurrency: setting('TASKLOOM_WORKER_CONCURRENCY', positiveInteger.max(1000), 'Tasks one worker process runs at once.', '8'),
+  heartbeatSeconds: setting('TASKLOOM_HEARTBEAT_SECONDS', positiveInteger.min(10).max(3600), 'A running task whose worker has not sent a heartbeat for this long is abandoned and resumed elsewhere (pg-boss minimum: 10).', '10'),
+  superviseIntervalSeconds: setting('TASKLOOM_SUPERVISE_SECONDS', positiveInteger.max(3600), 'How often abandoned tasks are looked for. Detection takes at most heartbeat + this.', '5'),
+  pollIntervalMs: setting('TASKLOOM_POLL_INTERVAL_MS', positiveInteger.min(100), 'Idle polling backstop for new tasks; LISTEN/NOTIFY wakes workers at once.', '2000'),
+  shutdownGraceMs: setting('TASKLOOM_SHUTDOWN_GRACE_MS', nonNegativeInteger, 'On SIGTERM, how long running tasks get to stop after their signal aborts before they are released.', '10000'),
+  port: setting('PORT', positiveInteger.max(65535), 'HTTP port of `taskloom serve`.', '8000'),
+  apiBodyLimitBytes: setting('TASKLOOM_API_BODY_LIMIT_BYTES', positiveInteger.min(1024).max(104_857_600), 'Largest request body the HTTP API accepts; bigger bodies answer 413 payload_too_large.', '1048576'),
+  apiRateLimitPerMinute: setting('TASKLOOM_API_RATE_LIMIT', positiveInteger.max(10_000_000), 'Requests one API key may make per minute in one process; more answer 429 rate_limited with Retry-After.', '1200'),
+  webhookTimeoutMs: setting('TASKLOOM_WEBHOOK_TIMEOUT_MS', positiveInteger.min(100).max(300_000), 'Time a webhook receiver gets to answer one delivery before it counts as failed and is retried.', '10000'),
+  webhookMaxAttempts: setting('TASKLOOM_WEBHOOK_MAX_ATTEMPTS', positiveInteger.max(100), 'Attempts per webhook event (the first included) before the event is dropped and the next one is sent.', '8'),
+  webhookRetryBaseMs: setting('TASKLOOM_WEBHOOK_RETRY_BASE_MS', positiveInteger.max(3_600_000), 'First webhook retry delay; doubles each attempt (with jitter) up to TASKLOOM_WEBHOOK_RETRY_MAX_MS.', '1000'),
+  webhookRetryMaxMs: setting('TASKLOOM_WEBHOOK_RETRY_MAX_MS', positiveInteger.max(86_400_000), 'Longest delay between two webhook attempts.', '300000'),
+  webhookAllowLoopback: setting('TASKLOOM_WEBHOOK_ALLOW_LOOPBACK', booleanFromString, 'Allow callback_url targets on loopback addresses (127.0.0.0/8, ::1, localhost). For tests and single-machine setups.', 'false'),
+  webhookAllowPrivate: setting('TASKLOOM_WEBHOOK_ALLOW_PRIVATE', booleanFromString, 'Allow callback_url targets on private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). Link-local and cloud metadata addresses are always refused.', 'false'),
+  host: setting('HOST', z.string().min(1), 'HTTP listen address of `taskloom serve`.', '127.0.0.1'),
+  apiKey: setting('TASKLOOM_API_KEY', z.string().min(16).optional(), 'API key for the default tenant created on first start (otherwise one is generated and printed once).'),
+  redisUrl: setting('REDIS_URL', urlString.optional(), 'When set, automated gather events are also published on Redis channel automated-gather:{projectId}.'),
+  payloadApiUrl: setting('PAYLOAD_API_URL', urlString.optional(), 'Payload CMS base URL for departments. Unset: taskloom\'s own departments table.'),
+  payloadApiKey: setting('PAYLOAD_API_KEY', z.string().min(1).optional(), 'Payload CMS API key.'),
+  gatherSoftTimeoutMs: setting('TASKLOOM_GATHER_SOFT_TIMEOUT_MS', positiveInteger, 'Automated gather: at this age a run stops after its last saved step, emits automation_timeout and returns status `timeout` (seed: 540 s).', '540000'),
+  gatherHardTimeoutMs: setting('TASKLOOM_GATHER_HARD_TIMEOUT_MS', positiveInteger, 'Automated gather: an attempt running this long is stopped and retried from its checkpoints (seed: 600 s). Must exceed the soft timeout.', '600000'),
+  gatherItemsPerIteration: setting('TASKLOOM_GATHER_ITEMS_PER_ITERATION', positiveInteger.min(5).max(10), 'Automated gather: items asked of the model per iteration (5-10).', '8'),
+  gatherDuplicateThreshold: setting('TASKLOOM_GATHER_DUPLICATE_THRESHOLD', z.coerce.number().min(0.5).max(1), 'Automated gather: embedding cosine similarity at or above which a new item is a duplicate.', '0.9'),
+  gatherJudge: setting('TASKLOOM_GATHER_JUDGE', booleanFromString, 'Automated gather: ask an LLM judge about borderline pairs (cosine between TASKLOOM_GATHER_JUDGE_LOWER_BOUND and the duplicate threshold); one extra call per iteration at most.', 'false'),
+  gatherJudgeLowerBound: setting('TASKLOOM_GATHER_JUDGE_LOWER_BOUND', z.coerce.number().min(0).max(1), 'Automated gather: lower cosine bound of the borderline band sent to the judge.', '0.8'),
+  brainServiceBaseUrl: setting('BRAIN_SERVICE_BASE_URL', urlString.optional(), 'Brain service base URL. Unset: the built-in PostgreSQL brain.'),
+  brainServiceApiKey: setting('BRAIN_SERVICE_API_KEY', z.string().min(1).optional(), 'Brain service API key.'),
+  openrouterApiKey: setting('OPENROUTER_API_KEY', z.string().min(1).optional(), 'OpenRouter API key. Enables `openrouter:*` models and bare seed ids such as `anthropic/claude-sonnet-4.5`.'),
+  openaiApiKey: setting('OPENAI_API_KEY', z.string().min(1).optional(), 'OpenAI API key. Enables `openai:*` models.'),
+  googleApiKey: setting('GOOGLE_GENERATIVE_AI_API_KEY', z.string().min(1).optional(), 'Google Gemini API key. Enables `google:*` models (GEMINI_API_KEY is accepted too).'),
+  geminiApiKey: setting('GEMINI_API_KEY', z.string().min(1).optional(), 'The seeds\' name for the Google Gemini API key; used when GOOGLE_GENERATIVE_AI_API_KEY is unset.'),
+  anthropicApiKey: setting('ANTHROPIC_API_KEY', z.string().min(1).optional(), 'Anthropic API key. Enables `anthropic:*` models.'),
+  groqApiKey: setting('GROQ_API_KEY', z.string().min(1).optional(), 'Groq API key. Enables `groq:*` models.'),
+  perplexityApiKey: setting('PERPLEXITY_API_KEY', z.string().min(1).optional(), 'Perplexity API key. Enables `perplexity:*` models (research).'),
+  openaiCompatibleBaseUrl: setting('OPENAI_COMPATIBLE_BASE_URL', urlString.optional(), 'Base URL of an OpenAI-compatible endpoint (Ollama http://127.0.0.1:11434/v1, LM Studio, vLLM, llama.cpp). Enables `openai-compatible:*` models.'),
+  openaiCompatibleApiKey: setting('OPENAI_COMPATIBLE_API_KEY', z.string().min(1).optional(), 'Optional bearer key for OPENAI_COMPATIBLE_BASE_URL.'),
+  llmGenerationModel: setting('TASKLOOM_LLM_GENERATION_MODEL', z.string().min(1).optional(), 'Default model for content generation, as `provider:model` (or a bare OpenRouter id). Unset: the first configured provider\'s default, else `offline:default`.'),
+  llmJudgingModel: setting('TASKLOOM_LLM_JUDGING_MODEL', z.string().min(1).optional(), 'Default model for quality scoring and evaluation. Unset: the generation default.'),
+  llmResearchModel: setting('TASKLOOM_LLM_RESEARCH_MODEL', z.string().min(1).optional(), 'Default model for research (company DNA, learning rounds). Unset: Perplexity when configured, else the generation default.'),
+  llmEmbeddingModel: setting('TASKLOOM_LLM_EMBEDDING_MODEL', z.string().min(1).optional(), 'Default embedding model. Unset: `offline:embedding` (a local hashed n-gram embedding), which needs no key.'),
+  llmFallbackModels: setting('TASKLOOM_LLM_FALLBACK_MODELS', z.string().optional(), 'Comma-separated models tried in order when the requested model keeps failing (after its retries).'),
+  llmTimeoutMs: setting('TASKLOOM_LLM_TIMEOUT_MS', positiveInteger.max(3_600_000), 'Per-call timeout of one provider request, in milliseconds.', '120000'),
+  llmMaxRetries: setting('TASKLOOM_LLM_MAX_RETRIES', nonNegativeInteger.max(20), 'Retries of one model on 429, 5xx, timeouts and network errors (Retry-After is honoured) before the fallback chain is used.', '3'),
+  llmCache: setting('TASKLOOM_LLM_CACHE', z.enum(['auto', 'on', 'off']), 'Response cache in PostgreSQL: `auto` caches offline models only, `on` caches every model, `off` caches nothing.', 'auto'),
+  llmConcurrency: setting('TASKLOOM_LLM_CONCURRENCY', positiveInteger.max(1000), 'Requests in flight per provider in one process (shared by all tasks).', '4'),
+  llmRequestsPerMinute: setting('TASKLOOM_LLM_RPM', positiveInteger.max(1_000_000), 'Requests started per provider per minute in one process.', '60'),
+  llmProviderLimits: setting('TASKLOOM_LLM_PROVIDER_LIMITS', z.string().optional(), 'Per-provider overrides as JSON, e.g. {"openrouter":{"concurrency":8,"rpm":120}}.'),
+  llmPriceTable: setting('TASKLOOM_LLM_PRICES', z.string().optional(), 'Price table (JSON or a path to a JSON file): {"provider:model": {"inputPerMillion": 3, "outputPerMillion": 15}} in USD. Unpriced models report cost null.'),
+} as const;
+
+type SettingKey = keyof typeof settings;
+type SettingValue<Key extends SettingKey> = (typeof settings)[Key] extends Setting<infer Output> ? Output : never;
+
+/** The resolved configuration. Every value is typed and already validated. */
+export type Config = { [Key in SettingKey]: SettingValue<Key> } & {
+  /** TASKLOOM_HOME resolved against the working directory. */
+  homePath: string;
+  /** TASKLOOM_QUEUES parsed, or undefined for all queues. */
+  queueList: string[] | undefined;
+};
+
+export type ConfigOverrides = Partial<{ [Key in SettingKey]: SettingValue<Key> }>;
+
+/**
+ * Resolves the configuration from `environment` (default `process.env`) and `overrides`.
+ * Throws ConfigError listing every invalid variable at once, so one run shows all fixes needed.
+ */
+export function loadConfig(overrides: ConfigOverrides = {}, environment: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const resolved: Record<string, unknown> = {};
+  for (const [key, definition] of Object.entries(settings) as [SettingKey, Setting<unknown>][]) {
+    if (key in overrides && overrides[key] !== undefined) {
+      resolved[key] = overrides[key];
+      continue;
+    }
+    const raw = environment[definition.env];
+    const input = raw === undefined || raw === '' ? definition.default : raw.trim();
+    const parsed = definition.schema.safeParse(input);
+    if (parsed.success) {
+      resolved[key] = parsed.data;
+    } else {
+      const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
+      problems.push(`${definition.env}=${JSON.stringify(raw)} is invalid (${reason}). ${definition.help}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
+  }
+  const config = resolved as Config;
+  config.homePath = path.resolve(config.home);
+  config.queueList = config.queues
+    ? config.queues.split(',').map((name) => name.trim()).filter((name) => name.length > 0)
+    : undefined;
+  return config;
+}
+
+/** Markdown table of every setting, for the README. */
+export function configurationMarkdown(): string {
+  const rows = Object.values(settings).map((definition: Setting<unknown>) => `| \`${definition.env}\` | ${definition.default === undefined ? '(unset)' : `\`${definition.default}\``} | ${definition.help} |`);
+  return ['| variable | default | what it does |', '| --- | --- | --- |', ...rows].join('\n');
+}

@@ -1,0 +1,125 @@
+/**
+ * The error catalog. Every error taskloom raises on purpose is a TaskloomError with a stable
+ * `code` (documented in the README) and the HTTP status it maps to. Callers check the marker
+ * (`isTaskloomError`) and the code, never the message text.
+ */
+
+const marker = Symbol.for('taskloom.error');
+
+export interface ErrorDetails {
+  [key: string]: unknown;
+}
+
+export class TaskloomError extends Error {
+  readonly [marker] = true;
+  readonly code: string;
+  readonly httpStatus: number;
+  readonly details: ErrorDetails;
+  /** false: retrying the same work cannot succeed, so the engine fails the task at once. */
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { httpStatus?: number; details?: ErrorDetails; retryable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.httpStatus = options.httpStatus ?? 500;
+    this.details = options.details ?? {};
+    this.retryable = options.retryable ?? true;
+  }
+
+  toJSON(): { code: string; message: string; details: ErrorDetails } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isTaskloomError(value: unknown): value is TaskloomError {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+}
+
+/** Configuration is invalid; the process cannot start. */
+export class ConfigError extends TaskloomError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('config_invalid', message, { httpStatus: 500, details, retryable: false });
+  }
+}
+
+/** Input failed validation. `details.issues` lists each problem with its path. */
+export class ValidationError extends TaskloomError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('validation_failed', message, { httpStatus: 400, details, retryable: false });
+  }
+}
+
+export class UnknownTaskTypeError extends TaskloomError {
+  constructor(taskType: string, validTypes: string[]) {
+    super('unknown_task_type', `Unknown task_type "${taskType}". Valid task types: ${validTypes.join(', ')}.`, {
+      httpStatus: 400,
+      details: { task_type: taskType, valid_task_types: validTypes },
+      retryable: false,
+    });
+  }
+}
+
+export class NotFoundError extends TaskloomError {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} ${id} was not found.`, { httpStatus: 404, details: { id }, retryable: false });
+  }
+}
+
+/** A task with the same concurrency key is already active and the task type rejects a second one. */
+export class ConcurrencyConflictError extends TaskloomError {
+  constructor(taskType: string, concurrencyKey: string, runningTaskId: string) {
+    super('concurrency_conflict', `A ${taskType} task for "${concurrencyKey}" is already active (task ${runningTaskId}); wait for it or cancel it.`, {
+      httpStatus: 409,
+      details: { task_type: taskType, concurrency_key: concurrencyKey, running_task_id: runningTaskId },
+      retryable: false,
+    });
+  }
+}
+
+/**
+ * Thrown by task code when retrying cannot help (bad data, a refused request). The engine fails
+ * the task at once instead of spending its remaining attempts.
+ */
+export class PermanentError extends TaskloomError {
+  constructor(message: string, details: ErrorDetails = {}, cause?: unknown) {
+    super('permanent_failure', message, { httpStatus: 500, details, retryable: false, cause });
+  }
+}
+
+/** The attempt ran past the task type's hard timeout. Retried per policy, resuming from steps. */
+export class HardTimeoutError extends TaskloomError {
+  constructor(taskId: string, timeoutMs: number) {
+    super('hard_timeout', `Task ${taskId} exceeded its hard timeout of ${timeoutMs} ms.`, { details: { task_id: taskId, timeout_ms: timeoutMs } });
+  }
+}
+
+/** Another worker took over this task (our heartbeat lapsed); this attempt must stop writing. */
+export class LeaseLostError extends TaskloomError {
+  constructor(taskId: string, attempt: number) {
+    super('lease_lost', `Task ${taskId} attempt ${attempt} no longer holds the task; another attempt took over.`, { details: { task_id: taskId, attempt } });
+  }
+}
+
+/** A dependency (database, LLM provider, Payload, Brain, webhook receiver) failed. */
+export class DependencyError extends TaskloomError {
+  constructor(dependency: string, message: string, options: { details?: ErrorDetails; retryable?: boolean; cause?: unknown; httpStatus?: number } = {}) {
+    super('dependency_failed', `${dependency}: ${message}`, {
+      httpStatus: options.httpStatus ?? 502,
+      details: { dependency, ...options.details },
+      retryable: options.retryable ?? true,
+      cause: options.cause,
+    });
+  }
+}
+
+/** Plain JSON form of any thrown value, as stored in `tasks.error` and event payloads. */
+export function serializeError(error: unknown): { code: string; message: string; details?: ErrorDetails; retryable: boolean } {
+  if (isTaskloomError(error)) {
+    return { code: error.code, message: error.message, details: error.details, retryable: error.retryable };
+  }
+  if (error instanceof Error) {
+    return { code: 'internal_error', message: error.message, retryable: true };
+  }
+  return { code: 'internal_error', message: String(error), retryable: true };
+}

@@ -1,0 +1,33 @@
+import { expect, it } from 'vitest';
+import { configurationMarkdown, loadConfig, settings } from '../src/config.ts';
+import { isTaskloomError } from '../src/errors.ts';
+
+it('resolves defaults, reads env, and lets explicit arguments win', () => {
+  const config = loadConfig({}, {});
+  expect(config.port).toBe(8000);
+  expect(config.workerConcurrency).toBe(8);
+  expect(config.databaseUrl).toBeUndefined();
+  expect(config.homePath.endsWith('.taskloom')).toBe(true);
+  expect(loadConfig({}, { PORT: '9001', TASKLOOM_QUEUES: 'quick, ai_jobs' })).toMatchObject({ port: 9001, queueList: ['quick', 'ai_jobs'] });
+  expect(loadConfig({ port: 7000 }, { PORT: '9001' }).port).toBe(7000);
+});
+
+it('fails fast on invalid values, naming every bad variable and how to fix it', () => {
+  let thrown: unknown;
+  try {
+    loadConfig({}, { PORT: '99999', TASKLOOM_WORKER_CONCURRENCY: 'eight', DATABASE_URL: 'not a url' });
+  } catch (error) {
+    thrown = error;
+  }
+  expect(isTaskloomError(thrown) && thrown.code).toBe('config_invalid');
+  const message = (thrown as Error).message;
+  expect(message).toContain('PORT="99999" is invalid');
+  expect(message).toContain('TASKLOOM_WORKER_CONCURRENCY="eight" is invalid');
+  expect(message).toContain('DATABASE_URL="not a url" is invalid');
+  expect(message).toContain(settings.port.help);
+});
+
+it('documents every setting', () => {
+  const markdown = configurationMarkdown();
+  for (const definition of Object.values(settings)) expect(markdown).toContain(`\`${definition.env}\``);
+});
