@@ -1,0 +1,189 @@
+/**
+ * Engine benchmark. Prints progress lines, then one JSON line last:
+ * {"latency_ms":{"p50","p99"},"drain_tasks_per_s","tasks","concurrency","step_overhead_ms","cancel_ms"}
+ *
+ * - latency: submit call to handler start, for single no-op tasks submitted one at a time
+ * - drain: a backlog of N no-op tasks (task record, events and pg-boss job each) run to completion
+ * - step_overhead_ms: median cost of one checkpointed step with a small JSON result
+ * - cancel_ms: p50 from the cancel call to the running handler's signal aborting
+ *
+ * Uses DATABASE_URL's server when set, else an embedded PostgreSQL in a temporary folder; works
+ * in a fresh database it drops afterwards. Options: BENCH_TASKS (5000), BENCH_CONCURRENCY (8).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { z } from 'zod';
+import { ensureEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { createPool } from '../src/db/pool.ts';
+import { defineTask, Engine } from '../src/engine/index.ts';
+import { createLogger } from '../src/logger.ts';
+
+const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+const latencySamples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
+
+function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+const round = (value: number): number => Math.round(value * 100) / 100;
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+
+const startedAt = new Map<string, number>();
+const startWaiters = new Map<string, () => void>();
+const noop = defineTask({
+  type: 'bench_noop',
+  description: 'does nothing',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    startedAt.set(context.taskId, performance.now());
+    startWaiters.get(context.taskId)?.();
+    return null;
+  },
+});
+const stepDurations: number[] = [];
+const steps = defineTask({
+  type: 'bench_steps',
+  description: 'many small checkpointed steps',
+  queue: 'default',
+  input: z.object({ steps: z.number().int() }),
+  async run(context) {
+    for (let index = 0; index < context.input.steps; index += 1) {
+      const before = performance.now();
+      await context.step(`step-${index}`, async () => ({ index, note: 'small result' }));
+      stepDurations.push(performance.now() - before);
+    }
+    return null;
+  },
+});
+const abortedAt = new Map<string, number>();
+const runningWaiters = new Map<string, () => void>();
+const cancellable = defineTask({
+  type: 'bench_cancellable',
+  description: 'waits for its signal',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    await new Promise<void>((resolve) => {
+      context.signal.addEventListener('abort', () => {
+        abortedAt.set(context.taskId, performance.now());
+        resolve();
+      }, { once: true });
+      runningWaiters.get(context.taskId)?.();
+    });
+    return null;
+  },
+});
+
+async function main(): Promise<void> {
+  let serverUrl = process.env.DATABASE_URL;
+  let stopServer = async (): Promise<void> => {};
+  let home: string | undefined;
+  if (!serverUrl) {
+    home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-bench-'));
+    const server = await ensureEmbeddedPostgres({ homePath: home, port: 56_000 + Math.floor(Math.random() * 2000) });
+    serverUrl = server.url;
+    stopServer = server.stop;
+  }
+  const name = `taskloom_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const pool = createPool(url.toString(), { max: 20 });
+  await migrate(pool);
+  const engine = await Engine.start({ url: url.toString(), pool, logger: createLogger('warn'), taskTypes: [noop, steps, cancellable], maintenance: false });
+  try {
+    // Latency: one at a time, worker idle and waiting.
+    const worker = await engine.startWorker({ concurrency });
+    const latencies: number[] = [];
+    for (let index = 0; index < latencySamples + 20; index += 1) {
+      const begin = performance.now();
+      let taskId = '';
+      const started = new Promise<void>((resolve) => {
+        // The handler may start before submit returns; the id is known once it does.
+        const check = setInterval(() => {
+          if (taskId && startedAt.has(taskId)) {
+            clearInterval(check);
+            resolve();
+          }
+        }, 0);
+      });
+      taskId = (await engine.submit({ taskType: 'bench_noop', input: {} })).task.id;
+      await started;
+      if (index >= 20) latencies.push(startedAt.get(taskId)! - begin);
+    }
+    log(`latency: p50 ${round(percentile(latencies, 0.5))} ms, p99 ${round(percentile(latencies, 0.99))} ms over ${latencies.length} tasks`);
+
+    // Step overhead.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stepsTask = await engine.submit({ taskType: 'bench_steps', input: { steps: 300 } });
+    while ((await engine.getTask(stepsTask.task.id)).status !== 'completed') await new Promise((resolve) => setTimeout(resolve, 20));
+    const stepOverhead = percentile(stepDurations, 0.5);
+    log(`step overhead: median ${round(stepOverhead)} ms over ${stepDurations.length} steps`);
+
+    // Cancel latency.
+    const cancelLatencies: number[] = [];
+    for (let index = 0; index < 30; index += 1) {
+      let taskId = '';
+      const running = new Promise<void>((resolve) => {
+        const check = setInterval(() => {
+          if (taskId) {
+            clearInterval(check);
+            runningWaiters.set(taskId, resolve);
+          }
+        }, 0);
+      });
+      taskId = (await engine.submit({ taskType: 'bench_cancellable', input: {} })).task.id;
+      await running;
+      const before = performance.now();
+      await engine.cancel(taskId);
+      while (!abortedAt.has(taskId)) await new Promise((resolve) => setTimeout(resolve, 1));
+      cancelLatencies.push(abortedAt.get(taskId)! - before);
+    }
+    log(`cancel: p50 ${round(percentile(cancelLatencies, 0.5))} ms`);
+    await worker.stop();
+
+    // Drain: build the backlog with no worker running, then time one worker emptying it.
+    const batch = 50;
+    for (let offset = 0; offset < taskCount; offset += batch) {
+      await Promise.all(Array.from({ length: Math.min(batch, taskCount - offset) }, () => engine.submit({ taskType: 'bench_noop', input: {} })));
+    }
+    log(`backlog of ${taskCount} tasks queued`);
+    const drainStart = performance.now();
+    const drainWorker = await engine.startWorker({ concurrency });
+    for (;;) {
+      const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE task_type = 'bench_noop' AND status <> 'completed'`);
+      if (left.rows[0]!.count === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const drainSeconds = (performance.now() - drainStart) / 1000;
+    await drainWorker.stop();
+    const eventsPerTask = await pool.query<{ count: number }>(`SELECT (count(*)::float / $1)::float AS count FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE t.task_type = 'bench_noop'`, [taskCount + latencySamples + 20]);
+    log(`drain: ${taskCount} tasks in ${round(drainSeconds)} s with concurrency ${concurrency}; ${round(eventsPerTask.rows[0]!.count)} events stored per task`);
+
+    process.stdout.write(`${JSON.stringify({
+      latency_ms: { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)) },
+      drain_tasks_per_s: Math.round(taskCount / drainSeconds),
+      tasks: taskCount,
+      concurrency,
+      step_overhead_ms: round(stepOverhead),
+      cancel_ms: round(percentile(cancelLatencies, 0.5)),
+    })}\n`);
+  } finally {
+    await engine.stop({ graceMs: 100 });
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+    await stopServer();
+    if (home) await rm(home, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,47 @@
+/**
+ * Cancellation from any process. A queued or retrying task is cancelled at once. A running task
+ * is marked `cancel_requested_at` and its worker, wherever it is, hears a NOTIFY and aborts the
+ * task's signal; the worker then records the outcome. A worker that dies before hearing it still
+ * sees the mark when the task is next claimed.
+ */
+import { withTransaction, type Pool } from '../db/pool.ts';
+import { NotFoundError } from '../errors.ts';
+import { bossDatabase, type Boss } from './boss.ts';
+import { appendEvents } from './event-log.ts';
+import { taskColumns, type TaskRecord, type TaskStatus } from './task-store.ts';
+
+export const cancelChannel = 'taskloom_cancel';
+
+export interface CancelResult {
+  task_id: string;
+  previous_state: TaskStatus;
+  status: TaskStatus;
+  message: string;
+}
+
+export async function cancelTask(dependencies: { pool: Pool; boss: Boss }, taskId: string, options: { tenant?: string; reason?: string } = {}): Promise<CancelResult> {
+  return withTransaction(dependencies.pool, async (transaction) => {
+    const found = await transaction.query<TaskRecord>(
+      `SELECT ${taskColumns} FROM tasks WHERE id = $1 ${options.tenant === undefined ? '' : 'AND tenant = $2'} FOR UPDATE`,
+      options.tenant === undefined ? [taskId] : [taskId, options.tenant],
+    );
+    const task = found.rows[0];
+    if (!task) throw new NotFoundError('Task', taskId);
+    const previous = task.status;
+    if (previous === 'completed' || previous === 'failed' || previous === 'cancelled') {
+      return { task_id: taskId, previous_state: previous, status: previous, message: `Task already ${previous}; nothing to cancel.` };
+    }
+    if (previous === 'running') {
+      await transaction.query(`UPDATE tasks SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now() WHERE id = $1`, [taskId]);
+      await transaction.query(`SELECT pg_notify('${cancelChannel}', $1)`, [taskId]);
+      return { task_id: taskId, previous_state: previous, status: 'running', message: 'Cancellation requested; the running task is being stopped.' };
+    }
+    await transaction.query(
+      `UPDATE tasks SET status = 'cancelled', cancel_requested_at = now(), completed_at = now(), updated_at = now(), next_attempt_at = NULL WHERE id = $1`,
+      [taskId],
+    );
+    if (task.job_id) await dependencies.boss.cancel(task.queue, task.job_id, { db: bossDatabase(transaction) });
+    await appendEvents(transaction, [{ taskId, tenant: task.tenant, projectId: task.project_id, type: 'task_cancelled', payload: { previous_state: previous, reason: options.reason ?? 'requested' } }]);
+    return { task_id: taskId, previous_state: previous, status: 'cancelled', message: 'Task cancelled.' };
+  });
+}

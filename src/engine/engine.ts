@@ -1,0 +1,163 @@
+/**
+ * The engine's one entry point: submit, read, cancel, subscribe, and run workers, on one
+ * PostgreSQL. Every process (API, worker, CLI) opens an Engine on the same database.
+ */
+import type { Pool } from '../db/pool.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { startBoss, type Boss } from './boss.ts';
+import { cancelTask, type CancelResult } from './cancel.ts';
+import { EventHub, type SubscribeOptions } from './event-hub.ts';
+import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
+import { NotificationListener } from './listener.ts';
+import { registerSchedules } from './schedules.ts';
+import { SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
+import type { AnyTaskDefinition } from './task-definition.ts';
+import { TaskRegistry } from './task-registry.ts';
+import { getTask, InvalidCursorError, listTasks, type TaskFilter, type TaskRecord } from './task-store.ts';
+import { Worker, type WorkerOptions } from './worker.ts';
+import type { Settlement } from './settle.ts';
+
+export interface EngineOptions {
+  /** Connection string of the database `pool` points at (pg-boss and the listener connect too). */
+  url: string;
+  pool: Pool;
+  logger: Logger;
+  taskTypes: AnyTaskDefinition[];
+  /** @default 10 */
+  heartbeatSeconds?: number;
+  /** @default 5 */
+  superviseIntervalSeconds?: number;
+  /** Run pg-boss maintenance and the cron scheduler here. @default true */
+  maintenance?: boolean;
+  /** Register the task types' cron schedules at start. @default true */
+  schedules?: boolean;
+  /** Scheduler check interval, seconds (tests shorten it). @default 30 */
+  cronIntervalSeconds?: number;
+}
+
+export interface EngineHooks {
+  started: Set<(tasks: TaskRecord[]) => void>;
+  settled: Set<(settlements: Settlement[]) => void>;
+  submitted: Set<(task: TaskRecord) => void>;
+}
+
+export class Engine {
+  readonly registry: TaskRegistry;
+  readonly pool: Pool;
+  readonly boss: Boss;
+  readonly listener: NotificationListener;
+  readonly events: EventHub;
+  readonly logger: Logger;
+  readonly hooks: EngineHooks = { started: new Set(), settled: new Set(), submitted: new Set() };
+  readonly #workers = new Set<Worker>();
+  readonly #options: EngineOptions;
+  readonly #submits: SubmitBatcher;
+
+  private constructor(options: EngineOptions, boss: Boss, listener: NotificationListener) {
+    this.#options = options;
+    this.pool = options.pool;
+    this.logger = options.logger;
+    this.boss = boss;
+    this.listener = listener;
+    this.registry = new TaskRegistry().register(...options.taskTypes);
+    this.events = new EventHub(options.pool, listener, options.logger);
+    this.#submits = new SubmitBatcher({ pool: options.pool, boss, registry: this.registry });
+  }
+
+  static async start(options: EngineOptions): Promise<Engine> {
+    const boss = await startBoss({
+      url: options.url,
+      heartbeatSeconds: options.heartbeatSeconds ?? 10,
+      superviseIntervalSeconds: options.superviseIntervalSeconds ?? 5,
+      logger: options.logger,
+      supervise: options.maintenance ?? true,
+      schedule: options.maintenance ?? true,
+      cronIntervalSeconds: options.cronIntervalSeconds,
+    });
+    const listener = new NotificationListener(options.url, options.logger);
+    try {
+      await listener.start();
+    } catch (error) {
+      await boss.stop({ graceful: false });
+      throw error;
+    }
+    const engine = new Engine(options, boss, listener);
+    if (options.schedules ?? true) await registerSchedules(boss, engine.registry.list());
+    return engine;
+  }
+
+  async submit(request: SubmitRequest): Promise<SubmitResult> {
+    const submitted = await this.#submits.submit(request);
+    if (submitted.created) for (const hook of this.hooks.submitted) hook(submitted.task);
+    return submitted;
+  }
+
+  async getTask(taskId: string, options: { tenant?: string } = {}): Promise<TaskRecord> {
+    if (!isUuid(taskId)) throw new NotFoundError('Task', taskId);
+    const task = await getTask(this.pool, taskId, options.tenant);
+    if (!task) throw new NotFoundError('Task', taskId);
+    return task;
+  }
+
+  async listTasks(filter: TaskFilter): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
+    try {
+      return await listTasks(this.pool, filter);
+    } catch (error) {
+      if (error instanceof InvalidCursorError) throw new ValidationError(error.message, { issues: [{ path: 'cursor', message: error.message }] });
+      throw error;
+    }
+  }
+
+  async cancel(taskId: string, options: { tenant?: string } = {}): Promise<CancelResult> {
+    if (!isUuid(taskId)) throw new NotFoundError('Task', taskId);
+    return cancelTask(this, taskId, options);
+  }
+
+  /** Stored events (no live follow). */
+  async readEvents(query: EventQuery): Promise<TaskEvent[]> {
+    return readEvents(this.pool, query);
+  }
+
+  /** Replays stored events after `afterId`, then follows new ones until `signal` aborts. */
+  subscribe(options: SubscribeOptions): AsyncGenerator<TaskEvent, void, undefined> {
+    return this.events.subscribe(options);
+  }
+
+  async startWorker(options: WorkerOptions = {}): Promise<Worker> {
+    const worker = new Worker(
+      {
+        pool: this.pool,
+        boss: this.boss,
+        registry: this.registry,
+        listener: this.listener,
+        logger: this.logger,
+        submit: (request) => this.submit(request),
+        onStarted: (tasks) => { for (const hook of this.hooks.started) hook(tasks); },
+        onSettled: (settlements) => { for (const hook of this.hooks.settled) hook(settlements); },
+      },
+      { heartbeatSeconds: this.#options.heartbeatSeconds, ...options },
+    );
+    await worker.start();
+    this.#workers.add(worker);
+    return worker;
+  }
+
+  get workers(): ReadonlySet<Worker> {
+    return this.#workers;
+  }
+
+  /** Stops workers (gracefully), the listener and pg-boss. The pool is the caller's to close. */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    await Promise.all([...this.#workers].map((worker) => worker.stop(options)));
+    this.#workers.clear();
+    this.events.close();
+    await this.listener.stop();
+    await this.boss.stop({ graceful: false, close: true });
+  }
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: string): boolean {
+  return uuidPattern.test(value);
+}

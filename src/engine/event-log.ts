@@ -1,0 +1,134 @@
+/**
+ * The durable event log: every event is stored in `task_events` before anyone hears of it.
+ *
+ * Ordering invariant: ids are taken under a transaction-scoped advisory lock, so a transaction
+ * that takes id N commits (or rolls back) before any other transaction can take an id above N.
+ * A reader that has seen every committed id up to N can therefore follow `id > N` and never skip
+ * an event that commits later with a smaller id. Append events last in a transaction, so the
+ * lock is held only for the commit itself.
+ */
+import type { Queryable } from '../db/pool.ts';
+
+export const eventsChannel = 'taskloom_events';
+const eventOrderLockKey = 7_214_221_002;
+
+export interface TaskEvent {
+  id: number;
+  task_id: string;
+  tenant: string;
+  project_id: string | null;
+  type: string;
+  payload: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface NewEvent {
+  taskId: string;
+  tenant: string;
+  projectId: string | null;
+  type: string;
+  payload?: Record<string, unknown>;
+}
+
+/**
+ * Transactions whose events are held back until `flushDeferredEvents`. A checkpointed step runs
+ * pipeline code (LLM calls included) inside its transaction; an event appended there would hold
+ * the event-order lock for the rest of the step, stalling every other task's events, and would
+ * take it before the step's lease fence, the reverse of the order every other writer uses
+ * (task row, then event lock), which deadlocks against a concurrent progress update.
+ */
+const deferredEvents = new WeakMap<Queryable, NewEvent[]>();
+
+/** From now on, events appended in `transaction` are buffered until `flushDeferredEvents`. */
+export function deferEvents(transaction: Queryable): void {
+  if (!deferredEvents.has(transaction)) deferredEvents.set(transaction, []);
+}
+
+/** Appends the events buffered since `deferEvents`; call it last, just before the commit. */
+export async function flushDeferredEvents(transaction: Queryable): Promise<TaskEvent[]> {
+  const buffered = deferredEvents.get(transaction) ?? [];
+  deferredEvents.delete(transaction);
+  return appendEvents(transaction, buffered);
+}
+
+/** Forgets what was buffered, for a transaction that rolls back. */
+export function discardDeferredEvents(transaction: Queryable): void {
+  deferredEvents.delete(transaction);
+}
+
+const eventColumns = `id, task_id, tenant, project_id, type, payload, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+
+/**
+ * Appends events inside the caller's transaction and wakes listeners when it commits. The
+ * notification carries no payload: identical notifications in one transaction collapse into
+ * one, and listeners read what is new from the table, which is the only source of truth.
+ */
+export async function appendEvents(transaction: Queryable, events: NewEvent[]): Promise<TaskEvent[]> {
+  if (events.length === 0) return [];
+  const buffer = deferredEvents.get(transaction);
+  if (buffer) {
+    // Stored at the flush; there are no rows to return yet.
+    buffer.push(...events);
+    return [];
+  }
+  // The join with the lock row runs the lock before any row's id is drawn from the sequence.
+  // No ORDER BY: the function scan emits rows in array order and ids follow it, whereas a sort
+  // could be planned after the ids are drawn.
+  const result = await transaction.query<TaskEvent & { notified: boolean }>(
+    `WITH inserted AS (
+       INSERT INTO task_events (task_id, tenant, project_id, type, payload)
+       SELECT event.task_id, event.tenant, event.project_id, event.type, event.payload
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY
+         AS event (task_id, tenant, project_id, type, payload, position)
+       CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(${eventOrderLockKey})) AS ordered
+       RETURNING ${eventColumns}
+     )
+     SELECT inserted.*, pg_notify('${eventsChannel}', '') IS NULL AS notified FROM inserted ORDER BY id`,
+    [
+      events.map((event) => event.taskId),
+      events.map((event) => event.tenant),
+      events.map((event) => event.projectId),
+      events.map((event) => event.type),
+      events.map((event) => JSON.stringify(event.payload ?? {})),
+    ],
+  );
+  return result.rows.map(({ notified: _notified, ...event }) => event as TaskEvent);
+}
+
+export interface EventQuery {
+  tenant?: string;
+  taskId?: string;
+  projectId?: string;
+  afterId?: number;
+  limit?: number;
+}
+
+/** Stored events in id order, filtered by task or project, after an id. */
+export async function readEvents(database: Queryable, query: EventQuery): Promise<TaskEvent[]> {
+  const conditions: string[] = ['id > $1'];
+  const values: unknown[] = [query.afterId ?? 0];
+  if (query.tenant !== undefined) {
+    values.push(query.tenant);
+    conditions.push(`tenant = $${values.length}`);
+  }
+  if (query.taskId !== undefined) {
+    values.push(query.taskId);
+    conditions.push(`task_id = $${values.length}`);
+  }
+  if (query.projectId !== undefined) {
+    values.push(query.projectId);
+    conditions.push(`project_id = $${values.length}`);
+  }
+  values.push(query.limit ?? 1000);
+  const result = await database.query<TaskEvent>(
+    `SELECT ${eventColumns} FROM task_events WHERE ${conditions.join(' AND ')} ORDER BY id LIMIT $${values.length}`,
+    values,
+  );
+  return result.rows;
+}
+
+/** The highest committed event id (0 when the log is empty). */
+export async function latestEventId(database: Queryable): Promise<number> {
+  const result = await database.query<{ id: number | null }>('SELECT max(id) AS id FROM task_events');
+  return result.rows[0]?.id ?? 0;
+}

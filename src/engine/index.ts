@@ -1,0 +1,12 @@
+export { abortReason, TaskAbortedError, type AbortReason } from './abort.ts';
+export { type CancelResult } from './cancel.ts';
+export { Engine, isUuid, type EngineOptions } from './engine.ts';
+export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';
+export { appendEvents, readEvents, type TaskEvent, type EventQuery } from './event-log.ts';
+export { isQueueName, queueNames, queues, type QueueName, type QueuePolicy } from './queues.ts';
+export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
+export { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefinition } from './task-definition.ts';
+export { TaskRegistry } from './task-registry.ts';
+export { activeStatuses, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
+export { Worker, type WorkerOptions } from './worker.ts';
+export type { Settlement, Outcome } from './settle.ts';

@@ -1,0 +1,107 @@
+/**
+ * One dedicated connection per process that LISTENs on every channel the engine uses: new
+ * events, cancellation requests and pg-boss's queue wake-ups. A NOTIFY is only a hint that
+ * something changed; whoever hears it reads the truth from the tables. After a reconnect the
+ * `reconnected` handlers run, because notifications sent while disconnected are lost.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { Logger } from '../logger.ts';
+
+type Handler = (payload: string) => void;
+
+export class NotificationListener {
+  readonly #url: string;
+  readonly #logger: Logger;
+  readonly #handlers = new Map<string, Set<Handler>>();
+  readonly #reconnectHandlers = new Set<() => void>();
+  #client: pg.Client | undefined;
+  #stopped = false;
+  #connecting: Promise<void> | undefined;
+
+  constructor(url: string, logger: Logger) {
+    this.#url = url;
+    this.#logger = logger;
+  }
+
+  /** Connects and listens on every channel registered so far (and any registered later). */
+  async start(): Promise<void> {
+    await this.#connect();
+  }
+
+  on(channel: string, handler: Handler): () => void {
+    let handlers = this.#handlers.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.#handlers.set(channel, handlers);
+      this.#client?.query(`LISTEN "${channel}"`).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'));
+    }
+    handlers.add(handler);
+    return () => handlers.delete(handler);
+  }
+
+  onReconnect(handler: () => void): () => void {
+    this.#reconnectHandlers.add(handler);
+    return () => this.#reconnectHandlers.delete(handler);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#connecting?.catch(() => {});
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.end().catch(() => {});
+  }
+
+  async #connect(): Promise<void> {
+    this.#connecting = (async () => {
+      let delay = 100;
+      while (!this.#stopped) {
+        const client = new pg.Client({ connectionString: this.#url, application_name: 'taskloom-listener', keepAlive: true });
+        try {
+          await client.connect();
+          client.on('notification', (message) => {
+            const handlers = this.#handlers.get(message.channel);
+            if (!handlers) return;
+            for (const handler of handlers) {
+              try {
+                handler(message.payload ?? '');
+              } catch (error) {
+                this.#logger.error({ err: error, channel: message.channel }, 'notification handler threw');
+              }
+            }
+          });
+          client.on('error', (error) => {
+            this.#logger.warn({ err: error }, 'notification connection lost; reconnecting');
+            if (this.#client === client) this.#client = undefined;
+            client.end().catch(() => {});
+            if (!this.#stopped) void this.#connect().then(() => this.#fireReconnect());
+          });
+          for (const channel of this.#handlers.keys()) await client.query(`LISTEN "${channel}"`);
+          if (this.#stopped) {
+            await client.end();
+            return;
+          }
+          this.#client = client;
+          return;
+        } catch (error) {
+          await client.end().catch(() => {});
+          this.#logger.warn({ err: error, retryInMs: delay }, 'notification connection failed');
+          await sleep(delay);
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    })();
+    await this.#connecting;
+  }
+
+  #fireReconnect(): void {
+    for (const handler of this.#reconnectHandlers) {
+      try {
+        handler();
+      } catch (error) {
+        this.#logger.error({ err: error }, 'reconnect handler threw');
+      }
+    }
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The context handed to a running task: its input, signal, checkpointed steps, progress and
+ * events. Every write is fenced by the attempt's lease, so an attempt that lost the task (its
+ * heartbeat lapsed and another worker resumed it) fails with LeaseLostError instead of writing.
+ */
+import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
+import { LeaseLostError, ValidationError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { appendEvents, deferEvents, discardDeferredEvents, flushDeferredEvents, type NewEvent } from './event-log.ts';
+import type { TaskContext } from './task-definition.ts';
+import type { TaskRecord } from './task-store.ts';
+
+export interface ContextDependencies {
+  pool: Pool;
+  logger: Logger;
+  submit: (request: { taskType: string; input: unknown; tenant: string; projectId?: string; idempotencyKey?: string }) => Promise<{ task: TaskRecord }>;
+}
+
+/** Takes a share lock on the task row if this attempt still holds it; throws otherwise. */
+async function assertLease(transaction: PoolClient, task: TaskRecord): Promise<void> {
+  const held = await transaction.query('SELECT 1 FROM tasks WHERE id = $1 AND lease = $2 FOR SHARE', [task.id, task.lease]);
+  if (held.rowCount === 0) throw new LeaseLostError(task.id, task.attempts);
+}
+
+export async function loadCompletedSteps(pool: Pool, taskId: string): Promise<Map<string, unknown>> {
+  const result = await pool.query<{ key: string; result: unknown }>('SELECT key, result FROM task_steps WHERE task_id = $1', [taskId]);
+  return new Map(result.rows.map((row) => [row.key, row.result]));
+}
+
+export function createTaskContext<Input>(
+  dependencies: ContextDependencies,
+  task: TaskRecord,
+  input: Input,
+  signal: AbortSignal,
+  loadSteps: () => Promise<Map<string, unknown>>,
+): TaskContext<Input> {
+  // Loaded on the first step: tasks that never checkpoint pay nothing for it.
+  let loading: Promise<Map<string, unknown>> | undefined;
+  const logger = dependencies.logger.child({ taskId: task.id, taskType: task.task_type, attempt: task.attempts });
+  const event = (type: string, payload: Record<string, unknown>): NewEvent => ({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
+  const runningSteps = new Set<string>();
+
+  return {
+    taskId: task.id,
+    taskType: task.task_type,
+    tenant: task.tenant,
+    projectId: task.project_id,
+    input,
+    attempt: task.attempts,
+    signal,
+    logger,
+
+    async step<Result>(key: string, run: (transaction: PoolClient) => Promise<Result>): Promise<Result> {
+      loading ??= loadSteps();
+      const completedSteps = await loading;
+      if (completedSteps.has(key)) return completedSteps.get(key) as Result;
+      if (runningSteps.has(key)) throw new ValidationError(`step "${key}" of task ${task.id} is already running; step keys must be unique`);
+      runningSteps.add(key);
+      try {
+        const started = performance.now();
+        const result = await withTransaction(dependencies.pool, async (transaction) => {
+          deferEvents(transaction);
+          try {
+            const value = await run(transaction);
+            // Fence last: the share lock is then held only for the commit, and progress writes
+            // made while `run` ran are not blocked by it.
+            await assertLease(transaction, task);
+            const stored = value === undefined ? null : JSON.stringify(value);
+            await transaction.query(
+              'INSERT INTO task_steps (task_id, key, result, attempt, duration_ms) VALUES ($1, $2, $3, $4, $5)',
+              [task.id, key, stored, task.attempts, Math.round(performance.now() - started)],
+            );
+            // The step's events go in after the fence, so this transaction takes the task row
+            // before the event-order lock, in the same order as every other writer.
+            await flushDeferredEvents(transaction);
+            // What later attempts will read back: the JSON round trip, so both see the same value.
+            return (stored === null ? null : JSON.parse(stored)) as Result;
+          } finally {
+            // The connection goes back to the pool: never let a buffer outlive this transaction.
+            discardDeferredEvents(transaction);
+          }
+        });
+        completedSteps.set(key, result);
+        return result;
+      } finally {
+        runningSteps.delete(key);
+      }
+    },
+
+    async progress(percent: number, message?: string): Promise<void> {
+      const bounded = Math.max(0, Math.min(100, Math.round(percent)));
+      await withTransaction(dependencies.pool, async (transaction) => {
+        const updated = await transaction.query(
+          'UPDATE tasks SET progress = $3, progress_message = $4, updated_at = now() WHERE id = $1 AND lease = $2',
+          [task.id, task.lease, bounded, message ?? null],
+        );
+        if (updated.rowCount === 0) throw new LeaseLostError(task.id, task.attempts);
+        await appendEvents(transaction, [event('task_progress', { progress: bounded, message: message ?? null })]);
+      });
+    },
+
+    async emit(type: string, payload: Record<string, unknown> = {}): Promise<void> {
+      await withTransaction(dependencies.pool, async (transaction) => {
+        await assertLease(transaction, task);
+        await appendEvents(transaction, [event(type, payload)]);
+      });
+    },
+
+    async submit(taskType: string, childInput: unknown, options: { projectId?: string; idempotencyKey?: string } = {}): Promise<{ taskId: string }> {
+      const submitted = await dependencies.submit({
+        taskType,
+        input: childInput,
+        tenant: task.tenant,
+        projectId: options.projectId ?? task.project_id ?? undefined,
+        idempotencyKey: options.idempotencyKey,
+      });
+      return { taskId: submitted.task.id };
+    },
+  };
+}

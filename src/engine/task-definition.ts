@@ -1,0 +1,88 @@
+/**
+ * A task type: its input schema, queue, limits and handler. Pipelines define task types with
+ * `defineTask`; the engine never needs to know what a task does.
+ */
+import type { z } from 'zod';
+import type { PoolClient } from '../db/pool.ts';
+import type { Logger } from '../logger.ts';
+import type { QueueName } from './queues.ts';
+
+/** What a handler receives. */
+export interface TaskContext<Input> {
+  readonly taskId: string;
+  readonly taskType: string;
+  readonly tenant: string;
+  readonly projectId: string | null;
+  readonly input: Input;
+  /** 1 for the first attempt. A resumed task (crash, retry) sees a higher number. */
+  readonly attempt: number;
+  /**
+   * Aborts on cancel (reason `cancelled`), soft timeout (`soft_timeout`), hard timeout
+   * (`hard_timeout`) or worker shutdown (`shutdown`). Pass it to every I/O call.
+   */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /**
+   * Runs `run` once per task: its JSON result is stored with the step's key in the same
+   * transaction that marks the step done, and returned from storage on every later attempt.
+   * `run` gets that transaction so domain rows commit with the checkpoint.
+   */
+  step<Result>(key: string, run: (transaction: PoolClient) => Promise<Result>): Promise<Result>;
+  /** Records progress (0-100) with a message: updates the task and appends `task_progress`. */
+  progress(percent: number, message?: string): Promise<void>;
+  /** Appends an event of the task's own (`type`, JSON payload) to the durable event log. */
+  emit(type: string, payload?: Record<string, unknown>): Promise<void>;
+  /** Submits another task (for example an evaluation after a department completes). */
+  submit(taskType: string, input: unknown, options?: { projectId?: string; idempotencyKey?: string }): Promise<{ taskId: string }>;
+}
+
+export interface ConcurrencyPolicy<Input> {
+  /** The key tasks are serialised on (for example the project id); undefined: no limit. */
+  key: (input: Input) => string | undefined;
+  /**
+   * `reject`: a submit while a task with the same key is active fails with
+   * ConcurrencyConflictError carrying the active task's id. `queue`: it waits its turn.
+   */
+  onConflict: 'reject' | 'queue';
+}
+
+export interface ScheduleDefinition<Input> {
+  /** Five-field cron expression. */
+  cron: string;
+  /** IANA time zone the cron is read in. @default 'UTC' */
+  timezone?: string;
+  input: Input;
+  /** Distinguishes several schedules of one task type. @default 'default' */
+  key?: string;
+}
+
+export interface TaskDefinition<Input = unknown, Result = unknown> {
+  type: string;
+  description: string;
+  queue: QueueName;
+  input: z.ZodType<Input>;
+  /** @default the queue's priority */
+  priority?: number;
+  /** Attempts in all. @default the queue's maxAttempts */
+  maxAttempts?: number;
+  /** At this age the signal aborts with `soft_timeout`; the handler may return a partial result. */
+  softTimeoutMs?: number;
+  /** At this age the attempt is stopped and fails. @default the queue's hardTimeoutMs */
+  hardTimeoutMs?: number;
+  /** First retry delay, doubling with jitter. @default the queue's */
+  retryBaseDelayMs?: number;
+  concurrency?: ConcurrencyPolicy<Input>;
+  /** Where the project id is read from. @default `input.project_id` when it is a string */
+  projectId?: (input: Input) => string | undefined;
+  schedules?: ScheduleDefinition<Input>[];
+  run(context: TaskContext<Input>): Promise<Result>;
+}
+
+/** Identity function that keeps the input type flowing from the schema into the handler. */
+export function defineTask<Input, Result>(definition: TaskDefinition<Input, Result>): TaskDefinition<Input, Result> {
+  return definition;
+}
+
+// Handlers are stored type-erased: the engine validates input with the definition's own schema
+// before calling run, so the erased types never meet a value of the wrong shape.
+export type AnyTaskDefinition = TaskDefinition<any, any>;

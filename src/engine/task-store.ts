@@ -1,0 +1,164 @@
+/**
+ * SQL for the `tasks` table: the user-facing record of every task.
+ */
+import type { Queryable } from '../db/pool.ts';
+
+export const taskStatuses = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+export const activeStatuses: readonly TaskStatus[] = ['queued', 'running', 'retrying'];
+export const terminalStatuses: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** A task as stored, with timestamps as ISO strings. */
+export interface TaskRecord {
+  id: string;
+  tenant: string;
+  project_id: string | null;
+  task_type: string;
+  queue: string;
+  priority: number;
+  status: TaskStatus;
+  progress: number;
+  progress_message: string | null;
+  input: unknown;
+  result: unknown;
+  error: unknown;
+  attempts: number;
+  max_attempts: number;
+  idempotency_key: string | null;
+  concurrency_key: string | null;
+  callback_url: string | null;
+  job_id: string | null;
+  worker_id: string | null;
+  lease: string | null;
+  cancel_requested_at: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+
+export const taskColumns = [
+  'id', 'tenant', 'project_id', 'task_type', 'queue', 'priority', 'status', 'progress', 'progress_message', 'input', 'result',
+  'error', 'attempts', 'max_attempts', 'idempotency_key', 'concurrency_key', 'callback_url', 'job_id', 'worker_id', 'lease',
+  iso('cancel_requested_at'), iso('next_attempt_at'), iso('created_at'), iso('started_at'), iso('completed_at'), iso('updated_at'),
+].join(', ');
+
+export interface NewTask {
+  id: string;
+  /** The pg-boss job that will deliver the first attempt. */
+  jobId: string;
+  tenant: string;
+  projectId: string | null;
+  taskType: string;
+  queue: string;
+  priority: number;
+  input: unknown;
+  maxAttempts: number;
+  idempotencyKey: string | null;
+  concurrencyKey: string | null;
+  exclusiveKey: string | null;
+  callbackUrl: string | null;
+}
+
+/**
+ * Inserts queued tasks; returns the rows inserted. A task whose tenant already has its
+ * idempotency key is skipped (look it up with findByIdempotencyKey). A clash on the exclusive
+ * key raises the database's unique violation (23505 on tasks_exclusive_key).
+ */
+export async function insertTasks(database: Queryable, tasks: NewTask[]): Promise<TaskRecord[]> {
+  const column = <Value>(pick: (task: NewTask) => Value): Value[] => tasks.map(pick);
+  const inserted = await database.query<TaskRecord>(
+    `INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id)
+     SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[])
+       AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id)
+     ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+     RETURNING ${taskColumns}`,
+    [
+      column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
+      column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
+      column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
+      column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.jobId),
+    ],
+  );
+  return inserted.rows;
+}
+
+export async function findByIdempotencyKey(database: Queryable, tenant: string, idempotencyKey: string): Promise<TaskRecord | undefined> {
+  const result = await database.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE tenant = $1 AND idempotency_key = $2`, [tenant, idempotencyKey]);
+  return result.rows[0];
+}
+
+export async function getTask(database: Queryable, id: string, tenant?: string): Promise<TaskRecord | undefined> {
+  const result = tenant === undefined
+    ? await database.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE id = $1`, [id])
+    : await database.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE id = $1 AND tenant = $2`, [id, tenant]);
+  return result.rows[0];
+}
+
+export async function findActiveExclusive(database: Queryable, tenant: string, taskType: string, exclusiveKey: string): Promise<TaskRecord | undefined> {
+  const result = await database.query<TaskRecord>(
+    `SELECT ${taskColumns} FROM tasks WHERE tenant = $1 AND task_type = $2 AND exclusive_key = $3 AND status IN ('queued', 'running', 'retrying')`,
+    [tenant, taskType, exclusiveKey],
+  );
+  return result.rows[0];
+}
+
+export interface TaskFilter {
+  tenant?: string;
+  status?: TaskStatus | TaskStatus[];
+  taskType?: string;
+  projectId?: string;
+  /** Page size. @default 50 */
+  limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+}
+
+function encodeCursor(task: TaskRecord): string {
+  return Buffer.from(JSON.stringify([task.created_at, task.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): [string, string] | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && !Number.isNaN(Date.parse(value[0]))) {
+      return [value[0], value[1]];
+    }
+  } catch {
+    // fall through: an unreadable cursor is reported by the caller
+  }
+  return undefined;
+}
+
+export class InvalidCursorError extends Error {}
+
+/** Newest first, keyset-paginated on (created_at, id) so pages stay stable under inserts. */
+export async function listTasks(database: Queryable, filter: TaskFilter): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
+  const conditions: string[] = [];
+  const values: unknown[] = [];
+  const add = (sql: string, value: unknown): void => {
+    values.push(value);
+    conditions.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.tenant !== undefined) add('tenant = ?', filter.tenant);
+  if (filter.status !== undefined) add('status = ANY(?)', Array.isArray(filter.status) ? filter.status : [filter.status]);
+  if (filter.taskType !== undefined) add('task_type = ?', filter.taskType);
+  if (filter.projectId !== undefined) add('project_id = ?', filter.projectId);
+  if (filter.cursor !== undefined) {
+    const position = decodeCursor(filter.cursor);
+    if (!position) throw new InvalidCursorError(`cursor "${filter.cursor}" is not one this server issued`);
+    values.push(position[0], position[1]);
+    conditions.push(`(created_at, id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+  }
+  const limit = filter.limit ?? 50;
+  values.push(limit + 1);
+  const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+  const result = await database.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`, values);
+  const tasks = result.rows.slice(0, limit);
+  const last = tasks[tasks.length - 1];
+  return { tasks, nextCursor: result.rows.length > limit && last ? encodeCursor(last) : null };
+}

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { eventually, startTestEngine, waitForStatus } from '../support/engine.ts';
+import { killChildren, spawnNode } from '../support/processes.ts';
+import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
+
+let database: TestDatabase;
+let engine: Engine;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await createSideEffectTables(database.pool);
+  // Maintenance on: this engine's pg-boss supervisor is what notices the dead worker's lapsed heartbeat.
+  engine = await startTestEngine(database, testTaskTypes, { maintenance: true, superviseIntervalSeconds: 1 });
+});
+
+afterAll(async () => {
+  await killChildren();
+  await engine?.stop({ graceMs: 500 });
+  await database?.drop();
+});
+
+it('resumes a task from its last completed step after its worker is SIGKILLed', async () => {
+  const reference = await engine.submit({ taskType: 'test_steps', input: { steps: 10, stepMs: 0 } });
+  const crashing = await engine.submit({ taskType: 'test_steps', input: { steps: 10, stepMs: 300 } });
+
+  const child = spawnNode('test/fixtures/worker-process.ts', [database.url, '2']);
+  await child.waitForLine('ready');
+  await waitForStatus(engine, reference.task.id, ['completed']);
+  await eventually(async () => {
+    const done = await database.pool.query('SELECT 1 FROM task_steps WHERE task_id = $1', [crashing.task.id]);
+    return (done.rowCount ?? 0) >= 4;
+  });
+  child.process.kill('SIGKILL');
+  await child.exited;
+  const stepsAtCrash = (await database.pool.query('SELECT 1 FROM task_steps WHERE task_id = $1', [crashing.task.id])).rowCount!;
+  expect(stepsAtCrash).toBeGreaterThanOrEqual(4);
+  expect(stepsAtCrash).toBeLessThan(10);
+  expect((await engine.getTask(crashing.task.id)).status).toBe('running');
+
+  // A second worker (this process) takes over once the heartbeat lapses (10 s + supervision).
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 250 });
+  const resumed = await waitForStatus(engine, crashing.task.id, ['completed', 'failed'], 40_000);
+  expect(resumed.status).toBe('completed');
+  expect(resumed.attempts).toBe(2);
+  expect(resumed.result).toEqual((await engine.getTask(reference.task.id)).result);
+
+  // Every step's side effect happened exactly once, each in the attempt that checkpointed it.
+  const effects = await database.pool.query<{ step: string; count: number; attempts: number[] }>(
+    'SELECT step, count(*)::int AS count, array_agg(attempt) AS attempts FROM test_side_effects WHERE task_id = $1 GROUP BY step ORDER BY step',
+    [crashing.task.id],
+  );
+  expect(effects.rows).toHaveLength(10);
+  expect(effects.rows.every((row) => row.count === 1)).toBe(true);
+  expect(effects.rows.filter((row) => row.attempts[0] === 1)).toHaveLength(stepsAtCrash);
+  const started = (await engine.readEvents({ taskId: crashing.task.id })).filter((event) => event.type === 'task_started');
+  expect(started.map((event) => event.payload.resumed)).toEqual([false, true]);
+}, 90_000);
