@@ -1,0 +1,442 @@
+/**
+ * The LLM gateway every pipeline calls: structured generation and embeddings on AI SDK 7 with
+ * cancellation, a per-call timeout, retries honouring Retry-After, a fallback model chain, one
+ * repair round for schema-invalid output, per-provider limits, usage rows, metrics and a response
+ * cache. See docs/llm.md for the behaviour in prose.
+ */
+import type { ProviderV4 } from '@ai-sdk/provider';
+import { embedMany, generateText, NoObjectGeneratedError, Output, zodSchema, type ModelMessage } from 'ai';
+import type { z } from 'zod';
+import type { Config } from '../config.ts';
+import type { Pool } from '../db/pool.ts';
+import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { describeCause, LlmError, type LlmErrorCode } from './errors.ts';
+import { listModels, type LlmModelInfo } from './model-catalog.ts';
+import { parseModelList } from './model-id.ts';
+import { createModelResolver, type ResolvedModel } from './model-resolver.ts';
+import { llmMetrics } from './metrics.ts';
+import { parsePriceTable } from './price-table.ts';
+import { configureProviders, defaultModelFor } from './provider-registry.ts';
+import { RateLimiter, sharedLimiter, type ProviderLimits } from './rate-limiter.ts';
+import { deleteCachedResponse, readCachedResponse, responseCacheKey, writeCachedResponse } from './response-cache.ts';
+import { backoffMs, defaultRetryOptions, isRetryableProviderError, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
+import { insertLlmCall, usageForTask, type LlmCallRow, type LlmPurpose, type TaskUsage } from './usage-store.ts';
+
+/** Where a call comes from; recorded on its usage rows. */
+export interface LlmCallContext {
+  taskId?: string;
+  step?: string;
+}
+
+export type GenerationPurpose = Exclude<LlmPurpose, 'embedding'>;
+
+export interface GenerateStructuredRequest<T> {
+  /** Picks the default model when `model` is unset. @default 'generation' */
+  purpose?: GenerationPurpose;
+  /** `provider:model` or a bare OpenRouter id. @default the purpose's default model */
+  model?: string;
+  /** Extra models tried after `model` (before the configured TASKLOOM_LLM_FALLBACK_MODELS). @default [] */
+  fallbackModels?: string[];
+  /** The output schema; the result is validated against it. */
+  schema: z.ZodType<T>;
+  /** System instructions. */
+  instructions: string;
+  prompt: string;
+  /** Cancels the call (and any wait for a slot or a retry). */
+  signal?: AbortSignal;
+  context?: LlmCallContext;
+  /** Per-request timeout of one provider request. @default TASKLOOM_LLM_TIMEOUT_MS */
+  timeoutMs?: number;
+  /** Use the response cache for this call. @default per TASKLOOM_LLM_CACHE */
+  cache?: boolean;
+}
+
+export interface GenerateStructuredResult<T> {
+  object: T;
+  /** The `provider:model` that produced the object (after any fallback). */
+  model: string;
+  cached: boolean;
+  usage: { inputTokens: number; outputTokens: number };
+}
+
+export interface EmbedTextsRequest {
+  /** @default TASKLOOM_LLM_EMBEDDING_MODEL, else `offline:embedding` */
+  model?: string;
+  texts: string[];
+  signal?: AbortSignal;
+  context?: LlmCallContext;
+  timeoutMs?: number;
+}
+
+export interface EmbedTextsResult {
+  embeddings: number[][];
+  model: string;
+  usage: { tokens: number };
+}
+
+export interface LlmGateway {
+  generateStructured<T>(request: GenerateStructuredRequest<T>): Promise<GenerateStructuredResult<T>>;
+  embedTexts(request: EmbedTextsRequest): Promise<EmbedTextsResult>;
+  usageForTask(taskId: string): Promise<TaskUsage>;
+  listModels(): Promise<LlmModelInfo[]>;
+  /** True when no provider but the offline one is configured. */
+  isOffline(): boolean;
+  /** The model a purpose uses when the caller names none. */
+  defaultModel(purpose: LlmPurpose): string;
+}
+
+export interface CreateLlmGatewayOptions {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+  /** Extra or replacement providers by name; tests inject mock models here. @default {} */
+  providers?: Record<string, ProviderV4>;
+  /** Retry timings (the retry count is TASKLOOM_LLM_MAX_RETRIES). @default defaultRetryOptions */
+  retry?: Partial<Omit<RetryOptions, 'maxRetries'>>;
+  /** Give this gateway its own limiters instead of the process-wide ones (tests). @default false */
+  privateLimiters?: boolean;
+}
+
+const providerLimitsSchemaMessage = 'Expected JSON like {"openrouter":{"concurrency":8,"rpm":120}}.';
+
+function parseProviderLimits(config: Config): Record<string, Partial<ProviderLimits>> {
+  if (!config.llmProviderLimits) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(config.llmProviderLimits);
+  } catch (error) {
+    throw new ConfigError(`TASKLOOM_LLM_PROVIDER_LIMITS is not valid JSON (${(error as Error).message}). ${providerLimitsSchemaMessage}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigError(`TASKLOOM_LLM_PROVIDER_LIMITS must be a JSON object. ${providerLimitsSchemaMessage}`);
+  const limits: Record<string, Partial<ProviderLimits>> = {};
+  for (const [provider, value] of Object.entries(parsed as Record<string, unknown>)) {
+    const entry = (value ?? {}) as { concurrency?: unknown; rpm?: unknown };
+    const check = (field: string, number: unknown): number | undefined => {
+      if (number === undefined) return undefined;
+      if (typeof number !== 'number' || !Number.isInteger(number) || number <= 0) throw new ConfigError(`TASKLOOM_LLM_PROVIDER_LIMITS.${provider}.${field} must be a positive integer, got ${JSON.stringify(number)}. ${providerLimitsSchemaMessage}`);
+      return number;
+    };
+    const concurrency = check('concurrency', entry.concurrency);
+    const requestsPerMinute = check('rpm', entry.rpm);
+    limits[provider] = { ...(concurrency === undefined ? {} : { concurrency }), ...(requestsPerMinute === undefined ? {} : { requestsPerMinute }) };
+  }
+  return limits;
+}
+
+/** Why one provider request failed, normalised. */
+interface Failure {
+  kind: 'cancelled' | 'timeout' | 'retryable' | 'invalid_output' | 'fatal';
+  error: unknown;
+  message: string;
+  statusCode?: number;
+  /** The invalid text, for the repair prompt. */
+  text?: string;
+}
+
+class CallTimeout extends Error {
+  constructor(timeoutMs: number) {
+    super(`no answer within ${timeoutMs} ms (TASKLOOM_LLM_TIMEOUT_MS)`);
+    this.name = 'CallTimeout';
+  }
+}
+
+function cancelledError(signal: AbortSignal, target: ResolvedModel | undefined): Error {
+  // Like signal.throwIfAborted(): the signal's own reason (the engine's TaskAbortedError, a
+  // DOMException AbortError) is rethrown as is, so the engine sees why it stopped the task.
+  if (signal.reason instanceof Error) return signal.reason;
+  return new LlmError('llm_cancelled', `LLM call cancelled${target ? ` (${target.id})` : ''}.`, {
+    details: target ? { provider: target.provider, model: target.model } : {},
+    retryable: false,
+    cause: signal.reason,
+  });
+}
+
+export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
+  const { config, pool, logger } = options;
+  const log = logger.child({ component: 'llm' });
+  const { providers, configured, registry } = configureProviders(config, options.providers);
+  const resolver = createModelResolver({ registered: Object.keys(providers), logger: log });
+  const prices = parsePriceTable(config.llmPriceTable);
+  const providerLimits = parseProviderLimits(config);
+  const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries };
+  const configuredFallbacks = parseModelList(config.llmFallbackModels);
+  const metrics = llmMetrics();
+  const privateLimiters = new Map<string, RateLimiter>();
+  const offline = configured.length === 0;
+
+  if (offline) {
+    log.info('No LLM provider key is configured: every call uses the deterministic offline model (offline:default, offline:embedding). Set OPENROUTER_API_KEY or another provider key for real models.');
+  }
+
+  const limiterFor = (provider: string): RateLimiter => {
+    const limits: ProviderLimits = {
+      concurrency: providerLimits[provider]?.concurrency ?? config.llmConcurrency,
+      requestsPerMinute: providerLimits[provider]?.requestsPerMinute ?? config.llmRequestsPerMinute,
+    };
+    if (!options.privateLimiters) return sharedLimiter(provider, limits);
+    let limiter = privateLimiters.get(provider);
+    if (!limiter) {
+      limiter = new RateLimiter(limits);
+      privateLimiters.set(provider, limiter);
+    }
+    return limiter;
+  };
+
+  /** Waits for the provider's limiter (the offline model runs locally and is not limited). */
+  const acquireSlot = async (provider: string, signal: AbortSignal | undefined): Promise<() => void> => (provider === 'offline' ? () => {} : limiterFor(provider).acquire(signal));
+
+  const cacheEnabled = (target: ResolvedModel, requested: boolean | undefined): boolean => {
+    if (requested !== undefined) return requested;
+    if (config.llmCache === 'off') return false;
+    return config.llmCache === 'on' || target.provider === 'offline';
+  };
+
+  const record = async (row: LlmCallRow, durationSeconds: number | undefined): Promise<void> => {
+    const outcome = row.cacheHit ? 'cache_hit' : row.error ? 'error' : 'success';
+    metrics.calls.inc({ provider: row.provider, model: row.model, purpose: row.purpose, outcome });
+    if (row.inputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'input' }, row.inputTokens);
+    if (row.outputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'output' }, row.outputTokens);
+    if (durationSeconds !== undefined) metrics.duration.observe({ provider: row.provider, model: row.model, outcome }, durationSeconds);
+    try {
+      await insertLlmCall(pool, row);
+    } catch (error) {
+      // Accounting must never fail the call it accounts for.
+      log.warn({ err: error, provider: row.provider, model: row.model }, 'could not record an LLM call in llm_calls');
+    }
+  };
+
+  /** Runs `work` under the provider limiter and the per-call timeout; classifies any failure. */
+  const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<{ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }> => {
+    let release: () => void;
+    try {
+      release = await acquireSlot(target.provider, signal);
+    } catch (error) {
+      return { ok: false, failure: { kind: 'cancelled', error, message: 'cancelled while waiting for a provider slot' }, seconds: 0 };
+    }
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(new CallTimeout(timeoutMs)), timeoutMs);
+    const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
+    const started = performance.now();
+    try {
+      const value = await work(combined);
+      return { ok: true, value, seconds: (performance.now() - started) / 1000 };
+    } catch (error) {
+      const seconds = (performance.now() - started) / 1000;
+      if (signal?.aborted) return { ok: false, failure: { kind: 'cancelled', error, message: 'cancelled' }, seconds };
+      if (timeout.signal.aborted) return { ok: false, failure: { kind: 'timeout', error: timeout.signal.reason, message: describeCause(timeout.signal.reason) }, seconds };
+      if (NoObjectGeneratedError.isInstance(error)) {
+        const cause = error.cause === undefined ? error.message : `${error.message} ${describeCause(error.cause)}`;
+        return { ok: false, failure: { kind: 'invalid_output', error, message: cause.slice(0, 800), ...(error.text === undefined ? {} : { text: error.text }) }, seconds };
+      }
+      const statusCode = statusCodeOf(error);
+      return { ok: false, failure: { kind: isRetryableProviderError(error) ? 'retryable' : 'fatal', error, message: describeCause(error), ...(statusCode === undefined ? {} : { statusCode }) }, seconds };
+    } finally {
+      clearTimeout(timer);
+      release();
+    }
+  };
+
+  const baseRow = (target: ResolvedModel, purpose: LlmPurpose, context: LlmCallContext | undefined): Pick<LlmCallRow, 'taskId' | 'step' | 'purpose' | 'provider' | 'model'> => ({
+    taskId: context?.taskId,
+    step: context?.step,
+    purpose,
+    provider: target.provider,
+    model: target.model,
+  });
+
+  const tokenUsage = (usage: { inputTokens?: number | undefined; outputTokens?: number | undefined } | undefined): { inputTokens: number; outputTokens: number } => ({
+    inputTokens: usage?.inputTokens ?? 0,
+    outputTokens: usage?.outputTokens ?? 0,
+  });
+
+  /** One model of the chain: retries, Retry-After, one repair round. Throws the last Failure. */
+  const generateWithModel = async <T>(target: ResolvedModel, request: GenerateStructuredRequest<T>, purpose: GenerationPurpose, attempts: string[]): Promise<{ object: T; raw: unknown; usage: { inputTokens: number; outputTokens: number } }> => {
+    const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
+    let repair: { text: string; message: string } | undefined;
+    let repaired = false;
+    let retries = 0;
+    for (let attempt = 1; ; attempt += 1) {
+      const messages: ModelMessage[] | undefined = repair
+        ? [
+            { role: 'user', content: request.prompt },
+            { role: 'assistant', content: repair.text },
+            { role: 'user', content: `Your previous answer did not match the required JSON schema: ${repair.message}\nAnswer again with only one JSON value that matches the schema exactly.` },
+          ]
+        : undefined;
+      const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
+        generateText({
+          model: registry.languageModel(target.id as `${string}:${string}`),
+          system: request.instructions,
+          ...(messages ? { messages } : { prompt: request.prompt }),
+          output: Output.object({ schema: request.schema }),
+          maxRetries: 0,
+          abortSignal,
+        }),
+      );
+      if (outcome.ok) {
+        const usage = tokenUsage(outcome.value.usage);
+        await record({ ...baseRow(target, purpose, request.context), ...usage, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, usage.inputTokens, usage.outputTokens) }, outcome.seconds);
+        let raw: unknown = outcome.value.output;
+        try {
+          raw = JSON.parse(outcome.value.text);
+        } catch {
+          // Some providers wrap JSON in prose or fences; the validated output is the next best thing to cache.
+        }
+        return { object: outcome.value.output as T, raw, usage };
+      }
+      const failure = outcome.failure;
+      const failedUsage = NoObjectGeneratedError.isInstance(failure.error) ? tokenUsage(failure.error.usage) : { inputTokens: 0, outputTokens: 0 };
+      const code: LlmErrorCode = failure.kind === 'invalid_output' ? 'llm_invalid_output' : failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed';
+      await record(
+        {
+          ...baseRow(target, purpose, request.context),
+          ...failedUsage,
+          latencyMs: outcome.seconds * 1000,
+          cacheHit: false,
+          attempt,
+          costUsd: prices.cost(target.provider, target.model, failedUsage.inputTokens, failedUsage.outputTokens),
+          errorCode: code,
+          error: failure.message,
+        },
+        outcome.seconds,
+      );
+      if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
+      attempts.push(`${target.id} attempt ${attempt}: ${failure.kind === 'timeout' ? 'timeout: ' : ''}${failure.message}`);
+      if (failure.kind === 'invalid_output' && !repaired) {
+        // Feed the validation error back once; a second invalid answer moves on.
+        repaired = true;
+        repair = { text: failure.text ?? '', message: failure.message };
+        log.info({ model: target.id, task_id: request.context?.taskId, step: request.context?.step }, 'LLM output failed schema validation; asking the model to repair it once');
+        continue;
+      }
+      if ((failure.kind === 'retryable' || failure.kind === 'timeout') && retries < retry.maxRetries) {
+        const requested = retryAfterMs(failure.error);
+        if (requested === undefined || requested <= retry.maxRetryAfterMs) {
+          const delay = requested ?? backoffMs(retries, retry);
+          retries += 1;
+          log.info({ model: target.id, status: failure.statusCode, delay_ms: delay, retry: retries }, `LLM call failed (${failure.message}); retrying`);
+          try {
+            await sleep(delay, request.signal);
+          } catch {
+            throw cancelledError(request.signal as AbortSignal, target);
+          }
+          continue;
+        }
+        attempts.push(`${target.id}: Retry-After of ${requested} ms exceeds the ${retry.maxRetryAfterMs} ms limit`);
+      }
+      throw failure;
+    }
+  };
+
+  const gateway: LlmGateway = {
+    isOffline: () => offline,
+
+    defaultModel: (purpose) => defaultModelFor(purpose, config, configured),
+
+    async generateStructured<T>(request: GenerateStructuredRequest<T>): Promise<GenerateStructuredResult<T>> {
+      const purpose = request.purpose ?? 'generation';
+      const defaultId = defaultModelFor(purpose, config, configured);
+      if (request.signal?.aborted) throw cancelledError(request.signal, undefined);
+      const primary = resolver.resolve(request.model ?? defaultId, defaultId);
+      const chain: ResolvedModel[] = [primary];
+      for (const id of [...(request.fallbackModels ?? []), ...configuredFallbacks]) {
+        try {
+          const fallback = resolver.resolve(id, defaultId);
+          if (!chain.some((entry) => entry.id === fallback.id)) chain.push(fallback);
+        } catch (error) {
+          log.warn({ err: error, model: id }, 'skipping an unusable fallback model');
+        }
+      }
+      const jsonSchema = await zodSchema(request.schema).jsonSchema;
+      const attempts: string[] = [];
+      let lastFailure: Failure | undefined;
+      let lastTarget = primary;
+      for (const target of chain) {
+        lastTarget = target;
+        const useCache = cacheEnabled(target, request.cache);
+        const key = useCache ? responseCacheKey({ model: target.id, jsonSchema, instructions: request.instructions, prompt: request.prompt }) : undefined;
+        if (key) {
+          const started = performance.now();
+          const hit = await readCachedResponse(pool, key).catch((error: unknown) => {
+            log.warn({ err: error }, 'LLM response cache read failed; calling the model');
+            return undefined;
+          });
+          if (hit) {
+            const parsed = request.schema.safeParse(hit.response);
+            if (parsed.success) {
+              await record({ ...baseRow(target, purpose, request.context), inputTokens: 0, outputTokens: 0, latencyMs: performance.now() - started, cacheHit: true, attempt: 1, costUsd: 0 }, undefined);
+              return { object: parsed.data, model: target.id, cached: true, usage: { inputTokens: 0, outputTokens: 0 } };
+            }
+            await deleteCachedResponse(pool, key).catch(() => {});
+          }
+        }
+        try {
+          const result = await generateWithModel(target, request, purpose, attempts);
+          if (key) {
+            await writeCachedResponse(pool, key, target.id, { response: result.raw, ...result.usage }).catch((error: unknown) => log.warn({ err: error }, 'LLM response cache write failed'));
+          }
+          if (target !== primary) log.warn({ requested: primary.id, used: target.id }, 'LLM call served by a fallback model');
+          return { object: result.object, model: target.id, cached: false, usage: result.usage };
+        } catch (error) {
+          if (!(error && typeof error === 'object' && 'kind' in error)) throw error;
+          lastFailure = error as Failure;
+          log.warn({ model: target.id, reason: lastFailure.message }, chain.indexOf(target) < chain.length - 1 ? 'LLM model failed; trying the next fallback model' : 'LLM model failed');
+        }
+      }
+      const failure = lastFailure as Failure;
+      const code: LlmErrorCode = failure.kind === 'invalid_output' ? 'llm_invalid_output' : 'llm_call_failed';
+      const what = failure.kind === 'invalid_output' ? 'returned output that does not match the schema' : failure.kind === 'timeout' ? 'timed out' : 'failed';
+      throw new LlmError(code, `LLM ${purpose} call ${what}: provider ${lastTarget.provider}, model ${lastTarget.model}: ${failure.message}${chain.length > 1 ? ` (tried ${chain.map((entry) => entry.id).join(', ')})` : ''}`, {
+        details: { provider: lastTarget.provider, model: lastTarget.model, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }), attempts },
+        // A refused request (401, 400) will be refused again; anything else may pass later.
+        retryable: failure.kind !== 'fatal',
+        cause: failure.error,
+      });
+    },
+
+    async embedTexts(request: EmbedTextsRequest): Promise<EmbedTextsResult> {
+      const defaultId = defaultModelFor('embedding', config, configured);
+      if (request.signal?.aborted) throw cancelledError(request.signal, undefined);
+      // No fallback chain: vectors from different models are not comparable with each other.
+      const target = resolver.resolve(request.model ?? defaultId, defaultId);
+      if (request.texts.length === 0) return { embeddings: [], model: target.id, usage: { tokens: 0 } };
+      const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
+      let retries = 0;
+      for (let attempt = 1; ; attempt += 1) {
+        const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
+          embedMany({ model: registry.embeddingModel(target.id as `${string}:${string}`), values: request.texts, maxRetries: 0, abortSignal }),
+        );
+        if (outcome.ok) {
+          const tokens = outcome.value.usage.tokens ?? 0;
+          await record({ ...baseRow(target, 'embedding', request.context), inputTokens: tokens, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, tokens, 0) }, outcome.seconds);
+          return { embeddings: outcome.value.embeddings, model: target.id, usage: { tokens } };
+        }
+        const failure = outcome.failure;
+        await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds);
+        if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
+        const requested = retryAfterMs(failure.error);
+        if ((failure.kind === 'retryable' || failure.kind === 'timeout') && retries < retry.maxRetries && (requested === undefined || requested <= retry.maxRetryAfterMs)) {
+          const delay = requested ?? backoffMs(retries, retry);
+          retries += 1;
+          try {
+            await sleep(delay, request.signal);
+          } catch {
+            throw cancelledError(request.signal as AbortSignal, target);
+          }
+          continue;
+        }
+        throw new LlmError('llm_call_failed', `LLM embedding call ${failure.kind === 'timeout' ? 'timed out' : 'failed'}: provider ${target.provider}, model ${target.model}: ${failure.message}`, {
+          details: { provider: target.provider, model: target.model, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }) },
+          retryable: failure.kind !== 'fatal',
+          cause: failure.error,
+        });
+      }
+    },
+
+    usageForTask: (taskId) => usageForTask(pool, taskId),
+
+    listModels: () => listModels({ config, configured, defaultModel: (purpose) => defaultModelFor(purpose, config, configured), fallbackModels: configuredFallbacks }),
+  };
+  return gateway;
+}

@@ -1,0 +1,24 @@
+/**
+ * The LLM layer's public entry. Pipelines call the gateway; nothing outside src/llm reaches into
+ * its other files.
+ */
+export {
+  createLlmGateway,
+  type CreateLlmGatewayOptions,
+  type EmbedTextsRequest,
+  type EmbedTextsResult,
+  type GenerateStructuredRequest,
+  type GenerateStructuredResult,
+  type GenerationPurpose,
+  type LlmCallContext,
+  type LlmGateway,
+} from './gateway.ts';
+export { cosineSimilarity } from './cosine-similarity.ts';
+export { LlmError, isLlmError, type LlmErrorCode, type LlmErrorDetails } from './errors.ts';
+export { listModelsForConfig, type LlmModelInfo } from './model-catalog.ts';
+export { parseModelId, formatModelId, providerNames, type ProviderName } from './model-id.ts';
+export { OfflineLanguageModel, estimateTokens } from './offline-language-model.ts';
+export { OfflineEmbeddingModel, embedText, offlineEmbeddingDimensions } from './offline-embedding-model.ts';
+export { createOfflineProvider, offlineEmbeddingModel, offlineGenerationModel } from './provider-registry.ts';
+export { RateLimiter, type ProviderLimits } from './rate-limiter.ts';
+export type { LlmPurpose, ModelUsage, TaskUsage } from './usage-store.ts';
