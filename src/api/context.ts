@@ -1,0 +1,23 @@
+/**
+ * What the routes need, passed down from buildApp.
+ */
+import type { Config } from '../config.ts';
+import type { Pool } from '../db/pool.ts';
+import type { Engine } from '../engine/index.ts';
+import type { TargetPolicy } from '../integrations/webhooks/index.ts';
+import type { Logger } from '../logger.ts';
+
+export interface ApiContext {
+  engine: Engine;
+  pool: Pool;
+  config: Config;
+  logger: Logger;
+  webhookPolicy: TargetPolicy;
+  /** Open SSE streams, ended when the server closes. */
+  streams: Set<AbortController>;
+  /** /readyz: seconds a due task may wait unclaimed before no worker is assumed. */
+  starvationSeconds: number;
+}
+
+/** The security requirement every authenticated route documents. */
+export const securityRequirement: Array<Record<string, string[]>> = [{ apiKey: [] }, { bearer: [] }];

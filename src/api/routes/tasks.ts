@@ -1,0 +1,139 @@
+/**
+ * Tasks: submit, read, list, cancel, stats, webhook delivery record.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
+import type { AnyTaskDefinition } from '../../engine/index.ts';
+import { isTaskloomError, NotFoundError, UnknownTaskTypeError, ValidationError } from '../../errors.ts';
+import { refuseUrl, webhookDeliveryRecord } from '../../integrations/webhooks/index.ts';
+import { taskloomMetrics } from '../../metrics.ts';
+import { securityRequirement, type ApiContext } from '../context.ts';
+import { errorSchema, listQuery, statsQuery, submitBody, taskIdParams, taskView, taskViewSchema } from '../schemas.ts';
+import { taskStats } from '../store/task-stats.ts';
+import { jsonSchema, parseOrThrow } from '../validation.ts';
+
+const submitResponse = z.object({ task_id: z.uuid(), status: z.string(), message: z.string() });
+const cancelResponse = z.object({ task_id: z.uuid(), previous_state: z.string(), status: z.string(), message: z.string() });
+const errors = { 400: jsonSchema(errorSchema), 401: jsonSchema(errorSchema), 404: jsonSchema(errorSchema), 429: jsonSchema(errorSchema) };
+
+function acceptsProjectId(definition: AnyTaskDefinition, cache: Map<string, boolean>): boolean {
+  let accepts = cache.get(definition.type);
+  if (accepts === undefined) {
+    const properties = jsonSchema(definition.input).properties as Record<string, unknown> | undefined;
+    accepts = properties !== undefined && 'project_id' in properties;
+    cache.set(definition.type, accepts);
+  }
+  return accepts;
+}
+
+export function taskRoutes(context: ApiContext): FastifyPluginAsync {
+  const { engine } = context;
+  const projectIdFields = new Map<string, boolean>();
+  return async (app) => {
+    app.post('/api/v1/tasks/submit', {
+      schema: {
+        tags: ['tasks'], summary: 'Submit a task', security: securityRequirement,
+        body: jsonSchema(submitBody),
+        response: { 202: jsonSchema(submitResponse, 'output'), 200: jsonSchema(submitResponse, 'output'), 409: jsonSchema(errorSchema), 413: jsonSchema(errorSchema), ...errors },
+      },
+    }, async (request, reply) => {
+      const body = parseOrThrow(submitBody, request.body, 'body');
+      if (body.callback_url) {
+        const reason = refuseUrl(body.callback_url, context.webhookPolicy);
+        if (reason) throw new ValidationError(`Invalid request body: callback_url: ${reason}`, { location: 'body', issues: [{ path: 'callback_url', message: reason }] });
+      }
+      if (!engine.registry.has(body.task_type)) throw new UnknownTaskTypeError(body.task_type, engine.registry.types());
+      const definition = engine.registry.get(body.task_type);
+      let input: Record<string, unknown> = body.task_data;
+      const projectId = body.project_id ?? undefined;
+      if (projectId !== undefined) {
+        const given = input.project_id;
+        if (given !== undefined && given !== null && String(given) !== projectId) {
+          const message = `task_data.project_id (${JSON.stringify(given)}) differs from project_id (${JSON.stringify(projectId)})`;
+          throw new ValidationError(`Invalid request body: ${message}`, { location: 'body', issues: [{ path: 'task_data.project_id', message }] });
+        }
+        if (given === undefined && acceptsProjectId(definition, projectIdFields)) input = { ...input, project_id: projectId };
+      }
+      try {
+        const { task, created } = await engine.submit({
+          taskType: body.task_type,
+          input,
+          tenant: request.tenant,
+          projectId,
+          idempotencyKey: body.idempotency_key,
+          callbackUrl: body.callback_url ?? undefined,
+          priority: body.priority,
+        });
+        reply.code(created ? 202 : 200);
+        return {
+          task_id: task.id,
+          status: task.status,
+          message: created ? 'Task submitted successfully' : 'A task with this idempotency_key already exists; returning it.',
+        };
+      } catch (error) {
+        // Input errors name paths inside task_data; say so, like every other body error.
+        if (isTaskloomError(error) && error.code === 'validation_failed' && Array.isArray(error.details.issues)) {
+          const issues = (error.details.issues as Array<{ path: string; message: string }>).map((issue) => ({ path: issue.path === '(root)' ? 'task_data' : `task_data.${issue.path}`, message: issue.message }));
+          throw new ValidationError(`Invalid request body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { location: 'body', task_type: body.task_type, issues });
+        }
+        throw error;
+      }
+    });
+
+    app.get('/api/v1/tasks', {
+      schema: { tags: ['tasks'], summary: 'List tasks, newest first (cursor-paginated)', security: securityRequirement, querystring: jsonSchema(listQuery), response: errors },
+    }, async (request) => {
+      const query = parseOrThrow(listQuery, request.query, 'query');
+      const page = await engine.listTasks({ tenant: request.tenant, status: query.status, taskType: query.task_type, projectId: query.project_id, limit: query.limit, cursor: query.cursor });
+      return { tasks: page.tasks.map(taskView), next_cursor: page.nextCursor };
+    });
+
+    app.get('/api/v1/tasks/stats', {
+      schema: { tags: ['tasks'], summary: 'Counts by status, type and queue; queue depth; durations per type', security: securityRequirement, querystring: jsonSchema(statsQuery), response: errors },
+    }, async (request) => {
+      const query = parseOrThrow(statsQuery, request.query, 'query');
+      return taskStats(context.pool, { tenant: request.tenant, projectId: query.project_id, windowHours: query.window_hours });
+    });
+
+    app.get('/api/v1/tasks/:id', {
+      schema: { tags: ['tasks'], summary: 'Read a task', security: securityRequirement, params: jsonSchema(taskIdParams), response: { 200: jsonSchema(taskViewSchema, 'output'), ...errors } },
+    }, async (request) => {
+      const { id } = parseOrThrow(taskIdParams, request.params, 'params');
+      return taskView(await engine.getTask(id, { tenant: request.tenant }));
+    });
+
+    const cancel = async (tenant: string, id: string): Promise<z.output<typeof cancelResponse>> => {
+      const result = await engine.cancel(id, { tenant });
+      if (result.status === 'cancelled' && result.previous_state !== 'cancelled') {
+        // Running tasks are counted by the worker that stops them; queued ones here.
+        const task = await engine.getTask(id, { tenant }).catch(() => undefined);
+        if (task) taskloomMetrics().cancelled.inc({ task_type: task.task_type });
+      }
+      return result;
+    };
+
+    app.post('/api/v1/tasks/:id/cancel', {
+      schema: { tags: ['tasks'], summary: 'Cancel a task', security: securityRequirement, params: jsonSchema(taskIdParams), response: { 200: jsonSchema(cancelResponse, 'output'), ...errors } },
+    }, async (request) => {
+      const { id } = parseOrThrow(taskIdParams, request.params, 'params');
+      return cancel(request.tenant, id);
+    });
+
+    app.delete('/api/v1/tasks/:id', {
+      schema: { tags: ['tasks'], summary: 'Cancel a task (same as POST /cancel)', security: securityRequirement, params: jsonSchema(taskIdParams), response: { 200: jsonSchema(cancelResponse, 'output'), ...errors } },
+    }, async (request) => {
+      const { id } = parseOrThrow(taskIdParams, request.params, 'params');
+      return cancel(request.tenant, id);
+    });
+
+    app.get('/api/v1/tasks/:id/webhook', {
+      schema: { tags: ['webhooks'], summary: 'Webhook delivery record of a task (cursor, attempts, last status)', security: securityRequirement, params: jsonSchema(taskIdParams), response: errors },
+    }, async (request) => {
+      const { id } = parseOrThrow(taskIdParams, request.params, 'params');
+      const task = await engine.getTask(id, { tenant: request.tenant });
+      if (!task.callback_url) throw new NotFoundError('Webhook delivery for task', id);
+      const record = await webhookDeliveryRecord(context.pool, task.id, request.tenant);
+      return record ?? { task_id: task.id, url: task.callback_url, state: 'active', pending: true, delivered_count: 0, dropped_count: 0, attempts: 0, recent_attempts: [] };
+    });
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Task statistics for one tenant: counts by status, type and queue (two GROUP BY queries on the
+ * tenant's rows), and duration mean and p95 per type over a recent window.
+ */
+import type { Queryable } from '../../db/pool.ts';
+import { taskStatuses, type TaskStatus } from '../../engine/index.ts';
+
+type StatusCounts = Record<TaskStatus, number> & { total: number };
+
+export interface TaskStats {
+  total: number;
+  by_status: StatusCounts;
+  by_type: Record<string, StatusCounts>;
+  by_queue: Record<string, StatusCounts>;
+  /** Tasks waiting per queue (queued + retrying). */
+  queue_depth: Record<string, number>;
+  durations: {
+    window_hours: number;
+    by_type: Record<string, { count: number; mean_ms: number; p95_ms: number }>;
+  };
+}
+
+function emptyCounts(): StatusCounts {
+  const counts = { total: 0 } as StatusCounts;
+  for (const status of taskStatuses) counts[status] = 0;
+  return counts;
+}
+
+export async function taskStats(database: Queryable, options: { tenant: string; projectId?: string; windowHours: number }): Promise<TaskStats> {
+  const values: unknown[] = [options.tenant];
+  let projectCondition = '';
+  if (options.projectId !== undefined) {
+    values.push(options.projectId);
+    projectCondition = `AND project_id = $${values.length}`;
+  }
+  const counts = await database.query<{ status: TaskStatus; task_type: string; queue: string; count: number }>(
+    `SELECT status, task_type, queue, count(*)::int AS count FROM tasks WHERE tenant = $1 ${projectCondition} GROUP BY status, task_type, queue`,
+    values,
+  );
+  const durations = await database.query<{ task_type: string; count: number; mean_ms: number; p95_ms: number }>(
+    `SELECT task_type, count(*)::int AS count,
+       round(avg(extract(epoch FROM completed_at - started_at)) * 1000)::float8 AS mean_ms,
+       round((percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM completed_at - started_at)) * 1000)::numeric)::float8 AS p95_ms
+     FROM tasks
+     WHERE tenant = $1 ${projectCondition} AND status = 'completed' AND started_at IS NOT NULL
+       AND completed_at > now() - $${values.length + 1} * interval '1 hour'
+     GROUP BY task_type`,
+    [...values, options.windowHours],
+  );
+  const stats: TaskStats = {
+    total: 0,
+    by_status: emptyCounts(),
+    by_type: {},
+    by_queue: {},
+    queue_depth: {},
+    durations: { window_hours: options.windowHours, by_type: {} },
+  };
+  for (const row of counts.rows) {
+    stats.total += row.count;
+    stats.by_status[row.status] += row.count;
+    stats.by_status.total += row.count;
+    const type = (stats.by_type[row.task_type] ??= emptyCounts());
+    type[row.status] += row.count;
+    type.total += row.count;
+    const queue = (stats.by_queue[row.queue] ??= emptyCounts());
+    queue[row.status] += row.count;
+    queue.total += row.count;
+  }
+  for (const [name, queue] of Object.entries(stats.by_queue)) stats.queue_depth[name] = queue.queued + queue.retrying;
+  for (const row of durations.rows) stats.durations.by_type[row.task_type] = { count: row.count, mean_ms: row.mean_ms, p95_ms: row.p95_ms };
+  return stats;
+}

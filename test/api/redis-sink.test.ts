@@ -1,0 +1,81 @@
+/**
+ * The Redis sink against the machine's Redis (127.0.0.1:6379): events of automated gather
+ * tasks arrive on `automated-gather:{projectId}` in order, in the seed's shape; other task
+ * types are not published; an unreachable Redis never fails a task.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask } from '../../src/engine/index.ts';
+import { RedisEventSink } from '../../src/integrations/redis-sink.ts';
+import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
+import { silentLogger, startApiHarness, waitFor, type ApiHarness } from '../support/http.ts';
+
+const redisUrl = process.env.TASKLOOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+// Stands in for the real pipeline: the sink only looks at the task type and the events.
+const fakeGather = defineTask({
+  type: 'automated_gather_creation',
+  description: 'test double',
+  queue: 'default',
+  input: z.object({ project_id: z.string() }).strict(),
+  async run(context) {
+    await context.emit('automation_started', { departments: 2 });
+    await context.emit('department_started', { department: 'story', department_name: 'Story Department', threshold: 80 });
+    await context.emit('automation_complete', { total_iterations: 3, departments_processed: 2 });
+    return { ok: true };
+  },
+});
+
+let api: ApiHarness;
+let subscriber: Redis;
+const sinks: RedisEventSink[] = [];
+
+beforeAll(async () => {
+  api = await startApiHarness({ taskTypes: [sleepTask, fakeGather] });
+  subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await subscriber.connect();
+});
+
+afterAll(async () => {
+  await Promise.all(sinks.map((sink) => sink.stop()));
+  subscriber?.disconnect();
+  await api?.close();
+});
+
+describe('Redis event sink', () => {
+  it('publishes every automated gather event on the seed channel, in order', async () => {
+    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100 });
+    sinks.push(sink);
+    await sink.start();
+    const project = `project-${randomUUID().slice(0, 8)}`;
+    const messages: Array<Record<string, unknown>> = [];
+    await subscriber.subscribe(`automated-gather:${project}`);
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === `automated-gather:${project}`) messages.push(JSON.parse(message) as Record<string, unknown>);
+    });
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
+    expect(submitted.status).toBe(202);
+    // Another type on a same-named project: not published.
+    await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: project, task_type: 'sleep', task_data: { ms: 0 } } });
+    await waitFor(async () => messages.map((message) => message.type), (types) => types.includes('task_completed'));
+    const stored = await api.request('GET', `/api/v1/tasks/${submitted.body.task_id}/events`, { headers: { accept: 'application/json' } });
+    expect(messages.map((message) => message.event_id)).toEqual(stored.body.events.map((event: { id: number }) => event.id));
+    const started = messages.find((message) => message.type === 'department_started');
+    expect(started).toMatchObject({ type: 'department_started', project_id: project, department: 'story', department_name: 'Story Department', threshold: 80, task_id: submitted.body.task_id });
+    expect(new Set(messages.map((message) => message.task_id))).toEqual(new Set([submitted.body.task_id]));
+    await sink.stop();
+    await subscriber.unsubscribe();
+  });
+
+  it('an unreachable Redis never fails a task', async () => {
+    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl: 'redis://127.0.0.1:1', engine: api.engine, pollIntervalMs: 50, consumerName: 'redis-unreachable' });
+    sinks.push(sink);
+    await sink.start();
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: 'down', task_type: 'automated_gather_creation', task_data: {} } });
+    const task = await waitFor(() => api.request('GET', `/api/v1/tasks/${submitted.body.task_id}`), (response) => response.body.status === 'completed');
+    expect(task.body.result).toEqual({ ok: true });
+    await sink.stop();
+  });
+});

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startApiHarness, waitFor, type ApiHarness } from '../support/http.ts';
+
+let api: ApiHarness;
+
+beforeAll(async () => {
+  api = await startApiHarness();
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+describe('tasks over HTTP', () => {
+  it('submits with the seed shape and reads the task until it completes', async () => {
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: 'p-1', task_type: 'sleep', task_data: { ms: 20, steps: 2 } } });
+    expect(submitted.status).toBe(202);
+    expect(submitted.body).toMatchObject({ status: 'queued', message: 'Task submitted successfully' });
+    const taskId = submitted.body.task_id as string;
+    const done = await waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}`), (response) => response.body.status === 'completed');
+    expect(done.body).toMatchObject({ id: taskId, task_type: 'sleep', project_id: 'p-1', progress: 100, attempts: 1, result: { steps: 2 } });
+    expect(done.body.task_data).toEqual({ ms: 20, steps: 2, project_id: 'p-1' });
+    expect(done.body.started_at).toEqual(expect.any(String));
+    expect(done.body.completed_at).toEqual(expect.any(String));
+  });
+
+  it('accepts Authorization: Bearer', async () => {
+    const response = await api.request('GET', '/api/v1/tasks', { key: null, headers: { authorization: `Bearer ${api.keyA}` } });
+    expect(response.status).toBe(200);
+  });
+
+  it('returns the first task for a repeated idempotency key', async () => {
+    const body = { task_type: 'sleep', task_data: { ms: 0 }, idempotency_key: 'once' };
+    const first = await api.request('POST', '/api/v1/tasks/submit', { body });
+    const second = await api.request('POST', '/api/v1/tasks/submit', { body });
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(200);
+    expect(second.body.task_id).toBe(first.body.task_id);
+  });
+
+  it('lists with filters and a cursor', async () => {
+    for (let index = 0; index < 5; index += 1) {
+      await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: 'list-project', task_type: 'sleep', task_data: { ms: 0 } } });
+    }
+    const first = await api.request('GET', '/api/v1/tasks?project_id=list-project&limit=2');
+    expect(first.status).toBe(200);
+    expect(first.body.tasks).toHaveLength(2);
+    const seen = new Set<string>(first.body.tasks.map((task: { id: string }) => task.id));
+    let cursor = first.body.next_cursor as string | null;
+    while (cursor) {
+      const page = await api.request('GET', `/api/v1/tasks?project_id=list-project&limit=2&cursor=${encodeURIComponent(cursor)}`);
+      expect(page.status).toBe(200);
+      for (const task of page.body.tasks) seen.add(task.id);
+      cursor = page.body.next_cursor;
+    }
+    expect(seen.size).toBe(5);
+    const byStatus = await api.request('GET', '/api/v1/tasks?status=completed,queued,running&task_type=sleep');
+    expect(byStatus.status).toBe(200);
+  });
+
+  it('cancels a running task with POST and a queued one with DELETE', async () => {
+    const long = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 60_000, steps: 60 } } });
+    const taskId = long.body.task_id as string;
+    await waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}`), (response) => response.body.status === 'running');
+    const cancelled = await api.request('POST', `/api/v1/tasks/${taskId}/cancel`, { headers: { 'content-type': 'application/json' } });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ task_id: taskId, previous_state: 'running' });
+    await waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}`), (response) => response.body.status === 'cancelled');
+    const again = await api.request('DELETE', `/api/v1/tasks/${taskId}`);
+    expect(again.body).toMatchObject({ previous_state: 'cancelled', status: 'cancelled' });
+  });
+
+  it('lists task types with their input JSON Schema', async () => {
+    const response = await api.request('GET', '/api/v1/task-types');
+    expect(response.status).toBe(200);
+    const sleep = response.body.task_types.find((type: { type: string }) => type.type === 'sleep');
+    expect(sleep).toMatchObject({ queue: 'default', hard_timeout_ms: expect.any(Number), max_attempts: expect.any(Number) });
+    expect(sleep.input_schema.properties.ms.type).toBe('integer');
+  });
+
+  it('reports stats for the tenant', async () => {
+    const response = await api.request('GET', '/api/v1/tasks/stats');
+    expect(response.status).toBe(200);
+    expect(response.body.total).toBeGreaterThan(0);
+    expect(response.body.by_type.sleep.completed).toBeGreaterThan(0);
+    expect(response.body.durations.by_type.sleep).toMatchObject({ count: expect.any(Number), mean_ms: expect.any(Number), p95_ms: expect.any(Number) });
+    expect(response.body.queue_depth).toEqual(expect.any(Object));
+  });
+
+  it('serves health, readiness, metrics and OpenAPI without a key', async () => {
+    expect((await api.request('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok' });
+    const ready = await api.request('GET', '/readyz', { key: null });
+    expect(ready.status).toBe(200);
+    expect(ready.body.checks.worker).toMatchObject({ ok: true, source: 'in_process' });
+    const metrics = await api.request('GET', '/metrics', { key: null });
+    expect(metrics.status).toBe(200);
+    expect(metrics.text).toContain('taskloom_tasks_submitted_total{task_type="sleep"}');
+    expect(metrics.text).toContain('taskloom_queue_depth');
+    expect(metrics.text).toContain('process_cpu_user_seconds_total');
+    const openapi = await api.request('GET', '/openapi.json', { key: null });
+    expect(openapi.status).toBe(200);
+    expect(openapi.body.paths['/api/v1/tasks/submit'].post).toBeDefined();
+    const docs = await api.request('GET', '/docs', { key: null });
+    expect(docs.status).toBeLessThan(400);
+  });
+});
