@@ -1,0 +1,161 @@
+/**
+ * REST client for the Brain service (BRAIN_SERVICE_BASE_URL, BRAIN_SERVICE_API_KEY as a bearer
+ * token). Endpoints (seed 001):
+ *
+ * - `POST /api/v1/nodes/batch` `{nodes: [{type, content, projectId, properties}]}` (1-50 nodes)
+ * - `POST /api/v1/search/duplicates` `{content, projectId, threshold, limit, type, department}`
+ * - `GET  /api/v1/context/department?projectId=&department=&previousDepartments=a,b&limit=`
+ * - `POST /api/v1/analyze/coverage` `{projectId, department, departmentName, description}`
+ *
+ * Answers are read leniently (the service's list key may be `nodes`, `results`, `duplicates` or
+ * `matches`; a node's text `content`, `text` or `summary`), because only the fields used here
+ * matter. Every failure is a DependencyError naming the Brain service, the endpoint and status.
+ */
+import { DependencyError } from '../../errors.ts';
+import type { Brain, BrainNode, CoverageAnalysis } from './types.ts';
+
+export interface BrainServiceOptions {
+  baseUrl: string;
+  apiKey?: string | undefined;
+  /** @default 10000 */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+}
+
+export const brainBatchLimit = 50;
+
+type Json = Record<string, unknown>;
+
+function asRecord(value: unknown): Json | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+function findList(body: unknown, keys: string[]): unknown[] {
+  if (Array.isArray(body)) return body;
+  const record = asRecord(body);
+  if (!record) return [];
+  for (const key of keys) {
+    if (Array.isArray(record[key])) return record[key] as unknown[];
+  }
+  for (const nested of ['data', 'context', 'result']) {
+    const inner = asRecord(record[nested]);
+    if (inner) {
+      const found = findList(inner, keys);
+      if (found.length > 0) return found;
+    }
+  }
+  return [];
+}
+
+function toNode(value: unknown, index: number): BrainNode | undefined {
+  const record = asRecord(value);
+  if (!record) return typeof value === 'string' ? { id: `node-${index}`, content: value } : undefined;
+  const properties = asRecord(record.properties) ?? {};
+  const content = [record.content, record.text, record.summary, properties.content, properties.summary].find((candidate): candidate is string => typeof candidate === 'string' && candidate.length > 0);
+  if (!content) return undefined;
+  const score = [record.similarity, record.score].find((candidate): candidate is number => typeof candidate === 'number');
+  const department = [record.department, properties.department].find((candidate): candidate is string => typeof candidate === 'string');
+  return { id: String(record.id ?? record._id ?? `node-${index}`), content, ...(department ? { department } : {}), ...(score === undefined ? {} : { score }) };
+}
+
+export function createBrainServiceClient(options: BrainServiceOptions): Brain {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+
+  const call = async (method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<unknown> => {
+    const url = `${baseUrl}${path}`;
+    const combined = signal ? AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    let response: Response;
+    try {
+      response = await doFetch(url, {
+        method,
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}`, 'x-api-key': options.apiKey } : {}),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: combined,
+      });
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      throw new DependencyError('Brain service', `${method} ${path} failed: ${(error as Error).message}`, { details: { url }, cause: error });
+    }
+    const text = await response.text().catch(() => '');
+    if (!response.ok) {
+      throw new DependencyError('Brain service', `${method} ${path} answered ${response.status}${text ? `: ${text.slice(0, 300)}` : ''}`, {
+        details: { url, status: response.status },
+        retryable: response.status === 429 || response.status >= 500,
+      });
+    }
+    if (text.length === 0) return {};
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new DependencyError('Brain service', `${method} ${path} answered a body that is not JSON: ${text.slice(0, 200)}`, { details: { url, status: response.status } });
+    }
+  };
+
+  return {
+    kind: 'service',
+    async departmentContext(request) {
+      const query = new URLSearchParams({
+        projectId: request.projectId,
+        department: request.department,
+        previousDepartments: request.previousDepartments.join(','),
+        limit: String(request.limit ?? 12),
+      });
+      const body = await call('GET', `/api/v1/context/department?${query.toString()}`, undefined, request.signal);
+      const nodes = findList(body, ['nodes', 'results', 'items', 'relevantNodes']).map(toNode).filter((node): node is BrainNode => node !== undefined);
+      const record = asRecord(body);
+      const summary = [record?.aggregatedSummary, record?.summary, asRecord(record?.context)?.summary].find((value): value is string => typeof value === 'string' && value.length > 0);
+      return summary ? [{ id: 'summary', content: summary }, ...nodes] : nodes;
+    },
+    async indexItems(scope, items, _transaction, signal) {
+      let indexed = 0;
+      for (let start = 0; start < items.length; start += brainBatchLimit) {
+        const chunk = items.slice(start, start + brainBatchLimit);
+        await call('POST', '/api/v1/nodes/batch', {
+          nodes: chunk.map((item) => ({
+            type: 'gather',
+            content: item.content,
+            projectId: scope.projectId,
+            properties: { ...item.properties, gatherItemId: item.id, department: item.department, summary: item.summary, context: item.context },
+          })),
+        }, signal);
+        indexed += chunk.length;
+      }
+      return { indexed };
+    },
+    async searchDuplicates(request) {
+      const body = await call('POST', '/api/v1/search/duplicates', {
+        content: request.content,
+        projectId: request.projectId,
+        threshold: request.threshold,
+        limit: request.limit ?? 5,
+        type: request.type ?? 'gather',
+        ...(request.department ? { department: request.department } : {}),
+      }, request.signal);
+      return findList(body, ['duplicates', 'matches', 'results', 'nodes'])
+        .map(toNode)
+        .filter((node): node is BrainNode => node !== undefined && (node.score === undefined || node.score >= request.threshold));
+    },
+    async analyzeCoverage(request): Promise<CoverageAnalysis | null> {
+      const body = asRecord(await call('POST', '/api/v1/analyze/coverage', {
+        projectId: request.projectId,
+        department: request.department,
+        departmentName: request.departmentName,
+        description: request.description,
+      }, request.signal)) ?? {};
+      const coverageValue = [body.coverage, body.coverageScore, body.score].find((value): value is number => typeof value === 'number');
+      const gapsValue = [body.gaps, body.missingAspects, body.missing].find((value): value is unknown[] => Array.isArray(value)) ?? [];
+      const summary = [body.summary, body.analysis].find((value): value is string => typeof value === 'string' && value.length > 0);
+      return {
+        coverage: coverageValue ?? null,
+        gaps: gapsValue.filter((gap): gap is string => typeof gap === 'string').slice(0, 10),
+        summary: summary ?? null,
+      };
+    },
+  };
+}

@@ -1,0 +1,153 @@
+/**
+ * Where departments come from: Payload CMS when PAYLOAD_API_URL is set, else taskloom's own
+ * `departments` table (tenant defaults, optionally replaced per project through the API/CLI).
+ *
+ * Never invented: when Payload fails, the caller gets its error. The seven Aladdin departments
+ * below seed a tenant's defaults in the table (migration 0004 for tenant 'default'; other
+ * tenants on first read), nothing else.
+ */
+import type { Pool, Queryable } from '../../db/pool.ts';
+import { withTransaction } from '../../db/pool.ts';
+import { ValidationError } from '../../errors.ts';
+import type { PayloadClient } from '../../integrations/payload.ts';
+import type { Department, DepartmentsUpdate } from './schemas.ts';
+
+const seedModel = 'anthropic/claude-sonnet-4.5';
+const seedSettings = { minQualityThreshold: 80, maxRetries: 3 };
+
+/** The seven Aladdin departments (same rows as migration 0004 inserts for tenant 'default'). */
+export const aladdinDepartments: ReadonlyArray<Omit<Department, 'id'>> = [
+  { slug: 'story', name: 'Story Department', description: 'Story structure, premise, plot beats, acts, themes, conflicts, narrative arcs and the world the story happens in.', codeDepNumber: 1 },
+  { slug: 'character', name: 'Character Department', description: 'Characters: their backgrounds, motivations, personalities, relationships, arcs, voices and appearance.', codeDepNumber: 2 },
+  { slug: 'visual', name: 'Visual Department', description: 'Visual style: art direction, colour palettes, lighting, locations, set design, costumes and reference imagery.', codeDepNumber: 3 },
+  { slug: 'image-quality', name: 'Image Quality Department', description: 'Image quality: consistency of characters and locations across shots, resolution, composition rules and visual continuity checks.', codeDepNumber: 4 },
+  { slug: 'video', name: 'Video Department', description: 'Video: shot lists, camera movement, framing, pacing, editing rhythm, transitions and scene timing.', codeDepNumber: 5 },
+  { slug: 'audio', name: 'Audio Department', description: 'Audio: dialogue delivery, voice casting, music themes, sound effects, ambience and the final mix.', codeDepNumber: 6 },
+  { slug: 'production', name: 'Production Department', description: 'Production: schedule, budget, scene breakdown, asset tracking, rendering plan, risks and delivery.', codeDepNumber: 7 },
+].map((entry) => ({ ...entry, gatherCheck: true, isActive: true, defaultModel: seedModel, coordinationSettings: { ...seedSettings } }));
+
+interface DepartmentRow {
+  id: string;
+  project_id: string | null;
+  slug: string;
+  name: string;
+  description: string;
+  code_dep_number: number;
+  gather_check: boolean;
+  is_active: boolean;
+  default_model: string | null;
+  coordination_settings: { minQualityThreshold?: number; maxRetries?: number } & Record<string, unknown>;
+}
+
+function fromRow(row: DepartmentRow): Department {
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    codeDepNumber: row.code_dep_number,
+    gatherCheck: row.gather_check,
+    isActive: row.is_active,
+    defaultModel: row.default_model,
+    coordinationSettings: {
+      ...row.coordination_settings,
+      minQualityThreshold: row.coordination_settings.minQualityThreshold ?? 80,
+      maxRetries: row.coordination_settings.maxRetries ?? 3,
+    },
+  };
+}
+
+const columns = 'id, project_id, slug, name, description, code_dep_number, gather_check, is_active, default_model, coordination_settings';
+
+async function insertDepartments(database: Queryable, tenant: string, projectId: string | null, departments: ReadonlyArray<Omit<Department, 'id'>>): Promise<void> {
+  await database.query(
+    `INSERT INTO departments (tenant, project_id, slug, name, description, code_dep_number, gather_check, is_active, default_model, coordination_settings)
+     SELECT $1, $2, d.slug, d.name, d.description, d.code_dep_number, d.gather_check, d.is_active, d.default_model, d.coordination_settings
+     FROM jsonb_to_recordset($3::jsonb) AS d (slug text, name text, description text, code_dep_number int, gather_check boolean, is_active boolean, default_model text, coordination_settings jsonb)
+     ON CONFLICT DO NOTHING`,
+    [
+      tenant,
+      projectId,
+      JSON.stringify(departments.map((entry) => ({
+        slug: entry.slug,
+        name: entry.name,
+        description: entry.description,
+        code_dep_number: entry.codeDepNumber,
+        gather_check: entry.gatherCheck,
+        is_active: entry.isActive,
+        default_model: entry.defaultModel,
+        coordination_settings: entry.coordinationSettings,
+      }))),
+    ],
+  );
+}
+
+/**
+ * Every department of a project from the table (active or not, gathered or not), in
+ * codeDepNumber order, and whether they are the project's own list or the tenant's defaults.
+ */
+export async function listTableDepartments(pool: Pool, tenant: string, projectId: string): Promise<{ departments: Department[]; scope: 'project' | 'tenant' }> {
+  const own = await pool.query<DepartmentRow>(`SELECT ${columns} FROM departments WHERE tenant = $1 AND project_id = $2 ORDER BY code_dep_number, slug`, [tenant, projectId]);
+  if (own.rows.length > 0) return { departments: own.rows.map(fromRow), scope: 'project' };
+  let defaults = await pool.query<DepartmentRow>(`SELECT ${columns} FROM departments WHERE tenant = $1 AND project_id IS NULL ORDER BY code_dep_number, slug`, [tenant]);
+  if (defaults.rows.length === 0) {
+    // A tenant without defaults yet gets the seven Aladdin departments (ON CONFLICT: two first reads at once insert once).
+    await insertDepartments(pool, tenant, null, aladdinDepartments);
+    defaults = await pool.query<DepartmentRow>(`SELECT ${columns} FROM departments WHERE tenant = $1 AND project_id IS NULL ORDER BY code_dep_number, slug`, [tenant]);
+  }
+  return { departments: defaults.rows.map(fromRow), scope: 'tenant' };
+}
+
+/** Replaces a project's department list (the tenant defaults stay as they are). */
+export async function replaceProjectDepartments(pool: Pool, tenant: string, projectId: string, update: DepartmentsUpdate): Promise<Department[]> {
+  const slugs = new Set<string>();
+  for (const entry of update.departments) {
+    if (slugs.has(entry.slug)) throw new ValidationError(`Department slug "${entry.slug}" appears twice.`, { issues: [{ path: 'departments', message: `duplicate slug ${entry.slug}` }] });
+    slugs.add(entry.slug);
+  }
+  await withTransaction(pool, async (transaction) => {
+    await transaction.query('DELETE FROM departments WHERE tenant = $1 AND project_id = $2', [tenant, projectId]);
+    await insertDepartments(transaction, tenant, projectId, update.departments);
+  });
+  return (await listTableDepartments(pool, tenant, projectId)).departments;
+}
+
+export interface DepartmentSource {
+  readonly kind: 'payload' | 'table';
+  /** The departments a gather processes: gatherCheck and isActive, in codeDepNumber order. */
+  gatherDepartments(tenant: string, projectId: string, signal?: AbortSignal): Promise<Department[]>;
+}
+
+export function createDepartmentSource(options: { pool: Pool; payload?: PayloadClient | undefined }): DepartmentSource {
+  const { pool, payload } = options;
+  if (payload) {
+    return {
+      kind: 'payload',
+      async gatherDepartments(_tenant, _projectId, signal) {
+        const departments = await payload.fetchGatherDepartments(signal);
+        return departments.map((entry): Department => ({
+          id: entry.id,
+          slug: entry.slug,
+          name: entry.name,
+          description: entry.description,
+          codeDepNumber: entry.codeDepNumber,
+          gatherCheck: entry.gatherCheck,
+          isActive: entry.isActive,
+          defaultModel: entry.defaultModel,
+          coordinationSettings: {
+            ...(entry.coordinationSettings ?? {}),
+            minQualityThreshold: entry.coordinationSettings?.minQualityThreshold ?? 80,
+            maxRetries: entry.coordinationSettings?.maxRetries ?? 3,
+          },
+        }));
+      },
+    };
+  }
+  return {
+    kind: 'table',
+    async gatherDepartments(tenant, projectId) {
+      const { departments } = await listTableDepartments(pool, tenant, projectId);
+      return departments.filter((entry) => entry.gatherCheck && entry.isActive);
+    },
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * `evaluate_department` (seed 001's evaluation trigger): one LLM evaluation of a department's
+ * gather items (readiness rating 0-100, summary, strengths, weaknesses, recommendations), stored
+ * in `department_evaluations` in the same checkpointed step, readable through the API.
+ */
+import { defineTask, type TaskContext } from '../../engine/index.ts';
+import { PermanentError } from '../../errors.ts';
+import { listTableDepartments } from './departments.ts';
+import { insertEvaluation, type DepartmentEvaluation } from './evaluations-store.ts';
+import { departmentSummaries } from './items-store.ts';
+import { evaluationInstructions, evaluationPrompt } from './prompts.ts';
+import { evaluateDepartmentInput, evaluateTaskType, evaluationOutput, type Department, type EvaluateDepartmentInput } from './schemas.ts';
+import { appendGatherEvent, type ResolvedGatherServices } from './services.ts';
+
+export function createEvaluateTask(services: ResolvedGatherServices) {
+  const { llm } = services;
+
+  const findDepartment = async (tenant: string, input: EvaluateDepartmentInput, signal: AbortSignal): Promise<Department> => {
+    const candidates = services.departments.kind === 'payload'
+      ? await services.departments.gatherDepartments(tenant, input.project_id, signal)
+      : (await listTableDepartments(services.pool, tenant, input.project_id)).departments;
+    const found = candidates.find((entry) => (input.department !== undefined ? entry.slug === input.department : entry.codeDepNumber === input.department_number));
+    if (!found) {
+      throw new PermanentError(`Department ${input.department ?? `number ${input.department_number}`} does not exist for project ${input.project_id}.`, { department: input.department ?? null, department_number: input.department_number ?? null });
+    }
+    return found;
+  };
+
+  return defineTask({
+    type: evaluateTaskType,
+    description: 'Evaluates one department\'s gather items with an LLM (readiness rating, strengths, weaknesses, recommendations) and stores the evaluation.',
+    queue: 'ai_jobs',
+    priority: 6,
+    input: evaluateDepartmentInput,
+    projectId: (input: EvaluateDepartmentInput) => input.project_id,
+    async run(context: TaskContext<EvaluateDepartmentInput>): Promise<DepartmentEvaluation> {
+      const { input, taskId, tenant, signal } = context;
+      const department = await context.step('department', () => findDepartment(tenant, input, signal));
+      const stored = await context.step('evaluate', async (transaction): Promise<DepartmentEvaluation> => {
+        const items = await departmentSummaries(transaction, { tenant, projectId: input.project_id, department: department.slug }, 60);
+        const base = {
+          projectId: input.project_id, department: department.slug, departmentNumber: department.codeDepNumber, taskId,
+          gatherTaskId: input.gather_task_id ?? null, userId: input.user_id ?? null, autoTriggered: input.auto_triggered, itemsEvaluated: items.count,
+        };
+        let evaluation: Omit<DepartmentEvaluation, 'id' | 'createdAt'>;
+        if (items.count === 0) {
+          // Nothing to read: no model call, an honest zero.
+          evaluation = { ...base, rating: 0, summary: `${department.name} has no gather items yet.`, strengths: [], weaknesses: ['No gather items.'], recommendations: ['Run an automated gather for this project.'], model: null };
+        } else {
+          const answer = await llm.generateStructured({
+            purpose: 'judging',
+            schema: evaluationOutput,
+            instructions: evaluationInstructions,
+            prompt: evaluationPrompt({ department, itemCount: items.count, summaries: items.summaries.map((entry) => entry.summary) }),
+            signal,
+            context: { taskId, step: 'evaluate' },
+          });
+          evaluation = { ...base, ...answer.object, rating: Math.round(answer.object.rating), model: answer.model };
+        }
+        const row = await insertEvaluation(transaction, tenant, evaluation);
+        if (!row) throw new PermanentError(`An evaluation for task ${taskId} already exists.`);
+        await appendGatherEvent(transaction, { taskId, tenant, projectId: input.project_id }, 'department_evaluated', {
+          department: department.slug, department_name: department.name, department_number: department.codeDepNumber,
+          rating: row.rating, items_evaluated: row.itemsEvaluated, evaluation_id: row.id, auto_triggered: input.auto_triggered,
+        });
+        return row;
+      });
+      return stored;
+    },
+  });
+}

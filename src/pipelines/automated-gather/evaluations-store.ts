@@ -1,0 +1,59 @@
+/**
+ * SQL for `department_evaluations`: one row per evaluate_department task.
+ */
+import type { Queryable } from '../../db/pool.ts';
+
+export interface DepartmentEvaluation {
+  id: string;
+  projectId: string;
+  department: string;
+  departmentNumber: number | null;
+  taskId: string;
+  gatherTaskId: string | null;
+  userId: string | null;
+  autoTriggered: boolean;
+  rating: number;
+  summary: string;
+  strengths: string[];
+  weaknesses: string[];
+  recommendations: string[];
+  itemsEvaluated: number;
+  model: string | null;
+  createdAt: string;
+}
+
+const columns = `id, project_id AS "projectId", department, department_number AS "departmentNumber", task_id AS "taskId", gather_task_id AS "gatherTaskId",
+  user_id AS "userId", auto_triggered AS "autoTriggered", rating, summary, strengths, weaknesses, recommendations, items_evaluated AS "itemsEvaluated", model,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`;
+
+export async function insertEvaluation(database: Queryable, tenant: string, evaluation: Omit<DepartmentEvaluation, 'id' | 'createdAt'>): Promise<DepartmentEvaluation | undefined> {
+  const result = await database.query<DepartmentEvaluation>(
+    `INSERT INTO department_evaluations (tenant, project_id, department, department_number, task_id, gather_task_id, user_id, auto_triggered, rating, summary,
+       strengths, weaknesses, recommendations, items_evaluated, model)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+     ON CONFLICT (task_id) DO NOTHING
+     RETURNING ${columns}`,
+    [
+      tenant, evaluation.projectId, evaluation.department, evaluation.departmentNumber, evaluation.taskId, evaluation.gatherTaskId, evaluation.userId,
+      evaluation.autoTriggered, Math.round(evaluation.rating), evaluation.summary, JSON.stringify(evaluation.strengths), JSON.stringify(evaluation.weaknesses),
+      JSON.stringify(evaluation.recommendations), evaluation.itemsEvaluated, evaluation.model,
+    ],
+  );
+  return result.rows[0];
+}
+
+/** A project's evaluations, newest first, optionally of one department. */
+export async function listEvaluations(database: Queryable, query: { tenant: string; projectId: string; department?: string; limit: number }): Promise<DepartmentEvaluation[]> {
+  const values: unknown[] = [query.tenant, query.projectId];
+  let filter = '';
+  if (query.department !== undefined) {
+    values.push(query.department);
+    filter = ` AND department = $${values.length}`;
+  }
+  values.push(query.limit);
+  const result = await database.query<DepartmentEvaluation>(
+    `SELECT ${columns} FROM department_evaluations WHERE tenant = $1 AND project_id = $2${filter} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
+    values,
+  );
+  return result.rows;
+}

@@ -1,0 +1,409 @@
+/**
+ * `automated_gather_creation` (seeds 000/001): for each department flagged for gathering, in
+ * codeDepNumber order, generate gather items with cascading context, drop duplicates, save and
+ * index them, score quality, and iterate until the department's threshold; then evaluate it.
+ *
+ * Durability: every unit of work is a checkpointed step whose domain writes and events commit in
+ * the step's own transaction. A resumed attempt replays stored step results (no LLM call is made
+ * again for a completed step) and rebuilds the loop's state from them, so a run killed anywhere
+ * finishes with the same items and counts as an uninterrupted one.
+ *
+ * Step keys: `plan`, then per department `{slug}:start`, `{slug}:{n}:generate`, `{slug}:{n}:save`,
+ * `{slug}:{n}:quality`, `{slug}:budget` (when max_iterations runs out), `{slug}:complete`, and
+ * `complete` at the end.
+ */
+import type { PoolClient } from '../../db/pool.ts';
+import { abortReason, defineTask, queues, type TaskContext } from '../../engine/index.ts';
+import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
+import { departmentSummaries } from './items-store.ts';
+import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
+import { nextStagnation, weightedQuality } from './quality.ts';
+import { saveBatch, type SaveBatchResult } from './save-batch.ts';
+import {
+  automatedGatherInput,
+  evaluateTaskType,
+  gatherTaskType,
+  generationOutput,
+  qualityOutput,
+  type AutomatedGatherInput,
+  type AutomatedGatherResult,
+  type Department,
+  type DepartmentSummary,
+  type GeneratedItem,
+  type LlmUsageTotals,
+} from './schemas.ts';
+import { appendGatherEvent, type ResolvedGatherServices } from './services.ts';
+
+/** Iterations in a row without a better score after which a department is stagnant. */
+export const stagnationLimit = 3;
+
+interface PlanResult {
+  startedAt: number;
+  departments: Department[];
+  source: 'payload' | 'table';
+}
+
+interface StartResult {
+  brainContext: string[];
+  basedOnNodes: string[];
+  previous: PreviousDepartment[];
+}
+
+interface GenerateResult {
+  items: GeneratedItem[];
+  model: string;
+}
+
+interface QualityResult {
+  score: number;
+  coverage: number;
+  depth: number;
+  coherence: number;
+  actionability: number;
+  missingAspects: string[];
+  stagnant: boolean;
+}
+
+interface CompleteResult {
+  evaluationTaskId: string | null;
+}
+
+type StopReason = 'threshold' | 'stagnant' | 'max_iterations';
+
+/** Thrown inside the loop to unwind to the graceful stop (cancel, soft timeout). */
+class StopRequested extends Error {}
+
+export function createGatherTask(services: ResolvedGatherServices) {
+  const { config, llm, brain, logger } = services;
+  return defineTask({
+    type: gatherTaskType,
+    description: 'Automated gather creation (seed 001): per department, generate gather items with cascading context, de-duplicate, save, index, score quality and iterate to the threshold; then evaluate.',
+    queue: 'cpu_intensive',
+    priority: 6,
+    input: automatedGatherInput,
+    softTimeoutMs: config.gatherSoftTimeoutMs,
+    hardTimeoutMs: Math.max(config.gatherHardTimeoutMs, config.gatherSoftTimeoutMs + 1000),
+    ...(services.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: services.retryBaseDelayMs }),
+    concurrency: { key: (input: AutomatedGatherInput) => input.project_id, onConflict: 'reject' },
+    projectId: (input: AutomatedGatherInput) => input.project_id,
+    async run(context: TaskContext<AutomatedGatherInput>): Promise<AutomatedGatherResult> {
+      const { input, signal, taskId, tenant } = context;
+      const projectId = input.project_id;
+      const eventScope = { taskId, tenant, projectId };
+      const append = (transaction: PoolClient, type: string, payload: Record<string, unknown>): Promise<void> => appendGatherEvent(transaction, eventScope, type, payload);
+      const warner = (transaction: PoolClient) => async (code: string, message: string, details: Record<string, unknown> = {}): Promise<void> => {
+        logger.warn({ taskId, code, ...details }, message);
+        await append(transaction, 'automation_warning', { code, message, ...details });
+      };
+      const stopIfAborted = (): void => {
+        if (signal.aborted) throw new StopRequested();
+      };
+
+      // Everything the result and the partial results are made of, rebuilt from step results on resume.
+      const summary: DepartmentSummary[] = [];
+      let totalIterations = 0;
+      let itemsCreated = 0;
+      let current: DepartmentSummary | undefined;
+      let plan: PlanResult | undefined;
+
+      const usageTotals = async (): Promise<LlmUsageTotals> => {
+        const usage = await llm.usageForTask(taskId).catch(() => undefined);
+        return {
+          calls: usage?.calls ?? 0,
+          cached_calls: usage?.cachedCalls ?? 0,
+          failed_calls: usage?.failedCalls ?? 0,
+          input_tokens: usage?.inputTokens ?? 0,
+          output_tokens: usage?.outputTokens ?? 0,
+          cost_usd: usage ? usage.costUsd : 0,
+        };
+      };
+      const resultOf = async (status: AutomatedGatherResult['status']): Promise<AutomatedGatherResult> => ({
+        status,
+        iterations: totalIterations,
+        departments_processed: summary.length,
+        items_created: itemsCreated,
+        processing_time_ms: Date.now() - (plan?.startedAt ?? Date.now()),
+        summary: current && current.iterations > 0 ? [...summary, current] : [...summary],
+        llm_usage: await usageTotals(),
+      });
+
+      try {
+        plan = await context.step('plan', async (transaction): Promise<PlanResult> => {
+          let departments: Department[];
+          try {
+            departments = await services.departments.gatherDepartments(tenant, projectId, signal);
+          } catch (error) {
+            if (signal.aborted) throw error;
+            // Never invent departments: the run fails, saying where the list was to come from.
+            const cause = serializeError(error);
+            throw new DependencyError('Payload CMS', `could not load the departments to gather (${cause.message}). Departments are never invented: fix Payload CMS or unset PAYLOAD_API_URL to use taskloom's departments table.`, {
+              details: { source: services.departments.kind }, retryable: false, cause: error,
+            });
+          }
+          if (departments.length === 0) {
+            throw new PermanentError(`No active department has gatherCheck=true in ${services.departments.kind === 'payload' ? 'Payload CMS' : 'taskloom\'s departments table'} for project ${projectId}; nothing to gather.`, { source: services.departments.kind });
+          }
+          await append(transaction, 'automation_started', {
+            departments_count: departments.length,
+            max_iterations: input.max_iterations,
+            departments: departments.map((entry) => entry.slug),
+            source: services.departments.kind,
+          });
+          return { startedAt: Date.now(), departments, source: services.departments.kind };
+        });
+
+        const completedSlugs: string[] = [];
+        for (const [position, department] of plan.departments.entries()) {
+          stopIfAborted();
+          const slug = department.slug;
+          const threshold = department.coordinationSettings.minQualityThreshold;
+          const scope = { tenant, projectId, department: slug };
+
+          if (totalIterations >= input.max_iterations) {
+            await context.step(`${slug}:budget`, async (transaction) => {
+              await append(transaction, 'max_iterations_reached', {
+                department: slug, department_name: department.name, final_quality_score: null, threshold,
+                max_iterations: input.max_iterations, iterations_used: totalIterations,
+                departments_skipped: plan!.departments.slice(position).map((entry) => entry.slug),
+              });
+              return null;
+            });
+            break;
+          }
+
+          const start = await context.step(`${slug}:start`, async (transaction): Promise<StartResult> => {
+            const warn = warner(transaction);
+            let nodes: Array<{ id: string; content: string }> = [];
+            try {
+              nodes = await brain.departmentContext({ tenant, projectId, department: slug, previousDepartments: completedSlugs, signal });
+            } catch (error) {
+              if (signal.aborted) throw error;
+              await warn('brain_unavailable', `Brain context unavailable; continuing with local context only: ${serializeError(error).message}`, { operation: 'context', department: slug });
+            }
+            const previous: PreviousDepartment[] = [];
+            for (const done of summary) {
+              const recent = await departmentSummaries(transaction, { tenant, projectId, department: done.department }, 3);
+              previous.push({ name: done.name, slug: done.department, qualityScore: done.quality_score, itemsCreated: done.items_created, highlights: recent.summaries.map((entry) => entry.summary) });
+            }
+            await append(transaction, 'department_started', {
+              department: slug, department_name: department.name, department_number: department.codeDepNumber, threshold,
+              model: department.defaultModel ?? llm.defaultModel('generation'),
+            });
+            return { brainContext: nodes.map((node) => node.content), basedOnNodes: nodes.map((node) => node.id), previous };
+          });
+
+          current = { department: slug, name: department.name, quality_score: 0, iterations: 0, items_created: 0 };
+          // The department's vectors as of the last save this attempt ran (a replayed save leaves none).
+          let knownVectors: { model: string; vectors: Array<{ id: string; embedding: number[] }> } | undefined;
+          let stagnation = { best: Number.NEGATIVE_INFINITY, withoutImprovement: 0 };
+          let lastQuality: QualityResult | null = null;
+          let stopReason: StopReason | undefined;
+
+          for (let iteration = 1; ; iteration += 1) {
+            stopIfAborted();
+            if (totalIterations >= input.max_iterations) {
+              stopReason = 'max_iterations';
+              await context.step(`${slug}:budget`, async (transaction) => {
+                await append(transaction, 'max_iterations_reached', {
+                  department: slug, department_name: department.name, final_quality_score: lastQuality?.score ?? null, threshold,
+                  max_iterations: input.max_iterations, iterations_used: totalIterations,
+                  departments_skipped: plan!.departments.slice(position + 1).map((entry) => entry.slug),
+                });
+                return null;
+              });
+              break;
+            }
+            const prefix = `${slug}:${iteration}`;
+            const previousQuality = lastQuality;
+
+            const generated = await context.step(`${prefix}:generate`, async (transaction): Promise<GenerateResult> => {
+              const existing = await departmentSummaries(transaction, scope, 30);
+              const prompt = generationPrompt({
+                department,
+                iteration,
+                count: config.gatherItemsPerIteration,
+                previousDepartments: start.previous,
+                brainContext: start.brainContext,
+                existingSummaries: existing.summaries.map((entry) => entry.summary),
+                existingCount: existing.count,
+                lastQuality: previousQuality ? { score: previousQuality.score, missingAspects: previousQuality.missingAspects } : null,
+              });
+              const answer = await llm.generateStructured({
+                purpose: 'generation',
+                ...(department.defaultModel ? { model: department.defaultModel } : {}),
+                schema: generationOutput,
+                instructions: generationInstructions,
+                prompt,
+                signal,
+                context: { taskId, step: `${prefix}:generate` },
+              });
+              await append(transaction, 'deduplicating', { department: slug, department_name: department.name, iteration, items_to_check: answer.object.items.length });
+              return { items: answer.object.items, model: answer.model };
+            });
+
+            let latestVectors: typeof knownVectors;
+            const saved = await context.step(`${prefix}:save`, async (transaction): Promise<SaveBatchResult> => saveBatch({
+              transaction,
+              llm,
+              brain,
+              scope,
+              items: generated.items,
+              metadata: {
+                taskId, department: slug, departmentName: department.name, departmentNumber: department.codeDepNumber, iteration,
+                qualityScore: previousQuality?.score ?? null, model: generated.model, basedOnNodes: start.basedOnNodes,
+              },
+              createdBy: input.user_id ?? null,
+              taskId,
+              stepKey: `${prefix}:save`,
+              signal,
+              threshold: config.gatherDuplicateThreshold,
+              judge: { enabled: config.gatherJudge, lowerBound: config.gatherJudgeLowerBound },
+              warn: warner(transaction),
+              knownVectors,
+              onVectors: (vectors) => { latestVectors = vectors; },
+            }));
+            knownVectors = latestVectors;
+            totalIterations += 1;
+            itemsCreated += saved.created;
+            current.iterations = iteration;
+            current.items_created += saved.created;
+
+            const stagnationBefore = stagnation;
+            const quality = await context.step(`${prefix}:quality`, async (transaction): Promise<QualityResult> => {
+              const items = await departmentSummaries(transaction, scope, 40);
+              let coverageHint: string | null = null;
+              if (brain.kind === 'service') {
+                try {
+                  const coverage = await brain.analyzeCoverage({ tenant, projectId, department: slug, departmentName: department.name, description: department.description, signal });
+                  if (coverage) coverageHint = [coverage.coverage === null ? null : `coverage ${coverage.coverage}/100`, coverage.summary, coverage.gaps.length > 0 ? `gaps: ${coverage.gaps.join('; ')}` : null].filter(Boolean).join('. ') || null;
+                } catch (error) {
+                  if (signal.aborted) throw error;
+                  await warner(transaction)('brain_unavailable', `Brain coverage analysis unavailable; scoring without it: ${serializeError(error).message}`, { operation: 'coverage', department: slug });
+                }
+              }
+              const answer = await llm.generateStructured({
+                purpose: 'judging',
+                schema: qualityOutput,
+                instructions: qualityInstructions,
+                prompt: qualityPrompt({ department, itemCount: items.count, summaries: items.summaries.map((entry) => entry.summary), coverageHint }),
+                signal,
+                context: { taskId, step: `${prefix}:quality` },
+              });
+              const scored = weightedQuality(answer.object);
+              const next = nextStagnation(stagnationBefore, scored.score);
+              const stagnant = scored.score < threshold && next.withoutImprovement >= stagnationLimit;
+              if (saved.itemIds.length > 0) {
+                // The items of this iteration learn the score their iteration reached.
+                await transaction.query(
+                  `UPDATE gather_items SET automation_metadata = jsonb_set(automation_metadata, '{qualityScore}', to_jsonb($2::numeric)), last_updated = now() WHERE id = ANY($1::uuid[])`,
+                  [saved.itemIds, scored.score],
+                );
+              }
+              await append(transaction, 'iteration_complete', {
+                department: slug, department_name: department.name, iteration, total_iterations: totalIterations,
+                quality_score: scored.score, items_created: saved.created, threshold, max_iterations: input.max_iterations,
+                items_generated: saved.generated, duplicates_removed: saved.exactDuplicates + saved.semanticDuplicates + saved.judgedDuplicates + saved.brainDuplicates,
+                department_items_created: current!.items_created,
+                breakdown: { coverage: scored.coverage, depth: scored.depth, coherence: scored.coherence, actionability: scored.actionability },
+                missing_aspects: scored.missingAspects,
+              });
+              if (stagnant) {
+                await append(transaction, 'quality_stagnant', {
+                  department: slug, department_name: department.name, quality_score: scored.score, best_quality_score: next.best,
+                  iterations_without_improvement: next.withoutImprovement, threshold, iteration,
+                });
+              }
+              return { ...scored, stagnant };
+            });
+            stagnation = nextStagnation(stagnation, quality.score);
+            lastQuality = quality;
+            current.quality_score = quality.score;
+
+            // Not awaited: progress is a courtesy (iteration_complete carries the same), and waiting
+            // for its transaction on every iteration was ~5 ms of pure overhead on the critical path.
+            void context.progress(
+              Math.min(99, ((position + Math.min(1, quality.score / Math.max(1, threshold))) / plan.departments.length) * 100),
+              `${department.name}: iteration ${iteration}, quality ${quality.score}/${threshold}, ${current.items_created} items`,
+            ).catch((error: unknown) => logger.debug({ err: error, taskId }, 'progress update skipped'));
+
+            if (quality.score >= threshold) {
+              stopReason = 'threshold';
+              break;
+            }
+            if (quality.stagnant) {
+              stopReason = 'stagnant';
+              break;
+            }
+          }
+
+          if (current.iterations === 0) {
+            current = undefined;
+            break;
+          }
+          const finished: DepartmentSummary = current;
+          await context.step(`${slug}:complete`, async (transaction): Promise<CompleteResult> => {
+            let evaluationTaskId: string | null = null;
+            if (input.enable_auto_evaluation) {
+              const submitted = await context.submit(evaluateTaskType, {
+                project_id: projectId,
+                department_number: department.codeDepNumber,
+                department: slug,
+                ...(input.user_id ? { user_id: input.user_id } : {}),
+                auto_triggered: true,
+                gather_task_id: taskId,
+              }, { projectId, idempotencyKey: `${taskId}:evaluate:${slug}` });
+              evaluationTaskId = submitted.taskId;
+            }
+            await append(transaction, 'department_complete', {
+              department: slug, department_name: department.name, department_number: department.codeDepNumber,
+              quality_score: finished.quality_score, iterations_used: finished.iterations, items_created: finished.items_created,
+              threshold, threshold_reached: finished.quality_score >= threshold, stopped_because: stopReason ?? 'threshold',
+              evaluation_task_id: evaluationTaskId,
+            });
+            return { evaluationTaskId };
+          });
+          summary.push(finished);
+          completedSlugs.push(slug);
+          current = undefined;
+          if (stopReason === 'max_iterations') break;
+        }
+
+        stopIfAborted();
+        const done = plan;
+        await context.step('complete', async (transaction) => {
+          await append(transaction, 'automation_complete', {
+            total_iterations: totalIterations, departments_processed: summary.length, items_created: itemsCreated, summary,
+            processing_time_ms: Date.now() - done.startedAt,
+          });
+          return null;
+        });
+        await context.progress(100, `done: ${itemsCreated} items in ${summary.length} departments`).catch(() => {});
+        return await resultOf('completed');
+      } catch (error) {
+        const reason = abortReason(signal);
+        if (reason === 'cancelled' || reason === 'soft_timeout') {
+          const result = await resultOf(reason === 'cancelled' ? 'cancelled' : 'timeout');
+          const payload = {
+            items_created_so_far: itemsCreated, items_created: itemsCreated, iterations: totalIterations,
+            departments_processed: result.departments_processed, summary: result.summary, processing_time_ms: result.processing_time_ms,
+            current_department: current?.department ?? null,
+          };
+          await context.emit(reason === 'cancelled' ? 'automation_cancelled' : 'automation_timeout', {
+            type: reason === 'cancelled' ? 'automation_cancelled' : 'automation_timeout', project_id: projectId, task_id: taskId, timestamp: new Date().toISOString(),
+            ...payload, ...(reason === 'soft_timeout' ? { soft_timeout_ms: config.gatherSoftTimeoutMs } : {}),
+          });
+          return result;
+        }
+        if (error instanceof StopRequested || reason !== undefined) throw reason === undefined ? error : signal.reason;
+        const serialized = serializeError(error);
+        const retryable = isTaskloomError(error) ? error.retryable : true;
+        await context.emit('automation_error', {
+          type: 'automation_error', project_id: projectId, task_id: taskId, timestamp: new Date().toISOString(),
+          error: serialized.message, code: serialized.code, attempt: context.attempt, will_retry: retryable && context.attempt < queues.cpu_intensive.maxAttempts,
+          items_created_so_far: itemsCreated, iterations: totalIterations,
+        }).catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record automation_error'));
+        throw error;
+      }
+    },
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * `taskloom gather` against a real database and engine (a runtime built on the test database,
+ * so the command runs before the task types are registered in builtinTaskTypes).
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { gatherCommand } from '../../src/cli/gather-command.ts';
+import type { Runtime } from '../../src/cli/runtime.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { testLogger } from '../support/engine.ts';
+import { startGatherEngine, type GatherHarness } from './helpers.ts';
+
+let database: TestDatabase;
+let harness: GatherHarness;
+let runtime: Runtime;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  harness = await startGatherEngine(database);
+  const handle = { url: database.url, pool: database.pool, close: async () => {} };
+  runtime = {
+    loadConfig: () => harness.config,
+    logger: testLogger,
+    openDatabase: async () => handle,
+    openEngine: async () => ({ engine: harness.engine, database: handle, services: { config: harness.config, pool: database.pool, logger: testLogger, llm: harness.llm } }),
+    close: async () => {},
+    onClose: () => {},
+  };
+});
+
+afterAll(async () => {
+  await harness?.engine.stop({ graceMs: 500 });
+  await database?.drop();
+});
+
+async function cli(...args: string[]): Promise<string> {
+  const written: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    await gatherCommand(runtime).exitOverride().parseAsync(['node', 'gather', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return written.join('');
+}
+
+it('starts a run, follows it to the end and lists its items, departments and evaluations', async () => {
+  const file = path.join(os.tmpdir(), `departments-${process.pid}.json`);
+  await writeFile(file, JSON.stringify([{ slug: 'story', name: 'Story', description: 'Plot and premise.', codeDepNumber: 1, defaultModel: null }]));
+  const set = JSON.parse(await cli('departments', '--project', 'cli-film', '--set', file)) as { source: string; departments: Array<{ slug: string }> };
+  expect(set.source).toBe('project');
+  expect(set.departments.map((entry) => entry.slug)).toEqual(['story']);
+
+  const output = await cli('start', '--project', 'cli-film', '--max-iterations', '5', '--wait');
+  const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);
+  const last = lines.at(-1)!;
+  expect(last.status).toBe('completed');
+  expect(last.result.summary.map((entry: { department: string }) => entry.department)).toEqual(['story']);
+  expect(lines.some((line) => line.type === 'department_complete')).toBe(true);
+  expect(process.exitCode ?? 0).toBe(0);
+
+  const items = (await cli('items', '--project', 'cli-film', '--json')).trim().split('\n');
+  expect(items).toHaveLength(last.result.items_created);
+  const evaluations = await vi.waitFor(async () => {
+    const text = (await cli('evaluations', '--project', 'cli-film')).trim();
+    if (!text) throw new Error('no evaluation yet');
+    return text.split('\n');
+  }, { timeout: 20_000, interval: 200 });
+  expect(JSON.parse(evaluations[0]!)).toMatchObject({ department: 'story', projectId: 'cli-film' });
+});

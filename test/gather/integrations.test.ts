@@ -1,0 +1,122 @@
+/**
+ * Payload CMS and the Brain service over real HTTP, against local servers started here: the
+ * departments query and its authorization, indexing, context, duplicate search and coverage, and
+ * what happens when either fails.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createPayloadClient, departmentsQuery } from '../../src/integrations/payload.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { waitForStatus } from '../support/engine.ts';
+import { startBrainServer, type BrainServer } from '../support/brain-server.ts';
+import { startPayloadServer, type PayloadServer } from '../support/payload-server.ts';
+import { eventsOf, gatherConfig, ofType, startGatherEngine, type GatherHarness } from './helpers.ts';
+
+let database: TestDatabase;
+let harness: GatherHarness;
+let payload: PayloadServer;
+let brain: BrainServer;
+
+const payloadDepartments = [
+  { id: 12, slug: 'character', name: 'Character Department', description: 'Characters and their arcs.', codeDepNumber: 2, gatherCheck: true, isActive: true, defaultModel: 'anthropic/claude-sonnet-4.5', coordinationSettings: { minQualityThreshold: 60, maxRetries: 3, requiresPreviousDept: true } },
+  { id: 'abc', slug: 'story', name: 'Story Department', description: null, codeDepNumber: 1, gatherCheck: true, isActive: true, defaultModel: null, coordinationSettings: null },
+  { id: 13, slug: 'visual', name: 'Visual Department', description: 'Look and feel.', codeDepNumber: 3, gatherCheck: false, isActive: true },
+  { id: 14, slug: 'audio', name: 'Audio Department', description: 'Sound.', codeDepNumber: 6, gatherCheck: true, isActive: false },
+];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  payload = await startPayloadServer(payloadDepartments);
+  brain = await startBrainServer();
+  const config = gatherConfig({ payloadApiUrl: payload.baseUrl, payloadApiKey: 'payload-secret', brainServiceBaseUrl: brain.baseUrl, brainServiceApiKey: 'brain-secret' });
+  harness = await startGatherEngine(database, { config });
+});
+
+afterAll(async () => {
+  await harness?.engine.stop({ graceMs: 500 });
+  await payload?.close();
+  await brain?.close();
+  await database?.drop();
+});
+
+async function run(projectId: string) {
+  const submitted = await harness.engine.submit({ taskType: 'automated_gather_creation', input: { project_id: projectId, enable_auto_evaluation: false } });
+  const task = await waitForStatus(harness.engine, submitted.task.id, ['completed', 'failed'], 40_000);
+  return { task, events: await eventsOf(harness.engine, submitted.task.id), result: task.result as Record<string, any> };
+}
+
+it('takes departments from Payload (exact query, API-key auth) and indexes, searches and reads context in the Brain', async () => {
+  payload.requests.length = 0;
+  brain.requests.length = 0;
+  const { task, events, result } = await run('payload-project');
+  expect(task.error).toBeNull();
+  expect(payload.requests[0]!.url).toBe(`/api/departments?${departmentsQuery}`);
+  expect(payload.requests[0]!.url).toBe('/api/departments?where[gatherCheck][equals]=true&where[isActive][equals]=true&sort=codeDepNumber&limit=1000');
+  expect(payload.requests[0]!.headers.authorization).toBe('users API-Key payload-secret');
+  // Only gatherCheck && isActive departments, in codeDepNumber order, with Payload's thresholds.
+  expect(result.summary.map((entry: { department: string }) => entry.department)).toEqual(['story', 'character']);
+  const started = ofType(events, 'department_started');
+  expect(started.map((payload) => [payload.department, payload.department_number, payload.threshold])).toEqual([['story', 1, 80], ['character', 2, 60]]);
+  expect(ofType(events, 'automation_started')[0]).toMatchObject({ departments_count: 2, source: 'payload' });
+
+  // Every saved item was indexed in the Brain, in batches of at most 50, with its taskloom id.
+  const batches = brain.requests.filter((request) => request.path === '/api/v1/nodes/batch');
+  expect(batches.length).toBe(result.iterations);
+  expect(brain.nodes.length).toBe(result.items_created);
+  expect(brain.nodes.every((node) => node.type === 'gather' && node.projectId === 'payload-project' && typeof node.properties.gatherItemId === 'string')).toBe(true);
+  expect(batches[0]!.headers.authorization).toBe('Bearer brain-secret');
+  // Cascading context: the second department asked for the first one's context.
+  const contexts = brain.requests.filter((request) => request.path === '/api/v1/context/department');
+  expect(contexts).toHaveLength(2);
+  const query = new URLSearchParams(contexts[1]!.query);
+  expect([query.get('projectId'), query.get('department'), query.get('previousDepartments')]).toEqual(['payload-project', 'character', 'story']);
+  expect(brain.requests.filter((request) => request.path === '/api/v1/search/duplicates').length).toBeGreaterThan(0);
+  expect(brain.requests.filter((request) => request.path === '/api/v1/analyze/coverage')).toHaveLength(result.iterations);
+  expect(ofType(events, 'automation_warning')).toHaveLength(0);
+});
+
+it('fails with a clear error when Payload fails, and never invents departments', async () => {
+  payload.fail({ kind: 'status', status: 500 }, { kind: 'status', status: 502 }, { kind: 'status', status: 503 });
+  const unavailable = await run('payload-down');
+  expect(unavailable.task.status).toBe('failed');
+  expect(unavailable.task.attempts).toBe(1);
+  expect(unavailable.task.error).toMatchObject({ code: 'dependency_failed' });
+  expect((unavailable.task.error as { message: string }).message).toMatch(/Payload CMS.*503.*never invented/s);
+  expect(ofType(unavailable.events, 'automation_error')).toEqual([expect.objectContaining({ code: 'dependency_failed', will_retry: false })]);
+  expect(ofType(unavailable.events, 'department_started')).toHaveLength(0);
+
+  payload.fail({ kind: 'status', status: 401 });
+  const refused = await run('payload-refused');
+  expect(refused.task.status).toBe('failed');
+  expect((refused.task.error as { message: string }).message).toContain('401');
+
+  payload.fail({ kind: 'not-json' });
+  const garbled = await run('payload-garbled');
+  expect(garbled.task.status).toBe('failed');
+  expect((garbled.task.error as { message: string }).message).toContain('not JSON');
+
+  const items = await database.pool.query("SELECT 1 FROM gather_items WHERE project_id LIKE 'payload-%' AND project_id <> 'payload-project'");
+  expect(items.rowCount).toBe(0);
+});
+
+it('continues on local context with a warning when the Brain is down', async () => {
+  brain.down = true;
+  try {
+    const { task, events, result } = await run('brain-down');
+    expect(task.status).toBe('completed');
+    expect(result.items_created).toBeGreaterThan(0);
+    const warnings = ofType(events, 'automation_warning');
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(new Set(warnings.map((warning) => warning.code))).toEqual(new Set(['brain_unavailable']));
+    expect(new Set(warnings.map((warning) => warning.operation))).toEqual(new Set(['context', 'search_duplicates', 'index', 'coverage']));
+    const stored = await database.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM gather_items WHERE project_id = 'brain-down'");
+    expect(stored.rows[0]!.count).toBe(result.items_created);
+  } finally {
+    brain.down = false;
+  }
+});
+
+it('the Payload client times out a hanging server instead of waiting forever', async () => {
+  payload.fail({ kind: 'hang' });
+  const client = createPayloadClient({ baseUrl: payload.baseUrl, timeoutMs: 300, retries: 0 });
+  await expect(client.fetchGatherDepartments()).rejects.toMatchObject({ code: 'dependency_failed' });
+});
