@@ -1,0 +1,67 @@
+/**
+ * `taskloom keys`: create, list and revoke tenants' API keys. A new key is printed once; only
+ * its hash is stored.
+ */
+import { Command } from 'commander';
+import { createApiKey, listApiKeys, revokeApiKey } from '../api/index.ts';
+import { ValidationError } from '../errors.ts';
+import type { Runtime } from './runtime.ts';
+
+export function keysCommand(runtime: Runtime): Command {
+  const keys = new Command('keys').description('Manage API keys (one tenant per key; keys are stored only as hashes)');
+
+  keys.command('create')
+    .description('Create an API key for a tenant (the tenant is created when new) and print it once')
+    .requiredOption('--tenant <name>', 'tenant the key acts for')
+    .option('--name <label>', 'label shown in `keys list`')
+    .option('--json', 'print {id, tenant, key, webhook_secret} as JSON')
+    .action(async (options: { tenant: string; name?: string; json?: boolean }) => {
+      const database = await runtime.openDatabase();
+      const created = await createApiKey(database.pool, { tenant: options.tenant, name: options.name });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ id: created.id, tenant: created.tenant, name: created.name, prefix: created.prefix, key: created.key, webhook_secret: created.webhookSecret })}\n`);
+        return;
+      }
+      process.stdout.write([
+        `API key for tenant "${created.tenant}" (shown once; store it now):`,
+        `  ${created.key}`,
+        `key id: ${created.id}  prefix: ${created.prefix}`,
+        `webhook signing secret of "${created.tenant}": ${created.webhookSecret}`,
+        '',
+      ].join('\n'));
+    });
+
+  keys.command('list')
+    .description('List keys (prefix, tenant, created, last used, revoked); never the keys themselves')
+    .option('--tenant <name>', 'only this tenant\'s keys')
+    .option('--json', 'print JSON lines')
+    .action(async (options: { tenant?: string; json?: boolean }) => {
+      const database = await runtime.openDatabase();
+      const listed = await listApiKeys(database.pool, { tenant: options.tenant });
+      if (options.json) {
+        for (const key of listed) process.stdout.write(`${JSON.stringify(key)}\n`);
+        return;
+      }
+      if (listed.length === 0) {
+        process.stdout.write('no keys\n');
+        return;
+      }
+      const rows = [['ID', 'TENANT', 'PREFIX', 'NAME', 'CREATED', 'LAST USED', 'REVOKED'], ...listed.map((key) => [
+        key.id, key.tenant, key.prefix, key.name ?? '', key.created_at, key.last_used_at ?? '-', key.revoked_at ?? '-',
+      ])];
+      const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+      for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);
+    });
+
+  keys.command('revoke')
+    .description('Revoke a key by its id or prefix; requests with it answer 401 (within 10 s on running servers)')
+    .argument('<id-or-prefix>', 'key id (uuid) or prefix from `keys list`')
+    .action(async (idOrPrefix: string) => {
+      const database = await runtime.openDatabase();
+      const revoked = await revokeApiKey(database.pool, idOrPrefix);
+      if (revoked.length === 0) throw new ValidationError(`No single active key matches "${idOrPrefix}"; see \`taskloom keys list\`.`);
+      process.stdout.write(`revoked ${revoked[0]!.prefix} (tenant ${revoked[0]!.tenant})\n`);
+    });
+
+  return keys;
+}

@@ -1,0 +1,34 @@
+/**
+ * The `taskloom` command line.
+ */
+import { Command, CommanderError } from 'commander';
+import { configurationMarkdown } from '../config.ts';
+import { gatherCommand } from './gather-command.ts';
+import { keysCommand } from './keys-command.ts';
+import { llmCommand } from './llm-command.ts';
+import { createRuntime, reportError } from './runtime.ts';
+import { serviceCommands } from './service-commands.ts';
+import { taskCommands } from './task-commands.ts';
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const runtime = createRuntime();
+  const program = new Command('taskloom')
+    .description('Durable background tasks for LLM content pipelines, on one PostgreSQL')
+    .exitOverride()
+    .showHelpAfterError();
+  for (const command of [...serviceCommands(runtime), ...taskCommands(runtime), llmCommand(runtime)]) program.addCommand(command);
+  program.addCommand(gatherCommand(runtime));
+  program.addCommand(keysCommand(runtime));
+  program.addCommand(new Command('config').description('Print every environment variable taskloom reads, as a Markdown table').action(() => {
+    process.stdout.write(`${configurationMarkdown()}\n`);
+  }));
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    return reportError(error);
+  } finally {
+    await runtime.close();
+  }
+}

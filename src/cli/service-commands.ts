@@ -1,0 +1,139 @@
+/**
+ * Long-running commands: `serve`, `worker`, and `migrate`.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { isQueueName, queueNames, type Engine, type QueueName } from '../engine/index.ts';
+import { migrate, withTransaction, type Database } from '../db/index.ts';
+import { ensureBootstrapKey, startApiServer } from '../api/index.ts';
+import { WebhookDispatcher } from '../integrations/webhooks/index.ts';
+import { RedisEventSink } from '../integrations/redis-sink.ts';
+import { builtinRoutes } from '../pipelines/index.ts';
+import type { Runtime } from './runtime.ts';
+
+function parseQueues(value: string): QueueName[] {
+  const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = names.filter((name) => !isQueueName(name));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new InvalidArgumentError(`unknown queue(s) ${unknown.join(', ') || '(none given)'}; valid queues: ${queueNames.join(', ')}`);
+  }
+  return names as QueueName[];
+}
+
+function parsePositive(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${value}"`);
+  return number;
+}
+
+/** Resolves when SIGINT or SIGTERM arrives. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const handler = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', handler);
+      process.off('SIGTERM', handler);
+      resolve(signal);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+/**
+ * Webhook delivery and the Redis event sink. Both read the durable event log through cursors
+ * that one process at a time advances, so every `serve` and `worker` runs them: deliveries go
+ * on while any taskloom process is up, and never twice.
+ */
+async function startDeliveries(runtime: Runtime, engine: Engine, database: Database): Promise<void> {
+  const config = runtime.loadConfig();
+  const webhooks = new WebhookDispatcher({
+    pool: database.pool,
+    logger: runtime.logger.child({ component: 'webhooks' }),
+    engine,
+    policy: { allowLoopback: config.webhookAllowLoopback, allowPrivate: config.webhookAllowPrivate },
+    timeoutMs: config.webhookTimeoutMs,
+    maxAttempts: config.webhookMaxAttempts,
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+  });
+  await webhooks.start();
+  runtime.onClose(() => webhooks.stop());
+  if (config.redisUrl) {
+    const sink = new RedisEventSink({ pool: database.pool, logger: runtime.logger.child({ component: 'redis-sink' }), redisUrl: config.redisUrl, engine });
+    await sink.start();
+    runtime.onClose(() => sink.stop());
+  }
+}
+
+export function serviceCommands(runtime: Runtime): Command[] {
+  const worker = new Command('worker')
+    .description('Run a worker: claim and run tasks until SIGTERM, then stop gracefully')
+    .option('--queues <names>', `comma-separated queues to work (${queueNames.join(', ')})`, parseQueues)
+    .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', parsePositive)
+    .action(async (options: { queues?: QueueName[]; concurrency?: number }) => {
+      const config = runtime.loadConfig();
+      const { engine, database } = await runtime.openEngine({ maintenance: true });
+      await startDeliveries(runtime, engine, database);
+      const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
+      await engine.startWorker({
+        queues,
+        concurrency: options.concurrency ?? config.workerConcurrency,
+        pollIntervalMs: config.pollIntervalMs,
+        shutdownGraceMs: config.shutdownGraceMs,
+      });
+      const signal = await untilSignal();
+      runtime.logger.info({ signal }, 'stopping worker');
+    });
+
+  const serve = new Command('serve')
+    .description('Run taskloom: the HTTP API and an in-process worker on one database')
+    .option('--no-worker', 'serve the API only (run workers separately with `taskloom worker`)')
+    .action(async (options: { worker: boolean }) => {
+      const config = runtime.loadConfig();
+      const { engine, database, services } = await runtime.openEngine({ maintenance: true });
+      if (options.worker) {
+        await engine.startWorker({
+          queues: config.queueList ? parseQueues(config.queueList.join(',')) : undefined,
+          concurrency: config.workerConcurrency,
+          pollIntervalMs: config.pollIntervalMs,
+          shutdownGraceMs: config.shutdownGraceMs,
+        });
+      }
+      // Two servers starting together must not both create a bootstrap key.
+      const bootstrap = await withTransaction(database.pool, async (transaction) => {
+        await transaction.query('SELECT pg_advisory_xact_lock(7214221003)');
+        return ensureBootstrapKey(transaction, { apiKey: config.apiKey });
+      });
+      if (bootstrap.generated) {
+        process.stdout.write(`Created an API key for tenant "default" (shown once; store it now):\n  ${bootstrap.generated.key}\n`);
+      } else if (bootstrap.imported) {
+        process.stderr.write('registered TASKLOOM_API_KEY for tenant "default"\n');
+      }
+      await startDeliveries(runtime, engine, database);
+      const server = await startApiServer({ engine, config, logger: runtime.logger, pool: database.pool, routePlugins: builtinRoutes(services) });
+      // Closers run last-registered first: the HTTP server stops before the engine.
+      runtime.onClose(() => server.close());
+      process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${redact(database.url)}${options.worker ? ' with an in-process worker' : ''}\n`);
+      const signal = await untilSignal();
+      runtime.logger.info({ signal }, 'stopping');
+    });
+
+  const migrateCommand = new Command('migrate')
+    .description('Apply pending database migrations and exit')
+    .action(async () => {
+      const database = await runtime.openDatabase();
+      const applied = await migrate(database.pool);
+      process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+    });
+
+  return [serve, worker, migrateCommand];
+}
+
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * Commands on tasks: `submit`, `status`, `tasks`, `cancel`, `watch`.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { taskStatuses, type Engine, type TaskRecord, type TaskStatus } from '../engine/index.ts';
+import { ValidationError } from '../errors.ts';
+import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
+import type { Runtime } from './runtime.ts';
+
+function parseJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`--data must be JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseStatus(value: string): TaskStatus {
+  if (!(taskStatuses as readonly string[]).includes(value)) throw new InvalidArgumentError(`status must be one of ${taskStatuses.join(', ')}`);
+  return value as TaskStatus;
+}
+
+/** Follows a task's events until it ends; returns its final record. */
+async function follow(engine: Engine, taskId: string, afterId = 0): Promise<TaskRecord> {
+  const display = createProgressDisplay();
+  const current = await engine.getTask(taskId);
+  const alreadyDone = current.status === 'completed' || current.status === 'failed' || current.status === 'cancelled';
+  const controller = new AbortController();
+  try {
+    for await (const event of engine.subscribe({ taskId, afterId, signal: controller.signal })) {
+      display.show(event);
+      if (isTerminalEvent(event)) break;
+    }
+  } finally {
+    controller.abort();
+    display.finish();
+  }
+  return alreadyDone ? current : engine.getTask(taskId);
+}
+
+function exitCodeFor(task: TaskRecord): number {
+  return task.status === 'completed' ? 0 : 1;
+}
+
+function printTable(tasks: TaskRecord[]): void {
+  const rows = tasks.map((task) => [task.id, task.task_type, task.status, `${task.progress}%`, task.project_id ?? '-', task.created_at]);
+  const header = ['id', 'type', 'status', 'progress', 'project', 'created'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column]!)).join('  ');
+  process.stdout.write(`${line(header)}\n${rows.map(line).join('\n')}${rows.length > 0 ? '\n' : ''}`);
+}
+
+export function taskCommands(runtime: Runtime): Command[] {
+  const submit = new Command('submit')
+    .description('Submit a task; with --wait, follow it to the end (progress bar on a terminal, JSON lines otherwise)')
+    .argument('<type>', 'task type (see `taskloom types`)')
+    .option('--data <json>', 'task input as JSON', parseJson, {})
+    .option('--project <id>', 'project id')
+    .option('--idempotency-key <key>', 'submitting the same key again returns the same task')
+    .option('--priority <n>', 'priority (higher runs first)', (value) => Number.parseInt(value, 10))
+    .option('--tenant <name>', 'tenant', 'default')
+    .option('--wait', 'follow the task until it completes, fails or is cancelled')
+    .action(async (type: string, options: { data: unknown; project?: string; idempotencyKey?: string; priority?: number; tenant: string; wait?: boolean }) => {
+      const { engine } = await runtime.openEngine();
+      if (options.data === null || typeof options.data !== 'object' || Array.isArray(options.data)) {
+        throw new ValidationError('--data must be a JSON object, for example --data \'{"ms":2000,"steps":4}\'');
+      }
+      const { task, created } = await engine.submit({
+        taskType: type,
+        input: options.data,
+        tenant: options.tenant,
+        projectId: options.project,
+        idempotencyKey: options.idempotencyKey,
+        priority: options.priority,
+      });
+      if (!options.wait) {
+        process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status, created })}\n`);
+        return;
+      }
+      if (!process.stdout.isTTY) process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status, created })}\n`);
+      else process.stderr.write(`task ${task.id}\n`);
+      const final = await follow(engine, task.id);
+      if (process.stdout.isTTY) {
+        process.stdout.write(`${final.status}${final.result !== null ? ` ${JSON.stringify(final.result)}` : ''}${final.error ? ` ${JSON.stringify(final.error)}` : ''}\n`);
+      }
+      process.exitCode = exitCodeFor(final);
+    });
+
+  const status = new Command('status')
+    .description('Show one task as JSON')
+    .argument('<id>', 'task id')
+    .action(async (id: string) => {
+      const { engine } = await runtime.openEngine();
+      process.stdout.write(`${JSON.stringify(await engine.getTask(id), null, 2)}\n`);
+    });
+
+  const tasks = new Command('tasks')
+    .description('List tasks, newest first')
+    .option('--status <status>', `filter by status (${taskStatuses.join(', ')})`, parseStatus)
+    .option('--type <type>', 'filter by task type')
+    .option('--project <id>', 'filter by project')
+    .option('--tenant <name>', 'tenant', 'default')
+    .option('--limit <n>', 'how many', (value) => Number.parseInt(value, 10), 20)
+    .option('--json', 'print JSON instead of a table')
+    .action(async (options: { status?: TaskStatus; type?: string; project?: string; tenant: string; limit: number; json?: boolean }) => {
+      const { engine } = await runtime.openEngine();
+      const page = await engine.listTasks({ tenant: options.tenant, status: options.status, taskType: options.type, projectId: options.project, limit: options.limit });
+      if (options.json) process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
+      else printTable(page.tasks);
+    });
+
+  const cancel = new Command('cancel')
+    .description('Cancel a task (queued: at once; running: its worker stops it within a second)')
+    .argument('<id>', 'task id')
+    .action(async (id: string) => {
+      const { engine } = await runtime.openEngine();
+      process.stdout.write(`${JSON.stringify(await engine.cancel(id))}\n`);
+    });
+
+  const watch = new Command('watch')
+    .description('Replay and follow a task\'s events until it ends')
+    .argument('<id>', 'task id')
+    .option('--after <id>', 'only events after this event id', (value) => Number.parseInt(value, 10), 0)
+    .action(async (id: string, options: { after: number }) => {
+      const { engine } = await runtime.openEngine();
+      const final = await follow(engine, id, options.after);
+      process.exitCode = exitCodeFor(final);
+    });
+
+  const types = new Command('types')
+    .description('List task types with their queues')
+    .action(async () => {
+      const { engine } = await runtime.openEngine();
+      for (const definition of engine.registry.list()) process.stdout.write(`${definition.type.padEnd(28)} ${definition.queue.padEnd(14)} ${definition.description}\n`);
+    });
+
+  return [submit, status, tasks, cancel, watch, types];
+}

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/index.ts';
+import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestEngine } from '../support/engine.ts';
+import { spawnNode } from '../support/processes.ts';
+
+let database: TestDatabase;
+let engine: Engine;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  engine = await startTestEngine(database, [sleepTask]);
+  await engine.startWorker({ concurrency: 2 });
+});
+
+afterAll(async () => {
+  await engine?.stop({ graceMs: 500 });
+  await database?.drop();
+});
+
+function taskloom(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnNode('bin/taskloom.js', args, { env: { DATABASE_URL: database.url, LOG_LEVEL: 'warn', ...env } });
+}
+
+it('submit --wait prints the task and its events as JSON lines off a terminal, and exits 0 on completion', async () => {
+  const child = taskloom(['submit', 'sleep', '--data', '{"ms":300,"steps":3}', '--project', 'demo', '--wait']);
+  expect(await child.exited).toBe(0);
+  const lines = child.output().trim().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(lines[0]).toMatchObject({ status: 'queued', created: true });
+  const events = lines.slice(1);
+  expect(events.map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_progress', 'task_progress', 'task_progress', 'task_completed']);
+  expect(events.every((event) => event.task_id === lines[0]!.task_id && event.project_id === 'demo')).toBe(true);
+  const task = await engine.getTask(lines[0]!.task_id as string);
+  expect(task.status).toBe('completed');
+}, 60_000);
+
+it('status, tasks and cancel work from the command line', async () => {
+  const { task } = await engine.submit({ taskType: 'sleep', input: { ms: 0 } });
+  const status = taskloom(['status', task.id]);
+  expect(await status.exited).toBe(0);
+  expect(JSON.parse(status.output().slice(status.output().indexOf('{'))).id).toBe(task.id);
+  const list = taskloom(['tasks', '--type', 'sleep', '--json']);
+  expect(await list.exited).toBe(0);
+  const page = JSON.parse(list.output().slice(list.output().indexOf('{'))) as { tasks: Array<{ id: string }> };
+  expect(page.tasks.map((each) => each.id)).toContain(task.id);
+  const cancel = taskloom(['cancel', task.id]);
+  expect(await cancel.exited).toBe(0);
+  expect(cancel.output()).toContain('"task_id"');
+}, 60_000);
+
+it('explains bad input and bad configuration, writing nothing', async () => {
+  const before = (await database.pool.query('SELECT 1 FROM tasks')).rowCount;
+  const invalid = taskloom(['submit', 'sleep', '--data', '{"ms":-5}']);
+  expect(await invalid.exited).toBe(1);
+  expect(invalid.output()).toContain('error [validation_failed]');
+  expect(invalid.output()).toContain('ms');
+  const unknown = taskloom(['submit', 'no_such_task']);
+  expect(await unknown.exited).toBe(1);
+  expect(unknown.output()).toContain('Valid task types');
+  const notJson = taskloom(['submit', 'sleep', '--data', '{ms:1}']);
+  expect(await notJson.exited).toBe(1);
+  expect(notJson.output()).toContain('--data must be JSON');
+  expect((await database.pool.query('SELECT 1 FROM tasks')).rowCount).toBe(before);
+  const badConfig = taskloom(['tasks'], { TASKLOOM_WORKER_CONCURRENCY: 'lots' });
+  expect(await badConfig.exited).toBe(2);
+  expect(badConfig.output()).toContain('TASKLOOM_WORKER_CONCURRENCY="lots" is invalid');
+}, 60_000);
