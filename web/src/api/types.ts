@@ -1,0 +1,165 @@
+/**
+ * The API's shapes as the dashboard reads them (see docs/api.md and /openapi.json).
+ */
+
+export const taskStatuses = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const;
+export type TaskStatus = (typeof taskStatuses)[number];
+export const terminalStatuses: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+
+export interface Task {
+  task_id: string;
+  id: string;
+  task_type: string;
+  project_id: string | null;
+  queue: string;
+  priority: number;
+  status: TaskStatus;
+  progress: number;
+  progress_message: string | null;
+  task_data: unknown;
+  result: unknown;
+  error: unknown;
+  attempts: number;
+  max_attempts: number;
+  callback_url: string | null;
+  idempotency_key: string | null;
+  cancel_requested_at: string | null;
+  next_attempt_at: string | null;
+  created_at: string;
+  started_at: string | null;
+  completed_at: string | null;
+  updated_at: string;
+}
+
+export interface TaskPage {
+  tasks: Task[];
+  next_cursor: string | null;
+}
+
+export type StatusCounts = Record<TaskStatus, number> & { total: number };
+
+export interface TaskStats {
+  total: number;
+  by_status: StatusCounts;
+  by_type: Record<string, StatusCounts>;
+  by_queue: Record<string, StatusCounts>;
+  queue_depth: Record<string, number>;
+  durations: { window_hours: number; by_type: Record<string, { count: number; mean_ms: number; p95_ms: number }> };
+}
+
+/** A JSON Schema as zod 4 produces it (the subset the form generator reads). */
+export interface JsonSchema {
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  enum?: unknown[];
+  const?: unknown;
+  default?: unknown;
+  description?: string;
+  title?: string;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  additionalProperties?: boolean | JsonSchema;
+}
+
+export interface TaskType {
+  type: string;
+  description?: string;
+  queue: string;
+  priority: number;
+  max_attempts: number;
+  soft_timeout_ms: number | null;
+  hard_timeout_ms: number | null;
+  input_schema: JsonSchema;
+}
+
+export interface TaskEvent {
+  id: number;
+  task_id: string;
+  tenant?: string;
+  project_id: string | null;
+  type: string;
+  payload: Record<string, unknown>;
+  created_at: string;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: { issues?: Array<{ path: string; message: string }>; [key: string]: unknown } };
+}
+
+export interface SubmitResponse {
+  task_id: string;
+  status: string;
+  message: string;
+}
+
+export interface Department {
+  id: string;
+  slug: string;
+  name: string;
+  description: string;
+  codeDepNumber: number;
+  gatherCheck: boolean;
+  isActive: boolean;
+  defaultModel: string | null;
+  coordinationSettings: { minQualityThreshold: number; maxRetries: number };
+}
+
+export interface GatherItem {
+  id: string;
+  projectId: string;
+  department: string;
+  content: string;
+  summary: string;
+  context: string;
+  isAutomated: boolean;
+  createdBy: string | null;
+  duplicateCheckScore: number | null;
+  automationMetadata: {
+    taskId: string;
+    department: string;
+    departmentName: string;
+    departmentNumber: number;
+    iteration: number;
+    qualityScore: number | null;
+    model: string;
+    basedOnNodes: string[];
+  } | null;
+  createdAt: string;
+  lastUpdated: string;
+}
+
+export interface DepartmentEvaluation {
+  id: string;
+  projectId: string;
+  department: string;
+  departmentNumber: number | null;
+  taskId: string;
+  gatherTaskId: string | null;
+  rating: number;
+  summary: string;
+  strengths: string[];
+  weaknesses: string[];
+  recommendations: string[];
+  itemsEvaluated: number;
+  model: string | null;
+  createdAt: string;
+}
+
+/** `llm_usage` as pipelines report it in their results. */
+export interface LlmUsage {
+  calls: number;
+  cached_calls?: number;
+  failed_calls?: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd?: number | null;
+}

@@ -1,0 +1,229 @@
+/**
+ * Overview: tasks by status and by queue, queue depths, durations per type, throughput over the
+ * last hour, recent failures, and the LLM tokens today's tasks report.
+ *
+ * Counts, depths and durations come from GET /api/v1/tasks/stats. The API has no time series
+ * or usage endpoint, so throughput and tokens are computed here from the newest tasks
+ * (GET /api/v1/tasks, at most `recentTaskLimit` of them); the page says when that cap is hit.
+ */
+import { query, request } from '../api/client.ts';
+import { taskStatuses, type LlmUsage, type Task, type TaskPage, type TaskStats } from '../api/types.ts';
+import { Link } from '../components/link.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
+import { ThroughputChart, type ThroughputBucket } from '../components/throughput-chart.tsx';
+import { formatDuration, formatNumber, formatRelative, shortId } from '../lib/format.ts';
+import { useLoader } from '../lib/hooks.ts';
+import { ErrorNotice } from './shared.tsx';
+
+const recentTaskLimit = 1000;
+const bucketMs = 5 * 60_000;
+
+interface RecentTasks {
+  tasks: Task[];
+  /** True when older tasks of the window were not read (the cap was hit). */
+  truncated: boolean;
+}
+
+/** Newest tasks back to `since` (by created_at), at most recentTaskLimit. */
+async function recentTasks(since: number, signal: AbortSignal): Promise<RecentTasks> {
+  const tasks: Task[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const page: TaskPage = await request<TaskPage>(`/api/v1/tasks${query({ limit: 200, cursor })}`, { signal });
+    tasks.push(...page.tasks);
+    const oldest = page.tasks[page.tasks.length - 1];
+    if (!page.next_cursor || !oldest || Date.parse(oldest.created_at) < since) return { tasks, truncated: false };
+    if (tasks.length >= recentTaskLimit) return { tasks, truncated: true };
+    cursor = page.next_cursor;
+  }
+}
+
+function throughput(tasks: Task[], now: number): ThroughputBucket[] {
+  const end = Math.ceil(now / bucketMs) * bucketMs;
+  const buckets: ThroughputBucket[] = [];
+  for (let start = end - 12 * bucketMs; start < end; start += bucketMs) buckets.push({ start, completed: 0, failed: 0, cancelled: 0 });
+  for (const task of tasks) {
+    if (!task.completed_at) continue;
+    const index = Math.floor((Date.parse(task.completed_at) - (end - 12 * bucketMs)) / bucketMs);
+    const bucket = buckets[index];
+    if (!bucket) continue;
+    if (task.status === 'completed') bucket.completed += 1;
+    else if (task.status === 'failed') bucket.failed += 1;
+    else if (task.status === 'cancelled') bucket.cancelled += 1;
+  }
+  return buckets;
+}
+
+function usageOf(task: Task): LlmUsage | null {
+  const usage = (task.result as { llm_usage?: LlmUsage } | null)?.llm_usage;
+  return usage && typeof usage.input_tokens === 'number' ? usage : null;
+}
+
+function tokensToday(tasks: Task[], midnight: number): { input: number; output: number; calls: number; tasks: number } {
+  const total = { input: 0, output: 0, calls: 0, tasks: 0 };
+  for (const task of tasks) {
+    if (!task.completed_at || Date.parse(task.completed_at) < midnight) continue;
+    const usage = usageOf(task);
+    if (!usage) continue;
+    total.input += usage.input_tokens;
+    total.output += usage.output_tokens ?? 0;
+    total.calls += usage.calls ?? 0;
+    total.tasks += 1;
+  }
+  return total;
+}
+
+function CountTable({ title, rows, depth }: { title: string; rows: Record<string, Record<string, number>>; depth?: Record<string, number> }) {
+  const names = Object.keys(rows).sort();
+  return (
+    <section class="panel" aria-labelledby={`table-${title}`}>
+      <h2 id={`table-${title}`}>{title}</h2>
+      {names.length === 0 ? <p class="muted">No task yet.</p> : (
+        <div class="table-scroll">
+          <table class="data-table">
+            <thead>
+              <tr>
+                <th scope="col">{title === 'Queues' ? 'Queue' : 'Type'}</th>
+                {depth ? <th scope="col" class="numeric">Waiting</th> : null}
+                <th scope="col" class="numeric">Running</th>
+                <th scope="col" class="numeric">Completed</th>
+                <th scope="col" class="numeric">Failed</th>
+                <th scope="col" class="numeric hide-phone">Cancelled</th>
+                <th scope="col" class="numeric hide-phone">Total</th>
+              </tr>
+            </thead>
+            <tbody>
+              {names.map((name) => {
+                const counts = rows[name]!;
+                return (
+                  <tr key={name}>
+                    <th scope="row">{title === 'Queues' ? name : <Link href={`/tasks${query({ task_type: name })}`}>{name}</Link>}</th>
+                    {depth ? <td class="numeric">{depth[name] ?? 0}</td> : null}
+                    <td class="numeric">{counts.running ?? 0}</td>
+                    <td class="numeric">{counts.completed ?? 0}</td>
+                    <td class="numeric">{counts.failed ?? 0}</td>
+                    <td class="numeric hide-phone">{counts.cancelled ?? 0}</td>
+                    <td class="numeric hide-phone">{counts.total ?? 0}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+export function OverviewPage() {
+  const stats = useLoader((signal) => request<TaskStats>('/api/v1/tasks/stats', { signal }), 'stats', 5000);
+  const recent = useLoader((signal) => {
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    return recentTasks(Math.min(midnight.getTime(), Date.now() - 3_600_000), signal);
+  }, 'recent', 10_000);
+  const failures = useLoader((signal) => request<TaskPage>(`/api/v1/tasks${query({ status: 'failed', limit: 5 })}`, { signal }), 'failures', 10_000);
+
+  const now = Date.now();
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  const tokens = recent.data ? tokensToday(recent.data.tasks, midnight.getTime()) : null;
+  const data = stats.data;
+
+  return (
+    <div class="page">
+      <div class="page-header">
+        <h1>Overview</h1>
+        <Link href="/start" class="button button-primary">Start a task</Link>
+      </div>
+      <ErrorNotice error={stats.error} />
+
+      <section aria-labelledby="status-title">
+        <h2 id="status-title" class="visually-hidden">Tasks by status</h2>
+        <ul class="stat-grid" data-testid="status-counts">
+          {taskStatuses.map((status) => (
+            <li key={status} class="stat">
+              <Link href={`/tasks${query({ status })}`} class="stat-link" aria-label={`${data?.by_status[status] ?? 0} ${status} tasks`}>
+                <span class="stat-value">{data ? data.by_status[status] : '…'}</span>
+                <StatusBadge status={status} />
+              </Link>
+            </li>
+          ))}
+        </ul>
+        <ul class="stat-grid stat-grid-wide">
+          <li class="stat">
+            <div class="stat-link">
+              <span class="stat-value">{data ? formatNumber(Object.values(data.queue_depth).reduce((sum, value) => sum + value, 0)) : '…'}</span>
+              <span class="stat-label">waiting in queues</span>
+              {data ? <span class="stat-note">{Object.entries(data.queue_depth).map(([queue, depth]) => `${queue} ${depth}`).join(' · ') || 'no queue used yet'}</span> : null}
+            </div>
+          </li>
+          <li class="stat" data-testid="tokens-today">
+            <div class="stat-link">
+              <span class="stat-value">{tokens ? formatNumber(tokens.input + tokens.output) : '…'}</span>
+              <span class="stat-label">LLM tokens today</span>
+              {tokens ? (
+                <span class="stat-note">
+                  {formatNumber(tokens.input)} in · {formatNumber(tokens.output)} out · {tokens.calls} calls, from the <code>llm_usage</code> of {tokens.tasks} task result{tokens.tasks === 1 ? '' : 's'}
+                  {recent.data?.truncated ? ` (newest ${recentTaskLimit} tasks only)` : ''}
+                </span>
+              ) : null}
+            </div>
+          </li>
+        </ul>
+      </section>
+
+      <div class="grid-2">
+        <section class="panel" aria-labelledby="throughput-heading">
+          <h2 id="throughput-heading">Throughput, last hour</h2>
+          {recent.data ? <ThroughputChart buckets={throughput(recent.data.tasks, now)} /> : <p class="muted">Loading…</p>}
+          {recent.data?.truncated ? <p class="help">Counted from the newest {recentTaskLimit} tasks.</p> : null}
+        </section>
+
+        <section class="panel" aria-labelledby="failures-heading">
+          <div class="panel-header">
+            <h2 id="failures-heading">Recent failures</h2>
+            <Link href="/tasks?status=failed">All failures</Link>
+          </div>
+          {failures.data && failures.data.tasks.length === 0 ? <p class="muted">No failed task. <span aria-hidden="true">✓</span></p> : null}
+          <ul class="failure-list">
+            {failures.data?.tasks.map((task) => (
+              <li key={task.id}>
+                <Link href={`/tasks/${task.id}`}><strong>{task.task_type}</strong> <code>{shortId(task.id)}</code></Link>
+                <span class="muted"> · {formatRelative(task.completed_at ?? task.updated_at, now)}</span>
+                <p class="failure-message">{errorMessage(task.error)}</p>
+              </li>
+            ))}
+          </ul>
+        </section>
+      </div>
+
+      <CountTable title="Queues" rows={data?.by_queue ?? {}} depth={data?.queue_depth ?? {}} />
+      <CountTable title="Task types" rows={data?.by_type ?? {}} />
+
+      {data && Object.keys(data.durations.by_type).length > 0 ? (
+        <section class="panel" aria-labelledby="durations-heading">
+          <h2 id="durations-heading">Durations of completed tasks, last {data.durations.window_hours} h</h2>
+          <div class="table-scroll">
+            <table class="data-table">
+              <thead><tr><th scope="col">Type</th><th scope="col" class="numeric">Completed</th><th scope="col" class="numeric">Mean</th><th scope="col" class="numeric">p95</th></tr></thead>
+              <tbody>
+                {Object.entries(data.durations.by_type).sort(([a], [b]) => a.localeCompare(b)).map(([type, duration]) => (
+                  <tr key={type}><th scope="row">{type}</th><td class="numeric">{duration.count}</td><td class="numeric">{formatDuration(duration.mean_ms)}</td><td class="numeric">{formatDuration(duration.p95_ms)}</td></tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      ) : null}
+    </div>
+  );
+}
+
+export function errorMessage(error: unknown): string {
+  if (error === null || error === undefined) return '';
+  if (typeof error === 'string') return error;
+  const record = error as { message?: unknown; code?: unknown };
+  if (typeof record.message === 'string') return typeof record.code === 'string' ? `${record.code}: ${record.message}` : record.message;
+  return JSON.stringify(error);
+}
