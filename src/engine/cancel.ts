@@ -3,10 +3,16 @@
  * is marked `cancel_requested_at` and its worker, wherever it is, hears a NOTIFY and aborts the
  * task's signal; the worker then records the outcome. A worker that dies before hearing it still
  * sees the mark when the task is next claimed.
+ *
+ * Lock order: a claim locks pg-boss job rows, then task rows. Cancel therefore never waits for a
+ * job row while holding a task row: it commits the task's new status first and only then
+ * cancels the job. A claim that fetched the job in between finds the task cancelled and
+ * discards the job itself, so the job is never run whichever side gets there first.
  */
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { NotFoundError } from '../errors.ts';
-import { bossDatabase, type Boss } from './boss.ts';
+import type { Logger } from '../logger.ts';
+import type { Boss } from './boss.ts';
 import { appendEvents } from './event-log.ts';
 import { taskColumns, type TaskRecord, type TaskStatus } from './task-store.ts';
 
@@ -19,8 +25,9 @@ export interface CancelResult {
   message: string;
 }
 
-export async function cancelTask(dependencies: { pool: Pool; boss: Boss }, taskId: string, options: { tenant?: string; reason?: string } = {}): Promise<CancelResult> {
-  return withTransaction(dependencies.pool, async (transaction) => {
+export async function cancelTask(dependencies: { pool: Pool; boss: Boss; logger: Logger }, taskId: string, options: { tenant?: string; reason?: string } = {}): Promise<CancelResult> {
+  let queuedJob: { queue: string; id: string } | undefined;
+  const result = await withTransaction(dependencies.pool, async (transaction): Promise<CancelResult> => {
     const found = await transaction.query<TaskRecord>(
       `SELECT ${taskColumns} FROM tasks WHERE id = $1 ${options.tenant === undefined ? '' : 'AND tenant = $2'} FOR UPDATE`,
       options.tenant === undefined ? [taskId] : [taskId, options.tenant],
@@ -40,8 +47,15 @@ export async function cancelTask(dependencies: { pool: Pool; boss: Boss }, taskI
       `UPDATE tasks SET status = 'cancelled', cancel_requested_at = now(), completed_at = now(), updated_at = now(), next_attempt_at = NULL WHERE id = $1`,
       [taskId],
     );
-    if (task.job_id) await dependencies.boss.cancel(task.queue, task.job_id, { db: bossDatabase(transaction) });
+    if (task.job_id) queuedJob = { queue: task.queue, id: task.job_id };
     await appendEvents(transaction, [{ taskId, tenant: task.tenant, projectId: task.project_id, type: 'task_cancelled', payload: { previous_state: previous, reason: options.reason ?? 'requested' } }]);
     return { task_id: taskId, previous_state: previous, status: 'cancelled', message: 'Task cancelled.' };
   });
+  if (queuedJob) {
+    // Only tidies the queue: if this fails or loses a race, the claim discards the job.
+    await dependencies.boss.cancel(queuedJob.queue, queuedJob.id).catch((error: unknown) => {
+      dependencies.logger.warn({ err: error, taskId, jobId: queuedJob!.id }, 'could not cancel the queued job of a cancelled task; a worker will discard it');
+    });
+  }
+  return result;
 }
