@@ -42,6 +42,8 @@ export function createRuntime(): Runtime {
       const current = resolveConfig();
       const database = await runtime.openDatabase();
       const llm: LlmGateway = createLlmGateway({ config: current, pool: database.pool, logger });
+      // Runs after the engine stops and before the database closes: usage rows are written last.
+      closers.unshift(() => llm.flushUsage());
       const services: PipelineServices = { config: current, pool: database.pool, logger, llm };
       const engine = await Engine.start({
         url: database.url,

@@ -78,7 +78,10 @@ export interface EmbedTextsResult {
 export interface LlmGateway {
   generateStructured<T>(request: GenerateStructuredRequest<T>): Promise<GenerateStructuredResult<T>>;
   embedTexts(request: EmbedTextsRequest): Promise<EmbedTextsResult>;
+  /** The task's recorded calls and tokens, after waiting for usage rows still being written. */
   usageForTask(taskId: string): Promise<TaskUsage>;
+  /** Resolves when every usage row of a finished call is stored in `llm_calls`. */
+  flushUsage(): Promise<void>;
   listModels(): Promise<LlmModelInfo[]>;
   /** True when no provider but the offline one is configured. */
   isOffline(): boolean;
@@ -192,18 +195,26 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     return config.llmCache === 'on' || target.provider === 'offline';
   };
 
+  const pendingRecords = new Set<Promise<void>>();
   const record = async (row: LlmCallRow, durationSeconds: number | undefined): Promise<void> => {
     const outcome = row.cacheHit ? 'cache_hit' : row.error ? 'error' : 'success';
     metrics.calls.inc({ provider: row.provider, model: row.model, purpose: row.purpose, outcome });
     if (row.inputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'input' }, row.inputTokens);
     if (row.outputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'output' }, row.outputTokens);
     if (durationSeconds !== undefined) metrics.duration.observe({ provider: row.provider, model: row.model, outcome }, durationSeconds);
-    try {
-      await insertLlmCall(pool, row);
-    } catch (error) {
-      // Accounting must never fail the call it accounts for.
-      log.warn({ err: error, provider: row.provider, model: row.model }, 'could not record an LLM call in llm_calls');
-    }
+    // Written in the background: the caller's step does not wait for its accounting commit
+    // (~2 ms a call, 4 % of a gather run's wall time against a 200 ms model). Readers of usage
+    // call flushUsage (usageForTask does), and shutdown flushes before the pool closes.
+    const write: Promise<void> = insertLlmCall(pool, row)
+      .catch((error: unknown) => {
+        // Accounting must never fail the call it accounts for.
+        log.warn({ err: error, provider: row.provider, model: row.model }, 'could not record an LLM call in llm_calls');
+      })
+      .finally(() => pendingRecords.delete(write));
+    pendingRecords.add(write);
+  };
+  const flushUsage = async (): Promise<void> => {
+    while (pendingRecords.size > 0) await Promise.all([...pendingRecords]);
   };
 
   /** Runs `work` under the provider limiter and the per-call timeout; classifies any failure. */
@@ -434,7 +445,12 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       }
     },
 
-    usageForTask: (taskId) => usageForTask(pool, taskId),
+    async usageForTask(taskId) {
+      await flushUsage();
+      return usageForTask(pool, taskId);
+    },
+
+    flushUsage,
 
     listModels: () => listModels({ config, configured, defaultModel: (purpose) => defaultModelFor(purpose, config, configured), fallbackModels: configuredFallbacks }),
   };

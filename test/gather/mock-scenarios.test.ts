@@ -137,6 +137,7 @@ async function twoDepartments(project: string): Promise<void> {
 async function run(project: string, input: Record<string, unknown> = {}) {
   const submitted = await harness.engine.submit({ taskType: 'automated_gather_creation', input: { project_id: project, user_id: 'user-1', enable_auto_evaluation: false, ...input } });
   const task = await waitForStatus(harness.engine, submitted.task.id, ['completed', 'failed', 'cancelled'], 45_000);
+  await harness.llm.flushUsage();
   return { task, events: await eventsOf(harness.engine, submitted.task.id), result: task.result as Record<string, any> };
 }
 

@@ -24,22 +24,33 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(gateways.map((gateway) => gateway.flushUsage()));
   await database.drop();
 });
 
+/** Every gateway a test made: usage rows are written in the background, flushed before reading. */
+const gateways: LlmGateway[] = [];
+
 beforeEach(async () => {
+  // A previous test's usage rows may still be in flight: let them land before the table is emptied.
+  await Promise.all(gateways.map((gateway) => gateway.flushUsage()));
   await database.pool.query('TRUNCATE llm_calls, llm_cache');
 });
 
 function gatewayWith(models: Record<string, MockLanguageModelV4>, overrides: ConfigOverrides = {}, embeddingModels: Record<string, MockEmbeddingModelV4> = {}): LlmGateway {
-  return createLlmGateway({
+  return track(createLlmGateway({
     config: testConfig({ llmGenerationModel: 'mock:good', ...overrides }),
     pool: database.pool,
     logger: silentLogger,
     providers: { mock: customProvider({ languageModels: models, embeddingModels }) },
     retry: { baseDelayMs: 1, maxDelayMs: 5 },
     privateLimiters: true,
-  });
+  }));
+}
+
+function track(gateway: LlmGateway): LlmGateway {
+  gateways.push(gateway);
+  return gateway;
 }
 
 interface CallRow {
@@ -57,6 +68,7 @@ interface CallRow {
 }
 
 async function callRows(): Promise<CallRow[]> {
+  await Promise.all(gateways.map((gateway) => gateway.flushUsage()));
   return (await database.pool.query<CallRow>('SELECT * FROM llm_calls ORDER BY id')).rows;
 }
 
@@ -274,19 +286,19 @@ describe('generateStructured with mock models', () => {
 describe('model resolution', () => {
   it('sends bare seed ids through OpenRouter when it is configured', async () => {
     const claude = new MockLanguageModelV4({ provider: 'openrouter', modelId: 'anthropic/claude-sonnet-4.5', doGenerate: jsonResult(goodItem) });
-    const gateway = createLlmGateway({
+    const gateway = track(createLlmGateway({
       config: testConfig(),
       pool: database.pool,
       logger: silentLogger,
       providers: { openrouter: customProvider({ languageModels: { 'anthropic/claude-sonnet-4.5': claude } }) },
-    });
+    }));
     const result = await gateway.generateStructured({ ...request, model: 'anthropic/claude-sonnet-4.5' });
     expect(result.model).toBe('openrouter:anthropic/claude-sonnet-4.5');
     expect(gateway.defaultModel('generation')).toBe('openrouter:anthropic/claude-sonnet-4.5');
   });
 
   it('runs bare seed ids on the offline model when nothing is configured', async () => {
-    const gateway = createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger });
+    const gateway = track(createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger }));
     expect(gateway.isOffline()).toBe(true);
     const result = await gateway.generateStructured({ ...request, model: 'anthropic/claude-sonnet-4.5' });
     expect(result.model).toBe('offline:default');
@@ -296,14 +308,14 @@ describe('model resolution', () => {
   });
 
   it('names the missing key for an unconfigured provider', async () => {
-    const gateway = createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger });
+    const gateway = track(createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger }));
     const error = (await gateway.generateStructured({ ...request, model: 'openai:gpt-4.1-mini' }).catch((caught: unknown) => caught)) as LlmError;
     expect(error.code).toBe('llm_unknown_model');
     expect(error.message).toContain('OPENAI_API_KEY');
   });
 
   it('lists configured and available models', async () => {
-    const gateway = createLlmGateway({ config: testConfig({ llmGenerationModel: 'offline:default' }), pool: database.pool, logger: silentLogger });
+    const gateway = track(createLlmGateway({ config: testConfig({ llmGenerationModel: 'offline:default' }), pool: database.pool, logger: silentLogger }));
     const models = await gateway.listModels();
     expect(models[0]).toMatchObject({ id: 'offline:default', provider: 'offline', configured: true, reachable: true });
     expect(models.find((model) => model.id === 'offline:default')?.purpose).toEqual(['generation', 'judging', 'research']);
@@ -314,7 +326,7 @@ describe('model resolution', () => {
 
 describe('embedTexts', () => {
   it('embeds with the offline model by default and records the call', async () => {
-    const gateway = createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger });
+    const gateway = track(createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger }));
     const result = await gateway.embedTexts({ texts: ['lighting plan for the alley', 'camera rental budget'], context: { taskId, step: 'dedupe' } });
     expect(result.model).toBe('offline:embedding');
     expect(result.embeddings).toHaveLength(2);
