@@ -31,3 +31,11 @@ it('documents every setting', () => {
   const markdown = configurationMarkdown();
   for (const definition of Object.values(settings)) expect(markdown).toContain(`\`${definition.env}\``);
 });
+
+it('documents every setting in the README, exactly as `taskloom config` prints them', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
+  const table = /<!-- configuration-table:start -->\n([\s\S]*?)\n<!-- configuration-table:end -->/.exec(readme)?.[1];
+  // Regenerate with: node bin/taskloom.js config, pasted between the two markers.
+  expect(table).toBe(configurationMarkdown());
+});
