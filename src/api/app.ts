@@ -15,6 +15,7 @@ import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.ts';
+import { ValidationError } from '../errors.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Engine } from '../engine/index.ts';
 import type { Logger } from '../logger.ts';
@@ -74,6 +75,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return503OnClosing: true,
     // Unknown query keys must reach zod (which rejects them), not be dropped.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors Fastify raises before routing (a malformed %-escape in the path) get our shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const response = toErrorResponse(new ValidationError(`The request URL is malformed: ${error.message}`, { issues: [{ path: 'url', message: error.message }] }));
+      // The reply here is typed for no route in particular; the body is the API's error shape.
+      void (reply as unknown as { code(status: number): { send(body: unknown): void } }).code(response.statusCode).send(response.body);
+    },
   });
 
   // One schema per shape: zod validates in the handlers; route JSON Schemas are documentation.

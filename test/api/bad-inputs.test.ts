@@ -71,6 +71,7 @@ const cases: Case[] = [
   { name: 'plain HTTP on a WebSocket endpoint', method: 'GET', path: '/ws/projects/some-project', status: 426, code: 'upgrade_required' },
   { name: 'task id not a uuid', method: 'GET', path: '/api/v1/tasks/not-a-uuid', status: 404, code: 'not_found' },
   { name: 'task id with NUL', method: 'GET', path: '/api/v1/tasks/%00', status: 400, code: 'validation_failed' },
+  { name: 'malformed %-escape in the path', method: 'GET', path: '/api/v1/tasks/%ZZ', status: 400, code: 'validation_failed' },
   { name: 'task id too long', method: 'GET', path: `/api/v1/tasks/${'a'.repeat(300)}`, status: 400, code: 'validation_failed' },
   { name: 'cancel with a bad id', method: 'POST', path: '/api/v1/tasks/123/cancel', status: 404, code: 'not_found' },
   { name: 'list limit 0', method: 'GET', path: '/api/v1/tasks?limit=0', status: 400, code: 'validation_failed' },
