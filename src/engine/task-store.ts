@@ -118,8 +118,13 @@ export interface TaskFilter {
   cursor?: string;
 }
 
-function encodeCursor(task: TaskRecord): string {
-  return Buffer.from(JSON.stringify([task.created_at, task.id])).toString('base64url');
+/**
+ * The cursor carries created_at to the microsecond: the task record shows milliseconds, and
+ * tasks submitted together (one group commit shares one now()) differ only in their id, so a
+ * millisecond cursor would skip the rest of a page's last millisecond.
+ */
+function encodeCursor(position: { createdAt: string; id: string }): string {
+  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
 }
 
 function decodeCursor(cursor: string): [string, string] | undefined {
@@ -157,8 +162,13 @@ export async function listTasks(database: Queryable, filter: TaskFilter): Promis
   const limit = filter.limit ?? 50;
   values.push(limit + 1);
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-  const result = await database.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`, values);
-  const tasks = result.rows.slice(0, limit);
-  const last = tasks[tasks.length - 1];
-  return { tasks, nextCursor: result.rows.length > limit && last ? encodeCursor(last) : null };
+  const result = await database.query<TaskRecord & { cursor_created_at: string }>(
+    `SELECT ${taskColumns}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at
+     FROM tasks ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
+    values,
+  );
+  const page = result.rows.slice(0, limit);
+  const last = page[page.length - 1];
+  const tasks = page.map(({ cursor_created_at: _cursor, ...task }) => task as TaskRecord);
+  return { tasks, nextCursor: result.rows.length > limit && last ? encodeCursor({ createdAt: last.cursor_created_at, id: last.id }) : null };
 }

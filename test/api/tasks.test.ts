@@ -58,6 +58,22 @@ describe('tasks over HTTP', () => {
     expect(byStatus.status).toBe(200);
   });
 
+  it('pages through tasks submitted together (one group commit, one created_at) without skipping any', async () => {
+    const submitted = await Promise.all(Array.from({ length: 12 }, () => api.request('POST', '/api/v1/tasks/submit', { body: { project_id: 'burst-project', task_type: 'sleep', task_data: { ms: 0 } } })));
+    const ids = new Set(submitted.map((response) => response.body.task_id as string));
+    expect(ids.size).toBe(12);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await api.request('GET', `/api/v1/tasks?project_id=burst-project&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.tasks.map((task: { id: string }) => task.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(seen).toHaveLength(12);
+    expect(new Set(seen)).toEqual(ids);
+  });
+
   it('cancels a running task with POST and a queued one with DELETE', async () => {
     const long = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 60_000, steps: 60 } } });
     const taskId = long.body.task_id as string;
