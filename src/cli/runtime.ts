@@ -29,18 +29,27 @@ export function createRuntime(): Runtime {
     config ??= loadConfig();
     return config;
   };
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'info');
+  // Created on first use from the validated config, so a bad LOG_LEVEL is reported like any
+  // other bad setting (exit code 2) instead of crashing inside pino.
+  let processLogger: Logger | undefined;
+  const getLogger = (): Logger => {
+    processLogger ??= createLogger(resolveConfig().logLevel);
+    return processLogger;
+  };
   const runtime: Runtime = {
     loadConfig: resolveConfig,
-    logger,
+    get logger() {
+      return getLogger();
+    },
     async openDatabase() {
-      const database = await openDatabase(resolveConfig(), logger);
+      const database = await openDatabase(resolveConfig(), getLogger());
       closers.unshift(() => database.close());
       return database;
     },
     async openEngine(options = {}) {
       const current = resolveConfig();
       const database = await runtime.openDatabase();
+      const logger = getLogger();
       const llm: LlmGateway = createLlmGateway({ config: current, pool: database.pool, logger });
       // Runs after the engine stops and before the database closes: usage rows are written last.
       closers.unshift(() => llm.flushUsage());
@@ -67,7 +76,7 @@ export function createRuntime(): Runtime {
           try {
             await closer();
           } catch (error) {
-            logger.warn({ err: error }, 'error while shutting down');
+            getLogger().warn({ err: error }, 'error while shutting down');
           }
         }
       })();

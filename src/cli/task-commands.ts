@@ -24,18 +24,26 @@ function parseStatus(value: string): TaskStatus {
 async function follow(engine: Engine, taskId: string, afterId = 0): Promise<TaskRecord> {
   const display = createProgressDisplay();
   const current = await engine.getTask(taskId);
-  const alreadyDone = current.status === 'completed' || current.status === 'failed' || current.status === 'cancelled';
-  const controller = new AbortController();
   try {
-    for await (const event of engine.subscribe({ taskId, afterId, signal: controller.signal })) {
-      display.show(event);
-      if (isTerminalEvent(event)) break;
+    if (current.status === 'completed' || current.status === 'failed' || current.status === 'cancelled') {
+      // Nothing more will come: show what is stored after `afterId` (possibly nothing, when the
+      // caller has already seen the end) instead of waiting for a terminal event.
+      for (const event of await engine.readEvents({ taskId, afterId })) display.show(event);
+      return current;
+    }
+    const controller = new AbortController();
+    try {
+      for await (const event of engine.subscribe({ taskId, afterId, signal: controller.signal })) {
+        display.show(event);
+        if (isTerminalEvent(event)) break;
+      }
+    } finally {
+      controller.abort();
     }
   } finally {
-    controller.abort();
     display.finish();
   }
-  return alreadyDone ? current : engine.getTask(taskId);
+  return engine.getTask(taskId);
 }
 
 function exitCodeFor(task: TaskRecord): number {

@@ -65,9 +65,9 @@ describe('tasks over HTTP', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await api.request('GET', `/api/v1/tasks?project_id=burst-project&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      const page: { status: number; body: { tasks: Array<{ id: string }>; next_cursor: string | null } } = await api.request('GET', `/api/v1/tasks?project_id=burst-project&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
       expect(page.status).toBe(200);
-      seen.push(...page.body.tasks.map((task: { id: string }) => task.id));
+      seen.push(...page.body.tasks.map((task) => task.id));
       cursor = page.body.next_cursor;
     } while (cursor);
     expect(seen).toHaveLength(12);

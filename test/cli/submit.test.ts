@@ -65,4 +65,24 @@ it('explains bad input and bad configuration, writing nothing', async () => {
   const badConfig = taskloom(['tasks'], { TASKLOOM_WORKER_CONCURRENCY: 'lots' });
   expect(await badConfig.exited).toBe(2);
   expect(badConfig.output()).toContain('TASKLOOM_WORKER_CONCURRENCY="lots" is invalid');
+  const badLogLevel = taskloom(['tasks'], { LOG_LEVEL: 'loud' });
+  expect(await badLogLevel.exited).toBe(2);
+  expect(badLogLevel.output()).toContain('LOG_LEVEL="loud" is invalid');
+}, 60_000);
+
+it('watch replays a finished task from --after and exits, also when nothing is left to show', async () => {
+  const { task } = await engine.submit({ taskType: 'sleep', input: { ms: 0 } });
+  const events = await (async () => {
+    for (;;) {
+      const stored = await engine.readEvents({ taskId: task.id });
+      if (stored.some((event) => event.type === 'task_completed')) return stored;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  })();
+  const fromStart = taskloom(['watch', task.id]);
+  expect(await fromStart.exited).toBe(0);
+  expect(fromStart.output()).toContain('task_completed');
+  const pastTheEnd = taskloom(['watch', task.id, '--after', String(events.at(-1)!.id)]);
+  expect(await pastTheEnd.exited).toBe(0);
+  expect(pastTheEnd.output()).not.toContain('task_started');
 }, 60_000);
