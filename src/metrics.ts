@@ -62,7 +62,14 @@ export function taskloomMetrics(): TaskloomMetrics {
         await collectQueueGauges();
       },
     })),
-    running: metric('taskloom_tasks_running', () => new client.Gauge({ name: 'taskloom_tasks_running', help: 'Tasks running per queue, read from the database at scrape time.', labelNames: ['queue'] })),
+    running: metric('taskloom_tasks_running', () => new client.Gauge({
+      name: 'taskloom_tasks_running',
+      help: 'Tasks running per queue, read from the database at scrape time.',
+      labelNames: ['queue'],
+      async collect() {
+        await collectQueueGauges();
+      },
+    })),
     workerActive: metric('taskloom_worker_active_tasks', () => new client.Gauge({
       name: 'taskloom_worker_active_tasks',
       help: 'Tasks the workers in this process are running now.',
@@ -97,7 +104,20 @@ export function taskloomMetrics(): TaskloomMetrics {
   return metrics;
 }
 
-async function collectQueueGauges(): Promise<void> {
+/**
+ * Both queue gauges are filled by one query. prom-client collects metrics in parallel, so each
+ * gauge's collect joins the query in flight instead of reading what the last scrape left.
+ */
+let queueGaugesInFlight: Promise<void> | undefined;
+
+function collectQueueGauges(): Promise<void> {
+  queueGaugesInFlight ??= readQueueGauges().finally(() => {
+    queueGaugesInFlight = undefined;
+  });
+  return queueGaugesInFlight;
+}
+
+async function readQueueGauges(): Promise<void> {
   const current = taskloomMetrics();
   const depth = new Map<string, number>();
   const running = new Map<string, number>();

@@ -103,6 +103,15 @@ describe('tasks over HTTP', () => {
     expect(response.body.queue_depth).toEqual(expect.any(Object));
   });
 
+  it('reports running tasks in the same scrape that sees them', async () => {
+    const long = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 60_000, steps: 60 } } });
+    const taskId = long.body.task_id as string;
+    await waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}`), (response) => response.body.status === 'running');
+    const metrics = await api.request('GET', '/metrics', { key: null });
+    expect(metrics.text).toMatch(/^taskloom_tasks_running\{queue="default"\} [1-9]/m);
+    await api.request('POST', `/api/v1/tasks/${taskId}/cancel`);
+  });
+
   it('serves health, readiness, metrics and OpenAPI without a key', async () => {
     expect((await api.request('GET', '/healthz', { key: null })).body).toEqual({ status: 'ok' });
     const ready = await api.request('GET', '/readyz', { key: null });
