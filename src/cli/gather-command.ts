@@ -23,6 +23,7 @@ import {
 } from '../pipelines/automated-gather/index.ts';
 import { createPayloadClient } from '../integrations/payload.ts';
 import type { Runtime } from './runtime.ts';
+import { warnWhenNoWorker } from './worker-check.ts';
 
 const terminal = new Set(['task_completed', 'task_failed', 'task_cancelled']);
 
@@ -118,6 +119,7 @@ export function gatherCommand(runtime: Runtime): Command {
       });
       process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status })}\n`);
       if (!options.wait) return;
+      await warnWhenNoWorker(engine, runtime.loadConfig().heartbeatSeconds);
       const finished = await follow(engine, task.id);
       process.stdout.write(`${JSON.stringify({ task_id: finished.id, status: finished.status, result: finished.result, error: finished.error })}\n`);
       process.exitCode = finished.status === 'completed' ? 0 : 1;

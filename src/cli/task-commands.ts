@@ -6,6 +6,7 @@ import { taskStatuses, type Engine, type TaskRecord, type TaskStatus } from '../
 import { ValidationError } from '../errors.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
 import type { Runtime } from './runtime.ts';
+import { warnWhenNoWorker } from './worker-check.ts';
 
 function parseJson(value: string): unknown {
   try {
@@ -87,6 +88,7 @@ export function taskCommands(runtime: Runtime): Command[] {
       }
       if (!process.stdout.isTTY) process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status, created })}\n`);
       else process.stderr.write(`task ${task.id}\n`);
+      await warnWhenNoWorker(engine, runtime.loadConfig().heartbeatSeconds);
       const final = await follow(engine, task.id);
       if (process.stdout.isTTY) {
         process.stdout.write(`${final.status}${final.result !== null ? ` ${JSON.stringify(final.result)}` : ''}${final.error ? ` ${JSON.stringify(final.error)}` : ''}\n`);

@@ -9,4 +9,5 @@ export { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefiniti
 export { TaskRegistry } from './task-registry.ts';
 export { activeStatuses, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
+export { heartbeatWindowSeconds, liveWorkers, type WorkerRow } from './worker-registry.ts';
 export type { Settlement, Outcome } from './settle.ts';

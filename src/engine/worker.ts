@@ -21,6 +21,7 @@ import type { NotificationListener } from './listener.ts';
 import { queues, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
 import { Settler, type Outcome, type Settlement } from './settle.ts';
+import { registerWorker, touchWorker, unregisterWorker } from './worker-registry.ts';
 import { submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import { createTaskContext, loadCompletedSteps } from './task-context.ts';
 import type { TaskRegistry } from './task-registry.ts';
@@ -137,6 +138,7 @@ export class Worker {
       this.#drained.clear();
       this.#wakeUp();
     }));
+    await registerWorker(pool, { id: this.id, queues: this.#queues, concurrency: this.#concurrency });
     this.#heartbeat = setInterval(() => void this.#beat(), (this.#heartbeatSeconds * 1000) / 2);
     this.#heartbeat.unref();
     this.#loop = this.#run();
@@ -168,6 +170,9 @@ export class Worker {
     clearInterval(this.#heartbeat);
     await Promise.all([...this.#settling]);
     await this.#settler.idle();
+    await unregisterWorker(this.#dependencies.pool, this.id).catch((error: unknown) => {
+      this.#logger.warn({ err: error }, 'could not remove this worker\'s heartbeat row; it ages out');
+    });
     this.#logger.info({ released: stragglers.length }, 'worker stopped');
   }
 
@@ -412,8 +417,9 @@ export class Worker {
 
   /** Refreshes pg-boss heartbeats and catches cancel requests or lost leases a NOTIFY missed. */
   async #beat(): Promise<void> {
-    if (this.#active.size === 0) return;
     const { boss, pool } = this.#dependencies;
+    await touchWorker(pool, this.id).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker heartbeat failed'));
+    if (this.#active.size === 0) return;
     try {
       const byQueue = new Map<string, Array<{ id: string; retryCount: number }>>();
       for (const running of this.#active.values()) {

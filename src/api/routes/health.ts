@@ -6,7 +6,8 @@ import { migrationsApplied } from '../../db/index.ts';
 import { metricsText } from '../../metrics.ts';
 import type { ApiContext } from '../context.ts';
 import { NotReadyError } from '../errors.ts';
-import { queueWorkerEvidence, type WorkerEvidence } from '../store/readiness.ts';
+import { heartbeatWindowSeconds } from '../../engine/index.ts';
+import { heartbeatWorkerEvidence, type WorkerEvidence } from '../store/readiness.ts';
 
 interface Check {
   ok: boolean;
@@ -35,8 +36,8 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsync {
       if (running.length > 0) {
         checks.worker = { ok: true, source: 'in_process', detail: `${running.length} worker(s) running in this process` };
       } else {
-        checks.worker = await queueWorkerEvidence(context.pool, context.starvationSeconds)
-          .catch((error: unknown) => ({ ok: false, source: 'queue' as const, detail: `could not read the queue: ${(error as Error).message}` }));
+        checks.worker = await heartbeatWorkerEvidence(context.pool, heartbeatWindowSeconds(context.config.heartbeatSeconds))
+          .catch((error: unknown) => ({ ok: false, source: 'heartbeat' as const, detail: `could not read worker heartbeats: ${(error as Error).message}` }));
       }
     } else {
       checks.migrations = { ok: false, detail: 'database unreachable' };
