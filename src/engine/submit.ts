@@ -95,7 +95,7 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
       idempotencyKey: request.idempotencyKey ?? null,
       concurrencyKey: key ?? null,
       exclusiveKey,
-      callbackUrl: request.callbackUrl ?? null,
+      callbackUrl: request.callbackUrl ?? definition.callbackUrl?.(input) ?? null,
     },
   };
 }

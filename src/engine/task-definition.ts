@@ -74,6 +74,11 @@ export interface TaskDefinition<Input = unknown, Result = unknown> {
   concurrency?: ConcurrencyPolicy<Input>;
   /** Where the project id is read from. @default `input.project_id` when it is a string */
   projectId?: (input: Input) => string | undefined;
+  /**
+   * A webhook URL carried in the input (the seeds' `webhook_url`), used as the task's
+   * callback_url when the submit names none: every event of the task is then delivered there.
+   */
+  callbackUrl?: (input: Input) => string | undefined;
   schedules?: ScheduleDefinition<Input>[];
   run(context: TaskContext<Input>): Promise<Result>;
 }

@@ -37,7 +37,11 @@ export interface HarnessOptions {
   /** Start an in-process worker. @default true */
   worker?: boolean;
   taskTypes?: AnyTaskDefinition[];
+  /** Task types that need the harness's database (pipelines); wins over `taskTypes`. */
+  taskTypesFor?: (database: TestDatabase) => AnyTaskDefinition[];
   routePlugins?: FastifyPluginAsync[];
+  /** Route plugins that need the harness's database; wins over `routePlugins`. */
+  routePluginsFor?: (database: TestDatabase) => FastifyPluginAsync[];
   keyCacheTtlMs?: number;
 }
 
@@ -46,9 +50,9 @@ export const silentLogger = createLogger('silent');
 export async function startApiHarness(options: HarnessOptions = {}): Promise<ApiHarness> {
   const db = await createTestDatabase();
   const config = loadConfig({ webhookAllowLoopback: true, ...options.config }, {});
-  const engine = await Engine.start({ url: db.url, pool: db.pool, logger: silentLogger, taskTypes: options.taskTypes ?? [sleepTask], maintenance: false });
+  const engine = await Engine.start({ url: db.url, pool: db.pool, logger: silentLogger, taskTypes: options.taskTypesFor?.(db) ?? options.taskTypes ?? [sleepTask], maintenance: false });
   if (options.worker ?? true) await engine.startWorker({ concurrency: 4, pollIntervalMs: 200 });
-  const server = await startApiServer({ engine, config, logger: silentLogger, pool: db.pool, host: '127.0.0.1', port: 0, webRoot: false, routePlugins: options.routePlugins, keyCacheTtlMs: options.keyCacheTtlMs });
+  const server = await startApiServer({ engine, config, logger: silentLogger, pool: db.pool, host: '127.0.0.1', port: 0, webRoot: false, routePlugins: options.routePluginsFor?.(db) ?? options.routePlugins, keyCacheTtlMs: options.keyCacheTtlMs });
   const keyA = (await createApiKey(db.pool, { tenant: 'alpha' })).key;
   const keyB = (await createApiKey(db.pool, { tenant: 'beta' })).key;
   return {

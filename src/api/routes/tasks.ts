@@ -26,6 +26,18 @@ function acceptsProjectId(definition: AnyTaskDefinition, cache: Map<string, bool
   return accepts;
 }
 
+/** The webhook URL a task type reads from its input, and the task_data field that holds it. */
+function callbackUrlInInput(definition: AnyTaskDefinition, taskData: Record<string, unknown>): { url: string; field: string } | undefined {
+  if (!definition.callbackUrl) return undefined;
+  const parsed = definition.input.safeParse(taskData);
+  // Invalid input is reported by the submit itself, with every issue.
+  if (!parsed.success) return undefined;
+  const url = definition.callbackUrl(parsed.data);
+  if (!url) return undefined;
+  const field = Object.entries(taskData).find(([, value]) => value === url)?.[0] ?? 'webhook_url';
+  return { url, field };
+}
+
 export function taskRoutes(context: ApiContext): FastifyPluginAsync {
   const { engine } = context;
   const projectIdFields = new Map<string, boolean>();
@@ -53,6 +65,12 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
           throw new ValidationError(`Invalid request body: ${message}`, { location: 'body', issues: [{ path: 'task_data.project_id', message }] });
         }
         if (given === undefined && acceptsProjectId(definition, projectIdFields)) input = { ...input, project_id: projectId };
+      }
+      // A webhook URL inside task_data (the seeds' webhook_url) meets the same target policy.
+      const inputCallback = body.callback_url ? undefined : callbackUrlInInput(definition, input);
+      if (inputCallback) {
+        const reason = refuseUrl(inputCallback.url, context.webhookPolicy);
+        if (reason) throw new ValidationError(`Invalid request body: task_data.${inputCallback.field}: ${reason}`, { location: 'body', issues: [{ path: `task_data.${inputCallback.field}`, message: reason }] });
       }
       try {
         const { task, created } = await engine.submit({

@@ -86,6 +86,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
     ...(services.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: services.retryBaseDelayMs }),
     concurrency: { key: (input: AutomatedGatherInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: AutomatedGatherInput) => input.project_id,
+    callbackUrl: (input: AutomatedGatherInput) => input.webhook_url,
     async run(context: TaskContext<AutomatedGatherInput>): Promise<AutomatedGatherResult> {
       const { input, signal, taskId, tenant } = context;
       const projectId = input.project_id;

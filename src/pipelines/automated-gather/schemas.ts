@@ -14,7 +14,7 @@ export const automatedGatherInput = z.object({
   user_id: z.string().trim().min(1).max(200).optional().describe('Recorded as createdBy on the items; forwarded to evaluations.'),
   max_iterations: z.number().int().min(1).max(500).default(50).describe('Iterations for the whole run, over all departments (seed default 50).'),
   enable_auto_evaluation: z.boolean().default(true).describe('Submit an evaluate_department task after each completed department.'),
-  webhook_url: z.url().optional().describe('Accepted for seed compatibility; progress events go to every webhook subscriber of the event log.'),
+  webhook_url: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('Every event of the run is POSTed here, signed, like a submit\'s callback_url (which wins when both are given).'),
 });
 export type AutomatedGatherInput = z.infer<typeof automatedGatherInput>;
 
