@@ -87,6 +87,11 @@ export interface LlmGateway {
   isOffline(): boolean;
   /** The model a purpose uses when the caller names none. */
   defaultModel(purpose: LlmPurpose): string;
+  /**
+   * The `provider:model` a call with this model (or the purpose's default) is served by: a seed
+   * id whose provider is not configured resolves to the offline model, and this says so.
+   */
+  resolveModel(purpose: LlmPurpose, model?: string): string;
 }
 
 export interface CreateLlmGatewayOptions {
@@ -344,6 +349,11 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     isOffline: () => offline,
 
     defaultModel: (purpose) => defaultModelFor(purpose, config, configured),
+
+    resolveModel(purpose, model) {
+      const defaultId = defaultModelFor(purpose, config, configured);
+      return resolver.resolve(model ?? defaultId, defaultId).id;
+    },
 
     async generateStructured<T>(request: GenerateStructuredRequest<T>): Promise<GenerateStructuredResult<T>> {
       const purpose = request.purpose ?? 'generation';

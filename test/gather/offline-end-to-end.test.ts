@@ -66,6 +66,9 @@ it('gathers all seven departments in order and reaches each threshold', async ()
   }
   // Three model calls per iteration (generate, embed, quality), all recorded against the task.
   expect(result.llm_usage.calls).toBe(result.iterations * 3);
+  // The result and the events name the model that answered, not only the one configured.
+  expect(result.llm_usage.models).toEqual(expect.arrayContaining(['offline:default', 'offline:embedding']));
+  expect(ofType(events, 'department_started').every((payload) => payload.model === 'offline:default')).toBe(true);
   // Each completed department got its evaluation, stored and readable.
   const evaluations = await eventually(async () => {
     const rows = await database.pool.query<{ department: string; rating: number }>('SELECT department, rating FROM department_evaluations WHERE project_id = $1', ['movie-1']);

@@ -10,6 +10,7 @@ import { insertEvaluation, type DepartmentEvaluation } from './evaluations-store
 import { departmentSummaries } from './items-store.ts';
 import { evaluationInstructions, evaluationPrompt } from './prompts.ts';
 import { evaluateDepartmentInput, evaluateTaskType, evaluationOutput, type Department, type EvaluateDepartmentInput } from './schemas.ts';
+import { llmUsageTotals, type LlmUsageTotals } from '../llm-usage-totals.ts';
 import { appendGatherEvent, type ResolvedGatherServices } from './services.ts';
 
 export function createEvaluateTask(services: ResolvedGatherServices) {
@@ -33,7 +34,7 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
     priority: 6,
     input: evaluateDepartmentInput,
     projectId: (input: EvaluateDepartmentInput) => input.project_id,
-    async run(context: TaskContext<EvaluateDepartmentInput>): Promise<DepartmentEvaluation> {
+    async run(context: TaskContext<EvaluateDepartmentInput>): Promise<DepartmentEvaluation & { llm_usage: LlmUsageTotals }> {
       const { input, taskId, tenant, signal } = context;
       const department = await context.step('department', () => findDepartment(tenant, input, signal));
       const stored = await context.step('evaluate', async (transaction): Promise<DepartmentEvaluation> => {
@@ -65,7 +66,7 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
         });
         return row;
       });
-      return stored;
+      return { ...stored, llm_usage: await llmUsageTotals(llm, taskId) };
     },
   });
 }

@@ -32,6 +32,7 @@ import {
   type GeneratedItem,
   type LlmUsageTotals,
 } from './schemas.ts';
+import { llmUsageTotals } from '../llm-usage-totals.ts';
 import { appendGatherEvent, type ResolvedGatherServices } from './services.ts';
 
 /** Iterations in a row without a better score after which a department is stagnant. */
@@ -107,17 +108,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
       let current: DepartmentSummary | undefined;
       let plan: PlanResult | undefined;
 
-      const usageTotals = async (): Promise<LlmUsageTotals> => {
-        const usage = await llm.usageForTask(taskId).catch(() => undefined);
-        return {
-          calls: usage?.calls ?? 0,
-          cached_calls: usage?.cachedCalls ?? 0,
-          failed_calls: usage?.failedCalls ?? 0,
-          input_tokens: usage?.inputTokens ?? 0,
-          output_tokens: usage?.outputTokens ?? 0,
-          cost_usd: usage ? usage.costUsd : 0,
-        };
-      };
+      const usageTotals = (): Promise<LlmUsageTotals> => llmUsageTotals(llm, taskId);
       const resultOf = async (status: AutomatedGatherResult['status']): Promise<AutomatedGatherResult> => ({
         status,
         iterations: totalIterations,
@@ -188,7 +179,10 @@ export function createGatherTask(services: ResolvedGatherServices) {
             }
             await append(transaction, 'department_started', {
               department: slug, department_name: department.name, department_number: department.codeDepNumber, threshold,
-              model: department.defaultModel ?? llm.defaultModel('generation'),
+              // The model that will answer, not merely the one configured: a seed id whose provider
+              // has no key is served by the offline model, and the event says which.
+              model: llm.resolveModel('generation', department.defaultModel ?? undefined),
+              configured_model: department.defaultModel ?? null,
             });
             return { brainContext: nodes.map((node) => node.content), basedOnNodes: nodes.map((node) => node.id), previous };
           });

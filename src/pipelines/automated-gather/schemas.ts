@@ -4,6 +4,7 @@
  * outputs asked of the models. One zod schema per shape drives validation and types.
  */
 import { z } from 'zod';
+import type { LlmUsageTotals } from '../llm-usage-totals.ts';
 
 export const gatherTaskType = 'automated_gather_creation';
 export const evaluateTaskType = 'evaluate_department';
@@ -63,14 +64,7 @@ export const departmentSummary = z.object({
 });
 export type DepartmentSummary = z.infer<typeof departmentSummary>;
 
-export interface LlmUsageTotals {
-  calls: number;
-  cached_calls: number;
-  failed_calls: number;
-  input_tokens: number;
-  output_tokens: number;
-  cost_usd: number | null;
-}
+export type { LlmUsageTotals };
 
 /** Seed 001 output, plus `llm_usage`. `completed`, `timeout` and `cancelled` all keep partial results. */
 export interface AutomatedGatherResult {
