@@ -12,7 +12,9 @@ import type { TestDatabase } from '../support/database.ts';
 import { startTestEngine, testLogger } from '../support/engine.ts';
 
 export function gatherConfig(overrides: ConfigOverrides = {}): Config {
-  return loadConfig({ llmMaxRetries: 2, ...overrides }, {});
+  // The default 60 requests per minute per provider would make a file of mock-model runs wait
+  // for the limiter; limits have their own tests (test/llm/rate-limiter.test.ts).
+  return loadConfig({ llmMaxRetries: 2, llmRequestsPerMinute: 100_000, llmConcurrency: 16, ...overrides }, {});
 }
 
 export function testGateway(database: Pick<TestDatabase, 'pool'>, config: Config, providers?: Record<string, ProviderV4>): LlmGateway {

@@ -189,14 +189,30 @@ it('iterates until the threshold, feeding missing aspects into the next generati
   expect(item.rows[0]).toMatchObject({ is_automated: true, created_by: 'user-1', automation_metadata: { taskId: task.id, department: 'story', departmentName: 'Story Department', departmentNumber: 1, iteration: 1, qualityScore: 50, model: 'mock:default' } });
 });
 
-it('warns quality_stagnant after three iterations without improvement and moves on', async () => {
+it('warns quality_stagnant every three iterations without improvement and keeps going until the budget', async () => {
   await twoDepartments('stagnant');
-  let storyCalls = 0;
   scripts.set('stagnant', {
     generate: (call) => jsonAnswer({ items: items(1000 + call) }),
+    quality: (call, prompt) => (prompt.includes('Story Department') ? [60, 58, 60, 59, 60, 57, 60][call - 1] ?? 60 : 95),
+  });
+  const { task, events, result } = await run('stagnant', { max_iterations: 7 });
+  expect(task.status).toBe('completed');
+  expect(result.summary.map((entry: { iterations: number }) => entry.iterations)).toEqual([7]);
+  const stagnant = ofType(events, 'quality_stagnant');
+  expect(stagnant.map((payload) => [payload.iteration, payload.iterations_without_improvement])).toEqual([[4, 3], [7, 6]]);
+  expect(stagnant[0]).toMatchObject({ department: 'story', best_quality_score: 60, threshold: 80 });
+  expect(ofType(events, 'department_complete')[0]).toMatchObject({ department: 'story', stopped_because: 'max_iterations', threshold_reached: false });
+  expect(ofType(events, 'max_iterations_reached')[0]).toMatchObject({ departments_skipped: ['character'] });
+});
+
+it('with on_stagnation next_department, warns once and moves on to the next department', async () => {
+  await twoDepartments('stagnant-next');
+  let storyCalls = 0;
+  scripts.set('stagnant-next', {
+    generate: (call) => jsonAnswer({ items: items(1500 + call) }),
     quality: (_call, prompt) => (prompt.includes('Story Department') ? (storyCalls += 1, [60, 58, 60, 59][storyCalls - 1] ?? 60) : 95),
   });
-  const { task, events, result } = await run('stagnant');
+  const { task, events, result } = await run('stagnant-next', { on_stagnation: 'next_department' });
   expect(task.status).toBe('completed');
   expect(result.summary.map((entry: { iterations: number }) => entry.iterations)).toEqual([4, 1]);
   const stagnant = ofType(events, 'quality_stagnant');

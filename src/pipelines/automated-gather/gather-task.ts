@@ -286,7 +286,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
               });
               const scored = weightedQuality(answer.object);
               const next = nextStagnation(stagnationBefore, scored.score);
-              const stagnant = scored.score < threshold && next.withoutImprovement >= stagnationLimit;
+              // Once per stagnationLimit iterations without improvement: a warning, not a flood.
+              const stagnant = scored.score < threshold && next.withoutImprovement > 0 && next.withoutImprovement % stagnationLimit === 0;
               if (saved.itemIds.length > 0) {
                 // The items of this iteration learn the score their iteration reached.
                 await transaction.query(
@@ -325,7 +326,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               stopReason = 'threshold';
               break;
             }
-            if (quality.stagnant) {
+            if (quality.stagnant && input.on_stagnation === 'next_department') {
               stopReason = 'stagnant';
               break;
             }
