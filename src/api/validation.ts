@@ -64,3 +64,9 @@ export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'):
     return {};
   }
 }
+
+/** For routes that take no query parameters: an unknown one is a mistake worth reporting. */
+export const emptyQuery = z.object({}).strict();
+
+/** For POST routes that take no body: nothing, or an empty JSON object. */
+export const emptyBody = z.object({}).strict().optional();

@@ -4,14 +4,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { queues } from '../../engine/index.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
-import { jsonSchema } from '../validation.ts';
+import { emptyQuery, jsonSchema, parseOrThrow } from '../validation.ts';
 
 export function taskTypeRoutes(context: ApiContext): FastifyPluginAsync {
   let cached: unknown[] | undefined;
   return async (app) => {
     app.get('/api/v1/task-types', {
       schema: { tags: ['tasks'], summary: 'Task types with their queue, timeouts and input JSON Schema', security: securityRequirement },
-    }, async () => {
+    }, async (request) => {
+      parseOrThrow(emptyQuery, request.query, 'query');
       cached ??= context.engine.registry.list().map((definition) => {
         const queue = queues[definition.queue];
         return {
