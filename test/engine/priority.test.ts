@@ -18,7 +18,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-it('runs higher priority first, across and within queues', async () => {
+it('runs higher priority first within a queue', async () => {
   // Submitted before any worker runs, lowest priority first.
   const low = await engine.submit({ taskType: 'test_record_run', input: { n: 1 }, priority: 1 });
   const middle = await engine.submit({ taskType: 'test_record_run', input: { n: 2 } });
