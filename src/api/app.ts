@@ -26,6 +26,7 @@ import { RateLimitedError, RouteNotFoundError, toErrorResponse } from './errors.
 import { registerOpenApi } from './openapi.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
+import { llmUsageRoutes } from './routes/llm-usage.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { taskTypeRoutes } from './routes/task-types.ts';
 import { taskRoutes } from './routes/tasks.ts';
@@ -48,8 +49,6 @@ export interface BuildAppOptions {
   webRoot?: string | false;
   /** How long an API key lookup is reused in this process. @default 10000 */
   keyCacheTtlMs?: number;
-  /** /readyz without an in-process worker: seconds a due task may wait unclaimed. @default 60 */
-  starvationSeconds?: number;
 }
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
@@ -63,7 +62,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logger,
     webhookPolicy: { allowLoopback: config.webhookAllowLoopback, allowPrivate: config.webhookAllowPrivate },
     streams: new Set(),
-    starvationSeconds: options.starvationSeconds ?? 60,
   };
   const metrics = taskloomMetrics();
 
@@ -150,6 +148,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(eventRoutes(context));
     await scope.register(streamRoutes(context));
     await scope.register(tenantRoutes(context));
+    await scope.register(llmUsageRoutes(context));
     for (const plugin of options.routePlugins ?? []) await scope.register(plugin);
   });
 

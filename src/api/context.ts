@@ -15,8 +15,6 @@ export interface ApiContext {
   webhookPolicy: TargetPolicy;
   /** Open SSE streams, ended when the server closes. */
   streams: Set<AbortController>;
-  /** /readyz: seconds a due task may wait unclaimed before no worker is assumed. */
-  starvationSeconds: number;
 }
 
 /** The security requirement every authenticated route documents. */

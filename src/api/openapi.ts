@@ -25,6 +25,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'tasks', description: 'Submit, read, list, cancel' },
         { name: 'streams', description: 'SSE and WebSocket event streams' },
         { name: 'webhooks', description: 'Signed webhook delivery' },
+        { name: 'llm', description: 'LLM calls, tokens and cost' },
         { name: 'operations', description: 'Health, readiness, metrics' },
       ],
     },

@@ -2,12 +2,18 @@
  * The dashboard in a real browser (Debian's chromium, headless, via playwright-core) against a
  * real `taskloom serve` on its own database: sign-in, a validation error from the API next to
  * its field, a `sleep` task started from the generated form up to 100 %, cancelling a running
- * task, the event log surviving a reload, and the automated gather view filling in live on the
- * offline model. The last test saves the screenshots in docs/screenshots/.
+ * task, the event log surviving a reload, the automated gather view filling in live on the
+ * offline model, and a task's LLM calls and today's tokens read from `llm_calls`. The last test
+ * takes screenshots of every page: into a temporary folder, removed afterwards, so a test run
+ * leaves the working tree as it was; into docs/screenshots/ (the README's pictures) only with
+ * TASKLOOM_UPDATE_SCREENSHOTS=1.
  *
  * Tests run in order and share one server and one browser (starting them is most of the cost).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, signInDirectly, viewports, type TestBrowser } from './support/browser.ts';
@@ -16,6 +22,11 @@ import { startServer, type TestServer } from './support/server.ts';
 let server: TestServer;
 let browser: TestBrowser;
 const pages: Page[] = [];
+
+const documentedScreenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
+/** Rewriting the committed pictures is a decision, not a side effect of `npm test`. */
+const updateScreenshots = process.env.TASKLOOM_UPDATE_SCREENSHOTS === '1';
+let temporaryScreenshots: string | undefined;
 
 async function signedInPage(): Promise<Page> {
   const page = await browser.newPage();
@@ -46,6 +57,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
+  if (temporaryScreenshots) await rm(temporaryScreenshots, { recursive: true, force: true });
   expect(browser?.problems ?? []).toEqual([]);
 }, 30_000);
 
@@ -253,8 +265,75 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('shows a running task\'s LLM calls as they are recorded, without a reload', async () => {
+    const taskId = await submit('sleep', { ms: 30_000, steps: 30 });
+    const page = await signedInPage();
+    const callReads: number[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith(`/api/v1/tasks/${taskId}/llm-calls`)) callReads.push(Date.now());
+    });
+    await page.goto(`${server.url}/tasks/${taskId}`);
+    await page.locator('.task-header [data-status="running"]').waitFor({ timeout: 15_000 });
+    await page.getByTestId('llm-usage-empty').getByText('No LLM call yet.').waitFor();
+    // Two calls land while the page is open, as the gateway records them: rows in llm_calls
+    // (a sleep task makes no call of its own, so the rows are written here).
+    await server.database.pool.query(
+      `INSERT INTO llm_calls (task_id, step, purpose, provider, model, input_tokens, output_tokens, latency_ms, attempt, cost_usd, error_code, error)
+       VALUES ($1, 'outline', 'generation', 'offline', 'default', 1200, 340, 85, 1, 0, NULL, NULL),
+              ($1, 'outline', 'generation', 'offline', 'default', 0, 0, 12, 2, 0, 'llm_call_failed', 'the model answered 500')`,
+      [taskId],
+    );
+    const rows = page.locator('[data-testid="llm-calls"] tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(2);
+    expect(await page.locator('.task-header [data-status]').getAttribute('data-status')).toBe('running');
+    expect(await page.getByTestId('llm-usage-calls').textContent()).toBe('2 (1 failed)');
+    expect(await page.getByTestId('llm-usage-input').textContent()).toBe('1,200');
+    expect(await page.getByTestId('llm-usage-output').textContent()).toBe('340');
+    expect(await rows.nth(0).textContent()).toContain('offline:default');
+    expect(await rows.nth(1).textContent()).toContain('llm_call_failed');
+    // Re-read on a timer while the task runs, not on every render.
+    expect(callReads.length).toBeGreaterThanOrEqual(2);
+    await server.api(`/api/v1/tasks/${taskId}/cancel`, { method: 'POST' });
+    await page.locator('.task-header [data-status="cancelled"]').waitFor({ timeout: 15_000 });
+    // The calls stay on the page of the cancelled task.
+    expect(await rows.count()).toBe(2);
+    await page.close();
+    // The rows stood in for calls a sleep never makes: gone, so the screenshots show real usage only.
+    await server.database.pool.query('DELETE FROM llm_calls WHERE task_id = $1', [taskId]);
+  });
+
+  it('shows a finished gather\'s LLM calls and, on the overview, every call of the tenant today', async () => {
+    const tasks = (await server.api<{ tasks: Array<{ id: string; task_type: string }> }>('/api/v1/tasks?limit=200')).body.tasks;
+    const gather = tasks.find((task) => task.task_type === 'automated_gather_creation');
+    expect(gather, 'the gather test ran before this one').toBeDefined();
+    const gatherCalls = (await server.api(`/api/v1/tasks/${gather!.id}/llm-calls`)).body;
+    expect(gatherCalls.totals.calls).toBeGreaterThan(0);
+    const number = (value: number): string => new Intl.NumberFormat('en-GB').format(value);
+
+    const page = await signedInPage();
+    await page.goto(`${server.url}/tasks/${gather!.id}`);
+    await expect.poll(() => page.locator('[data-testid="llm-calls"] tbody tr').count()).toBe(gatherCalls.calls.length);
+    expect(await page.getByTestId('llm-usage-input').textContent()).toBe(number(gatherCalls.totals.input_tokens));
+    expect(await page.getByTestId('llm-usage-output').textContent()).toBe(number(gatherCalls.totals.output_tokens));
+
+    // The overview counts every call of the tenant's tasks today (the evaluate_department tasks'
+    // too, not only the gather's), read from llm_calls rather than from task results.
+    let expectedTokens = 0;
+    for (const task of tasks) {
+      const { totals } = (await server.api(`/api/v1/tasks/${task.id}/llm-calls`)).body;
+      expectedTokens += totals.input_tokens + totals.output_tokens;
+    }
+    expect(expectedTokens).toBeGreaterThan(gatherCalls.totals.input_tokens + gatherCalls.totals.output_tokens);
+    await page.goto(server.url + '/');
+    await expect.poll(() => page.getByTestId('tokens-today-value').textContent(), { timeout: 15_000 }).toBe(number(expectedTokens));
+    await page.getByTestId('llm-models').getByText('offline:default').waitFor();
+    await page.close();
+  });
+
   it('renders the main pages on a phone and a wide screen (screenshots)', async () => {
-    await mkdir('docs/screenshots', { recursive: true });
+    let folder = documentedScreenshots;
+    if (updateScreenshots) await mkdir(folder, { recursive: true });
+    else folder = temporaryScreenshots = await mkdtemp(path.join(os.tmpdir(), 'taskloom-screenshots-'));
     const gatherRegistered = (await server.api<{ task_types: Array<{ type: string }> }>('/api/v1/task-types')).body.task_types.some((type) => type.type === 'automated_gather_creation');
     let gatherTaskId: string | undefined;
     if (gatherRegistered) {
@@ -272,28 +351,33 @@ describe('dashboard', () => {
       await expect.poll(async () => (await server.api(`/api/v1/tasks/${gatherTaskId}`)).body.status, { timeout: 60_000 }).toBe('completed');
       await expect.poll(async () => (await server.api('/api/v1/projects/aladdin/evaluations')).body.evaluations.length, { timeout: 30_000 }).toBe(7);
     }
-    const shots: Array<{ name: string; path: string; ready: string }> = [
-      { name: 'overview', path: '/', ready: '[data-testid="status-counts"]' },
-      { name: 'tasks', path: '/tasks', ready: '[data-testid="task-table"] tbody tr' },
-      { name: 'task', path: `/tasks/${running}`, ready: '[data-event-type="task_progress"]' },
-      { name: 'start-form', path: '/start?type=sleep', ready: '[data-testid="task-form"]' },
+    // "task" is the page at its fullest: a finished gather with its LLM calls, result and events
+    // (the running sleep stands in when the gather pipeline is not registered).
+    const runningTask = { name: 'task-running', path: `/tasks/${running}`, ready: ['[data-event-type="task_progress"]'] };
+    const shots: Array<{ name: string; path: string; ready: string[] }> = [
+      { name: 'overview', path: '/', ready: ['[data-testid="status-counts"]', '[data-testid="llm-models"]'] },
+      { name: 'tasks', path: '/tasks', ready: ['[data-testid="task-table"] tbody tr'] },
       ...(gatherTaskId ? [
-        { name: 'gather', path: '/projects/aladdin/gather', ready: '[data-testid="gather-run"][data-run-status="completed"]' },
-        { name: 'gather-task', path: `/tasks/${gatherTaskId}`, ready: '[data-event-type="task_completed"]' },
+        { name: 'task', path: `/tasks/${gatherTaskId}`, ready: ['[data-event-type="task_completed"]', '[data-testid="llm-calls"] tbody tr'] },
+        runningTask,
+      ] : [{ ...runningTask, name: 'task' }]),
+      { name: 'start-form', path: '/start?type=sleep', ready: ['[data-testid="task-form"]'] },
+      ...(gatherTaskId ? [
+        { name: 'gather', path: '/projects/aladdin/gather', ready: ['[data-testid="gather-run"][data-run-status="completed"]'] },
       ] : []),
     ];
     for (const [width, viewport] of Object.entries(viewports)) {
       await page.setViewportSize(viewport);
       for (const shot of shots) {
         await page.goto(server.url + shot.path);
-        await page.locator(shot.ready).first().waitFor({ timeout: 15_000 });
+        for (const selector of shot.ready) await page.locator(selector).first().waitFor({ timeout: 15_000 });
         await page.waitForTimeout(400);
         // Nothing may overflow the viewport sideways (wide tables scroll inside their panels).
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
         expect(overflow, `${shot.name} overflows a ${width} screen by ${overflow}px`).toBeLessThanOrEqual(0);
         const height = await page.evaluate(() => document.documentElement.scrollHeight);
         // Long pages are cut at three screens: enough to show the layout, small enough for a README.
-        await page.screenshot({ path: `docs/screenshots/${shot.name}-${width}.png`, fullPage: true, clip: { x: 0, y: 0, width: viewport.width, height: Math.min(height, viewport.height * 3) } });
+        await page.screenshot({ path: path.join(folder, `${shot.name}-${width}.png`), fullPage: true, clip: { x: 0, y: 0, width: viewport.width, height: Math.min(height, viewport.height * 3) } });
       }
     }
     await server.api(`/api/v1/tasks/${running}/cancel`, { method: 'POST' });

@@ -154,12 +154,46 @@ export interface DepartmentEvaluation {
   createdAt: string;
 }
 
-/** `llm_usage` as pipelines report it in their results. */
-export interface LlmUsage {
+/** Totals over a set of LLM calls (GET /api/v1/tasks/ID/llm-calls, GET /api/v1/llm/usage). */
+export interface LlmCallTotals {
   calls: number;
-  cached_calls?: number;
-  failed_calls?: number;
+  failed_calls: number;
+  cached_calls: number;
   input_tokens: number;
   output_tokens: number;
-  cost_usd?: number | null;
+  /** USD; null when some call has no price. */
+  cost_usd: number | null;
+}
+
+/** One row of `llm_calls`: a provider request (failed ones included) or a cache hit. */
+export interface LlmCall {
+  id: number;
+  step: string | null;
+  purpose: 'generation' | 'judging' | 'research' | 'embedding';
+  provider: string;
+  model: string;
+  input_tokens: number;
+  output_tokens: number;
+  latency_ms: number;
+  cache_hit: boolean;
+  attempt: number;
+  cost_usd: number | null;
+  error_code: string | null;
+  created_at: string;
+}
+
+/** GET /api/v1/tasks/ID/llm-calls */
+export interface TaskLlmCalls {
+  task_id: string;
+  calls: LlmCall[];
+  /** More calls exist than are listed (the newest are); the totals cover them all. */
+  truncated: boolean;
+  totals: LlmCallTotals;
+}
+
+/** GET /api/v1/llm/usage */
+export interface LlmUsageSummary {
+  since: string;
+  totals: LlmCallTotals;
+  by_model: Array<{ model: string; calls: number; input_tokens: number; output_tokens: number; cost_usd: number | null }>;
 }

@@ -42,6 +42,15 @@ export function formatNumber(value: number | null | undefined): string {
   return new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 }).format(value);
 }
 
+/** A cost in USD; null means some of the calls it sums have no price (TASKLOOM_LLM_PRICES). */
+export function formatCost(usd: number | null | undefined): string {
+  if (usd === null || usd === undefined || !Number.isFinite(usd)) return 'unpriced';
+  if (usd === 0) return '$0';
+  if (usd < 0.0001) return '< $0.0001';
+  // Cents would hide what one call costs; four decimals show it without a wall of digits.
+  return `$${usd < 1 ? usd.toFixed(4) : usd.toFixed(2)}`;
+}
+
 export function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }

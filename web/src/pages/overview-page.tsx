@@ -1,17 +1,19 @@
 /**
  * Overview: tasks by status and by queue, queue depths, durations per type, throughput over the
- * last hour, recent failures, and the LLM tokens today's tasks report.
+ * last hour, recent failures, and today's LLM calls, tokens and cost per model.
  *
- * Counts, depths and durations come from GET /api/v1/tasks/stats. The API has no time series
- * or usage endpoint, so throughput and tokens are computed here from the newest tasks
- * (GET /api/v1/tasks, at most `recentTaskLimit` of them); the page says when that cap is hit.
+ * Counts, depths and durations come from GET /api/v1/tasks/stats, LLM usage from
+ * GET /api/v1/llm/usage (every call the gateway recorded for this tenant's tasks, whatever
+ * their type or outcome). The API has no time series, so throughput is computed here from the
+ * newest tasks (GET /api/v1/tasks, at most `recentTaskLimit` of them); the page says when that
+ * cap is hit.
  */
 import { query, request } from '../api/client.ts';
-import { taskStatuses, type LlmUsage, type Task, type TaskPage, type TaskStats } from '../api/types.ts';
+import { taskStatuses, type LlmUsageSummary, type Task, type TaskPage, type TaskStats } from '../api/types.ts';
 import { Link } from '../components/link.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
 import { ThroughputChart, type ThroughputBucket } from '../components/throughput-chart.tsx';
-import { formatDuration, formatNumber, formatRelative, shortId } from '../lib/format.ts';
+import { formatCost, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format.ts';
 import { useLoader } from '../lib/hooks.ts';
 import { ErrorNotice } from './shared.tsx';
 
@@ -54,23 +56,53 @@ function throughput(tasks: Task[], now: number): ThroughputBucket[] {
   return buckets;
 }
 
-function usageOf(task: Task): LlmUsage | null {
-  const usage = (task.result as { llm_usage?: LlmUsage } | null)?.llm_usage;
-  return usage && typeof usage.input_tokens === 'number' ? usage : null;
+/** Midnight of today in the viewer's time zone: "today" is their day, not UTC's. */
+function localMidnight(): Date {
+  const midnight = new Date();
+  midnight.setHours(0, 0, 0, 0);
+  return midnight;
 }
 
-function tokensToday(tasks: Task[], midnight: number): { input: number; output: number; calls: number; tasks: number } {
-  const total = { input: 0, output: 0, calls: 0, tasks: 0 };
-  for (const task of tasks) {
-    if (!task.completed_at || Date.parse(task.completed_at) < midnight) continue;
-    const usage = usageOf(task);
-    if (!usage) continue;
-    total.input += usage.input_tokens;
-    total.output += usage.output_tokens ?? 0;
-    total.calls += usage.calls ?? 0;
-    total.tasks += 1;
-  }
-  return total;
+function callNotes(usage: LlmUsageSummary): string {
+  const { totals } = usage;
+  const notes = [`${formatNumber(totals.calls)} call${totals.calls === 1 ? '' : 's'}`];
+  if (totals.cached_calls > 0) notes.push(`${formatNumber(totals.cached_calls)} cached`);
+  if (totals.failed_calls > 0) notes.push(`${formatNumber(totals.failed_calls)} failed`);
+  return notes.join(', ');
+}
+
+function LlmModelTable({ usage }: { usage: LlmUsageSummary | undefined }) {
+  return (
+    <section class="panel" aria-labelledby="llm-models-heading">
+      <h2 id="llm-models-heading">LLM usage today, by model</h2>
+      {!usage ? <p class="muted">Loading…</p> : usage.by_model.length === 0 ? <p class="muted">No LLM call today.</p> : (
+        <div class="table-scroll">
+          <table class="data-table" data-testid="llm-models">
+            <thead>
+              <tr>
+                <th scope="col">Model</th>
+                <th scope="col" class="numeric">Calls</th>
+                <th scope="col" class="numeric">Input tokens</th>
+                <th scope="col" class="numeric">Output tokens</th>
+                <th scope="col" class="numeric">Cost</th>
+              </tr>
+            </thead>
+            <tbody>
+              {usage.by_model.map((model) => (
+                <tr key={model.model}>
+                  <th scope="row"><code>{model.model}</code></th>
+                  <td class="numeric">{formatNumber(model.calls)}</td>
+                  <td class="numeric">{formatNumber(model.input_tokens)}</td>
+                  <td class="numeric">{formatNumber(model.output_tokens)}</td>
+                  <td class="numeric">{formatCost(model.cost_usd)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
 }
 
 function CountTable({ title, rows, depth }: { title: string; rows: Record<string, Record<string, number>>; depth?: Record<string, number> }) {
@@ -117,17 +149,12 @@ function CountTable({ title, rows, depth }: { title: string; rows: Record<string
 
 export function OverviewPage() {
   const stats = useLoader((signal) => request<TaskStats>('/api/v1/tasks/stats', { signal }), 'stats', 5000);
-  const recent = useLoader((signal) => {
-    const midnight = new Date();
-    midnight.setHours(0, 0, 0, 0);
-    return recentTasks(Math.min(midnight.getTime(), Date.now() - 3_600_000), signal);
-  }, 'recent', 10_000);
+  const recent = useLoader((signal) => recentTasks(Date.now() - 3_600_000, signal), 'recent', 10_000);
+  const llmUsage = useLoader((signal) => request<LlmUsageSummary>(`/api/v1/llm/usage${query({ since: localMidnight().toISOString() })}`, { signal }), 'llm-usage', 10_000);
   const failures = useLoader((signal) => request<TaskPage>(`/api/v1/tasks${query({ status: 'failed', limit: 5 })}`, { signal }), 'failures', 10_000);
 
   const now = Date.now();
-  const midnight = new Date();
-  midnight.setHours(0, 0, 0, 0);
-  const tokens = recent.data ? tokensToday(recent.data.tasks, midnight.getTime()) : null;
+  const usage = llmUsage.data;
   const data = stats.data;
 
   return (
@@ -160,14 +187,14 @@ export function OverviewPage() {
           </li>
           <li class="stat" data-testid="tokens-today">
             <div class="stat-link">
-              <span class="stat-value">{tokens ? formatNumber(tokens.input + tokens.output) : '…'}</span>
+              <span class="stat-value" data-testid="tokens-today-value">{usage ? formatNumber(usage.totals.input_tokens + usage.totals.output_tokens) : '…'}</span>
               <span class="stat-label">LLM tokens today</span>
-              {tokens ? (
+              {usage ? (
                 <span class="stat-note">
-                  {formatNumber(tokens.input)} in · {formatNumber(tokens.output)} out · {tokens.calls} calls, from the <code>llm_usage</code> of {tokens.tasks} task result{tokens.tasks === 1 ? '' : 's'}
-                  {recent.data?.truncated ? ` (newest ${recentTaskLimit} tasks only)` : ''}
+                  {formatNumber(usage.totals.input_tokens)} in · {formatNumber(usage.totals.output_tokens)} out · {callNotes(usage)} · cost {formatCost(usage.totals.cost_usd)}
                 </span>
               ) : null}
+              {llmUsage.error ? <span class="stat-note">could not be read: {llmUsage.error.message}</span> : null}
             </div>
           </li>
         </ul>
@@ -198,6 +225,7 @@ export function OverviewPage() {
         </section>
       </div>
 
+      <LlmModelTable usage={usage} />
       <CountTable title="Queues" rows={data?.by_queue ?? {}} depth={data?.queue_depth ?? {}} />
       <CountTable title="Task types" rows={data?.by_type ?? {}} />
 

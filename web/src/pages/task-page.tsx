@@ -1,6 +1,7 @@
 /**
  * One task: status, progress, live event log, result and error as readable views, attempts and
- * timings, LLM usage, and a cancel button.
+ * timings, its LLM calls and tokens (from `llm_calls`, re-read while it runs), and a cancel
+ * button.
  *
  * The event log is resumable: the events seen so far are kept in sessionStorage, and the SSE
  * stream is (re)opened with `?after=<last id>` after a reload or a dropped connection, so no
@@ -10,13 +11,14 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, query, request } from '../api/client.ts';
 import { eventCache, TaskEventStream, type StreamState } from '../api/event-streams.ts';
-import { terminalStatuses, type LlmUsage, type Task, type TaskEvent, type TaskStatus } from '../api/types.ts';
+import { terminalStatuses, type Task, type TaskEvent, type TaskStatus } from '../api/types.ts';
 import { EventLog } from '../components/event-log.tsx';
 import { JsonView } from '../components/json-view.tsx';
 import { Link } from '../components/link.tsx';
+import { LlmCallTable, LlmTotalsPanel, useTaskLlmCalls } from '../components/llm-calls.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { between, formatDuration, formatNumber, formatTime } from '../lib/format.ts';
+import { between, formatDuration, formatTime } from '../lib/format.ts';
 import { useNow, useThrottled } from '../lib/hooks.ts';
 import { ErrorNotice } from './shared.tsx';
 
@@ -88,22 +90,6 @@ function ErrorView({ error }: { error: unknown }) {
   );
 }
 
-function UsageView({ usage }: { usage: LlmUsage | null }) {
-  return (
-    <section class="panel" aria-labelledby="usage-title">
-      <h2 id="usage-title">LLM usage</h2>
-      {usage ? (
-        <dl class="facts" data-testid="llm-usage">
-          <div><dt>Calls</dt><dd>{formatNumber(usage.calls)}{usage.cached_calls ? ` (${usage.cached_calls} cached)` : ''}{usage.failed_calls ? `, ${usage.failed_calls} failed` : ''}</dd></div>
-          <div><dt>Input tokens</dt><dd>{formatNumber(usage.input_tokens)}</dd></div>
-          <div><dt>Output tokens</dt><dd>{formatNumber(usage.output_tokens)}</dd></div>
-          <div><dt>Cost</dt><dd>{usage.cost_usd === null || usage.cost_usd === undefined ? 'unpriced' : `$${usage.cost_usd.toFixed(4)}`}</dd></div>
-        </dl>
-      ) : <p class="muted">This task reports no LLM usage (its result has no <code>llm_usage</code>).</p>}
-    </section>
-  );
-}
-
 export function TaskPage({ taskId }: { taskId: string }) {
   const [task, setTask] = useState<Task | null>(null);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
@@ -151,6 +137,9 @@ export function TaskPage({ taskId }: { taskId: string }) {
 
   const view = useMemo(() => (task ? applyEvents(task, events) : null), [task, events]);
   const attempts = useMemo(() => attemptsOf(events), [events]);
+  // Before the early returns below: hooks run in the same order on every render.
+  const terminal = view !== null && terminalStatuses.includes(view.status);
+  const llmCalls = useTaskLlmCalls(taskId, view?.status);
 
   if (loadError && !task) {
     return (
@@ -162,9 +151,6 @@ export function TaskPage({ taskId }: { taskId: string }) {
     );
   }
   if (!view) return <div class="page"><p class="muted">Loading task…</p></div>;
-
-  const terminal = terminalStatuses.includes(view.status);
-  const usage = (view.result as { llm_usage?: LlmUsage } | null)?.llm_usage ?? null;
 
   const cancel = async (): Promise<void> => {
     if (!window.confirm(`Cancel this ${view.task_type} task?`)) return;
@@ -242,8 +228,9 @@ export function TaskPage({ taskId }: { taskId: string }) {
             </div>
           ) : null}
         </section>
-        <UsageView usage={usage} />
+        <LlmTotalsPanel loaded={llmCalls} finished={terminal} />
       </div>
+      <LlmCallTable calls={llmCalls.data} />
 
       <ErrorView error={view.error} />
       {view.result !== null && view.result !== undefined ? (
