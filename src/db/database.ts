@@ -11,24 +11,34 @@ import { createPool, type Pool } from './pool.ts';
 export interface Database {
   url: string;
   pool: Pool;
-  /** Closes the pool, then stops the embedded server if this process started it. */
+  /**
+   * Closes the pool, then detaches from the embedded server; the last taskloom process using it
+   * stops it.
+   */
   close(): Promise<void>;
 }
 
 export async function openDatabase(config: Config, logger: Logger, options: { migrate?: boolean; applicationName?: string } = {}): Promise<Database> {
   let url = config.databaseUrl;
-  let stopServer = async (): Promise<void> => {};
+  let detach = async (): Promise<void> => {};
+  let checkServer = (): void => {};
   if (!url) {
+    const log = logger.child({ component: 'embedded-postgres' });
     const server = await ensureEmbeddedPostgres({
       homePath: config.homePath,
       port: config.embeddedPort,
-      log: (message) => logger.debug({ component: 'embedded-postgres' }, message),
+      log: (message) => log.debug(message),
+      warn: (message) => log.warn(message),
     });
     url = server.url;
-    stopServer = server.stop;
+    detach = server.stop;
+    checkServer = () => void server.check();
     logger.debug({ url: server.url, owned: server.owned }, server.owned ? 'started embedded PostgreSQL' : 'using running embedded PostgreSQL');
   }
   const pool = createPool(url, { max: config.databasePoolSize, applicationName: options.applicationName ?? 'taskloom' });
+  // A pooled connection that breaks is the first sign the embedded server has gone: look now
+  // rather than at the watchdog's next round.
+  pool.on('error', checkServer);
   try {
     if (options.migrate !== false) {
       const applied = await migrate(pool);
@@ -36,7 +46,7 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
     }
   } catch (error) {
     await pool.end();
-    await stopServer();
+    await detach();
     throw error;
   }
   let closing: Promise<void> | undefined;
@@ -47,7 +57,7 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
     close: () => {
       closing ??= (async () => {
         await pool.end();
-        await stopServer();
+        await detach();
       })();
       return closing;
     },

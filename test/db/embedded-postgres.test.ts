@@ -1,22 +1,39 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle } from '../../src/db/embedded-postgres.ts';
+import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle, type EmbeddedPostgresOptions } from '../../src/db/embedded-postgres.ts';
+import { processAlive } from '../../src/db/process-liveness.ts';
+import { serverUrl } from '../support/database.ts';
+import { freePort, killPostmasters, postmastersOn, waitUntil } from './postmasters.ts';
 
 let home: string;
+let dataPath: string;
+let port: number;
 const handles: EmbeddedPostgresHandle[] = [];
-const port = 57_000 + Math.floor(Math.random() * 2000);
 
 beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-embedded-'));
+  dataPath = path.join(home, 'postgres');
+  port = await freePort();
 });
 
 afterAll(async () => {
   for (const handle of handles) await handle.stop().catch(() => {});
+  await killPostmasters(dataPath);
   await rm(home, { recursive: true, force: true });
 });
+
+/** In this file the tests kill the server on purpose: no watchdog restarting it behind them. */
+async function ensure(options: Partial<EmbeddedPostgresOptions> = {}): Promise<EmbeddedPostgresHandle> {
+  const handle = await ensureEmbeddedPostgres({ homePath: home, port, watchIntervalMs: 0, ...options });
+  handles.push(handle);
+  return handle;
+}
 
 async function select(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
@@ -28,25 +45,74 @@ async function select(url: string): Promise<number> {
   }
 }
 
-it('starts a real PostgreSQL on a fresh folder, once, however many processes ask at the same time', async () => {
-  const [first, second] = await Promise.all([ensureEmbeddedPostgres({ homePath: home, port }), ensureEmbeddedPostgres({ homePath: home, port })]);
-  handles.push(first!, second!);
+async function serverPid(): Promise<number> {
+  return Number.parseInt((await readFile(path.join(dataPath, 'postmaster.pid'), 'utf8')).split('\n')[0]!, 10);
+}
+
+async function killServer(): Promise<void> {
+  const pid = await serverPid();
+  process.kill(pid, 'SIGKILL');
+  await waitUntil(async () => !(await processAlive(pid)) && (await postmastersOn(dataPath)).length === 0, 10_000, 'the killed server to exit');
+}
+
+it('starts a real PostgreSQL on a fresh folder, once, however many ask at the same time, and the last to detach stops it', async () => {
+  const [first, second] = await Promise.all([ensure(), ensure()]);
   expect([first!.owned, second!.owned].sort()).toEqual([false, true]);
   expect(first!.url).toBe(second!.url);
   expect(await select(first!.url)).toBe(42);
   // A later caller attaches to the running server.
-  const third = await ensureEmbeddedPostgres({ homePath: home, port });
-  handles.push(third);
+  const third = await ensure();
   expect(third.owned).toBe(false);
+  expect(await postmastersOn(dataPath)).toHaveLength(1);
+
+  // Whichever started it, the server stays up until nobody is attached any more.
+  const owner = first!.owned ? first! : second!;
+  await owner.stop();
+  await (owner === first ? second! : first!).stop();
+  expect(await select(third.url)).toBe(42);
+  await third.stop();
+  expect(await postmastersOn(dataPath)).toEqual([]);
+  expect(existsSync(path.join(dataPath, 'postmaster.pid'))).toBe(false);
 }, 60_000);
 
 it('restarts safely when the server it finds has died', async () => {
-  const pid = Number.parseInt((await readFile(path.join(home, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0]!, 10);
-  process.kill(pid, 'SIGKILL');
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  const restarted = await ensureEmbeddedPostgres({ homePath: home, port });
-  handles.push(restarted);
+  await ensure();
+  await killServer();
+  const restarted = await ensure();
   expect(restarted.owned).toBe(true);
   expect(await select(restarted.url)).toBe(42);
-  await restarted.stop();
+  expect(await postmastersOn(dataPath)).toHaveLength(1);
+}, 60_000);
+
+it('starts at once when the pid in a left-over postmaster.pid now belongs to another program', async () => {
+  await killServer();
+  const pidFile = path.join(dataPath, 'postmaster.pid');
+  const leftOver = await readFile(pidFile, 'utf8');
+  const reuse = async (pid: number): Promise<void> => {
+    await writeFile(pidFile, leftOver.replace(/^\d+/, String(pid)));
+    const started = Date.now();
+    const handle = await ensure({ startTimeoutMs: 20_000 });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(handle.owned).toBe(true);
+    expect(await select(handle.url)).toBe(42);
+    await killServer();
+  };
+
+  // A program that is not PostgreSQL at all.
+  const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    await reuse(sleeper.pid!);
+  } finally {
+    sleeper.kill('SIGKILL');
+    await once(sleeper, 'exit');
+  }
+
+  // A PostgreSQL process, but on other data: a backend of the test run's own server.
+  const other = new pg.Client({ connectionString: serverUrl() });
+  await other.connect();
+  try {
+    await reuse((await other.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid);
+  } finally {
+    await other.end();
+  }
 }, 60_000);
