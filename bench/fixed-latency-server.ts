@@ -52,6 +52,7 @@ export async function startFixedLatencyServer(latencyMs: number): Promise<{ base
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      const received = performance.now();
       state.requests += 1;
       const path = (request.url ?? '').split('?')[0] ?? '';
       let body: Record<string, any>;
@@ -62,12 +63,15 @@ export async function startFixedLatencyServer(latencyMs: number): Promise<{ base
         response.end('{"error":{"message":"body must be JSON"}}');
         return;
       }
+      // The answer is computed at once and sent latencyMs after the request arrived, so the
+      // server's own work does not add to the latency it promises.
+      const payload = JSON.stringify(answer(body, path));
       const timer = setTimeout(() => {
         timers.delete(timer);
         if (response.destroyed) return;
         response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(JSON.stringify(answer(body, path)));
-      }, latencyMs);
+        response.end(payload);
+      }, Math.max(0, latencyMs - (performance.now() - received)));
       timers.add(timer);
     });
   });
@@ -84,4 +88,15 @@ export async function startFixedLatencyServer(latencyMs: number): Promise<{ base
       await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },
   };
+}
+
+/**
+ * Run as its own process (`node bench/fixed-latency-server.ts LATENCY_MS`), as a remote provider
+ * would be: prints `{"baseUrl": ...}` on stdout and serves until SIGTERM. bench/gather.ts starts
+ * it this way so the server's work never runs on the pipeline's event loop.
+ */
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  const server = await startFixedLatencyServer(Number(process.argv[2] ?? 200));
+  process.stdout.write(`${JSON.stringify({ baseUrl: server.baseUrl })}\n`);
+  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
 }
