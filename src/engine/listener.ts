@@ -18,6 +18,8 @@ export class NotificationListener {
   #client: pg.Client | undefined;
   #stopped = false;
   #connecting: Promise<void> | undefined;
+  /** LISTEN commands issued after connecting, run one after another. */
+  #commands: Promise<void> = Promise.resolve();
 
   constructor(url: string, logger: Logger) {
     this.#url = url;
@@ -34,7 +36,14 @@ export class NotificationListener {
     if (!handlers) {
       handlers = new Set();
       this.#handlers.set(channel, handlers);
-      this.#client?.query(`LISTEN "${channel}"`).catch((error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'));
+      const client = this.#client;
+      if (client) {
+        // One command at a time on the connection: pg only queues overlapping queries, and warns
+        // that it will stop doing so.
+        this.#commands = this.#commands
+          .then(() => client.query(`LISTEN "${channel}"`))
+          .then(() => undefined, (error: unknown) => this.#logger.warn({ err: error, channel }, 'LISTEN failed'));
+      }
     }
     handlers.add(handler);
     return () => handlers.delete(handler);
@@ -48,6 +57,7 @@ export class NotificationListener {
   async stop(): Promise<void> {
     this.#stopped = true;
     await this.#connecting?.catch(() => {});
+    await this.#commands;
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});
