@@ -13,23 +13,17 @@
  * server when set, else an embedded PostgreSQL in a temporary folder; works in a fresh database
  * it drops afterwards. The whole run is bounded by BENCH_DEADLINE_SECONDS (180).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import os from 'node:os';
-import path from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import pg from 'pg';
 import WebSocket from 'ws';
 import { startApiServer } from '../src/api/index.ts';
 import { createApiKey } from '../src/api/keys.ts';
 import { loadConfig } from '../src/config.ts';
-import { ensureEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createPool, withTransaction } from '../src/db/pool.ts';
+import { withTransaction } from '../src/db/pool.ts';
 import { appendEvents, Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { sleepTask } from '../src/pipelines/builtin/sleep.ts';
+import { openBenchDatabase } from './support/bench-database.ts';
 
 const submitConnections = Number(process.env.BENCH_SUBMIT_CONNECTIONS ?? 16);
 const submitSeconds = Number(process.env.BENCH_SUBMIT_SECONDS ?? 10);
@@ -146,33 +140,18 @@ async function main(): Promise<void> {
   }, deadlineSeconds * 1000);
   deadline.unref();
 
-  let serverUrl = process.env.DATABASE_URL;
-  let stopEmbedded = async (): Promise<void> => {};
-  let home: string | undefined;
-  if (!serverUrl) {
-    home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-bench-api-'));
-    const server = await ensureEmbeddedPostgres({ homePath: home, port: 58_000 + Math.floor(Math.random() * 2000) });
-    serverUrl = server.url;
-    stopEmbedded = server.stop;
-  }
-  const name = `taskloom_bench_api_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 20 });
+  const database = await openBenchDatabase({ name: 'bench-api', poolSize: 20 });
+  const { pool } = database;
   const logger = createLogger('warn');
   let engine: Engine | undefined;
   let server: Awaited<ReturnType<typeof startApiServer>> | undefined;
   try {
-    await migrate(pool);
-    engine = await Engine.start({ url: url.toString(), pool, logger, taskTypes: [sleepTask], maintenance: false, schedules: false });
+    engine = await Engine.start({ url: database.url, pool, logger, taskTypes: [sleepTask], maintenance: false, schedules: false });
     await engine.startWorker({ concurrency: 8 });
     const config = loadConfig({ apiRateLimitPerMinute: 10_000_000 }, {});
     server = await startApiServer({ engine, config, logger, pool, host: '127.0.0.1', port: 0, webRoot: false });
     const key = (await createApiKey(pool, { tenant: 'bench' })).key;
-    log(`server ${server.url}; database ${name}`);
+    log(`server ${server.url}; database ${new URL(database.url).pathname.slice(1)}`);
 
     // Warm-up: JIT, pool connections, key cache.
     await runThread<{ latencies: number[] }>({ kind: 'submit', url: server.url, key, connections: 4, seconds: 1 }).done;
@@ -236,11 +215,7 @@ async function main(): Promise<void> {
   } finally {
     await server?.close();
     await engine?.stop({ graceMs: 0 });
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-    await stopEmbedded();
-    if (home) await rm(home, { recursive: true, force: true });
+    await database.drop();
     clearTimeout(deadline);
   }
 }

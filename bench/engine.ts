@@ -10,17 +10,10 @@
  * Uses DATABASE_URL's server when set, else an embedded PostgreSQL in a temporary folder; works
  * in a fresh database it drops afterwards. Options: BENCH_TASKS (5000), BENCH_CONCURRENCY (8).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { z } from 'zod';
-import { ensureEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createPool } from '../src/db/pool.ts';
 import { defineTask, Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
+import { openBenchDatabase } from './support/bench-database.ts';
 
 const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -81,24 +74,9 @@ const cancellable = defineTask({
 });
 
 async function main(): Promise<void> {
-  let serverUrl = process.env.DATABASE_URL;
-  let stopServer = async (): Promise<void> => {};
-  let home: string | undefined;
-  if (!serverUrl) {
-    home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-bench-'));
-    const server = await ensureEmbeddedPostgres({ homePath: home, port: 56_000 + Math.floor(Math.random() * 2000) });
-    serverUrl = server.url;
-    stopServer = server.stop;
-  }
-  const name = `taskloom_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 20 });
-  await migrate(pool);
-  const engine = await Engine.start({ url: url.toString(), pool, logger: createLogger('warn'), taskTypes: [noop, steps, cancellable], maintenance: false });
+  const database = await openBenchDatabase({ name: 'bench', poolSize: 20 });
+  const { pool } = database;
+  const engine = await Engine.start({ url: database.url, pool, logger: createLogger('warn'), taskTypes: [noop, steps, cancellable], maintenance: false });
   try {
     // Latency: one at a time, worker idle and waiting.
     const worker = await engine.startWorker({ concurrency });
@@ -178,11 +156,7 @@ async function main(): Promise<void> {
     })}\n`);
   } finally {
     await engine.stop({ graceMs: 100 });
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-    await stopServer();
-    if (home) await rm(home, { recursive: true, force: true });
+    await database.drop();
   }
 }
 

@@ -21,15 +21,7 @@
  * Uses DATABASE_URL's server when set, else an embedded PostgreSQL in a temporary folder; works
  * in a fresh database it drops afterwards. Options: BENCH_LATENCY_MS (200), BENCH_MAX_ITERATIONS (50).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
 import { loadConfig } from '../src/config.ts';
-import { ensureEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { migrate } from '../src/db/migrate.ts';
-import { createPool } from '../src/db/pool.ts';
 import { Engine } from '../src/engine/index.ts';
 import { createLlmGateway } from '../src/llm/index.ts';
 import { createLogger } from '../src/logger.ts';
@@ -37,6 +29,7 @@ import { automatedGatherTaskTypes } from '../src/pipelines/automated-gather/inde
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { openBenchDatabase } from './support/bench-database.ts';
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const maxIterations = Number(process.env.BENCH_MAX_ITERATIONS ?? 50);
@@ -59,27 +52,12 @@ async function startServerProcess(latency: number): Promise<{ baseUrl: string; c
 }
 
 async function main(): Promise<void> {
-  let serverUrl = process.env.DATABASE_URL;
-  let stopServer = async (): Promise<void> => {};
-  let home: string | undefined;
-  if (!serverUrl) {
-    home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-bench-'));
-    const server = await ensureEmbeddedPostgres({ homePath: home, port: 56_000 + Math.floor(Math.random() * 2000) });
-    serverUrl = server.url;
-    stopServer = server.stop;
-  }
-  const name = `taskloom_bench_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: 10 });
+  const database = await openBenchDatabase({ name: 'bench-gather', poolSize: 10 });
+  const { pool } = database;
   const models = await startServerProcess(latencyMs);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   let engine: Engine | undefined;
   try {
-    await migrate(pool);
     const config = loadConfig({
       openaiCompatibleBaseUrl: models.baseUrl,
       llmGenerationModel: 'openai-compatible:test-chat',
@@ -89,7 +67,7 @@ async function main(): Promise<void> {
       llmConcurrency: 64,
     }, {});
     const llm = createLlmGateway({ config, pool, logger });
-    engine = await Engine.start({ url: url.toString(), pool, logger, taskTypes: automatedGatherTaskTypes({ config, pool, logger, llm }), maintenance: false, schedules: false });
+    engine = await Engine.start({ url: database.url, pool, logger, taskTypes: automatedGatherTaskTypes({ config, pool, logger, llm }), maintenance: false, schedules: false });
     await engine.startWorker({ concurrency: 4, pollIntervalMs: 100 });
     log(`latency L=${latencyMs} ms; seven departments; max_iterations=${maxIterations}`);
 
@@ -148,11 +126,7 @@ async function main(): Promise<void> {
   } finally {
     await engine?.stop({ graceMs: 1000 });
     await models.close();
-    await pool.end();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-    await stopServer();
-    if (home) await rm(home, { recursive: true, force: true });
+    await database.drop();
   }
 }
 
