@@ -32,7 +32,10 @@ export function createProgressDisplay(stream: NodeJS.WriteStream = process.stdou
   let status = 'queued';
   let barShown = false;
   const render = (): void => {
-    const line = `${status.padEnd(9)} ${bar(percent)} ${message}`.slice(0, (stream.columns ?? 100) - 1);
+    // Cut to the terminal's width so the line redraws in place; a pty that reports no width
+    // (columns 0, as under `script` or some CI runners) gets the whole line.
+    const full = `${status.padEnd(9)} ${bar(percent)} ${message}`;
+    const line = stream.columns && stream.columns > 1 ? full.slice(0, stream.columns - 1) : full;
     stream.write(`\r\x1b[2K${line}`);
     barShown = true;
   };
