@@ -20,6 +20,8 @@ let receiverUrl: string;
 const received: Received[] = [];
 /** Status to answer per call; defaults to 200. */
 let answer: (request: Received) => number = () => 200;
+/** Milliseconds to wait before answering a call; defaults to none. */
+let delayOf: (request: Received) => number = () => 0;
 const dispatchers: WebhookDispatcher[] = [];
 
 function startDispatcher(policy = { allowLoopback: true, allowPrivate: false }): WebhookDispatcher {
@@ -39,7 +41,9 @@ beforeAll(async () => {
       const entry: Received = { body, headers: request.headers, status: 0 };
       entry.status = answer(entry);
       received.push(entry);
-      response.writeHead(entry.status, { 'content-type': 'text/plain' }).end(entry.status === 200 ? 'ok' : 'receiver is down');
+      setTimeout(() => {
+        if (!response.destroyed) response.writeHead(entry.status, { 'content-type': 'text/plain' }).end(entry.status === 200 ? 'ok' : 'receiver is down');
+      }, delayOf(entry));
     });
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
@@ -88,6 +92,30 @@ describe('webhooks', () => {
     const record = await api.request('GET', `/api/v1/tasks/${taskId}/webhook`);
     expect(record.body).toMatchObject({ state: 'active', pending: false, delivered_count: deliveredIds.length, dropped_count: 0, last_status: 200 });
     expect(record.body.recent_attempts[0]).toMatchObject({ outcome: 'failed', status_code: 500, attempt: 1 });
+    await dispatcher.stop();
+  });
+
+  it('retries a delivery whose receiver does not answer within the timeout', async () => {
+    const dispatcher = startDispatcher();
+    await dispatcher.start();
+    answer = () => 200;
+    let slowOnce = false;
+    // The first call is answered after 1.5 s, past the dispatcher's 1 s timeout.
+    delayOf = () => {
+      if (slowOnce) return 0;
+      slowOnce = true;
+      return 1500;
+    };
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 0 }, callback_url: `${receiverUrl}/hook/slow` } });
+    const taskId = submitted.body.task_id as string;
+    const mine = (): Received[] => received.filter((entry) => JSON.parse(entry.body).task_id === taskId);
+    await waitFor(async () => mine().map((entry) => JSON.parse(entry.body).type), (types) => types.filter((type) => type === 'task_queued').length >= 2 && types.includes('task_completed'));
+    const first = mine().filter((entry) => JSON.parse(entry.body).type === 'task_queued');
+    expect(first.map((entry) => entry.headers['x-taskloom-attempt'])).toEqual(['1', '2']);
+    const record = await api.request('GET', `/api/v1/tasks/${taskId}/webhook`);
+    const attempts = record.body.recent_attempts as Array<{ outcome: string; attempt: number; status_code: number | null }>;
+    expect(attempts.find((attempt) => attempt.attempt === 1 && attempt.outcome === 'failed')).toMatchObject({ status_code: null });
+    delayOf = () => 0;
     await dispatcher.stop();
   });
 
