@@ -134,15 +134,22 @@ async function main(): Promise<void> {
       await Promise.all(Array.from({ length: Math.min(batch, taskCount - offset) }, () => engine.submit({ taskType: 'bench_noop', input: {} })));
     }
     log(`backlog of ${taskCount} tasks queued`);
+    // Completion is heard from the engine's settled hook (called after each settle commits), not
+    // by polling a count over the tasks table, which on two cores took CPU from the drain.
+    let settled = 0;
+    const allSettled = new Promise<void>((resolve) => {
+      engine.hooks.settled.add((settlements) => {
+        settled += settlements.filter((settlement) => settlement.task.task_type === 'bench_noop' && settlement.outcome.kind === 'completed').length;
+        if (settled >= taskCount) resolve();
+      });
+    });
     const drainStart = performance.now();
     const drainWorker = await engine.startWorker({ concurrency });
-    for (;;) {
-      const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE task_type = 'bench_noop' AND status <> 'completed'`);
-      if (left.rows[0]!.count === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    await allSettled;
     const drainSeconds = (performance.now() - drainStart) / 1000;
     await drainWorker.stop();
+    const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE task_type = 'bench_noop' AND status <> 'completed'`);
+    if (left.rows[0]!.count !== 0) throw new Error(`${left.rows[0]!.count} bench_noop tasks are not completed after the drain`);
     const eventsPerTask = await pool.query<{ count: number }>(`SELECT (count(*)::float / $1)::float AS count FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE t.task_type = 'bench_noop'`, [taskCount + latencySamples + 20]);
     log(`drain: ${taskCount} tasks in ${round(drainSeconds)} s with concurrency ${concurrency}; ${round(eventsPerTask.rows[0]!.count)} events stored per task`);
 
