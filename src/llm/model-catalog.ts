@@ -1,11 +1,13 @@
 /**
  * What `taskloom llm models` shows: every provider's known default models, which purposes use
- * them, whether the provider is configured and, where checking costs nothing (the offline model,
- * an OpenAI-compatible server on the network), whether it is reachable. Cloud providers are not
- * probed: listing models must not spend requests; `taskloom llm try` is the live check.
+ * them, whether the provider is configured and whether it is reachable. Reachability costs no
+ * tokens: the offline model always is; an OpenAI-compatible server and the configured cloud
+ * providers are asked for their model list (provider-probes.ts); `taskloom llm try` is the live
+ * check of a generation.
  */
 import type { Config } from '../config.ts';
 import { formatModelId, parseModelId, parseModelList, providerNames } from './model-id.ts';
+import { probeProvider } from './provider-probes.ts';
 import { configureProviders, defaultModelFor, providerDefaults } from './provider-registry.ts';
 import type { LlmPurpose } from './usage-store.ts';
 
@@ -16,7 +18,7 @@ export interface LlmModelInfo {
   /** Purposes this model is the default for (or `fallback`, or `available`). */
   purpose: string[];
   configured: boolean;
-  /** Known only for the offline provider and OpenAI-compatible servers. */
+  /** Unknown (absent) for providers that are not configured, and for Perplexity, which has no free endpoint to ask. */
   reachable?: boolean;
 }
 
@@ -38,7 +40,7 @@ async function probeOpenAiCompatible(config: Config, timeoutMs = 3000): Promise<
   }
 }
 
-export async function listModels(options: { config: Config; configured: readonly string[]; defaultModel: (purpose: LlmPurpose) => string; fallbackModels: readonly string[] }): Promise<LlmModelInfo[]> {
+export async function listModels(options: { config: Config; configured: readonly string[]; defaultModel: (purpose: LlmPurpose) => string; fallbackModels: readonly string[]; probeRoots?: Record<string, string> }): Promise<LlmModelInfo[]> {
   const entries = new Map<string, LlmModelInfo>();
   const configured = new Set(['offline', ...options.configured]);
   const add = (id: string, purpose: string | undefined, reachable?: boolean): void => {
@@ -56,18 +58,25 @@ export async function listModels(options: { config: Config; configured: readonly
   for (const provider of providerNames) {
     for (const model of Object.values(providerDefaults[provider])) add(formatModelId(provider, model), undefined);
   }
-  const served = configured.has('openai-compatible') ? await probeOpenAiCompatible(options.config) : undefined;
+  const cloud = options.configured.filter((provider) => provider !== 'openai-compatible' && provider !== 'offline');
+  const [served, ...probed] = await Promise.all([
+    configured.has('openai-compatible') ? probeOpenAiCompatible(options.config) : Promise.resolve(undefined),
+    ...cloud.map((provider) => probeProvider(provider, options.config, options.probeRoots ? { roots: options.probeRoots } : {})),
+  ]);
+  const reachableCloud = new Map(cloud.map((provider, index) => [provider, probed[index]]));
   for (const model of served ?? []) add(formatModelId('openai-compatible', model), 'available');
   for (const entry of entries.values()) {
     if (entry.provider === 'offline') entry.reachable = true;
     if (entry.provider === 'openai-compatible' && configured.has('openai-compatible')) entry.reachable = served !== undefined;
+    const cloudReachable = reachableCloud.get(entry.provider);
+    if (cloudReachable !== undefined) entry.reachable = cloudReachable;
     if (entry.purpose.length === 0) entry.purpose.push('available');
   }
   return [...entries.values()].sort((left, right) => Number(right.configured) - Number(left.configured) || providerNames.indexOf(left.provider as never) - providerNames.indexOf(right.provider as never) || left.id.localeCompare(right.id));
 }
 
 /** The catalog for a config alone, without a gateway or a database (`taskloom llm models`). */
-export function listModelsForConfig(config: Config): Promise<LlmModelInfo[]> {
+export function listModelsForConfig(config: Config, options: { probeRoots?: Record<string, string> } = {}): Promise<LlmModelInfo[]> {
   const { configured } = configureProviders(config);
-  return listModels({ config, configured, defaultModel: (purpose) => defaultModelFor(purpose, config, configured), fallbackModels: parseModelList(config.llmFallbackModels) });
+  return listModels({ config, configured, defaultModel: (purpose) => defaultModelFor(purpose, config, configured), fallbackModels: parseModelList(config.llmFallbackModels), ...options });
 }
