@@ -1,6 +1,6 @@
 /**
  * What every command needs: validated config, a logger, the database and (for most) an engine
- * with all built-in task types. Closing is idempotent and runs on SIGINT/SIGTERM too.
+ * with all built-in task types. Closing is idempotent; main.ts runs it on SIGINT/SIGTERM.
  */
 import { loadConfig, type Config } from '../config.ts';
 import { openDatabase, type Database } from '../db/index.ts';
@@ -18,12 +18,17 @@ export interface Runtime {
   openEngine(options?: { maintenance?: boolean }): Promise<{ engine: Engine; database: Database; services: PipelineServices }>;
   /** Runs `close` handlers (engine stop, database close) once. */
   close(): Promise<void>;
+  /** The process is about to exit without a graceful close: detach from databases at once. */
+  abandon(): Promise<void>;
+  /** Set by commands that stop gracefully on their own at the first SIGINT/SIGTERM (serve, worker). */
+  handlesSignals: boolean;
   onClose(handler: () => Promise<void>): void;
 }
 
 export function createRuntime(): Runtime {
   let config: Config | undefined;
   const closers: Array<() => Promise<void>> = [];
+  const databases: Database[] = [];
   let closed: Promise<void> | undefined;
   const resolveConfig = (): Config => {
     config ??= loadConfig();
@@ -43,6 +48,7 @@ export function createRuntime(): Runtime {
     },
     async openDatabase() {
       const database = await openDatabase(resolveConfig(), getLogger());
+      databases.push(database);
       closers.unshift(() => database.close());
       return database;
     },
@@ -66,6 +72,10 @@ export function createRuntime(): Runtime {
       });
       closers.unshift(() => engine.stop({ graceMs: current.shutdownGraceMs }));
       return { engine, database, services };
+    },
+    handlesSignals: false,
+    async abandon() {
+      await Promise.all(databases.map((database) => database.abandon().catch(() => {})));
     },
     onClose(handler) {
       closers.unshift(handler);

@@ -80,6 +80,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
         pollIntervalMs: config.pollIntervalMs,
         shutdownGraceMs: config.shutdownGraceMs,
       });
+      runtime.handlesSignals = true;
       const signal = await untilSignal();
       runtime.logger.info({ signal }, 'stopping worker');
     });
@@ -113,6 +114,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       // Closers run last-registered first: the HTTP server stops before the engine.
       runtime.onClose(() => server.close());
       process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${redact(database.url)}${options.worker ? ' with an in-process worker' : ''}\n`);
+      runtime.handlesSignals = true;
       const signal = await untilSignal();
       runtime.logger.info({ signal }, 'stopping');
     });

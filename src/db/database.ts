@@ -16,6 +16,11 @@ export interface Database {
    * stops it.
    */
   close(): Promise<void>;
+  /**
+   * Detaches from the embedded server without waiting for the pool (a second Ctrl-C: the process
+   * exits next). The last process out still stops the server; nothing is left running.
+   */
+  abandon(): Promise<void>;
 }
 
 export async function openDatabase(config: Config, logger: Logger, options: { migrate?: boolean; applicationName?: string } = {}): Promise<Database> {
@@ -50,6 +55,11 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
     throw error;
   }
   let closing: Promise<void> | undefined;
+  let detaching: Promise<void> | undefined;
+  const detachOnce = (): Promise<void> => {
+    detaching ??= detach();
+    return detaching;
+  };
   return {
     url,
     pool,
@@ -57,9 +67,10 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
     close: () => {
       closing ??= (async () => {
         await pool.end();
-        await detach();
+        await detachOnce();
       })();
       return closing;
     },
+    abandon: detachOnce,
   };
 }

@@ -19,13 +19,15 @@ let runtime: Runtime;
 beforeAll(async () => {
   database = await createTestDatabase();
   harness = await startGatherEngine(database);
-  const handle = { url: database.url, pool: database.pool, close: async () => {} };
+  const handle = { url: database.url, pool: database.pool, close: async () => {}, abandon: async () => {} };
   runtime = {
     loadConfig: () => harness.config,
     logger: testLogger,
     openDatabase: async () => handle,
     openEngine: async () => ({ engine: harness.engine, database: handle, services: { config: harness.config, pool: database.pool, logger: testLogger, llm: harness.llm } }),
     close: async () => {},
+    abandon: async () => {},
+    handlesSignals: false,
     onClose: () => {},
   };
 });
