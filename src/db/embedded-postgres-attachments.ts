@@ -57,10 +57,24 @@ export async function liveAttachments(homePath: string): Promise<Attachment[]> {
   for (const name of names) {
     if (!name.endsWith('.json')) continue;
     const filePath = path.join(folder, name);
-    const attachment = parseAttachment(await readFile(filePath, 'utf8').catch(() => ''));
-    if (attachment && (await markAlive(attachment.mark))) {
+    let text: string;
+    try {
+      text = await readFile(filePath, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      // Unreadable for now (EMFILE, EIO, ...): count it as a live process rather than delete the
+      // record of one that may be using the server and let the last-one-out stop it under it.
+      live.push({ mark: { pid: -1, startTime: 'unknown' } as ProcessMark, port: -1 });
+      continue;
+    }
+    const attachment = parseAttachment(text);
+    if (attachment && !(await markAlive(attachment.mark))) {
+      await rm(filePath, { force: true });
+    } else if (attachment) {
       live.push(attachment);
     } else {
+      // Files are renamed into place whole, so one that does not parse was damaged: no process
+      // can be identified by it.
       await rm(filePath, { force: true });
     }
   }

@@ -142,7 +142,8 @@ async function attachOrStart(context: Context, port: number, state: ServerState)
   }
   // The processes still attached (a dead server's) have its port in their connection strings.
   const attached = await liveAttachments(context.homePath);
-  const startPort = attached[0]?.port ?? port;
+  // (An unreadable record counts as attached but names no port: port -1.)
+  const startPort = attached.find((entry) => entry.port > 0)?.port ?? port;
   await startServer(context.dataPath, startPort, { timeoutMs: context.timeoutMs, log: context.log });
   return { port: startPort, started: true };
 }
@@ -257,7 +258,10 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
         await attachment?.remove();
         // Without the lock the server is left running rather than risking a stop under a
         // process that is attaching right now; the next process to detach last stops it.
-        if (!release) return;
+        if (!release) {
+          warn(`could not take the embedded PostgreSQL lock to detach; leaving the server running (the next taskloom process to leave last stops it)`);
+          return;
+        }
         const others = await liveAttachments(context.homePath);
         if (others.length > 0) {
           context.log(`leaving embedded PostgreSQL running for ${others.length} other attached process(es)`);

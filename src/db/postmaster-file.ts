@@ -72,8 +72,9 @@ async function identifyFromProc(pid: number, dataPath: string): Promise<Identity
   try {
     workingFolder = await readlink(`/proc/${pid}/cwd`);
   } catch {
-    // Another user's process and no right to look: it is PostgreSQL, so trust the pid file.
-    return 'this_server';
+    // No right to look means another user's process. Ours never is: unprivileged, the server
+    // runs as this user; as root, every process can be looked at. So it is not this server.
+    return 'other';
   }
   const data = await realpath(dataPath).catch(() => dataPath);
   // A PostgreSQL on some other data folder that happens to have the recorded pid is not ours.
