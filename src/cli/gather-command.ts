@@ -119,7 +119,7 @@ export function gatherCommand(runtime: Runtime): Command {
       });
       process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status })}\n`);
       if (!options.wait) return;
-      await warnWhenNoWorker(engine, runtime.loadConfig().heartbeatSeconds);
+      await warnWhenNoWorker(engine);
       const finished = await follow(engine, task.id);
       process.stdout.write(`${JSON.stringify({ task_id: finished.id, status: finished.status, result: finished.result, error: finished.error })}\n`);
       process.exitCode = finished.status === 'completed' ? 0 : 1;

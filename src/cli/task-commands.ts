@@ -29,7 +29,13 @@ async function follow(engine: Engine, taskId: string, afterId = 0): Promise<Task
     if (current.status === 'completed' || current.status === 'failed' || current.status === 'cancelled') {
       // Nothing more will come: show what is stored after `afterId` (possibly nothing, when the
       // caller has already seen the end) instead of waiting for a terminal event.
-      for (const event of await engine.readEvents({ taskId, afterId })) display.show(event);
+      // Page by page: a long run has more events than one read returns.
+      for (let after = afterId; ;) {
+        const page = await engine.readEvents({ taskId, afterId: after, limit: 500 });
+        for (const event of page) display.show(event);
+        if (page.length < 500) break;
+        after = page.at(-1)!.id;
+      }
       return current;
     }
     const controller = new AbortController();
@@ -88,7 +94,7 @@ export function taskCommands(runtime: Runtime): Command[] {
       }
       if (!process.stdout.isTTY) process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status, created })}\n`);
       else process.stderr.write(`task ${task.id}\n`);
-      await warnWhenNoWorker(engine, runtime.loadConfig().heartbeatSeconds);
+      await warnWhenNoWorker(engine);
       const final = await follow(engine, task.id);
       if (process.stdout.isTTY) {
         process.stdout.write(`${final.status}${final.result !== null ? ` ${JSON.stringify(final.result)}` : ''}${final.error ? ` ${JSON.stringify(final.error)}` : ''}\n`);

@@ -14,36 +14,48 @@ export interface WorkerRow {
   concurrency: number;
   started_at: string;
   heartbeat_at: string;
+  expires_at: string;
+}
+
+export interface WorkerRegistration {
+  id: string;
+  queues: readonly string[];
+  concurrency: number;
+  /** The worker's heartbeat period: its row counts as live for heartbeatWindowSeconds of it. */
+  heartbeatSeconds: number;
 }
 
 /** Rows older than this are someone's crash long ago; the next worker to start deletes them. */
 const forgottenAfterHours = 24;
 
-export async function registerWorker(database: Queryable, worker: { id: string; queues: readonly string[]; concurrency: number }): Promise<void> {
-  await database.query(`DELETE FROM workers WHERE heartbeat_at < now() - make_interval(hours => ${forgottenAfterHours})`);
+/**
+ * Inserts or refreshes the worker's row. An upsert every time: a row pruned while its process
+ * was suspended (a laptop asleep overnight) comes back at the next beat.
+ */
+export async function touchWorker(database: Queryable, worker: WorkerRegistration): Promise<void> {
   await database.query(
-    `INSERT INTO workers (id, hostname, pid, queues, concurrency) VALUES ($1, $2, $3, $4, $5)
-     ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`,
-    [worker.id, hostname(), process.pid, [...worker.queues], worker.concurrency],
+    `INSERT INTO workers (id, hostname, pid, queues, concurrency, expires_at)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
+     ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), expires_at = excluded.expires_at`,
+    [worker.id, hostname(), process.pid, [...worker.queues], worker.concurrency, heartbeatWindowSeconds(worker.heartbeatSeconds)],
   );
 }
 
-export async function touchWorker(database: Queryable, workerId: string): Promise<void> {
-  await database.query('UPDATE workers SET heartbeat_at = now() WHERE id = $1', [workerId]);
+export async function registerWorker(database: Queryable, worker: WorkerRegistration): Promise<void> {
+  await database.query(`DELETE FROM workers WHERE expires_at < now() - make_interval(hours => ${forgottenAfterHours})`);
+  await touchWorker(database, worker);
 }
 
 export async function unregisterWorker(database: Queryable, workerId: string): Promise<void> {
   await database.query('DELETE FROM workers WHERE id = $1', [workerId]);
 }
 
-/** Workers whose heartbeat is younger than `withinSeconds`, newest first. */
-export async function liveWorkers(database: Queryable, withinSeconds: number): Promise<WorkerRow[]> {
+/** Workers whose last heartbeat has not expired (each by its own period), newest first. */
+export async function liveWorkers(database: Queryable): Promise<WorkerRow[]> {
+  const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
   const result = await database.query<WorkerRow>(
-    `SELECT id, hostname, pid, queues, concurrency,
-       to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
-       to_char(heartbeat_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS heartbeat_at
-     FROM workers WHERE heartbeat_at > now() - make_interval(secs => $1) ORDER BY heartbeat_at DESC`,
-    [withinSeconds],
+    `SELECT id, hostname, pid, queues, concurrency, ${iso('started_at')}, ${iso('heartbeat_at')}, ${iso('expires_at')}
+     FROM workers WHERE expires_at > now() ORDER BY heartbeat_at DESC`,
   );
   return result.rows;
 }

@@ -21,7 +21,7 @@ import type { NotificationListener } from './listener.ts';
 import { queues, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
 import { Settler, type Outcome, type Settlement } from './settle.ts';
-import { registerWorker, touchWorker, unregisterWorker } from './worker-registry.ts';
+import { registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
 import { submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import { createTaskContext, loadCompletedSteps } from './task-context.ts';
 import type { TaskRegistry } from './task-registry.ts';
@@ -117,6 +117,10 @@ export class Worker {
     this.#settler = new Settler(dependencies.pool, dependencies.boss, this.#logger, (settlements) => dependencies.onSettled?.(settlements));
   }
 
+  #registration(): WorkerRegistration {
+    return { id: this.id, queues: this.#queues, concurrency: this.#concurrency, heartbeatSeconds: this.#heartbeatSeconds };
+  }
+
   get activeCount(): number {
     return this.#active.size;
   }
@@ -138,7 +142,7 @@ export class Worker {
       this.#drained.clear();
       this.#wakeUp();
     }));
-    await registerWorker(pool, { id: this.id, queues: this.#queues, concurrency: this.#concurrency });
+    await registerWorker(pool, this.#registration());
     this.#heartbeat = setInterval(() => void this.#beat(), (this.#heartbeatSeconds * 1000) / 2);
     this.#heartbeat.unref();
     this.#loop = this.#run();
@@ -418,7 +422,7 @@ export class Worker {
   /** Refreshes pg-boss heartbeats and catches cancel requests or lost leases a NOTIFY missed. */
   async #beat(): Promise<void> {
     const { boss, pool } = this.#dependencies;
-    await touchWorker(pool, this.id).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker heartbeat failed'));
+    await touchWorker(pool, this.#registration()).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker heartbeat failed'));
     if (this.#active.size === 0) return;
     try {
       const byQueue = new Map<string, Array<{ id: string; retryCount: number }>>();

@@ -24,7 +24,7 @@ it('needs a worker heartbeat from some process, and notices when the worker stop
   const alone = await api.request('GET', '/readyz', { key: null });
   expect(alone.status).toBe(503);
   expect(alone.body.error.code).toBe('not_ready');
-  expect(JSON.stringify(alone.body.error.details)).toContain('no worker heartbeat');
+  expect(JSON.stringify(alone.body.error.details)).toContain('no worker has a current heartbeat');
 
   // A worker elsewhere: its own engine and pool on the same database, idle.
   workerEngine = await Engine.start({ url: api.db.url, pool: api.db.pool, logger: silentLogger, taskTypes: [sleepTask], maintenance: false });

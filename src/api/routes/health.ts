@@ -6,7 +6,6 @@ import { migrationsApplied } from '../../db/index.ts';
 import { metricsText } from '../../metrics.ts';
 import type { ApiContext } from '../context.ts';
 import { NotReadyError } from '../errors.ts';
-import { heartbeatWindowSeconds } from '../../engine/index.ts';
 import { heartbeatWorkerEvidence, type WorkerEvidence } from '../store/readiness.ts';
 
 interface Check {
@@ -36,7 +35,7 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsync {
       if (running.length > 0) {
         checks.worker = { ok: true, source: 'in_process', detail: `${running.length} worker(s) running in this process` };
       } else {
-        checks.worker = await heartbeatWorkerEvidence(context.pool, heartbeatWindowSeconds(context.config.heartbeatSeconds))
+        checks.worker = await heartbeatWorkerEvidence(context.pool)
           .catch((error: unknown) => ({ ok: false, source: 'heartbeat' as const, detail: `could not read worker heartbeats: ${(error as Error).message}` }));
       }
     } else {

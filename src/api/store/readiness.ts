@@ -1,8 +1,8 @@
 /**
  * Evidence for /readyz that some worker is taking tasks: a worker in this process counts at
  * once; otherwise (`serve --no-worker`, workers on other machines) a row in `workers` whose
- * heartbeat is recent. Workers refresh it every half heartbeat period even when idle, so an
- * idle system with workers is ready and one with no worker anywhere is not.
+ * heartbeat has not expired. Workers refresh it every half heartbeat period even when idle, each
+ * setting its own expiry, so an idle system with workers is ready and one with none is not.
  */
 import type { Queryable } from '../../db/pool.ts';
 import { liveWorkers } from '../../engine/index.ts';
@@ -14,10 +14,10 @@ export interface WorkerEvidence {
   workers?: number;
 }
 
-export async function heartbeatWorkerEvidence(database: Queryable, withinSeconds: number): Promise<WorkerEvidence> {
-  const workers = await liveWorkers(database, withinSeconds);
+export async function heartbeatWorkerEvidence(database: Queryable): Promise<WorkerEvidence> {
+  const workers = await liveWorkers(database);
   if (workers.length === 0) {
-    return { ok: false, source: 'heartbeat', detail: `no worker heartbeat in the last ${withinSeconds} s: start one with \`taskloom worker\` (or \`taskloom serve\` without --no-worker)`, workers: 0 };
+    return { ok: false, source: 'heartbeat', detail: 'no worker has a current heartbeat: start one with `taskloom worker` (or `taskloom serve` without --no-worker)', workers: 0 };
   }
-  return { ok: true, source: 'heartbeat', detail: `${workers.length} worker(s) with a heartbeat in the last ${withinSeconds} s`, workers: workers.length };
+  return { ok: true, source: 'heartbeat', detail: `${workers.length} worker(s) with a current heartbeat`, workers: workers.length };
 }

@@ -8,7 +8,9 @@ CREATE TABLE workers (
   queues text[] NOT NULL,
   concurrency integer NOT NULL,
   started_at timestamptz NOT NULL DEFAULT now(),
-  heartbeat_at timestamptz NOT NULL DEFAULT now()
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  -- Set by the worker from its own heartbeat period, so readers need not share its settings.
+  expires_at timestamptz NOT NULL
 );
 
-CREATE INDEX workers_heartbeat_at ON workers (heartbeat_at);
+CREATE INDEX workers_expires_at ON workers (expires_at);
