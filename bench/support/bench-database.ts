@@ -32,21 +32,28 @@ export async function openBenchDatabase(options: { name: string; poolSize: numbe
   }
   const name = `taskloom_${options.name.replaceAll('-', '_')}_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
   const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const pool = createPool(url.toString(), { max: options.poolSize });
-  await migrate(pool);
-  return {
-    url: url.toString(),
-    pool,
-    async drop() {
-      await pool.end();
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+  let pool: Pool | undefined;
+  // Whatever fails, the database, the embedded server and its folder go.
+  const cleanUp = async (): Promise<void> => {
+    try {
+      await pool?.end();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+      await admin.end().catch(() => {});
+    } finally {
       await stopServer();
       if (home) await rm(home, { recursive: true, force: true });
-    },
+    }
   };
+  try {
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${name}`);
+    const url = new URL(serverUrl);
+    url.pathname = `/${name}`;
+    pool = createPool(url.toString(), { max: options.poolSize });
+    await migrate(pool);
+    return { url: url.toString(), pool, drop: cleanUp };
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
 }

@@ -459,7 +459,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     },
 
     async usageForTask(taskId) {
-      await flushUsage();
+      // Writes run in call order, so the chain as it stands now holds every row of this task's
+      // finished calls; rows other tasks queue meanwhile are not waited for.
+      await usageWrites;
       return usageForTask(pool, taskId);
     },
 
