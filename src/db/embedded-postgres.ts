@@ -20,7 +20,7 @@ import { chmod, mkdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { DependencyError } from '../errors.ts';
+import { ConfigError, DependencyError } from '../errors.ts';
 import { liveAttachments, recordAttachment, type AttachmentRecord } from './embedded-postgres-attachments.ts';
 import { logPathFor, password, startServer, stopServer, user } from './embedded-postgres-server.ts';
 import { acquireLock } from './file-lock.ts';
@@ -73,6 +73,27 @@ interface Context {
   lockPath: string;
   timeoutMs: number;
   log: (message: string) => void;
+}
+
+/**
+ * As root, the server runs as the `postgres` system user, which needs search (x) permission on
+ * every folder above TASKLOOM_HOME. A private parent (`/root` is 0700) would make initdb fail
+ * with a bare "Permission denied"; say which folder and what to do instead. Folders are not
+ * changed: opening up someone's home folder is not ours to decide.
+ */
+async function assertReachableByOthers(homePath: string): Promise<void> {
+  const resolved = await realpath(homePath);
+  for (let folder = path.dirname(resolved); ; folder = path.dirname(folder)) {
+    const mode = (await stat(folder)).mode & 0o777;
+    if ((mode & 0o001) === 0) {
+      throw new ConfigError(
+        `The embedded PostgreSQL runs as the "postgres" system user when taskloom runs as root, and it cannot reach ${resolved}: ` +
+        `${folder} is not searchable by other users (mode ${mode.toString(8).padStart(4, '0')}). ` +
+        'Set TASKLOOM_HOME to a folder it can reach (for example /var/lib/taskloom), run taskloom as another user, or set DATABASE_URL.',
+      );
+    }
+    if (folder === path.dirname(folder)) return;
+  }
 }
 
 function urlFor(port: number, database = 'postgres'): string {
@@ -199,6 +220,7 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
     // data folder inside the home folder (a private temporary folder would stop initdb).
     const mode = (await stat(options.homePath)).mode & 0o777;
     if ((mode & 0o011) !== 0o011) await chmod(options.homePath, mode | 0o011);
+    await assertReachableByOthers(options.homePath);
   }
 
   const { place, attachment } = await bringUp(context, options.port, { attach: true });

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -116,3 +116,19 @@ it('starts at once when the pid in a left-over postmaster.pid now belongs to ano
     await other.end();
   }
 }, 60_000);
+
+// Only root hands the server to the `postgres` system user; CI runs as root.
+it.runIf(process.getuid?.() === 0)('as root, refuses a TASKLOOM_HOME the postgres user cannot reach, naming the folder', async () => {
+  const parent = await mkdtemp(path.join(os.tmpdir(), 'taskloom-private-'));
+  try {
+    await chmod(parent, 0o700);
+    const homePath = path.join(parent, 'project', '.taskloom');
+    await expect(ensureEmbeddedPostgres({ homePath, port: await freePort() })).rejects.toMatchObject({
+      code: 'config_invalid',
+      message: expect.stringContaining(`${parent} is not searchable by other users (mode 0700)`),
+    });
+    expect(existsSync(path.join(homePath, 'postgres'))).toBe(false);
+  } finally {
+    await rm(parent, { recursive: true, force: true });
+  }
+});
