@@ -8,6 +8,7 @@
  * lock is held only for the commit itself.
  */
 import type { Queryable } from '../db/pool.ts';
+import { isoTimestamp } from '../db/sql.ts';
 
 export const eventsChannel = 'taskloom_events';
 const eventOrderLockKey = 7_214_221_002;
@@ -56,7 +57,7 @@ export function discardDeferredEvents(transaction: Queryable): void {
   deferredEvents.delete(transaction);
 }
 
-const eventColumns = `id, task_id, tenant, project_id, type, payload, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`;
+const eventColumns = `id, task_id, tenant, project_id, type, payload, ${isoTimestamp('created_at')} AS created_at`;
 
 /**
  * Appends events inside the caller's transaction and wakes listeners when it commits. The

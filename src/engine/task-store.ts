@@ -2,6 +2,7 @@
  * SQL for the `tasks` table: the user-facing record of every task.
  */
 import type { Queryable } from '../db/pool.ts';
+import { isoTimestamp } from '../db/sql.ts';
 
 export const taskStatuses = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
@@ -38,7 +39,7 @@ export interface TaskRecord {
   updated_at: string;
 }
 
-const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+const iso = (column: string): string => `${isoTimestamp(column)} AS ${column}`;
 
 export const taskColumns = [
   'id', 'tenant', 'project_id', 'task_type', 'queue', 'priority', 'status', 'progress', 'progress_message', 'input', 'result',

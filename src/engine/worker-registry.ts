@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { Queryable } from '../db/pool.ts';
+import { isoTimestamp } from '../db/sql.ts';
 
 export interface WorkerRow {
   id: string;
@@ -52,7 +53,7 @@ export async function unregisterWorker(database: Queryable, workerId: string): P
 
 /** Workers whose last heartbeat has not expired (each by its own period), newest first. */
 export async function liveWorkers(database: Queryable): Promise<WorkerRow[]> {
-  const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+  const iso = (column: string): string => `${isoTimestamp(column)} AS ${column}`;
   const result = await database.query<WorkerRow>(
     `SELECT id, hostname, pid, queues, concurrency, ${iso('started_at')}, ${iso('heartbeat_at')}, ${iso('expires_at')}
      FROM workers WHERE expires_at > now() ORDER BY heartbeat_at DESC`,

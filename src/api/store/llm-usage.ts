@@ -12,6 +12,7 @@
  * would understate the spend without saying so.
  */
 import type { Queryable } from '../../db/pool.ts';
+import { isoTimestamp } from '../../db/sql.ts';
 
 /** At most this many calls are listed for one task (the totals always cover all of them). */
 export const taskCallListLimit = 1000;
@@ -111,7 +112,7 @@ export async function taskLlmCalls(database: Queryable, taskId: string): Promise
     `SELECT * FROM (
        SELECT call.id, call.step, call.purpose, call.provider, call.model, call.input_tokens, call.output_tokens,
               call.latency_ms, call.cache_hit, call.attempt, call.cost_usd::text AS cost_usd, call.error_code,
-              to_char(call.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+              ${isoTimestamp('call.created_at')} AS created_at
          FROM llm_calls AS call
         WHERE call.task_id = $1
         ORDER BY call.id DESC

@@ -2,8 +2,9 @@
  * What happened to a task's webhooks: its cursor row and the most recent attempts.
  */
 import type { Queryable } from '../../db/pool.ts';
+import { isoTimestamp } from '../../db/sql.ts';
 
-const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS ${column}`;
+const iso = (column: string): string => `${isoTimestamp(column)} AS ${column}`;
 
 export interface WebhookDeliveryRecord {
   task_id: string;

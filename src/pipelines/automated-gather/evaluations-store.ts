@@ -2,6 +2,7 @@
  * SQL for `department_evaluations`: one row per evaluate_department task.
  */
 import type { Queryable } from '../../db/pool.ts';
+import { isoTimestamp } from '../../db/sql.ts';
 
 export interface DepartmentEvaluation {
   id: string;
@@ -24,7 +25,7 @@ export interface DepartmentEvaluation {
 
 const columns = `id, project_id AS "projectId", department, department_number AS "departmentNumber", task_id AS "taskId", gather_task_id AS "gatherTaskId",
   user_id AS "userId", auto_triggered AS "autoTriggered", rating, summary, strengths, weaknesses, recommendations, items_evaluated AS "itemsEvaluated", model,
-  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "createdAt"`;
+  ${isoTimestamp('created_at')} AS "createdAt"`;
 
 export async function insertEvaluation(database: Queryable, tenant: string, evaluation: Omit<DepartmentEvaluation, 'id' | 'createdAt'>): Promise<DepartmentEvaluation | undefined> {
   const result = await database.query<DepartmentEvaluation>(

@@ -3,6 +3,7 @@
  * by tenant and project.
  */
 import type { Queryable } from '../../db/pool.ts';
+import { isoTimestamp } from '../../db/sql.ts';
 
 export interface AutomationMetadata {
   taskId: string;
@@ -34,25 +35,16 @@ export interface GatherItem {
   lastUpdated: string;
 }
 
-export interface NewGatherItem {
-  department: string;
-  content: string;
-  summary: string;
-  context: string;
-  isAutomated: boolean;
-  createdBy: string | null;
-  duplicateCheckScore: number | null;
-  automationMetadata: AutomationMetadata | null;
-  contentHash: string;
+/** What the pipeline inserts: the item's own fields, plus the vector and task it came from. */
+export type NewGatherItem = Pick<GatherItem, 'department' | 'content' | 'summary' | 'context' | 'isAutomated' | 'createdBy' | 'duplicateCheckScore' | 'automationMetadata' | 'contentHash'> & {
   embedding: number[] | null;
   embeddingModel: string | null;
   taskId: string | null;
-}
+};
 
-const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const itemColumns = `id, project_id AS "projectId", department, content, summary, context, is_automated AS "isAutomated", created_by AS "createdBy",
   duplicate_check_score AS "duplicateCheckScore", automation_metadata AS "automationMetadata", content_hash AS "contentHash",
-  ${iso('created_at')} AS "createdAt", ${iso('last_updated')} AS "lastUpdated"`;
+  ${isoTimestamp('created_at')} AS "createdAt", ${isoTimestamp('last_updated')} AS "lastUpdated"`;
 
 /**
  * A vector as a PostgreSQL array literal at real (float4) precision: a tenth of the text of
