@@ -13,6 +13,7 @@ import type { Engine, TaskEvent } from '../engine/index.ts';
 import { EventConsumer } from './webhooks/event-consumer.ts';
 import type { Logger } from '../logger.ts';
 import { taskloomMetrics } from '../metrics.ts';
+import { PassRunner } from './pass-runner.ts';
 
 /** Task type -> channel of one of its events (undefined: not published). */
 export type ChannelMap = Record<string, (event: TaskEvent) => string | undefined>;
@@ -44,11 +45,7 @@ export class RedisEventSink {
   readonly #redis: Redis;
   readonly #consumer: EventConsumer;
   readonly #channels: ChannelMap;
-  #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
-  #runAgain = false;
-  #stopped = true;
-  #unobserve: (() => void) | undefined;
+  readonly #runner: PassRunner;
   #lastWarning = 0;
 
   constructor(options: RedisEventSinkOptions) {
@@ -58,6 +55,7 @@ export class RedisEventSink {
     // instead of piling commands up in memory.
     this.#redis = new Redis(options.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
     this.#redis.on('error', (error: Error) => this.#warn(error, 'redis connection error'));
+    this.#runner = new PassRunner({ pass: () => this.#run(), intervalMs: options.pollIntervalMs ?? 1000, engine: options.engine });
     const types = Object.keys(this.#channels);
     this.#consumer = new EventConsumer({
       pool: options.pool,
@@ -91,41 +89,18 @@ export class RedisEventSink {
   }
 
   async start(): Promise<void> {
-    if (!this.#stopped) return;
-    this.#stopped = false;
+    if (!this.#runner.stopped) return;
     this.#redis.connect().catch((error: unknown) => this.#warn(error, 'redis connection failed; events are kept and published once it is reachable'));
-    if (this.#options.engine) {
-      this.#unobserve = this.#options.engine.events.observe(() => this.wake());
-      await this.#options.engine.events.startObserving();
-    }
-    this.wake();
+    await this.#runner.start();
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#unobserve?.();
-    clearTimeout(this.#timer);
-    await this.#running?.catch(() => {});
+    await this.#runner.stop();
     this.#redis.disconnect();
   }
 
   wake(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#runAgain = true;
-      return;
-    }
-    clearTimeout(this.#timer);
-    this.#running = this.#run().finally(() => {
-      this.#running = undefined;
-      if (this.#stopped) return;
-      if (this.#runAgain) {
-        this.#runAgain = false;
-        this.wake();
-        return;
-      }
-      this.#timer = setTimeout(() => this.wake(), this.#options.pollIntervalMs ?? 1000);
-    });
+    this.#runner.wake();
   }
 
   async #run(): Promise<void> {

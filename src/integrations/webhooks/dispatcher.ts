@@ -18,6 +18,7 @@ import type { Pool } from '../../db/pool.ts';
 import { readEvents, type Engine, type TaskEvent } from '../../engine/index.ts';
 import type { Logger } from '../../logger.ts';
 import { taskloomMetrics } from '../../metrics.ts';
+import { PassRunner } from '../pass-runner.ts';
 import { EventConsumer } from './event-consumer.ts';
 import { sendWebhook, type SendResult } from './sender.ts';
 import type { TargetPolicy } from './target-policy.ts';
@@ -65,11 +66,7 @@ export class WebhookDispatcher {
   readonly #options: Required<Omit<WebhookDispatcherOptions, 'engine'>> & { engine?: Engine };
   readonly #discovery: EventConsumer;
   readonly #inFlight = new Map<string, Promise<void>>();
-  #timer: NodeJS.Timeout | undefined;
-  #ticking: Promise<void> | undefined;
-  #tickAgain = false;
-  #stopped = true;
-  #unobserve: (() => void) | undefined;
+  readonly #runner: PassRunner;
 
   constructor(options: WebhookDispatcherOptions) {
     this.#options = {
@@ -97,6 +94,7 @@ export class WebhookDispatcher {
         );
       },
     });
+    this.#runner = new PassRunner({ pass: () => this.#tick(), intervalMs: this.#options.pollIntervalMs, engine: options.engine });
   }
 
   /** Lease: long enough for one POST plus the write after it; renewed after every event. */
@@ -105,44 +103,18 @@ export class WebhookDispatcher {
   }
 
   async start(): Promise<void> {
-    if (!this.#stopped) return;
-    this.#stopped = false;
-    if (this.#options.engine) {
-      this.#unobserve = this.#options.engine.events.observe(() => this.wake());
-      await this.#options.engine.events.startObserving();
-    }
-    this.wake();
+    await this.#runner.start();
   }
 
   /** Stops polling and waits for deliveries in flight to finish (each is bounded by the timeout). */
   async stop(): Promise<void> {
-    this.#stopped = true;
-    this.#unobserve?.();
-    this.#unobserve = undefined;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    await this.#ticking?.catch(() => {});
+    await this.#runner.stop();
     await Promise.allSettled([...this.#inFlight.values()]);
   }
 
   /** Runs a pass soon (new events, or a delivery finished and freed a slot). */
   wake(): void {
-    if (this.#stopped) return;
-    if (this.#ticking) {
-      this.#tickAgain = true;
-      return;
-    }
-    clearTimeout(this.#timer);
-    this.#ticking = this.#tick().finally(() => {
-      this.#ticking = undefined;
-      if (this.#stopped) return;
-      if (this.#tickAgain) {
-        this.#tickAgain = false;
-        this.wake();
-        return;
-      }
-      this.#timer = setTimeout(() => this.wake(), this.#options.pollIntervalMs);
-    });
+    this.#runner.wake();
   }
 
   async #tick(): Promise<void> {
@@ -184,11 +156,11 @@ export class WebhookDispatcher {
     let cursor = row.delivered_event_id;
     let attempts = row.attempts;
     for (;;) {
-      if (this.#stopped) return this.#release(row.task_id);
+      if (this.#runner.stopped) return this.#release(row.task_id);
       const events = await readEvents(pool, { taskId: row.task_id, tenant: row.tenant, afterId: cursor, limit: eventsPerRead });
       if (events.length === 0) return this.#release(row.task_id);
       for (const event of events) {
-        if (this.#stopped) return this.#release(row.task_id);
+        if (this.#runner.stopped) return this.#release(row.task_id);
         const attempt = attempts + 1;
         const result = await sendWebhook({ url: row.url, secret: webhookSecret, event, attempt, timeoutMs: this.#options.timeoutMs, policy: this.#options.policy });
         metrics.webhookDuration.observe(result.durationMs / 1000);
