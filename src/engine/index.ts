@@ -5,7 +5,7 @@ export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter 
 export { appendEvents, readEvents, type TaskEvent, type EventQuery } from './event-log.ts';
 export { isQueueName, queueNames, queues, type QueueName, type QueuePolicy } from './queues.ts';
 export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
-export { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefinition } from './task-definition.ts';
+export { defineTask, type AnyTaskDefinition, type StepOptions, type StepScope, type TaskContext, type TaskDefinition } from './task-definition.ts';
 export { TaskRegistry } from './task-registry.ts';
 export { activeStatuses, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
 export { Worker, type WorkerOptions } from './worker.ts';

@@ -7,7 +7,7 @@ import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { LeaseLostError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { appendEvents, deferEvents, discardDeferredEvents, flushDeferredEvents, type NewEvent } from './event-log.ts';
-import type { TaskContext } from './task-definition.ts';
+import type { StepOptions, StepScope, TaskContext } from './task-definition.ts';
 import type { TaskRecord } from './task-store.ts';
 
 export interface ContextDependencies {
@@ -50,7 +50,7 @@ export function createTaskContext<Input>(
     signal,
     logger,
 
-    async step<Result>(key: string, run: (transaction: PoolClient) => Promise<Result>): Promise<Result> {
+    async step<Result>(key: string, run: (scope: StepScope) => Promise<Result>, options: StepOptions<Result> = {}): Promise<Result> {
       loading ??= loadSteps();
       const completedSteps = await loading;
       if (completedSteps.has(key)) return completedSteps.get(key) as Result;
@@ -58,23 +58,28 @@ export function createTaskContext<Input>(
       runningSteps.add(key);
       try {
         const started = performance.now();
-        const result = await withTransaction(dependencies.pool, async (transaction) => {
+        const recorded: NewEvent[] = [];
+        // The work runs with no connection held: a step's model call may take minutes, and a
+        // transaction open across it would pin a pooled connection, hold back vacuum, and die
+        // with the connection if PostgreSQL restarts.
+        const value = await run({ emit: (type, payload = {}) => { recorded.push(event(type, payload)); } });
+        const stored = value === undefined ? null : JSON.stringify(value);
+        // What later attempts will read back: the JSON round trip, so both see the same value.
+        const result = (stored === null ? null : JSON.parse(stored)) as Result;
+        await withTransaction(dependencies.pool, async (transaction) => {
           deferEvents(transaction);
           try {
-            const value = await run(transaction);
-            // Fence last: the share lock is then held only for the commit, and progress writes
-            // made while `run` ran are not blocked by it.
+            if (options.save) await options.save(transaction, result);
+            // Fence after the pipeline's writes: the share lock is then held only for the commit.
             await assertLease(transaction, task);
-            const stored = value === undefined ? null : JSON.stringify(value);
             await transaction.query(
               'INSERT INTO task_steps (task_id, key, result, attempt, duration_ms) VALUES ($1, $2, $3, $4, $5)',
               [task.id, key, stored, task.attempts, Math.round(performance.now() - started)],
             );
             // The step's events go in after the fence, so this transaction takes the task row
             // before the event-order lock, in the same order as every other writer.
+            await appendEvents(transaction, recorded);
             await flushDeferredEvents(transaction);
-            // What later attempts will read back: the JSON round trip, so both see the same value.
-            return (stored === null ? null : JSON.parse(stored)) as Result;
           } finally {
             // The connection goes back to the pool: never let a buffer outlive this transaction.
             discardDeferredEvents(transaction);

@@ -23,17 +23,38 @@ export interface TaskContext<Input> {
   readonly signal: AbortSignal;
   readonly logger: Logger;
   /**
-   * Runs `run` once per task: its JSON result is stored with the step's key in the same
-   * transaction that marks the step done, and returned from storage on every later attempt.
-   * `run` gets that transaction so domain rows commit with the checkpoint.
+   * Runs `run` once per task and checkpoints its JSON result under `key`; every later attempt
+   * gets the stored result without running it again.
+   *
+   * `run` works outside any transaction (model calls, HTTP, reads through the pool): no
+   * connection is held while it awaits. What it produced is then committed in ONE short
+   * transaction: `options.save(transaction, result)` writes the pipeline's rows, the attempt's
+   * lease is checked, the checkpoint is stored and the events `run` recorded with
+   * `scope.emit` are appended. So domain rows, events and checkpoint land together or not at
+   * all, and a step that ran but did not commit simply runs again on the next attempt.
    */
-  step<Result>(key: string, run: (transaction: PoolClient) => Promise<Result>): Promise<Result>;
+  step<Result>(key: string, run: (scope: StepScope) => Promise<Result>, options?: StepOptions<Result>): Promise<Result>;
   /** Records progress (0-100) with a message: updates the task and appends `task_progress`. */
   progress(percent: number, message?: string): Promise<void>;
   /** Appends an event of the task's own (`type`, JSON payload) to the durable event log. */
   emit(type: string, payload?: Record<string, unknown>): Promise<void>;
   /** Submits another task (for example an evaluation after a department completes). */
   submit(taskType: string, input: unknown, options?: { projectId?: string; idempotencyKey?: string }): Promise<{ taskId: string }>;
+}
+
+/** What a step's `run` may use besides the task context. */
+export interface StepScope {
+  /** Records an event that is appended when (and only if) the step commits. */
+  emit(type: string, payload?: Record<string, unknown>): void;
+}
+
+export interface StepOptions<Result> {
+  /**
+   * Writes the step's rows in the transaction that stores its checkpoint. Gets the result as
+   * later attempts will read it back (the JSON round trip). Keep it to SQL: it runs with the
+   * transaction open, so it must not wait on anything else.
+   */
+  save?: (transaction: PoolClient, result: Result) => Promise<void>;
 }
 
 export interface ConcurrencyPolicy<Input> {

@@ -34,6 +34,8 @@ it('stores events appended in a step with the step, without deadlocking a racing
     const events = await engine.readEvents({ taskId: task.id });
     const stepEvents = events.filter((event) => event.type === 'step_event').map((event) => event.payload.index);
     expect(stepEvents).toEqual(Array.from({ length: 10 }, (_, index) => index + 1));
+    const savedEvents = events.filter((event) => event.type === 'step_saved').map((event) => event.payload.index);
+    expect(savedEvents).toEqual(stepEvents);
   }
 });
 
@@ -43,8 +45,21 @@ it('drops the events of a step that fails, and keeps those of the steps before i
   expect(done.status).toBe('failed');
   const events = await engine.readEvents({ taskId: task.id });
   expect(events.filter((event) => event.type === 'step_event').map((event) => event.payload.index)).toEqual([1]);
+  expect(events.filter((event) => event.type === 'step_saved').map((event) => event.payload.index)).toEqual([1]);
   // The connections those steps used went back to the pool appending normally again.
   const again = await engine.submit({ taskType: 'test_step_events', input: { steps: 2 } });
   await waitForStatus(engine, again.task.id, ['completed']);
   expect((await engine.readEvents({ taskId: again.task.id })).map((event) => event.type)).toContain('task_completed');
+});
+
+it('holds no transaction open while a step\'s work runs', async () => {
+  const { task } = await engine.submit({ taskType: 'test_steps', input: { steps: 1, stepMs: 1500 } });
+  await waitForStatus(engine, task.id, ['running']);
+  // The step's work sleeps 1.5 s: look while it does.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const open = await database.pool.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+  );
+  expect(open.rows[0]!.count).toBe(0);
+  expect((await waitForStatus(engine, task.id, ['completed'])).status).toBe('completed');
 });

@@ -3,6 +3,7 @@
  * gather items (readiness rating 0-100, summary, strengths, weaknesses, recommendations), stored
  * in `department_evaluations` in the same checkpointed step, readable through the API.
  */
+import { randomUUID } from 'node:crypto';
 import { defineTask, type TaskContext } from '../../engine/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { listTableDepartments } from './departments.ts';
@@ -11,7 +12,7 @@ import { departmentSummaries } from './items-store.ts';
 import { evaluationInstructions, evaluationPrompt } from './prompts.ts';
 import { evaluateDepartmentInput, evaluateTaskType, evaluationOutput, type Department, type EvaluateDepartmentInput } from './schemas.ts';
 import { llmUsageTotals, type LlmUsageTotals } from '../llm-usage-totals.ts';
-import { appendGatherEvent, type ResolvedGatherServices } from './services.ts';
+import { gatherEventPayload, type ResolvedGatherServices } from './services.ts';
 
 export function createEvaluateTask(services: ResolvedGatherServices) {
   const { llm } = services;
@@ -37,8 +38,8 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
     async run(context: TaskContext<EvaluateDepartmentInput>): Promise<DepartmentEvaluation & { llm_usage: LlmUsageTotals }> {
       const { input, taskId, tenant, signal } = context;
       const department = await context.step('department', () => findDepartment(tenant, input, signal));
-      const stored = await context.step('evaluate', async (transaction): Promise<DepartmentEvaluation> => {
-        const items = await departmentSummaries(transaction, { tenant, projectId: input.project_id, department: department.slug }, 60);
+      const stored = await context.step('evaluate', async (step): Promise<DepartmentEvaluation> => {
+        const items = await departmentSummaries(services.pool, { tenant, projectId: input.project_id, department: department.slug }, 60);
         const base = {
           projectId: input.project_id, department: department.slug, departmentNumber: department.codeDepNumber, taskId,
           gatherTaskId: input.gather_task_id ?? null, userId: input.user_id ?? null, autoTriggered: input.auto_triggered, itemsEvaluated: items.count,
@@ -58,13 +59,18 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
           });
           evaluation = { ...base, ...answer.object, rating: Math.round(answer.object.rating), model: answer.model };
         }
-        const row = await insertEvaluation(transaction, tenant, evaluation);
-        if (!row) throw new PermanentError(`An evaluation for task ${taskId} already exists.`);
-        await appendGatherEvent(transaction, { taskId, tenant, projectId: input.project_id }, 'department_evaluated', {
+        // Id and time are chosen here, so the stored checkpoint is exactly the row the save writes.
+        const row: DepartmentEvaluation = { ...evaluation, id: randomUUID(), createdAt: new Date().toISOString() };
+        step.emit('department_evaluated', gatherEventPayload({ taskId, projectId: input.project_id }, 'department_evaluated', {
           department: department.slug, department_name: department.name, department_number: department.codeDepNumber,
           rating: row.rating, items_evaluated: row.itemsEvaluated, evaluation_id: row.id, auto_triggered: input.auto_triggered,
-        });
+        }));
         return row;
+      }, {
+        save: async (transaction, row) => {
+          const inserted = await insertEvaluation(transaction, tenant, row);
+          if (!inserted) throw new PermanentError(`An evaluation for task ${taskId} already exists.`);
+        },
       });
       return { ...stored, llm_usage: await llmUsageTotals(llm, taskId) };
     },

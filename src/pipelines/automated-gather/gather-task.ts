@@ -12,13 +12,12 @@
  * `{slug}:{n}:quality`, `{slug}:budget` (when max_iterations runs out), `{slug}:complete`, and
  * `complete` at the end.
  */
-import type { PoolClient } from '../../db/pool.ts';
-import { abortReason, defineTask, queues, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, queues, type StepScope, type TaskContext } from '../../engine/index.ts';
 import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
 import { nextStagnation, weightedQuality } from './quality.ts';
-import { saveBatch, type SaveBatchResult } from './save-batch.ts';
+import { indexInBrainService, insertPlannedItems, planBatch, type BatchPlan, type SaveBatchResult } from './save-batch.ts';
 import {
   automatedGatherInput,
   evaluateTaskType,
@@ -33,7 +32,7 @@ import {
   type LlmUsageTotals,
 } from './schemas.ts';
 import { llmUsageTotals } from '../llm-usage-totals.ts';
-import { appendGatherEvent, type ResolvedGatherServices } from './services.ts';
+import { gatherEventPayload, type ResolvedGatherServices } from './services.ts';
 
 /** Iterations in a row without a better score after which a department is stagnant. */
 export const stagnationLimit = 3;
@@ -75,7 +74,7 @@ type StopReason = 'threshold' | 'stagnant' | 'max_iterations';
 class StopRequested extends Error {}
 
 export function createGatherTask(services: ResolvedGatherServices) {
-  const { config, llm, brain, logger } = services;
+  const { config, llm, brain, logger, pool } = services;
   return defineTask({
     type: gatherTaskType,
     description: 'Automated gather creation (seed 001): per department, generate gather items with cascading context, de-duplicate, save, index, score quality and iterate to the threshold; then evaluate.',
@@ -92,10 +91,11 @@ export function createGatherTask(services: ResolvedGatherServices) {
       const { input, signal, taskId, tenant } = context;
       const projectId = input.project_id;
       const eventScope = { taskId, tenant, projectId };
-      const append = (transaction: PoolClient, type: string, payload: Record<string, unknown>): Promise<void> => appendGatherEvent(transaction, eventScope, type, payload);
-      const warner = (transaction: PoolClient) => async (code: string, message: string, details: Record<string, unknown> = {}): Promise<void> => {
+      // Events recorded in a step are appended when the step commits, with its checkpoint.
+      const append = (scope: StepScope, type: string, payload: Record<string, unknown>): void => scope.emit(type, gatherEventPayload(eventScope, type, payload));
+      const warner = (scope: StepScope) => (code: string, message: string, details: Record<string, unknown> = {}): void => {
         logger.warn({ taskId, code, ...details }, message);
-        await append(transaction, 'automation_warning', { code, message, ...details });
+        append(scope, 'automation_warning', { code, message, ...details });
       };
       const stopIfAborted = (): void => {
         if (signal.aborted) throw new StopRequested();
@@ -120,7 +120,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
       });
 
       try {
-        plan = await context.step('plan', async (transaction): Promise<PlanResult> => {
+        plan = await context.step('plan', async (step): Promise<PlanResult> => {
           let departments: Department[];
           try {
             departments = await services.departments.gatherDepartments(tenant, projectId, signal);
@@ -135,7 +135,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
           if (departments.length === 0) {
             throw new PermanentError(`No active department has gatherCheck=true in ${services.departments.kind === 'payload' ? 'Payload CMS' : 'taskloom\'s departments table'} for project ${projectId}; nothing to gather.`, { source: services.departments.kind });
           }
-          await append(transaction, 'automation_started', {
+          append(step, 'automation_started', {
             departments_count: departments.length,
             max_iterations: input.max_iterations,
             departments: departments.map((entry) => entry.slug),
@@ -152,8 +152,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
           const scope = { tenant, projectId, department: slug };
 
           if (totalIterations >= input.max_iterations) {
-            await context.step(`${slug}:budget`, async (transaction) => {
-              await append(transaction, 'max_iterations_reached', {
+            await context.step(`${slug}:budget`, async (step) => {
+              append(step, 'max_iterations_reached', {
                 department: slug, department_name: department.name, final_quality_score: null, threshold,
                 max_iterations: input.max_iterations, iterations_used: totalIterations,
                 departments_skipped: plan!.departments.slice(position).map((entry) => entry.slug),
@@ -163,21 +163,21 @@ export function createGatherTask(services: ResolvedGatherServices) {
             break;
           }
 
-          const start = await context.step(`${slug}:start`, async (transaction): Promise<StartResult> => {
-            const warn = warner(transaction);
+          const start = await context.step(`${slug}:start`, async (step): Promise<StartResult> => {
+            const warn = warner(step);
             let nodes: Array<{ id: string; content: string }> = [];
             try {
               nodes = await brain.departmentContext({ tenant, projectId, department: slug, previousDepartments: completedSlugs, signal });
             } catch (error) {
               if (signal.aborted) throw error;
-              await warn('brain_unavailable', `Brain context unavailable; continuing with local context only: ${serializeError(error).message}`, { operation: 'context', department: slug });
+              warn('brain_unavailable', `Brain context unavailable; continuing with local context only: ${serializeError(error).message}`, { operation: 'context', department: slug });
             }
             const previous: PreviousDepartment[] = [];
             for (const done of summary) {
-              const recent = await departmentSummaries(transaction, { tenant, projectId, department: done.department }, 3);
+              const recent = await departmentSummaries(pool, { tenant, projectId, department: done.department }, 3);
               previous.push({ name: done.name, slug: done.department, qualityScore: done.quality_score, itemsCreated: done.items_created, highlights: recent.summaries.map((entry) => entry.summary) });
             }
-            await append(transaction, 'department_started', {
+            append(step, 'department_started', {
               department: slug, department_name: department.name, department_number: department.codeDepNumber, threshold,
               // The model that will answer, not merely the one configured: a seed id whose provider
               // has no key is served by the offline model, and the event says which.
@@ -198,8 +198,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
             stopIfAborted();
             if (totalIterations >= input.max_iterations) {
               stopReason = 'max_iterations';
-              await context.step(`${slug}:budget`, async (transaction) => {
-                await append(transaction, 'max_iterations_reached', {
+              await context.step(`${slug}:budget`, async (step) => {
+                append(step, 'max_iterations_reached', {
                   department: slug, department_name: department.name, final_quality_score: lastQuality?.score ?? null, threshold,
                   max_iterations: input.max_iterations, iterations_used: totalIterations,
                   departments_skipped: plan!.departments.slice(position + 1).map((entry) => entry.slug),
@@ -211,8 +211,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
             const prefix = `${slug}:${iteration}`;
             const previousQuality = lastQuality;
 
-            const generated = await context.step(`${prefix}:generate`, async (transaction): Promise<GenerateResult> => {
-              const existing = await departmentSummaries(transaction, scope, 30);
+            const generated = await context.step(`${prefix}:generate`, async (step): Promise<GenerateResult> => {
+              const existing = await departmentSummaries(pool, scope, 30);
               const prompt = generationPrompt({
                 department,
                 iteration,
@@ -232,40 +232,51 @@ export function createGatherTask(services: ResolvedGatherServices) {
                 signal,
                 context: { taskId, step: `${prefix}:generate` },
               });
-              await append(transaction, 'deduplicating', { department: slug, department_name: department.name, iteration, items_to_check: answer.object.items.length });
+              append(step, 'deduplicating', { department: slug, department_name: department.name, iteration, items_to_check: answer.object.items.length });
               return { items: answer.object.items, model: answer.model };
             });
 
-            let latestVectors: typeof knownVectors;
-            const saved = await context.step(`${prefix}:save`, async (transaction): Promise<SaveBatchResult> => saveBatch({
-              transaction,
-              llm,
-              brain,
-              scope,
-              items: generated.items,
-              metadata: {
-                taskId, department: slug, departmentName: department.name, departmentNumber: department.codeDepNumber, iteration,
-                qualityScore: previousQuality?.score ?? null, model: generated.model, basedOnNodes: start.basedOnNodes,
-              },
-              createdBy: input.user_id ?? null,
-              taskId,
-              stepKey: `${prefix}:save`,
-              signal,
-              threshold: config.gatherDuplicateThreshold,
-              judge: { enabled: config.gatherJudge, lowerBound: config.gatherJudgeLowerBound },
-              warn: warner(transaction),
-              knownVectors,
-              onVectors: (vectors) => { latestVectors = vectors; },
-            }));
-            knownVectors = latestVectors;
+            const metadata = {
+              taskId, department: slug, departmentName: department.name, departmentNumber: department.codeDepNumber, iteration,
+              qualityScore: previousQuality?.score ?? null, model: generated.model, basedOnNodes: start.basedOnNodes,
+            };
+            let batch: BatchPlan | undefined;
+            const saved = await context.step(`${prefix}:save`, async (step): Promise<SaveBatchResult> => {
+              batch = await planBatch({
+                pool,
+                llm,
+                brain,
+                scope,
+                items: generated.items,
+                metadata,
+                createdBy: input.user_id ?? null,
+                taskId,
+                stepKey: `${prefix}:save`,
+                signal,
+                threshold: config.gatherDuplicateThreshold,
+                judge: { enabled: config.gatherJudge, lowerBound: config.gatherJudgeLowerBound },
+                warn: warner(step),
+                knownVectors,
+              });
+              return batch.result;
+            }, {
+              // The planned rows (vectors included) come from the closure: the checkpoint keeps
+              // only the counts and ids, not every embedding again.
+              save: async (transaction) => insertPlannedItems(transaction, scope, batch?.items ?? []),
+            });
+            // A replayed save ran nothing this attempt: the next one reads the vectors back.
+            knownVectors = batch?.vectors;
+            if (brain.kind === 'service' && saved.itemIds.length > 0) {
+              await context.step(`${prefix}:index`, async (step) => indexInBrainService({ brain, pool, scope, itemIds: saved.itemIds, metadata, signal, warn: warner(step) }));
+            }
             totalIterations += 1;
             itemsCreated += saved.created;
             current.iterations = iteration;
             current.items_created += saved.created;
 
             const stagnationBefore = stagnation;
-            const quality = await context.step(`${prefix}:quality`, async (transaction): Promise<QualityResult> => {
-              const items = await departmentSummaries(transaction, scope, 40);
+            const quality = await context.step(`${prefix}:quality`, async (step): Promise<QualityResult> => {
+              const items = await departmentSummaries(pool, scope, 40);
               let coverageHint: string | null = null;
               if (brain.kind === 'service') {
                 try {
@@ -273,7 +284,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
                   if (coverage) coverageHint = [coverage.coverage === null ? null : `coverage ${coverage.coverage}/100`, coverage.summary, coverage.gaps.length > 0 ? `gaps: ${coverage.gaps.join('; ')}` : null].filter(Boolean).join('. ') || null;
                 } catch (error) {
                   if (signal.aborted) throw error;
-                  await warner(transaction)('brain_unavailable', `Brain coverage analysis unavailable; scoring without it: ${serializeError(error).message}`, { operation: 'coverage', department: slug });
+                  warner(step)('brain_unavailable', `Brain coverage analysis unavailable; scoring without it: ${serializeError(error).message}`, { operation: 'coverage', department: slug });
                 }
               }
               const answer = await llm.generateStructured({
@@ -288,14 +299,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               const next = nextStagnation(stagnationBefore, scored.score);
               // Once per stagnationLimit iterations without improvement: a warning, not a flood.
               const stagnant = scored.score < threshold && next.withoutImprovement > 0 && next.withoutImprovement % stagnationLimit === 0;
-              if (saved.itemIds.length > 0) {
-                // The items of this iteration learn the score their iteration reached.
-                await transaction.query(
-                  `UPDATE gather_items SET automation_metadata = jsonb_set(automation_metadata, '{qualityScore}', to_jsonb($2::numeric)), last_updated = now() WHERE id = ANY($1::uuid[])`,
-                  [saved.itemIds, scored.score],
-                );
-              }
-              await append(transaction, 'iteration_complete', {
+              append(step, 'iteration_complete', {
                 department: slug, department_name: department.name, iteration, total_iterations: totalIterations,
                 quality_score: scored.score, items_created: saved.created, threshold, max_iterations: input.max_iterations,
                 items_generated: saved.generated, duplicates_removed: saved.exactDuplicates + saved.semanticDuplicates + saved.judgedDuplicates + saved.brainDuplicates,
@@ -304,12 +308,21 @@ export function createGatherTask(services: ResolvedGatherServices) {
                 missing_aspects: scored.missingAspects,
               });
               if (stagnant) {
-                await append(transaction, 'quality_stagnant', {
+                append(step, 'quality_stagnant', {
                   department: slug, department_name: department.name, quality_score: scored.score, best_quality_score: next.best,
                   iterations_without_improvement: next.withoutImprovement, threshold, iteration,
                 });
               }
               return { ...scored, stagnant };
+            }, {
+              save: async (transaction, scoredResult) => {
+                if (saved.itemIds.length === 0) return;
+                // The items of this iteration learn the score their iteration reached.
+                await transaction.query(
+                  `UPDATE gather_items SET automation_metadata = jsonb_set(automation_metadata, '{qualityScore}', to_jsonb($2::numeric)), last_updated = now() WHERE id = ANY($1::uuid[])`,
+                  [saved.itemIds, scoredResult.score],
+                );
+              },
             });
             stagnation = nextStagnation(stagnation, quality.score);
             lastQuality = quality;
@@ -337,7 +350,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
             break;
           }
           const finished: DepartmentSummary = current;
-          await context.step(`${slug}:complete`, async (transaction): Promise<CompleteResult> => {
+          await context.step(`${slug}:complete`, async (step): Promise<CompleteResult> => {
             let evaluationTaskId: string | null = null;
             if (input.enable_auto_evaluation) {
               const submitted = await context.submit(evaluateTaskType, {
@@ -350,7 +363,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               }, { projectId, idempotencyKey: `${taskId}:evaluate:${slug}` });
               evaluationTaskId = submitted.taskId;
             }
-            await append(transaction, 'department_complete', {
+            append(step, 'department_complete', {
               department: slug, department_name: department.name, department_number: department.codeDepNumber,
               quality_score: finished.quality_score, iterations_used: finished.iterations, items_created: finished.items_created,
               threshold, threshold_reached: finished.quality_score >= threshold, stopped_because: stopReason ?? 'threshold',
@@ -366,8 +379,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
 
         stopIfAborted();
         const done = plan;
-        await context.step('complete', async (transaction) => {
-          await append(transaction, 'automation_complete', {
+        await context.step('complete', async (step) => {
+          append(step, 'automation_complete', {
             total_iterations: totalIterations, departments_processed: summary.length, items_created: itemsCreated, summary,
             processing_time_ms: Date.now() - done.startedAt,
           });

@@ -37,6 +37,8 @@ export interface GatherItem {
 
 /** What the pipeline inserts: the item's own fields, plus the vector and task it came from. */
 export type NewGatherItem = Pick<GatherItem, 'department' | 'content' | 'summary' | 'context' | 'isAutomated' | 'createdBy' | 'duplicateCheckScore' | 'automationMetadata' | 'contentHash'> & {
+  /** Chosen before the insert, so a step can name its items before it commits them. @default a new uuid */
+  id?: string;
   embedding: number[] | null;
   embeddingModel: string | null;
   taskId: string | null;
@@ -62,13 +64,13 @@ function vectorLiteral(vector: number[]): string {
 export async function insertItems(database: Queryable, scope: { tenant: string; projectId: string }, items: NewGatherItem[]): Promise<GatherItem[]> {
   if (items.length === 0) return [];
   const result = await database.query<GatherItem>(
-    `INSERT INTO gather_items (tenant, project_id, department, content, summary, context, is_automated, created_by, duplicate_check_score,
+    `INSERT INTO gather_items (id, tenant, project_id, department, content, summary, context, is_automated, created_by, duplicate_check_score,
        automation_metadata, content_hash, embedding, embedding_model, task_id, created_at, last_updated)
-     SELECT $1, $2, item.department, item.content, item.summary, item.context, item.is_automated, item.created_by, item.duplicate_check_score,
+     SELECT coalesce(item.id, gen_random_uuid()), $1, $2, item.department, item.content, item.summary, item.context, item.is_automated, item.created_by, item.duplicate_check_score,
        item.automation_metadata, item.content_hash,
        item.embedding::real[],
        item.embedding_model, item.task_id, clock_timestamp(), clock_timestamp()
-     FROM jsonb_to_recordset($3::jsonb) AS item (department text, content text, summary text, context text, is_automated boolean, created_by text,
+     FROM jsonb_to_recordset($3::jsonb) AS item (id uuid, department text, content text, summary text, context text, is_automated boolean, created_by text,
        duplicate_check_score real, automation_metadata jsonb, content_hash text, embedding text, embedding_model text, task_id uuid, position int)
      ORDER BY item.position
      ON CONFLICT (tenant, project_id, department, content_hash) DO NOTHING
@@ -77,6 +79,7 @@ export async function insertItems(database: Queryable, scope: { tenant: string; 
       scope.tenant,
       scope.projectId,
       JSON.stringify(items.map((item, position) => ({
+        id: item.id ?? null,
         department: item.department,
         content: item.content,
         summary: item.summary,

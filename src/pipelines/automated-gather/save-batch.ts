@@ -1,12 +1,21 @@
 /**
- * One iteration's "deduplicate, save and index" step, run inside the step's transaction so the
- * items, their index entries (built-in brain) and the checkpoint commit together.
+ * One iteration's "deduplicate, save and index" step, in two phases:
+ *
+ * - `planBatch` runs outside any transaction: it reads the department's hashes and vectors, makes
+ *   the embedding call (and the judge and Brain-service calls), and decides which items to keep,
+ *   giving each its id up front.
+ * - `insertPlannedItems` runs in the step's commit transaction, so the items and the checkpoint
+ *   commit together (the built-in brain's index is the rows themselves).
+ *
+ * The Brain service is indexed by a step of its own after the save (`indexInBrainService`): it is
+ * HTTP, and no transaction may stay open across it.
  *
  * LLM calls: one embedding call for the whole batch, plus at most one judge call when the judge
  * is on and some pair falls in the borderline band.
  */
-import type { PoolClient } from '../../db/pool.ts';
-import { serializeError } from '../../errors.ts';
+import { randomUUID } from 'node:crypto';
+import type { Pool, PoolClient } from '../../db/pool.ts';
+import { serializeError, TaskloomError } from '../../errors.ts';
 import type { Brain } from '../../integrations/brain/index.ts';
 import type { LlmGateway } from '../../llm/index.ts';
 import { contentHash, semanticDuplicates, type StoredVector } from './dedup.ts';
@@ -15,7 +24,7 @@ import { judgeInstructions, judgePrompt } from './prompts.ts';
 import { judgeOutput, type GeneratedItem } from './schemas.ts';
 
 export interface SaveBatchOptions {
-  transaction: PoolClient;
+  pool: Pool;
   llm: LlmGateway;
   brain: Brain;
   scope: { tenant: string; projectId: string; department: string };
@@ -27,15 +36,13 @@ export interface SaveBatchOptions {
   signal: AbortSignal;
   threshold: number;
   judge: { enabled: boolean; lowerBound: number };
-  /** Called for problems that do not stop the run (Brain unavailable); appended as warnings. */
-  warn: (code: string, message: string, details?: Record<string, unknown>) => Promise<void>;
+  /** Called for problems that do not stop the run (Brain unavailable); recorded as warnings. */
+  warn: (code: string, message: string, details?: Record<string, unknown>) => void;
   /**
    * The department's stored vectors for the embedding model, when the caller already knows them
    * (from the previous save of this attempt); undefined: read them from the database.
    */
   knownVectors?: { model: string; vectors: StoredVector[] } | undefined;
-  /** Receives the department's vectors after the insert (stored + new), for the next iteration. */
-  onVectors?: (known: { model: string; vectors: StoredVector[] }) => void;
 }
 
 export interface SaveBatchResult {
@@ -50,12 +57,21 @@ export interface SaveBatchResult {
   llmCalls: { embed: number; judge: number };
 }
 
-export async function saveBatch(options: SaveBatchOptions): Promise<SaveBatchResult> {
-  const { transaction, llm, brain, scope } = options;
+export interface BatchPlan {
+  /** The step's result (what later attempts read back). */
+  result: SaveBatchResult;
+  /** The rows to insert at the commit, ids chosen. */
+  items: NewGatherItem[];
+  /** The department's vectors once these items are in (stored + new), for the next iteration. */
+  vectors: { model: string; vectors: StoredVector[] } | undefined;
+}
+
+export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
+  const { pool, llm, brain, scope } = options;
   const result: SaveBatchResult = { generated: options.items.length, created: 0, itemIds: [], exactDuplicates: 0, semanticDuplicates: 0, judgedDuplicates: 0, brainDuplicates: 0, indexed: 0, llmCalls: { embed: 0, judge: 0 } };
 
   // 1. Exact: normalised hash against the department and the batch itself.
-  const seen = await departmentHashes(transaction, scope);
+  const seen = await departmentHashes(pool, scope);
   const candidates: Array<{ item: GeneratedItem; hash: string }> = [];
   for (const item of options.items) {
     const hash = contentHash(item.content);
@@ -66,7 +82,7 @@ export async function saveBatch(options: SaveBatchOptions): Promise<SaveBatchRes
     seen.add(hash);
     candidates.push({ item, hash });
   }
-  if (candidates.length === 0) return result;
+  if (candidates.length === 0) return { result, items: [], vectors: options.knownVectors };
 
   // 2. Semantic: one batched embedding call, cosine against stored vectors and the batch.
   const embedded = await llm.embedTexts({ texts: candidates.map((candidate) => candidate.item.content), signal: options.signal, context: { taskId: options.taskId, step: options.stepKey } });
@@ -76,9 +92,9 @@ export async function saveBatch(options: SaveBatchOptions): Promise<SaveBatchRes
   // (one gather per project at a time), so they are exactly what the table holds.
   const stored: StoredVector[] = options.knownVectors?.model === embedded.model
     ? options.knownVectors.vectors
-    : await departmentEmbeddings(transaction, scope, embedded.model);
+    : await departmentEmbeddings(pool, scope, embedded.model);
   const storedText = async (id: string): Promise<string> => {
-    const row = await transaction.query<{ content: string }>('SELECT content FROM gather_items WHERE id = $1', [id]);
+    const row = await pool.query<{ content: string }>('SELECT content FROM gather_items WHERE id = $1', [id]);
     return row.rows[0]?.content ?? '';
   };
   const verdicts = semanticDuplicates(
@@ -132,7 +148,7 @@ export async function saveBatch(options: SaveBatchOptions): Promise<SaveBatchRes
       });
     } catch (error) {
       if (options.signal.aborted) throw error;
-      await options.warn('brain_unavailable', `Brain duplicate search failed; kept the items the local check passed: ${serializeError(error).message}`, { operation: 'search_duplicates' });
+      options.warn('brain_unavailable', `Brain duplicate search failed; kept the items the local check passed: ${serializeError(error).message}`, { operation: 'search_duplicates' });
     }
   }
 
@@ -141,6 +157,7 @@ export async function saveBatch(options: SaveBatchOptions): Promise<SaveBatchRes
     .map((candidate, index) => ({ candidate, index }))
     .filter(({ index }) => !dropped.has(index))
     .map(({ candidate, index }) => ({
+      id: randomUUID(),
       department: scope.department,
       content: candidate.item.content,
       summary: candidate.item.summary,
@@ -154,33 +171,57 @@ export async function saveBatch(options: SaveBatchOptions): Promise<SaveBatchRes
       embeddingModel: embedded.model,
       taskId: options.taskId,
     }));
-  const inserted = await insertItems(transaction, scope, toInsert);
-  result.created = inserted.length;
-  result.itemIds = inserted.map((item) => item.id);
-  const vectorOf = new Map(toInsert.map((item) => [item.contentHash, item.embedding]));
-  options.onVectors?.({
-    model: embedded.model,
-    vectors: [...stored, ...inserted.flatMap((item) => {
-      const embedding = vectorOf.get(item.contentHash);
-      return embedding ? [{ id: item.id, embedding }] : [];
-    })],
-  });
+  result.created = toInsert.length;
+  result.itemIds = toInsert.map((item) => item.id!);
+  // Builtin: the rows are the index. The service is indexed by its own step after the commit.
+  result.indexed = brain.kind === 'service' ? 0 : toInsert.length;
+  return {
+    result,
+    items: toInsert,
+    vectors: {
+      model: embedded.model,
+      vectors: [...stored, ...toInsert.flatMap((item) => (item.embedding ? [{ id: item.id!, embedding: item.embedding }] : []))],
+    },
+  };
+}
 
-  // Index in the Brain in this same step: built in, that is the rows above; the service gets them
-  // with their taskloom ids, so a replayed step can be recognised there.
-  if (inserted.length > 0) {
-    try {
-      const indexed = await brain.indexItems(
-        { tenant: scope.tenant, projectId: scope.projectId },
-        inserted.map((item) => ({ id: item.id, department: scope.department, content: item.content, summary: item.summary, context: item.context, properties: { ...options.metadata, contentHash: item.contentHash } })),
-        transaction,
-        options.signal,
-      );
-      result.indexed = indexed.indexed;
-    } catch (error) {
-      if (options.signal.aborted) throw error;
-      await options.warn('brain_unavailable', `Brain indexing failed; the items are saved in taskloom only: ${serializeError(error).message}`, { operation: 'index', items: inserted.length });
-    }
+/** A concurrent writer stored one of the planned items first; the step runs again from its reads. */
+export class ItemsChangedError extends TaskloomError {
+  constructor(planned: number, inserted: number) {
+    super('items_changed', `${planned - inserted} of ${planned} planned gather items were stored by someone else meanwhile; the save step runs again.`, { retryable: true });
   }
-  return result;
+}
+
+/** The save phase: inserts exactly what the plan chose, or nothing. */
+export async function insertPlannedItems(transaction: PoolClient, scope: { tenant: string; projectId: string }, items: NewGatherItem[]): Promise<void> {
+  const inserted = await insertItems(transaction, scope, items);
+  if (inserted.length !== items.length) throw new ItemsChangedError(items.length, inserted.length);
+}
+
+/**
+ * Indexes saved items in the Brain service with their taskloom ids (so a replay is recognisable
+ * there). A failure is a warning: the items stay saved in taskloom.
+ */
+export async function indexInBrainService(
+  options: { brain: Brain; pool: Pool; scope: { tenant: string; projectId: string; department: string }; itemIds: string[]; metadata: AutomationMetadata; signal: AbortSignal; warn: SaveBatchOptions['warn'] },
+): Promise<number> {
+  const { brain, pool, scope } = options;
+  if (options.itemIds.length === 0) return 0;
+  const rows = await pool.query<{ id: string; content: string; summary: string; context: string; content_hash: string }>(
+    'SELECT id, content, summary, context, content_hash FROM gather_items WHERE id = ANY($1::uuid[]) ORDER BY created_at, id',
+    [options.itemIds],
+  );
+  try {
+    const indexed = await brain.indexItems(
+      { tenant: scope.tenant, projectId: scope.projectId },
+      rows.rows.map((item) => ({ id: item.id, department: scope.department, content: item.content, summary: item.summary, context: item.context, properties: { ...options.metadata, contentHash: item.content_hash } })),
+      pool,
+      options.signal,
+    );
+    return indexed.indexed;
+  } catch (error) {
+    if (options.signal.aborted) throw error;
+    options.warn('brain_unavailable', `Brain indexing failed; the items are saved in taskloom only: ${serializeError(error).message}`, { operation: 'index', items: rows.rows.length });
+    return 0;
+  }
 }

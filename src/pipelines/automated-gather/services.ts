@@ -3,8 +3,7 @@
  * (a gateway on mock models, a Payload or Brain client pointed at a local server).
  */
 import type { Config } from '../../config.ts';
-import type { Pool, Queryable } from '../../db/pool.ts';
-import { appendEvents } from '../../engine/index.ts';
+import type { Pool } from '../../db/pool.ts';
 import { createBrain, type Brain } from '../../integrations/brain/index.ts';
 import { createPayloadClient, type PayloadClient } from '../../integrations/payload.ts';
 import type { LlmGateway } from '../../llm/index.ts';
@@ -48,17 +47,7 @@ export function resolveGatherServices(services: GatherServices): ResolvedGatherS
 }
 
 /** Appends one pipeline event in `transaction`, with the seed's common fields. */
-export async function appendGatherEvent(
-  transaction: Queryable,
-  scope: { taskId: string; tenant: string; projectId: string },
-  type: string,
-  payload: Record<string, unknown>,
-): Promise<void> {
-  await appendEvents(transaction, [{
-    taskId: scope.taskId,
-    tenant: scope.tenant,
-    projectId: scope.projectId,
-    type,
-    payload: { type, project_id: scope.projectId, task_id: scope.taskId, timestamp: new Date().toISOString(), ...payload },
-  }]);
+/** The seed's event payload: `type`, `project_id`, `task_id` and `timestamp` around the fields. */
+export function gatherEventPayload(scope: { taskId: string; projectId: string }, type: string, payload: Record<string, unknown>): Record<string, unknown> {
+  return { type, project_id: scope.projectId, task_id: scope.taskId, timestamp: new Date().toISOString(), ...payload };
 }
