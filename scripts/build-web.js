@@ -28,6 +28,12 @@ function newestSource() {
     }
   };
   visit(path.join(webRoot, 'src'));
+  // Pipelines' own dashboard pages.
+  const pipelinesRoot = path.resolve(webRoot, '../src/pipelines');
+  for (const name of readdirSync(pipelinesRoot)) {
+    const pages = path.join(pipelinesRoot, name, 'dashboard');
+    if (existsSync(pages)) visit(pages);
+  }
   for (const name of ['index.html', 'vite.config.ts']) visit(path.join(webRoot, name));
   return newest;
 }

@@ -10,12 +10,15 @@ import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
+// Pipelines' dashboard pages (src/pipelines/*/dashboard) import the dashboard's pieces as `@dashboard/...`.
+const dashboardSources = fileURLToPath(new URL('./src', import.meta.url));
 const apiUrl = process.env.TASKLOOM_API_URL ?? 'http://127.0.0.1:8000';
 
 export default defineConfig({
   root,
   base: '/',
   plugins: [preact({ devToolsInProd: false, prefreshEnabled: true })],
+  resolve: { alias: { '@dashboard': dashboardSources } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { ensureEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { migrationSources } from '../../src/pipelines/index.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 
 export interface BenchDatabase {
@@ -50,7 +51,7 @@ export async function openBenchDatabase(options: { name: string; poolSize: numbe
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     pool = createPool(url.toString(), { max: options.poolSize });
-    await migrate(pool);
+    await migrate(pool, migrationSources);
     return { url: url.toString(), pool, drop: cleanUp };
   } catch (error) {
     await cleanUp();

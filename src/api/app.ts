@@ -17,6 +17,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import type { Pool } from '../db/pool.ts';
+import { coreMigrations, type MigrationSource } from '../db/migrate.ts';
 import type { Engine } from '../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { instrumentEngine, taskloomMetrics } from '../metrics.ts';
@@ -45,6 +46,8 @@ export interface BuildAppOptions {
    * carry `request.tenant`, count against the rate limit, and should validate with parseOrThrow.
    */
   routePlugins?: FastifyPluginAsync[];
+  /** The migrations /readyz checks are applied (src/pipelines/index.ts migrationSources). @default the core's */
+  migrations?: readonly MigrationSource[];
   /** Folder of the built dashboard; false serves none. @default <package>/web/dist when it exists */
   webRoot?: string | false;
   /** How long an API key lookup is reused in this process. @default 10000 */
@@ -62,6 +65,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     logger,
     webhookPolicy: { allowLoopback: config.webhookAllowLoopback, allowPrivate: config.webhookAllowPrivate },
     streams: new Set(),
+    migrations: options.migrations ?? [coreMigrations],
   };
   const metrics = taskloomMetrics();
 

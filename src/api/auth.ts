@@ -101,3 +101,13 @@ export function authenticationHook(authenticator: KeyAuthenticator) {
     request.apiKeyId = identity.keyId;
   };
 }
+
+/**
+ * The tenant of an authenticated request, for routes (core or a pipeline's) registered in the
+ * authenticated scope; a route registered outside it fails loudly instead of leaking across tenants.
+ */
+export function tenantOf(request: FastifyRequest): string {
+  const tenant = request.tenant;
+  if (typeof tenant !== 'string' || tenant.length === 0) throw new UnauthorizedError('This endpoint needs an authenticated tenant (X-API-Key).');
+  return tenant;
+}

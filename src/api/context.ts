@@ -2,6 +2,7 @@
  * What the routes need, passed down from buildApp.
  */
 import type { Config } from '../config.ts';
+import type { MigrationSource } from '../db/migrate.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Engine } from '../engine/index.ts';
 import type { TargetPolicy } from '../integrations/webhooks/index.ts';
@@ -13,6 +14,8 @@ export interface ApiContext {
   config: Config;
   logger: Logger;
   webhookPolicy: TargetPolicy;
+  /** The migrations this build expects (for /readyz). */
+  migrations: readonly MigrationSource[];
   /** Open SSE streams, ended when the server closes. */
   streams: Set<AbortController>;
 }

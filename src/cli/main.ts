@@ -3,9 +3,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { configurationMarkdown } from '../config.ts';
-import { gatherCommand } from './gather-command.ts';
 import { keysCommand } from './keys-command.ts';
 import { llmCommand } from './llm-command.ts';
+import { pipelines } from '../pipelines/index.ts';
 import { createRuntime, reportError } from './runtime.ts';
 import { serviceCommands } from './service-commands.ts';
 import { taskCommands } from './task-commands.ts';
@@ -17,7 +17,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
     .exitOverride()
     .showHelpAfterError();
   for (const command of [...serviceCommands(runtime), ...taskCommands(runtime), llmCommand(runtime)]) program.addCommand(command);
-  program.addCommand(gatherCommand(runtime));
+  for (const pipeline of pipelines) if (pipeline.cli) program.addCommand(pipeline.cli(runtime));
   program.addCommand(keysCommand(runtime));
   program.addCommand(new Command('config').description('Print every environment variable taskloom reads, as a Markdown table').action(() => {
     process.stdout.write(`${configurationMarkdown()}\n`);

@@ -8,7 +8,7 @@ import { Engine } from '../engine/index.ts';
 import { isTaskloomError } from '../errors.ts';
 import { createLlmGateway, type LlmGateway } from '../llm/index.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { builtinTaskTypes, type PipelineServices } from '../pipelines/index.ts';
+import { builtinTaskTypes, migrationSources, type PipelineServices } from '../pipelines/index.ts';
 
 export interface Runtime {
   loadConfig(): Config;
@@ -47,7 +47,7 @@ export function createRuntime(): Runtime {
       return getLogger();
     },
     async openDatabase() {
-      const database = await openDatabase(resolveConfig(), getLogger());
+      const database = await openDatabase(resolveConfig(), getLogger(), { migrations: migrationSources });
       databases.push(database);
       closers.unshift(() => database.close());
       return database;

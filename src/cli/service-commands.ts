@@ -7,7 +7,7 @@ import { migrate, withTransaction, type Database } from '../db/index.ts';
 import { ensureBootstrapKey, startApiServer } from '../api/index.ts';
 import { WebhookDispatcher } from '../integrations/webhooks/index.ts';
 import { RedisEventSink } from '../integrations/redis-sink.ts';
-import { builtinRoutes } from '../pipelines/index.ts';
+import { builtinRoutes, migrationSources } from '../pipelines/index.ts';
 import type { Runtime } from './runtime.ts';
 
 function parseQueues(value: string): QueueName[] {
@@ -110,7 +110,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
         process.stderr.write('registered TASKLOOM_API_KEY for tenant "default"\n');
       }
       await startDeliveries(runtime, engine, database);
-      const server = await startApiServer({ engine, config, logger: runtime.logger, pool: database.pool, routePlugins: builtinRoutes(services) });
+      const server = await startApiServer({ engine, config, logger: runtime.logger, pool: database.pool, routePlugins: builtinRoutes({ ...services, engine }), migrations: migrationSources });
       // Closers run last-registered first: the HTTP server stops before the engine.
       runtime.onClose(() => server.close());
       process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${redact(database.url)}${options.worker ? ' with an in-process worker' : ''}\n`);
@@ -123,7 +123,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .description('Apply pending database migrations and exit')
     .action(async () => {
       const database = await runtime.openDatabase();
-      const applied = await migrate(database.pool);
+      const applied = await migrate(database.pool, migrationSources);
       process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     });
 

@@ -5,7 +5,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { ensureEmbeddedPostgres } from './embedded-postgres.ts';
-import { migrate } from './migrate.ts';
+import { coreMigrations, migrate, type MigrationSource } from './migrate.ts';
 import { createPool, type Pool } from './pool.ts';
 
 export interface Database {
@@ -23,7 +23,16 @@ export interface Database {
   abandon(): Promise<void>;
 }
 
-export async function openDatabase(config: Config, logger: Logger, options: { migrate?: boolean; applicationName?: string } = {}): Promise<Database> {
+export interface OpenDatabaseOptions {
+  /** Apply pending migrations. @default true */
+  migrate?: boolean;
+  /** Which migrations: the core's and every pipeline's (src/pipelines/index.ts). @default the core's only */
+  migrations?: readonly MigrationSource[];
+  /** @default 'taskloom' */
+  applicationName?: string;
+}
+
+export async function openDatabase(config: Config, logger: Logger, options: OpenDatabaseOptions = {}): Promise<Database> {
   let url = config.databaseUrl;
   let detach = async (): Promise<void> => {};
   let checkServer = (): void => {};
@@ -46,7 +55,7 @@ export async function openDatabase(config: Config, logger: Logger, options: { mi
   pool.on('error', checkServer);
   try {
     if (options.migrate !== false) {
-      const applied = await migrate(pool);
+      const applied = await migrate(pool, options.migrations ?? [coreMigrations]);
       if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     }
   } catch (error) {

@@ -1,4 +1,4 @@
-export { openDatabase, type Database } from './database.ts';
+export { openDatabase, type Database, type OpenDatabaseOptions } from './database.ts';
 export { ensureEmbeddedPostgres, type EmbeddedPostgresHandle } from './embedded-postgres.ts';
-export { migrate, migrationsApplied, listMigrations } from './migrate.ts';
+export { coreMigrations, migrate, migrationsApplied, listMigrations, type MigrationSource } from './migrate.ts';
 export { createPool, withTransaction, type Pool, type PoolClient, type Queryable } from './pool.ts';

@@ -2,7 +2,7 @@ export { abortReason, TaskAbortedError, type AbortReason } from './abort.ts';
 export { type CancelResult } from './cancel.ts';
 export { Engine, isUuid, type EngineOptions } from './engine.ts';
 export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';
-export { appendEvents, readEvents, type TaskEvent, type EventQuery } from './event-log.ts';
+export { appendEvents, readEvents, type NewEvent, type TaskEvent, type EventQuery } from './event-log.ts';
 export { isQueueName, queueNames, queues, type QueueName, type QueuePolicy } from './queues.ts';
 export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
 export { defineTask, type AnyTaskDefinition, type StepOptions, type StepScope, type TaskContext, type TaskDefinition } from './task-definition.ts';

@@ -1,29 +1,29 @@
 /**
- * Every built-in task type and the routes pipelines add. A process registers exactly this list,
- * so the API, workers and CLI agree on what can be submitted.
+ * The composition root of pipelines: every process (API, worker, CLI) registers exactly this
+ * list, so they agree on the task types, migrations, routes and commands there are. Adding a
+ * pipeline is one line here; everything else lives in its folder (see src/kit/pipeline.ts).
  */
-import type { Config } from '../config.ts';
-import type { Pool } from '../db/pool.ts';
-import type { AnyTaskDefinition } from '../engine/index.ts';
-import type { LlmGateway } from '../llm/index.ts';
-import type { Logger } from '../logger.ts';
 import type { FastifyPluginAsync } from 'fastify';
-import { sleepTask } from './builtin/sleep.ts';
-import { automatedGatherTaskTypes, gatherRoutes } from './automated-gather/index.ts';
+import { coreMigrations, type MigrationSource } from '../db/migrate.ts';
+import type { AnyTaskDefinition, Pipeline, PipelineRouteServices, PipelineServices } from '../kit/index.ts';
+import { automatedGather } from './automated-gather/index.ts';
+import { builtin } from './builtin/index.ts';
 
-/** What pipelines are given: they reach the database and the LLM only through these. */
-export interface PipelineServices {
-  config: Config;
-  pool: Pool;
-  logger: Logger;
-  llm: LlmGateway;
-}
+export type { PipelineServices } from '../kit/index.ts';
+
+export const pipelines: readonly Pipeline[] = [builtin, automatedGather];
+
+/** The core's migrations, then each pipeline's, in registration order. */
+export const migrationSources: readonly MigrationSource[] = [
+  coreMigrations,
+  ...pipelines.flatMap((pipeline) => (pipeline.migrationSource ? [pipeline.migrationSource] : [])),
+];
 
 export function builtinTaskTypes(services: PipelineServices): AnyTaskDefinition[] {
-  return [sleepTask, ...automatedGatherTaskTypes(services)];
+  return pipelines.flatMap((pipeline) => pipeline.tasks?.(services) ?? []);
 }
 
 /** HTTP routes pipelines add to the API (each is registered inside the authenticated scope). */
-export function builtinRoutes(services: PipelineServices): FastifyPluginAsync[] {
-  return [gatherRoutes(services)];
+export function builtinRoutes(services: PipelineRouteServices): FastifyPluginAsync[] {
+  return pipelines.flatMap((pipeline) => (pipeline.routes ? [pipeline.routes(services)] : []));
 }

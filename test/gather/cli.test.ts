@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { gatherCommand } from '../../src/cli/gather-command.ts';
+import { gatherCommand } from '../../src/pipelines/automated-gather/index.ts';
 import type { Runtime } from '../../src/cli/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testLogger } from '../support/engine.ts';

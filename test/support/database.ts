@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { migrationSources } from '../../src/pipelines/index.ts';
 
 export function serverUrl(): string {
   const url = process.env.TASKLOOM_TEST_DATABASE_URL ?? process.env.DATABASE_URL;
@@ -42,7 +43,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   }
   const url = withDatabase(serverUrl(), name);
   const pool = createPool(url, { max: 10, applicationName: 'taskloom-test' });
-  if (options.migrate !== false) await migrate(pool);
+  if (options.migrate !== false) await migrate(pool, migrationSources);
   return {
     url,
     name,

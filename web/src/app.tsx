@@ -4,8 +4,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { apiKey, onUnauthorized, request, storeApiKey } from './api/client.ts';
 import { Link } from './components/link.tsx';
+import { pipelinePages } from './lib/pipeline-pages.ts';
 import { match, navigate, useLocation } from './lib/router.ts';
-import { GatherIndexPage, GatherPage } from './pages/gather-page.tsx';
 import { OverviewPage } from './pages/overview-page.tsx';
 import { SignInPage } from './pages/sign-in-page.tsx';
 import { StartTaskPage } from './pages/start-task-page.tsx';
@@ -16,7 +16,7 @@ const navigation = [
   { href: '/', label: 'Overview', active: (path: string) => path === '/' },
   { href: '/tasks', label: 'Tasks', active: (path: string) => path.startsWith('/tasks') },
   { href: '/start', label: 'Start a task', active: (path: string) => path.startsWith('/start') },
-  { href: '/gather', label: 'Gather', active: (path: string) => path.startsWith('/gather') || path.startsWith('/projects/') },
+  ...pipelinePages.map((page) => page.navigation),
 ];
 
 function Routes({ path }: { path: string }) {
@@ -25,8 +25,10 @@ function Routes({ path }: { path: string }) {
   if (path === '/tasks') return <TaskListPage />;
   if ((params = match('/tasks/:id', path))) return <TaskPage taskId={params.id!} />;
   if (path === '/start') return <StartTaskPage />;
-  if (path === '/gather') return <GatherIndexPage />;
-  if ((params = match('/projects/:id/gather', path))) return <GatherPage projectId={params.id!} />;
+  for (const page of pipelinePages) {
+    const rendered = page.render(path);
+    if (rendered) return rendered;
+  }
   return (
     <section class="panel">
       <h1>Page not found</h1>

@@ -29,7 +29,7 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsync {
       checks.database = { ok: false, detail: `unreachable: ${(error as Error).message}` };
     }
     if (checks.database.ok) {
-      const applied = await migrationsApplied(context.pool);
+      const applied = await migrationsApplied(context.pool, context.migrations);
       checks.migrations = { ok: applied, detail: applied ? 'every migration is applied' : 'migrations are pending (run `taskloom migrate`)' };
       const running = [...context.engine.workers];
       if (running.length > 0) {

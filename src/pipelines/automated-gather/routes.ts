@@ -8,9 +8,9 @@
  *
  * Every query is scoped by `request.tenant`, which the API's authentication sets.
  */
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '../../api/index.ts';
+import { parseOrThrow, tenantOf } from '../../kit/index.ts';
 import { TaskloomError, ValidationError } from '../../errors.ts';
 import { listTableDepartments, replaceProjectDepartments } from './departments.ts';
 import { listEvaluations } from './evaluations-store.ts';
@@ -28,14 +28,6 @@ const evaluationsQuery = z.object({
   department: z.string().trim().min(1).max(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
 }).strict();
-
-function tenantOf(request: FastifyRequest): string {
-  const tenant = (request as FastifyRequest & { tenant?: unknown }).tenant;
-  if (typeof tenant !== 'string' || tenant.length === 0) {
-    throw new TaskloomError('unauthorized', 'This endpoint needs an authenticated tenant (X-API-Key).', { httpStatus: 401, retryable: false });
-  }
-  return tenant;
-}
 
 export function gatherRoutes(services: GatherServices): FastifyPluginAsync {
   const resolved = resolveGatherServices(services);

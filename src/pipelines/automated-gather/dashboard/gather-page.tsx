@@ -8,19 +8,19 @@
  * changed; the run itself (iterations, scores, status) is rebuilt from the events.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { ApiError, query, request } from '../api/client.ts';
-import { ProjectEventStream, type StreamState } from '../api/event-streams.ts';
-import type { Department, DepartmentEvaluation, GatherItem, SubmitResponse, TaskEvent, TaskPage } from '../api/types.ts';
-import { StreamIndicator } from '../components/event-log.tsx';
-import { Link } from '../components/link.tsx';
-import { ProgressBar } from '../components/progress-bar.tsx';
-import { QualityChart, type QualityPoint } from '../components/quality-chart.tsx';
-import { Tag } from '../components/status-badge.tsx';
-import { formatNumber, formatRelative, formatTime, shortId } from '../lib/format.ts';
-import { applyGatherEvent, sortedRuns, type DepartmentRun, type GatherRun, type GatherRunStatus } from '../lib/gather-runs.ts';
-import { useLoader, useThrottled } from '../lib/hooks.ts';
-import { navigate } from '../lib/router.ts';
-import { ErrorNotice } from './shared.tsx';
+import { ApiError, query, request } from '@dashboard/api/client.ts';
+import { ProjectEventStream, type StreamState } from '@dashboard/api/event-streams.ts';
+import type { Department, DepartmentEvaluation, GatherItem, SubmitResponse, TaskEvent, TaskPage } from '@dashboard/api/types.ts';
+import { StreamIndicator } from '@dashboard/components/event-log.tsx';
+import { Link } from '@dashboard/components/link.tsx';
+import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
+import { QualityChart, type QualityPoint } from './quality-chart.tsx';
+import { Tag } from '@dashboard/components/status-badge.tsx';
+import { formatNumber, formatRelative, formatTime, shortId } from '@dashboard/lib/format.ts';
+import { applyGatherEvent, sortedRuns, type DepartmentRun, type GatherRun, type GatherRunStatus } from './gather-runs.ts';
+import { useLoader, useThrottled } from '@dashboard/lib/hooks.ts';
+import { navigate } from '@dashboard/lib/router.ts';
+import { ErrorNotice } from '@dashboard/pages/shared.tsx';
 
 const runStatusText: Record<GatherRunStatus, { label: string; tone: 'good' | 'bad' | 'warn' | 'info' }> = {
   running: { label: '▶ running', tone: 'info' },

@@ -3,7 +3,7 @@
  * run walks, each one's iterations and quality scores, and how the run ended. Pure functions,
  * so a replay and live events build exactly the same state.
  */
-import type { TaskEvent } from '../api/types.ts';
+import type { TaskEvent } from '@dashboard/api/types.ts';
 
 export interface IterationPoint {
   iteration: number;

@@ -3,7 +3,7 @@
  * its threshold as a dashed line across the band, a point per iteration. Departments differ by
  * label and marker shape, not only colour; a data table follows.
  */
-import { useElementWidth } from '../lib/hooks.ts';
+import { useElementWidth } from '@dashboard/lib/hooks.ts';
 
 export interface QualityPoint {
   department: string;

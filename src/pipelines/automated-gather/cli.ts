@@ -1,5 +1,5 @@
 /**
- * `taskloom gather`: the automated gather pipeline from the command line.
+ * `taskloom gather`: the automated gather pipeline from the command line (the pipeline's `cli`).
  *
  * - `gather start --project ID [--wait]`: submit a run; with --wait, one line per department
  *   event on a terminal (JSON lines otherwise), then the result; exit 0 when it completed
@@ -10,20 +10,15 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Engine, TaskEvent, TaskRecord } from '../engine/index.ts';
-import { ValidationError } from '../errors.ts';
-import {
-  createDepartmentSource,
-  departmentsUpdate,
-  gatherTaskType,
-  listEvaluations,
-  listItems,
-  listTableDepartments,
-  replaceProjectDepartments,
-} from '../pipelines/automated-gather/index.ts';
-import { createPayloadClient } from '../integrations/payload.ts';
-import type { Runtime } from './runtime.ts';
-import { warnWhenNoWorker } from './worker-check.ts';
+import type { Engine, TaskEvent, TaskRecord } from '../../engine/index.ts';
+import { ValidationError } from '../../errors.ts';
+import { createDepartmentSource, listTableDepartments, replaceProjectDepartments } from './departments.ts';
+import { listEvaluations } from './evaluations-store.ts';
+import { listItems } from './items-store.ts';
+import { departmentsUpdate, gatherTaskType } from './schemas.ts';
+import { createPayloadClient } from '../../integrations/payload.ts';
+import type { Runtime } from '../../cli/runtime.ts';
+import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 
 const terminal = new Set(['task_completed', 'task_failed', 'task_cancelled']);
 

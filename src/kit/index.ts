@@ -1,0 +1,34 @@
+/**
+ * The pipeline kit: everything a pipeline folder needs from the rest of taskloom, in one entry.
+ * Pipelines import the engine and the API's route helpers from here (plus `llm/`, `config.ts`,
+ * `errors.ts`, `logger.ts` and `integrations/`), and write SQL only on their own tables.
+ *
+ * Terms, as the engine uses them:
+ * - task: one durable unit of work of a task type, a row in `tasks`, with status and events.
+ * - attempt: one run of a task's handler by a worker; a crash or retryable error starts another.
+ * - lease: the attempt's fence token; a write by an attempt that lost its task is refused.
+ * - claim / settle: a worker taking queued tasks into its slots / recording how attempts ended.
+ * - step: a checkpointed unit of a handler; its result is stored once and replayed afterwards.
+ * - waitpoint: a durable wait (a person's decision, a timer, children) during which the task
+ *   holds no worker slot; resolving it requeues the task in the same transaction.
+ */
+export { definePipeline, type Pipeline, type PipelineDefinition, type PipelineRouteServices, type PipelineServices } from './pipeline.ts';
+export {
+  abortReason,
+  appendEvents,
+  defineTask,
+  TaskAbortedError,
+  type AbortReason,
+  type AnyTaskDefinition,
+  type Engine,
+  type NewEvent,
+  type StepOptions,
+  type StepScope,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskEvent,
+  type TaskRecord,
+  type TaskStatus,
+} from '../engine/index.ts';
+export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
+export { emptyBody, emptyQuery, jsonSchema, parseOrThrow, tenantOf } from '../api/index.ts';

@@ -1,0 +1,57 @@
+/**
+ * The pipeline kit: a pipeline's own migrations are applied after the core's, once, under its
+ * name; databases made before namespaces keep their history.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { coreMigrations, listMigrations, migrate, migrationsApplied } from '../../src/db/migrate.ts';
+import { definePipeline } from '../../src/kit/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+const example = definePipeline({
+  name: 'example-notes',
+  title: 'Example notes',
+  migrations: new URL('../fixtures/example-pipeline/migrations/', import.meta.url),
+});
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ migrate: false });
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+it('applies a pipeline\'s migrations after the core\'s, once, recorded under its name', async () => {
+  const sources = [coreMigrations, example.migrationSource!];
+  const applied = await migrate(database.pool, sources);
+  const core = await listMigrations([coreMigrations]);
+  expect(applied).toEqual([...core.map((migration) => migration.name), 'example-notes/0001_notes', 'example-notes/0002_note_tags']);
+  expect(await migrate(database.pool, sources)).toEqual([]);
+  expect(await migrationsApplied(database.pool, sources)).toBe(true);
+  await database.pool.query(`INSERT INTO example_notes (tenant, text, tags) VALUES ('default', 'hello', '{a}')`);
+  const rows = await database.pool.query<{ namespace: string; version: number }>(`SELECT namespace, version FROM taskloom_migrations WHERE namespace <> 'core' ORDER BY version`);
+  expect(rows.rows).toEqual([{ namespace: 'example-notes', version: 1 }, { namespace: 'example-notes', version: 2 }]);
+});
+
+it('upgrades a migrations table from before namespaces without re-running anything', async () => {
+  const old = await createTestDatabase({ migrate: false });
+  try {
+    // The table as releases before the kit made it, with the core's history in it.
+    await old.pool.query('CREATE TABLE taskloom_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())');
+    const core = await listMigrations([coreMigrations]);
+    for (const migration of core) {
+      await old.pool.query(migration.sql);
+      await old.pool.query('INSERT INTO taskloom_migrations (version, name) VALUES ($1, $2)', [migration.version, migration.name]);
+    }
+    expect(await migrate(old.pool, [coreMigrations, example.migrationSource!])).toEqual(['example-notes/0001_notes', 'example-notes/0002_note_tags']);
+  } finally {
+    await old.drop();
+  }
+});
+
+it('refuses a pipeline name that is not kebab-case or is reserved', () => {
+  expect(() => definePipeline({ name: 'Smart_Metadata', title: 'x' })).toThrow(/kebab-case/);
+  expect(() => definePipeline({ name: 'core', title: 'x' })).toThrow(/reserved/);
+});
