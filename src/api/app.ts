@@ -31,6 +31,7 @@ import { llmUsageRoutes } from './routes/llm-usage.ts';
 import { streamRoutes } from './routes/streams.ts';
 import { taskTypeRoutes } from './routes/task-types.ts';
 import { taskRoutes } from './routes/tasks.ts';
+import { waitpointRoutes, waitpointTokenRoutes } from './routes/waitpoints.ts';
 import { tenantRoutes } from './routes/tenant.ts';
 import { defaultWebRoot, registerDashboard } from './static.ts';
 import { assertStorable } from './validation.ts';
@@ -136,6 +137,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await registerOpenApi(app);
 
   await app.register(healthRoutes(context));
+  await app.register(waitpointTokenRoutes(context));
 
   const authenticator = new KeyAuthenticator(pool, logger, { cacheTtlMs: options.keyCacheTtlMs });
   app.decorate('keyAuthenticator', authenticator);
@@ -153,6 +155,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     await scope.register(streamRoutes(context));
     await scope.register(tenantRoutes(context));
     await scope.register(llmUsageRoutes(context));
+    await scope.register(waitpointRoutes(context));
     for (const plugin of options.routePlugins ?? []) await scope.register(plugin);
   });
 

@@ -75,6 +75,8 @@ export interface TaskView {
   max_attempts: number;
   callback_url: string | null;
   idempotency_key: string | null;
+  /** The task that submitted this one as its child, if any. */
+  parent_task_id: string | null;
   cancel_requested_at: string | null;
   next_attempt_at: string | null;
   created_at: string;
@@ -101,6 +103,7 @@ export function taskView(task: TaskRecord): TaskView {
     max_attempts: task.max_attempts,
     callback_url: task.callback_url,
     idempotency_key: task.idempotency_key,
+    parent_task_id: task.parent_task_id,
     cancel_requested_at: task.cancel_requested_at,
     next_attempt_at: task.next_attempt_at,
     created_at: task.created_at,
@@ -154,7 +157,7 @@ export const taskViewSchema = z.object({
   task_id: z.uuid(), id: z.uuid(), task_type: z.string(), project_id: z.string().nullable(), queue: z.string(), priority: z.number().int(),
   status: z.enum(taskStatuses), progress: z.number().int(), progress_message: z.string().nullable(), task_data: z.unknown(), result: z.unknown(),
   error: z.unknown(), attempts: z.number().int(), max_attempts: z.number().int(), callback_url: z.string().nullable(), idempotency_key: z.string().nullable(),
-  cancel_requested_at: z.string().nullable(), next_attempt_at: z.string().nullable(), created_at: z.string(), started_at: z.string().nullable(),
+  parent_task_id: z.uuid().nullable(), cancel_requested_at: z.string().nullable(), next_attempt_at: z.string().nullable(), created_at: z.string(), started_at: z.string().nullable(),
   completed_at: z.string().nullable(), updated_at: z.string(),
 });
 export const eventViewSchema = z.object({ id: z.number().int(), task_id: z.uuid(), project_id: z.string().nullable(), type: z.string(), payload: z.record(z.string(), z.unknown()), created_at: z.string() });

@@ -55,15 +55,7 @@ export function assertStorable(value: unknown, where: RequestPart): void {
   }
 }
 
-/** JSON Schema of a zod schema for OpenAPI (the input side: what a client sends). */
-export function jsonSchema(schema: z.ZodType, io: 'input' | 'output' = 'input'): Record<string, unknown> {
-  try {
-    const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-    return rest;
-  } catch {
-    return {};
-  }
-}
+export { jsonSchema } from '../json-schema.ts';
 
 /** For routes that take no query parameters: an unknown one is a mistake worth reporting. */
 export const emptyQuery = z.object({}).strict();

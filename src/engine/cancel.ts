@@ -1,5 +1,6 @@
 /**
- * Cancellation from any process. A queued or retrying task is cancelled at once. A running task
+ * Cancellation from any process. A queued, retrying or waiting task is cancelled at once (a
+ * waiting task's pending waitpoints with it). A running task
  * is marked `cancel_requested_at` and its worker, wherever it is, hears a NOTIFY and aborts the
  * task's signal; the worker then records the outcome. A worker that dies before hearing it still
  * sees the mark when the task is next claimed.
@@ -8,12 +9,17 @@
  * job row while holding a task row: it commits the task's new status first and only then
  * cancels the job. A claim that fetched the job in between finds the task cancelled and
  * discards the job itself, so the job is never run whichever side gets there first.
+ *
+ * Children: cancelling a task cancels its unfinished child tasks, each in a transaction of its
+ * own after the parent's commits (a child settling locks the child, then its parent; taking the
+ * parent first here and then the children would deadlock against it).
  */
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Boss } from './boss.ts';
 import { appendEvents } from './event-log.ts';
+import { cancelPendingWaitpoints, resolveChildWaits } from './waitpoints.ts';
 import { taskColumns, type TaskRecord, type TaskStatus } from './task-store.ts';
 
 export const cancelChannel = 'taskloom_cancel';
@@ -48,9 +54,12 @@ export async function cancelTask(dependencies: { pool: Pool; boss: Boss; logger:
       [taskId],
     );
     if (task.job_id) queuedJob = { queue: task.queue, id: task.job_id };
+    await cancelPendingWaitpoints(transaction, [taskId]);
+    if (task.parent_task_id !== null) await resolveChildWaits(transaction, dependencies.boss, [task.parent_task_id]);
     await appendEvents(transaction, [{ taskId, tenant: task.tenant, projectId: task.project_id, type: 'task_cancelled', payload: { previous_state: previous, reason: options.reason ?? 'requested' } }]);
     return { task_id: taskId, previous_state: previous, status: 'cancelled', message: 'Task cancelled.' };
   });
+  if (result.previous_state !== result.status || result.status === 'running') await cancelChildren(dependencies, taskId, options);
   if (queuedJob) {
     // Only tidies the queue: if this fails or loses a race, the claim discards the job.
     await dependencies.boss.cancel(queuedJob.queue, queuedJob.id).catch((error: unknown) => {
@@ -58,4 +67,17 @@ export async function cancelTask(dependencies: { pool: Pool; boss: Boss; logger:
     });
   }
   return result;
+}
+
+/** Cancels the unfinished children of a task (and theirs), best effort: a failure is logged. */
+async function cancelChildren(dependencies: { pool: Pool; boss: Boss; logger: Logger }, parentId: string, options: { tenant?: string }): Promise<void> {
+  const children = await dependencies.pool.query<{ id: string }>(
+    `SELECT id FROM tasks WHERE parent_task_id = $1 AND status IN ('queued', 'running', 'retrying', 'waiting') AND cancel_requested_at IS NULL`,
+    [parentId],
+  );
+  for (const child of children.rows) {
+    await cancelTask(dependencies, child.id, { ...options, reason: 'parent_cancelled' }).catch((error: unknown) => {
+      dependencies.logger.warn({ err: error, taskId: child.id, parentId }, 'could not cancel a child of a cancelled task');
+    });
+  }
 }

@@ -14,8 +14,18 @@ import { registerSchedules } from './schedules.ts';
 import { SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
-import { getTask, InvalidCursorError, listTasks, type TaskFilter, type TaskRecord } from './task-store.ts';
+import { getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
 import { Worker, type WorkerOptions } from './worker.ts';
+import {
+  completeWaitpoint,
+  createCompletionToken,
+  getWaitpoint,
+  listWaitpoints,
+  type CompleteWaitpointRequest,
+  type WaitpointFilter,
+  type WaitpointRecord,
+} from './waitpoints.ts';
+import type { PoolClient } from '../db/pool.ts';
 import type { Settlement } from './settle.ts';
 
 export interface EngineOptions {
@@ -112,6 +122,40 @@ export class Engine {
   async cancel(taskId: string, options: { tenant?: string } = {}): Promise<CancelResult> {
     if (!isUuid(taskId)) throw new NotFoundError('Task', taskId);
     return cancelTask(this, taskId, options);
+  }
+
+  /** A task's children, oldest first. */
+  async listChildren(taskId: string, options: { tenant?: string } = {}): Promise<TaskRecord[]> {
+    const parent = await this.getTask(taskId, options);
+    const result = await this.pool.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE parent_task_id = $1 ORDER BY created_at, id LIMIT 1000`, [parent.id]);
+    return result.rows;
+  }
+
+  async getWaitpoint(id: string, options: { tenant?: string } = {}): Promise<WaitpointRecord> {
+    const waitpoint = isUuid(id) ? await getWaitpoint(this.pool, id, options.tenant) : undefined;
+    if (!waitpoint) throw new NotFoundError('Waitpoint', id);
+    return waitpoint;
+  }
+
+  async listWaitpoints(filter: WaitpointFilter): Promise<WaitpointRecord[]> {
+    if (filter.taskId !== undefined && !isUuid(filter.taskId)) return [];
+    return listWaitpoints(this.pool, filter);
+  }
+
+  /**
+   * Completes an `input` waitpoint and requeues its task, in one transaction; `beforeCommit`
+   * joins that transaction (record the decision in the pipeline's own tables there). A second
+   * completion throws `waitpoint_resolved` (409) carrying the first outcome.
+   */
+  async completeWaitpoint(request: CompleteWaitpointRequest, beforeCommit?: (transaction: PoolClient, waitpoint: WaitpointRecord) => Promise<void>): Promise<WaitpointRecord> {
+    if (request.id !== undefined && !isUuid(request.id)) throw new NotFoundError('Waitpoint', request.id);
+    return completeWaitpoint(this, request, beforeCommit);
+  }
+
+  /** A new single-use completion token for an `input` waitpoint (only its hash is stored). */
+  async createWaitpointToken(id: string, tenant: string): Promise<{ token: string; waitpoint: WaitpointRecord }> {
+    if (!isUuid(id)) throw new NotFoundError('Waitpoint', id);
+    return createCompletionToken(this.pool, id, tenant);
   }
 
   /** Stored events (no live follow). */

@@ -5,9 +5,10 @@ export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter 
 export { appendEvents, readEvents, type NewEvent, type TaskEvent, type EventQuery } from './event-log.ts';
 export { isQueueName, queueNames, queues, type QueueName, type QueuePolicy } from './queues.ts';
 export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
-export { defineTask, type AnyTaskDefinition, type StepOptions, type StepScope, type TaskContext, type TaskDefinition } from './task-definition.ts';
+export { defineTask, type AnyTaskDefinition, type ChildOptions, type ChildOutcome, type StepOptions, type StepScope, type TaskContext, type TaskDefinition, type WaitForOptions, type WaitOutcome } from './task-definition.ts';
 export { TaskRegistry } from './task-registry.ts';
 export { activeStatuses, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
+export { hashToken, WaitpointNotCompletableError, WaitpointResolvedError, type CompleteWaitpointRequest, type WaitpointFilter, type WaitpointKind, type WaitpointRecord, type WaitpointStatus } from './waitpoints.ts';
 export { heartbeatWindowSeconds, liveWorkers, type WorkerRow } from './worker-registry.ts';
 export type { Settlement, Outcome } from './settle.ts';

@@ -11,6 +11,7 @@ import type { Logger } from '../logger.ts';
 import { bossDatabase, type Boss } from './boss.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import type { TaskRecord } from './task-store.ts';
+import { cancelPendingWaitpoints, resolveChildWaits, waitpointColumns, type WaitpointRecord } from './waitpoints.ts';
 
 export type Outcome =
   | { kind: 'completed'; result: unknown }
@@ -18,7 +19,11 @@ export type Outcome =
   | { kind: 'failed'; error: Record<string, unknown> }
   | { kind: 'retry'; error: Record<string, unknown>; delayMs: number }
   /** Handed back (graceful shutdown): queued again at once without spending the attempt. */
-  | { kind: 'released' };
+  | { kind: 'released' }
+  /** Handed back by the handler (`context.snooze`): queued again after the delay, attempt not spent. */
+  | { kind: 'snoozed'; delayMs: number }
+  /** Parked on a waitpoint (`context.waitFor`, `sleep`, `waitForChildren`): no slot until it resolves. */
+  | { kind: 'waiting'; waitpointId: string };
 
 export interface Settlement {
   task: TaskRecord;
@@ -84,18 +89,21 @@ export class Settler {
     const byKind = (kind: Outcome['kind']): Settlement[] => settlements.filter((settlement) => settlement.outcome.kind === kind);
     const held = new Set<string>();
     const events: NewEvent[] = [];
+    /** Tasks that ended here, and the parents that may be waiting for them. */
+    const ended: string[] = [];
+    const parents: string[] = [];
     const event = (task: TaskRecord, type: string, payload: Record<string, unknown>): void => {
       events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
     };
 
     const finish = async (kind: 'completed' | 'cancelled' | 'failed', items: Settlement[]): Promise<void> => {
       if (items.length === 0) return;
-      const updated = await transaction.query<{ id: string }>(
+      const updated = await transaction.query<{ id: string; parent_task_id: string | null }>(
         `UPDATE tasks t SET status = $1, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
            progress = CASE WHEN $1 = 'completed' THEN 100 ELSE t.progress END
          FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[], $5::jsonb[]) AS o (id, lease, result, error)
          WHERE t.id = o.id AND t.lease = o.lease
-         RETURNING t.id`,
+         RETURNING t.id, t.parent_task_id`,
         [
           kind,
           items.map((item) => item.task.id),
@@ -105,6 +113,10 @@ export class Settler {
         ],
       );
       const ids = new Set(updated.rows.map((row) => row.id));
+      for (const row of updated.rows) {
+        ended.push(row.id);
+        if (row.parent_task_id !== null) parents.push(row.parent_task_id);
+      }
       for (const item of items) {
         if (!ids.has(item.task.id)) continue;
         held.add(item.task.id);
@@ -118,23 +130,52 @@ export class Settler {
     await finish('cancelled', byKind('cancelled'));
     await finish('failed', byKind('failed'));
 
-    // Retries and releases go back on the queue as new pg-boss jobs.
+    // A task that ended takes its unresolved waits with it; a parent waiting for it may move on.
+    await cancelPendingWaitpoints(transaction, ended);
+    if (parents.length > 0) await resolveChildWaits(transaction, this.#boss, parents);
+
+    // Parking: unless its waitpoint resolved meanwhile (then it is requeued below at once).
+    const resumeNow: Settlement[] = [];
+    for (const item of byKind('waiting')) {
+      const outcome = item.outcome as Extract<Outcome, { kind: 'waiting' }>;
+      const locked = await transaction.query('SELECT 1 FROM tasks WHERE id = $1 AND lease = $2 FOR UPDATE', [item.task.id, item.task.lease]);
+      if (locked.rowCount === 0) continue;
+      // Read after the task row is locked: a resolver that committed first is seen here; one that
+      // commits later finds the task `waiting` and requeues it itself.
+      const found = await transaction.query<WaitpointRecord>(`SELECT ${waitpointColumns} FROM waitpoints WHERE id = $1`, [outcome.waitpointId]);
+      const waitpoint = found.rows[0];
+      if (!waitpoint || waitpoint.status !== 'pending') {
+        resumeNow.push(item);
+        continue;
+      }
+      await transaction.query(
+        `UPDATE tasks SET status = 'waiting', attempts = attempts - 1, job_id = NULL, lease = NULL, worker_id = NULL, next_attempt_at = $2, updated_at = now() WHERE id = $1`,
+        [item.task.id, waitpoint.timeout_at],
+      );
+      held.add(item.task.id);
+      event(item.task, 'task_waiting', { waitpoint_id: waitpoint.id, key: waitpoint.key, kind: waitpoint.kind, timeout_at: waitpoint.timeout_at, children: waitpoint.children?.length ?? null });
+    }
+
+    // Retries, releases, snoozes and resumes go back on the queue as new pg-boss jobs.
     const requeue: Array<{ item: Settlement; jobId: string; startAfter: Date }> = [];
-    for (const item of [...byKind('retry'), ...byKind('released')]) {
+    for (const item of [...byKind('retry'), ...byKind('released'), ...byKind('snoozed'), ...resumeNow]) {
       const outcome = item.outcome;
       const jobId = randomUUID();
       const retry = outcome.kind === 'retry';
-      const startAfter = new Date(Date.now() + (retry ? outcome.delayMs : 0));
+      const delayMs = outcome.kind === 'retry' || outcome.kind === 'snoozed' ? outcome.delayMs : 0;
+      const startAfter = new Date(Date.now() + delayMs);
       const updated = await transaction.query(
         `UPDATE tasks SET status = $3, error = coalesce($4::jsonb, error), attempts = attempts - $5, next_attempt_at = $6, job_id = $7,
            lease = NULL, worker_id = NULL, updated_at = now()
          WHERE id = $1 AND lease = $2`,
-        [item.task.id, item.task.lease, retry ? 'retrying' : 'queued', retry ? JSON.stringify(outcome.error) : null, retry ? 0 : 1, retry ? startAfter : null, jobId],
+        [item.task.id, item.task.lease, retry ? 'retrying' : 'queued', retry ? JSON.stringify(outcome.error) : null, retry ? 0 : 1, delayMs > 0 ? startAfter : null, jobId],
       );
       if (updated.rowCount === 0) continue;
       held.add(item.task.id);
       requeue.push({ item, jobId, startAfter });
       if (retry) event(item.task, 'task_retrying', { attempt: item.task.attempts, max_attempts: item.task.max_attempts, error: outcome.error, delay_ms: outcome.delayMs, next_attempt_at: startAfter.toISOString() });
+      else if (outcome.kind === 'snoozed') event(item.task, 'task_queued', { reason: 'snoozed', delay_ms: outcome.delayMs, next_attempt_at: startAfter.toISOString() });
+      else if (outcome.kind === 'waiting') event(item.task, 'task_queued', { reason: 'resumed', waitpoint_id: outcome.waitpointId });
       else event(item.task, 'task_queued', { reason: 'released', attempt: item.task.attempts - 1 });
     }
     for (const { item, jobId, startAfter } of requeue) {

@@ -28,6 +28,8 @@ export interface SubmitRequest {
   callbackUrl?: string;
   /** @default the task type's priority, else its queue's */
   priority?: number;
+  /** The task submitting this one as its child (set by `context.submitChild`). */
+  parentTaskId?: string;
 }
 
 export interface SubmitResult {
@@ -96,6 +98,7 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
       concurrencyKey: key ?? null,
       exclusiveKey,
       callbackUrl: request.callbackUrl ?? definition.callbackUrl?.(input) ?? null,
+      parentTaskId: request.parentTaskId ?? null,
     },
   };
 }

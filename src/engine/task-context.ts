@@ -6,14 +6,18 @@
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { LeaseLostError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { jsonSchema } from '../json-schema.ts';
+import { TaskAbortedError } from './abort.ts';
+import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import { appendEvents, deferEvents, discardDeferredEvents, flushDeferredEvents, type NewEvent } from './event-log.ts';
-import type { StepOptions, StepScope, TaskContext } from './task-definition.ts';
-import type { TaskRecord } from './task-store.ts';
+import type { ChildOptions, ChildOutcome, StepOptions, StepScope, TaskContext, WaitForOptions, WaitOutcome } from './task-definition.ts';
+import { terminalStatuses, type TaskRecord } from './task-store.ts';
+import { createWaitpoint, findWaitpoint, type WaitpointKind, type WaitpointRecord } from './waitpoints.ts';
 
 export interface ContextDependencies {
   pool: Pool;
   logger: Logger;
-  submit: (request: { taskType: string; input: unknown; tenant: string; projectId?: string; idempotencyKey?: string }) => Promise<{ task: TaskRecord }>;
+  submit: (request: { taskType: string; input: unknown; tenant: string; projectId?: string; idempotencyKey?: string; parentTaskId?: string; priority?: number }) => Promise<{ task: TaskRecord }>;
 }
 
 /** Takes a share lock on the task row if this attempt still holds it; throws otherwise. */
@@ -40,6 +44,66 @@ export function createTaskContext<Input>(
   const event = (type: string, payload: Record<string, unknown>): NewEvent => ({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
   const runningSteps = new Set<string>();
 
+  /** The waitpoint for `key`, created (fenced by the lease) when this is the first time through. */
+  const waitpointFor = async (key: string, create: { kind: WaitpointKind; schema?: Record<string, unknown> | null; timeoutAt?: Date | null; children?: string[] }): Promise<WaitpointRecord> => {
+    const existing = await findWaitpoint(dependencies.pool, task.id, key);
+    if (existing) return existing;
+    return withTransaction(dependencies.pool, async (transaction) => {
+      // The share lock on the task row first: a child settling meanwhile (which locks this row
+      // to resolve a children wait) then either committed before the check below or resolves
+      // the waitpoint inserted here after this commits.
+      await assertLease(transaction, task);
+      let status: 'pending' | 'completed' = 'pending';
+      if (create.kind === 'children') {
+        const unsettled = await transaction.query('SELECT 1 FROM tasks WHERE id = ANY($1::uuid[]) AND status <> ALL($2::text[]) LIMIT 1', [create.children, terminalStatuses]);
+        if ((unsettled.rowCount ?? 0) === 0) status = 'completed';
+      }
+      if (create.kind === 'timer' && create.timeoutAt && create.timeoutAt.getTime() <= Date.now()) status = 'completed';
+      return createWaitpoint(transaction, task, { key, ...create, status });
+    });
+  };
+
+  /** Returns when resolved; parks the task (throws TaskSuspended) while pending. */
+  const settledOrPark = (waitpoint: WaitpointRecord): WaitpointRecord => {
+    if (waitpoint.status === 'pending') throw new TaskSuspended(waitpoint.id, waitpoint.key);
+    // Cancelled with its task: the task is being cancelled, so stop like any cancelled handler.
+    if (waitpoint.status === 'cancelled') throw new TaskAbortedError('cancelled');
+    return waitpoint;
+  };
+
+  const childOutcomes = async (taskIds: string[]): Promise<ChildOutcome[]> => {
+    const rows = await dependencies.pool.query<{ id: string; status: ChildOutcome['status']; result: unknown; error: unknown }>(
+      'SELECT id, status, result, error FROM tasks WHERE id = ANY($1::uuid[])',
+      [taskIds],
+    );
+    const byId = new Map(rows.rows.map((row) => [row.id, row]));
+    return taskIds.map((taskId) => {
+      const row = byId.get(taskId);
+      if (!row) throw new ValidationError(`child task ${taskId} of task ${task.id} does not exist`);
+      return { taskId, status: row.status, result: row.result, error: row.error };
+    });
+  };
+
+  const submitChild = async (key: string, taskType: string, childInput: unknown, options: ChildOptions = {}): Promise<{ taskId: string }> => {
+    const submitted = await dependencies.submit({
+      taskType,
+      input: childInput,
+      tenant: task.tenant,
+      projectId: options.projectId ?? task.project_id ?? undefined,
+      // Once per parent and key: a replayed or crashed parent finds its child instead of making another.
+      idempotencyKey: `child:${task.id}:${key}`,
+      parentTaskId: task.id,
+      ...(options.priority === undefined ? {} : { priority: options.priority }),
+    });
+    return { taskId: submitted.task.id };
+  };
+
+  const waitForChildren = async (key: string, taskIds: string[]): Promise<ChildOutcome[]> => {
+    if (taskIds.length === 0) return [];
+    settledOrPark(await waitpointFor(key, { kind: 'children', children: taskIds }));
+    return childOutcomes(taskIds);
+  };
+
   return {
     taskId: task.id,
     taskType: task.task_type,
@@ -47,8 +111,36 @@ export function createTaskContext<Input>(
     projectId: task.project_id,
     input,
     attempt: task.attempts,
+    maxAttempts: task.max_attempts,
+    willRetry: task.attempts < task.max_attempts,
     signal,
     logger,
+
+    async snooze(delayMs: number): Promise<never> {
+      if (!Number.isFinite(delayMs) || delayMs < 0) throw new ValidationError(`snooze needs a delay of 0 ms or more, got ${delayMs}`);
+      throw new SnoozeRequested(Math.round(delayMs));
+    },
+
+    async waitFor<Payload>(key: string, options: WaitForOptions<Payload> = {}): Promise<WaitOutcome<Payload>> {
+      const timeoutAt = options.timeoutMs === undefined ? null : new Date(Date.now() + options.timeoutMs);
+      const waitpoint = settledOrPark(await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt }));
+      if (waitpoint.status === 'timed_out') return { status: 'timed_out' };
+      const payload = options.schema ? options.schema.parse(waitpoint.payload) : (waitpoint.payload as Payload);
+      return { status: 'completed', payload, completedBy: waitpoint.completed_by };
+    },
+
+    async sleep(key: string, delayMs: number): Promise<void> {
+      settledOrPark(await waitpointFor(key, { kind: 'timer', timeoutAt: new Date(Date.now() + Math.max(0, delayMs)) }));
+    },
+
+    submitChild,
+    waitForChildren,
+
+    async submitAndWait(key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>): Promise<ChildOutcome[]> {
+      // Submitted together: the engine's group commit writes them in one transaction.
+      const children = await Promise.all(requests.map((request, index) => submitChild(`${key}:${index}`, request.taskType, request.input, request.options)));
+      return waitForChildren(key, children.map((child) => child.taskId));
+    },
 
     async step<Result>(key: string, run: (scope: StepScope) => Promise<Result>, options: StepOptions<Result> = {}): Promise<Result> {
       loading ??= loadSteps();

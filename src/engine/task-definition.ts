@@ -40,6 +40,64 @@ export interface TaskContext<Input> {
   emit(type: string, payload?: Record<string, unknown>): Promise<void>;
   /** Submits another task (for example an evaluation after a department completes). */
   submit(taskType: string, input: unknown, options?: { projectId?: string; idempotencyKey?: string }): Promise<{ taskId: string }>;
+
+  /** Attempts allowed in all, the first included. */
+  readonly maxAttempts: number;
+  /** True when a retryable failure of this attempt would be retried (attempts remain). */
+  readonly willRetry: boolean;
+  /**
+   * Hands the task back to run again after `delayMs` without spending an attempt (a rate limit,
+   * a resource not ready yet). Never returns: `return context.snooze(60_000)`.
+   */
+  snooze(delayMs: number): Promise<never>;
+
+  /**
+   * Waits durably for input from outside (a person's approval, a system's callback): the task
+   * parks without a worker slot (status `waiting`, event `task_waiting`) until the waitpoint is
+   * completed through `POST /api/v1/waitpoints/{id}/complete` or `engine.completeWaitpoint`, or
+   * times out. The handler then runs again from the top on whichever worker claims it: steps
+   * replay, and this call returns the outcome. Everything before it must be a step.
+   */
+  waitFor<Payload = unknown>(key: string, options?: WaitForOptions<Payload>): Promise<WaitOutcome<Payload>>;
+  /** Sleeps durably: the task parks without a slot and resumes after `delayMs` on any worker. */
+  sleep(key: string, delayMs: number): Promise<void>;
+  /**
+   * Submits a child task (same tenant and project by default), once per parent and key however
+   * often the handler replays. Cancelling the parent cancels its unfinished children.
+   */
+  submitChild(key: string, taskType: string, input: unknown, options?: ChildOptions): Promise<{ taskId: string }>;
+  /**
+   * Parks until every child has settled, then returns each one's status, result and error in
+   * the order given. A failed child is the parent's to judge: nothing is thrown.
+   */
+  waitForChildren(key: string, taskIds: string[]): Promise<ChildOutcome[]>;
+  /** `submitChild` for each request (keys `key:0`, `key:1`, ...), then `waitForChildren`. */
+  submitAndWait(key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>): Promise<ChildOutcome[]>;
+}
+
+export interface WaitForOptions<Payload> {
+  /** After this long the wait resolves `{status: 'timed_out'}` (within a worker polling interval). @default no timeout */
+  timeoutMs?: number;
+  /** The payload's schema: completions that do not match answer 400; the handler gets the parsed value. @default any JSON */
+  schema?: z.ZodType<Payload>;
+}
+
+export type WaitOutcome<Payload = unknown> =
+  | { status: 'completed'; payload: Payload; completedBy: string | null }
+  | { status: 'timed_out' };
+
+export interface ChildOptions {
+  /** @default the parent's project */
+  projectId?: string;
+  /** @default the child task type's */
+  priority?: number;
+}
+
+export interface ChildOutcome {
+  taskId: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  result: unknown;
+  error: unknown;
 }
 
 /** What a step's `run` may use besides the task context. */

@@ -4,9 +4,10 @@
 import type { Queryable } from '../db/pool.ts';
 import { isoTimestamp } from '../db/sql.ts';
 
-export const taskStatuses = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const;
+export const taskStatuses = ['queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
-export const activeStatuses: readonly TaskStatus[] = ['queued', 'running', 'retrying'];
+/** Not finished: a `waiting` task holds no worker slot but is still active (and keeps its exclusive key). */
+export const activeStatuses: readonly TaskStatus[] = ['queued', 'running', 'retrying', 'waiting'];
 export const terminalStatuses: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 
 /** A task as stored, with timestamps as ISO strings. */
@@ -31,6 +32,8 @@ export interface TaskRecord {
   job_id: string | null;
   worker_id: string | null;
   lease: string | null;
+  /** The task that submitted this one as a child (`context.submitChild`), if any. */
+  parent_task_id: string | null;
   cancel_requested_at: string | null;
   next_attempt_at: string | null;
   created_at: string;
@@ -44,7 +47,7 @@ const iso = (column: string): string => `${isoTimestamp(column)} AS ${column}`;
 export const taskColumns = [
   'id', 'tenant', 'project_id', 'task_type', 'queue', 'priority', 'status', 'progress', 'progress_message', 'input', 'result',
   'error', 'attempts', 'max_attempts', 'idempotency_key', 'concurrency_key', 'callback_url', 'job_id', 'worker_id', 'lease',
-  iso('cancel_requested_at'), iso('next_attempt_at'), iso('created_at'), iso('started_at'), iso('completed_at'), iso('updated_at'),
+  'parent_task_id', iso('cancel_requested_at'), iso('next_attempt_at'), iso('created_at'), iso('started_at'), iso('completed_at'), iso('updated_at'),
 ].join(', ');
 
 export interface NewTask {
@@ -62,6 +65,7 @@ export interface NewTask {
   concurrencyKey: string | null;
   exclusiveKey: string | null;
   callbackUrl: string | null;
+  parentTaskId: string | null;
 }
 
 /**
@@ -72,17 +76,17 @@ export interface NewTask {
 export async function insertTasks(database: Queryable, tasks: NewTask[]): Promise<TaskRecord[]> {
   const column = <Value>(pick: (task: NewTask) => Value): Value[] => tasks.map(pick);
   const inserted = await database.query<TaskRecord>(
-    `INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id)
-     SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[])
-       AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id)
+    `INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id, parent_task_id)
+     SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id, parent_task_id
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::uuid[])
+       AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id, parent_task_id)
      ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
      RETURNING ${taskColumns}`,
     [
       column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
       column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
       column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
-      column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.jobId),
+      column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.jobId), column((task) => task.parentTaskId),
     ],
   );
   return inserted.rows;
@@ -102,7 +106,7 @@ export async function getTask(database: Queryable, id: string, tenant?: string):
 
 export async function findActiveExclusive(database: Queryable, tenant: string, taskType: string, exclusiveKey: string): Promise<TaskRecord | undefined> {
   const result = await database.query<TaskRecord>(
-    `SELECT ${taskColumns} FROM tasks WHERE tenant = $1 AND task_type = $2 AND exclusive_key = $3 AND status IN ('queued', 'running', 'retrying')`,
+    `SELECT ${taskColumns} FROM tasks WHERE tenant = $1 AND task_type = $2 AND exclusive_key = $3 AND status IN ('queued', 'running', 'retrying', 'waiting')`,
     [tenant, taskType, exclusiveKey],
   );
   return result.rows[0];

@@ -14,6 +14,8 @@ import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
+import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
+import { resolveChildWaits, sweepWaitpoints } from './waitpoints.ts';
 import { bossDatabase, bossNotifyChannel, type Boss } from './boss.ts';
 import { cancelChannel } from './cancel.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
@@ -102,6 +104,7 @@ export class Worker {
    */
   readonly #drained = new Set<QueueName>();
   #lastPoll = 0;
+  #sweeping: Promise<void> | undefined;
   /** Outcomes being recorded; shutdown waits for them. */
   readonly #settling = new Set<Promise<void>>();
 
@@ -158,6 +161,7 @@ export class Worker {
     this.#stopping = true;
     this.#wakeUp();
     await this.#loop;
+    await this.#sweeping;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
     const graceMs = options.graceMs ?? this.#shutdownGraceMs;
@@ -207,6 +211,7 @@ export class Worker {
       if (Date.now() - this.#lastPoll >= this.#pollIntervalMs) {
         this.#drained.clear();
         this.#lastPoll = Date.now();
+        this.#sweep();
       }
       for (const queue of this.#queues) {
         const free = this.#concurrency - this.#active.size;
@@ -228,6 +233,19 @@ export class Worker {
         await this.#waitForWake(Math.max(1, this.#pollIntervalMs - (Date.now() - this.#lastPoll)));
       }
     }
+  }
+
+  /**
+   * Fires due waitpoint timeouts and timers, at most one sweep at a time per worker, in the
+   * background: a wait's timeout therefore fires within one polling interval of its time.
+   */
+  #sweep(): void {
+    if (this.#sweeping) return;
+    const { pool, boss } = this.#dependencies;
+    this.#sweeping = sweepWaitpoints({ pool, boss })
+      .then((fired) => { if (fired > 0) this.#logger.debug({ fired }, 'waitpoints resolved by the sweep'); })
+      .catch((error: unknown) => this.#logger.warn({ err: error }, 'waitpoint sweep failed; it runs again at the next poll'))
+      .finally(() => { this.#sweeping = undefined; });
   }
 
   /** Fetches up to `limit` jobs and marks their tasks running, in one transaction. */
@@ -268,8 +286,9 @@ export class Worker {
       const claimedIds = new Set(claimed.rows.map((row) => row.id));
       // Jobs whose task was cancelled, finished, or superseded by a newer delivery.
       const unclaimed = taskJobs.filter((job) => !claimedIds.has(job.data.taskId!));
+      let cancelled: { rows: TaskRecord[] } = { rows: [] };
       if (unclaimed.length > 0) {
-        const cancelled = await transaction.query<TaskRecord>(
+        cancelled = await transaction.query<TaskRecord>(
           `UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL
            WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'retrying', 'running') AND cancel_requested_at IS NOT NULL
            RETURNING ${taskColumns}`,
@@ -304,6 +323,9 @@ export class Worker {
         for (const task of abandoned) events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_failed', payload: { error, attempt: task.attempts } });
       }
       if (finished.length > 0) await boss.complete(queue, finished, null, { db: bossDatabase(transaction) });
+      // Children that ended here (cancelled while queued, abandoned) may be what a parent waits for.
+      const parents = [...cancelled.rows, ...abandoned].flatMap((task) => (task.parent_task_id === null ? [] : [task.parent_task_id]));
+      if (parents.length > 0) await resolveChildWaits(transaction, boss, parents);
       await appendEvents(transaction, events);
       return claims;
     });
@@ -395,6 +417,8 @@ export class Worker {
     if (reason === 'cancelled') return { kind: 'cancelled', result: null };
     if (reason === 'shutdown') return { kind: 'released' };
     if (reason === 'lease_lost' || error instanceof LeaseLostError) return { kind: 'failed', error: { code: 'lease_lost' } };
+    if (error instanceof TaskSuspended) return { kind: 'waiting', waitpointId: error.waitpointId };
+    if (error instanceof SnoozeRequested) return { kind: 'snoozed', delayMs: error.delayMs };
     const cause = reason === 'hard_timeout' && !(error instanceof HardTimeoutError)
       ? new HardTimeoutError(task.id, 0)
       : reason === 'soft_timeout' && error instanceof TaskAbortedError

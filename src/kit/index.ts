@@ -20,6 +20,8 @@ export {
   TaskAbortedError,
   type AbortReason,
   type AnyTaskDefinition,
+  type ChildOptions,
+  type ChildOutcome,
   type Engine,
   type NewEvent,
   type StepOptions,
@@ -29,6 +31,10 @@ export {
   type TaskEvent,
   type TaskRecord,
   type TaskStatus,
+  type WaitForOptions,
+  type WaitOutcome,
+  type WaitpointRecord,
+  WaitpointResolvedError,
 } from '../engine/index.ts';
 export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow, tenantOf } from '../api/index.ts';

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { FastifyPluginAsync } from 'fastify';
 import type { z } from 'zod';
-import { jsonSchema } from '../api/validation.ts';
+import { jsonSchema } from '../json-schema.ts';
 import type { Config } from '../config.ts';
 import type { MigrationSource } from '../db/migrate.ts';
 import type { Pool } from '../db/pool.ts';

@@ -1,25 +1,8 @@
 /**
  * An engine on a test database, with the logger silenced unless TASKLOOM_TEST_LOG is set.
  */
-import { Engine, type AnyTaskDefinition } from '../../src/engine/index.ts';
-import { createLogger } from '../../src/logger.ts';
-import type { TestDatabase } from './database.ts';
-
-export const testLogger = createLogger(process.env.TASKLOOM_TEST_LOG ?? 'silent');
-
-export async function startTestEngine(database: Pick<TestDatabase, 'url' | 'pool'>, taskTypes: AnyTaskDefinition[], options: { maintenance?: boolean; heartbeatSeconds?: number; superviseIntervalSeconds?: number; cronIntervalSeconds?: number; schedules?: boolean } = {}): Promise<Engine> {
-  return Engine.start({
-    url: database.url,
-    pool: database.pool,
-    logger: testLogger,
-    taskTypes,
-    maintenance: options.maintenance ?? false,
-    schedules: options.schedules ?? false,
-    heartbeatSeconds: options.heartbeatSeconds ?? 10,
-    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 1,
-    cronIntervalSeconds: options.cronIntervalSeconds,
-  });
-}
+import type { Engine } from '../../src/engine/index.ts';
+export { startTestEngine, testLogger, waitForTask, advanceTime } from '../../src/kit/testing.ts';
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
 export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, intervalMs = 25): Promise<T> {

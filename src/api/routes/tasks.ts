@@ -120,6 +120,14 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       return taskView(await engine.getTask(id, { tenant: request.tenant }));
     });
 
+    app.get('/api/v1/tasks/:id/children', {
+      schema: { tags: ['tasks'], summary: 'A task\'s child tasks, oldest first', security: securityRequirement, params: jsonSchema(taskIdParams), response: errors },
+    }, async (request) => {
+      const { id } = parseOrThrow(taskIdParams, request.params, 'params');
+      const children = await engine.listChildren(id, { tenant: request.tenant });
+      return { task_id: id, children: children.map(taskView) };
+    });
+
     const cancel = async (tenant: string, id: string): Promise<z.output<typeof cancelResponse>> => {
       const result = await engine.cancel(id, { tenant });
       if (result.status === 'cancelled' && result.previous_state !== 'cancelled') {
