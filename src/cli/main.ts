@@ -9,6 +9,7 @@ import { pipelines } from '../pipelines/index.ts';
 import { createRuntime, reportError } from './runtime.ts';
 import { serviceCommands } from './service-commands.ts';
 import { taskCommands } from './task-commands.ts';
+import { waitpointsCommand } from './waitpoints-command.ts';
 
 export async function main(argv: string[] = process.argv): Promise<number> {
   const runtime = createRuntime();
@@ -19,6 +20,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   for (const command of [...serviceCommands(runtime), ...taskCommands(runtime), llmCommand(runtime)]) program.addCommand(command);
   for (const pipeline of pipelines) if (pipeline.cli) program.addCommand(pipeline.cli(runtime));
   program.addCommand(keysCommand(runtime));
+  program.addCommand(waitpointsCommand(runtime));
   program.addCommand(new Command('config').description('Print every environment variable taskloom reads, as a Markdown table').action(() => {
     process.stdout.write(`${configurationMarkdown()}\n`);
   }));
