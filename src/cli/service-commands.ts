@@ -14,7 +14,7 @@ function parseQueues(value: string): QueueName[] {
   const names = value.split(',').map((name) => name.trim()).filter(Boolean);
   const unknown = names.filter((name) => !isQueueName(name));
   if (names.length === 0 || unknown.length > 0) {
-    throw new InvalidArgumentError(`unknown queue(s) ${unknown.join(', ') || '(none given)'}; valid queues: ${queueNames.join(', ')}`);
+    throw new InvalidArgumentError(`unknown queue(s) ${unknown.join(', ') || '(none given)'}; valid queues: ${queueNames().join(', ')}`);
   }
   return names as QueueName[];
 }
@@ -67,7 +67,7 @@ async function startDeliveries(runtime: Runtime, engine: Engine, database: Datab
 export function serviceCommands(runtime: Runtime): Command[] {
   const worker = new Command('worker')
     .description('Run a worker: claim and run tasks until SIGTERM, then stop gracefully')
-    .option('--queues <names>', `comma-separated queues to work (${queueNames.join(', ')})`, parseQueues)
+    .option('--queues <names>', `comma-separated queues to work (${queueNames().join(', ')})`, parseQueues)
     .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', parsePositive)
     .action(async (options: { queues?: QueueName[]; concurrency?: number }) => {
       const config = runtime.loadConfig();

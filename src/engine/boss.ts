@@ -11,7 +11,7 @@
 import { PgBoss } from 'pg-boss';
 import type { Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { queueNames, queues } from './queues.ts';
+import { queueNames, queuePolicy } from './queues.ts';
 
 export type Boss = PgBoss;
 
@@ -63,8 +63,9 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
   boss.on('error', (error: unknown) => options.logger.error({ err: error }, 'pg-boss error'));
   boss.on('warning', (warning: unknown) => options.logger.warn({ warning }, 'pg-boss warning'));
   await boss.start();
-  for (const name of queueNames) {
-    const policy = queues[name];
+  // Every queue this process knows: the built-in ones and those its pipelines declared.
+  for (const name of queueNames()) {
+    const policy = queuePolicy(name);
     const settings = {
       notify: true,
       retryLimit: crashRedeliveries,

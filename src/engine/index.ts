@@ -3,7 +3,7 @@ export { type CancelResult } from './cancel.ts';
 export { Engine, isUuid, type EngineOptions } from './engine.ts';
 export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';
 export { appendEvents, readEvents, type NewEvent, type TaskEvent, type EventQuery } from './event-log.ts';
-export { isQueueName, queueNames, queues, type QueueName, type QueuePolicy } from './queues.ts';
+export { builtinQueueNames, defineQueue, isQueueName, queueNames, queuePolicy, type QueueName, type QueuePolicy } from './queues.ts';
 export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
 export { defineTask, type AnyTaskDefinition, type ChildOptions, type ChildOutcome, type StepOptions, type StepScope, type TaskContext, type TaskDefinition, type WaitForOptions, type WaitOutcome } from './task-definition.ts';
 export { TaskRegistry } from './task-registry.ts';

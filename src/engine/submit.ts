@@ -9,7 +9,7 @@ import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
 import { bossDatabase, type Boss } from './boss.ts';
 import { appendEvents } from './event-log.ts';
-import { queues } from './queues.ts';
+import { queuePolicy } from './queues.ts';
 import { groupOption } from './settle.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import type { TaskRegistry } from './task-registry.ts';
@@ -78,7 +78,7 @@ interface PreparedSubmit {
 function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit {
   const definition = registry.get(request.taskType);
   const input = validateInput(definition, request.input);
-  const queue = queues[definition.queue];
+  const queue = queuePolicy(definition.queue);
   const key = definition.concurrency?.key(input);
   const exclusiveKey = key !== undefined && definition.concurrency?.onConflict === 'reject' ? key : null;
   return {

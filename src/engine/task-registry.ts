@@ -3,6 +3,7 @@
  * that is not registered can neither be queued nor run by mistake.
  */
 import { UnknownTaskTypeError } from '../errors.ts';
+import { queuePolicy } from './queues.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 
 export class TaskRegistry {
@@ -11,6 +12,8 @@ export class TaskRegistry {
   register(...definitions: AnyTaskDefinition[]): this {
     for (const definition of definitions) {
       if (this.#definitions.has(definition.type)) throw new Error(`task type "${definition.type}" is registered twice`);
+      // A queue nobody declared would never be created or worked: refuse it at registration.
+      queuePolicy(definition.queue);
       this.#definitions.set(definition.type, definition);
     }
     return this;

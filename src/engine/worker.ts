@@ -20,7 +20,7 @@ import { bossDatabase, bossNotifyChannel, type Boss } from './boss.ts';
 import { cancelChannel } from './cancel.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import type { NotificationListener } from './listener.ts';
-import { queues, queuesByPriority, type QueueName } from './queues.ts';
+import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
 import { Settler, type Outcome, type Settlement } from './settle.ts';
 import { registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
@@ -111,7 +111,7 @@ export class Worker {
   constructor(dependencies: WorkerDependencies, options: WorkerOptions = {}) {
     this.#dependencies = dependencies;
     this.id = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-    this.#queues = queuesByPriority(options.queues ?? (Object.keys(queues) as QueueName[]));
+    this.#queues = queuesByPriority(options.queues ?? [...new Set([...queueNames(), ...dependencies.registry.list().map((definition) => definition.queue)])]);
     this.#concurrency = options.concurrency ?? 8;
     this.#pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.#heartbeatSeconds = options.heartbeatSeconds ?? 10;
@@ -372,7 +372,7 @@ export class Worker {
     let outcome: Outcome;
     try {
       const definition = registry.get(task.task_type);
-      const hardTimeoutMs = definition.hardTimeoutMs ?? queues[definition.queue].hardTimeoutMs;
+      const hardTimeoutMs = definition.hardTimeoutMs ?? queuePolicy(definition.queue).hardTimeoutMs;
       const hardTimeout = new Promise<never>((_, reject) => {
         timers.push(setTimeout(() => {
           controller.abort(new TaskAbortedError('hard_timeout'));
@@ -429,7 +429,7 @@ export class Worker {
     const errorRecord = { ...serialized, attempt: task.attempts };
     if (retryable && task.attempts < task.max_attempts) {
       const definition = this.#dependencies.registry.has(task.task_type) ? this.#dependencies.registry.get(task.task_type) : undefined;
-      const policy = queues[(definition?.queue ?? 'default') as QueueName];
+      const policy = queuePolicy(definition?.queue ?? 'default');
       const delayMs = retryDelayMs(task.attempts, definition?.retryBaseDelayMs ?? policy.retryBaseDelayMs, policy.retryMaxDelayMs);
       this.#logger.warn({ taskId: task.id, attempt: task.attempts, delayMs, error: serialized.message }, 'task attempt failed; retrying');
       return { kind: 'retry', error: errorRecord, delayMs };

@@ -16,6 +16,7 @@ export { definePipeline, type Pipeline, type PipelineDefinition, type PipelineRo
 export {
   abortReason,
   appendEvents,
+  defineQueue,
   defineTask,
   TaskAbortedError,
   type AbortReason,
@@ -24,6 +25,7 @@ export {
   type ChildOutcome,
   type Engine,
   type NewEvent,
+  type QueuePolicy,
   type StepOptions,
   type StepScope,
   type TaskContext,

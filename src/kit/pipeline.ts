@@ -16,7 +16,7 @@ import { jsonSchema } from '../json-schema.ts';
 import type { Config } from '../config.ts';
 import type { MigrationSource } from '../db/migrate.ts';
 import type { Pool } from '../db/pool.ts';
-import type { AnyTaskDefinition, Engine } from '../engine/index.ts';
+import { defineQueue, type AnyTaskDefinition, type Engine, type QueuePolicy } from '../engine/index.ts';
 import { ValidationError } from '../errors.ts';
 import type { LlmGateway } from '../llm/index.ts';
 import type { Logger } from '../logger.ts';
@@ -47,6 +47,11 @@ export interface PipelineDefinition {
    * @default none
    */
   migrations?: URL | string;
+  /**
+   * Queues of the pipeline's own (name, priority, hard timeout, retries), registered when the
+   * pipeline is defined; its task types may then use them. @default none
+   */
+  queues?: QueuePolicy[];
   /** The pipeline's task types. @default none */
   tasks?: (services: PipelineServices) => AnyTaskDefinition[];
   /**
@@ -74,6 +79,7 @@ export function definePipeline(definition: PipelineDefinition): Pipeline {
     throw new ValidationError(`Pipeline name "${definition.name}" must be kebab-case (its folder's name), e.g. "smart-metadata".`);
   }
   if (definition.name === 'core') throw new ValidationError('Pipeline name "core" is reserved for the engine\'s own migrations.');
+  for (const queue of definition.queues ?? []) defineQueue(queue);
   const folder = definition.migrations === undefined
     ? undefined
     : definition.migrations instanceof URL ? fileURLToPath(definition.migrations) : path.resolve(definition.migrations);

@@ -55,3 +55,31 @@ it('refuses a pipeline name that is not kebab-case or is reserved', () => {
   expect(() => definePipeline({ name: 'Smart_Metadata', title: 'x' })).toThrow(/kebab-case/);
   expect(() => definePipeline({ name: 'core', title: 'x' })).toThrow(/reserved/);
 });
+
+it('registers a pipeline\'s own queue, which its task types and workers then use', async () => {
+  const { defineTask } = await import('../../src/kit/index.ts');
+  const { queuePolicy, queueNames } = await import('../../src/engine/index.ts');
+  const { z } = await import('zod');
+  const { startTestEngine, waitForTask } = await import('../support/engine.ts');
+  const reports = definePipeline({
+    name: 'example-reports',
+    title: 'Example reports',
+    queues: [{ name: 'example_reports', priority: 7, hardTimeoutMs: 5_000, maxAttempts: 2, retryBaseDelayMs: 10, retryMaxDelayMs: 100 }],
+    tasks: () => [defineTask({ type: 'example_report', description: 'a report', queue: 'example_reports', input: z.object({}), async run(context) { return { attempts: context.maxAttempts }; } })],
+  });
+  expect(queuePolicy('example_reports')).toMatchObject({ priority: 7, maxAttempts: 2 });
+  expect(queueNames()).toContain('example_reports');
+  expect(() => definePipeline({ name: 'example-clash', title: 'x', queues: [{ name: 'default', priority: 1, hardTimeoutMs: 5_000, maxAttempts: 1, retryBaseDelayMs: 0, retryMaxDelayMs: 0 }] })).toThrow(/built in/);
+  const queued = await createTestDatabase();
+  const engine = await startTestEngine(queued, reports.tasks!({} as never));
+  try {
+    await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
+    const { task } = await engine.submit({ taskType: 'example_report', input: {} });
+    expect(task.queue).toBe('example_reports');
+    const done = await waitForTask(engine, task.id, ['completed', 'failed']);
+    expect(done.result).toEqual({ attempts: 2 });
+  } finally {
+    await engine.stop({ graceMs: 100 });
+    await queued.drop();
+  }
+});

@@ -2,7 +2,7 @@
  * The task types this server accepts, with their queue, limits and input JSON Schema.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { queues } from '../../engine/index.ts';
+import { queuePolicy } from '../../engine/index.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { emptyQuery, jsonSchema, parseOrThrow } from '../validation.ts';
 
@@ -14,7 +14,7 @@ export function taskTypeRoutes(context: ApiContext): FastifyPluginAsync {
     }, async (request) => {
       parseOrThrow(emptyQuery, request.query, 'query');
       cached ??= context.engine.registry.list().map((definition) => {
-        const queue = queues[definition.queue];
+        const queue = queuePolicy(definition.queue);
         return {
           type: definition.type,
           description: definition.description,

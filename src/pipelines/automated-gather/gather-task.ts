@@ -12,7 +12,7 @@
  * `{slug}:{n}:quality`, `{slug}:budget` (when max_iterations runs out), `{slug}:complete`, and
  * `complete` at the end.
  */
-import { abortReason, defineTask, queues, type StepScope, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, type StepScope, type TaskContext } from '../../engine/index.ts';
 import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
@@ -408,7 +408,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
         const retryable = isTaskloomError(error) ? error.retryable : true;
         await context.emit('automation_error', {
           type: 'automation_error', project_id: projectId, task_id: taskId, timestamp: new Date().toISOString(),
-          error: serialized.message, code: serialized.code, attempt: context.attempt, will_retry: retryable && context.attempt < queues.cpu_intensive.maxAttempts,
+          error: serialized.message, code: serialized.code, attempt: context.attempt, will_retry: retryable && context.willRetry,
           items_created_so_far: itemsCreated, iterations: totalIterations,
         }).catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record automation_error'));
         throw error;
