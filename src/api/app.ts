@@ -24,7 +24,7 @@ import { instrumentEngine, taskloomMetrics } from '../metrics.ts';
 import { authenticationHook, KeyAuthenticator } from './auth.ts';
 import { followRevocations } from './revocations.ts';
 import type { ApiContext } from './context.ts';
-import { RateLimitedError, RouteNotFoundError, toErrorResponse } from './errors.ts';
+import { declaredCharset, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -100,6 +100,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // JSON only: any other body type answers 415 instead of reaching the schemas as a string.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = declaredCharset(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new UnsupportedMediaTypeError(request.headers['content-type']), undefined);
+      return;
+    }
     if (body === '' || (typeof body === 'string' && body.trim() === '')) {
       done(null, undefined);
       return;

@@ -35,8 +35,17 @@ export class InvalidJsonError extends TaskloomError {
 
 export class UnsupportedMediaTypeError extends TaskloomError {
   constructor(contentType: string | undefined) {
-    super('unsupported_media_type', `Content-Type ${contentType ?? '(none)'} is not supported; send application/json.`, { httpStatus: 415, retryable: false });
+    super('unsupported_media_type', `Content-Type ${contentType ?? '(none)'} is not supported; send application/json (UTF-8).`, { httpStatus: 415, retryable: false });
   }
+}
+
+/**
+ * The charset a Content-Type declares, lower-cased, or undefined when it declares none. JSON is
+ * UTF-8 (RFC 8259); a body declared otherwise would be read as UTF-8 and mangled, so it is refused.
+ */
+export function declaredCharset(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return match ? match[1]!.toLowerCase() : undefined;
 }
 
 export class RouteNotFoundError extends TaskloomError {
