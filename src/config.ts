@@ -55,7 +55,7 @@ export const settings = {
   webhookAllowPrivate: setting('TASKLOOM_WEBHOOK_ALLOW_PRIVATE', booleanFromString, 'Allow callback_url targets on private networks (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7). Link-local and cloud metadata addresses are always refused.', 'false'),
   host: setting('HOST', z.string().min(1), 'HTTP listen address of `taskloom serve`.', '127.0.0.1'),
   apiKey: setting('TASKLOOM_API_KEY', z.string().min(16).optional(), 'API key for the default tenant created on first start (otherwise one is generated and printed once).'),
-  redisUrl: setting('REDIS_URL', urlString.optional(), 'When set, automated gather events are also published on Redis channel automated-gather:{projectId}.'),
+  redisUrl: setting('REDIS_URL', urlString.optional(), 'When set, automated gather events are also published on Redis channel automated-gather:{projectId} (tenant:{tenant}:automated-gather:{projectId} for tenants other than default).'),
   payloadApiUrl: setting('PAYLOAD_API_URL', urlString.optional(), 'Payload CMS base URL for departments. Unset: taskloom\'s own departments table.'),
   payloadApiKey: setting('PAYLOAD_API_KEY', z.string().min(1).optional(), 'Payload CMS API key.'),
   gatherSoftTimeoutMs: setting('TASKLOOM_GATHER_SOFT_TIMEOUT_MS', positiveInteger, 'Automated gather: at this age a run stops after its last saved step, emits automation_timeout and returns status `timeout` (seed: 540 s).', '540000'),
