@@ -20,7 +20,7 @@ import { parsePriceTable } from './price-table.ts';
 import { configureProviders, defaultModelFor } from './provider-registry.ts';
 import { RateLimiter, sharedLimiter, type ProviderLimits } from './rate-limiter.ts';
 import { deleteCachedResponse, readCachedResponse, responseCacheKey, writeCachedResponse } from './response-cache.ts';
-import { backoffMs, defaultRetryOptions, isRetryableProviderError, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
+import { defaultRetryOptions, isRetryableProviderError, nextRetryDelay, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
 import { insertLlmCall, usageForTask, type LlmCallRow, type LlmPurpose, type TaskUsage } from './usage-store.ts';
 
 /** Where a call comes from; recorded on its usage rows. */
@@ -50,6 +50,22 @@ export interface GenerateStructuredRequest<T> {
   timeoutMs?: number;
   /** Use the response cache for this call. @default per TASKLOOM_LLM_CACHE */
   cache?: boolean;
+  /** Told before each wait for a retry (it is logged too). Must not throw. @default none */
+  onRetry?: (notice: LlmRetryNotice) => void;
+}
+
+/** A retry the gateway is about to wait for (a pipeline can turn it into an event). */
+export interface LlmRetryNotice {
+  /** `provider:model` being retried. */
+  model: string;
+  /** 1 for the first retry. */
+  retry: number;
+  delayMs: number;
+  /** When the retry will be made (ISO 8601). */
+  retryAt: string;
+  /** Why the last request failed, without internal addresses. */
+  reason: string;
+  statusCode?: number;
 }
 
 export interface GenerateStructuredResult<T> {
@@ -67,6 +83,8 @@ export interface EmbedTextsRequest {
   signal?: AbortSignal;
   context?: LlmCallContext;
   timeoutMs?: number;
+  /** Told before each wait for a retry (it is logged too). Must not throw. @default none */
+  onRetry?: (notice: LlmRetryNotice) => void;
 }
 
 export interface EmbedTextsResult {
@@ -100,8 +118,8 @@ export interface CreateLlmGatewayOptions {
   logger: Logger;
   /** Extra or replacement providers by name; tests inject mock models here. @default {} */
   providers?: Record<string, ProviderV4>;
-  /** Retry timings (the retry count is TASKLOOM_LLM_MAX_RETRIES). @default defaultRetryOptions */
-  retry?: Partial<Omit<RetryOptions, 'maxRetries'>>;
+  /** Retry timings (the count and window are TASKLOOM_LLM_MAX_RETRIES and TASKLOOM_LLM_RETRY_WINDOW_MS). @default defaultRetryOptions */
+  retry?: Partial<Omit<RetryOptions, 'maxRetries' | 'windowMs'>>;
   /** Give this gateway its own limiters instead of the process-wide ones (tests). @default false */
   privateLimiters?: boolean;
 }
@@ -167,7 +185,41 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   const resolver = createModelResolver({ registered: Object.keys(providers), logger: log });
   const prices = parsePriceTable(config.llmPriceTable);
   const providerLimits = parseProviderLimits(config);
-  const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries };
+  const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries, windowMs: config.llmRetryWindowMs };
+
+  /**
+   * Decides on a retry after a retryable failure and waits for it, logging (and telling the
+   * caller) when it will be made. Returns false when the model is given up on; the reason is
+   * added to `attempts`. Rejects with the caller's cancellation.
+   */
+  const waitForRetry = async (target: ResolvedModel, failure: Failure, state: { retries: number; firstFailureAt: number }, request: { signal?: AbortSignal | undefined; onRetry?: ((notice: LlmRetryNotice) => void) | undefined; context?: LlmCallContext | undefined }, attempts: string[] | undefined): Promise<boolean> => {
+    const requestedMs = retryAfterMs(failure.error);
+    const decision = nextRetryDelay({ ...state, requestedMs }, retry);
+    if ('refused' in decision) {
+      const because = decision.refused === 'retry_after_too_long'
+        ? `Retry-After of ${requestedMs} ms exceeds the ${retry.maxRetryAfterMs} ms limit`
+        : decision.refused === 'window_exceeded'
+          ? `still failing ${Math.round((Date.now() - state.firstFailureAt) / 1000)} s after its first failure (retry window ${Math.round(retry.windowMs / 1000)} s)`
+          : `no retries left (${retry.maxRetries})`;
+      attempts?.push(`${target.id}: ${because}`);
+      return false;
+    }
+    state.retries += 1;
+    const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
+    const notice: LlmRetryNotice = { model: target.id, retry: state.retries, delayMs: decision.delayMs, retryAt, reason: failure.message, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }) };
+    log.info({ model: target.id, status: failure.statusCode, delay_ms: decision.delayMs, retry: state.retries, retry_at: retryAt, task_id: request.context?.taskId }, `LLM call failed (${failure.message}); retry ${state.retries} in ${Math.round(decision.delayMs / 100) / 10} s, at ${retryAt}`);
+    try {
+      request.onRetry?.(notice);
+    } catch (error) {
+      log.warn({ err: error }, 'an onRetry callback threw');
+    }
+    try {
+      await sleep(decision.delayMs, request.signal);
+    } catch {
+      throw cancelledError(request.signal as AbortSignal, target);
+    }
+    return true;
+  };
   const configuredFallbacks = parseModelList(config.llmFallbackModels);
   const metrics = llmMetrics();
   const privateLimiters = new Map<string, RateLimiter>();
@@ -274,7 +326,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
     let repair: { text: string; message: string } | undefined;
     let repaired = false;
-    let retries = 0;
+    const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
     for (let attempt = 1; ; attempt += 1) {
       const messages: ModelMessage[] | undefined = repair
         ? [
@@ -329,20 +381,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
         log.info({ model: target.id, task_id: request.context?.taskId, step: request.context?.step }, 'LLM output failed schema validation; asking the model to repair it once');
         continue;
       }
-      if ((failure.kind === 'retryable' || failure.kind === 'timeout') && retries < retry.maxRetries) {
-        const requested = retryAfterMs(failure.error);
-        if (requested === undefined || requested <= retry.maxRetryAfterMs) {
-          const delay = requested ?? backoffMs(retries, retry);
-          retries += 1;
-          log.info({ model: target.id, status: failure.statusCode, delay_ms: delay, retry: retries }, `LLM call failed (${failure.message}); retrying`);
-          try {
-            await sleep(delay, request.signal);
-          } catch {
-            throw cancelledError(request.signal as AbortSignal, target);
-          }
-          continue;
-        }
-        attempts.push(`${target.id}: Retry-After of ${requested} ms exceeds the ${retry.maxRetryAfterMs} ms limit`);
+      if (failure.kind === 'retryable' || failure.kind === 'timeout') {
+        retryState.firstFailureAt ??= Date.now();
+        if (await waitForRetry(target, failure, retryState as { retries: number; firstFailureAt: number }, request, attempts)) continue;
       }
       throw failure;
     }
@@ -426,7 +467,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       const target = resolver.resolve(request.model ?? defaultId, defaultId);
       if (request.texts.length === 0) return { embeddings: [], model: target.id, usage: { tokens: 0 } };
       const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
-      let retries = 0;
+      const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
       for (let attempt = 1; ; attempt += 1) {
         const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
           embedMany({ model: registry.embeddingModel(target.id as `${string}:${string}`), values: request.texts, maxRetries: 0, abortSignal }),
@@ -439,16 +480,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
         const failure = outcome.failure;
         await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds);
         if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
-        const requested = retryAfterMs(failure.error);
-        if ((failure.kind === 'retryable' || failure.kind === 'timeout') && retries < retry.maxRetries && (requested === undefined || requested <= retry.maxRetryAfterMs)) {
-          const delay = requested ?? backoffMs(retries, retry);
-          retries += 1;
-          try {
-            await sleep(delay, request.signal);
-          } catch {
-            throw cancelledError(request.signal as AbortSignal, target);
-          }
-          continue;
+        if (failure.kind === 'retryable' || failure.kind === 'timeout') {
+          retryState.firstFailureAt ??= Date.now();
+          if (await waitForRetry(target, failure, retryState as { retries: number; firstFailureAt: number }, request, undefined)) continue;
         }
         throw new LlmError('llm_call_failed', `LLM embedding call ${failure.kind === 'timeout' ? 'timed out' : 'failed'}: provider ${target.provider}, model ${target.model}: ${failure.message}`, {
           details: { provider: target.provider, model: target.model, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }) },

@@ -12,6 +12,7 @@ export {
   type GenerationPurpose,
   type LlmCallContext,
   type LlmGateway,
+  type LlmRetryNotice,
 } from './gateway.ts';
 export { cosineSimilarity } from './cosine-similarity.ts';
 export { LlmError, isLlmError, type LlmErrorCode, type LlmErrorDetails } from './errors.ts';
