@@ -21,7 +21,7 @@ import { configureProviders, defaultModelFor } from './provider-registry.ts';
 import { RateLimiter, sharedLimiter, type ProviderLimits } from './rate-limiter.ts';
 import { deleteCachedResponse, readCachedResponse, responseCacheKey, writeCachedResponse } from './response-cache.ts';
 import { defaultRetryOptions, isRetryableProviderError, nextRetryDelay, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
-import { insertLlmCall, usageForTask, type LlmCallRow, type LlmPurpose, type TaskUsage } from './usage-store.ts';
+import { beginLlmCall, finishLlmCall, insertLlmCall, sweepInterruptedLlmCalls, usageForTask, type LlmCallRow, type LlmPurpose, type StartedLlmCall, type TaskUsage } from './usage-store.ts';
 
 /** Where a call comes from; recorded on its usage rows. */
 export interface LlmCallContext {
@@ -253,7 +253,20 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   };
 
   let usageWrites: Promise<void> = Promise.resolve();
-  const record = async (row: LlmCallRow, durationSeconds: number | undefined): Promise<void> => {
+  /**
+   * Queues the in_flight row of a request that is starting, so a crash mid-request leaves a row
+   * the sweep marks interrupted. Not awaited by the request (one commit per call saved); it is
+   * queued seconds before a request that a crash could cut off would end.
+   */
+  const begin = (call: StartedLlmCall, timeoutMs: number): Promise<number | undefined> => {
+    const started = usageWrites.then(() => beginLlmCall(pool, call, timeoutMs)).catch((error: unknown) => {
+      log.warn({ err: error, provider: call.provider, model: call.model }, 'could not record the start of an LLM call in llm_calls');
+      return undefined;
+    });
+    usageWrites = started.then(() => undefined);
+    return started;
+  };
+  const record = async (row: LlmCallRow, durationSeconds: number | undefined, started?: Promise<number | undefined>): Promise<void> => {
     const outcome = row.cacheHit ? 'cache_hit' : row.error ? 'error' : 'success';
     metrics.calls.inc({ provider: row.provider, model: row.model, purpose: row.purpose, outcome });
     if (row.inputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'input' }, row.inputTokens);
@@ -263,7 +276,11 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     // (~2 ms a call, 4 % of a gather run's wall time against a 200 ms model). Writes run one
     // after another, so rows keep the order of the calls. Readers of usage call flushUsage
     // (usageForTask does), and shutdown flushes before the pool closes.
-    usageWrites = usageWrites.then(() => insertLlmCall(pool, row)).catch((error: unknown) => {
+    usageWrites = usageWrites.then(async () => {
+      const id = await started;
+      if (id === undefined) await insertLlmCall(pool, row);
+      else await finishLlmCall(pool, id, row);
+    }).catch((error: unknown) => {
       // Accounting must never fail the call it accounts for.
       log.warn({ err: error, provider: row.provider, model: row.model }, 'could not record an LLM call in llm_calls');
     });
@@ -278,13 +295,20 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   };
 
   /** Runs `work` under the provider limiter and the per-call timeout; classifies any failure. */
-  const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<{ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }> => {
+  const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, call: StartedLlmCall, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<({ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }) & { started?: Promise<number | undefined> }> => {
     let release: () => void;
     try {
       release = await acquireSlot(target.provider, signal);
     } catch (error) {
       return { ok: false, failure: { kind: 'cancelled', error, message: 'cancelled while waiting for a provider slot' }, seconds: 0 };
     }
+    // The offline model runs in this process in microseconds: nothing to cut off.
+    const started = target.provider === 'offline' ? undefined : begin(call, timeoutMs);
+    const result = await runLimited(target, signal, timeoutMs, work).finally(() => release());
+    return started === undefined ? result : { ...result, started };
+  };
+
+  const runLimited = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<{ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }> => {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new CallTimeout(timeoutMs)), timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
@@ -304,7 +328,6 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       return { ok: false, failure: { kind: isRetryableProviderError(error) ? 'retryable' : 'fatal', error, message: describeCause(error), ...(statusCode === undefined ? {} : { statusCode }) }, seconds };
     } finally {
       clearTimeout(timer);
-      release();
     }
   };
 
@@ -335,7 +358,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
             { role: 'user', content: `Your previous answer did not match the required JSON schema: ${repair.message}\nAnswer again with only one JSON value that matches the schema exactly.` },
           ]
         : undefined;
-      const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
+      const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, purpose, request.context), attempt }, (abortSignal) =>
         generateText({
           model: registry.languageModel(target.id as `${string}:${string}`),
           system: request.instructions,
@@ -347,7 +370,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       );
       if (outcome.ok) {
         const usage = tokenUsage(outcome.value.usage);
-        await record({ ...baseRow(target, purpose, request.context), ...usage, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, usage.inputTokens, usage.outputTokens) }, outcome.seconds);
+        await record({ ...baseRow(target, purpose, request.context), ...usage, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, usage.inputTokens, usage.outputTokens) }, outcome.seconds, outcome.started);
         let raw: unknown = outcome.value.output;
         try {
           raw = JSON.parse(outcome.value.text);
@@ -371,6 +394,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
           error: failure.message,
         },
         outcome.seconds,
+        outcome.started,
       );
       if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
       attempts.push(`${target.id} attempt ${attempt}: ${failure.kind === 'timeout' ? 'timeout: ' : ''}${failure.message}`);
@@ -469,16 +493,16 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
       const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
       for (let attempt = 1; ; attempt += 1) {
-        const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
+        const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, 'embedding', request.context), attempt }, (abortSignal) =>
           embedMany({ model: registry.embeddingModel(target.id as `${string}:${string}`), values: request.texts, maxRetries: 0, abortSignal }),
         );
         if (outcome.ok) {
           const tokens = outcome.value.usage.tokens ?? 0;
-          await record({ ...baseRow(target, 'embedding', request.context), inputTokens: tokens, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, tokens, 0) }, outcome.seconds);
+          await record({ ...baseRow(target, 'embedding', request.context), inputTokens: tokens, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, tokens, 0) }, outcome.seconds, outcome.started);
           return { embeddings: outcome.value.embeddings, model: target.id, usage: { tokens } };
         }
         const failure = outcome.failure;
-        await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds);
+        await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds, outcome.started);
         if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
         if (failure.kind === 'retryable' || failure.kind === 'timeout') {
           retryState.firstFailureAt ??= Date.now();
@@ -496,6 +520,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       // Writes run in call order, so the chain as it stands now holds every row of this task's
       // finished calls; rows other tasks queue meanwhile are not waited for.
       await usageWrites;
+      await sweepInterruptedLlmCalls(pool).catch((error: unknown) => log.warn({ err: error }, 'sweeping interrupted LLM calls failed'));
       return usageForTask(pool, taskId);
     },
 

@@ -23,3 +23,4 @@ export { OfflineEmbeddingModel, embedText, offlineEmbeddingDimensions } from './
 export { createOfflineProvider, offlineEmbeddingModel, offlineGenerationModel } from './provider-registry.ts';
 export { RateLimiter, type ProviderLimits } from './rate-limiter.ts';
 export type { LlmPurpose, ModelUsage, TaskUsage } from './usage-store.ts';
+export { sweepInterruptedLlmCalls } from './usage-store.ts';
