@@ -49,7 +49,7 @@ async function listenerBackends(): Promise<number> {
 }
 
 it('keeps the worker up, listening and finishing tasks after its backends are terminated mid-step', async () => {
-  const stepped = await engine.submit({ taskType: 'test_steps', input: { steps: 6, stepMs: 700 } });
+  const stepped = await engine.submit({ taskType: 'test_steps', input: { steps: 6, stepMs: 1500 } });
   const child = spawnNode('test/fixtures/worker-process.ts', [database.url, '2']);
   await child.waitForLine('ready');
   // A step is running: its transaction sits idle while the task's code sleeps.
