@@ -3,6 +3,7 @@
  * `code` (documented in the README) and the HTTP status it maps to. Callers check the marker
  * (`isTaskloomError`) and the code, never the message text.
  */
+import { redactAddresses } from './redact.ts';
 
 const marker = Symbol.for('taskloom.error');
 
@@ -113,13 +114,26 @@ export class DependencyError extends TaskloomError {
   }
 }
 
-/** Plain JSON form of any thrown value, as stored in `tasks.error` and event payloads. */
+/** String values of details (one level, and arrays of strings) with addresses removed. */
+function redactDetails(details: ErrorDetails): ErrorDetails {
+  const redactValue = (value: unknown): unknown => {
+    if (typeof value === 'string') return redactAddresses(value);
+    if (Array.isArray(value)) return value.map((entry) => (typeof entry === 'string' ? redactAddresses(entry) : entry));
+    return value;
+  };
+  return Object.fromEntries(Object.entries(details).map(([key, value]) => [key, redactValue(value)]));
+}
+
+/**
+ * Plain JSON form of any thrown value, as stored in `tasks.error` and event payloads. Network
+ * addresses are removed (redact.ts): these are shown to API clients, the process log keeps them.
+ */
 export function serializeError(error: unknown): { code: string; message: string; details?: ErrorDetails; retryable: boolean } {
   if (isTaskloomError(error)) {
-    return { code: error.code, message: error.message, details: error.details, retryable: error.retryable };
+    return { code: error.code, message: redactAddresses(error.message), details: redactDetails(error.details), retryable: error.retryable };
   }
   if (error instanceof Error) {
-    return { code: 'internal_error', message: error.message, retryable: true };
+    return { code: 'internal_error', message: redactAddresses(error.message), retryable: true };
   }
-  return { code: 'internal_error', message: String(error), retryable: true };
+  return { code: 'internal_error', message: redactAddresses(String(error)), retryable: true };
 }

@@ -22,8 +22,9 @@ import type { Engine } from '../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { instrumentEngine, taskloomMetrics } from '../metrics.ts';
 import { authenticationHook, KeyAuthenticator } from './auth.ts';
+import { followRevocations } from './revocations.ts';
 import type { ApiContext } from './context.ts';
-import { RateLimitedError, RouteNotFoundError, toErrorResponse } from './errors.ts';
+import { declaredCharset, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -79,8 +80,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // Unknown query keys must reach zod (which rejects them), not be dropped.
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     // Errors Fastify raises before routing (a malformed %-escape in the path) get our shape too.
-    frameworkErrors: (error, _request, reply) => {
+    frameworkErrors: (error, request, reply) => {
       const response = toErrorResponse(new ValidationError(`The request URL is malformed: ${error.message}`, { issues: [{ path: 'url', message: error.message }] }));
+      // A WebSocket upgrade refused here never reaches a route, so @fastify/websocket's
+      // onResponse hook, which destroys refused upgrade sockets, does not run: the socket would
+      // sit in CLOSE-WAIT for good and keep the server from closing. End it once the answer is out.
+      if (request.headers.upgrade !== undefined) reply.raw.once('finish', () => request.raw.socket.destroy());
       // The reply here is typed for no route in particular; the body is the API's error shape.
       void (reply as unknown as { code(status: number): { send(body: unknown): void } }).code(response.statusCode).send(response.body);
     },
@@ -95,6 +100,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // JSON only: any other body type answers 415 instead of reaching the schemas as a string.
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = declaredCharset(request.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new UnsupportedMediaTypeError(request.headers['content-type']), undefined);
+      return;
+    }
     if (body === '' || (typeof body === 'string' && body.trim() === '')) {
       done(null, undefined);
       return;
@@ -127,7 +137,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const detachMetrics = instrumentEngine(engine);
   app.addHook('preClose', async () => {
-    for (const stream of context.streams) stream.abort();
+    for (const stream of context.streams) stream.end('shutdown');
   });
   app.addHook('onClose', async () => {
     detachMetrics();
@@ -141,6 +151,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const authenticator = new KeyAuthenticator(pool, logger, { cacheTtlMs: options.keyCacheTtlMs });
   app.decorate('keyAuthenticator', authenticator);
+  const stopRevocations = followRevocations({ engine, pool, logger, authenticator, streams: context.streams });
+  app.addHook('onClose', async () => stopRevocations());
   await app.register(async (scope) => {
     scope.addHook('onRequest', authenticationHook(authenticator));
     await scope.register(rateLimit, {

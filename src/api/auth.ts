@@ -3,7 +3,8 @@
  *
  * Keys arrive as `X-API-Key`, `Authorization: Bearer <key>`, or (streams only, for browsers'
  * EventSource and WebSocket, which cannot set headers) `?api_key=`. Lookups are cached for
- * `cacheTtlMs` per process, so a revoked key stops working everywhere within that time.
+ * `cacheTtlMs` per process as a backstop; a revocation's NOTIFY (keys.ts) evicts the key from
+ * every process's cache at once.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../db/pool.ts';
@@ -71,6 +72,13 @@ export class KeyAuthenticator {
   /** Forgets cached lookups (tests revoke a key and expect it refused at once). */
   clear(): void {
     this.#cache.clear();
+  }
+
+  /** Forgets the cached lookups of one key (it was revoked). */
+  forget(keyId: string): void {
+    for (const [hash, entry] of this.#cache) {
+      if (entry.identity?.keyId === keyId) this.#cache.delete(hash);
+    }
   }
 }
 

@@ -16,8 +16,15 @@ export interface ApiContext {
   webhookPolicy: TargetPolicy;
   /** The migrations this build expects (for /readyz). */
   migrations: readonly MigrationSource[];
-  /** Open SSE streams, ended when the server closes. */
-  streams: Set<AbortController>;
+  /** Open SSE and WebSocket streams: ended when the server closes or their key is revoked. */
+  streams: Set<OpenStream>;
+}
+
+/** A stream a client holds open, and how to end it. */
+export interface OpenStream {
+  /** The API key that opened it. */
+  keyId: string;
+  end(reason: 'shutdown' | 'revoked'): void;
 }
 
 /** The security requirement every authenticated route documents. */

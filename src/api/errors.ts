@@ -3,7 +3,8 @@
  * shape every route answers with: `{error: {code, message, details}}`.
  */
 import type { FastifyError } from 'fastify';
-import { isTaskloomError, TaskloomError, type ErrorDetails } from '../errors.ts';
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
+import { DependencyError, isTaskloomError, TaskloomError, type ErrorDetails } from '../errors.ts';
 
 export class UnauthorizedError extends TaskloomError {
   constructor(message = 'A valid API key is required: send it as X-API-Key or Authorization: Bearer.') {
@@ -34,8 +35,17 @@ export class InvalidJsonError extends TaskloomError {
 
 export class UnsupportedMediaTypeError extends TaskloomError {
   constructor(contentType: string | undefined) {
-    super('unsupported_media_type', `Content-Type ${contentType ?? '(none)'} is not supported; send application/json.`, { httpStatus: 415, retryable: false });
+    super('unsupported_media_type', `Content-Type ${contentType ?? '(none)'} is not supported; send application/json (UTF-8).`, { httpStatus: 415, retryable: false });
   }
+}
+
+/**
+ * The charset a Content-Type declares, lower-cased, or undefined when it declares none. JSON is
+ * UTF-8 (RFC 8259); a body declared otherwise would be read as UTF-8 and mangled, so it is refused.
+ */
+export function declaredCharset(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return match ? match[1]!.toLowerCase() : undefined;
 }
 
 export class RouteNotFoundError extends TaskloomError {
@@ -58,7 +68,24 @@ export class BadRequestError extends TaskloomError {
 
 export class NotReadyError extends TaskloomError {
   constructor(checks: Record<string, unknown>) {
-    super('not_ready', 'taskloom is not ready to serve.', { httpStatus: 503, details: { checks } });
+    super('not_ready', 'taskloom is not ready to serve.', { httpStatus: 503, details: { checks, retry_after_seconds: databaseRetryAfterSeconds } });
+  }
+}
+
+/** How long a client is told to wait while the database is away (a restart takes a few seconds). */
+export const databaseRetryAfterSeconds = 5;
+
+/**
+ * The database is unreachable (restarting, failing over, cut off): the request may succeed in a
+ * few seconds. The cause is not shown: it names internal hosts and ports.
+ */
+export class DatabaseUnavailableError extends DependencyError {
+  constructor(cause?: unknown) {
+    super('database', `PostgreSQL is unreachable; retry in ${databaseRetryAfterSeconds} s.`, {
+      httpStatus: 503,
+      details: { retry_after_seconds: databaseRetryAfterSeconds },
+      cause,
+    });
   }
 }
 
@@ -104,6 +131,7 @@ function fromDatabaseError(error: unknown): TaskloomError | undefined {
 
 function classify(error: unknown): TaskloomError | undefined {
   if (isTaskloomError(error)) return error;
+  if (isDatabaseConnectionError(error)) return new DatabaseUnavailableError(error);
   const database = fromDatabaseError(error);
   if (database) return database;
   const candidate = error as Partial<FastifyError> | null;
@@ -122,6 +150,6 @@ export function toErrorResponse(error: unknown): ErrorResponse & { internal: boo
     body: { error: { code: known.code, message: known.message, details: known.details } },
     internal: known.httpStatus >= 500,
   };
-  if (known.code === 'rate_limited') response.headers = { 'retry-after': String(known.details.retry_after_seconds) };
+  if (typeof known.details.retry_after_seconds === 'number') response.headers = { 'retry-after': String(known.details.retry_after_seconds) };
   return response;
 }

@@ -11,6 +11,13 @@ import { ensureTenant } from '../integrations/webhooks/index.ts';
 export const tenantNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const keyMarker = 'tlk_';
 
+/**
+ * NOTIFY channel of revocations (payload: the key id). Every API process LISTENs on it, forgets
+ * the key's cached lookup and closes the streams the key opened, so a revocation takes effect
+ * everywhere within a notification's delay rather than a cache lifetime.
+ */
+export const apiKeyRevokedChannel = 'taskloom_api_key_revoked';
+
 export function generateApiKey(): string {
   return `${keyMarker}${randomBytes(24).toString('base64url')}`;
 }
@@ -103,7 +110,11 @@ export async function revokeApiKey(database: Queryable, idOrPrefix: string): Pro
     [idOrPrefix],
   );
   if (matches.rows.length !== 1) return [];
-  await database.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [matches.rows[0]!.id]);
+  // One statement: the NOTIFY is sent when the revocation commits, never without it.
+  await database.query(
+    'WITH revoked AS (UPDATE api_keys SET revoked_at = now() WHERE id = $1 RETURNING id) SELECT pg_notify($2, id::text) FROM revoked',
+    [matches.rows[0]!.id, apiKeyRevokedChannel],
+  );
   return (await listApiKeys(database)).filter((key) => key.id === matches.rows[0]!.id);
 }
 

@@ -15,16 +15,41 @@ export interface Queryable {
 // 2^53 in practice, and numbers keep every JSON contract (`id` as a number) simple.
 pg.types.setTypeParser(20, (value) => Number.parseInt(value, 10));
 
-export function createPool(connectionString: string, options: { max?: number; applicationName?: string } = {}): Pool {
+export interface PoolOptions {
+  /** @default 10 */
+  max?: number;
+  /** @default 'taskloom' */
+  applicationName?: string;
+  /**
+   * How long a checkout may wait (for a free client or a new connection) before it fails.
+   * Without a bound, a request during a network cut would hang until TCP gives up (minutes)
+   * instead of answering 503. @default 10000
+   */
+  connectionTimeoutMs?: number;
+}
+
+export function createPool(connectionString: string, options: PoolOptions = {}): Pool {
   const pool = new pg.Pool({
     connectionString,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'taskloom',
     idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    // A connection whose peer vanished (a failover, a cut cable) is found out by TCP keepalive
+    // rather than by the next query hanging.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client that loses its connection (server restart) emits here; without a listener
   // it would crash the process. The pool replaces the client on the next checkout.
   pool.on('error', () => {});
+  // A checked-out client has no pool listener: one whose backend is terminated between two
+  // queries (a step's transaction awaiting the task's own work) emits `error` with nobody to
+  // hear it, and Node exits. The query in flight, or the next one, rejects with the error, and
+  // the holder's release(error) discards the client; this listener only keeps the process up.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 

@@ -9,6 +9,7 @@
  * attempts count is exact and a graceful shutdown can hand a task back without spending one.
  */
 import { PgBoss } from 'pg-boss';
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import type { Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { queueNames, queuePolicy } from './queues.ts';
@@ -60,7 +61,14 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
     // pg-boss sends on insert; that listener lives in engine/listener.ts with the others.
     useListenNotify: false,
   });
-  boss.on('error', (error: unknown) => options.logger.error({ err: error }, 'pg-boss error'));
+  // pg-boss reports a lost connection (its pool's, or a failed maintenance query) here; it
+  // reconnects by itself. Such errors carry the pg client object, so only what says what went
+  // wrong is logged, and an outage is a warning, not a bug.
+  boss.on('error', (error: unknown) => {
+    const { message, code } = (error ?? {}) as { message?: unknown; code?: unknown };
+    if (isDatabaseConnectionError(error)) options.logger.warn({ err: { message, code } }, 'pg-boss lost its database connection; it reconnects');
+    else options.logger.error({ err: error }, 'pg-boss error');
+  });
   boss.on('warning', (warning: unknown) => options.logger.warn({ warning }, 'pg-boss warning'));
   await boss.start();
   // Every queue this process knows: the built-in ones and those its pipelines declared.

@@ -29,6 +29,9 @@ export interface SubscribeOptions extends EventFilter {
 /** Events a subscriber may have waiting before it is dropped as too slow. */
 const maxBufferedEvents = 50_000;
 const pageSize = 1000;
+/** A failed read is retried after this, doubling up to retryMaxMs, until one succeeds. */
+const retryBaseMs = 250;
+const retryMaxMs = 5000;
 
 export class SlowSubscriberError extends Error {
   readonly lastDeliveredId: number;
@@ -60,6 +63,9 @@ export class EventHub {
   #polling: Promise<void> | undefined;
   #pollAgain = false;
   #unlisten: Array<() => void> = [];
+  /** Set while a failed read waits to be retried (the database is away; no NOTIFY may come). */
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryDelayMs = retryBaseMs;
   /** Called with every batch of new events this process reads (metrics, sinks). */
   readonly #observers = new Set<(events: TaskEvent[]) => void>();
 
@@ -81,6 +87,8 @@ export class EventHub {
   }
 
   close(): void {
+    clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
     for (const unlisten of this.#unlisten) unlisten();
     for (const subscriber of this.#subscribers) {
       subscriber.failure = new Error('event hub closed');
@@ -177,10 +185,21 @@ export class EventHub {
         if (events.length === 0) return;
         this.#cursor = events[events.length - 1]!.id;
         this.#dispatch(events);
-        if (events.length < pageSize) return;
+        if (events.length < pageSize) break;
       }
+      this.#retryDelayMs = retryBaseMs;
     } catch (error) {
-      this.#logger.warn({ err: error }, 'reading new events failed; will retry on the next notification');
+      // Events committed before the failure may have had their NOTIFY already: waiting for the
+      // next one could leave live streams silent after an outage, so the read is retried.
+      const delayMs = this.#retryDelayMs;
+      this.#retryDelayMs = Math.min(delayMs * 2, retryMaxMs);
+      this.#logger.warn({ err: error, retryInMs: delayMs }, 'reading new events failed; retrying');
+      clearTimeout(this.#retryTimer);
+      this.#retryTimer = setTimeout(() => {
+        this.#retryTimer = undefined;
+        this.#schedulePoll();
+      }, delayMs);
+      this.#retryTimer.unref();
     }
   }
 

@@ -67,7 +67,9 @@ export class NotificationListener {
     this.#connecting = (async () => {
       let delay = 100;
       while (!this.#stopped) {
-        const client = new pg.Client({ connectionString: this.#url, application_name: 'taskloom-listener', keepAlive: true });
+        // The connect timeout keeps a reconnect during a network cut from hanging on one attempt
+        // for minutes; keepalive finds a silently dead connection (notifications stop arriving).
+        const client = new pg.Client({ connectionString: this.#url, application_name: 'taskloom-listener', keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 5000 });
         try {
           await client.connect();
           client.on('notification', (message) => {

@@ -1,7 +1,12 @@
 /**
  * Publishes events to Redis pub/sub on the seeds' channels: every event of an
  * `automated_gather_creation` task goes to `automated-gather:{projectId}` as JSON shaped like
- * the seed's messages (`{type, project_id, ...payload}`, plus task_id, event_id, created_at).
+ * the seed's messages (`{type, project_id, ...payload}`, plus tenant, task_id, event_id, created_at).
+ *
+ * Channels are per tenant: the `default` tenant keeps the seed's channel, so a single-tenant
+ * install's subscribers keep working; any other tenant's channel is prefixed
+ * `tenant:{tenant}:` (tenant names cannot contain `:`, and no seed channel starts with
+ * `tenant:`, so no two tenants' channels can collide whatever their project ids).
  *
  * It reads the event log through a durable consumer cursor, so exactly one process publishes
  * each event however many run, and events stored while Redis was down are published once it is
@@ -22,6 +27,14 @@ export const seedChannels: ChannelMap = {
   automated_gather_creation: (event) => (event.project_id ? `automated-gather:${event.project_id}` : undefined),
 };
 
+/** The tenant whose channels are the seed's own, unprefixed. */
+export const seedChannelTenant = 'default';
+
+/** The channel a tenant's event of seed channel `channel` is published on. */
+export function tenantChannel(tenant: string, channel: string): string {
+  return tenant === seedChannelTenant ? channel : `tenant:${tenant}:${channel}`;
+}
+
 export interface RedisEventSinkOptions {
   pool: Pool;
   logger: Logger;
@@ -37,7 +50,7 @@ export interface RedisEventSinkOptions {
 }
 
 export function seedMessage(event: TaskEvent): Record<string, unknown> {
-  return { ...event.payload, type: event.type, project_id: event.project_id, task_id: event.task_id, event_id: event.id, created_at: event.created_at };
+  return { ...event.payload, type: event.type, project_id: event.project_id, tenant: event.tenant, task_id: event.task_id, event_id: event.id, created_at: event.created_at };
 }
 
 export class RedisEventSink {
@@ -73,7 +86,7 @@ export class RedisEventSink {
           const taskType = taskTypes.get(event.task_id);
           const channel = taskType === undefined ? undefined : this.#channels[taskType]?.(event);
           if (!channel) continue;
-          pipeline.publish(channel, JSON.stringify(seedMessage(event)));
+          pipeline.publish(tenantChannel(event.tenant, channel), JSON.stringify(seedMessage(event)));
           count += 1;
         }
         if (count === 0) return;

@@ -4,6 +4,7 @@
  * involved and, where there is one, the underlying cause.
  */
 import { TaskloomError, type ErrorDetails } from '../errors.ts';
+import { redactAddresses } from '../redact.ts';
 
 /** Stable codes of LlmError. */
 export type LlmErrorCode =
@@ -42,12 +43,16 @@ export function isLlmError(value: unknown): value is LlmError {
   return value instanceof LlmError;
 }
 
-/** A short, single-line description of any thrown value, for error messages and `llm_calls.error`. */
+/**
+ * A short, single-line description of any thrown value, for error messages and `llm_calls.error`,
+ * without network addresses: a provider's `connect ECONNREFUSED 10.0.3.7:19101` would otherwise
+ * reach task errors and `automation_error` events.
+ */
 export function describeCause(error: unknown): string {
   if (error instanceof Error) {
     const status = (error as { statusCode?: unknown }).statusCode;
     const prefix = typeof status === 'number' ? `HTTP ${status}: ` : '';
-    return `${prefix}${error.message}`.replace(/\s+/g, ' ').trim().slice(0, 500);
+    return redactAddresses(`${prefix}${error.message}`.replace(/\s+/g, ' ').trim()).slice(0, 500);
   }
-  return String(error).slice(0, 500);
+  return redactAddresses(String(error)).slice(0, 500);
 }

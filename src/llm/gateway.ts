@@ -20,8 +20,8 @@ import { parsePriceTable } from './price-table.ts';
 import { configureProviders, defaultModelFor } from './provider-registry.ts';
 import { RateLimiter, sharedLimiter, type ProviderLimits } from './rate-limiter.ts';
 import { deleteCachedResponse, readCachedResponse, responseCacheKey, writeCachedResponse } from './response-cache.ts';
-import { backoffMs, defaultRetryOptions, isRetryableProviderError, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
-import { insertLlmCall, usageForTask, type LlmCallRow, type LlmPurpose, type TaskUsage } from './usage-store.ts';
+import { defaultRetryOptions, isRetryableProviderError, nextRetryDelay, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
+import { beginLlmCall, finishLlmCall, insertLlmCall, sweepInterruptedLlmCalls, usageForTask, type LlmCallRow, type LlmPurpose, type StartedLlmCall, type TaskUsage } from './usage-store.ts';
 
 /** Where a call comes from; recorded on its usage rows. */
 export interface LlmCallContext {
@@ -50,6 +50,22 @@ export interface GenerateStructuredRequest<T> {
   timeoutMs?: number;
   /** Use the response cache for this call. @default per TASKLOOM_LLM_CACHE */
   cache?: boolean;
+  /** Told before each wait for a retry (it is logged too). Must not throw. @default none */
+  onRetry?: (notice: LlmRetryNotice) => void;
+}
+
+/** A retry the gateway is about to wait for (a pipeline can turn it into an event). */
+export interface LlmRetryNotice {
+  /** `provider:model` being retried. */
+  model: string;
+  /** 1 for the first retry. */
+  retry: number;
+  delayMs: number;
+  /** When the retry will be made (ISO 8601). */
+  retryAt: string;
+  /** Why the last request failed, without internal addresses. */
+  reason: string;
+  statusCode?: number;
 }
 
 export interface GenerateStructuredResult<T> {
@@ -67,6 +83,8 @@ export interface EmbedTextsRequest {
   signal?: AbortSignal;
   context?: LlmCallContext;
   timeoutMs?: number;
+  /** Told before each wait for a retry (it is logged too). Must not throw. @default none */
+  onRetry?: (notice: LlmRetryNotice) => void;
 }
 
 export interface EmbedTextsResult {
@@ -100,8 +118,8 @@ export interface CreateLlmGatewayOptions {
   logger: Logger;
   /** Extra or replacement providers by name; tests inject mock models here. @default {} */
   providers?: Record<string, ProviderV4>;
-  /** Retry timings (the retry count is TASKLOOM_LLM_MAX_RETRIES). @default defaultRetryOptions */
-  retry?: Partial<Omit<RetryOptions, 'maxRetries'>>;
+  /** Retry timings (the count and window are TASKLOOM_LLM_MAX_RETRIES and TASKLOOM_LLM_RETRY_WINDOW_MS). @default defaultRetryOptions */
+  retry?: Partial<Omit<RetryOptions, 'maxRetries' | 'windowMs'>>;
   /** Give this gateway its own limiters instead of the process-wide ones (tests). @default false */
   privateLimiters?: boolean;
 }
@@ -167,7 +185,41 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   const resolver = createModelResolver({ registered: Object.keys(providers), logger: log });
   const prices = parsePriceTable(config.llmPriceTable);
   const providerLimits = parseProviderLimits(config);
-  const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries };
+  const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries, windowMs: config.llmRetryWindowMs };
+
+  /**
+   * Decides on a retry after a retryable failure and waits for it, logging (and telling the
+   * caller) when it will be made. Returns false when the model is given up on; the reason is
+   * added to `attempts`. Rejects with the caller's cancellation.
+   */
+  const waitForRetry = async (target: ResolvedModel, failure: Failure, state: { retries: number; firstFailureAt: number }, request: { signal?: AbortSignal | undefined; onRetry?: ((notice: LlmRetryNotice) => void) | undefined; context?: LlmCallContext | undefined }, attempts: string[] | undefined): Promise<boolean> => {
+    const requestedMs = retryAfterMs(failure.error);
+    const decision = nextRetryDelay({ ...state, requestedMs }, retry);
+    if ('refused' in decision) {
+      const because = decision.refused === 'retry_after_too_long'
+        ? `Retry-After of ${requestedMs} ms exceeds the ${retry.maxRetryAfterMs} ms limit`
+        : decision.refused === 'window_exceeded'
+          ? `still failing ${Math.round((Date.now() - state.firstFailureAt) / 1000)} s after its first failure (retry window ${Math.round(retry.windowMs / 1000)} s)`
+          : `no retries left (${retry.maxRetries})`;
+      attempts?.push(`${target.id}: ${because}`);
+      return false;
+    }
+    state.retries += 1;
+    const retryAt = new Date(Date.now() + decision.delayMs).toISOString();
+    const notice: LlmRetryNotice = { model: target.id, retry: state.retries, delayMs: decision.delayMs, retryAt, reason: failure.message, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }) };
+    log.info({ model: target.id, status: failure.statusCode, delay_ms: decision.delayMs, retry: state.retries, retry_at: retryAt, task_id: request.context?.taskId }, `LLM call failed (${failure.message}); retry ${state.retries} in ${Math.round(decision.delayMs / 100) / 10} s, at ${retryAt}`);
+    try {
+      request.onRetry?.(notice);
+    } catch (error) {
+      log.warn({ err: error }, 'an onRetry callback threw');
+    }
+    try {
+      await sleep(decision.delayMs, request.signal);
+    } catch {
+      throw cancelledError(request.signal as AbortSignal, target);
+    }
+    return true;
+  };
   const configuredFallbacks = parseModelList(config.llmFallbackModels);
   const metrics = llmMetrics();
   const privateLimiters = new Map<string, RateLimiter>();
@@ -201,7 +253,20 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   };
 
   let usageWrites: Promise<void> = Promise.resolve();
-  const record = async (row: LlmCallRow, durationSeconds: number | undefined): Promise<void> => {
+  /**
+   * Queues the in_flight row of a request that is starting, so a crash mid-request leaves a row
+   * the sweep marks interrupted. Not awaited by the request (one commit per call saved); it is
+   * queued seconds before a request that a crash could cut off would end.
+   */
+  const begin = (call: StartedLlmCall, timeoutMs: number): Promise<number | undefined> => {
+    const started = usageWrites.then(() => beginLlmCall(pool, call, timeoutMs)).catch((error: unknown) => {
+      log.warn({ err: error, provider: call.provider, model: call.model }, 'could not record the start of an LLM call in llm_calls');
+      return undefined;
+    });
+    usageWrites = started.then(() => undefined);
+    return started;
+  };
+  const record = async (row: LlmCallRow, durationSeconds: number | undefined, started?: Promise<number | undefined>): Promise<void> => {
     const outcome = row.cacheHit ? 'cache_hit' : row.error ? 'error' : 'success';
     metrics.calls.inc({ provider: row.provider, model: row.model, purpose: row.purpose, outcome });
     if (row.inputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'input' }, row.inputTokens);
@@ -211,7 +276,11 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     // (~2 ms a call, 4 % of a gather run's wall time against a 200 ms model). Writes run one
     // after another, so rows keep the order of the calls. Readers of usage call flushUsage
     // (usageForTask does), and shutdown flushes before the pool closes.
-    usageWrites = usageWrites.then(() => insertLlmCall(pool, row)).catch((error: unknown) => {
+    usageWrites = usageWrites.then(async () => {
+      const id = await started;
+      if (id === undefined) await insertLlmCall(pool, row);
+      else await finishLlmCall(pool, id, row);
+    }).catch((error: unknown) => {
       // Accounting must never fail the call it accounts for.
       log.warn({ err: error, provider: row.provider, model: row.model }, 'could not record an LLM call in llm_calls');
     });
@@ -226,13 +295,20 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   };
 
   /** Runs `work` under the provider limiter and the per-call timeout; classifies any failure. */
-  const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<{ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }> => {
+  const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, call: StartedLlmCall, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<({ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }) & { started?: Promise<number | undefined> }> => {
     let release: () => void;
     try {
       release = await acquireSlot(target.provider, signal);
     } catch (error) {
       return { ok: false, failure: { kind: 'cancelled', error, message: 'cancelled while waiting for a provider slot' }, seconds: 0 };
     }
+    // The offline model runs in this process in microseconds: nothing to cut off.
+    const started = target.provider === 'offline' ? undefined : begin(call, timeoutMs);
+    const result = await runLimited(target, signal, timeoutMs, work).finally(() => release());
+    return started === undefined ? result : { ...result, started };
+  };
+
+  const runLimited = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<{ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }> => {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new CallTimeout(timeoutMs)), timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal;
@@ -252,7 +328,6 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       return { ok: false, failure: { kind: isRetryableProviderError(error) ? 'retryable' : 'fatal', error, message: describeCause(error), ...(statusCode === undefined ? {} : { statusCode }) }, seconds };
     } finally {
       clearTimeout(timer);
-      release();
     }
   };
 
@@ -274,7 +349,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
     let repair: { text: string; message: string } | undefined;
     let repaired = false;
-    let retries = 0;
+    const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
     for (let attempt = 1; ; attempt += 1) {
       const messages: ModelMessage[] | undefined = repair
         ? [
@@ -283,7 +358,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
             { role: 'user', content: `Your previous answer did not match the required JSON schema: ${repair.message}\nAnswer again with only one JSON value that matches the schema exactly.` },
           ]
         : undefined;
-      const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
+      const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, purpose, request.context), attempt }, (abortSignal) =>
         generateText({
           model: registry.languageModel(target.id as `${string}:${string}`),
           system: request.instructions,
@@ -295,7 +370,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       );
       if (outcome.ok) {
         const usage = tokenUsage(outcome.value.usage);
-        await record({ ...baseRow(target, purpose, request.context), ...usage, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, usage.inputTokens, usage.outputTokens) }, outcome.seconds);
+        await record({ ...baseRow(target, purpose, request.context), ...usage, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, usage.inputTokens, usage.outputTokens) }, outcome.seconds, outcome.started);
         let raw: unknown = outcome.value.output;
         try {
           raw = JSON.parse(outcome.value.text);
@@ -319,6 +394,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
           error: failure.message,
         },
         outcome.seconds,
+        outcome.started,
       );
       if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
       attempts.push(`${target.id} attempt ${attempt}: ${failure.kind === 'timeout' ? 'timeout: ' : ''}${failure.message}`);
@@ -329,20 +405,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
         log.info({ model: target.id, task_id: request.context?.taskId, step: request.context?.step }, 'LLM output failed schema validation; asking the model to repair it once');
         continue;
       }
-      if ((failure.kind === 'retryable' || failure.kind === 'timeout') && retries < retry.maxRetries) {
-        const requested = retryAfterMs(failure.error);
-        if (requested === undefined || requested <= retry.maxRetryAfterMs) {
-          const delay = requested ?? backoffMs(retries, retry);
-          retries += 1;
-          log.info({ model: target.id, status: failure.statusCode, delay_ms: delay, retry: retries }, `LLM call failed (${failure.message}); retrying`);
-          try {
-            await sleep(delay, request.signal);
-          } catch {
-            throw cancelledError(request.signal as AbortSignal, target);
-          }
-          continue;
-        }
-        attempts.push(`${target.id}: Retry-After of ${requested} ms exceeds the ${retry.maxRetryAfterMs} ms limit`);
+      if (failure.kind === 'retryable' || failure.kind === 'timeout') {
+        retryState.firstFailureAt ??= Date.now();
+        if (await waitForRetry(target, failure, retryState as { retries: number; firstFailureAt: number }, request, attempts)) continue;
       }
       throw failure;
     }
@@ -426,29 +491,22 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       const target = resolver.resolve(request.model ?? defaultId, defaultId);
       if (request.texts.length === 0) return { embeddings: [], model: target.id, usage: { tokens: 0 } };
       const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
-      let retries = 0;
+      const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
       for (let attempt = 1; ; attempt += 1) {
-        const outcome = await withLimits(target, request.signal, timeoutMs, (abortSignal) =>
+        const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, 'embedding', request.context), attempt }, (abortSignal) =>
           embedMany({ model: registry.embeddingModel(target.id as `${string}:${string}`), values: request.texts, maxRetries: 0, abortSignal }),
         );
         if (outcome.ok) {
           const tokens = outcome.value.usage.tokens ?? 0;
-          await record({ ...baseRow(target, 'embedding', request.context), inputTokens: tokens, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, tokens, 0) }, outcome.seconds);
+          await record({ ...baseRow(target, 'embedding', request.context), inputTokens: tokens, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, tokens, 0) }, outcome.seconds, outcome.started);
           return { embeddings: outcome.value.embeddings, model: target.id, usage: { tokens } };
         }
         const failure = outcome.failure;
-        await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds);
+        await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds, outcome.started);
         if (failure.kind === 'cancelled') throw cancelledError(request.signal as AbortSignal, target);
-        const requested = retryAfterMs(failure.error);
-        if ((failure.kind === 'retryable' || failure.kind === 'timeout') && retries < retry.maxRetries && (requested === undefined || requested <= retry.maxRetryAfterMs)) {
-          const delay = requested ?? backoffMs(retries, retry);
-          retries += 1;
-          try {
-            await sleep(delay, request.signal);
-          } catch {
-            throw cancelledError(request.signal as AbortSignal, target);
-          }
-          continue;
+        if (failure.kind === 'retryable' || failure.kind === 'timeout') {
+          retryState.firstFailureAt ??= Date.now();
+          if (await waitForRetry(target, failure, retryState as { retries: number; firstFailureAt: number }, request, undefined)) continue;
         }
         throw new LlmError('llm_call_failed', `LLM embedding call ${failure.kind === 'timeout' ? 'timed out' : 'failed'}: provider ${target.provider}, model ${target.model}: ${failure.message}`, {
           details: { provider: target.provider, model: target.model, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }) },
@@ -462,6 +520,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       // Writes run in call order, so the chain as it stands now holds every row of this task's
       // finished calls; rows other tasks queue meanwhile are not waited for.
       await usageWrites;
+      await sweepInterruptedLlmCalls(pool).catch((error: unknown) => log.warn({ err: error }, 'sweeping interrupted LLM calls failed'));
       return usageForTask(pool, taskId);
     },
 

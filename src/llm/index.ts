@@ -12,6 +12,7 @@ export {
   type GenerationPurpose,
   type LlmCallContext,
   type LlmGateway,
+  type LlmRetryNotice,
 } from './gateway.ts';
 export { cosineSimilarity } from './cosine-similarity.ts';
 export { LlmError, isLlmError, type LlmErrorCode, type LlmErrorDetails } from './errors.ts';
@@ -22,3 +23,4 @@ export { OfflineEmbeddingModel, embedText, offlineEmbeddingDimensions } from './
 export { createOfflineProvider, offlineEmbeddingModel, offlineGenerationModel } from './provider-registry.ts';
 export { RateLimiter, type ProviderLimits } from './rate-limiter.ts';
 export type { LlmPurpose, ModelUsage, TaskUsage } from './usage-store.ts';
+export { sweepInterruptedLlmCalls } from './usage-store.ts';

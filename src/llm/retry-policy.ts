@@ -7,17 +7,47 @@
 import { APICallError } from '@ai-sdk/provider';
 
 export interface RetryOptions {
-  /** Retries per model after the first request. @default 3 (TASKLOOM_LLM_MAX_RETRIES) */
+  /** Most retries per model after the first request. @default 30 (TASKLOOM_LLM_MAX_RETRIES) */
   maxRetries: number;
+  /**
+   * How long after a model's first failure its retries keep going, so a provider outage this
+   * long is ridden out instead of failing the task. @default 300000 (TASKLOOM_LLM_RETRY_WINDOW_MS)
+   */
+  windowMs: number;
   /** First backoff delay when the provider gives no Retry-After. @default 500 */
   baseDelayMs: number;
-  /** Longest backoff delay. @default 20000 */
+  /** Longest backoff delay. @default 30000 */
   maxDelayMs: number;
   /** Longest Retry-After honoured; longer ones move on to the fallback model. @default 60000 */
   maxRetryAfterMs: number;
 }
 
-export const defaultRetryOptions: Omit<RetryOptions, 'maxRetries'> = { baseDelayMs: 500, maxDelayMs: 20_000, maxRetryAfterMs: 60_000 };
+/**
+ * 500 ms doubling to 30 s: an outage is probed 6 times in its first 30 s, then every 15-30 s
+ * (jitter), about 20 retries over the default 5-minute window.
+ */
+export const defaultRetryOptions: Omit<RetryOptions, 'maxRetries' | 'windowMs'> = { baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000 };
+
+/** Why the next retry will not happen, or undefined when it will. */
+export type RetryRefusal = 'retries_exhausted' | 'window_exceeded' | 'retry_after_too_long';
+
+/**
+ * The one retry decision of the gateway (generation and embeddings alike): how long to wait
+ * before retry number `retries + 1` of a model whose first failure was at `firstFailureAt`,
+ * or why not to retry. `requestedMs` is the provider's Retry-After, when it gave one.
+ */
+export function nextRetryDelay(
+  state: { retries: number; firstFailureAt: number; requestedMs: number | undefined },
+  options: RetryOptions,
+  now: number = Date.now(),
+  random: () => number = Math.random,
+): { delayMs: number } | { refused: RetryRefusal } {
+  if (state.retries >= options.maxRetries) return { refused: 'retries_exhausted' };
+  if (state.requestedMs !== undefined && state.requestedMs > options.maxRetryAfterMs) return { refused: 'retry_after_too_long' };
+  const delayMs = state.requestedMs ?? backoffMs(state.retries, options, random);
+  if (now + delayMs - state.firstFailureAt > options.windowMs) return { refused: 'window_exceeded' };
+  return { delayMs };
+}
 
 /** The wait a provider asked for, in milliseconds, or undefined when it did not say. */
 export function retryAfterMs(error: unknown, now: number = Date.now()): number | undefined {

@@ -134,7 +134,7 @@ describe('GET /api/v1/tasks/{id}/llm-calls', () => {
     expect(response.body.truncated).toBe(false);
     const calls = response.body.calls as Array<Record<string, unknown>>;
     expect(calls.map((call) => call.step)).toEqual(['good-1', 'good-2', 'broken-1']);
-    expect(Object.keys(calls[0]!).sort()).toEqual(['attempt', 'cache_hit', 'cost_usd', 'created_at', 'error_code', 'id', 'input_tokens', 'latency_ms', 'model', 'output_tokens', 'provider', 'purpose', 'step'].sort());
+    expect(Object.keys(calls[0]!).sort()).toEqual(['attempt', 'cache_hit', 'cost_usd', 'created_at', 'error_code', 'id', 'input_tokens', 'latency_ms', 'model', 'output_tokens', 'provider', 'purpose', 'state', 'step'].sort());
     expect(calls[0]).toMatchObject({ purpose: 'generation', provider: 'mock', model: 'good', input_tokens: 30, output_tokens: 9, cache_hit: false, attempt: 1, error_code: null });
     expect(calls[0]!.cost_usd).toBeCloseTo(goodCostUsd, 10);
     expect(calls[0]!.created_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);

@@ -1,12 +1,14 @@
 /**
  * The Redis sink against the machine's Redis (127.0.0.1:6379): events of automated gather
- * tasks arrive on `automated-gather:{projectId}` in order, in the seed's shape; other task
- * types are not published; an unreachable Redis never fails a task.
+ * tasks arrive on `automated-gather:{projectId}` (the default tenant's, the seed's channel) in
+ * order, in the seed's shape; other tenants publish on their own prefixed channels and never
+ * reach each other; other task types are not published; an unreachable Redis never fails a task.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { createApiKey } from '../../src/api/keys.ts';
 import { defineTask } from '../../src/engine/index.ts';
 import { RedisEventSink } from '../../src/integrations/redis-sink.ts';
 import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
@@ -29,11 +31,13 @@ const fakeGather = defineTask({
 });
 
 let api: ApiHarness;
+let defaultKey: string;
 let subscriber: Redis;
 const sinks: RedisEventSink[] = [];
 
 beforeAll(async () => {
   api = await startApiHarness({ taskTypes: [sleepTask, fakeGather] });
+  defaultKey = (await createApiKey(api.db.pool, { tenant: 'default' })).key;
   subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await subscriber.connect();
 });
@@ -55,18 +59,49 @@ describe('Redis event sink', () => {
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === `automated-gather:${project}`) messages.push(JSON.parse(message) as Record<string, unknown>);
     });
-    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
     expect(submitted.status).toBe(202);
     // Another type on a same-named project: not published.
-    await api.request('POST', '/api/v1/tasks/submit', { body: { project_id: project, task_type: 'sleep', task_data: { ms: 0 } } });
+    await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'sleep', task_data: { ms: 0 } } });
     await waitFor(async () => messages.map((message) => message.type), (types) => types.includes('task_completed'));
-    const stored = await api.request('GET', `/api/v1/tasks/${submitted.body.task_id}/events`, { headers: { accept: 'application/json' } });
+    const stored = await api.request('GET', `/api/v1/tasks/${submitted.body.task_id}/events`, { key: defaultKey, headers: { accept: 'application/json' } });
     expect(messages.map((message) => message.event_id)).toEqual(stored.body.events.map((event: { id: number }) => event.id));
     const started = messages.find((message) => message.type === 'department_started');
-    expect(started).toMatchObject({ type: 'department_started', project_id: project, department: 'story', department_name: 'Story Department', threshold: 80, task_id: submitted.body.task_id });
+    expect(started).toMatchObject({ type: 'department_started', project_id: project, tenant: 'default', department: 'story', department_name: 'Story Department', threshold: 80, task_id: submitted.body.task_id });
     expect(new Set(messages.map((message) => message.task_id))).toEqual(new Set([submitted.body.task_id]));
     await sink.stop();
     await subscriber.unsubscribe();
+  });
+
+  it('keeps tenants apart when their project ids collide', async () => {
+    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100, consumerName: 'redis-tenants' });
+    sinks.push(sink);
+    await sink.start();
+    const project = `shared-${randomUUID().slice(0, 8)}`;
+    const channels = [`automated-gather:${project}`, `tenant:alpha:automated-gather:${project}`, `tenant:beta:automated-gather:${project}`];
+    const byChannel = new Map<string, Array<Record<string, unknown>>>(channels.map((channel) => [channel, []]));
+    const listener = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    await listener.connect();
+    try {
+      // A subscriber for one tenant listening on every pattern it could guess.
+      await listener.psubscribe(`*${project}*`);
+      listener.on('pmessage', (_pattern: string, channel: string, message: string) => {
+        const list = byChannel.get(channel);
+        if (list) list.push(JSON.parse(message) as Record<string, unknown>);
+        else byChannel.set(channel, [JSON.parse(message) as Record<string, unknown>]);
+      });
+      const submissions = await Promise.all([defaultKey, api.keyA, api.keyB].map((key) => api.request('POST', '/api/v1/tasks/submit', { key, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } })));
+      await waitFor(async () => channels.map((channel) => byChannel.get(channel)!.some((message) => message.type === 'task_completed')), (done) => done.every(Boolean));
+      expect([...byChannel.keys()].sort()).toEqual([...channels].sort());
+      for (const [index, tenant] of ['default', 'alpha', 'beta'].entries()) {
+        const messages = byChannel.get(channels[index]!)!;
+        expect(new Set(messages.map((message) => message.tenant))).toEqual(new Set([tenant]));
+        expect(new Set(messages.map((message) => message.task_id))).toEqual(new Set([submissions[index]!.body.task_id]));
+      }
+    } finally {
+      listener.disconnect();
+      await sink.stop();
+    }
   });
 
   it('an unreachable Redis never fails a task', async () => {

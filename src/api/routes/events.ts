@@ -80,7 +80,9 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsync {
       });
       response.write('retry: 2000\n\n');
       const controller = new AbortController();
-      context.streams.add(controller);
+      // A revoked key's stream just ends: the EventSource reconnects, gets 401 and gives up.
+      const stream = { keyId: request.apiKeyId, end: () => controller.abort() };
+      context.streams.add(stream);
       const gauge = taskloomMetrics().streamClients;
       gauge.inc({ transport: 'sse' });
       const onClose = (): void => controller.abort();
@@ -101,7 +103,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsync {
       } finally {
         clearInterval(heartbeat);
         response.off('close', onClose);
-        context.streams.delete(controller);
+        context.streams.delete(stream);
         gauge.dec({ transport: 'sse' });
         if (!response.writableEnded) response.end();
       }

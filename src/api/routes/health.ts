@@ -26,17 +26,22 @@ export function healthRoutes(context: ApiContext): FastifyPluginAsync {
       await context.pool.query('SELECT 1');
       checks.database = { ok: true, detail: 'reachable' };
     } catch (error) {
-      checks.database = { ok: false, detail: `unreachable: ${(error as Error).message}` };
+      // The code only (ECONNREFUSED, 57P01): the message names internal hosts and ports, and
+      // this route needs no key.
+      const code = (error as { code?: unknown }).code;
+      checks.database = { ok: false, detail: typeof code === 'string' ? `unreachable (${code})` : 'unreachable' };
     }
     if (checks.database.ok) {
-      const applied = await migrationsApplied(context.pool, context.migrations);
-      checks.migrations = { ok: applied, detail: applied ? 'every migration is applied' : 'migrations are pending (run `taskloom migrate`)' };
+      const applied = await migrationsApplied(context.pool, context.migrations).catch(() => undefined);
+      checks.migrations = applied === undefined
+        ? { ok: false, detail: 'could not be read (the database went away)' }
+        : { ok: applied, detail: applied ? 'every migration is applied' : 'migrations are pending (run `taskloom migrate`)' };
       const running = [...context.engine.workers];
       if (running.length > 0) {
         checks.worker = { ok: true, source: 'in_process', detail: `${running.length} worker(s) running in this process` };
       } else {
         checks.worker = await heartbeatWorkerEvidence(context.pool)
-          .catch((error: unknown) => ({ ok: false, source: 'heartbeat' as const, detail: `could not read worker heartbeats: ${(error as Error).message}` }));
+          .catch(() => ({ ok: false, source: 'heartbeat' as const, detail: 'could not read worker heartbeats (the database went away)' }));
       }
     } else {
       checks.migrations = { ok: false, detail: 'database unreachable' };

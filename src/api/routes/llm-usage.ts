@@ -55,6 +55,7 @@ const callSchema = z.object({
   attempt: z.number().int().describe('1 for the first request to this model within one gateway call; retries and repairs count up.'),
   cost_usd: z.number().nullable(),
   error_code: z.string().nullable().describe('null on success.'),
+  state: z.enum(['in_flight', 'finished', 'interrupted']).describe('interrupted: the process making the request died before it ended (error_code llm_interrupted).'),
   created_at: z.string(),
 });
 

@@ -8,7 +8,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { taskloomMetrics } from '../../metrics.ts';
-import { securityRequirement, type ApiContext } from '../context.ts';
+import { securityRequirement, type ApiContext, type OpenStream } from '../context.ts';
 import { pumpEvents } from '../event-stream.ts';
 import { eventBytes, projectIdParams, streamQuery, taskIdParams } from '../schemas.ts';
 import { UpgradeRequiredError } from '../errors.ts';
@@ -46,14 +46,24 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
   const run = async (socket: WebSocket, request: FastifyRequest): Promise<void> => {
     const target = request.streamTarget!;
     const controller = new AbortController();
+    let lastId = target.afterId;
     const gauge = taskloomMetrics().streamClients;
     gauge.inc({ transport: 'websocket' });
     const stopPing = keepAlive(socket);
+    const stream: OpenStream = {
+      keyId: request.apiKeyId,
+      end: (reason) => {
+        controller.abort();
+        if (socket.readyState !== socket.OPEN) return;
+        if (reason === 'revoked') socket.close(1008, 'API key revoked');
+        else socket.close(1012, `server restarting; reconnect with ?after=${lastId}`);
+      },
+    };
+    context.streams.add(stream);
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());
     // Messages from the client are not part of the protocol; reading them keeps buffers empty.
     socket.on('message', () => {});
-    let lastId = target.afterId;
     try {
       const end = await pumpEvents({
         engine,
@@ -81,6 +91,7 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
         else if (end === 'closed') socket.close(1012, `server restarting; reconnect with ?after=${lastId}`);
       }
     } finally {
+      context.streams.delete(stream);
       stopPing();
       gauge.dec({ transport: 'websocket' });
     }

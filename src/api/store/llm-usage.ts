@@ -13,6 +13,7 @@
  */
 import type { Queryable } from '../../db/pool.ts';
 import { isoTimestamp } from '../../db/sql.ts';
+import { sweepInterruptedLlmCalls } from '../../llm/index.ts';
 
 /** At most this many calls are listed for one task (the totals always cover all of them). */
 export const taskCallListLimit = 1000;
@@ -42,6 +43,8 @@ export interface LlmCallView {
   cost_usd: number | null;
   /** null on success (the cause itself is not shown: it may name internal provider hosts). */
   error_code: string | null;
+  /** `in_flight` while the request runs, `interrupted` when its process died mid-request (error_code `llm_interrupted`). */
+  state: 'in_flight' | 'finished' | 'interrupted';
   created_at: string;
 }
 
@@ -108,10 +111,11 @@ interface CallRow extends Omit<LlmCallView, 'cost_usd'> {
 
 /** The task's calls and totals. The caller has checked that the task is the tenant's. */
 export async function taskLlmCalls(database: Queryable, taskId: string): Promise<TaskLlmCalls> {
+  await sweepInterruptedLlmCalls(database);
   const calls = await database.query<CallRow>(
     `SELECT * FROM (
        SELECT call.id, call.step, call.purpose, call.provider, call.model, call.input_tokens, call.output_tokens,
-              call.latency_ms, call.cache_hit, call.attempt, call.cost_usd::text AS cost_usd, call.error_code,
+              call.latency_ms, call.cache_hit, call.attempt, call.cost_usd::text AS cost_usd, call.error_code, call.state,
               ${isoTimestamp('call.created_at')} AS created_at
          FROM llm_calls AS call
         WHERE call.task_id = $1
@@ -140,6 +144,7 @@ interface ModelRow extends TotalsRow {
 
 /** The tenant's calls made at or after `since`, in total and per model. */
 export async function tenantLlmUsage(database: Queryable, options: { tenant: string; since: Date }): Promise<TenantLlmUsage> {
+  await sweepInterruptedLlmCalls(database);
   // Grouping sets give the per-model rows and the grand total in one scan, with the costs
   // summed exactly as numeric rather than as floats here.
   const result = await database.query<ModelRow>(

@@ -4,8 +4,9 @@
  * or the cloud metadata endpoint (SSRF).
  *
  * The check runs twice: on the URL when a task is submitted (scheme, credentials, literal
- * addresses, `localhost`), and on every address DNS returns at connection time, through the
- * `lookup` the HTTP request uses. Checking at connection time is what defeats DNS rebinding: the
+ * addresses in every notation, `localhost`), and at connection time: a literal address again
+ * (Node dials literals without calling `lookup`), and every address of every family DNS returns
+ * for a name, through the `lookup` the HTTP request uses. Checking at connection time is what defeats DNS rebinding: the
  * address that was checked is the address that is dialled.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
@@ -44,14 +45,56 @@ const classes: Array<[Exclude<AddressClass, 'public'>, BlockList]> = [
   ])],
 ];
 
-/** What kind of address `address` is. IPv4-mapped IPv6 addresses are judged as their IPv4. */
+/** The 16 bytes of an IPv6 address (with or without brackets, a trailing dotted quad allowed). */
+function ipv6Bytes(address: string): number[] | undefined {
+  if (isIP(address) !== 6) return undefined;
+  let text = address;
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::') as [string, string | undefined];
+  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
+  const left = groups(head);
+  const right = tail === undefined ? [] : groups(tail);
+  const all = [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  return all.flatMap((group) => {
+    const value = Number.parseInt(group, 16);
+    return [value >> 8, value & 0xff];
+  });
+}
+
+/**
+ * The IPv4 address an IPv6 address carries and is routed to: IPv4-mapped (::ffff:a.b.c.d),
+ * IPv4-compatible (::a.b.c.d, deprecated but still dialled as IPv4 by some stacks, and what
+ * `[::127.0.0.1]` is) and 6to4 (2002:AABB:CCDD::). Judging these by their IPv6 form would let
+ * `[::127.0.0.1]` pass as a public address.
+ */
+function embeddedIpv4(bytes: number[]): string | undefined {
+  const zeros = (from: number, to: number): boolean => bytes.slice(from, to).every((byte) => byte === 0);
+  const quad = (from: number): string => bytes.slice(from, from + 4).join('.');
+  if (zeros(0, 10) && bytes[10] === 0xff && bytes[11] === 0xff) return quad(12);
+  // ::/96 except :: and ::1, which are classified as themselves.
+  if (zeros(0, 12) && !zeros(12, 15)) return quad(12);
+  if (bytes[0] === 0x20 && bytes[1] === 0x02) return quad(2);
+  return undefined;
+}
+
+/**
+ * What kind of address `address` is: an IPv4 literal, or IPv6 in any notation (brackets, mapped,
+ * compatible and 6to4 forms are judged by the IPv4 address they carry). Anything that is not an
+ * IP literal is `reserved`.
+ */
 export function classifyAddress(address: string): AddressClass {
   let candidate = address.replace(/^\[|\]$/g, '');
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(candidate);
-  if (mapped) candidate = mapped[1]!;
   const family = isIP(candidate);
   if (family === 0) return 'reserved';
-  const type = family === 4 ? 'ipv4' : 'ipv6';
+  if (family === 6) {
+    const embedded = embeddedIpv4(ipv6Bytes(candidate)!);
+    if (embedded !== undefined) candidate = embedded;
+  }
+  const type = isIP(candidate) === 4 ? 'ipv4' : 'ipv6';
   for (const [name, list] of classes) if (list.check(candidate, type)) return name;
   return 'public';
 }
@@ -84,11 +127,13 @@ export function refuseUrl(url: string, policy: TargetPolicy): string | undefined
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `scheme ${parsed.protocol} is not allowed; use http or https`;
   if (parsed.username || parsed.password) return 'credentials in the URL are not allowed';
-  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // The URL parser already turns decimal, hex and octal IPv4 (2130706433, 0x7f000001, 0177.1)
+  // into dotted form; a trailing dot (`localhost.`) is the same name in DNS, so it goes too.
+  const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
   if (host === 'localhost' || host.endsWith('.localhost')) {
     return policy.allowLoopback ? undefined : 'loopback targets are not allowed (TASKLOOM_WEBHOOK_ALLOW_LOOPBACK)';
   }
-  if (isIP(host) !== 0 || /^::ffff:/i.test(host)) {
+  if (isIP(host) !== 0) {
     const kind = classifyAddress(host);
     if (!isAllowedAddress(host, policy)) return `${kind.replace('_', '-')} address ${host} is not allowed`;
   }

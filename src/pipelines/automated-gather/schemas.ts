@@ -9,7 +9,10 @@ import type { LlmUsageTotals } from '../llm-usage-totals.ts';
 export const gatherTaskType = 'automated_gather_creation';
 export const evaluateTaskType = 'evaluate_department';
 
-/** Seed 001 input. Unknown fields are dropped, so seed clients sending more keep working. */
+/**
+ * Seed 001 input (every field the seed sends is here). Unknown fields are refused: a typo such as
+ * `max_iteration` would otherwise run the default 50-iteration budget of paid calls.
+ */
 export const automatedGatherInput = z.object({
   project_id: z.string().trim().min(1).max(200).describe('Project whose departments are gathered.'),
   user_id: z.string().trim().min(1).max(200).optional().describe('Recorded as createdBy on the items; forwarded to evaluations.'),
@@ -18,7 +21,7 @@ export const automatedGatherInput = z.object({
   webhook_url: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('Every event of the run is POSTed here, signed, like a submit\'s callback_url (which wins when both are given).'),
   on_stagnation: z.enum(['continue', 'next_department']).default('continue')
     .describe('After 3 iterations without a better score quality_stagnant is emitted; then keep iterating toward the threshold (seed behaviour; the run budget still bounds it) or move on to the next department.'),
-});
+}).strict();
 export type AutomatedGatherInput = z.infer<typeof automatedGatherInput>;
 
 /** Seed 001 evaluation trigger: `{project_id, department_number, user_id, auto_triggered}`. */
@@ -29,7 +32,7 @@ export const evaluateDepartmentInput = z.object({
   user_id: z.string().trim().min(1).max(200).optional(),
   auto_triggered: z.boolean().default(false),
   gather_task_id: z.uuid().optional().describe('The automated gather run that triggered the evaluation.'),
-}).refine((value) => value.department_number !== undefined || value.department !== undefined, { message: 'department_number or department is required' });
+}).strict().refine((value) => value.department_number !== undefined || value.department !== undefined, { message: 'department_number or department is required' });
 export type EvaluateDepartmentInput = z.infer<typeof evaluateDepartmentInput>;
 
 export const coordinationSettings = z.object({
@@ -51,9 +54,16 @@ export const department = z.object({
 });
 export type Department = z.infer<typeof department>;
 
-/** PUT /projects/{id}/departments body: the project's full list (ids are assigned by taskloom). */
+/**
+ * PUT /projects/{id}/departments body: the project's full list (ids are assigned by taskloom).
+ * Strict at every level, unlike `department`, which also reads Payload's documents (they carry
+ * fields of their own): a misspelt field here would silently fall back to its default.
+ */
 export const departmentsUpdate = z.object({
-  departments: z.array(department.omit({ id: true }).extend({ id: z.string().optional() })).min(1).max(200),
+  departments: z.array(department.omit({ id: true }).extend({
+    id: z.string().optional(),
+    coordinationSettings: coordinationSettings.strict().default({ minQualityThreshold: 80, maxRetries: 3 }),
+  }).strict()).min(1).max(200),
 }).strict();
 export type DepartmentsUpdate = z.infer<typeof departmentsUpdate>;
 

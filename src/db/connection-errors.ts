@@ -1,0 +1,33 @@
+/**
+ * Recognises a lost or refused database connection, as opposed to an error in a statement.
+ * Callers use it to answer "the database is away, try again shortly" (the API's 503
+ * dependency_failed) instead of treating an outage as a bug.
+ *
+ * pg gives SQLSTATEs to errors the server sends (class 08 connection exceptions, 57P0x for a
+ * terminated backend or a server shutting down or starting up, 53300 too many connections) and
+ * Node gives socket errors an errno code; the few errors pg raises itself (a connection that
+ * ended, a pool checkout that timed out) carry neither, so those are matched by message, the one
+ * place in taskloom that does.
+ */
+const connectionSqlStates = /^(08[0-9A-Z]{3}|57P0[1-3]|53300)$/;
+const socketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
+const pgClientMessages = [
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+  'timeout exceeded when trying to connect',
+  'Client was closed and is not queryable',
+];
+
+export function isDatabaseConnectionError(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && (connectionSqlStates.test(code) || socketCodes.has(code))) return true;
+    const message = (current as { message?: unknown }).message;
+    if (typeof message === 'string' && pgClientMessages.some((known) => message.startsWith(known))) return true;
+    // A dual-stack connect that fails on every address is an AggregateError of socket errors.
+    const errors = (current as { errors?: unknown }).errors;
+    if (Array.isArray(errors) && errors.some((inner) => isDatabaseConnectionError(inner))) return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -1,0 +1,74 @@
+/**
+ * A TCP proxy in front of the test PostgreSQL, to cut the network the way an outage does: `cut()`
+ * drops every connection and refuses new ones (a restart or failover, as clients see it), and
+ * `restore()` accepts again on the same port. Processes under test connect to `url`.
+ */
+import net from 'node:net';
+
+export interface TcpProxy {
+  /** The database URL rewritten to go through the proxy. */
+  url: string;
+  /** Connections currently open through the proxy. */
+  readonly openConnections: number;
+  cut(): Promise<void>;
+  restore(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
+  const target = new URL(databaseUrl);
+  const targetPort = Number(target.port || 5432);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.once('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  const listen = (port: number): Promise<void> => new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  await listen(0);
+  const port = (server.address() as net.AddressInfo).port;
+  const url = new URL(databaseUrl);
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  const stopListening = (): Promise<void> => new Promise((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+  });
+  return {
+    url: url.toString(),
+    get openConnections() {
+      return sockets.size / 2;
+    },
+    async cut() {
+      const closed = stopListening();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    async restore() {
+      if (!server.listening) await listen(port);
+    },
+    async close() {
+      const closed = stopListening();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
