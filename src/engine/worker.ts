@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import { resolveChildWaits, sweepWaitpoints } from './waitpoints.ts';
@@ -105,6 +106,8 @@ export class Worker {
   readonly #drained = new Set<QueueName>();
   #lastPoll = 0;
   #sweeping: Promise<void> | undefined;
+  /** Current wait between failed claims (0: the last claim worked). */
+  #claimBackoffMs = 0;
   /** Outcomes being recorded; shutdown waits for them. */
   readonly #settling = new Set<Promise<void>>();
 
@@ -223,9 +226,13 @@ export class Worker {
           if (claims.length > 0) claimedAny = true;
           for (const claim of claims) this.#start(claim);
           if (claims.length > 0) this.#dependencies.onStarted?.(claims.map((claim) => claim.task));
+          this.#claimBackoffMs = 0;
         } catch (error) {
-          this.#logger.error({ err: error, queue }, 'claiming tasks failed; retrying shortly');
-          await sleep(500);
+          // During an outage: one warning, then quiet retries backing off from 0.5 s to 10 s.
+          if (this.#claimBackoffMs === 0) this.#logger.warn({ err: error, queue }, 'claiming tasks failed; retrying with backoff until the database answers');
+          this.#claimBackoffMs = Math.min(10_000, Math.max(500, this.#claimBackoffMs * 2));
+          await sleep(this.#claimBackoffMs);
+          break;
         }
       }
       if (this.#stopping) break;
@@ -413,6 +420,9 @@ export class Worker {
 
   #failureOutcome(running: Running, error: unknown): Outcome {
     const { task, controller } = running;
+    // The database went away under this attempt (a restart, a failover, a cut): its work up to the
+    // last committed step is safe, so it is handed back rather than charged as a failed attempt.
+    if (isDatabaseConnectionError(error)) return { kind: 'released' };
     const reason = abortReason(controller.signal);
     if (reason === 'cancelled') return { kind: 'cancelled', result: null };
     if (reason === 'shutdown') return { kind: 'released' };

@@ -105,7 +105,7 @@ describe('sleep and snooze', () => {
   });
 
   it('snoozes without spending an attempt', async () => {
-    const { task } = await engine.submit({ taskType: 'test_snooze', input: { until: Date.now() + 400, ms: 100 } });
+    const { task } = await engine.submit({ taskType: 'test_snooze', input: { forMs: 300, ms: 100 } });
     const done = await waitForTask(engine, task.id, ['completed', 'failed'], 10_000);
     expect(done.status).toBe('completed');
     expect(done.result).toEqual({ attempt: 1, maxAttempts: 1, willRetry: false });
