@@ -13,7 +13,7 @@
  *   its hashed character n-gram vector (the `offline:embedding-hashed` model at 156 dimensions),
  *   with weight 1 like any rare word, so two texts naming the same unknown thing still meet.
  *
- * Measured on bench/data/dedup-pairs.jsonl (274 pairs): see docs/decisions/0006-word-vectors.md.
+ * Measured on bench/data/dedup-pairs.jsonl (274 pairs): see docs/decisions/0007-word-vectors.md.
  */
 import { contentWords, embedText } from './hashed-embedding.ts';
 import type { WordVectors } from './word-vectors.ts';

@@ -5,7 +5,7 @@
  *
  * Reading that JSON whole costs 4 s and 1.2 GB of memory, so it is read once, as a stream (~2 s,
  * ~310 MB), and the most frequent words, post-processed, are written to a compact file
- * (docs/decisions/0006-word-vectors.md): the words, then one float32 scale per word, then each
+ * (docs/decisions/0007-word-vectors.md): the words, then one float32 scale per word, then each
  * vector as int8 (value / scale, scale = max |value| / 127). 100k words: 11.2 MB, loaded in
  * ~40 ms. The file lives in `node_modules/.cache/taskloom/` next to the package it is derived
  * from, so reinstalling the package (or deleting the cache) derives it again; a read-only
