@@ -3,6 +3,7 @@
  *
  *   taskloom llm models [--json]
  *   taskloom llm try --model ID [--purpose generation|judging|research] [--instructions TEXT] [--no-cache] [--embed] "prompt"
+ *   taskloom llm similarity [--model ID] [--json] "text a" "text b"
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { z } from 'zod';
@@ -75,7 +76,7 @@ export function llmCommand(runtime: LlmCommandRuntime): Command {
           if (options.embed) {
             const result = await gateway.embedTexts({ texts: [prompt], signal: controller.signal, ...(options.model ? { model: options.model } : {}) });
             const vector = result.embeddings[0] ?? [];
-            process.stdout.write(`${JSON.stringify({ model: result.model, dimensions: vector.length, norm: Math.hypot(...vector), usage: result.usage, latency_ms: Math.round(performance.now() - started), head: vector.slice(0, 8) }, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ model: result.model, version: result.version, dimensions: vector.length, norm: Math.hypot(...vector), usage: result.usage, latency_ms: Math.round(performance.now() - started), head: vector.slice(0, 8) }, null, 2)}\n`);
             return;
           }
           const result = await gateway.generateStructured({
@@ -95,6 +96,29 @@ export function llmCommand(runtime: LlmCommandRuntime): Command {
       } finally {
         await database.close();
       }
+    });
+
+  command
+    .command('similarity')
+    .description('Embed two texts and print their cosine similarity and whether the automated gather would call them duplicates (its threshold for that model)')
+    .argument('<a>', 'the first text')
+    .argument('<b>', 'the second text')
+    .option('--model <id>', 'embedding model, provider:model (default: TASKLOOM_LLM_EMBEDDING_MODEL, else offline:embedding)')
+    .option('--json', 'print JSON instead of text')
+    .action(async (first: string, second: string, options: { model?: string; json?: boolean }) => {
+      // Imported here: the AI SDK and the word vectors load only when this command runs.
+      const { textSimilarity } = await import('../llm/text-similarity.ts');
+      const result = await textSimilarity({ config: runtime.loadConfig(), logger: runtime.logger, texts: [first, second], ...(options.model ? { model: options.model } : {}) });
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        return;
+      }
+      process.stdout.write([
+        `cosine     ${result.cosine.toFixed(4)}`,
+        `model      ${result.model}${result.version ? ` (${result.version}, ${result.dimensions} dimensions)` : ` (${result.dimensions} dimensions)`}`,
+        `threshold  ${result.threshold} (${result.thresholdBasis})`,
+        `verdict    ${result.duplicate ? 'duplicate: the gather would drop the second text' : 'different: the gather would keep both'}`,
+      ].join('\n') + '\n');
     });
 
   return command;

@@ -90,6 +90,12 @@ export interface EmbedTextsRequest {
 export interface EmbedTextsResult {
   embeddings: number[][];
   model: string;
+  /**
+   * Which embedding of the model answered, when one model id can be several (`offline:embedding`
+   * is word vectors, or hashed n-grams when the vectors are missing); null for provider models.
+   * Store it with the vectors: vectors of different versions are not comparable.
+   */
+  version: string | null;
   usage: { tokens: number };
 }
 
@@ -489,7 +495,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       if (request.signal?.aborted) throw cancelledError(request.signal, undefined);
       // No fallback chain: vectors from different models are not comparable with each other.
       const target = resolver.resolve(request.model ?? defaultId, defaultId);
-      if (request.texts.length === 0) return { embeddings: [], model: target.id, usage: { tokens: 0 } };
+      if (request.texts.length === 0) return { embeddings: [], model: target.id, version: null, usage: { tokens: 0 } };
       const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
       const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
       for (let attempt = 1; ; attempt += 1) {
@@ -499,7 +505,8 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
         if (outcome.ok) {
           const tokens = outcome.value.usage.tokens ?? 0;
           await record({ ...baseRow(target, 'embedding', request.context), inputTokens: tokens, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, tokens, 0) }, outcome.seconds, outcome.started);
-          return { embeddings: outcome.value.embeddings, model: target.id, usage: { tokens } };
+          const version = outcome.value.providerMetadata?.offline?.embeddingVersion;
+          return { embeddings: outcome.value.embeddings, model: target.id, version: typeof version === 'string' ? version : null, usage: { tokens } };
         }
         const failure = outcome.failure;
         await record({ ...baseRow(target, 'embedding', request.context), inputTokens: 0, outputTokens: 0, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: 0, errorCode: failure.kind === 'cancelled' ? 'llm_cancelled' : 'llm_call_failed', error: failure.message }, outcome.seconds, outcome.started);

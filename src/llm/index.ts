@@ -19,7 +19,9 @@ export { LlmError, isLlmError, type LlmErrorCode, type LlmErrorDetails } from '.
 export { listModelsForConfig, type LlmModelInfo } from './model-catalog.ts';
 export { parseModelId, formatModelId, providerNames, type ProviderName } from './model-id.ts';
 export { OfflineLanguageModel, estimateTokens } from './offline-language-model.ts';
-export { OfflineEmbeddingModel, embedText, offlineEmbeddingDimensions } from './offline-embedding-model.ts';
+export { OfflineEmbeddingModel, embedText, hashedEmbeddingModelId, hashedEmbeddingVersion, offlineEmbeddingDimensions } from './offline-embedding-model.ts';
+export { duplicateThresholdFor, resolveDuplicateThreshold, type DuplicateThreshold } from './duplicate-thresholds.ts';
+export { wordVectorEmbeddingVersion } from './word-vector-embedding.ts';
 export { createOfflineProvider, offlineEmbeddingModel, offlineGenerationModel } from './provider-registry.ts';
 export { RateLimiter, type ProviderLimits } from './rate-limiter.ts';
 export type { LlmPurpose, ModelUsage, TaskUsage } from './usage-store.ts';

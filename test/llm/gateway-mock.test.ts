@@ -9,7 +9,7 @@ import client from 'prom-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { ConfigOverrides } from '../../src/config.ts';
-import { createLlmGateway, LlmError, type LlmGateway } from '../../src/llm/index.ts';
+import { createLlmGateway, LlmError, wordVectorEmbeddingVersion, type LlmGateway } from '../../src/llm/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { httpError, jsonResult, promptOf, silentLogger, testConfig, textResult, waitForAbort } from './helpers.ts';
 
@@ -329,8 +329,10 @@ describe('embedTexts', () => {
     const gateway = track(createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger }));
     const result = await gateway.embedTexts({ texts: ['lighting plan for the alley', 'camera rental budget'], context: { taskId, step: 'dedupe' } });
     expect(result.model).toBe('offline:embedding');
+    // Word vectors (100 dimensions) + hashed n-grams of unknown words (156), and which embedding it was.
+    expect(result.version).toBe(wordVectorEmbeddingVersion);
     expect(result.embeddings).toHaveLength(2);
-    expect(result.embeddings[0]).toHaveLength(1024);
+    expect(result.embeddings[0]).toHaveLength(256);
     expect(result.usage.tokens).toBeGreaterThan(0);
     expect(await callRows()).toMatchObject([{ provider: 'offline', model: 'embedding', purpose: 'embedding', step: 'dedupe' }]);
     expect((await gateway.embedTexts({ texts: [] })).embeddings).toEqual([]);
@@ -349,7 +351,7 @@ describe('embedTexts', () => {
     });
     const gateway = gatewayWith({}, { llmEmbeddingModel: 'mock:embed' }, { embed: embedder });
     const result = await gateway.embedTexts({ texts: ['a'] });
-    expect(result).toEqual({ embeddings: [[1, 0]], model: 'mock:embed', usage: { tokens: 3 } });
+    expect(result).toEqual({ embeddings: [[1, 0]], model: 'mock:embed', version: null, usage: { tokens: 3 } });
     expect(calls).toBe(2);
   });
 });

@@ -56,7 +56,26 @@ describe('taskloom llm', () => {
     const second = JSON.parse(await run('try', '--model', 'offline:default', 'How should we light a rainy alley at night?'));
     expect(second).toMatchObject({ cached: true, object: first.object });
     const embedded = JSON.parse(await run('try', '--embed', 'rainy alley lighting'));
-    expect(embedded).toMatchObject({ model: 'offline:embedding', dimensions: 1024 });
+    expect(embedded).toMatchObject({ model: 'offline:embedding', dimensions: 256 });
     expect(embedded.norm).toBeCloseTo(1, 6);
+  });
+
+  it('prints the similarity of two texts and the gather\'s verdict at the model\'s own threshold', async () => {
+    const a = 'Collect reference photos of the Agrabah marketplace';
+    const b = 'Gather reference images of the bazaar in Agrabah';
+    const text = await run('similarity', a, b);
+    expect(text).toMatch(/^cosine {5}0\.\d{4}$/m);
+    expect(text).toMatch(/^model {6}offline:embedding \(glove-100d-100k-v1, 256 dimensions\)$/m);
+    expect(text).toMatch(/^threshold {2}0\.75 \(measured by bench:dedup/m);
+    expect(text).toMatch(/^verdict {4}duplicate: the gather would drop the second text$/m);
+    const vectors = JSON.parse(await run('similarity', '--json', a, b));
+    expect(vectors).toMatchObject({ model: 'offline:embedding', version: 'glove-100d-100k-v1', dimensions: 256, threshold: 0.75, duplicate: true });
+    // The n-gram embedding sees the spelling: the same pair, a different verdict at its own threshold.
+    const hashed = JSON.parse(await run('similarity', '--json', '--model', 'offline:embedding-hashed', a, b));
+    expect(hashed).toMatchObject({ model: 'offline:embedding-hashed', version: 'hashed-ngrams-1024-v1', dimensions: 1024, threshold: 0.55, duplicate: false });
+    expect(hashed.cosine).toBeLessThan(vectors.cosine);
+    const unrelated = JSON.parse(await run('similarity', '--json', a, 'Reduce the monthly advertising budget by twenty percent.'));
+    expect(unrelated.duplicate).toBe(false);
+    expect(unrelated.cosine).toBeLessThan(0.3);
   });
 });

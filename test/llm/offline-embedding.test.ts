@@ -1,5 +1,6 @@
 /**
- * The offline embedding: near-duplicates (same words reordered, small edits) score >= 0.90,
+ * The hashed n-gram embedding (offline:embedding-hashed, offline:embedding without its word
+ * vectors): near-duplicates (same words reordered, small edits) score >= 0.90,
  * sentences on other subjects score < 0.5, vectors are unit length and deterministic.
  */
 import { embedMany } from 'ai';

@@ -17,7 +17,7 @@ import { DependencyError, isTaskloomError, PermanentError, serializeError } from
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
 import { nextStagnation, weightedQuality } from './quality.ts';
-import { indexInBrainService, insertPlannedItems, planBatch, type BatchPlan, type SaveBatchResult } from './save-batch.ts';
+import { indexInBrainService, insertPlannedItems, planBatch, type BatchPlan, type KnownVectors, type SaveBatchResult } from './save-batch.ts';
 import {
   automatedGatherInput,
   evaluateTaskType,
@@ -189,7 +189,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
 
           current = { department: slug, name: department.name, quality_score: 0, iterations: 0, items_created: 0 };
           // The department's vectors as of the last save this attempt ran (a replayed save leaves none).
-          let knownVectors: { model: string; vectors: Array<{ id: string; embedding: number[] }> } | undefined;
+          let knownVectors: KnownVectors | undefined;
           let stagnation = { best: Number.NEGATIVE_INFINITY, withoutImprovement: 0 };
           let lastQuality: QualityResult | null = null;
           let stopReason: StopReason | undefined;
@@ -262,7 +262,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
             }, {
               // The planned rows (vectors included) come from the closure: the checkpoint keeps
               // only the counts and ids, not every embedding again.
-              save: async (transaction) => insertPlannedItems(transaction, scope, batch?.items ?? []),
+              save: async (transaction) => insertPlannedItems(transaction, scope, batch),
             });
             // A replayed save ran nothing this attempt: the next one reads the vectors back.
             knownVectors = batch?.vectors;

@@ -5,7 +5,7 @@
  *
  * Its tables (`gather_items`, `department_evaluations`, `departments`) predate the kit and were
  * created by core migration 0004, which has shipped and so stays; the pipeline's later
- * migrations go in its own `migrations/` folder.
+ * migrations are in its own `migrations/` folder.
  */
 import { definePipeline, type AnyTaskDefinition } from '../../kit/index.ts';
 import { gatherCommand } from './cli.ts';
@@ -48,6 +48,7 @@ export const automatedGather = definePipeline({
   name: 'automated-gather',
   title: 'Automated gather',
   description: 'Per-department gather items with cascading context, de-duplication, quality-driven iteration and evaluation (seeds 000/001).',
+  migrations: new URL('./migrations/', import.meta.url),
   tasks: automatedGatherTaskTypes,
   routes: gatherRoutes,
   events: gatherEvents,

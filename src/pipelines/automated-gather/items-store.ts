@@ -41,8 +41,17 @@ export type NewGatherItem = Pick<GatherItem, 'department' | 'content' | 'summary
   id?: string;
   embedding: number[] | null;
   embeddingModel: string | null;
+  /** The embedding's version within its model (EmbedTextsResult.version). */
+  embeddingVersion: string | null;
   taskId: string | null;
 };
+
+/** Which embedding made a vector: vectors are compared only when all three match. */
+export interface EmbeddingIdentity {
+  model: string;
+  version: string | null;
+  dimensions: number;
+}
 
 const itemColumns = `id, project_id AS "projectId", department, content, summary, context, is_automated AS "isAutomated", created_by AS "createdBy",
   duplicate_check_score AS "duplicateCheckScore", automation_metadata AS "automationMetadata", content_hash AS "contentHash",
@@ -65,13 +74,13 @@ export async function insertItems(database: Queryable, scope: { tenant: string; 
   if (items.length === 0) return [];
   const result = await database.query<GatherItem>(
     `INSERT INTO gather_items (id, tenant, project_id, department, content, summary, context, is_automated, created_by, duplicate_check_score,
-       automation_metadata, content_hash, embedding, embedding_model, task_id, created_at, last_updated)
+       automation_metadata, content_hash, embedding, embedding_model, embedding_version, embedding_dimensions, task_id, created_at, last_updated)
      SELECT coalesce(item.id, gen_random_uuid()), $1, $2, item.department, item.content, item.summary, item.context, item.is_automated, item.created_by, item.duplicate_check_score,
        item.automation_metadata, item.content_hash,
        item.embedding::real[],
-       item.embedding_model, item.task_id, clock_timestamp(), clock_timestamp()
+       item.embedding_model, item.embedding_version, cardinality(item.embedding::real[]), item.task_id, clock_timestamp(), clock_timestamp()
      FROM jsonb_to_recordset($3::jsonb) AS item (id uuid, department text, content text, summary text, context text, is_automated boolean, created_by text,
-       duplicate_check_score real, automation_metadata jsonb, content_hash text, embedding text, embedding_model text, task_id uuid, position int)
+       duplicate_check_score real, automation_metadata jsonb, content_hash text, embedding text, embedding_model text, embedding_version text, task_id uuid, position int)
      ORDER BY item.position
      ON CONFLICT (tenant, project_id, department, content_hash) DO NOTHING
      RETURNING ${itemColumns}`,
@@ -91,6 +100,7 @@ export async function insertItems(database: Queryable, scope: { tenant: string; 
         content_hash: item.contentHash,
         embedding: item.embedding === null ? null : vectorLiteral(item.embedding),
         embedding_model: item.embeddingModel,
+        embedding_version: item.embeddingVersion,
         task_id: item.taskId,
         position,
       }))),
@@ -108,15 +118,39 @@ export async function departmentHashes(database: Queryable, scope: { tenant: str
   return new Set(result.rows.map((row) => row.content_hash));
 }
 
-/** Embeddings of a department's items made by `model` (vectors of other models are not comparable). */
-export async function departmentEmbeddings(database: Queryable, scope: { tenant: string; projectId: string; department: string }, model: string): Promise<Array<{ id: string; embedding: number[] }>> {
+/** Embeddings of a department's items made by `embedding` (vectors of other embeddings are not comparable). */
+export async function departmentEmbeddings(database: Queryable, scope: { tenant: string; projectId: string; department: string }, embedding: EmbeddingIdentity): Promise<Array<{ id: string; embedding: number[] }>> {
   const result = await database.query<{ id: string; embedding: number[] }>(
     `SELECT id, embedding FROM gather_items
-     WHERE tenant = $1 AND project_id = $2 AND department = $3 AND embedding IS NOT NULL AND embedding_model = $4
+     WHERE tenant = $1 AND project_id = $2 AND department = $3 AND embedding IS NOT NULL
+       AND embedding_model = $4 AND embedding_version IS NOT DISTINCT FROM $5 AND embedding_dimensions = $6
      ORDER BY created_at, id`,
-    [scope.tenant, scope.projectId, scope.department, model],
+    [scope.tenant, scope.projectId, scope.department, embedding.model, embedding.version, embedding.dimensions],
   );
   return result.rows;
+}
+
+/** A department's items whose vector another embedding made (or none did): to embed again. */
+export async function staleEmbeddingItems(database: Queryable, scope: { tenant: string; projectId: string; department: string }, embedding: EmbeddingIdentity): Promise<Array<{ id: string; content: string }>> {
+  const result = await database.query<{ id: string; content: string }>(
+    `SELECT id, content FROM gather_items
+     WHERE tenant = $1 AND project_id = $2 AND department = $3
+       AND (embedding IS NULL OR embedding_model IS DISTINCT FROM $4 OR embedding_version IS DISTINCT FROM $5 OR embedding_dimensions IS DISTINCT FROM $6)
+     ORDER BY created_at, id`,
+    [scope.tenant, scope.projectId, scope.department, embedding.model, embedding.version, embedding.dimensions],
+  );
+  return result.rows;
+}
+
+/** Replaces items' vectors with ones `embedding` made (one statement for the whole set). */
+export async function replaceEmbeddings(database: Queryable, embedding: EmbeddingIdentity, vectors: Array<{ id: string; embedding: number[] }>): Promise<void> {
+  if (vectors.length === 0) return;
+  await database.query(
+    `UPDATE gather_items AS item SET embedding = replacement.embedding::real[], embedding_model = $3, embedding_version = $4, embedding_dimensions = $5
+     FROM unnest($1::uuid[], $2::text[]) AS replacement (id, embedding)
+     WHERE item.id = replacement.id`,
+    [vectors.map((vector) => vector.id), vectors.map((vector) => vectorLiteral(vector.embedding)), embedding.model, embedding.version, embedding.dimensions],
+  );
 }
 
 /** Summaries of a department's items, oldest first, and how many there are. */

@@ -4,22 +4,24 @@
  * - `planBatch` runs outside any transaction: it reads the department's hashes and vectors, makes
  *   the embedding call (and the judge and Brain-service calls), and decides which items to keep,
  *   giving each its id up front.
- * - `insertPlannedItems` runs in the step's commit transaction, so the items and the checkpoint
- *   commit together (the built-in brain's index is the rows themselves).
+ * - `insertPlannedItems` runs in the step's commit transaction, so the items (and any stored
+ *   vectors the plan embedded again) and the checkpoint commit together (the built-in brain's
+ *   index is the rows themselves).
  *
  * The Brain service is indexed by a step of its own after the save (`indexInBrainService`): it is
  * HTTP, and no transaction may stay open across it.
  *
- * LLM calls: one embedding call for the whole batch, plus at most one judge call when the judge
- * is on and some pair falls in the borderline band.
+ * LLM calls: one embedding call for the whole batch, one more when stored items need embedding
+ * again (another embedding made their vectors), plus at most one judge call when the judge is on
+ * and some pair falls in the borderline band.
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '../../db/pool.ts';
 import { serializeError, TaskloomError } from '../../errors.ts';
 import type { Brain } from '../../integrations/brain/index.ts';
-import type { LlmGateway } from '../../llm/index.ts';
+import { resolveDuplicateThreshold, type LlmGateway } from '../../llm/index.ts';
 import { contentHash, semanticDuplicates, type StoredVector } from './dedup.ts';
-import { departmentEmbeddings, departmentHashes, insertItems, type AutomationMetadata, type NewGatherItem } from './items-store.ts';
+import { departmentEmbeddings, departmentHashes, insertItems, replaceEmbeddings, staleEmbeddingItems, type AutomationMetadata, type EmbeddingIdentity, type NewGatherItem } from './items-store.ts';
 import { judgeInstructions, judgePrompt } from './prompts.ts';
 import { judgeOutput, type GeneratedItem } from './schemas.ts';
 
@@ -34,15 +36,30 @@ export interface SaveBatchOptions {
   taskId: string;
   stepKey: string;
   signal: AbortSignal;
-  threshold: number;
-  judge: { enabled: boolean; lowerBound: number };
+  /**
+   * Cosine at or above which an item is a duplicate.
+   * @default the embedding model's measured threshold (src/llm/duplicate-thresholds.ts)
+   */
+  threshold?: number | undefined;
+  /** `lowerBound` @default 0.1 below the duplicate threshold */
+  judge: { enabled: boolean; lowerBound?: number | undefined };
   /** Called for problems that do not stop the run (Brain unavailable); recorded as warnings. */
   warn: (code: string, message: string, details?: Record<string, unknown>) => void;
   /**
    * The department's stored vectors for the embedding model, when the caller already knows them
    * (from the previous save of this attempt); undefined: read them from the database.
    */
-  knownVectors?: { model: string; vectors: StoredVector[] } | undefined;
+  knownVectors?: KnownVectors | undefined;
+}
+
+/** A department's vectors and the embedding that made them. */
+export interface KnownVectors {
+  embedding: EmbeddingIdentity;
+  vectors: StoredVector[];
+}
+
+function sameEmbedding(left: EmbeddingIdentity, right: EmbeddingIdentity): boolean {
+  return left.model === right.model && left.version === right.version && left.dimensions === right.dimensions;
 }
 
 export interface SaveBatchResult {
@@ -54,6 +71,10 @@ export interface SaveBatchResult {
   judgedDuplicates: number;
   brainDuplicates: number;
   indexed: number;
+  /** Stored items embedded again because another embedding (an older model) made their vectors. */
+  reembedded?: number;
+  /** The threshold the semantic pass used (absent in results checkpointed before it was recorded). */
+  duplicateThreshold?: number;
   llmCalls: { embed: number; judge: number };
 }
 
@@ -62,13 +83,15 @@ export interface BatchPlan {
   result: SaveBatchResult;
   /** The rows to insert at the commit, ids chosen. */
   items: NewGatherItem[];
+  /** Stored items' new vectors (another embedding made the old ones), written at the commit. */
+  reembedded?: { embedding: EmbeddingIdentity; vectors: StoredVector[] } | undefined;
   /** The department's vectors once these items are in (stored + new), for the next iteration. */
-  vectors: { model: string; vectors: StoredVector[] } | undefined;
+  vectors: KnownVectors | undefined;
 }
 
 export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
   const { pool, llm, brain, scope } = options;
-  const result: SaveBatchResult = { generated: options.items.length, created: 0, itemIds: [], exactDuplicates: 0, semanticDuplicates: 0, judgedDuplicates: 0, brainDuplicates: 0, indexed: 0, llmCalls: { embed: 0, judge: 0 } };
+  const result: SaveBatchResult = { generated: options.items.length, created: 0, itemIds: [], exactDuplicates: 0, semanticDuplicates: 0, judgedDuplicates: 0, brainDuplicates: 0, indexed: 0, reembedded: 0, llmCalls: { embed: 0, judge: 0 } };
 
   // 1. Exact: normalised hash against the department and the batch itself.
   const seen = await departmentHashes(pool, scope);
@@ -87,12 +110,33 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
   // 2. Semantic: one batched embedding call, cosine against stored vectors and the batch.
   const embedded = await llm.embedTexts({ texts: candidates.map((candidate) => candidate.item.content), signal: options.signal, context: { taskId: options.taskId, step: options.stepKey } });
   result.llmCalls.embed += 1;
+  const embedding: EmbeddingIdentity = { model: embedded.model, version: embedded.version, dimensions: embedded.embeddings[0]?.length ?? 0 };
   // Reading a department's vectors back costs ~10 ms per iteration (real[] parsing); within one
   // attempt the previous save's vectors are reused. Only this run writes the department meanwhile
   // (one gather per project at a time), so they are exactly what the table holds.
-  const stored: StoredVector[] = options.knownVectors?.model === embedded.model
-    ? options.knownVectors.vectors
-    : await departmentEmbeddings(pool, scope, embedded.model);
+  let stored: StoredVector[];
+  let reembedded: BatchPlan['reembedded'];
+  if (options.knownVectors && sameEmbedding(options.knownVectors.embedding, embedding)) {
+    stored = options.knownVectors.vectors;
+  } else {
+    stored = await departmentEmbeddings(pool, scope, embedding);
+    // Items an older embedding made (another model, or `offline:embedding` before it was word
+    // vectors) are embedded again, once, rather than compared across embeddings or ignored; the
+    // new vectors are written with the step's commit.
+    const stale = await staleEmbeddingItems(pool, scope, embedding);
+    if (stale.length > 0) {
+      const again = await llm.embedTexts({ model: embedding.model, texts: stale.map((item) => item.content), signal: options.signal, context: { taskId: options.taskId, step: options.stepKey } });
+      result.llmCalls.embed += 1;
+      if (again.version === embedding.version) {
+        const vectors = stale.map((item, index) => ({ id: item.id, embedding: again.embeddings[index] ?? [] })).filter((item) => item.embedding.length === embedding.dimensions);
+        reembedded = { embedding, vectors };
+        result.reembedded = vectors.length;
+        stored = [...stored, ...vectors];
+      }
+    }
+  }
+  const threshold = resolveDuplicateThreshold(options.threshold, embedding).duplicate;
+  result.duplicateThreshold = threshold;
   const storedText = async (id: string): Promise<string> => {
     const row = await pool.query<{ content: string }>('SELECT content FROM gather_items WHERE id = $1', [id]);
     return row.rows[0]?.content ?? '';
@@ -100,7 +144,7 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
   const verdicts = semanticDuplicates(
     candidates.map((_, index) => ({ index, embedding: embedded.embeddings[index] ?? [] })),
     stored,
-    { threshold: options.threshold, ...(options.judge.enabled ? { borderlineFrom: options.judge.lowerBound } : {}) },
+    { threshold, ...(options.judge.enabled ? { borderlineFrom: options.judge.lowerBound ?? threshold - 0.1 } : {}) },
   );
   const dropped = new Set<number>();
   for (const verdict of verdicts) {
@@ -138,7 +182,7 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
     const survivors = candidates.map((candidate, index) => ({ candidate, index })).filter(({ index }) => !dropped.has(index));
     try {
       const matches = await Promise.all(survivors.map(({ candidate }) => brain.searchDuplicates({
-        tenant: scope.tenant, projectId: scope.projectId, content: candidate.item.content, threshold: options.threshold, limit: 1, type: 'gather', department: scope.department, signal: options.signal,
+        tenant: scope.tenant, projectId: scope.projectId, content: candidate.item.content, threshold, limit: 1, type: 'gather', department: scope.department, signal: options.signal,
       })));
       matches.forEach((found, position) => {
         if (found.length > 0) {
@@ -169,6 +213,7 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
       contentHash: candidate.hash,
       embedding: embedded.embeddings[index] ?? null,
       embeddingModel: embedded.model,
+      embeddingVersion: embedded.version,
       taskId: options.taskId,
     }));
   result.created = toInsert.length;
@@ -178,8 +223,9 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
   return {
     result,
     items: toInsert,
+    reembedded,
     vectors: {
-      model: embedded.model,
+      embedding,
       vectors: [...stored, ...toInsert.flatMap((item) => (item.embedding ? [{ id: item.id!, embedding: item.embedding }] : []))],
     },
   };
@@ -192,10 +238,12 @@ export class ItemsChangedError extends TaskloomError {
   }
 }
 
-/** The save phase: inserts exactly what the plan chose, or nothing. */
-export async function insertPlannedItems(transaction: PoolClient, scope: { tenant: string; projectId: string }, items: NewGatherItem[]): Promise<void> {
-  const inserted = await insertItems(transaction, scope, items);
-  if (inserted.length !== items.length) throw new ItemsChangedError(items.length, inserted.length);
+/** The save phase: inserts exactly what the plan chose, or nothing, and writes the vectors it embedded again. */
+export async function insertPlannedItems(transaction: PoolClient, scope: { tenant: string; projectId: string }, plan: Pick<BatchPlan, 'items' | 'reembedded'> | undefined): Promise<void> {
+  if (!plan) return;
+  if (plan.reembedded) await replaceEmbeddings(transaction, plan.reembedded.embedding, plan.reembedded.vectors);
+  const inserted = await insertItems(transaction, scope, plan.items);
+  if (inserted.length !== plan.items.length) throw new ItemsChangedError(plan.items.length, inserted.length);
 }
 
 /**
