@@ -58,24 +58,27 @@ export async function deleteUserMeta(database: Queryable, tenant: string, projec
   return (result.rowCount ?? 0) > 0;
 }
 
-export interface RemovedMetadata {
-  project_id: string;
-  tenant: string;
-  reason: 'draft_older_than_limit';
+/** The AI rows of draft projects created more than `draftAgeDays` ago (what a cleanup would remove). */
+export async function staleAiMetadata(database: Queryable, options: { tenant: string | undefined; draftAgeDays: number }): Promise<Array<{ id: string; project_id: string; tenant: string }>> {
+  const result = await database.query<{ id: string; project_id: string; tenant: string }>(
+    `SELECT m.id, m.project_id, m.tenant FROM project_meta m JOIN projects p ON p.id = m.project_id
+     WHERE m.key = $1 AND p.is_draft AND p.created_at < now() - $2 * interval '1 day' AND ($3::text IS NULL OR m.tenant = $3)
+     ORDER BY m.tenant, m.project_id`,
+    [aiMetadataKey, options.draftAgeDays, options.tenant ?? null],
+  );
+  return result.rows;
 }
 
 /**
- * Deletes the AI rows of draft projects created more than `draftAgeDays` ago. Only the AI key:
- * the DELETE names it, so users' keys cannot match. AI rows of deleted projects need no pass of
- * their own: the foreign key's cascade removes them with the project.
+ * Deletes exactly these AI rows if each still qualifies (key, draft, age). Returns how many went;
+ * fewer than asked means a project changed since the rows were chosen.
  */
-export async function deleteStaleAiMetadata(transaction: Queryable, options: { tenant: string | undefined; draftAgeDays: number }): Promise<RemovedMetadata[]> {
-  const result = await transaction.query<{ project_id: string; tenant: string }>(
+export async function deleteAiMetadataRows(transaction: Queryable, ids: string[], draftAgeDays: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await transaction.query(
     `DELETE FROM project_meta m USING projects p
-     WHERE m.key = $1 AND p.id = m.project_id AND p.is_draft AND p.created_at < now() - $2 * interval '1 day'
-       AND ($3::text IS NULL OR m.tenant = $3)
-     RETURNING m.project_id, m.tenant`,
-    [aiMetadataKey, options.draftAgeDays, options.tenant ?? null],
+     WHERE m.id = ANY($1::uuid[]) AND m.key = $2 AND p.id = m.project_id AND p.is_draft AND p.created_at < now() - $3 * interval '1 day'`,
+    [ids, aiMetadataKey, draftAgeDays],
   );
-  return result.rows.map((row) => ({ project_id: row.project_id, tenant: row.tenant, reason: 'draft_older_than_limit' as const }));
+  return result.rowCount ?? 0;
 }

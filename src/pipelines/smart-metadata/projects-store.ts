@@ -168,3 +168,8 @@ export async function deleteProject(database: Queryable, tenant: string, project
   const result = await database.query('DELETE FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
   return (result.rowCount ?? 0) > 0;
 }
+
+export async function projectTypeOf(database: Queryable, tenant: string, projectId: string): Promise<ProjectType | undefined> {
+  const result = await database.query<{ project_type: ProjectType }>('SELECT project_type FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return result.rows[0]?.project_type;
+}

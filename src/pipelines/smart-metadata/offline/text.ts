@@ -53,7 +53,7 @@ export interface Token {
 export function splitSentences(text: string): string[] {
   const sentences: string[] = [];
   for (const paragraph of text.split(/\n+/)) {
-    const parts = paragraph.split(/(?<=[.!?])\s+(?=["“'(\[]?[\p{Lu}\p{N}])/u);
+    const parts = paragraph.split(/(?<=[.!?])\s+(?=["“'([]?[\p{Lu}\p{N}])/u);
     for (const part of parts) {
       const sentence = part.replace(/\s+/g, ' ').trim();
       if (sentence.length > 0) sentences.push(sentence);

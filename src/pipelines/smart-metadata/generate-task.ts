@@ -1,0 +1,105 @@
+/**
+ * `generate_project_meta` (seed 003): one project's tags, summary and difficulty.
+ *
+ * One checkpointed step: its work (load the project, build its text, one structured call or the
+ * offline analyser, validation) runs outside any transaction; its save replaces the AI row and
+ * records the generation in one transaction with the checkpoint. So a failure anywhere writes no
+ * metadata, and a resumed task never stores twice. A final failure (no retry left) is recorded in
+ * `project_meta_generations` for the failure metric and emitted as `metadata_generation_failed`;
+ * the task fails with the error itself (a typed error naming provider, model and cause).
+ *
+ * One run per project at a time: a second submit while one is active is rejected with the active
+ * task's id (the API answers with that task).
+ */
+import { abortReason, defineTask, queues, type TaskContext } from '../../engine/index.ts';
+import { isTaskloomError, NotFoundError, serializeError } from '../../errors.ts';
+import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
+import { recordGeneration } from './generations-store.ts';
+import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
+import { projectTypeOf } from './projects-store.ts';
+import { generateProjectMetaInput, generateProjectMetaType, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
+
+export interface GenerateProjectMetaResult {
+  status: 'generated' | 'skipped';
+  project_id: string;
+  force_regenerate: boolean;
+  /** Why nothing was generated (`skipped`). */
+  reason?: 'metadata_exists';
+  metadata?: AiMetadataValue;
+  /** The offline analyser's scored terms and readability figures; null for model answers. */
+  analysis?: AnalysisResult['offline'];
+}
+
+type StepOutcome = { status: 'skipped' } | ({ status: 'generated' } & AnalysisResult);
+
+export interface GenerateTaskOptions {
+  /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
+  retryBaseDelayMs?: number;
+}
+
+const maxAttempts = queues.ai_jobs.maxAttempts;
+
+export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
+  const { pool, logger } = services;
+  return defineTask({
+    type: generateProjectMetaType,
+    description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
+    queue: 'ai_jobs',
+    input: generateProjectMetaInput,
+    maxAttempts,
+    ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),
+    concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
+    projectId: (input: GenerateProjectMetaInput) => input.project_id,
+    async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
+      const { input, tenant, taskId, signal } = context;
+      const projectId = input.project_id;
+      const started = performance.now();
+      try {
+        const outcome = await context.step('generate', async (scope): Promise<StepOutcome> => {
+          if (!input.force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
+          const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: 'generate' });
+          scope.emit('metadata_generated', {
+            project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
+            ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: input.force, trigger: input.trigger,
+          });
+          return { status: 'generated', ...result };
+        }, {
+          save: async (transaction, outcome) => {
+            if (outcome.status !== 'generated') return;
+            const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value);
+            // Deleted while the model answered: nothing to attach the metadata to.
+            if (written === undefined) throw new NotFoundError('Project', projectId);
+            await recordGeneration(transaction, {
+              tenant, projectId, taskId, status: 'success', modelUsed: outcome.value.model_used, projectType: outcome.projectType,
+              durationSeconds: outcome.durationSeconds, contentLengthChars: outcome.contentLengthChars,
+              tagsCount: outcome.value.ai_generated_tags.length, summaryLengthChars: outcome.value.content_summary.length,
+            });
+          },
+        });
+        if (outcome.status === 'skipped') {
+          return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: 'metadata_exists' };
+        }
+        await context.progress(100, `tags: ${outcome.value.ai_generated_tags.join(', ')}`).catch(() => {});
+        return { status: 'generated', project_id: projectId, force_regenerate: input.force, metadata: outcome.value, analysis: outcome.offline };
+      } catch (error) {
+        // A cancelled or stopped attempt is not a failed generation.
+        if (abortReason(signal) !== undefined) throw error;
+        const retryable = isTaskloomError(error) ? error.retryable : true;
+        const willRetry = retryable && context.attempt < maxAttempts;
+        if (!willRetry) {
+          const serialized = serializeError(error);
+          const errorType = errorTypeOf(error);
+          const projectType = await projectTypeOf(pool, tenant, projectId).catch(() => undefined);
+          await recordGeneration(pool, {
+            tenant, projectId: projectType ? projectId : null, taskId, status: 'failure', modelUsed: metadataModel(services),
+            projectType: projectType ?? 'unknown', errorType, errorMessage: serialized.message,
+            durationSeconds: (performance.now() - started) / 1000,
+          }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
+          await context.emit('metadata_generation_failed', { project_id: projectId, error_type: errorType, error: serialized.message, code: serialized.code })
+            .catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record metadata_generation_failed'));
+        }
+        throw error;
+      }
+    },
+  });
+}
