@@ -10,7 +10,7 @@ import { countSyllables, foldPlural } from '../../src/pipelines/smart-metadata/o
 import { buildProjectText, fileExcerptChars, maxProjectTextChars } from '../../src/pipelines/smart-metadata/project-text.ts';
 
 import { normaliseTags, validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
-import { neuralNetworksProject, projectFixture } from './fixtures.ts';
+import { neuralNetworksProject, projectFixture } from './fixtures/projects.ts';
 
 describe('project text', () => {
   it('has the seed fields in order, the first 1,000 characters of each file, and 4,000 characters in all', () => {

@@ -5,7 +5,7 @@
  * transaction, so a failure anywhere leaves the database as it was.
  */
 import type { Config } from '../../config.ts';
-import type { Pool } from '../../db/pool.ts';
+import type { Pool } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError } from '../../errors.ts';
 import { isLlmError, type LlmGateway } from '../../llm/index.ts';
 import type { Logger } from '../../logger.ts';

@@ -6,7 +6,7 @@
  * seed's bug). Walking `(created_at, id)` upward from the last project handled never skips a row
  * and never returns one twice, whatever else changes meanwhile.
  */
-import type { Queryable } from '../../db/pool.ts';
+import type { Queryable } from '../../kit/index.ts';
 import { aiMetadataKey } from './schemas.ts';
 import { positionSql, positionTimestamp, parsePosition } from './projects-store.ts';
 

@@ -15,7 +15,7 @@
  * One project's failure does not stop the run: it is recorded (failure metric) and the run goes
  * on; the result lists the failures.
  */
-import { abortReason, defineTask, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';

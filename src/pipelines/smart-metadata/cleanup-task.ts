@@ -10,7 +10,7 @@
  * each re-checked; if a project changed in between (no longer a draft), the step's transaction
  * rolls back and the task retries with a fresh choice, so the report is always exactly what went.
  */
-import { defineTask, type TaskContext } from '../../engine/index.ts';
+import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { PermanentError, TaskloomError } from '../../errors.ts';
 import type { MetadataServices } from './analyse.ts';
 import { operatorTenant } from './backfill-task.ts';

@@ -11,7 +11,7 @@
  * One run per project at a time: a second submit while one is active is rejected with the active
  * task's id (the API answers with that task).
  */
-import { abortReason, defineTask, queues, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { recordGeneration } from './generations-store.ts';
@@ -37,7 +37,8 @@ export interface GenerateTaskOptions {
   retryBaseDelayMs?: number;
 }
 
-const maxAttempts = queues.ai_jobs.maxAttempts;
+/** Attempts in all: a provider failure the gateway's own retries did not overcome gets two more chances. */
+const maxAttempts = 3;
 
 export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
   const { pool, logger } = services;

@@ -3,7 +3,7 @@
  * `ai_generated_metadata`; users' own keys are written through setUserMeta and never touched by
  * the pipeline's tasks (every AI query names the key).
  */
-import type { Queryable } from '../../db/pool.ts';
+import type { Queryable } from '../../kit/index.ts';
 import { aiMetadataKey, type AiMetadataValue } from './schemas.ts';
 
 /** All keys of each project, `{key: value}` per project id. */

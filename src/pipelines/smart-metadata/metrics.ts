@@ -16,7 +16,7 @@
  * One query serves a scrape: the metrics' collect callbacks join the read in flight.
  */
 import client from 'prom-client';
-import type { Pool } from '../../db/pool.ts';
+import type { Pool } from '../../kit/index.ts';
 import { generateMissingMetadataType, generateProjectMetaType } from './schemas.ts';
 
 export const durationBuckets = [0.1, 0.5, 1, 2, 5, 10, 30, 60];

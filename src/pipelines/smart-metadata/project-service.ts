@@ -4,8 +4,7 @@
  * metadata generation with the seed's rules (existing metadata, force, one run per project).
  */
 import type { Config } from '../../config.ts';
-import { withTransaction, type Pool } from '../../db/pool.ts';
-import type { Engine } from '../../engine/index.ts';
+import { withTransaction, type Engine, type Pool } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError, TaskloomError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { metaOfProjects, readAiMetadata } from './meta-store.ts';
@@ -17,7 +16,8 @@ export interface ProjectServiceDependencies {
   config: Config;
   pool: Pool;
   logger: Logger;
-  engine: Pick<Engine, 'submit'>;
+  /** Needed only to start generations (commands that only read may leave it out). */
+  engine?: Pick<Engine, 'submit'> | undefined;
 }
 
 /** A project as the API shows it: its fields, every meta key, and the AI fields flattened (seed shape). */
@@ -71,6 +71,7 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
 
   /** Submits a generation; a generation already active for the project is returned instead. */
   const submitGeneration = async (tenant: string, projectId: string, force: boolean, trigger: 'api' | 'cli' | 'content_change'): Promise<GenerationRequestOutcome> => {
+    if (!engine) throw new Error('This project service has no engine to submit tasks to.');
     try {
       const submitted = await engine.submit({ taskType: generateProjectMetaType, input: { project_id: projectId, force, trigger }, tenant, projectId });
       return { kind: 'started', taskId: submitted.task.id, forceRegenerate: force };

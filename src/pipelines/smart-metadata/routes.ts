@@ -11,8 +11,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '../../api/index.ts';
-import { NotFoundError, TaskloomError, ValidationError } from '../../errors.ts';
+import { parseOrThrow, tenantOf } from '../../kit/index.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
 import { recentGenerations } from './generations-store.ts';
 import { deleteUserMeta, setUserMeta } from './meta-store.ts';
 import { createProjectService, type ProjectServiceDependencies } from './project-service.ts';
@@ -26,14 +26,6 @@ const metaParams = z.object({ id: z.string().min(1).max(200), key: userMetaKey }
 const generateQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() }).strict();
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().min(1).max(100).optional() }).strict();
 const metaBody = z.object({ value: z.json() }).strict();
-
-function tenantOf(request: FastifyRequest): string {
-  const tenant = (request as FastifyRequest & { tenant?: unknown }).tenant;
-  if (typeof tenant !== 'string' || tenant.length === 0) {
-    throw new TaskloomError('unauthorized', 'This endpoint needs an authenticated tenant (X-API-Key).', { httpStatus: 401, retryable: false });
-  }
-  return tenant;
-}
 
 /** A project id from the path: anything that is not a uuid names no project (404, like another tenant's). */
 function projectIdOf(request: FastifyRequest): string {

@@ -2,7 +2,7 @@
  * Per-tenant settings of the pipeline (`smart_metadata_settings`): SHOW_AI_META, the seed's flag
  * for showing AI tags in the UI, and automatic regeneration on content change.
  */
-import type { Queryable } from '../../db/pool.ts';
+import type { Queryable } from '../../kit/index.ts';
 import type { SettingsUpdate } from './schemas.ts';
 
 export interface TenantSettings {
