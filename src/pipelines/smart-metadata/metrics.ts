@@ -147,7 +147,7 @@ class SnapshotHistogram {
       { metricName: `${this.name}_sum`, labels: {}, value: this.#last.sum },
       { metricName: `${this.name}_count`, labels: {}, value: this.#last.count },
     );
-    return { name: this.name, help: this.help, type: 'histogram' as client.MetricType, values, aggregator: 'sum', collect: () => undefined };
+    return { name: this.name, help: this.help, type: 'histogram' as unknown as client.MetricType, values, aggregator: 'sum', collect: () => undefined };
   }
 
   reset(): void {

@@ -7,14 +7,15 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const windowMs = 60_000;
-
 export class MinuteWindow {
   readonly perMinute: number;
+  readonly #windowMs: number;
   #starts: number[] = [];
 
-  constructor(perMinute: number) {
+  /** `windowMs`: the window's length; a minute except in tests. @default 60000 */
+  constructor(perMinute: number, windowMs = 60_000) {
     this.perMinute = perMinute;
+    this.#windowMs = windowMs;
   }
 
   /** Notes a request that started at `at` (epoch ms), e.g. one replayed from a checkpoint. */
@@ -29,9 +30,9 @@ export class MinuteWindow {
 
   /** How long a request starting now would have to wait. */
   waitMs(now = Date.now()): number {
-    this.#starts = this.#starts.filter((start) => start > now - windowMs);
+    this.#starts = this.#starts.filter((start) => start > now - this.#windowMs);
     if (this.#starts.length < this.perMinute) return 0;
-    return this.#starts[this.#starts.length - this.perMinute]! + windowMs - now;
+    return this.#starts[this.#starts.length - this.perMinute]! + this.#windowMs - now;
   }
 
   /** Waits until a request fits in the window (abortable), records it and returns its start. */
