@@ -10,13 +10,21 @@
  *
  * One run per project at a time: a second submit while one is active is rejected with the active
  * task's id (the API answers with that task).
+ *
+ * Regeneration after a content change (trigger `content_change`, for tenants that enable it) is
+ * debounced: the task first waits until the project has been left alone for
+ * TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS, so a burst of edits costs one generation; further
+ * edits meanwhile find this task active and are absorbed by it. An edit that lands while the
+ * model is answering starts another round (at most `maxRounds`), so the stored metadata always
+ * describes the latest content. The wait holds a worker slot (a durable timer would not).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
-import { projectTypeOf } from './projects-store.ts';
+import { projectTypeOf, projectUpdatedAt } from './projects-store.ts';
 import { generateProjectMetaInput, generateProjectMetaType, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 
 export interface GenerateProjectMetaResult {
@@ -30,7 +38,8 @@ export interface GenerateProjectMetaResult {
   analysis?: AnalysisResult['offline'];
 }
 
-type StepOutcome = { status: 'skipped' } | ({ status: 'generated' } & AnalysisResult);
+/** `contentVersion`: the project's updated_at when its text was read (debounced rounds compare it). */
+type GenerationOutcome = { status: 'skipped' } | ({ status: 'generated'; contentVersion: number | null } & AnalysisResult);
 
 export interface GenerateTaskOptions {
   /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
@@ -39,9 +48,50 @@ export interface GenerateTaskOptions {
 
 /** Attempts in all: a provider failure the gateway's own retries did not overcome gets two more chances. */
 const maxAttempts = 3;
+/** Content-change rounds in one task at most: a project edited without pause is not chased forever. */
+const maxRounds = 5;
 
 export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
   const { pool, logger } = services;
+  /** One generation as a checkpointed step: the work outside any transaction, the row and its record in the save. */
+  const generateStep = (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
+    const { input, tenant, taskId, signal } = context;
+    const projectId = input.project_id;
+    return context.step(key, async (scope): Promise<GenerationOutcome> => {
+      if (!input.force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
+      const contentVersion = (await projectUpdatedAt(pool, tenant, projectId)) ?? null;
+      const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
+      scope.emit('metadata_generated', {
+        project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
+        ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: input.force, trigger: input.trigger,
+      });
+      return { status: 'generated', ...result, contentVersion };
+    }, {
+      save: async (transaction, outcome) => {
+        if (outcome.status !== 'generated') return;
+        const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value);
+        // Deleted while the model answered: nothing to attach the metadata to.
+        if (written === undefined) throw new NotFoundError('Project', projectId);
+        await recordGeneration(transaction, {
+          tenant, projectId, taskId, status: 'success', modelUsed: outcome.value.model_used, projectType: outcome.projectType,
+          durationSeconds: outcome.durationSeconds, contentLengthChars: outcome.contentLengthChars,
+          tagsCount: outcome.value.ai_generated_tags.length, summaryLengthChars: outcome.value.content_summary.length,
+        });
+      },
+    });
+  };
+
+  /** Waits until nobody has changed the project for the debounce period (abortable). */
+  const waitUntilQuiet = async (tenant: string, projectId: string, signal: AbortSignal): Promise<void> => {
+    for (;;) {
+      const updatedAt = await projectUpdatedAt(pool, tenant, projectId);
+      if (updatedAt === undefined) return;
+      const remaining = updatedAt + services.config.metadataRegenerateDebounceMs - Date.now();
+      if (remaining <= 0) return;
+      await sleep(remaining, undefined, { signal });
+    }
+  };
+
   return defineTask({
     type: generateProjectMetaType,
     description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
@@ -56,27 +106,16 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       const projectId = input.project_id;
       const started = performance.now();
       try {
-        const outcome = await context.step('generate', async (scope): Promise<StepOutcome> => {
-          if (!input.force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
-          const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: 'generate' });
-          scope.emit('metadata_generated', {
-            project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
-            ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: input.force, trigger: input.trigger,
-          });
-          return { status: 'generated', ...result };
-        }, {
-          save: async (transaction, outcome) => {
-            if (outcome.status !== 'generated') return;
-            const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value);
-            // Deleted while the model answered: nothing to attach the metadata to.
-            if (written === undefined) throw new NotFoundError('Project', projectId);
-            await recordGeneration(transaction, {
-              tenant, projectId, taskId, status: 'success', modelUsed: outcome.value.model_used, projectType: outcome.projectType,
-              durationSeconds: outcome.durationSeconds, contentLengthChars: outcome.contentLengthChars,
-              tagsCount: outcome.value.ai_generated_tags.length, summaryLengthChars: outcome.value.content_summary.length,
-            });
-          },
-        });
+        const debounce = input.trigger === 'content_change';
+        let outcome: GenerationOutcome;
+        for (let round = 1; ; round += 1) {
+          if (debounce) await waitUntilQuiet(tenant, projectId, signal);
+          outcome = await generateStep(context, round === 1 ? 'generate' : `generate:${round}`);
+          if (!debounce || outcome.status !== 'generated' || round >= maxRounds) break;
+          // Edited while the model answered: the stored metadata already lags; go again.
+          const now = await projectUpdatedAt(pool, tenant, projectId);
+          if (now === undefined || now === outcome.contentVersion) break;
+        }
         if (outcome.status === 'skipped') {
           return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: 'metadata_exists' };
         }

@@ -173,3 +173,9 @@ export async function projectTypeOf(database: Queryable, tenant: string, project
   const result = await database.query<{ project_type: ProjectType }>('SELECT project_type FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
   return result.rows[0]?.project_type;
 }
+
+/** When the project last changed (epoch ms), or undefined when it is gone. */
+export async function projectUpdatedAt(database: Queryable, tenant: string, projectId: string): Promise<number | undefined> {
+  const result = await database.query<{ updated_ms: number }>('SELECT (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return result.rows[0]?.updated_ms;
+}

@@ -21,10 +21,10 @@ export async function readTenantSettings(database: Queryable, tenant: string): P
 export async function updateTenantSettings(database: Queryable, tenant: string, update: SettingsUpdate): Promise<TenantSettings> {
   const result = await database.query<TenantSettings>(
     `INSERT INTO smart_metadata_settings (tenant, show_ai_meta, regenerate_on_change)
-     VALUES ($1, coalesce($2, $4), coalesce($3, $5))
+     VALUES ($1, coalesce($2::boolean, $4::boolean), coalesce($3::boolean, $5::boolean))
      ON CONFLICT (tenant) DO UPDATE SET
-       show_ai_meta = coalesce($2, smart_metadata_settings.show_ai_meta),
-       regenerate_on_change = coalesce($3, smart_metadata_settings.regenerate_on_change),
+       show_ai_meta = coalesce($2::boolean, smart_metadata_settings.show_ai_meta),
+       regenerate_on_change = coalesce($3::boolean, smart_metadata_settings.regenerate_on_change),
        updated_at = now()
      RETURNING show_ai_meta, regenerate_on_change`,
     [tenant, update.show_ai_meta ?? null, update.regenerate_on_change ?? null, defaultTenantSettings.show_ai_meta, defaultTenantSettings.regenerate_on_change],
