@@ -107,6 +107,41 @@ describe('nightly back-fill', () => {
   });
 });
 
+describe('rate limit', () => {
+  it('starts at most N model requests per window, snoozing (no slot held, no attempt spent) for long waits', async () => {
+    const limited = await createTestDatabase();
+    try {
+      const mock = metadataProvider();
+      const config = metadataConfig({ metadataModel: 'mock:metadata', metadataRequestsPerMinute: 2 });
+      const llm = metadataGateway(limited, config, { mock: mock.provider });
+      // A window of 6 s stands in for the minute; waits over 5 s snooze.
+      const limitedEngine = await startTestEngine(limited, smartMetadataTaskTypes({ config, pool: limited.pool, logger: testLogger, llm }, { schedules: false, rateWindowMs: 6000 }));
+      try {
+        await limitedEngine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
+        const ids: string[] = [];
+        for (let index = 0; index < 4; index += 1) ids.push(await withTransaction(limited.pool, (transaction) => insertProject(transaction, 'default', { ...neuralNetworksBody, name: `limited ${index}` })));
+        await limited.pool.query(`UPDATE projects SET created_at = now() - interval '2 hours'`);
+        const { task } = await limitedEngine.submit({ taskType: 'generate_missing_metadata', input: {}, tenant: 'default' });
+        const finished = await waitForStatus(limitedEngine, task.id, ['completed', 'failed'], 60_000);
+        expect(finished.status).toBe('completed');
+        expect(finished.attempts).toBe(1);
+        expect(finished.result).toMatchObject({ generated: 4 });
+        const starts = (await limited.pool.query<{ at: number }>("SELECT (extract(epoch FROM created_at) * 1000)::float8 AS at FROM llm_calls WHERE task_id = $1 ORDER BY created_at", [task.id])).rows.map((row) => row.at);
+        expect(starts).toHaveLength(4);
+        // The third and fourth requests waited for the window: never more than two in 6 s.
+        expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(5900);
+        expect(starts[3]! - starts[1]!).toBeGreaterThanOrEqual(5900);
+        const events = await limitedEngine.readEvents({ taskId: task.id, limit: 500 });
+        expect(events.some((event) => event.type === 'task_queued' && (event.payload as { reason?: string }).reason === 'snoozed')).toBe(true);
+      } finally {
+        await limitedEngine.stop({ graceMs: 0 });
+      }
+    } finally {
+      await limited.drop();
+    }
+  }, 60_000);
+});
+
 describe('rate limit window', () => {
   it('starts at most N requests in any window, counting starts replayed from checkpoints', async () => {
     const window = new MinuteWindow(3, 300);

@@ -48,6 +48,9 @@ it('a burst of edits regenerates once, after the edits stop, from the latest con
   const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
   expect(read.ai_generated_tags).toContain('reaction-mechanisms');
   expect(read.ai_generated_tags).not.toContain('python');
+  // It waited parked, without a worker slot.
+  const events = await api.engine.readEvents({ taskId: regenerations[0]!.id, limit: 100 });
+  expect(events.some((event) => event.type === 'task_waiting')).toBe(true);
   // Generated after the last edit had rested for the debounce period.
   expect(Date.parse(read.ai_generated_at) - Date.parse(read.updated_at)).toBeGreaterThanOrEqual(400);
 });

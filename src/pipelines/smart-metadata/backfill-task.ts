@@ -10,7 +10,8 @@
  * position, not an offset into a set that shrinks as it is processed) and none is done twice.
  *
  * The rate limit is real: at most TASKLOOM_METADATA_RPM model requests start per minute
- * (minute-window.ts), rebuilt from checkpoints on resume. The offline analyser is not limited.
+ * (minute-window.ts), rebuilt from checkpoints on resume; a wait of more than 5 s snoozes the task
+ * (its slot is free meanwhile, no attempt is spent). The offline analyser is not limited.
  *
  * One project's failure does not stop the run: it is recorded (failure metric) and the run goes
  * on; the result lists the failures.
@@ -54,12 +55,17 @@ export interface BackfillResult {
   duration_ms: number;
 }
 
+/** Rate-limit waits longer than this snooze the task (no slot held) instead of sleeping in it. */
+const snoozeAfterMs = 5000;
+
 /** Failures listed in the result at most (all are counted). */
 const listedFailures = 50;
 
 export interface BackfillTaskOptions {
   /** Cron schedules; empty for none. */
   schedules?: Array<{ cron: string; timezone: string }>;
+  /** Length of the rate limit's window: a minute except in tests. @default 60000 */
+  rateWindowMs?: number;
 }
 
 export function createBackfillTask(services: MetadataServices, options: BackfillTaskOptions = {}) {
@@ -80,7 +86,7 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
         throw new PermanentError(`all_tenants is only for the operator tenant "${operatorTenant}" (where the schedules run); tenant ${tenant} can back-fill its own projects only.`);
       }
       const scopeTenant = input.all_tenants ? undefined : tenant;
-      const window = new MinuteWindow(config.metadataRequestsPerMinute);
+      const window = new MinuteWindow(config.metadataRequestsPerMinute, options.rateWindowMs);
       const limited = metadataModel(services) !== offlineModelId;
 
       const plan = await context.step('plan', async (): Promise<PlanResult> => {
@@ -137,6 +143,9 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
 
       async function generateOne(candidate: BackfillCandidate): Promise<ProjectOutcome> {
         if (await readAiMetadata(pool, candidate.tenant, candidate.id)) return { status: 'skipped', started_at: null };
+        // A long wait for the window hands the task back instead of holding a worker slot; the
+        // window is rebuilt from the checkpoints when it runs again.
+        if (limited && window.waitMs() > snoozeAfterMs) await context.snooze(window.waitMs());
         const startedAt = limited ? await window.acquire(signal) : null;
         const started = performance.now();
         try {

@@ -16,9 +16,9 @@
  * TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS, so a burst of edits costs one generation; further
  * edits meanwhile find this task active and are absorbed by it. An edit that lands while the
  * model is answering starts another round (at most `maxRounds`), so the stored metadata always
- * describes the latest content. The wait holds a worker slot (a durable timer would not).
+ * describes the latest content. The waits are durable sleeps: the task holds no worker slot
+ * while it waits, and a restart does not shorten or repeat them.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
@@ -52,7 +52,8 @@ const maxAttempts = 3;
 const maxRounds = 5;
 
 export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
-  const { pool, logger } = services;
+  const { pool, logger, config } = services;
+
   /** One generation as a checkpointed step: the work outside any transaction, the row and its record in the save. */
   const generateStep = (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
     const { input, tenant, taskId, signal } = context;
@@ -81,14 +82,42 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     });
   };
 
-  /** Waits until nobody has changed the project for the debounce period (abortable). */
-  const waitUntilQuiet = async (tenant: string, projectId: string, signal: AbortSignal): Promise<void> => {
-    for (;;) {
-      const updatedAt = await projectUpdatedAt(pool, tenant, projectId);
-      if (updatedAt === undefined) return;
-      const remaining = updatedAt + services.config.metadataRegenerateDebounceMs - Date.now();
-      if (remaining <= 0) return;
-      await sleep(remaining, undefined, { signal });
+  /** The generation step; a failure that will not be retried is recorded (metric, event) before it propagates. */
+  const generateOrRecordFailure = async (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
+    const { input, tenant, taskId, signal } = context;
+    const started = performance.now();
+    try {
+      return await generateStep(context, key);
+    } catch (error) {
+      // A cancelled or stopped attempt is not a failed generation, and a retried one not yet.
+      const retryable = isTaskloomError(error) ? error.retryable : true;
+      if (abortReason(signal) !== undefined || (retryable && context.willRetry)) throw error;
+      const serialized = serializeError(error);
+      const errorType = errorTypeOf(error);
+      const projectType = await projectTypeOf(pool, tenant, input.project_id).catch(() => undefined);
+      await recordGeneration(pool, {
+        tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
+        projectType: projectType ?? 'unknown', errorType, errorMessage: serialized.message, durationSeconds: (performance.now() - started) / 1000,
+      }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
+      await context.emit('metadata_generation_failed', { project_id: input.project_id, error_type: errorType, error: serialized.message, code: serialized.code })
+        .catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record metadata_generation_failed'));
+      throw error;
+    }
+  };
+
+  /**
+   * Durable debounce: sleeps (without a worker slot) until the project has been left alone for
+   * the debounce period. Each check is a step, so a replay after a wake-up sees the same answers
+   * and goes on from the first check not yet made.
+   */
+  const waitUntilQuiet = async (context: TaskContext<GenerateProjectMetaInput>, round: number): Promise<void> => {
+    for (let check = 1; ; check += 1) {
+      const remainingMs = await context.step(`quiet:${round}:${check}`, async () => {
+        const updatedAt = await projectUpdatedAt(pool, context.tenant, context.input.project_id);
+        return updatedAt === undefined ? 0 : Math.max(0, Math.ceil(updatedAt + config.metadataRegenerateDebounceMs - Date.now()));
+      });
+      if (remainingMs <= 0) return;
+      await context.sleep(`debounce:${round}:${check}`, remainingMs);
     }
   };
 
@@ -102,44 +131,27 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
-      const { input, tenant, taskId, signal } = context;
+      const { input, tenant } = context;
       const projectId = input.project_id;
-      const started = performance.now();
-      try {
-        const debounce = input.trigger === 'content_change';
-        let outcome: GenerationOutcome;
-        for (let round = 1; ; round += 1) {
-          if (debounce) await waitUntilQuiet(tenant, projectId, signal);
-          outcome = await generateStep(context, round === 1 ? 'generate' : `generate:${round}`);
-          if (!debounce || outcome.status !== 'generated' || round >= maxRounds) break;
-          // Edited while the model answered: the stored metadata already lags; go again.
+      const debounce = input.trigger === 'content_change';
+      let outcome: GenerationOutcome;
+      for (let round = 1; ; round += 1) {
+        if (debounce) await waitUntilQuiet(context, round);
+        outcome = await generateOrRecordFailure(context, round === 1 ? 'generate' : `generate:${round}`);
+        if (!debounce || outcome.status !== 'generated' || round >= maxRounds) break;
+        // Edited while the model answered: the stored metadata already lags; go round again.
+        const version = outcome.contentVersion;
+        const edited = await context.step(`recheck:${round}`, async () => {
           const now = await projectUpdatedAt(pool, tenant, projectId);
-          if (now === undefined || now === outcome.contentVersion) break;
-        }
-        if (outcome.status === 'skipped') {
-          return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: 'metadata_exists' };
-        }
-        await context.progress(100, `tags: ${outcome.value.ai_generated_tags.join(', ')}`).catch(() => {});
-        return { status: 'generated', project_id: projectId, force_regenerate: input.force, metadata: outcome.value, analysis: outcome.offline };
-      } catch (error) {
-        // A cancelled or stopped attempt is not a failed generation.
-        if (abortReason(signal) !== undefined) throw error;
-        const retryable = isTaskloomError(error) ? error.retryable : true;
-        const willRetry = retryable && context.attempt < maxAttempts;
-        if (!willRetry) {
-          const serialized = serializeError(error);
-          const errorType = errorTypeOf(error);
-          const projectType = await projectTypeOf(pool, tenant, projectId).catch(() => undefined);
-          await recordGeneration(pool, {
-            tenant, projectId: projectType ? projectId : null, taskId, status: 'failure', modelUsed: metadataModel(services),
-            projectType: projectType ?? 'unknown', errorType, errorMessage: serialized.message,
-            durationSeconds: (performance.now() - started) / 1000,
-          }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
-          await context.emit('metadata_generation_failed', { project_id: projectId, error_type: errorType, error: serialized.message, code: serialized.code })
-            .catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record metadata_generation_failed'));
-        }
-        throw error;
+          return now !== undefined && now !== version;
+        });
+        if (!edited) break;
       }
+      if (outcome.status === 'skipped') {
+        return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: 'metadata_exists' };
+      }
+      await context.progress(100, `tags: ${outcome.value.ai_generated_tags.join(', ')}`).catch(() => {});
+      return { status: 'generated', project_id: projectId, force_regenerate: input.force, metadata: outcome.value, analysis: outcome.offline };
     },
   });
 }

@@ -26,6 +26,8 @@ export * from './schemas.ts';
 export interface SmartMetadataOptions extends GenerateTaskOptions {
   /** Register the cron schedules (nightly back-fill, weekly cleanup). @default ENABLE_STI */
   schedules?: boolean;
+  /** The back-fill's rate limit window: a minute except in tests. @default 60000 */
+  rateWindowMs?: number;
 }
 
 /** The pipeline's task types, bound to the process's services. */
@@ -36,7 +38,7 @@ export function smartMetadataTaskTypes(services: PipelineServices, options: Smar
   const scheduled = options.schedules ?? config.enableSti;
   return [
     createGenerateProjectMetaTask(services, options),
-    createBackfillTask(services, { schedules: scheduled ? [{ cron: config.metadataNightlyCron, timezone: config.metadataTimezone }] : [] }),
+    createBackfillTask(services, { schedules: scheduled ? [{ cron: config.metadataNightlyCron, timezone: config.metadataTimezone }] : [], ...(options.rateWindowMs === undefined ? {} : { rateWindowMs: options.rateWindowMs }) }),
     createCleanupTask(services, { schedules: scheduled ? [{ cron: config.metadataCleanupCron, timezone: config.metadataTimezone }] : [] }),
   ];
 }
