@@ -174,6 +174,19 @@ describe('bad input gets a 4xx and writes nothing', () => {
     expect(await counts()).toEqual(before);
   });
 
+  it('a file text over the schema\'s limit is a 400 when the body limit lets it through', async () => {
+    const roomy = await startMetadataApi({ config: { apiBodyLimitBytes: 20 * 1024 * 1024 } });
+    try {
+      const response = await roomy.request('POST', '/api/projects', { body: { name: 'Huge', project_type: 'self_study', files: [{ name: 'big.txt', extracted_text: 'a'.repeat(10 * 1024 * 1024) }] } });
+      expect(response.status).toBe(400);
+      expect(response.body.error.issues ?? response.body.error.details.issues).toEqual([expect.objectContaining({ path: 'files.0.extracted_text' })]);
+      const rows = await roomy.db.pool.query('SELECT count(*)::int AS count FROM projects');
+      expect(rows.rows[0].count).toBe(0);
+    } finally {
+      await roomy.close();
+    }
+  });
+
   it('a PATCH with wrong types changes nothing', async () => {
     const project = await createProject();
     const before = await counts();

@@ -24,6 +24,7 @@ import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { MinuteWindow } from './minute-window.ts';
 import { offlineModelId } from './offline/index.ts';
+import { generationDisabledMessage } from './project-service.ts';
 import { projectTypeOf } from './projects-store.ts';
 import { generateMissingMetadataInput, generateMissingMetadataType, type GenerateMissingMetadataInput } from './schemas.ts';
 
@@ -82,6 +83,7 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
     schedules: (options.schedules ?? []).map((schedule) => ({ cron: schedule.cron, timezone: schedule.timezone, input: { batch_size: 10, min_age_minutes: 60, all_tenants: true }, key: 'nightly' })),
     async run(context: TaskContext<GenerateMissingMetadataInput>): Promise<BackfillResult> {
       const { input, tenant, taskId, signal } = context;
+      if (!config.enableSti) throw new PermanentError(generationDisabledMessage);
       if (input.all_tenants && tenant !== operatorTenant) {
         throw new PermanentError(`all_tenants is only for the operator tenant "${operatorTenant}" (where the schedules run); tenant ${tenant} can back-fill its own projects only.`);
       }

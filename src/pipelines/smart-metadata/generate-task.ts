@@ -20,10 +20,11 @@
  * while it waits, and a restart does not shorten or repeat them.
  */
 import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
-import { isTaskloomError, NotFoundError, serializeError } from '../../errors.ts';
+import { isTaskloomError, NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
+import { generationDisabledMessage } from './project-service.ts';
 import { projectTypeOf, projectUpdatedAt } from './projects-store.ts';
 import { generateProjectMetaInput, generateProjectMetaType, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 
@@ -132,6 +133,8 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
       const { input, tenant } = context;
+      // Switched off after this task was queued (or submitted through the generic task API).
+      if (!config.enableSti) throw new PermanentError(generationDisabledMessage);
       const projectId = input.project_id;
       const debounce = input.trigger === 'content_change';
       let outcome: GenerationOutcome;
