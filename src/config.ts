@@ -15,6 +15,15 @@ export const booleanFromString = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'])
   .transform((value) => ['true', '1', 'yes', 'on'].includes(value));
 const urlString = z.url();
+const cronExpression = z.string().regex(/^\S+(\s+\S+){4}$/, 'a five-field cron expression such as "0 2 * * *"');
+const timeZone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone such as UTC or Europe/Amsterdam');
 
 /** One environment variable: its schema, default and the text shown in errors and docs. */
 interface Setting<Output> {
@@ -88,6 +97,13 @@ export const settings = {
   llmRequestsPerMinute: setting('TASKLOOM_LLM_RPM', positiveInteger.max(1_000_000), 'Requests started per provider per minute in one process.', '60'),
   llmProviderLimits: setting('TASKLOOM_LLM_PROVIDER_LIMITS', z.string().optional(), 'Per-provider overrides as JSON, e.g. {"openrouter":{"concurrency":8,"rpm":120}}.'),
   llmPriceTable: setting('TASKLOOM_LLM_PRICES', z.string().optional(), 'Price table (JSON or a path to a JSON file): {"provider:model": {"inputPerMillion": 3, "outputPerMillion": 15}} in USD. Unpriced models report cost null.'),
+  enableSti: setting('ENABLE_STI', booleanFromString, 'Smart metadata (seed 003): AI metadata generation through the API. `false`: POST /api/projects/{id}/generate_metadata/ answers 400 (the nightly back-fill is not scheduled either).', 'true'),
+  metadataModel: setting('TASKLOOM_METADATA_MODEL', z.string().min(1).optional(), 'Smart metadata: model for tags, summary and difficulty, as `provider:model`. Unset: the generation default. With no provider configured the offline extractive analyser answers (`offline:extractive`).'),
+  metadataNightlyCron: setting('TASKLOOM_METADATA_NIGHTLY_CRON', cronExpression, 'Smart metadata: when the back-fill of projects without AI metadata runs (five-field cron, read in TASKLOOM_METADATA_TIMEZONE).', '0 2 * * *'),
+  metadataCleanupCron: setting('TASKLOOM_METADATA_CLEANUP_CRON', cronExpression, 'Smart metadata: when AI metadata of old draft projects is removed (weekly by default: Sundays 03:00).', '0 3 * * 0'),
+  metadataTimezone: setting('TASKLOOM_METADATA_TIMEZONE', timeZone, 'Smart metadata: IANA time zone of the nightly and cleanup schedules, e.g. Europe/Amsterdam.', 'UTC'),
+  metadataRequestsPerMinute: setting('TASKLOOM_METADATA_RPM', positiveInteger.max(100_000), 'Smart metadata: model requests per minute the nightly back-fill makes at most (the offline analyser is not limited).', '20'),
+  metadataRegenerateDebounceMs: setting('TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS', nonNegativeInteger.max(86_400_000), 'Smart metadata: after a content change (for tenants that enable regeneration), wait this long for further changes before regenerating once.', '60000'),
 } as const;
 
 type SettingKey = keyof typeof settings;

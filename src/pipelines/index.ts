@@ -8,10 +8,11 @@ import { coreMigrations, type MigrationSource } from '../db/migrate.ts';
 import type { AnyTaskDefinition, Pipeline, PipelineRouteServices, PipelineServices } from '../kit/index.ts';
 import { automatedGather } from './automated-gather/index.ts';
 import { builtin } from './builtin/index.ts';
+import { smartMetadata } from './smart-metadata/index.ts';
 
 export type { PipelineServices } from '../kit/index.ts';
 
-export const pipelines: readonly Pipeline[] = [builtin, automatedGather];
+export const pipelines: readonly Pipeline[] = [builtin, automatedGather, smartMetadata];
 
 /** The core's migrations, then each pipeline's, in registration order. */
 export const migrationSources: readonly MigrationSource[] = [

@@ -1,0 +1,99 @@
+/**
+ * One project's metadata: build its text, ask the analyser (one structured LLM call, or the
+ * offline analyser when no provider would answer), validate the answer, and say exactly who
+ * answered with which prompt. Writes nothing: the caller stores the result in its step's
+ * transaction, so a failure anywhere leaves the database as it was.
+ */
+import type { Config } from '../../config.ts';
+import type { Pool } from '../../kit/index.ts';
+import { isTaskloomError, NotFoundError } from '../../errors.ts';
+import { isLlmError, type LlmGateway } from '../../llm/index.ts';
+import type { Logger } from '../../logger.ts';
+import { analyseOffline, offlineAnalyserVersion, offlineModelId, type OfflineAnalysis } from './offline/index.ts';
+import { buildProjectText } from './project-text.ts';
+import { getProject } from './projects-store.ts';
+import { metadataInstructions, metadataPrompt, promptVersion } from './prompt.ts';
+import { metadataAnswer, type AiMetadataValue, type ProjectType } from './schemas.ts';
+import { validateMetadata } from './validate-answer.ts';
+
+export interface MetadataServices {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+  llm: LlmGateway;
+}
+
+export interface AnalysisResult {
+  value: AiMetadataValue;
+  projectType: ProjectType;
+  contentLengthChars: number;
+  durationSeconds: number;
+  /** The offline analyser's reasons (scored terms, readability); null for model answers. */
+  offline: OfflineAnalysis['details'] | null;
+}
+
+/** The model a metadata call would be answered by, or the offline analyser's id. */
+export function metadataModel(services: Pick<MetadataServices, 'config' | 'llm'>): string {
+  if (services.llm.isOffline()) return offlineModelId;
+  const model = services.llm.resolveModel('generation', services.config.metadataModel);
+  // The gateway's template offline model would answer with text that is not about the project.
+  return model.startsWith('offline:') ? offlineModelId : model;
+}
+
+export async function analyseProject(services: MetadataServices, request: { tenant: string; projectId: string; signal: AbortSignal; taskId?: string; step?: string }): Promise<AnalysisResult> {
+  const started = performance.now();
+  const project = await getProject(services.pool, request.tenant, request.projectId);
+  if (!project) throw new NotFoundError('Project', request.projectId);
+  const projectText = buildProjectText(project);
+  const model = metadataModel(services);
+  let answer;
+  let modelUsed: string;
+  let usedPrompt: string;
+  let offline: OfflineAnalysis['details'] | null = null;
+  if (model === offlineModelId) {
+    const analysis = analyseOffline(projectText);
+    answer = analysis.answer;
+    offline = analysis.details;
+    modelUsed = offlineModelId;
+    usedPrompt = offlineAnalyserVersion;
+  } else {
+    const result = await services.llm.generateStructured({
+      purpose: 'generation',
+      ...(services.config.metadataModel ? { model: services.config.metadataModel } : {}),
+      schema: metadataAnswer,
+      instructions: metadataInstructions,
+      prompt: metadataPrompt(projectText),
+      signal: request.signal,
+      context: { ...(request.taskId ? { taskId: request.taskId } : {}), ...(request.step ? { step: request.step } : {}) },
+    });
+    answer = result.object;
+    // The model that answered, after any fallback: not the one configured.
+    modelUsed = result.model;
+    usedPrompt = promptVersion;
+  }
+  const validated = validateMetadata(answer, modelUsed);
+  return {
+    value: { ...validated, model_used: modelUsed, prompt_version: usedPrompt, generated_at: new Date().toISOString() },
+    projectType: project.project_type,
+    contentLengthChars: projectText.text.length,
+    durationSeconds: (performance.now() - started) / 1000,
+    offline,
+  };
+}
+
+/** The `error_type` label of a failure. */
+export function errorTypeOf(error: unknown): string {
+  if (isLlmError(error)) {
+    if (error.code === 'llm_invalid_output') return 'invalid_output';
+    if (error.code === 'llm_unknown_model') return 'configuration';
+    if (error.code === 'llm_cancelled') return 'cancelled';
+    return /timed out/.test(error.message) ? 'timeout' : 'provider_error';
+  }
+  if (isTaskloomError(error)) {
+    if (error.code === 'not_found') return 'project_not_found';
+    if (typeof error.details.error_type === 'string') return error.details.error_type;
+    if (error.code === 'dependency_failed') return 'dependency_error';
+    return error.code;
+  }
+  return 'internal_error';
+}

@@ -1,0 +1,160 @@
+/**
+ * `generate_project_meta` (seed 003): one project's tags, summary and difficulty.
+ *
+ * One checkpointed step: its work (load the project, build its text, one structured call or the
+ * offline analyser, validation) runs outside any transaction; its save replaces the AI row and
+ * records the generation in one transaction with the checkpoint. So a failure anywhere writes no
+ * metadata, and a resumed task never stores twice. A final failure (no retry left) is recorded in
+ * `project_meta_generations` for the failure metric and emitted as `metadata_generation_failed`;
+ * the task fails with the error itself (a typed error naming provider, model and cause).
+ *
+ * One run per project at a time: a second submit while one is active is rejected with the active
+ * task's id (the API answers with that task).
+ *
+ * Regeneration after a content change (trigger `content_change`, for tenants that enable it) is
+ * debounced: the task first waits until the project has been left alone for
+ * TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS, so a burst of edits costs one generation; further
+ * edits meanwhile find this task active and are absorbed by it. An edit that lands while the
+ * model is answering starts another round (at most `maxRounds`), so the stored metadata always
+ * describes the latest content. The waits are durable sleeps: the task holds no worker slot
+ * while it waits, and a restart does not shorten or repeat them.
+ */
+import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
+import { isTaskloomError, NotFoundError, PermanentError, serializeError } from '../../errors.ts';
+import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
+import { recordGeneration } from './generations-store.ts';
+import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
+import { generationDisabledMessage } from './project-service.ts';
+import { projectTypeOf, projectUpdatedAt } from './projects-store.ts';
+import { generateProjectMetaInput, generateProjectMetaType, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
+
+export interface GenerateProjectMetaResult {
+  status: 'generated' | 'skipped';
+  project_id: string;
+  force_regenerate: boolean;
+  /** Why nothing was generated (`skipped`). */
+  reason?: 'metadata_exists';
+  metadata?: AiMetadataValue;
+  /** The offline analyser's scored terms and readability figures; null for model answers. */
+  analysis?: AnalysisResult['offline'];
+}
+
+/** `contentVersion`: the project's updated_at when its text was read (debounced rounds compare it). */
+type GenerationOutcome = { status: 'skipped' } | ({ status: 'generated'; contentVersion: number | null } & AnalysisResult);
+
+export interface GenerateTaskOptions {
+  /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
+  retryBaseDelayMs?: number;
+}
+
+/** Attempts in all: a provider failure the gateway's own retries did not overcome gets two more chances. */
+const maxAttempts = 3;
+/** Content-change rounds in one task at most: a project edited without pause is not chased forever. */
+const maxRounds = 5;
+
+export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
+  const { pool, logger, config } = services;
+
+  /** One generation as a checkpointed step: the work outside any transaction, the row and its record in the save. */
+  const generateStep = (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
+    const { input, tenant, taskId, signal } = context;
+    const projectId = input.project_id;
+    return context.step(key, async (scope): Promise<GenerationOutcome> => {
+      if (!input.force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
+      const contentVersion = (await projectUpdatedAt(pool, tenant, projectId)) ?? null;
+      const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
+      scope.emit('metadata_generated', {
+        project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
+        ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: input.force, trigger: input.trigger,
+      });
+      return { status: 'generated', ...result, contentVersion };
+    }, {
+      save: async (transaction, outcome) => {
+        if (outcome.status !== 'generated') return;
+        const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value);
+        // Deleted while the model answered: nothing to attach the metadata to.
+        if (written === undefined) throw new NotFoundError('Project', projectId);
+        await recordGeneration(transaction, {
+          tenant, projectId, taskId, status: 'success', modelUsed: outcome.value.model_used, projectType: outcome.projectType,
+          durationSeconds: outcome.durationSeconds, contentLengthChars: outcome.contentLengthChars,
+          tagsCount: outcome.value.ai_generated_tags.length, summaryLengthChars: outcome.value.content_summary.length,
+        });
+      },
+    });
+  };
+
+  /** The generation step; a failure that will not be retried is recorded (metric, event) before it propagates. */
+  const generateOrRecordFailure = async (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
+    const { input, tenant, taskId, signal } = context;
+    const started = performance.now();
+    try {
+      return await generateStep(context, key);
+    } catch (error) {
+      // A cancelled or stopped attempt is not a failed generation, and a retried one not yet.
+      const retryable = isTaskloomError(error) ? error.retryable : true;
+      if (abortReason(signal) !== undefined || (retryable && context.willRetry)) throw error;
+      const serialized = serializeError(error);
+      const errorType = errorTypeOf(error);
+      const projectType = await projectTypeOf(pool, tenant, input.project_id).catch(() => undefined);
+      await recordGeneration(pool, {
+        tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
+        projectType: projectType ?? 'unknown', errorType, errorMessage: serialized.message, durationSeconds: (performance.now() - started) / 1000,
+      }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
+      await context.emit('metadata_generation_failed', { project_id: input.project_id, error_type: errorType, error: serialized.message, code: serialized.code })
+        .catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record metadata_generation_failed'));
+      throw error;
+    }
+  };
+
+  /**
+   * Durable debounce: sleeps (without a worker slot) until the project has been left alone for
+   * the debounce period. Each check is a step, so a replay after a wake-up sees the same answers
+   * and goes on from the first check not yet made.
+   */
+  const waitUntilQuiet = async (context: TaskContext<GenerateProjectMetaInput>, round: number): Promise<void> => {
+    for (let check = 1; ; check += 1) {
+      const remainingMs = await context.step(`quiet:${round}:${check}`, async () => {
+        const updatedAt = await projectUpdatedAt(pool, context.tenant, context.input.project_id);
+        return updatedAt === undefined ? 0 : Math.max(0, Math.ceil(updatedAt + config.metadataRegenerateDebounceMs - Date.now()));
+      });
+      if (remainingMs <= 0) return;
+      await context.sleep(`debounce:${round}:${check}`, remainingMs);
+    }
+  };
+
+  return defineTask({
+    type: generateProjectMetaType,
+    description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
+    queue: 'ai_jobs',
+    input: generateProjectMetaInput,
+    maxAttempts,
+    ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),
+    concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
+    projectId: (input: GenerateProjectMetaInput) => input.project_id,
+    async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
+      const { input, tenant } = context;
+      // Switched off after this task was queued (or submitted through the generic task API).
+      if (!config.enableSti) throw new PermanentError(generationDisabledMessage);
+      const projectId = input.project_id;
+      const debounce = input.trigger === 'content_change';
+      let outcome: GenerationOutcome;
+      for (let round = 1; ; round += 1) {
+        if (debounce) await waitUntilQuiet(context, round);
+        outcome = await generateOrRecordFailure(context, round === 1 ? 'generate' : `generate:${round}`);
+        if (!debounce || outcome.status !== 'generated' || round >= maxRounds) break;
+        // Edited while the model answered: the stored metadata already lags; go round again.
+        const version = outcome.contentVersion;
+        const edited = await context.step(`recheck:${round}`, async () => {
+          const now = await projectUpdatedAt(pool, tenant, projectId);
+          return now !== undefined && now !== version;
+        });
+        if (!edited) break;
+      }
+      if (outcome.status === 'skipped') {
+        return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: 'metadata_exists' };
+      }
+      await context.progress(100, `tags: ${outcome.value.ai_generated_tags.join(', ')}`).catch(() => {});
+      return { status: 'generated', project_id: projectId, force_regenerate: input.force, metadata: outcome.value, analysis: outcome.offline };
+    },
+  });
+}

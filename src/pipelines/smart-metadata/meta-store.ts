@@ -1,0 +1,84 @@
+/**
+ * SQL for `project_meta`. The pipeline writes and deletes only rows with key
+ * `ai_generated_metadata`; users' own keys are written through setUserMeta and never touched by
+ * the pipeline's tasks (every AI query names the key).
+ */
+import type { Queryable } from '../../kit/index.ts';
+import { aiMetadataKey, type AiMetadataValue } from './schemas.ts';
+
+/** All keys of each project, `{key: value}` per project id. */
+export async function metaOfProjects(database: Queryable, tenant: string, projectIds: string[]): Promise<Map<string, Record<string, unknown>>> {
+  const meta = new Map<string, Record<string, unknown>>(projectIds.map((id) => [id, {}]));
+  if (projectIds.length === 0) return meta;
+  const result = await database.query<{ project_id: string; key: string; value: unknown }>(
+    'SELECT project_id, key, value FROM project_meta WHERE tenant = $1 AND project_id = ANY($2::uuid[]) ORDER BY key',
+    [tenant, projectIds],
+  );
+  for (const row of result.rows) meta.get(row.project_id)![row.key] = row.value;
+  return meta;
+}
+
+export async function readAiMetadata(database: Queryable, tenant: string, projectId: string): Promise<AiMetadataValue | undefined> {
+  const result = await database.query<{ value: AiMetadataValue }>('SELECT value FROM project_meta WHERE tenant = $1 AND project_id = $2 AND key = $3', [tenant, projectId, aiMetadataKey]);
+  return result.rows[0]?.value;
+}
+
+/**
+ * Replaces the project's AI row (insert or overwrite). `onlyIfAbsent`: leave an existing row
+ * alone (the back-fill must not overwrite metadata generated meanwhile). Returns whether it wrote,
+ * or undefined when the project no longer exists.
+ */
+export async function writeAiMetadata(transaction: Queryable, tenant: string, projectId: string, value: AiMetadataValue, options: { onlyIfAbsent?: boolean } = {}): Promise<boolean | undefined> {
+  // Lock the project row: a concurrent delete either happens before (we see no row and write
+  // nothing) or waits for this commit (and its cascade removes what we wrote).
+  const project = await transaction.query('SELECT 1 FROM projects WHERE tenant = $1 AND id = $2 FOR SHARE', [tenant, projectId]);
+  if (project.rowCount === 0) return undefined;
+  const conflict = options.onlyIfAbsent ? 'DO NOTHING' : 'DO UPDATE SET value = excluded.value, updated_at = now()';
+  const result = await transaction.query(
+    `INSERT INTO project_meta (tenant, project_id, key, value) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (project_id, key) ${conflict}`,
+    [tenant, projectId, aiMetadataKey, JSON.stringify(value)],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** Sets a user's own key. The caller has checked the key is not the pipeline's. */
+export async function setUserMeta(database: Queryable, tenant: string, projectId: string, key: string, value: unknown): Promise<boolean> {
+  const result = await database.query(
+    `INSERT INTO project_meta (tenant, project_id, key, value)
+     SELECT $1, id, $3, $4 FROM projects WHERE tenant = $1 AND id = $2
+     ON CONFLICT (project_id, key) DO UPDATE SET value = excluded.value, updated_at = now()`,
+    [tenant, projectId, key, JSON.stringify(value)],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+export async function deleteUserMeta(database: Queryable, tenant: string, projectId: string, key: string): Promise<boolean> {
+  const result = await database.query('DELETE FROM project_meta WHERE tenant = $1 AND project_id = $2 AND key = $3 AND key <> $4', [tenant, projectId, key, aiMetadataKey]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** The AI rows of draft projects created more than `draftAgeDays` ago (what a cleanup would remove). */
+export async function staleAiMetadata(database: Queryable, options: { tenant: string | undefined; draftAgeDays: number }): Promise<Array<{ id: string; project_id: string; tenant: string }>> {
+  const result = await database.query<{ id: string; project_id: string; tenant: string }>(
+    `SELECT m.id, m.project_id, m.tenant FROM project_meta m JOIN projects p ON p.id = m.project_id
+     WHERE m.key = $1 AND p.is_draft AND p.created_at < now() - $2 * interval '1 day' AND ($3::text IS NULL OR m.tenant = $3)
+     ORDER BY m.tenant, m.project_id`,
+    [aiMetadataKey, options.draftAgeDays, options.tenant ?? null],
+  );
+  return result.rows;
+}
+
+/**
+ * Deletes exactly these AI rows if each still qualifies (key, draft, age). Returns how many went;
+ * fewer than asked means a project changed since the rows were chosen.
+ */
+export async function deleteAiMetadataRows(transaction: Queryable, ids: string[], draftAgeDays: number): Promise<number> {
+  if (ids.length === 0) return 0;
+  const result = await transaction.query(
+    `DELETE FROM project_meta m USING projects p
+     WHERE m.id = ANY($1::uuid[]) AND m.key = $2 AND p.id = m.project_id AND p.is_draft AND p.created_at < now() - $3 * interval '1 day'`,
+    [ids, aiMetadataKey, draftAgeDays],
+  );
+  return result.rowCount ?? 0;
+}

@@ -1,0 +1,132 @@
+/**
+ * What the API and the CLI do with projects, in one place so both behave the same: create,
+ * update (and the debounced regeneration it may trigger), read with metadata, and start a
+ * metadata generation with the seed's rules (existing metadata, force, one run per project).
+ */
+import type { Config } from '../../config.ts';
+import { withTransaction, type Engine, type Pool } from '../../kit/index.ts';
+import { isTaskloomError, NotFoundError, TaskloomError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import { metaOfProjects, readAiMetadata } from './meta-store.ts';
+import { getProject, insertProject, listProjects, projectExists, updateProject, type Project, type ProjectSummary } from './projects-store.ts';
+import { aiMetadataKey, generateProjectMetaType, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
+import { readTenantSettings } from './settings-store.ts';
+
+export interface ProjectServiceDependencies {
+  config: Config;
+  pool: Pool;
+  logger: Logger;
+  /** Needed only to start generations (commands that only read may leave it out). */
+  engine?: Pick<Engine, 'submit'> | undefined;
+}
+
+/** A project as the API shows it: its fields, every meta key, and the AI fields flattened (seed shape). */
+export type ProjectView<Base = Project> = Base & {
+  meta: Record<string, unknown>;
+  ai_generated_tags: string[] | null;
+  content_summary: string | null;
+  difficulty_level: string | null;
+  ai_model_used: string | null;
+  ai_prompt_version: string | null;
+  ai_generated_at: string | null;
+};
+
+export function projectView<Base extends { id: string }>(project: Base, meta: Record<string, unknown>): ProjectView<Base> {
+  const ai = meta[aiMetadataKey] as AiMetadataValue | undefined;
+  return {
+    ...project,
+    meta,
+    ai_generated_tags: ai?.ai_generated_tags ?? null,
+    content_summary: ai?.content_summary ?? null,
+    difficulty_level: ai?.difficulty_level ?? null,
+    ai_model_used: ai?.model_used ?? null,
+    ai_prompt_version: ai?.prompt_version ?? null,
+    ai_generated_at: ai?.generated_at ?? null,
+  };
+}
+
+/** Seed 003's answer when metadata generation is switched off. */
+export const generationDisabledMessage = 'AI metadata generation is disabled (ENABLE_STI=false).';
+
+export class GenerationDisabledError extends TaskloomError {
+  constructor() {
+    super('metadata_generation_disabled', generationDisabledMessage, { httpStatus: 400, retryable: false });
+  }
+}
+
+export type GenerationRequestOutcome =
+  | { kind: 'started'; taskId: string; forceRegenerate: boolean }
+  | { kind: 'already_running'; taskId: string; forceRegenerate: boolean }
+  | { kind: 'exists' };
+
+export function createProjectService(dependencies: ProjectServiceDependencies) {
+  const { pool, engine, config, logger } = dependencies;
+
+  const readProject = async (tenant: string, projectId: string): Promise<ProjectView> => {
+    const project = await getProject(pool, tenant, projectId);
+    if (!project) throw new NotFoundError('Project', projectId);
+    const meta = await metaOfProjects(pool, tenant, [projectId]);
+    return projectView(project, meta.get(projectId) ?? {});
+  };
+
+  /** Submits a generation; a generation already active for the project is returned instead. */
+  const submitGeneration = async (tenant: string, projectId: string, force: boolean, trigger: 'api' | 'cli' | 'content_change'): Promise<GenerationRequestOutcome> => {
+    if (!engine) throw new Error('This project service has no engine to submit tasks to.');
+    try {
+      const submitted = await engine.submit({ taskType: generateProjectMetaType, input: { project_id: projectId, force, trigger }, tenant, projectId });
+      return { kind: 'started', taskId: submitted.task.id, forceRegenerate: force };
+    } catch (error) {
+      if (isTaskloomError(error) && error.code === 'concurrency_conflict' && typeof error.details.running_task_id === 'string') {
+        return { kind: 'already_running', taskId: error.details.running_task_id, forceRegenerate: force };
+      }
+      throw error;
+    }
+  };
+
+  /** After a content change: regenerate if the tenant asked for it (the task debounces). */
+  const afterContentChange = async (tenant: string, projectId: string): Promise<void> => {
+    if (!config.enableSti) return;
+    const settings = await readTenantSettings(pool, tenant);
+    if (!settings.regenerate_on_change) return;
+    await submitGeneration(tenant, projectId, true, 'content_change').catch((error: unknown) => {
+      // The project is saved either way; a regeneration that could not be queued is logged, not fatal.
+      logger.warn({ err: error, tenant, projectId }, 'could not queue the metadata regeneration after a content change');
+    });
+  };
+
+  return {
+    readProject,
+
+    async createProject(tenant: string, input: ProjectCreate): Promise<ProjectView> {
+      const id = await withTransaction(pool, (transaction) => insertProject(transaction, tenant, input));
+      return readProject(tenant, id);
+    },
+
+    async updateProject(tenant: string, projectId: string, update: ProjectUpdate): Promise<ProjectView> {
+      const outcome = await withTransaction(pool, (transaction) => updateProject(transaction, tenant, projectId, update));
+      if (!outcome.found) throw new NotFoundError('Project', projectId);
+      if (outcome.contentChanged) await afterContentChange(tenant, projectId);
+      return readProject(tenant, projectId);
+    },
+
+    async listProjects(tenant: string, options: { limit: number; cursor?: string }): Promise<{ projects: Array<ProjectView<ProjectSummary>>; nextCursor: string | null }> {
+      const page = await listProjects(pool, tenant, options);
+      const meta = await metaOfProjects(pool, tenant, page.projects.map((project) => project.id));
+      return { projects: page.projects.map((project) => projectView(project, meta.get(project.id) ?? {})), nextCursor: page.nextCursor };
+    },
+
+    /**
+     * POST /api/projects/{id}/generate_metadata/: the seed's rules. Unknown (or another tenant's)
+     * project: NotFoundError. Metadata present and no force: `exists`. Otherwise a task, or the one
+     * already running for the project.
+     */
+    async requestGeneration(tenant: string, projectId: string, options: { force: boolean; trigger: 'api' | 'cli' }): Promise<GenerationRequestOutcome> {
+      if (!config.enableSti) throw new GenerationDisabledError();
+      if (!(await projectExists(pool, tenant, projectId))) throw new NotFoundError('Project', projectId);
+      if (!options.force && (await readAiMetadata(pool, tenant, projectId))) return { kind: 'exists' };
+      return submitGeneration(tenant, projectId, options.force, options.trigger);
+    },
+  };
+}
+
+export type ProjectService = ReturnType<typeof createProjectService>;

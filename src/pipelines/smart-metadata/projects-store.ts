@@ -1,0 +1,181 @@
+/**
+ * SQL for `projects`, `project_files` and `project_important_dates`. Every query is scoped by
+ * tenant; a project of another tenant reads as absent.
+ */
+import type { Queryable } from '../../kit/index.ts';
+import { isoTimestamp } from '../../db/sql.ts';
+import type { ProjectCreate, ProjectType, ProjectUpdate } from './schemas.ts';
+
+export interface ProjectFile {
+  name: string;
+  extracted_text: string;
+}
+
+export interface ImportantDate {
+  title: string;
+  /** YYYY-MM-DD */
+  date: string;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  project_type: ProjectType;
+  course_name: string | null;
+  course_code: string | null;
+  teacher: string | null;
+  goal_description: string | null;
+  study_frequency: string | null;
+  is_draft: boolean;
+  created_at: string;
+  updated_at: string;
+  files: ProjectFile[];
+  important_dates: ImportantDate[];
+}
+
+/** A project in a listing: file names and sizes instead of their (possibly long) texts. */
+export type ProjectSummary = Omit<Project, 'files'> & { files: Array<{ name: string; text_length: number }> };
+
+const projectColumns = `p.id, p.name, p.project_type, p.course_name, p.course_code, p.teacher, p.goal_description, p.study_frequency,
+  p.is_draft, ${isoTimestamp('p.created_at')} AS created_at, ${isoTimestamp('p.updated_at')} AS updated_at`;
+
+const datesColumn = `coalesce((SELECT jsonb_agg(jsonb_build_object('title', d.title, 'date', to_char(d.date, 'YYYY-MM-DD')) ORDER BY d.position)
+  FROM project_important_dates d WHERE d.project_id = p.id), '[]'::jsonb) AS important_dates`;
+
+/** The fields a project row stores (everything but files and dates). */
+const scalarFields = ['name', 'project_type', 'course_name', 'course_code', 'teacher', 'goal_description', 'study_frequency', 'is_draft'] as const;
+
+async function replaceFiles(transaction: Queryable, tenant: string, projectId: string, files: ProjectFile[]): Promise<void> {
+  await transaction.query('DELETE FROM project_files WHERE project_id = $1', [projectId]);
+  if (files.length === 0) return;
+  await transaction.query(
+    `INSERT INTO project_files (tenant, project_id, position, name, extracted_text)
+     SELECT $1, $2, ordinality::int, name, text FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS f(name, text)`,
+    [tenant, projectId, files.map((file) => file.name), files.map((file) => file.extracted_text)],
+  );
+}
+
+async function replaceDates(transaction: Queryable, tenant: string, projectId: string, dates: ImportantDate[]): Promise<void> {
+  await transaction.query('DELETE FROM project_important_dates WHERE project_id = $1', [projectId]);
+  if (dates.length === 0) return;
+  await transaction.query(
+    `INSERT INTO project_important_dates (tenant, project_id, position, title, date)
+     SELECT $1, $2, ordinality::int, title, date FROM unnest($3::text[], $4::date[]) WITH ORDINALITY AS d(title, date)`,
+    [tenant, projectId, dates.map((entry) => entry.title), dates.map((entry) => entry.date)],
+  );
+}
+
+/** Inserts a project with its files and dates (call inside a transaction). Returns its id. */
+export async function insertProject(transaction: Queryable, tenant: string, input: ProjectCreate): Promise<string> {
+  const result = await transaction.query<{ id: string }>(
+    `INSERT INTO projects (tenant, name, project_type, course_name, course_code, teacher, goal_description, study_frequency, is_draft)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+    [tenant, input.name, input.project_type, input.course_name ?? null, input.course_code ?? null, input.teacher ?? null, input.goal_description ?? null, input.study_frequency ?? null, input.is_draft],
+  );
+  const id = result.rows[0]!.id;
+  await replaceFiles(transaction, tenant, id, input.files);
+  await replaceDates(transaction, tenant, id, input.important_dates);
+  return id;
+}
+
+/**
+ * Applies a PATCH (call inside a transaction). Returns whether the project exists and whether
+ * anything the metadata is built from changed (the trigger for automatic regeneration).
+ */
+export async function updateProject(transaction: Queryable, tenant: string, projectId: string, update: ProjectUpdate): Promise<{ found: boolean; contentChanged: boolean }> {
+  const before = await transaction.query<{ content: string }>(`SELECT md5(${contentSignatureSql('p')}) AS content FROM projects p WHERE p.tenant = $1 AND p.id = $2 FOR UPDATE`, [tenant, projectId]);
+  if (before.rowCount === 0) return { found: false, contentChanged: false };
+  const assignments: string[] = [];
+  const values: unknown[] = [tenant, projectId];
+  for (const field of scalarFields) {
+    if (update[field] === undefined) continue;
+    values.push(update[field]);
+    assignments.push(`${field} = $${values.length}`);
+  }
+  // The other type's fields must not survive a type change: the row would say one type and hold another's data.
+  if (update.project_type === 'school') assignments.push('goal_description = NULL', 'study_frequency = NULL');
+  if (update.project_type === 'self_study') assignments.push('course_name = NULL', 'course_code = NULL', 'teacher = NULL');
+  assignments.push('updated_at = now()');
+  await transaction.query(`UPDATE projects SET ${assignments.join(', ')} WHERE tenant = $1 AND id = $2`, values);
+  if (update.files) await replaceFiles(transaction, tenant, projectId, update.files);
+  if (update.important_dates) await replaceDates(transaction, tenant, projectId, update.important_dates);
+  const after = await transaction.query<{ content: string }>(`SELECT md5(${contentSignatureSql('p')}) AS content FROM projects p WHERE p.tenant = $1 AND p.id = $2`, [tenant, projectId]);
+  return { found: true, contentChanged: after.rows[0]!.content !== before.rows[0]!.content };
+}
+
+/** Everything the project text is built from, as one text (compared before and after an update). */
+function contentSignatureSql(alias: string): string {
+  return `concat_ws(chr(31), ${alias}.name, ${alias}.project_type, ${alias}.course_name, ${alias}.course_code, ${alias}.teacher, ${alias}.goal_description, ${alias}.study_frequency,
+    (SELECT string_agg(f.name || chr(30) || f.extracted_text, chr(29) ORDER BY f.position) FROM project_files f WHERE f.project_id = ${alias}.id),
+    (SELECT string_agg(d.title || chr(30) || d.date::text, chr(29) ORDER BY d.position) FROM project_important_dates d WHERE d.project_id = ${alias}.id))`;
+}
+
+export async function getProject(database: Queryable, tenant: string, projectId: string): Promise<Project | undefined> {
+  const result = await database.query<Project>(
+    `SELECT ${projectColumns},
+       coalesce((SELECT jsonb_agg(jsonb_build_object('name', f.name, 'extracted_text', f.extracted_text) ORDER BY f.position)
+         FROM project_files f WHERE f.project_id = p.id), '[]'::jsonb) AS files,
+       ${datesColumn}
+     FROM projects p WHERE p.tenant = $1 AND p.id = $2`,
+    [tenant, projectId],
+  );
+  return result.rows[0];
+}
+
+export async function projectExists(database: Queryable, tenant: string, projectId: string): Promise<boolean> {
+  const result = await database.query('SELECT 1 FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/** A position in created_at order at full (microsecond) precision: `micros:id`. */
+export const positionSql = (alias: string): string => `((extract(epoch FROM ${alias}.created_at) * 1000000)::bigint)::text || ':' || ${alias}.id::text`;
+
+/** The timestamptz of a position's microseconds, exactly (no float rounding). */
+export const positionTimestamp = (parameter: string): string => `(timestamptz 'epoch' + ${parameter}::bigint * interval '1 microsecond')`;
+
+export class InvalidProjectCursorError extends Error {}
+
+export function parsePosition(cursor: string): { micros: string; id: string } {
+  const match = /^(\d{1,19}):([0-9a-f-]{36})$/i.exec(cursor);
+  if (!match) throw new InvalidProjectCursorError('not a cursor returned by this API');
+  return { micros: match[1]!, id: match[2]! };
+}
+
+/** The tenant's projects, newest first, `limit` at a time after `cursor` (from the previous page). */
+export async function listProjects(database: Queryable, tenant: string, options: { limit: number; cursor?: string }): Promise<{ projects: ProjectSummary[]; nextCursor: string | null }> {
+  const values: unknown[] = [tenant, options.limit + 1];
+  let after = '';
+  if (options.cursor) {
+    const position = parsePosition(options.cursor);
+    values.push(position.micros, position.id);
+    after = `AND (p.created_at, p.id) < (${positionTimestamp('$3')}, $4::uuid)`;
+  }
+  const result = await database.query<ProjectSummary & { position: string }>(
+    `SELECT ${projectColumns}, ${positionSql('p')} AS position,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('name', f.name, 'text_length', length(f.extracted_text)) ORDER BY f.position)
+         FROM project_files f WHERE f.project_id = p.id), '[]'::jsonb) AS files,
+       ${datesColumn}
+     FROM projects p WHERE p.tenant = $1 ${after}
+     ORDER BY p.created_at DESC, p.id DESC LIMIT $2`,
+    values,
+  );
+  const rows = result.rows.slice(0, options.limit);
+  const nextCursor = result.rows.length > options.limit ? rows.at(-1)!.position : null;
+  return { projects: rows.map(({ position: _position, ...project }) => project), nextCursor };
+}
+
+export async function deleteProject(database: Queryable, tenant: string, projectId: string): Promise<boolean> {
+  const result = await database.query('DELETE FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+export async function projectTypeOf(database: Queryable, tenant: string, projectId: string): Promise<ProjectType | undefined> {
+  const result = await database.query<{ project_type: ProjectType }>('SELECT project_type FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return result.rows[0]?.project_type;
+}
+
+/** When the project last changed (epoch ms), or undefined when it is gone. */
+export async function projectUpdatedAt(database: Queryable, tenant: string, projectId: string): Promise<number | undefined> {
+  const result = await database.query<{ updated_ms: number }>('SELECT (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return result.rows[0]?.updated_ms;
+}

@@ -1,0 +1,139 @@
+/**
+ * The shapes of the smart metadata pipeline (seed 003): projects as the API takes and shows them,
+ * the AI metadata row, the structured answer asked of the model, and the task inputs. One zod
+ * schema per shape drives validation, types and the OpenAPI/LLM JSON schemas.
+ */
+import { z } from 'zod';
+
+export const generateProjectMetaType = 'generate_project_meta';
+export const generateMissingMetadataType = 'generate_missing_metadata';
+export const cleanupOldMetadataType = 'cleanup_old_metadata';
+
+/** The project_meta key the pipeline owns. Every other key belongs to users. */
+export const aiMetadataKey = 'ai_generated_metadata';
+
+export const projectTypes = ['self_study', 'school'] as const;
+export type ProjectType = (typeof projectTypes)[number];
+
+export const difficultyLevels = ['beginner', 'intermediate', 'advanced'] as const;
+export type DifficultyLevel = (typeof difficultyLevels)[number];
+
+/** Largest extracted text stored per file. The prompt reads only the first 1,000 characters. */
+export const maxFileTextChars = 200_000;
+
+const optionalText = (max: number) => z.string().trim().max(max).nullable().optional();
+
+export const projectFileInput = z.object({
+  name: z.string().trim().min(1).max(255),
+  extracted_text: z.string().max(maxFileTextChars).default(''),
+}).strict();
+
+export const importantDateInput = z.object({
+  title: z.string().trim().min(1).max(200),
+  date: z.iso.date().describe('YYYY-MM-DD'),
+}).strict();
+
+const projectFields = {
+  name: z.string().trim().min(1).max(200),
+  project_type: z.enum(projectTypes),
+  course_name: optionalText(200).describe('School projects.'),
+  course_code: optionalText(50).describe('School projects.'),
+  teacher: optionalText(200).describe('School projects.'),
+  goal_description: optionalText(5000).describe('Self-study projects.'),
+  study_frequency: optionalText(100).describe('Self-study projects, e.g. "3 times a week".'),
+  is_draft: z.boolean().default(false),
+  files: z.array(projectFileInput).max(50).default([]),
+  important_dates: z.array(importantDateInput).max(100).default([]),
+};
+
+const schoolOnly = ['course_name', 'course_code', 'teacher'] as const;
+const selfStudyOnly = ['goal_description', 'study_frequency'] as const;
+
+/** Rejects fields of the other project type, so a typo in the type cannot hide data. */
+function checkTypeFields(value: Record<string, unknown>, context: z.core.$RefinementCtx): void {
+  const type = value.project_type;
+  if (type === undefined) return;
+  const foreign = type === 'school' ? selfStudyOnly : schoolOnly;
+  for (const field of foreign) {
+    if (value[field] !== undefined && value[field] !== null) {
+      context.addIssue({ code: 'custom', path: [field], message: `${field} belongs to ${type === 'school' ? 'self_study' : 'school'} projects, not ${type}` });
+    }
+  }
+}
+
+export const projectCreate = z.object(projectFields).strict().superRefine(checkTypeFields);
+export type ProjectCreate = z.infer<typeof projectCreate>;
+
+/** PATCH body: any subset; `files` and `important_dates`, when given, replace the whole list. */
+export const projectUpdate = z.object({
+  name: projectFields.name.optional(),
+  project_type: projectFields.project_type.optional(),
+  course_name: projectFields.course_name,
+  course_code: projectFields.course_code,
+  teacher: projectFields.teacher,
+  goal_description: projectFields.goal_description,
+  study_frequency: projectFields.study_frequency,
+  is_draft: z.boolean().optional(),
+  files: z.array(projectFileInput).max(50).optional(),
+  important_dates: z.array(importantDateInput).max(100).optional(),
+}).strict().superRefine(checkTypeFields);
+export type ProjectUpdate = z.infer<typeof projectUpdate>;
+
+/** A tag as stored: lower-case kebab-case words of letters and digits. */
+export const tagPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+/** The value of the `ai_generated_metadata` row. */
+export const aiMetadataValue = z.object({
+  ai_generated_tags: z.array(z.string().regex(tagPattern).max(60)).min(3).max(10),
+  content_summary: z.string().min(1).max(1000),
+  difficulty_level: z.enum(difficultyLevels),
+  /** The `provider:model` that actually answered, or `offline:extractive`. */
+  model_used: z.string().min(1),
+  /** The version of the prompt actually used (the offline analyser's own version offline). */
+  prompt_version: z.string().min(1),
+  generated_at: z.string(),
+});
+export type AiMetadataValue = z.infer<typeof aiMetadataValue>;
+
+/**
+ * What the model is asked to answer. Tags are lenient here (any short strings): the pipeline
+ * normalises them to kebab-case and de-duplicates before checking the 3-10 rule, so "Machine
+ * Learning" and "machine-learning" count once instead of failing the call.
+ */
+export const metadataAnswer = z.object({
+  ai_generated_tags: z.array(z.string().min(1).max(80)).min(1).max(20)
+    .describe('3 to 10 short topic tags, lower-case kebab-case (e.g. "machine-learning", "python").'),
+  content_summary: z.string().min(10).max(1000).describe('Two or three sentences on what the project covers.'),
+  difficulty_level: z.enum(difficultyLevels).describe('How demanding the material is for a learner.'),
+});
+export type MetadataAnswer = z.infer<typeof metadataAnswer>;
+
+export const generateProjectMetaInput = z.object({
+  project_id: z.uuid(),
+  force: z.boolean().default(false).describe('Regenerate even when the project already has AI metadata.'),
+  trigger: z.enum(['api', 'cli', 'content_change', 'backfill']).default('api'),
+}).strict();
+export type GenerateProjectMetaInput = z.infer<typeof generateProjectMetaInput>;
+
+export const generateMissingMetadataInput = z.object({
+  batch_size: z.number().int().min(1).max(100).default(10).describe('Projects per batch (seed: 10).'),
+  min_age_minutes: z.number().int().min(0).max(10_080).default(60).describe('Only projects older than this (seed: an hour).'),
+  all_tenants: z.boolean().default(false).describe('Every tenant\'s projects (the schedules do this); only the operator tenant `default` may ask for it. Otherwise the submitting tenant\'s projects.'),
+}).strict();
+export type GenerateMissingMetadataInput = z.infer<typeof generateMissingMetadataInput>;
+
+export const cleanupOldMetadataInput = z.object({
+  draft_age_days: z.number().int().min(0).max(3650).default(7).describe('AI metadata of draft projects older than this is removed (seed: 7 days).'),
+  all_tenants: z.boolean().default(false).describe('Every tenant\'s projects (the schedule does this); only the operator tenant `default` may ask for it.'),
+}).strict();
+export type CleanupOldMetadataInput = z.infer<typeof cleanupOldMetadataInput>;
+
+export const settingsUpdate = z.object({
+  show_ai_meta: z.boolean().optional().describe('SHOW_AI_META: show AI tags in the dashboard.'),
+  regenerate_on_change: z.boolean().optional().describe('Regenerate AI metadata (debounced) when a project\'s content changes.'),
+}).strict();
+export type SettingsUpdate = z.infer<typeof settingsUpdate>;
+
+/** A user's own project_meta key: anything but the pipeline's key. */
+export const userMetaKey = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -')
+  .refine((key) => key !== aiMetadataKey, { message: `${aiMetadataKey} is written only by the pipeline` });

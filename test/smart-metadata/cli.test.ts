@@ -1,0 +1,76 @@
+/**
+ * `taskloom projects` as a real process on a test database (no provider key: the offline
+ * analyser answers), with a worker in this process: create from flags and files, list, show,
+ * generate-metadata (--wait, then the seed's "already exists" without --force), backfill.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/index.ts';
+import { smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestEngine, testLogger } from '../support/engine.ts';
+import { spawnNode } from '../support/processes.ts';
+import { neuralNetworksBody } from './fixtures/projects.ts';
+import { metadataConfig, metadataGateway } from './helpers.ts';
+
+let database: TestDatabase;
+let engine: Engine;
+let folder: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const config = metadataConfig();
+  engine = await startTestEngine(database, smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm: metadataGateway(database, config) }, { schedules: false }));
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  folder = await mkdtemp(path.join(os.tmpdir(), 'taskloom-projects-'));
+});
+
+afterAll(async () => {
+  await engine?.stop({ graceMs: 500 });
+  await database?.drop();
+  if (folder) await rm(folder, { recursive: true, force: true });
+});
+
+async function taskloom(...args: string[]): Promise<{ code: number | null; output: string }> {
+  const child = spawnNode('bin/taskloom.js', ['projects', ...args], { env: { DATABASE_URL: database.url, LOG_LEVEL: 'warn', OPENROUTER_API_KEY: '', OPENAI_API_KEY: '' } });
+  const code = await child.exited;
+  return { code, output: child.output() };
+}
+
+const jsonOf = (output: string): any => JSON.parse(output.slice(output.indexOf('{')));
+
+it('creates, lists, shows and generates metadata from the command line', async () => {
+  const notes = path.join(folder, 'backpropagation_notes.txt');
+  await writeFile(notes, neuralNetworksBody.files[0]!.extracted_text);
+  const created = await taskloom('create', '--name', 'Neural Networks in Python', '--type', 'self_study', '--goal', neuralNetworksBody.goal_description!, '--frequency', 'weekly', '--file', notes, '--date', 'Demo=2026-03-01');
+  expect(created.code, created.output).toBe(0);
+  const project = jsonOf(created.output);
+  expect(project).toMatchObject({ name: 'Neural Networks in Python', files: [{ name: 'backpropagation_notes.txt' }], important_dates: [{ title: 'Demo', date: '2026-03-01' }], meta: {} });
+
+  const generated = await taskloom('generate-metadata', project.id, '--wait');
+  expect(generated.code, generated.output).toBe(0);
+  const lines = generated.output.trim().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+  expect(lines.at(-1)).toMatchObject({ status: 'completed', result: { status: 'generated', metadata: { model_used: 'offline:extractive' } } });
+
+  const again = await taskloom('generate-metadata', project.id);
+  expect(jsonOf(again.output)).toEqual({ message: 'Metadata already exists. Use --force to regenerate.', project_id: project.id, existing_metadata: true });
+
+  const shown = jsonOf((await taskloom('show', project.id)).output);
+  expect(shown.ai_generated_tags).toEqual(expect.arrayContaining(['python', 'neural-networks']));
+  const listed = await taskloom('list');
+  expect(listed.output).toContain(`${project.id}  self_study`);
+  expect(listed.output).toContain('neural-networks');
+
+  const invalid = await taskloom('create', '--name', 'x', '--type', 'university');
+  expect(invalid.code).toBe(1);
+  expect(invalid.output).toContain('project_type');
+}, 90_000);
+
+it('runs the back-fill now', async () => {
+  const backfill = await taskloom('backfill', '--min-age-minutes', '0', '--wait');
+  expect(backfill.code, backfill.output).toBe(0);
+  const last = backfill.output.trim().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line)).at(-1);
+  expect(last).toMatchObject({ status: 'completed', result: { status: 'completed', failed: 0 } });
+}, 60_000);

@@ -1,0 +1,53 @@
+/**
+ * Shared set-up of the smart metadata tests: a config from overrides only (the machine's
+ * environment and any real key in it are ignored), the real LLM gateway (no provider: the offline
+ * analyser answers; or injected mock providers), and the API harness with the pipeline's task
+ * types and routes on a fresh database.
+ */
+import type { ProviderV4 } from '@ai-sdk/provider';
+import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
+import type { Engine } from '../../src/engine/index.ts';
+import { createLlmGateway, type LlmGateway } from '../../src/llm/index.ts';
+import { metadataRoutes, smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { testLogger } from '../support/engine.ts';
+import { startApiHarness, type ApiHarness } from '../support/http.ts';
+
+export function metadataConfig(overrides: ConfigOverrides = {}): Config {
+  return loadConfig({ llmMaxRetries: 0, llmRequestsPerMinute: 100_000, llmConcurrency: 16, ...overrides }, {});
+}
+
+export function metadataGateway(database: Pick<TestDatabase, 'pool'>, config: Config, providers?: Record<string, ProviderV4>): LlmGateway {
+  return createLlmGateway({ config, pool: database.pool, logger: testLogger, privateLimiters: true, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...(providers ? { providers } : {}) });
+}
+
+export interface MetadataApi extends ApiHarness {
+  llm: LlmGateway;
+}
+
+/** The API with the pipeline's routes and task types (and a worker unless `worker: false`). */
+export async function startMetadataApi(options: { config?: ConfigOverrides; providers?: Record<string, ProviderV4>; worker?: boolean } = {}): Promise<MetadataApi> {
+  const config = metadataConfig(options.config);
+  let llm: LlmGateway | undefined;
+  // The routes need the harness's engine, which exists only once the harness has started it.
+  const engine: { current?: Engine } = {};
+  const harness = await startApiHarness({
+    config: options.config ?? {},
+    worker: options.worker ?? true,
+    taskTypesFor: (database) => {
+      llm = metadataGateway(database, config, options.providers);
+      return smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm }, { schedules: false, retryBaseDelayMs: 20 });
+    },
+    routePluginsFor: (database) => [metadataRoutes({
+      config, pool: database.pool, logger: testLogger,
+      engine: { submit: (request) => engine.current!.submit(request) },
+    })],
+  });
+  engine.current = harness.engine;
+  return { ...harness, llm: llm! };
+}
+
+/** Seconds-old projects are not back-filled: make some look created `hours` ago. */
+export async function backdate(database: Pick<TestDatabase, 'pool'>, projectIds: string[], hours: number): Promise<void> {
+  await database.pool.query(`UPDATE projects SET created_at = now() - $2 * interval '1 hour' WHERE id = ANY($1::uuid[])`, [projectIds, hours]);
+}

@@ -1,0 +1,163 @@
+/**
+ * The provider path: a structured call to a (mock) model, `model_used` naming the model that
+ * actually answered, normalised tags; a provider failure that fails the task with a clear error,
+ * stores nothing and counts a failure; a second generate while one runs; ENABLE_STI=false.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
+import { waitForStatus } from '../support/engine.ts';
+import { neuralNetworksBody } from './fixtures/projects.ts';
+import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
+import { startMetadataApi, type MetadataApi } from './helpers.ts';
+
+async function metricsText(api: MetadataApi): Promise<string> {
+  const response = await api.request('GET', '/metrics', { key: null });
+  expect(response.status).toBe(200);
+  return response.text;
+}
+
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((entry) => entry.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('with a mock provider', () => {
+  let api: MetadataApi;
+  let mock: MetadataProviderControl;
+
+  beforeAll(async () => {
+    mock = metadataProvider();
+    api = await startMetadataApi({ config: { metadataModel: 'mock:metadata' }, providers: { mock: mock.provider } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('stores the normalised answer with the model that answered and the prompt version', async () => {
+    mock.behaviour = { ...mock.behaviour, delayMs: 0, failWithStatus: null };
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).status).toBe('completed');
+    const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+    expect(read.ai_generated_tags).toEqual(['machine-learning', 'python', 'neural-networks']);
+    expect(read.ai_model_used).toBe('mock:metadata');
+    expect(read.ai_prompt_version).toBe('2.0');
+    expect(read.difficulty_level).toBe('intermediate');
+    const calls = await api.db.pool.query('SELECT provider, model, step FROM llm_calls WHERE task_id = $1', [started.body.task_id]);
+    expect(calls.rows).toEqual([{ provider: 'mock', model: 'metadata', step: 'generate' }]);
+  });
+
+  it('a provider failure fails the task with a clear error, stores nothing and counts a failure', async () => {
+    mock.behaviour = { ...mock.behaviour, delayMs: 0, failWithStatus: 500 };
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Failing project' } })).body;
+    await api.request('PUT', `/api/projects/${project.id}/meta/favourite`, { body: { value: true } });
+    const failuresBefore = sample(await metricsText(api), 'project_meta_generation_failures_total{error_type="provider_error",model_used="mock:metadata"}') ?? 0;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    expect(task.attempts).toBe(3);
+    expect(task.error).toMatchObject({ code: 'llm_call_failed' });
+    expect((task.error as { message: string }).message).toMatch(/provider mock, model metadata: HTTP 500/);
+
+    const meta = await api.db.pool.query('SELECT key FROM project_meta WHERE project_id = $1', [project.id]);
+    expect(meta.rows).toEqual([{ key: 'favourite' }]);
+    const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+    expect(read.ai_generated_tags).toBeNull();
+
+    // One failure for the task (its last attempt), none counted as a success.
+    const text = await metricsText(api);
+    expect(sample(text, 'project_meta_generation_failures_total{error_type="provider_error",model_used="mock:metadata"}')).toBe(failuresBefore + 1);
+    expect(sample(text, 'project_meta_generated_total{status="failure",model_used="mock:metadata",project_type="self_study"}')).toBe(failuresBefore + 1);
+    const events = await api.engine.readEvents({ taskId: started.body.task_id, limit: 100 });
+    expect(events.filter((event) => event.type === 'metadata_generation_failed')).toHaveLength(1);
+    expect(events.some((event) => event.type === 'metadata_generated')).toBe(false);
+  });
+
+  it('an answer with fewer than three usable tags is a failure, not a stored placeholder', async () => {
+    mock.behaviour = { delayMs: 0, failWithStatus: null, answer: { ai_generated_tags: ['Python', 'python', 'PYTHON'], content_summary: 'About Python programming.', difficulty_level: 'beginner' } };
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Thin answer' } })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    // Not retried: the same answer would fail the same way.
+    expect(task.attempts).toBe(1);
+    expect((task.error as { message: string }).message).toMatch(/mock:metadata returned 1 usable tag/);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
+    const text = await metricsText(api);
+    expect(sample(text, 'project_meta_generation_failures_total{error_type="invalid_output",model_used="mock:metadata"}')).toBe(1);
+  });
+
+  it('a second generate while one runs returns the running task', async () => {
+    mock.behaviour = { delayMs: 1500, failWithStatus: null, answer: mockAnswer };
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Slow project' } })).body;
+    const first = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    expect(first.status).toBe(202);
+    const second = await api.request('POST', `/api/projects/${project.id}/generate_metadata/?force=true`);
+    expect(second.status).toBe(202);
+    expect(second.body).toMatchObject({ message: 'Metadata generation already in progress', task_id: first.body.task_id, project_id: project.id, already_running: true });
+    expect((await waitForStatus(api.engine, first.body.task_id, ['completed', 'failed'], 30_000)).status).toBe('completed');
+    const tasks = await api.engine.listTasks({ tenant: 'alpha', taskType: 'generate_project_meta', projectId: project.id, limit: 10 });
+    expect(tasks.tasks).toHaveLength(1);
+  });
+});
+
+describe('over real HTTP to an OpenAI-compatible server', () => {
+  let server: OpenAiCompatibleServer;
+  let api: MetadataApi;
+
+  beforeAll(async () => {
+    server = await startOpenAiCompatibleServer();
+    api = await startMetadataApi({ config: { openaiCompatibleBaseUrl: server.baseUrl, metadataModel: 'openai-compatible:local-model' } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await server?.close();
+  });
+
+  it('fails cleanly when the server answers 500 and stores the metadata once it answers', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    server.script('chat', { kind: 'status', status: 500 }, { kind: 'status', status: 500 }, { kind: 'status', status: 500 });
+    const failed = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, failed.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    expect((task.error as { message: string }).message).toMatch(/openai-compatible.*local-model/);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
+
+    server.script('chat', { kind: 'ok', content: JSON.stringify({ ai_generated_tags: ['Deep Learning', 'python', 'numpy'], content_summary: 'Neural networks in Python with NumPy and PyTorch.', difficulty_level: 'advanced' }) });
+    const succeeded = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    expect((await waitForStatus(api.engine, succeeded.body.task_id, ['completed', 'failed'], 30_000)).status).toBe('completed');
+    const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+    expect(read.ai_generated_tags).toEqual(['deep-learning', 'python', 'numpy']);
+    expect(read.ai_model_used).toBe('openai-compatible:local-model');
+    const request = server.requests.filter((entry) => entry.endpoint === 'chat').at(-1)!;
+    expect(JSON.stringify(request.body)).toContain('Project: Neural Networks in Python');
+  });
+});
+
+describe('ENABLE_STI=false', () => {
+  let api: MetadataApi;
+
+  beforeAll(async () => {
+    api = await startMetadataApi({ config: { enableSti: false } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('answers 400 with the message and starts nothing', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const response = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    expect(response.status).toBe(400);
+    expect(response.body.error).toMatchObject({ code: 'metadata_generation_disabled', message: 'AI metadata generation is disabled (ENABLE_STI=false).' });
+    expect((await api.engine.listTasks({ tenant: 'alpha', taskType: 'generate_project_meta', limit: 10 })).tasks).toHaveLength(0);
+    // The generic task API cannot go around the switch either.
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'generate_project_meta', task_data: { project_id: project.id } } });
+    const task = await waitForStatus(api.engine, submitted.body.task_id, ['completed', 'failed']);
+    expect(task.status).toBe('failed');
+    expect((task.error as { message: string }).message).toBe('AI metadata generation is disabled (ENABLE_STI=false).');
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
+  });
+});

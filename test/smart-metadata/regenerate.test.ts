@@ -1,0 +1,63 @@
+/**
+ * Regeneration on content change, for tenants that enable it: a burst of edits costs one
+ * debounced generation that describes the latest content; edits that change nothing the metadata
+ * is built from, and tenants that did not enable it, trigger nothing.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitForStatus } from '../support/engine.ts';
+import { neuralNetworksBody } from './fixtures/projects.ts';
+import { startMetadataApi, type MetadataApi } from './helpers.ts';
+
+let api: MetadataApi;
+
+beforeAll(async () => {
+  api = await startMetadataApi({ config: { metadataRegenerateDebounceMs: 400 } });
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+const chemistry = 'Organic chemistry: reaction mechanisms, nucleophilic substitution and elimination reactions. I will practise drawing reaction mechanisms with curved arrows and learn spectroscopy.';
+
+async function metadataTasks(key: string, projectId: string): Promise<Array<{ id: string; status: string; input: any }>> {
+  const tenant = key === api.keyA ? 'alpha' : 'beta';
+  return (await api.engine.listTasks({ tenant, taskType: 'generate_project_meta', projectId, limit: 50 })).tasks as any;
+}
+
+it('a burst of edits regenerates once, after the edits stop, from the latest content', async () => {
+  const settings = await api.request('PUT', '/api/smart-metadata/settings', { body: { regenerate_on_change: true } });
+  expect(settings.body).toMatchObject({ regenerate_on_change: true, show_ai_meta: true, generation_enabled: true });
+  const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+  const first = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+  await waitForStatus(api.engine, first.body.task_id, ['completed']);
+  expect((await api.request('GET', `/api/projects/${project.id}`)).body.ai_generated_tags).toContain('python');
+
+  // Not content: no regeneration.
+  await api.request('PATCH', `/api/projects/${project.id}`, { body: { is_draft: false } });
+  expect(await metadataTasks(api.keyA, project.id)).toHaveLength(1);
+
+  await api.request('PATCH', `/api/projects/${project.id}`, { body: { name: 'Chemistry', files: [] } });
+  await api.request('PATCH', `/api/projects/${project.id}`, { body: { goal_description: 'Organic chemistry basics.' } });
+  await api.request('PATCH', `/api/projects/${project.id}`, { body: { goal_description: chemistry } });
+  const tasks = await metadataTasks(api.keyA, project.id);
+  const regenerations = tasks.filter((task) => task.input.trigger === 'content_change');
+  expect(regenerations).toHaveLength(1);
+  const done = await waitForStatus(api.engine, regenerations[0]!.id, ['completed', 'failed']);
+  expect(done.status).toBe('completed');
+  const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+  expect(read.ai_generated_tags).toContain('reaction-mechanisms');
+  expect(read.ai_generated_tags).not.toContain('python');
+  // It waited parked, without a worker slot.
+  const events = await api.engine.readEvents({ taskId: regenerations[0]!.id, limit: 100 });
+  expect(events.some((event) => event.type === 'task_waiting')).toBe(true);
+  // Generated after the last edit had rested for the debounce period.
+  expect(Date.parse(read.ai_generated_at) - Date.parse(read.updated_at)).toBeGreaterThanOrEqual(400);
+});
+
+it('a tenant that did not enable it gets no regeneration', async () => {
+  const project = (await api.request('POST', '/api/projects', { key: api.keyB, body: neuralNetworksBody })).body;
+  await api.request('PATCH', `/api/projects/${project.id}`, { key: api.keyB, body: { goal_description: chemistry } });
+  expect(await metadataTasks(api.keyB, project.id)).toHaveLength(0);
+  expect((await api.request('GET', '/api/smart-metadata/settings', { key: api.keyB })).body).toMatchObject({ regenerate_on_change: false, show_ai_meta: true });
+});
