@@ -7,7 +7,7 @@ export { builtinQueueNames, defineQueue, isQueueName, queueNames, queuePolicy, t
 export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
 export { defineTask, type AnyTaskDefinition, type ChildOptions, type ChildOutcome, type StepOptions, type StepScope, type TaskContext, type TaskDefinition, type WaitForOptions, type WaitOutcome } from './task-definition.ts';
 export { TaskRegistry } from './task-registry.ts';
-export { activeStatuses, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
+export { activeStatuses, countActiveTasks, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
 export { hashToken, WaitpointNotCompletableError, WaitpointResolvedError, type CompleteWaitpointRequest, type WaitpointFilter, type WaitpointKind, type WaitpointRecord, type WaitpointStatus } from './waitpoints.ts';
 export { heartbeatWindowSeconds, liveWorkers, type WorkerRow } from './worker-registry.ts';

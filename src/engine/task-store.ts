@@ -177,3 +177,14 @@ export async function listTasks(database: Queryable, filter: TaskFilter): Promis
   const tasks = page.map(({ cursor_created_at: _cursor, ...task }) => task as TaskRecord);
   return { tasks, nextCursor: result.rows.length > limit && last ? encodeCursor({ createdAt: last.cursor_created_at, id: last.id }) : null };
 }
+
+/** Active tasks of these types by status, from any process (for gauges computed at scrape time). */
+export async function countActiveTasks(database: Queryable, taskTypes: readonly string[]): Promise<Record<'queued' | 'running' | 'retrying' | 'waiting', number>> {
+  const result = await database.query<{ status: 'queued' | 'running' | 'retrying' | 'waiting'; count: number }>(
+    `SELECT status, count(*)::int AS count FROM tasks WHERE task_type = ANY($1::text[]) AND status IN ('queued', 'running', 'retrying', 'waiting') GROUP BY status`,
+    [taskTypes],
+  );
+  const counts = { queued: 0, running: 0, retrying: 0, waiting: 0 };
+  for (const row of result.rows) counts[row.status] = row.count;
+  return counts;
+}

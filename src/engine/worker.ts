@@ -422,7 +422,9 @@ export class Worker {
     const { task, controller } = running;
     // The database went away under this attempt (a restart, a failover, a cut): its work up to the
     // last committed step is safe, so it is handed back rather than charged as a failed attempt.
-    if (isDatabaseConnectionError(error)) return { kind: 'released' };
+    // Only a raw driver error counts: a provider's refused connection arrives wrapped in a
+    // TaskloomError (LlmError, DependencyError) and is an ordinary, attempt-spending failure.
+    if (!isTaskloomError(error) && isDatabaseConnectionError(error)) return { kind: 'released' };
     const reason = abortReason(controller.signal);
     if (reason === 'cancelled') return { kind: 'cancelled', result: null };
     if (reason === 'shutdown') return { kind: 'released' };

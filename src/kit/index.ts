@@ -16,6 +16,7 @@ export { definePipeline, type Pipeline, type PipelineDefinition, type PipelineRo
 export {
   abortReason,
   appendEvents,
+  countActiveTasks,
   defineQueue,
   defineTask,
   TaskAbortedError,
@@ -39,4 +40,5 @@ export {
   WaitpointResolvedError,
 } from '../engine/index.ts';
 export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
+export { isoTimestamp } from '../db/sql.ts';
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow, tenantOf } from '../api/index.ts';

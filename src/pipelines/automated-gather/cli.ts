@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError } from 'commander';
-import type { Engine, TaskEvent, TaskRecord } from '../../engine/index.ts';
+import type { Engine, TaskEvent, TaskRecord } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { createDepartmentSource, listTableDepartments, replaceProjectDepartments } from './departments.ts';
 import { listEvaluations } from './evaluations-store.ts';

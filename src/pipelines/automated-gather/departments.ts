@@ -6,8 +6,7 @@
  * below seed a tenant's defaults in the table (migration 0004 for tenant 'default'; other
  * tenants on first read), nothing else.
  */
-import type { Pool, Queryable } from '../../db/pool.ts';
-import { withTransaction } from '../../db/pool.ts';
+import { withTransaction, type Pool, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import type { PayloadClient } from '../../integrations/payload.ts';
 import type { Department, DepartmentsUpdate } from './schemas.ts';

@@ -4,7 +4,7 @@
  * in `department_evaluations` in the same checkpointed step, readable through the API.
  */
 import { randomUUID } from 'node:crypto';
-import { defineTask, type TaskContext } from '../../engine/index.ts';
+import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { listTableDepartments } from './departments.ts';
 import { insertEvaluation, type DepartmentEvaluation } from './evaluations-store.ts';

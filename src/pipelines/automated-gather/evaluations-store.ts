@@ -1,8 +1,7 @@
 /**
  * SQL for `department_evaluations`: one row per evaluate_department task.
  */
-import type { Queryable } from '../../db/pool.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 
 export interface DepartmentEvaluation {
   id: string;

@@ -12,7 +12,7 @@
  * `{slug}:{n}:quality`, `{slug}:budget` (when max_iterations runs out), `{slug}:complete`, and
  * `complete` at the end.
  */
-import { abortReason, defineTask, type StepScope, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, type StepScope, type TaskContext } from '../../kit/index.ts';
 import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';

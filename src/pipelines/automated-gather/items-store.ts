@@ -2,8 +2,7 @@
  * SQL for `gather_items`: the rows the pipeline writes and the API reads. Every query is scoped
  * by tenant and project.
  */
-import type { Queryable } from '../../db/pool.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 
 export interface AutomationMetadata {
   taskId: string;

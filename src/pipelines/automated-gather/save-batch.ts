@@ -16,7 +16,7 @@
  * and some pair falls in the borderline band.
  */
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from '../../db/pool.ts';
+import type { Pool, PoolClient } from '../../kit/index.ts';
 import { serializeError, TaskloomError } from '../../errors.ts';
 import type { Brain } from '../../integrations/brain/index.ts';
 import { resolveDuplicateThreshold, type LlmGateway } from '../../llm/index.ts';

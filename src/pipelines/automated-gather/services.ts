@@ -3,7 +3,7 @@
  * (a gateway on mock models, a Payload or Brain client pointed at a local server).
  */
 import type { Config } from '../../config.ts';
-import type { Pool } from '../../db/pool.ts';
+import type { Pool } from '../../kit/index.ts';
 import { createBrain, type Brain } from '../../integrations/brain/index.ts';
 import { createPayloadClient, type PayloadClient } from '../../integrations/payload.ts';
 import type { LlmGateway } from '../../llm/index.ts';

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { defineTask } from '../../engine/index.ts';
+import { defineTask } from '../../kit/index.ts';
 
 export const sleepInput = z.object({
   ms: z.number().int().min(0).max(3_600_000).default(1000).describe('Total time to sleep, in milliseconds.'),

@@ -3,8 +3,7 @@
  * not be retried). The metrics are computed from these rows (metrics.ts), which is what makes
  * them right whichever process ran the task; the API shows a project's recent ones.
  */
-import type { Queryable } from '../../kit/index.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 
 export interface GenerationRecord {
   tenant: string;

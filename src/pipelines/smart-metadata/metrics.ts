@@ -16,7 +16,7 @@
  * One query serves a scrape: the metrics' collect callbacks join the read in flight.
  */
 import client from 'prom-client';
-import type { Pool } from '../../kit/index.ts';
+import { countActiveTasks, type Pool } from '../../kit/index.ts';
 import { generateMissingMetadataType, generateProjectMetaType } from './schemas.ts';
 
 export const durationBuckets = [0.1, 0.5, 1, 2, 5, 10, 30, 60];
@@ -89,12 +89,8 @@ async function readSnapshot(): Promise<Snapshot | undefined> {
         "SELECT coalesce(error_type, 'unknown') AS error_type, model_used, count(*)::int AS count FROM project_meta_generations WHERE status = 'failure' GROUP BY 1, 2",
       ),
       pool.query<Record<string, number>>(`SELECT ${histogramSelects} FROM project_meta_generations`),
-      // Read-only count of the engine's task rows: the only place that knows what is queued and running in every process.
-      pool.query<{ running: number; waiting: number }>(
-        `SELECT count(*) FILTER (WHERE status = 'running')::int AS running, count(*) FILTER (WHERE status IN ('queued', 'retrying'))::int AS waiting
-         FROM tasks WHERE task_type = ANY($1::text[]) AND status IN ('queued', 'retrying', 'running')`,
-        [generatingTaskTypes],
-      ),
+      // The engine's count: the only place that knows what is queued and running in every process.
+      countActiveTasks(pool, generatingTaskTypes),
     ]);
     const row = histograms.rows[0] ?? {};
     const histogramOf = (name: HistogramName): HistogramSnapshot => ({
@@ -102,12 +98,12 @@ async function readSnapshot(): Promise<Snapshot | undefined> {
       sum: Number(row[`${name}_sum`] ?? 0),
       count: Number(row[`${name}_count`] ?? 0),
     });
-    const running = tasks.rows[0]?.running ?? 0;
+    const running = tasks.running;
     return {
       generated: generated.rows,
       failures: failures.rows,
       inProgress: running,
-      queueSize: running + (tasks.rows[0]?.waiting ?? 0),
+      queueSize: running + tasks.queued + tasks.retrying,
       histograms: { duration: histogramOf('duration'), content: histogramOf('content'), tags: histogramOf('tags'), summary: histogramOf('summary') },
     };
   } catch {

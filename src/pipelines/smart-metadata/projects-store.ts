@@ -2,8 +2,7 @@
  * SQL for `projects`, `project_files` and `project_important_dates`. Every query is scoped by
  * tenant; a project of another tenant reads as absent.
  */
-import type { Queryable } from '../../kit/index.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 import type { ProjectCreate, ProjectType, ProjectUpdate } from './schemas.ts';
 
 export interface ProjectFile {

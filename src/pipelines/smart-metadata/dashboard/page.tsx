@@ -4,7 +4,7 @@
  * tenant's SHOW_AI_META and regenerate-on-change settings, and a panel of the nightly back-fill
  * runs. Everything comes from the pipeline's routes and the core task API.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, query, request } from '@dashboard/api/client.ts';
 import type { Task, TaskPage } from '@dashboard/api/types.ts';
 import { Link } from '@dashboard/components/link.tsx';
@@ -122,14 +122,20 @@ function ProjectCard({ project, showTags, onChanged }: { project: ProjectRow; sh
   );
 }
 
-function SettingsPanel({ settings, onSaved }: { settings: Settings; onSaved: () => void }) {
+function SettingsPanel({ settings: saved, onSaved }: { settings: Settings; onSaved: () => void }) {
   const [error, setError] = useState<ApiError | null>(null);
+  // Shown at once (a controlled checkbox would otherwise snap back until the PUT answers), and
+  // put back to what the server holds when the save fails.
+  const [settings, setSettings] = useState(saved);
+  useEffect(() => setSettings(saved), [saved]);
   const save = async (change: Partial<Settings>): Promise<void> => {
+    setSettings((current) => ({ ...current, ...change }));
     try {
       await request('/api/smart-metadata/settings', { method: 'PUT', body: change });
       setError(null);
       onSaved();
     } catch (failure) {
+      setSettings(saved);
       setError(failure instanceof ApiError ? failure : new ApiError(0, 'client_error', (failure as Error).message));
     }
   };
