@@ -7,6 +7,8 @@ const symbols: Record<TaskStatus, string> = {
   queued: '◷',
   running: '▶',
   retrying: '↻',
+  // A text-style pause sign (U+23F8 with the text variation selector, not the emoji).
+  waiting: '⏸\uFE0E',
   completed: '✓',
   failed: '✕',
   cancelled: '⊘',

@@ -1,31 +1,37 @@
 /**
  * One task: status, progress, live event log, result and error as readable views, attempts and
- * timings, its LLM calls and tokens (from `llm_calls`, re-read while it runs), and a cancel
+ * timings, its LLM calls and tokens (from `llm_calls`, re-read while it runs), what it waits for
+ * (with a completion form for inputs), its parent and its child tasks as a tree, and a cancel
  * button.
  *
  * The event log is resumable: the events seen so far are kept in sessionStorage, and the SSE
  * stream is (re)opened with `?after=<last id>` after a reload or a dropped connection, so no
  * event is lost or shown twice. Status and progress follow the events at once; the task record
- * is re-read after lifecycle events for the fields events do not carry.
+ * is re-read after lifecycle events for the fields events do not carry. Waitpoints and children
+ * are re-read when an event says they changed (a wait began or resolved, the task was queued
+ * again or settled), and the children every 3 s while one of them is unsettled.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, query, request } from '../api/client.ts';
 import { eventCache, TaskEventStream, type StreamState } from '../api/event-streams.ts';
-import { terminalStatuses, type Task, type TaskEvent, type TaskStatus } from '../api/types.ts';
+import { terminalStatuses, type Task, type TaskEvent, type TaskStatus, type Waitpoint } from '../api/types.ts';
 import { EventLog } from '../components/event-log.tsx';
 import { JsonView } from '../components/json-view.tsx';
 import { Link } from '../components/link.tsx';
 import { LlmCallTable, LlmTotalsPanel, useTaskLlmCalls } from '../components/llm-calls.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { ChildTaskTree, useTaskChildren } from '../components/task-tree.tsx';
+import { WaitingPanel } from '../components/waitpoints.tsx';
 import { between, formatDuration, formatTime } from '../lib/format.ts';
-import { useNow, useThrottled } from '../lib/hooks.ts';
+import { useLoader, useNow, useThrottled } from '../lib/hooks.ts';
 import { ErrorNotice } from './shared.tsx';
 
 const statusByEvent: Record<string, TaskStatus> = {
   task_queued: 'queued',
   task_started: 'running',
   task_retrying: 'retrying',
+  task_waiting: 'waiting',
   task_completed: 'completed',
   task_failed: 'failed',
   task_cancelled: 'cancelled',
@@ -47,6 +53,9 @@ function applyEvents(task: Task, events: TaskEvent[]): Task {
   }
   return next;
 }
+
+/** Events after which the task's waitpoints or children may have changed. */
+const waitEvents = new Set(['task_waiting', 'waitpoint_completed', 'waitpoint_timed_out', 'task_queued', 'task_completed', 'task_failed', 'task_cancelled']);
 
 interface Attempt {
   number: number;
@@ -108,6 +117,12 @@ export function TaskPage({ taskId }: { taskId: string }) {
     }
   };
   const reloadTask = useThrottled(() => void load(), 250);
+  const waitpoints = useLoader((signal) => request<{ waitpoints: Waitpoint[] }>(`/api/v1/waitpoints${query({ task_id: taskId, limit: 100 })}`, { signal }), taskId);
+  const children = useTaskChildren(taskId);
+  const reloadWaits = useThrottled(() => {
+    waitpoints.reload();
+    children.reload();
+  }, 250);
 
   useEffect(() => {
     const cached = eventCache.read(taskId);
@@ -121,6 +136,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
         setEvents(next);
         eventCache.write(taskId, next);
         if (batch.some((event) => event.type in statusByEvent)) reloadTask();
+        if (batch.some((event) => waitEvents.has(event.type))) reloadWaits();
       },
       onState: setStreamState,
     });
@@ -168,7 +184,10 @@ export function TaskPage({ taskId }: { taskId: string }) {
     <div class="page">
       <div class="page-header task-header">
         <div>
-          <p class="breadcrumb"><Link href="/tasks">Tasks</Link> / <Link href={`/tasks${query({ task_type: view.task_type })}`}>{view.task_type}</Link></p>
+          <p class="breadcrumb">
+            <Link href="/tasks">Tasks</Link> / <Link href={`/tasks${query({ task_type: view.task_type })}`}>{view.task_type}</Link>
+            {view.parent_task_id ? <> · child of <Link href={`/tasks/${encodeURIComponent(view.parent_task_id)}`} data-testid="parent-link">task <code>{view.parent_task_id.slice(0, 8)}</code></Link></> : null}
+          </p>
           <h1><span class="visually-hidden">Task </span>{view.task_type} <code class="task-id">{view.id}</code></h1>
         </div>
         <div class="header-actions">
@@ -192,12 +211,16 @@ export function TaskPage({ taskId }: { taskId: string }) {
         ) : null}
       </section>
 
+      <WaitingPanel waitpoints={waitpoints.data?.waitpoints ?? []} children={children.data?.children} now={now} onChanged={reloadWaits} />
+      <ChildTaskTree children={children.data?.children ?? []} />
+
       <div class="grid-2">
         <section class="panel" aria-labelledby="timings-title">
           <h2 id="timings-title">Attempts and timings</h2>
           <dl class="facts">
             <div><dt>Attempts</dt><dd data-testid="attempts">{view.attempts} of {view.max_attempts}</dd></div>
             <div><dt>Queue</dt><dd><code>{view.queue}</code>, priority {view.priority}</dd></div>
+            {view.parent_task_id ? <div><dt>Parent task</dt><dd><Link href={`/tasks/${encodeURIComponent(view.parent_task_id)}`}><code>{view.parent_task_id}</code></Link></dd></div> : null}
             <div><dt>Project</dt><dd>{view.project_id ? <Link href={`/tasks${query({ project_id: view.project_id })}`}>{view.project_id}</Link> : '–'}</dd></div>
             <div><dt>Created</dt><dd><time dateTime={view.created_at}>{formatTime(view.created_at)}</time></dd></div>
             <div><dt>Started</dt><dd>{view.started_at ? <time dateTime={view.started_at}>{formatTime(view.started_at)}</time> : '–'}</dd></div>
