@@ -7,8 +7,8 @@ const symbols: Record<TaskStatus, string> = {
   queued: '◷',
   running: '▶',
   retrying: '↻',
-  // A text-style pause sign (U+23F8 with the text variation selector, not the emoji).
-  waiting: '⏸\uFE0E',
+  // A pause sign in a glyph common fonts have (U+23F8 renders as a missing-glyph box in many).
+  waiting: '‖',
   completed: '✓',
   failed: '✕',
   cancelled: '⊘',

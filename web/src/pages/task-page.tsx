@@ -74,6 +74,10 @@ function attemptsOf(events: TaskEvent[]): Attempt[] {
       if (current && !current.endedAt) current.outcome = 'abandoned';
       current = { number: Number(event.payload.attempt ?? attempts.length + 1), startedAt: event.created_at, endedAt: null, outcome: 'running', resumed: event.payload.resumed === true };
       attempts.push(current);
+    } else if (current && !current.endedAt && event.type === 'task_waiting') {
+      // Parked: the run ends here, and the task resumes in a new run that spends no attempt.
+      current.endedAt = event.created_at;
+      current.outcome = `parked on ${String(event.payload.key ?? 'a wait')}`;
     } else if (current && !current.endedAt && ['task_retrying', 'task_completed', 'task_failed', 'task_cancelled'].includes(event.type)) {
       current.endedAt = event.created_at;
       current.outcome = event.type.replace('task_', '');
@@ -205,7 +209,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
       <section class="panel" aria-labelledby="progress-title">
         <h2 id="progress-title" class="visually-hidden">Progress</h2>
         <ProgressBar value={view.progress} label="Task progress" status={view.status} />
-        <p class="progress-message" aria-live="polite" data-testid="progress-message">{view.progress_message ?? (terminal ? '' : 'waiting for progress…')}</p>
+        <p class="progress-message" aria-live="polite" data-testid="progress-message">{view.progress_message ?? (terminal ? '' : view.status === 'waiting' ? 'parked: no worker slot is held until the wait below resolves' : 'waiting for progress…')}</p>
         {view.task_type === 'automated_gather_creation' && view.project_id ? (
           <p><Link href={`/projects/${encodeURIComponent(view.project_id)}/gather`}>Open the automated gather view of project {view.project_id} →</Link></p>
         ) : null}
@@ -226,7 +230,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
             <div><dt>Started</dt><dd>{view.started_at ? <time dateTime={view.started_at}>{formatTime(view.started_at)}</time> : '–'}</dd></div>
             <div><dt>Finished</dt><dd>{view.completed_at ? <time dateTime={view.completed_at}>{formatTime(view.completed_at)}</time> : '–'}</dd></div>
             <div><dt>Waited</dt><dd>{formatDuration(between(view.created_at, view.started_at, now))}</dd></div>
-            <div><dt>{terminal ? 'Ran for' : 'Running for'}</dt><dd>{formatDuration(between(view.started_at, view.completed_at, now))}</dd></div>
+            <div><dt>{terminal ? 'Ran for' : view.status === 'waiting' ? 'Open for' : 'Running for'}</dt><dd>{formatDuration(between(view.started_at, view.completed_at, now))}</dd></div>
             {view.next_attempt_at && view.status === 'retrying' ? <div><dt>Next attempt</dt><dd>{formatTime(view.next_attempt_at)}</dd></div> : null}
             {view.cancel_requested_at ? <div><dt>Cancel requested</dt><dd>{formatTime(view.cancel_requested_at)}</dd></div> : null}
             {view.idempotency_key ? <div><dt>Idempotency key</dt><dd><code>{view.idempotency_key}</code></dd></div> : null}
