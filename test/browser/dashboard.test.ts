@@ -10,23 +10,17 @@
  *
  * Tests run in order and share one server and one browser (starting them is most of the cost).
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, signInDirectly, viewports, type TestBrowser } from './support/browser.ts';
+import { launchBrowser, signInDirectly, type TestBrowser } from './support/browser.ts';
+import { screenshotFolder, takeScreenshots, type ScreenshotFolder, type Shot } from './support/screenshots.ts';
 import { startServer, type TestServer } from './support/server.ts';
 
 let server: TestServer;
 let browser: TestBrowser;
 const pages: Page[] = [];
 
-const documentedScreenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots');
-/** Rewriting the committed pictures is a decision, not a side effect of `npm test`. */
-const updateScreenshots = process.env.TASKLOOM_UPDATE_SCREENSHOTS === '1';
-let temporaryScreenshots: string | undefined;
+let screenshots: ScreenshotFolder | undefined;
 
 async function signedInPage(): Promise<Page> {
   const page = await browser.newPage();
@@ -57,7 +51,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await server?.stop();
-  if (temporaryScreenshots) await rm(temporaryScreenshots, { recursive: true, force: true });
+  await screenshots?.cleanUp();
   expect(browser?.problems ?? []).toEqual([]);
 }, 30_000);
 
@@ -78,7 +72,7 @@ describe('dashboard', () => {
     await expect.poll(() => page.locator('.tenant').textContent()).toContain('default');
     expect(await page.evaluate(() => sessionStorage.getItem('taskloom.apiKey'))).toBe(server.apiKey);
     // Every status is labelled in text, not only by colour.
-    for (const status of ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled']) {
+    for (const status of ['queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'cancelled']) {
       await page.locator(`[data-testid="status-counts"] [data-status="${status}"]`).getByText(status).waitFor();
     }
 
@@ -331,9 +325,7 @@ describe('dashboard', () => {
   });
 
   it('renders the main pages on a phone and a wide screen (screenshots)', async () => {
-    let folder = documentedScreenshots;
-    if (updateScreenshots) await mkdir(folder, { recursive: true });
-    else folder = temporaryScreenshots = await mkdtemp(path.join(os.tmpdir(), 'taskloom-screenshots-'));
+    screenshots = await screenshotFolder();
     const gatherRegistered = (await server.api<{ task_types: Array<{ type: string }> }>('/api/v1/task-types')).body.task_types.some((type) => type.type === 'automated_gather_creation');
     let gatherTaskId: string | undefined;
     if (gatherRegistered) {
@@ -354,7 +346,7 @@ describe('dashboard', () => {
     // "task" is the page at its fullest: a finished gather with its LLM calls, result and events
     // (the running sleep stands in when the gather pipeline is not registered).
     const runningTask = { name: 'task-running', path: `/tasks/${running}`, ready: ['[data-event-type="task_progress"]'] };
-    const shots: Array<{ name: string; path: string; ready: string[] }> = [
+    const shots: Shot[] = [
       { name: 'overview', path: '/', ready: ['[data-testid="status-counts"]', '[data-testid="llm-models"]'] },
       { name: 'tasks', path: '/tasks', ready: ['[data-testid="task-table"] tbody tr'] },
       ...(gatherTaskId ? [
@@ -366,20 +358,7 @@ describe('dashboard', () => {
         { name: 'gather', path: '/projects/aladdin/gather', ready: ['[data-testid="gather-run"][data-run-status="completed"]'] },
       ] : []),
     ];
-    for (const [width, viewport] of Object.entries(viewports)) {
-      await page.setViewportSize(viewport);
-      for (const shot of shots) {
-        await page.goto(server.url + shot.path);
-        for (const selector of shot.ready) await page.locator(selector).first().waitFor({ timeout: 15_000 });
-        await page.waitForTimeout(400);
-        // Nothing may overflow the viewport sideways (wide tables scroll inside their panels).
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-        expect(overflow, `${shot.name} overflows a ${width} screen by ${overflow}px`).toBeLessThanOrEqual(0);
-        const height = await page.evaluate(() => document.documentElement.scrollHeight);
-        // Long pages are cut at three screens: enough to show the layout, small enough for a README.
-        await page.screenshot({ path: path.join(folder, `${shot.name}-${width}.png`), fullPage: true, clip: { x: 0, y: 0, width: viewport.width, height: Math.min(height, viewport.height * 3) } });
-      }
-    }
+    await takeScreenshots(page, server.url, screenshots.path, shots);
     await server.api(`/api/v1/tasks/${running}/cancel`, { method: 'POST' });
     await page.close();
   }, 90_000);

@@ -2,13 +2,15 @@
  * The API's shapes as the dashboard reads them (see docs/api.md and /openapi.json).
  */
 
-export const taskStatuses = ['queued', 'running', 'retrying', 'completed', 'failed', 'cancelled'] as const;
+export const taskStatuses = ['queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
 export const terminalStatuses: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
 
 export interface Task {
   task_id: string;
   id: string;
+  /** The task that submitted this one as its child (`context.submitChild`), else null. */
+  parent_task_id: string | null;
   task_type: string;
   project_id: string | null;
   queue: string;
@@ -29,6 +31,33 @@ export interface Task {
   started_at: string | null;
   completed_at: string | null;
   updated_at: string;
+}
+
+/** GET /api/v1/tasks/ID/children: oldest first. */
+export interface TaskChildren {
+  task_id: string;
+  children: Task[];
+}
+
+/** What a `waiting` task waits for (GET /api/v1/waitpoints, docs/api.md "Waitpoints"). */
+export interface Waitpoint {
+  id: string;
+  task_id: string;
+  project_id: string | null;
+  key: string;
+  /** `input`: a person or a system completes it; `timer`: durable sleep; `children`: child tasks settle. */
+  kind: 'input' | 'timer' | 'children';
+  status: 'pending' | 'completed' | 'timed_out' | 'cancelled';
+  /** JSON Schema the completion payload must match (input waitpoints). */
+  schema: JsonSchema | null;
+  payload: unknown;
+  /** Child task ids (children waitpoints), in submission order. */
+  children: string[] | null;
+  completed_by: string | null;
+  completed_at: string | null;
+  /** When an input or children wait times out; when a timer wakes. */
+  timeout_at: string | null;
+  created_at: string;
 }
 
 export interface TaskPage {

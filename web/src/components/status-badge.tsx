@@ -7,6 +7,8 @@ const symbols: Record<TaskStatus, string> = {
   queued: '◷',
   running: '▶',
   retrying: '↻',
+  // A pause sign in a glyph common fonts have (U+23F8 renders as a missing-glyph box in many).
+  waiting: '‖',
   completed: '✓',
   failed: '✕',
   cancelled: '⊘',

@@ -1,6 +1,6 @@
 /**
- * Form fields from a task type's input JSON Schema (zod 4's output), and back: field texts to
- * the `task_data` object. Scalars get native inputs; anything richer (objects, arrays of
+ * Form fields from a JSON Schema (zod 4's output: a task type's input, a waitpoint's payload),
+ * and back: field texts to the object (`task_data`, `payload`). Scalars get native inputs; anything richer (objects, arrays of
  * objects, unions) gets a JSON text area. Validation stays with the API, whose issues are
  * shown next to the fields they name.
  */
@@ -152,12 +152,13 @@ export function toTaskData(fields: FormField[], texts: Record<string, string>): 
 
 /**
  * The form field an API issue path names: `task_data.ms` and `ms` are the field `ms`, deeper
- * paths (`task_data.options.0.name`) belong to their top field. Others belong to the form.
+ * paths (`task_data.options.0.name`) belong to their top field; `payload.approved` and
+ * `approved` (a waitpoint completion) the field `approved`. Others belong to the form.
  */
 export function fieldOfIssue(path: string, fieldNames: string[], topLevel: string[]): string | null {
   const parts = path.split('.').filter(Boolean);
   if (parts[0] === 'body') parts.shift();
-  if (parts[0] === 'task_data') {
+  if (parts[0] === 'task_data' || parts[0] === 'payload') {
     parts.shift();
     const name = parts[0];
     return name !== undefined && fieldNames.includes(name) ? name : null;
@@ -166,4 +167,23 @@ export function fieldOfIssue(path: string, fieldNames: string[], topLevel: strin
   if (name !== undefined && topLevel.includes(name)) return `$${name}`;
   if (name !== undefined && fieldNames.includes(name)) return name;
   return null;
+}
+
+export interface PlacedIssues {
+  /** Messages by field name (`$name` for a `topLevel` one), joined with "; ". */
+  byField: Record<string, string>;
+  /** Issues no field owns, as "path: message". */
+  unplaced: string[];
+}
+
+/** Sorts an API error's issues onto the fields they name (see fieldOfIssue). */
+export function placeIssues(issues: ReadonlyArray<{ path: string; message: string }>, fieldNames: string[], topLevel: string[] = []): PlacedIssues {
+  const byField: Record<string, string> = {};
+  const unplaced: string[] = [];
+  for (const issue of issues) {
+    const name = fieldOfIssue(issue.path, fieldNames, topLevel);
+    if (name === null) unplaced.push(issue.path ? `${issue.path}: ${issue.message}` : issue.message);
+    else byField[name] = byField[name] ? `${byField[name]}; ${issue.message}` : issue.message;
+  }
+  return { byField, unplaced };
 }

@@ -7,71 +7,16 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, request } from '../api/client.ts';
 import type { SubmitResponse, TaskType } from '../api/types.ts';
 import { InlineText } from '../components/inline-text.tsx';
+import { FieldInput } from '../components/schema-field.tsx';
 import { Link } from '../components/link.tsx';
 import { formatDuration } from '../lib/format.ts';
-import { fieldOfIssue, fieldsOf, initialText, toTaskData, type FormField } from '../lib/schema-form.ts';
+import { fieldsOf, initialText, placeIssues, toTaskData, type FormField } from '../lib/schema-form.ts';
 import { navigate, useLocation } from '../lib/router.ts';
 import { useTaskTypes } from './task-list-page.tsx';
 import { ErrorNotice } from './shared.tsx';
 
 /** Submit-body fields offered under "Options" (keys prefixed with $ in the error map). */
 const optionFields = ['project_id', 'priority', 'idempotency_key', 'callback_url'] as const;
-
-function FieldInput({ field, id, value, error, onChange }: { field: FormField; id: string; value: string; error?: string; onChange: (value: string) => void }) {
-  const describedBy = [error ? `${id}-error` : null, field.description || field.constraint ? `${id}-help` : null].filter(Boolean).join(' ') || undefined;
-  const common = {
-    id,
-    name: field.name,
-    'aria-invalid': error ? true : undefined,
-    'aria-describedby': describedBy,
-    'aria-required': field.required ? true : undefined,
-  } as const;
-  const read = (event: Event): string => (event.currentTarget as HTMLInputElement).value;
-  let input;
-  switch (field.kind) {
-    case 'boolean':
-      input = <input {...common} type="checkbox" checked={value === 'true'} onChange={(event) => onChange((event.currentTarget as HTMLInputElement).checked ? 'true' : 'false')} />;
-      break;
-    case 'enum':
-      input = (
-        <select {...common} value={value} onChange={(event) => onChange(read(event))}>
-          {field.required ? null : <option value="">(default)</option>}
-          {field.options?.map((option) => <option key={option} value={option}>{option}</option>)}
-        </select>
-      );
-      break;
-    case 'integer':
-    case 'number':
-      input = <input {...common} type="number" inputMode={field.kind === 'integer' ? 'numeric' : 'decimal'} step={field.kind === 'integer' ? 1 : 'any'} value={value} onInput={(event) => onChange(read(event))} />;
-      break;
-    case 'string-list':
-    case 'json':
-      input = <textarea {...common} rows={field.kind === 'json' ? 5 : 3} spellcheck={false} value={value} onInput={(event) => onChange(read(event))} />;
-      break;
-    default:
-      input = field.kind === 'url'
-        ? <input {...common} type="url" value={value} onInput={(event) => onChange(read(event))} />
-        : <input {...common} type="text" value={value} onInput={(event) => onChange(read(event))} />;
-  }
-  return (
-    <div class={`field${field.kind === 'boolean' ? ' field-checkbox' : ''}${error ? ' field-invalid' : ''}`} data-field={field.name}>
-      <label for={id}>
-        {field.label}
-        {field.required ? <span class="required"> (required)</span> : null}
-        {field.label.toLowerCase().replace(/ /g, '_') !== field.name ? <code class="field-name">{field.name}</code> : null}
-      </label>
-      {input}
-      {field.description || field.constraint ? (
-        <p id={`${id}-help`} class="help">
-          {field.description ? <InlineText text={field.description} /> : null}
-          {field.constraint ? <span class="constraint">{field.description ? ' · ' : ''}{field.constraint}</span> : null}
-          {field.defaultValue !== undefined ? <span class="constraint"> · default {JSON.stringify(field.defaultValue)}</span> : null}
-        </p>
-      ) : null}
-      {error ? <p id={`${id}-error`} class="field-error" role="alert"><span aria-hidden="true">⚠ </span>{error}</p> : null}
-    </div>
-  );
-}
 
 const optionDefinitions: FormField[] = [
   { name: 'project_id', kind: 'string', label: 'Project', required: false, description: 'The project the task belongs to (for filters and the project stream).' },
@@ -108,13 +53,7 @@ function TaskForm({ type }: { type: TaskType }) {
       navigate(`/tasks/${answer.task_id}`);
     } catch (failure) {
       const apiError = failure instanceof ApiError ? failure : new ApiError(0, 'client_error', (failure as Error).message);
-      const byField: Record<string, string> = {};
-      const unplaced: string[] = [];
-      for (const issue of apiError.issues) {
-        const name = fieldOfIssue(issue.path, fields.map((field) => field.name), [...optionFields]);
-        if (name === null) unplaced.push(`${issue.path}: ${issue.message}`);
-        else byField[name] = byField[name] ? `${byField[name]}; ${issue.message}` : issue.message;
-      }
+      const { byField, unplaced } = placeIssues(apiError.issues, fields.map((field) => field.name), [...optionFields]);
       setErrors(byField);
       setFormError(Object.keys(byField).length > 0 && unplaced.length === 0 ? new ApiError(apiError.status, apiError.code, 'Some fields need fixing; see the messages next to them.') : apiError);
       const first = Object.keys(byField)[0];

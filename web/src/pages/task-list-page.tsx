@@ -79,7 +79,7 @@ export function TaskListPage() {
           <select id="filter-status" value={status} onChange={(event) => setFilter('status', (event.currentTarget as HTMLSelectElement).value)}>
             <option value="">any status</option>
             {taskStatuses.map((name) => <option key={name} value={name}>{name}</option>)}
-            <option value="queued,running,retrying">active (queued, running, retrying)</option>
+            <option value="queued,running,retrying,waiting">unfinished (queued, running, retrying, waiting)</option>
           </select>
         </div>
         <div class="field">

@@ -1,31 +1,37 @@
 /**
  * One task: status, progress, live event log, result and error as readable views, attempts and
- * timings, its LLM calls and tokens (from `llm_calls`, re-read while it runs), and a cancel
+ * timings, its LLM calls and tokens (from `llm_calls`, re-read while it runs), what it waits for
+ * (with a completion form for inputs), its parent and its child tasks as a tree, and a cancel
  * button.
  *
  * The event log is resumable: the events seen so far are kept in sessionStorage, and the SSE
  * stream is (re)opened with `?after=<last id>` after a reload or a dropped connection, so no
  * event is lost or shown twice. Status and progress follow the events at once; the task record
- * is re-read after lifecycle events for the fields events do not carry.
+ * is re-read after lifecycle events for the fields events do not carry. Waitpoints and children
+ * are re-read when an event says they changed (a wait began or resolved, the task was queued
+ * again or settled), and the children every 3 s while one of them is unsettled.
  */
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, query, request } from '../api/client.ts';
 import { eventCache, TaskEventStream, type StreamState } from '../api/event-streams.ts';
-import { terminalStatuses, type Task, type TaskEvent, type TaskStatus } from '../api/types.ts';
+import { terminalStatuses, type Task, type TaskEvent, type TaskStatus, type Waitpoint } from '../api/types.ts';
 import { EventLog } from '../components/event-log.tsx';
 import { JsonView } from '../components/json-view.tsx';
 import { Link } from '../components/link.tsx';
 import { LlmCallTable, LlmTotalsPanel, useTaskLlmCalls } from '../components/llm-calls.tsx';
 import { ProgressBar } from '../components/progress-bar.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
+import { ChildTaskTree, useTaskChildren } from '../components/task-tree.tsx';
+import { WaitingPanel } from '../components/waitpoints.tsx';
 import { between, formatDuration, formatTime } from '../lib/format.ts';
-import { useNow, useThrottled } from '../lib/hooks.ts';
+import { useLoader, useNow, useThrottled } from '../lib/hooks.ts';
 import { ErrorNotice } from './shared.tsx';
 
 const statusByEvent: Record<string, TaskStatus> = {
   task_queued: 'queued',
   task_started: 'running',
   task_retrying: 'retrying',
+  task_waiting: 'waiting',
   task_completed: 'completed',
   task_failed: 'failed',
   task_cancelled: 'cancelled',
@@ -48,6 +54,9 @@ function applyEvents(task: Task, events: TaskEvent[]): Task {
   return next;
 }
 
+/** Events after which the task's waitpoints or children may have changed. */
+const waitEvents = new Set(['task_waiting', 'waitpoint_completed', 'waitpoint_timed_out', 'task_queued', 'task_completed', 'task_failed', 'task_cancelled']);
+
 interface Attempt {
   number: number;
   startedAt: string;
@@ -65,6 +74,10 @@ function attemptsOf(events: TaskEvent[]): Attempt[] {
       if (current && !current.endedAt) current.outcome = 'abandoned';
       current = { number: Number(event.payload.attempt ?? attempts.length + 1), startedAt: event.created_at, endedAt: null, outcome: 'running', resumed: event.payload.resumed === true };
       attempts.push(current);
+    } else if (current && !current.endedAt && event.type === 'task_waiting') {
+      // Parked: the run ends here, and the task resumes in a new run that spends no attempt.
+      current.endedAt = event.created_at;
+      current.outcome = `parked on ${String(event.payload.key ?? 'a wait')}`;
     } else if (current && !current.endedAt && ['task_retrying', 'task_completed', 'task_failed', 'task_cancelled'].includes(event.type)) {
       current.endedAt = event.created_at;
       current.outcome = event.type.replace('task_', '');
@@ -108,6 +121,12 @@ export function TaskPage({ taskId }: { taskId: string }) {
     }
   };
   const reloadTask = useThrottled(() => void load(), 250);
+  const waitpoints = useLoader((signal) => request<{ waitpoints: Waitpoint[] }>(`/api/v1/waitpoints${query({ task_id: taskId, limit: 100 })}`, { signal }), taskId);
+  const children = useTaskChildren(taskId);
+  const reloadWaits = useThrottled(() => {
+    waitpoints.reload();
+    children.reload();
+  }, 250);
 
   useEffect(() => {
     const cached = eventCache.read(taskId);
@@ -121,6 +140,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
         setEvents(next);
         eventCache.write(taskId, next);
         if (batch.some((event) => event.type in statusByEvent)) reloadTask();
+        if (batch.some((event) => waitEvents.has(event.type))) reloadWaits();
       },
       onState: setStreamState,
     });
@@ -168,7 +188,10 @@ export function TaskPage({ taskId }: { taskId: string }) {
     <div class="page">
       <div class="page-header task-header">
         <div>
-          <p class="breadcrumb"><Link href="/tasks">Tasks</Link> / <Link href={`/tasks${query({ task_type: view.task_type })}`}>{view.task_type}</Link></p>
+          <p class="breadcrumb">
+            <Link href="/tasks">Tasks</Link> / <Link href={`/tasks${query({ task_type: view.task_type })}`}>{view.task_type}</Link>
+            {view.parent_task_id ? <> · child of <Link href={`/tasks/${encodeURIComponent(view.parent_task_id)}`} data-testid="parent-link">task <code>{view.parent_task_id.slice(0, 8)}</code></Link></> : null}
+          </p>
           <h1><span class="visually-hidden">Task </span>{view.task_type} <code class="task-id">{view.id}</code></h1>
         </div>
         <div class="header-actions">
@@ -186,11 +209,14 @@ export function TaskPage({ taskId }: { taskId: string }) {
       <section class="panel" aria-labelledby="progress-title">
         <h2 id="progress-title" class="visually-hidden">Progress</h2>
         <ProgressBar value={view.progress} label="Task progress" status={view.status} />
-        <p class="progress-message" aria-live="polite" data-testid="progress-message">{view.progress_message ?? (terminal ? '' : 'waiting for progress…')}</p>
+        <p class="progress-message" aria-live="polite" data-testid="progress-message">{view.progress_message ?? (terminal ? '' : view.status === 'waiting' ? 'parked: no worker slot is held until the wait below resolves' : 'waiting for progress…')}</p>
         {view.task_type === 'automated_gather_creation' && view.project_id ? (
           <p><Link href={`/projects/${encodeURIComponent(view.project_id)}/gather`}>Open the automated gather view of project {view.project_id} →</Link></p>
         ) : null}
       </section>
+
+      <WaitingPanel waitpoints={waitpoints.data?.waitpoints ?? []} children={children.data?.children} now={now} onChanged={reloadWaits} />
+      <ChildTaskTree children={children.data?.children ?? []} />
 
       <div class="grid-2">
         <section class="panel" aria-labelledby="timings-title">
@@ -198,12 +224,13 @@ export function TaskPage({ taskId }: { taskId: string }) {
           <dl class="facts">
             <div><dt>Attempts</dt><dd data-testid="attempts">{view.attempts} of {view.max_attempts}</dd></div>
             <div><dt>Queue</dt><dd><code>{view.queue}</code>, priority {view.priority}</dd></div>
+            {view.parent_task_id ? <div><dt>Parent task</dt><dd><Link href={`/tasks/${encodeURIComponent(view.parent_task_id)}`}><code>{view.parent_task_id}</code></Link></dd></div> : null}
             <div><dt>Project</dt><dd>{view.project_id ? <Link href={`/tasks${query({ project_id: view.project_id })}`}>{view.project_id}</Link> : '–'}</dd></div>
             <div><dt>Created</dt><dd><time dateTime={view.created_at}>{formatTime(view.created_at)}</time></dd></div>
             <div><dt>Started</dt><dd>{view.started_at ? <time dateTime={view.started_at}>{formatTime(view.started_at)}</time> : '–'}</dd></div>
             <div><dt>Finished</dt><dd>{view.completed_at ? <time dateTime={view.completed_at}>{formatTime(view.completed_at)}</time> : '–'}</dd></div>
             <div><dt>Waited</dt><dd>{formatDuration(between(view.created_at, view.started_at, now))}</dd></div>
-            <div><dt>{terminal ? 'Ran for' : 'Running for'}</dt><dd>{formatDuration(between(view.started_at, view.completed_at, now))}</dd></div>
+            <div><dt>{terminal ? 'Ran for' : view.status === 'waiting' ? 'Open for' : 'Running for'}</dt><dd>{formatDuration(between(view.started_at, view.completed_at, now))}</dd></div>
             {view.next_attempt_at && view.status === 'retrying' ? <div><dt>Next attempt</dt><dd>{formatTime(view.next_attempt_at)}</dd></div> : null}
             {view.cancel_requested_at ? <div><dt>Cancel requested</dt><dd>{formatTime(view.cancel_requested_at)}</dd></div> : null}
             {view.idempotency_key ? <div><dt>Idempotency key</dt><dd><code>{view.idempotency_key}</code></dd></div> : null}

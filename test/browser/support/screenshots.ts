@@ -1,0 +1,59 @@
+/**
+ * Screenshots of dashboard pages on a phone and a wide screen. They go to a temporary folder,
+ * removed afterwards, so a test run leaves the working tree as it was; into docs/screenshots/
+ * (the pictures docs/dashboard.md shows) only with TASKLOOM_UPDATE_SCREENSHOTS=1.
+ */
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { expect } from 'vitest';
+import { viewports } from './browser.ts';
+
+const documentedScreenshots = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../docs/screenshots');
+/** Rewriting the committed pictures is a decision, not a side effect of `npm test`. */
+const updateScreenshots = process.env.TASKLOOM_UPDATE_SCREENSHOTS === '1';
+
+export interface ScreenshotFolder {
+  path: string;
+  /** Removes the folder when it is a temporary one. */
+  cleanUp(): Promise<void>;
+}
+
+export async function screenshotFolder(): Promise<ScreenshotFolder> {
+  if (updateScreenshots) {
+    await mkdir(documentedScreenshots, { recursive: true });
+    return { path: documentedScreenshots, cleanUp: async () => {} };
+  }
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'taskloom-screenshots-'));
+  return { path: folder, cleanUp: () => rm(folder, { recursive: true, force: true }) };
+}
+
+export interface Shot {
+  /** File name without the `-desktop.png` / `-phone.png` ending. */
+  name: string;
+  path: string;
+  /** Selectors that must be present before the picture is taken. */
+  ready: string[];
+}
+
+/**
+ * Each shot at each viewport; fails when a page overflows the screen sideways (wide tables
+ * must scroll inside their panels).
+ */
+export async function takeScreenshots(page: Page, baseUrl: string, folder: string, shots: Shot[]): Promise<void> {
+  for (const [width, viewport] of Object.entries(viewports)) {
+    await page.setViewportSize(viewport);
+    for (const shot of shots) {
+      await page.goto(baseUrl + shot.path);
+      for (const selector of shot.ready) await page.locator(selector).first().waitFor({ timeout: 15_000 });
+      await page.waitForTimeout(400);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, `${shot.name} overflows a ${width} screen by ${overflow}px`).toBeLessThanOrEqual(0);
+      const height = await page.evaluate(() => document.documentElement.scrollHeight);
+      // Long pages are cut at three screens: enough to show the layout, small enough for a README.
+      await page.screenshot({ path: path.join(folder, `${shot.name}-${width}.png`), fullPage: true, clip: { x: 0, y: 0, width: viewport.width, height: Math.min(height, viewport.height * 3) } });
+    }
+  }
+}
