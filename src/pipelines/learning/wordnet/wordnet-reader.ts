@@ -104,7 +104,8 @@ export function parseDataLine(line: string, pos: PartOfSpeech): Synset {
     else if (symbol === '&' || symbol === '^') similarIds.push(id);
   }
   const examples = [...gloss.matchAll(/"([^"]+)"/g)].map((match) => (match[1] ?? '').trim()).filter((example) => example.length > 0);
-  const definition = gloss.replace(/;?\s*"[^"]*"/g, '').replace(/[;\s]+$/, '').trim();
+  // A quoted example may carry its author after a dash: `"..." - Martin Luther King Jr.`
+  const definition = gloss.replace(/;?\s*"[^"]*"(?:\s*-+\s*[^;"]*)?/g, '').replace(/[;\s]+$/, '').trim();
   return { id: `${letterByPos[pos]}:${offset}`, pos, category, words, definition, examples, hypernymIds, antonymIds, similarIds };
 }
 
