@@ -16,15 +16,14 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastif
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
 import { parseOrThrow } from '../../api/index.ts';
-import type { Engine, TaskRecord } from '../../engine/index.ts';
+import type { Engine } from '../../engine/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
-import { jobDocument } from './job-document.ts';
-import { claimQuickSlot, getJob, releaseQuickSlot } from './jobs-store.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
 import { maxWordLength, normaliseWord } from './normalise.ts';
-import { bigLearningJobInput, bigLearningTaskType, learningJobInput, learningTaskType, type JobDocument } from './schemas.ts';
+import { bigLearningJobInput, learningJobInput, type JobDocument } from './schemas.ts';
 import type { ResolvedLearningServices } from './services.ts';
+import { learningTask, readJobDocument, startBigLearningJob, startLearningJob } from './start-job.ts';
 
 const jobParams = z.object({ job_id: z.string().min(1).max(100) }).strict();
 const wordParams = z.object({ word: z.string().min(1).max(200) }).strict();
@@ -38,7 +37,6 @@ const streamQuery = z.object({ api_key: z.string().max(200).optional() }).strict
 
 /** How often an open job stream sends the document even when nothing changed (seed: 1/s). */
 const streamIntervalMs = 1000;
-const learningTaskTypes = new Set([learningTaskType, bigLearningTaskType]);
 const terminal = new Set(['completed', 'failed', 'cancelled']);
 
 function tenantOf(request: FastifyRequest): string {
@@ -50,18 +48,9 @@ function tenantOf(request: FastifyRequest): string {
 }
 
 export function learningRoutes(services: ResolvedLearningServices & { engine: Engine }): FastifyPluginAsync {
-  const { engine, pool, config } = services;
+  const { engine, pool } = services;
 
-  /** The learning task `id` of `tenant`; any other task (or none) is a 404. */
-  const learningTask = async (tenant: string, id: string): Promise<TaskRecord> => {
-    const task = await engine.getTask(id, { tenant });
-    if (!learningTaskTypes.has(task.task_type)) throw new NotFoundError('Learning job', id);
-    return task;
-  };
-  const documentOf = async (tenant: string, id: string): Promise<JobDocument> => {
-    const task = await learningTask(tenant, id);
-    return jobDocument(task, await getJob(pool, tenant, id));
-  };
+  const documentOf = (tenant: string, id: string): Promise<JobDocument> => readJobDocument(engine, pool, tenant, id);
 
   const streamJob = async (socket: WebSocket, tenant: string, jobId: string): Promise<void> => {
     const controller = new AbortController();
@@ -124,29 +113,20 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
 
   return async (app: FastifyInstance) => {
     app.post('/jobs/start', async (request, reply) => {
-      const tenant = tenantOf(request);
       const body = parseOrThrow(learningJobInput, request.body ?? {}, 'body');
-      if (body.mode === 'quick') {
-        const slot = await claimQuickSlot(pool, tenant, config.learningQuickIntervalSeconds);
-        if (!slot.claimed) {
-          void reply.header('retry-after', String(slot.retryAfterSeconds));
-          throw new LearningThrottledError(slot.retryAfterSeconds, config.learningQuickIntervalSeconds);
-        }
-      }
       try {
-        const submitted = await engine.submit({ taskType: learningTaskType, input: body, tenant });
-        return await reply.code(202).send({ job_id: submitted.task.id });
+        const { jobId } = await startLearningJob(services, tenantOf(request), body);
+        return await reply.code(202).send({ job_id: jobId });
       } catch (error) {
-        if (body.mode === 'quick') await releaseQuickSlot(pool, tenant).catch(() => {});
+        if (error instanceof LearningThrottledError) void reply.header('retry-after', String(error.details.retry_after_seconds));
         throw error;
       }
     });
 
     app.post('/jobs/start_big', async (request, reply) => {
-      const tenant = tenantOf(request);
       const body = parseOrThrow(bigLearningJobInput, request.body ?? {}, 'body');
-      const submitted = await engine.submit({ taskType: bigLearningTaskType, input: body, tenant });
-      return reply.code(202).send({ job_id: submitted.task.id });
+      const { jobId } = await startBigLearningJob(services, tenantOf(request), body);
+      return reply.code(202).send({ job_id: jobId });
     });
 
     app.get('/jobs/:job_id', async (request) => {
@@ -158,7 +138,7 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
     app.post('/jobs/:job_id/cancel', async (request) => {
       const tenant = tenantOf(request);
       const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
-      await learningTask(tenant, jobId);
+      await learningTask(engine, tenant, jobId);
       await engine.cancel(jobId, { tenant });
       return documentOf(tenant, jobId);
     });
@@ -195,7 +175,7 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
       preHandler: async (request) => {
         const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
         parseOrThrow(streamQuery, request.query, 'query');
-        await learningTask(tenantOf(request), jobId);
+        await learningTask(engine, tenantOf(request), jobId);
       },
       handler: async () => {
         throw new TaskloomError('upgrade_required', 'This endpoint is a WebSocket: connect with an Upgrade: websocket request.', { httpStatus: 426, retryable: false });
