@@ -11,12 +11,12 @@
  *
  * Step keys: `plan`, then per round `round:{n}:propose` and `round:{n}:batch:{i}`, and `complete`.
  */
-import { abortReason, defineTask, queues, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError } from '../../errors.ts';
 import { getJob, startJob } from './jobs-store.ts';
 import { learnBatchStep, proposeStep, reportJobError } from './learning-steps.ts';
 import { bigLearningJobInput, bigLearningTaskType, type BigLearningJobInput, type LearningResult } from './schemas.ts';
-import type { ResolvedLearningServices } from './services.ts';
+import { learningMaxAttempts, type ResolvedLearningServices } from './services.ts';
 
 /** Longest budget a job's input may ask for (the hard timeout is derived from it). */
 export const maxBudgetSeconds = 3600;
@@ -35,6 +35,7 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
     type: bigLearningTaskType,
     description: 'Big learning job (seed 004): rounds of proposed words, each researched, defined and enriched into the knowledge base, until the wall-clock budget (TASKLOOM_LEARNING_BUDGET_SECONDS, 600 s) runs out.',
     queue: 'ai_jobs',
+    maxAttempts: learningMaxAttempts,
     input: bigLearningJobInput,
     // The job ends itself at its deadline; the hard timeout only catches an attempt that hangs.
     hardTimeoutMs: Math.max(config.learningBudgetSeconds, maxBudgetSeconds) * 1000 + config.llmTimeoutMs + 60_000,
@@ -78,7 +79,7 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
         if (reason === 'cancelled') return complete(context, plan, 'cancelled');
         if (reason !== undefined) throw signal.reason;
         const retryable = isTaskloomError(error) ? error.retryable : true;
-        const willRetry = retryable && context.attempt < queues.ai_jobs.maxAttempts && beforeDeadline();
+        const willRetry = retryable && context.attempt < learningMaxAttempts && beforeDeadline();
         await reportJobError(pool, taskId, error, willRetry).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
         // Past the deadline a retry would only complete at once: complete now with what was learned.
         if (!beforeDeadline()) return complete(context, plan, 'completed');

@@ -13,8 +13,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
-import type { Engine } from '../../engine/index.ts';
-import type { Pool } from '../../db/pool.ts';
+import type { Engine, Pool } from '../../kit/index.ts';
 import { NotFoundError } from '../../errors.ts';
 import { getKnowledge, listKnowledge } from './knowledge-store.ts';
 import { normaliseWord } from './normalise.ts';

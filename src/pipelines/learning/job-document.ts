@@ -5,7 +5,7 @@
  * Progress is by work done or by time, whichever is further: a big job by the share of its budget
  * used, a quick or deep job by the share of its planned words handled. A finished job is at 100.
  */
-import type { TaskRecord } from '../../engine/index.ts';
+import type { TaskRecord } from '../../kit/index.ts';
 import { serializeError } from '../../errors.ts';
 import type { LearningJobRow } from './jobs-store.ts';
 import { bigLearningTaskType, type JobDocument, type JobError, type JobMode, type JobStatus } from './schemas.ts';

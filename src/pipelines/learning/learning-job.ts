@@ -9,13 +9,13 @@
  * With an empty queue a run first proposes one round of words, so a fresh tenant learns too.
  * Step keys: `plan`, `round:1:propose` (empty queue only), `select`, `batch:{i}`, `deepen`, `complete`.
  */
-import { abortReason, defineTask, queues, type TaskContext } from '../../engine/index.ts';
+import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError } from '../../errors.ts';
 import { getJob, startJob, updateJob } from './jobs-store.ts';
 import { lastQueuedId } from './knowledge-store.ts';
 import { deepenStep, learnBatchStep, proposeStep, reportJobError } from './learning-steps.ts';
 import { learningJobInput, learningTaskType, type LearningJobInput, type LearningResult } from './schemas.ts';
-import type { ResolvedLearningServices } from './services.ts';
+import { learningMaxAttempts, type ResolvedLearningServices } from './services.ts';
 
 /** Entries deep mode deepens (seed: 5). */
 export const entriesDeepenedPerRun = 5;
@@ -31,6 +31,7 @@ export function createLearningTask(services: ResolvedLearningServices) {
     type: learningTaskType,
     description: 'Learning job (seed 004): quick learns the first few queued words; deep learns every queued word, then deepens up to 5 entries.',
     queue: 'ai_jobs',
+    maxAttempts: learningMaxAttempts,
     input: learningJobInput,
     // Deep mode may take long with a remote model; an attempt stopped here resumes from its steps.
     hardTimeoutMs: 1_800_000,
@@ -80,7 +81,7 @@ export function createLearningTask(services: ResolvedLearningServices) {
         }
         if (reason !== undefined) throw signal.reason;
         const retryable = isTaskloomError(error) ? error.retryable : true;
-        await reportJobError(pool, taskId, error, retryable && context.attempt < queues.ai_jobs.maxAttempts).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
+        await reportJobError(pool, taskId, error, retryable && context.attempt < learningMaxAttempts).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
         throw error;
       }
     },

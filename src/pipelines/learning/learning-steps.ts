@@ -5,8 +5,7 @@
  * word a committed step learned, and a resumed job replays stored steps instead of researching
  * their words again.
  */
-import type { PoolClient } from '../../db/pool.ts';
-import type { StepScope, TaskContext } from '../../engine/index.ts';
+import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
 import { serializeError } from '../../errors.ts';
 import { updateJob } from './jobs-store.ts';
 import { entriesToDeepen, nextQueuedWords, recordRound, recordUnresolved, saveDeepened, saveLearned } from './knowledge-store.ts';
@@ -62,7 +61,7 @@ export async function proposeStep(context: TaskContext<unknown>, source: Researc
  * job took), researches them and stores what was learned. Returns an empty batch when the queue
  * has nothing left to give.
  */
-export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: import('../../db/pool.ts').Pool }): Promise<BatchResult> {
+export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool }): Promise<BatchResult> {
   const { taskId, tenant, signal } = context;
   const { source, key } = options;
   return context.step(key, async (scope: StepScope): Promise<BatchResult> => {
@@ -88,7 +87,7 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
 }
 
 /** Deep mode's last step: up to `limit` solidified entries get an expanded definition, applications and misconceptions. */
-export async function deepenStep(context: TaskContext<unknown>, options: { source: ResearchSource; limit: number; pool: import('../../db/pool.ts').Pool }): Promise<DeepenResult> {
+export async function deepenStep(context: TaskContext<unknown>, options: { source: ResearchSource; limit: number; pool: Pool }): Promise<DeepenResult> {
   const { taskId, tenant, signal } = context;
   return context.step('deepen', async (scope: StepScope): Promise<DeepenResult> => {
     const entries = await entriesToDeepen(options.pool, tenant, options.limit);
@@ -105,7 +104,7 @@ export async function deepenStep(context: TaskContext<unknown>, options: { sourc
 }
 
 /** Reports a failed attempt on the job document (outside any step: the step's own work rolled back). */
-export async function reportJobError(pool: import('../../db/pool.ts').Pool, taskId: string, error: unknown, willRetry: boolean): Promise<void> {
+export async function reportJobError(pool: Pool, taskId: string, error: unknown, willRetry: boolean): Promise<void> {
   const serialized = serializeError(error);
   const words = (serialized.details as { words?: unknown } | undefined)?.words;
   await updateJob(pool, taskId, {

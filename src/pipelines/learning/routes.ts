@@ -12,17 +12,15 @@
  * - `WS /ws/jobs/{job_id}` -> the job document on every change and at least once a second;
  *   closed (1000) after the document of the finished job
  */
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { parseOrThrow } from '../../api/index.ts';
-import type { Engine } from '../../engine/index.ts';
+import { parseOrThrow, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
 import { maxWordLength, normaliseWord } from './normalise.ts';
 import { bigLearningJobInput, learningJobInput, type JobDocument } from './schemas.ts';
-import type { ResolvedLearningServices } from './services.ts';
 import { learningTask, readJobDocument, startBigLearningJob, startLearningJob } from './start-job.ts';
 
 const jobParams = z.object({ job_id: z.string().min(1).max(100) }).strict();
@@ -39,18 +37,12 @@ const streamQuery = z.object({ api_key: z.string().max(200).optional() }).strict
 const streamIntervalMs = 1000;
 const terminal = new Set(['completed', 'failed', 'cancelled']);
 
-function tenantOf(request: FastifyRequest): string {
-  const tenant = (request as FastifyRequest & { tenant?: unknown }).tenant;
-  if (typeof tenant !== 'string' || tenant.length === 0) {
-    throw new TaskloomError('unauthorized', 'This endpoint needs an authenticated tenant (X-API-Key).', { httpStatus: 401, retryable: false });
-  }
-  return tenant;
-}
+export function learningRoutes(services: PipelineRouteServices): FastifyPluginAsync {
+  const { pool } = services;
+  // Read at request time, not captured: the engine may be attached after the routes are built.
+  const engineOf = (): PipelineRouteServices['engine'] => services.engine;
 
-export function learningRoutes(services: ResolvedLearningServices & { engine: Engine }): FastifyPluginAsync {
-  const { engine, pool } = services;
-
-  const documentOf = (tenant: string, id: string): Promise<JobDocument> => readJobDocument(engine, pool, tenant, id);
+  const documentOf = (tenant: string, id: string): Promise<JobDocument> => readJobDocument(engineOf(), pool, tenant, id);
 
   const streamJob = async (socket: WebSocket, tenant: string, jobId: string): Promise<void> => {
     const controller = new AbortController();
@@ -66,7 +58,7 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
     // Every event of the job (a batch learned, progress, the end) means the document changed.
     void (async () => {
       try {
-        for await (const event of engine.subscribe({ tenant, taskId: jobId, signal: controller.signal })) {
+        for await (const event of engineOf().subscribe({ tenant, taskId: jobId, signal: controller.signal })) {
           void event;
           poke();
         }
@@ -115,7 +107,7 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
     app.post('/jobs/start', async (request, reply) => {
       const body = parseOrThrow(learningJobInput, request.body ?? {}, 'body');
       try {
-        const { jobId } = await startLearningJob(services, tenantOf(request), body);
+        const { jobId } = await startLearningJob({ engine: engineOf(), pool, config: services.config }, tenantOf(request), body);
         return await reply.code(202).send({ job_id: jobId });
       } catch (error) {
         if (error instanceof LearningThrottledError) void reply.header('retry-after', String(error.details.retry_after_seconds));
@@ -125,7 +117,7 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
 
     app.post('/jobs/start_big', async (request, reply) => {
       const body = parseOrThrow(bigLearningJobInput, request.body ?? {}, 'body');
-      const { jobId } = await startBigLearningJob(services, tenantOf(request), body);
+      const { jobId } = await startBigLearningJob({ engine: engineOf(), pool, config: services.config }, tenantOf(request), body);
       return reply.code(202).send({ job_id: jobId });
     });
 
@@ -138,8 +130,8 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
     app.post('/jobs/:job_id/cancel', async (request) => {
       const tenant = tenantOf(request);
       const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
-      await learningTask(engine, tenant, jobId);
-      await engine.cancel(jobId, { tenant });
+      await learningTask(engineOf(), tenant, jobId);
+      await engineOf().cancel(jobId, { tenant });
       return documentOf(tenant, jobId);
     });
 
@@ -175,7 +167,7 @@ export function learningRoutes(services: ResolvedLearningServices & { engine: En
       preHandler: async (request) => {
         const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
         parseOrThrow(streamQuery, request.query, 'query');
-        await learningTask(engine, tenantOf(request), jobId);
+        await learningTask(engineOf(), tenantOf(request), jobId);
       },
       handler: async () => {
         throw new TaskloomError('upgrade_required', 'This endpoint is a WebSocket: connect with an Upgrade: websocket request.', { httpStatus: 426, retryable: false });

@@ -4,7 +4,7 @@
  */
 import type { Config } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
-import type { Pool } from '../../db/pool.ts';
+import type { Pool } from '../../kit/index.ts';
 import type { LlmGateway } from '../../llm/index.ts';
 import type { Logger } from '../../logger.ts';
 import { createLlmSource } from './sources/llm-source.ts';
@@ -12,6 +12,9 @@ import { sampleFrequentLemmas } from './sources/frequent-words.ts';
 import type { ResearchSource } from './sources/research-source.ts';
 import { createWordNetSource } from './sources/wordnet-source.ts';
 import { sharedWordNet } from './wordnet/wordnet-reader.ts';
+
+/** Attempts of a learning job (a provider failure is retried this many times in all, resuming from checkpoints). */
+export const learningMaxAttempts = 4;
 
 export interface LearningServices {
   config: Config;

@@ -3,8 +3,7 @@
  * quick-mode throttle and show the same document.
  */
 import type { Config } from '../../config.ts';
-import type { Pool } from '../../db/pool.ts';
-import type { Engine, TaskRecord } from '../../engine/index.ts';
+import type { Engine, Pool, TaskRecord } from '../../kit/index.ts';
 import { NotFoundError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
 import { jobDocument } from './job-document.ts';
