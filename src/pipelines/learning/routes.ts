@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { parseOrThrow, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { jsonSchema, parseOrThrow, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
@@ -104,7 +104,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
   };
 
   return async (app: FastifyInstance) => {
-    app.post('/jobs/start', async (request, reply) => {
+    app.post('/jobs/start', { schema: { tags: ['learning'], summary: 'Start a quick or deep learning job (seed 004)', body: jsonSchema(learningJobInput) } }, async (request, reply) => {
       const body = parseOrThrow(learningJobInput, request.body ?? {}, 'body');
       try {
         const { jobId } = await startLearningJob({ engine: engineOf(), pool, config: services.config }, tenantOf(request), body);
@@ -115,19 +115,19 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       }
     });
 
-    app.post('/jobs/start_big', async (request, reply) => {
+    app.post('/jobs/start_big', { schema: { tags: ['learning'], summary: 'Start a big learning job: rounds of words until the wall-clock budget', body: jsonSchema(bigLearningJobInput) } }, async (request, reply) => {
       const body = parseOrThrow(bigLearningJobInput, request.body ?? {}, 'body');
       const { jobId } = await startBigLearningJob({ engine: engineOf(), pool, config: services.config }, tenantOf(request), body);
       return reply.code(202).send({ job_id: jobId });
     });
 
-    app.get('/jobs/:job_id', async (request) => {
+    app.get('/jobs/:job_id', { schema: { tags: ['learning'], summary: 'A learning job\'s document', params: jsonSchema(jobParams) } }, async (request) => {
       const tenant = tenantOf(request);
       const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
       return documentOf(tenant, jobId);
     });
 
-    app.post('/jobs/:job_id/cancel', async (request) => {
+    app.post('/jobs/:job_id/cancel', { schema: { tags: ['learning'], summary: 'Cancel a learning job; what it learned stays', params: jsonSchema(jobParams) } }, async (request) => {
       const tenant = tenantOf(request);
       const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
       await learningTask(engineOf(), tenant, jobId);
@@ -135,7 +135,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       return documentOf(tenant, jobId);
     });
 
-    app.get('/knowledge', async (request) => {
+    app.get('/knowledge', { schema: { tags: ['learning'], summary: 'The tenant\'s known words, alphabetical', querystring: jsonSchema(knowledgeQuery) } }, async (request) => {
       const tenant = tenantOf(request);
       const query = parseOrThrow(knowledgeQuery, request.query, 'query');
       const search = query.search === undefined ? undefined : normaliseWord(query.search) || undefined;
@@ -150,7 +150,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       };
     });
 
-    app.get('/knowledge/:word', async (request) => {
+    app.get('/knowledge/:word', { schema: { tags: ['learning'], summary: 'One known word\'s entry (any spelling)', params: jsonSchema(wordParams) } }, async (request) => {
       const tenant = tenantOf(request);
       const { word } = parseOrThrow(wordParams, request.params, 'params');
       const entry = await getKnowledge(pool, tenant, normaliseWord(word));
@@ -162,6 +162,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       method: 'GET',
       url: '/ws/jobs/:job_id',
       config: { allowQueryKey: true },
+      schema: { tags: ['learning'], summary: 'WebSocket: the job document on every change and once a second; closes when the job ends', params: jsonSchema(jobParams), querystring: jsonSchema(streamQuery) },
       // Authentication and the job lookup happen before the upgrade: a bad key answers HTTP 401,
       // another tenant's job HTTP 404.
       preHandler: async (request) => {

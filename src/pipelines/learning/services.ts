@@ -34,7 +34,8 @@ export interface ResolvedLearningServices extends Omit<LearningServices, 'source
 /**
  * The source TASKLOOM_LEARNING_SOURCE names. `auto` uses the research model when a provider key
  * is configured (the gateway is not offline), else WordNet: the offline model's made-up text must
- * never become a tenant's knowledge.
+ * never become a tenant's knowledge. TASKLOOM_LEARNING_PROPOSALS=wordnet keeps the research model
+ * for definitions but draws each round's words from WordNet.
  */
 export function createResearchSource(config: Config, llm: LlmGateway): ResearchSource {
   const choice = config.learningSource === 'auto' ? (llm.isOffline() ? 'wordnet' : 'llm') : config.learningSource;
@@ -43,7 +44,10 @@ export function createResearchSource(config: Config, llm: LlmGateway): ResearchS
   if (llm.resolveModel('research').startsWith('offline:')) {
     throw new ConfigError('TASKLOOM_LEARNING_SOURCE=llm needs a research model from a provider (set PERPLEXITY_API_KEY, another provider key or TASKLOOM_LLM_RESEARCH_MODEL): the offline model\'s text must not become knowledge. Use `wordnet` or `auto` to learn offline.');
   }
-  return createLlmSource({ llm, batchSize: config.learningBatchSize, topicHints: (count) => sampleFrequentLemmas(reader, count) });
+  const source = createLlmSource({ llm, batchSize: config.learningBatchSize, topicHints: (count) => sampleFrequentLemmas(reader, count) });
+  if (config.learningProposals === 'source') return source;
+  // WordNet proposes, the research model defines: no generation call of ~1,000 words a round.
+  return { ...source, proposeWords: createWordNetSource({ reader }).proposeWords };
 }
 
 export function resolveLearningServices(services: LearningServices): ResolvedLearningServices {

@@ -77,7 +77,8 @@ export function createWordNetSource(options: WordNetSourceOptions): ResearchSour
       const unresolved: UnresolvedWord[] = [];
       for (const word of words) {
         researchOptions.signal.throwIfAborted();
-        const senses = await reader.lookup(word.word);
+        // A definition uses the first senses only (the main one, and one of another category).
+        const senses = await reader.lookup(word.word, { limit: 8 });
         if (senses.length === 0) {
           unresolved.push({ ...word, reason: 'WordNet 3.1 has no entry for this word' });
           continue;
@@ -107,14 +108,15 @@ export function createWordNetSource(options: WordNetSourceOptions): ResearchSour
       const unresolved: UnresolvedWord[] = [];
       for (const entry of entries) {
         researchOptions.signal.throwIfAborted();
-        const senses = await reader.lookup(entry.word);
+        const senses = await reader.lookup(entry.word, { limit: 24 });
+        const senseCount = await reader.senseCount(entry.word);
         if (senses.length === 0) {
           unresolved.push({ normalised: entry.normalised, word: entry.word, reason: 'WordNet 3.1 has no entry for this word' });
           continue;
         }
         const shown = senses.slice(0, 6);
         const expanded = [
-          `${sentence(`${entry.word} has ${senses.length} sense${senses.length === 1 ? '' : 's'} in WordNet 3.1`)}`,
+          `${sentence(`${entry.word} has ${senseCount} sense${senseCount === 1 ? '' : 's'} in WordNet 3.1`)}`,
           ...shown.map((sense, index) => sentence(`${index + 1}. As ${sense.pos === 'adj' || sense.pos === 'adv' ? 'an' : 'a'} ${posNames[sense.pos]} (${sense.category}): ${sense.definition}${sense.hypernyms[0] ? `, a kind of ${sense.hypernyms[0]}` : ''}`)),
         ].join(' ');
         const examples = senses.flatMap((sense) => sense.examples.map((example) => `${sentence(example)} (${sense.category})`));
