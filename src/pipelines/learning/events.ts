@@ -30,6 +30,8 @@ export const learningEvents = {
   round_proposed: z.object({ round: z.number().int(), proposed: z.number().int(), distinct_words: z.number().int(), source: z.string() }),
   words_learned: z.object({
     round: z.number().int().optional(),
+    learned: z.string().describe('The learned words, comma-separated (for one-line logs)'),
+    learned_count: z.number().int(),
     words: z.array(z.object({ word: z.string(), category: z.string().nullable(), source: z.string() })),
     not_learned: z.array(z.object({ word: z.string(), reason: z.string() })),
   }),

@@ -73,6 +73,9 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
     const outcome = await source.research(words, { signal, taskId, step: key });
     scope.emit('words_learned', {
       ...(options.round === undefined ? {} : { round: options.round }),
+      // Scalars first: the dashboard's event log shows them on the event's line.
+      learned: outcome.learned.map((entry) => entry.word).join(', '),
+      learned_count: outcome.learned.length,
       words: outcome.learned.map((entry) => ({ word: entry.word, category: entry.category, source: entry.source })),
       not_learned: outcome.unresolved.map((entry) => ({ word: entry.word, reason: entry.reason })),
     });

@@ -111,7 +111,7 @@ function JobPanel({ jobId, onChange }: { jobId: string; onChange: () => void }) 
               <ul>{document.errors.map((entry, index) => <li key={index}><code>{entry.code}</code> {entry.message}</li>)}</ul>
             </details>
           ) : null}
-          <p class="small"><StreamIndicator state={jobState} />{finishedStatuses.has(document.status) ? null : <button type="button" class="button button-danger" onClick={() => void cancel()}>Cancel job</button>}</p>
+          <p class="small"><StreamIndicator state={jobState} />{' '}{finishedStatuses.has(document.status) ? null : <button type="button" class="button button-danger" onClick={() => void cancel()}>Cancel job</button>}</p>
         </>
       ) : <p class="muted">Loading…</p>}
       <EventLog events={events} state={eventState} label="Live event log" />
