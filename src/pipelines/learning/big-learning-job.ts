@@ -79,7 +79,7 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
         if (reason === 'cancelled') return complete(context, plan, 'cancelled');
         if (reason !== undefined) throw signal.reason;
         const retryable = isTaskloomError(error) ? error.retryable : true;
-        const willRetry = retryable && context.attempt < learningMaxAttempts && beforeDeadline();
+        const willRetry = retryable && context.willRetry && beforeDeadline();
         await reportJobError(pool, taskId, error, willRetry).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
         // Past the deadline a retry would only complete at once: complete now with what was learned.
         if (!beforeDeadline()) return complete(context, plan, 'completed');

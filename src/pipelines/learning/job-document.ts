@@ -14,6 +14,8 @@ const statusOf = (task: TaskRecord): JobStatus => {
   switch (task.status) {
     case 'queued':
       return 'queued';
+    // Learning jobs never park on a waitpoint; should one, it is still in progress.
+    case 'waiting':
     case 'running':
     case 'retrying':
       return 'running';

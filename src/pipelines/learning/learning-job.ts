@@ -81,7 +81,7 @@ export function createLearningTask(services: ResolvedLearningServices) {
         }
         if (reason !== undefined) throw signal.reason;
         const retryable = isTaskloomError(error) ? error.retryable : true;
-        await reportJobError(pool, taskId, error, retryable && context.attempt < learningMaxAttempts).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
+        await reportJobError(pool, taskId, error, retryable && context.willRetry).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
         throw error;
       }
     },
