@@ -13,12 +13,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
-import type { Engine, Pool } from '../../kit/index.ts';
 import { NotFoundError } from '../../errors.ts';
 import { getKnowledge, listKnowledge } from './knowledge-store.ts';
 import { normaliseWord } from './normalise.ts';
 import type { JobDocument } from './schemas.ts';
-import { readJobDocument, startBigLearningJob, startLearningJob } from './start-job.ts';
+import { readJobDocument, startBigLearningJob, startLearningJob, type JobStarter } from './start-job.ts';
 
 const finished = new Set(['completed', 'failed', 'cancelled']);
 
@@ -33,16 +32,29 @@ export function describeJob(document: JobDocument): string {
   return `${document.status.padEnd(9)} ${String(document.progress).padStart(3)}%  ${document.total_tokens} words learned, round ${document.last_round}, ${document.words_queued} queued${errors}`;
 }
 
-async function follow(engine: Engine, pool: Pool, tenant: string, jobId: string): Promise<JobDocument> {
+/**
+ * Opens the engine, starts a job with `start`, prints `{job_id}`, and with `wait` follows the job
+ * document once a second (a line per change on a terminal, JSON lines otherwise); the exit code
+ * is 0 only when the job completed.
+ */
+async function startAndFollow(runtime: Runtime, options: { tenant: string; wait?: boolean }, start: (starter: JobStarter) => Promise<{ jobId: string }>): Promise<void> {
+  const { engine, database, services } = await runtime.openEngine();
+  const { jobId } = await start({ engine, pool: database.pool, config: services.config });
+  process.stdout.write(`${JSON.stringify({ job_id: jobId })}\n`);
+  if (!options.wait) return;
+  await warnWhenNoWorker(engine);
   const tty = process.stdout.isTTY === true;
   let last = '';
   for (;;) {
-    const document = await readJobDocument(engine, pool, tenant, jobId);
+    const document = await readJobDocument(engine, database.pool, options.tenant, jobId);
     const line = tty ? describeJob(document) : JSON.stringify(document);
     const key = tty ? line : JSON.stringify({ ...document, progress: 0 });
     if (key !== last) process.stdout.write(`${line}\n`);
     last = key;
-    if (finished.has(document.status)) return document;
+    if (finished.has(document.status)) {
+      process.exitCode = document.status === 'completed' ? 0 : 1;
+      return;
+    }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
@@ -55,15 +67,8 @@ export function learningCommand(runtime: Runtime): Command {
     .addOption(new Option('--mode <mode>', 'quick or deep').choices(['quick', 'deep']).makeOptionMandatory())
     .option('--tenant <name>', 'tenant', 'default')
     .option('--wait', 'follow the job until it ends; exit code 0 only when it completed')
-    .action(async (options: { mode: 'quick' | 'deep'; tenant: string; wait?: boolean }) => {
-      const { engine, database, services } = await runtime.openEngine();
-      const { jobId } = await startLearningJob({ engine, pool: database.pool, config: services.config }, options.tenant, { mode: options.mode });
-      process.stdout.write(`${JSON.stringify({ job_id: jobId })}\n`);
-      if (!options.wait) return;
-      await warnWhenNoWorker(engine);
-      const document = await follow(engine, database.pool, options.tenant, jobId);
-      process.exitCode = document.status === 'completed' ? 0 : 1;
-    });
+    .action((options: { mode: 'quick' | 'deep'; tenant: string; wait?: boolean }) =>
+      startAndFollow(runtime, options, (starter) => startLearningJob(starter, options.tenant, { mode: options.mode })));
 
   learning.command('start-big')
     .description('Start a big learning job: rounds of words until the budget (TASKLOOM_LEARNING_BUDGET_SECONDS) runs out')
@@ -71,18 +76,11 @@ export function learningCommand(runtime: Runtime): Command {
     .option('--words-per-round <n>', 'words one round asks for', positiveInteger)
     .option('--tenant <name>', 'tenant', 'default')
     .option('--wait', 'follow the job until it ends; exit code 0 only when it completed')
-    .action(async (options: { budget?: number; wordsPerRound?: number; tenant: string; wait?: boolean }) => {
-      const { engine, database, services } = await runtime.openEngine();
-      const { jobId } = await startBigLearningJob({ engine, pool: database.pool, config: services.config }, options.tenant, {
+    .action((options: { budget?: number; wordsPerRound?: number; tenant: string; wait?: boolean }) =>
+      startAndFollow(runtime, options, (starter) => startBigLearningJob(starter, options.tenant, {
         ...(options.budget === undefined ? {} : { budget_seconds: options.budget }),
         ...(options.wordsPerRound === undefined ? {} : { words_per_round: options.wordsPerRound }),
-      });
-      process.stdout.write(`${JSON.stringify({ job_id: jobId })}\n`);
-      if (!options.wait) return;
-      await warnWhenNoWorker(engine);
-      const document = await follow(engine, database.pool, options.tenant, jobId);
-      process.exitCode = document.status === 'completed' ? 0 : 1;
-    });
+      })));
 
   learning.command('status')
     .description('A learning job\'s document (status, progress, words learned, rounds, errors) as JSON')

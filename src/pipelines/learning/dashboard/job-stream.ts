@@ -4,30 +4,10 @@
  * (the document is whole each time, so nothing has to be resumed).
  */
 import { apiKey, query, websocketUrl } from '@dashboard/api/client.ts';
+// Types only: erased at build, so the page shares the API's shapes without bundling zod.
+import type { JobDocument } from '../schemas.ts';
 
-export interface JobError {
-  code: string;
-  message: string;
-  at: string;
-  words?: string[];
-}
-
-export interface JobDocument {
-  job_id: string;
-  status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
-  mode: 'quick' | 'deep' | 'big';
-  progress: number;
-  total_tokens: number;
-  last_round: number;
-  created_at: string;
-  errors: JobError[];
-  words_proposed: number;
-  words_queued: number;
-  words_failed: number;
-  entries_deepened: number;
-  deadline_at: string | null;
-  finished_at: string | null;
-}
+export type { JobDocument };
 
 export const finishedStatuses = new Set(['completed', 'failed', 'cancelled']);
 

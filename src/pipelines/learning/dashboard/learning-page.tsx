@@ -17,23 +17,8 @@ import { formatNumber, formatTime, shortId } from '@dashboard/lib/format.ts';
 import { useLoader } from '@dashboard/lib/hooks.ts';
 import { navigate } from '@dashboard/lib/router.ts';
 import { ErrorNotice } from '@dashboard/pages/shared.tsx';
+import type { KnowledgeEntry } from '../schemas.ts';
 import { finishedStatuses, followJob, type JobDocument } from './job-stream.ts';
-
-interface KnowledgeEntry {
-  word: string;
-  normalised: string;
-  explanation: string;
-  definition: string | null;
-  related_concepts: string[];
-  examples: string[];
-  category: string | null;
-  source: string;
-  references: string[];
-  expanded_definition: string | null;
-  applications: string[] | null;
-  misconceptions: string[] | null;
-  learned_at: string;
-}
 
 interface KnowledgePage {
   entries: KnowledgeEntry[];
