@@ -61,7 +61,6 @@ describe('tenant isolation', () => {
 
   it('the task WebSocket refuses another tenant\'s task with 404', async () => {
     expect((await wsStatus(`/ws/tasks/${taskOfA}`, api.keyB)).status).toBe(404);
-    expect((await wsStatus(`/ws/jobs/${taskOfA}`, api.keyB)).status).toBe(404);
     expect((await wsStatus(`/ws/tasks/${missing}`, api.keyB)).status).toBe(404);
   });
 

@@ -105,7 +105,7 @@ describe('WebSocket', () => {
     expect(closed).toEqual({ code: 1000, reason: 'task finished' });
     const stored = await storedEvents(taskId);
     expect(stream.messages.map((message) => message.id)).toEqual(stored.map((event) => event.id));
-    const resumed = new WebSocket(wsUrl(`/ws/jobs/${taskId}?after=${stored[1]!.id}`, api.keyA));
+    const resumed = new WebSocket(wsUrl(`/ws/tasks/${taskId}?after=${stored[1]!.id}`, api.keyA));
     const rest = collect(resumed);
     await rest.closed;
     expect(rest.messages.map((message) => message.id)).toEqual(stored.slice(2).map((event) => event.id));

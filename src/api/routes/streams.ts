@@ -1,9 +1,10 @@
 /**
- * WebSocket streams of stored-then-live events: one task (`/ws/tasks/:id`, and the seed's
- * `/ws/jobs/:id`) or every task of a project (`/ws/projects/:projectId`). `?after=` resumes
- * after an event id. Each message is one event as JSON; a task stream closes (1000) after the
- * task's terminal event. Authentication and the task lookup happen before the upgrade, so a
- * bad key answers HTTP 401 and another tenant's task HTTP 404.
+ * WebSocket streams of stored-then-live events: one task (`/ws/tasks/:id`) or every task of a
+ * project (`/ws/projects/:projectId`). `?after=` resumes after an event id. (Seed 004's
+ * `/ws/jobs/:id` is the learning pipeline's: it streams job documents, not events.) Each message
+ * is one event as JSON; a task stream closes (1000) after the task's terminal event.
+ * Authentication and the task lookup happen before the upgrade, so a bad key answers HTTP 401
+ * and another tenant's task HTTP 404.
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
@@ -98,26 +99,24 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
   };
 
   return async (app) => {
-    for (const path of ['/ws/tasks/:id', '/ws/jobs/:id']) {
-      app.route({
-        method: 'GET',
-        url: path,
-        config: { allowQueryKey: true },
-        schema: { tags: ['streams'], summary: 'WebSocket: one task\'s events, stored then live; closes after the terminal event', security: securityRequirement, params: jsonSchema(taskIdParams), querystring: jsonSchema(streamQuery), hide: path === '/ws/jobs/:id' },
-        preHandler: async (request) => {
-          const { id } = parseOrThrow(taskIdParams, request.params, 'params');
-          const query = parseOrThrow(streamQuery, request.query, 'query');
-          const task = await engine.getTask(id, { tenant: request.tenant });
-          request.streamTarget = { taskId: task.id, afterId: query.after ?? 0 };
-        },
-        handler: async () => {
-          throw new UpgradeRequiredError();
-        },
-        wsHandler: (socket, request) => {
-          void run(socket, request);
-        },
-      });
-    }
+    app.route({
+      method: 'GET',
+      url: '/ws/tasks/:id',
+      config: { allowQueryKey: true },
+      schema: { tags: ['streams'], summary: 'WebSocket: one task\'s events, stored then live; closes after the terminal event', security: securityRequirement, params: jsonSchema(taskIdParams), querystring: jsonSchema(streamQuery) },
+      preHandler: async (request) => {
+        const { id } = parseOrThrow(taskIdParams, request.params, 'params');
+        const query = parseOrThrow(streamQuery, request.query, 'query');
+        const task = await engine.getTask(id, { tenant: request.tenant });
+        request.streamTarget = { taskId: task.id, afterId: query.after ?? 0 };
+      },
+      handler: async () => {
+        throw new UpgradeRequiredError();
+      },
+      wsHandler: (socket, request) => {
+        void run(socket, request);
+      },
+    });
 
     app.route({
       method: 'GET',

@@ -1,0 +1,195 @@
+/**
+ * `/learning` and `/learning/jobs/:id`: the "Start Big Learning Job" button (and quick / deep
+ * runs), the job's status badge, progress bar, tokens-learned counter and live event log, and a
+ * knowledge browser (search, category, one word's full entry).
+ *
+ * The job document comes from `WS /ws/jobs/{id}`; the event log is the task's own event stream
+ * (SSE, resumable); the knowledge from `GET /knowledge` and `GET /knowledge/{word}`.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, query, request } from '@dashboard/api/client.ts';
+import { TaskEventStream, type StreamState } from '@dashboard/api/event-streams.ts';
+import type { TaskEvent } from '@dashboard/api/types.ts';
+import { EventLog, StreamIndicator } from '@dashboard/components/event-log.tsx';
+import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
+import { StatusBadge } from '@dashboard/components/status-badge.tsx';
+import { formatNumber, formatTime, shortId } from '@dashboard/lib/format.ts';
+import { useLoader } from '@dashboard/lib/hooks.ts';
+import { navigate } from '@dashboard/lib/router.ts';
+import { ErrorNotice } from '@dashboard/pages/shared.tsx';
+import type { KnowledgeEntry } from '../schemas.ts';
+import { finishedStatuses, followJob, type JobDocument } from './job-stream.ts';
+
+interface KnowledgePage {
+  entries: KnowledgeEntry[];
+  total: number;
+  next_after: string | null;
+  known_words: number;
+  queued_words: number;
+}
+
+const lastJobKey = 'taskloom.learning.lastJob';
+
+function JobPanel({ jobId, onChange }: { jobId: string; onChange: () => void }) {
+  const [document, setDocument] = useState<JobDocument | null>(null);
+  const [jobState, setJobState] = useState<StreamState>('connecting');
+  const [events, setEvents] = useState<TaskEvent[]>([]);
+  const [eventState, setEventState] = useState<StreamState>('connecting');
+  const [error, setError] = useState<ApiError | null>(null);
+  const eventsRef = useRef<TaskEvent[]>([]);
+  const learnedRef = useRef(0);
+
+  useEffect(() => {
+    setDocument(null);
+    eventsRef.current = [];
+    setEvents([]);
+    request<JobDocument>(`/jobs/${encodeURIComponent(jobId)}`).then(setDocument, (failure: unknown) => setError(failure as ApiError));
+    const stopJob = followJob(jobId, (next) => {
+      setDocument(next);
+      // The knowledge browser re-reads when the job learned more words.
+      if (next.total_tokens !== learnedRef.current) {
+        learnedRef.current = next.total_tokens;
+        onChange();
+      }
+    }, setJobState);
+    const stream = new TaskEventStream(jobId, 0, {
+      onEvents: (batch) => {
+        // The log keeps the most recent 500 events: a 10-minute job appends thousands.
+        eventsRef.current = [...eventsRef.current, ...batch].slice(-500);
+        setEvents(eventsRef.current);
+      },
+      onState: setEventState,
+    });
+    stream.connect();
+    return () => {
+      stopJob();
+      stream.close();
+    };
+  }, [jobId]);
+
+  const cancel = async (): Promise<void> => {
+    try {
+      setDocument(await request<JobDocument>(`/jobs/${encodeURIComponent(jobId)}/cancel`, { method: 'POST' }));
+    } catch (failure) {
+      setError(failure as ApiError);
+    }
+  };
+
+  return (
+    <section class="panel" aria-labelledby="job-heading" data-testid="learning-job">
+      <div class="panel-header">
+        <h2 id="job-heading">Job <code title={jobId}>{shortId(jobId)}</code>{document ? ` · ${document.mode}` : ''}</h2>
+        {document ? <StatusBadge status={document.status} large /> : null}
+      </div>
+      <ErrorNotice error={error} action="Job" />
+      {document ? (
+        <>
+          <ProgressBar value={document.progress} label="Job progress" status={document.status} />
+          <ul class="stat-grid stat-grid-wide">
+            <li class="stat"><div class="stat-link"><span class="stat-value" data-testid="tokens-learned">{formatNumber(document.total_tokens)}</span><span class="stat-label">tokens learned</span></div></li>
+            <li class="stat"><div class="stat-link"><span class="stat-value">{document.last_round}</span><span class="stat-label">rounds</span><span class="stat-note">{formatNumber(document.words_proposed)} proposed · {formatNumber(document.words_queued)} queued · {formatNumber(document.words_failed)} not learned</span></div></li>
+            <li class="stat"><div class="stat-link"><span class="stat-value small">{document.deadline_at ? formatTime(document.deadline_at) : '–'}</span><span class="stat-label">deadline</span><span class="stat-note">started {formatTime(document.created_at)}{document.finished_at ? ` · ended ${formatTime(document.finished_at)}` : ''}</span></div></li>
+          </ul>
+          {document.errors.length > 0 ? (
+            <details class="small">
+              <summary>{document.errors.length} recent error{document.errors.length === 1 ? '' : 's'}</summary>
+              <ul>{document.errors.map((entry, index) => <li key={index}><code>{entry.code}</code> {entry.message}</li>)}</ul>
+            </details>
+          ) : null}
+          <p class="small"><StreamIndicator state={jobState} />{' '}{finishedStatuses.has(document.status) ? null : <button type="button" class="button button-danger" onClick={() => void cancel()}>Cancel job</button>}</p>
+        </>
+      ) : <p class="muted">Loading…</p>}
+      <EventLog events={events} state={eventState} label="Live event log" />
+    </section>
+  );
+}
+
+function KnowledgeBrowser({ version }: { version: number }) {
+  const [search, setSearch] = useState('');
+  const [category, setCategory] = useState('');
+  const [selected, setSelected] = useState<string | null>(null);
+  const list = useLoader((signal) => request<KnowledgePage>(`/knowledge${query({ search: search.trim(), category: category.trim(), limit: 100 })}`, { signal }), `${search}|${category}|${version}`);
+  const entry = useLoader((signal) => (selected ? request<KnowledgeEntry>(`/knowledge/${encodeURIComponent(selected)}`, { signal }) : Promise.resolve(null)), `${selected}|${version}`);
+
+  return (
+    <section class="panel" aria-labelledby="knowledge-heading" data-testid="knowledge-browser">
+      <div class="panel-header">
+        <h2 id="knowledge-heading">Knowledge</h2>
+        {list.data ? <span class="muted small">{formatNumber(list.data.known_words)} known · {formatNumber(list.data.queued_words)} waiting</span> : null}
+      </div>
+      <div class="filters">
+        <div class="field"><label for="knowledge-search">Search</label><input id="knowledge-search" type="search" value={search} onInput={(event) => setSearch((event.target as HTMLInputElement).value)} placeholder="word" /></div>
+        <div class="field"><label for="knowledge-category">Category</label><input id="knowledge-category" value={category} onInput={(event) => setCategory((event.target as HTMLInputElement).value)} placeholder="noun.animal or noun" /></div>
+      </div>
+      <ErrorNotice error={list.error} action="Knowledge" />
+      <div class="grid-2">
+        <div class="table-scroll table-scroll-tall">
+          <table class="data-table compact">
+            <thead><tr><th>word</th><th>category</th><th>source</th></tr></thead>
+            <tbody>
+              {(list.data?.entries ?? []).map((row) => (
+                <tr key={row.normalised} aria-selected={selected === row.normalised}>
+                  <td><button type="button" class="button button-quiet" onClick={() => setSelected(row.normalised)}>{row.word}</button></td>
+                  <td>{row.category ?? '–'}</td>
+                  <td class="small">{row.source}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {list.data ? <p class="muted small">{list.data.entries.length} of {formatNumber(list.data.total)} shown</p> : null}
+        </div>
+        <div data-testid="knowledge-entry">
+          {entry.data ? (
+            <article>
+              <h3>{entry.data.word} <span class="muted small">{entry.data.category ?? ''}</span></h3>
+              <p>{entry.data.definition ?? entry.data.explanation}</p>
+              {entry.data.related_concepts.length > 0 ? <p class="small"><strong>Related:</strong> {entry.data.related_concepts.join(', ')}</p> : null}
+              {entry.data.examples.length > 0 ? <ul class="small">{entry.data.examples.map((example) => <li key={example}><em>{example}</em></li>)}</ul> : null}
+              {entry.data.expanded_definition ? <p class="small">{entry.data.expanded_definition}</p> : null}
+              {entry.data.applications?.length ? <p class="small"><strong>Applications:</strong> {entry.data.applications.join(' ')}</p> : null}
+              {entry.data.misconceptions?.length ? <p class="small"><strong>Misconceptions:</strong> {entry.data.misconceptions.join(' ')}</p> : null}
+              <p class="muted small">source {entry.data.source} · learned {formatTime(entry.data.learned_at)}</p>
+            </article>
+          ) : <p class="muted small">Pick a word to see its entry.</p>}
+        </div>
+      </div>
+    </section>
+  );
+}
+
+export function LearningPage({ jobId }: { jobId?: string }) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const [starting, setStarting] = useState(false);
+  const [version, setVersion] = useState(0);
+  const lastJob = jobId ?? (typeof sessionStorage === 'undefined' ? null : sessionStorage.getItem(lastJobKey));
+
+  const start = async (path: string, body: unknown): Promise<void> => {
+    setStarting(true);
+    setError(null);
+    try {
+      const started = await request<{ job_id: string }>(path, { method: 'POST', body });
+      sessionStorage.setItem(lastJobKey, started.job_id);
+      navigate(`/learning/jobs/${started.job_id}`);
+    } catch (failure) {
+      setError(failure as ApiError);
+    } finally {
+      setStarting(false);
+    }
+  };
+
+  return (
+    <div class="page">
+      <div class="page-header">
+        <h1>Learning</h1>
+        <div>
+          <button type="button" class="button button-primary" disabled={starting} onClick={() => void start('/jobs/start_big', {})}>Start Big Learning Job</button>{' '}
+          <button type="button" class="button" disabled={starting} onClick={() => void start('/jobs/start', { mode: 'quick' })}>Quick run</button>{' '}
+          <button type="button" class="button" disabled={starting} onClick={() => void start('/jobs/start', { mode: 'deep' })}>Deep run</button>
+        </div>
+      </div>
+      <ErrorNotice error={error} action="Start" />
+      {lastJob ? <JobPanel jobId={lastJob} onChange={() => setVersion((value) => value + 1)} /> : <p class="muted">No job started from this tab yet.</p>}
+      <KnowledgeBrowser version={version} />
+    </div>
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * The checkpointed units both task types are made of. Each is one `context.step`: the research
+ * runs outside any transaction, and its knowledge rows, the queue changes, the job's counters and
+ * its events commit together with the checkpoint in `save`. So a crash or cancel keeps every
+ * word a committed step learned, and a resumed job replays stored steps instead of researching
+ * their words again.
+ */
+import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
+import { serializeError } from '../../errors.ts';
+import { updateJob } from './jobs-store.ts';
+import { entriesToDeepen, nextQueuedWords, recordRound, recordUnresolved, saveDeepened, saveLearned } from './knowledge-store.ts';
+import { distinctLearnableWords, normaliseWord } from './normalise.ts';
+import type { JobError } from './schemas.ts';
+import type { DeepenedWord, ResearchedWord, ResearchSource, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
+
+export interface ProposeResult {
+  tokens: string[];
+  words: WordToLearn[];
+  source: string;
+  calls: number;
+}
+
+export interface BatchResult {
+  /** Every word the batch took from the queue (learned or not). */
+  words: string[];
+  learned: ResearchedWord[];
+  unresolved: UnresolvedWord[];
+  calls: number;
+}
+
+export interface DeepenResult {
+  deepened: DeepenedWord[];
+  unresolved: UnresolvedWord[];
+  calls: number;
+}
+
+const unresolvedError = (unresolved: readonly UnresolvedWord[]): JobError[] =>
+  unresolved.length === 0 ? [] : [{ code: 'word_not_learned', message: unresolved.slice(0, 3).map((entry) => `${entry.word}: ${entry.reason}`).join('; '), at: new Date().toISOString(), words: unresolved.map((entry) => entry.word).slice(0, 20) }];
+
+/** One round's proposal: the tokens as proposed go to raw_training, the learnable new ones to the queue. */
+export async function proposeStep(context: TaskContext<unknown>, source: ResearchSource, round: number, count: number): Promise<ProposeResult> {
+  const key = `round:${round}:propose`;
+  const { taskId, tenant, signal } = context;
+  return context.step(key, async (scope: StepScope): Promise<ProposeResult> => {
+    const proposal = await source.proposeWords({ count, round }, { signal, taskId, step: key });
+    // A model may answer far more than asked; the round keeps what it asked for (plus slack).
+    const tokens = proposal.tokens.slice(0, Math.ceil(count * 1.5)).map((token) => token.slice(0, 200));
+    const words = distinctLearnableWords(tokens);
+    scope.emit('round_proposed', { round, proposed: tokens.length, distinct_words: words.length, source: proposal.source });
+    return { tokens, words, source: proposal.source, calls: proposal.calls };
+  }, {
+    save: async (transaction: PoolClient, result) => {
+      const { queued } = await recordRound(transaction, { tenant, taskId, round }, result.tokens, result.words, normaliseWord);
+      await updateJob(transaction, taskId, { round, wordsProposed: result.tokens.length, wordsQueued: queued });
+    },
+  });
+}
+
+/**
+ * Takes up to `limit` words from the queue (skipping `picked`, the words earlier batches of this
+ * job took), researches them and stores what was learned. Returns an empty batch when the queue
+ * has nothing left to give.
+ */
+export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool }): Promise<BatchResult> {
+  const { taskId, tenant, signal } = context;
+  const { source, key } = options;
+  return context.step(key, async (scope: StepScope): Promise<BatchResult> => {
+    const words = await nextQueuedWords(options.pool, tenant, Math.min(options.limit, source.batchSize), {
+      excluding: [...options.picked],
+      ...(options.upToId === undefined ? {} : { upToId: options.upToId }),
+    });
+    if (words.length === 0) return { words: [], learned: [], unresolved: [], calls: 0 };
+    const outcome = await source.research(words, { signal, taskId, step: key });
+    scope.emit('words_learned', {
+      ...(options.round === undefined ? {} : { round: options.round }),
+      // Scalars first: the dashboard's event log shows them on the event's line.
+      learned: outcome.learned.map((entry) => entry.word).join(', '),
+      learned_count: outcome.learned.length,
+      words: outcome.learned.map((entry) => ({ word: entry.word, category: entry.category, source: entry.source })),
+      not_learned: outcome.unresolved.map((entry) => ({ word: entry.word, reason: entry.reason })),
+    });
+    return { words: words.map((word) => word.normalised), learned: outcome.learned, unresolved: outcome.unresolved, calls: outcome.calls };
+  }, {
+    save: async (transaction: PoolClient, result) => {
+      const inserted = await saveLearned(transaction, { tenant, taskId }, result.learned);
+      await recordUnresolved(transaction, tenant, result.unresolved);
+      await updateJob(transaction, taskId, { totalTokens: inserted.length, wordsFailed: result.unresolved.length, errors: unresolvedError(result.unresolved) });
+    },
+  });
+}
+
+/** Deep mode's last step: up to `limit` solidified entries get an expanded definition, applications and misconceptions. */
+export async function deepenStep(context: TaskContext<unknown>, options: { source: ResearchSource; limit: number; pool: Pool }): Promise<DeepenResult> {
+  const { taskId, tenant, signal } = context;
+  return context.step('deepen', async (scope: StepScope): Promise<DeepenResult> => {
+    const entries = await entriesToDeepen(options.pool, tenant, options.limit);
+    if (entries.length === 0) return { deepened: [], unresolved: [], calls: 0 };
+    const outcome = await options.source.deepen(entries, { signal, taskId, step: 'deepen' });
+    scope.emit('entries_deepened', { words: outcome.deepened.map((entry) => entry.normalised), not_deepened: outcome.unresolved.map((entry) => ({ word: entry.word, reason: entry.reason })) });
+    return outcome;
+  }, {
+    save: async (transaction: PoolClient, result) => {
+      const deepened = await saveDeepened(transaction, tenant, result.deepened);
+      await updateJob(transaction, taskId, { entriesDeepened: deepened, errors: unresolvedError(result.unresolved) });
+    },
+  });
+}
+
+/** Reports a failed attempt on the job document (outside any step: the step's own work rolled back). */
+export async function reportJobError(pool: Pool, taskId: string, error: unknown, willRetry: boolean): Promise<void> {
+  const serialized = serializeError(error);
+  const words = (serialized.details as { words?: unknown } | undefined)?.words;
+  await updateJob(pool, taskId, {
+    errors: [{ code: serialized.code, message: `${serialized.message}${willRetry ? ' (will retry)' : ''}`.slice(0, 1000), at: new Date().toISOString(), ...(Array.isArray(words) ? { words: words.map(String).slice(0, 20) } : {}) }],
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * The research model as a source, through the LLM gateway with purpose `research` (Perplexity
+ * when PERPLEXITY_API_KEY is set, else TASKLOOM_LLM_RESEARCH_MODEL or the generation default).
+ *
+ * One call per batch researches, defines and enriches several words at once: with 10 words a
+ * batch and one 1,000-word proposal per 200 learned words, a word costs 0.105 calls. The answer
+ * has one property per requested word, so a definition cannot land on the wrong word, and each
+ * entry is validated on its own: a bad entry costs that word (it stays queued), not the batch.
+ * Gateway failures (after its retries and fallbacks) become ResearchProviderError.
+ */
+import { isLlmError, type LlmGateway } from '../../../llm/index.ts';
+import { ResearchProviderError } from '../errors.ts';
+import { deepenAnswer, deepenedEntry, proposalAnswer, researchAnswer, solidifiedEntry } from '../schemas.ts';
+import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchSource, UnresolvedWord } from './research-source.ts';
+
+const proposalInstructions = 'You build vocabulary lists for a learning system. Answer with JSON only: {"words": [...]}. Each entry is one real English word or a short established compound, lower case unless it is a proper noun. No numbers, no phrases, no duplicates, no explanations.';
+const researchInstructions = 'You are a careful lexicographer with web search. For each requested word, research it and answer with facts you can support: a 2-3 sentence definition in plain English, up to 5 related concepts, 2 example sentences and a category (a WordNet lexicographer category such as noun.animal or verb.motion when it fits). List the URLs you relied on in `sources`. If you cannot define a word reliably, answer null for it: never answer with an apology, a placeholder or a message about your own state.';
+const deepenInstructions = 'You are a careful lexicographer with web search. For each word, give a fuller explanation (4-8 sentences), up to 5 applications (where and how the word or concept is used) and up to 5 common misconceptions, each with its correction. Answer null for a word you cannot treat reliably; never answer with an apology or a placeholder.';
+
+function issuesOf(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
+  return error.issues.map((issue) => `${issue.path.map(String).join('.') || 'entry'}: ${issue.message}`).join('; ').slice(0, 300);
+}
+
+function isUrl(value: string): boolean {
+  return /^https?:\/\/\S+$/i.test(value.trim());
+}
+
+export interface LlmSourceOptions {
+  llm: LlmGateway;
+  /** Words per research call. @default 10 */
+  batchSize?: number;
+  /** Topic words offered to the model for a round's proposal, so rounds differ (WordNet's frequent lemmas). */
+  topicHints?: (count: number) => Promise<string[]>;
+  /** `provider:model`. @default the gateway's research model */
+  model?: string;
+}
+
+export function createLlmSource(options: LlmSourceOptions): ResearchSource {
+  const { llm } = options;
+  const name = llm.resolveModel('research', options.model);
+  const modelOption = options.model ? { model: options.model } : {};
+
+  /** Calls the gateway; any failure but the task's own abort is a ResearchProviderError. */
+  const call = async <T>(operation: 'propose' | 'research' | 'deepen', request: Parameters<LlmGateway['generateStructured']>[0] & { schema: import('zod').ZodType<T> }, researchOptions: ResearchOptions, words: readonly string[]) => {
+    try {
+      return await llm.generateStructured<T>(request);
+    } catch (error) {
+      if (researchOptions.signal.aborted) throw researchOptions.signal.reason instanceof Error ? researchOptions.signal.reason : error;
+      const details = { words: words.slice(0, 20), ...(isLlmError(error) ? { llm_code: error.code, provider: error.details.provider, model: error.details.model, status_code: error.details.statusCode } : {}) };
+      throw new ResearchProviderError(name, operation, error instanceof Error ? error.message : String(error), { details, cause: error });
+    }
+  };
+
+  return {
+    kind: 'llm',
+    name,
+    batchSize: options.batchSize ?? 10,
+
+    async proposeWords(request, researchOptions) {
+      const hints = options.topicHints ? await options.topicHints(12) : [];
+      const prompt = [
+        `Round ${request.round}. Propose ${request.count} distinct English words worth learning: common and less common ones, across everyday life, science, arts, work and nature.`,
+        hints.length > 0 ? `Start from the neighbourhood of these words (related words, not only these): ${hints.join(', ')}.` : '',
+      ].filter(Boolean).join('\n');
+      const answer = await call('propose', {
+        purpose: 'research', ...modelOption, schema: proposalAnswer(request.count), instructions: proposalInstructions, prompt, signal: researchOptions.signal,
+        context: { taskId: researchOptions.taskId, step: researchOptions.step },
+      }, researchOptions, []);
+      return { tokens: answer.object.words, source: answer.model, calls: 1 };
+    },
+
+    async research(words, researchOptions) {
+      const keys = words.map((word) => word.normalised);
+      const answer = await call('research', {
+        purpose: 'research', ...modelOption, schema: researchAnswer(keys), instructions: researchInstructions,
+        prompt: `Research these ${keys.length} words and answer with one entry per word, keyed by the word exactly as written:\n${keys.map((key) => `- ${key}`).join('\n')}`,
+        signal: researchOptions.signal, context: { taskId: researchOptions.taskId, step: researchOptions.step },
+      }, researchOptions, keys);
+      const learned: ResearchedWord[] = [];
+      const unresolved: UnresolvedWord[] = [];
+      const entries = answer.object as Record<string, unknown>;
+      for (const word of words) {
+        const raw = entries[word.normalised] as { definition: string; related_concepts: string[]; examples: string[]; category: string; sources: string[] } | null | undefined;
+        if (!raw) {
+          unresolved.push({ ...word, reason: `${answer.model} could not define it` });
+          continue;
+        }
+        // "Up to 5" and "2" are caps: a model giving more is trimmed, not refused.
+        const parsed = solidifiedEntry.safeParse({ definition: raw.definition, related_concepts: raw.related_concepts.slice(0, 5), examples: raw.examples.slice(0, 2), category: raw.category || null });
+        if (!parsed.success) {
+          unresolved.push({ ...word, reason: `${answer.model} answered an entry that does not fit the knowledge schema: ${issuesOf(parsed.error)}` });
+          continue;
+        }
+        learned.push({ ...parsed.data, ...word, source: answer.model, references: raw.sources.filter(isUrl).slice(0, 10) });
+      }
+      return { learned, unresolved, calls: 1 };
+    },
+
+    async deepen(entries, researchOptions) {
+      const keys = entries.map((entry) => entry.normalised);
+      const answer = await call('deepen', {
+        purpose: 'research', ...modelOption, schema: deepenAnswer(keys), instructions: deepenInstructions,
+        prompt: `Deepen the knowledge of these ${keys.length} words, keyed by the word exactly as written. Their current definitions:\n${entries.map((entry) => `- ${entry.normalised}: ${entry.definition}`).join('\n')}`,
+        signal: researchOptions.signal, context: { taskId: researchOptions.taskId, step: researchOptions.step },
+      }, researchOptions, keys);
+      const deepened: DeepenedWord[] = [];
+      const unresolved: UnresolvedWord[] = [];
+      const answers = answer.object as Record<string, unknown>;
+      for (const entry of entries) {
+        const raw = answers[entry.normalised] as { expanded_definition: string; applications: string[]; misconceptions: string[] } | null | undefined;
+        const parsed = raw ? deepenedEntry.safeParse({ ...raw, applications: raw.applications.slice(0, 5), misconceptions: raw.misconceptions.slice(0, 5) }) : undefined;
+        if (!parsed?.success) {
+          unresolved.push({ normalised: entry.normalised, word: entry.word, reason: parsed ? `${answer.model} answered an entry that does not fit the deepening schema: ${issuesOf(parsed.error)}` : `${answer.model} could not deepen it` });
+          continue;
+        }
+        deepened.push({ ...parsed.data, normalised: entry.normalised, source: answer.model });
+      }
+      return { deepened, unresolved, calls: 1 };
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * Starting and reading learning jobs, shared by the HTTP API and the CLI so both apply the same
+ * quick-mode throttle and show the same document.
+ */
+import type { Config } from '../../config.ts';
+import type { Engine, Pool, TaskRecord } from '../../kit/index.ts';
+import { NotFoundError } from '../../errors.ts';
+import { LearningThrottledError } from './errors.ts';
+import { jobDocument } from './job-document.ts';
+import { claimQuickSlot, getJob, releaseQuickSlot } from './jobs-store.ts';
+import { bigLearningTaskType, learningTaskType, type BigLearningJobInput, type JobDocument, type LearningJobInput } from './schemas.ts';
+
+const learningTaskTypes = new Set([learningTaskType, bigLearningTaskType]);
+
+export interface JobStarter {
+  engine: Engine;
+  pool: Pool;
+  config: Config;
+}
+
+/**
+ * Submits a `learning_job`. A quick run first takes the tenant's throttle slot (throws
+ * LearningThrottledError, 429, when a quick run started within the window) and gives it back
+ * when the submit itself fails.
+ */
+export async function startLearningJob(starter: JobStarter, tenant: string, input: LearningJobInput): Promise<{ jobId: string }> {
+  if (input.mode === 'quick') {
+    const slot = await claimQuickSlot(starter.pool, tenant, starter.config.learningQuickIntervalSeconds);
+    if (!slot.claimed) throw new LearningThrottledError(slot.retryAfterSeconds, starter.config.learningQuickIntervalSeconds);
+  }
+  try {
+    const submitted = await starter.engine.submit({ taskType: learningTaskType, input, tenant });
+    return { jobId: submitted.task.id };
+  } catch (error) {
+    if (input.mode === 'quick') await releaseQuickSlot(starter.pool, tenant).catch(() => {});
+    throw error;
+  }
+}
+
+/** Submits a `big_learning_job` (one per tenant at a time: a second answers 409 concurrency_conflict). */
+export async function startBigLearningJob(starter: JobStarter, tenant: string, input: BigLearningJobInput): Promise<{ jobId: string }> {
+  const submitted = await starter.engine.submit({ taskType: bigLearningTaskType, input, tenant });
+  return { jobId: submitted.task.id };
+}
+
+/** The learning task `id` of `tenant`; any other task (or none) is a 404. */
+export async function learningTask(engine: Engine, tenant: string, id: string): Promise<TaskRecord> {
+  const task = await engine.getTask(id, { tenant });
+  if (!learningTaskTypes.has(task.task_type)) throw new NotFoundError('Learning job', id);
+  return task;
+}
+
+export async function readJobDocument(engine: Engine, pool: Pool, tenant: string, id: string): Promise<JobDocument> {
+  const task = await learningTask(engine, tenant, id);
+  return jobDocument(task, await getJob(pool, tenant, id));
+}

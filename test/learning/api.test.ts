@@ -1,0 +1,141 @@
+/**
+ * The seed's API around the jobs: the quick-mode throttle, one big job per tenant, cancel keeping
+ * what was learned, tenant isolation and bad input. WordNet is the source, slowed per batch so a
+ * job is still running when the test acts on it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createWordNetSource, sharedWordNet } from '../../src/pipelines/learning/index.ts';
+import { waitFor } from '../support/http.ts';
+import { recordingSource, startLearningHarness, wsUrl, type LearningHarness } from './helpers.ts';
+
+let harness: LearningHarness;
+
+beforeAll(async () => {
+  harness = await startLearningHarness({ config: { learningWordsPerRound: 100 }, source: () => recordingSource(createWordNetSource({ reader: sharedWordNet() }), { delayMs: 100 }) });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+const wsStatus = (path: string, key: string): Promise<number> => new Promise((resolve) => {
+  const socket = new WebSocket(wsUrl(harness, path, key));
+  socket.on('unexpected-response', (_request, response) => {
+    resolve(response.statusCode ?? 0);
+    socket.terminate();
+  });
+  socket.on('open', () => {
+    resolve(101);
+    socket.close();
+  });
+  // terminate() before the upgrade completes reports an error; the status is what is tested.
+  socket.on('error', () => {});
+});
+
+describe('starting jobs', () => {
+  it('allows one quick run per tenant per minute and answers 429 with Retry-After in between', async () => {
+    const first = await harness.request('POST', '/jobs/start', { body: { mode: 'quick' } });
+    expect(first.status).toBe(202);
+    const second = await harness.request('POST', '/jobs/start', { body: { mode: 'quick' } });
+    expect(second.status).toBe(429);
+    expect(second.body.error.code).toBe('learning_throttled');
+    const retryAfter = Number(second.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(55);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // Another tenant has its own window; deep runs are not throttled.
+    expect((await harness.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: harness.keyB })).status).toBe(202);
+    const deep = await harness.request('POST', '/jobs/start', { body: { mode: 'deep' } });
+    expect(deep.status).toBe(202);
+    for (const [jobId, key] of [[first.body.job_id, harness.keyA], [deep.body.job_id, harness.keyA]] as const) {
+      await waitFor(() => harness.request('GET', `/jobs/${jobId}`, { key }), (response) => response.body.status === 'completed', 30_000);
+    }
+  }, 60_000);
+
+  it('runs one big job per tenant at a time: a second start answers 409 naming the running one', async () => {
+    const first = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 2 } });
+    expect(first.status).toBe(202);
+    const second = await harness.request('POST', '/jobs/start_big');
+    expect(second.status).toBe(409);
+    expect(second.body.error.details.running_task_id).toBe(first.body.job_id);
+    await waitFor(() => harness.request('GET', `/jobs/${first.body.job_id}`), (response) => response.body.status === 'completed', 20_000);
+    const third = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 1 } });
+    expect(third.status).toBe(202);
+    await waitFor(() => harness.request('GET', `/jobs/${third.body.job_id}`), (response) => response.body.status === 'completed', 20_000);
+  }, 60_000);
+});
+
+it('cancel stops a running big job and keeps every word it learned', async () => {
+  const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 60 }, key: harness.keyB });
+  const jobId = started.body.job_id as string;
+  const running = await waitFor(() => harness.request('GET', `/jobs/${jobId}`, { key: harness.keyB }), (response) => response.body.total_tokens >= 30, 20_000);
+  expect(running.body.status).toBe('running');
+  const cancelled = await harness.request('POST', `/jobs/${jobId}/cancel`, { key: harness.keyB });
+  expect(cancelled.status).toBe(200);
+  expect(cancelled.body.job_id).toBe(jobId);
+  const done = await waitFor(() => harness.request('GET', `/jobs/${jobId}`, { key: harness.keyB }), (response) => response.body.status === 'cancelled', 10_000);
+  expect(done.body.total_tokens).toBeGreaterThanOrEqual(running.body.total_tokens);
+  const task = await harness.engine.getTask(jobId);
+  expect(task.result).toMatchObject({ status: 'cancelled', total_tokens: done.body.total_tokens });
+  // Everything counted is in the knowledge base, with its structured entry.
+  const known = await harness.db.pool.query("SELECT 1 FROM known_words k JOIN solidified_knowledge s USING (tenant, normalised) WHERE k.tenant = 'beta' AND k.task_id = $1", [jobId]);
+  expect(known.rowCount).toBe(done.body.total_tokens);
+  const events = await harness.engine.readEvents({ taskId: jobId });
+  expect(events.map((event) => event.type)).toContain('learning_cancelled');
+}, 40_000);
+
+describe('tenant isolation', () => {
+  it('shows another tenant\'s job and words as not found', async () => {
+    const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 1 } });
+    const jobId = started.body.job_id as string;
+    await waitFor(() => harness.request('GET', `/jobs/${jobId}`), (response) => response.body.status === 'completed', 20_000);
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const foreign = await harness.request('GET', `/jobs/${jobId}`, { key: harness.keyB });
+    const absent = await harness.request('GET', `/jobs/${missing}`, { key: harness.keyB });
+    expect(foreign.status).toBe(404);
+    expect(absent.status).toBe(404);
+    expect(JSON.stringify(foreign.body).replaceAll(jobId, missing)).toBe(JSON.stringify(absent.body));
+    expect((await harness.request('POST', `/jobs/${jobId}/cancel`, { key: harness.keyB })).status).toBe(404);
+    expect(await wsStatus(`/ws/jobs/${jobId}`, harness.keyB)).toBe(404);
+    expect(await wsStatus(`/ws/jobs/${jobId}`, harness.keyA)).toBe(101);
+
+    const alphaWords = await harness.db.pool.query<{ normalised: string }>("SELECT normalised FROM known_words WHERE tenant = 'alpha'");
+    const betaWords = new Set((await harness.db.pool.query<{ normalised: string }>("SELECT normalised FROM known_words WHERE tenant = 'beta'")).rows.map((row) => row.normalised));
+    const onlyAlpha = alphaWords.rows.find((row) => !betaWords.has(row.normalised))!.normalised;
+    expect((await harness.request('GET', `/knowledge/${encodeURIComponent(onlyAlpha)}`)).status).toBe(200);
+    expect((await harness.request('GET', `/knowledge/${encodeURIComponent(onlyAlpha)}`, { key: harness.keyB })).status).toBe(404);
+    const listed = await harness.request('GET', '/knowledge?limit=200', { key: harness.keyB });
+    expect(listed.body.total).toBe(betaWords.size);
+    expect(listed.body.entries.every((entry: { normalised: string }) => betaWords.has(entry.normalised))).toBe(true);
+    // A core task is not a learning job, even for its own tenant.
+    const sleep = await harness.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 1 } } });
+    expect((await harness.request('GET', `/jobs/${sleep.body.task_id}`)).status).toBe(404);
+  }, 40_000);
+});
+
+describe('bad input', () => {
+  it.each([
+    ['POST', '/jobs/start', { mode: 'slow' }],
+    ['POST', '/jobs/start', {}],
+    ['POST', '/jobs/start', { mode: 'quick', extra: true }],
+    ['POST', '/jobs/start_big', { budget_seconds: 0 }],
+    ['POST', '/jobs/start_big', { budget_seconds: 'ten' }],
+    ['POST', '/jobs/start_big', { words_per_round: 100_000 }],
+    ['GET', '/knowledge?limit=0', undefined],
+    ['GET', '/knowledge?category=noun;drop', undefined],
+    ['GET', '/knowledge?colour=blue', undefined],
+  ])('%s %s %j answers 400 validation_failed', async (method, path, body) => {
+    const response = await harness.request(method, path, body === undefined ? {} : { body });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('validation_failed');
+  });
+
+  it('answers 401 without a key, 404 for an unknown job or word, 415 for a non-JSON body', async () => {
+    expect((await harness.request('POST', '/jobs/start_big', { key: null })).status).toBe(401);
+    expect((await harness.request('GET', '/knowledge', { key: null })).status).toBe(401);
+    expect((await harness.request('GET', '/jobs/not-a-job')).status).toBe(404);
+    expect((await harness.request('GET', '/knowledge/zzzqxj')).status).toBe(404);
+    expect((await harness.request('POST', '/jobs/start', { rawBody: 'mode=quick', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
+    expect(await wsStatus('/ws/jobs/00000000-0000-4000-8000-000000000000', harness.keyA)).toBe(404);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * The Learning page in a real browser (Debian's chromium, headless) against a real
+ * `taskloom serve` with no key configured: "Start Big Learning Job" runs a short big job on
+ * WordNet, the page shows its status badge, progress bar, tokens-learned counter and live event
+ * log, and the knowledge browser shows a learned word's entry.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchBrowser, signInDirectly, type TestBrowser } from '../browser/support/browser.ts';
+import { startServer, type TestServer } from '../browser/support/server.ts';
+
+let server: TestServer;
+let browser: TestBrowser;
+let page: Page | undefined;
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startServer({ TASKLOOM_LEARNING_BUDGET_SECONDS: '4', TASKLOOM_LEARNING_WORDS_PER_ROUND: '200', TASKLOOM_LEARNING_WORDS_LEARNED_PER_ROUND: '40' }), launchBrowser()]);
+}, 120_000);
+
+afterAll(async () => {
+  await page?.close().catch(() => {});
+  await browser?.close();
+  await server?.stop();
+  expect(browser?.problems ?? []).toEqual([]);
+}, 30_000);
+
+it('starts a big learning job, follows it live to completion and browses what it learned', async () => {
+  page = await browser.newPage();
+  await signInDirectly(page, server.url, server.apiKey);
+  await page.goto(`${server.url}/learning`);
+  await page.getByRole('heading', { name: 'Learning' }).waitFor();
+  await page.getByRole('button', { name: 'Start Big Learning Job' }).click();
+  await page.waitForURL(/\/learning\/jobs\/[0-9a-f-]{36}$/);
+  const jobId = page.url().split('/').at(-1)!;
+
+  // Live while it runs: the badge says running and the counter climbs.
+  const job = page.getByTestId('learning-job');
+  await expect.poll(() => job.getByRole('status').getAttribute('data-status'), { timeout: 20_000 }).toBe('running');
+  await expect.poll(async () => Number((await page!.getByTestId('tokens-learned').textContent())?.replace(/\D/g, '')), { timeout: 20_000 }).toBeGreaterThan(0);
+
+  // Then complete, at 100 %, with the job's count and its events in the log.
+  await expect.poll(() => job.getByRole('status').getAttribute('data-status'), { timeout: 30_000 }).toBe('completed');
+  await expect.poll(() => job.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('100');
+  const document = await server.api<{ total_tokens: number; status: string }>(`/jobs/${jobId}`);
+  expect(document.body.status).toBe('completed');
+  await expect.poll(async () => Number((await page!.getByTestId('tokens-learned').textContent())?.replace(/\D/g, ''))).toBe(document.body.total_tokens);
+  await expect.poll(() => page!.locator('[data-testid="event-log"] [data-event-id]').count(), { timeout: 10_000 }).toBeGreaterThan(3);
+  expect(await page.locator('[data-testid="event-log"]').textContent()).toContain('words_learned');
+
+  // The knowledge browser: the learned words, one word's full entry from WordNet.
+  const browserPanel = page.getByTestId('knowledge-browser');
+  await expect.poll(() => browserPanel.locator('tbody tr').count()).toBeGreaterThan(0);
+  const first = browserPanel.locator('tbody tr').first();
+  const word = (await first.getByRole('button').textContent())!.trim();
+  await first.getByRole('button').click();
+  const entry = page.getByTestId('knowledge-entry');
+  await expect.poll(() => entry.getByRole('heading').textContent()).toContain(word);
+  expect(await entry.textContent()).toContain('source wordnet-3.1');
+  await page.getByLabel('Search').fill(word);
+  await expect.poll(() => browserPanel.locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
+}, 90_000);

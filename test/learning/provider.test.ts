@@ -1,0 +1,69 @@
+/**
+ * The research model as the source, over real HTTP against the local OpenAI-compatible server:
+ * words are proposed and researched in batches (well under one call per word), and a failing
+ * provider is retried, reported on the job and never stored as knowledge.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
+import { waitFor } from '../support/http.ts';
+import { startLearningHarness, type LearningHarness } from './helpers.ts';
+
+let server: OpenAiCompatibleServer;
+let harness: LearningHarness;
+
+beforeAll(async () => {
+  server = await startOpenAiCompatibleServer();
+  harness = await startLearningHarness({
+    config: { openaiCompatibleBaseUrl: server.baseUrl, llmResearchModel: 'openai-compatible:test-chat', learningSource: 'auto', llmMaxRetries: 1, learningBatchSize: 5, learningWordsPerRound: 40 },
+  });
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await server?.close();
+});
+
+it('learns through the research model, several words per call, naming the model as the source', async () => {
+  const started = await harness.request('POST', '/jobs/start', { body: { mode: 'deep' } });
+  expect(started.status).toBe(202);
+  const done = await waitFor(() => harness.request('GET', `/jobs/${started.body.job_id}`), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
+  expect(done.body).toMatchObject({ status: 'completed', mode: 'deep', last_round: 1 });
+  expect(done.body.total_tokens).toBeGreaterThan(5);
+
+  const knowledge = await harness.request('GET', '/knowledge?limit=200');
+  expect(knowledge.body.total).toBe(done.body.total_tokens);
+  expect(knowledge.body.entries.every((entry: { source: string }) => entry.source === 'openai-compatible:test-chat')).toBe(true);
+  // One proposal, one call per batch of 5 words (a fifth of a call per word), one deepening call.
+  const calls = await harness.db.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM llm_calls WHERE task_id = $1', [started.body.job_id]);
+  const researched = done.body.total_tokens + done.body.words_failed;
+  expect(calls.rows[0]!.count).toBe(1 + Math.ceil(researched / 5) + 1);
+  expect(done.body.entries_deepened).toBeGreaterThan(0);
+}, 60_000);
+
+it('never stores a failing provider\'s answer: the words stay queued and the job reports the error', async () => {
+  const words = ['Lantern', 'harbour', 'ＱＵＩＬＬ'];
+  await harness.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'beta', lower(normalize(w, NFKC)), w FROM unnest($1::text[]) AS w", [words]);
+  // Every attempt's call and its one retry fail (4 attempts x 2 requests).
+  server.script('chat', ...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status: 503, message: 'I am having trouble accessing my knowledge base' })));
+  const before = server.requests.length;
+
+  const started = await harness.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: harness.keyB });
+  expect(started.status).toBe(202);
+  const done = await waitFor(() => harness.request('GET', `/jobs/${started.body.job_id}`, { key: harness.keyB }), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
+  expect(done.body.status).toBe('failed');
+  expect(done.body.total_tokens).toBe(0);
+  expect(server.requests.length - before).toBe(8);
+  // Each failed attempt is on the document: code, provider message, the words it was for.
+  const failures = done.body.errors.filter((entry: { code: string }) => entry.code === 'research_provider_failed');
+  expect(failures.length).toBe(4);
+  expect(failures[0].message).toContain('openai-compatible');
+  expect(failures[0].words).toEqual(['lantern', 'harbour', 'quill']);
+  expect(failures.slice(0, 3).every((entry: { message: string }) => entry.message.endsWith('(will retry)'))).toBe(true);
+
+  const stored = await harness.db.pool.query("SELECT 1 FROM known_words WHERE tenant = 'beta' UNION ALL SELECT 1 FROM solidified_knowledge WHERE tenant = 'beta'");
+  expect(stored.rowCount).toBe(0);
+  const queued = await harness.db.pool.query<{ normalised: string; attempts: number }>("SELECT normalised, attempts FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
+  expect(queued.rows).toEqual([{ normalised: 'lantern', attempts: 0 }, { normalised: 'harbour', attempts: 0 }, { normalised: 'quill', attempts: 0 }]);
+  const missing = await harness.request('GET', '/knowledge/lantern', { key: harness.keyB });
+  expect(missing.status).toBe(404);
+}, 60_000);
