@@ -3,8 +3,7 @@
  * throttle. Counters move in the step transactions that do the work they count, so after a crash
  * the row says exactly what the checkpoints hold.
  */
-import type { Queryable } from '../../kit/index.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 import type { JobError, JobMode } from './schemas.ts';
 
 /** Errors a job document keeps (the seed's grew without bound). */

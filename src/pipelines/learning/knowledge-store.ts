@@ -6,8 +6,7 @@
  * at all. Inserts are `ON CONFLICT DO NOTHING`: a word another job learned meanwhile is kept as
  * that job learned it, and only words this call inserted count as learned here.
  */
-import type { Queryable } from '../../kit/index.ts';
-import { isoTimestamp } from '../../db/sql.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 import type { KnowledgeEntry } from './schemas.ts';
 import type { DeepenedWord, ResearchedWord, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
 
