@@ -26,35 +26,18 @@ import { Engine } from '../src/engine/index.ts';
 import { createLlmGateway } from '../src/llm/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { automatedGatherTaskTypes } from '../src/pipelines/automated-gather/index.ts';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { startModelServerProcess } from './support/model-server.ts';
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const maxIterations = Number(process.env.BENCH_MAX_ITERATIONS ?? 50);
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
-/** The model server in its own process, like a remote provider: its work never blocks ours. */
-async function startServerProcess(latency: number): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [new URL('./fixed-latency-server.ts', import.meta.url).pathname, String(latency)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const [first] = (await once(lines, 'line')) as [string];
-  const { baseUrl } = JSON.parse(first) as { baseUrl: string };
-  return {
-    baseUrl,
-    async close() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const database = await openBenchDatabase({ name: 'bench-gather', poolSize: 10 });
   const { pool } = database;
-  const models = await startServerProcess(latencyMs);
+  const models = await startModelServerProcess(latencyMs);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   let engine: Engine | undefined;
   try {

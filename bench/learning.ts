@@ -25,15 +25,13 @@
  * BENCH_BATCH_SIZE (10), BENCH_PROPOSALS (wordnet | model), BENCH_SOURCE (llm | wordnet: WordNet
  * offline, no model server calls).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config.ts';
 import { Engine } from '../src/engine/index.ts';
 import { createLlmGateway } from '../src/llm/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { learningTaskTypes, type LearningResult } from '../src/pipelines/learning/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { startModelServerProcess } from './support/model-server.ts';
 
 const budgetSeconds = Number(process.env.BENCH_BUDGET_SECONDS ?? 60);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
@@ -42,18 +40,6 @@ const sourceKind = process.env.BENCH_SOURCE === 'wordnet' ? 'wordnet' : 'llm';
 const proposals = process.env.BENCH_PROPOSALS === 'model' ? 'source' : 'wordnet';
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
-async function startModelServer(latency: number): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [new URL('./fixed-latency-server.ts', import.meta.url).pathname, String(latency)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [first] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
-  return {
-    baseUrl: (JSON.parse(first) as { baseUrl: string }).baseUrl,
-    async close() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 function percentile(values: number[], fraction: number): number {
   if (values.length === 0) return 0;
@@ -64,7 +50,7 @@ function percentile(values: number[], fraction: number): number {
 async function main(): Promise<void> {
   const database = await openBenchDatabase({ name: 'bench-learning', poolSize: 10 });
   const { pool } = database;
-  const models = await startModelServer(latencyMs);
+  const models = await startModelServerProcess(latencyMs);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   let engine: Engine | undefined;
   try {

@@ -11,6 +11,7 @@ import type { Runtime } from '../../src/cli/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testLogger } from '../support/engine.ts';
 import { startGatherEngine, type GatherHarness } from './helpers.ts';
+import { runCommand } from '../support/command-output.ts';
 
 let database: TestDatabase;
 let harness: GatherHarness;
@@ -38,17 +39,7 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<string> {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  try {
-    await gatherCommand(runtime).exitOverride().parseAsync(['node', 'gather', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return written.join('');
+  return runCommand(gatherCommand(runtime), args);
 }
 
 it('starts a run, follows it to the end and lists its items, departments and evaluations', async () => {

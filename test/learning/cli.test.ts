@@ -1,13 +1,14 @@
 /**
  * `taskloom learning` against a real database and engine (a runtime built on the test database).
  */
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Runtime } from '../../src/cli/runtime.ts';
 import type { Engine } from '../../src/engine/index.ts';
 import { learningCommand, learningTaskTypes } from '../../src/pipelines/learning/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestEngine, testLogger } from '../support/engine.ts';
 import { learningConfig, learningGateway } from './helpers.ts';
+import { runCommand } from '../support/command-output.ts';
 
 let database: TestDatabase;
 let engine: Engine;
@@ -38,17 +39,7 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<string> {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  try {
-    await learningCommand(runtime).exitOverride().parseAsync(['node', 'learning', ...args]);
-  } finally {
-    spy.mockRestore();
-  }
-  return written.join('');
+  return runCommand(learningCommand(runtime), args);
 }
 
 it('starts a big job, follows it to completion, shows its status and the knowledge learned', async () => {
