@@ -114,6 +114,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   app.decorateRequest('tenant', '');
   app.decorateRequest('apiKeyId', '');
+  app.decorateRequest('apiKeyRole', 'admin');
   app.decorateRequest('streamTarget', null);
 
   app.addHook('preValidation', async (request) => {

@@ -9,8 +9,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { UnauthorizedError } from './errors.ts';
-import { findKey, hashApiKey, touchKeys, type KeyIdentity } from './keys.ts';
+import { ForbiddenError, UnauthorizedError } from './errors.ts';
+import { findKey, hashApiKey, touchKeys, type ApiKeyRole, type KeyIdentity } from './keys.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -18,6 +18,8 @@ declare module 'fastify' {
     tenant: string;
     /** The authenticated key's id (rate limits are per key). */
     apiKeyId: string;
+    /** The authenticated key's role (`admin`, `marketer`, `supervisor`); see requireRole. */
+    apiKeyRole: ApiKeyRole;
   }
   interface FastifyContextConfig {
     /** Accept the key as `?api_key=` too (streams opened by browsers). @default false */
@@ -107,6 +109,7 @@ export function authenticationHook(authenticator: KeyAuthenticator) {
     if (!identity) throw new UnauthorizedError('The API key is not valid (unknown or revoked).');
     request.tenant = identity.tenant;
     request.apiKeyId = identity.keyId;
+    request.apiKeyRole = identity.role;
   };
 }
 
@@ -118,4 +121,15 @@ export function tenantOf(request: FastifyRequest): string {
   const tenant = request.tenant;
   if (typeof tenant !== 'string' || tenant.length === 0) throw new UnauthorizedError('This endpoint needs an authenticated tenant (X-API-Key).');
   return tenant;
+}
+
+/**
+ * Refuses (403 `forbidden`) a request whose key has none of `roles`; `admin` is always allowed.
+ * Returns the key's role.
+ */
+export function requireRole(request: FastifyRequest, ...roles: ApiKeyRole[]): ApiKeyRole {
+  tenantOf(request);
+  const role = request.apiKeyRole;
+  if (role === 'admin' || roles.includes(role)) return role;
+  throw new ForbiddenError(`This API key's role "${role}" may not do this; it needs ${roles.length === 1 ? `the role "${roles[0]}"` : `one of the roles ${roles.map((entry) => `"${entry}"`).join(', ')}`} (or "admin").`, { role, required_roles: roles });
 }

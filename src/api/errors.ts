@@ -12,6 +12,12 @@ export class UnauthorizedError extends TaskloomError {
   }
 }
 
+export class ForbiddenError extends TaskloomError {
+  constructor(message: string, details: ErrorDetails = {}) {
+    super('forbidden', message, { httpStatus: 403, details, retryable: false });
+  }
+}
+
 export class RateLimitedError extends TaskloomError {
   constructor(retryAfterSeconds: number, limit: number) {
     super('rate_limited', `Rate limit of ${limit} requests per minute for this API key exceeded; retry in ${retryAfterSeconds} s.`, {

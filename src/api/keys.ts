@@ -18,6 +18,19 @@ const keyMarker = 'tlk_';
  */
 export const apiKeyRevokedChannel = 'taskloom_api_key_revoked';
 
+/**
+ * What a key may do. `admin`: everything (the default, so keys created before roles keep working);
+ * `marketer`: run jobs and edit content; `supervisor`: read, approve and reject only.
+ */
+export const apiKeyRoles = ['admin', 'marketer', 'supervisor'] as const;
+export type ApiKeyRole = (typeof apiKeyRoles)[number];
+
+export function assertApiKeyRole(role: string): asserts role is ApiKeyRole {
+  if (!(apiKeyRoles as readonly string[]).includes(role)) {
+    throw new ValidationError(`Role "${role}" is invalid: use one of ${apiKeyRoles.join(', ')}.`, { issues: [{ path: 'role', message: `must be one of ${apiKeyRoles.join(', ')}` }] });
+  }
+}
+
 export function generateApiKey(): string {
   return `${keyMarker}${randomBytes(24).toString('base64url')}`;
 }
@@ -42,6 +55,7 @@ export interface CreatedKey {
   id: string;
   tenant: string;
   name: string | null;
+  role: ApiKeyRole;
   prefix: string;
   /** The key itself; shown once, never stored. */
   key: string;
@@ -49,32 +63,38 @@ export interface CreatedKey {
   createdAt: string;
 }
 
-/** Creates a key for `tenant` (creating the tenant too). `key` imports a chosen key (TASKLOOM_API_KEY). */
-export async function createApiKey(database: Queryable, options: { tenant: string; name?: string; key?: string }): Promise<CreatedKey> {
+/**
+ * Creates a key for `tenant` (creating the tenant too). `key` imports a chosen key (TASKLOOM_API_KEY).
+ * `role` @default 'admin'
+ */
+export async function createApiKey(database: Queryable, options: { tenant: string; name?: string; key?: string; role?: string }): Promise<CreatedKey> {
   assertTenantName(options.tenant);
+  const role = options.role ?? 'admin';
+  assertApiKeyRole(role);
   const tenant = await ensureTenant(database, options.tenant);
   const key = options.key ?? generateApiKey();
   const id = randomUUID();
   const inserted = await database.query<{ created_at: Date }>(
-    'INSERT INTO api_keys (id, tenant, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5) RETURNING created_at',
-    [id, options.tenant, options.name ?? null, prefixOf(key), hashApiKey(key)],
+    'INSERT INTO api_keys (id, tenant, name, prefix, key_hash, role) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at',
+    [id, options.tenant, options.name ?? null, prefixOf(key), hashApiKey(key), role],
   );
-  return { id, tenant: options.tenant, name: options.name ?? null, prefix: prefixOf(key), key, webhookSecret: tenant.webhookSecret, createdAt: inserted.rows[0]!.created_at.toISOString() };
+  return { id, tenant: options.tenant, name: options.name ?? null, role, prefix: prefixOf(key), key, webhookSecret: tenant.webhookSecret, createdAt: inserted.rows[0]!.created_at.toISOString() };
 }
 
 export interface KeyIdentity {
   keyId: string;
   tenant: string;
+  role: ApiKeyRole;
 }
 
 /** The tenant of an active key, or undefined for an unknown or revoked one. */
 export async function findKey(database: Queryable, key: string): Promise<KeyIdentity | undefined> {
-  const result = await database.query<{ id: string; tenant: string }>(
-    'SELECT id, tenant FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+  const result = await database.query<{ id: string; tenant: string; role: ApiKeyRole }>(
+    'SELECT id, tenant, role FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
     [hashApiKey(key)],
   );
   const row = result.rows[0];
-  return row ? { keyId: row.id, tenant: row.tenant } : undefined;
+  return row ? { keyId: row.id, tenant: row.tenant, role: row.role } : undefined;
 }
 
 export async function touchKeys(database: Queryable, keyIds: string[]): Promise<void> {
@@ -86,6 +106,7 @@ export interface KeyListing {
   id: string;
   tenant: string;
   name: string | null;
+  role: ApiKeyRole;
   prefix: string;
   created_at: string;
   last_used_at: string | null;
@@ -95,7 +116,7 @@ export interface KeyListing {
 export async function listApiKeys(database: Queryable, options: { tenant?: string } = {}): Promise<KeyListing[]> {
   const iso = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS ${column}`;
   const result = await database.query<KeyListing>(
-    `SELECT id, tenant, name, prefix, ${iso('created_at')}, ${iso('last_used_at')}, ${iso('revoked_at')}
+    `SELECT id, tenant, name, role, prefix, ${iso('created_at')}, ${iso('last_used_at')}, ${iso('revoked_at')}
      FROM api_keys ${options.tenant === undefined ? '' : 'WHERE tenant = $1'} ORDER BY tenant, created_at`,
     options.tenant === undefined ? [] : [options.tenant],
   );

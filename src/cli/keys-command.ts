@@ -3,7 +3,7 @@
  * its hash is stored.
  */
 import { Command } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey } from '../api/index.ts';
+import { apiKeyRoles, createApiKey, listApiKeys, revokeApiKey } from '../api/index.ts';
 import { ValidationError } from '../errors.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -14,18 +14,19 @@ export function keysCommand(runtime: Runtime): Command {
     .description('Create an API key for a tenant (the tenant is created when new) and print it once')
     .requiredOption('--tenant <name>', 'tenant the key acts for')
     .option('--name <label>', 'label shown in `keys list`')
-    .option('--json', 'print {id, tenant, key, webhook_secret} as JSON')
-    .action(async (options: { tenant: string; name?: string; json?: boolean }) => {
+    .option('--role <role>', `what the key may do: ${apiKeyRoles.join(', ')}`, 'admin')
+    .option('--json', 'print {id, tenant, role, key, webhook_secret} as JSON')
+    .action(async (options: { tenant: string; name?: string; role: string; json?: boolean }) => {
       const database = await runtime.openDatabase();
-      const created = await createApiKey(database.pool, { tenant: options.tenant, name: options.name });
+      const created = await createApiKey(database.pool, { tenant: options.tenant, name: options.name, role: options.role });
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ id: created.id, tenant: created.tenant, name: created.name, prefix: created.prefix, key: created.key, webhook_secret: created.webhookSecret })}\n`);
+        process.stdout.write(`${JSON.stringify({ id: created.id, tenant: created.tenant, name: created.name, role: created.role, prefix: created.prefix, key: created.key, webhook_secret: created.webhookSecret })}\n`);
         return;
       }
       process.stdout.write([
         `API key for tenant "${created.tenant}" (shown once; store it now):`,
         `  ${created.key}`,
-        `key id: ${created.id}  prefix: ${created.prefix}`,
+        `key id: ${created.id}  prefix: ${created.prefix}  role: ${created.role}`,
         `webhook signing secret of "${created.tenant}": ${created.webhookSecret}`,
         '',
       ].join('\n'));
@@ -46,8 +47,8 @@ export function keysCommand(runtime: Runtime): Command {
         process.stdout.write('no keys\n');
         return;
       }
-      const rows = [['ID', 'TENANT', 'PREFIX', 'NAME', 'CREATED', 'LAST USED', 'REVOKED'], ...listed.map((key) => [
-        key.id, key.tenant, key.prefix, key.name ?? '', key.created_at, key.last_used_at ?? '-', key.revoked_at ?? '-',
+      const rows = [['ID', 'TENANT', 'ROLE', 'PREFIX', 'NAME', 'CREATED', 'LAST USED', 'REVOKED'], ...listed.map((key) => [
+        key.id, key.tenant, key.role, key.prefix, key.name ?? '', key.created_at, key.last_used_at ?? '-', key.revoked_at ?? '-',
       ])];
       const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
       for (const row of rows) process.stdout.write(`${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}\n`);

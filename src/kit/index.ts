@@ -41,4 +41,4 @@ export {
 } from '../engine/index.ts';
 export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
 export { isoTimestamp } from '../db/sql.ts';
-export { emptyBody, emptyQuery, jsonSchema, parseOrThrow, tenantOf } from '../api/index.ts';
+export { emptyBody, emptyQuery, jsonSchema, parseOrThrow, requireRole, tenantOf, ForbiddenError, type ApiKeyRole } from '../api/index.ts';
