@@ -90,6 +90,8 @@ export const settings = {
   anthropicApiKey: setting('ANTHROPIC_API_KEY', z.string().min(1).optional(), 'Anthropic API key. Enables `anthropic:*` models.'),
   groqApiKey: setting('GROQ_API_KEY', z.string().min(1).optional(), 'Groq API key. Enables `groq:*` models.'),
   perplexityApiKey: setting('PERPLEXITY_API_KEY', z.string().min(1).optional(), 'Perplexity API key. Enables `perplexity:*` models (research).'),
+  contentWritingModel: setting('TASKLOOM_CONTENT_WRITING_MODEL', z.string().min(1).optional(), 'Content pipeline: model for personas, topics, blog posts and social posts. Unset: Gemini when a Google key is set (the seed), else the generation default. Research (company DNA) uses TASKLOOM_LLM_RESEARCH_MODEL.'),
+  contentImageModel: setting('TASKLOOM_CONTENT_IMAGE_MODEL', z.string().min(1).optional(), 'Content pipeline: image model as `provider:model` (openai:gpt-image-1, google:imagen-4.0-generate-001, openai-compatible:MODEL). Unset: generate_image fails with provider_not_configured; no placeholder is made.'),
   openaiCompatibleBaseUrl: setting('OPENAI_COMPATIBLE_BASE_URL', urlString.optional(), 'Base URL of an OpenAI-compatible endpoint (Ollama http://127.0.0.1:11434/v1, LM Studio, vLLM, llama.cpp). Enables `openai-compatible:*` models.'),
   openaiCompatibleApiKey: setting('OPENAI_COMPATIBLE_API_KEY', z.string().min(1).optional(), 'Optional bearer key for OPENAI_COMPATIBLE_BASE_URL.'),
   llmGenerationModel: setting('TASKLOOM_LLM_GENERATION_MODEL', z.string().min(1).optional(), 'Default model for content generation, as `provider:model` (or a bare OpenRouter id). Unset: the first configured provider\'s default, else `offline:default`.'),

@@ -1,0 +1,143 @@
+/**
+ * The seed's job API under `/api/v1/ai/`:
+ *
+ * - `POST companies/{id}/scrape-dna/`, `generate-personas/`, `generate-topics/`,
+ *   `generate-blogpost/`, `generate-social/`, `generate-image/` and `content-pipeline/` answer
+ *   `{job_id, status: "queued"}` (202); a marketer's or admin's key only
+ * - `GET jobs/{id}/`, `POST jobs/{id}/cancel/`, `GET jobs/{id}/stream/` (SSE: the job after each change)
+ * - `GET companies/{id}/jobs/?status=`, `GET companies/{id}/jobs/stats/`
+ *
+ * Nothing here calls a model: a request records a task and returns (the seed's rule: never call
+ * AI synchronously). Bad input, an unknown company or another tenant's row answer 4xx before
+ * anything is written.
+ */
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { getCompany } from './companies-store.ts';
+import { InvalidStatusError } from './errors.ts';
+import { resolveImageModel } from './image-model.ts';
+import { getJob, jobStatuses, jobStatusOf, jobView, listCompanyJobs } from './jobs.ts';
+import { getBlogPost, getSocialPost } from './posts-store.ts';
+import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInput, type JobType } from './schemas.ts';
+import type { ContentServices } from './services.ts';
+import { getTopic } from './topics-store.ts';
+
+const idParams = z.object({ id: z.string().trim().min(1).max(100) });
+const jobsQuery = z.object({ status: z.enum(jobStatuses).optional() }).strict();
+const terminalTypes = new Set(['task_completed', 'task_failed', 'task_cancelled']);
+
+/** A job's options; the company is the one in the path. */
+const jobBody = z.record(z.string(), z.unknown()).optional().transform((body) => body ?? {}).refine((body) => !('company_id' in body), { message: 'the company is the one in the path; leave company_id out', path: ['company_id'] });
+
+export function aiRoutes(services: PipelineRouteServices & ContentServices): FastifyPluginAsync {
+  const { engine, pool } = services;
+
+  /** Validates the whole input (path company included), checks the rows it names, then submits. */
+  const start = async (request: FastifyRequest, reply: FastifyReply, jobType: JobType, schema: z.ZodType, check?: (tenant: string, input: Record<string, unknown>) => Promise<void>) => {
+    const tenant = tenantOf(request);
+    requireRole(request, 'marketer');
+    const { id } = parseOrThrow(idParams, request.params, 'params');
+    const body = parseOrThrow(jobBody, request.body, 'body');
+    const company = await getCompany(pool, tenant, id);
+    const input = parseOrThrow(schema, { ...body, company_id: company.id }, 'body') as Record<string, unknown>;
+    await check?.(tenant, input);
+    const { task } = await engine.submit({ taskType: taskTypeFor(jobType, company.plan), input, tenant, projectId: company.id });
+    reply.code(202);
+    return { job_id: task.id, job_type: jobType, queue: task.queue, status: 'queued' };
+  };
+
+  return async (app) => {
+    app.post('/api/v1/ai/companies/:id/scrape-dna', (request, reply) => start(request, reply, jobTypes.dna, z.object({ company_id: z.string() }).strict()));
+    app.post('/api/v1/ai/companies/:id/generate-personas', (request, reply) => start(request, reply, jobTypes.personas, personasInput));
+    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInput));
+    app.post('/api/v1/ai/companies/:id/generate-blogpost', (request, reply) => start(request, reply, jobTypes.blogpost, blogpostInput, async (tenant, input) => {
+      const topic = await getTopic(pool, tenant, input.topic_id as string);
+      if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);
+      if (topic.status !== 'approved' && topic.status !== 'published') throw new InvalidStatusError('topic', topic.id, topic.status, ['approved']);
+    }));
+    app.post('/api/v1/ai/companies/:id/generate-social', (request, reply) => start(request, reply, jobTypes.social, socialInput, async (tenant, input) => {
+      const post = await getBlogPost(pool, tenant, input.blog_post_id as string);
+      if (post.company_id !== input.company_id) throw new InvalidStatusError('blog_post', post.id, `of another company (${post.company_id})`, ['of this company']);
+      if (post.status !== 'approved' && post.status !== 'published') throw new InvalidStatusError('blog_post', post.id, post.status, ['approved']);
+    }));
+    app.post('/api/v1/ai/companies/:id/generate-image', (request, reply) => start(request, reply, jobTypes.image, imageInput, async (tenant, input) => {
+      // Refused before anything is queued: a job that can only fail is not worth a row.
+      resolveImageModel(services);
+      const target = input.target === 'blog_post' ? await getBlogPost(pool, tenant, input.target_id as string) : await getSocialPost(pool, tenant, input.target_id as string);
+      if (target.company_id !== input.company_id) throw new InvalidStatusError(input.target as string, target.id, `of another company (${target.company_id})`, ['of this company']);
+    }));
+    app.post('/api/v1/ai/companies/:id/content-pipeline', (request, reply) => start(request, reply, jobTypes.pipeline, pipelineInput));
+
+    app.get('/api/v1/ai/jobs/:id', async (request) => {
+      const tenant = tenantOf(request);
+      const { id } = parseOrThrow(idParams, request.params, 'params');
+      return jobView(await getJob(engine, tenant, id));
+    });
+
+    app.post('/api/v1/ai/jobs/:id/cancel', async (request) => {
+      const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
+      const { id } = parseOrThrow(idParams, request.params, 'params');
+      parseOrThrow(emptyBody, request.body, 'body');
+      await getJob(engine, tenant, id);
+      const result = await engine.cancel(id, { tenant });
+      return { job_id: id, ...result, job: jobView(await engine.getTask(id, { tenant })) };
+    });
+
+    app.get('/api/v1/ai/jobs/:id/stream', { config: { allowQueryKey: true } }, async (request, reply) => {
+      const tenant = tenantOf(request);
+      const { id } = parseOrThrow(idParams, request.params, 'params');
+      const task = await getJob(engine, tenant, id);
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+      const send = (job: ReturnType<typeof jobView>, eventId?: number): void => {
+        response.write(`${eventId === undefined ? '' : `id: ${eventId}\n`}event: job\ndata: ${JSON.stringify(job)}\n\n`);
+      };
+      send(jobView(task));
+      if (['completed', 'failed', 'cancelled'].includes(jobStatusOf(task.status))) {
+        response.end();
+        return;
+      }
+      const controller = new AbortController();
+      const stop = (): void => controller.abort();
+      response.on('close', stop);
+      app.server.once('close', stop);
+      const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
+      try {
+        for await (const event of engine.subscribe({ tenant, taskId: id, signal: controller.signal })) {
+          if (!event.type.startsWith('task_')) continue;
+          send(jobView(await engine.getTask(id, { tenant })), event.id);
+          if (terminalTypes.has(event.type)) break;
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) services.logger.debug({ err: error, taskId: id }, 'job stream ended');
+      } finally {
+        clearInterval(heartbeat);
+        response.off('close', stop);
+        app.server.off('close', stop);
+        controller.abort();
+        if (!response.writableEnded) response.end();
+      }
+    });
+
+    app.get('/api/v1/ai/companies/:id/jobs', async (request) => {
+      const tenant = tenantOf(request);
+      const { id } = parseOrThrow(idParams, request.params, 'params');
+      const query = parseOrThrow(jobsQuery, request.query, 'query');
+      const company = await getCompany(pool, tenant, id);
+      const jobs = await listCompanyJobs(engine, tenant, company.id, query.status);
+      return { company_id: company.id, jobs: jobs.map(jobView) };
+    });
+
+    app.get('/api/v1/ai/companies/:id/jobs/stats', async (request) => {
+      const tenant = tenantOf(request);
+      const { id } = parseOrThrow(idParams, request.params, 'params');
+      const company = await getCompany(pool, tenant, id);
+      const stats = Object.fromEntries(jobStatuses.map((status) => [status, 0])) as Record<(typeof jobStatuses)[number], number>;
+      for (const task of await listCompanyJobs(engine, tenant, company.id)) stats[jobStatusOf(task.status)] += 1;
+      return stats;
+    });
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * `generate_blogpost`: a long post for an approved topic (1,500-2,500 words by default), written
+ * from an outline section by section so no single answer comes near a model's output limit.
+ *
+ * Steps: `outline` (saves the post as `generating`), `section:N` for every section, concurrently
+ * (each sees the whole outline, so they need not wait for each other), then the length check:
+ * `extend:K` writes a further section while the post is short, `condense` rewrites the longest
+ * section when it is long. `assemble` stores the post, `pending_approval`. Every step is
+ * checkpointed: a resumed attempt makes no model call again for a section already written.
+ */
+import { randomUUID } from 'node:crypto';
+import { abortReason, type AnyTaskDefinition } from '../../kit/index.ts';
+import { PermanentError } from '../../errors.ts';
+import { getCompany, getDna } from './companies-store.ts';
+import { LengthOutOfRangeError } from './errors.ts';
+import { contentJob } from './job.ts';
+import { getPersona } from './personas-store.ts';
+import { blogPostOfTopic, countWords, upsertBlogPost } from './posts-store.ts';
+import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
+import { blogpostInput, imageInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
+import { writingModel, type ContentServices } from './services.ts';
+import { getTopic } from './topics-store.ts';
+
+/** Words one section aims at: about 300, so a 2,000-word post has about seven sections. */
+const wordsPerSection = 300;
+/** Extra sections written at most when a post comes out short. */
+const maxExtensions = 3;
+
+export function sectionCount(minWords: number, maxWords: number): number {
+  return Math.min(12, Math.max(3, Math.round((minWords + maxWords) / 2 / wordsPerSection)));
+}
+
+export function createBlogpostTask(services: ContentServices): AnyTaskDefinition[] {
+  const { llm, pool } = services;
+  return contentJob(services, {
+    jobType: jobTypes.blogpost,
+    description: 'Write a blog post for an approved topic from an outline, section by section, with its length checked (1,500-2,500 words by default)',
+    input: blogpostInput,
+    async run(context, report) {
+      const { input, tenant, taskId, signal } = context;
+      const company = await getCompany(pool, tenant, input.company_id);
+      const topic = await getTopic(pool, tenant, input.topic_id);
+      if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
+      if (topic.status !== 'approved' && topic.status !== 'published') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: a blog post is written for an approved topic.`, { topic_id: topic.id, status: topic.status });
+      const persona = await getPersona(pool, tenant, topic.persona_id);
+      const dna = await getDna(pool, tenant, company.id);
+      const context$ = dnaContext(company, dna?.data);
+      const model = writingModel(services.config);
+      const target = Math.round((input.min_words + input.max_words) / 2);
+      const sections = sectionCount(input.min_words, input.max_words);
+      const existing = await blogPostOfTopic(pool, tenant, topic.id);
+      const scope = { tenant, companyId: company.id, topicId: topic.id, personaId: persona.id, taskId };
+      const ask = <T>(step: string, schema: import('zod').ZodType<T>, instructions: string, prompt: string) => llm.generateStructured({
+        ...(model ? { model } : {}), schema, instructions, prompt, signal, context: { taskId, step },
+      });
+
+      try {
+        report(5, `outlining "${topic.title}"`);
+        const outline = await context.step('outline', async (step) => {
+          const answer = await ask('outline', outlineAnswer, outlineInstructions, outlinePrompt(context$, persona, topic, { minWords: input.min_words, maxWords: input.max_words, sections, rejectionReason: input.rejection_reason }));
+          step.emit('blogpost_outlined', { company_id: company.id, topic_id: topic.id, sections: answer.object.sections.length });
+          return { ...answer.object, post_id: existing?.id ?? randomUUID() };
+        }, {
+          // The post exists from here on, `generating`, so a cancelled job leaves it visible.
+          save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
+        });
+
+        const perSection = Math.round(target / outline.sections.length);
+        let written = 0;
+        const bodies = await Promise.all(outline.sections.map((section, index) => context.step(`section:${index + 1}`, async (step) => {
+          const answer = await ask(`section:${index + 1}`, sectionAnswer(perSection), sectionInstructions, sectionPrompt(context$, persona, outline, index, perSection, input.rejection_reason));
+          const words = countWords(answer.object.body);
+          step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
+          return { heading: section.heading, body: answer.object.body.trim() };
+        }).then((body) => {
+          written += 1;
+          report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
+          return body;
+        })));
+
+        // The length check: extend while short, condense once when long.
+        const parts = [...bodies];
+        const assembled = (): string => `# ${outline.title}\n\n${parts.map((part) => `## ${part.heading}\n\n${part.body}`).join('\n\n')}\n`;
+        for (let extension = 1; countWords(assembled()) < input.min_words && extension <= maxExtensions; extension += 1) {
+          const missing = input.min_words - countWords(assembled());
+          const extra: Outline = { ...outline, sections: [...outline.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
+          parts.push(await context.step(`extend:${extension}`, async () => {
+            const words = Math.max(120, missing + 60);
+            const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
+            return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim() };
+          }));
+        }
+        if (countWords(assembled()) > input.max_words) {
+          const longest = parts.reduce((best, part, index) => (countWords(part.body) > countWords(parts[best]!.body) ? index : best), 0);
+          const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
+          parts[longest] = await context.step('condense', async () => {
+            const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
+            return { heading: parts[longest]!.heading, body: answer.object.body.trim() };
+          });
+        }
+        const content = assembled();
+        const words = countWords(content);
+        if (words < input.min_words || words > input.max_words) throw new LengthOutOfRangeError(words, input.min_words, input.max_words);
+
+        await context.step('assemble', async (step) => {
+          step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
+          return null;
+        }, {
+          save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: 'pending_approval' }, { ...outline, content, outline: outline.sections }),
+        });
+
+        let imageTaskId: string | null = null;
+        if (input.featured_image) {
+          const submitted = await context.submit(taskTypeFor(jobTypes.image, company.plan), imageInput.parse({ company_id: company.id, target: 'blog_post', target_id: outline.post_id }), { projectId: company.id, idempotencyKey: `${taskId}:featured-image` });
+          imageTaskId = submitted.taskId;
+        }
+        report(100, `${words} words, pending approval`);
+        return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
+      } catch (error) {
+        // A cancelled post stays, as a draft with what was saved, rather than "generating" forever.
+        if (abortReason(signal) === 'cancelled') await pool.query("UPDATE content_blog_posts SET status = 'draft', updated_at = now() WHERE tenant = $1 AND topic_id = $2 AND status = 'generating'", [tenant, topic.id]);
+        throw error;
+      }
+    },
+  });
+}

@@ -1,0 +1,39 @@
+/**
+ * The content pipeline's errors: stable codes, HTTP status, and the context to act on them.
+ */
+import { TaskloomError, type ErrorDetails } from '../../errors.ts';
+
+/** A request that contradicts the row's current state (409), e.g. approving what is not pending. */
+export class ConflictError extends TaskloomError {
+  constructor(code: string, message: string, details: ErrorDetails) {
+    super(code, message, { httpStatus: 409, details, retryable: false });
+  }
+}
+
+/** A row is not in the status an action needs; carries the current status. */
+export class InvalidStatusError extends ConflictError {
+  constructor(entity: string, id: string, status: string, expected: readonly string[]) {
+    super('invalid_status', `The ${entity.replace('_', ' ')} ${id} is ${status}; this needs it ${expected.join(' or ')}.`, { entity, id, status, current_status: status, expected });
+  }
+}
+
+/** No image provider is configured: generating an image is refused, never faked. */
+export class ImageProviderNotConfiguredError extends TaskloomError {
+  constructor() {
+    super('provider_not_configured', 'No image provider is configured: set TASKLOOM_CONTENT_IMAGE_MODEL (e.g. openai:gpt-image-1 with OPENAI_API_KEY, or openai-compatible:MODEL with OPENAI_COMPATIBLE_BASE_URL). No placeholder image is made.', { httpStatus: 422, retryable: false });
+  }
+}
+
+/** A generated post kept breaking its platform's rules after every regeneration. */
+export class PlatformRulesError extends TaskloomError {
+  constructor(platform: string, violations: string[], attempts: number) {
+    super('platform_rules_violated', `The ${platform} post still breaks its platform's rules after ${attempts} generations: ${violations.join('; ')}.`, { httpStatus: 422, details: { platform, violations, attempts }, retryable: false });
+  }
+}
+
+/** A blog post's length stayed outside the asked range after the extra sections were written. */
+export class LengthOutOfRangeError extends TaskloomError {
+  constructor(words: number, minimum: number, maximum: number) {
+    super('length_out_of_range', `The blog post has ${words} words; ${minimum}-${maximum} were asked for.`, { httpStatus: 422, details: { word_count: words, min_words: minimum, max_words: maximum }, retryable: false });
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * One content job type, registered on both of the seed's AI queues: `ai_jobs` for the free plan
+ * and `ai_priority` (`<type>@ai_priority`) for paid plans. Every job's result carries its LLM
+ * usage and cost (read from llm_calls, so it covers every attempt), and progress is reported as
+ * it goes without waiting on the progress write (it is a courtesy, not part of the result).
+ */
+import type { z } from 'zod';
+import { defineTask, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
+import { llmUsageTotals } from '../llm-usage-totals.ts';
+import { priorityQueue, type JobType } from './schemas.ts';
+import type { ContentServices } from './services.ts';
+
+export interface JobSpec<Input> {
+  jobType: JobType;
+  description: string;
+  input: z.ZodType<Input>;
+  /** @default the queue's (300 s) */
+  hardTimeoutMs?: number;
+  run(context: TaskContext<Input>, report: (percent: number, message: string) => void): Promise<Record<string, unknown>>;
+}
+
+export function contentJob<Input extends { company_id: string }>(services: ContentServices, spec: JobSpec<Input>): AnyTaskDefinition[] {
+  return (['ai_jobs', priorityQueue] as const).map((queue) => defineTask({
+    type: queue === 'ai_jobs' ? spec.jobType : `${spec.jobType}@${queue}`,
+    description: `${spec.description} (queue ${queue}${queue === priorityQueue ? ': paid plans' : ''})`,
+    queue,
+    input: spec.input,
+    ...(spec.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: spec.hardTimeoutMs }),
+    projectId: (input: Input) => input.company_id,
+    async run(context: TaskContext<Input>) {
+      const report = (percent: number, message: string): void => {
+        void context.progress(percent, message).catch((error: unknown) => services.logger.debug({ err: error, taskId: context.taskId }, 'progress update skipped'));
+      };
+      const result = await spec.run(context, report);
+      await services.llm.flushUsage();
+      return { ...result, llm_usage: await llmUsageTotals(services.llm, context.taskId) };
+    },
+  }));
+}

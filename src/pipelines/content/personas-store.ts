@@ -1,0 +1,74 @@
+/**
+ * Personas (content_personas): a generation replaces the company's draft personas; a selection
+ * makes 3 to the plan's cap of them `active` and archives the rest.
+ */
+import { ConflictError } from './errors.ts';
+import type { Queryable } from '../../kit/index.ts';
+import { ValidationError } from '../../errors.ts';
+import { diffFields, recordEdit } from './edits.ts';
+import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import { personaCaps, type GeneratedPersona, type Plan } from './schemas.ts';
+
+export interface Persona extends GeneratedPersona {
+  id: string;
+  company_id: string;
+  position: number;
+  status: 'draft' | 'active' | 'archived';
+  task_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const columns = 'id, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, status, task_id, created_at, updated_at';
+
+/** Replaces the company's personas that are not in use (draft ones) by the generated ones. */
+export async function replaceDraftPersonas(database: Queryable, scope: { tenant: string; companyId: string; taskId: string }, personas: GeneratedPersona[]): Promise<void> {
+  await database.query("DELETE FROM content_personas WHERE tenant = $1 AND company_id = $2 AND status = 'draft' AND NOT EXISTS (SELECT 1 FROM content_topics t WHERE t.persona_id = content_personas.id)", [scope.tenant, scope.companyId]);
+  const offset = (await database.query<{ next: number }>('SELECT coalesce(max(position), 0)::int AS next FROM content_personas WHERE company_id = $1', [scope.companyId])).rows[0]!.next;
+  for (const [index, persona] of personas.entries()) {
+    await database.query(
+      `INSERT INTO content_personas (tenant, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, task_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [scope.tenant, scope.companyId, offset + index + 1, persona.name, persona.bio, persona.archetype, persona.mbti, persona.values, persona.frustrations, persona.expertise_topics, persona.vocabulary_level, scope.taskId],
+    );
+  }
+}
+
+export async function listPersonas(database: Queryable, tenant: string, companyId: string, options: { status?: Persona['status'] } = {}): Promise<Persona[]> {
+  const result = await database.query<Persona>(`SELECT ${columns} FROM content_personas WHERE tenant = $1 AND company_id = $2 ${options.status ? 'AND status = $3' : ''} ORDER BY position`, options.status ? [tenant, companyId, options.status] : [tenant, companyId]);
+  return result.rows.map(isoRow);
+}
+
+export async function getPersona(database: Queryable, tenant: string, id: string): Promise<Persona> {
+  const rows = isUuid(id) ? (await database.query<Persona>(`SELECT ${columns} FROM content_personas WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+  return isoRow(firstOrNotFound(rows, 'persona', id));
+}
+
+/**
+ * Makes exactly `personaIds` the company's active personas (3 up to the plan's cap; fewer only when
+ * fewer exist) and archives the others. Every id must be one of the company's personas.
+ */
+export async function selectPersonas(database: Queryable, scope: { tenant: string; companyId: string; plan: Plan }, personaIds: string[]): Promise<Persona[]> {
+  const unique = [...new Set(personaIds)];
+  const cap = personaCaps[scope.plan];
+  if (unique.length > cap) throw new ValidationError(`The ${scope.plan} plan allows ${cap} active personas; ${unique.length} were selected.`, { issues: [{ path: 'persona_ids', message: `at most ${cap} on the ${scope.plan} plan` }] });
+  const known = await database.query<{ id: string }>('SELECT id FROM content_personas WHERE tenant = $1 AND company_id = $2 FOR UPDATE', [scope.tenant, scope.companyId]);
+  const knownIds = new Set(known.rows.map((row) => row.id));
+  const unknown = unique.filter((id) => !knownIds.has(id));
+  if (unknown.length > 0) throw new ValidationError(`Not personas of this company: ${unknown.join(', ')}.`, { issues: [{ path: 'persona_ids', message: 'unknown persona' }] });
+  if (unique.length < Math.min(3, knownIds.size)) throw new ValidationError(`Select at least 3 personas (the company has ${knownIds.size}).`, { issues: [{ path: 'persona_ids', message: 'at least 3' }] });
+  if (unique.length === 0) throw new ConflictError('no_personas', 'The company has no personas yet: generate them first.', {});
+  await database.query("UPDATE content_personas SET status = CASE WHEN id = ANY($3::uuid[]) THEN 'active' ELSE 'archived' END, updated_at = now() WHERE tenant = $1 AND company_id = $2", [scope.tenant, scope.companyId, unique]);
+  return listPersonas(database, scope.tenant, scope.companyId, { status: 'active' });
+}
+
+export async function editPersona(database: Queryable, tenant: string, id: string, changes: Partial<GeneratedPersona>, editedBy: string): Promise<Persona> {
+  const before = await getPersona(database, tenant, id);
+  const merged = { ...before, ...changes };
+  await database.query(
+    `UPDATE content_personas SET name = $3, bio = $4, archetype = $5, mbti = $6, "values" = $7, frustrations = $8, expertise_topics = $9, vocabulary_level = $10, updated_at = now() WHERE tenant = $1 AND id = $2`,
+    [tenant, id, merged.name, merged.bio, merged.archetype, merged.mbti, merged.values, merged.frustrations, merged.expertise_topics, merged.vocabulary_level],
+  );
+  await recordEdit(database, { tenant, entity: 'persona', entityId: id, editedBy, changes: diffFields(before as unknown as Record<string, unknown>, changes) });
+  return getPersona(database, tenant, id);
+}

@@ -1,0 +1,100 @@
+/**
+ * The content status topics, blog posts and social posts share (the seed's), and its moves:
+ *
+ *   draft / rejected --submit--> pending_approval --approve--> approved --publish--> published
+ *                                pending_approval --reject (reason required)--> rejected
+ *   generating: a job is writing the row; failed: the job gave up
+ *
+ * Each move is one conditional UPDATE (`WHERE status = ANY(from)`), so two supervisors approving
+ * at once cannot both succeed: the second sees 409 with the status the first one left.
+ */
+import type { Queryable } from '../../kit/index.ts';
+import { ValidationError } from '../../errors.ts';
+import { InvalidStatusError } from './errors.ts';
+import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import type { ContentStatus } from './schemas.ts';
+
+export const reviewableKinds = ['topic', 'blog_post', 'social_post'] as const;
+export type ReviewableKind = (typeof reviewableKinds)[number];
+
+const tables: Record<ReviewableKind, string> = { topic: 'content_topics', blog_post: 'content_blog_posts', social_post: 'content_social_posts' };
+
+export interface ReviewState {
+  id: string;
+  company_id: string;
+  status: ContentStatus;
+  version: number;
+  task_id: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  rejected_by: string | null;
+  rejected_at: string | null;
+  rejection_reason: string | null;
+  published_at: string | null;
+}
+
+const stateColumns = 'id, company_id, status, version, task_id, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at';
+
+export async function reviewState(database: Queryable, tenant: string, kind: ReviewableKind, id: string, options: { lock?: boolean } = {}): Promise<ReviewState> {
+  const rows = isUuid(id) ? (await database.query<ReviewState>(`SELECT ${stateColumns} FROM ${tables[kind]} WHERE tenant = $1 AND id = $2${options.lock ? ' FOR UPDATE' : ''}`, [tenant, id])).rows : [];
+  return isoRow(firstOrNotFound(rows, kind.replace('_', ' '), id));
+}
+
+interface Move {
+  from: readonly ContentStatus[];
+  to: ContentStatus;
+  set: string;
+}
+
+const moves = {
+  submit: { from: ['draft', 'rejected'], to: 'pending_approval', set: '' },
+  approve: { from: ['pending_approval'], to: 'approved', set: ', approved_by = $4, approved_at = now(), rejected_by = NULL, rejected_at = NULL' },
+  reject: { from: ['pending_approval'], to: 'rejected', set: ', rejected_by = $4, rejected_at = now(), rejection_reason = $5' },
+  publish: { from: ['approved'], to: 'published', set: ', published_at = now()' },
+} satisfies Record<string, Move>;
+export type ReviewAction = keyof typeof moves;
+
+/**
+ * Moves the row; 404 when it is not the tenant's, 409 `invalid_status` (with the current status)
+ * when it is not in a status the move starts from. Run it in the transaction that also completes
+ * the waiting run's gate, so the decision and the run's wake-up commit together.
+ */
+export async function moveStatus(database: Queryable, tenant: string, kind: ReviewableKind, id: string, action: ReviewAction, by: { actor?: string; reason?: string } = {}): Promise<ReviewState> {
+  const move: Move = moves[action];
+  if (action === 'reject' && (by.reason ?? '').trim().length === 0) {
+    throw new ValidationError('A rejection needs a reason.', { issues: [{ path: 'reason', message: 'required, not blank' }] });
+  }
+  const values: unknown[] = [tenant, id, move.from];
+  if (action === 'approve' || action === 'reject') values.push(by.actor ?? 'unknown');
+  if (action === 'reject') values.push(by.reason!.trim());
+  const updated = isUuid(id)
+    ? (await database.query<ReviewState>(`UPDATE ${tables[kind]} SET status = '${move.to}', updated_at = now()${move.set} WHERE tenant = $1 AND id = $2 AND status = ANY($3::text[]) RETURNING ${stateColumns}`, values)).rows
+    : [];
+  if (updated[0]) return isoRow(updated[0]);
+  const current = await reviewState(database, tenant, kind, id);
+  throw new InvalidStatusError(kind, id, current.status, move.from);
+}
+
+/** A job (re)writing the row: `generating`, and a rejection's fields kept for the prompt. */
+export async function markGenerating(database: Queryable, kind: ReviewableKind, id: string, taskId: string): Promise<void> {
+  await database.query(`UPDATE ${tables[kind]} SET status = 'generating', task_id = $2, updated_at = now() WHERE id = $1`, [id, taskId]);
+}
+
+export async function markFailed(database: Queryable, kind: ReviewableKind, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await database.query(`UPDATE ${tables[kind]} SET status = 'failed', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'generating'`, [ids]);
+}
+
+/** Rows of the company waiting for a supervisor, oldest first, across the three kinds. */
+export async function pendingApprovals(database: Queryable, tenant: string, companyId?: string): Promise<Array<{ kind: ReviewableKind; id: string; company_id: string; title: string; updated_at: string; version: number }>> {
+  const filter = companyId ? 'AND company_id = $2' : '';
+  const values = companyId ? [tenant, companyId] : [tenant];
+  const result = await database.query(
+    `SELECT 'topic' AS kind, id, company_id, title, updated_at, version FROM content_topics WHERE tenant = $1 AND status = 'pending_approval' ${filter}
+     UNION ALL SELECT 'blog_post', id, company_id, title, updated_at, version FROM content_blog_posts WHERE tenant = $1 AND status = 'pending_approval' ${filter}
+     UNION ALL SELECT 'social_post', id, company_id, platform || ': ' || left(text, 80), updated_at, version FROM content_social_posts WHERE tenant = $1 AND status = 'pending_approval' ${filter}
+     ORDER BY updated_at, id`,
+    values,
+  );
+  return result.rows.map(isoRow) as Array<{ kind: ReviewableKind; id: string; company_id: string; title: string; updated_at: string; version: number }>;
+}

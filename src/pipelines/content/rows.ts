@@ -1,0 +1,23 @@
+/**
+ * Row helpers shared by the content stores: timestamps as ISO strings, and the one error a
+ * missing or other tenant's row answers (404, never 403: another tenant's ids do not exist).
+ */
+import { NotFoundError } from '../../errors.ts';
+
+/** A row with its Date columns as ISO-8601 strings (the API's timestamp format). */
+export function isoRow<Row extends object>(row: Row): Row {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row as Record<string, unknown>)) result[key] = value instanceof Date ? value.toISOString() : value;
+  return result as Row;
+}
+
+export function firstOrNotFound<Row>(rows: Row[], what: string, id: string): Row {
+  const row = rows[0];
+  if (!row) throw new NotFoundError(what, id);
+  return row;
+}
+
+/** True for a well-formed uuid; other ids are simply not found (no 500 from a cast). */
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,215 @@
+/**
+ * The content pipeline's vocabulary (seed 002): plans, the content status, the job types and
+ * their inputs, and the shapes the models are asked for. One schema both validates what a model
+ * answered and types the rows stored from it.
+ */
+import { z } from 'zod';
+
+export const plans = ['free', 'pro', 'ultimate'] as const;
+export type Plan = (typeof plans)[number];
+
+/** Active personas a plan allows (the issue: free 3, pro 6, ultimate 12). */
+export const personaCaps: Record<Plan, number> = { free: 3, pro: 6, ultimate: 12 };
+
+export const contentStatuses = ['draft', 'generating', 'pending_approval', 'approved', 'rejected', 'published', 'failed'] as const;
+export type ContentStatus = (typeof contentStatuses)[number];
+
+/** The 12 Jung archetypes (brand archetypes as marketers use them). */
+export const archetypes = ['innocent', 'everyman', 'hero', 'caregiver', 'explorer', 'rebel', 'lover', 'creator', 'jester', 'sage', 'magician', 'ruler'] as const;
+/** The 16 MBTI types. */
+export const mbtiTypes = ['INTJ', 'INTP', 'ENTJ', 'ENTP', 'INFJ', 'INFP', 'ENFJ', 'ENFP', 'ISTJ', 'ISFJ', 'ESTJ', 'ESFJ', 'ISTP', 'ISFP', 'ESTP', 'ESFP'] as const;
+export const vocabularyLevels = ['simple', 'professional', 'academic'] as const;
+export const personaStatuses = ['draft', 'active', 'archived'] as const;
+export const platforms = ['facebook', 'instagram', 'linkedin', 'twitter', 'tiktok'] as const;
+export type Platform = (typeof platforms)[number];
+
+/** The seed's JobType names (prefix GENERATE_*), plus the run that chains them. */
+export const jobTypes = {
+  dna: 'generate_dna',
+  personas: 'generate_personas',
+  topics: 'generate_topics',
+  blogpost: 'generate_blogpost',
+  social: 'generate_social',
+  image: 'generate_image',
+  pipeline: 'content_pipeline',
+} as const;
+export type JobType = (typeof jobTypes)[keyof typeof jobTypes];
+export const jobTypeNames: readonly JobType[] = Object.values(jobTypes);
+
+/**
+ * A paid plan's jobs run on the seed's `ai_priority` queue. A task type has one queue, so each job
+ * type is registered twice: `generate_dna` on `ai_jobs` and `generate_dna@ai_priority`; the API
+ * reports both as `generate_dna` with their queue.
+ */
+export const priorityQueue = 'ai_priority';
+export function taskTypeFor(jobType: JobType, plan: Plan): string {
+  return plan === 'free' ? jobType : `${jobType}@${priorityQueue}`;
+}
+export function jobTypeOf(taskType: string): JobType | undefined {
+  const base = taskType.split('@')[0] as JobType;
+  return jobTypeNames.includes(base) ? base : undefined;
+}
+
+// ---- Job inputs -------------------------------------------------------------------------------
+
+const companyId = z.uuid();
+export const dnaInput = z.object({ company_id: companyId }).strict();
+export type DnaInput = z.infer<typeof dnaInput>;
+
+export const personasInput = z.object({
+  company_id: companyId,
+  /** @default 6 (the seed: six personas, of which 3-6 are selected) */
+  count: z.number().int().min(1).max(12).default(6),
+}).strict();
+export type PersonasInput = z.infer<typeof personasInput>;
+
+export const topicsInput = z.object({
+  company_id: companyId,
+  year: z.number().int().min(2000).max(2100),
+  month: z.number().int().min(1).max(12),
+  /** Topics in the month, spread evenly over the personas. @default 8 */
+  posts_count: z.number().int().min(1).max(60).default(8),
+  /** @default the company's active (selected) personas */
+  persona_ids: z.array(z.uuid()).min(1).max(12).optional(),
+}).strict();
+export type TopicsInput = z.infer<typeof topicsInput>;
+
+export const blogpostInput = z.object({
+  company_id: companyId,
+  topic_id: z.uuid(),
+  /** @default 1500 */
+  min_words: z.number().int().min(100).max(10_000).default(1500),
+  /** @default 2500 */
+  max_words: z.number().int().min(150).max(12_000).default(2500),
+  /** A supervisor's rejection the rewrite must address. @default none */
+  rejection_reason: z.string().trim().min(1).max(4000).optional(),
+  /** Also generate a featured image (needs an image provider). @default false */
+  featured_image: z.boolean().default(false),
+}).strict().refine((input) => input.max_words >= input.min_words, { message: 'max_words must be at least min_words', path: ['max_words'] });
+export type BlogpostInput = z.infer<typeof blogpostInput>;
+
+export const socialInput = z.object({
+  company_id: companyId,
+  blog_post_id: z.uuid(),
+  /** One child task per platform when several are named. @default all five */
+  platforms: z.array(z.enum(platforms)).min(1).max(5).default([...platforms]),
+  rejection_reason: z.string().trim().min(1).max(4000).optional(),
+}).strict();
+export type SocialInput = z.infer<typeof socialInput>;
+
+export const imageInput = z.object({
+  company_id: companyId,
+  target: z.enum(['blog_post', 'social_post']),
+  target_id: z.uuid(),
+  /** @default built from the post */
+  prompt: z.string().trim().min(1).max(4000).optional(),
+}).strict();
+export type ImageInput = z.infer<typeof imageInput>;
+
+export const pipelineInput = z.object({
+  company_id: companyId,
+  year: z.number().int().min(2000).max(2100),
+  month: z.number().int().min(1).max(12),
+  posts_count: z.number().int().min(1).max(60).default(8),
+  /** Personas to use; without them the run waits for a selection (`POST personas/select/`). @default none */
+  persona_ids: z.array(z.uuid()).min(1).max(12).optional(),
+  /** Select the first personas the plan allows instead of waiting for a selection. @default false */
+  auto_select_personas: z.boolean().default(false),
+  /** Approve every topic and post as it is submitted (benchmarks, trusted tenants). @default false */
+  auto_approve: z.boolean().default(false),
+  platforms: z.array(z.enum(platforms)).min(1).max(5).default([...platforms]),
+  min_words: z.number().int().min(100).max(10_000).default(1500),
+  max_words: z.number().int().min(150).max(12_000).default(2500),
+  /** Reuse the company's DNA and personas when they exist. @default true */
+  reuse_existing: z.boolean().default(true),
+  /** How long a gate waits for a decision before the run fails. @default 30 days */
+  approval_timeout_hours: z.number().int().min(1).max(24 * 365).default(24 * 30),
+}).strict().refine((input) => input.max_words >= input.min_words, { message: 'max_words must be at least min_words', path: ['max_words'] });
+export type PipelineInput = z.infer<typeof pipelineInput>;
+
+// ---- What the models are asked for ------------------------------------------------------------
+
+export const notFound = 'Not found';
+const researched = z.string().describe(`The researched fact, or exactly "${notFound}" when research found nothing. Never guess.`);
+const researchedList = z.array(z.string()).describe('Researched entries; an empty list when research found nothing. Never guess.');
+const toneScale = z.number().int().min(0).max(100).nullable().describe('0-100 from what the company publishes; null when there is nothing to judge from.');
+
+/** The seed's 30+ DNA data points. */
+export const companyDna = z.object({
+  company_name: researched,
+  description: researched,
+  mission: researched,
+  vision: researched,
+  values: researchedList,
+  history: researched,
+  founded_year: researched,
+  headquarters: researched,
+  company_size: researched,
+  industry: researched,
+  sub_industries: researchedList,
+  products_services: researchedList,
+  usp: researched,
+  pricing_model: researched,
+  target_audience: researched,
+  audience_demographics: researched,
+  audience_pain_points: researchedList,
+  audience_desires: researchedList,
+  customer_segments: researchedList,
+  brand_personality: researchedList,
+  brand_voice: researched,
+  tone_formal_casual: toneScale,
+  tone_serious_playful: toneScale,
+  content_themes: researchedList,
+  keywords: researchedList,
+  competitors: researchedList,
+  competitive_advantages: researchedList,
+  market_position: researched,
+  geographic_markets: researchedList,
+  social_media_presence: researchedList,
+  key_people: researchedList,
+  achievements: researchedList,
+  partnerships: researchedList,
+  content_do: researchedList,
+  content_dont: researchedList,
+});
+export type CompanyDna = z.infer<typeof companyDna>;
+
+export const dnaAnswer = z.object({
+  dna: companyDna,
+  sources: z.array(z.object({ field: z.string(), url: z.string(), title: z.string() })).max(40).describe('Where each fact came from, when known.'),
+});
+
+export const generatedPersona = z.object({
+  name: z.string().min(1).max(120),
+  bio: z.string().min(1).max(2000),
+  archetype: z.enum(archetypes),
+  mbti: z.enum(mbtiTypes),
+  values: z.array(z.string().min(1).max(200)).min(3).max(5),
+  frustrations: z.array(z.string().min(1).max(300)).min(1).max(8),
+  expertise_topics: z.array(z.string().min(1).max(200)).min(3).max(5),
+  vocabulary_level: z.enum(vocabularyLevels),
+});
+export type GeneratedPersona = z.infer<typeof generatedPersona>;
+
+export const generatedTopic = z.object({
+  title: z.string().min(1).max(200),
+  description: z.string().min(1).max(2000),
+  keywords: z.array(z.string().min(1).max(80)).min(1).max(10),
+  week_number: z.number().int().min(1).max(5),
+});
+export type GeneratedTopic = z.infer<typeof generatedTopic>;
+
+export const outlineAnswer = z.object({
+  title: z.string().min(1).max(200),
+  sections: z.array(z.object({ heading: z.string().min(1).max(200), points: z.array(z.string().min(1).max(300)).min(1).max(6) })).min(3).max(12),
+  excerpt: z.string().min(1).max(500),
+  meta_title: z.string().min(1).max(60),
+  meta_description: z.string().min(1).max(160),
+  keywords: z.array(z.string().min(1).max(80)).min(3).max(10),
+});
+export type Outline = z.infer<typeof outlineAnswer>;
+
+/** A section's body, bounded in characters so that it lands near its share of the words. */
+export function sectionAnswer(targetWords: number) {
+  return z.object({ body: z.string().min(targetWords * 6).max(targetWords * 9).describe(`Markdown paragraphs, about ${targetWords} words, no heading.`) });
+}

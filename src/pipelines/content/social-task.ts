@@ -1,0 +1,95 @@
+/**
+ * `generate_social`: social posts for an approved blog post. Given several platforms it submits one
+ * child `generate_social` per platform and waits for them (they run in parallel, each with its
+ * own retries); given one, it writes that platform's post: generate, check the platform's rules,
+ * and regenerate with the broken rules in the prompt until it passes (at most three generations).
+ */
+import type { AnyTaskDefinition, TaskContext } from '../../kit/index.ts';
+import { PermanentError } from '../../errors.ts';
+import { getCompany, getDna, type Company } from './companies-store.ts';
+import { PlatformRulesError } from './errors.ts';
+import { contentJob } from './job.ts';
+import { normaliseHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
+import { getBlogPost, listSocialPosts, upsertSocialPost, type BlogPost } from './posts-store.ts';
+import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
+import { jobTypes, socialInput, taskTypeFor, type Platform, type SocialInput } from './schemas.ts';
+import { writingModel, type ContentServices } from './services.ts';
+
+/** Generations of one platform's post before the job gives up with platform_rules_violated. */
+export const maxGenerations = 3;
+
+/** The steps writing one platform's post; returns the generations it took. */
+export async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, post: BlogPost, platform: Platform, rejectionReason?: string): Promise<number> {
+  const dna = await getDna(services.pool, context.tenant, company.id);
+  const model = writingModel(services.config);
+  let violations: string[] = [];
+  for (let generation = 1; generation <= maxGenerations; generation += 1) {
+    const key = `${platform}:${generation}`;
+    const previous = violations;
+    const answer = await context.step(key, async (step) => {
+      const generated = await services.llm.generateStructured({
+        ...(model ? { model } : {}),
+        schema: socialAnswer(platform),
+        instructions: socialInstructions,
+        prompt: socialPrompt(dnaContext(company, dna?.data), post, platform, { violations: previous, rejectionReason }),
+        signal: context.signal,
+        context: { taskId: context.taskId, step: key },
+      });
+      const candidate = { text: generated.object.text.trim(), hashtags: normaliseHashtags(generated.object.hashtags), cta_text: generated.object.cta_text.trim() };
+      const broken = ruleViolations(platform, candidate);
+      if (broken.length > 0) step.emit('platform_rules_broken', { company_id: company.id, blog_post_id: post.id, platform, generation, violations: broken });
+      return { ...candidate, violations: broken };
+    }, {
+      save: async (transaction, result) => {
+        if (result.violations.length === 0) await upsertSocialPost(transaction, { tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result });
+      },
+    });
+    if (answer.violations.length === 0) return generation;
+    violations = answer.violations;
+  }
+  throw new PlatformRulesError(platform, violations, maxGenerations);
+}
+
+export function createSocialTask(services: ContentServices): AnyTaskDefinition[] {
+  const { pool } = services;
+  return contentJob<SocialInput>(services, {
+    jobType: jobTypes.social,
+    description: 'Turn an approved blog post into social posts, one child task per platform, each checked against its platform\'s rules and regenerated when it breaks them',
+    input: socialInput,
+    async run(context, report) {
+      const { input, tenant } = context;
+      const company = await getCompany(pool, tenant, input.company_id);
+      const post = await getBlogPost(pool, tenant, input.blog_post_id);
+      if (post.company_id !== company.id) throw new PermanentError(`Blog post ${post.id} is not one of company ${company.id}'s.`, { blog_post_id: post.id });
+      if (post.status !== 'approved' && post.status !== 'published') throw new PermanentError(`Blog post ${post.id} is ${post.status}: social posts are made from an approved post.`, { blog_post_id: post.id, status: post.status });
+      const platforms = [...new Set(input.platforms)];
+
+      if (platforms.length === 1) {
+        const platform = platforms[0]!;
+        report(10, `writing the ${platform} post`);
+        const generations = await writePlatformPost(services, context, company, post, platform, input.rejection_reason);
+        const saved = (await listSocialPosts(pool, tenant, { blogPostId: post.id })).find((entry) => entry.platform === platform)!;
+        context.logger.debug({ platform, generations }, 'social post written');
+        await context.step(`done:${platform}`, async (step) => {
+          step.emit('social_post_generated', { company_id: company.id, blog_post_id: post.id, social_post_id: saved.id, platform, character_count: saved.character_count, hashtags: saved.hashtags.length });
+          return null;
+        });
+        report(100, `${platform}: ${saved.character_count} characters, ${saved.hashtags.length} hashtags`);
+        return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations };
+      }
+
+      report(5, `one task per platform: ${platforms.join(', ')}`);
+      const children = await context.submitAndWait('platforms', platforms.map((platform) => ({
+        key: platform,
+        taskType: taskTypeFor(jobTypes.social, company.plan),
+        input: { company_id: company.id, blog_post_id: post.id, platforms: [platform], ...(input.rejection_reason ? { rejection_reason: input.rejection_reason } : {}) },
+      })));
+      const failed = children.filter((child) => child.status !== 'completed');
+      if (failed.length > 0) {
+        throw new PermanentError(`${failed.length} of ${platforms.length} platforms failed: ${failed.map((child) => `${child.taskId} ${child.status}`).join(', ')}.`, { failed: failed.map((child) => ({ task_id: child.taskId, status: child.status, error: child.error })) });
+      }
+      report(100, `${platforms.length} platforms written`);
+      return { company_id: company.id, blog_post_id: post.id, platforms, child_task_ids: children.map((child) => child.taskId) };
+    },
+  });
+}

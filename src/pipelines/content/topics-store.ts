@@ -1,0 +1,92 @@
+/**
+ * Topics (content_topics): a month's plan, one row per post to write, tied to a persona and a week.
+ */
+import type { Queryable } from '../../kit/index.ts';
+import { ValidationError } from '../../errors.ts';
+import { diffFields, recordEdit } from './edits.ts';
+import { InvalidStatusError } from './errors.ts';
+import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import type { ContentStatus, GeneratedTopic } from './schemas.ts';
+
+export interface Topic extends GeneratedTopic {
+  id: string;
+  company_id: string;
+  persona_id: string;
+  year: number;
+  month: number;
+  status: ContentStatus;
+  approved_by: string | null;
+  approved_at: string | null;
+  rejected_by: string | null;
+  rejected_at: string | null;
+  rejection_reason: string | null;
+  published_at: string | null;
+  version: number;
+  task_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+const columns = 'id, company_id, persona_id, title, description, keywords, year, month, week_number, status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
+
+/** Statuses in which a person may still change the text. */
+export const editableStatuses: readonly ContentStatus[] = ['draft', 'pending_approval', 'rejected'];
+
+export async function insertTopics(database: Queryable, scope: { tenant: string; companyId: string; taskId: string; year: number; month: number; status: ContentStatus }, topics: Array<GeneratedTopic & { id: string; persona_id: string }>): Promise<void> {
+  for (const topic of topics) {
+    await database.query(
+      `INSERT INTO content_topics (id, tenant, company_id, persona_id, title, description, keywords, year, month, week_number, status, task_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [topic.id, scope.tenant, scope.companyId, topic.persona_id, topic.title, topic.description, topic.keywords, scope.year, scope.month, topic.week_number, scope.status, scope.taskId],
+    );
+  }
+}
+
+/** Rewrites a rejected topic with a regenerated one (version + 1, back to pending_approval). */
+export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic): Promise<void> {
+  await database.query(
+    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = 'pending_approval', version = version + 1,
+       approved_by = NULL, approved_at = NULL, updated_at = now() WHERE id = $1`,
+    [id, topic.title, topic.description, topic.keywords, topic.week_number],
+  );
+}
+
+export interface TopicFilter {
+  companyId: string;
+  year?: number | undefined;
+  month?: number | undefined;
+  status?: ContentStatus | undefined;
+  ids?: string[] | undefined;
+}
+
+export async function listTopics(database: Queryable, tenant: string, filter: TopicFilter): Promise<Topic[]> {
+  const conditions = ['tenant = $1', 'company_id = $2'];
+  const values: unknown[] = [tenant, filter.companyId];
+  const add = (sql: string, value: unknown): void => {
+    values.push(value);
+    conditions.push(sql.replace('?', `$${values.length}`));
+  };
+  if (filter.year !== undefined) add('year = ?', filter.year);
+  if (filter.month !== undefined) add('month = ?', filter.month);
+  if (filter.status !== undefined) add('status = ?', filter.status);
+  if (filter.ids !== undefined) add('id = ANY(?::uuid[])', filter.ids);
+  const result = await database.query<Topic>(`SELECT ${columns} FROM content_topics WHERE ${conditions.join(' AND ')} ORDER BY year, month, week_number, created_at, id`, values);
+  return result.rows.map(isoRow);
+}
+
+export async function getTopic(database: Queryable, tenant: string, id: string): Promise<Topic> {
+  const rows = isUuid(id) ? (await database.query<Topic>(`SELECT ${columns} FROM content_topics WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+  return isoRow(firstOrNotFound(rows, 'topic', id));
+}
+
+export async function editTopic(database: Queryable, tenant: string, id: string, changes: Partial<GeneratedTopic>, editedBy: string): Promise<Topic> {
+  const before = await getTopic(database, tenant, id);
+  if (!editableStatuses.includes(before.status)) throw new InvalidStatusError('topic', id, before.status, editableStatuses);
+  if (Object.keys(changes).length === 0) throw new ValidationError('Nothing to change.', { issues: [{ path: '(root)', message: 'no field given' }] });
+  await database.query(
+    'UPDATE content_topics SET title = coalesce($3, title), description = coalesce($4, description), keywords = coalesce($5, keywords), week_number = coalesce($6, week_number), updated_at = now() WHERE tenant = $1 AND id = $2',
+    [tenant, id, changes.title ?? null, changes.description ?? null, changes.keywords ?? null, changes.week_number ?? null],
+  );
+  await recordEdit(database, { tenant, entity: 'topic', entityId: id, editedBy, changes: diffFields(before as unknown as Record<string, unknown>, changes) });
+  return getTopic(database, tenant, id);
+}

@@ -1,0 +1,119 @@
+/**
+ * `generate_topics`: a month of topics spread evenly over the selected personas and over the
+ * month's weeks. Each persona's topics are one step, and the steps run concurrently: the month
+ * takes as long as the slowest persona, not the sum. Each persona's topics are saved as its step
+ * commits, so a cancelled job keeps the personas it finished.
+ */
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { AnyTaskDefinition, TaskContext } from '../../kit/index.ts';
+import { PermanentError } from '../../errors.ts';
+import { getCompany, getDna, type Company } from './companies-store.ts';
+import { contentJob } from './job.ts';
+import { getPersona, listPersonas, type Persona } from './personas-store.ts';
+import { dnaContext, topicRegenerationPrompt, topicsInstructions, topicsPrompt } from './prompts.ts';
+import { generatedTopic, jobTypes, topicsInput, type ContentStatus, type GeneratedTopic } from './schemas.ts';
+import { writingModel, type ContentServices } from './services.ts';
+import { insertTopics, replaceTopicText, type Topic } from './topics-store.ts';
+
+/** Weeks a month's topics may fall in: 4 for a 28-day February, else 5. */
+export function weeksInMonth(year: number, month: number): number {
+  return Math.ceil(new Date(Date.UTC(year, month, 0)).getUTCDate() / 7);
+}
+
+/**
+ * Topic i of n goes to persona i mod P, in week 1 + floor(i * weeks / n): counts differ by at
+ * most one between personas, and the month's weeks are filled evenly.
+ */
+export function planTopics(personaIds: string[], count: number, weeks: number): Map<string, number[]> {
+  const plan = new Map<string, number[]>(personaIds.map((id) => [id, []]));
+  for (let index = 0; index < count; index += 1) plan.get(personaIds[index % personaIds.length]!)!.push(1 + Math.floor((index * weeks) / count));
+  return plan;
+}
+
+export interface MonthRequest {
+  companyId: string;
+  year: number;
+  month: number;
+  postsCount: number;
+  personaIds?: string[] | undefined;
+  status: ContentStatus;
+}
+
+/** The steps that write a month's topics; shared by generate_topics and content_pipeline. */
+export async function writeMonthTopics(services: ContentServices, context: TaskContext<unknown>, request: MonthRequest, onPersonaDone?: (done: number, total: number) => void): Promise<string[]> {
+  const { llm, pool } = services;
+  const company = await getCompany(pool, context.tenant, request.companyId);
+  const personas = request.personaIds
+    ? await Promise.all(request.personaIds.map((id) => getPersona(pool, context.tenant, id)))
+    : await listPersonas(pool, context.tenant, company.id, { status: 'active' });
+  if (personas.some((persona) => persona.company_id !== company.id)) throw new PermanentError('A persona given is not one of this company\'s.', { company_id: company.id });
+  if (personas.length === 0) throw new PermanentError(`Company ${company.id} has no selected personas: generate personas and select 3-6 of them first.`, { company_id: company.id });
+  const dna = await getDna(pool, context.tenant, company.id);
+  const context$ = dnaContext(company, dna?.data);
+  const plan = planTopics(personas.map((persona) => persona.id), request.postsCount, weeksInMonth(request.year, request.month));
+  const model = writingModel(services.config);
+  let done = 0;
+  const perPersona = await Promise.all(personas.filter((persona) => plan.get(persona.id)!.length > 0).map((persona) => {
+    const weeks = plan.get(persona.id)!;
+    const key = `topics:${request.year}-${request.month}:${persona.id}`;
+    return context.step(key, async (step) => {
+      const answer = await llm.generateStructured({
+        ...(model ? { model } : {}),
+        schema: z.object({ topics: z.array(generatedTopic).min(weeks.length).max(weeks.length) }),
+        instructions: topicsInstructions,
+        prompt: topicsPrompt(context$, persona, { year: request.year, month: request.month, count: weeks.length, weeks }),
+        signal: context.signal,
+        context: { taskId: context.taskId, step: key },
+      });
+      // The plan decides the week, whatever the model wrote: the spread is the product.
+      // Ids are chosen here so the checkpoint holds them: a replay returns the rows it saved.
+      const topics = answer.object.topics.map((topic, index) => ({ ...topic, id: randomUUID(), week_number: weeks[index]!, persona_id: persona.id }));
+      step.emit('topics_generated', { company_id: company.id, persona_id: persona.id, topics: topics.length, year: request.year, month: request.month });
+      return { topics, ids: topics.map((topic) => topic.id) };
+    }, {
+      save: (transaction, result) => insertTopics(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId, year: request.year, month: request.month, status: request.status }, result.topics),
+    }).then((result) => {
+      done += 1;
+      onPersonaDone?.(done, personas.length);
+      return result;
+    });
+  }));
+  return perPersona.flatMap((result) => result.ids);
+}
+
+/** One step: a replacement for a rejected topic that sees the supervisor's reason. */
+export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string): Promise<void> {
+  const dna = await getDna(services.pool, context.tenant, company.id);
+  const model = writingModel(services.config);
+  const key = `regenerate-topic:${topic.id}:${topic.version}`;
+  await context.step(key, async (step) => {
+    const answer = await services.llm.generateStructured({
+      ...(model ? { model } : {}),
+      schema: generatedTopic,
+      instructions: topicsInstructions,
+      prompt: topicRegenerationPrompt(dnaContext(company, dna?.data), persona, topic, reason),
+      signal: context.signal,
+      context: { taskId: context.taskId, step: key },
+    });
+    step.emit('topic_regenerated', { company_id: company.id, topic_id: topic.id, reason });
+    return { ...answer.object, week_number: topic.week_number };
+  }, { save: (transaction, result: GeneratedTopic) => replaceTopicText(transaction, topic.id, result) });
+}
+
+export function createTopicsTask(services: ContentServices): AnyTaskDefinition[] {
+  return contentJob(services, {
+    jobType: jobTypes.topics,
+    description: 'Plan a month of topics (year, month, posts_count) spread evenly over the selected personas and the month\'s weeks; topics wait for a supervisor\'s approval',
+    input: topicsInput,
+    async run(context, report) {
+      const { input } = context;
+      report(5, `planning ${input.posts_count} topics for ${input.year}-${String(input.month).padStart(2, '0')}`);
+      const ids = await writeMonthTopics(services, context, {
+        companyId: input.company_id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: input.persona_ids, status: 'pending_approval',
+      }, (done, total) => report(5 + Math.round((done / total) * 90), `${done} of ${total} personas planned`));
+      report(100, `${ids.length} topics pending approval`);
+      return { company_id: input.company_id, year: input.year, month: input.month, topics: ids.length, topic_ids: ids };
+    },
+  });
+}
