@@ -8,12 +8,13 @@ import { coreMigrations, type MigrationSource } from '../db/migrate.ts';
 import type { AnyTaskDefinition, Pipeline, PipelineRouteServices, PipelineServices } from '../kit/index.ts';
 import { automatedGather } from './automated-gather/index.ts';
 import { builtin } from './builtin/index.ts';
+import { content } from './content/index.ts';
 import { learning } from './learning/index.ts';
 import { smartMetadata } from './smart-metadata/index.ts';
 
 export type { PipelineServices } from '../kit/index.ts';
 
-export const pipelines: readonly Pipeline[] = [builtin, automatedGather, smartMetadata, learning];
+export const pipelines: readonly Pipeline[] = [builtin, automatedGather, smartMetadata, learning, content];
 
 /** The core's migrations, then each pipeline's, in registration order. */
 export const migrationSources: readonly MigrationSource[] = [

@@ -129,7 +129,7 @@ export function contentRoutes(services: PipelineRouteServices & ContentServices)
       requireRole(request, 'marketer');
       const body = parseOrThrow(selectBody, request.body, 'body');
       const company = await getCompany(pool, tenant, body.company_id);
-      const personas = await selectPersonasAndWake(services, { tenant, companyId: company.id, plan: company.plan }, body.persona_ids);
+      const personas = await selectPersonasAndWake(services, { tenant, companyId: company.id, plan: company.plan }, body.persona_ids, request.apiKeyId);
       return { company_id: company.id, personas };
     });
 

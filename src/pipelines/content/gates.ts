@@ -1,14 +1,24 @@
 /**
- * Decisions: a supervisor approves or rejects a topic, blog post or social post; a marketer
- * selects personas. The decision and the wake-up of the content_pipeline run waiting for it
- * commit in one transaction: the row's status moves, the run's gate closes, and the engine's
- * waitpoint completes (requeuing the run), or none of it happens.
+ * Decisions, and how a waiting content_pipeline run hears of them.
  *
- * A rejection may ask for a regeneration. With a run waiting, the run regenerates (the decision
- * it receives carries the reason); without one, a generation job is submitted with the reason.
+ * A run opens a gate (a content_gates row) for each decision it needs: the persona selection,
+ * each topic's approval, each blog post's approval. It then waits on the engine's waitpoint
+ * `decisions:<phase>:<round>` without a worker slot. A decision (a supervisor approving or
+ * rejecting, a marketer selecting personas) moves the row's status, closes its gate with the
+ * decision, and completes the run's pending waitpoint: all in the engine's completion
+ * transaction (`completeWaitpoint(..., beforeCommit)`), so the decision and the run's wake-up
+ * commit together or not at all. A woken run reads every gate of the phase again (the gates, not
+ * the waitpoint payload, are the source of truth) and waits for the next round while any is open.
+ *
+ * A decision can land while the run is between two waitpoints (it has just woken and has not
+ * parked again). Then there is no pending waitpoint: the decision commits on its own, and the
+ * route looks once more after the commit and nudges the waitpoint if the run parked meanwhile.
+ * Against the last few milliseconds of that race (the run read the gates before the decision
+ * committed and parks after the route's second look) the run's waits time out hourly and
+ * re-read the gates: a decision is never lost, at worst it is seen an hour late.
  */
-import { ValidationError } from '../../errors.ts';
-import { withTransaction, type Engine, type PoolClient } from '../../kit/index.ts';
+import { withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
+import { getCompany } from './companies-store.ts';
 import { ConflictError } from './errors.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost } from './posts-store.ts';
@@ -16,36 +26,99 @@ import { moveStatus, type ReviewableKind } from './review.ts';
 import { jobTypes, taskTypeFor, type Plan } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 import { editTopic } from './topics-store.ts';
-import { getCompany } from './companies-store.ts';
+
+export type GateKind = 'personas' | 'topic' | 'blog_post';
 
 export interface GateDecision {
-  decision: 'approved' | 'rejected';
+  decision: 'approved' | 'rejected' | 'selected';
   by: string;
   reason: string | null;
   regenerate: boolean;
 }
 
-interface OpenGate {
+export interface Gate {
   run_task_id: string;
   gate_key: string;
-  waitpoint_id: string | null;
+  kind: GateKind;
+  entity_id: string | null;
+  version: number;
+  decision: GateDecision | null;
+  decided_at: string | null;
 }
 
-/** Closes the open gates on (kind, entity) or, for `personas`, on the company, and wakes their runs. */
-async function closeGates(transaction: PoolClient, engine: Engine, where: { tenant: string; kind: 'personas' | 'topic' | 'blog_post'; entityId?: string; companyId?: string }, payload: Record<string, unknown>): Promise<number> {
-  const gates = await transaction.query<OpenGate>(
-    where.kind === 'personas'
-      ? 'UPDATE content_gates SET decision = $4, decided_at = now() WHERE tenant = $1 AND kind = $2 AND company_id = $3 AND decided_at IS NULL RETURNING run_task_id, gate_key, waitpoint_id'
-      : 'UPDATE content_gates SET decision = $4, decided_at = now() WHERE tenant = $1 AND kind = $2 AND entity_id = $3 AND decided_at IS NULL RETURNING run_task_id, gate_key, waitpoint_id',
-    [where.tenant, where.kind, where.entityId ?? where.companyId, JSON.stringify(payload)],
+/** The waitpoint keys a run's decision waits use. */
+export const decisionWaitPrefix = 'decisions:';
+
+export function gateKey(kind: GateKind, entityId: string | null, version: number): string {
+  return `${kind}:${entityId ?? 'company'}:v${version}`;
+}
+
+/** Opens a gate (idempotent: a replay finds the row it inserted). Run in a step's save. */
+export async function openGate(transaction: PoolClient, gate: { runTaskId: string; tenant: string; companyId: string; kind: GateKind; entityId: string | null; version: number }): Promise<void> {
+  await transaction.query(
+    'INSERT INTO content_gates (run_task_id, gate_key, tenant, company_id, kind, entity_id, version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
+    [gate.runTaskId, gateKey(gate.kind, gate.entityId, gate.version), gate.tenant, gate.companyId, gate.kind, gate.entityId, gate.version],
   );
-  for (const gate of gates.rows) await wakeRun(transaction, engine, gate, payload);
-  return gates.rows.length;
 }
 
-/** Completes the run's waitpoint for this gate in `transaction`. */
-async function wakeRun(_transaction: PoolClient, _engine: Engine, _gate: OpenGate, _payload: Record<string, unknown>): Promise<void> {
-  // Wired to the engine's waitpoints once they land (see the "waits:" commits).
+export async function runGates(database: PoolClient | ContentServices['pool'], runTaskId: string, kind: GateKind): Promise<Gate[]> {
+  const result = await database.query<Gate>('SELECT run_task_id, gate_key, kind, entity_id, version, decision, decided_at FROM content_gates WHERE run_task_id = $1 AND kind = $2 ORDER BY created_at, gate_key', [runTaskId, kind]);
+  return result.rows;
+}
+
+/** Closes the open gates on the entity (or the company's persona gate) with `decision`; returns their runs. */
+async function closeGates(transaction: PoolClient, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision): Promise<string[]> {
+  const closed = await transaction.query<{ run_task_id: string }>(
+    `UPDATE content_gates SET decision = $4, decided_at = now()
+     WHERE tenant = $1 AND kind = $2 AND ${where.kind === 'personas' ? 'company_id' : 'entity_id'} = $3 AND decided_at IS NULL RETURNING run_task_id`,
+    [where.tenant, where.kind, where.kind === 'personas' ? where.companyId : where.entityId, JSON.stringify(decision)],
+  );
+  return [...new Set(closed.rows.map((row) => row.run_task_id))];
+}
+
+/** The open gates' runs for the entity, read before deciding (to find their waitpoints). */
+async function openGateRuns(services: ContentServices, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }): Promise<string[]> {
+  const result = await services.pool.query<{ run_task_id: string }>(
+    `SELECT DISTINCT run_task_id FROM content_gates WHERE tenant = $1 AND kind = $2 AND ${where.kind === 'personas' ? 'company_id' : 'entity_id'} = $3 AND decided_at IS NULL`,
+    [where.tenant, where.kind, where.kind === 'personas' ? where.companyId : where.entityId],
+  );
+  return result.rows.map((row) => row.run_task_id);
+}
+
+async function pendingDecisionWait(engine: Engine, tenant: string, runTaskId: string): Promise<string | undefined> {
+  const waits = await engine.listWaitpoints({ tenant, taskId: runTaskId, status: 'pending' });
+  return waits.find((waitpoint) => waitpoint.key.startsWith(decisionWaitPrefix))?.id;
+}
+
+/**
+ * Runs `work` (the decision's writes, which close the gates) in the transaction that completes the
+ * waiting run's waitpoint; without a waiting run, in a transaction of its own.
+ */
+async function decideAndWake(services: ContentServices & { engine: Engine }, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision, work: (transaction: PoolClient) => Promise<void>): Promise<{ runs: string[] }> {
+  const { engine } = services;
+  const [run] = await openGateRuns(services, where);
+  const waitpointId = run ? await pendingDecisionWait(engine, where.tenant, run) : undefined;
+  let runs: string[] = [];
+  const decideIn = async (transaction: PoolClient): Promise<void> => {
+    await work(transaction);
+    runs = await closeGates(transaction, where, decision);
+  };
+  if (waitpointId) {
+    try {
+      await engine.completeWaitpoint({ id: waitpointId, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }, (transaction) => decideIn(transaction));
+      return { runs };
+    } catch (error) {
+      // Another decision woke the run first: ours commits alone and the run reads it on its round.
+      if (!(error instanceof WaitpointResolvedError)) throw error;
+    }
+  }
+  await withTransaction(services.pool, decideIn);
+  // The run may have parked between our look and our commit: nudge its new wait.
+  for (const runTaskId of runs) {
+    const parked = await pendingDecisionWait(engine, where.tenant, runTaskId);
+    if (parked) await engine.completeWaitpoint({ id: parked, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }).catch(() => undefined);
+  }
+  return { runs };
 }
 
 export interface DecideRequest {
@@ -60,47 +133,47 @@ export interface DecideRequest {
 }
 
 export async function decide(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<void> {
-  const { engine, pool } = services;
-  const payload: GateDecision = { decision: request.decision, by: request.actor, reason: request.reason ?? null, regenerate: request.regenerate ?? false };
-  const woken = await withTransaction(pool, async (transaction) => {
+  const decision: GateDecision = { decision: request.decision, by: request.actor, reason: request.reason ?? null, regenerate: request.regenerate ?? false };
+  const work = async (transaction: PoolClient): Promise<void> => {
     if (request.edits) {
       if (request.kind === 'topic') await editTopic(transaction, request.tenant, request.id, request.edits, request.actor);
       else if (request.kind === 'blog_post') await editBlogPost(transaction, request.tenant, request.id, request.edits, request.actor);
       else await editSocialPost(transaction, request.tenant, request.id, request.edits, request.actor);
     }
     await moveStatus(transaction, request.tenant, request.kind, request.id, request.decision === 'approved' ? 'approve' : 'reject', { actor: request.actor, reason: request.reason });
-    if (request.kind === 'social_post') return 0;
-    return closeGates(transaction, engine, { tenant: request.tenant, kind: request.kind, entityId: request.id }, { ...payload });
-  });
-  if (woken > 0 || request.decision !== 'rejected' || !request.regenerate) return;
-  // No run waits for this row: a regeneration is a new job that sees the reason.
-  await submitRegeneration(services, request);
+  };
+  if (request.kind === 'social_post') {
+    await withTransaction(services.pool, work);
+  } else {
+    const { runs } = await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work);
+    // A waiting run regenerates itself (it reads the reason from the gate).
+    if (runs.length > 0) return;
+  }
+  if (request.decision === 'rejected' && request.regenerate) await submitRegeneration(services, request);
 }
 
+/** Without a run waiting, a regeneration is a new job that sees the reason. */
 async function submitRegeneration(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<void> {
   const { engine, pool } = services;
   if (request.kind === 'topic') {
-    throw new ConflictError('regeneration_needs_run', 'The topic is rejected; regenerating a single topic is done by the content_pipeline run that planned it, and none waits for this one. Generate topics again or edit it and submit it for approval.', { topic_id: request.id });
+    throw new ConflictError('regeneration_needs_run', 'The topic is rejected. A single topic is regenerated by the content_pipeline run that planned it, and none is waiting for this one: generate topics again, or edit this one and submit it for approval.', { topic_id: request.id });
   }
   if (request.kind === 'blog_post') {
     const post = await getBlogPost(pool, request.tenant, request.id);
     const company = await getCompany(pool, request.tenant, post.company_id);
-    // The topic stays approved: it is the post that is rewritten.
     await engine.submit({ taskType: taskTypeFor(jobTypes.blogpost, company.plan), tenant: request.tenant, projectId: company.id, input: { company_id: company.id, topic_id: post.topic_id, rejection_reason: request.reason } });
     return;
   }
   const social = await getSocialPost(pool, request.tenant, request.id);
   const company = await getCompany(pool, request.tenant, social.company_id);
-  // generate_social needs an approved post; the blog post is approved, only this platform is redone.
   await engine.submit({ taskType: taskTypeFor(jobTypes.social, company.plan), tenant: request.tenant, projectId: company.id, input: { company_id: company.id, blog_post_id: social.blog_post_id, platforms: [social.platform], rejection_reason: request.reason } });
 }
 
 /** Selects personas and wakes a run waiting for the selection, in one transaction. */
-export async function selectPersonasAndWake(services: ContentServices & { engine: Engine }, scope: { tenant: string; companyId: string; plan: Plan }, personaIds: string[]): Promise<Persona[]> {
-  if (personaIds.length === 0) throw new ValidationError('Select at least one persona.');
-  return withTransaction(services.pool, async (transaction) => {
-    const personas = await selectPersonas(transaction, scope, personaIds);
-    await closeGates(transaction, services.engine, { tenant: scope.tenant, kind: 'personas', companyId: scope.companyId }, { persona_ids: personas.map((persona) => persona.id) });
-    return personas;
+export async function selectPersonasAndWake(services: ContentServices & { engine: Engine }, scope: { tenant: string; companyId: string; plan: Plan }, personaIds: string[], actor: string): Promise<Persona[]> {
+  let personas: Persona[] = [];
+  await decideAndWake(services, { tenant: scope.tenant, kind: 'personas', companyId: scope.companyId }, { decision: 'selected', by: actor, reason: null, regenerate: false }, async (transaction) => {
+    personas = await selectPersonas(transaction, scope, personaIds);
   });
+  return personas;
 }

@@ -80,7 +80,6 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
 
       report(5, `one task per platform: ${platforms.join(', ')}`);
       const children = await context.submitAndWait('platforms', platforms.map((platform) => ({
-        key: platform,
         taskType: taskTypeFor(jobTypes.social, company.plan),
         input: { company_id: company.id, blog_post_id: post.id, platforms: [platform], ...(input.rejection_reason ? { rejection_reason: input.rejection_reason } : {}) },
       })));
@@ -89,7 +88,17 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
         throw new PermanentError(`${failed.length} of ${platforms.length} platforms failed: ${failed.map((child) => `${child.taskId} ${child.status}`).join(', ')}.`, { failed: failed.map((child) => ({ task_id: child.taskId, status: child.status, error: child.error })) });
       }
       report(100, `${platforms.length} platforms written`);
-      return { company_id: company.id, blog_post_id: post.id, platforms, child_task_ids: children.map((child) => child.taskId) };
+      // The platforms' model calls are the children's: summed here so the parent reports them.
+      const childrenUsage = { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 as number | null };
+      for (const child of children) {
+        const usage = (child.result as { llm_usage?: typeof childrenUsage } | null)?.llm_usage;
+        if (!usage) continue;
+        childrenUsage.calls += usage.calls;
+        childrenUsage.input_tokens += usage.input_tokens;
+        childrenUsage.output_tokens += usage.output_tokens;
+        childrenUsage.cost_usd = childrenUsage.cost_usd === null || usage.cost_usd === null ? null : childrenUsage.cost_usd + usage.cost_usd;
+      }
+      return { company_id: company.id, blog_post_id: post.id, platforms, child_task_ids: children.map((child) => child.taskId), children_llm_usage: childrenUsage };
     },
   });
 }

@@ -83,10 +83,11 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
 }
 
 /** One step: a replacement for a rejected topic that sees the supervisor's reason. */
-export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string): Promise<void> {
+export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string, rejectedVersion: number): Promise<void> {
   const dna = await getDna(services.pool, context.tenant, company.id);
   const model = writingModel(services.config);
-  const key = `regenerate-topic:${topic.id}:${topic.version}`;
+  // Keyed by the rejected version: a replay after the rewrite (which bumped the row's) finds this step.
+  const key = `regenerate-topic:${topic.id}:v${rejectedVersion}`;
   await context.step(key, async (step) => {
     const answer = await services.llm.generateStructured({
       ...(model ? { model } : {}),

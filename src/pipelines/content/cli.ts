@@ -1,0 +1,131 @@
+/**
+ * `taskloom content`: the content pipeline from the command line.
+ *
+ * - `content companies list|create --name N [--website URL] [--plan free|pro|ultimate]`
+ * - `content runs start --company ID --year Y --month M [--posts N] [--auto-approve] [--auto-select] [--wait]`
+ * - `content runs list --company ID`, `content runs show JOB_ID` (the run as a tree of tasks)
+ * - `content approvals list [--company ID]`, `content approvals approve KIND ID`,
+ *   `content approvals reject KIND ID --reason TEXT [--regenerate]` (KIND: topic, blog_post, social_post)
+ *
+ * Decisions made here are recorded as `cli:<user>` and wake a waiting run like the API's.
+ */
+import { userInfo } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Engine, TaskRecord } from '../../kit/index.ts';
+import type { Runtime } from '../../cli/runtime.ts';
+import { createCompany, getCompany, listCompanies } from './companies-store.ts';
+import { decide } from './gates.ts';
+import { jobView, listCompanyJobs } from './jobs.ts';
+import { pendingApprovals, reviewableKinds, type ReviewableKind } from './review.ts';
+import { jobTypes, plans, taskTypeFor, type Plan } from './schemas.ts';
+
+function integer(minimum: number, maximum: number) {
+  return (value: string): number => {
+    const parsed = Number.parseInt(value, 10);
+    if (!Number.isInteger(parsed) || String(parsed) !== value.trim() || parsed < minimum || parsed > maximum) throw new InvalidArgumentError(`must be an integer from ${minimum} to ${maximum}`);
+    return parsed;
+  };
+}
+
+function kindOf(value: string): ReviewableKind {
+  if (!(reviewableKinds as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${reviewableKinds.join(', ')}`);
+  return value as ReviewableKind;
+}
+
+const write = (value: unknown): void => {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+};
+
+/** The run and its descendants, depth first, one line each. */
+export async function runTree(engine: Engine, tenant: string, taskId: string): Promise<Array<{ depth: number; task: TaskRecord }>> {
+  const lines: Array<{ depth: number; task: TaskRecord }> = [];
+  const visit = async (id: string, depth: number): Promise<void> => {
+    const task = await engine.getTask(id, { tenant });
+    lines.push({ depth, task });
+    for (const child of await engine.listChildren(id, { tenant })) await visit(child.id, depth + 1);
+  };
+  await visit(taskId, 0);
+  return lines;
+}
+
+export function contentCommand(runtime: Runtime): Command {
+  const content = new Command('content').description('Content pipeline (seed 002): companies, runs from DNA to social posts, approvals');
+  const tenantOption = (): Option => new Option('--tenant <name>', 'tenant').default('default');
+
+  const companies = content.command('companies').description('Companies whose content is generated');
+  companies.command('list').addOption(tenantOption()).action(async (options: { tenant: string }) => {
+    const database = await runtime.openDatabase();
+    for (const company of await listCompanies(database.pool, options.tenant)) write(company);
+  });
+  companies.command('create')
+    .requiredOption('--name <name>', 'company name')
+    .option('--website <url>', 'company website (the research starts there)')
+    .addOption(new Option('--plan <plan>', 'plan (paid plans run on ai_priority)').choices([...plans]).default('free'))
+    .addOption(tenantOption())
+    .action(async (options: { name: string; website?: string; plan: Plan; tenant: string }) => {
+      const database = await runtime.openDatabase();
+      write(await createCompany(database.pool, options.tenant, { name: options.name, website: options.website ?? null, plan: options.plan }));
+    });
+
+  const runs = content.command('runs').description('content_pipeline runs');
+  runs.command('start')
+    .requiredOption('--company <id>', 'company id')
+    .requiredOption('--year <year>', 'year', integer(2000, 2100))
+    .requiredOption('--month <month>', 'month (1-12)', integer(1, 12))
+    .option('--posts <count>', 'topics (and posts) in the month', integer(1, 60), 8)
+    .option('--auto-approve', 'approve every topic and post as it comes (no supervisor)')
+    .option('--auto-select', 'select the first personas the plan allows (no selection gate)')
+    .option('--wait', 'follow the run until it ends (or waits for a person)')
+    .addOption(tenantOption())
+    .action(async (options: { company: string; year: number; month: number; posts: number; autoApprove?: boolean; autoSelect?: boolean; wait?: boolean; tenant: string }) => {
+      const { engine, database } = await runtime.openEngine();
+      const company = await getCompany(database.pool, options.tenant, options.company);
+      const { task } = await engine.submit({
+        taskType: taskTypeFor(jobTypes.pipeline, company.plan),
+        tenant: options.tenant,
+        projectId: company.id,
+        input: { company_id: company.id, year: options.year, month: options.month, posts_count: options.posts, auto_approve: options.autoApprove ?? false, auto_select_personas: options.autoSelect ?? false },
+      });
+      write({ job_id: task.id, status: 'queued' });
+      if (!options.wait) return;
+      const controller = new AbortController();
+      for await (const event of engine.subscribe({ tenant: options.tenant, taskId: task.id, signal: controller.signal })) {
+        if (event.type === 'pipeline_stage' || event.type === 'approval_requested') write({ type: event.type, ...event.payload });
+        if (['task_completed', 'task_failed', 'task_cancelled', 'task_waiting'].includes(event.type)) {
+          write(jobView(await engine.getTask(task.id, { tenant: options.tenant })));
+          if (event.type !== 'task_waiting') break;
+        }
+      }
+      controller.abort();
+    });
+  runs.command('list').requiredOption('--company <id>', 'company id').addOption(tenantOption()).action(async (options: { company: string; tenant: string }) => {
+    const { engine, database } = await runtime.openEngine();
+    const company = await getCompany(database.pool, options.tenant, options.company);
+    for (const task of await listCompanyJobs(engine, options.tenant, company.id)) write(jobView(task));
+  });
+  runs.command('show').argument('<job-id>', 'job id').addOption(tenantOption()).action(async (jobId: string, options: { tenant: string }) => {
+    const { engine } = await runtime.openEngine();
+    for (const { depth, task } of await runTree(engine, options.tenant, jobId)) {
+      const view = jobView(task);
+      process.stdout.write(`${'  '.repeat(depth)}${view.job_type} ${view.id} ${view.status}${task.status === 'waiting' ? ' (waiting)' : ''} ${view.progress}% ${view.progress_message}\n`);
+    }
+  });
+
+  const approvals = content.command('approvals').description('Topics, blog posts and social posts waiting for a supervisor');
+  approvals.command('list').option('--company <id>', 'only this company').addOption(tenantOption()).action(async (options: { company?: string; tenant: string }) => {
+    const database = await runtime.openDatabase();
+    for (const pending of await pendingApprovals(database.pool, options.tenant, options.company)) write(pending);
+  });
+  const decideCommand = (name: 'approve' | 'reject') => {
+    const command = approvals.command(name).argument('<kind>', reviewableKinds.join(' | '), kindOf).argument('<id>', 'row id').addOption(tenantOption());
+    if (name === 'reject') command.requiredOption('--reason <text>', 'why (required; a regeneration sees it)').option('--regenerate', 'rewrite it with the reason in mind');
+    command.action(async (kind: ReviewableKind, id: string, options: { tenant: string; reason?: string; regenerate?: boolean }) => {
+      const { engine, services } = await runtime.openEngine();
+      await decide({ ...services, engine }, { tenant: options.tenant, kind, id, decision: name === 'approve' ? 'approved' : 'rejected', actor: `cli:${userInfo().username}`, reason: options.reason, regenerate: options.regenerate });
+      write({ kind, id, decision: name === 'approve' ? 'approved' : 'rejected' });
+    });
+  };
+  decideCommand('approve');
+  decideCommand('reject');
+  return content;
+}

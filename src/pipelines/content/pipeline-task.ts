@@ -1,0 +1,234 @@
+/**
+ * `content_pipeline`: the whole chain for one company and month as one durable run.
+ *
+ *   dna (child generate_dna) -> personas (child generate_personas) -> selection (a gate unless
+ *   persona_ids or auto_select_personas) -> topics (child generate_topics) -> a supervisor's
+ *   approval per topic (gates) -> blog posts (one child generate_blogpost per approved topic, in
+ *   parallel) -> an approval per post (gates) -> social posts (one child generate_social per
+ *   approved post, each fanning out one child per platform)
+ *
+ * While it waits for people the run holds no worker slot (status `waiting`), for days if need be,
+ * and survives restarts: every stage is a child task or a checkpointed step, and the handler
+ * replays them from the top on resume. A rejection with `regenerate` makes the run rewrite the
+ * topic or post with the reason in the prompt and ask again. With `auto_approve` the run approves
+ * each topic and post itself (benchmarks, trusted tenants).
+ */
+import type { AnyTaskDefinition, ChildOutcome, TaskContext } from '../../kit/index.ts';
+import { PermanentError } from '../../errors.ts';
+import { getCompany, getDna, type Company } from './companies-store.ts';
+import { decisionWaitPrefix, gateKey, openGate, runGates, type Gate, type GateKind } from './gates.ts';
+import { contentJob } from './job.ts';
+import { getPersona, listPersonas, selectPersonas } from './personas-store.ts';
+import { getBlogPost } from './posts-store.ts';
+import { moveStatus, reviewState, type ReviewableKind } from './review.ts';
+import { jobTypes, personaCaps, pipelineInput, taskTypeFor, type PipelineInput } from './schemas.ts';
+import type { ContentServices } from './services.ts';
+import { regenerateTopic } from './topics-task.ts';
+import { getTopic } from './topics-store.ts';
+
+/** A decision wait times out this often and re-reads the gates (see gates.ts for the race it covers). */
+const recheckMs = 60 * 60 * 1000;
+
+interface StageUsage {
+  calls: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+}
+
+export function createPipelineTask(services: ContentServices): AnyTaskDefinition[] {
+  const { pool } = services;
+  return contentJob<PipelineInput>(services, {
+    jobType: jobTypes.pipeline,
+    description: 'The whole chain for a company and a month as one durable run: DNA, personas, selection, topics, an approval per topic, blog posts, an approval per post, social posts',
+    input: pipelineInput,
+    // An attempt runs between two waits; children do the model work.
+    hardTimeoutMs: 600_000,
+    async run(context, report) {
+      const { input, tenant, taskId } = context;
+      const company = await getCompany(pool, tenant, input.company_id);
+      const childType = (jobType: (typeof jobTypes)[keyof typeof jobTypes]): string => taskTypeFor(jobType, company.plan);
+      const usage: Record<string, StageUsage> = {};
+      const count = (stage: string, outcomes: ChildOutcome[]): void => {
+        for (const outcome of outcomes) {
+          const result = outcome.result as { llm_usage?: StageUsage; children_llm_usage?: StageUsage } | null;
+          for (const llm of [result?.llm_usage, result?.children_llm_usage]) {
+            if (!llm) continue;
+            const entry = usage[stage] ??= { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+            entry.calls += llm.calls;
+            entry.input_tokens += llm.input_tokens;
+            entry.output_tokens += llm.output_tokens;
+            entry.cost_usd = entry.cost_usd === null || llm.cost_usd === null ? null : entry.cost_usd + llm.cost_usd;
+          }
+        }
+      };
+      const stage = (name: string, percent: number, message: string): Promise<unknown> => context.step(`stage:${name}`, async (step) => {
+        step.emit('pipeline_stage', { company_id: company.id, stage: name, message });
+        report(percent, message);
+        return null;
+      });
+      const requireCompleted = (what: string, outcomes: ChildOutcome[]): void => {
+        const failed = outcomes.find((outcome) => outcome.status !== 'completed');
+        if (failed) throw new PermanentError(`${what} ${failed.status}: ${(failed.error as { message?: string } | null)?.message ?? 'no detail'} (task ${failed.taskId}).`, { child_task_id: failed.taskId, stage: what });
+      };
+
+      // 1. DNA and personas, unless the company has them and reuse is asked for (decided once:
+      // a replay must take the same path even though the DNA exists by then).
+      const plan = await context.step('plan', async () => ({
+        dna: !(input.reuse_existing && (await getDna(pool, tenant, company.id)) !== undefined),
+        personas: !(input.reuse_existing && (await listPersonas(pool, tenant, company.id)).length > 0),
+      }));
+      if (plan.dna) {
+        await stage('dna', 5, `researching ${company.name}`);
+        const outcomes = await context.submitAndWait('dna', [{ taskType: childType(jobTypes.dna), input: { company_id: company.id } }]);
+        requireCompleted('generate_dna', outcomes);
+        count('dna', outcomes);
+      }
+      if (plan.personas) {
+        await stage('personas', 15, 'writing six personas');
+        const outcomes = await context.submitAndWait('personas', [{ taskType: childType(jobTypes.personas), input: { company_id: company.id } }]);
+        requireCompleted('generate_personas', outcomes);
+        count('personas', outcomes);
+      }
+
+      // 2. The selection: given, automatic, or a marketer's (a gate).
+      const selected = await selectedPersonas(services, context, company, input);
+
+      // 3. Topics, then a decision per topic.
+      await stage('topics', 30, `planning ${input.posts_count} topics over ${selected.length} personas`);
+      const topicOutcomes = await context.submitAndWait('topics', [{
+        taskType: childType(jobTypes.topics),
+        input: { company_id: company.id, year: input.year, month: input.month, posts_count: input.posts_count, persona_ids: selected },
+      }]);
+      requireCompleted('generate_topics', topicOutcomes);
+      count('topics', topicOutcomes);
+      const topicIds = (topicOutcomes[0]!.result as { topic_ids: string[] }).topic_ids;
+      await stage('topic_approval', 40, `${topicIds.length} topics wait for approval`);
+      const approvedTopics = await decideAll(services, context, company, input, 'topic', topicIds, async (id, gate) => {
+        const topic = await getTopic(pool, tenant, id);
+        await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', gate.version);
+      });
+
+      // 4. Blog posts for the approved topics, in parallel, then a decision per post.
+      await stage('blogposts', 50, `writing ${approvedTopics.length} blog posts`);
+      const postOutcomes = await context.submitAndWait('blogposts', approvedTopics.map((topicId) => ({
+        taskType: childType(jobTypes.blogpost),
+        input: { company_id: company.id, topic_id: topicId, min_words: input.min_words, max_words: input.max_words },
+      })));
+      count('blogposts', postOutcomes);
+      const postIds = postOutcomes.filter((outcome) => outcome.status === 'completed').map((outcome) => (outcome.result as { blog_post_id: string }).blog_post_id);
+      const failedPosts = postOutcomes.filter((outcome) => outcome.status !== 'completed').map((outcome) => outcome.taskId);
+      await stage('blogpost_approval', 70, `${postIds.length} blog posts wait for approval`);
+      const approvedPosts = await decideAll(services, context, company, input, 'blog_post', postIds, async (id, gate) => {
+        const post = await getBlogPost(pool, tenant, id);
+        // Keyed by the rejected version, not the row's: a replay after the rewrite finds its child.
+        const outcomes = await context.submitAndWait(`rewrite:${id}:v${gate.version}`, [{
+          taskType: childType(jobTypes.blogpost),
+          input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected' },
+        }]);
+        count('blogposts', outcomes);
+        requireCompleted('generate_blogpost (rewrite)', outcomes);
+      });
+
+      // 5. Social posts for the approved posts: one child per post, one grandchild per platform.
+      await stage('social', 85, `social posts for ${approvedPosts.length} blog posts on ${input.platforms.length} platforms`);
+      const socialOutcomes = await context.submitAndWait('social', approvedPosts.map((postId) => ({
+        taskType: childType(jobTypes.social),
+        input: { company_id: company.id, blog_post_id: postId, platforms: input.platforms },
+      })));
+      count('social', socialOutcomes);
+      await stage('done', 100, 'done');
+      return {
+        company_id: company.id,
+        year: input.year,
+        month: input.month,
+        personas: selected,
+        topics: topicIds.length,
+        topics_approved: approvedTopics.length,
+        blog_posts: postIds.length,
+        blog_posts_failed: failedPosts,
+        blog_posts_approved: approvedPosts.length,
+        social_tasks: socialOutcomes.map((outcome) => ({ task_id: outcome.taskId, status: outcome.status })),
+        llm_usage_by_stage: usage,
+      };
+    },
+  });
+}
+
+async function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput): Promise<string[]> {
+  const { pool } = services;
+  const { tenant, taskId } = context;
+  if (input.persona_ids || input.auto_select_personas) {
+    const chosen = await context.step('select-personas', async () => {
+      const ids = input.persona_ids ?? (await listPersonas(pool, tenant, company.id)).slice(0, personaCaps[company.plan]).map((persona) => persona.id);
+      return { ids };
+    }, { save: async (transaction, result) => { await selectPersonas(transaction, { tenant, companyId: company.id, plan: company.plan }, result.ids); } });
+    return chosen.ids;
+  }
+  await context.step('gate:personas', async (step) => {
+    step.emit('approval_requested', { company_id: company.id, kind: 'personas', id: company.id, version: 1 });
+    return null;
+  }, { save: (transaction) => openGate(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind: 'personas', entityId: null, version: 1 }) });
+  for (let round = 0; ; round += 1) {
+    const [gate] = await runGates(pool, taskId, 'personas');
+    if (gate?.decided_at) return (await listPersonas(pool, tenant, company.id, { status: 'active' })).map((persona) => persona.id);
+    await context.waitFor(`${decisionWaitPrefix}personas:${round}`, { timeoutMs: Math.min(recheckMs, input.approval_timeout_hours * 3_600_000) });
+  }
+}
+
+/**
+ * Asks for a decision on each row (a gate per row and version), waits until every gate is
+ * decided, regenerating rejected rows that ask for it (then asking again), and returns the
+ * approved ids in the order given. With auto_approve the run approves each row itself.
+ */
+async function decideAll(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, kind: Exclude<GateKind, 'personas'>, ids: string[], regenerate: (id: string, gate: Gate) => Promise<void>): Promise<string[]> {
+  const { pool } = services;
+  const { tenant, taskId } = context;
+  const started = await context.step(`gates:${kind}:started`, async () => ({ at: Date.now() }));
+  const deadline = started.at + input.approval_timeout_hours * 3_600_000;
+  const open = async (id: string): Promise<void> => {
+    const state = await reviewState(pool, tenant, kind as ReviewableKind, id);
+    await context.step(`gate:${kind}:${id}:v${state.version}`, async (step) => {
+      step.emit('approval_requested', { company_id: company.id, kind, id, version: state.version });
+      return null;
+    }, {
+      save: async (transaction) => {
+        await openGate(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind, entityId: id, version: state.version });
+        if (input.auto_approve) await autoApprove(transaction, { tenant, kind, id, runTaskId: taskId, version: state.version });
+      },
+    });
+  };
+  await Promise.all(ids.map(open));
+
+  for (let round = 0; ; round += 1) {
+    const gates = await runGates(pool, taskId, kind);
+    const latest = new Map<string, Gate>();
+    for (const gate of gates) if (!latest.has(gate.entity_id!) || latest.get(gate.entity_id!)!.version < gate.version) latest.set(gate.entity_id!, gate);
+    for (const id of ids) {
+      const gate = latest.get(id);
+      if (gate?.decision?.decision === 'rejected' && gate.decision.regenerate) {
+        await context.step(`decided:${kind}:${id}:v${gate.version}`, async (step) => {
+          step.emit('approval_decided', { company_id: company.id, kind, id, decision: 'rejected', by: gate.decision!.by, reason: gate.decision!.reason });
+          return null;
+        });
+        await regenerate(id, gate);
+        await open(id);
+      }
+    }
+    const refreshed = await runGates(pool, taskId, kind);
+    const current = new Map<string, Gate>();
+    for (const gate of refreshed) if (!current.has(gate.entity_id!) || current.get(gate.entity_id!)!.version < gate.version) current.set(gate.entity_id!, gate);
+    const undecided = ids.filter((id) => !current.get(id)?.decided_at);
+    if (undecided.length === 0 || Date.now() > deadline) {
+      return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
+    }
+    await context.waitFor(`${decisionWaitPrefix}${kind}:${round}`, { timeoutMs: Math.max(1000, Math.min(recheckMs, deadline - Date.now())) });
+  }
+}
+
+/** The run approving a row itself (auto_approve), closing its gate in the same transaction. */
+async function autoApprove(transaction: import('../../kit/index.ts').PoolClient, row: { tenant: string; kind: ReviewableKind; id: string; runTaskId: string; version: number }): Promise<void> {
+  await moveStatus(transaction, row.tenant, row.kind, row.id, 'approve', { actor: `content_pipeline:${row.runTaskId}` });
+  await transaction.query('UPDATE content_gates SET decision = $3, decided_at = now() WHERE run_task_id = $1 AND gate_key = $2',
+    [row.runTaskId, gateKey(row.kind as GateKind, row.id, row.version), JSON.stringify({ decision: 'approved', by: `content_pipeline:${row.runTaskId}`, reason: null, regenerate: false })]);
+}
