@@ -106,7 +106,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
           step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
           return null;
         }, {
-          save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: 'pending_approval' }, { ...outline, content, outline: outline.sections }),
+          save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections }),
         });
 
         let imageTaskId: string | null = null;
@@ -114,7 +114,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
           const submitted = await context.submit(taskTypeFor(jobTypes.image, company.plan), imageInput.parse({ company_id: company.id, target: 'blog_post', target_id: outline.post_id }), { projectId: company.id, idempotencyKey: `${taskId}:featured-image` });
           imageTaskId = submitted.taskId;
         }
-        report(100, `${words} words, pending approval`);
+        report(100, `${words} words${input.submit_for_approval ? ', pending approval' : ''}`);
         return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
       } catch (error) {
         // A cancelled post stays, as a draft with what was saved, rather than "generating" forever.

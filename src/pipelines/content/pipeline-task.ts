@@ -98,7 +98,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       await stage('topics', 30, `planning ${input.posts_count} topics over ${selected.length} personas`);
       const topicOutcomes = await context.submitAndWait('topics', [{
         taskType: childType(jobTypes.topics),
-        input: { company_id: company.id, year: input.year, month: input.month, posts_count: input.posts_count, persona_ids: selected },
+        input: { company_id: company.id, year: input.year, month: input.month, posts_count: input.posts_count, persona_ids: selected, submit_for_approval: false },
       }]);
       requireCompleted('generate_topics', topicOutcomes);
       count('topics', topicOutcomes);
@@ -113,7 +113,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       await stage('blogposts', 50, `writing ${approvedTopics.length} blog posts`);
       const postOutcomes = await context.submitAndWait('blogposts', approvedTopics.map((topicId) => ({
         taskType: childType(jobTypes.blogpost),
-        input: { company_id: company.id, topic_id: topicId, min_words: input.min_words, max_words: input.max_words },
+        input: { company_id: company.id, topic_id: topicId, min_words: input.min_words, max_words: input.max_words, submit_for_approval: false },
       })));
       count('blogposts', postOutcomes);
       const postIds = postOutcomes.filter((outcome) => outcome.status === 'completed').map((outcome) => (outcome.result as { blog_post_id: string }).blog_post_id);
@@ -124,7 +124,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         // Keyed by the rejected version, not the row's: a replay after the rewrite finds its child.
         const outcomes = await context.submitAndWait(`rewrite:${id}:v${gate.version}`, [{
           taskType: childType(jobTypes.blogpost),
-          input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected' },
+          input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected', submit_for_approval: false },
         }]);
         count('blogposts', outcomes);
         requireCompleted('generate_blogpost (rewrite)', outcomes);
@@ -192,8 +192,11 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
       step.emit('approval_requested', { company_id: company.id, kind, id, version: state.version });
       return null;
     }, {
+      // The row becomes decidable (draft -> pending_approval) in the transaction that opens its
+      // gate: no decision can come before the gate that hears it.
       save: async (transaction) => {
         await openGate(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind, entityId: id, version: state.version });
+        if (state.status === 'draft') await moveStatus(transaction, tenant, kind, id, 'submit');
         if (input.auto_approve) await autoApprove(transaction, { tenant, kind, id, runTaskId: taskId, version: state.version });
       },
     });

@@ -71,6 +71,12 @@ export const topicsInput = z.object({
   posts_count: z.number().int().min(1).max(60).default(8),
   /** @default the company's active (selected) personas */
   persona_ids: z.array(z.uuid()).min(1).max(12).optional(),
+  /**
+   * Topics go straight to `pending_approval`. A content_pipeline run passes false: its topics stay
+   * `draft` until the run opens their approval gates, so no decision can come before the gate.
+   * @default true
+   */
+  submit_for_approval: z.boolean().default(true),
 }).strict();
 export type TopicsInput = z.infer<typeof topicsInput>;
 
@@ -85,6 +91,8 @@ export const blogpostInput = z.object({
   rejection_reason: z.string().trim().min(1).max(4000).optional(),
   /** Also generate a featured image (needs an image provider). @default false */
   featured_image: z.boolean().default(false),
+  /** As for generate_topics: false leaves the post `draft` for the run's gate. @default true */
+  submit_for_approval: z.boolean().default(true),
 }).strict().refine((input) => input.max_words >= input.min_words, { message: 'max_words must be at least min_words', path: ['max_words'] });
 export type BlogpostInput = z.infer<typeof blogpostInput>;
 

@@ -42,10 +42,10 @@ export async function insertTopics(database: Queryable, scope: { tenant: string;
   }
 }
 
-/** Rewrites a rejected topic with a regenerated one (version + 1, back to pending_approval). */
+/** Rewrites a rejected topic with a regenerated one (version + 1, `draft` until its run asks again). */
 export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic): Promise<void> {
   await database.query(
-    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = 'pending_approval', version = version + 1,
+    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = 'draft', version = version + 1,
        approved_by = NULL, approved_at = NULL, updated_at = now() WHERE id = $1`,
     [id, topic.title, topic.description, topic.keywords, topic.week_number],
   );

@@ -111,9 +111,9 @@ export function createTopicsTask(services: ContentServices): AnyTaskDefinition[]
       const { input } = context;
       report(5, `planning ${input.posts_count} topics for ${input.year}-${String(input.month).padStart(2, '0')}`);
       const ids = await writeMonthTopics(services, context, {
-        companyId: input.company_id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: input.persona_ids, status: 'pending_approval',
+        companyId: input.company_id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: input.persona_ids, status: input.submit_for_approval ? 'pending_approval' : 'draft',
       }, (done, total) => report(5 + Math.round((done / total) * 90), `${done} of ${total} personas planned`));
-      report(100, `${ids.length} topics pending approval`);
+      report(100, `${ids.length} topics${input.submit_for_approval ? ' pending approval' : ''}`);
       return { company_id: input.company_id, year: input.year, month: input.month, topics: ids.length, topic_ids: ids };
     },
   });
