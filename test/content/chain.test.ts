@@ -122,3 +122,46 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, timeou
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+it('survives an engine restart while the run waits for approval, without a slot', async () => {
+  const { request, keys } = harness;
+  const company = (await request('POST', '/api/v1/content/companies', { body: { name: 'Ultimate Teas', plan: 'ultimate' } })).body;
+  const started = await request('POST', `/api/v1/ai/companies/${company.id}/content-pipeline/`, { body: { year: 2027, month: 4, posts_count: 2, auto_select_personas: true, min_words: 200, max_words: 500, platforms: ['facebook'] } });
+  expect(started.body.queue).toBe('ai_priority');
+  const runId = started.body.job_id as string;
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+
+  // The engine (and its worker) stops; the run stays parked in PostgreSQL; a new engine starts.
+  await harness.restartEngine();
+  const waiting = await harness.engine.getTask(runId);
+  expect(waiting.status).toBe('waiting');
+  expect(waiting.worker_id).toBeNull();
+
+  const topics = (await request('GET', `/api/v1/content/topics?company_id=${company.id}&status=pending_approval`, { key: keys.supervisor })).body.topics as Array<{ id: string }>;
+  expect(topics).toHaveLength(2);
+  for (const topic of topics) expect((await request('POST', `/api/v1/content/topics/${topic.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  await waitForDecisionWait(harness.engine, runId, 'blog_post');
+  const posts = (await request('GET', `/api/v1/content/posts?company_id=${company.id}&status=pending_approval`)).body.posts as Array<{ id: string }>;
+  expect(posts).toHaveLength(2);
+  // One post is rejected with a reason and rewritten by the run; the rewrite sees the reason.
+  const rejected = await request('POST', `/api/v1/content/posts/${posts[0]!.id}/reject`, { key: keys.supervisor, body: { reason: 'Needs a section on water temperature', regenerate: true } });
+  expect(rejected.body.status).toBe('rejected');
+  expect((await request('POST', `/api/v1/content/posts/${posts[1]!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  const rewritten = await waitForStatus('posts', posts[0]!.id, 'pending_approval');
+  expect(rewritten.version).toBeGreaterThan(1);
+  const rewriteJob = (await request('GET', `/api/v1/ai/companies/${company.id}/jobs/`)).body.jobs.find((job: { job_type: string; input: { rejection_reason?: string } }) => job.job_type === 'generate_blogpost' && job.input.rejection_reason);
+  expect(rewriteJob.input.rejection_reason).toBe('Needs a section on water temperature');
+  expect((await request('POST', `/api/v1/content/posts/${posts[0]!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+
+  const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 120_000);
+  expect(run.status, JSON.stringify(run.error)).toBe('completed');
+  expect(run.result).toMatchObject({ topics: 2, topics_approved: 2, blog_posts: 2, blog_posts_approved: 2 });
+  expect((await request('GET', `/api/v1/content/social-posts?company_id=${company.id}`)).body.social_posts).toHaveLength(2);
+  // Every job of a paid plan ran on ai_priority.
+  const jobs = (await request('GET', `/api/v1/ai/companies/${company.id}/jobs/`)).body.jobs as Array<{ queue: string }>;
+  expect(new Set(jobs.map((job) => job.queue))).toEqual(new Set(['ai_priority']));
+  // No image provider is configured here: an image is refused before anything is queued.
+  const image = await request('POST', `/api/v1/ai/companies/${company.id}/generate-image/`, { body: { target: 'blog_post', target_id: posts[1]!.id } });
+  expect(image.status).toBe(422);
+  expect(image.body.error.code).toBe('provider_not_configured');
+}, 240_000);

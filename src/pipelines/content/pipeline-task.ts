@@ -45,7 +45,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
     // An attempt runs between two waits; children do the model work.
     hardTimeoutMs: 600_000,
     async run(context, report) {
-      const { input, tenant, taskId } = context;
+      const { input, tenant } = context;
       const company = await getCompany(pool, tenant, input.company_id);
       const childType = (jobType: (typeof jobTypes)[keyof typeof jobTypes]): string => taskTypeFor(jobType, company.plan);
       const usage: Record<string, StageUsage> = {};

@@ -1,0 +1,224 @@
+/**
+ * The seed's jobs one by one through `/api/v1/ai/`, on a mock writing model at the spec interface
+ * (everything else answered by the offline model): job shapes and statuses, the SSE stream, stats,
+ * platform rules enforced (a broken post regenerated with the broken rules in the prompt; one that
+ * never complies fails with platform_rules_violated), a cancelled job keeping what it saved, an
+ * image through a mock image model, and bad input answered 4xx with nothing written.
+ */
+import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
+import { customProvider } from 'ai';
+import { MockImageModelV4, MockLanguageModelV4 } from 'ai/test';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitForTask } from '../../src/kit/testing.ts';
+import { OfflineLanguageModel } from '../../src/llm/index.ts';
+import { socialInstructions, topicsInstructions } from '../../src/pipelines/content/prompts.ts';
+import { contentRowCounts, startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
+
+const offline = new OfflineLanguageModel('default');
+const socialPrompts: string[] = [];
+/** Topics for this persona hang until the call is aborted (the cancellation test). */
+let slowPersona: string | undefined;
+
+function textOf(options: LanguageModelV4CallOptions): { system: string; user: string } {
+  const system = options.prompt.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
+  const user = options.prompt.flatMap((message) => (message.role === 'user' ? message.content.map((part) => (part.type === 'text' ? part.text : '')) : [])).join('\n');
+  return { system, user };
+}
+
+function json(value: unknown) {
+  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], finishReason: { unified: 'stop' as const, raw: 'stop' }, usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 40, text: 40, reasoning: 0 } }, warnings: [] };
+}
+
+const writer = new MockLanguageModelV4({
+  provider: 'mock',
+  modelId: 'writer',
+  doGenerate: async (options: LanguageModelV4CallOptions) => {
+    const { system, user } = textOf(options);
+    if (system.startsWith(socialInstructions)) {
+      socialPrompts.push(user);
+      // LinkedIn's first answer repeats a hashtag: 3 items pass the schema, 2 remain, the rule wants 3-5.
+      if (user.includes('Platform: linkedin')) {
+        return user.includes('broke the rules')
+          ? json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'coldbrew', 'roasting'], cta_text: 'Read the post' })
+          : json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'Coffee', 'roasting'], cta_text: 'Read the post' });
+      }
+      // Instagram never complies: five hashtags that are one.
+      if (user.includes('Platform: instagram')) return json({ text: 'A cup.', hashtags: ['cup', 'Cup', 'CUP', '#cup', 'cUp'], cta_text: 'Link in bio' });
+      return json({ text: 'Cold brew at home, step by step.', hashtags: ['coldbrew'], cta_text: 'Read more' });
+    }
+    if (slowPersona && system.startsWith(topicsInstructions) && user.includes(`Persona: ${slowPersona} `)) {
+      await new Promise((_resolve, reject) => options.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason), { once: true }));
+    }
+    return offline.doGenerate(options);
+  },
+});
+
+const painter = new MockImageModelV4({
+  provider: 'mock-images',
+  modelId: 'painter',
+  // A 1x1 PNG: what matters is that the bytes stored are the bytes the model returned.
+  doGenerate: async () => ({ images: ['iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='], warnings: [], response: { timestamp: new Date(), modelId: 'painter', headers: {} } }),
+});
+
+let harness: ContentHarness;
+let companyId: string;
+
+beforeAll(async () => {
+  harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) }, imageModel: painter });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+async function runJob(path: string, body: unknown, expected: 'completed' | 'failed' = 'completed'): Promise<any> {
+  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  expect(started.body.status).toBe('queued');
+  const task = await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(task.status, JSON.stringify(task.error)).toBe(expected);
+  return (await harness.request('GET', `/api/v1/ai/jobs/${started.body.job_id}/`)).body;
+}
+
+it('runs the seed\'s jobs one by one with their shapes, stream and stats', async () => {
+  const { request, keys } = harness;
+  companyId = (await request('POST', '/api/v1/content/companies', { body: { name: 'Acme Roasters', plan: 'pro' } })).body.id;
+
+  const dna = await runJob('scrape-dna', {});
+  expect(dna).toMatchObject({ job_type: 'generate_dna', queue: 'ai_priority', status: 'completed', progress: 100, company_id: companyId, error_message: '' });
+  expect(dna.result_data.llm_usage.calls).toBe(1);
+  expect(dna.started_at).not.toBeNull();
+  expect(dna.completed_at).not.toBeNull();
+
+  // The SSE stream of a finished job sends its final state and ends.
+  const stream = await fetch(`${harness.server.url}/api/v1/ai/jobs/${dna.id}/stream/?api_key=${keys.supervisor}`);
+  expect(stream.headers.get('content-type')).toContain('text/event-stream');
+  const frames = (await stream.text()).split('\n\n').filter((frame) => frame.includes('data: '));
+  expect(JSON.parse(frames.at(-1)!.split('data: ')[1]!)).toMatchObject({ id: dna.id, status: 'completed', progress: 100 });
+
+  const personas = await runJob('generate-personas', {});
+  expect(personas.result_data.personas).toBe(6);
+  const listed = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string; name: string; archetype: string; mbti: string; values: string[] }>;
+  expect(listed).toHaveLength(6);
+  for (const persona of listed) {
+    expect(persona.values.length).toBeGreaterThanOrEqual(3);
+    expect(persona.mbti).toMatch(/^[EI][NS][TF][JP]$/);
+  }
+  // The pro plan allows six; a seventh id is refused; three are selected.
+  const ids = listed.map((persona) => persona.id);
+  expect((await request('POST', '/api/v1/content/personas/select', { body: { company_id: companyId, persona_ids: [...ids.slice(0, 2)] } })).status).toBe(400);
+  expect((await request('POST', '/api/v1/content/personas/select', { body: { company_id: companyId, persona_ids: ids.slice(0, 3) } })).status).toBe(200);
+
+  const topics = await runJob('generate-topics', { year: 2027, month: 2, posts_count: 4 });
+  expect(topics.result_data.topics).toBe(4);
+  const rows = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=2`)).body.topics as Array<{ id: string; week_number: number; status: string }>;
+  // February 2027 has 28 days: four weeks, one topic each.
+  expect(rows.map((topic) => topic.week_number).sort()).toEqual([1, 2, 3, 4]);
+  expect(rows.every((topic) => topic.status === 'pending_approval')).toBe(true);
+
+  // A post needs an approved topic: 409 with the status, and nothing queued.
+  const refused = await request('POST', `/api/v1/ai/companies/${companyId}/generate-blogpost/`, { body: { topic_id: rows[0]!.id } });
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.details.current_status).toBe('pending_approval');
+  expect((await request('POST', `/api/v1/content/topics/${rows[0]!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  const post = await runJob('generate-blogpost', { topic_id: rows[0]!.id, min_words: 400, max_words: 800 });
+  expect(post.result_data.word_count).toBeGreaterThanOrEqual(400);
+  expect(post.result_data.word_count).toBeLessThanOrEqual(800);
+  const postId = post.result_data.blog_post_id as string;
+  const stored = (await request('GET', `/api/v1/content/posts/${postId}`)).body;
+  expect(stored.content.startsWith(`# ${stored.title}`)).toBe(true);
+  expect(stored.reading_time_minutes).toBeGreaterThanOrEqual(1);
+
+  // A marketer's edit is recorded; the supervisor edits while approving.
+  expect((await request('PATCH', `/api/v1/content/posts/${postId}`, { body: { excerpt: 'A shorter excerpt.' } })).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/posts/${postId}/approve`, { key: keys.supervisor, body: { edits: { meta_title: 'Cold brew at home' } } })).body).toMatchObject({ status: 'approved', meta_title: 'Cold brew at home' });
+  const edits = (await request('GET', `/api/v1/content/posts/${postId}/edits`)).body.edits as Array<{ edited_by: string; changes: Record<string, unknown> }>;
+  expect(edits.map((edit) => Object.keys(edit.changes))).toEqual([['excerpt'], ['meta_title']]);
+
+  const stats = (await request('GET', `/api/v1/ai/companies/${companyId}/jobs/stats/`, { key: keys.supervisor })).body;
+  expect(stats).toEqual({ pending: 0, processing: 0, completed: 4, failed: 0, cancelled: 0 });
+  expect((await request('GET', `/api/v1/ai/companies/${companyId}/jobs/?status=completed`)).body.jobs).toHaveLength(4);
+
+  // Platform rules: LinkedIn's first answer broke them and was regenerated; one child per platform.
+  const social = await runJob('generate-social', { blog_post_id: postId, platforms: ['linkedin', 'twitter'] });
+  expect(social.result_data.child_task_ids).toHaveLength(2);
+  const linkedinPrompts = socialPrompts.filter((prompt) => prompt.includes('Platform: linkedin'));
+  expect(linkedinPrompts).toHaveLength(2);
+  expect(linkedinPrompts[1]).toContain('linkedin posts carry 3-5 hashtags; this one has 2');
+  const posts = (await request('GET', `/api/v1/content/social-posts?blog_post_id=${postId}`)).body.social_posts as Array<{ platform: string; hashtags: string[]; character_count: number }>;
+  expect(posts.map((entry) => [entry.platform, entry.hashtags]).sort()).toEqual([['linkedin', ['#coffee', '#coldbrew', '#roasting']], ['twitter', ['#coldbrew']]]);
+  expect(posts.every((entry) => entry.character_count <= 3000)).toBe(true);
+
+  // A post that never complies is not saved: the job fails, saying which rules.
+  const instagram = await runJob('generate-social', { blog_post_id: postId, platforms: ['instagram'] }, 'failed');
+  expect(instagram).toMatchObject({ status: 'failed', error_code: 'platform_rules_violated' });
+  expect((await request('GET', `/api/v1/content/social-posts?blog_post_id=${postId}`)).body.social_posts).toHaveLength(2);
+
+  // A featured image through the image model: stored as the model's bytes, linked to the post.
+  const image = await runJob('generate-image', { target: 'blog_post', target_id: postId });
+  const bytes = await fetch(`${harness.server.url}/api/v1/content/images/${image.result_data.image_id}`, { headers: { 'x-api-key': keys.supervisor } });
+  expect(bytes.headers.get('content-type')).toBe('image/png');
+  expect(Buffer.from(await bytes.arrayBuffer()).toString('base64')).toBe('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==');
+  expect((await request('GET', `/api/v1/content/posts/${postId}`)).body.featured_image_id).toBe(image.result_data.image_id);
+}, 180_000);
+
+it('cancels a running job and keeps what it saved', async () => {
+  const personas = (await harness.request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string; name: string; status: string }>;
+  const active = personas.filter((persona) => persona.status === 'active');
+  slowPersona = active[2]!.name;
+  const before = (await harness.request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=5`)).body.topics as unknown[];
+  expect(before).toHaveLength(0);
+  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { body: { year: 2027, month: 5, posts_count: 6 } });
+  // Two personas' topics are saved as their steps commit; the third hangs until cancelled.
+  await waitForEvent(harness.engine, started.body.job_id, (event) => event.type === 'topics_generated' && (event.payload as { persona_id: string }).persona_id === active[1]!.id);
+  await waitForEvent(harness.engine, started.body.job_id, (event) => event.type === 'topics_generated' && (event.payload as { persona_id: string }).persona_id === active[0]!.id);
+  expect((await harness.request('POST', `/api/v1/ai/jobs/${started.body.job_id}/cancel/`, { key: harness.keys.supervisor })).status).toBe(403);
+  const cancelled = await harness.request('POST', `/api/v1/ai/jobs/${started.body.job_id}/cancel/`);
+  expect(cancelled.status).toBe(200);
+  const task = await waitForTask(harness.engine, started.body.job_id, ['cancelled', 'completed', 'failed']);
+  expect(task.status).toBe('cancelled');
+  slowPersona = undefined;
+  const kept = (await harness.request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=5`)).body.topics as Array<{ persona_id: string }>;
+  expect(kept).toHaveLength(4);
+  expect(new Set(kept.map((topic) => topic.persona_id))).toEqual(new Set([active[0]!.id, active[1]!.id]));
+  expect((await harness.request('GET', `/api/v1/ai/jobs/${started.body.job_id}/`)).body.status).toBe('cancelled');
+}, 60_000);
+
+it('answers bad input with 4xx and writes nothing', async () => {
+  const { request, keys } = harness;
+  const topic = ((await request('GET', `/api/v1/content/topics?company_id=${companyId}&status=approved`)).body.topics as Array<{ id: string }>)[0]!;
+  const pendingTopic = ((await request('GET', `/api/v1/content/topics?company_id=${companyId}&status=pending_approval`)).body.topics as Array<{ id: string }>)[0]!;
+  const otherCompany = (await request('POST', '/api/v1/content/companies', { key: keys.otherMarketer, body: { name: 'Beta Beans' } })).body.id as string;
+  const counts = await contentRowCounts(harness.db);
+
+  const cases: Array<[string, string, unknown, string | undefined, number]> = [
+    ['POST', '/api/v1/ai/companies/7d8f2b1e-0000-4000-8000-000000000000/scrape-dna/', {}, undefined, 404],
+    ['POST', '/api/v1/ai/companies/not-a-uuid/generate-personas/', {}, undefined, 404],
+    ['POST', `/api/v1/ai/companies/${otherCompany}/scrape-dna/`, {}, undefined, 404],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { year: 2027, month: 13 }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { year: 2027, month: 0, posts_count: 3 }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { year: 2027, month: 3, company_id: otherCompany }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${otherCompany}/generate-blogpost/`, { topic_id: topic.id }, keys.otherMarketer, 404],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-blogpost/`, { topic_id: topic.id, min_words: 900, max_words: 500 }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/scrape-dna/`, {}, keys.supervisor, 403],
+    ['POST', `/api/v1/content/topics/${topic.id}/approve`, {}, keys.supervisor, 409],
+    ['POST', `/api/v1/content/topics/${pendingTopic.id}/approve`, {}, keys.marketer, 403],
+    ['POST', `/api/v1/content/topics/${pendingTopic.id}/approve`, {}, keys.otherSupervisor, 404],
+    ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, { reason: '' }, keys.supervisor, 400],
+    ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, {}, keys.supervisor, 400],
+    ['PATCH', `/api/v1/content/topics/${pendingTopic.id}`, { week_number: 6 }, undefined, 400],
+    ['PATCH', `/api/v1/content/topics/${pendingTopic.id}`, { title: 'Supervisors do not edit' }, keys.supervisor, 403],
+    ['GET', `/api/v1/content/topics?company_id=${companyId}&month=13`, undefined, undefined, 400],
+    ['POST', '/api/v1/content/companies', { name: '' }, undefined, 400],
+    ['POST', '/api/v1/content/companies', { name: 'Gamma', plan: 'platinum' }, undefined, 400],
+    ['POST', '/api/v1/content/personas/select', { company_id: otherCompany, persona_ids: [topic.id] }, undefined, 404],
+  ];
+  for (const [method, path, body, key, status] of cases) {
+    const response = await request(method, path, { ...(body === undefined ? {} : { body }), ...(key ? { key } : {}) });
+    expect(response.status, `${method} ${path} ${JSON.stringify(body)}: ${JSON.stringify(response.body)}`).toBe(status);
+    expect(response.body.error.code).toBeTypeOf('string');
+  }
+  expect(await contentRowCounts(harness.db)).toEqual(counts);
+  // The approved topic kept its approval; the pending one is still pending.
+  expect((await request('GET', `/api/v1/content/topics/${pendingTopic.id}`)).body.status).toBe('pending_approval');
+});
