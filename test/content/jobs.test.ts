@@ -36,15 +36,15 @@ const writer = new MockLanguageModelV4({
     const { system, user } = textOf(options);
     if (system.startsWith(socialInstructions)) {
       socialPrompts.push(user);
-      // LinkedIn's first answer repeats a hashtag: 3 items pass the schema, 2 remain, the rule wants 3-5.
+      // LinkedIn's first answer repeats hashtags: 5 items pass the schema, 2 remain, the rule wants 3-5.
       if (user.includes('Platform: linkedin')) {
         return user.includes('broke the rules')
-          ? json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'coldbrew', 'roasting'], cta_text: 'Read the post' })
-          : json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'Coffee', 'roasting'], cta_text: 'Read the post' });
+          ? json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'coldbrew', 'roasting', 'Roasting', 'coffee'], cta_text: 'Read the post' })
+          : json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'Coffee', 'COFFEE', 'roasting', 'Roasting'], cta_text: 'Read the post' });
       }
-      // Instagram never complies: five hashtags that are one.
-      if (user.includes('Platform: instagram')) return json({ text: 'A cup.', hashtags: ['cup', 'Cup', 'CUP', '#cup', 'cUp'], cta_text: 'Link in bio' });
-      return json({ text: 'Cold brew at home, step by step.', hashtags: ['coldbrew'], cta_text: 'Read more' });
+      // Instagram never complies: seven hashtags that are one.
+      if (user.includes('Platform: instagram')) return json({ text: 'A cup.', hashtags: ['cup', 'Cup', 'CUP', '#cup', 'cUp', 'cuP', 'CUp'], cta_text: 'Link in bio' });
+      return json({ text: 'Cold brew at home, step by step.', hashtags: ['coldbrew', 'homebrew'], cta_text: 'Read more' });
     }
     if (slowPersona && system.startsWith(topicsInstructions) && user.includes(`Persona: ${slowPersona} `)) {
       await new Promise((_resolve, reject) => options.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason), { once: true }));
@@ -146,7 +146,7 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   expect(linkedinPrompts).toHaveLength(2);
   expect(linkedinPrompts[1]).toContain('linkedin posts carry 3-5 hashtags; this one has 2');
   const posts = (await request('GET', `/api/v1/content/social-posts?blog_post_id=${postId}`)).body.social_posts as Array<{ platform: string; hashtags: string[]; character_count: number }>;
-  expect(posts.map((entry) => [entry.platform, entry.hashtags]).sort()).toEqual([['linkedin', ['#coffee', '#coldbrew', '#roasting']], ['twitter', ['#coldbrew']]]);
+  expect(posts.map((entry) => [entry.platform, entry.hashtags]).sort()).toEqual([['linkedin', ['#coffee', '#coldbrew', '#roasting']], ['twitter', ['#coldbrew', '#homebrew']]]);
   expect(posts.every((entry) => entry.character_count <= 3000)).toBe(true);
 
   // A post that never complies is not saved: the job fails, saying which rules.

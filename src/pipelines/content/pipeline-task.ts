@@ -130,12 +130,14 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         requireCompleted('generate_blogpost (rewrite)', outcomes);
       });
 
-      // 5. Social posts for the approved posts: one child per post, one grandchild per platform.
+      // 5. Social posts for the approved posts: one generate_social child per post and platform,
+      // submitted together (a generate_social per post fanning out per platform would add a
+      // level of hand-offs to the critical path for the same work).
       await stage('social', 85, `social posts for ${approvedPosts.length} blog posts on ${input.platforms.length} platforms`);
-      const socialOutcomes = await context.submitAndWait('social', approvedPosts.map((postId) => ({
+      const socialOutcomes = await context.submitAndWait('social', approvedPosts.flatMap((postId) => input.platforms.map((platform) => ({
         taskType: childType(jobTypes.social),
-        input: { company_id: company.id, blog_post_id: postId, platforms: input.platforms },
-      })));
+        input: { company_id: company.id, blog_post_id: postId, platforms: [platform] },
+      }))));
       count('social', socialOutcomes);
       await stage('done', 100, 'done');
       return {

@@ -57,13 +57,25 @@ export function ruleViolations(platform: Platform, post: { text: string; hashtag
   return violations;
 }
 
-/** What the model is asked for on `platform`; its bounds leave room for the hashtags. */
+/**
+ * What the model is asked for on `platform`; its bounds leave room for the hashtags. It is asked
+ * for up to two hashtags more than the minimum (within the maximum): models repeat a tag in
+ * another case often enough that a bare minimum falls short once duplicates are dropped.
+ */
 export function socialAnswer(platform: Platform) {
   const rule = platformRules[platform];
   const hashtagRoom = rule.maxHashtags * 20 + 2;
   return z.object({
     text: z.string().min(1).max(Math.max(60, rule.maxCharacters - hashtagRoom)),
-    hashtags: z.array(z.string().min(2).max(18)).min(rule.minHashtags).max(rule.maxHashtags),
+    hashtags: z.array(z.string().min(2).max(18)).min(Math.min(rule.maxHashtags, rule.minHashtags + 2)).max(rule.maxHashtags + 2),
     cta_text: z.string().max(120),
   });
+}
+
+/**
+ * Hashtags as the post will carry them: normalised, duplicates dropped, and any beyond the
+ * platform's maximum left off (dropping is a fix; nothing is ever added).
+ */
+export function platformHashtags(platform: Platform, hashtags: readonly string[]): string[] {
+  return normaliseHashtags(hashtags).slice(0, platformRules[platform].maxHashtags);
 }

@@ -9,7 +9,7 @@ import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { PlatformRulesError } from './errors.ts';
 import { contentJob } from './job.ts';
-import { normaliseHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
+import { platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
 import { getBlogPost, listSocialPosts, upsertSocialPost, type BlogPost } from './posts-store.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
 import { jobTypes, socialInput, taskTypeFor, type Platform, type SocialInput } from './schemas.ts';
@@ -35,7 +35,7 @@ export async function writePlatformPost(services: ContentServices, context: Task
         signal: context.signal,
         context: { taskId: context.taskId, step: key },
       });
-      const candidate = { text: generated.object.text.trim(), hashtags: normaliseHashtags(generated.object.hashtags), cta_text: generated.object.cta_text.trim() };
+      const candidate = { text: generated.object.text.trim(), hashtags: platformHashtags(platform, generated.object.hashtags), cta_text: generated.object.cta_text.trim() };
       const broken = ruleViolations(platform, candidate);
       if (broken.length > 0) step.emit('platform_rules_broken', { company_id: company.id, blog_post_id: post.id, platform, generation, violations: broken });
       return { ...candidate, violations: broken };

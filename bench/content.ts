@@ -1,0 +1,169 @@
+/**
+ * Content pipeline benchmark: one `content_pipeline` run (a month: 3 personas, 6 topics, 6 blog
+ * posts of 1,500-2,500 words, social posts on five platforms) with auto-approval, against a local
+ * OpenAI-compatible server (bench/fixed-latency-server.ts, its own process) that answers every
+ * call after a fixed latency L. Prints progress lines, then one JSON line last:
+ *
+ * {"wall_ms","llm_calls":{"dna","personas","topics","blogposts","social"},"llm_calls_total",
+ *  "sum_llm_ms","critical_path_llm_ms","overhead_ratio","parallelism","latency_ms",...}
+ *
+ * - wall_ms: submit to the run's completion, as the caller sees it
+ * - sum_llm_ms: every model call's latency added up (what a one-call-at-a-time pipeline would take)
+ * - critical_path_llm_ms: the longest chain of calls that must follow one another, from the run's
+ *   structure and the latencies the gateway measured: stages in sequence (dna, personas, topics,
+ *   blog posts, social); within a stage the slowest branch (personas' topics, posts and platforms
+ *   run in parallel); within a post the outline, then the slowest section (sections run in
+ *   parallel), then any length extensions in sequence; within a platform its generations in sequence
+ * - overhead_ratio: (wall_ms - critical_path_llm_ms) / wall_ms: queueing, child hand-offs,
+ *   checkpoints and HTTP; the issue's target is <= 0.05
+ * - parallelism: sum_llm_ms / wall_ms (how much model time ran at once)
+ *
+ * Uses DATABASE_URL's server when set, else an embedded PostgreSQL in a temporary folder; works in
+ * a fresh database it drops afterwards.
+ * The company is on the free plan, whose cap of three active personas makes the month's three.
+ * Options: BENCH_LATENCY_MS (500), BENCH_POSTS (6).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { loadConfig } from '../src/config.ts';
+import { Engine } from '../src/engine/index.ts';
+import { createLlmGateway } from '../src/llm/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { contentTaskTypes } from '../src/pipelines/content/index.ts';
+import { openBenchDatabase } from './support/bench-database.ts';
+
+const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 500);
+const postsCount = Number(process.env.BENCH_POSTS ?? 6);
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+
+async function startServerProcess(latency: number): Promise<{ baseUrl: string; close(): Promise<void> }> {
+  const child = spawn(process.execPath, [new URL('./fixed-latency-server.ts', import.meta.url).pathname, String(latency)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const [first] = (await once(lines, 'line')) as [string];
+  const { baseUrl } = JSON.parse(first) as { baseUrl: string };
+  return {
+    baseUrl,
+    async close() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Call {
+  task_id: string;
+  step: string;
+  latency_ms: number;
+}
+
+interface TaskRow {
+  id: string;
+  task_type: string;
+  parent_task_id: string | null;
+}
+
+const sum = (values: number[]): number => values.reduce((total, value) => total + value, 0);
+const max = (values: number[]): number => values.reduce((best, value) => Math.max(best, value), 0);
+
+/** The critical path of one task's own calls, by what its steps may run alongside. */
+function taskPath(type: string, calls: Call[]): number {
+  const base = type.split('@')[0];
+  if (base === 'generate_topics') return max(calls.map((call) => call.latency_ms));
+  if (base === 'generate_blogpost') {
+    const of = (prefix: string): number[] => calls.filter((call) => call.step.startsWith(prefix)).map((call) => call.latency_ms);
+    return sum(of('outline')) + max(of('section:')) + sum(of('extend:')) + sum(of('condense'));
+  }
+  return sum(calls.map((call) => call.latency_ms));
+}
+
+async function main(): Promise<void> {
+  const database = await openBenchDatabase({ name: 'bench-content', poolSize: 20 });
+  const { pool } = database;
+  const models = await startServerProcess(latencyMs);
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  let engine: Engine | undefined;
+  try {
+    const config = loadConfig({
+      openaiCompatibleBaseUrl: models.baseUrl,
+      llmGenerationModel: 'openai-compatible:test-chat',
+      llmResearchModel: 'openai-compatible:test-research',
+      llmCache: 'off',
+      llmRequestsPerMinute: 1_000_000,
+      llmConcurrency: 128,
+    }, {});
+    const llm = createLlmGateway({ config, pool, logger });
+    engine = await Engine.start({ url: database.url, pool, logger, taskTypes: contentTaskTypes({ config, pool, logger, llm }), maintenance: false, schedules: false });
+    await engine.startWorker({ concurrency: 48, pollIntervalMs: 100 });
+    const company = await pool.query<{ id: string }>("INSERT INTO content_companies (tenant, name, website, plan) VALUES ('default', 'Bench Coffee Roasters', 'https://bench-coffee.example', 'free') RETURNING id");
+    const companyId = company.rows[0]!.id;
+    log(`latency L=${latencyMs} ms; 3 personas, ${postsCount} topics and posts, five platforms, auto-approval`);
+
+    const started = performance.now();
+    const submitted = await engine.submit({
+      taskType: 'content_pipeline',
+      input: { company_id: companyId, year: 2027, month: 3, posts_count: postsCount, auto_select_personas: true, auto_approve: true },
+      projectId: companyId,
+    });
+
+    const controller = new AbortController();
+    for await (const event of engine.subscribe({ taskId: submitted.task.id, signal: controller.signal })) {
+      if (event.type === 'pipeline_stage') {
+        log(`  ${Math.round(performance.now() - started)} ms: ${String(event.payload.stage)}: ${String(event.payload.message)}`);
+      }
+      if (['task_completed', 'task_failed', 'task_cancelled'].includes(event.type)) break;
+    }
+    controller.abort();
+    const wallMs = performance.now() - started;
+    const run = await engine.getTask(submitted.task.id);
+    if (run.status !== 'completed') throw new Error(`the run ended ${run.status}: ${JSON.stringify(run.error)}`);
+    await llm.flushUsage();
+
+    const tasks = (await pool.query<TaskRow>('SELECT id, task_type, parent_task_id FROM tasks WHERE project_id = $1', [companyId])).rows;
+    const calls = (await pool.query<Call>('SELECT task_id, step, latency_ms FROM llm_calls WHERE task_id = ANY($1::uuid[]) AND error IS NULL', [tasks.map((task) => task.id)])).rows;
+    const callsOf = (taskId: string): Call[] => calls.filter((call) => call.task_id === taskId);
+    const typeOf = (task: TaskRow): string => task.task_type.split('@')[0]!;
+    const ofType = (type: string): TaskRow[] => tasks.filter((task) => typeOf(task) === type);
+    // Social: a parent per post fans out one child per platform; count the children's calls.
+    const stagePaths = {
+      dna: max(ofType('generate_dna').map((task) => taskPath(task.task_type, callsOf(task.id)))),
+      personas: max(ofType('generate_personas').map((task) => taskPath(task.task_type, callsOf(task.id)))),
+      topics: max(ofType('generate_topics').map((task) => taskPath(task.task_type, callsOf(task.id)))),
+      blogposts: max(ofType('generate_blogpost').map((task) => taskPath(task.task_type, callsOf(task.id)))),
+      social: max(ofType('generate_social').map((task) => taskPath(task.task_type, callsOf(task.id)))),
+    };
+    const llmCalls = Object.fromEntries(Object.keys(stagePaths).map((stage) => [stage, sum(ofType(`generate_${stage === 'blogposts' ? 'blogpost' : stage}`).map((task) => callsOf(task.id).length))]));
+    const criticalPathMs = sum(Object.values(stagePaths));
+    const sumMs = sum(calls.map((call) => call.latency_ms));
+    const round = (value: number): number => Math.round(value * 1000) / 1000;
+    const result = run.result as { topics: number; blog_posts: number; personas: string[] };
+    const social = await pool.query<{ count: number }>('SELECT count(*)::int AS count FROM content_social_posts WHERE company_id = $1', [companyId]);
+    const words = await pool.query<{ words: number }>('SELECT coalesce(avg(word_count), 0)::int AS words FROM content_blog_posts WHERE company_id = $1', [companyId]);
+    for (const [stage, path] of Object.entries(stagePaths)) log(`  stage ${stage}: ${llmCalls[stage]} calls, critical path ${path} ms`);
+    log(`${result.topics} topics, ${result.blog_posts} posts (${words.rows[0]!.words} words on average), ${social.rows[0]!.count} social posts; ${calls.length} model calls in ${Math.round(wallMs)} ms`);
+    process.stdout.write(`${JSON.stringify({
+      wall_ms: Math.round(wallMs),
+      llm_calls: llmCalls,
+      llm_calls_total: calls.length,
+      sum_llm_ms: sumMs,
+      critical_path_llm_ms: criticalPathMs,
+      critical_path_by_stage_ms: stagePaths,
+      overhead_ratio: round((wallMs - criticalPathMs) / wallMs),
+      parallelism: round(sumMs / wallMs),
+      latency_ms: latencyMs,
+      personas: result.personas.length,
+      topics: result.topics,
+      blog_posts: result.blog_posts,
+      social_posts: social.rows[0]!.count,
+      average_words: words.rows[0]!.words,
+      tasks: tasks.length,
+    })}\n`);
+  } finally {
+    await engine?.stop({ graceMs: 1000 });
+    await models.close();
+    await database.drop();
+  }
+}
+
+await main();
