@@ -140,6 +140,15 @@ async function main(): Promise<void> {
     const result = run.result as { topics: number; blog_posts: number; personas: string[] };
     const social = await pool.query<{ count: number }>('SELECT count(*)::int AS count FROM content_social_posts WHERE company_id = $1', [companyId]);
     const words = await pool.query<{ words: number }>('SELECT coalesce(avg(word_count), 0)::int AS words FROM content_blog_posts WHERE company_id = $1', [companyId]);
+    const timings = await pool.query<{ task_type: string; tasks: number; max_queued_ms: number; max_run_ms: number; span_ms: number }>(
+      `SELECT split_part(task_type, '@', 1) AS task_type, count(*)::int AS tasks,
+         max(extract(epoch FROM started_at - created_at) * 1000)::int AS max_queued_ms,
+         max(extract(epoch FROM completed_at - started_at) * 1000)::int AS max_run_ms,
+         (extract(epoch FROM max(completed_at) - min(created_at)) * 1000)::int AS span_ms
+       FROM tasks WHERE project_id = $1 GROUP BY 1 ORDER BY min(created_at)`,
+      [companyId],
+    );
+    for (const row of timings.rows) log(`  ${row.task_type}: ${row.tasks} tasks, queued at most ${row.max_queued_ms} ms, ran at most ${row.max_run_ms} ms, first submit to last completion ${row.span_ms} ms`);
     for (const [stage, path] of Object.entries(stagePaths)) log(`  stage ${stage}: ${llmCalls[stage]} calls, critical path ${path} ms`);
     log(`${result.topics} topics, ${result.blog_posts} posts (${words.rows[0]!.words} words on average), ${social.rows[0]!.count} social posts; ${calls.length} model calls in ${Math.round(wallMs)} ms`);
     process.stdout.write(`${JSON.stringify({

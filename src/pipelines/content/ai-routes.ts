@@ -17,10 +17,10 @@ import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServi
 import { getCompany } from './companies-store.ts';
 import { InvalidStatusError } from './errors.ts';
 import { resolveImageModel } from './image-model.ts';
-import { getJob, jobStatuses, jobStatusOf, jobView, listCompanyJobs } from './jobs.ts';
+import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { getBlogPost, getSocialPost } from './posts-store.ts';
 import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInput, type JobType } from './schemas.ts';
-import type { ContentServices } from './services.ts';
+import { imageModelName, writingModel, type ContentServices } from './services.ts';
 import { getTopic } from './topics-store.ts';
 
 const idParams = z.object({ id: z.string().trim().min(1).max(100) });
@@ -73,6 +73,18 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const tenant = tenantOf(request);
       const { id } = parseOrThrow(idParams, request.params, 'params');
       return jobView(await getJob(engine, tenant, id));
+    });
+
+    app.get('/api/v1/ai/jobs/:id/tree', async (request) => {
+      const tenant = tenantOf(request);
+      const { id } = parseOrThrow(idParams, request.params, 'params');
+      return { job_id: id, nodes: await jobTree(engine, tenant, id) };
+    });
+
+    // What serves the content: the dashboard labels offline stand-in text as such.
+    app.get('/api/v1/ai/status', async (request) => {
+      tenantOf(request);
+      return { offline: services.llm.isOffline(), writing_model: services.llm.resolveModel('generation', writingModel(services.config)), research_model: services.llm.resolveModel('research'), image_model: imageModelName(services) ?? null };
     });
 
     app.post('/api/v1/ai/jobs/:id/cancel', async (request) => {

@@ -11,11 +11,10 @@
  */
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Engine, TaskRecord } from '../../kit/index.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { createCompany, getCompany, listCompanies } from './companies-store.ts';
 import { decide } from './gates.ts';
-import { jobView, listCompanyJobs } from './jobs.ts';
+import { jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { pendingApprovals, reviewableKinds, type ReviewableKind } from './review.ts';
 import { jobTypes, plans, taskTypeFor, type Plan } from './schemas.ts';
 
@@ -35,18 +34,6 @@ function kindOf(value: string): ReviewableKind {
 const write = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
-
-/** The run and its descendants, depth first, one line each. */
-export async function runTree(engine: Engine, tenant: string, taskId: string): Promise<Array<{ depth: number; task: TaskRecord }>> {
-  const lines: Array<{ depth: number; task: TaskRecord }> = [];
-  const visit = async (id: string, depth: number): Promise<void> => {
-    const task = await engine.getTask(id, { tenant });
-    lines.push({ depth, task });
-    for (const child of await engine.listChildren(id, { tenant })) await visit(child.id, depth + 1);
-  };
-  await visit(taskId, 0);
-  return lines;
-}
 
 export function contentCommand(runtime: Runtime): Command {
   const content = new Command('content').description('Content pipeline (seed 002): companies, runs from DNA to social posts, approvals');
@@ -105,9 +92,8 @@ export function contentCommand(runtime: Runtime): Command {
   });
   runs.command('show').argument('<job-id>', 'job id').addOption(tenantOption()).action(async (jobId: string, options: { tenant: string }) => {
     const { engine } = await runtime.openEngine();
-    for (const { depth, task } of await runTree(engine, options.tenant, jobId)) {
-      const view = jobView(task);
-      process.stdout.write(`${'  '.repeat(depth)}${view.job_type} ${view.id} ${view.status}${task.status === 'waiting' ? ' (waiting)' : ''} ${view.progress}% ${view.progress_message}\n`);
+    for (const node of await jobTree(engine, options.tenant, jobId)) {
+      process.stdout.write(`${'  '.repeat(node.depth)}${node.job_type} ${node.id} ${node.status}${node.waiting ? ' (waiting)' : ''} ${node.progress}% ${node.progress_message}\n`);
     }
   });
 

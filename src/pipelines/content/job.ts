@@ -32,7 +32,7 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
         void context.progress(percent, message).catch((error: unknown) => services.logger.debug({ err: error, taskId: context.taskId }, 'progress update skipped'));
       };
       const result = await spec.run(context, report);
-      await services.llm.flushUsage();
+      // llmUsageTotals reads after the gateway's pending usage rows are written (usageForTask flushes).
       return { ...result, llm_usage: await llmUsageTotals(services.llm, context.taskId) };
     },
   }));

@@ -99,3 +99,19 @@ export async function listCompanyJobs(engine: Engine, tenant: string, companyId:
   } while (cursor);
   return tasks;
 }
+
+export interface JobTreeNode extends JobView {
+  depth: number;
+  waiting: boolean;
+}
+
+/** A job and its descendants (child tasks), depth first: the run as a tree. */
+export async function jobTree(engine: Engine, tenant: string, id: string): Promise<JobTreeNode[]> {
+  const nodes: JobTreeNode[] = [];
+  const visit = async (task: TaskRecord, depth: number): Promise<void> => {
+    nodes.push({ ...jobView(task), depth, waiting: task.status === 'waiting' });
+    for (const child of await engine.listChildren(task.id, { tenant })) await visit(child, depth + 1);
+  };
+  await visit(await getJob(engine, tenant, id), 0);
+  return nodes;
+}

@@ -125,14 +125,15 @@ export async function editBlogPost(database: Queryable, tenant: string, id: stri
   return getBlogPost(database, tenant, id);
 }
 
-export async function upsertSocialPost(database: Queryable, scope: { tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string }): Promise<string> {
+/** Writes the post's `platform` post; a regeneration rewrites it (version + 1) and keeps its id. */
+export async function upsertSocialPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string }): Promise<string> {
   const result = await database.query<{ id: string }>(
-    `INSERT INTO content_social_posts (tenant, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, status, task_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO content_social_posts (tenant, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, status, task_id, id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (blog_post_id, platform) DO UPDATE SET text = excluded.text, hashtags = excluded.hashtags, cta_text = excluded.cta_text, character_count = excluded.character_count,
        status = excluded.status, task_id = excluded.task_id, version = content_social_posts.version + 1, approved_by = NULL, approved_at = NULL, updated_at = now()
      RETURNING id`,
-    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId],
+    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id],
   );
   return result.rows[0]!.id;
 }

@@ -4,12 +4,13 @@
  * own retries); given one, it writes that platform's post: generate, check the platform's rules,
  * and regenerate with the broken rules in the prompt until it passes (at most three generations).
  */
+import { randomUUID } from 'node:crypto';
 import type { AnyTaskDefinition, TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { PlatformRulesError } from './errors.ts';
 import { contentJob } from './job.ts';
-import { platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
+import { composePost, platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
 import { getBlogPost, listSocialPosts, upsertSocialPost, type BlogPost } from './posts-store.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
 import { jobTypes, socialInput, taskTypeFor, type Platform, type SocialInput } from './schemas.ts';
@@ -18,9 +19,10 @@ import { writingModel, type ContentServices } from './services.ts';
 /** Generations of one platform's post before the job gives up with platform_rules_violated. */
 export const maxGenerations = 3;
 
-/** The steps writing one platform's post; returns the generations it took. */
-export async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, post: BlogPost, platform: Platform, rejectionReason?: string): Promise<number> {
+/** The steps writing one platform's post; returns the post's id and the generations it took. */
+export async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, post: BlogPost, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
   const dna = await getDna(services.pool, context.tenant, company.id);
+  const existing = (await listSocialPosts(services.pool, context.tenant, { blogPostId: post.id })).find((entry) => entry.platform === platform);
   const model = writingModel(services.config);
   let violations: string[] = [];
   for (let generation = 1; generation <= maxGenerations; generation += 1) {
@@ -37,14 +39,18 @@ export async function writePlatformPost(services: ContentServices, context: Task
       });
       const candidate = { text: generated.object.text.trim(), hashtags: platformHashtags(platform, generated.object.hashtags), cta_text: generated.object.cta_text.trim() };
       const broken = ruleViolations(platform, candidate);
+      // The id is chosen here so the checkpoint holds it (a rewrite keeps the post's id).
+      const id = existing?.id ?? randomUUID();
+      const characters = [...composePost(candidate.text, candidate.hashtags)].length;
       if (broken.length > 0) step.emit('platform_rules_broken', { company_id: company.id, blog_post_id: post.id, platform, generation, violations: broken });
-      return { ...candidate, violations: broken };
+      else step.emit('social_post_generated', { company_id: company.id, blog_post_id: post.id, social_post_id: id, platform, character_count: characters, hashtags: candidate.hashtags.length });
+      return { ...candidate, id, characters, violations: broken };
     }, {
       save: async (transaction, result) => {
-        if (result.violations.length === 0) await upsertSocialPost(transaction, { tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result });
+        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result });
       },
     });
-    if (answer.violations.length === 0) return generation;
+    if (answer.violations.length === 0) return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length };
     violations = answer.violations;
   }
   throw new PlatformRulesError(platform, violations, maxGenerations);
@@ -67,15 +73,9 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        const generations = await writePlatformPost(services, context, company, post, platform, input.rejection_reason);
-        const saved = (await listSocialPosts(pool, tenant, { blogPostId: post.id })).find((entry) => entry.platform === platform)!;
-        context.logger.debug({ platform, generations }, 'social post written');
-        await context.step(`done:${platform}`, async (step) => {
-          step.emit('social_post_generated', { company_id: company.id, blog_post_id: post.id, social_post_id: saved.id, platform, character_count: saved.character_count, hashtags: saved.hashtags.length });
-          return null;
-        });
-        report(100, `${platform}: ${saved.character_count} characters, ${saved.hashtags.length} hashtags`);
-        return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations };
+        const saved = await writePlatformPost(services, context, company, post, platform, input.rejection_reason);
+        report(100, `${platform}: ${saved.characters} characters, ${saved.hashtags} hashtags`);
+        return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations };
       }
 
       report(5, `one task per platform: ${platforms.join(', ')}`);
