@@ -13,9 +13,10 @@
  * A decision can land while the run is between two waitpoints (it has just woken and has not
  * parked again). Then there is no pending waitpoint: the decision commits on its own, and the
  * route looks once more after the commit and nudges the waitpoint if the run parked meanwhile.
- * Against the last few milliseconds of that race (the run read the gates before the decision
- * committed and parks after the route's second look) the run's waits time out hourly and
- * re-read the gates: a decision is never lost, at worst it is seen an hour late.
+ * Against the last milliseconds of that race (the run read the gates before the decision
+ * committed and parks after the route's second look) the first wait after each wake-up times out
+ * after two seconds and re-reads the gates, later ones hourly: a decision is never lost, and one
+ * that lands while the run is reading is seen within seconds.
  */
 import { withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';

@@ -13,7 +13,7 @@
  * topic or post with the reason in the prompt and ask again. With `auto_approve` the run approves
  * each topic and post itself (benchmarks, trusted tenants).
  */
-import type { AnyTaskDefinition, ChildOutcome, TaskContext } from '../../kit/index.ts';
+import type { AnyTaskDefinition, ChildOutcome, TaskContext, WaitOutcome } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { decisionWaitPrefix, gateKey, openGate, runGates, type Gate, type GateKind } from './gates.ts';
@@ -26,8 +26,18 @@ import type { ContentServices } from './services.ts';
 import { regenerateTopic } from './topics-task.ts';
 import { getTopic } from './topics-store.ts';
 
-/** A decision wait times out this often and re-reads the gates (see gates.ts for the race it covers). */
+/**
+ * How long a decision wait lasts before the run re-reads its gates (see gates.ts for the race this
+ * covers): short for the first wait after the run read its gates on waking (a decision landing
+ * while it was reading is seen within seconds), then hourly while nothing happens.
+ */
+const firstRecheckMs = 2_000;
 const recheckMs = 60 * 60 * 1000;
+
+function recheckAfter(round: number, previous: WaitOutcome | undefined, deadline: number): number {
+  const interval = round === 0 || previous?.status === 'completed' ? firstRecheckMs : recheckMs;
+  return Math.max(1000, Math.min(interval, deadline - Date.now()));
+}
 
 interface StageUsage {
   calls: number;
@@ -171,10 +181,12 @@ async function selectedPersonas(services: ContentServices, context: TaskContext<
     step.emit('approval_requested', { company_id: company.id, kind: 'personas', id: company.id, version: 1 });
     return null;
   }, { save: (transaction) => openGate(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind: 'personas', entityId: null, version: 1 }) });
+  const opened = await context.step('gate:personas:opened', async () => ({ at: Date.now() }));
+  let previous: WaitOutcome | undefined;
   for (let round = 0; ; round += 1) {
     const [gate] = await runGates(pool, taskId, 'personas');
     if (gate?.decided_at) return (await listPersonas(pool, tenant, company.id, { status: 'active' })).map((persona) => persona.id);
-    await context.waitFor(`${decisionWaitPrefix}personas:${round}`, { timeoutMs: Math.min(recheckMs, input.approval_timeout_hours * 3_600_000) });
+    previous = await context.waitFor(`${decisionWaitPrefix}personas:${round}`, { timeoutMs: recheckAfter(round, previous, opened.at + input.approval_timeout_hours * 3_600_000) });
   }
 }
 
@@ -205,6 +217,7 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
   };
   await Promise.all(ids.map(open));
 
+  let previous: WaitOutcome | undefined;
   for (let round = 0; ; round += 1) {
     const gates = await runGates(pool, taskId, kind);
     const latest = new Map<string, Gate>();
@@ -227,7 +240,7 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
     if (undecided.length === 0 || Date.now() > deadline) {
       return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
     }
-    await context.waitFor(`${decisionWaitPrefix}${kind}:${round}`, { timeoutMs: Math.max(1000, Math.min(recheckMs, deadline - Date.now())) });
+    previous = await context.waitFor(`${decisionWaitPrefix}${kind}:${round}`, { timeoutMs: recheckAfter(round, previous, deadline) });
   }
 }
 

@@ -1,0 +1,105 @@
+/**
+ * The content dashboard in Chromium (headless, playwright-core) against a real `taskloom serve` on
+ * the offline model: the approvals inbox (approve; reject with a reason and regeneration, then
+ * approve the rewrite), the offline stand-in notice, the topics calendar, the blog post preview
+ * rendered from markdown with each platform's character and hashtag counts, and the run's tree.
+ */
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { launchBrowser, signInDirectly, type TestBrowser } from '../browser/support/browser.ts';
+import { startServer, type TestServer } from '../browser/support/server.ts';
+
+let server: TestServer;
+let browser: TestBrowser;
+let page: Page;
+
+beforeAll(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+  page = await browser.newPage();
+  await signInDirectly(page, server.url, server.apiKey);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  expect(browser?.problems ?? []).toEqual([]);
+}, 30_000);
+
+async function until<T>(read: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      const jobs = (await server.api<{ tasks: Array<{ task_type: string; status: string; error: unknown; progress_message: string }> }>('/api/v1/tasks?limit=100')).body.tasks;
+      throw new Error(`condition not met in time; tasks: ${JSON.stringify(jobs.map((task) => [task.task_type, task.status, task.progress_message, task.error]))}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+it('approves, rejects with a reason and previews a month of content in the browser', async () => {
+  const company = (await server.api<{ id: string }>('/api/v1/content/companies', { method: 'POST', body: { name: 'Harbor Coffee', website: 'https://harbor-coffee.example' } })).body;
+  const run = (await server.api<{ job_id: string }>(`/api/v1/ai/companies/${company.id}/content-pipeline/`, {
+    method: 'POST',
+    body: { year: 2027, month: 3, posts_count: 2, auto_select_personas: true, min_words: 200, max_words: 500, platforms: ['twitter', 'linkedin'] },
+  })).body;
+  const pendingTopics = async () => until(async () => {
+    const topics = (await server.api<{ topics: Array<{ id: string; version: number }> }>(`/api/v1/content/topics?company_id=${company.id}&status=pending_approval`)).body.topics;
+    return topics.length === 2 ? topics : undefined;
+  });
+  await pendingTopics();
+
+  // The inbox: one topic approved, the other rejected with a reason and regenerated.
+  await page.goto(`${server.url}/content/approvals`);
+  await page.getByTestId('offline-notice').waitFor();
+  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(2);
+  await page.getByTestId('approval').first().getByRole('button', { name: 'Approve', exact: true }).click();
+  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(1);
+  const rejected = page.getByTestId('approval').first();
+  await rejected.getByPlaceholder('Reason for rejecting (required)').fill('Write it for first-time home brewers');
+  await rejected.getByRole('button', { name: 'Reject' }).click();
+  // The run rewrites it and asks again: the inbox shows version 2.
+  await expect.poll(() => page.getByTestId('approval').first().textContent(), { timeout: 30_000 }).toContain('v2');
+  await page.getByTestId('approval').first().getByRole('button', { name: 'Approve', exact: true }).click();
+
+  // The calendar on the company page shows both topics, approved, in their weeks.
+  await page.goto(`${server.url}/content/companies/${company.id}`);
+  await page.getByTestId('dna').waitFor();
+  await page.getByLabel('Month').selectOption('3');
+  await page.getByLabel('Year').fill('2027');
+  await expect.poll(() => page.getByTestId('topic-calendar').textContent(), { timeout: 20_000 }).toMatch(/approved[\s\S]*approved/);
+
+  // Posts: approved through the inbox's edit-before-approving on one, plainly on the other.
+  const posts = await until(async () => {
+    const listed = (await server.api<{ posts: Array<{ id: string; title: string }> }>(`/api/v1/content/posts?company_id=${company.id}&status=pending_approval`)).body.posts;
+    return listed.length === 2 ? listed : undefined;
+  }, 120_000);
+  await page.goto(`${server.url}/content/approvals`);
+  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(2);
+  await page.getByTestId('approval').first().getByRole('button', { name: 'Approve', exact: true }).click();
+  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(1);
+  await page.getByTestId('approval').first().getByRole('button', { name: 'Edit before approving' }).click();
+  const editor = page.getByTestId('approval').first().locator('textarea');
+  await editor.fill(`${await editor.inputValue()}\n\nEdited by the supervisor before approving.`);
+  await page.getByTestId('approval').first().getByRole('button', { name: 'Approve with edit' }).click();
+  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(0);
+
+  await until(async () => ((await server.api<{ status: string }>(`/api/v1/ai/jobs/${run.job_id}/`)).body.status === 'completed' ? true : undefined));
+
+  // The post preview: markdown rendered (title and section headings), social previews with counts.
+  await page.goto(`${server.url}/content/posts/${posts[0]!.id}`);
+  await page.getByTestId('post-preview').locator('h2').first().waitFor();
+  expect(await page.getByTestId('post-preview').locator('h3').count()).toBeGreaterThanOrEqual(3);
+  await expect.poll(() => page.getByTestId('social-preview').count(), { timeout: 20_000 }).toBe(2);
+  const twitter = page.locator('[data-testid="social-preview"][data-platform="twitter"]');
+  expect(await twitter.textContent()).toMatch(/\d+ \/ 280 characters/);
+  expect(await twitter.textContent()).toMatch(/\d hashtags \(1-2\)/);
+  await page.getByTestId('offline-notice').waitFor();
+
+  // The run as a tree: the run and its children: DNA, personas, topics, 2 posts, 2 x 2 platforms.
+  await page.goto(`${server.url}/content/runs/${run.job_id}`);
+  await expect.poll(() => page.getByTestId('run-tree').locator('li').count(), { timeout: 20_000 }).toBe(1 + 3 + 2 + 4);
+  expect(await page.getByTestId('run-tree').textContent()).toContain('content_pipeline');
+  expect(await page.getByTestId('run-tree').textContent()).toContain('generate_social');
+}, 240_000);
