@@ -23,34 +23,17 @@
  * The company is on the free plan, whose cap of three active personas makes the month's three.
  * Options: BENCH_LATENCY_MS (500), BENCH_POSTS (6).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { loadConfig } from '../src/config.ts';
 import { Engine } from '../src/engine/index.ts';
 import { createLlmGateway } from '../src/llm/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { contentTaskTypes } from '../src/pipelines/content/index.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { startModelServerProcess } from './support/model-server.ts';
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 500);
 const postsCount = Number(process.env.BENCH_POSTS ?? 6);
 const log = (message: string): void => void process.stderr.write(`${message}\n`);
-
-async function startServerProcess(latency: number): Promise<{ baseUrl: string; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [new URL('./fixed-latency-server.ts', import.meta.url).pathname, String(latency)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const [first] = (await once(lines, 'line')) as [string];
-  const { baseUrl } = JSON.parse(first) as { baseUrl: string };
-  return {
-    baseUrl,
-    async close() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
 
 interface Call {
   task_id: string;
@@ -81,7 +64,7 @@ function taskPath(type: string, calls: Call[]): number {
 async function main(): Promise<void> {
   const database = await openBenchDatabase({ name: 'bench-content', poolSize: 20 });
   const { pool } = database;
-  const models = await startServerProcess(latencyMs);
+  const models = await startModelServerProcess(latencyMs);
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   let engine: Engine | undefined;
   try {
