@@ -75,16 +75,6 @@ export async function moveStatus(database: Queryable, tenant: string, kind: Revi
   throw new InvalidStatusError(kind, id, current.status, move.from);
 }
 
-/** A job (re)writing the row: `generating`, and a rejection's fields kept for the prompt. */
-export async function markGenerating(database: Queryable, kind: ReviewableKind, id: string, taskId: string): Promise<void> {
-  await database.query(`UPDATE ${tables[kind]} SET status = 'generating', task_id = $2, updated_at = now() WHERE id = $1`, [id, taskId]);
-}
-
-export async function markFailed(database: Queryable, kind: ReviewableKind, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await database.query(`UPDATE ${tables[kind]} SET status = 'failed', updated_at = now() WHERE id = ANY($1::uuid[]) AND status = 'generating'`, [ids]);
-}
-
 /** Rows of the company waiting for a supervisor, oldest first, across the three kinds. */
 export async function pendingApprovals(database: Queryable, tenant: string, companyId?: string): Promise<Array<{ kind: ReviewableKind; id: string; company_id: string; title: string; updated_at: string; version: number }>> {
   const filter = companyId ? 'AND company_id = $2' : '';

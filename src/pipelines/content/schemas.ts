@@ -19,7 +19,6 @@ export const archetypes = ['innocent', 'everyman', 'hero', 'caregiver', 'explore
 /** The 16 MBTI types. */
 export const mbtiTypes = ['INTJ', 'INTP', 'ENTJ', 'ENTP', 'INFJ', 'INFP', 'ENFJ', 'ENFP', 'ISTJ', 'ISFJ', 'ESTJ', 'ESFJ', 'ISTP', 'ISFP', 'ESTP', 'ESFP'] as const;
 export const vocabularyLevels = ['simple', 'professional', 'academic'] as const;
-export const personaStatuses = ['draft', 'active', 'archived'] as const;
 export const platforms = ['facebook', 'instagram', 'linkedin', 'twitter', 'tiktok'] as const;
 export type Platform = (typeof platforms)[number];
 
