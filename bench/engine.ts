@@ -14,31 +14,13 @@ import { z } from 'zod';
 import { defineTask, Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { measureDrain, measureSubmitToStart, noopTask } from './support/engine-drain.ts';
+import { log, percentile, round } from './support/statistics.ts';
 
 const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const latencySamples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 
-function percentile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-}
-const round = (value: number): number => Math.round(value * 100) / 100;
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
-
-const startedAt = new Map<string, number>();
-const startWaiters = new Map<string, () => void>();
-const noop = defineTask({
-  type: 'bench_noop',
-  description: 'does nothing',
-  queue: 'default',
-  input: z.object({}),
-  async run(context) {
-    startedAt.set(context.taskId, performance.now());
-    startWaiters.get(context.taskId)?.();
-    return null;
-  },
-});
 const stepDurations: number[] = [];
 const steps = defineTask({
   type: 'bench_steps',
@@ -76,28 +58,12 @@ const cancellable = defineTask({
 async function main(): Promise<void> {
   const database = await openBenchDatabase({ name: 'bench', poolSize: 20 });
   const { pool } = database;
-  const engine = await Engine.start({ url: database.url, pool, logger: createLogger('warn'), taskTypes: [noop, steps, cancellable], maintenance: false });
+  const engine = await Engine.start({ url: database.url, pool, logger: createLogger('warn'), taskTypes: [noopTask, steps, cancellable], maintenance: false });
   try {
     // Latency: one at a time, worker idle and waiting.
+    const latency = await measureSubmitToStart(engine, { samples: latencySamples, concurrency });
+    log(`latency: p50 ${latency.p50} ms, p99 ${latency.p99} ms over ${latency.samples} tasks`);
     const worker = await engine.startWorker({ concurrency });
-    const latencies: number[] = [];
-    for (let index = 0; index < latencySamples + 20; index += 1) {
-      const begin = performance.now();
-      let taskId = '';
-      const started = new Promise<void>((resolve) => {
-        // The handler may start before submit returns; the id is known once it does.
-        const check = setInterval(() => {
-          if (taskId && startedAt.has(taskId)) {
-            clearInterval(check);
-            resolve();
-          }
-        }, 0);
-      });
-      taskId = (await engine.submit({ taskType: 'bench_noop', input: {} })).task.id;
-      await started;
-      if (index >= 20) latencies.push(startedAt.get(taskId)! - begin);
-    }
-    log(`latency: p50 ${round(percentile(latencies, 0.5))} ms, p99 ${round(percentile(latencies, 0.99))} ms over ${latencies.length} tasks`);
 
     // Step overhead.
     await new Promise((resolve) => setTimeout(resolve, 200));
@@ -129,33 +95,13 @@ async function main(): Promise<void> {
     await worker.stop();
 
     // Drain: build the backlog with no worker running, then time one worker emptying it.
-    const batch = 50;
-    for (let offset = 0; offset < taskCount; offset += batch) {
-      await Promise.all(Array.from({ length: Math.min(batch, taskCount - offset) }, () => engine.submit({ taskType: 'bench_noop', input: {} })));
-    }
-    log(`backlog of ${taskCount} tasks queued`);
-    // Completion is heard from the engine's settled hook (called after each settle commits), not
-    // by polling a count over the tasks table, which on two cores took CPU from the drain.
-    let settled = 0;
-    const allSettled = new Promise<void>((resolve) => {
-      engine.hooks.settled.add((settlements) => {
-        settled += settlements.filter((settlement) => settlement.task.task_type === 'bench_noop' && settlement.outcome.kind === 'completed').length;
-        if (settled >= taskCount) resolve();
-      });
-    });
-    const drainStart = performance.now();
-    const drainWorker = await engine.startWorker({ concurrency });
-    await allSettled;
-    const drainSeconds = (performance.now() - drainStart) / 1000;
-    await drainWorker.stop();
-    const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE task_type = 'bench_noop' AND status <> 'completed'`);
-    if (left.rows[0]!.count !== 0) throw new Error(`${left.rows[0]!.count} bench_noop tasks are not completed after the drain`);
+    const drain = await measureDrain(engine, pool, { tasks: taskCount, concurrency });
     const eventsPerTask = await pool.query<{ count: number }>(`SELECT (count(*)::float / $1)::float AS count FROM task_events e JOIN tasks t ON t.id = e.task_id WHERE t.task_type = 'bench_noop'`, [taskCount + latencySamples + 20]);
-    log(`drain: ${taskCount} tasks in ${round(drainSeconds)} s with concurrency ${concurrency}; ${round(eventsPerTask.rows[0]!.count)} events stored per task`);
+    log(`drain: ${taskCount} tasks in ${drain.seconds} s with concurrency ${concurrency}; ${round(eventsPerTask.rows[0]!.count)} events stored per task`);
 
     process.stdout.write(`${JSON.stringify({
-      latency_ms: { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)) },
-      drain_tasks_per_s: Math.round(taskCount / drainSeconds),
+      latency_ms: { p50: latency.p50, p99: latency.p99 },
+      drain_tasks_per_s: drain.tasksPerSecond,
       tasks: taskCount,
       concurrency,
       step_overhead_ms: round(stepOverhead),

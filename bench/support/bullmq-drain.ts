@@ -1,0 +1,98 @@
+/**
+ * The engine benchmark's two measurements run against BullMQ on Redis, the same way: submit-to-
+ * start latency of single no-op jobs added one at a time to an idle worker, and the drain rate
+ * of a backlog of no-op jobs added with no worker running. BullMQ keeps its defaults (completed
+ * jobs are kept, as taskloom keeps its task records).
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { DrainFigures, LatencyFigures } from './engine-drain.ts';
+import { percentile, round } from './statistics.ts';
+
+/** Redis at `url` answers PING, or this throws a message saying how to get one. */
+export async function checkRedis(url: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    throw new Error(`No Redis answers at ${url} (${(error as Error).message}). bench:compare runs BullMQ on Redis: start one (for example \`redis-server --port 6379 --save ''\`) or set REDIS_URL.`, { cause: error });
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface BullmqBench {
+  measureSubmitToStart(options: { samples: number; concurrency: number; warmUp?: number }): Promise<LatencyFigures>;
+  measureDrain(options: { tasks: number; concurrency: number }): Promise<DrainFigures>;
+  /** Removes the queue's keys and closes the connections. */
+  close(): Promise<void>;
+}
+
+export function openBullmqBench(url: string): BullmqBench {
+  const connection = { url, maxRetriesPerRequest: null };
+  const name = `taskloom-compare-${randomUUID().slice(0, 8)}`;
+  const queue = new Queue(name, { connection });
+  const startedAt = new Map<string, number>();
+  const startWaiters = new Map<string, () => void>();
+  const startWorker = (concurrency: number): Worker => new Worker(name, async (job) => {
+    startedAt.set(job.id!, performance.now());
+    startWaiters.get(job.id!)?.();
+    return null;
+  }, { connection, concurrency });
+
+  return {
+    async measureSubmitToStart(options) {
+      const warmUp = options.warmUp ?? 20;
+      const worker = startWorker(options.concurrency);
+      await worker.waitUntilReady();
+      const latencies: number[] = [];
+      try {
+        for (let index = 0; index < options.samples + warmUp; index += 1) {
+          const begin = performance.now();
+          const jobId = (await queue.add('noop', {})).id!;
+          if (!startedAt.has(jobId)) {
+            await new Promise<void>((resolve) => startWaiters.set(jobId, resolve));
+            startWaiters.delete(jobId);
+          }
+          if (index >= warmUp) latencies.push(startedAt.get(jobId)! - begin);
+        }
+      } finally {
+        await worker.close();
+      }
+      return { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)), samples: latencies.length };
+    },
+
+    async measureDrain(options) {
+      const batch = 50;
+      const submitStart = performance.now();
+      for (let offset = 0; offset < options.tasks; offset += batch) {
+        await Promise.all(Array.from({ length: Math.min(batch, options.tasks - offset) }, () => queue.add('noop', {})));
+      }
+      const submitSeconds = (performance.now() - submitStart) / 1000;
+      const drainStart = performance.now();
+      let completed = 0;
+      const worker = startWorker(options.concurrency);
+      await new Promise<void>((resolve, reject) => {
+        worker.on('completed', () => {
+          completed += 1;
+          if (completed >= options.tasks) resolve();
+        });
+        worker.on('failed', (job, error) => reject(new Error(`BullMQ job ${job?.id} failed during the drain: ${error.message}`)));
+      });
+      const seconds = (performance.now() - drainStart) / 1000;
+      await worker.close();
+      const left = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+      const remaining = Object.values(left).reduce((sum, count) => sum + count, 0);
+      if (remaining !== 0) throw new Error(`${remaining} BullMQ jobs are not completed after the drain`);
+      return { tasks: options.tasks, seconds: round(seconds), tasksPerSecond: Math.round(options.tasks / seconds), submitsPerSecond: Math.round(options.tasks / submitSeconds) };
+    },
+
+    async close() {
+      await queue.obliterate({ force: true }).catch(() => {});
+      await queue.close();
+    },
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The two engine measurements `bench:engine` and `bench:compare` share, on a running Engine:
+ * submit-to-start latency of single no-op tasks submitted one at a time to an idle worker, and
+ * the drain rate of a backlog of no-op tasks built with no worker running.
+ */
+import { z } from 'zod';
+import { defineTask, type Engine } from '../../src/engine/index.ts';
+import type { Pool } from '../../src/db/pool.ts';
+import { percentile, round } from './statistics.ts';
+
+const startedAt = new Map<string, number>();
+const startWaiters = new Map<string, () => void>();
+
+/** A task that only notes when it started. */
+export const noopTask = defineTask({
+  type: 'bench_noop',
+  description: 'does nothing',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    startedAt.set(context.taskId, performance.now());
+    startWaiters.get(context.taskId)?.();
+    return null;
+  },
+});
+
+export interface LatencyFigures {
+  p50: number;
+  p99: number;
+  samples: number;
+}
+
+/**
+ * Submit call to handler start, one task at a time with the worker idle; the first `warmUp`
+ * samples are dropped. Starts and stops its own worker.
+ */
+export async function measureSubmitToStart(engine: Engine, options: { samples: number; concurrency: number; warmUp?: number }): Promise<LatencyFigures> {
+  const warmUp = options.warmUp ?? 20;
+  const worker = await engine.startWorker({ concurrency: options.concurrency });
+  const latencies: number[] = [];
+  try {
+    for (let index = 0; index < options.samples + warmUp; index += 1) {
+      const begin = performance.now();
+      const taskId = (await engine.submit({ taskType: noopTask.type, input: {} })).task.id;
+      // The handler may start before submit returns; otherwise wait for it to say so.
+      if (!startedAt.has(taskId)) {
+        await new Promise<void>((resolve) => startWaiters.set(taskId, resolve));
+        startWaiters.delete(taskId);
+      }
+      if (index >= warmUp) latencies.push(startedAt.get(taskId)! - begin);
+    }
+  } finally {
+    await worker.stop();
+  }
+  return { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)), samples: latencies.length };
+}
+
+export interface DrainFigures {
+  tasks: number;
+  seconds: number;
+  tasksPerSecond: number;
+  /** Rate of queueing the backlog (group-committed submits, 50 in flight). */
+  submitsPerSecond: number;
+}
+
+/**
+ * Queues `tasks` no-op tasks with no worker running, then times one worker of `concurrency`
+ * slots emptying the queue, and checks afterwards that every one of them completed.
+ */
+export async function measureDrain(engine: Engine, pool: Pool, options: {
+  tasks: number;
+  concurrency: number;
+  /** Runs once the backlog is queued, just before the worker starts (a profiler resets here). */
+  beforeDrain?: () => Promise<void>;
+}): Promise<DrainFigures> {
+  const batch = 50;
+  const ids: string[] = [];
+  const submitStart = performance.now();
+  for (let offset = 0; offset < options.tasks; offset += batch) {
+    const submitted = await Promise.all(Array.from({ length: Math.min(batch, options.tasks - offset) }, () => engine.submit({ taskType: noopTask.type, input: {} })));
+    for (const result of submitted) ids.push(result.task.id);
+  }
+  const submitSeconds = (performance.now() - submitStart) / 1000;
+  await options.beforeDrain?.();
+  // Completion is heard from the engine's settled hook (called after each settle commits), not
+  // by polling a count over the tasks table, which on two cores took CPU from the drain.
+  const waiting = new Set(ids);
+  let hook: ((settlements: Parameters<Parameters<typeof engine.hooks.settled.add>[0]>[0]) => void) | undefined;
+  const allSettled = new Promise<void>((resolve) => {
+    hook = (settlements) => {
+      for (const settlement of settlements) if (settlement.outcome.kind === 'completed') waiting.delete(settlement.task.id);
+      if (waiting.size === 0) resolve();
+    };
+    engine.hooks.settled.add(hook);
+  });
+  const drainStart = performance.now();
+  const worker = await engine.startWorker({ concurrency: options.concurrency });
+  await allSettled;
+  const seconds = (performance.now() - drainStart) / 1000;
+  engine.hooks.settled.delete(hook!);
+  await worker.stop();
+  const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'completed'`, [ids]);
+  if (left.rows[0]!.count !== 0) throw new Error(`${left.rows[0]!.count} of the drained tasks are not completed after the drain`);
+  return { tasks: options.tasks, seconds: round(seconds), tasksPerSecond: Math.round(options.tasks / seconds), submitsPerSecond: Math.round(options.tasks / submitSeconds) };
+}

@@ -1,0 +1,13 @@
+/** Small helpers every benchmark prints with: percentiles, rounding, progress lines on stderr. */
+
+/** The value at `fraction` (0.5 for the median) of `values`, nearest-rank. */
+export function percentile(values: number[], fraction: number): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}
+
+/** Two decimals, as the JSON lines print them. */
+export const round = (value: number): number => Math.round(value * 100) / 100;
+
+/** A progress line on stderr, so stdout keeps only the final JSON line. */
+export const log = (message: string): void => void process.stderr.write(`${message}\n`);
