@@ -1,0 +1,146 @@
+/**
+ * Where the engine's time goes per task in a drain: a profiling aid for the claim and settle
+ * paths (decision 0008), not a benchmark with a target. Prints tables on stderr and one JSON
+ * line last.
+ *
+ * - Server side: pg_stat_statements on a throwaway embedded PostgreSQL started with it preloaded
+ *   (the shared server is never restarted for it), reset just before the drain: calls, rows and
+ *   execution time of each statement per drained task.
+ * - Client side: every statement sent through `pg` during the drain, timed from send to result
+ *   (round trip, queueing on the connection included), grouped by its first words.
+ * - CPU: the Node process's user+system time and the PostgreSQL server processes' (from /proc),
+ *   per task, against the wall time.
+ *
+ * Run it under `node --cpu-prof` to see the Node side by function. Options: BENCH_TASKS (5000),
+ * BENCH_CONCURRENCY (8).
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { ensureEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { Engine } from '../src/engine/index.ts';
+import { createLogger } from '../src/logger.ts';
+import { openBenchDatabase } from './support/bench-database.ts';
+import { measureDrain, noopTask } from './support/engine-drain.ts';
+import { log, round } from './support/statistics.ts';
+
+const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+/** Statement text reduced to a label: whitespace collapsed, first 90 characters. */
+const label = (text: string): string => text.replace(/\s+/g, ' ').trim().slice(0, 90);
+
+/** Client-side timings, keyed by label; only recorded while `recording` is set. */
+const clientTimings = new Map<string, { calls: number; milliseconds: number }>();
+let recording = false;
+const originalQuery = pg.Client.prototype.query as (...parameters: unknown[]) => unknown;
+pg.Client.prototype.query = function timedQuery(this: pg.Client, ...parameters: unknown[]): unknown {
+  const first = parameters[0];
+  const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
+  const result = originalQuery.apply(this, parameters);
+  if (recording && text && result instanceof Promise) {
+    const began = performance.now();
+    const key = label(text);
+    void result.then(() => {
+      const entry = clientTimings.get(key) ?? { calls: 0, milliseconds: 0 };
+      entry.calls += 1;
+      entry.milliseconds += performance.now() - began;
+      clientTimings.set(key, entry);
+    }, () => {});
+  }
+  return result;
+} as typeof pg.Client.prototype.query;
+
+/** user+system CPU milliseconds of the postmaster `pid` and its children (the backends). */
+async function serverCpuMilliseconds(postmasterPid: number): Promise<number> {
+  const ticksPerSecond = 100;
+  let ticks = 0;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    // Fields after the parenthesised command: state ppid ... utime(14) stime(15), 1-based overall.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    const parent = Number(fields[1]);
+    if (pid !== postmasterPid && parent !== postmasterPid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / ticksPerSecond;
+}
+
+async function main(): Promise<void> {
+  const home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-profile-'));
+  const port = 56_000 + Math.floor(Math.random() * 4000);
+  let server = await ensureEmbeddedPostgres({ homePath: home, port });
+  try {
+    // pg_stat_statements must be preloaded: set it, restart this throwaway server once.
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    await admin.query(`ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'`);
+    await admin.end();
+    await server.stop();
+    server = await ensureEmbeddedPostgres({ homePath: home, port });
+    process.env.DATABASE_URL = server.url;
+    const database = await openBenchDatabase({ name: 'profile', poolSize: 20 });
+    const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [noopTask], maintenance: false });
+    try {
+      await database.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+      const postmasterPid = Number((await database.pool.query<{ pid: string }>(`SELECT split_part(pg_read_file('postmaster.pid'), E'\\n', 1) AS pid`)).rows[0]!.pid);
+      // Warm up (plans, connections), then the measured drain.
+      await measureDrain(engine, database.pool, { tasks: 500, concurrency });
+      let serverCpuBefore = 0;
+      let nodeCpuBefore = process.cpuUsage();
+      const drain = await measureDrain(engine, database.pool, {
+        tasks: taskCount,
+        concurrency,
+        beforeDrain: async () => {
+          await database.pool.query('SELECT pg_stat_statements_reset()');
+          serverCpuBefore = await serverCpuMilliseconds(postmasterPid);
+          nodeCpuBefore = process.cpuUsage();
+          recording = true;
+        },
+      });
+      recording = false;
+      const nodeCpu = process.cpuUsage(nodeCpuBefore);
+      const serverCpu = (await serverCpuMilliseconds(postmasterPid)) - serverCpuBefore;
+      const statements = await database.pool.query<{ query: string; calls: string; rows: string; total: number }>(
+        `SELECT query, calls, rows, total_exec_time AS total FROM pg_stat_statements
+         WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 25`,
+      );
+            log(`\nserver: pg_stat_statements over the drain of ${taskCount} tasks (ms per task, calls per task)`);
+      for (const row of statements.rows) log(`${(row.total / taskCount).toFixed(4).padStart(8)} ms ${(Number(row.calls) / taskCount).toFixed(3).padStart(7)} calls  ${label(row.query)}`);
+      const client = [...clientTimings.entries()].sort((left, right) => right[1].milliseconds - left[1].milliseconds).slice(0, 25);
+      log(`\nclient: round trips over the drain (ms per task, calls per task)`);
+      for (const [key, entry] of client) log(`${(entry.milliseconds / taskCount).toFixed(4).padStart(8)} ms ${(entry.calls / taskCount).toFixed(3).padStart(7)} calls  ${key}`);
+      // Backends report table statistics within about a second of their last transaction.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const tables = await database.pool.query<{ name: string; updates: number; hot_updates: number; dead: number; live: number }>(
+        `SELECT schemaname || '.' || relname AS name, n_tup_upd AS updates, n_tup_hot_upd AS hot_updates, n_dead_tup AS dead, n_live_tup AS live
+         FROM pg_stat_user_tables WHERE relname IN ('tasks', 'task_events', 'job_common') ORDER BY name`,
+      );
+      log(`\ntables since start (submits, warm-up and drain): updates, of which HOT, dead and live tuples`);
+      for (const row of tables.rows) log(`${row.name.padEnd(20)} ${String(row.updates).padStart(7)} updates ${String(row.hot_updates).padStart(7)} HOT ${String(row.dead).padStart(7)} dead ${String(row.live).padStart(7)} live`);
+      const nodeMilliseconds = (nodeCpu.user + nodeCpu.system) / 1000;
+      log(`\ndrain: ${drain.tasksPerSecond} tasks/s; wall ${round((drain.seconds * 1000) / taskCount)} ms per task`);
+      log(`CPU over the drain: node ${round(nodeMilliseconds / taskCount)} ms per task, postgresql ${round(serverCpu / taskCount)} ms per task`);
+      process.stdout.write(`${JSON.stringify({
+        tasks: taskCount,
+        concurrency,
+        drain_tasks_per_s: drain.tasksPerSecond,
+        cpu_ms_per_task: { node: round(nodeMilliseconds / taskCount), postgresql: round(serverCpu / taskCount) },
+        tables: tables.rows.map((row) => ({ name: row.name, updates: Number(row.updates), hot_updates: Number(row.hot_updates), dead: Number(row.dead) })),
+        top_statements: statements.rows.slice(0, 10).map((row) => ({ query: label(row.query), calls_per_task: round(Number(row.calls) / taskCount), ms_per_task: Math.round((row.total / taskCount) * 10_000) / 10_000 })),
+      })}\n`);
+    } finally {
+      await engine.stop({ graceMs: 100 });
+      await database.drop();
+    }
+  } finally {
+    await server.stop();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+await main();
