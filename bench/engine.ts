@@ -37,6 +37,7 @@ const steps = defineTask({
   },
 });
 const abortedAt = new Map<string, number>();
+const runningTasks = new Set<string>();
 const runningWaiters = new Map<string, () => void>();
 const cancellable = defineTask({
   type: 'bench_cancellable',
@@ -49,6 +50,7 @@ const cancellable = defineTask({
         abortedAt.set(context.taskId, performance.now());
         resolve();
       }, { once: true });
+      runningTasks.add(context.taskId);
       runningWaiters.get(context.taskId)?.();
     });
     return null;
@@ -75,17 +77,10 @@ async function main(): Promise<void> {
     // Cancel latency.
     const cancelLatencies: number[] = [];
     for (let index = 0; index < 30; index += 1) {
-      let taskId = '';
-      const running = new Promise<void>((resolve) => {
-        const check = setInterval(() => {
-          if (taskId) {
-            clearInterval(check);
-            runningWaiters.set(taskId, resolve);
-          }
-        }, 0);
-      });
-      taskId = (await engine.submit({ taskType: 'bench_cancellable', input: {} })).task.id;
-      await running;
+      const taskId = (await engine.submit({ taskType: 'bench_cancellable', input: {} })).task.id;
+      // The handler may start before submit returns: waiting only for its call then would hang
+      // until the hard timeout (as it did when the waiter was registered from a timer).
+      if (!runningTasks.has(taskId)) await new Promise<void>((resolve) => runningWaiters.set(taskId, resolve));
       const before = performance.now();
       await engine.cancel(taskId);
       while (!abortedAt.has(taskId)) await new Promise((resolve) => setTimeout(resolve, 1));
