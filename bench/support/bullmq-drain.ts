@@ -13,12 +13,14 @@ import { percentile, round } from './statistics.ts';
 /** Redis at `url` answers PING, or this throws a message saying how to get one. */
 export async function checkRedis(url: string): Promise<void> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on('error', () => {});
+  // The connection's own error (ECONNREFUSED) says more than the rejected connect ("closed").
+  let connectionError: Error | undefined;
+  client.on('error', (error: Error) => { connectionError ??= error; });
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw new Error(`No Redis answers at ${url} (${(error as Error).message}). bench:compare runs BullMQ on Redis: start one (for example \`redis-server --port 6379 --save ''\`) or set REDIS_URL.`, { cause: error });
+    throw new Error(`No Redis answers at ${url} (${(connectionError ?? (error as Error)).message}). bench:compare runs BullMQ on Redis: start one (for example \`redis-server --port 6379 --save ''\`) or set REDIS_URL.`, { cause: error });
   } finally {
     client.disconnect();
   }
