@@ -5,11 +5,13 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { ensureEmbeddedPostgres } from './embedded-postgres.ts';
-import { coreMigrations, migrate, type MigrationSource } from './migrate.ts';
+import { coreMigrations, migrate, migrationsApplied, type MigrationSource } from './migrate.ts';
 import { createPool, type Pool } from './pool.ts';
 
 export interface Database {
   url: string;
+  /** The embedded server's data folder; undefined with DATABASE_URL. */
+  embeddedDataPath?: string;
   pool: Pool;
   /**
    * Closes the pool, then detaches from the embedded server; the last taskloom process using it
@@ -24,11 +26,14 @@ export interface Database {
 }
 
 export interface OpenDatabaseOptions {
-  /** Apply pending migrations. @default true */
-  migrate?: boolean;
+  /**
+   * Apply pending migrations. 'if-needed' (read commands) first asks, in one query, whether any
+   * are pending, and migrates only then (a new database, or a newer build). @default true
+   */
+  migrate?: boolean | 'if-needed';
   /** Which migrations: the core's and every pipeline's (src/pipelines/index.ts). @default the core's only */
   migrations?: readonly MigrationSource[];
-  /** @default 'taskloom' */
+  /** The pool's application_name, and the embedded attach session's (`taskloom db status`). @default 'taskloom' */
   applicationName?: string;
 }
 
@@ -36,26 +41,30 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
   let url = config.databaseUrl;
   let detach = async (): Promise<void> => {};
   let checkServer = (): void => {};
+  let embeddedDataPath: string | undefined;
   if (!url) {
     const log = logger.child({ component: 'embedded-postgres' });
     const server = await ensureEmbeddedPostgres({
       homePath: config.homePath,
       port: config.embeddedPort,
+      processName: options.applicationName ?? 'taskloom',
       log: (message) => log.debug(message),
       warn: (message) => log.warn(message),
     });
     url = server.url;
     detach = server.stop;
     checkServer = () => void server.check();
-    logger.debug({ url: server.url, owned: server.owned }, server.owned ? 'started embedded PostgreSQL' : 'using running embedded PostgreSQL');
+    embeddedDataPath = server.dataPath;
+    logger.debug({ url: server.url, owned: server.owned, data_path: server.dataPath }, server.owned ? 'started embedded PostgreSQL' : 'using running embedded PostgreSQL');
   }
   const pool = createPool(url, { max: config.databasePoolSize, applicationName: options.applicationName ?? 'taskloom' });
-  // A pooled connection that breaks is the first sign the embedded server has gone: look now
-  // rather than at the watchdog's next round.
+  // A pooled connection that breaks may be the first sign the embedded server has gone (the
+  // attach session's end is the other): look now.
   pool.on('error', checkServer);
   try {
-    if (options.migrate !== false) {
-      const applied = await migrate(pool, options.migrations ?? [coreMigrations]);
+    const sources = options.migrations ?? [coreMigrations];
+    if (options.migrate !== false && (options.migrate !== 'if-needed' || !(await migrationsApplied(pool, sources)))) {
+      const applied = await migrate(pool, sources);
       if (applied.length > 0) logger.info({ migrations: applied }, 'applied migrations');
     }
   } catch (error) {
@@ -71,6 +80,7 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
   };
   return {
     url,
+    embeddedDataPath,
     pool,
     // Idempotent: a command may close early and the runtime closes again on exit.
     close: () => {

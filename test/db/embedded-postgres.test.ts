@@ -1,15 +1,15 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { relocatedDataRoot } from '../../src/db/embedded-postgres-server.ts';
 import { ensureEmbeddedPostgres, type EmbeddedPostgresHandle, type EmbeddedPostgresOptions } from '../../src/db/embedded-postgres.ts';
-import { processAlive } from '../../src/db/process-liveness.ts';
 import { serverUrl } from '../support/database.ts';
-import { freePort, killPostmasters, postmastersOn, waitUntil } from './postmasters.ts';
+import { freePort, killPostmasters, postmastersOn, processAlive, waitUntil } from './postmasters.ts';
 
 let home: string;
 let dataPath: string;
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 /** In this file the tests kill the server on purpose: no watchdog restarting it behind them. */
 async function ensure(options: Partial<EmbeddedPostgresOptions> = {}): Promise<EmbeddedPostgresHandle> {
-  const handle = await ensureEmbeddedPostgres({ homePath: home, port, watchIntervalMs: 0, ...options });
+  const handle = await ensureEmbeddedPostgres({ homePath: home, port, watch: false, ...options });
   handles.push(handle);
   return handle;
 }
@@ -118,17 +118,26 @@ it('starts at once when the pid in a left-over postmaster.pid now belongs to ano
 }, 60_000);
 
 // Only root hands the server to the `postgres` system user; CI runs as root.
-it.runIf(process.getuid?.() === 0)('as root, refuses a TASKLOOM_HOME the postgres user cannot reach, naming the folder', async () => {
+it.runIf(process.getuid?.() === 0)('as root, keeps the data where the postgres user can reach it when TASKLOOM_HOME is private', async () => {
   const parent = await mkdtemp(path.join(os.tmpdir(), 'taskloom-private-'));
+  let relocated: string | undefined;
   try {
     await chmod(parent, 0o700);
     const homePath = path.join(parent, 'project', '.taskloom');
-    await expect(ensureEmbeddedPostgres({ homePath, port: await freePort() })).rejects.toMatchObject({
-      code: 'config_invalid',
-      message: expect.stringContaining(`${parent} is not searchable by other users (mode 0700)`),
-    });
-    expect(existsSync(path.join(homePath, 'postgres'))).toBe(false);
+    const handle = await ensureEmbeddedPostgres({ homePath, port: await freePort(), watch: false });
+    relocated = path.dirname(handle.dataPath);
+    expect(handle.dataPath.startsWith(`${relocatedDataRoot}/`)).toBe(true);
+    expect(await readFile(path.join(relocated, 'home'), 'utf8')).toBe(`${homePath}\n`);
+    expect(await select(handle.url)).toBe(42);
+    // Nothing above taskloom's own folders was opened up.
+    expect((await stat(parent)).mode & 0o777).toBe(0o700);
+    await handle.stop();
+    expect(await postmastersOn(handle.dataPath)).toEqual([]);
   } finally {
+    if (relocated) await killPostmasters(path.join(relocated, 'postgres'));
     await rm(parent, { recursive: true, force: true });
+    if (relocated) await rm(relocated, { recursive: true, force: true });
   }
-});
+}, 60_000);
+
+if (process.getuid?.() !== 0) process.stdout.write('skipping the private TASKLOOM_HOME test: only root hands the server to the postgres user\n');

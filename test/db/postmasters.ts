@@ -7,7 +7,12 @@ import { readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processAlive } from '../../src/db/process-liveness.ts';
+
+/** True while `pid` runs and is not a zombie (a killed server is reaped late by pid 1). */
+export async function processAlive(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return stat !== undefined && !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3));
+}
 
 /**
  * Pids of the PostgreSQL servers (postmasters) running on `dataPath`: processes working in the
@@ -18,41 +23,50 @@ export async function postmastersOn(dataPath: string): Promise<number[]> {
   return [...(await postmasterCommands(dataPath)).keys()];
 }
 
-/** postmastersOn() with each server's command line (spaces for NULs), for failure messages. */
-export async function postmasterCommands(dataPath: string): Promise<Map<number, string>> {
+/**
+ * postmastersOn() with each server's command line (spaces for NULs), for failure messages.
+ * `serving`: only servers that have forked their own processes (checkpointer, backends). A
+ * postmaster that PostgreSQL's interlock refuses (another server holds the data) exits before it
+ * forks anything, so it never counts as a second server.
+ */
+export async function postmasterCommands(dataPath: string, serving = false): Promise<Map<number, string>> {
   const data = await realpath(dataPath).catch(() => dataPath);
   const candidates = new Map<number, { command: string; parent: number }>();
+  const parents = new Set<number>();
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const workingFolder = await readlink(`/proc/${name}/cwd`).catch(() => undefined);
     if (workingFolder !== data) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const parent = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
+    parents.add(parent);
     const command = (await readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => '')).split('\0');
     const server = path.basename(command[0] ?? '') === 'postgres' && command.includes('-D') && !command.some((argument) => ['--boot', '--single', '--check'].includes(argument));
     if (!server || !(await processAlive(Number(name)))) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
-    const parent = Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
     candidates.set(Number(name), { command: command.join(' ').trim(), parent });
   }
   const found = new Map<number, string>();
   for (const [pid, { command, parent }] of candidates) {
-    if (!candidates.has(parent)) found.set(pid, command);
+    if (!candidates.has(parent) && (!serving || parents.has(pid))) found.set(pid, command);
   }
   return found;
 }
 
 export interface PostmasterSampler {
-  /** Stops sampling; returns the most servers seen at once and every server seen (pid: command). */
+  /**
+   * Stops sampling; returns the most serving servers seen at once and every one seen (pid: command).
+   */
   stop(): Promise<{ mostAtOnce: number; seen: Map<number, string> }>;
 }
 
-/** Samples postmastersOn() every 20 ms until stopped. */
+/** Samples the serving postmasters every 20 ms until stopped. */
 export function samplePostmasters(dataPath: string): PostmasterSampler {
   let running = true;
   let mostAtOnce = 0;
   const seen = new Map<number, string>();
   const loop = (async () => {
     while (running) {
-      const servers = await postmasterCommands(dataPath);
+      const servers = await postmasterCommands(dataPath, true);
       mostAtOnce = Math.max(mostAtOnce, servers.size);
       for (const [pid, command] of servers) seen.set(pid, command);
       await sleep(20);

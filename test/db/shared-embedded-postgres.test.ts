@@ -53,8 +53,9 @@ it('a process that attached keeps its server when the process that started it ex
   await starter.waitForLine('attached');
   const attached = attachedProcess(home, port);
   await attached.waitForLine('attached');
-  expect(starter.output()).toContain('started embedded PostgreSQL');
-  expect(attached.output()).toContain('using running embedded PostgreSQL');
+  // stdout and stderr are separate pipes: the log line may arrive after "attached".
+  await starter.waitForLine('started embedded PostgreSQL', 5000);
+  await attached.waitForLine('using running embedded PostgreSQL', 5000);
 
   await stopGracefully(starter);
   const before = results(attached).length;
