@@ -46,7 +46,7 @@ export const settings = {
   home: setting('TASKLOOM_HOME', z.string().min(1), 'Folder for local state: the embedded PostgreSQL data folder and its lock files.', '.taskloom'),
   embeddedPort: setting('TASKLOOM_EMBEDDED_PG_PORT', positiveInteger.max(65535), 'Port of the embedded PostgreSQL when DATABASE_URL is unset.', '54329'),
   databasePoolSize: setting('TASKLOOM_DB_POOL_SIZE', positiveInteger.max(500), 'Connections per process in the main pool (pg-boss keeps its own small pool).', '10'),
-  logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'pino log level.', 'info'),
+  logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'pino log level (stderr). `--verbose` on any command means `debug`.', 'warn'),
   queues: setting('TASKLOOM_QUEUES', z.string().optional(), 'Comma-separated queues this process works (default: all queues).'),
   workerConcurrency: setting('TASKLOOM_WORKER_CONCURRENCY', positiveInteger.max(1000), 'Tasks one worker process runs at once.', '8'),
   heartbeatSeconds: setting('TASKLOOM_HEARTBEAT_SECONDS', positiveInteger.min(10).max(3600), 'A running task whose worker has not sent a heartbeat for this long is abandoned and resumed elsewhere (pg-boss minimum: 10).', '10'),

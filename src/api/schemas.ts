@@ -5,9 +5,8 @@
 import { z } from 'zod';
 import { taskStatuses, type TaskEvent, type TaskRecord } from '../engine/index.ts';
 
-const projectId = z.union([z.string().trim().min(1).max(200), z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)])
-  .transform(String)
-  .describe('Project the task belongs to (a string; numbers are accepted and turned into strings).');
+// A string, as the contract says: a number is refused (400) rather than silently turned into one.
+const projectId = z.string().trim().min(1).max(200).describe('Project the task belongs to.');
 
 export const submitBody = z.object({
   project_id: projectId.nullable().optional(),

@@ -3,7 +3,8 @@
  * its hash is stored.
  */
 import { Command } from 'commander';
-import { apiKeyRoles, createApiKey, listApiKeys, revokeApiKey } from '../api/index.ts';
+// The key store alone: the API's index would load Fastify and every route.
+import { apiKeyRoles, createApiKey, listApiKeys, revokeApiKey } from '../api/keys.ts';
 import { ValidationError } from '../errors.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -35,12 +36,12 @@ export function keysCommand(runtime: Runtime): Command {
   keys.command('list')
     .description('List keys (prefix, tenant, created, last used, revoked); never the keys themselves')
     .option('--tenant <name>', 'only this tenant\'s keys')
-    .option('--json', 'print JSON lines')
+    .option('--json', 'print a JSON array')
     .action(async (options: { tenant?: string; json?: boolean }) => {
-      const database = await runtime.openDatabase();
+      const database = await runtime.openDatabase({ migrate: 'if-needed' });
       const listed = await listApiKeys(database.pool, { tenant: options.tenant });
       if (options.json) {
-        for (const key of listed) process.stdout.write(`${JSON.stringify(key)}\n`);
+        process.stdout.write(`${JSON.stringify(listed, null, 2)}\n`);
         return;
       }
       if (listed.length === 0) {

@@ -1,21 +1,39 @@
 /**
- * What every command needs: validated config, a logger, the database and (for most) an engine
- * with all built-in task types. Closing is idempotent; main.ts runs it on SIGINT/SIGTERM.
+ * What every command needs: validated config, a logger, the database and (for commands that
+ * submit or work) an engine with all built-in task types. Heavy layers (the engine with pg-boss,
+ * the LLM gateway, the pipelines) are imported only by the commands that use them, so a read
+ * answers in a fraction of the time. Closing is idempotent; main.ts runs it on SIGINT/SIGTERM.
  */
 import { loadConfig, type Config } from '../config.ts';
-import { openDatabase, type Database } from '../db/index.ts';
-import { Engine } from '../engine/index.ts';
-import { isTaskloomError } from '../errors.ts';
-import { createLlmGateway, type LlmGateway } from '../llm/index.ts';
+import type { Database } from '../db/database.ts';
+import type { AnyTaskDefinition, Engine, TaskEvent, TaskRecord } from '../engine/index.ts';
+import type { SubscribeOptions } from '../engine/event-hub.ts';
+import { isTaskloomError, NotFoundError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
-import { builtinTaskTypes, migrationSources, type PipelineServices } from '../pipelines/index.ts';
+import type { PipelineServices } from '../pipelines/index.ts';
+
+/** The read side of the engine, without pg-boss or workers: what `status` and `watch` need. */
+export interface TaskReader {
+  getTask(taskId: string): Promise<TaskRecord>;
+  readEvents(query: { taskId: string; afterId: number; limit: number }): Promise<TaskEvent[]>;
+  subscribe(options: SubscribeOptions): AsyncGenerator<TaskEvent, void, undefined>;
+}
 
 export interface Runtime {
   loadConfig(): Config;
   readonly logger: Logger;
-  openDatabase(): Promise<Database>;
+  /** `--verbose`: log progress (debug and up) whatever LOG_LEVEL says. */
+  verbose: boolean;
+  /** The command running, for the database's `application_name` (`taskloom db status` lists it). */
+  commandName: string;
+  /** Opens the database. `migrate: 'if-needed'` (reads) migrates only a database never migrated. */
+  openDatabase(options?: { migrate?: boolean | 'if-needed' }): Promise<Database>;
   /** Opens the database and an engine on it. `maintenance`: run pg-boss supervision and cron here. */
   openEngine(options?: { maintenance?: boolean }): Promise<{ engine: Engine; database: Database; services: PipelineServices }>;
+  /** The built-in task types as every process registers them, without starting the engine. */
+  taskTypes(): Promise<AnyTaskDefinition[]>;
+  /** Task reads and live events on the database, without starting the engine. */
+  openReader(options?: { follow?: boolean }): Promise<TaskReader>;
   /** Runs `close` handlers (engine stop, database close) once. */
   close(): Promise<void>;
   /** The process is about to exit without a graceful close: detach from databases at once. */
@@ -38,40 +56,90 @@ export function createRuntime(): Runtime {
   // other bad setting (exit code 2) instead of crashing inside pino.
   let processLogger: Logger | undefined;
   const getLogger = (): Logger => {
-    processLogger ??= createLogger(resolveConfig().logLevel);
+    processLogger ??= createLogger(runtime.verbose ? 'debug' : resolveConfig().logLevel);
     return processLogger;
   };
+  /** The database, the LLM gateway and the pipelines' task types on them. */
+  const pipelineServices = async (options: { migrate: boolean | 'if-needed' }): Promise<{ services: PipelineServices & { database: Database }; taskTypes: AnyTaskDefinition[] }> => {
+    const current = resolveConfig();
+    const database = await runtime.openDatabase(options);
+    const [{ createLlmGateway }, { builtinTaskTypes }] = await Promise.all([import('../llm/index.ts'), import('../pipelines/index.ts')]);
+    const logger = getLogger();
+    const llm = createLlmGateway({ config: current, pool: database.pool, logger });
+    // Runs after the engine stops and before the database closes: usage rows are written last.
+    closers.unshift(() => llm.flushUsage());
+    const services = { config: current, pool: database.pool, logger, llm, database };
+    return { services, taskTypes: builtinTaskTypes(services) };
+  };
   const runtime: Runtime = {
+    verbose: false,
+    commandName: 'cli',
     loadConfig: resolveConfig,
     get logger() {
       return getLogger();
     },
-    async openDatabase() {
-      const database = await openDatabase(resolveConfig(), getLogger(), { migrations: migrationSources });
+    async openDatabase(options = {}) {
+      const { openDatabase } = await import('../db/database.ts');
+      const migrate = options.migrate ?? true;
+      // Reads touch only the core's tables: they check (and, on a new database, apply) the core's
+      // migrations without loading the pipelines; serve, worker and submit apply every pipeline's.
+      const migrations = migrate === true ? (await import('../pipelines/index.ts')).migrationSources : undefined;
+      const database = await openDatabase(resolveConfig(), getLogger(), { migrate, migrations, applicationName: `taskloom ${runtime.commandName}` });
       databases.push(database);
       closers.unshift(() => database.close());
       return database;
     },
     async openEngine(options = {}) {
       const current = resolveConfig();
-      const database = await runtime.openDatabase();
-      const logger = getLogger();
-      const llm: LlmGateway = createLlmGateway({ config: current, pool: database.pool, logger });
-      // Runs after the engine stops and before the database closes: usage rows are written last.
-      closers.unshift(() => llm.flushUsage());
-      const services: PipelineServices = { config: current, pool: database.pool, logger, llm };
+      const { services, taskTypes } = await pipelineServices({ migrate: true });
+      const { Engine } = await import('../engine/index.ts');
       const engine = await Engine.start({
-        url: database.url,
-        pool: database.pool,
-        logger,
-        taskTypes: builtinTaskTypes(services),
+        url: services.database.url,
+        pool: services.pool,
+        logger: services.logger,
+        taskTypes,
         heartbeatSeconds: current.heartbeatSeconds,
         superviseIntervalSeconds: current.superviseIntervalSeconds,
         maintenance: options.maintenance ?? false,
         schedules: options.maintenance ?? false,
       });
       closers.unshift(() => engine.stop({ graceMs: current.shutdownGraceMs }));
-      return { engine, database, services };
+      return { engine, database: services.database, services };
+    },
+    async taskTypes() {
+      return (await pipelineServices({ migrate: 'if-needed' })).taskTypes;
+    },
+    async openReader(options = {}) {
+      const database = await runtime.openDatabase({ migrate: 'if-needed' });
+      const [{ getTask }, { readEvents }] = await Promise.all([import('../engine/task-store.ts'), import('../engine/event-log.ts')]);
+      let hub: { subscribe: TaskReader['subscribe'] } | undefined;
+      if (options.follow) {
+        const [{ NotificationListener }, { EventHub }] = await Promise.all([import('../engine/listener.ts'), import('../engine/event-hub.ts')]);
+        const listener = new NotificationListener(database.url, getLogger());
+        await listener.start();
+        const events = new EventHub(database.pool, listener, getLogger());
+        closers.unshift(async () => {
+          events.close();
+          await listener.stop();
+        });
+        hub = events;
+      }
+      return {
+        async getTask(taskId) {
+          // A malformed id (22P02) is a task that does not exist, as in the API.
+          const task = await getTask(database.pool, taskId).catch((error: unknown) => {
+            if ((error as { code?: string }).code === '22P02') return undefined;
+            throw error;
+          });
+          if (!task) throw new NotFoundError('Task', taskId);
+          return task;
+        },
+        readEvents: (query) => readEvents(database.pool, query),
+        subscribe(subscribeOptions) {
+          if (!hub) throw new Error('openReader({ follow: true }) is needed to subscribe');
+          return hub.subscribe(subscribeOptions);
+        },
+      };
     },
     handlesSignals: false,
     async abandon() {
@@ -96,12 +164,27 @@ export function createRuntime(): Runtime {
   return runtime;
 }
 
-/** Prints an error the way a user can act on, and returns the exit code. */
-export function reportError(error: unknown): number {
+/** errno codes of a database (or any server) that cannot be reached. */
+const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '3D000', '28P01', '28000']);
+
+/**
+ * Prints an error the way a user can act on (`error [code]: message`, then a hint), never a
+ * stack unless `verbose`; returns the exit code.
+ */
+export function reportError(error: unknown, options: { verbose?: boolean } = {}): number {
   if (isTaskloomError(error)) {
     process.stderr.write(`error [${error.code}]: ${error.message}\n`);
     return error.code === 'config_invalid' ? 2 : 1;
   }
-  process.stderr.write(`error: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  const failure = error instanceof Error ? (error as Error & { code?: string; address?: string; port?: number }) : undefined;
+  const code = failure?.code ?? (failure instanceof AggregateError ? (failure.errors[0] as { code?: string } | undefined)?.code : undefined);
+  if (code !== undefined && unreachableCodes.has(code)) {
+    const where = failure?.address ? ` at ${failure.address}${failure.port ? `:${failure.port}` : ''}` : '';
+    process.stderr.write(`error [dependency_failed]: cannot use the database${where}: ${failure?.message || code} (${code})\n`);
+    process.stderr.write('  hint: check that PostgreSQL runs and that DATABASE_URL is right (`taskloom db status` shows which database is used); unset DATABASE_URL to use the embedded PostgreSQL.\n');
+  } else {
+    process.stderr.write(`error [internal_error]: ${failure?.message ?? String(error)}\n`);
+    process.stderr.write(options.verbose ? `${failure?.stack ?? ''}\n` : '  hint: run again with --verbose for the stack trace, and report it if it looks like a bug.\n');
+  }
   return 1;
 }

@@ -8,6 +8,7 @@ import { ensureBootstrapKey, startApiServer } from '../api/index.ts';
 import { WebhookDispatcher } from '../integrations/webhooks/index.ts';
 import { RedisEventSink } from '../integrations/redis-sink.ts';
 import { builtinRoutes, migrationSources } from '../pipelines/index.ts';
+import { redact } from './db-command.ts';
 import type { Runtime } from './runtime.ts';
 
 function parseQueues(value: string): QueueName[] {
@@ -64,6 +65,11 @@ async function startDeliveries(runtime: Runtime, engine: Engine, database: Datab
   }
 }
 
+/** The start-up line's database: the URL without password and, when embedded, where the data is. */
+function describeDatabase(database: Database): string {
+  return `${redact(database.url)}${database.embeddedDataPath ? ` (embedded, data in ${database.embeddedDataPath})` : ''}`;
+}
+
 export function serviceCommands(runtime: Runtime): Command[] {
   const worker = new Command('worker')
     .description('Run a worker: claim and run tasks until SIGTERM, then stop gracefully')
@@ -74,12 +80,9 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const { engine, database } = await runtime.openEngine({ maintenance: true });
       await startDeliveries(runtime, engine, database);
       const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
-      await engine.startWorker({
-        queues,
-        concurrency: options.concurrency ?? config.workerConcurrency,
-        pollIntervalMs: config.pollIntervalMs,
-        shutdownGraceMs: config.shutdownGraceMs,
-      });
+      const concurrency = options.concurrency ?? config.workerConcurrency;
+      await engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
+      process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       runtime.handlesSignals = true;
       const signal = await untilSignal();
       runtime.logger.info({ signal }, 'stopping worker');
@@ -113,7 +116,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const server = await startApiServer({ engine, config, logger: runtime.logger, pool: database.pool, routePlugins: builtinRoutes({ ...services, engine }), migrations: migrationSources });
       // Closers run last-registered first: the HTTP server stops before the engine.
       runtime.onClose(() => server.close());
-      process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${redact(database.url)}${options.worker ? ' with an in-process worker' : ''}\n`);
+      process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${describeDatabase(database)}${options.worker ? ' with an in-process worker' : ''}\n`);
       runtime.handlesSignals = true;
       const signal = await untilSignal();
       runtime.logger.info({ signal }, 'stopping');
@@ -128,14 +131,4 @@ export function serviceCommands(runtime: Runtime): Command[] {
     });
 
   return [serve, worker, migrateCommand];
-}
-
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }

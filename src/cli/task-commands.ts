@@ -2,11 +2,11 @@
  * Commands on tasks: `submit`, `status`, `tasks`, `cancel`, `watch`.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { taskStatuses, type Engine, type TaskRecord, type TaskStatus } from '../engine/index.ts';
+// The engine's task store alone, not its index: reads do not load pg-boss and the worker.
+import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-store.ts';
 import { ValidationError } from '../errors.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
-import type { Runtime } from './runtime.ts';
-import { warnWhenNoWorker } from './worker-check.ts';
+import type { Runtime, TaskReader } from './runtime.ts';
 
 function parseJson(value: string): unknown {
   try {
@@ -22,7 +22,7 @@ function parseStatus(value: string): TaskStatus {
 }
 
 /** Follows a task's events until it ends; returns its final record. */
-async function follow(engine: Engine, taskId: string, afterId = 0): Promise<TaskRecord> {
+async function follow(engine: TaskReader, taskId: string, afterId = 0): Promise<TaskRecord> {
   const display = createProgressDisplay();
   const current = await engine.getTask(taskId);
   try {
@@ -94,7 +94,7 @@ export function taskCommands(runtime: Runtime): Command[] {
       }
       if (!process.stdout.isTTY) process.stdout.write(`${JSON.stringify({ task_id: task.id, status: task.status, created })}\n`);
       else process.stderr.write(`task ${task.id}\n`);
-      await warnWhenNoWorker(engine);
+      await (await import('./worker-check.ts')).warnWhenNoWorker(engine);
       const final = await follow(engine, task.id);
       if (process.stdout.isTTY) {
         process.stdout.write(`${final.status}${final.result !== null ? ` ${JSON.stringify(final.result)}` : ''}${final.error ? ` ${JSON.stringify(final.error)}` : ''}\n`);
@@ -106,8 +106,8 @@ export function taskCommands(runtime: Runtime): Command[] {
     .description('Show one task as JSON')
     .argument('<id>', 'task id')
     .action(async (id: string) => {
-      const { engine } = await runtime.openEngine();
-      process.stdout.write(`${JSON.stringify(await engine.getTask(id), null, 2)}\n`);
+      const reader = await runtime.openReader();
+      process.stdout.write(`${JSON.stringify(await reader.getTask(id), null, 2)}\n`);
     });
 
   const tasks = new Command('tasks')
@@ -119,8 +119,9 @@ export function taskCommands(runtime: Runtime): Command[] {
     .option('--limit <n>', 'how many', (value) => Number.parseInt(value, 10), 20)
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { status?: TaskStatus; type?: string; project?: string; tenant: string; limit: number; json?: boolean }) => {
-      const { engine } = await runtime.openEngine();
-      const page = await engine.listTasks({ tenant: options.tenant, status: options.status, taskType: options.type, projectId: options.project, limit: options.limit });
+      const database = await runtime.openDatabase({ migrate: 'if-needed' });
+      const { listTasks } = await import('../engine/task-store.ts');
+      const page = await listTasks(database.pool, { tenant: options.tenant, status: options.status, taskType: options.type, projectId: options.project, limit: options.limit });
       if (options.json) process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
       else printTable(page.tasks);
     });
@@ -138,16 +139,20 @@ export function taskCommands(runtime: Runtime): Command[] {
     .argument('<id>', 'task id')
     .option('--after <id>', 'only events after this event id', (value) => Number.parseInt(value, 10), 0)
     .action(async (id: string, options: { after: number }) => {
-      const { engine } = await runtime.openEngine();
-      const final = await follow(engine, id, options.after);
+      const final = await follow(await runtime.openReader({ follow: true }), id, options.after);
       process.exitCode = exitCodeFor(final);
     });
 
   const types = new Command('types')
     .description('List task types with their queues')
-    .action(async () => {
-      const { engine } = await runtime.openEngine();
-      for (const definition of engine.registry.list()) process.stdout.write(`${definition.type.padEnd(28)} ${definition.queue.padEnd(14)} ${definition.description}\n`);
+    .option('--json', 'print [{type, queue, description}] as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const definitions = await runtime.taskTypes();
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(definitions.map(({ type, queue, description }) => ({ type, queue, description })), null, 2)}\n`);
+        return;
+      }
+      for (const definition of definitions) process.stdout.write(`${definition.type.padEnd(28)} ${definition.queue.padEnd(14)} ${definition.description}\n`);
     });
 
   return [submit, status, tasks, cancel, watch, types];

@@ -47,6 +47,7 @@ const cases: Case[] = [
   { name: 'task input unknown field', body: { task_type: 'sleep', task_data: { ms: 1, colour: 'red' } }, status: 400, code: 'validation_failed' },
   { name: 'task input number overflow', raw: '{"task_type":"sleep","task_data":{"ms":1e400}}', status: 400, code: 'validation_failed' },
   { name: 'conflicting project ids', body: { project_id: 'a', task_type: 'sleep', task_data: { project_id: 'b' } }, status: 400, code: 'validation_failed' },
+  { name: 'project_id a number (the contract says string)', body: { ...valid, project_id: 123 }, status: 400, code: 'validation_failed' },
   { name: 'empty project_id', body: { ...valid, project_id: '' }, status: 400, code: 'validation_failed' },
   { name: 'huge project_id', body: { ...valid, project_id: 'x'.repeat(201) }, status: 400, code: 'validation_failed' },
   { name: 'NUL character in a string', body: { ...valid, project_id: 'a\u0000b' }, status: 400, code: 'validation_failed' },
