@@ -59,13 +59,26 @@ async function attachedProcesses(url: string, key: number): Promise<Attached[]> 
       ORDER BY activity.backend_start`, [key])).rows)) ?? [];
 }
 
-/** Servers with the embedded credentials on `ports` that are not this folder's. */
+/**
+ * Servers with the embedded credentials on `ports` that are not this folder's. One whose data
+ * folder was deleted under it still accepts connections but fails every new session with
+ * 58P01 (it cannot open its own files).
+ */
 async function otherServers(ports: number[], ownPort: number | undefined, urlFor: (port: number) => string): Promise<OtherServer[]> {
   const found: OtherServer[] = [];
   for (const port of new Set(ports)) {
     if (port === ownPort) continue;
-    const dataPath = await withClient(urlFor(port), async (client) => (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory);
-    if (dataPath !== undefined) found.push({ port, data_path: dataPath, folder_deleted: !existsSync(dataPath) });
+    const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      const dataPath = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+      found.push({ port, data_path: dataPath, folder_deleted: !existsSync(dataPath) });
+    } catch (error) {
+      if ((error as { code?: string }).code === '58P01') found.push({ port, data_path: null, folder_deleted: true });
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
   return found;
 }
@@ -128,7 +141,7 @@ export function dbCommand(runtime: Runtime): Command {
         `log:       ${status.log_path}`,
         `server:    ${state.kind}${status.pid ? ` (pid ${status.pid})` : ''}${status.port ? `, port ${status.port}` : ''}`,
         `used by:   ${status.processes.length === 0 ? 'no taskloom process' : status.processes.map((entry) => `${entry.application_name} since ${entry.since}`).join('\n           ')}`,
-        ...status.other_servers.map((other) => `left over: a PostgreSQL on port ${other.port} serves ${other.data_path}${other.folder_deleted ? ', a folder that no longer exists' : ', not this folder'}; taskloom does not use it. Stop it with \`kill $(head -1 ${other.data_path}/postmaster.pid)\` if its folder still exists, or by its pid (\`ss -ltnp 'sport = :${other.port}'\`).`),
+        ...status.other_servers.map((other) => `left over: a PostgreSQL on port ${other.port} ${other.folder_deleted ? `serves ${other.data_path ?? 'a data folder'} that no longer exists (a deleted folder's server, killed without stopping it)` : `serves ${other.data_path}, not this folder`}; taskloom does not use it. Stop it by its pid: \`ss -ltnp 'sport = :${other.port}'\` names it.`),
         ...status.orphaned_data.map((orphan) => `orphaned:  ${orphan.data_path} holds the data of ${orphan.home}, which no longer exists`),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

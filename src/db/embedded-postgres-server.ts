@@ -233,7 +233,7 @@ async function logTail(logPath: string): Promise<string> {
 
 /**
  * Initialises if needed and starts a server on `port`. False when PostgreSQL's interlock refused
- * because another server holds (or a killed one still occupies) the data: the caller looks again.
+ * because another server holds (or a killed one still occupies) the data, or the port was taken.
  */
 export async function startServer(folder: DataFolder, port: number, options: { timeoutMs: number; log: (message: string) => void }): Promise<boolean> {
   const started = Date.now();
@@ -252,7 +252,9 @@ export async function startServer(folder: DataFolder, port: number, options: { t
   if (!result.ok) {
     const state = await readServerState(folder.dataPath);
     const tail = await logTail(folder.logPath);
-    if (state.kind !== 'stopped' || /lock file|shared memory block/.test(tail)) return false;
+    // Another server on the data, or the port taken between choosing it and binding it (another
+    // folder starting at the same moment): the caller looks again and picks again.
+    if (state.kind !== 'stopped' || /lock file|shared memory block|could not create any TCP\/IP sockets/.test(tail)) return false;
     throw new DependencyError('embedded PostgreSQL', `failed to start on port ${port}: ${result.output}${tail ? `\n${tail}` : ''}`, {
       retryable: false,
       details: { data_path: folder.dataPath, port, log_path: folder.logPath },
