@@ -132,7 +132,8 @@ it.runIf(process.getuid?.() === 0)('as root, keeps the data where the postgres u
     // Nothing above taskloom's own folders was opened up.
     expect((await stat(parent)).mode & 0o777).toBe(0o700);
     await handle.stop();
-    expect(await postmastersOn(handle.dataPath)).toEqual([]);
+    // pg_ctl returns once postmaster.pid is gone, a moment before the process itself.
+    await waitUntil(async () => (await postmastersOn(handle.dataPath)).length === 0, 5000, 'the server to exit');
   } finally {
     if (relocated) await killPostmasters(path.join(relocated, 'postgres'));
     await rm(parent, { recursive: true, force: true });
