@@ -98,26 +98,32 @@ export type ProbeResult = 'ours' | 'busy' | 'other' | 'silent';
 /**
  * Asks the server on `port` which data it serves: `ours`; `busy` (starting, stopping or in
  * recovery: PostgreSQL answers 57P03); `other` (another server); `silent` (nothing answers).
+ * `keepAs`: on `ours`, keep the connection open under that application name and return it (the
+ * attach session, one connection fewer per command).
  */
-export async function probe(port: number, dataPath?: string): Promise<ProbeResult> {
-  const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000 });
+export async function probe(port: number, dataPath: string | undefined, keepAs?: string): Promise<{ result: ProbeResult; client?: pg.Client }> {
+  const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000, application_name: keepAs ?? 'taskloom probe' });
   client.on('error', () => {});
+  let kept = false;
   try {
     await client.connect();
     const reported = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
-    return dataPath === undefined || reported === dataPath ? 'ours' : 'other';
+    if (dataPath !== undefined && reported !== dataPath) return { result: 'other' };
+    kept = keepAs !== undefined;
+    return { result: 'ours', client: kept ? client : undefined };
   } catch (error) {
     const code = (error as { code?: string }).code;
-    if (code === '57P03') return 'busy';
-    return code === undefined || /^E[A-Z]+$/.test(code) ? 'silent' : 'other';
+    if (code === '57P03') return { result: 'busy' };
+    return { result: code === undefined || /^E[A-Z]+$/.test(code) ? 'silent' : 'other' };
   } finally {
-    await client.end().catch(() => {});
+    if (!kept) await client.end().catch(() => {});
   }
 }
 
 export type ServerState =
   | { kind: 'stopped' }
-  | { kind: 'running'; pid: number; port: number }
+  /** `session`: the probe's connection, kept when readServerState was given `keepAs`. */
+  | { kind: 'running'; pid: number; port: number; session?: pg.Client }
   | { kind: 'busy'; pid: number; port: number | undefined }
   /** postmaster.pid names a live process, but no server of this data answers on its port. */
   | { kind: 'silent'; pid: number; port: number | undefined; text: string }
@@ -134,7 +140,7 @@ async function processAlive(pid: number): Promise<boolean> {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
-export async function readServerState(dataPath: string): Promise<ServerState> {
+export async function readServerState(dataPath: string, keepAs?: string): Promise<ServerState> {
   const text = await readFile(path.join(dataPath, 'postmaster.pid'), 'utf8').catch(() => undefined);
   if (text === undefined) return { kind: 'stopped' };
   const lines = text.split('\n');
@@ -143,9 +149,10 @@ export async function readServerState(dataPath: string): Promise<ServerState> {
   const port = Number.isInteger(parsedPort) ? parsedPort : undefined;
   if (!Number.isInteger(pid)) return { kind: 'busy', pid: 0, port };
   if (!(await processAlive(pid))) return { kind: 'dead', pid, port };
-  const answer = port === undefined ? 'busy' : await probe(port, await realpath(dataPath));
-  if (answer === 'ours') return { kind: 'running', pid, port: port! };
-  return answer === 'busy' ? { kind: 'busy', pid, port } : { kind: 'silent', pid, port, text };
+  if (port === undefined) return { kind: 'busy', pid, port };
+  const { result, client } = await probe(port, await realpath(dataPath), keepAs);
+  if (result === 'ours') return { kind: 'running', pid, port, session: client };
+  return result === 'busy' ? { kind: 'busy', pid, port } : { kind: 'silent', pid, port, text };
 }
 
 /**

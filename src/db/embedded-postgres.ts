@@ -67,18 +67,20 @@ function describe(state: ServerState): string {
 
 /**
  * Finds the server running on the folder's data or starts it, until the timeout. `preferredPort`:
- * where this process needs it (a restart); otherwise the recorded port, else `port`.
+ * where this process needs it (a restart); otherwise the recorded port, else `port`. `keepAs`:
+ * return the connection that found it, named so (the attach session).
  */
 export async function bringUp(
   folder: DataFolder,
-  options: { port: number; preferredPort?: number; timeoutMs: number; log: (message: string) => void; shouldContinue?: () => boolean },
-): Promise<{ port: number; started: boolean }> {
+  options: { port: number; preferredPort?: number; timeoutMs: number; log: (message: string) => void; keepAs?: string; shouldContinue?: () => boolean },
+): Promise<{ port: number; started: boolean; session?: pg.Client }> {
   const deadline = Date.now() + options.timeoutMs;
   let silentSince: number | undefined;
+  let started = false;
   let last: ServerState = { kind: 'stopped' };
   while (Date.now() < deadline && (options.shouldContinue?.() ?? true)) {
-    last = await readServerState(folder.dataPath);
-    if (last.kind === 'running') return { port: last.port, started: false };
+    last = await readServerState(folder.dataPath, options.keepAs);
+    if (last.kind === 'running') return { port: last.port, started, session: last.session };
     if (last.kind === 'silent') {
       silentSince ??= Date.now();
       if (Date.now() - silentSince >= silentGraceMs) {
@@ -88,7 +90,11 @@ export async function bringUp(
     } else if (last.kind !== 'busy') {
       silentSince = undefined;
       const port = await freePortFrom(options.preferredPort ?? (await readRecordedPort(folder)) ?? options.port);
-      if (await startServer(folder, port, { timeoutMs: Math.max(1000, deadline - Date.now()), log: options.log })) return { port, started: true };
+      // Started: the next look finds it running (and connects).
+      if (await startServer(folder, port, { timeoutMs: Math.max(1000, deadline - Date.now()), log: options.log })) {
+        started = true;
+        continue;
+      }
     }
     await sleep(100 + Math.random() * 100);
   }
@@ -96,20 +102,6 @@ export async function bringUp(
     retryable: false,
     details: { data_path: folder.dataPath, log_path: folder.logPath },
   });
-}
-
-/** Opens this process's attach session and takes the shared lock on it. */
-async function attachSession(port: number, processName: string): Promise<pg.Client> {
-  const session = new pg.Client({ connectionString: urlFor(port), application_name: `${processName} pid=${process.pid}`, connectionTimeoutMillis: 5000 });
-  session.on('error', () => {});
-  try {
-    await session.connect();
-    await session.query('SELECT pg_advisory_lock_shared($1)', [attachmentLockKey]);
-    return session;
-  } catch (error) {
-    await session.end().catch(() => {});
-    throw error;
-  }
 }
 
 /** Starts the embedded server, or attaches to the one already running on the same data. */
@@ -125,10 +117,13 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
   const connect = async (preferredPort?: number): Promise<{ port: number; started: boolean; session: pg.Client }> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const place = await bringUp(folder, { port: options.port, preferredPort, timeoutMs: deadline - Date.now(), log, shouldContinue: () => !closed });
+      const place = await bringUp(folder, { port: options.port, preferredPort, timeoutMs: deadline - Date.now(), log, keepAs: `${processName} pid=${process.pid}`, shouldContinue: () => !closed });
+      const session = place.session!;
       try {
-        return { ...place, session: await attachSession(place.port, processName) };
+        await session.query('SELECT pg_advisory_lock_shared($1)', [attachmentLockKey]);
+        return { ...place, session };
       } catch (error) {
+        await session.end().catch(() => {});
         if (Date.now() >= deadline || closed) throw error;
       }
     }

@@ -1,0 +1,109 @@
+/**
+ * bench:cli: how long the read commands take from the shell, as a newcomer runs them next to a
+ * running `taskloom serve` (whose embedded PostgreSQL they attach to). With DATABASE_URL set,
+ * against a fresh database on that server instead.
+ *
+ * Each command runs once to warm Node's compile cache, then RUNS times (default 9); `watch` is
+ * timed to its first event line (the replay), then stopped. Progress goes to stderr; the last
+ * line on stdout is one JSON object with the medians in ms (target: 300 each).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { openBenchDatabase, type BenchDatabase } from './support/bench-database.ts';
+
+const runs = Number(process.env.RUNS ?? 9);
+const log = (message: string): void => void process.stderr.write(`${message}\n`);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runs `taskloom args`; resolves with the elapsed ms once `done(stdout)` holds or it exits. */
+async function timed(args: string[], env: NodeJS.ProcessEnv, done?: (stdout: string) => boolean): Promise<{ ms: number; stdout: string }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['bin/taskloom.js', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let stdout = '';
+  let ms: number | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (ms === undefined && done?.(stdout)) {
+      ms = performance.now() - started;
+      child.kill('SIGINT');
+    }
+  });
+  const [code] = (await once(child, 'exit')) as [number | null];
+  ms ??= performance.now() - started;
+  if (!done && code !== 0) throw new Error(`taskloom ${args.join(' ')} exited ${code}: ${stdout}`);
+  return { ms, stdout };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return Math.round(sorted[Math.floor(sorted.length / 2)]!);
+}
+
+async function main(): Promise<void> {
+  let database: BenchDatabase | undefined;
+  let home: string | undefined;
+  let serve: ReturnType<typeof spawn> | undefined;
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.LOG_LEVEL;
+  try {
+    if (process.env.DATABASE_URL) {
+      database = await openBenchDatabase({ name: 'cli', poolSize: 2 });
+      env.DATABASE_URL = database.url;
+    } else {
+      home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-bench-cli-'));
+      Object.assign(env, { TASKLOOM_HOME: home, PORT: String(await freePort()) });
+      serve = spawn(process.execPath, ['bin/taskloom.js', 'serve', '--no-worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let output = '';
+      serve.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+      const deadline = Date.now() + 120_000;
+      while (!output.includes('taskloom serving')) {
+        if (serve.exitCode !== null || Date.now() > deadline) throw new Error(`serve did not start:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      log(output.trim());
+    }
+    const submitted = await timed(['submit', 'sleep', '--data', '{"ms":0}', '--project', 'bench'], env);
+    const taskId = (JSON.parse(submitted.stdout) as { task_id: string }).task_id;
+
+    const commands: Record<string, { args: string[]; done?: (stdout: string) => boolean }> = {
+      status: { args: ['status', taskId] },
+      tasks: { args: ['tasks', '--json'] },
+      types: { args: ['types'] },
+      keys_list: { args: ['keys', 'list'] },
+      watch_start: { args: ['watch', taskId], done: (stdout) => stdout.includes('\n') },
+    };
+    const medians: Record<string, number> = {};
+    for (const [name, command] of Object.entries(commands)) {
+      await timed(command.args, env, command.done);
+      const times: number[] = [];
+      for (let run = 0; run < runs; run += 1) times.push((await timed(command.args, env, command.done)).ms);
+      medians[`${name}_median_ms`] = median(times);
+      log(`${name}: median ${median(times)} ms, min ${Math.round(Math.min(...times))} ms, max ${Math.round(Math.max(...times))} ms over ${runs} runs`);
+    }
+    process.stdout.write(`${JSON.stringify({ ...medians, runs, target_ms: 300, database: database ? 'DATABASE_URL' : 'embedded', cores: os.availableParallelism(), load_average_1m: Math.round(os.loadavg()[0]! * 100) / 100 })}\n`);
+  } finally {
+    if (serve && serve.exitCode === null) {
+      serve.kill('SIGTERM');
+      await once(serve, 'exit');
+    }
+    await database?.drop();
+    if (home) await rm(home, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  log(`bench:cli failed: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  process.exit(1);
+});
