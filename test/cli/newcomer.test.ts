@@ -112,6 +112,8 @@ it('two folders serve at once, and a deleted folder\'s left-over server is repor
   const servers = [serve(first, { ...env, PORT: String(await freePort()) }), serve(second, { ...env, PORT: String(await freePort()) })];
   await Promise.all(servers.map((child) => child.waitForLine('taskloom serving', 90_000)));
   for (const child of servers) expect(await healthy(child.output())).toBe(true);
+  const [firstData, secondData] = servers.map((child) => dataFolderIn(child.output()));
+  expect(firstData).not.toBe(secondData);
   const ports = servers.map((child) => Number(/127\.0\.0\.1:(\d+)\/postgres/.exec(child.output())![1]));
   expect(new Set(ports).size).toBe(2);
   expect(ports).toContain(port);
@@ -119,7 +121,7 @@ it('two folders serve at once, and a deleted folder\'s left-over server is repor
   // The server on the default port is killed outright and its folder deleted: its PostgreSQL
   // runs on (it is not a child of taskloom), on data that no longer exists.
   const holder = servers[ports.indexOf(port)]!;
-  const holderData = dataFolderIn(holder.output());
+  const holderData = ports.indexOf(port) === 0 ? firstData! : secondData!;
   const [leftOver] = await postmastersOn(holderData);
   holder.process.kill('SIGKILL');
   await holder.exited;
@@ -133,6 +135,7 @@ it('two folders serve at once, and a deleted folder\'s left-over server is repor
     const late = serve(third, { ...env, PORT: String(await freePort()) });
     await late.waitForLine('taskloom serving', 90_000);
     expect(await healthy(late.output())).toBe(true);
+    dataFolderIn(late.output());
     expect(late.output()).not.toContain(`127.0.0.1:${port}/postgres`);
   } finally {
     process.kill(leftOver!, 'SIGQUIT');
