@@ -84,11 +84,10 @@ export async function readRecordedPort(folder: DataFolder): Promise<number | und
 /** `port` when nothing listens on it, else one the system hands out. */
 export async function freePortFrom(port: number): Promise<number> {
   const listen = (candidate: number): Promise<number | undefined> => new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(undefined));
+    const server = net.createServer().once('error', () => resolve(undefined));
     server.listen(candidate, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : undefined));
+      const bound = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(bound));
     });
   });
   return (await listen(port)) ?? (await listen(0))!;

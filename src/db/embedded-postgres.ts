@@ -59,12 +59,6 @@ export interface EmbeddedPostgresOptions {
 /** How long a postmaster.pid may name a live process that does not answer before it counts as stale. */
 const silentGraceMs = 2000;
 
-function describe(state: ServerState): string {
-  if (state.kind === 'stopped') return 'no server running';
-  if (state.kind === 'running' || state.kind === 'busy') return `server pid ${state.pid} is ${state.kind === 'busy' ? 'starting or stopping' : 'running'}`;
-  return `pid ${state.pid} in postmaster.pid is ${state.kind === 'dead' ? 'dead' : 'not a server of this data'}`;
-}
-
 /**
  * Finds the server running on the folder's data or starts it, until the timeout. `preferredPort`:
  * where this process needs it (a restart); otherwise the recorded port, else `port`. `keepAs`:
@@ -84,7 +78,7 @@ export async function bringUp(
     if (last.kind === 'silent') {
       silentSince ??= Date.now();
       if (Date.now() - silentSince >= silentGraceMs) {
-        options.log(`removing postmaster.pid of ${folder.dataPath}: ${describe(last)}`);
+        options.log(`removing postmaster.pid of ${folder.dataPath}: pid ${last.pid} lives but no server of this data answers`);
         await removeStaleLockFile(folder.dataPath, last.text);
       }
     } else if (last.kind !== 'busy') {
@@ -98,7 +92,7 @@ export async function bringUp(
     }
     await sleep(100 + Math.random() * 100);
   }
-  throw new DependencyError('embedded PostgreSQL', `did not become ready within ${options.timeoutMs} ms in ${folder.dataPath} (${describe(last)}). Check ${folder.logPath}, run \`taskloom db status\`, or set DATABASE_URL to use another PostgreSQL.`, {
+  throw new DependencyError('embedded PostgreSQL', `did not become ready within ${options.timeoutMs} ms in ${folder.dataPath} (last seen: ${last.kind === 'stopped' ? 'no server' : `${last.kind}, pid ${last.pid}`}). Check ${folder.logPath}, run \`taskloom db status\`, or set DATABASE_URL to use another PostgreSQL.`, {
     retryable: false,
     details: { data_path: folder.dataPath, log_path: folder.logPath },
   });
