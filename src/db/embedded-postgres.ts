@@ -133,7 +133,8 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
   const watchSession = (current: pg.Client): void => {
     session = current;
     let stoppedOnPurpose = false;
-    current.on('error', (error: Error & { code?: string }) => { stoppedOnPurpose = error.code === '57P01'; });
+    // 57P01 (a fast shutdown ending the session) comes first, then "Connection terminated".
+    current.on('error', (error: Error & { code?: string }) => { stoppedOnPurpose ||= error.code === '57P01'; });
     current.once('end', () => {
       if (session !== current) return;
       session = undefined;

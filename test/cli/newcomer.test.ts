@@ -181,4 +181,15 @@ it('db status, start, stop and psql', async () => {
   const stop = await taskloom(['db', 'stop'], home, env);
   expect(stop.code, stop.stderr).toBe(0);
   expect(await postmastersOn(stopped.data_path)).toEqual([]);
+
+  // --force stops it under a server, which takes it as an operator's stop and does not restart it.
+  const second = serve(home, { ...env, PORT: String(await freePort()) });
+  await second.waitForLine('taskloom serving', 60_000);
+  const forced = await taskloom(['db', 'stop', '--force'], home, env);
+  expect(forced.code, forced.stderr).toBe(0);
+  await second.waitForLine('was stopped by an operator; not restarting it', 10_000);
+  expect(await postmastersOn(stopped.data_path)).toEqual([]);
+  second.process.kill('SIGTERM');
+  await second.exited;
+  expect(await postmastersOn(stopped.data_path)).toEqual([]);
 }, 180_000);
