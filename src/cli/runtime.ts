@@ -46,6 +46,8 @@ export interface Runtime {
 export function createRuntime(): Runtime {
   let config: Config | undefined;
   const closers: Array<() => Promise<void>> = [];
+  /** Databases being opened: a signal during start-up waits for them, then closes them too. */
+  const pending = new Set<Promise<Database>>();
   const databases: Database[] = [];
   let closed: Promise<void> | undefined;
   const resolveConfig = (): Config => {
@@ -84,10 +86,14 @@ export function createRuntime(): Runtime {
       // Reads touch only the core's tables: they check (and, on a new database, apply) the core's
       // migrations without loading the pipelines; serve, worker and submit apply every pipeline's.
       const migrations = migrate === true ? (await import('../pipelines/index.ts')).migrationSources : undefined;
-      const database = await openDatabase(resolveConfig(), getLogger(), { migrate, migrations, applicationName: `taskloom ${runtime.commandName}` });
-      databases.push(database);
-      closers.unshift(() => database.close());
-      return database;
+      const opening = (async () => {
+        const database = await openDatabase(resolveConfig(), getLogger(), { migrate, migrations, applicationName: `taskloom ${runtime.commandName}` });
+        databases.push(database);
+        closers.unshift(() => database.close());
+        return database;
+      })();
+      pending.add(opening);
+      return opening.finally(() => pending.delete(opening));
     },
     async openEngine(options = {}) {
       const current = resolveConfig();
@@ -150,6 +156,9 @@ export function createRuntime(): Runtime {
     },
     close() {
       closed ??= (async () => {
+        // Otherwise an embedded server being started now would come up after this process exits,
+        // used by nobody.
+        await Promise.allSettled([...pending]);
         for (const closer of closers) {
           try {
             await closer();

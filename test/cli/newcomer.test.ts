@@ -5,14 +5,16 @@
  * a folder deleted after a `kill -9`; and the `db` commands.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
-import { relocatedDataRoot } from '../../src/db/embedded-postgres-server.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { locateDataFolder, relocatedDataRoot } from '../../src/db/embedded-postgres-server.ts';
 import { killChildren, spawnNode, type Child } from '../support/processes.ts';
-import { freePort, killPostmasters, postmastersOn, waitUntil } from '../db/postmasters.ts';
+import { freePort, killPostmasters, postmastersOn, samplePostmasters, waitUntil } from '../db/postmasters.ts';
 
 const root = process.getuid?.() === 0;
 const folders: string[] = [];
@@ -193,3 +195,19 @@ it('db status, start, stop and psql', async () => {
   await second.exited;
   expect(await postmastersOn(stopped.data_path)).toEqual([]);
 }, 180_000);
+
+it('a SIGTERM while serve is still starting the embedded server leaves no server behind', async () => {
+  const home = path.join(await privateFolder(), 'early');
+  const { dataPath } = await locateDataFolder(home);
+  dataFolders.push(dataPath);
+  const early = serve(home, { TASKLOOM_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()) });
+  // initdb is done and the log folder made: pg_ctl is starting the server, in its own session.
+  await waitUntil(() => existsSync(path.join(dataPath, 'log')), 30_000, 'the server start to begin');
+  early.process.kill('SIGTERM');
+  await early.exited;
+  expect(early.output()).not.toContain('taskloom serving');
+  // Nothing comes up afterwards either: a start already under way was waited for and stopped.
+  const sampler = samplePostmasters(dataPath);
+  await sleep(2000);
+  expect((await sampler.stop()).mostAtOnce).toBe(0);
+}, 60_000);
