@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import type { AnyTaskDefinition, Engine, TaskEvent, TaskRecord } from '../engine/index.ts';
 import type { SubscribeOptions } from '../engine/event-hub.ts';
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { isTaskloomError, NotFoundError } from '../errors.ts';
 import { createLogger, type Logger } from '../logger.ts';
 import type { PipelineServices } from '../pipelines/index.ts';
@@ -173,8 +174,8 @@ export function createRuntime(): Runtime {
   return runtime;
 }
 
-/** errno codes of a database (or any server) that cannot be reached. */
-const unreachableCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', '57P03', '3D000', '28P01', '28000']);
+/** Refusals that also mean "this database cannot be used as configured": no such database, wrong credentials. */
+const unusableDatabaseCodes = new Set(['3D000', '28P01', '28000']);
 
 /**
  * Prints an error the way a user can act on (`error [code]: message`, then a hint), never a
@@ -187,9 +188,9 @@ export function reportError(error: unknown, options: { verbose?: boolean } = {})
   }
   const failure = error instanceof Error ? (error as Error & { code?: string; address?: string; port?: number }) : undefined;
   const code = failure?.code ?? (failure instanceof AggregateError ? (failure.errors[0] as { code?: string } | undefined)?.code : undefined);
-  if (code !== undefined && unreachableCodes.has(code)) {
+  if (isDatabaseConnectionError(error) || (code !== undefined && unusableDatabaseCodes.has(code))) {
     const where = failure?.address ? ` at ${failure.address}${failure.port ? `:${failure.port}` : ''}` : '';
-    process.stderr.write(`error [dependency_failed]: cannot use the database${where}: ${failure?.message || code} (${code})\n`);
+    process.stderr.write(`error [dependency_failed]: cannot use the database${where}: ${failure?.message || code}${code ? ` (${code})` : ''}\n`);
     process.stderr.write('  hint: check that PostgreSQL runs and that DATABASE_URL is right (`taskloom db status` shows which database is used); unset DATABASE_URL to use the embedded PostgreSQL.\n');
   } else {
     process.stderr.write(`error [internal_error]: ${failure?.message ?? String(error)}\n`);

@@ -82,7 +82,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
       const concurrency = options.concurrency ?? config.workerConcurrency;
       await engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
-      process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
+      process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       runtime.handlesSignals = true;
       const signal = await untilSignal();
       runtime.logger.info({ signal }, 'stopping worker');

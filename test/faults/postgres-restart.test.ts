@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startApiServer, type ApiServer } from '../../src/api/index.ts';
 import { createApiKey } from '../../src/api/keys.ts';
 import { loadConfig } from '../../src/config.ts';
-import { password, startServer, stopServer, user } from '../../src/db/embedded-postgres-server.ts';
+import { locateDataFolder, password, startServer, stopServer, user, type DataFolder } from '../../src/db/embedded-postgres-server.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createPool, type Pool } from '../../src/db/pool.ts';
 import { Engine } from '../../src/engine/index.ts';
@@ -23,7 +23,7 @@ import { eventually, testLogger } from '../support/engine.ts';
 import { killChildren, spawnNode, type Child } from '../support/processes.ts';
 
 let home: string;
-let dataPath: string;
+let folder: DataFolder;
 let port: number;
 let url: string;
 let pool: Pool;
@@ -37,9 +37,9 @@ beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-chaos-'));
   // As root the server runs as the postgres user, which must reach the data folder.
   await chmod(home, 0o755);
-  dataPath = path.join(home, 'postgres');
+  folder = await locateDataFolder(home);
   port = await freePort();
-  await startServer(dataPath, port, serverOptions);
+  await startServer(folder, port, serverOptions);
   url = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
   pool = createPool(url, { max: 5, applicationName: 'taskloom-api', connectionTimeoutMs: 2000 });
   await migrate(pool);
@@ -56,8 +56,8 @@ afterAll(async () => {
   await server?.close();
   await engine?.stop({ graceMs: 500 }).catch(() => {});
   await pool?.end().catch(() => {});
-  await stopServer(dataPath, { timeoutMs: 30_000 }).catch(() => {});
-  await killPostmasters(dataPath);
+  await stopServer(folder, { timeoutMs: 30_000 }).catch(() => {});
+  await killPostmasters(folder.dataPath);
   await rm(home, { recursive: true, force: true });
 }, 120_000);
 
@@ -80,14 +80,14 @@ it('drains 500 tasks through two PostgreSQL restarts', async () => {
   const statusesDuringOutage: number[] = [];
   for (let restart = 0; restart < 2; restart += 1) {
     await eventually(async () => ((await counts()).completed ?? 0) >= (restart + 1) * 100, 120_000, 100);
-    await stopServer(dataPath, { timeoutMs: 30_000 });
+    await stopServer(folder, { timeoutMs: 30_000 });
     for (let probe = 0; probe < 3; probe += 1) {
       const response = await fetch(`${server.url}/api/v1/tasks?limit=1`, { headers: { 'x-api-key': key } });
       statusesDuringOutage.push(response.status);
       if (response.status === 503) expect(response.headers.get('retry-after')).toBe('5');
       await sleep(300);
     }
-    await startServer(dataPath, port, serverOptions);
+    await startServer(folder, port, serverOptions);
     for (const child of workers) expect(child.process.exitCode, child.output()).toBeNull();
   }
   expect(statusesDuringOutage.every((status) => status === 503)).toBe(true);
