@@ -11,7 +11,7 @@
  *   started owns nothing more than the others.
  * - A server that dies ends every attach session; each attached process then brings it back (or
  *   finds it back) on the same port. A server stopped on purpose (`taskloom db stop --force`)
- *   ends them with 57P01 instead, and is left stopped.
+ *   leaves no postmaster.pid behind, unlike a crash, and is left stopped.
  *
  * The reasons and the machinery this replaced: docs/decisions/0008-embedded-postgres-on-postgres-facts.md.
  */
@@ -132,14 +132,20 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
   /** Watches the attach session: its end is how this process learns the server has gone. */
   const watchSession = (current: pg.Client): void => {
     session = current;
-    let stoppedOnPurpose = false;
-    // 57P01 (a fast shutdown ending the session) comes first, then "Connection terminated".
-    current.on('error', (error: Error & { code?: string }) => { stoppedOnPurpose ||= error.code === '57P01'; });
     current.once('end', () => {
       if (session !== current) return;
       session = undefined;
-      if (stoppedOnPurpose) warn(`embedded PostgreSQL on port ${port} was stopped by an operator; not restarting it`);
-      else void check();
+      void (async () => {
+        // A clean stop (`taskloom db stop --force`) removes postmaster.pid once the server has
+        // exited; a crash leaves it behind. (Both end sessions with 57P01.)
+        let state = await readServerState(folder.dataPath);
+        for (let waited = 0; state.kind === 'busy' && waited < timeoutMs && !closed; waited += 200) {
+          await sleep(200);
+          state = await readServerState(folder.dataPath);
+        }
+        if (state.kind === 'stopped') warn(`embedded PostgreSQL on port ${port} was stopped by an operator; not restarting it`);
+        else await check();
+      })();
     });
   };
 
