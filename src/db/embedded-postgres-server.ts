@@ -97,7 +97,7 @@ export type ServerState =
   | { kind: 'stopped' }
   /** `session`: the connection that found it, kept when readServerState was given `keepAs`. */
   | { kind: 'running'; pid: number; port: number; session?: pg.Client }
-  /** Starting, stopping or recovering (PostgreSQL answers 57P03), or postmaster.pid half written. */
+  /** Starting, stopping or recovering (postmaster.pid says so, or the port answers 57P03), or the file half written. */
   | { kind: 'busy'; pid: number; port: number | undefined }
   /** postmaster.pid names a live process, but no server of this data answers on its port. */
   | { kind: 'silent'; pid: number; port: number | undefined; text: string }
@@ -124,6 +124,9 @@ export async function readServerState(dataPath: string, keepAs?: string): Promis
   const [pid, port] = [0, 3].map((line) => Number.parseInt(text.split('\n')[line] ?? '', 10)).map((value) => (Number.isInteger(value) ? value : undefined));
   if (pid === undefined || port === undefined) return { kind: 'busy', pid: pid ?? 0, port };
   if (!(await processAlive(pid))) return { kind: 'dead', pid, port };
+  // Line 8 is the server's own status. While `stopping` it closes its port long before it exits
+  // (the shutdown checkpoint can take seconds on a busy disk): busy, not stale.
+  if (['starting', 'stopping'].includes(text.split('\n')[7]?.trim() ?? '')) return { kind: 'busy', pid, port };
   const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000, application_name: keepAs ?? 'taskloom probe' });
   client.on('error', () => {});
   let state: ServerState = { kind: 'silent', pid, port, text };

@@ -130,28 +130,34 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
   let failures = 0;
 
   /** Watches the attach session: its end is how this process learns the server has gone. */
+  let stoppedByOperator = false;
+
   const watchSession = (current: pg.Client): void => {
     session = current;
     current.once('end', () => {
       if (session !== current) return;
       session = undefined;
-      void (async () => {
-        // A clean stop (`taskloom db stop --force`) removes postmaster.pid once the server has
-        // exited; a crash leaves it behind. (Both end sessions with 57P01.)
+      // Judged before anything restarts it (a broken pooled connection calls check() too, and
+      // would otherwise start a server under the stop). A clean stop (`taskloom db stop --force`)
+      // removes postmaster.pid once the server has exited; a crash leaves it behind. (Both end
+      // sessions with 57P01.)
+      const judging = (async () => {
         let state = await readServerState(folder.dataPath);
         for (let waited = 0; state.kind === 'busy' && waited < timeoutMs && !closed; waited += 200) {
           await sleep(200);
           state = await readServerState(folder.dataPath);
         }
-        if (state.kind === 'stopped') warn(`embedded PostgreSQL on port ${port} was stopped by an operator; not restarting it`);
-        else await check();
-      })();
+        stoppedByOperator = state.kind === 'stopped';
+        if (stoppedByOperator) warn(`embedded PostgreSQL on port ${port} was stopped by an operator; not restarting it`);
+      })().catch(() => {}).finally(() => { checking = undefined; });
+      checking = judging;
+      void judging.then(() => check());
     });
   };
 
   // A failed restart is tried again after 1 s, then 2, 4 … up to 30 s.
   const check = (): Promise<void> => {
-    if (closed || session || options.watch === false) return checking ?? Promise.resolve();
+    if (closed || session || stoppedByOperator || options.watch === false) return checking ?? Promise.resolve();
     checking ??= (async () => {
       warn(`embedded PostgreSQL on port ${port} has gone; restarting it`);
       const again = await connect(port);
