@@ -13,7 +13,7 @@
  *   finds it back) on the same port. A server stopped on purpose (`taskloom db stop --force`)
  *   leaves no postmaster.pid behind, unlike a crash, and is left stopped.
  *
- * The reasons and the machinery this replaced: docs/decisions/0008-embedded-postgres-on-postgres-facts.md.
+ * The reasons and the machinery this replaced: docs/decisions/0009-embedded-postgres-on-postgres-facts.md.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
