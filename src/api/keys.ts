@@ -6,7 +6,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
 import { ValidationError } from '../errors.ts';
-import { ensureTenant } from '../integrations/webhooks/index.ts';
+// The module itself, not the webhooks index: that pulls in the engine and pg-boss, 250 ms of a CLI read.
+import { ensureTenant } from '../integrations/webhooks/tenant-secret.ts';
 
 export const tenantNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const keyMarker = 'tlk_';
