@@ -149,8 +149,20 @@ describe('children', () => {
 });
 
 it('keeps running other tasks at full speed while 1,000 tasks wait', async () => {
-  const waiting = await Promise.all(Array.from({ length: 1000 }, () => engine.submit({ taskType: 'test_approval', input: {} })));
-  await waitForTask(engine, waiting.at(-1)!.task.id, ['waiting'], 60_000);
+  // Heard from the settled hook: every park is a settlement with outcome `waiting`.
+  let parked = 0;
+  const allParked = new Promise<void>((resolve) => {
+    const hook = (settlements: Array<{ task: { task_type: string }; outcome: { kind: string } }>): void => {
+      parked += settlements.filter((settlement) => settlement.task.task_type === 'test_approval' && settlement.outcome.kind === 'waiting').length;
+      if (parked >= 1000) {
+        engine.hooks.settled.delete(hook);
+        resolve();
+      }
+    };
+    engine.hooks.settled.add(hook);
+  });
+  await Promise.all(Array.from({ length: 1000 }, () => engine.submit({ taskType: 'test_approval', input: {} })));
+  await allParked;
   const counts = await database.pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE task_type = 'test_approval' AND status = 'waiting'`);
   expect(counts.rows[0]!.count).toBeGreaterThanOrEqual(1000);
   // Ordinary tasks still get every slot: 100 of them finish although 1,000 tasks wait.
