@@ -5,6 +5,8 @@
  * - POST /v1/chat/completions answers with JSON for the request's `json_schema` response format
  *   (made by the offline model from the request's own messages), with token usage.
  * - POST /v1/embeddings answers with offline embeddings.
+ * - POST /v1/images/generations answers with small PNGs (b64_json) whose colour comes from the
+ *   prompt, so a test can tell two prompts' images apart.
  * - GET /v1/models lists two models.
  * - Scripted failures, consumed in order per endpoint: any status with headers (429 with
  *   Retry-After, 500), slow answers, a malformed HTTP body, malformed JSON content, JSON that
@@ -12,7 +14,9 @@
  *
  * close() ends open connections and pending timers, so tests leak nothing.
  */
+import { createHash } from 'node:crypto';
 import http from 'node:http';
+import { deflateSync } from 'node:zlib';
 import type { AddressInfo } from 'node:net';
 import type { JSONSchema7, LanguageModelV4Prompt } from '@ai-sdk/provider';
 import { embedText } from '../../src/llm/offline-embedding-model.ts';
@@ -30,7 +34,7 @@ export type ScriptedResponse =
   /** A well-formed completion whose content is JSON that does not match the schema. */
   | { kind: 'invalid-object' };
 
-export type Endpoint = 'chat' | 'embeddings';
+export type Endpoint = 'chat' | 'embeddings' | 'images';
 
 export interface RecordedRequest {
   endpoint: Endpoint | 'models' | 'other';
@@ -53,12 +57,41 @@ interface ChatMessage {
   content: string | Array<{ type: string; text?: string }>;
 }
 
+/** A valid 8x8 RGB PNG of one colour. */
+export function solidPng(red: number, green: number, blue: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes: Buffer): number => {
+    let c = 0xffffffff;
+    for (const byte of bytes) c = crcTable[(c ^ byte) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer): Buffer => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const check = Buffer.alloc(4);
+    check.writeUInt32BE(crc(body));
+    return Buffer.concat([length, body, check]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(8, 0);
+  header.writeUInt32BE(8, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: 8 }, () => [red, green, blue]).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: 8 }, () => row)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
+}
+
 function messageText(content: ChatMessage['content']): string {
   return typeof content === 'string' ? content : content.map((part) => part.text ?? '').join('\n');
 }
 
 export async function startOpenAiCompatibleServer(): Promise<OpenAiCompatibleServer> {
-  const scripts: Record<Endpoint, ScriptedResponse[]> = { chat: [], embeddings: [] };
+  const scripts: Record<Endpoint, ScriptedResponse[]> = { chat: [], embeddings: [], images: [] };
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const offline = new OfflineLanguageModel('test-server');
@@ -112,12 +145,18 @@ export async function startOpenAiCompatibleServer(): Promise<OpenAiCompatibleSer
     });
   };
 
+  const handleImages = (body: Record<string, unknown>, response: http.ServerResponse): void => {
+    const digest = createHash('sha256').update(String(body.prompt ?? '')).digest();
+    const count = typeof body.n === 'number' && body.n > 0 ? Math.min(body.n, 4) : 1;
+    send(response, 200, { created: Math.floor(Date.now() / 1000), data: Array.from({ length: count }, () => ({ b64_json: solidPng(digest[0]!, digest[1]!, digest[2]!).toString('base64') })) });
+  };
+
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const path = (request.url ?? '').split('?')[0] ?? '';
-      const endpoint: RecordedRequest['endpoint'] = path.endsWith('/chat/completions') ? 'chat' : path.endsWith('/embeddings') ? 'embeddings' : path.endsWith('/models') ? 'models' : 'other';
+      const endpoint: RecordedRequest['endpoint'] = path.endsWith('/chat/completions') ? 'chat' : path.endsWith('/embeddings') ? 'embeddings' : path.endsWith('/images/generations') ? 'images' : path.endsWith('/models') ? 'models' : 'other';
       let body: Record<string, unknown> | undefined;
       try {
         body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : undefined;
@@ -132,7 +171,7 @@ export async function startOpenAiCompatibleServer(): Promise<OpenAiCompatibleSer
       if (step.kind === 'status') {
         return send(response, step.status, { error: { message: step.message ?? `scripted ${step.status}`, type: 'scripted', code: step.status } }, step.headers);
       }
-      const answer = (): void => (endpoint === 'chat' ? handleChat(body, step, response) : handleEmbeddings(body, response));
+      const answer = (): void => (endpoint === 'chat' ? handleChat(body, step, response) : endpoint === 'images' ? handleImages(body, response) : handleEmbeddings(body, response));
       const delayMs = step.kind === 'ok' ? (step.delayMs ?? 0) : 0;
       if (delayMs <= 0) return answer();
       const timer = setTimeout(() => {
