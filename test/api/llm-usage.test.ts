@@ -116,9 +116,12 @@ async function waitForStatus(taskId: string, status: string, key = api.keyA): Pr
   await waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}`, { key }), (response) => response.body.status === status, 20_000);
 }
 
-/** Polls the task's calls until `calls` rows are there (rows land a few ms after each call). */
+/**
+ * Polls the task's calls until `calls` of them have ended and are listed (a row is written when a
+ * request starts and finished when it ends, so the totals may count one still in flight).
+ */
 async function callsOf(taskId: string, calls: number, key = api.keyA) {
-  return waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}/llm-calls`, { key }), (response) => response.status === 200 && response.body.totals.calls >= calls);
+  return waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}/llm-calls`, { key }), (response) => response.status === 200 && response.body.totals.calls >= calls && response.body.calls.length >= calls);
 }
 
 async function newTenantKey(tenant: string): Promise<string> {
