@@ -114,7 +114,14 @@ export function createRuntime(): Runtime {
       return { engine, database: services.database, services };
     },
     async taskTypes() {
-      return (await pipelineServices({ migrate: 'if-needed' })).taskTypes;
+      // Listing task types reads their definitions only, so no database is opened: the pool the
+      // definitions are built with never connects (nothing in a task factory queries).
+      const [{ createLlmGateway }, { builtinTaskTypes }, { createPool }] = await Promise.all([import('../llm/index.ts'), import('../pipelines/index.ts'), import('../db/pool.ts')]);
+      const pool = createPool('postgres://127.0.0.1:1/task-definitions-only', { max: 1 });
+      closers.unshift(() => pool.end());
+      const config = resolveConfig();
+      const logger = getLogger();
+      return builtinTaskTypes({ config, pool, logger, llm: createLlmGateway({ config, pool, logger }) });
     },
     async openReader(options = {}) {
       const database = await runtime.openDatabase({ migrate: 'if-needed' });

@@ -41,4 +41,9 @@ export {
 } from '../engine/index.ts';
 export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
 export { isoTimestamp } from '../db/sql.ts';
-export { emptyBody, emptyQuery, jsonSchema, parseOrThrow, requireRole, tenantOf, ForbiddenError, type ApiKeyRole } from '../api/index.ts';
+// From the modules themselves, not the API's index: that loads Fastify and every route, which a
+// CLI command that only lists task types should not pay for.
+export { emptyBody, emptyQuery, jsonSchema, parseOrThrow } from '../api/validation.ts';
+export { requireRole, tenantOf } from '../api/auth.ts';
+export { ForbiddenError } from '../api/errors.ts';
+export type { ApiKeyRole } from '../api/keys.ts';

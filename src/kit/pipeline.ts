@@ -38,7 +38,7 @@ export interface PipelineRouteServices extends PipelineServices {
 export interface PipelineDefinition {
   /** kebab-case, the folder's name; also the namespace of the pipeline's migrations. */
   name: string;
-  /** Human title (dashboard, `GET /api/v1/pipelines`). */
+  /** Human title (docs, dashboard). */
   title: string;
   description?: string;
   /**
