@@ -206,6 +206,8 @@ it('answers bad input with 4xx and writes nothing', async () => {
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/approve`, {}, keys.otherSupervisor, 404],
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, { reason: '' }, keys.supervisor, 400],
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, {}, keys.supervisor, 400],
+    // No run planned this topic: its regeneration is refused before the rejection is recorded.
+    ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, { reason: 'Too vague', regenerate: true }, keys.supervisor, 409],
     ['PATCH', `/api/v1/content/topics/${pendingTopic.id}`, { week_number: 6 }, undefined, 400],
     ['PATCH', `/api/v1/content/topics/${pendingTopic.id}`, { title: 'Supervisors do not edit' }, keys.supervisor, 403],
     ['GET', `/api/v1/content/topics?company_id=${companyId}&month=13`, undefined, undefined, 400],
