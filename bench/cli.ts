@@ -14,9 +14,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { openBenchDatabase, type BenchDatabase } from './support/bench-database.ts';
+import { log } from './support/statistics.ts';
 
 const runs = Number(process.env.RUNS ?? 9);
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

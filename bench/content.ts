@@ -23,17 +23,12 @@
  * The company is on the free plan, whose cap of three active personas makes the month's three.
  * Options: BENCH_LATENCY_MS (500), BENCH_POSTS (6).
  */
-import { loadConfig } from '../src/config.ts';
-import { Engine } from '../src/engine/index.ts';
-import { createLlmGateway } from '../src/llm/index.ts';
-import { createLogger } from '../src/logger.ts';
 import { contentTaskTypes } from '../src/pipelines/content/index.ts';
-import { openBenchDatabase } from './support/bench-database.ts';
-import { startModelServerProcess } from './support/model-server.ts';
+import { withPipelineBench } from './support/pipeline-bench.ts';
+import { log } from './support/statistics.ts';
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 500);
 const postsCount = Number(process.env.BENCH_POSTS ?? 6);
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
 interface Call {
   task_id: string;
@@ -62,23 +57,18 @@ function taskPath(type: string, calls: Call[]): number {
 }
 
 async function main(): Promise<void> {
-  const database = await openBenchDatabase({ name: 'bench-content', poolSize: 20 });
-  const { pool } = database;
-  const models = await startModelServerProcess(latencyMs);
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  let engine: Engine | undefined;
-  try {
-    const config = loadConfig({
-      openaiCompatibleBaseUrl: models.baseUrl,
+  await withPipelineBench({
+    name: 'bench-content',
+    latencyMs,
+    concurrency: 48,
+    poolSize: 20,
+    config: {
       llmGenerationModel: 'openai-compatible:test-chat',
       llmResearchModel: 'openai-compatible:test-research',
-      llmCache: 'off',
-      llmRequestsPerMinute: 1_000_000,
       llmConcurrency: 128,
-    }, {});
-    const llm = createLlmGateway({ config, pool, logger });
-    engine = await Engine.start({ url: database.url, pool, logger, taskTypes: contentTaskTypes({ config, pool, logger, llm }), maintenance: false, schedules: false });
-    await engine.startWorker({ concurrency: 48, pollIntervalMs: 100 });
+    },
+    taskTypes: contentTaskTypes,
+  }, async ({ engine, services: { pool, llm } }) => {
     const company = await pool.query<{ id: string }>("INSERT INTO content_companies (tenant, name, website, plan) VALUES ('default', 'Bench Coffee Roasters', 'https://bench-coffee.example', 'free') RETURNING id");
     const companyId = company.rows[0]!.id;
     log(`latency L=${latencyMs} ms; 3 personas, ${postsCount} topics and posts, five platforms, auto-approval`);
@@ -151,11 +141,7 @@ async function main(): Promise<void> {
       average_words: words.rows[0]!.words,
       tasks: tasks.length,
     })}\n`);
-  } finally {
-    await engine?.stop({ graceMs: 1000 });
-    await models.close();
-    await database.drop();
-  }
+  });
 }
 
 await main();

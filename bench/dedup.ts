@@ -23,8 +23,8 @@ import { duplicateThresholdFor } from '../src/llm/duplicate-thresholds.ts';
 import { configureProviders } from '../src/llm/provider-registry.ts';
 import { bestThreshold, figuresAt, rocAuc, thresholdForPrecision, type ScoredPair } from './support/dedup-metrics.ts';
 import { loadEvaluationPairs } from './support/dedup-pairs.ts';
+import { log } from './support/statistics.ts';
 
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
 const config = loadConfig();
 const { registry, configured } = configureProviders(config);
 const pairs = loadEvaluationPairs();

@@ -21,37 +21,24 @@
  * Uses DATABASE_URL's server when set, else an embedded PostgreSQL in a temporary folder; works
  * in a fresh database it drops afterwards. Options: BENCH_LATENCY_MS (200), BENCH_MAX_ITERATIONS (50).
  */
-import { loadConfig } from '../src/config.ts';
-import { Engine } from '../src/engine/index.ts';
-import { createLlmGateway } from '../src/llm/index.ts';
-import { createLogger } from '../src/logger.ts';
 import { automatedGatherTaskTypes } from '../src/pipelines/automated-gather/index.ts';
-import { openBenchDatabase } from './support/bench-database.ts';
-import { startModelServerProcess } from './support/model-server.ts';
+import { withPipelineBench } from './support/pipeline-bench.ts';
+import { log } from './support/statistics.ts';
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const maxIterations = Number(process.env.BENCH_MAX_ITERATIONS ?? 50);
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
-
 
 async function main(): Promise<void> {
-  const database = await openBenchDatabase({ name: 'bench-gather', poolSize: 10 });
-  const { pool } = database;
-  const models = await startModelServerProcess(latencyMs);
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  let engine: Engine | undefined;
-  try {
-    const config = loadConfig({
-      openaiCompatibleBaseUrl: models.baseUrl,
+  await withPipelineBench({
+    name: 'bench-gather',
+    latencyMs,
+    concurrency: 4,
+    config: {
       llmGenerationModel: 'openai-compatible:test-chat',
       llmEmbeddingModel: 'openai-compatible:test-embed',
-      llmCache: 'off',
-      llmRequestsPerMinute: 1_000_000,
-      llmConcurrency: 64,
-    }, {});
-    const llm = createLlmGateway({ config, pool, logger });
-    engine = await Engine.start({ url: database.url, pool, logger, taskTypes: automatedGatherTaskTypes({ config, pool, logger, llm }), maintenance: false, schedules: false });
-    await engine.startWorker({ concurrency: 4, pollIntervalMs: 100 });
+    },
+    taskTypes: automatedGatherTaskTypes,
+  }, async ({ engine, services: { pool } }) => {
     log(`latency L=${latencyMs} ms; seven departments; max_iterations=${maxIterations}`);
 
     const started = performance.now();
@@ -106,11 +93,7 @@ async function main(): Promise<void> {
       calls_per_iteration: round(calls.rows.length / Math.max(1, result.iterations)),
       departments_processed: result.departments_processed,
     })}\n`);
-  } finally {
-    await engine?.stop({ graceMs: 1000 });
-    await models.close();
-    await database.drop();
-  }
+  });
 }
 
 await main();

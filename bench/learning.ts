@@ -25,48 +25,29 @@
  * BENCH_BATCH_SIZE (10), BENCH_PROPOSALS (wordnet | model), BENCH_SOURCE (llm | wordnet: WordNet
  * offline, no model server calls).
  */
-import { loadConfig } from '../src/config.ts';
-import { Engine } from '../src/engine/index.ts';
-import { createLlmGateway } from '../src/llm/index.ts';
-import { createLogger } from '../src/logger.ts';
 import { learningTaskTypes, type LearningResult } from '../src/pipelines/learning/index.ts';
-import { openBenchDatabase } from './support/bench-database.ts';
-import { startModelServerProcess } from './support/model-server.ts';
+import { withPipelineBench } from './support/pipeline-bench.ts';
+import { log, percentile } from './support/statistics.ts';
 
 const budgetSeconds = Number(process.env.BENCH_BUDGET_SECONDS ?? 60);
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 200);
 const batchSize = Number(process.env.BENCH_BATCH_SIZE ?? 10);
 const sourceKind = process.env.BENCH_SOURCE === 'wordnet' ? 'wordnet' : 'llm';
 const proposals = process.env.BENCH_PROPOSALS === 'model' ? 'source' : 'wordnet';
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
-
-
-function percentile(values: number[], fraction: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
-}
 
 async function main(): Promise<void> {
-  const database = await openBenchDatabase({ name: 'bench-learning', poolSize: 10 });
-  const { pool } = database;
-  const models = await startModelServerProcess(latencyMs);
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-  let engine: Engine | undefined;
-  try {
-    const config = loadConfig({
-      openaiCompatibleBaseUrl: models.baseUrl,
+  await withPipelineBench({
+    name: 'bench-learning',
+    latencyMs,
+    concurrency: 2,
+    config: {
       llmResearchModel: 'openai-compatible:test-chat',
       learningSource: sourceKind,
       learningBatchSize: batchSize,
       learningProposals: proposals,
-      llmCache: 'off',
-      llmRequestsPerMinute: 1_000_000,
-      llmConcurrency: 64,
-    }, {});
-    const llm = createLlmGateway({ config, pool, logger });
-    engine = await Engine.start({ url: database.url, pool, logger, taskTypes: learningTaskTypes({ config, pool, logger, llm }), maintenance: false, schedules: false });
-    await engine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
+    },
+    taskTypes: learningTaskTypes,
+  }, async ({ engine, services: { pool } }) => {
     log(`source ${sourceKind}, proposals from ${proposals === 'source' ? 'the model' : 'WordNet'}; latency L=${latencyMs} ms; budget ${budgetSeconds} s; ${batchSize} words per research call`);
 
     const submitted = await engine.submit({ taskType: 'big_learning_job', input: { budget_seconds: budgetSeconds } });
@@ -110,11 +91,7 @@ async function main(): Promise<void> {
       past_deadline_ms: result.past_deadline_ms,
       ended_after_deadline_ms: endedAfterDeadlineMs,
     })}\n`);
-  } finally {
-    await engine?.stop({ graceMs: 1000 });
-    await models.close();
-    await database.drop();
-  }
+  });
 }
 
 await main();

@@ -17,18 +17,12 @@ import { z } from 'zod';
 import { defineTask, Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { log, percentile, round } from './support/statistics.ts';
 
 const taskCount = Number(process.env.BENCH_TASKS ?? 3000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const resumeSamples = Number(process.env.BENCH_RESUME_SAMPLES ?? 200);
 const waitingCount = Number(process.env.BENCH_WAITING ?? 1000);
-
-function percentile(values: number[], fraction: number): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-}
-const round = (value: number): number => Math.round(value * 100) / 100;
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
 /** Handlers report here; the benchmark waits on these instead of polling the database. */
 const signals = new Map<string, () => void>();

@@ -1,7 +1,8 @@
 /** Small helpers every benchmark prints with: percentiles, rounding, progress lines on stderr. */
 
-/** The value at `fraction` (0.5 for the median) of `values`, nearest-rank. */
+/** The value at `fraction` (0.5 for the median) of `values`, nearest-rank; 0 for no values. */
 export function percentile(values: number[], fraction: number): number {
+  if (values.length === 0) return 0;
   const sorted = [...values].sort((left, right) => left - right);
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
 }

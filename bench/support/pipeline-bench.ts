@@ -1,0 +1,50 @@
+/**
+ * What the pipeline benchmarks share: a throwaway database, the fixed-latency model server in its
+ * own process, a config that sends every model call there (no cache, no rate limit in the way),
+ * an engine with the pipeline's task types and one worker; all torn down afterwards.
+ */
+import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
+import { Engine, type AnyTaskDefinition } from '../../src/engine/index.ts';
+import type { PipelineServices } from '../../src/kit/index.ts';
+import { createLlmGateway } from '../../src/llm/index.ts';
+import { createLogger } from '../../src/logger.ts';
+import { openBenchDatabase } from './bench-database.ts';
+import { startModelServerProcess } from './model-server.ts';
+
+export interface PipelineBench {
+  engine: Engine;
+  services: PipelineServices;
+  config: Config;
+}
+
+export interface PipelineBenchOptions {
+  /** Names the throwaway database. */
+  name: string;
+  /** Latency of every model answer. */
+  latencyMs: number;
+  /** Settings beside the model server's base URL (model ids, pipeline knobs). */
+  config: ConfigOverrides;
+  taskTypes: (services: PipelineServices) => AnyTaskDefinition[];
+  /** The worker's slots. */
+  concurrency: number;
+  /** @default 10 */
+  poolSize?: number;
+}
+
+export async function withPipelineBench<Result>(options: PipelineBenchOptions, run: (bench: PipelineBench) => Promise<Result>): Promise<Result> {
+  const database = await openBenchDatabase({ name: options.name, poolSize: options.poolSize ?? 10 });
+  const models = await startModelServerProcess(options.latencyMs);
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  let engine: Engine | undefined;
+  try {
+    const config = loadConfig({ openaiCompatibleBaseUrl: models.baseUrl, llmCache: 'off', llmRequestsPerMinute: 1_000_000, llmConcurrency: 64, ...options.config }, {});
+    const services: PipelineServices = { config, pool: database.pool, logger, llm: createLlmGateway({ config, pool: database.pool, logger }) };
+    engine = await Engine.start({ url: database.url, pool: database.pool, logger, taskTypes: options.taskTypes(services), maintenance: false, schedules: false });
+    await engine.startWorker({ concurrency: options.concurrency, pollIntervalMs: 100 });
+    return await run({ engine, services, config });
+  } finally {
+    await engine?.stop({ graceMs: 1000 });
+    await models.close();
+    await database.drop();
+  }
+}
