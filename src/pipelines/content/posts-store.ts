@@ -6,23 +6,9 @@ import { ValidationError } from '../../errors.ts';
 import { diffFields, recordEdit } from './edits.ts';
 import { InvalidStatusError } from './errors.ts';
 import { composePost, normaliseHashtags, ruleViolations } from './platform-rules.ts';
-import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
 import type { ContentStatus, Platform } from './schemas.ts';
 import { editableStatuses } from './topics-store.ts';
-
-interface Reviewed {
-  status: ContentStatus;
-  approved_by: string | null;
-  approved_at: string | null;
-  rejected_by: string | null;
-  rejected_at: string | null;
-  rejection_reason: string | null;
-  published_at: string | null;
-  version: number;
-  task_id: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 export interface BlogPost extends Reviewed {
   id: string;

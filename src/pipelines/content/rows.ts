@@ -3,6 +3,7 @@
  * missing or other tenant's row answers (404, never 403: another tenant's ids do not exist).
  */
 import { NotFoundError } from '../../errors.ts';
+import type { ContentStatus } from './schemas.ts';
 
 /** A row with its Date columns as ISO-8601 strings (the API's timestamp format). */
 export function isoRow<Row extends object>(row: Row): Row {
@@ -21,3 +22,19 @@ export function firstOrNotFound<Row>(rows: Row[], what: string, id: string): Row
 export function isUuid(value: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
+
+/** The review fields topics, blog posts and social posts share (the seed's content status). */
+export interface Reviewed {
+  status: ContentStatus;
+  approved_by: string | null;
+  approved_at: string | null;
+  rejected_by: string | null;
+  rejected_at: string | null;
+  rejection_reason: string | null;
+  published_at: string | null;
+  version: number;
+  task_id: string | null;
+  created_at: string;
+  updated_at: string;
+}
+

@@ -5,26 +5,15 @@ import type { Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { diffFields, recordEdit } from './edits.ts';
 import { InvalidStatusError } from './errors.ts';
-import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
 import type { ContentStatus, GeneratedTopic } from './schemas.ts';
 
-export interface Topic extends GeneratedTopic {
+export interface Topic extends GeneratedTopic, Reviewed {
   id: string;
   company_id: string;
   persona_id: string;
   year: number;
   month: number;
-  status: ContentStatus;
-  approved_by: string | null;
-  approved_at: string | null;
-  rejected_by: string | null;
-  rejected_at: string | null;
-  rejection_reason: string | null;
-  published_at: string | null;
-  version: number;
-  task_id: string | null;
-  created_at: string;
-  updated_at: string;
 }
 
 const columns = 'id, company_id, persona_id, title, description, keywords, year, month, week_number, status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
