@@ -29,7 +29,7 @@ export interface Runtime {
   commandName: string;
   /** Opens the database. `migrate: 'if-needed'` (reads) migrates only a database never migrated. */
   openDatabase(options?: { migrate?: boolean | 'if-needed' }): Promise<Database>;
-  /** Opens the database and an engine on it. `maintenance`: run pg-boss supervision and cron here. */
+  /** Opens the database and an engine on it. `maintenance`: register and fire cron schedules here. */
   openEngine(options?: { maintenance?: boolean }): Promise<{ engine: Engine; database: Database; services: PipelineServices }>;
   /** The built-in task types as every process registers them, without starting the engine. */
   taskTypes(): Promise<AnyTaskDefinition[]>;
@@ -106,7 +106,6 @@ export function createRuntime(): Runtime {
         logger: services.logger,
         taskTypes,
         heartbeatSeconds: current.heartbeatSeconds,
-        superviseIntervalSeconds: current.superviseIntervalSeconds,
         maintenance: options.maintenance ?? false,
         schedules: options.maintenance ?? false,
       });

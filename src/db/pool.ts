@@ -26,6 +26,8 @@ export interface PoolOptions {
    * instead of answering 503. @default 10000
    */
   connectionTimeoutMs?: number;
+  /** Session settings every connection starts with (`-c name=value`), for a pool with one purpose. */
+  settings?: Record<string, string>;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}): Pool {
@@ -35,6 +37,7 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     application_name: options.applicationName ?? 'taskloom',
     idleTimeoutMillis: 30_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    ...(options.settings ? { options: Object.entries(options.settings).map(([name, value]) => `-c ${name}=${value}`).join(' ') } : {}),
     // A connection whose peer vanished (a failover, a cut cable) is found out by TCP keepalive
     // rather than by the next query hanging.
     keepAlive: true,

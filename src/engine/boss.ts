@@ -1,64 +1,38 @@
 /**
- * pg-boss, the delivery layer. A pg-boss job is a delivery token for one attempt of a task: the
- * `tasks` row is the record users see, and the engine settles the job in the same transaction
- * that moves the task, so the two never disagree after a commit.
- *
- * pg-boss's own retry is kept for one case only: a worker that dies mid-task stops sending
- * heartbeats, the supervisor fails the job, and it is delivered again at once to resume the task.
- * Retries after a task's own failure are new jobs with the engine's backoff, so the task's
- * attempts count is exact and a graceful shutdown can hand a task back without spending one.
+ * pg-boss, kept for one job only: the cron scheduler (decision 0008). Its timekeeper sends one
+ * job per cron slot however many processes run it; that job carries the schedule, and the
+ * engine turns it into a task (schedules.ts). Delivery of tasks is the engine's own
+ * (ready-queue.ts), so pg-boss runs only in processes that keep schedules: those with
+ * maintenance on, or registering schedules.
  */
 import { PgBoss } from 'pg-boss';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
-import type { Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { queueNames, queuePolicy } from './queues.ts';
 
 export type Boss = PgBoss;
 
-/** pg-boss statements run on the caller's transaction through this adapter. */
-/** The adapter shape pg-boss accepts as `db` (its IDatabase). */
-export interface BossDatabase {
-  executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
-}
-
-export function bossDatabase(transaction: Queryable): BossDatabase {
-  return { executeSql: (text, values) => transaction.query(text, values) };
-}
-
 export const bossSchema = 'pgboss';
-
-/** Crash redeliveries allowed per job before pg-boss gives up on it (attempts are capped by the engine). */
-const crashRedeliveries = 50;
 
 export interface BossOptions {
   url: string;
-  heartbeatSeconds: number;
-  superviseIntervalSeconds: number;
   logger: Logger;
-  /** Run maintenance (abandoned-job detection, retention) in this process. @default true */
-  supervise?: boolean;
-  /** Run the cron scheduler in this process. @default true */
-  schedule?: boolean;
+  /** Run the cron timekeeper (and pg-boss's own upkeep) in this process. */
+  schedule: boolean;
   /** How often due cron slots are sent, seconds (1-45). @default 5 */
   cronIntervalSeconds?: number;
+  /** Queues to create: the one schedule slots are sent to. */
+  queues: string[];
 }
 
 export async function startBoss(options: BossOptions): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString: options.url,
     schema: bossSchema,
-    max: 4,
+    max: 2,
     application_name: 'taskloom-boss',
-    supervise: options.supervise ?? true,
-    schedule: options.schedule ?? true,
-    superviseIntervalSeconds: options.superviseIntervalSeconds,
-    // A supervision pass only looks at queues whose monitor time is older than this, so it must
-    // match the supervise interval or abandoned tasks wait up to a minute to be noticed.
-    monitorIntervalSeconds: options.superviseIntervalSeconds,
+    supervise: options.schedule,
+    schedule: options.schedule,
     ...(options.cronIntervalSeconds === undefined ? {} : { cronWorkerIntervalSeconds: options.cronIntervalSeconds, cronMonitorIntervalSeconds: options.cronIntervalSeconds }),
-    // Workers fetch in their own loop (engine/worker.ts) and are woken by the queue NOTIFY that
-    // pg-boss sends on insert; that listener lives in engine/listener.ts with the others.
     useListenNotify: false,
   });
   // pg-boss reports a lost connection (its pool's, or a failed maintenance query) here; it
@@ -71,33 +45,12 @@ export async function startBoss(options: BossOptions): Promise<PgBoss> {
   });
   boss.on('warning', (warning: unknown) => options.logger.warn({ warning }, 'pg-boss warning'));
   await boss.start();
-  // Every queue this process knows: the built-in ones and those its pipelines declared.
-  for (const name of queueNames()) {
-    const policy = queuePolicy(name);
-    const settings = {
-      notify: true,
-      retryLimit: crashRedeliveries,
-      retryDelay: 0,
-      heartbeatSeconds: options.heartbeatSeconds,
-      // Backstop only: the worker stops an attempt at its hard timeout itself.
-      expireInSeconds: Math.ceil(policy.hardTimeoutMs / 1000) + 60,
-      deleteAfterSeconds: 24 * 3600,
-    };
-    if (await boss.getQueue(name)) {
-      await boss.updateQueue(name, settings);
-    } else {
-      await boss.createQueue(name, settings).catch(async (error: unknown) => {
-        // Another process created it between our check and our create.
-        if (!(await boss.getQueue(name))) throw error;
-      });
-    }
+  for (const name of options.queues) {
+    if (await boss.getQueue(name)) continue;
+    await boss.createQueue(name, { retryLimit: 5, retryDelay: 5, deleteAfterSeconds: 24 * 3600 }).catch(async (error: unknown) => {
+      // Another process created it between our check and our create.
+      if (!(await boss.getQueue(name))) throw error;
+    });
   }
   return boss;
-}
-
-/** The channel pg-boss NOTIFYs on (payload: queue name) when a job becomes available. */
-export async function bossNotifyChannel(database: Queryable): Promise<string> {
-  // The same expression pg-boss derives its channel from (plans.notifyChannelSql).
-  const result = await database.query<{ channel: string }>(`SELECT 'pgboss_' || left(encode(sha224($1::bytea), 'hex'), 24) AS channel`, [bossSchema]);
-  return result.rows[0]!.channel;
 }

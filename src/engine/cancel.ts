@@ -5,10 +5,10 @@
  * task's signal; the worker then records the outcome. A worker that dies before hearing it still
  * sees the mark when the task is next claimed.
  *
- * Lock order: a claim locks pg-boss job rows, then task rows. Cancel therefore never waits for a
- * job row while holding a task row: it commits the task's new status first and only then
- * cancels the job. A claim that fetched the job in between finds the task cancelled and
- * discards the job itself, so the job is never run whichever side gets there first.
+ * Lock order: a claim locks queue rows, then task rows. Cancel holds the task row, so it removes
+ * the task's queue row only if no claim holds it (see ready-queue.ts); a claim that holds it
+ * finds the task cancelled and discards the row itself, so the task never runs whichever side
+ * gets there first.
  *
  * Children: cancelling a task cancels its unfinished child tasks, each in a transaction of its
  * own after the parent's commits (a child settling locks the child, then its parent; taking the
@@ -17,8 +17,8 @@
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { NotFoundError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { Boss } from './boss.ts';
 import { appendEvents } from './event-log.ts';
+import { dequeueUnlessClaimed } from './ready-queue.ts';
 import { cancelPendingWaitpoints, resolveChildWaits } from './waitpoints.ts';
 import { taskColumns, type TaskRecord, type TaskStatus } from './task-store.ts';
 
@@ -31,8 +31,7 @@ export interface CancelResult {
   message: string;
 }
 
-export async function cancelTask(dependencies: { pool: Pool; boss: Boss; logger: Logger }, taskId: string, options: { tenant?: string; reason?: string } = {}): Promise<CancelResult> {
-  let queuedJob: { queue: string; id: string } | undefined;
+export async function cancelTask(dependencies: { pool: Pool; logger: Logger }, taskId: string, options: { tenant?: string; reason?: string } = {}): Promise<CancelResult> {
   const result = await withTransaction(dependencies.pool, async (transaction): Promise<CancelResult> => {
     const found = await transaction.query<TaskRecord>(
       `SELECT ${taskColumns} FROM tasks WHERE id = $1 ${options.tenant === undefined ? '' : 'AND tenant = $2'} FOR UPDATE`,
@@ -53,24 +52,18 @@ export async function cancelTask(dependencies: { pool: Pool; boss: Boss; logger:
       `UPDATE tasks SET status = 'cancelled', cancel_requested_at = now(), completed_at = now(), updated_at = now(), next_attempt_at = NULL WHERE id = $1`,
       [taskId],
     );
-    if (task.job_id) queuedJob = { queue: task.queue, id: task.job_id };
+    await dequeueUnlessClaimed(transaction, taskId);
     await cancelPendingWaitpoints(transaction, [taskId]);
-    if (task.parent_task_id !== null) await resolveChildWaits(transaction, dependencies.boss, [task.parent_task_id]);
+    if (task.parent_task_id !== null) await resolveChildWaits(transaction, [task.parent_task_id]);
     await appendEvents(transaction, [{ taskId, tenant: task.tenant, projectId: task.project_id, type: 'task_cancelled', payload: { previous_state: previous, reason: options.reason ?? 'requested' } }]);
     return { task_id: taskId, previous_state: previous, status: 'cancelled', message: 'Task cancelled.' };
   });
   if (result.previous_state !== result.status || result.status === 'running') await cancelChildren(dependencies, taskId, options);
-  if (queuedJob) {
-    // Only tidies the queue: if this fails or loses a race, the claim discards the job.
-    await dependencies.boss.cancel(queuedJob.queue, queuedJob.id).catch((error: unknown) => {
-      dependencies.logger.warn({ err: error, taskId, jobId: queuedJob!.id }, 'could not cancel the queued job of a cancelled task; a worker will discard it');
-    });
-  }
   return result;
 }
 
 /** Cancels the unfinished children of a task (and theirs), best effort: a failure is logged. */
-async function cancelChildren(dependencies: { pool: Pool; boss: Boss; logger: Logger }, parentId: string, options: { tenant?: string }): Promise<void> {
+async function cancelChildren(dependencies: { pool: Pool; logger: Logger }, parentId: string, options: { tenant?: string }): Promise<void> {
   const children = await dependencies.pool.query<{ id: string }>(
     `SELECT id FROM tasks WHERE parent_task_id = $1 AND status IN ('queued', 'running', 'retrying', 'waiting') AND cancel_requested_at IS NULL`,
     [parentId],

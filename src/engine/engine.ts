@@ -2,7 +2,7 @@
  * The engine's one entry point: submit, read, cancel, subscribe, and run workers, on one
  * PostgreSQL. Every process (API, worker, CLI) opens an Engine on the same database.
  */
-import type { Pool } from '../db/pool.ts';
+import { createPool, type Pool } from '../db/pool.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { startBoss, type Boss } from './boss.ts';
@@ -10,7 +10,8 @@ import { cancelTask, type CancelResult } from './cancel.ts';
 import { EventHub, type SubscribeOptions } from './event-hub.ts';
 import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
-import { registerSchedules } from './schedules.ts';
+import { deliverySettings } from './ready-queue.ts';
+import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
 import { SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
@@ -29,16 +30,14 @@ import type { PoolClient } from '../db/pool.ts';
 import type { Settlement } from './settle.ts';
 
 export interface EngineOptions {
-  /** Connection string of the database `pool` points at (pg-boss and the listener connect too). */
+  /** Connection string of the database `pool` points at (the listener and pg-boss connect too). */
   url: string;
   pool: Pool;
   logger: Logger;
   taskTypes: AnyTaskDefinition[];
   /** @default 10 */
   heartbeatSeconds?: number;
-  /** @default 5 */
-  superviseIntervalSeconds?: number;
-  /** Run pg-boss maintenance and the cron scheduler here. @default true */
+  /** Fire cron schedules here (pg-boss's timekeeper). @default true */
   maintenance?: boolean;
   /** Register the task types' cron schedules at start. @default true */
   schedules?: boolean;
@@ -55,7 +54,8 @@ export interface EngineHooks {
 export class Engine {
   readonly registry: TaskRegistry;
   readonly pool: Pool;
-  readonly boss: Boss;
+  /** pg-boss, for cron schedules; absent in a process that neither registers nor fires them. */
+  readonly boss: Boss | undefined;
   readonly listener: NotificationListener;
   readonly events: EventHub;
   readonly logger: Logger;
@@ -64,7 +64,7 @@ export class Engine {
   readonly #options: EngineOptions;
   readonly #submits: SubmitBatcher;
 
-  private constructor(options: EngineOptions, boss: Boss, listener: NotificationListener) {
+  private constructor(options: EngineOptions, boss: Boss | undefined, listener: NotificationListener) {
     this.#options = options;
     this.pool = options.pool;
     this.logger = options.logger;
@@ -72,28 +72,28 @@ export class Engine {
     this.listener = listener;
     this.registry = new TaskRegistry().register(...options.taskTypes);
     this.events = new EventHub(options.pool, listener, options.logger);
-    this.#submits = new SubmitBatcher({ pool: options.pool, boss, registry: this.registry });
+    this.#submits = new SubmitBatcher({ pool: options.pool, registry: this.registry });
   }
 
   static async start(options: EngineOptions): Promise<Engine> {
-    const boss = await startBoss({
-      url: options.url,
-      heartbeatSeconds: options.heartbeatSeconds ?? 10,
-      superviseIntervalSeconds: options.superviseIntervalSeconds ?? 5,
-      logger: options.logger,
-      supervise: options.maintenance ?? true,
-      schedule: options.maintenance ?? true,
-      cronIntervalSeconds: options.cronIntervalSeconds,
-    });
+    const maintenance = options.maintenance ?? true;
+    // pg-boss only keeps cron schedules now: a process that neither registers nor fires them
+    // (a CLI submit, a worker with maintenance off) does without it.
+    const boss = maintenance || (options.schedules ?? true)
+      ? await startBoss({ url: options.url, logger: options.logger, schedule: maintenance, cronIntervalSeconds: options.cronIntervalSeconds, queues: [schedulesQueue] })
+      : undefined;
     const listener = new NotificationListener(options.url, options.logger);
     try {
       await listener.start();
     } catch (error) {
-      await boss.stop({ graceful: false });
+      await boss?.stop({ graceful: false });
       throw error;
     }
     const engine = new Engine(options, boss, listener);
-    if (options.schedules ?? true) await registerSchedules(boss, engine.registry.list());
+    if (boss) {
+      if (options.schedules ?? true) await registerSchedules(boss, engine.registry.list());
+      if (maintenance) await workSchedules(boss, (request) => engine.submit(request), options.logger, Math.min(2, options.cronIntervalSeconds ?? 2));
+    }
     return engine;
   }
 
@@ -172,7 +172,7 @@ export class Engine {
     const worker = new Worker(
       {
         pool: this.pool,
-        boss: this.boss,
+        deliveryPool: createPool(this.#options.url, { max: 2, applicationName: 'taskloom-worker', settings: deliverySettings }),
         registry: this.registry,
         listener: this.listener,
         logger: this.logger,
@@ -197,7 +197,7 @@ export class Engine {
     this.#workers.clear();
     this.events.close();
     await this.listener.stop();
-    await this.boss.stop({ graceful: false, close: true });
+    await this.boss?.stop({ graceful: false, close: true });
   }
 }
 

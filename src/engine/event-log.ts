@@ -60,6 +60,31 @@ export function discardDeferredEvents(transaction: Queryable): void {
 const eventColumns = `id, task_id, tenant, project_id, type, payload, ${isoTimestamp('created_at')} AS created_at`;
 
 /**
+ * An INSERT of the events `source` selects (columns task_id, tenant, project_id, type, payload),
+ * for a statement that writes a transition and its events in one round trip: put it in a CTE and
+ * select `eventsNotified(thatCte)` in the main query. The join with the lock row runs the lock
+ * before any row's id is drawn from the sequence. No ORDER BY: rows are inserted in the order the
+ * source emits them (an unnest emits array order), whereas a sort could be planned after the ids
+ * are drawn.
+ */
+export function eventsInsert(source: string, returning = 'id'): string {
+  return `INSERT INTO task_events (task_id, tenant, project_id, type, payload)
+       SELECT event.task_id, event.tenant, event.project_id, event.type, event.payload
+       FROM (${source}) AS event
+       CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(${eventOrderLockKey})) AS ordered
+       RETURNING ${returning}`;
+}
+
+/**
+ * A scalar subquery that wakes event listeners at commit when the CTE `inserted` stored any
+ * event. The notification carries no payload: identical notifications in one transaction
+ * collapse into one, and listeners read what is new from the table.
+ */
+export function eventsNotified(inserted: string): string {
+  return `(SELECT pg_notify('${eventsChannel}', '') IS NULL FROM ${inserted} LIMIT 1)`;
+}
+
+/**
  * Appends events inside the caller's transaction and wakes listeners when it commits. The
  * notification carries no payload: identical notifications in one transaction collapse into
  * one, and listeners read what is new from the table, which is the only source of truth.
@@ -72,19 +97,12 @@ export async function appendEvents(transaction: Queryable, events: NewEvent[]): 
     buffer.push(...events);
     return [];
   }
-  // The join with the lock row runs the lock before any row's id is drawn from the sequence.
-  // No ORDER BY: the function scan emits rows in array order and ids follow it, whereas a sort
-  // could be planned after the ids are drawn.
   const result = await transaction.query<TaskEvent & { notified: boolean }>(
     `WITH inserted AS (
-       INSERT INTO task_events (task_id, tenant, project_id, type, payload)
-       SELECT event.task_id, event.tenant, event.project_id, event.type, event.payload
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY
-         AS event (task_id, tenant, project_id, type, payload, position)
-       CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(${eventOrderLockKey})) AS ordered
-       RETURNING ${eventColumns}
+       ${eventsInsert(`SELECT task_id, tenant, project_id, type, payload
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS event (task_id, tenant, project_id, type, payload)`, eventColumns)}
      )
-     SELECT inserted.*, pg_notify('${eventsChannel}', '') IS NULL AS notified FROM inserted ORDER BY id`,
+     SELECT inserted.*, ${eventsNotified('inserted')} AS notified FROM inserted ORDER BY id`,
     [
       events.map((event) => event.taskId),
       events.map((event) => event.tenant),

@@ -1,15 +1,16 @@
 /**
- * Recording how an attempt ended. Outcomes arriving together are written in one transaction
- * (one UPDATE per kind, one event insert, one pg-boss call per queue), which is what lets a
+ * Recording how an attempt ended. Outcomes arriving together are written together: the common
+ * ones (completed, failed, cancelled) in one statement for the whole batch, which is what lets a
  * worker drain thousands of short tasks a second while every task record and event is kept.
  *
  * Each outcome is fenced by the attempt's lease: an attempt that lost its task writes nothing.
  */
-import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
-import { bossDatabase, type Boss } from './boss.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
+import { deliver, enqueue, releaseLeases, type ClaimRequest, type DeliveryResult, type Finish } from './ready-queue.ts';
 import type { TaskRecord } from './task-store.ts';
 import { resolveChildWaits, waitpointColumns, type WaitpointRecord } from './waitpoints.ts';
 
@@ -27,29 +28,29 @@ export type Outcome =
 
 export interface Settlement {
   task: TaskRecord;
-  /** pg-boss job of this attempt, with the retry count it was fetched at (pg-boss's fence). */
-  job: { id: string; retryCount: number };
   outcome: Outcome;
   durationMs: number;
 }
 
 interface Pending {
   settlement: Settlement;
+  /** Set once its promise is settled, so a retry after a partial failure skips it. */
+  settled?: boolean;
   resolve: (applied: boolean) => void;
   reject: (error: unknown) => void;
 }
 
 export class Settler {
   readonly #pool: Pool;
-  readonly #boss: Boss;
   readonly #logger: Logger;
   #pending: Pending[] = [];
+  /** Tasks whose outcome is not yet recorded (queued here or being written): their leases stay alive. */
+  readonly #unsettled = new Set<string>();
   #flushing: Promise<void> | undefined;
   readonly #onSettled: (settlements: Settlement[]) => void;
 
-  constructor(pool: Pool, boss: Boss, logger: Logger, onSettled: (settlements: Settlement[]) => void = () => {}) {
+  constructor(pool: Pool, logger: Logger, onSettled: (settlements: Settlement[]) => void = () => {}) {
     this.#pool = pool;
-    this.#boss = boss;
     this.#logger = logger;
     this.#onSettled = onSettled;
   }
@@ -57,157 +58,221 @@ export class Settler {
   /** Resolves true when recorded, false when the attempt no longer held the task. */
   settle(settlement: Settlement): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.#pending.push({ settlement, resolve, reject });
+      this.#unsettled.add(settlement.task.id);
+      this.#pending.push({ settlement, resolve, reject: (error) => {
+        this.#unsettled.delete(settlement.task.id);
+        reject(error);
+      } });
       if (!this.#flushing) this.#flushing = this.#flushLoop();
     });
+  }
+
+  get unsettledTaskIds(): string[] {
+    return [...this.#unsettled];
   }
 
   async idle(): Promise<void> {
     while (this.#flushing) await this.#flushing;
   }
 
+  /**
+   * Claims for the worker in the statement that records the attempts that ended and are still
+   * waiting to be written: the worker's steady state (slots freed, fill them) costs one commit.
+   * Keyed tasks' finishes stay for the flush (see the delivery statement in ready-queue.ts). If
+   * the statement fails, the finishes go back to the flush, which retries them.
+   */
+  async claim(request: ClaimRequest): Promise<DeliveryResult> {
+    const taken = this.#pending.filter((item) => isEnded(item.settlement) && item.settlement.task.concurrency_key === null);
+    this.#pending = this.#pending.filter((item) => !taken.includes(item));
+    try {
+      return await this.#deliver(taken, request);
+    } catch (error) {
+      if (taken.length > 0) {
+        this.#pending.unshift(...taken);
+        if (!this.#flushing) this.#flushing = this.#flushLoop();
+      }
+      throw error;
+    }
+  }
+
   async #flushLoop(): Promise<void> {
-    // Let outcomes finishing in the same tick join the batch.
+    // Let outcomes finishing in the same tick join the batch (or the worker's next claim).
     await new Promise((resolve) => setImmediate(resolve));
+    let backoffMs = 0;
+    let failingSince: number | undefined;
     while (this.#pending.length > 0) {
       const batch = this.#pending;
       this.#pending = [];
+      const ended = batch.filter((item) => isEnded(item.settlement));
+      const others = batch.filter((item) => !isEnded(item.settlement));
       try {
-        const applied = await withTransaction(this.#pool, (transaction) => this.#write(transaction, batch.map((item) => item.settlement)));
-        batch.forEach((item, index) => item.resolve(applied[index]!));
-        const settled = batch.filter((_, index) => applied[index]).map((item) => item.settlement);
-        if (settled.length > 0) this.#onSettled(settled);
+        if (ended.length > 0) await this.#deliverSplitting(ended);
+        if (others.length > 0) {
+          const held = new Set(await withTransaction(this.#pool, (transaction) => requeueOrPark(transaction, others.map((item) => item.settlement))));
+          this.#resolve(others, held);
+        }
+        backoffMs = 0;
+        failingSince = undefined;
       } catch (error) {
-        this.#logger.error({ err: error, count: batch.length }, 'recording task outcomes failed');
-        for (const item of batch) item.reject(error);
+        const pending = batch.filter((item) => !item.settled);
+        // An outage or a lost lock race: the outcomes wait in memory and are written when the
+        // database answers. A lease is the worker's until its heartbeat lapses, so dropping them
+        // would leave their tasks `running` for as long as this worker lives.
+        failingSince ??= performance.now();
+        if (isTransient(error) && performance.now() - failingSince < giveUpAfterMs) {
+          if (backoffMs === 0) this.#logger.warn({ err: error, count: pending.length }, 'recording task outcomes failed; retrying until the database answers');
+          backoffMs = Math.min(5_000, Math.max(200, backoffMs * 2));
+          this.#pending.unshift(...pending);
+          await sleep(backoffMs);
+          continue;
+        }
+        this.#logger.error({ err: error, count: pending.length }, 'recording task outcomes failed; their tasks resume elsewhere once this worker stops');
+        for (const item of pending) item.reject(error);
       }
     }
     this.#flushing = undefined;
   }
 
-  async #write(transaction: PoolClient, settlements: Settlement[]): Promise<boolean[]> {
-    const byKind = (kind: Outcome['kind']): Settlement[] => settlements.filter((settlement) => settlement.outcome.kind === kind);
-    const held = new Set<string>();
-    const events: NewEvent[] = [];
-    /** Parents that may be waiting for the tasks that ended here. */
-    const parents: string[] = [];
-    const event = (task: TaskRecord, type: string, payload: Record<string, unknown>): void => {
-      events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
-    };
-
-    const finish = async (kind: 'completed' | 'cancelled' | 'failed', items: Settlement[]): Promise<void> => {
-      if (items.length === 0) return;
-      // A task that ended takes its unresolved waits with it, in the same statement: no extra
-      // round trip on the settle path for the many tasks that never wait.
-      const updated = await transaction.query<{ id: string; parent_task_id: string | null }>(
-        `WITH finished AS (
-           UPDATE tasks t SET status = $1, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
-             progress = CASE WHEN $1 = 'completed' THEN 100 ELSE t.progress END
-           FROM unnest($2::uuid[], $3::uuid[], $4::jsonb[], $5::jsonb[]) AS o (id, lease, result, error)
-           WHERE t.id = o.id AND t.lease = o.lease
-           RETURNING t.id, t.parent_task_id
-         ), dropped_waits AS (
-           UPDATE waitpoints w SET status = 'cancelled', completed_at = now() FROM finished WHERE w.task_id = finished.id AND w.status = 'pending'
-         )
-         SELECT id, parent_task_id FROM finished`,
-        [
-          kind,
-          items.map((item) => item.task.id),
-          items.map((item) => item.task.lease),
-          items.map((item) => ('result' in item.outcome && item.outcome.result !== undefined ? JSON.stringify(item.outcome.result) : null)),
-          items.map((item) => ('error' in item.outcome ? JSON.stringify(item.outcome.error) : null)),
-        ],
-      );
-      const ids = new Set(updated.rows.map((row) => row.id));
-      for (const row of updated.rows) if (row.parent_task_id !== null) parents.push(row.parent_task_id);
-      for (const item of items) {
-        if (!ids.has(item.task.id)) continue;
-        held.add(item.task.id);
-        const outcome = item.outcome;
-        if (outcome.kind === 'completed') event(item.task, 'task_completed', { result: outcome.result ?? null, duration_ms: item.durationMs, attempt: item.task.attempts });
-        else if (outcome.kind === 'cancelled') event(item.task, 'task_cancelled', { result: outcome.result ?? null, previous_state: 'running', attempt: item.task.attempts });
-        else if (outcome.kind === 'failed') event(item.task, 'task_failed', { error: outcome.error, attempt: item.task.attempts });
+  /**
+   * Records ended attempts; when the batch fails on one attempt's outcome (a result the database
+   * refuses to store), records them one by one so only that one is affected, and fails it with
+   * `outcome_not_stored` instead of leaving it running.
+   */
+  async #deliverSplitting(ended: Pending[]): Promise<void> {
+    try {
+      await this.#deliver(ended);
+      return;
+    } catch (error) {
+      if (isTransient(error)) throw error;
+      if (ended.length > 1) {
+        for (const item of ended) await this.#deliverSplitting([item]);
+        return;
       }
-    };
-    await finish('completed', byKind('completed'));
-    await finish('cancelled', byKind('cancelled'));
-    await finish('failed', byKind('failed'));
-
-    // A parent waiting for a task that ended here may move on.
-    if (parents.length > 0) await resolveChildWaits(transaction, this.#boss, parents);
-
-    // Parking: unless its waitpoint resolved meanwhile (then it is requeued below at once).
-    const resumeNow: Settlement[] = [];
-    for (const item of byKind('waiting')) {
-      const outcome = item.outcome as Extract<Outcome, { kind: 'waiting' }>;
-      const locked = await transaction.query('SELECT 1 FROM tasks WHERE id = $1 AND lease = $2 FOR UPDATE', [item.task.id, item.task.lease]);
-      if (locked.rowCount === 0) continue;
-      // Read after the task row is locked: a resolver that committed first is seen here; one that
-      // commits later finds the task `waiting` and requeues it itself.
-      const found = await transaction.query<WaitpointRecord>(`SELECT ${waitpointColumns} FROM waitpoints WHERE id = $1`, [outcome.waitpointId]);
-      const waitpoint = found.rows[0];
-      if (!waitpoint || waitpoint.status !== 'pending') {
-        resumeNow.push(item);
-        continue;
-      }
-      await transaction.query(
-        `UPDATE tasks SET status = 'waiting', attempts = attempts - 1, job_id = NULL, lease = NULL, worker_id = NULL, next_attempt_at = $2, updated_at = now() WHERE id = $1`,
-        [item.task.id, waitpoint.timeout_at],
-      );
-      held.add(item.task.id);
-      event(item.task, 'task_waiting', { waitpoint_id: waitpoint.id, key: waitpoint.key, kind: waitpoint.kind, timeout_at: waitpoint.timeout_at, children: waitpoint.children?.length ?? null });
+      const [item] = ended as [Pending];
+      const outcome = item.settlement.outcome;
+      if (outcome.kind === 'failed' && outcome.error.code === 'outcome_not_stored') throw error;
+      this.#logger.error({ err: error, taskId: item.settlement.task.id }, 'the database refused a task\'s outcome; the task fails with outcome_not_stored');
+      const replacement: Settlement = {
+        ...item.settlement,
+        outcome: { kind: 'failed', error: { code: 'outcome_not_stored', message: `The task's ${outcome.kind} outcome could not be stored: ${(error as Error).message}`, retryable: false } },
+      };
+      await this.#deliver([{ ...item, settlement: replacement }]);
     }
+  }
 
-    // Retries, releases, snoozes and resumes go back on the queue as new pg-boss jobs.
-    const requeue: Array<{ item: Settlement; jobId: string; startAfter: Date }> = [];
-    for (const item of [...byKind('retry'), ...byKind('released'), ...byKind('snoozed'), ...resumeNow]) {
-      const outcome = item.outcome;
-      const jobId = randomUUID();
-      const retry = outcome.kind === 'retry';
-      const delayMs = outcome.kind === 'retry' || outcome.kind === 'snoozed' ? outcome.delayMs : 0;
-      const startAfter = new Date(Date.now() + delayMs);
-      const updated = await transaction.query(
-        `UPDATE tasks SET status = $3, error = coalesce($4::jsonb, error), attempts = attempts - $5, next_attempt_at = $6, job_id = $7,
-           lease = NULL, worker_id = NULL, updated_at = now()
-         WHERE id = $1 AND lease = $2`,
-        [item.task.id, item.task.lease, retry ? 'retrying' : 'queued', retry ? JSON.stringify(outcome.error) : null, retry ? 0 : 1, delayMs > 0 ? startAfter : null, jobId],
-      );
-      if (updated.rowCount === 0) continue;
-      held.add(item.task.id);
-      requeue.push({ item, jobId, startAfter });
-      if (retry) event(item.task, 'task_retrying', { attempt: item.task.attempts, max_attempts: item.task.max_attempts, error: outcome.error, delay_ms: outcome.delayMs, next_attempt_at: startAfter.toISOString() });
-      else if (outcome.kind === 'snoozed') event(item.task, 'task_queued', { reason: 'snoozed', delay_ms: outcome.delayMs, next_attempt_at: startAfter.toISOString() });
-      else if (outcome.kind === 'waiting') event(item.task, 'task_queued', { reason: 'resumed', waitpoint_id: outcome.waitpointId });
-      else event(item.task, 'task_queued', { reason: 'released', attempt: item.task.attempts - 1 });
-    }
-    for (const { item, jobId, startAfter } of requeue) {
-      await this.#boss.send(item.task.queue, { taskId: item.task.id }, {
-        id: jobId,
-        priority: item.task.priority,
-        startAfter,
-        db: bossDatabase(transaction),
-        ...groupOption(item.task),
+  /** Records ended attempts (and claims, when asked) in one statement; settles their promises. */
+  async #deliver(ended: Pending[], claim?: ClaimRequest): Promise<DeliveryResult> {
+    const result = await deliver(this.#pool, ended.map((item) => finishOf(item.settlement)), claim);
+    this.#resolve(ended, new Set(result.finished.map((row) => row.id)));
+    const parents = result.finished.flatMap((row) => (row.parent_task_id === null ? [] : [row.parent_task_id]));
+    // A parent waiting for a task that ended here may move on. Its own transaction, after the
+    // children's commit: a crash in between leaves the wait to the sweep, which resolves it.
+    if (parents.length > 0) {
+      await withTransaction(this.#pool, (transaction) => resolveChildWaits(transaction, parents)).catch((error: unknown) => {
+        this.#logger.warn({ err: error }, 'resuming parents of finished tasks failed; the waitpoint sweep resumes them');
       });
     }
+    return result;
+  }
 
-    // Every job this batch held is done as a delivery, whatever the task's outcome.
-    const jobsByQueue = new Map<string, Array<{ id: string; retryCount: number }>>();
-    for (const item of settlements) {
-      if (!held.has(item.task.id)) continue;
-      const jobs = jobsByQueue.get(item.task.queue) ?? [];
-      jobs.push(item.job);
-      jobsByQueue.set(item.task.queue, jobs);
+  #resolve(items: Pending[], held: Set<string>): void {
+    for (const item of items) {
+      item.settled = true;
+      this.#unsettled.delete(item.settlement.task.id);
+      item.resolve(held.has(item.settlement.task.id));
     }
-    for (const [queue, jobs] of jobsByQueue) await this.#boss.complete(queue, jobs, null, { db: bossDatabase(transaction) });
-    await appendEvents(transaction, events);
-    return settlements.map((item) => held.has(item.task.id));
+    const settled = items.filter((item) => held.has(item.settlement.task.id)).map((item) => item.settlement);
+    if (settled.length > 0) this.#onSettled(settled);
   }
 }
 
+/** How long outcomes are retried through an outage before the worker gives up on them. */
+const giveUpAfterMs = 60_000;
+
+/** Worth retrying: the database is away, or this statement lost a deadlock or serialization race. */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return isDatabaseConnectionError(error) || code === '40P01' || code === '40001';
+}
+
+function isEnded(settlement: Settlement): boolean {
+  const kind = settlement.outcome.kind;
+  return kind === 'completed' || kind === 'cancelled' || kind === 'failed';
+}
+
+/** The delivery statement's form of an attempt that ended. */
+function finishOf(item: Settlement): Finish {
+  const outcome = item.outcome as Extract<Outcome, { kind: 'completed' | 'cancelled' | 'failed' }>;
+  const payload = outcome.kind === 'completed'
+    ? { result: outcome.result ?? null, duration_ms: item.durationMs, attempt: item.task.attempts }
+    : outcome.kind === 'cancelled'
+      ? { result: outcome.result ?? null, previous_state: 'running', attempt: item.task.attempts }
+      : { error: outcome.error, attempt: item.task.attempts };
+  return {
+    taskId: item.task.id,
+    lease: item.task.lease,
+    status: outcome.kind,
+    result: 'result' in outcome && outcome.result !== undefined ? JSON.stringify(outcome.result) : null,
+    error: 'error' in outcome ? JSON.stringify(outcome.error) : null,
+    payload: JSON.stringify(payload),
+  };
+}
+
 /**
- * Tasks with a concurrency key travel in a pg-boss group of their tenant, type and key; workers
- * fetch such queues with a group limit of one (see worker.ts for how that is made race-free).
+ * Retries, hand-backs, snoozes and parks, in the caller's transaction: the rare outcomes, one
+ * statement each. Returns the ids of the tasks whose lease still held.
  */
-export function groupOption(task: { tenant: string; task_type: string; concurrency_key: string | null }): { group?: { id: string } } {
-  return task.concurrency_key === null ? {} : { group: { id: `${task.tenant}:${task.task_type}:${task.concurrency_key}` } };
+async function requeueOrPark(transaction: PoolClient, settlements: Settlement[]): Promise<string[]> {
+  const held: string[] = [];
+  const events: NewEvent[] = [];
+  const event = (task: TaskRecord, type: string, payload: Record<string, unknown>): void => {
+    events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
+  };
+  // Parking: unless its waitpoint resolved meanwhile (then it is requeued below at once).
+  const resumeNow: Settlement[] = [];
+  for (const item of settlements.filter((settlement) => settlement.outcome.kind === 'waiting')) {
+    const outcome = item.outcome as Extract<Outcome, { kind: 'waiting' }>;
+    const locked = await transaction.query('SELECT 1 FROM tasks WHERE id = $1 AND lease = $2 FOR UPDATE', [item.task.id, item.task.lease]);
+    if (locked.rowCount === 0) continue;
+    // Read after the task row is locked: a resolver that committed first is seen here; one that
+    // commits later finds the task `waiting` and requeues it itself.
+    const found = await transaction.query<WaitpointRecord>(`SELECT ${waitpointColumns} FROM waitpoints WHERE id = $1`, [outcome.waitpointId]);
+    const waitpoint = found.rows[0];
+    if (!waitpoint || waitpoint.status !== 'pending') {
+      resumeNow.push(item);
+      continue;
+    }
+    await transaction.query(
+      `UPDATE tasks SET status = 'waiting', attempts = attempts - 1, lease = NULL, worker_id = NULL, next_attempt_at = $2, updated_at = now() WHERE id = $1`,
+      [item.task.id, waitpoint.timeout_at],
+    );
+    held.push(item.task.id);
+    event(item.task, 'task_waiting', { waitpoint_id: waitpoint.id, key: waitpoint.key, kind: waitpoint.kind, timeout_at: waitpoint.timeout_at, children: waitpoint.children?.length ?? null });
+  }
+
+  // Retries, releases, snoozes and resumes go back on the queue, due after their delay.
+  const requeued: Array<{ task: TaskRecord; runAt: Date }> = [];
+  for (const item of [...settlements.filter((settlement) => ['retry', 'released', 'snoozed'].includes(settlement.outcome.kind)), ...resumeNow]) {
+    const outcome = item.outcome;
+    const retry = outcome.kind === 'retry';
+    const delayMs = outcome.kind === 'retry' || outcome.kind === 'snoozed' ? outcome.delayMs : 0;
+    const runAt = new Date(Date.now() + delayMs);
+    const updated = await transaction.query(
+      `UPDATE tasks SET status = $3, error = coalesce($4::jsonb, error), attempts = attempts - $5, next_attempt_at = $6,
+         lease = NULL, worker_id = NULL, updated_at = now()
+       WHERE id = $1 AND lease = $2`,
+      [item.task.id, item.task.lease, retry ? 'retrying' : 'queued', retry ? JSON.stringify(outcome.error) : null, retry ? 0 : 1, delayMs > 0 ? runAt : null],
+    );
+    if (updated.rowCount === 0) continue;
+    held.push(item.task.id);
+    requeued.push({ task: item.task, runAt });
+    if (retry) event(item.task, 'task_retrying', { attempt: item.task.attempts, max_attempts: item.task.max_attempts, error: outcome.error, delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
+    else if (outcome.kind === 'snoozed') event(item.task, 'task_queued', { reason: 'snoozed', delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
+    else if (outcome.kind === 'waiting') event(item.task, 'task_queued', { reason: 'resumed', waitpoint_id: outcome.waitpointId });
+    else event(item.task, 'task_queued', { reason: 'released', attempt: item.task.attempts - 1 });
+  }
+  await enqueue(transaction, requeued);
+  await releaseLeases(transaction, settlements.filter((item) => held.includes(item.task.id)).map((item) => ({ taskId: item.task.id, lease: item.task.lease })));
+  await appendEvents(transaction, events);
+  return held;
 }

@@ -1,19 +1,18 @@
 /**
- * Submitting a task: validate, record, enqueue, announce, all in one transaction. Either the
- * task exists with its pg-boss job and its `task_queued` event, or nothing was written.
+ * Submitting a task: validate, record, enqueue, announce, all in one statement. Either the
+ * task exists with its queue row and its `task_queued` event, or nothing was written.
  * Invalid input is rejected before any transaction starts.
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseError } from 'pg';
 import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.ts';
-import { bossDatabase, type Boss } from './boss.ts';
-import { appendEvents } from './event-log.ts';
+import type { Pool, Queryable } from '../db/pool.ts';
+import { eventsInsert, eventsNotified } from './event-log.ts';
 import { queuePolicy } from './queues.ts';
-import { groupOption } from './settle.ts';
+import { leaseKey, readyNotified } from './ready-queue.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import type { TaskRegistry } from './task-registry.ts';
-import { findActiveExclusive, findByIdempotencyKey, insertTasks, type NewTask, type TaskRecord } from './task-store.ts';
+import { findActiveExclusive, findByIdempotencyKey, taskColumns, type NewTask, type TaskRecord } from './task-store.ts';
 import { z } from 'zod';
 
 export interface SubmitRequest {
@@ -63,7 +62,6 @@ export function projectIdOf(definition: AnyTaskDefinition, input: unknown): stri
 
 export interface SubmitDependencies {
   pool: Pool;
-  boss: Boss;
   registry: TaskRegistry;
 }
 
@@ -86,7 +84,6 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
     exclusiveKey,
     task: {
       id: randomUUID(),
-      jobId: randomUUID(),
       tenant: request.tenant ?? 'default',
       projectId: request.projectId ?? projectIdOf(definition, input),
       taskType: definition.type,
@@ -104,48 +101,54 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
 }
 
 /**
- * Inserts tasks, their pg-boss jobs and `task_queued` events on `transaction` (the caller
- * commits). Tasks whose idempotency key already exists come back as `created: false` with the
- * existing task, and get no job.
+ * Inserts tasks, their queue rows and `task_queued` events in one statement, and wakes the
+ * queues' workers at commit. Tasks whose idempotency key already exists come back as
+ * `created: false` with the existing task and are not queued again. A clash on the exclusive key
+ * raises the database's unique violation (23505 on tasks_exclusive_key) and writes nothing.
  */
-async function insertPrepared(transaction: Queryable, boss: Boss, batch: PreparedSubmit[]): Promise<SubmitResult[]> {
-  const created = new Map((await insertTasks(transaction, batch.map((item) => item.task))).map((task) => [task.id, task]));
+async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Promise<SubmitResult[]> {
+  const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
+  const inserted = await database.query<TaskRecord>(
+    `WITH inserted AS (
+       INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id)
+       SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[])
+         AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id)
+       ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING ${taskColumns}
+     ), queued AS (
+       INSERT INTO task_queue (task_id, queue, priority, concurrency_key)
+       SELECT inserted.id, inserted.queue, inserted.priority, keys.lease_key
+       FROM inserted JOIN unnest($1::uuid[], $14::text[]) AS keys (id, lease_key) ON keys.id = inserted.id
+       RETURNING queue
+     ), announced AS (
+       ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_queued' AS type,
+         jsonb_build_object('task_type', task_type, 'queue', queue, 'priority', priority) AS payload FROM inserted`)}
+     )
+     SELECT inserted.*, ${eventsNotified('announced')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`,
+    [
+      column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
+      column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
+      column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
+      column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.parentTaskId),
+      column((task) => leaseKey({ tenant: task.tenant, task_type: task.taskType, concurrency_key: task.concurrencyKey })),
+    ],
+  );
+  const created = new Map(inserted.rows.map((row) => {
+    const { notified_events: _events, notified_queues: _queues, ...task } = row as TaskRecord & { notified_events: unknown; notified_queues: unknown };
+    return [task.id, task as TaskRecord];
+  }));
   const results: SubmitResult[] = [];
   for (const item of batch) {
     const task = created.get(item.task.id);
-    if (task) {
-      results.push({ task, created: true });
-      continue;
-    }
-    const existing = await findByIdempotencyKey(transaction, item.task.tenant, item.task.idempotencyKey!);
-    results.push({ task: existing!, created: false });
+    results.push(task ? { task, created: true } : { task: (await findByIdempotencyKey(database, item.task.tenant, item.task.idempotencyKey!))!, created: false });
   }
-  const jobsByQueue = new Map<string, Array<{ id: string; data: { taskId: string }; priority: number; group?: { id: string } }>>();
-  for (const item of batch) {
-    if (!created.has(item.task.id)) continue;
-    const jobs = jobsByQueue.get(item.task.queue) ?? [];
-    jobs.push({
-      id: item.task.jobId,
-      data: { taskId: item.task.id },
-      priority: item.task.priority,
-      ...groupOption({ tenant: item.task.tenant, task_type: item.task.taskType, concurrency_key: item.task.concurrencyKey }),
-    });
-    jobsByQueue.set(item.task.queue, jobs);
-  }
-  for (const [queue, jobs] of jobsByQueue) await boss.insert(queue, jobs, { db: bossDatabase(transaction) });
-  await appendEvents(transaction, results.filter((result) => result.created).map(({ task }) => ({
-    taskId: task.id,
-    tenant: task.tenant,
-    projectId: task.project_id,
-    type: 'task_queued',
-    payload: { task_type: task.task_type, queue: task.queue, priority: task.priority },
-  })));
   return results;
 }
 
 /** Submits inside the caller's transaction (for example a schedule firing during a claim). */
 export async function submitInTransaction(transaction: Queryable, dependencies: Omit<SubmitDependencies, 'pool'>, request: SubmitRequest): Promise<SubmitResult> {
-  const [result] = await insertPrepared(transaction, dependencies.boss, [prepare(dependencies.registry, request)]);
+  const [result] = await insertPrepared(transaction, [prepare(dependencies.registry, request)]);
   return result!;
 }
 
@@ -191,7 +194,7 @@ export class SubmitBatcher {
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, maxBatch);
         try {
-          const results = await withTransaction(this.#dependencies.pool, (transaction) => insertPrepared(transaction, this.#dependencies.boss, batch.map((item) => item.prepared)));
+          const results = await insertPrepared(this.#dependencies.pool, batch.map((item) => item.prepared));
           batch.forEach((item, index) => item.resolve(results[index]!));
         } catch (error) {
           if (batch.length === 1) {
@@ -200,7 +203,7 @@ export class SubmitBatcher {
           }
           for (const item of batch) {
             try {
-              const [result] = await withTransaction(this.#dependencies.pool, (transaction) => insertPrepared(transaction, this.#dependencies.boss, [item.prepared]));
+              const [result] = await insertPrepared(this.#dependencies.pool, [item.prepared]);
               item.resolve(result!);
             } catch (singleError) {
               item.reject(await this.#explain(item.prepared, singleError));

@@ -29,7 +29,6 @@ export interface TaskRecord {
   idempotency_key: string | null;
   concurrency_key: string | null;
   callback_url: string | null;
-  job_id: string | null;
   worker_id: string | null;
   lease: string | null;
   /** The task that submitted this one as a child (`context.submitChild`), if any. */
@@ -42,18 +41,22 @@ export interface TaskRecord {
   updated_at: string;
 }
 
-const iso = (column: string): string => `${isoTimestamp(column)} AS ${column}`;
-
-export const taskColumns = [
+const plainColumns = [
   'id', 'tenant', 'project_id', 'task_type', 'queue', 'priority', 'status', 'progress', 'progress_message', 'input', 'result',
-  'error', 'attempts', 'max_attempts', 'idempotency_key', 'concurrency_key', 'callback_url', 'job_id', 'worker_id', 'lease',
-  'parent_task_id', iso('cancel_requested_at'), iso('next_attempt_at'), iso('created_at'), iso('started_at'), iso('completed_at'), iso('updated_at'),
-].join(', ');
+  'error', 'attempts', 'max_attempts', 'idempotency_key', 'concurrency_key', 'callback_url', 'worker_id', 'lease', 'parent_task_id',
+];
+const timestampColumns = ['cancel_requested_at', 'next_attempt_at', 'created_at', 'started_at', 'completed_at', 'updated_at'];
+
+/** The columns of a TaskRecord, qualified by `table` for statements that join `tasks` with itself. */
+export function taskColumnsOf(table?: string): string {
+  const qualified = (column: string): string => (table === undefined ? column : `${table}.${column}`);
+  return [...plainColumns.map(qualified), ...timestampColumns.map((column) => `${isoTimestamp(qualified(column))} AS ${column}`)].join(', ');
+}
+
+export const taskColumns = taskColumnsOf();
 
 export interface NewTask {
   id: string;
-  /** The pg-boss job that will deliver the first attempt. */
-  jobId: string;
   tenant: string;
   projectId: string | null;
   taskType: string;
@@ -66,30 +69,6 @@ export interface NewTask {
   exclusiveKey: string | null;
   callbackUrl: string | null;
   parentTaskId: string | null;
-}
-
-/**
- * Inserts queued tasks; returns the rows inserted. A task whose tenant already has its
- * idempotency key is skipped (look it up with findByIdempotencyKey). A clash on the exclusive
- * key raises the database's unique violation (23505 on tasks_exclusive_key).
- */
-export async function insertTasks(database: Queryable, tasks: NewTask[]): Promise<TaskRecord[]> {
-  const column = <Value>(pick: (task: NewTask) => Value): Value[] => tasks.map(pick);
-  const inserted = await database.query<TaskRecord>(
-    `INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id, parent_task_id)
-     SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id, parent_task_id
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $14::uuid[])
-       AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, job_id, parent_task_id)
-     ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-     RETURNING ${taskColumns}`,
-    [
-      column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
-      column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
-      column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
-      column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.jobId), column((task) => task.parentTaskId),
-    ],
-  );
-  return inserted.rows;
 }
 
 export async function findByIdempotencyKey(database: Queryable, tenant: string, idempotencyKey: string): Promise<TaskRecord | undefined> {

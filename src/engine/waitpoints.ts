@@ -12,15 +12,14 @@
  * park (settle.ts) locks the task row and then reads the waitpoint, so whichever commits second
  * sees the other's write and the task is requeued exactly once.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import { withTransaction } from '../db/pool.ts';
 import { isoTimestamp } from '../db/sql.ts';
 import { NotFoundError, TaskloomError, ValidationError } from '../errors.ts';
-import { bossDatabase, type Boss } from './boss.ts';
+import { enqueue } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
-import { groupOption } from './settle.ts';
 import { describeIssues } from './submit.ts';
 import { taskColumns, type TaskRecord } from './task-store.ts';
 
@@ -137,13 +136,12 @@ function waitpointEvent(waitpoint: Pick<WaitpointRecord, 'id' | 'task_id' | 'ten
  * delivery with the task's priority. The task row must be locked by the caller. No-op for a task
  * that is not `waiting` (still running: its park will see the resolution and requeue itself).
  */
-async function resumeLocked(transaction: PoolClient, boss: Boss, task: TaskRecord, reason: Record<string, unknown>): Promise<boolean> {
+async function resumeLocked(transaction: PoolClient, task: TaskRecord, reason: Record<string, unknown>): Promise<boolean> {
   if (task.status !== 'waiting') return false;
   const pending = await transaction.query('SELECT 1 FROM waitpoints WHERE task_id = $1 AND status = $2 LIMIT 1', [task.id, 'pending']);
   if ((pending.rowCount ?? 0) > 0) return false;
-  const jobId = randomUUID();
-  await transaction.query(`UPDATE tasks SET status = 'queued', job_id = $2, next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [task.id, jobId]);
-  await boss.send(task.queue, { taskId: task.id }, { id: jobId, priority: task.priority, db: bossDatabase(transaction), ...groupOption(task) });
+  await transaction.query(`UPDATE tasks SET status = 'queued', next_attempt_at = NULL, updated_at = now() WHERE id = $1`, [task.id]);
+  await enqueue(transaction, [{ task }]);
   await appendEvents(transaction, [{ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_queued', payload: { reason: 'resumed', ...reason } }]);
   return true;
 }
@@ -188,7 +186,7 @@ export interface CompleteWaitpointRequest {
  * own tables: an approval and its audit row then commit with the resume, or not at all).
  */
 export async function completeWaitpoint(
-  dependencies: { pool: Pool; boss: Boss },
+  dependencies: { pool: Pool },
   request: CompleteWaitpointRequest,
   beforeCommit?: (transaction: PoolClient, waitpoint: WaitpointRecord) => Promise<void>,
 ): Promise<WaitpointRecord> {
@@ -216,7 +214,7 @@ export async function completeWaitpoint(
     }
     if (beforeCommit) await beforeCommit(transaction, waitpoint);
     await appendEvents(transaction, [waitpointEvent(waitpoint, 'waitpoint_completed', { completed_by: waitpoint.completed_by })]);
-    await resumeLocked(transaction, dependencies.boss, task, { waitpoint_id: waitpoint.id });
+    await resumeLocked(transaction, task, { waitpoint_id: waitpoint.id });
     return waitpoint;
   });
 }
@@ -246,7 +244,7 @@ export async function createCompletionToken(pool: Pool, id: string, tenant: stri
  * the parents that were parked on them. Called in the transaction that settles a child (so its
  * new status is visible here), and by the sweep as a safety net.
  */
-export async function resolveChildWaits(transaction: PoolClient, boss: Boss, parentIds: Iterable<string>): Promise<void> {
+export async function resolveChildWaits(transaction: PoolClient, parentIds: Iterable<string>): Promise<void> {
   // Sorted: two transactions settling children of the same parents lock them in one order.
   for (const parentId of [...new Set(parentIds)].sort()) {
     const parent = await lockTask(transaction, parentId);
@@ -260,7 +258,7 @@ export async function resolveChildWaits(transaction: PoolClient, boss: Boss, par
     );
     if (resolved.rows.length === 0) continue;
     await appendEvents(transaction, resolved.rows.map((waitpoint) => waitpointEvent(waitpoint, 'waitpoint_completed', { completed_by: 'children', children: waitpoint.children?.length ?? 0 })));
-    await resumeLocked(transaction, boss, parent, { waitpoint_id: resolved.rows[0]!.id });
+    await resumeLocked(transaction, parent, { waitpoint_id: resolved.rows[0]!.id });
   }
 }
 
@@ -275,8 +273,8 @@ export async function cancelPendingWaitpoints(transaction: Queryable, taskIds: s
  * `children` waits time out; `timer` waits complete) and resolves children waits a lost wake-up
  * left pending. Each waitpoint is handled in a transaction of its own, task row first.
  */
-export async function sweepWaitpoints(dependencies: { pool: Pool; boss: Boss }, limit = 200): Promise<number> {
-  const { pool, boss } = dependencies;
+export async function sweepWaitpoints(dependencies: { pool: Pool }, limit = 200): Promise<number> {
+  const { pool } = dependencies;
   const due = await pool.query<{ id: string; task_id: string }>(
     `SELECT id, task_id FROM waitpoints WHERE status = 'pending' AND timeout_at <= now() ORDER BY timeout_at LIMIT $1`,
     [limit],
@@ -296,7 +294,7 @@ export async function sweepWaitpoints(dependencies: { pool: Pool; boss: Boss }, 
       const waitpoint = updated.rows[0];
       if (!waitpoint) return false;
       await appendEvents(transaction, [waitpointEvent(waitpoint, waitpoint.status === 'completed' ? 'waitpoint_completed' : 'waitpoint_timed_out', { timeout_at: waitpoint.timeout_at })]);
-      await resumeLocked(transaction, boss, task, { waitpoint_id: waitpoint.id });
+      await resumeLocked(transaction, task, { waitpoint_id: waitpoint.id });
       return true;
     });
     if (fired) handled += 1;
@@ -309,7 +307,7 @@ export async function sweepWaitpoints(dependencies: { pool: Pool; boss: Boss }, 
     [limit],
   );
   if (stranded.rows.length > 0) {
-    await withTransaction(pool, (transaction) => resolveChildWaits(transaction, boss, stranded.rows.map((row) => row.task_id)));
+    await withTransaction(pool, (transaction) => resolveChildWaits(transaction, stranded.rows.map((row) => row.task_id)));
     handled += stranded.rows.length;
   }
   return handled;

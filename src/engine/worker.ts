@@ -1,31 +1,30 @@
 /**
- * The worker loop: claim tasks from pg-boss into free slots, run them, record how they ended.
+ * The worker loop: claim ready tasks into free slots, run them, record how they ended.
  *
- * Why its own loop instead of pg-boss `work()`: `work()` with batchSize 1 idles a whole polling
- * interval between jobs once its NOTIFY wake-up is spent (measured: 8 jobs, then ~30 s idle),
- * and batches of N hold N jobs while they run one after another. Here every free slot is filled
- * as soon as it frees: a finished task wakes the loop, which claims exactly as many tasks as
- * there are free slots, highest-priority queue first.
+ * Every free slot is filled as soon as it frees: a finished task wakes the loop, which claims
+ * exactly as many tasks as there are free slots, highest-priority queue first, in one statement
+ * per queue (ready-queue.ts). Batches of N held while they run one after another would let one
+ * slow task delay N-1 others another worker could run (decision 0002).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
+import { withTransaction, type Pool } from '../db/pool.ts';
 import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import { resolveChildWaits, sweepWaitpoints } from './waitpoints.ts';
-import { bossDatabase, bossNotifyChannel, type Boss } from './boss.ts';
 import { cancelChannel } from './cancel.ts';
+import { extendLeases, readyChannel, recoverLostLeases, releaseLeases } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
 import { Settler, type Outcome, type Settlement } from './settle.ts';
-import { registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
-import { submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
+import { validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import { createTaskContext, loadCompletedSteps } from './task-context.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import { taskColumns, type TaskRecord } from './task-store.ts';
@@ -39,7 +38,7 @@ export interface WorkerOptions {
   workerId?: string;
   /** Idle polling backstop; NOTIFY wakes the worker at once. @default 2000 */
   pollIntervalMs?: number;
-  /** pg-boss heartbeat period; the worker refreshes at half of it. @default 10 */
+  /** Heartbeat period: the worker refreshes its row at half of it; its leases lapse 1.5 periods after its last beat. @default 10 */
   heartbeatSeconds?: number;
   /** On stop, how long running tasks get after their signal aborts. @default 10000 */
   shutdownGraceMs?: number;
@@ -47,7 +46,11 @@ export interface WorkerOptions {
 
 export interface WorkerDependencies {
   pool: Pool;
-  boss: Boss;
+  /**
+   * Two connections of this worker's own for the hot path, claims and settles, opened with
+   * `deliverySettings` (ready-queue.ts). The worker closes it when it stops.
+   */
+  deliveryPool: Pool;
   registry: TaskRegistry;
   listener: NotificationListener;
   logger: Logger;
@@ -59,7 +62,6 @@ export interface WorkerDependencies {
 
 interface Claim {
   task: TaskRecord;
-  job: { id: string; retryCount: number };
 }
 
 interface Running extends Claim {
@@ -67,18 +69,6 @@ interface Running extends Claim {
   done: Promise<void>;
   /** Set when shutdown handed the task back without waiting for its handler. */
   released: boolean;
-}
-
-interface FetchedJob {
-  id: string;
-  retryCount: number;
-  data: { taskId?: string; schedule?: { taskType: string; input: unknown; tenant?: string } };
-}
-
-function advisoryKey(text: string): number {
-  let hash = 0;
-  for (const character of text) hash = (hash * 31 + character.charCodeAt(0)) | 0;
-  return hash;
 }
 
 export class Worker {
@@ -99,8 +89,8 @@ export class Worker {
   #heartbeat: NodeJS.Timeout | undefined;
   #unlisten: Array<() => void> = [];
   /**
-   * Queues whose last claim came back short, so they are skipped until pg-boss NOTIFYs a new job
-   * on them or the polling backstop runs. Without this every free slot would cost one claim
+   * Queues whose last claim came back short, so they are skipped until a NOTIFY says work became
+   * ready on them or the polling backstop runs. Without this every free slot would cost one claim
    * transaction per queue served, most of them on empty queues.
    */
   readonly #drained = new Set<QueueName>();
@@ -120,7 +110,7 @@ export class Worker {
     this.#heartbeatSeconds = options.heartbeatSeconds ?? 10;
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.#logger = dependencies.logger.child({ workerId: this.id });
-    this.#settler = new Settler(dependencies.pool, dependencies.boss, this.#logger, (settlements) => dependencies.onSettled?.(settlements));
+    this.#settler = new Settler(dependencies.deliveryPool, this.#logger, (settlements) => dependencies.onSettled?.(settlements));
   }
 
   #registration(): WorkerRegistration {
@@ -137,8 +127,7 @@ export class Worker {
 
   async start(): Promise<void> {
     const { listener, pool } = this.#dependencies;
-    const channel = await bossNotifyChannel(pool);
-    this.#unlisten.push(listener.on(channel, (queue) => {
+    this.#unlisten.push(listener.on(readyChannel, (queue) => {
       if (!(this.#queues as string[]).includes(queue)) return;
       this.#drained.delete(queue as QueueName);
       this.#wakeUp();
@@ -175,7 +164,7 @@ export class Worker {
     const stragglers = [...this.#active.values()];
     for (const running of stragglers) running.released = true;
     await Promise.all(stragglers.map((running) =>
-      this.#settler.settle({ task: running.task, job: running.job, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
+      this.#settler.settle({ task: running.task, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
         this.#logger.error({ err: error, taskId: running.task.id }, 'handing back a task at shutdown failed; it resumes after its heartbeat lapses');
       })));
     clearInterval(this.#heartbeat);
@@ -184,6 +173,7 @@ export class Worker {
     await unregisterWorker(this.#dependencies.pool, this.id).catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'could not remove this worker\'s heartbeat row; it ages out');
     });
+    await this.#dependencies.deliveryPool.end();
     this.#logger.info({ released: stragglers.length }, 'worker stopped');
   }
 
@@ -248,80 +238,43 @@ export class Worker {
    */
   #sweep(): void {
     if (this.#sweeping) return;
-    const { pool, boss } = this.#dependencies;
-    this.#sweeping = sweepWaitpoints({ pool, boss })
+    const { pool } = this.#dependencies;
+    this.#sweeping = recoverLostLeases(pool)
+      .then((recovered) => { if (recovered > 0) this.#logger.warn({ recovered }, 'tasks of workers that stopped responding were queued again'); })
+      .then(() => sweepWaitpoints({ pool }))
       .then((fired) => { if (fired > 0) this.#logger.debug({ fired }, 'waitpoints resolved by the sweep'); })
       .catch((error: unknown) => this.#logger.warn({ err: error }, 'waitpoint sweep failed; it runs again at the next poll'))
       .finally(() => { this.#sweeping = undefined; });
   }
 
-  /** Fetches up to `limit` jobs and marks their tasks running, in one transaction. */
+  /**
+   * Claims up to `limit` ready tasks of `queue` in one statement (ready-queue.ts), which also
+   * records the attempts that ended since the last one. The rare leftovers take a second one: leased rows whose task was cancelled meanwhile, and tasks whose
+   * workers died on their last allowed attempt.
+   */
   async #claim(queue: QueueName, limit: number): Promise<Claim[]> {
-    const { registry, boss, pool } = this.#dependencies;
-    // pg-boss's group limit checks for an active job of the group without a lock, so two workers
-    // fetching at once could both start a job of one group. For queues carrying keyed task types
-    // the fetch is serialised per queue by an advisory lock held until the claim commits.
-    const keyed = registry.list().some((definition) => definition.queue === queue && definition.concurrency !== undefined);
-    return withTransaction(pool, async (transaction) => {
-      if (keyed) await transaction.query('SELECT pg_advisory_xact_lock($1)', [advisoryKey(`taskloom:claim:${queue}`)]);
-      const jobs = (await boss.fetch(queue, {
-        batchSize: limit,
-        db: bossDatabase(transaction),
-        ...(keyed ? { groupConcurrency: 1 } : {}),
-      })) as unknown as FetchedJob[];
-      if (jobs.length === 0) return [];
-      const finished: Array<{ id: string; retryCount: number }> = [];
+    const { claimed, unclaimed } = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
+    const abandoned = claimed.filter((task) => task.attempts > task.max_attempts);
+    if (unclaimed.length > 0 || abandoned.length > 0) await this.#discard(unclaimed, abandoned);
+    return claimed.filter((task) => task.attempts <= task.max_attempts).map((task) => ({ task }));
+  }
+
+  /**
+   * Drops the leases of claimed rows whose task was no longer runnable (cancelling those whose
+   * cancel was requested while they were between workers), and fails the tasks whose workers
+   * died while running them on their last allowed attempt.
+   */
+  async #discard(unclaimed: Array<{ taskId: string; lease: string }>, abandoned: TaskRecord[]): Promise<void> {
+    await withTransaction(this.#dependencies.deliveryPool, async (transaction) => {
       const events: NewEvent[] = [];
-      for (const job of jobs.filter((candidate) => candidate.data.schedule)) {
-        await this.#materialiseSchedule(transaction, job);
-        finished.push({ id: job.id, retryCount: job.retryCount });
-      }
-      const taskJobs = jobs.filter((job) => typeof job.data.taskId === 'string');
-      const claimed = await transaction.query<TaskRecord & { previous_status: string }>(
-        `WITH target AS (
-           SELECT t.id AS target_id, t.status AS previous_status
-           FROM tasks t JOIN unnest($1::uuid[], $2::uuid[]) AS j (task_id, job_id) ON t.id = j.task_id
-           WHERE t.status IN ('queued', 'retrying', 'running') AND t.cancel_requested_at IS NULL AND t.job_id = j.job_id
-           FOR UPDATE OF t
-         )
-         UPDATE tasks SET status = 'running', attempts = tasks.attempts + 1, started_at = coalesce(tasks.started_at, now()),
-           lease = gen_random_uuid(), worker_id = $3, next_attempt_at = NULL, updated_at = now()
-         FROM target WHERE tasks.id = target.target_id
-         RETURNING ${taskColumns}, target.previous_status`,
-        [taskJobs.map((job) => job.data.taskId), taskJobs.map((job) => job.id), this.id],
+      const cancelled = await transaction.query<TaskRecord>(
+        `UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL
+         WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'retrying', 'running') AND cancel_requested_at IS NOT NULL
+         RETURNING ${taskColumns}`,
+        [unclaimed.map((row) => row.taskId)],
       );
-      const claimedIds = new Set(claimed.rows.map((row) => row.id));
-      // Jobs whose task was cancelled, finished, or superseded by a newer delivery.
-      const unclaimed = taskJobs.filter((job) => !claimedIds.has(job.data.taskId!));
-      let cancelled: { rows: TaskRecord[] } = { rows: [] };
-      if (unclaimed.length > 0) {
-        cancelled = await transaction.query<TaskRecord>(
-          `UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL
-           WHERE id = ANY($1::uuid[]) AND status IN ('queued', 'retrying', 'running') AND cancel_requested_at IS NOT NULL
-           RETURNING ${taskColumns}`,
-          [unclaimed.map((job) => job.data.taskId)],
-        );
-        for (const task of cancelled.rows) events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_cancelled', payload: { previous_state: 'queued', reason: 'requested' } });
-        for (const job of unclaimed) finished.push({ id: job.id, retryCount: job.retryCount });
-      }
-      const claims: Claim[] = [];
-      const abandoned: TaskRecord[] = [];
-      for (const row of claimed.rows) {
-        const job = taskJobs.find((candidate) => candidate.data.taskId === row.id)!;
-        const { previous_status: previousStatus, ...task } = row;
-        if (task.attempts > task.max_attempts) {
-          abandoned.push(task);
-          finished.push({ id: job.id, retryCount: job.retryCount });
-          continue;
-        }
-        claims.push({ task, job: { id: job.id, retryCount: job.retryCount } });
-        events.push({
-          taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_started',
-          payload: { attempt: task.attempts, max_attempts: task.max_attempts, worker_id: this.id, resumed: previousStatus === 'running' },
-        });
-      }
+      for (const task of cancelled.rows) events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_cancelled', payload: { previous_state: 'queued', reason: 'requested' } });
       if (abandoned.length > 0) {
-        // Workers died while running these; the last allowed attempt is used up.
         const error = { code: 'abandoned', message: 'The task\'s worker stopped responding on its last allowed attempt.', retryable: false };
         await transaction.query(
           `UPDATE tasks SET status = 'failed', error = $2, completed_at = now(), updated_at = now(), lease = NULL WHERE id = ANY($1::uuid[])`,
@@ -329,28 +282,12 @@ export class Worker {
         );
         for (const task of abandoned) events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_failed', payload: { error, attempt: task.attempts } });
       }
-      if (finished.length > 0) await boss.complete(queue, finished, null, { db: bossDatabase(transaction) });
-      // Children that ended here (cancelled while queued, abandoned) may be what a parent waits for.
+      await releaseLeases(transaction, [...unclaimed, ...abandoned.map((task) => ({ taskId: task.id, lease: task.lease }))]);
+      // Children that ended here may be what a parent waits for.
       const parents = [...cancelled.rows, ...abandoned].flatMap((task) => (task.parent_task_id === null ? [] : [task.parent_task_id]));
-      if (parents.length > 0) await resolveChildWaits(transaction, boss, parents);
+      if (parents.length > 0) await resolveChildWaits(transaction, parents);
       await appendEvents(transaction, events);
-      return claims;
     });
-  }
-
-  /** A cron slot fired: create its task (once per slot, by the job's id) in the claim transaction. */
-  async #materialiseSchedule(transaction: PoolClient, job: FetchedJob): Promise<void> {
-    const schedule = job.data.schedule!;
-    try {
-      await submitInTransaction(transaction, this.#dependencies, {
-        taskType: schedule.taskType,
-        input: schedule.input,
-        tenant: schedule.tenant ?? 'default',
-        idempotencyKey: `schedule:${job.id}`,
-      });
-    } catch (error) {
-      this.#logger.error({ err: error, schedule }, 'a scheduled task could not be submitted; the slot is skipped');
-    }
   }
 
   #start(claim: Claim): void {
@@ -362,8 +299,8 @@ export class Worker {
 
   /**
    * The handler is done: its slot frees now, while the outcome is recorded in the background,
-   * so the next claim overlaps this settle instead of waiting for its commit. The task's job
-   * stays active in pg-boss until the settle commits, so same-key tasks still wait for it.
+   * so the next claim overlaps this settle instead of waiting for its commit. The task's lease
+   * stays until the settle commits, so same-key tasks still wait for it.
    */
   #release(running: Running): void {
     if (this.#active.get(running.task.id) !== running) return;
@@ -405,7 +342,7 @@ export class Worker {
       this.#release(running);
       return;
     }
-    const settling = this.#settler.settle({ task, job: running.job, outcome, durationMs: Math.round(performance.now() - started) }).then(
+    const settling = this.#settler.settle({ task, outcome, durationMs: Math.round(performance.now() - started) }).then(
       (applied) => {
         if (!applied) this.#logger.warn({ taskId: task.id }, 'attempt finished after losing its task; its outcome was not recorded');
       },
@@ -455,19 +392,14 @@ export class Worker {
     if (running && !running.controller.signal.aborted) running.controller.abort(new TaskAbortedError(reason));
   }
 
-  /** Refreshes pg-boss heartbeats and catches cancel requests or lost leases a NOTIFY missed. */
+  /** Refreshes this worker's heartbeat row and its leases; catches cancel requests or lost leases a NOTIFY missed. */
   async #beat(): Promise<void> {
-    const { boss, pool } = this.#dependencies;
+    const { pool } = this.#dependencies;
     await touchWorker(pool, this.#registration()).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker heartbeat failed'));
+    const held = [...this.#active.keys(), ...this.#settler.unsettledTaskIds];
+    await extendLeases(pool, this.id, held, heartbeatWindowSeconds(this.#heartbeatSeconds)).catch((error: unknown) => this.#logger.warn({ err: error }, 'extending leases failed'));
     if (this.#active.size === 0) return;
     try {
-      const byQueue = new Map<string, Array<{ id: string; retryCount: number }>>();
-      for (const running of this.#active.values()) {
-        const jobs = byQueue.get(running.task.queue) ?? [];
-        jobs.push(running.job);
-        byQueue.set(running.task.queue, jobs);
-      }
-      for (const [queue, jobs] of byQueue) await boss.touch(queue, jobs);
       const states = await pool.query<{ id: string; lease: string | null; cancel_requested_at: Date | null }>(
         'SELECT id, lease, cancel_requested_at FROM tasks WHERE id = ANY($1::uuid[])',
         [[...this.#active.keys()]],

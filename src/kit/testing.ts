@@ -12,7 +12,7 @@ import pg from 'pg';
 import { migrate, type MigrationSource } from '../db/migrate.ts';
 import { createPool, type Pool } from '../db/pool.ts';
 import { Engine, type AnyTaskDefinition, type TaskRecord, type TaskStatus } from '../engine/index.ts';
-import { bossNotifyChannel } from '../engine/boss.ts';
+import { readyChannel } from '../engine/ready-queue.ts';
 import { sweepWaitpoints } from '../engine/waitpoints.ts';
 import { createLogger, type Logger } from '../logger.ts';
 
@@ -75,12 +75,10 @@ export async function createTestDatabase(options: { migrate?: boolean; migration
 export const testLogger: Logger = createLogger(process.env.TASKLOOM_TEST_LOG ?? 'silent');
 
 export interface TestEngineOptions {
-  /** Run pg-boss supervision and cron here. @default false */
+  /** Fire cron schedules here. @default false */
   maintenance?: boolean;
   /** @default 10 */
   heartbeatSeconds?: number;
-  /** @default 1 */
-  superviseIntervalSeconds?: number;
   cronIntervalSeconds?: number;
   /** Register cron schedules. @default false */
   schedules?: boolean;
@@ -95,7 +93,6 @@ export async function startTestEngine(database: Pick<TestDatabase, 'url' | 'pool
     maintenance: options.maintenance ?? false,
     schedules: options.schedules ?? false,
     heartbeatSeconds: options.heartbeatSeconds ?? 10,
-    superviseIntervalSeconds: options.superviseIntervalSeconds ?? 1,
     cronIntervalSeconds: options.cronIntervalSeconds,
   });
 }
@@ -136,12 +133,11 @@ export async function waitForTask(engine: Engine, taskId: string, statuses: Task
 export async function advanceTime(engine: Engine, ms: number): Promise<void> {
   const interval = `${Math.round(ms)} milliseconds`;
   await engine.pool.query(`UPDATE waitpoints SET timeout_at = timeout_at - $1::interval WHERE status = 'pending' AND timeout_at IS NOT NULL`, [interval]);
-  await engine.pool.query(`UPDATE pgboss.job SET start_after = start_after - $1::interval WHERE state IN ('created', 'retry') AND start_after > now()`, [interval]);
+  await engine.pool.query(`UPDATE task_queue SET run_at = run_at - $1::interval WHERE run_at > now()`, [interval]);
   await engine.pool.query(`UPDATE tasks SET next_attempt_at = next_attempt_at - $1::interval WHERE next_attempt_at IS NOT NULL`, [interval]);
   await sweepWaitpoints(engine);
   // Delayed deliveries that just came due: wake the workers instead of waiting for their poll.
-  const channel = await bossNotifyChannel(engine.pool);
   for (const queue of new Set(engine.registry.list().map((definition) => definition.queue))) {
-    await engine.pool.query('SELECT pg_notify($1, $2)', [channel, queue]);
+    await engine.pool.query('SELECT pg_notify($1, $2)', [readyChannel, queue]);
   }
 }

@@ -12,7 +12,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
   // Maintenance on: this engine's pg-boss supervisor is what notices the dead worker's lapsed heartbeat.
-  engine = await startTestEngine(database, testTaskTypes, { maintenance: true, superviseIntervalSeconds: 1 });
+  engine = await startTestEngine(database, testTaskTypes, { maintenance: true });
 });
 
 afterAll(async () => {

@@ -112,7 +112,7 @@ describe('task lifecycle', () => {
     // Let earlier tests' tasks finish so the counts below move only if a rejected submit writes.
     await eventually(async () => (await database.pool.query(`SELECT 1 FROM tasks WHERE status IN ('queued', 'running', 'retrying')`)).rowCount === 0);
     const tasksBefore = await countRows('tasks');
-    const jobsBefore = await countRows('pgboss.job');
+    const queuedBefore = await countRows('task_queue');
     const eventsBefore = await countRows('task_events');
     const invalid = await engine.submit({ taskType: 'sleep', input: { ms: 'soon', steps: 0 } }).catch((error: unknown) => error);
     expect(isTaskloomError(invalid) && invalid.code).toBe('validation_failed');
@@ -124,7 +124,7 @@ describe('task lifecycle', () => {
     expect(isTaskloomError(unknown) && unknown.code).toBe('unknown_task_type');
     expect((unknown as Error).message).toContain('sleep');
     expect(await countRows('tasks')).toBe(tasksBefore);
-    expect(await countRows('pgboss.job')).toBe(jobsBefore);
+    expect(await countRows('task_queue')).toBe(queuedBefore);
     expect(await countRows('task_events')).toBe(eventsBefore);
   });
 

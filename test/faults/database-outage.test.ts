@@ -32,7 +32,7 @@ beforeAll(async () => {
   proxy = await startTcpProxy(database.url);
   // The API process's engine (no worker: the two worker processes do the work) goes through the proxy.
   pool = createPool(proxy.url, { max: 5, applicationName: 'taskloom-api', connectionTimeoutMs: 2000 });
-  engine = await Engine.start({ url: proxy.url, pool, logger: testLogger, taskTypes: testTaskTypes, maintenance: true, superviseIntervalSeconds: 1 });
+  engine = await Engine.start({ url: proxy.url, pool, logger: testLogger, taskTypes: testTaskTypes, maintenance: true });
   server = await startApiServer({ engine, pool, config: loadConfig({}, {}), logger: testLogger, host: '127.0.0.1', port: 0, webRoot: false });
   for (let index = 0; index < 2; index += 1) {
     const child = spawnNode('test/fixtures/worker-process.ts', [proxy.url, '4']);

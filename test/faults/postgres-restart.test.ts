@@ -45,7 +45,7 @@ beforeAll(async () => {
   await migrate(pool);
   await createSideEffectTables(pool);
   key = (await createApiKey(pool, { tenant: 'alpha' })).key;
-  engine = await Engine.start({ url, pool, logger: testLogger, taskTypes: testTaskTypes, maintenance: true, superviseIntervalSeconds: 1 });
+  engine = await Engine.start({ url, pool, logger: testLogger, taskTypes: testTaskTypes, maintenance: true });
   server = await startApiServer({ engine, pool, config: loadConfig({}, {}), logger: testLogger, host: '127.0.0.1', port: 0, webRoot: false });
   for (let index = 0; index < 2; index += 1) workers.push(spawnNode('test/fixtures/worker-process.ts', [url, '8']));
   await Promise.all(workers.map((child) => child.waitForLine('ready')));

@@ -20,7 +20,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   const config = learningConfig();
   // Maintenance on: this engine's pg-boss supervisor notices the dead worker's lapsed heartbeat.
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source: resumed }), { maintenance: true, superviseIntervalSeconds: 1 });
+  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source: resumed }), { maintenance: true });
 });
 
 afterAll(async () => {
