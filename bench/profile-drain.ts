@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 1500));
       const tables = await database.pool.query<{ name: string; updates: number; hot_updates: number; dead: number; live: number }>(
         `SELECT schemaname || '.' || relname AS name, n_tup_upd AS updates, n_tup_hot_upd AS hot_updates, n_dead_tup AS dead, n_live_tup AS live
-         FROM pg_stat_user_tables WHERE relname IN ('tasks', 'task_events', 'job_common') ORDER BY name`,
+         FROM pg_stat_user_tables WHERE relname IN ('tasks', 'task_events', 'task_queue', 'task_leases') ORDER BY name`,
       );
       log(`\ntables since start (submits, warm-up and drain): updates, of which HOT, dead and live tuples`);
       for (const row of tables.rows) log(`${row.name.padEnd(20)} ${String(row.updates).padStart(7)} updates ${String(row.hot_updates).padStart(7)} HOT ${String(row.dead).padStart(7)} dead ${String(row.live).padStart(7)} live`);

@@ -125,7 +125,8 @@ async function readQueueGauges(): Promise<void> {
   if (!source) return;
   try {
     const result = await source.pool.query<{ queue: string; status: string; count: number }>(
-      `SELECT queue, status, count(*)::int AS count FROM tasks WHERE status IN ('queued', 'retrying', 'running') GROUP BY queue, status`,
+      `SELECT queue, 'queued' AS status, count(*)::int AS count FROM task_queue GROUP BY queue
+       UNION ALL SELECT t.queue, 'running', count(*)::int FROM task_leases l JOIN tasks t ON t.id = l.task_id GROUP BY t.queue`,
     );
     for (const row of result.rows) {
       const target = row.status === 'running' ? running : depth;

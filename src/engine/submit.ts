@@ -104,7 +104,7 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
  * Inserts tasks, their queue rows and `task_queued` events in one statement, and wakes the
  * queues' workers at commit. Tasks whose idempotency key already exists come back as
  * `created: false` with the existing task and are not queued again. A clash on the exclusive key
- * raises the database's unique violation (23505 on tasks_exclusive_key) and writes nothing.
+ * raises the database's unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
  */
 async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Promise<SubmitResult[]> {
   const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
@@ -116,6 +116,11 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Pro
          AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id)
        ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${taskColumns}
+     ), exclusive AS (
+       INSERT INTO task_exclusive_keys (tenant, task_type, exclusive_key, task_id)
+       SELECT inserted.tenant, inserted.task_type, keys.exclusive_key, inserted.id
+       FROM inserted JOIN unnest($1::uuid[], $11::text[]) AS keys (id, exclusive_key) ON keys.id = inserted.id
+       WHERE keys.exclusive_key IS NOT NULL
      ), queued AS (
        INSERT INTO task_queue (task_id, queue, priority, concurrency_key)
        SELECT inserted.id, inserted.queue, inserted.priority, keys.lease_key
@@ -219,7 +224,7 @@ export class SubmitBatcher {
   /** Turns a clash on the exclusive-key index into a conflict naming the active task. */
   async #explain(prepared: PreparedSubmit, error: unknown): Promise<unknown> {
     const databaseError = error as DatabaseError;
-    if (databaseError.code === '23505' && databaseError.constraint === 'tasks_exclusive_key' && prepared.exclusiveKey !== null) {
+    if (databaseError.code === '23505' && databaseError.constraint === 'task_exclusive_keys_pkey' && prepared.exclusiveKey !== null) {
       const active = await findActiveExclusive(this.#dependencies.pool, prepared.task.tenant, prepared.task.taskType, prepared.exclusiveKey).catch(() => undefined);
       return new ConcurrencyConflictError(prepared.task.taskType, prepared.exclusiveKey, active?.id ?? 'unknown');
     }

@@ -85,7 +85,7 @@ export async function getTask(database: Queryable, id: string, tenant?: string):
 
 export async function findActiveExclusive(database: Queryable, tenant: string, taskType: string, exclusiveKey: string): Promise<TaskRecord | undefined> {
   const result = await database.query<TaskRecord>(
-    `SELECT ${taskColumns} FROM tasks WHERE tenant = $1 AND task_type = $2 AND exclusive_key = $3 AND status IN ('queued', 'running', 'retrying', 'waiting')`,
+    `SELECT ${taskColumns} FROM tasks WHERE id = (SELECT task_id FROM task_exclusive_keys WHERE tenant = $1 AND task_type = $2 AND exclusive_key = $3)`,
     [tenant, taskType, exclusiveKey],
   );
   return result.rows[0];
@@ -157,10 +157,19 @@ export async function listTasks(database: Queryable, filter: TaskFilter): Promis
   return { tasks, nextCursor: result.rows.length > limit && last ? encodeCursor({ createdAt: last.cursor_created_at, id: last.id }) : null };
 }
 
+/**
+ * The ids of every unfinished task, from the narrow tables that hold them (no index on
+ * `tasks.status`: see migration 0010): queued and due later, running, and waiting.
+ */
+export const activeTaskIds = `SELECT task_id FROM task_queue UNION SELECT task_id FROM task_leases
+  UNION SELECT task_id FROM waitpoints WHERE status = 'pending'`;
+
 /** Active tasks of these types by status, from any process (for gauges computed at scrape time). */
 export async function countActiveTasks(database: Queryable, taskTypes: readonly string[]): Promise<Record<'queued' | 'running' | 'retrying' | 'waiting', number>> {
   const result = await database.query<{ status: 'queued' | 'running' | 'retrying' | 'waiting'; count: number }>(
-    `SELECT status, count(*)::int AS count FROM tasks WHERE task_type = ANY($1::text[]) AND status IN ('queued', 'running', 'retrying', 'waiting') GROUP BY status`,
+    `SELECT status, count(*)::int AS count FROM tasks
+     WHERE id IN (${activeTaskIds}) AND task_type = ANY($1::text[]) AND status IN ('queued', 'running', 'retrying', 'waiting')
+     GROUP BY status`,
     [taskTypes],
   );
   const counts = { queued: 0, running: 0, retrying: 0, waiting: 0 };
