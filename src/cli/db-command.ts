@@ -63,7 +63,8 @@ async function attachedProcesses(url: string, key: number): Promise<Attached[]> 
 
 /**
  * Servers with the embedded credentials on `ports` that are not this folder's. One whose data
- * folder was deleted under it fails every session with 58P01.
+ * folder was deleted under it still accepts connections but fails every new session with
+ * 58P01 (it cannot open its own files).
  */
 async function otherServers(ports: number[], ownPort: number | undefined, server: Server): Promise<OtherServer[]> {
   const found: OtherServer[] = [];

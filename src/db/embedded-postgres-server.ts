@@ -1,15 +1,13 @@
 /**
  * One embedded PostgreSQL data folder: where it lives, whether a server runs on it, and starting
- * and stopping that server with `pg_ctl`.
+ * and stopping that server with `pg_ctl`, in a session of its own with its log in a file, so it
+ * outlives the process that started it and does not hear that terminal's Ctrl-C.
  *
  * PostgreSQL's own `postmaster.pid` (line 1 the pid, line 4 the port) is the only record of a
  * running server, and its own interlock decides a start race: a second server on the same data
  * refuses to start ("lock file already exists", or "shared memory block is still in use" while a
  * killed server's backends linger). Its `postmaster.opts` (the options of the last start) keeps the
  * port the folder chose, so the server comes back on it and every process of the folder finds it.
- *
- * pg_ctl starts the server in a session of its own with its log in a file, so it outlives the
- * process that started it while others use it and does not hear that terminal's Ctrl-C.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -81,21 +79,17 @@ export async function readRecordedPort(folder: DataFolder): Promise<number | und
 }
 
 /** `port` when nothing listens on it, else one the system hands out. */
-export async function freePortFrom(port: number): Promise<number> {
-  const listen = (candidate: number): Promise<number | undefined> => new Promise((resolve) => {
-    const server = net.createServer().once('error', () => resolve(undefined));
-    server.listen(candidate, '127.0.0.1', () => {
+export function freePortFrom(port: number): Promise<number> {
+  return new Promise((resolve) => {
+    const server = net.createServer().once('error', () => server.listen(0, '127.0.0.1'));
+    server.listen(port, '127.0.0.1', () => {
       const bound = (server.address() as net.AddressInfo).port;
       server.close(() => resolve(bound));
     });
   });
-  return (await listen(port)) ?? (await listen(0))!;
 }
 
-/**
- * A session on the server at `port` (embedded credentials), and the data folder it serves. The
- * server of a deleted data folder still accepts connections but fails every session with 58P01.
- */
+/** A session on the server at `port` with the embedded credentials, and the data folder it serves. */
 export async function connectTo(port: number, applicationName: string): Promise<{ client: pg.Client; dataPath: string }> {
   const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000, application_name: applicationName });
   client.on('error', () => {});
@@ -143,15 +137,14 @@ export async function readServerState(dataPath: string, keepAs?: string): Promis
 /** Under root the server runs as the `postgres` system user (PostgreSQL refuses root), created when missing. */
 async function serverAccount(): Promise<{ uid: number; gid: number } | undefined> {
   if (process.getuid?.() !== 0) return undefined;
-  const lookUp = async (): Promise<string[] | undefined> =>
-    (await readFile('/etc/passwd', 'utf8')).split('\n').find((line) => line.startsWith(`${user}:`))?.split(':');
-  let entry = await lookUp();
-  if (!entry) {
+  const entry = async (): Promise<string> =>
+    (await readFile('/etc/passwd', 'utf8')).split('\n').find((line) => line.startsWith(`${user}:`)) ?? '';
+  if (!(await entry())) {
     await run('groupadd', ['--force', user]);
     await run('useradd', ['--system', '--gid', user, '--no-create-home', user]).catch(() => {});
-    entry = await lookUp();
   }
-  return { uid: Number(entry?.[2]), gid: Number(entry?.[3]) };
+  const [, , uid, gid] = (await entry()).split(':');
+  return { uid: Number(uid), gid: Number(gid) };
 }
 
 /**
@@ -168,7 +161,9 @@ async function runAsServer(name: 'pg_ctl' | 'initdb', args: string[], dataPath: 
   } catch (error) {
     const failure = error as { stdout?: string; stderr?: string; message: string };
     const output = `${failure.stderr ?? ''}${failure.stdout ?? ''}`.trim() || failure.message;
-    throw new DependencyError('embedded PostgreSQL', `${name} failed on ${dataPath}: ${output}`, { retryable: false, details: { data_path: dataPath } });
+    throw new DependencyError('embedded PostgreSQL', `${name} failed on ${dataPath}: ${output}`, {
+      retryable: false, details: { data_path: dataPath },
+    });
   }
 }
 
@@ -212,17 +207,17 @@ export async function startServer(folder: DataFolder, port: number, log: (messag
     const tail = (await readFile(folder.logPath, 'utf8').catch(() => '')).trimEnd().split('\n').slice(-8).join('\n');
     // Another server on the data, or the port taken between choosing and binding it (another
     // folder starting at the same moment).
-    if (/lock file|shared memory block|could not create any TCP\/IP sockets/.test(tail) || (await readServerState(folder.dataPath)).kind !== 'stopped') {
-      return false;
-    }
-    const details = { data_path: folder.dataPath, port, log_path: folder.logPath };
-    throw new DependencyError('embedded PostgreSQL', `failed to start on port ${port}: ${(error as Error).message}\n${tail}`, { retryable: false, details });
+    if (/lock file|shared memory block|could not create any TCP\/IP sockets/.test(tail)) return false;
+    if ((await readServerState(folder.dataPath)).kind !== 'stopped') return false;
+    throw new DependencyError('embedded PostgreSQL', `failed to start on port ${port}: ${(error as Error).message}\n${tail}`, {
+      retryable: false, details: { data_path: folder.dataPath, port, log_path: folder.logPath },
+    });
   }
   log(`embedded PostgreSQL ready on port ${port} in ${Date.now() - began} ms`);
   return true;
 }
 
-/** Fast shutdown (sessions ended, data flushed), waiting as long as pg_ctl does (60 s). A server already gone counts as stopped. */
+/** Fast shutdown (sessions ended, data flushed), waiting as long as pg_ctl does (60 s); a server already gone is stopped. */
 export async function stopServer(folder: DataFolder): Promise<void> {
   await runAsServer('pg_ctl', ['stop', '--silent', '--wait', '--mode=fast'], folder.dataPath).catch(async (error: unknown) => {
     if ((await readServerState(folder.dataPath)).kind === 'running') throw error;

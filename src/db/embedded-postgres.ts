@@ -123,14 +123,14 @@ export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): 
       let state = await readServerState(folder.dataPath);
       while (state.kind === 'busy' && !signal.aborted) state = await sleep(200).then(() => readServerState(folder.dataPath));
       if (state.kind === 'stopped') return warn(`${named} was stopped by an operator; not restarting it`);
-      if (options.watch === false) return;
+      if (options.watch === false || signal.aborted) return;
       warn(`${named} has gone; restarting it`);
       // A failed try is repeated 1 s, 2, 4 … 30 s later.
       for (let failures = 0; !session && !signal.aborted; failures += 1) {
         try {
           const again = await bringUp(folder, attach);
           session = again.session;
-          if (again.port !== port) warn(`embedded PostgreSQL now runs on port ${again.port}, but this process uses ${port}; restart this process`);
+          if (again.port !== port) warn(`embedded PostgreSQL came back on port ${again.port}, not ${port}; restart this process`);
           else warn(again.started ? `restarted ${named}` : `${named} is back (restarted by another process)`);
         } catch (error) {
           const delayMs = Math.min(30_000, 1000 * 2 ** failures);
