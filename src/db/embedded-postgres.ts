@@ -64,12 +64,14 @@ export async function bringUp(
   options: { port: number; log: (message: string) => void; attachAs?: string; signal?: AbortSignal },
 ): Promise<{ port: number; started: boolean; session?: pg.Client }> {
   const deadline = Date.now() + startTimeoutMs;
-  let silentSince: number | undefined;
+  let silent: { text: string; since: number } | undefined;
   let started = false;
   let last: ServerState = { kind: 'stopped' };
   while (Date.now() < deadline && !options.signal?.aborted) {
     last = await readServerState(folder.dataPath, options.attachAs);
-    silentSince = last.kind === 'silent' ? (silentSince ?? Date.now()) : undefined;
+    // The grace is per file: a new server's postmaster.pid, not answering yet, is not the killed one's.
+    if (last.kind !== 'silent') silent = undefined;
+    else if (silent?.text !== last.text) silent = { text: last.text, since: Date.now() };
     if (last.kind === 'running') {
       const { port, session } = last;
       // Waits while the last process out stops the server, then fails with the session: look again.
@@ -80,7 +82,7 @@ export async function bringUp(
     } else if (last.kind !== 'busy') {
       // A dead pid is PostgreSQL's to replace; a live one that is not this data's server (a reused
       // pid, a zombie) makes it refuse to start until the pid is gone, or the file.
-      if (last.kind === 'silent' && Date.now() - silentSince! >= silentGraceMs) {
+      if (last.kind === 'silent' && Date.now() - silent!.since >= silentGraceMs) {
         options.log(`removing postmaster.pid of ${folder.dataPath}: no server of this data answers as pid ${last.pid}`);
         // Read, compared and removed, as PostgreSQL itself does with a dead pid's: a new server's differs.
         const lockFile = path.join(folder.dataPath, 'postmaster.pid');
