@@ -14,6 +14,8 @@ import pg from 'pg';
 import { ConfigError, TaskloomError } from '../errors.ts';
 import type { Runtime } from './runtime.ts';
 
+type Server = typeof import('../db/embedded-postgres-server.ts');
+
 interface Attached {
   /** `taskloom <command> pid=<pid>`, as the process named its attach session. */
   application_name: string;
@@ -64,20 +66,16 @@ async function attachedProcesses(url: string, key: number): Promise<Attached[]> 
  * folder was deleted under it still accepts connections but fails every new session with
  * 58P01 (it cannot open its own files).
  */
-async function otherServers(ports: number[], ownPort: number | undefined, urlFor: (port: number) => string): Promise<OtherServer[]> {
+async function otherServers(ports: number[], ownPort: number | undefined, server: Server): Promise<OtherServer[]> {
   const found: OtherServer[] = [];
   for (const port of new Set(ports)) {
     if (port === ownPort) continue;
-    const client = new pg.Client({ connectionString: urlFor(port), connectionTimeoutMillis: 2000 });
-    client.on('error', () => {});
     try {
-      await client.connect();
-      const dataPath = (await client.query<{ data_directory: string }>('SHOW data_directory')).rows[0]!.data_directory;
+      const { client, dataPath } = await server.connectTo(port, 'taskloom db status');
+      await client.end().catch(() => {});
       found.push({ port, data_path: dataPath, folder_deleted: !existsSync(dataPath) });
     } catch (error) {
       if ((error as { code?: string }).code === '58P01') found.push({ port, data_path: null, folder_deleted: true });
-    } finally {
-      await client.end().catch(() => {});
     }
   }
   return found;
@@ -129,7 +127,7 @@ export function dbCommand(runtime: Runtime): Command {
         port: port ?? recordedPort ?? null,
         url: port === undefined ? null : server.urlFor(port),
         processes: port === undefined ? [] : await attachedProcesses(server.urlFor(port), embeddedPostgres.attachmentLockKey),
-        other_servers: await otherServers([config.embeddedPort, ...(recordedPort ? [recordedPort] : [])], port, server.urlFor),
+        other_servers: await otherServers([config.embeddedPort, ...(recordedPort ? [recordedPort] : [])], port, server),
         orphaned_data: await orphanedDataFolders(server.relocatedDataRoot),
       };
       if (options.json) {
@@ -151,7 +149,7 @@ export function dbCommand(runtime: Runtime): Command {
     .description('Start the embedded PostgreSQL and leave it running (the last taskloom process to leave stops it)')
     .action(async () => {
       const { config, folder, embeddedPostgres, server } = await embedded();
-      const place = await embeddedPostgres.bringUp(folder, { port: config.embeddedPort, timeoutMs: 60_000, log: (message) => runtime.logger.debug(message) });
+      const place = await embeddedPostgres.bringUp(folder, { port: config.embeddedPort, log: (message) => runtime.logger.debug(message) });
       process.stdout.write(`${place.started ? 'started' : 'already running'}: ${server.urlFor(place.port)} (data ${folder.dataPath})\n`);
     });
 
@@ -170,7 +168,7 @@ export function dbCommand(runtime: Runtime): Command {
       if (users.length > 0 && !options.force) {
         throw new TaskloomError('database_in_use', `the embedded PostgreSQL is used by ${users.map((entry) => entry.application_name).join(', ')}; stop them first, or pass --force.`, { httpStatus: 409, retryable: false });
       }
-      await server.stopServer(folder, { timeoutMs: 60_000 });
+      await server.stopServer(folder);
       process.stdout.write(`stopped (data ${folder.dataPath})\n`);
     });
 

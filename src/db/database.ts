@@ -40,7 +40,6 @@ export interface OpenDatabaseOptions {
 export async function openDatabase(config: Config, logger: Logger, options: OpenDatabaseOptions = {}): Promise<Database> {
   let url = config.databaseUrl;
   let detach = async (): Promise<void> => {};
-  let checkServer = (): void => {};
   let embeddedDataPath: string | undefined;
   if (!url) {
     const log = logger.child({ component: 'embedded-postgres' });
@@ -53,14 +52,10 @@ export async function openDatabase(config: Config, logger: Logger, options: Open
     });
     url = server.url;
     detach = server.stop;
-    checkServer = () => void server.check();
     embeddedDataPath = server.dataPath;
     logger.debug({ url: server.url, owned: server.owned, data_path: server.dataPath }, server.owned ? 'started embedded PostgreSQL' : 'using running embedded PostgreSQL');
   }
   const pool = createPool(url, { max: config.databasePoolSize, applicationName: options.applicationName ?? 'taskloom' });
-  // A pooled connection that breaks may be the first sign the embedded server has gone (the
-  // attach session's end is the other): look now.
-  pool.on('error', checkServer);
   try {
     const sources = options.migrations ?? [coreMigrations];
     if (options.migrate !== false && (options.migrate !== 'if-needed' || !(await migrationsApplied(pool, sources)))) {

@@ -1,25 +1,22 @@
 /**
- * The zero-configuration database: a real PostgreSQL on a data folder of TASKLOOM_HOME, shared
- * by every taskloom process of the folder (`serve` in one terminal, `submit` in another).
- *
- * Only PostgreSQL's own facts are used:
- * - Attachment: each process holds a shared advisory lock on one session of its own. A process
- *   that dies, however, loses its session and with it the lock. The last to leave takes the lock
- *   exclusively (no one else holds it) and stops the server; a process attaching meanwhile waits
- *   on the lock, loses its session to the stop, and starts the server again.
- * - Start race: `postmaster.pid` (see embedded-postgres-server.ts); the process whose server
- *   started owns nothing more than the others.
- * - A server that dies ends every attach session; each attached process then brings it back (or
- *   finds it back) on the same port. A server stopped on purpose (`taskloom db stop --force`)
- *   leaves no postmaster.pid behind, unlike a crash, and is left stopped.
- *
- * The reasons and the machinery this replaced: docs/decisions/0009-embedded-postgres-on-postgres-facts.md.
+ * The zero-configuration database: a real PostgreSQL on a data folder of TASKLOOM_HOME, shared by
+ * every taskloom process of the folder through PostgreSQL's own facts (why: decision 0009):
+ * - Attachment is a shared advisory lock each process holds on a session of its own, which a
+ *   process that dies, however, loses with its session. The last to leave takes the lock
+ *   exclusively and stops the server; one attaching meanwhile waits on the lock, loses its
+ *   session to the stop, and starts the server again.
+ * - The start race is PostgreSQL's (`postmaster.pid`); the starter owns nothing more.
+ * - A server that dies ends every attach session, and each attached process brings it back (or
+ *   finds it back). One stopped on purpose leaves no postmaster.pid behind and stays stopped.
  */
+import { once } from 'node:events';
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
+import type pg from 'pg';
 import { DependencyError } from '../errors.ts';
 import {
-  freePortFrom, locateDataFolder, readRecordedPort, readServerState, removeStaleLockFile, startServer, stopServer, urlFor,
+  freePortFrom, locateDataFolder, readRecordedPort, readServerState, startServer, stopServer, urlFor,
   type DataFolder, type ServerState,
 } from './embedded-postgres-server.ts';
 
@@ -33,8 +30,6 @@ export interface EmbeddedPostgresHandle {
   owned: boolean;
   /** Where the data lives (under /var/lib/taskloom when root's home is private). */
   dataPath: string;
-  /** Brings the server back if it has gone (the pool calls it on a broken connection). Never throws. */
-  check(): Promise<void>;
   /** Detaches; the last taskloom process to detach stops the server. Idempotent. */
   stop(): Promise<void>;
 }
@@ -42,7 +37,7 @@ export interface EmbeddedPostgresHandle {
 export interface EmbeddedPostgresOptions {
   /** Folder holding the data (or, as root with a private home, the record of where it is). */
   homePath: string;
-  /** Port tried first when no port is recorded for the folder; a taken one is replaced by a free one. */
+  /** Port tried first when none is recorded for the folder; a taken one is replaced by a free one. */
   port: number;
   /** Shown in `taskloom db status` as the process using the server. @default 'taskloom' */
   processName?: string;
@@ -50,158 +45,122 @@ export interface EmbeddedPostgresOptions {
   log?: (message: string) => void;
   /** The server died and was restarted, or a restart failed. @default ignored */
   warn?: (message: string) => void;
-  /** How long to wait for the server to start, or for another process starting it. @default 60000 */
-  startTimeoutMs?: number;
   /** Bring the server back when it dies. @default true */
   watch?: boolean;
 }
 
+/** How long to wait for the server to start, or for another process starting it. */
+const startTimeoutMs = 60_000;
 /** How long a postmaster.pid may name a live process that does not answer before it counts as stale. */
 const silentGraceMs = 2000;
 
 /**
- * Finds the server running on the folder's data or starts it, until the timeout. `preferredPort`:
- * where this process needs it (a restart); otherwise the recorded port, else `port`. `keepAs`:
- * return the connection that found it, named so (the attach session).
+ * Finds the server running on the folder's data or starts it (on the recorded port, else `port`,
+ * else a free one). `attachAs`: attach under this application name, and return the session that
+ * holds the lock. Gives up when `signal` aborts.
  */
 export async function bringUp(
   folder: DataFolder,
-  options: { port: number; preferredPort?: number; timeoutMs: number; log: (message: string) => void; keepAs?: string; shouldContinue?: () => boolean },
+  options: { port: number; log: (message: string) => void; attachAs?: string; signal?: AbortSignal },
 ): Promise<{ port: number; started: boolean; session?: pg.Client }> {
-  const deadline = Date.now() + options.timeoutMs;
-  let silentSince: number | undefined;
+  const deadline = Date.now() + startTimeoutMs;
+  let silent: { text: string; since: number } | undefined;
   let started = false;
   let last: ServerState = { kind: 'stopped' };
-  while (Date.now() < deadline && (options.shouldContinue?.() ?? true)) {
-    last = await readServerState(folder.dataPath, options.keepAs);
-    if (last.kind === 'running') return { port: last.port, started, session: last.session };
-    if (last.kind === 'silent') {
-      silentSince ??= Date.now();
-      if (Date.now() - silentSince >= silentGraceMs) {
-        options.log(`removing postmaster.pid of ${folder.dataPath}: pid ${last.pid} lives but no server of this data answers`);
-        await removeStaleLockFile(folder.dataPath, last.text);
+  while (Date.now() < deadline && !options.signal?.aborted) {
+    last = await readServerState(folder.dataPath, options.attachAs);
+    // The grace is per file: a new server's postmaster.pid, not answering yet, is not the killed one's.
+    if (last.kind !== 'silent') silent = undefined;
+    else if (silent?.text !== last.text) silent = { text: last.text, since: Date.now() };
+    if (last.kind === 'running') {
+      const { port, session } = last;
+      // Waits while the last process out stops the server, then fails with the session: look again.
+      if (!session || (await session.query('SELECT pg_advisory_lock_shared($1)', [attachmentLockKey]).then(() => true, () => false))) {
+        return { port, started, session };
       }
+      await session.end().catch(() => {});
     } else if (last.kind !== 'busy') {
-      silentSince = undefined;
-      const port = await freePortFrom(options.preferredPort ?? (await readRecordedPort(folder)) ?? options.port);
-      // Started: the next look finds it running (and connects).
-      if (await startServer(folder, port, { timeoutMs: Math.max(1000, deadline - Date.now()), log: options.log })) {
-        started = true;
-        continue;
+      // A dead pid is PostgreSQL's to replace; a live one that is not this data's server (a reused
+      // pid, a zombie) makes it refuse to start until the pid is gone, or the file.
+      if (last.kind === 'silent' && Date.now() - silent!.since >= silentGraceMs) {
+        options.log(`removing postmaster.pid of ${folder.dataPath}: no server of this data answers as pid ${last.pid}`);
+        // Read, compared and removed, as PostgreSQL itself does with a dead pid's: a new server's differs.
+        const lockFile = path.join(folder.dataPath, 'postmaster.pid');
+        if ((await readFile(lockFile, 'utf8').catch(() => '')) === last.text) await rm(lockFile, { force: true });
       }
+      // Started: the next look finds it running (and attaches).
+      started = await startServer(folder, await freePortFrom((await readRecordedPort(folder)) ?? options.port), options.log);
+      if (started) continue;
     }
     await sleep(100 + Math.random() * 100);
   }
-  throw new DependencyError('embedded PostgreSQL', `did not become ready within ${options.timeoutMs} ms in ${folder.dataPath} (last seen: ${last.kind === 'stopped' ? 'no server' : `${last.kind}, pid ${last.pid}`}). Check ${folder.logPath}, run \`taskloom db status\`, or set DATABASE_URL to use another PostgreSQL.`, {
-    retryable: false,
-    details: { data_path: folder.dataPath, log_path: folder.logPath },
+  const seen = last.kind === 'stopped' ? 'no server' : `${last.kind}, pid ${last.pid}`;
+  const advice = `Check ${folder.logPath}, run \`taskloom db status\`, or set DATABASE_URL to use another PostgreSQL.`;
+  throw new DependencyError('embedded PostgreSQL', `not ready within 60 s in ${folder.dataPath} (last seen: ${seen}). ${advice}`, {
+    retryable: false, details: { data_path: folder.dataPath, log_path: folder.logPath },
   });
 }
 
 /** Starts the embedded server, or attaches to the one already running on the same data. */
 export async function ensureEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgresHandle> {
   const folder = await locateDataFolder(options.homePath);
-  const timeoutMs = options.startTimeoutMs ?? 60_000;
   const log = options.log ?? (() => {});
   const warn = options.warn ?? (() => {});
-  const processName = options.processName ?? 'taskloom';
-  let closed = false;
+  const closing = new AbortController();
+  const { signal } = closing;
+  const attach = { port: options.port, log, attachAs: `${options.processName ?? 'taskloom'} pid=${process.pid}`, signal };
+  const first = await bringUp(folder, attach);
+  const port = first.port;
+  const named = `embedded PostgreSQL on port ${port}`;
+  let session = first.session;
 
-  /** Brings the server up and attaches; retried when a last process stops it under us. */
-  const connect = async (preferredPort?: number): Promise<{ port: number; started: boolean; session: pg.Client }> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const place = await bringUp(folder, { port: options.port, preferredPort, timeoutMs: deadline - Date.now(), log, keepAs: `${processName} pid=${process.pid}`, shouldContinue: () => !closed });
-      const session = place.session!;
-      try {
-        await session.query('SELECT pg_advisory_lock_shared($1)', [attachmentLockKey]);
-        return { ...place, session };
-      } catch (error) {
-        await session.end().catch(() => {});
-        if (Date.now() >= deadline || closed) throw error;
+  const watching = (async () => {
+    while (session) {
+      // The attach session's end is how this process learns the server has gone ('error' comes first).
+      await once(session, 'end', { signal }).catch(() => {});
+      if (signal.aborted) return;
+      session = undefined;
+      // A clean stop removes postmaster.pid once the server has exited, a crash leaves it (both end
+      // the sessions with 57P01): judged before anything may restart the server under the stop.
+      let state = await readServerState(folder.dataPath);
+      while (state.kind === 'busy' && !signal.aborted) state = await sleep(200).then(() => readServerState(folder.dataPath));
+      if (state.kind === 'stopped') return warn(`${named} was stopped by an operator; not restarting it`);
+      if (options.watch === false || signal.aborted) return;
+      warn(`${named} has gone; restarting it`);
+      // A failed try is repeated 1 s, 2, 4 … 30 s later.
+      for (let failures = 0; !session && !signal.aborted; failures += 1) {
+        try {
+          const again = await bringUp(folder, attach);
+          session = again.session;
+          if (again.port !== port) warn(`embedded PostgreSQL came back on port ${again.port}, not ${port}; restart this process`);
+          else warn(again.started ? `restarted ${named}` : `${named} is back (restarted by another process)`);
+        } catch (error) {
+          const delayMs = Math.min(30_000, 1000 * 2 ** failures);
+          if (!signal.aborted) warn(`${named} could not be restarted; trying again in ${delayMs / 1000} s: ${(error as Error).message}`);
+          await sleep(delayMs, undefined, { signal }).catch(() => {});
+        }
       }
     }
+  })();
+
+  const detach = async (): Promise<void> => {
+    closing.abort();
+    await watching;
+    if (!session) return;
+    try {
+      // CASE runs the two in order: true only when no other process holds the lock any more.
+      const alone = (await session.query<{ alone: boolean }>(
+        'SELECT CASE WHEN pg_advisory_unlock_shared($1) THEN pg_try_advisory_lock($1) END AS alone', [attachmentLockKey])).rows[0]!.alone;
+      if (!alone) return log('leaving embedded PostgreSQL running for the other taskloom processes using it');
+      // Holding the lock exclusively: anyone attaching now waits, and will restart it.
+      await stopServer(folder);
+      log('stopped embedded PostgreSQL: no taskloom process uses it any more');
+    } catch (error) {
+      warn(`could not detach cleanly from embedded PostgreSQL: ${(error as Error).message}`);
+    } finally {
+      await session.end().catch(() => {});
+    }
   };
-
-  const first = await connect();
-  const port = first.port;
-  let session: pg.Client | undefined;
-  let checking: Promise<void> | undefined;
-  let failures = 0;
-
-  /** Watches the attach session: its end is how this process learns the server has gone. */
-  let stoppedByOperator = false;
-
-  const watchSession = (current: pg.Client): void => {
-    session = current;
-    current.once('end', () => {
-      if (session !== current) return;
-      session = undefined;
-      // Judged before anything restarts it (a broken pooled connection calls check() too, and
-      // would otherwise start a server under the stop). A clean stop (`taskloom db stop --force`)
-      // removes postmaster.pid once the server has exited; a crash leaves it behind. (Both end
-      // sessions with 57P01.)
-      const judging = (async () => {
-        let state = await readServerState(folder.dataPath);
-        for (let waited = 0; state.kind === 'busy' && waited < timeoutMs && !closed; waited += 200) {
-          await sleep(200);
-          state = await readServerState(folder.dataPath);
-        }
-        stoppedByOperator = state.kind === 'stopped';
-        if (stoppedByOperator) warn(`embedded PostgreSQL on port ${port} was stopped by an operator; not restarting it`);
-      })().catch(() => {}).finally(() => { checking = undefined; });
-      checking = judging;
-      void judging.then(() => check());
-    });
-  };
-
-  // A failed restart is tried again after 1 s, then 2, 4 … up to 30 s.
-  const check = (): Promise<void> => {
-    if (closed || session || stoppedByOperator || options.watch === false) return checking ?? Promise.resolve();
-    checking ??= (async () => {
-      warn(`embedded PostgreSQL on port ${port} has gone; restarting it`);
-      const again = await connect(port);
-      if (closed) return void (await again.session.end().catch(() => {}));
-      watchSession(again.session);
-      failures = 0;
-      if (again.port !== port) warn(`embedded PostgreSQL now runs on port ${again.port}, but this process connects to port ${port}; restart this process`);
-      else warn(again.started ? `restarted embedded PostgreSQL on port ${port}` : `embedded PostgreSQL on port ${port} is back (restarted by another process)`);
-    })().catch((error: unknown) => {
-      const delayMs = Math.min(30_000, 1000 * 2 ** failures++);
-      if (closed) return;
-      warn(`embedded PostgreSQL could not be restarted; trying again in ${delayMs / 1000} s: ${error instanceof Error ? error.message : String(error)}`);
-      setTimeout(() => void check(), delayMs).unref();
-    }).finally(() => { checking = undefined; });
-    return checking;
-  };
-  watchSession(first.session);
-
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
-    stopping ??= (async () => {
-      closed = true;
-      await checking;
-      const current = session;
-      session = undefined;
-      if (!current) return;
-      try {
-        await current.query('SELECT pg_advisory_unlock_shared($1)', [attachmentLockKey]);
-        const alone = (await current.query<{ alone: boolean }>('SELECT pg_try_advisory_lock($1) AS alone', [attachmentLockKey])).rows[0]?.alone;
-        if (!alone) {
-          log('leaving embedded PostgreSQL running for the other taskloom processes using it');
-          return;
-        }
-        // Holding the lock exclusively: anyone attaching now waits, and will restart it.
-        await stopServer(folder, { timeoutMs });
-        log('stopped embedded PostgreSQL: no taskloom process uses it any more');
-      } catch (error) {
-        warn(`could not detach cleanly from embedded PostgreSQL: ${error instanceof Error ? error.message : String(error)}`);
-      } finally {
-        await current.end().catch(() => {});
-      }
-    })();
-    return stopping;
-  };
-
-  return { url: urlFor(port), owned: first.started, dataPath: folder.dataPath, check, stop };
+  return { url: urlFor(port), owned: first.started, dataPath: folder.dataPath, stop: () => (stopping ??= detach()) };
 }

@@ -201,8 +201,8 @@ it('a SIGTERM while serve is still starting the embedded server leaves no server
   const { dataPath } = await locateDataFolder(home);
   dataFolders.push(dataPath);
   const early = serve(home, { TASKLOOM_EMBEDDED_PG_PORT: String(await freePort()), PORT: String(await freePort()) });
-  // initdb is done and the log folder made: pg_ctl is starting the server, in its own session.
-  await waitUntil(() => existsSync(path.join(dataPath, 'log')), 30_000, 'the server start to begin');
+  // initdb is done and the server log opened: pg_ctl is starting the server, in its own session.
+  await waitUntil(() => existsSync(path.join(dataPath, 'server.log')), 30_000, 'the server start to begin');
   early.process.kill('SIGTERM');
   await early.exited;
   expect(early.output()).not.toContain('taskloom serving');

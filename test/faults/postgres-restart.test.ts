@@ -31,7 +31,6 @@ let engine: Engine;
 let server: ApiServer;
 let key: string;
 const workers: Child[] = [];
-const serverOptions = { timeoutMs: 60_000, log: () => {} };
 
 beforeAll(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-chaos-'));
@@ -39,7 +38,7 @@ beforeAll(async () => {
   await chmod(home, 0o755);
   folder = await locateDataFolder(home);
   port = await freePort();
-  await startServer(folder, port, serverOptions);
+  await startServer(folder, port);
   url = `postgres://${user}:${password}@127.0.0.1:${port}/postgres`;
   pool = createPool(url, { max: 5, applicationName: 'taskloom-api', connectionTimeoutMs: 2000 });
   await migrate(pool);
@@ -56,7 +55,7 @@ afterAll(async () => {
   await server?.close();
   await engine?.stop({ graceMs: 500 }).catch(() => {});
   await pool?.end().catch(() => {});
-  await stopServer(folder, { timeoutMs: 30_000 }).catch(() => {});
+  await stopServer(folder).catch(() => {});
   await killPostmasters(folder.dataPath);
   await rm(home, { recursive: true, force: true });
 }, 120_000);
@@ -80,14 +79,14 @@ it('drains 500 tasks through two PostgreSQL restarts', async () => {
   const statusesDuringOutage: number[] = [];
   for (let restart = 0; restart < 2; restart += 1) {
     await eventually(async () => ((await counts()).completed ?? 0) >= (restart + 1) * 100, 120_000, 100);
-    await stopServer(folder, { timeoutMs: 30_000 });
+    await stopServer(folder);
     for (let probe = 0; probe < 3; probe += 1) {
       const response = await fetch(`${server.url}/api/v1/tasks?limit=1`, { headers: { 'x-api-key': key } });
       statusesDuringOutage.push(response.status);
       if (response.status === 503) expect(response.headers.get('retry-after')).toBe('5');
       await sleep(300);
     }
-    await startServer(folder, port, serverOptions);
+    await startServer(folder, port);
     for (const child of workers) expect(child.process.exitCode, child.output()).toBeNull();
   }
   expect(statusesDuringOutage.every((status) => status === 503)).toBe(true);
