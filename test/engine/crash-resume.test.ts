@@ -3,6 +3,8 @@ import type { Engine } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, waitForStatus } from '../support/engine.ts';
 import { killChildren, spawnNode } from '../support/processes.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { deliver, deliverySettings } from '../../src/engine/ready-queue.ts';
 import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
 
 let database: TestDatabase;
@@ -11,8 +13,7 @@ let engine: Engine;
 beforeAll(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
-  // Maintenance on: this engine's pg-boss supervisor is what notices the dead worker's lapsed heartbeat.
-  engine = await startTestEngine(database, testTaskTypes, { maintenance: true });
+  engine = await startTestEngine(database, testTaskTypes);
 });
 
 afterAll(async () => {
@@ -39,7 +40,7 @@ it('resumes a task from its last completed step after its worker is SIGKILLed', 
   expect(stepsAtCrash).toBeLessThan(10);
   expect((await engine.getTask(crashing.task.id)).status).toBe('running');
 
-  // A second worker (this process) takes over once the heartbeat lapses (10 s + supervision).
+  // A second worker (this process) takes over once the dead one's leases lapse (1.5 x 10 s) at its next poll.
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 250 });
   const resumed = await waitForStatus(engine, crashing.task.id, ['completed', 'failed'], 40_000);
   expect(resumed.status).toBe('completed');
@@ -57,3 +58,29 @@ it('resumes a task from its last completed step after its worker is SIGKILLed', 
   const started = (await engine.readEvents({ taskId: crashing.task.id })).filter((event) => event.type === 'task_started');
   expect(started.map((event) => event.payload.resumed)).toEqual([false, true]);
 }, 90_000);
+
+it('resumes a task whose claim committed but whose worker never heard so (the answer lost with its connection)', async () => {
+  for (const running of engine.workers) await running.stop();
+  const task = await engine.submit({ taskType: 'test_record_run', input: { n: 7 } });
+  // The claim statement exactly as a worker sends it, from a worker that then never runs the
+  // task or extends its lease: what a worker whose connection dropped with the answer is left with.
+  const deliveryPool = createPool(database.url, { max: 1, settings: deliverySettings });
+  try {
+    const lost = await deliver(deliveryPool, [], { queue: 'default', limit: 10, workerId: 'worker-that-lost-the-answer', leaseSeconds: 1 });
+    expect(lost.claimed.map((claimed) => claimed.id)).toContain(task.task.id);
+  } finally {
+    await deliveryPool.end();
+  }
+  expect((await engine.getTask(task.task.id)).status).toBe('running');
+
+  const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 250 });
+  try {
+    const finished = await waitForStatus(engine, task.task.id, ['completed', 'failed'], 20_000);
+    expect(finished).toMatchObject({ status: 'completed', attempts: 2, result: { n: 7 } });
+    const started = (await engine.readEvents({ taskId: task.task.id })).filter((event) => event.type === 'task_started');
+    expect(started.map((event) => [event.payload.worker_id, event.payload.resumed])).toEqual([['worker-that-lost-the-answer', false], [worker.id, true]]);
+    expect((await database.pool.query('SELECT 1 FROM task_leases WHERE task_id = $1', [task.task.id])).rowCount).toBe(0);
+  } finally {
+    await worker.stop();
+  }
+}, 40_000);

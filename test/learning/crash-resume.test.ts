@@ -19,8 +19,7 @@ const resumed = recordingSource(createWordNetSource({ reader: sharedWordNet() })
 beforeAll(async () => {
   database = await createTestDatabase();
   const config = learningConfig();
-  // Maintenance on: this engine's pg-boss supervisor notices the dead worker's lapsed heartbeat.
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source: resumed }), { maintenance: true });
+  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source: resumed }));
 });
 
 afterAll(async () => {
