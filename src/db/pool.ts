@@ -9,6 +9,8 @@ export type PoolClient = pg.PoolClient;
 /** Anything that runs a query: the pool itself or a client inside a transaction. */
 export interface Queryable {
   query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
+  /** A named statement is parsed and planned once per connection: for the hot paths. */
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(statement: { name: string; text: string; values: unknown[] }): Promise<pg.QueryResult<Row>>;
 }
 
 // bigint (int8) columns such as event ids arrive as strings by default; they stay far below

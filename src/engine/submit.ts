@@ -100,16 +100,7 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
   };
 }
 
-/**
- * Inserts tasks, their queue rows and `task_queued` events in one statement, and wakes the
- * queues' workers at commit. Tasks whose idempotency key already exists come back as
- * `created: false` with the existing task and are not queued again. A clash on the exclusive key
- * raises the database's unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
- */
-async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Promise<SubmitResult[]> {
-  const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
-  const inserted = await database.query<TaskRecord>(
-    `WITH inserted AS (
+const submitStatement = `WITH inserted AS (
        INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id)
        SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[])
@@ -130,15 +121,28 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Pro
        ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_queued' AS type,
          jsonb_build_object('task_type', task_type, 'queue', queue, 'priority', priority) AS payload FROM inserted`)}
      )
-     SELECT inserted.*, ${eventsNotified('announced')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`,
-    [
+     SELECT inserted.*, ${eventsNotified('announced')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`;
+
+/**
+ * Inserts tasks, their queue rows and `task_queued` events in one statement (prepared once per
+ * connection), and wakes the
+ * queues' workers at commit. Tasks whose idempotency key already exists come back as
+ * `created: false` with the existing task and are not queued again. A clash on the exclusive key
+ * raises the database's unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
+ */
+async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Promise<SubmitResult[]> {
+  const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
+  const inserted = await database.query<TaskRecord>({
+    name: 'taskloom_submit',
+    text: submitStatement,
+    values: [
       column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
       column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
       column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
       column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.parentTaskId),
       column((task) => leaseKey({ tenant: task.tenant, task_type: task.taskType, concurrency_key: task.concurrencyKey })),
     ],
-  );
+  });
   const created = new Map(inserted.rows.map((row) => {
     const { notified_events: _events, notified_queues: _queues, ...task } = row as TaskRecord & { notified_events: unknown; notified_queues: unknown };
     return [task.id, task as TaskRecord];
