@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { jsonSchema } from '../json-schema.ts';
 import { TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
-import { appendEvents, deferEvents, discardDeferredEvents, flushDeferredEvents, type NewEvent } from './event-log.ts';
+import { appendEvents, deferEvents, discardDeferredEvents, eventsInsert, eventsNotified, flushDeferredEvents, type NewEvent } from './event-log.ts';
 import type { ChildOptions, ChildOutcome, StepOptions, StepScope, TaskContext, WaitForOptions, WaitOutcome } from './task-definition.ts';
 import { terminalStatuses, type TaskRecord } from './task-store.ts';
 import { createWaitpoint, findWaitpoint, type WaitpointKind, type WaitpointRecord } from './waitpoints.ts';
@@ -30,6 +30,19 @@ export async function loadCompletedSteps(pool: Pool, taskId: string): Promise<Ma
   const result = await pool.query<{ key: string; result: unknown }>('SELECT key, result FROM task_steps WHERE task_id = $1', [taskId]);
   return new Map(result.rows.map((row) => [row.key, row.result]));
 }
+
+/**
+ * A progress report: the task's progress, fenced by the lease, and its `task_progress` event in
+ * one statement (one round trip and one short hold of the event-order lock, where a transaction
+ * took four round trips holding it), planned once per connection.
+ */
+const progressStatement = `WITH updated AS (
+       UPDATE tasks SET progress = $3, progress_message = $4, updated_at = now() WHERE id = $1 AND lease = $2
+       RETURNING id, tenant, project_id
+     ), announced AS (
+       ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_progress' AS type, $5::jsonb AS payload FROM updated`)}
+     )
+     SELECT count(*)::int AS updated, ${eventsNotified('announced')} AS notified FROM updated`;
 
 export function createTaskContext<Input>(
   dependencies: ContextDependencies,
@@ -186,14 +199,12 @@ export function createTaskContext<Input>(
 
     async progress(percent: number, message?: string): Promise<void> {
       const bounded = Math.max(0, Math.min(100, Math.round(percent)));
-      await withTransaction(dependencies.pool, async (transaction) => {
-        const updated = await transaction.query(
-          'UPDATE tasks SET progress = $3, progress_message = $4, updated_at = now() WHERE id = $1 AND lease = $2',
-          [task.id, task.lease, bounded, message ?? null],
-        );
-        if (updated.rowCount === 0) throw new LeaseLostError(task.id, task.attempts);
-        await appendEvents(transaction, [event('task_progress', { progress: bounded, message: message ?? null })]);
+      const result = await dependencies.pool.query<{ updated: number }>({
+        name: 'taskloom_progress',
+        text: progressStatement,
+        values: [task.id, task.lease, bounded, message ?? null, JSON.stringify({ progress: bounded, message: message ?? null })],
       });
+      if (result.rows[0]?.updated !== 1) throw new LeaseLostError(task.id, task.attempts);
     },
 
     async emit(type: string, payload: Record<string, unknown> = {}): Promise<void> {
