@@ -168,6 +168,9 @@ const deliveryStatement = `WITH finished AS (
        SELECT q.task_id, q.concurrency_key FROM task_queue q
        WHERE q.queue = $1 AND q.run_at <= now()
          AND (q.concurrency_key IS NULL OR NOT EXISTS (SELECT 1 FROM task_leases l WHERE l.concurrency_key = q.concurrency_key))
+         -- Never true by construction (every requeue releases the lease first); if it were, the
+         -- row would be skipped by the insert below and sit at the head of every claim.
+         AND NOT EXISTS (SELECT 1 FROM task_leases l WHERE l.task_id = q.task_id)
        ORDER BY q.priority DESC, q.run_at, q.task_id
        LIMIT $2
        FOR UPDATE SKIP LOCKED
