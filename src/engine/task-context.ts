@@ -12,7 +12,7 @@ import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import { appendEvents, deferEvents, discardDeferredEvents, eventsInsert, eventsNotified, flushDeferredEvents, type NewEvent } from './event-log.ts';
 import type { ChildOptions, ChildOutcome, StepOptions, StepScope, TaskContext, WaitForOptions, WaitOutcome } from './task-definition.ts';
 import { terminalStatuses, type TaskRecord } from './task-store.ts';
-import { createWaitpoint, findWaitpoint, type WaitpointKind, type WaitpointRecord } from './waitpoints.ts';
+import { completeWaitpointByCheck, createWaitpoint, findWaitpoint, type WaitpointKind, type WaitpointRecord } from './waitpoints.ts';
 
 export interface ContextDependencies {
   pool: Pool;
@@ -136,7 +136,23 @@ export function createTaskContext<Input>(
 
     async waitFor<Payload>(key: string, options: WaitForOptions<Payload> = {}): Promise<WaitOutcome<Payload>> {
       const timeoutAt = options.timeoutMs === undefined ? null : new Date(Date.now() + options.timeoutMs);
-      const waitpoint = settledOrPark(await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt }));
+      let registered = await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt });
+      // Register the wait, then check: the waitpoint is committed before the check reads, so a
+      // completion committing after that read finds it pending and wakes the task the normal way
+      // (the park then sees it resolved and requeues at once). Also run when a crashed attempt
+      // left the waitpoint pending: the condition may have come true while no one was parked.
+      if (registered.status === 'pending' && options.check) {
+        const held = await options.check();
+        if (held) {
+          const payload = options.schema ? options.schema.parse(held.payload) : held.payload;
+          const pending = registered;
+          registered = await withTransaction(dependencies.pool, async (transaction) => {
+            await assertLease(transaction, task);
+            return (await completeWaitpointByCheck(transaction, pending.id, payload)) ?? (await findWaitpoint(transaction, task.id, key))!;
+          });
+        }
+      }
+      const waitpoint = settledOrPark(registered);
       if (waitpoint.status === 'timed_out') return { status: 'timed_out' };
       const payload = options.schema ? options.schema.parse(waitpoint.payload) : (waitpoint.payload as Payload);
       return { status: 'completed', payload, completedBy: waitpoint.completed_by };

@@ -80,6 +80,18 @@ export interface WaitForOptions<Payload> {
   timeoutMs?: number;
   /** The payload's schema: completions that do not match answer 400; the handler gets the parsed value. @default any JSON */
   schema?: z.ZodType<Payload>;
+  /**
+   * Register the wait, then check: runs once the waitpoint exists (committed) and before the task
+   * parks. Answer `{payload}` when the condition waited for already holds (read from your own
+   * tables): the waitpoint completes at once with that payload (`completedBy: 'check'`) and
+   * `waitFor` returns without parking. Answer undefined to park. Closes the race of a task that
+   * reads a condition and then waits for it: a decision committing between the read and the park
+   * finds the waitpoint pending and completes it, so it is never lost. For that, whoever records
+   * the condition must look for the pending waitpoint after its own write has committed (or
+   * complete it in that write's transaction, `completeWaitpoint(..., beforeCommit)`).
+   * @default none: park until completed or timed out
+   */
+  check?: () => Promise<{ payload: Payload } | undefined>;
 }
 
 export type WaitOutcome<Payload = unknown> =

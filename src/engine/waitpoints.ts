@@ -220,6 +220,25 @@ export async function completeWaitpoint(
 }
 
 /**
+ * Completes a pending waitpoint from inside its own task's running attempt: `waitFor`'s `check`
+ * found the condition already holds, so the task moves on instead of parking. The caller holds
+ * the task row (the attempt's lease, share-locked) in `transaction`, the same lock order as every
+ * resolver. No requeue: the task is running. Returns undefined when something else resolved the
+ * waitpoint first (a decision that committed after the waitpoint existed); that outcome stands.
+ */
+export async function completeWaitpointByCheck(transaction: PoolClient, waitpointId: string, payload: unknown): Promise<WaitpointRecord | undefined> {
+  const completed = await transaction.query<WaitpointRecord>(
+    `UPDATE waitpoints SET status = 'completed', payload = $2, completed_by = 'check', completed_at = now(), token_hash = NULL
+     WHERE id = $1 AND status = 'pending'
+     RETURNING ${waitpointColumns}`,
+    [waitpointId, JSON.stringify(payload ?? null)],
+  );
+  const waitpoint = completed.rows[0];
+  if (waitpoint) await appendEvents(transaction, [waitpointEvent(waitpoint, 'waitpoint_completed', { completed_by: 'check' })]);
+  return waitpoint;
+}
+
+/**
  * A single-use token that completes the waitpoint without an API key (a link in an email). Only
  * its sha256 is stored; a new token replaces the previous one; it dies with the waitpoint.
  */

@@ -3,7 +3,8 @@
  * claims it, and a decision is never lost between its record and the resume.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/index.ts';
+import { z } from 'zod';
+import { defineTask, type Engine, type Settlement } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { advanceTime, startTestEngine, waitForTask } from '../support/engine.ts';
 import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
@@ -11,10 +12,62 @@ import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts
 let database: TestDatabase;
 let engine: Engine;
 
+/** Called once, right after a test_flag_wait handler read its flag and found it unset. */
+const afterUnsetRead = new Map<string, (taskId: string) => Promise<void>>();
+
+/**
+ * Waits until its flag (a row of the test's own table, as a pipeline's decision would be) is set.
+ * `registerFirst`: register the wait, then check (`waitFor`'s `check`); otherwise read the flag,
+ * then wait: the pattern the option replaces.
+ */
+const flagWaitTask = defineTask({
+  type: 'test_flag_wait',
+  description: 'waits for a flag in a table of its own',
+  queue: 'default',
+  maxAttempts: 1,
+  input: z.object({ flag: z.string(), registerFirst: z.boolean() }),
+  async run(context) {
+    const { flag, registerFirst } = context.input;
+    const isSet = async (): Promise<boolean> => {
+      const row = await database.pool.query<{ set: boolean }>('SELECT set FROM test_flags WHERE name = $1', [flag]);
+      if (row.rows[0]!.set) return true;
+      const hook = afterUnsetRead.get(flag);
+      afterUnsetRead.delete(flag);
+      await hook?.(context.taskId);
+      return false;
+    };
+    if (registerFirst) return context.waitFor('flag', { check: async () => ((await isSet()) ? { payload: { seen: 'by check' } } : undefined) });
+    if (await isSet()) return { status: 'set before waiting' };
+    return context.waitFor('flag');
+  },
+});
+
+/** Sets a flag the way a pipeline records a decision: commit the write, then wake the waiting task. */
+async function setFlag(flag: string, taskId: string): Promise<void> {
+  await database.pool.query('UPDATE test_flags SET set = true WHERE name = $1', [flag]);
+  for (const waitpoint of await engine.listWaitpoints({ tenant: 'default', taskId, status: 'pending' })) {
+    await engine.completeWaitpoint({ id: waitpoint.id, tenant: 'default', payload: { seen: 'by the setter' }, completedBy: 'setter' });
+  }
+}
+
+/** Resolves with the settlement that parks the task (outcome `waiting`), heard from the engine's hook. */
+function parked(taskId: () => string): Promise<Settlement> {
+  return new Promise((resolve) => {
+    const hook = (settlements: Settlement[]): void => {
+      const found = settlements.find((settlement) => settlement.task.id === taskId() && settlement.outcome.kind === 'waiting');
+      if (!found) return;
+      engine.hooks.settled.delete(hook);
+      resolve(found);
+    };
+    engine.hooks.settled.add(hook);
+  });
+}
+
 beforeAll(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
-  engine = await startTestEngine(database, testTaskTypes);
+  await database.pool.query('CREATE TABLE test_flags (name text PRIMARY KEY, set boolean NOT NULL DEFAULT false)');
+  engine = await startTestEngine(database, [...testTaskTypes, flagWaitTask]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 200 });
 });
 
@@ -92,6 +145,45 @@ describe('waitFor', () => {
     const done = await waitForTask(engine, task.id, ['completed', 'failed']);
     expect(done.result).toEqual({ status: 'timed_out' });
     expect((await engine.readEvents({ taskId: task.id })).map((event) => event.type)).toContain('waitpoint_timed_out');
+  });
+});
+
+describe('waitFor with check (register the wait, then check)', () => {
+  it('is woken by a decision that lands between its check and its park', async () => {
+    await database.pool.query("INSERT INTO test_flags (name) VALUES ('between')");
+    // The flag is set right after the check read it unset, before the task parks.
+    afterUnsetRead.set('between', (taskId) => setFlag('between', taskId));
+    const { task } = await engine.submit({ taskType: 'test_flag_wait', input: { flag: 'between', registerFirst: true } });
+    const done = await waitForTask(engine, task.id, ['completed', 'failed', 'cancelled'], 10_000);
+    expect(done.status).toBe('completed');
+    expect(done.result).toEqual({ status: 'completed', payload: { seen: 'by the setter' }, completedBy: 'setter' });
+    // The park saw the waitpoint resolved and requeued the task at once: it never waited.
+    const types = (await engine.readEvents({ taskId: task.id })).map((event) => event.type);
+    expect(types).toEqual(['task_queued', 'task_started', 'waitpoint_completed', 'task_queued', 'task_started', 'task_completed']);
+  });
+
+  it('without check, the same decision is lost: the task parks after the flag was set', async () => {
+    await database.pool.query("INSERT INTO test_flags (name) VALUES ('lost')");
+    afterUnsetRead.set('lost', (taskId) => setFlag('lost', taskId));
+    let taskId = '';
+    const parking = parked(() => taskId);
+    const { task } = await engine.submit({ taskType: 'test_flag_wait', input: { flag: 'lost', registerFirst: false } });
+    taskId = task.id;
+    await parking;
+    // The race the option closes: the flag is set, yet the task waits on a pending waitpoint.
+    expect((await database.pool.query('SELECT set FROM test_flags WHERE name = $1', ['lost'])).rows[0].set).toBe(true);
+    expect((await engine.getTask(task.id)).status).toBe('waiting');
+    expect((await engine.listWaitpoints({ tenant: 'default', taskId: task.id }))[0]).toMatchObject({ key: 'flag', status: 'pending' });
+    await engine.cancel(task.id);
+  });
+
+  it('does not park when the condition already holds: the check completes the waitpoint', async () => {
+    await database.pool.query("INSERT INTO test_flags (name, set) VALUES ('already', true)");
+    const { task } = await engine.submit({ taskType: 'test_flag_wait', input: { flag: 'already', registerFirst: true } });
+    const done = await waitForTask(engine, task.id, ['completed', 'failed', 'cancelled'], 10_000);
+    expect(done.result).toEqual({ status: 'completed', payload: { seen: 'by check' }, completedBy: 'check' });
+    expect((await engine.readEvents({ taskId: task.id })).map((event) => event.type)).toEqual(['task_queued', 'task_started', 'waitpoint_completed', 'task_completed']);
+    expect((await engine.listWaitpoints({ tenant: 'default', taskId: task.id }))[0]).toMatchObject({ key: 'flag', status: 'completed', completed_by: 'check', payload: { seen: 'by check' } });
   });
 });
 
