@@ -12,11 +12,12 @@
  *
  * A decision can land while the run is between two waitpoints (it has just woken and has not
  * parked again). Then there is no pending waitpoint: the decision commits on its own, and the
- * route looks once more after the commit and nudges the waitpoint if the run parked meanwhile.
- * Against the last milliseconds of that race (the run read the gates before the decision
- * committed and parks after the route's second look) the first wait after each wake-up times out
- * after two seconds and re-reads the gates, later ones hourly: a decision is never lost, and one
- * that lands while the run is reading is seen within seconds.
+ * route looks once more after the commit and completes the run's new waitpoint if there is one.
+ * The run registers each wait before it checks the gates (`waitFor`'s `check`), so no
+ * interleaving loses the decision: either the run's check reads it (and the run does not park),
+ * or the check read before the decision committed, which was after the waitpoint existed, and the
+ * route's second look finds it. Only a deciding process dying between its commit and that second
+ * look leaves the run to its hourly re-read (pipeline-task.ts).
  */
 import { withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';
@@ -114,10 +115,15 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
     }
   }
   await withTransaction(services.pool, decideIn);
-  // The run may have parked between our look and our commit: nudge its new wait.
+  // The run may have registered a wait between our look and our commit: complete it now.
   for (const runTaskId of runs) {
-    const parked = await pendingDecisionWait(engine, where.tenant, runTaskId);
-    if (parked) await engine.completeWaitpoint({ id: parked, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }).catch(() => undefined);
+    const registered = await pendingDecisionWait(engine, where.tenant, runTaskId);
+    if (!registered) continue;
+    await engine.completeWaitpoint({ id: registered, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }).catch((error: unknown) => {
+      // Resolved by now (the run's check saw the decision, or another decision woke it): done.
+      if (error instanceof WaitpointResolvedError) return;
+      services.logger.warn({ err: error, runTaskId }, 'a decision committed but could not wake its run; the run re-reads its gates within the hour');
+    });
   }
   return { runs };
 }

@@ -13,7 +13,7 @@
  * topic or post with the reason in the prompt and ask again. With `auto_approve` the run approves
  * each topic and post itself (benchmarks, trusted tenants).
  */
-import type { AnyTaskDefinition, ChildOutcome, TaskContext, WaitOutcome } from '../../kit/index.ts';
+import type { AnyTaskDefinition, ChildOutcome, TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { decisionWaitPrefix, gateKey, openGate, runGates, type Gate, type GateKind } from './gates.ts';
@@ -27,16 +27,16 @@ import { regenerateTopic } from './topics-task.ts';
 import { getTopic } from './topics-store.ts';
 
 /**
- * How long a decision wait lasts before the run re-reads its gates (see gates.ts for the race this
- * covers): short for the first wait after the run read its gates on waking (a decision landing
- * while it was reading is seen within seconds), then hourly while nothing happens.
+ * How long a decision wait lasts before the run re-reads its gates anyway. Not for the race of a
+ * decision landing while the run reads (each wait registers first and checks after, see gates.ts):
+ * only for a decision whose wake-up is sent after its commit (one that landed between two waits,
+ * or a second run waiting for the same persona selection) when the deciding process dies between
+ * that commit and the wake-up.
  */
-const firstRecheckMs = 2_000;
 const recheckMs = 60 * 60 * 1000;
 
-function recheckAfter(round: number, previous: WaitOutcome | undefined, deadline: number): number {
-  const interval = round === 0 || previous?.status === 'completed' ? firstRecheckMs : recheckMs;
-  return Math.max(1000, Math.min(interval, deadline - Date.now()));
+function waitMs(deadline: number): number {
+  return Math.max(1000, Math.min(recheckMs, deadline - Date.now()));
 }
 
 interface StageUsage {
@@ -182,11 +182,13 @@ async function selectedPersonas(services: ContentServices, context: TaskContext<
     return null;
   }, { save: (transaction) => openGate(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind: 'personas', entityId: null, version: 1 }) });
   const opened = await context.step('gate:personas:opened', async () => ({ at: Date.now() }));
-  let previous: WaitOutcome | undefined;
+  const decided = async (): Promise<boolean> => (await runGates(pool, taskId, 'personas'))[0]?.decided_at != null;
   for (let round = 0; ; round += 1) {
-    const [gate] = await runGates(pool, taskId, 'personas');
-    if (gate?.decided_at) return (await listPersonas(pool, tenant, company.id, { status: 'active' })).map((persona) => persona.id);
-    previous = await context.waitFor(`${decisionWaitPrefix}personas:${round}`, { timeoutMs: recheckAfter(round, previous, opened.at + input.approval_timeout_hours * 3_600_000) });
+    if (await decided()) return (await listPersonas(pool, tenant, company.id, { status: 'active' })).map((persona) => persona.id);
+    await context.waitFor(`${decisionWaitPrefix}personas:${round}`, {
+      timeoutMs: waitMs(opened.at + input.approval_timeout_hours * 3_600_000),
+      check: async () => ((await decided()) ? { payload: null } : undefined),
+    });
   }
 }
 
@@ -217,11 +219,14 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
   };
   await Promise.all(ids.map(open));
 
-  let previous: WaitOutcome | undefined;
-  for (let round = 0; ; round += 1) {
-    const gates = await runGates(pool, taskId, kind);
+  /** Each row's newest gate (a regenerated row has one per version). */
+  const latestGates = async (): Promise<Map<string, Gate>> => {
     const latest = new Map<string, Gate>();
-    for (const gate of gates) if (!latest.has(gate.entity_id!) || latest.get(gate.entity_id!)!.version < gate.version) latest.set(gate.entity_id!, gate);
+    for (const gate of await runGates(pool, taskId, kind)) if (!latest.has(gate.entity_id!) || latest.get(gate.entity_id!)!.version < gate.version) latest.set(gate.entity_id!, gate);
+    return latest;
+  };
+  for (let round = 0; ; round += 1) {
+    const latest = await latestGates();
     for (const id of ids) {
       const gate = latest.get(id);
       if (gate?.decision?.decision === 'rejected' && gate.decision.regenerate) {
@@ -233,14 +238,19 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
         await open(id);
       }
     }
-    const refreshed = await runGates(pool, taskId, kind);
-    const current = new Map<string, Gate>();
-    for (const gate of refreshed) if (!current.has(gate.entity_id!) || current.get(gate.entity_id!)!.version < gate.version) current.set(gate.entity_id!, gate);
+    const current = await latestGates();
     const undecided = ids.filter((id) => !current.get(id)?.decided_at);
     if (undecided.length === 0 || Date.now() > deadline) {
       return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
     }
-    previous = await context.waitFor(`${decisionWaitPrefix}${kind}:${round}`, { timeoutMs: recheckAfter(round, previous, deadline) });
+    // Registered, then checked: a decision that landed since the read above wakes this round.
+    await context.waitFor(`${decisionWaitPrefix}${kind}:${round}`, {
+      timeoutMs: waitMs(deadline),
+      check: async () => {
+        const now = await latestGates();
+        return undecided.some((id) => now.get(id)?.decided_at) ? { payload: null } : undefined;
+      },
+    });
   }
 }
 
