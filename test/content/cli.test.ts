@@ -1,7 +1,7 @@
 /**
  * `taskloom content` as a real process against a database where a worker runs the content task
  * types: a company, a run that waits for the supervisor, decisions from the command line, and the
- * run tree.
+ * run tree; a topic no run waits for, rejected with --regenerate and rewritten by a job.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
@@ -57,3 +57,25 @@ it('creates a company, starts a run, approves its topics and posts from the comm
   expect(show.output()).toMatch(/content_pipeline .* completed/);
   expect(show.output()).toMatch(/generate_blogpost/);
 }, 240_000);
+
+it('rejects a topic no run waits for with --regenerate: a generate_topics job rewrites it and asks again', async () => {
+  const [company] = await taskloom('companies', 'create', '--name', 'Fjord Rides', '--plan', 'free');
+  // Personas and a month's topic through the seed's jobs: no run is involved.
+  const job = async (path: string, body: unknown): Promise<void> => {
+    const started = await harness.request('POST', `/api/v1/ai/companies/${company!.id}/${path}/`, { body });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect((await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 60_000)).status).toBe('completed');
+  };
+  await job('generate-personas', {});
+  const personas = (await harness.request('GET', `/api/v1/content/companies/${company!.id}/personas`)).body.personas as Array<{ id: string }>;
+  expect((await harness.request('POST', '/api/v1/content/personas/select', { body: { company_id: company!.id, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
+  await job('generate-topics', { year: 2027, month: 6, posts_count: 1 });
+  const [topic] = (await taskloom('approvals', 'list', '--company', company!.id)).filter((row) => row.kind === 'topic');
+  expect(topic).toMatchObject({ version: 1 });
+
+  const [answer] = await taskloom('approvals', 'reject', 'topic', topic!.id, '--reason', 'Too generic: one route, one season', '--regenerate');
+  expect(answer).toMatchObject({ kind: 'topic', id: topic!.id, decision: 'rejected', regeneration_job_id: expect.any(String) });
+  const rewrite = await waitForTask(harness.engine, answer!.regeneration_job_id as string, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(rewrite).toMatchObject({ status: 'completed', task_type: 'generate_topics', input: { topic_id: topic!.id, rejection_reason: 'Too generic: one route, one season' } });
+  expect((await taskloom('approvals', 'list', '--company', company!.id)).filter((row) => row.id === topic!.id)).toEqual([expect.objectContaining({ kind: 'topic', version: 2 })]);
+}, 120_000);

@@ -2,8 +2,9 @@
  * The seed's jobs one by one through `/api/v1/ai/`, on a mock writing model at the spec interface
  * (everything else answered by the offline model): job shapes and statuses, the SSE stream, stats,
  * platform rules enforced (a broken post regenerated with the broken rules in the prompt; one that
- * never complies fails with platform_rules_violated), a cancelled job keeping what it saved, an
- * image through a mock image model, and bad input answered 4xx with nothing written.
+ * never complies fails with platform_rules_violated), a rejected topic no run waits for rewritten
+ * by a generate_topics job that sees the reason, a cancelled job keeping what it saved, an image
+ * through a mock image model, and bad input answered 4xx with nothing written.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { customProvider } from 'ai';
@@ -16,6 +17,7 @@ import { contentRowCounts, startContentHarness, waitForEvent, type ContentHarnes
 
 const offline = new OfflineLanguageModel('default');
 const socialPrompts: string[] = [];
+const topicPrompts: string[] = [];
 /** Topics for this persona hang until the call is aborted (the cancellation test). */
 let slowPersona: string | undefined;
 
@@ -46,6 +48,7 @@ const writer = new MockLanguageModelV4({
       if (user.includes('Platform: instagram')) return json({ text: 'A cup.', hashtags: ['cup', 'Cup', 'CUP', '#cup', 'cUp', 'cuP', 'CUp'], cta_text: 'Link in bio' });
       return json({ text: 'Cold brew at home, step by step.', hashtags: ['coldbrew', 'homebrew'], cta_text: 'Read more' });
     }
+    if (system.startsWith(topicsInstructions)) topicPrompts.push(user);
     if (slowPersona && system.startsWith(topicsInstructions) && user.includes(`Persona: ${slowPersona} `)) {
       await new Promise((_resolve, reject) => options.abortSignal?.addEventListener('abort', () => reject(options.abortSignal?.reason), { once: true }));
     }
@@ -162,6 +165,38 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   expect((await request('GET', `/api/v1/content/posts/${postId}`)).body.featured_image_id).toBe(image.result_data.image_id);
 }, 180_000);
 
+it('rewrites a rejected topic no run waits for: a generate_topics job whose prompt quotes the reason', async () => {
+  const { request, keys } = harness;
+  const pending = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=2&status=pending_approval`)).body.topics as Array<{ id: string; title: string; version: number; week_number: number }>;
+  const topic = pending[0]!;
+  const reason = 'Too vague: name one brewing method';
+  const rejected = await request('POST', `/api/v1/content/topics/${topic.id}/reject`, { key: keys.supervisor, body: { reason, regenerate: true } });
+  expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+  expect(rejected.body).toMatchObject({ id: topic.id, status: 'rejected', rejection_reason: reason, version: topic.version });
+  const jobId = rejected.body.regeneration_job_id as string;
+  expect(jobId).toEqual(expect.any(String));
+
+  expect((await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000)).status).toBe('completed');
+  const job = (await request('GET', `/api/v1/ai/jobs/${jobId}/`, { key: keys.supervisor })).body;
+  expect(job).toMatchObject({ job_type: 'generate_topics', status: 'completed', topic_id: topic.id, progress: 100, input: { topic_id: topic.id, rejection_reason: reason } });
+  expect(job.result_data).toMatchObject({ topic_id: topic.id, version: topic.version + 1, topics: 1 });
+  expect(job.result_data.llm_usage.calls).toBe(1);
+  expect(topicPrompts.filter((prompt) => prompt.includes(`Reason given: ${reason}`) && prompt.includes(topic.title))).toHaveLength(1);
+
+  // Back for approval as the next version, in the same week; the supervisor can decide again.
+  const rewritten = (await request('GET', `/api/v1/content/topics/${topic.id}`)).body;
+  expect(rewritten).toMatchObject({ status: 'pending_approval', version: topic.version + 1, week_number: topic.week_number });
+  expect((await request('GET', `/api/v1/content/pending-approvals?company_id=${companyId}`)).body.pending).toContainEqual(expect.objectContaining({ kind: 'topic', id: topic.id, version: topic.version + 1 }));
+  expect((await request('POST', `/api/v1/content/topics/${topic.id}/approve`, { key: keys.supervisor })).body.status).toBe('approved');
+  // A rejection without regeneration submits nothing.
+  const other = pending[1]!;
+  expect((await request('POST', `/api/v1/content/topics/${other.id}/reject`, { key: keys.supervisor, body: { reason: 'Not this month' } })).body).toMatchObject({ status: 'rejected', regeneration_job_id: null });
+  // A marketer may ask for the same rewrite through the seed's generate-topics job.
+  const again = await runJob('generate-topics', { topic_id: other.id, rejection_reason: 'Not this month: make it about summer' });
+  expect(again.result_data.version).toBe(other.version + 1);
+  expect((await request('GET', `/api/v1/content/topics/${other.id}`)).body.status).toBe('pending_approval');
+}, 60_000);
+
 it('cancels a running job and keeps what it saved', async () => {
   const personas = (await harness.request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string; name: string; status: string }>;
   const active = personas.filter((persona) => persona.status === 'active');
@@ -206,8 +241,11 @@ it('answers bad input with 4xx and writes nothing', async () => {
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/approve`, {}, keys.otherSupervisor, 404],
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, { reason: '' }, keys.supervisor, 400],
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, {}, keys.supervisor, 400],
-    // No run planned this topic: its regeneration is refused before the rejection is recorded.
-    ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, { reason: 'Too vague', regenerate: true }, keys.supervisor, 409],
+    // Rewriting one topic needs a rejected topic of this company and a reason.
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { topic_id: pendingTopic.id, rejection_reason: 'Too vague' }, undefined, 409],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { topic_id: pendingTopic.id, rejection_reason: '' }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { topic_id: pendingTopic.id, rejection_reason: 'Too vague', year: 2027 }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${otherCompany}/generate-topics/`, { topic_id: pendingTopic.id, rejection_reason: 'Too vague' }, keys.otherMarketer, 404],
     ['PATCH', `/api/v1/content/topics/${pendingTopic.id}`, { week_number: 6 }, undefined, 400],
     ['PATCH', `/api/v1/content/topics/${pendingTopic.id}`, { title: 'Supervisors do not edit' }, keys.supervisor, 403],
     ['GET', `/api/v1/content/topics?company_id=${companyId}&month=13`, undefined, undefined, 400],

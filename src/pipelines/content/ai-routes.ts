@@ -50,7 +50,13 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
   return async (app) => {
     app.post('/api/v1/ai/companies/:id/scrape-dna', (request, reply) => start(request, reply, jobTypes.dna, z.object({ company_id: z.string() }).strict()));
     app.post('/api/v1/ai/companies/:id/generate-personas', (request, reply) => start(request, reply, jobTypes.personas, personasInput));
-    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInput));
+    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInput, async (tenant, input) => {
+      if (typeof input.topic_id !== 'string') return;
+      // Rewriting one topic: a rejected one of this company.
+      const topic = await getTopic(pool, tenant, input.topic_id);
+      if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);
+      if (topic.status !== 'rejected') throw new InvalidStatusError('topic', topic.id, topic.status, ['rejected']);
+    }));
     app.post('/api/v1/ai/companies/:id/generate-blogpost', (request, reply) => start(request, reply, jobTypes.blogpost, blogpostInput, async (tenant, input) => {
       const topic = await getTopic(pool, tenant, input.topic_id as string);
       if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);

@@ -107,8 +107,8 @@ export function contentCommand(runtime: Runtime): Command {
     if (name === 'reject') command.requiredOption('--reason <text>', 'why (required; a regeneration sees it)').option('--regenerate', 'rewrite it with the reason in mind');
     command.action(async (kind: ReviewableKind, id: string, options: { tenant: string; reason?: string; regenerate?: boolean }) => {
       const { engine, services } = await runtime.openEngine();
-      await decide({ ...services, engine }, { tenant: options.tenant, kind, id, decision: name === 'approve' ? 'approved' : 'rejected', actor: `cli:${userInfo().username}`, reason: options.reason, regenerate: options.regenerate });
-      write({ kind, id, decision: name === 'approve' ? 'approved' : 'rejected' });
+      const { regenerationJobId } = await decide({ ...services, engine }, { tenant: options.tenant, kind, id, decision: name === 'approve' ? 'approved' : 'rejected', actor: `cli:${userInfo().username}`, reason: options.reason, regenerate: options.regenerate });
+      write({ kind, id, decision: name === 'approve' ? 'approved' : 'rejected', ...(options.regenerate ? { regeneration_job_id: regenerationJobId } : {}) });
     });
   };
   decideCommand('approve');

@@ -194,8 +194,9 @@ export function contentRoutes(services: PipelineRouteServices & ContentServices)
         requireRole(request, 'supervisor');
         const { id } = parseOrThrow(idParams, request.params, 'params');
         const body = parseOrThrow(rejectBody, request.body, 'body');
-        await decide(services, { tenant, kind, id, decision: 'rejected', actor: request.apiKeyId, reason: body.reason, regenerate: body.regenerate });
-        return resource.read(services, tenant, id);
+        const { regenerationJobId } = await decide(services, { tenant, kind, id, decision: 'rejected', actor: request.apiKeyId, reason: body.reason, regenerate: body.regenerate });
+        // The job rewriting it: its run, or a new generate_* job (GET /api/v1/ai/jobs/{id}/).
+        return { ...(await resource.read(services, tenant, id) as Record<string, unknown>), regeneration_job_id: regenerationJobId };
       });
       app.post(`${base}/publish`, async (request) => {
         const tenant = tenantOf(request);

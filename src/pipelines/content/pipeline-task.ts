@@ -116,7 +116,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       await stage('topic_approval', 40, `${topicIds.length} topics wait for approval`);
       const approvedTopics = await decideAll(services, context, company, input, 'topic', topicIds, async (id, gate) => {
         const topic = await getTopic(pool, tenant, id);
-        await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', gate.version);
+        await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', gate.version, 'draft');
       });
 
       // 4. Blog posts for the approved topics, in parallel, then a decision per post.

@@ -62,7 +62,8 @@ export const personasInput = z.object({
 }).strict();
 export type PersonasInput = z.infer<typeof personasInput>;
 
-export const topicsInput = z.object({
+/** generate_topics planning a month. */
+export const monthTopicsInput = z.object({
   company_id: companyId,
   year: z.number().int().min(2000).max(2100),
   month: z.number().int().min(1).max(12),
@@ -77,6 +78,22 @@ export const topicsInput = z.object({
    */
   submit_for_approval: z.boolean().default(true),
 }).strict();
+
+/**
+ * generate_topics rewriting one rejected topic: the prompt quotes the supervisor's reason, the
+ * topic's version goes up and it waits for approval again. What `reject` with `regenerate`
+ * submits for a topic no content_pipeline run is waiting for.
+ */
+export const topicRegenerationInput = z.object({
+  company_id: companyId,
+  topic_id: z.uuid(),
+  /** The supervisor's reason, quoted in the prompt. */
+  rejection_reason: z.string().trim().min(1).max(4000),
+}).strict();
+
+export type TopicRegenerationInput = z.infer<typeof topicRegenerationInput>;
+
+export const topicsInput = z.union([topicRegenerationInput, monthTopicsInput]);
 export type TopicsInput = z.infer<typeof topicsInput>;
 
 export const blogpostInput = z.object({

@@ -31,12 +31,15 @@ export async function insertTopics(database: Queryable, scope: { tenant: string;
   }
 }
 
-/** Rewrites a rejected topic with a regenerated one (version + 1, `draft` until its run asks again). */
-export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic): Promise<void> {
+/**
+ * Rewrites a rejected topic with a regenerated one, version + 1: `draft` when its run opens the
+ * next gate itself, `pending_approval` when a standalone job rewrote it.
+ */
+export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic, status: Extract<ContentStatus, 'draft' | 'pending_approval'>): Promise<void> {
   await database.query(
-    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = 'draft', version = version + 1,
+    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = $6, version = version + 1,
        approved_by = NULL, approved_at = NULL, updated_at = now() WHERE id = $1`,
-    [id, topic.title, topic.description, topic.keywords, topic.week_number],
+    [id, topic.title, topic.description, topic.keywords, topic.week_number, status],
   );
 }
 

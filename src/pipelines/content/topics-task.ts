@@ -12,9 +12,9 @@ import { getCompany, getDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { getPersona, listPersonas, type Persona } from './personas-store.ts';
 import { dnaContext, topicRegenerationPrompt, topicsInstructions, topicsPrompt } from './prompts.ts';
-import { generatedTopic, jobTypes, topicsInput, type ContentStatus, type GeneratedTopic } from './schemas.ts';
+import { generatedTopic, jobTypes, topicsInput, type ContentStatus, type GeneratedTopic, type TopicRegenerationInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
-import { insertTopics, replaceTopicText, type Topic } from './topics-store.ts';
+import { getTopic, insertTopics, replaceTopicText, type Topic } from './topics-store.ts';
 
 /** Weeks a month's topics may fall in: 4 for a 28-day February, else 5. */
 export function weeksInMonth(year: number, month: number): number {
@@ -82,8 +82,11 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
   return perPersona.flatMap((result) => result.ids);
 }
 
-/** One step: a replacement for a rejected topic that sees the supervisor's reason. */
-export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string, rejectedVersion: number): Promise<void> {
+/**
+ * One step: a replacement for a rejected topic that sees the supervisor's reason, saved as
+ * version + 1 in `status` (`draft` for a run that asks again itself, else `pending_approval`).
+ */
+export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string, rejectedVersion: number, status: 'draft' | 'pending_approval'): Promise<void> {
   const dna = await getDna(services.pool, context.tenant, company.id);
   const model = writingModel(services.config);
   // Keyed by the rejected version: a replay after the rewrite (which bumped the row's) finds this step.
@@ -99,16 +102,17 @@ export async function regenerateTopic(services: ContentServices, context: TaskCo
     });
     step.emit('topic_regenerated', { company_id: company.id, topic_id: topic.id, reason });
     return { ...answer.object, week_number: topic.week_number };
-  }, { save: (transaction, result: GeneratedTopic) => replaceTopicText(transaction, topic.id, result) });
+  }, { save: (transaction, result: GeneratedTopic) => replaceTopicText(transaction, topic.id, result, status) });
 }
 
 export function createTopicsTask(services: ContentServices): AnyTaskDefinition[] {
   return contentJob(services, {
     jobType: jobTypes.topics,
-    description: 'Plan a month of topics (year, month, posts_count) spread evenly over the selected personas and the month\'s weeks; topics wait for a supervisor\'s approval',
+    description: 'Plan a month of topics (year, month, posts_count) spread evenly over the selected personas and the month\'s weeks, or rewrite one rejected topic (topic_id, rejection_reason); topics wait for a supervisor\'s approval',
     input: topicsInput,
     async run(context, report) {
       const { input } = context;
+      if ('topic_id' in input) return rewriteRejectedTopic(services, context, input, report);
       report(5, `planning ${input.posts_count} topics for ${input.year}-${String(input.month).padStart(2, '0')}`);
       const ids = await writeMonthTopics(services, context, {
         companyId: input.company_id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: input.persona_ids, status: input.submit_for_approval ? 'pending_approval' : 'draft',
@@ -117,4 +121,26 @@ export function createTopicsTask(services: ContentServices): AnyTaskDefinition[]
       return { company_id: input.company_id, year: input.year, month: input.month, topics: ids.length, topic_ids: ids };
     },
   });
+}
+
+/**
+ * generate_topics for one rejected topic: rewritten with the reason in the prompt, version + 1,
+ * `pending_approval` again. The rejected version is fixed by the first step, so a replay after
+ * the rewrite (which bumped the row's) finds its checkpoint instead of rewriting twice.
+ */
+async function rewriteRejectedTopic(services: ContentServices, context: TaskContext<unknown>, input: TopicRegenerationInput, report: (percent: number, message: string) => void): Promise<Record<string, unknown>> {
+  const { pool } = services;
+  const { tenant } = context;
+  const company = await getCompany(pool, tenant, input.company_id);
+  const rejected = await context.step('rejected', async () => {
+    const topic = await getTopic(pool, tenant, input.topic_id);
+    if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
+    if (topic.status !== 'rejected') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: only a rejected topic is rewritten.`, { topic_id: topic.id, status: topic.status });
+    return { version: topic.version };
+  });
+  const topic = await getTopic(pool, tenant, input.topic_id);
+  report(10, `rewriting "${topic.title}"`);
+  await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, input.rejection_reason, rejected.version, 'pending_approval');
+  report(100, 'topic rewritten, pending approval');
+  return { company_id: company.id, topic_id: topic.id, version: rejected.version + 1, topics: 1, topic_ids: [topic.id] };
 }
