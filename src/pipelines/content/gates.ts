@@ -54,12 +54,20 @@ export function gateKey(kind: GateKind, entityId: string | null, version: number
   return `${kind}:${entityId ?? 'company'}:v${version}`;
 }
 
-/** Opens a gate (idempotent: a replay finds the row it inserted). Run in a step's save. */
-export async function openGate(transaction: PoolClient, gate: { runTaskId: string; tenant: string; companyId: string; kind: GateKind; entityId: string | null; version: number }): Promise<void> {
+/** Opens gates, one statement for all (idempotent: a replay finds the rows it inserted). Run in a step's save. */
+export async function openGates(transaction: PoolClient, scope: { runTaskId: string; tenant: string; companyId: string; kind: GateKind }, gates: Array<{ entityId: string | null; version: number }>): Promise<void> {
   await transaction.query(
-    'INSERT INTO content_gates (run_task_id, gate_key, tenant, company_id, kind, entity_id, version) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING',
-    [gate.runTaskId, gateKey(gate.kind, gate.entityId, gate.version), gate.tenant, gate.companyId, gate.kind, gate.entityId, gate.version],
+    `INSERT INTO content_gates (run_task_id, gate_key, tenant, company_id, kind, entity_id, version)
+     SELECT $1, gate.key, $2, $3, $4, gate.entity_id, gate.version FROM unnest($5::text[], $6::uuid[], $7::int[]) AS gate (key, entity_id, version)
+     ON CONFLICT DO NOTHING`,
+    [scope.runTaskId, scope.tenant, scope.companyId, scope.kind, gates.map((gate) => gateKey(scope.kind, gate.entityId, gate.version)), gates.map((gate) => gate.entityId), gates.map((gate) => gate.version)],
   );
+}
+
+/** The run deciding gates itself (auto_approve): closes them as approved by the run. */
+export async function approveGates(transaction: PoolClient, runTaskId: string, kind: GateKind, gates: Array<{ entityId: string; version: number }>): Promise<void> {
+  await transaction.query('UPDATE content_gates SET decision = $3, decided_at = now() WHERE run_task_id = $1 AND gate_key = ANY($2::text[])',
+    [runTaskId, gates.map((gate) => gateKey(kind, gate.entityId, gate.version)), JSON.stringify({ decision: 'approved', by: `content_pipeline:${runTaskId}`, reason: null, regenerate: false })]);
 }
 
 export async function runGates(database: PoolClient | ContentServices['pool'], runTaskId: string, kind: GateKind): Promise<Gate[]> {

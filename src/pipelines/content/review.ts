@@ -35,9 +35,15 @@ export interface ReviewState {
 
 const stateColumns = 'id, company_id, status, version, task_id, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at';
 
-export async function reviewState(database: Queryable, tenant: string, kind: ReviewableKind, id: string, options: { lock?: boolean } = {}): Promise<ReviewState> {
-  const rows = isUuid(id) ? (await database.query<ReviewState>(`SELECT ${stateColumns} FROM ${tables[kind]} WHERE tenant = $1 AND id = $2${options.lock ? ' FOR UPDATE' : ''}`, [tenant, id])).rows : [];
-  return isoRow(firstOrNotFound(rows, kind.replace('_', ' '), id));
+export async function reviewState(database: Queryable, tenant: string, kind: ReviewableKind, id: string): Promise<ReviewState> {
+  return (await reviewStates(database, tenant, kind, [id]))[0]!;
+}
+
+/** reviewState of several rows in one query, in the order given; 404 for the first one missing. */
+export async function reviewStates(database: Queryable, tenant: string, kind: ReviewableKind, ids: string[]): Promise<ReviewState[]> {
+  const rows = (await database.query<ReviewState>(`SELECT ${stateColumns} FROM ${tables[kind]} WHERE tenant = $1 AND id = ANY($2::uuid[])`, [tenant, ids.filter(isUuid)])).rows;
+  const byId = new Map(rows.map((row) => [row.id, isoRow(row)]));
+  return ids.map((id) => firstOrNotFound(byId.has(id) ? [byId.get(id)!] : [], kind.replace('_', ' '), id));
 }
 
 interface Move {
@@ -60,19 +66,27 @@ export type ReviewAction = keyof typeof moves;
  * the waiting run's gate, so the decision and the run's wake-up commit together.
  */
 export async function moveStatus(database: Queryable, tenant: string, kind: ReviewableKind, id: string, action: ReviewAction, by: { actor?: string; reason?: string } = {}): Promise<ReviewState> {
+  return (await moveStatuses(database, tenant, kind, [id], action, by))[0]!;
+}
+
+/** moveStatus for several rows in one statement (a run opening a phase's gates); all or an error. */
+export async function moveStatuses(database: Queryable, tenant: string, kind: ReviewableKind, ids: string[], action: ReviewAction, by: { actor?: string; reason?: string } = {}): Promise<ReviewState[]> {
   const move: Move = moves[action];
   if (action === 'reject' && (by.reason ?? '').trim().length === 0) {
     throw new ValidationError('A rejection needs a reason.', { issues: [{ path: 'reason', message: 'required, not blank' }] });
   }
-  const values: unknown[] = [tenant, id, move.from];
+  if (ids.length === 0) return [];
+  const values: unknown[] = [tenant, ids.filter(isUuid), move.from];
   if (action === 'approve' || action === 'reject') values.push(by.actor ?? 'unknown');
   if (action === 'reject') values.push(by.reason!.trim());
-  const updated = isUuid(id)
-    ? (await database.query<ReviewState>(`UPDATE ${tables[kind]} SET status = '${move.to}', updated_at = now()${move.set} WHERE tenant = $1 AND id = $2 AND status = ANY($3::text[]) RETURNING ${stateColumns}`, values)).rows
-    : [];
-  if (updated[0]) return isoRow(updated[0]);
-  const current = await reviewState(database, tenant, kind, id);
-  throw new InvalidStatusError(kind, id, current.status, move.from);
+  const updated = (await database.query<ReviewState>(`UPDATE ${tables[kind]} SET status = '${move.to}', updated_at = now()${move.set} WHERE tenant = $1 AND id = ANY($2::uuid[]) AND status = ANY($3::text[]) RETURNING ${stateColumns}`, values)).rows.map(isoRow);
+  const byId = new Map(updated.map((row) => [row.id, row]));
+  const missing = ids.find((id) => !byId.has(id));
+  if (missing !== undefined) {
+    const current = await reviewState(database, tenant, kind, missing);
+    throw new InvalidStatusError(kind, missing, current.status, move.from);
+  }
+  return ids.map((id) => byId.get(id)!);
 }
 
 /** Rows of the company waiting for a supervisor, oldest first, across the three kinds. */
