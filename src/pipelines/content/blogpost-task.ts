@@ -38,17 +38,15 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
     input: blogpostInput,
     async run(context, report) {
       const { input, tenant, taskId, signal } = context;
-      const company = await getCompany(pool, tenant, input.company_id);
-      const topic = await getTopic(pool, tenant, input.topic_id);
+      // Read together: each is a round trip before the first model call of every post.
+      const [company, topic, dna, existing] = await Promise.all([getCompany(pool, tenant, input.company_id), getTopic(pool, tenant, input.topic_id), getDna(pool, tenant, input.company_id), blogPostOfTopic(pool, tenant, input.topic_id)]);
       if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
       if (topic.status !== 'approved' && topic.status !== 'published') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: a blog post is written for an approved topic.`, { topic_id: topic.id, status: topic.status });
       const persona = await getPersona(pool, tenant, topic.persona_id);
-      const dna = await getDna(pool, tenant, company.id);
       const context$ = dnaContext(company, dna?.data);
       const model = writingModel(services.config);
       const target = Math.round((input.min_words + input.max_words) / 2);
       const sections = sectionCount(input.min_words, input.max_words);
-      const existing = await blogPostOfTopic(pool, tenant, topic.id);
       const scope = { tenant, companyId: company.id, topicId: topic.id, personaId: persona.id, taskId };
       const ask = <T>(step: string, schema: import('zod').ZodType<T>, instructions: string, prompt: string) => llm.generateStructured({
         ...(model ? { model } : {}), schema, instructions, prompt, signal, context: { taskId, step },

@@ -28,12 +28,29 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
     ...(spec.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: spec.hardTimeoutMs }),
     projectId: (input: Input) => input.company_id,
     async run(context: TaskContext<Input>) {
+      // At most one progress write per task in flight; reports arriving meanwhile collapse into
+      // the latest. Each write is a transaction appending an event, and event appends commit one
+      // after another (the event-order lock is held through the commit): seven sections of a
+      // post finishing together would otherwise queue seven commits in front of the step
+      // checkpoints of every other task of the stage.
+      let latest: { percent: number; message: string } | undefined;
+      let writing: Promise<void> | undefined;
       const report = (percent: number, message: string): void => {
-        void context.progress(percent, message).catch((error: unknown) => services.logger.debug({ err: error, taskId: context.taskId }, 'progress update skipped'));
+        latest = { percent, message };
+        writing ??= (async () => {
+          while (latest) {
+            const next = latest;
+            latest = undefined;
+            await context.progress(next.percent, next.message).catch((error: unknown) => services.logger.debug({ err: error, taskId: context.taskId }, 'progress update skipped'));
+          }
+          writing = undefined;
+        })();
       };
       const result = await spec.run(context, report);
+      // The last message lands before the outcome (a write after it would find the lease gone).
       // llmUsageTotals reads after the gateway's pending usage rows are written (usageForTask flushes).
-      return { ...result, llm_usage: await llmUsageTotals(services.llm, context.taskId) };
+      const [usage] = await Promise.all([llmUsageTotals(services.llm, context.taskId), writing]);
+      return { ...result, llm_usage: usage };
     },
   }));
 }

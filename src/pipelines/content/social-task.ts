@@ -21,8 +21,8 @@ export const maxGenerations = 3;
 
 /** The steps writing one platform's post; returns the post's id and the generations it took. */
 export async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, post: BlogPost, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
-  const dna = await getDna(services.pool, context.tenant, company.id);
-  const existing = (await listSocialPosts(services.pool, context.tenant, { blogPostId: post.id })).find((entry) => entry.platform === platform);
+  const [dna, posts] = await Promise.all([getDna(services.pool, context.tenant, company.id), listSocialPosts(services.pool, context.tenant, { blogPostId: post.id })]);
+  const existing = posts.find((entry) => entry.platform === platform);
   const model = writingModel(services.config);
   let violations: string[] = [];
   for (let generation = 1; generation <= maxGenerations; generation += 1) {
@@ -64,8 +64,7 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
     input: socialInput,
     async run(context, report) {
       const { input, tenant } = context;
-      const company = await getCompany(pool, tenant, input.company_id);
-      const post = await getBlogPost(pool, tenant, input.blog_post_id);
+      const [company, post] = await Promise.all([getCompany(pool, tenant, input.company_id), getBlogPost(pool, tenant, input.blog_post_id)]);
       if (post.company_id !== company.id) throw new PermanentError(`Blog post ${post.id} is not one of company ${company.id}'s.`, { blog_post_id: post.id });
       if (post.status !== 'approved' && post.status !== 'published') throw new PermanentError(`Blog post ${post.id} is ${post.status}: social posts are made from an approved post.`, { blog_post_id: post.id, status: post.status });
       const platforms = [...new Set(input.platforms)];
