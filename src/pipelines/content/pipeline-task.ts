@@ -246,10 +246,12 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
     return latest;
   };
   for (let round = 0; ; round += 1) {
-    const latest = await latestGates();
+    let current = await latestGates();
+    let rewrote = false;
     for (const id of ids) {
-      const gate = latest.get(id);
+      const gate = current.get(id);
       if (gate?.decision?.decision === 'rejected' && gate.decision.regenerate) {
+        rewrote = true;
         await context.step(`decided:${kind}:${id}:v${gate.version}`, async (step) => {
           step.emit('approval_decided', { company_id: company.id, kind, id, decision: 'rejected', by: gate.decision!.by, reason: gate.decision!.reason });
           return null;
@@ -259,7 +261,7 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
         await open(`gate:${kind}:${id}:v${rewritten.version}`, [id]);
       }
     }
-    const current = await latestGates();
+    if (rewrote) current = await latestGates();
     const undecided = ids.filter((id) => !current.get(id)?.decided_at);
     if (undecided.length === 0 || Date.now() > deadline) {
       return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
