@@ -21,7 +21,8 @@ import { configureProviders, defaultModelFor } from './provider-registry.ts';
 import { RateLimiter, sharedLimiter, type ProviderLimits } from './rate-limiter.ts';
 import { deleteCachedResponse, readCachedResponse, responseCacheKey, writeCachedResponse } from './response-cache.ts';
 import { defaultRetryOptions, isRetryableProviderError, nextRetryDelay, retryAfterMs, sleep, statusCodeOf, type RetryOptions } from './retry-policy.ts';
-import { beginLlmCall, finishLlmCall, insertLlmCall, sweepInterruptedLlmCalls, usageForTask, type LlmCallRow, type LlmPurpose, type StartedLlmCall, type TaskUsage } from './usage-store.ts';
+import { sweepInterruptedLlmCalls, usageForTask, type LlmCallRow, type LlmPurpose, type StartedLlmCall, type TaskUsage } from './usage-store.ts';
+import { UsageWriter } from './usage-writer.ts';
 
 /** Where a call comes from; recorded on its usage rows. */
 export interface LlmCallContext {
@@ -258,47 +259,23 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     return config.llmCache === 'on' || target.provider === 'offline';
   };
 
-  let usageWrites: Promise<void> = Promise.resolve();
   /**
-   * Queues the in_flight row of a request that is starting, so a crash mid-request leaves a row
-   * the sweep marks interrupted. Not awaited by the request (one commit per call saved); it is
-   * queued seconds before a request that a crash could cut off would end.
+   * llm_calls rows are written in the background (usage-writer.ts): a request's in_flight row as
+   * it starts, so a crash mid-request leaves a row the sweep marks interrupted, and its outcome
+   * as it ends. The caller's step does not wait for its accounting commit (~2 ms a call, 4 % of a
+   * gather run's wall time against a 200 ms model). Readers of usage wait for the rows queued
+   * before them (usageForTask does), and shutdown flushes before the pool closes.
    */
-  const begin = (call: StartedLlmCall, timeoutMs: number): Promise<number | undefined> => {
-    const started = usageWrites.then(() => beginLlmCall(pool, call, timeoutMs)).catch((error: unknown) => {
-      log.warn({ err: error, provider: call.provider, model: call.model }, 'could not record the start of an LLM call in llm_calls');
-      return undefined;
-    });
-    usageWrites = started.then(() => undefined);
-    return started;
-  };
+  const callRows = new UsageWriter(pool, log);
   const record = async (row: LlmCallRow, durationSeconds: number | undefined, started?: Promise<number | undefined>): Promise<void> => {
     const outcome = row.cacheHit ? 'cache_hit' : row.error ? 'error' : 'success';
     metrics.calls.inc({ provider: row.provider, model: row.model, purpose: row.purpose, outcome });
     if (row.inputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'input' }, row.inputTokens);
     if (row.outputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'output' }, row.outputTokens);
     if (durationSeconds !== undefined) metrics.duration.observe({ provider: row.provider, model: row.model, outcome }, durationSeconds);
-    // Written in the background: the caller's step does not wait for its accounting commit
-    // (~2 ms a call, 4 % of a gather run's wall time against a 200 ms model). Writes run one
-    // after another, so rows keep the order of the calls. Readers of usage call flushUsage
-    // (usageForTask does), and shutdown flushes before the pool closes.
-    usageWrites = usageWrites.then(async () => {
-      const id = await started;
-      if (id === undefined) await insertLlmCall(pool, row);
-      else await finishLlmCall(pool, id, row);
-    }).catch((error: unknown) => {
-      // Accounting must never fail the call it accounts for.
-      log.warn({ err: error, provider: row.provider, model: row.model }, 'could not record an LLM call in llm_calls');
-    });
+    callRows.record(row, started);
   };
-  const flushUsage = async (): Promise<void> => {
-    // A write queued while waiting extends the chain: wait until it stops growing.
-    let seen: Promise<void> | undefined;
-    while (seen !== usageWrites) {
-      seen = usageWrites;
-      await seen;
-    }
-  };
+  const flushUsage = (): Promise<void> => callRows.idle();
 
   /** Runs `work` under the provider limiter and the per-call timeout; classifies any failure. */
   const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, call: StartedLlmCall, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<({ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }) & { started?: Promise<number | undefined> }> => {
@@ -309,7 +286,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       return { ok: false, failure: { kind: 'cancelled', error, message: 'cancelled while waiting for a provider slot' }, seconds: 0 };
     }
     // The offline model runs in this process in microseconds: nothing to cut off.
-    const started = target.provider === 'offline' ? undefined : begin(call, timeoutMs);
+    const started = target.provider === 'offline' ? undefined : callRows.begin(call, timeoutMs);
     const result = await runLimited(target, signal, timeoutMs, work).finally(() => release());
     return started === undefined ? result : { ...result, started };
   };
@@ -526,7 +503,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     async usageForTask(taskId) {
       // Writes run in call order, so the chain as it stands now holds every row of this task's
       // finished calls; rows other tasks queue meanwhile are not waited for.
-      await usageWrites;
+      await callRows.written();
       await sweepInterruptedLlmCalls(pool).catch((error: unknown) => log.warn({ err: error }, 'sweeping interrupted LLM calls failed'));
       return usageForTask(pool, taskId);
     },

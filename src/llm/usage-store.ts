@@ -35,22 +35,67 @@ export type StartedLlmCall = Pick<LlmCallRow, 'taskId' | 'step' | 'purpose' | 'p
 /** The row of a request that cannot still be running by then is swept; the margin covers the finishing write. */
 const deadlineMarginMs = 10_000;
 
-/** Records a provider request as it starts (state in_flight); returns the row id to finish it with. */
-export async function beginLlmCall(database: Queryable, call: StartedLlmCall, timeoutMs: number): Promise<number> {
-  const result = await database.query<{ id: number }>(
-    `INSERT INTO llm_calls (task_id, step, purpose, provider, model, attempt, state, deadline_at)
-     VALUES ($1, $2, $3, $4, $5, $6, 'in_flight', now() + make_interval(secs => $7::double precision / 1000)) RETURNING id`,
-    [taskIdColumn(call.taskId), call.step ?? null, call.purpose, call.provider, call.model, call.attempt, timeoutMs + deadlineMarginMs],
+/**
+ * A row to insert: a request that is starting (`timeoutMs` given: state in_flight, swept to
+ * interrupted after its deadline unless finished), or a finished call in one row (cache hits,
+ * and requests whose start could not be recorded).
+ */
+export type NewLlmCall = { started: StartedLlmCall; timeoutMs: number } | { finished: LlmCallRow };
+
+const rounded = (value: number): number => Math.max(0, Math.round(value));
+
+/** Inserts rows in one statement, in the order given; returns their ids in that order. */
+export async function insertLlmCalls(database: Queryable, calls: NewLlmCall[]): Promise<number[]> {
+  if (calls.length === 0) return [];
+  const column = <T>(pick: (call: NewLlmCall) => T): T[] => calls.map(pick);
+  const row = (call: NewLlmCall): StartedLlmCall & Partial<LlmCallRow> => ('started' in call ? call.started : call.finished);
+  const result = await database.query<{ id: string }>(
+    `INSERT INTO llm_calls (task_id, step, purpose, provider, model, input_tokens, output_tokens, latency_ms, cache_hit, attempt, cost_usd, error_code, error, state, deadline_at)
+     SELECT task_id, step, purpose, provider, model, input_tokens, output_tokens, latency_ms, cache_hit, attempt, cost_usd, error_code, error,
+            CASE WHEN deadline_ms IS NULL THEN 'finished' ELSE 'in_flight' END,
+            CASE WHEN deadline_ms IS NULL THEN NULL ELSE now() + make_interval(secs => deadline_ms / 1000) END
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::boolean[], $10::int[], $11::numeric[], $12::text[], $13::text[], $14::float8[])
+       WITH ORDINALITY AS call (task_id, step, purpose, provider, model, input_tokens, output_tokens, latency_ms, cache_hit, attempt, cost_usd, error_code, error, deadline_ms, position)
+     ORDER BY position
+     RETURNING id`,
+    [
+      column((call) => taskIdColumn(row(call).taskId)),
+      column((call) => row(call).step ?? null),
+      column((call) => row(call).purpose),
+      column((call) => row(call).provider),
+      column((call) => row(call).model),
+      column((call) => rounded(row(call).inputTokens ?? 0)),
+      column((call) => rounded(row(call).outputTokens ?? 0)),
+      column((call) => rounded(row(call).latencyMs ?? 0)),
+      column((call) => row(call).cacheHit ?? false),
+      column((call) => row(call).attempt),
+      column((call) => row(call).costUsd ?? null),
+      column((call) => row(call).errorCode ?? null),
+      column((call) => row(call).error ?? null),
+      column((call) => ('started' in call ? call.timeoutMs + deadlineMarginMs : null)),
+    ],
   );
-  return result.rows[0]!.id;
+  // The sequence hands out ids in insertion order, which ORDER BY position fixed.
+  return result.rows.map((inserted) => Number(inserted.id)).sort((left, right) => left - right);
 }
 
-/** Completes the row beginLlmCall wrote. */
-export async function finishLlmCall(database: Queryable, id: number, row: LlmCallRow): Promise<void> {
+/** Completes rows insertLlmCalls wrote as in_flight, in one statement. */
+export async function finishLlmCalls(database: Queryable, calls: Array<{ id: number; row: LlmCallRow }>): Promise<void> {
+  if (calls.length === 0) return;
   await database.query(
-    `UPDATE llm_calls SET input_tokens = $2, output_tokens = $3, latency_ms = $4, cost_usd = $5, error_code = $6, error = $7, state = 'finished'
-      WHERE id = $1`,
-    [id, Math.max(0, Math.round(row.inputTokens)), Math.max(0, Math.round(row.outputTokens)), Math.max(0, Math.round(row.latencyMs)), row.costUsd, row.errorCode ?? null, row.error ?? null],
+    `UPDATE llm_calls SET input_tokens = call.input_tokens, output_tokens = call.output_tokens, latency_ms = call.latency_ms, cost_usd = call.cost_usd,
+       error_code = call.error_code, error = call.error, state = 'finished'
+     FROM unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $5::numeric[], $6::text[], $7::text[]) AS call (id, input_tokens, output_tokens, latency_ms, cost_usd, error_code, error)
+     WHERE llm_calls.id = call.id`,
+    [
+      calls.map((call) => call.id),
+      calls.map((call) => rounded(call.row.inputTokens)),
+      calls.map((call) => rounded(call.row.outputTokens)),
+      calls.map((call) => rounded(call.row.latencyMs)),
+      calls.map((call) => call.row.costUsd),
+      calls.map((call) => call.row.errorCode ?? null),
+      calls.map((call) => call.row.error ?? null),
+    ],
   );
 }
 
@@ -64,29 +109,6 @@ export async function sweepInterruptedLlmCalls(database: Queryable): Promise<num
       WHERE state = 'in_flight' AND deadline_at < now()`,
   );
   return result.rowCount ?? 0;
-}
-
-/** Records a call in one row (cache hits, and requests whose start could not be recorded). */
-export async function insertLlmCall(database: Queryable, row: LlmCallRow): Promise<void> {
-  await database.query(
-    `INSERT INTO llm_calls (task_id, step, purpose, provider, model, input_tokens, output_tokens, latency_ms, cache_hit, attempt, cost_usd, error_code, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [
-      taskIdColumn(row.taskId),
-      row.step ?? null,
-      row.purpose,
-      row.provider,
-      row.model,
-      Math.max(0, Math.round(row.inputTokens)),
-      Math.max(0, Math.round(row.outputTokens)),
-      Math.max(0, Math.round(row.latencyMs)),
-      row.cacheHit,
-      row.attempt,
-      row.costUsd,
-      row.errorCode ?? null,
-      row.error ?? null,
-    ],
-  );
 }
 
 export interface ModelUsage {
