@@ -11,18 +11,19 @@ import { getCompany, getDna, type Company } from './companies-store.ts';
 import { PlatformRulesError } from './errors.ts';
 import { contentJob } from './job.ts';
 import { composePost, platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
-import { getBlogPost, listSocialPosts, upsertSocialPost, type BlogPost } from './posts-store.ts';
+import { getBlogPost, listSocialPosts, upsertSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
-import { jobTypes, socialInput, taskTypeFor, type Platform, type SocialInput } from './schemas.ts';
+import { jobTypes, socialInput, taskTypeFor, type CompanyDna, type Platform, type SocialInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
 
 /** Generations of one platform's post before the job gives up with platform_rules_violated. */
 export const maxGenerations = 3;
 
-/** The steps writing one platform's post; returns the post's id and the generations it took. */
-export async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, post: BlogPost, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
-  const [dna, posts] = await Promise.all([getDna(services.pool, context.tenant, company.id), listSocialPosts(services.pool, context.tenant, { blogPostId: post.id })]);
-  const existing = posts.find((entry) => entry.platform === platform);
+/**
+ * The steps writing one platform's post; returns the post's id and the generations it took.
+ * `existing`: the platform's post of this blog post, when a rewrite replaces one.
+ */
+async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existing: SocialPost | undefined, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
   const model = writingModel(services.config);
   let violations: string[] = [];
   for (let generation = 1; generation <= maxGenerations; generation += 1) {
@@ -33,7 +34,7 @@ export async function writePlatformPost(services: ContentServices, context: Task
         ...(model ? { model } : {}),
         schema: socialAnswer(platform),
         instructions: socialInstructions,
-        prompt: socialPrompt(dnaContext(company, dna?.data), post, platform, { violations: previous, rejectionReason }),
+        prompt: socialPrompt(dnaContext(company, dna), post, platform, { violations: previous, rejectionReason }),
         signal: context.signal,
         context: { taskId: context.taskId, step: key },
       });
@@ -64,7 +65,9 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
     input: socialInput,
     async run(context, report) {
       const { input, tenant } = context;
-      const [company, post] = await Promise.all([getCompany(pool, tenant, input.company_id), getBlogPost(pool, tenant, input.blog_post_id)]);
+      // Everything the post needs, read at once: thirty of these jobs start together, and each
+      // round trip then waits for a pooled connection behind the others.
+      const [company, post, dna, existing] = await Promise.all([getCompany(pool, tenant, input.company_id), getBlogPost(pool, tenant, input.blog_post_id), getDna(pool, tenant, input.company_id), listSocialPosts(pool, tenant, { blogPostId: input.blog_post_id })]);
       if (post.company_id !== company.id) throw new PermanentError(`Blog post ${post.id} is not one of company ${company.id}'s.`, { blog_post_id: post.id });
       if (post.status !== 'approved' && post.status !== 'published') throw new PermanentError(`Blog post ${post.id} is ${post.status}: social posts are made from an approved post.`, { blog_post_id: post.id, status: post.status });
       const platforms = [...new Set(input.platforms)];
@@ -72,7 +75,7 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        const saved = await writePlatformPost(services, context, company, post, platform, input.rejection_reason);
+        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing.find((entry) => entry.platform === platform), platform, input.rejection_reason);
         report(100, `${platform}: ${saved.characters} characters, ${saved.hashtags} hashtags`);
         return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations };
       }
