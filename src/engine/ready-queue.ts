@@ -89,6 +89,8 @@ export async function dequeueUnlessClaimed(transaction: Queryable, taskId: strin
 export interface ClaimedTask extends TaskRecord {
   /** The task was running when its attempt's worker was lost: this attempt resumes it. */
   resumed: boolean;
+  /** No attempt ever started before this one, so it has no checkpoints to load. */
+  firstRun: boolean;
 }
 
 export interface ClaimResult {
@@ -190,7 +192,7 @@ const deliveryStatement = `WITH finished AS (
        WHERE t.id = leased.task_id AND previous.id = leased.task_id
          AND t.status IN ('queued', 'retrying', 'running') AND t.cancel_requested_at IS NULL
        RETURNING ${taskColumnsOf('t')},
-         previous.status AS previous_status
+         previous.status AS previous_status, previous.started_at IS NULL AS first_run
      ), started AS (
        ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_started' AS type,
          jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', $3::text, 'resumed', previous_status = 'running') AS payload
@@ -207,7 +209,7 @@ const deliveryStatement = `WITH finished AS (
  * once per connection; see above.
  */
 export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimRequest): Promise<DeliveryResult> {
-  type Row = { finished: DeliveryResult['finished']; leased_id: string | null; leased_lease: string; previous_status: string | null; notified_events: unknown; notified_queues: unknown } & TaskRecord;
+  type Row = { finished: DeliveryResult['finished']; leased_id: string | null; leased_lease: string; previous_status: string | null; first_run: boolean; notified_events: unknown; notified_queues: unknown } & TaskRecord;
   const result = await database.query<Row>({
     name: 'taskloom_deliver',
     text: deliveryStatement,
@@ -221,10 +223,10 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
   const claimed: ClaimedTask[] = [];
   const unclaimed: ClaimResult['unclaimed'] = [];
   for (const row of result.rows) {
-    const { finished: _finished, leased_id: leasedId, leased_lease: lease, previous_status: previousStatus, notified_events: _events, notified_queues: _queues, ...task } = row;
+    const { finished: _finished, leased_id: leasedId, leased_lease: lease, previous_status: previousStatus, first_run: firstRun, notified_events: _events, notified_queues: _queues, ...task } = row;
     if (leasedId === null) continue;
     if (task.id === null) unclaimed.push({ taskId: leasedId, lease });
-    else claimed.push({ ...task, resumed: previousStatus === 'running' });
+    else claimed.push({ ...task, resumed: previousStatus === 'running', firstRun });
   }
   return { finished: result.rows[0]?.finished ?? [], claimed, unclaimed };
 }

@@ -166,6 +166,14 @@ export function createTaskContext<Input>(
     waitForChildren,
 
     async submitAndWait(key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>): Promise<ChildOutcome[]> {
+      if (requests.length === 0) return [];
+      // A replay (the task resumed when its children settled) finds the wait it registered with
+      // their ids, rather than submitting every child again only to get each one back.
+      const registered = await findWaitpoint(dependencies.pool, task.id, key);
+      if (registered?.kind === 'children' && registered.children) {
+        settledOrPark(registered);
+        return childOutcomes(registered.children);
+      }
       // Submitted together: the engine's group commit writes them in one transaction.
       const children = await Promise.all(requests.map((request, index) => submitChild(`${key}:${index}`, request.taskType, request.input, request.options)));
       return waitForChildren(key, children.map((child) => child.taskId));

@@ -62,6 +62,8 @@ export interface WorkerDependencies {
 
 interface Claim {
   task: TaskRecord;
+  /** No earlier attempt started, so there are no checkpoints to load before its first step. */
+  firstRun: boolean;
 }
 
 interface Running extends Claim {
@@ -249,14 +251,15 @@ export class Worker {
 
   /**
    * Claims up to `limit` ready tasks of `queue` in one statement (ready-queue.ts), which also
-   * records the attempts that ended since the last one. The rare leftovers take a second one: leased rows whose task was cancelled meanwhile, and tasks whose
-   * workers died on their last allowed attempt.
+   * records the attempts that ended since the last one. The rare leftovers take a second one:
+   * leased rows whose task was cancelled meanwhile, and tasks whose workers died on their last
+   * allowed attempt.
    */
   async #claim(queue: QueueName, limit: number): Promise<Claim[]> {
     const { claimed, unclaimed } = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
     const abandoned = claimed.filter((task) => task.attempts > task.max_attempts);
     if (unclaimed.length > 0 || abandoned.length > 0) await this.#discard(unclaimed, abandoned);
-    return claimed.filter((task) => task.attempts <= task.max_attempts).map((task) => ({ task }));
+    return claimed.filter((task) => task.attempts <= task.max_attempts).map(({ resumed: _resumed, firstRun, ...task }) => ({ task, firstRun }));
   }
 
   /**
@@ -329,7 +332,7 @@ export class Worker {
       const input = validateInput(definition, task.input);
       const context = createTaskContext(
         { pool, logger, submit: (request) => this.#dependencies.submit(request) },
-        task, input, controller.signal, () => loadCompletedSteps(pool, task.id),
+        task, input, controller.signal, () => (running.firstRun ? Promise.resolve(new Map()) : loadCompletedSteps(pool, task.id)),
       );
       const result = await Promise.race([definition.run(context), hardTimeout]);
       outcome = abortReason(controller.signal) === 'cancelled' ? { kind: 'cancelled', result } : { kind: 'completed', result };
