@@ -361,5 +361,5 @@ describe('dashboard', () => {
     await takeScreenshots(page, server.url, screenshots.path, shots);
     await server.api(`/api/v1/tasks/${running}/cancel`, { method: 'POST' });
     await page.close();
-  }, 90_000);
+  }, 180_000);
 });

@@ -41,12 +41,19 @@ it('reaches a handler running in another process within a second, keeping its st
 });
 
 it('cancels a queued task at once, and the worker never runs it', async () => {
-  const blocker = await engine.submit({ taskType: 'test_exclusive', input: { project_id: 'p', ms: 10 } });
-  const { task } = await engine.submit({ taskType: 'test_record_run', input: { n: 1 }, priority: -5 });
+  // No worker may claim it between the submit and the cancel (a claim takes a few ms): the
+  // first test's worker process goes, and this process runs none yet.
+  await killChildren();
+  for (const running of engine.workers) await running.stop();
+  const { task } = await engine.submit({ taskType: 'test_record_run', input: { n: 1 } });
   const answer = await engine.cancel(task.id);
   expect(answer).toEqual({ task_id: task.id, previous_state: 'queued', status: 'cancelled', message: 'Task cancelled.' });
-  await waitForStatus(engine, blocker.task.id, ['completed']);
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect((await database.pool.query('SELECT 1 FROM task_queue WHERE task_id = $1', [task.id])).rowCount).toBe(0);
+  // A task queued after it runs, so the worker has been past it.
+  const after = await engine.submit({ taskType: 'test_record_run', input: { n: 2 } });
+  const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  await waitForStatus(engine, after.task.id, ['completed']);
+  await worker.stop();
   expect((await engine.getTask(task.id)).status).toBe('cancelled');
   expect((await database.pool.query('SELECT 1 FROM test_side_effects WHERE task_id = $1', [task.id])).rowCount).toBe(0);
 });

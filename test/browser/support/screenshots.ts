@@ -47,7 +47,7 @@ export async function takeScreenshots(page: Page, baseUrl: string, folder: strin
     await page.setViewportSize(viewport);
     for (const shot of shots) {
       await page.goto(baseUrl + shot.path);
-      for (const selector of shot.ready) await page.locator(selector).first().waitFor({ timeout: 15_000 });
+      for (const selector of shot.ready) await page.locator(selector).first().waitFor({ timeout: 30_000 });
       await page.waitForTimeout(400);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${shot.name} overflows a ${width} screen by ${overflow}px`).toBeLessThanOrEqual(0);
