@@ -47,6 +47,8 @@ export class Settler {
   /** Tasks whose outcome is not yet recorded (queued here or being written): their leases stay alive. */
   readonly #unsettled = new Set<string>();
   #flushing: Promise<void> | undefined;
+  /** The worker claims (or calls `flushNow`) before long: ended outcomes wait to ride its claim. */
+  #claimExpected = false;
   readonly #onSettled: (settlements: Settlement[]) => void;
 
   constructor(pool: Pool, logger: Logger, onSettled: (settlements: Settlement[]) => void = () => {}) {
@@ -82,6 +84,7 @@ export class Settler {
    * the statement fails, the finishes go back to the flush, which retries them.
    */
   async claim(request: ClaimRequest): Promise<DeliveryResult> {
+    this.#claimExpected = false;
     const taken = this.#pending.filter((item) => isEnded(item.settlement) && item.settlement.task.concurrency_key === null);
     this.#pending = this.#pending.filter((item) => !taken.includes(item));
     try {
@@ -95,9 +98,27 @@ export class Settler {
     }
   }
 
+  /**
+   * The caller is about to claim: outcomes arriving meanwhile are left for its claim instead of
+   * a commit of their own. It must then call `claim` or `flushNow`.
+   */
+  expectClaim(): void {
+    this.#claimExpected = true;
+  }
+
+  /** Writes what no claim took (keyed finishes, parks, retries, or no claim came). */
+  flushNow(): void {
+    this.#claimExpected = false;
+    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+  }
+
   async #flushLoop(): Promise<void> {
     // Let outcomes finishing in the same tick join the batch (or the worker's next claim).
     await new Promise((resolve) => setImmediate(resolve));
+    if (this.#claimExpected) {
+      this.#flushing = undefined;
+      return;
+    }
     let backoffMs = 0;
     let failingSince: number | undefined;
     while (this.#pending.length > 0) {

@@ -2,9 +2,12 @@
  * The worker loop: claim ready tasks into free slots, run them, record how they ended.
  *
  * Every free slot is filled as soon as it frees: a finished task wakes the loop, which claims
- * exactly as many tasks as there are free slots, highest-priority queue first, in one statement
- * per queue (ready-queue.ts). Batches of N held while they run one after another would let one
- * slow task delay N-1 others another worker could run (decision 0002).
+ * as many tasks as there are free slots, highest-priority queue first, in one statement per queue
+ * (ready-queue.ts). Batches of N held while they run one after another would let one slow task
+ * delay N-1 others another worker could run (decision 0002). Only for a queue whose tasks have
+ * lately taken a few milliseconds does the worker claim ahead, up to one more task per slot: the
+ * next claim then runs while the slots are busy and every commit carries twice the tasks, and a
+ * task claimed ahead waits at most a few milliseconds for its slot (decision 0008).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -66,6 +69,17 @@ interface Claim {
   firstRun: boolean;
 }
 
+/**
+ * A queue's tasks count as short, and are claimed ahead of free slots, while their handlers'
+ * moving average stays under this: a task claimed ahead then waits for a slot about as long as a
+ * claim takes, while for seconds-long tasks (model calls) claiming ahead would only keep work
+ * from another worker with free slots.
+ */
+const shortTaskMs = 20;
+
+/** Weight of the newest handler duration in a queue's moving average. */
+const durationWeight = 0.2;
+
 interface Running extends Claim {
   controller: AbortController;
   done: Promise<void>;
@@ -83,6 +97,10 @@ export class Worker {
   readonly #shutdownGraceMs: number;
   readonly #settler: Settler;
   readonly #active = new Map<string, Running>();
+  /** Claimed ahead of a free slot (short queues only), in claim order: leased, not yet started. */
+  #claimedAhead: Claim[] = [];
+  /** Moving average of handler milliseconds per queue: what decides claiming ahead. */
+  readonly #handlerMs = new Map<string, number>();
   readonly #logger: Logger;
   #stopping = false;
   #wakePending = false;
@@ -158,6 +176,10 @@ export class Worker {
     await this.#sweeping;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
+    // Claimed ahead and never started: handed back at once, like a task that stops at shutdown.
+    const notStarted = this.#claimedAhead;
+    this.#claimedAhead = [];
+    for (const claim of notStarted) this.#record(claim.task, { kind: 'released' }, 0);
     const graceMs = options.graceMs ?? this.#shutdownGraceMs;
     const allDone = Promise.all([...this.#active.values()].map((running) => running.done));
     let timer: NodeJS.Timeout | undefined;
@@ -208,16 +230,22 @@ export class Worker {
         this.#lastPoll = Date.now();
         this.#sweep();
       }
+      // Tasks claimed ahead that end at once (a few ms of work) end before the next claim, so
+      // their outcomes are recorded by it: one commit per twice the slots.
+      if (this.#startClaimedAhead() > 0) {
+        this.#settler.expectClaim();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       for (const queue of this.#queues) {
-        const free = this.#concurrency - this.#active.size;
-        if (free <= 0 || this.#stopping) break;
-        if (this.#drained.has(queue)) continue;
+        if (this.#stopping) break;
+        const wanted = this.#concurrency - this.#active.size + this.#claimAheadAllowance(queue) - this.#claimedAhead.length;
+        if (wanted <= 0 || this.#drained.has(queue)) continue;
         try {
-          const claims = await this.#claim(queue, free);
-          if (claims.length < free) this.#drained.add(queue);
+          const claims = await this.#claim(queue, wanted);
+          if (claims.length < wanted) this.#drained.add(queue);
           if (claims.length > 0) claimedAny = true;
-          for (const claim of claims) this.#start(claim);
-          if (claims.length > 0) this.#dependencies.onStarted?.(claims.map((claim) => claim.task));
+          this.#claimedAhead.push(...claims);
+          this.#startClaimedAhead();
           this.#claimBackoffMs = 0;
         } catch (error) {
           // During an outage: one warning, then quiet retries backing off from 0.5 s to 10 s.
@@ -227,11 +255,34 @@ export class Worker {
           break;
         }
       }
+      this.#settler.flushNow();
       if (this.#stopping) break;
       if (!claimedAny || this.#active.size >= this.#concurrency) {
         await this.#waitForWake(Math.max(1, this.#pollIntervalMs - (Date.now() - this.#lastPoll)));
       }
     }
+  }
+
+  /** Starts tasks claimed ahead, oldest first, in the slots that are free; returns how many. */
+  #startClaimedAhead(): number {
+    const free = Math.max(0, this.#concurrency - this.#active.size);
+    if (free === 0 || this.#claimedAhead.length === 0 || this.#stopping) return 0;
+    const starting = this.#claimedAhead.slice(0, free);
+    this.#claimedAhead = this.#claimedAhead.slice(free);
+    for (const claim of starting) this.#start(claim);
+    this.#dependencies.onStarted?.(starting.map((claim) => claim.task));
+    return starting.length;
+  }
+
+  /** How many tasks of `queue` may wait for a slot here: one per slot when its tasks are short, else none. */
+  #claimAheadAllowance(queue: string): number {
+    const handlerMs = this.#handlerMs.get(queue);
+    return handlerMs !== undefined && handlerMs < shortTaskMs ? this.#concurrency : 0;
+  }
+
+  #noteHandlerDuration(queue: string, milliseconds: number): void {
+    const previous = this.#handlerMs.get(queue);
+    this.#handlerMs.set(queue, previous === undefined ? milliseconds : previous + durationWeight * (milliseconds - previous));
   }
 
   /**
@@ -341,11 +392,20 @@ export class Worker {
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
+    const durationMs = performance.now() - started;
+    // A park or a snooze says nothing about how long the queue's work takes.
+    if (outcome.kind !== 'waiting' && outcome.kind !== 'snoozed') this.#noteHandlerDuration(task.queue, durationMs);
     if (running.released || (outcome.kind === 'failed' && outcome.error.code === 'lease_lost')) {
       this.#release(running);
       return;
     }
-    const settling = this.#settler.settle({ task, outcome, durationMs: Math.round(performance.now() - started) }).then(
+    this.#record(task, outcome, Math.round(durationMs));
+    this.#release(running);
+  }
+
+  /** Records an attempt's outcome in the background; shutdown waits for it. */
+  #record(task: TaskRecord, outcome: Outcome, durationMs: number): void {
+    const settling = this.#settler.settle({ task, outcome, durationMs }).then(
       (applied) => {
         if (!applied) this.#logger.warn({ taskId: task.id }, 'attempt finished after losing its task; its outcome was not recorded');
       },
@@ -355,7 +415,6 @@ export class Worker {
     );
     this.#settling.add(settling);
     void settling.finally(() => this.#settling.delete(settling));
-    this.#release(running);
   }
 
   #failureOutcome(running: Running, error: unknown): Outcome {
@@ -391,6 +450,13 @@ export class Worker {
   }
 
   #abort(taskId: string, reason: 'cancelled' | 'lease_lost'): void {
+    const ahead = this.#claimedAhead.find((claim) => claim.task.id === taskId);
+    if (ahead) {
+      // Never started: a cancel ends it here; a lost lease means another worker has it now.
+      this.#claimedAhead = this.#claimedAhead.filter((claim) => claim !== ahead);
+      if (reason === 'cancelled') this.#record(ahead.task, { kind: 'cancelled', result: null }, 0);
+      return;
+    }
     const running = this.#active.get(taskId);
     if (running && !running.controller.signal.aborted) running.controller.abort(new TaskAbortedError(reason));
   }
@@ -399,18 +465,20 @@ export class Worker {
   async #beat(): Promise<void> {
     const { pool } = this.#dependencies;
     await touchWorker(pool, this.#registration()).catch((error: unknown) => this.#logger.warn({ err: error }, 'worker heartbeat failed'));
-    const held = [...this.#active.keys(), ...this.#settler.unsettledTaskIds];
+    const leased = [...this.#active.values(), ...this.#claimedAhead];
+    const held = [...leased.map((claim) => claim.task.id), ...this.#settler.unsettledTaskIds];
     await extendLeases(pool, this.id, held, heartbeatWindowSeconds(this.#heartbeatSeconds)).catch((error: unknown) => this.#logger.warn({ err: error }, 'extending leases failed'));
-    if (this.#active.size === 0) return;
+    if (leased.length === 0) return;
     try {
       const states = await pool.query<{ id: string; lease: string | null; cancel_requested_at: Date | null }>(
         'SELECT id, lease, cancel_requested_at FROM tasks WHERE id = ANY($1::uuid[])',
-        [[...this.#active.keys()]],
+        [leased.map((claim) => claim.task.id)],
       );
+      const byId = new Map(leased.map((claim) => [claim.task.id, claim]));
       for (const state of states.rows) {
-        const running = this.#active.get(state.id);
-        if (!running) continue;
-        if (state.lease !== running.task.lease) this.#abort(state.id, 'lease_lost');
+        const claim = byId.get(state.id);
+        if (!claim) continue;
+        if (state.lease !== claim.task.lease) this.#abort(state.id, 'lease_lost');
         else if (state.cancel_requested_at) this.#abort(state.id, 'cancelled');
       }
     } catch (error) {

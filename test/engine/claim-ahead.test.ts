@@ -1,0 +1,131 @@
+/**
+ * Claiming ahead of free slots (worker.ts): a worker takes one more task per slot only for a
+ * queue whose tasks have lately been short, and a task it holds without running is still
+ * cancelled at once and handed back at shutdown, never run after either.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask, type Engine } from '../../src/engine/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+
+/** Task ids whose handler ran. */
+const ran = new Set<string>();
+/** Open gates by name: the gated task returns when its gate is opened. */
+const gates = new Map<string, () => void>();
+
+const quick = defineTask({
+  type: 'ahead_quick',
+  description: 'returns at once',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    ran.add(context.taskId);
+    return null;
+  },
+});
+
+const gated = defineTask({
+  type: 'ahead_gated',
+  description: 'returns when the test opens its gate, or stops when aborted',
+  queue: 'default',
+  input: z.object({ gate: z.string() }),
+  async run(context) {
+    ran.add(context.taskId);
+    await new Promise<void>((resolve, reject) => {
+      gates.set(context.input.gate, resolve);
+      context.signal.addEventListener('abort', () => {
+        gates.delete(context.input.gate);
+        reject(context.signal.reason as Error);
+      }, { once: true });
+    });
+    return null;
+  },
+});
+
+let database: TestDatabase;
+let engine: Engine;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  engine = await startTestEngine(database, [quick, gated]);
+});
+
+afterAll(async () => {
+  for (const worker of engine?.workers ?? []) await worker.stop({ graceMs: 100 });
+  await engine?.stop({ graceMs: 100 });
+  await database?.drop();
+});
+
+async function openGate(name: string): Promise<void> {
+  const open = await eventually(async () => gates.get(name));
+  gates.delete(name);
+  open();
+}
+
+async function leaseHolder(taskId: string): Promise<string | undefined> {
+  const found = await database.pool.query<{ worker_id: string }>('SELECT worker_id FROM task_leases WHERE task_id = $1', [taskId]);
+  return found.rows[0]?.worker_id;
+}
+
+it('holds a short task for its busy slot, cancels it there without running it, and hands one back at shutdown', async () => {
+  const worker = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
+  // Short tasks first, so the queue counts as short for this worker.
+  const warmUp = await Promise.all(Array.from({ length: 5 }, () => engine.submit({ taskType: quick.type, input: {} })));
+  for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
+
+  const busy = await engine.submit({ taskType: gated.type, input: { gate: 'busy' } });
+  await eventually(async () => gates.get('busy'));
+  const held = await engine.submit({ taskType: quick.type, input: {} });
+  // The one slot is busy, yet the worker leases the next short task.
+  await eventually(async () => (await leaseHolder(held.task.id)) === worker.id);
+  expect(ran.has(held.task.id)).toBe(false);
+
+  expect(await engine.cancel(held.task.id)).toMatchObject({ previous_state: 'running' });
+  await waitForTask(engine, held.task.id, ['cancelled']);
+
+  const handedBack = await engine.submit({ taskType: quick.type, input: {} });
+  await eventually(async () => (await leaseHolder(handedBack.task.id)) === worker.id);
+  await worker.stop({ graceMs: 100 });
+
+  const back = await engine.getTask(handedBack.task.id);
+  expect(back).toMatchObject({ status: 'queued', attempts: 0, worker_id: null });
+  expect((await database.pool.query('SELECT 1 FROM task_queue WHERE task_id = $1', [handedBack.task.id])).rowCount).toBe(1);
+  expect(ran.has(held.task.id)).toBe(false);
+  expect(ran.has(handedBack.task.id)).toBe(false);
+  expect((await engine.getTask(busy.task.id)).status).toBe('queued');
+
+  // Both handed-back tasks run on the next worker; the cancelled one never does.
+  const next = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
+  await openGate('busy');
+  await waitForTask(engine, busy.task.id, ['completed']);
+  await waitForTask(engine, handedBack.task.id, ['completed']);
+  await next.stop({ graceMs: 100 });
+  expect(ran.has(held.task.id)).toBe(false);
+  expect((await engine.getTask(held.task.id)).status).toBe('cancelled');
+});
+
+it('leaves the next task of a slow queue to a worker with a free slot', async () => {
+  const first = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
+  // One task of 50 ms makes the queue slow for this worker.
+  const slow = await engine.submit({ taskType: gated.type, input: { gate: 'slow' } });
+  await eventually(async () => gates.get('slow'));
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await openGate('slow');
+  await waitForTask(engine, slow.task.id, ['completed']);
+
+  const busy = await engine.submit({ taskType: gated.type, input: { gate: 'first-busy' } });
+  await eventually(async () => gates.get('first-busy'));
+  const next = await engine.submit({ taskType: gated.type, input: { gate: 'next' } });
+  // The busy worker heard of `next` at once; a worker started after it still gets it.
+  const second = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
+  await eventually(async () => gates.get('next'));
+  expect((await engine.getTask(next.task.id)).worker_id).toBe(second.id);
+
+  await openGate('first-busy');
+  await openGate('next');
+  await waitForTask(engine, busy.task.id, ['completed']);
+  await waitForTask(engine, next.task.id, ['completed']);
+  await first.stop({ graceMs: 100 });
+  await second.stop({ graceMs: 100 });
+});
