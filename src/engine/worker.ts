@@ -101,6 +101,8 @@ export class Worker {
   #claimedAhead: Claim[] = [];
   /** Moving average of handler milliseconds per queue: what decides claiming ahead. */
   readonly #handlerMs = new Map<string, number>();
+  /** The loop's claim is in flight. */
+  #claiming = false;
   readonly #logger: Logger;
   #stopping = false;
   #wakePending = false;
@@ -114,6 +116,8 @@ export class Worker {
    * transaction per queue served, most of them on empty queues.
    */
   readonly #drained = new Set<QueueName>();
+  /** Queues announced ready while a claim on them was in flight: a short answer does not drain them. */
+  readonly #readyDuringClaim = new Set<string>();
   #lastPoll = 0;
   #sweeping: Promise<void> | undefined;
   /** Current wait between failed claims (0: the last claim worked). */
@@ -150,6 +154,7 @@ export class Worker {
     this.#unlisten.push(listener.on(readyChannel, (queue) => {
       if (!(this.#queues as string[]).includes(queue)) return;
       this.#drained.delete(queue as QueueName);
+      if (this.#claiming) this.#readyDuringClaim.add(queue);
       this.#wakeUp();
     }));
     this.#unlisten.push(listener.on(cancelChannel, (taskId) => this.#abort(taskId, 'cancelled')));
@@ -241,8 +246,10 @@ export class Worker {
         const wanted = this.#concurrency - this.#active.size + this.#claimAheadAllowance(queue) - this.#claimedAhead.length;
         if (wanted <= 0 || this.#drained.has(queue)) continue;
         try {
-          const claims = await this.#claim(queue, wanted);
-          if (claims.length < wanted) this.#drained.add(queue);
+          this.#claiming = true;
+          this.#readyDuringClaim.delete(queue);
+          const claims = await this.#claim(queue, wanted).finally(() => { this.#claiming = false; });
+          if (claims.length < wanted && !this.#readyDuringClaim.has(queue)) this.#drained.add(queue);
           if (claims.length > 0) claimedAny = true;
           this.#claimedAhead.push(...claims);
           this.#startClaimedAhead();
