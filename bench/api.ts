@@ -24,6 +24,7 @@ import { appendEvents, Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { sleepTask } from '../src/pipelines/builtin/sleep.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { log, percentile, round } from './support/statistics.ts';
 
 const submitConnections = Number(process.env.BENCH_SUBMIT_CONNECTIONS ?? 16);
 const submitSeconds = Number(process.env.BENCH_SUBMIT_SECONDS ?? 10);
@@ -33,13 +34,6 @@ const eventIntervalMs = Number(process.env.BENCH_EVENT_INTERVAL_MS ?? 20);
 const deadlineSeconds = Number(process.env.BENCH_DEADLINE_SECONDS ?? 180);
 
 const now = (): number => performance.timeOrigin + performance.now();
-function percentile(values: number[], fraction: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
-}
-const round = (value: number): number => Math.round(value * 100) / 100;
-const log = (message: string): void => void process.stderr.write(`${message}\n`);
 
 type Job =
   | { kind: 'submit'; url: string; key: string; connections: number; seconds: number }

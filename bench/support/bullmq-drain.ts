@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { DrainFigures, LatencyFigures } from './engine-drain.ts';
-import { percentile, round } from './statistics.ts';
+import { drainFigures, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
 
 /** Redis at `url` answers PING, or this throws a message saying how to get one. */
 export async function checkRedis(url: string): Promise<void> {
@@ -64,7 +63,7 @@ export function openBullmqBench(url: string): BullmqBench {
       } finally {
         await worker.close();
       }
-      return { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)), samples: latencies.length };
+      return latencyFigures(latencies);
     },
 
     async measureDrain(options) {
@@ -89,7 +88,7 @@ export function openBullmqBench(url: string): BullmqBench {
       const left = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
       const remaining = Object.values(left).reduce((sum, count) => sum + count, 0);
       if (remaining !== 0) throw new Error(`${remaining} BullMQ jobs are not completed after the drain`);
-      return { tasks: options.tasks, seconds: round(seconds), tasksPerSecond: Math.round(options.tasks / seconds), submitsPerSecond: Math.round(options.tasks / submitSeconds) };
+      return drainFigures(options.tasks, seconds, submitSeconds);
     },
 
     async close() {

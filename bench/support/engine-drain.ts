@@ -6,7 +6,9 @@
 import { z } from 'zod';
 import { defineTask, type Engine } from '../../src/engine/index.ts';
 import type { Pool } from '../../src/db/pool.ts';
-import { percentile, round } from './statistics.ts';
+import { drainFigures, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
+
+export type { DrainFigures, LatencyFigures } from './statistics.ts';
 
 const startedAt = new Map<string, number>();
 const startWaiters = new Map<string, () => void>();
@@ -23,12 +25,6 @@ export const noopTask = defineTask({
     return null;
   },
 });
-
-export interface LatencyFigures {
-  p50: number;
-  p99: number;
-  samples: number;
-}
 
 /**
  * Submit call to handler start, one task at a time with the worker idle; the first `warmUp`
@@ -52,15 +48,7 @@ export async function measureSubmitToStart(engine: Engine, options: { samples: n
   } finally {
     await worker.stop();
   }
-  return { p50: round(percentile(latencies, 0.5)), p99: round(percentile(latencies, 0.99)), samples: latencies.length };
-}
-
-export interface DrainFigures {
-  tasks: number;
-  seconds: number;
-  tasksPerSecond: number;
-  /** Rate of queueing the backlog (group-committed submits, 50 in flight). */
-  submitsPerSecond: number;
+  return latencyFigures(latencies);
 }
 
 /**
@@ -101,5 +89,5 @@ export async function measureDrain(engine: Engine, pool: Pool, options: {
   await worker.stop();
   const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'completed'`, [ids]);
   if (left.rows[0]!.count !== 0) throw new Error(`${left.rows[0]!.count} of the drained tasks are not completed after the drain`);
-  return { tasks: options.tasks, seconds: round(seconds), tasksPerSecond: Math.round(options.tasks / seconds), submitsPerSecond: Math.round(options.tasks / submitSeconds) };
+  return drainFigures(options.tasks, seconds, submitSeconds);
 }
