@@ -5,9 +5,11 @@
  *
  * For each engine: submit-to-start latency of single no-op tasks submitted one at a time to an
  * idle worker (BENCH_LATENCY_SAMPLES, 300), and the drain rate of a backlog of BENCH_TASKS
- * (5,000) no-op tasks with BENCH_CONCURRENCY (8) slots. Then, for taskloom, the drain rate of a
- * backlog of BENCH_BACKLOG (50,000; 0 skips it) in the same database, relative to the first:
- * whether the table layout slows as it fills.
+ * (5,000) no-op tasks with BENCH_CONCURRENCY (8) slots. The engines take turns for BENCH_ROUNDS
+ * (3) rounds and the medians are compared, so a burst of load on a shared machine lands on both
+ * rather than on whichever ran at that moment; each round's figures are printed too. Then, for
+ * taskloom, the drain rate of a backlog of BENCH_BACKLOG (50,000; 0 skips it) in the same
+ * database, relative to its median drain: whether the table layout slows as it fills.
  *
  * Redis from REDIS_URL, else redis://127.0.0.1:6379; exits non-zero with a message when none
  * answers. PostgreSQL from DATABASE_URL's server when set, else an embedded one in a temporary
@@ -19,13 +21,33 @@ import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
 import { checkRedis, openBullmqBench } from './support/bullmq-drain.ts';
 import { measureDrain, measureSubmitToStart, noopTask } from './support/engine-drain.ts';
-import { log, round } from './support/statistics.ts';
+import { log, percentile, round, type DrainFigures, type LatencyFigures } from './support/statistics.ts';
 
 const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const latencySamples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const backlogCount = Number(process.env.BENCH_BACKLOG ?? 50_000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+interface Figures {
+  drain_tasks_per_s: number;
+  latency_ms: { p50: number; p99: number };
+}
+
+const figuresOf = (latency: LatencyFigures, drain: DrainFigures): Figures => ({
+  drain_tasks_per_s: drain.tasksPerSecond,
+  latency_ms: { p50: latency.p50, p99: latency.p99 },
+});
+
+/** Each figure's median over the rounds. */
+function medians(all: Figures[]): Figures {
+  const median = (pick: (figures: Figures) => number): number => percentile(all.map(pick), 0.5);
+  return {
+    drain_tasks_per_s: median((figures) => figures.drain_tasks_per_s),
+    latency_ms: { p50: median((figures) => figures.latency_ms.p50), p99: median((figures) => figures.latency_ms.p99) },
+  };
+}
 
 async function main(): Promise<void> {
   try {
@@ -37,30 +59,31 @@ async function main(): Promise<void> {
   }
   const loadBefore = os.loadavg();
 
-  const bullmq = openBullmqBench(redisUrl);
-  let bullmqLatency;
-  let bullmqDrain;
-  try {
-    bullmqLatency = await bullmq.measureSubmitToStart({ samples: latencySamples, concurrency });
-    log(`bullmq latency: p50 ${bullmqLatency.p50} ms, p99 ${bullmqLatency.p99} ms`);
-    bullmqDrain = await bullmq.measureDrain({ tasks: taskCount, concurrency });
-    log(`bullmq drain: ${taskCount} jobs in ${bullmqDrain.seconds} s (${bullmqDrain.tasksPerSecond}/s)`);
-  } finally {
-    await bullmq.close();
-  }
-
   const database = await openBenchDatabase({ name: 'compare', poolSize: 20 });
   const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [noopTask], maintenance: false });
-  let taskloomLatency;
-  let taskloomDrain;
-  let backlog;
+  const perRound: Array<{ load_average: number; bullmq: Figures; taskloom: Figures }> = [];
+  let backlog: DrainFigures | undefined;
   let server: string | undefined;
   try {
     server = (await database.pool.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
-    taskloomLatency = await measureSubmitToStart(engine, { samples: latencySamples, concurrency });
-    log(`taskloom latency: p50 ${taskloomLatency.p50} ms, p99 ${taskloomLatency.p99} ms`);
-    taskloomDrain = await measureDrain(engine, database.pool, { tasks: taskCount, concurrency });
-    log(`taskloom drain: ${taskCount} tasks in ${taskloomDrain.seconds} s (${taskloomDrain.tasksPerSecond}/s)`);
+    for (let index = 1; index <= rounds; index += 1) {
+      // BullMQ's queue is opened and closed within its turn: left open beside taskloom's turn it
+      // slowed taskloom (submit-to-start p50 2.2 -> 3.7-8.7 ms in one process).
+      const bullmq = openBullmqBench(redisUrl);
+      let bullmqLatency: LatencyFigures;
+      let bullmqDrain: DrainFigures;
+      try {
+        bullmqLatency = await bullmq.measureSubmitToStart({ samples: latencySamples, concurrency });
+        bullmqDrain = await bullmq.measureDrain({ tasks: taskCount, concurrency });
+      } finally {
+        await bullmq.close();
+      }
+      const taskloomLatency = await measureSubmitToStart(engine, { samples: latencySamples, concurrency });
+      const taskloomDrain = await measureDrain(engine, database.pool, { tasks: taskCount, concurrency });
+      log(`round ${index}: bullmq p50 ${bullmqLatency.p50} ms, p99 ${bullmqLatency.p99} ms, drain ${bullmqDrain.tasksPerSecond}/s; `
+        + `taskloom p50 ${taskloomLatency.p50} ms, p99 ${taskloomLatency.p99} ms, drain ${taskloomDrain.tasksPerSecond}/s`);
+      perRound.push({ load_average: round(os.loadavg()[0]!), bullmq: figuresOf(bullmqLatency, bullmqDrain), taskloom: figuresOf(taskloomLatency, taskloomDrain) });
+    }
     if (backlogCount > 0) {
       backlog = await measureDrain(engine, database.pool, { tasks: backlogCount, concurrency });
       log(`taskloom backlog drain: ${backlogCount} tasks in ${backlog.seconds} s (${backlog.tasksPerSecond}/s; queued at ${backlog.submitsPerSecond}/s)`);
@@ -71,27 +94,27 @@ async function main(): Promise<void> {
   }
 
   const ratio = (value: number, base: number): number => Math.round((value / base) * 1000) / 1000;
-  const figures = (latency: typeof taskloomLatency, drain: typeof taskloomDrain) => ({
-    drain_tasks_per_s: drain.tasksPerSecond,
-    latency_ms: { p50: latency.p50, p99: latency.p99 },
-  });
+  const bullmqFigures = medians(perRound.map((entry) => entry.bullmq));
+  const taskloomFigures = medians(perRound.map((entry) => entry.taskloom));
   process.stdout.write(`${JSON.stringify({
     tasks: taskCount,
     concurrency,
     latency_samples: latencySamples,
+    rounds,
     postgresql: `${process.env.DATABASE_URL ? 'server' : 'embedded'} ${server ?? '?'}`,
     load_average: { start: loadBefore.map(round), end: os.loadavg().map(round) },
-    bullmq: figures(bullmqLatency, bullmqDrain),
+    bullmq: bullmqFigures,
     taskloom: {
-      ...figures(taskloomLatency, taskloomDrain),
+      ...taskloomFigures,
       ...(backlog ? { backlog: { tasks: backlogCount, drain_tasks_per_s: backlog.tasksPerSecond } } : {}),
     },
     ratios: {
-      drain: ratio(taskloomDrain.tasksPerSecond, bullmqDrain.tasksPerSecond),
-      latency_p50: ratio(taskloomLatency.p50, bullmqLatency.p50),
-      latency_p99: ratio(taskloomLatency.p99, bullmqLatency.p99),
-      ...(backlog ? { backlog_vs_base: ratio(backlog.tasksPerSecond, taskloomDrain.tasksPerSecond) } : {}),
+      drain: ratio(taskloomFigures.drain_tasks_per_s, bullmqFigures.drain_tasks_per_s),
+      latency_p50: ratio(taskloomFigures.latency_ms.p50, bullmqFigures.latency_ms.p50),
+      latency_p99: ratio(taskloomFigures.latency_ms.p99, bullmqFigures.latency_ms.p99),
+      ...(backlog ? { backlog_vs_base: ratio(backlog.tasksPerSecond, taskloomFigures.drain_tasks_per_s) } : {}),
     },
+    per_round: perRound,
   })}\n`);
 }
 
