@@ -38,17 +38,26 @@ const originalQuery = pg.Client.prototype.query as (...parameters: unknown[]) =>
 pg.Client.prototype.query = function timedQuery(this: pg.Client, ...parameters: unknown[]): unknown {
   const first = parameters[0];
   const text = typeof first === 'string' ? first : (first as { text?: string } | undefined)?.text;
-  const result = originalQuery.apply(this, parameters);
-  if (recording && text && result instanceof Promise) {
-    const began = performance.now();
-    const key = label(text);
-    void result.then(() => {
-      const entry = clientTimings.get(key) ?? { calls: 0, milliseconds: 0 };
-      entry.calls += 1;
-      entry.milliseconds += performance.now() - began;
-      clientTimings.set(key, entry);
-    }, () => {});
+  if (!recording || !text) return originalQuery.apply(this, parameters);
+  const began = performance.now();
+  const key = label(text);
+  const note = (): void => {
+    const entry = clientTimings.get(key) ?? { calls: 0, milliseconds: 0 };
+    entry.calls += 1;
+    entry.milliseconds += performance.now() - began;
+    clientTimings.set(key, entry);
+  };
+  // pg-pool's query passes a callback (and gets no promise back); a client's own query does not.
+  const callbackAt = parameters.findIndex((parameter) => typeof parameter === 'function');
+  if (callbackAt >= 0) {
+    const callback = parameters[callbackAt] as (...results: unknown[]) => unknown;
+    parameters[callbackAt] = (...results: unknown[]): unknown => {
+      note();
+      return callback(...results);
+    };
   }
+  const result = originalQuery.apply(this, parameters);
+  if (callbackAt < 0 && result instanceof Promise) void result.then(note, () => {});
   return result;
 } as typeof pg.Client.prototype.query;
 
