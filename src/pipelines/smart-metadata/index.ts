@@ -10,7 +10,6 @@ import { createCleanupTask } from './cleanup-task.ts';
 import { projectsCommand } from './cli.ts';
 import { metadataEvents } from './events.ts';
 import { createGenerateProjectMetaTask, type GenerateTaskOptions } from './generate-task.ts';
-import { registerMetricsSource } from './metrics.ts';
 import { metadataRoutes } from './routes.ts';
 
 export { metadataRoutes } from './routes.ts';
@@ -20,7 +19,6 @@ export { analyseOffline, offlineAnalyserVersion, offlineModelId } from './offlin
 export { buildProjectText, fileExcerptChars, maxProjectTextChars } from './project-text.ts';
 export { promptVersion } from './prompt.ts';
 export { createProjectService, projectView, generationDisabledMessage, type ProjectView } from './project-service.ts';
-export { registerMetricsSource } from './metrics.ts';
 export * from './schemas.ts';
 
 export interface SmartMetadataOptions extends GenerateTaskOptions {
@@ -32,8 +30,6 @@ export interface SmartMetadataOptions extends GenerateTaskOptions {
 
 /** The pipeline's task types, bound to the process's services. */
 export function smartMetadataTaskTypes(services: PipelineServices, options: SmartMetadataOptions = {}): AnyTaskDefinition[] {
-  // Whichever process builds the task types (serve, worker, CLI) can answer /metrics from its pool.
-  registerMetricsSource(services.pool);
   const { config } = services;
   const scheduled = options.schedules ?? config.enableSti;
   return [
