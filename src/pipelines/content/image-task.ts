@@ -16,7 +16,6 @@ export function createImageTask(services: ContentServices): AnyTaskDefinition[] 
   const { pool } = services;
   return contentJob(services, {
     jobType: jobTypes.image,
-    description: 'Generate a featured (blog post) or social post image with the configured image model; provider_not_configured without one',
     input: imageInput,
     async run(context, report) {
       const { input, tenant, taskId } = context;
