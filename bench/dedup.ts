@@ -26,7 +26,7 @@ import { loadEvaluationPairs } from './support/dedup-pairs.ts';
 import { log } from './support/statistics.ts';
 
 const config = loadConfig();
-const { registry, configured } = configureProviders(config);
+const { configured, embeddingModel } = configureProviders(config);
 const pairs = loadEvaluationPairs();
 const texts = [...new Set(pairs.flatMap((pair) => [pair.a, pair.b]))];
 
@@ -37,7 +37,7 @@ else log(`no provider embedding model measured: set TASKLOOM_LLM_EMBEDDING_MODEL
 
 const rows = [];
 for (const id of models) {
-  const model = registry.embeddingModel(id as `${string}:${string}`) as EmbeddingModel;
+  const model = (await embeddingModel(id)) as EmbeddingModel;
   // The first call loads the word vectors (or derives them on a first run): timed apart.
   const loadStarted = performance.now();
   const first = await embedMany({ model, values: [texts[0]!], maxRetries: 2 });

@@ -45,7 +45,11 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   const named = argv.slice(2).find((argument) => !argument.startsWith('-'));
   const core = named !== undefined && Object.hasOwn(commandModules, named);
   for (const load of core ? [commandModules[named]!] : new Set(Object.values(commandModules))) for (const command of await load(runtime)) program.addCommand(command);
-  if (!core) for (const pipeline of (await import('../pipelines/index.ts')).pipelines) if (pipeline.cli) program.addCommand(pipeline.cli(runtime));
+  if (!core) {
+    const { pipelines } = await import('../pipelines/index.ts');
+    const commands = await Promise.all(pipelines.flatMap((pipeline) => (pipeline.cli ? [pipeline.cli(runtime)] : [])));
+    for (const command of commands) program.addCommand(command);
+  }
 
   // Every command closes on SIGINT/SIGTERM, so it detaches from the shared embedded PostgreSQL
   // (which runs in its own session and does not hear the terminal's Ctrl-C): `serve` and

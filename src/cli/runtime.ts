@@ -6,7 +6,7 @@
  */
 import { loadConfig, type Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
-import type { AnyTaskDefinition, Engine, TaskEvent, TaskRecord } from '../engine/index.ts';
+import type { AnyTaskDefinition, Engine, TaskEvent, TaskRecord, TaskTypeSummary } from '../engine/index.ts';
 import type { SubscribeOptions } from '../engine/event-hub.ts';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { isTaskloomError, NotFoundError } from '../errors.ts';
@@ -31,8 +31,8 @@ export interface Runtime {
   openDatabase(options?: { migrate?: boolean | 'if-needed' }): Promise<Database>;
   /** Opens the database and an engine on it. `maintenance`: register and fire cron schedules here. */
   openEngine(options?: { maintenance?: boolean }): Promise<{ engine: Engine; database: Database; services: PipelineServices }>;
-  /** The built-in task types as every process registers them, without starting the engine. */
-  taskTypes(): Promise<AnyTaskDefinition[]>;
+  /** The built-in task types as every process registers them, as declared: nothing is built or opened. */
+  taskTypes(): Promise<readonly TaskTypeSummary[]>;
   /** Task reads and live events on the database, without starting the engine. */
   openReader(options?: { follow?: boolean }): Promise<TaskReader>;
   /** Runs `close` handlers (engine stop, database close) once. */
@@ -72,7 +72,7 @@ export function createRuntime(): Runtime {
     // Runs after the engine stops and before the database closes: usage rows are written last.
     closers.unshift(() => llm.flushUsage());
     const services = { config: current, pool: database.pool, logger, llm, database };
-    return { services, taskTypes: builtinTaskTypes(services) };
+    return { services, taskTypes: await builtinTaskTypes(services) };
   };
   const runtime: Runtime = {
     verbose: false,
@@ -113,14 +113,9 @@ export function createRuntime(): Runtime {
       return { engine, database: services.database, services };
     },
     async taskTypes() {
-      // Listing task types reads their definitions only, so no database is opened: the pool the
-      // definitions are built with never connects (nothing in a task factory queries).
-      const [{ createLlmGateway }, { builtinTaskTypes }, { createPool }] = await Promise.all([import('../llm/index.ts'), import('../pipelines/index.ts'), import('../db/pool.ts')]);
-      const pool = createPool('postgres://127.0.0.1:1/task-definitions-only', { max: 1 });
-      closers.unshift(() => pool.end());
-      const config = resolveConfig();
-      const logger = getLogger();
-      return builtinTaskTypes({ config, pool, logger, llm: createLlmGateway({ config, pool, logger }) });
+      // The pipelines declare their task types beside their definitions, which build from the same
+      // declarations (and refuse to differ): listing loads no task module, database or LLM layer.
+      return (await import('../pipelines/index.ts')).builtinTaskTypeSummaries;
     },
     async openReader(options = {}) {
       const database = await runtime.openDatabase({ migrate: 'if-needed' });

@@ -3,9 +3,11 @@
  * job per cron slot however many processes run it; that job carries the schedule, and the
  * engine turns it into a task (schedules.ts). Delivery of tasks is the engine's own
  * (ready-queue.ts), so pg-boss runs only in processes that keep schedules: those with
- * maintenance on, or registering schedules.
+ * maintenance on, or registering schedules. It is imported when one starts, not with the engine:
+ * with its date libraries (cron-parser, luxon, rrule-temporal) it is about fifty modules that a
+ * CLI read, a submit or a worker without maintenance would load for nothing.
  */
-import { PgBoss } from 'pg-boss';
+import type { PgBoss } from 'pg-boss';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -25,6 +27,7 @@ export interface BossOptions {
 }
 
 export async function startBoss(options: BossOptions): Promise<PgBoss> {
+  const { PgBoss } = await import('pg-boss');
   const boss = new PgBoss({
     connectionString: options.url,
     schema: bossSchema,

@@ -174,6 +174,12 @@ export interface TaskDefinition<Input = unknown, Result = unknown> {
   run(context: TaskContext<Input>): Promise<Result>;
 }
 
+/**
+ * What names a task type and says where and what it runs, known without building its definition:
+ * what `taskloom types` lists. A pipeline declares these and its definitions spread them.
+ */
+export type TaskTypeSummary = Pick<TaskDefinition, 'type' | 'queue' | 'description'>;
+
 /** Identity function that keeps the input type flowing from the schema into the handler. */
 export function defineTask<Input, Result>(definition: TaskDefinition<Input, Result>): TaskDefinition<Input, Result> {
   return definition;

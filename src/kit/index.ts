@@ -31,6 +31,7 @@ export {
   type StepScope,
   type TaskContext,
   type TaskDefinition,
+  type TaskTypeSummary,
   type TaskEvent,
   type TaskRecord,
   type TaskStatus,

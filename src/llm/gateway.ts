@@ -3,9 +3,14 @@
  * cancellation, a per-call timeout, retries honouring Retry-After, a fallback model chain, one
  * repair round for schema-invalid output, per-provider limits, usage rows, metrics and a response
  * cache. See docs/llm.md for the behaviour in prose.
+ *
+ * The AI SDK (`ai`, with its gateway and OpenTelemetry packages), the providers' packages and
+ * prom-client are imported on the first call, not with the gateway: every process builds a
+ * gateway for its task types, and one that only lists them, or never calls a model, would
+ * otherwise load some 3 MB of modules for nothing.
  */
-import type { ProviderV4 } from '@ai-sdk/provider';
-import { embedMany, generateText, NoObjectGeneratedError, Output, zodSchema, type ModelMessage } from 'ai';
+import type { LanguageModelV4, ProviderV4 } from '@ai-sdk/provider';
+import type { ModelMessage } from 'ai';
 import type { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
@@ -185,25 +190,30 @@ function cancelledError(signal: AbortSignal, target: ResolvedModel | undefined):
   });
 }
 
+/** The AI SDK, imported once by the first call of any gateway in the process. */
+let aiSdk: Promise<typeof import('ai')> | undefined;
+const loadAiSdk = (): Promise<typeof import('ai')> => (aiSdk ??= import('ai'));
+
 export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   const { config, pool, logger } = options;
   const log = logger.child({ component: 'llm' });
-  const { providers, configured, registry } = configureProviders(config, options.providers);
+  const providers = configureProviders(config, options.providers);
+  const { configured } = providers;
   /**
-   * One model instance per id for the gateway's life: the registry builds a new one on every
+   * One model instance per id for the gateway's life: the provider builds a new one on every
    * lookup, and an OpenAI-compatible model compiles its response schemas as it is built (0.9 ms
    * of CPU a call in a profile of bench:content, where thirty social posts start together).
    */
-  const languageModels = new Map<string, ReturnType<typeof registry.languageModel>>();
-  const languageModel = (id: string): ReturnType<typeof registry.languageModel> => {
+  const languageModels = new Map<string, LanguageModelV4>();
+  const languageModel = async (id: string): Promise<LanguageModelV4> => {
     let model = languageModels.get(id);
     if (!model) {
-      model = registry.languageModel(id as `${string}:${string}`);
+      model = await providers.languageModel(id);
       languageModels.set(id, model);
     }
     return model;
   };
-  const resolver = createModelResolver({ registered: Object.keys(providers), logger: log });
+  const resolver = createModelResolver({ registered: providers.registered, logger: log });
   const prices = parsePriceTable(config.llmPriceTable);
   const providerLimits = parseProviderLimits(config);
   const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries, windowMs: config.llmRetryWindowMs };
@@ -242,7 +252,6 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     return true;
   };
   const configuredFallbacks = parseModelList(config.llmFallbackModels);
-  const metrics = llmMetrics();
   const privateLimiters = new Map<string, RateLimiter>();
   const offline = configured.length === 0;
 
@@ -282,14 +291,25 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
    */
   const callRows = new UsageWriter(pool, log);
   const record = async (row: LlmCallRow, durationSeconds: number | undefined, started?: Promise<number | undefined>): Promise<void> => {
+    callRows.record(row, started);
     const outcome = row.cacheHit ? 'cache_hit' : row.error ? 'error' : 'success';
+    const metrics = await llmMetrics();
     metrics.calls.inc({ provider: row.provider, model: row.model, purpose: row.purpose, outcome });
     if (row.inputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'input' }, row.inputTokens);
     if (row.outputTokens > 0 && !row.cacheHit) metrics.tokens.inc({ provider: row.provider, model: row.model, direction: 'output' }, row.outputTokens);
     if (durationSeconds !== undefined) metrics.duration.observe({ provider: row.provider, model: row.model, outcome }, durationSeconds);
-    callRows.record(row, started);
   };
   const flushUsage = (): Promise<void> => callRows.idle();
+
+  /**
+   * Imports the AI SDK and the target's provider package before a request is timed, so the first
+   * call's timeout and latency are the provider's alone. A provider that cannot be had is left to
+   * fail inside the request, where failures are classified.
+   */
+  const prepare = async (target: ResolvedModel): Promise<typeof import('ai')> => {
+    const [sdk] = await Promise.all([loadAiSdk(), providers.provider(target.provider).catch(() => undefined)]);
+    return sdk;
+  };
 
   /** Runs `work` under the provider limiter and the per-call timeout; classifies any failure. */
   const withLimits = async <Result>(target: ResolvedModel, signal: AbortSignal | undefined, timeoutMs: number, call: StartedLlmCall, work: (abortSignal: AbortSignal) => Promise<Result>): Promise<({ ok: true; value: Result; seconds: number } | { ok: false; failure: Failure; seconds: number }) & { started?: Promise<number | undefined> }> => {
@@ -317,6 +337,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       const seconds = (performance.now() - started) / 1000;
       if (signal?.aborted) return { ok: false, failure: { kind: 'cancelled', error, message: 'cancelled' }, seconds };
       if (timeout.signal.aborted) return { ok: false, failure: { kind: 'timeout', error: timeout.signal.reason, message: describeCause(timeout.signal.reason) }, seconds };
+      const { NoObjectGeneratedError } = await loadAiSdk();
       if (NoObjectGeneratedError.isInstance(error)) {
         const cause = error.cause === undefined ? error.message : `${error.message} ${describeCause(error.cause)}`;
         return { ok: false, failure: { kind: 'invalid_output', error, message: cause.slice(0, 800), ...(error.text === undefined ? {} : { text: error.text }) }, seconds };
@@ -347,6 +368,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     let repair: { text: string; message: string } | undefined;
     let repaired = false;
     const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
+    const { generateText, NoObjectGeneratedError, Output } = await prepare(target);
     for (let attempt = 1; ; attempt += 1) {
       const messages: ModelMessage[] | undefined = repair
         ? [
@@ -355,9 +377,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
             { role: 'user', content: `Your previous answer did not match the required JSON schema: ${repair.message}\nAnswer again with only one JSON value that matches the schema exactly.` },
           ]
         : undefined;
-      const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, purpose, request.context), attempt }, (abortSignal) =>
+      const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, purpose, request.context), attempt }, async (abortSignal) =>
         generateText({
-          model: languageModel(target.id),
+          model: await languageModel(target.id),
           system: request.instructions,
           ...(messages ? { messages } : { prompt: request.prompt }),
           output: Output.object({ schema: request.schema }),
@@ -443,7 +465,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       for (const target of chain) {
         lastTarget = target;
         const useCache = cacheEnabled(target, request.cache);
-        if (useCache) jsonSchema ??= await zodSchema(request.schema).jsonSchema;
+        if (useCache) jsonSchema ??= await (await loadAiSdk()).zodSchema(request.schema).jsonSchema;
         const key = useCache ? responseCacheKey({ model: target.id, jsonSchema, instructions: request.instructions, prompt: request.prompt }) : undefined;
         if (key) {
           const started = performance.now();
@@ -492,9 +514,10 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       if (request.texts.length === 0) return { embeddings: [], model: target.id, version: null, usage: { tokens: 0 } };
       const timeoutMs = request.timeoutMs ?? config.llmTimeoutMs;
       const retryState: { retries: number; firstFailureAt: number | undefined } = { retries: 0, firstFailureAt: undefined };
+      const { embedMany } = await prepare(target);
       for (let attempt = 1; ; attempt += 1) {
-        const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, 'embedding', request.context), attempt }, (abortSignal) =>
-          embedMany({ model: registry.embeddingModel(target.id as `${string}:${string}`), values: request.texts, maxRetries: 0, abortSignal }),
+        const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, 'embedding', request.context), attempt }, async (abortSignal) =>
+          embedMany({ model: await providers.embeddingModel(target.id), values: request.texts, maxRetries: 0, abortSignal }),
         );
         if (outcome.ok) {
           const tokens = outcome.value.usage.tokens ?? 0;

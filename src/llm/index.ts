@@ -22,7 +22,7 @@ export { OfflineLanguageModel, estimateTokens } from './offline-language-model.t
 export { OfflineEmbeddingModel, embedText, hashedEmbeddingModelId, hashedEmbeddingVersion, offlineEmbeddingDimensions } from './offline-embedding-model.ts';
 export { duplicateThresholdFor, resolveDuplicateThreshold, type DuplicateThreshold } from './duplicate-thresholds.ts';
 export { wordVectorEmbeddingVersion } from './word-vector-embedding.ts';
-export { createOfflineProvider, offlineEmbeddingModel, offlineGenerationModel } from './provider-registry.ts';
+export { configureProviders, createOfflineProvider, offlineEmbeddingModel, offlineGenerationModel, type ConfiguredProviders } from './provider-registry.ts';
 export { RateLimiter, type ProviderLimits } from './rate-limiter.ts';
 export type { LlmPurpose, ModelUsage, TaskUsage } from './usage-store.ts';
 export { sweepInterruptedLlmCalls } from './usage-store.ts';

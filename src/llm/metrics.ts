@@ -1,8 +1,10 @@
 /**
  * Prometheus metrics of the gateway, on prom-client's default registry (the one `/metrics`
- * serves). Created once per process and shared by every gateway instance.
+ * serves). Created once per process, at its first LLM call, and shared by every gateway instance:
+ * prom-client is imported then, so a process that builds a gateway without calling a model does
+ * not load it.
  */
-import client from 'prom-client';
+import type client from 'prom-client';
 
 export interface LlmMetrics {
   /** llm_calls_total{provider, model, purpose, outcome}: outcome is success, error or cache_hit. */
@@ -13,15 +15,17 @@ export interface LlmMetrics {
   duration: client.Histogram<'provider' | 'model' | 'outcome'>;
 }
 
-let metrics: LlmMetrics | undefined;
+let metrics: Promise<LlmMetrics> | undefined;
 
-function existing<Metric>(name: string): Metric | undefined {
-  return client.register.getSingleMetric(name) as Metric | undefined;
+export function llmMetrics(): Promise<LlmMetrics> {
+  metrics ??= createMetrics();
+  return metrics;
 }
 
-export function llmMetrics(): LlmMetrics {
-  if (metrics) return metrics;
-  metrics = {
+async function createMetrics(): Promise<LlmMetrics> {
+  const { default: client } = await import('prom-client');
+  const existing = <Metric>(name: string): Metric | undefined => client.register.getSingleMetric(name) as Metric | undefined;
+  return {
     calls:
       existing<LlmMetrics['calls']>('llm_calls_total') ??
       new client.Counter({ name: 'llm_calls_total', help: 'LLM gateway calls by provider, model, purpose and outcome (success, error, cache_hit).', labelNames: ['provider', 'model', 'purpose', 'outcome'] }),
@@ -37,5 +41,4 @@ export function llmMetrics(): LlmMetrics {
         buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
       }),
   };
-  return metrics;
 }

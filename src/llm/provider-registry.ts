@@ -1,18 +1,16 @@
 /**
- * Which providers are enabled (by their keys in the config), their default models, and the AI SDK
- * provider registry that turns `provider:model` ids into models. The offline provider is always
- * registered; it is the default whenever nothing else is configured.
+ * Which providers are enabled (by their keys in the config), their default models, and the
+ * providers themselves, which turn `provider:model` ids into models. The offline provider is
+ * always registered; it is the default whenever nothing else is configured.
+ *
+ * A provider's package is imported when a model of that provider is first asked for, not with
+ * this module: the eight AI SDK provider packages are about 1.9 MB of source, which a process
+ * that lists task types, or runs on one provider, should not load. Which providers are configured
+ * is known from the config alone.
  */
-import { createAnthropic } from '@ai-sdk/anthropic';
-import { createGoogleGenerativeAI } from '@ai-sdk/google';
-import { createGroq } from '@ai-sdk/groq';
-import { createOpenAI } from '@ai-sdk/openai';
-import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { createPerplexity } from '@ai-sdk/perplexity';
-import { NoSuchModelError, type ProviderV4 } from '@ai-sdk/provider';
-import { createOpenRouter } from '@openrouter/ai-sdk-provider';
-import { createProviderRegistry } from 'ai';
+import { NoSuchModelError, type EmbeddingModelV4, type ImageModelV4, type LanguageModelV4, type ProviderV4 } from '@ai-sdk/provider';
 import type { Config } from '../config.ts';
+import { LlmError } from './errors.ts';
 import { OfflineEmbeddingModel } from './offline-embedding-model.ts';
 import { OfflineLanguageModel } from './offline-language-model.ts';
 import { providerNames, type ProviderName } from './model-id.ts';
@@ -53,38 +51,106 @@ export const providerDefaults: Record<ProviderName, Partial<Record<Exclude<LlmPu
 /** Preference order for choosing a default provider when several are configured. */
 const defaultPreference: ProviderName[] = ['openrouter', 'openai', 'anthropic', 'google', 'groq', 'openai-compatible', 'perplexity'];
 
-export interface ConfiguredProviders {
-  /** Every registered provider by name, offline included. */
-  providers: Record<string, ProviderV4>;
-  /** Names of providers enabled by keys or injected (offline excluded). */
-  configured: string[];
-  /** The AI SDK registry over `providers`. */
-  registry: ReturnType<typeof createProviderRegistry<Record<string, ProviderV4>>>;
-}
+type CloudProviderName = Exclude<ProviderName, 'offline'>;
 
-/** Builds the providers the config enables, plus injected ones (tests) which win on name clashes. */
-export function configureProviders(config: Config, injected: Record<string, ProviderV4> = {}): ConfiguredProviders {
-  const providers: Record<string, ProviderV4> = { offline: createOfflineProvider() };
-  if (config.openrouterApiKey) providers.openrouter = createOpenRouter({ apiKey: config.openrouterApiKey, compatibility: 'strict' });
-  if (config.openaiApiKey) providers.openai = createOpenAI({ apiKey: config.openaiApiKey });
-  const googleKey = config.googleApiKey ?? config.geminiApiKey;
-  if (googleKey) providers.google = createGoogleGenerativeAI({ apiKey: googleKey });
-  if (config.anthropicApiKey) providers.anthropic = createAnthropic({ apiKey: config.anthropicApiKey });
-  if (config.groqApiKey) providers.groq = createGroq({ apiKey: config.groqApiKey });
-  if (config.perplexityApiKey) providers.perplexity = createPerplexity({ apiKey: config.perplexityApiKey });
-  if (config.openaiCompatibleBaseUrl) {
-    providers['openai-compatible'] = createOpenAICompatible({
+/**
+ * How each cloud provider is enabled by the config and built, in the order they are registered.
+ * `create` imports the provider's package; it is called once per ConfiguredProviders, on first use.
+ */
+const cloudProviders: Record<CloudProviderName, { enabled: (config: Config) => boolean; create: (config: Config) => Promise<ProviderV4> }> = {
+  openrouter: {
+    enabled: (config) => Boolean(config.openrouterApiKey),
+    create: async (config) => (await import('@openrouter/ai-sdk-provider')).createOpenRouter({ apiKey: config.openrouterApiKey, compatibility: 'strict' }),
+  },
+  openai: {
+    enabled: (config) => Boolean(config.openaiApiKey),
+    create: async (config) => (await import('@ai-sdk/openai')).createOpenAI({ apiKey: config.openaiApiKey }),
+  },
+  google: {
+    enabled: (config) => Boolean(config.googleApiKey ?? config.geminiApiKey),
+    create: async (config) => (await import('@ai-sdk/google')).createGoogleGenerativeAI({ apiKey: config.googleApiKey ?? config.geminiApiKey }),
+  },
+  anthropic: {
+    enabled: (config) => Boolean(config.anthropicApiKey),
+    create: async (config) => (await import('@ai-sdk/anthropic')).createAnthropic({ apiKey: config.anthropicApiKey }),
+  },
+  groq: {
+    enabled: (config) => Boolean(config.groqApiKey),
+    create: async (config) => (await import('@ai-sdk/groq')).createGroq({ apiKey: config.groqApiKey }),
+  },
+  perplexity: {
+    enabled: (config) => Boolean(config.perplexityApiKey),
+    create: async (config) => (await import('@ai-sdk/perplexity')).createPerplexity({ apiKey: config.perplexityApiKey }),
+  },
+  'openai-compatible': {
+    enabled: (config) => Boolean(config.openaiCompatibleBaseUrl),
+    create: async (config) => (await import('@ai-sdk/openai-compatible')).createOpenAICompatible({
       name: 'openai-compatible',
-      baseURL: config.openaiCompatibleBaseUrl.replace(/\/+$/, ''),
+      baseURL: config.openaiCompatibleBaseUrl!.replace(/\/+$/, ''),
       ...(config.openaiCompatibleApiKey ? { apiKey: config.openaiCompatibleApiKey } : {}),
       // Without this the provider silently drops the JSON schema from the request.
       supportsStructuredOutputs: true,
       includeUsage: true,
-    });
-  }
-  Object.assign(providers, injected);
-  const configured = Object.keys(providers).filter((name) => name !== 'offline');
-  return { providers, configured, registry: createProviderRegistry(providers) };
+    }),
+  },
+};
+
+export interface ConfiguredProviders {
+  /** Every registered provider by name: offline, the configured ones, the injected ones. */
+  registered: string[];
+  /** Names of providers enabled by keys or injected (offline excluded). */
+  configured: string[];
+  /** The provider registered under `name`, its package imported on first use. Rejects with `llm_unknown_model` for any other name. */
+  provider(name: string): Promise<ProviderV4>;
+  /** The model a `provider:model` id names (split at the first colon, as the AI SDK's registry does). */
+  languageModel(id: string): Promise<LanguageModelV4>;
+  embeddingModel(id: string): Promise<EmbeddingModelV4>;
+  imageModel(id: string): Promise<ImageModelV4>;
+}
+
+/** Registers the providers the config enables, plus injected ones (tests) which win on name clashes. */
+export function configureProviders(config: Config, injected: Record<string, ProviderV4> = {}): ConfiguredProviders {
+  const enabled = (Object.keys(cloudProviders) as CloudProviderName[]).filter((name) => cloudProviders[name].enabled(config));
+  const configured = [...new Set([...enabled, ...Object.keys(injected)])].filter((name) => name !== 'offline');
+  const registered = ['offline', ...configured];
+  const loaded = new Map<string, Promise<ProviderV4>>(Object.entries(injected).map(([name, provider]) => [name, Promise.resolve(provider)]));
+  if (!loaded.has('offline')) loaded.set('offline', Promise.resolve(createOfflineProvider()));
+  const provider = (name: string): Promise<ProviderV4> => {
+    let loading = loaded.get(name);
+    if (!loading) {
+      if (!(enabled as string[]).includes(name)) {
+        const variable = isKnownProvider(name) ? providerKeyVariable[name] : undefined;
+        return Promise.reject(new LlmError('llm_unknown_model', `Provider "${name}" is not configured${variable ? ` (set ${variable})` : ''}.`, { details: { provider: name } }));
+      }
+      loading = cloudProviders[name as CloudProviderName].create(config);
+      // A failed import is not remembered: the next call tries again.
+      loading.catch(() => loaded.delete(name));
+      loaded.set(name, loading);
+    }
+    return loading;
+  };
+  const split = (id: string, modelType: 'languageModel' | 'embeddingModel' | 'imageModel'): { name: string; modelId: string } => {
+    const index = id.indexOf(':');
+    if (index <= 0) throw new NoSuchModelError({ modelId: id, modelType, message: `Invalid model id "${id}": expected "provider:model".` });
+    return { name: id.slice(0, index), modelId: id.slice(index + 1) };
+  };
+  return {
+    registered,
+    configured,
+    provider,
+    async languageModel(id) {
+      const { name, modelId } = split(id, 'languageModel');
+      return (await provider(name)).languageModel(modelId);
+    },
+    async embeddingModel(id) {
+      const { name, modelId } = split(id, 'embeddingModel');
+      return (await provider(name)).embeddingModel(modelId);
+    },
+    async imageModel(id) {
+      const { name, modelId } = split(id, 'imageModel');
+      return (await provider(name)).imageModel(modelId);
+    },
+  };
 }
 
 /** The default model id for a purpose: the config's choice, else the first configured provider's, else offline. */

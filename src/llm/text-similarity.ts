@@ -25,10 +25,10 @@ export interface TextSimilarity {
 }
 
 export async function textSimilarity(options: { config: Config; logger: Logger; texts: [string, string]; model?: string; signal?: AbortSignal }): Promise<TextSimilarity> {
-  const { registry, configured } = configureProviders(options.config);
-  const defaultId = defaultModelFor('embedding', options.config, configured);
-  const target = createModelResolver({ registered: ['offline', ...configured], logger: options.logger }).resolve(options.model ?? defaultId, defaultId);
-  const result = await embedMany({ model: registry.embeddingModel(target.id as `${string}:${string}`), values: options.texts, maxRetries: 2, ...(options.signal ? { abortSignal: options.signal } : {}) });
+  const providers = configureProviders(options.config);
+  const defaultId = defaultModelFor('embedding', options.config, providers.configured);
+  const target = createModelResolver({ registered: providers.registered, logger: options.logger }).resolve(options.model ?? defaultId, defaultId);
+  const result = await embedMany({ model: await providers.embeddingModel(target.id), values: options.texts, maxRetries: 2, ...(options.signal ? { abortSignal: options.signal } : {}) });
   const version = result.providerMetadata?.offline?.embeddingVersion;
   const embedding = { model: target.id, version: typeof version === 'string' ? version : null };
   const cosine = cosineSimilarity(result.embeddings[0] ?? [], result.embeddings[1] ?? []);

@@ -2,15 +2,19 @@
  * The composition root of pipelines: every process (API, worker, CLI) registers exactly this
  * list, so they agree on the task types, migrations, routes and commands there are. Adding a
  * pipeline is one line here; everything else lives in its folder (see src/kit/pipeline.ts).
+ *
+ * Each pipeline is imported from its `pipeline.ts`, its light definition, not from its index:
+ * listing task types and applying migrations load none of the pipelines' task, route or command
+ * modules; building the task types imports them.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { coreMigrations, type MigrationSource } from '../db/migrate.ts';
-import type { AnyTaskDefinition, Pipeline, PipelineRouteServices, PipelineServices } from '../kit/index.ts';
-import { automatedGather } from './automated-gather/index.ts';
-import { builtin } from './builtin/index.ts';
-import { content } from './content/index.ts';
-import { learning } from './learning/index.ts';
-import { smartMetadata } from './smart-metadata/index.ts';
+import type { AnyTaskDefinition, Pipeline, PipelineRouteServices, PipelineServices, TaskTypeSummary } from '../kit/index.ts';
+import { automatedGather } from './automated-gather/pipeline.ts';
+import { builtin } from './builtin/pipeline.ts';
+import { content } from './content/pipeline.ts';
+import { learning } from './learning/pipeline.ts';
+import { smartMetadata } from './smart-metadata/pipeline.ts';
 
 export type { PipelineServices } from '../kit/index.ts';
 
@@ -22,8 +26,11 @@ export const migrationSources: readonly MigrationSource[] = [
   ...pipelines.flatMap((pipeline) => (pipeline.migrationSource ? [pipeline.migrationSource] : [])),
 ];
 
-export function builtinTaskTypes(services: PipelineServices): AnyTaskDefinition[] {
-  return pipelines.flatMap((pipeline) => pipeline.tasks?.(services) ?? []);
+/** Every task type as declared, in registration order: what `builtinTaskTypes` builds, without building it. */
+export const builtinTaskTypeSummaries: readonly TaskTypeSummary[] = pipelines.flatMap((pipeline) => pipeline.taskTypes);
+
+export async function builtinTaskTypes(services: PipelineServices): Promise<AnyTaskDefinition[]> {
+  return (await Promise.all(pipelines.map((pipeline) => pipeline.tasks(services)))).flat();
 }
 
 /** HTTP routes pipelines add to the API (each is registered inside the authenticated scope). */

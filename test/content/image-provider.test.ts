@@ -22,7 +22,7 @@ afterAll(async () => {
 const services = (overrides: Parameters<typeof loadConfig>[0]) => ({ config: loadConfig(overrides, {}) }) as Parameters<typeof resolveImageModel>[0];
 
 it('generates a PNG through the configured OpenAI-compatible image model', async () => {
-  const model = resolveImageModel(services({ openaiCompatibleBaseUrl: server.baseUrl, contentImageModel: 'openai-compatible:test-image' }));
+  const model = await resolveImageModel(services({ openaiCompatibleBaseUrl: server.baseUrl, contentImageModel: 'openai-compatible:test-image' }));
   const first = await generateImage({ model, prompt: 'A cold brew bottle on a sunny windowsill', n: 1, maxRetries: 0 });
   const second = await generateImage({ model, prompt: 'A bicycle by a fjord at dawn', n: 1, maxRetries: 0 });
   const bytes = Buffer.from(first.images[0]!.uint8Array);
@@ -34,9 +34,9 @@ it('generates a PNG through the configured OpenAI-compatible image model', async
   expect(requests[0]!.body).toMatchObject({ model: 'test-image', prompt: 'A cold brew bottle on a sunny windowsill' });
 });
 
-it('refuses with provider_not_configured when no image model is configured, without a request', () => {
+it('refuses with provider_not_configured when no image model is configured, without a request', async () => {
   const before = server.requests.length;
-  expect(() => resolveImageModel(services({}))).toThrow(expect.objectContaining({ code: 'provider_not_configured' }));
-  expect(() => resolveImageModel(services({ contentImageModel: 'openai-compatible:test-image' }))).toThrow(expect.objectContaining({ code: 'provider_not_configured' }));
+  await expect(resolveImageModel(services({}))).rejects.toMatchObject({ code: 'provider_not_configured' });
+  await expect(resolveImageModel(services({ contentImageModel: 'openai-compatible:test-image' }))).rejects.toMatchObject({ code: 'provider_not_configured' });
   expect(server.requests.length).toBe(before);
 });

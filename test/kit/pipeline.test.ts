@@ -61,17 +61,19 @@ it('registers a pipeline\'s own queue, which its task types and workers then use
   const { queuePolicy, queueNames } = await import('../../src/engine/index.ts');
   const { z } = await import('zod');
   const { startTestEngine, waitForTask } = await import('../support/engine.ts');
+  const report = { type: 'example_report', description: 'a report', queue: 'example_reports' };
   const reports = definePipeline({
     name: 'example-reports',
     title: 'Example reports',
     queues: [{ name: 'example_reports', priority: 7, hardTimeoutMs: 5_000, maxAttempts: 2, retryBaseDelayMs: 10, retryMaxDelayMs: 100 }],
-    tasks: () => [defineTask({ type: 'example_report', description: 'a report', queue: 'example_reports', input: z.object({}), async run(context) { return { attempts: context.maxAttempts }; } })],
+    taskTypes: [report],
+    tasks: () => [defineTask({ ...report, input: z.object({}), async run(context) { return { attempts: context.maxAttempts }; } })],
   });
   expect(queuePolicy('example_reports')).toMatchObject({ priority: 7, maxAttempts: 2 });
   expect(queueNames()).toContain('example_reports');
   expect(() => definePipeline({ name: 'example-clash', title: 'x', queues: [{ name: 'default', priority: 1, hardTimeoutMs: 5_000, maxAttempts: 1, retryBaseDelayMs: 0, retryMaxDelayMs: 0 }] })).toThrow(/built in/);
   const queued = await createTestDatabase();
-  const engine = await startTestEngine(queued, reports.tasks!({} as never));
+  const engine = await startTestEngine(queued, await reports.tasks({} as never));
   try {
     await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
     const { task } = await engine.submit({ taskType: 'example_report', input: {} });
@@ -82,4 +84,22 @@ it('registers a pipeline\'s own queue, which its task types and workers then use
     await engine.stop({ graceMs: 100 });
     await queued.drop();
   }
+});
+
+it('builds only the task types a pipeline declares, as it declares them, so `taskloom types` lists what runs', async () => {
+  const { defineTask } = await import('../../src/kit/index.ts');
+  const { z } = await import('zod');
+  const note = { type: 'example_note', description: 'a note', queue: 'default' };
+  const build = (definitions: Array<{ type: string; description: string; queue: string }>) => definePipeline({
+    name: 'example-declared',
+    title: 'Example declared',
+    taskTypes: [note],
+    // Imported on demand, as the built-in pipelines do.
+    tasks: async () => definitions.map((definition) => defineTask({ ...definition, input: z.object({}), async run() { return {}; } })),
+  });
+  expect(build([note]).taskTypes).toEqual([note]);
+  expect((await build([note]).tasks({} as never)).map((definition) => definition.type)).toEqual(['example_note']);
+  await expect(build([note, { type: 'example_other', description: 'x', queue: 'default' }]).tasks({} as never)).rejects.toThrow(/"example_other" is built but not declared/);
+  await expect(build([{ ...note, queue: 'quick' }]).tasks({} as never)).rejects.toThrow(/"example_note" is built with another queue or description/);
+  await expect(build([]).tasks({} as never)).rejects.toThrow(/"example_note" is declared but not built/);
 });

@@ -10,9 +10,10 @@ import { listTableDepartments } from './departments.ts';
 import { insertEvaluation, type DepartmentEvaluation } from './evaluations-store.ts';
 import { departmentSummaries } from './items-store.ts';
 import { evaluationInstructions, evaluationPrompt } from './prompts.ts';
-import { evaluateDepartmentInput, evaluateTaskType, evaluationOutput, type Department, type EvaluateDepartmentInput } from './schemas.ts';
+import { evaluateDepartmentInput, evaluationOutput, type Department, type EvaluateDepartmentInput } from './schemas.ts';
 import { llmUsageTotals, type LlmUsageTotals } from '../llm-usage-totals.ts';
 import { gatherEventPayload, type ResolvedGatherServices } from './services.ts';
+import { evaluateTaskSummary } from './task-types.ts';
 
 export function createEvaluateTask(services: ResolvedGatherServices) {
   const { llm } = services;
@@ -29,9 +30,7 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
   };
 
   return defineTask({
-    type: evaluateTaskType,
-    description: 'Evaluates one department\'s gather items with an LLM (readiness rating, strengths, weaknesses, recommendations) and stores the evaluation.',
-    queue: 'ai_jobs',
+    ...evaluateTaskSummary,
     priority: 6,
     input: evaluateDepartmentInput,
     projectId: (input: EvaluateDepartmentInput) => input.project_id,

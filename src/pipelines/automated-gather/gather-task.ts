@@ -21,7 +21,6 @@ import { indexInBrainService, insertPlannedItems, planBatch, type BatchPlan, typ
 import {
   automatedGatherInput,
   evaluateTaskType,
-  gatherTaskType,
   generationOutput,
   qualityOutput,
   type AutomatedGatherInput,
@@ -33,6 +32,7 @@ import {
 } from './schemas.ts';
 import { llmUsageTotals } from '../llm-usage-totals.ts';
 import { gatherEventPayload, type ResolvedGatherServices } from './services.ts';
+import { gatherTaskSummary } from './task-types.ts';
 
 /** Iterations in a row without a better score after which a department is stagnant. */
 export const stagnationLimit = 3;
@@ -76,9 +76,7 @@ class StopRequested extends Error {}
 export function createGatherTask(services: ResolvedGatherServices) {
   const { config, llm, brain, logger, pool } = services;
   return defineTask({
-    type: gatherTaskType,
-    description: 'Automated gather creation (seed 001): per department, generate gather items with cascading context, de-duplicate, save, index, score quality and iterate to the threshold; then evaluate.',
-    queue: 'cpu_intensive',
+    ...gatherTaskSummary,
     priority: 6,
     input: automatedGatherInput,
     softTimeoutMs: config.gatherSoftTimeoutMs,

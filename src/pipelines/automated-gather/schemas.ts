@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import type { LlmUsageTotals } from '../llm-usage-totals.ts';
 
-export const gatherTaskType = 'automated_gather_creation';
-export const evaluateTaskType = 'evaluate_department';
+// Defined with the pipeline's task types, which its definition lists without loading these schemas.
+export { evaluateTaskType, gatherTaskType } from './task-types.ts';
 
 /**
  * Seed 001 input (every field the seed sends is here). Unknown fields are refused: a typo such as

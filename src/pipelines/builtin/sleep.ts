@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { defineTask } from '../../kit/index.ts';
+import { sleepTaskSummary } from './task-types.ts';
 
 export const sleepInput = z.object({
   ms: z.number().int().min(0).max(3_600_000).default(1000).describe('Total time to sleep, in milliseconds.'),
@@ -13,9 +14,7 @@ export const sleepInput = z.object({
 }).strict();
 
 export const sleepTask = defineTask({
-  type: 'sleep',
-  description: 'Sleeps for `ms` milliseconds in `steps` checkpointed steps, reporting progress after each step.',
-  queue: 'default',
+  ...sleepTaskSummary,
   input: sleepInput,
   async run(context) {
     const { ms, steps } = context.input;

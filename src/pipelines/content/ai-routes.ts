@@ -69,7 +69,7 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
     }));
     app.post('/api/v1/ai/companies/:id/generate-image', (request, reply) => start(request, reply, jobTypes.image, imageInput, async (tenant, input) => {
       // Refused before anything is queued: a job that can only fail is not worth a row.
-      resolveImageModel(services);
+      await resolveImageModel(services);
       const target = input.target === 'blog_post' ? await getBlogPost(pool, tenant, input.target_id as string) : await getSocialPost(pool, tenant, input.target_id as string);
       if (target.company_id !== input.company_id) throw new InvalidStatusError(input.target as string, target.id, `of another company (${target.company_id})`, ['of this company']);
     }));

@@ -34,7 +34,6 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
   const { llm, pool } = services;
   return contentJob(services, {
     jobType: jobTypes.blogpost,
-    description: 'Write a blog post for an approved topic from an outline, section by section, with its length checked (1,500-2,500 words by default)',
     input: blogpostInput,
     async run(context, report) {
       const { input, tenant, taskId, signal } = context;

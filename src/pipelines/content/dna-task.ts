@@ -13,7 +13,6 @@ export function createDnaTask(services: ContentServices): AnyTaskDefinition[] {
   const { llm, pool } = services;
   return contentJob(services, {
     jobType: jobTypes.dna,
-    description: 'Research a company\'s DNA (30+ data points, "Not found" where research found nothing) with the research model',
     input: dnaInput,
     async run(context, report) {
       const company = await getCompany(pool, context.tenant, context.input.company_id);

@@ -3,7 +3,6 @@
  * AI SDK's image models. With no image provider configured it fails at once with
  * `provider_not_configured`: nothing is stored, no placeholder passes for an image.
  */
-import { generateImage } from 'ai';
 import type { AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany } from './companies-store.ts';
@@ -17,11 +16,10 @@ export function createImageTask(services: ContentServices): AnyTaskDefinition[] 
   const { pool } = services;
   return contentJob(services, {
     jobType: jobTypes.image,
-    description: 'Generate a featured (blog post) or social post image with the configured image model; provider_not_configured without one',
     input: imageInput,
     async run(context, report) {
       const { input, tenant, taskId } = context;
-      const model = resolveImageModel(services);
+      const model = await resolveImageModel(services);
       const company = await getCompany(pool, tenant, input.company_id);
       const target = input.target === 'blog_post' ? await getBlogPost(pool, tenant, input.target_id) : await getSocialPost(pool, tenant, input.target_id);
       if (target.company_id !== company.id) throw new PermanentError(`The ${input.target.replace('_', ' ')} ${target.id} is not one of company ${company.id}'s.`, { target_id: target.id });
@@ -30,6 +28,8 @@ export function createImageTask(services: ContentServices): AnyTaskDefinition[] 
         : `An image for a ${target.platform} post of ${company.name}: ${target.text.slice(0, 400)}. No text in the image.`);
       report(10, `generating with ${model.provider}:${model.modelId}`);
       const image = await context.step('image', async (step) => {
+        // The AI SDK is imported here, by the first image, not by every process that lists task types.
+        const { generateImage } = await import('ai');
         const generated = await generateImage({ model, prompt, n: 1, abortSignal: context.signal, maxRetries: 2 });
         const file = generated.image;
         const id = crypto.randomUUID();

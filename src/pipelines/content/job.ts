@@ -7,12 +7,12 @@
 import type { z } from 'zod';
 import { defineTask, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
 import { llmUsageTotals } from '../llm-usage-totals.ts';
-import { priorityQueue, type JobType } from './schemas.ts';
 import type { ContentServices } from './services.ts';
+import { jobTaskTypes, type JobType } from './task-types.ts';
 
 export interface JobSpec<Input> {
+  /** Its two task types, names, queues and descriptions, are the job type's (task-types.ts). */
   jobType: JobType;
-  description: string;
   input: z.ZodType<Input>;
   /** @default the queue's (300 s) */
   hardTimeoutMs?: number;
@@ -20,10 +20,8 @@ export interface JobSpec<Input> {
 }
 
 export function contentJob<Input extends { company_id: string }>(services: ContentServices, spec: JobSpec<Input>): AnyTaskDefinition[] {
-  return (['ai_jobs', priorityQueue] as const).map((queue) => defineTask({
-    type: queue === 'ai_jobs' ? spec.jobType : `${spec.jobType}@${queue}`,
-    description: `${spec.description} (queue ${queue}${queue === priorityQueue ? ': paid plans' : ''})`,
-    queue,
+  return jobTaskTypes(spec.jobType).map((summary) => defineTask({
+    ...summary,
     input: spec.input,
     ...(spec.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: spec.hardTimeoutMs }),
     projectId: (input: Input) => input.company_id,

@@ -15,7 +15,6 @@ export function createPersonasTask(services: ContentServices): AnyTaskDefinition
   const { llm, pool } = services;
   return contentJob(services, {
     jobType: jobTypes.personas,
-    description: 'Generate personas (six by default: Jung archetype, MBTI type, values, frustrations, expertise) from the company\'s DNA',
     input: personasInput,
     async run(context, report) {
       const { input } = context;

@@ -50,7 +50,6 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
   const { pool } = services;
   return contentJob<PipelineInput>(services, {
     jobType: jobTypes.pipeline,
-    description: 'The whole chain for a company and a month as one durable run: DNA, personas, selection, topics, an approval per topic, blog posts, an approval per post, social posts',
     input: pipelineInput,
     // An attempt runs between two waits; children do the model work.
     hardTimeoutMs: 600_000,

@@ -22,32 +22,8 @@ export const vocabularyLevels = ['simple', 'professional', 'academic'] as const;
 export const platforms = ['facebook', 'instagram', 'linkedin', 'twitter', 'tiktok'] as const;
 export type Platform = (typeof platforms)[number];
 
-/** The seed's JobType names (prefix GENERATE_*), plus the run that chains them. */
-export const jobTypes = {
-  dna: 'generate_dna',
-  personas: 'generate_personas',
-  topics: 'generate_topics',
-  blogpost: 'generate_blogpost',
-  social: 'generate_social',
-  image: 'generate_image',
-  pipeline: 'content_pipeline',
-} as const;
-export type JobType = (typeof jobTypes)[keyof typeof jobTypes];
-export const jobTypeNames: readonly JobType[] = Object.values(jobTypes);
-
-/**
- * A paid plan's jobs run on the seed's `ai_priority` queue. A task type has one queue, so each job
- * type is registered twice: `generate_dna` on `ai_jobs` and `generate_dna@ai_priority`; the API
- * reports both as `generate_dna` with their queue.
- */
-export const priorityQueue = 'ai_priority';
-export function taskTypeFor(jobType: JobType, plan: Plan): string {
-  return plan === 'free' ? jobType : `${jobType}@${priorityQueue}`;
-}
-export function jobTypeOf(taskType: string): JobType | undefined {
-  const base = taskType.split('@')[0] as JobType;
-  return jobTypeNames.includes(base) ? base : undefined;
-}
+// Defined with the pipeline's task types, which its definition lists without loading these schemas.
+export { jobTypeNames, jobTypeOf, jobTypes, priorityQueue, taskTypeFor, type JobType } from './task-types.ts';
 
 // ---- Job inputs -------------------------------------------------------------------------------
 

@@ -61,7 +61,6 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
   const { pool } = services;
   return contentJob<SocialInput>(services, {
     jobType: jobTypes.social,
-    description: 'Turn an approved blog post into social posts, one child task per platform, each checked against its platform\'s rules and regenerated when it breaks them',
     input: socialInput,
     async run(context, report) {
       const { input, tenant } = context;

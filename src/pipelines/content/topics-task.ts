@@ -108,7 +108,6 @@ export async function regenerateTopic(services: ContentServices, context: TaskCo
 export function createTopicsTask(services: ContentServices): AnyTaskDefinition[] {
   return contentJob(services, {
     jobType: jobTypes.topics,
-    description: 'Plan a month of topics (year, month, posts_count) spread evenly over the selected personas and the month\'s weeks, or rewrite one rejected topic (topic_id, rejection_reason); topics wait for a supervisor\'s approval',
     input: topicsInput,
     async run(context, report) {
       const { input } = context;

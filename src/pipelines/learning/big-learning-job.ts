@@ -15,8 +15,9 @@ import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError } from '../../errors.ts';
 import { getJob, startJob } from './jobs-store.ts';
 import { learnBatchStep, proposeStep, reportJobError } from './learning-steps.ts';
-import { bigLearningJobInput, bigLearningTaskType, type BigLearningJobInput, type LearningResult } from './schemas.ts';
+import { bigLearningJobInput, type BigLearningJobInput, type LearningResult } from './schemas.ts';
 import { learningMaxAttempts, type ResolvedLearningServices } from './services.ts';
+import { bigLearningTaskSummary } from './task-types.ts';
 
 /** Longest budget a job's input may ask for (the hard timeout is derived from it). */
 export const maxBudgetSeconds = 3600;
@@ -32,9 +33,7 @@ interface Plan {
 export function createBigLearningTask(services: ResolvedLearningServices) {
   const { config, pool, source, logger } = services;
   return defineTask({
-    type: bigLearningTaskType,
-    description: 'Big learning job (seed 004): rounds of proposed words, each researched, defined and enriched into the knowledge base, until the wall-clock budget (TASKLOOM_LEARNING_BUDGET_SECONDS, 600 s) runs out.',
-    queue: 'ai_jobs',
+    ...bigLearningTaskSummary,
     maxAttempts: learningMaxAttempts,
     input: bigLearningJobInput,
     // The job ends itself at its deadline; the hard timeout only catches an attempt that hangs.

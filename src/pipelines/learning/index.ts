@@ -1,17 +1,13 @@
 /**
- * The learning pipeline (seed 004): `big_learning_job` (rounds of words until a wall-clock
- * budget) and `learning_job` (quick and deep), the tenant's knowledge base they fill (WordNet 3.1
- * offline, the research model when configured), the seed's HTTP API and WebSocket, the
- * `taskloom learning` command and the dashboard page (`dashboard/page.tsx`).
+ * The learning pipeline (seed 004): its definition (pipeline.ts), the task types bound to a
+ * process's services, and what the rest of taskloom and the tests use of it.
  */
-import { definePipeline, type AnyTaskDefinition } from '../../kit/index.ts';
+import type { AnyTaskDefinition } from '../../kit/index.ts';
 import { createBigLearningTask } from './big-learning-job.ts';
-import { learningCommand } from './cli.ts';
-import { learningEvents } from './events.ts';
 import { createLearningTask } from './learning-job.ts';
-import { learningRoutes } from './routes.ts';
 import { resolveLearningServices, type LearningServices } from './services.ts';
 
+export { learning } from './pipeline.ts';
 export { learningRoutes } from './routes.ts';
 export { learningCommand, describeJob } from './cli.ts';
 export { learningEvents } from './events.ts';
@@ -30,14 +26,3 @@ export function learningTaskTypes(services: LearningServices): AnyTaskDefinition
   const resolved = resolveLearningServices(services);
   return [createBigLearningTask(resolved), createLearningTask(resolved)];
 }
-
-export const learning = definePipeline({
-  name: 'learning',
-  title: 'Learning',
-  description: 'Rounds of words researched, defined and enriched into a tenant\'s knowledge base, with a wall-clock stop (seed 004).',
-  migrations: new URL('./migrations/', import.meta.url),
-  tasks: learningTaskTypes,
-  routes: learningRoutes,
-  events: learningEvents,
-  cli: learningCommand,
-});

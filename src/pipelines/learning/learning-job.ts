@@ -14,8 +14,9 @@ import { isTaskloomError } from '../../errors.ts';
 import { getJob, startJob, updateJob } from './jobs-store.ts';
 import { lastQueuedId } from './knowledge-store.ts';
 import { deepenStep, learnBatchStep, proposeStep, reportJobError } from './learning-steps.ts';
-import { learningJobInput, learningTaskType, type LearningJobInput, type LearningResult } from './schemas.ts';
+import { learningJobInput, type LearningJobInput, type LearningResult } from './schemas.ts';
 import { learningMaxAttempts, type ResolvedLearningServices } from './services.ts';
+import { learningTaskSummary } from './task-types.ts';
 
 /** Entries deep mode deepens (seed: 5). */
 export const entriesDeepenedPerRun = 5;
@@ -28,9 +29,7 @@ interface Selection {
 export function createLearningTask(services: ResolvedLearningServices) {
   const { config, pool, source, logger } = services;
   return defineTask({
-    type: learningTaskType,
-    description: 'Learning job (seed 004): quick learns the first few queued words; deep learns every queued word, then deepens up to 5 entries.',
-    queue: 'ai_jobs',
+    ...learningTaskSummary,
     maxAttempts: learningMaxAttempts,
     input: learningJobInput,
     // Deep mode may take long with a remote model; an attempt stopped here resumes from its steps.

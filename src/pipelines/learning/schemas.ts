@@ -6,8 +6,8 @@
  */
 import { z } from 'zod';
 
-export const bigLearningTaskType = 'big_learning_job';
-export const learningTaskType = 'learning_job';
+// Defined with the pipeline's task types, which its definition lists without loading these schemas.
+export { bigLearningTaskType, learningTaskType } from './task-types.ts';
 
 export const learningModes = ['quick', 'deep'] as const;
 export type LearningMode = (typeof learningModes)[number];

@@ -26,7 +26,8 @@ import { MinuteWindow } from './minute-window.ts';
 import { offlineModelId } from './offline/index.ts';
 import { generationDisabledMessage } from './project-service.ts';
 import { projectTypeOf } from './projects-store.ts';
-import { generateMissingMetadataInput, generateMissingMetadataType, type GenerateMissingMetadataInput } from './schemas.ts';
+import { generateMissingMetadataInput, type GenerateMissingMetadataInput } from './schemas.ts';
+import { generateMissingMetadataSummary } from './task-types.ts';
 
 /** The tenant whose tasks may span every tenant: where schedules submit, the operator's. */
 export const operatorTenant = 'default';
@@ -72,9 +73,7 @@ export interface BackfillTaskOptions {
 export function createBackfillTask(services: MetadataServices, options: BackfillTaskOptions = {}) {
   const { pool, config } = services;
   return defineTask({
-    type: generateMissingMetadataType,
-    description: 'Nightly back-fill (seed 003): AI metadata for every non-draft project older than an hour without it, in batches of 10, in a stable checkpointed order, at most TASKLOOM_METADATA_RPM model requests a minute.',
-    queue: 'scheduled',
+    ...generateMissingMetadataSummary,
     input: generateMissingMetadataInput,
     // Many projects at a limited rate take long; checkpoints make a retried attempt continue, not restart.
     hardTimeoutMs: 6 * 3_600_000,

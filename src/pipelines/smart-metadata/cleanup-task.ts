@@ -15,7 +15,8 @@ import { PermanentError, TaskloomError } from '../../errors.ts';
 import type { MetadataServices } from './analyse.ts';
 import { operatorTenant } from './backfill-task.ts';
 import { deleteAiMetadataRows, staleAiMetadata } from './meta-store.ts';
-import { cleanupOldMetadataInput, cleanupOldMetadataType, type CleanupOldMetadataInput } from './schemas.ts';
+import { cleanupOldMetadataInput, type CleanupOldMetadataInput } from './schemas.ts';
+import { cleanupOldMetadataSummary } from './task-types.ts';
 
 export interface CleanupResult {
   status: 'completed';
@@ -27,9 +28,7 @@ export interface CleanupResult {
 export function createCleanupTask(services: MetadataServices, options: { schedules?: Array<{ cron: string; timezone: string }> } = {}) {
   const { pool } = services;
   return defineTask({
-    type: cleanupOldMetadataType,
-    description: 'Weekly cleanup (seed 003): removes the AI metadata (key ai_generated_metadata only, never users\' keys) of draft projects older than 7 days, and reports what it removed.',
-    queue: 'scheduled',
+    ...cleanupOldMetadataSummary,
     input: cleanupOldMetadataInput,
     concurrency: { key: () => 'cleanup', onConflict: 'reject' },
     schedules: (options.schedules ?? []).map((schedule) => ({ cron: schedule.cron, timezone: schedule.timezone, input: { draft_age_days: 7, all_tenants: true }, key: 'weekly' })),

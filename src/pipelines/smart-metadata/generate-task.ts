@@ -26,7 +26,8 @@ import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { generationDisabledMessage } from './project-service.ts';
 import { projectTypeOf, projectUpdatedAt } from './projects-store.ts';
-import { generateProjectMetaInput, generateProjectMetaType, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
+import { generateProjectMetaInput, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
+import { generateProjectMetaSummary } from './task-types.ts';
 
 export interface GenerateProjectMetaResult {
   status: 'generated' | 'skipped';
@@ -123,9 +124,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
   };
 
   return defineTask({
-    type: generateProjectMetaType,
-    description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
-    queue: 'ai_jobs',
+    ...generateProjectMetaSummary,
     input: generateProjectMetaInput,
     maxAttempts,
     ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),

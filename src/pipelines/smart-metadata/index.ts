@@ -1,18 +1,13 @@
 /**
- * The smart metadata pipeline (seed 003): study projects, their AI metadata (3-10 tags, a summary,
- * a difficulty level) from `generate_project_meta`, the nightly `generate_missing_metadata`
- * back-fill, the weekly `cleanup_old_metadata`, the `/api/projects` routes, `taskloom projects`,
- * the seed's Prometheus metrics and the Projects dashboard page (`dashboard/page.tsx`).
+ * The smart metadata pipeline (seed 003): its definition (pipeline.ts), the task types bound to a
+ * process's services, and what the rest of taskloom and the tests use of it.
  */
-import { definePipeline, type AnyTaskDefinition, type PipelineRouteServices, type PipelineServices } from '../../kit/index.ts';
+import type { AnyTaskDefinition, PipelineServices } from '../../kit/index.ts';
 import { createBackfillTask } from './backfill-task.ts';
 import { createCleanupTask } from './cleanup-task.ts';
-import { projectsCommand } from './cli.ts';
-import { metadataEvents } from './events.ts';
 import { createGenerateProjectMetaTask, type GenerateTaskOptions } from './generate-task.ts';
-import { registerMetricsSource } from './metrics.ts';
-import { metadataRoutes } from './routes.ts';
 
+export { smartMetadata } from './pipeline.ts';
 export { metadataRoutes } from './routes.ts';
 export { projectsCommand } from './cli.ts';
 export { metadataEvents } from './events.ts';
@@ -20,7 +15,6 @@ export { analyseOffline, offlineAnalyserVersion, offlineModelId } from './offlin
 export { buildProjectText, fileExcerptChars, maxProjectTextChars } from './project-text.ts';
 export { promptVersion } from './prompt.ts';
 export { createProjectService, projectView, generationDisabledMessage, type ProjectView } from './project-service.ts';
-export { registerMetricsSource } from './metrics.ts';
 export * from './schemas.ts';
 
 export interface SmartMetadataOptions extends GenerateTaskOptions {
@@ -32,8 +26,6 @@ export interface SmartMetadataOptions extends GenerateTaskOptions {
 
 /** The pipeline's task types, bound to the process's services. */
 export function smartMetadataTaskTypes(services: PipelineServices, options: SmartMetadataOptions = {}): AnyTaskDefinition[] {
-  // Whichever process builds the task types (serve, worker, CLI) can answer /metrics from its pool.
-  registerMetricsSource(services.pool);
   const { config } = services;
   const scheduled = options.schedules ?? config.enableSti;
   return [
@@ -42,14 +34,3 @@ export function smartMetadataTaskTypes(services: PipelineServices, options: Smar
     createCleanupTask(services, { schedules: scheduled ? [{ cron: config.metadataCleanupCron, timezone: config.metadataTimezone }] : [] }),
   ];
 }
-
-export const smartMetadata = definePipeline({
-  name: 'smart-metadata',
-  title: 'Smart metadata',
-  description: 'Tags, a summary and a difficulty level for study projects, generated in the background, back-filled nightly and cleaned up weekly (seed 003).',
-  migrations: new URL('./migrations/', import.meta.url),
-  tasks: (services) => smartMetadataTaskTypes(services),
-  routes: (services: PipelineRouteServices) => metadataRoutes(services),
-  events: metadataEvents,
-  cli: projectsCommand,
-});

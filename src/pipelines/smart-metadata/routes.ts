@@ -38,6 +38,11 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
   const service = createProjectService(dependencies);
   const { pool } = dependencies;
   return async (app: FastifyInstance): Promise<void> => {
+    // The seed's metrics are answered by the process serving /metrics, which is the one serving
+    // these routes; prom-client is loaded with them, not by every process building task types.
+    const { registerMetricsSource } = await import('./metrics.ts');
+    const detach = registerMetricsSource(pool);
+    app.addHook('onClose', async () => detach());
     app.post('/api/projects', async (request, reply) => {
       const tenant = tenantOf(request);
       const body = parseOrThrow(projectCreate, request.body, 'body');

@@ -5,9 +5,8 @@
  */
 import { z } from 'zod';
 
-export const generateProjectMetaType = 'generate_project_meta';
-export const generateMissingMetadataType = 'generate_missing_metadata';
-export const cleanupOldMetadataType = 'cleanup_old_metadata';
+// Defined with the pipeline's task types, which its definition lists without loading these schemas.
+export { cleanupOldMetadataType, generateMissingMetadataType, generateProjectMetaType } from './task-types.ts';
 
 /** The project_meta key the pipeline owns. Every other key belongs to users. */
 export const aiMetadataKey = 'ai_generated_metadata';

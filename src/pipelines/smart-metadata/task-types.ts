@@ -1,0 +1,28 @@
+/**
+ * The smart metadata pipeline's task types: their names, queues and descriptions, as its
+ * definition lists them and its task definitions spread them. Nothing but types is imported here,
+ * so the definition stays light (see src/kit/pipeline.ts).
+ */
+import type { TaskTypeSummary } from '../../engine/task-definition.ts';
+
+export const generateProjectMetaType = 'generate_project_meta';
+export const generateMissingMetadataType = 'generate_missing_metadata';
+export const cleanupOldMetadataType = 'cleanup_old_metadata';
+
+export const generateProjectMetaSummary: TaskTypeSummary = {
+  type: generateProjectMetaType,
+  queue: 'ai_jobs',
+  description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
+};
+
+export const generateMissingMetadataSummary: TaskTypeSummary = {
+  type: generateMissingMetadataType,
+  queue: 'scheduled',
+  description: 'Nightly back-fill (seed 003): AI metadata for every non-draft project older than an hour without it, in batches of 10, in a stable checkpointed order, at most TASKLOOM_METADATA_RPM model requests a minute.',
+};
+
+export const cleanupOldMetadataSummary: TaskTypeSummary = {
+  type: cleanupOldMetadataType,
+  queue: 'scheduled',
+  description: 'Weekly cleanup (seed 003): removes the AI metadata (key ai_generated_metadata only, never users\' keys) of draft projects older than 7 days, and reports what it removed.',
+};
