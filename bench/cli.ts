@@ -3,8 +3,9 @@
  * running `taskloom serve` (whose embedded PostgreSQL they attach to). With DATABASE_URL set,
  * against a fresh database on that server instead.
  *
- * Each command runs once to warm Node's compile cache, then RUNS times (default 9); `watch` is
- * timed to its first event line (the replay), then stopped. Progress goes to stderr; the last
+ * Each command runs once to warm Node's compile cache, then RUNS times (default 9), round-robin
+ * (every run times each command once); `watch` is timed to its first event line (the replay),
+ * then stopped. Progress goes to stderr; the last
  * line on stdout is one JSON object with the medians in ms (target: 300 each), and beside them
  * `node_startup_median_ms`, a bare `node -e ''` timed the same way in the same run: the machine's
  * own floor, against which a slower or loaded machine's figures can be read.
@@ -16,7 +17,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { openBenchDatabase, type BenchDatabase } from './support/bench-database.ts';
-import { log } from './support/statistics.ts';
+import { log, percentile } from './support/statistics.ts';
 
 const runs = Number(process.env.RUNS ?? 9);
 
@@ -48,10 +49,7 @@ async function timed(args: string[], env: NodeJS.ProcessEnv, done?: (stdout: str
   return { ms, stdout };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return Math.round(sorted[Math.floor(sorted.length / 2)]!);
-}
+const median = (values: number[]): number => Math.round(percentile(values, 0.5));
 
 async function main(): Promise<void> {
   let database: BenchDatabase | undefined;
@@ -86,23 +84,26 @@ async function main(): Promise<void> {
       keys_list: { args: ['keys', 'list'] },
       watch_start: { args: ['watch', taskId], done: (stdout) => stdout.includes('\n') },
     };
-    const medians: Record<string, number> = {};
     // The peer in the same run: Node starting and exiting with nothing to do. The target of 300 ms
     // was set when this took about 40 ms here; on a slower or busier machine both move together.
-    const bare: number[] = [];
-    for (let run = 0; run <= runs; run += 1) {
+    const bareNode = async (): Promise<number> => {
       const started = performance.now();
       await once(spawn(process.execPath, ['-e', ''], { stdio: 'ignore' }), 'exit');
-      if (run > 0) bare.push(performance.now() - started);
+      return performance.now() - started;
+    };
+    await bareNode();
+    for (const command of Object.values(commands)) await timed(command.args, env, command.done);
+    // Round-robin: each run times every command once, so a burst of other work on a shared
+    // machine spreads over all of them instead of landing on one command's runs.
+    const times: Record<string, number[]> = { node_startup: [], ...Object.fromEntries(Object.keys(commands).map((name) => [name, []])) };
+    for (let run = 0; run < runs; run += 1) {
+      times.node_startup!.push(await bareNode());
+      for (const [name, command] of Object.entries(commands)) times[name]!.push((await timed(command.args, env, command.done)).ms);
     }
-    medians.node_startup_median_ms = median(bare);
-    log(`node -e '': median ${median(bare)} ms over ${runs} runs`);
-    for (const [name, command] of Object.entries(commands)) {
-      await timed(command.args, env, command.done);
-      const times: number[] = [];
-      for (let run = 0; run < runs; run += 1) times.push((await timed(command.args, env, command.done)).ms);
-      medians[`${name}_median_ms`] = median(times);
-      log(`${name}: median ${median(times)} ms, min ${Math.round(Math.min(...times))} ms, max ${Math.round(Math.max(...times))} ms over ${runs} runs`);
+    const medians: Record<string, number> = {};
+    for (const [name, values] of Object.entries(times)) {
+      medians[`${name}_median_ms`] = median(values);
+      log(`${name}: median ${median(values)} ms, min ${Math.round(Math.min(...values))} ms, max ${Math.round(Math.max(...values))} ms over ${runs} runs`);
     }
     process.stdout.write(`${JSON.stringify({ ...medians, runs, target_ms: 300, database: database ? 'DATABASE_URL' : 'embedded', cores: os.availableParallelism(), load_average_1m: Math.round(os.loadavg()[0]! * 100) / 100 })}\n`);
   } finally {
