@@ -13,6 +13,7 @@
  *   holds no worker slot; resolving it requeues the task in the same transaction.
  */
 export { definePipeline, type Pipeline, type PipelineDefinition, type PipelineRouteServices, type PipelineServices } from './pipeline.ts';
+export { pipelinedStep, type PipelinedStep } from './pipelined-step.ts';
 export {
   abortReason,
   appendEvents,

@@ -9,7 +9,7 @@
  * checkpointed: a resumed attempt makes no model call again for a section already written.
  */
 import { randomUUID } from 'node:crypto';
-import { abortReason, type AnyTaskDefinition } from '../../kit/index.ts';
+import { abortReason, pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna } from './companies-store.ts';
 import { LengthOutOfRangeError } from './errors.ts';
@@ -53,7 +53,9 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
 
       try {
         report(5, `outlining "${topic.title}"`);
-        const outline = await context.step('outline', async (step) => {
+        // The sections start from the outline as soon as it is answered; each awaits the outline's
+        // checkpoint before its own (pipelined-step.ts), so the outline's commit is off the path.
+        const outlineStep = pipelinedStep(context, 'outline', async (step) => {
           const answer = await ask('outline', outlineAnswer, outlineInstructions, outlinePrompt(context$, persona, topic, { minWords: input.min_words, maxWords: input.max_words, sections, rejectionReason: input.rejection_reason }));
           step.emit('blogpost_outlined', { company_id: company.id, topic_id: topic.id, sections: answer.object.sections.length });
           return { ...answer.object, post_id: existing?.id ?? randomUUID() };
@@ -61,6 +63,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
           // The post exists from here on, `generating`, so a cancelled job leaves it visible.
           save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
         });
+        const outline = await outlineStep.value;
 
         const perSection = Math.round(target / outline.sections.length);
         let written = 0;
@@ -68,12 +71,15 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
           const answer = await ask(`section:${index + 1}`, sectionAnswer(perSection), sectionInstructions, sectionPrompt(context$, persona, outline, index, perSection, input.rejection_reason));
           const words = countWords(answer.object.body);
           step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
+          await outlineStep.committed;
           return { heading: section.heading, body: answer.object.body.trim() };
         }).then((body) => {
           written += 1;
           report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
           return body;
         })));
+
+        await outlineStep.committed;
 
         // The length check: extend while short, condense once when long.
         const parts = [...bodies];

@@ -5,7 +5,7 @@
  * and regenerate with the broken rules in the prompt until it passes (at most three generations).
  */
 import { randomUUID } from 'node:crypto';
-import type { AnyTaskDefinition, TaskContext } from '../../kit/index.ts';
+import { pipelinedStep, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { PlatformRulesError } from './errors.ts';
@@ -26,10 +26,14 @@ export const maxGenerations = 3;
 async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existing: SocialPost | undefined, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
   const model = writingModel(services.config);
   let violations: string[] = [];
+  // A regeneration starts from the broken rules as soon as they are known, and awaits the
+  // previous generation's checkpoint before its own (pipelined-step.ts).
+  let previousCommitted: Promise<unknown> = Promise.resolve();
   for (let generation = 1; generation <= maxGenerations; generation += 1) {
     const key = `${platform}:${generation}`;
     const previous = violations;
-    const answer = await context.step(key, async (step) => {
+    const before = previousCommitted;
+    const written = pipelinedStep(context, key, async (step) => {
       const generated = await services.llm.generateStructured({
         ...(model ? { model } : {}),
         schema: socialAnswer(platform),
@@ -45,15 +49,22 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
       const characters = [...composePost(candidate.text, candidate.hashtags)].length;
       if (broken.length > 0) step.emit('platform_rules_broken', { company_id: company.id, blog_post_id: post.id, platform, generation, violations: broken });
       else step.emit('social_post_generated', { company_id: company.id, blog_post_id: post.id, social_post_id: id, platform, character_count: characters, hashtags: candidate.hashtags.length });
+      await before;
       return { ...candidate, id, characters, violations: broken };
     }, {
       save: async (transaction, result) => {
         if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result });
       },
     });
-    if (answer.violations.length === 0) return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length };
+    previousCommitted = written.committed;
+    const answer = await written.value;
+    if (answer.violations.length === 0) {
+      await written.committed;
+      return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length };
+    }
     violations = answer.violations;
   }
+  await previousCommitted;
   throw new PlatformRulesError(platform, violations, maxGenerations);
 }
 
