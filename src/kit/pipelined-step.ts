@@ -12,8 +12,8 @@
  *
  * On replay the stored result comes back as `value` and `committed` alike. If `run` throws, both
  * reject; if the commit fails (a lost lease), `committed` rejects and the later steps waiting for
- * it fail before they commit. The early value is the JSON round trip of what `run` returned, the
- * same value the checkpoint gives a later attempt.
+ * it fail before they commit. The early value is the JSON round trip of what `run` returned, as
+ * `context.step` returns it on its first run.
  */
 import type { StepOptions, StepScope, TaskContext } from '../engine/index.ts';
 

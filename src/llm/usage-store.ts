@@ -124,11 +124,14 @@ export interface ModelUsage {
 export interface TaskUsage extends ModelUsage {
   /** Keyed by `provider:model`. */
   byModel: Record<string, ModelUsage>;
+  /** Keyed by the calls' step (`''` for calls made outside a step). */
+  byStep: Record<string, ModelUsage>;
 }
 
 interface UsageRow {
   provider: string;
   model: string;
+  step: string;
   calls: number;
   cached_calls: number;
   failed_calls: number;
@@ -139,10 +142,10 @@ interface UsageRow {
 }
 
 export async function usageForTask(database: Queryable, taskId: string): Promise<TaskUsage> {
-  const empty: TaskUsage = { calls: 0, cachedCalls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, byModel: {} };
+  const empty: TaskUsage = { calls: 0, cachedCalls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, byModel: {}, byStep: {} };
   if (!uuidPattern.test(taskId)) return empty;
   const result = await database.query<UsageRow>(
-    `SELECT provider, model,
+    `SELECT provider, model, coalesce(step, '') AS step,
             count(*)::int AS calls,
             count(*) FILTER (WHERE cache_hit)::int AS cached_calls,
             count(*) FILTER (WHERE error IS NOT NULL)::int AS failed_calls,
@@ -151,27 +154,25 @@ export async function usageForTask(database: Queryable, taskId: string): Promise
             sum(cost_usd)::text AS cost_usd,
             bool_or(cost_usd IS NULL) AS unpriced
        FROM llm_calls WHERE task_id = $1
-      GROUP BY provider, model
-      ORDER BY provider, model`,
+      GROUP BY provider, model, coalesce(step, '')
+      ORDER BY provider, model, step`,
     [taskId],
   );
   const usage = empty;
+  const addTo = (total: ModelUsage, row: UsageRow, cost: number | null): void => {
+    total.calls += row.calls;
+    total.cachedCalls += row.cached_calls;
+    total.failedCalls += row.failed_calls;
+    total.inputTokens += row.input_tokens;
+    total.outputTokens += row.output_tokens;
+    total.costUsd = total.costUsd === null || cost === null ? null : total.costUsd + cost;
+  };
+  const zero = (): ModelUsage => ({ calls: 0, cachedCalls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 });
   for (const row of result.rows) {
     const cost = row.unpriced ? null : Number(row.cost_usd ?? 0);
-    usage.byModel[`${row.provider}:${row.model}`] = {
-      calls: row.calls,
-      cachedCalls: row.cached_calls,
-      failedCalls: row.failed_calls,
-      inputTokens: row.input_tokens,
-      outputTokens: row.output_tokens,
-      costUsd: cost,
-    };
-    usage.calls += row.calls;
-    usage.cachedCalls += row.cached_calls;
-    usage.failedCalls += row.failed_calls;
-    usage.inputTokens += row.input_tokens;
-    usage.outputTokens += row.output_tokens;
-    usage.costUsd = usage.costUsd === null || cost === null ? null : usage.costUsd + cost;
+    addTo(usage.byModel[`${row.provider}:${row.model}`] ??= zero(), row, cost);
+    addTo(usage.byStep[row.step] ??= zero(), row, cost);
+    addTo(usage, row, cost);
   }
   return usage;
 }

@@ -2,36 +2,53 @@
  * `generate_dna` (seed: Perplexity): research the company's 30+ data points with the research
  * model and store them, "Not found" where research found nothing.
  */
-import type { AnyTaskDefinition } from '../../kit/index.ts';
-import { getCompany, normaliseDna, notFoundFields, saveDna } from './companies-store.ts';
+import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
+import { getCompany, normaliseDna, notFoundFields, saveDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { dnaInstructions, dnaPrompt } from './prompts.ts';
 import { dnaAnswer, dnaInput, jobTypes, type CompanyDna } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 
+export interface DnaResearch {
+  dna: CompanyDna;
+  sources: Array<{ field: string; url: string; title: string }>;
+  model: string;
+}
+
+/**
+ * The research step, shared by generate_dna and content_pipeline: the research model's answer,
+ * stored as the company's DNA with the step's checkpoint. `after`: a checkpoint this one must
+ * follow (pipelined-step.ts); `announce`: events of the caller's to append with it.
+ */
+export function researchDna(services: ContentServices, context: TaskContext<unknown>, company: Company, options: { key: string; after?: Promise<unknown>; announce?: (step: StepScope) => void }): PipelinedStep<DnaResearch> {
+  return pipelinedStep(context, options.key, async (step) => {
+    const answer = await services.llm.generateStructured({
+      purpose: 'research',
+      schema: dnaAnswer,
+      instructions: dnaInstructions,
+      prompt: dnaPrompt(company),
+      signal: context.signal,
+      context: { taskId: context.taskId, step: options.key },
+    });
+    const dna = normaliseDna(answer.object.dna);
+    step.emit('dna_generated', { company_id: company.id, not_found: notFoundFields(dna), sources: answer.object.sources.length, model: answer.model });
+    options.announce?.(step);
+    await options.after;
+    return { dna, sources: answer.object.sources, model: answer.model };
+  }, {
+    save: (transaction, result) => saveDna(transaction, { tenant: context.tenant, companyId: company.id, data: result.dna, sources: result.sources, model: result.model, taskId: context.taskId }),
+  });
+}
+
 export function createDnaTask(services: ContentServices): AnyTaskDefinition[] {
-  const { llm, pool } = services;
+  const { pool } = services;
   return contentJob(services, {
     jobType: jobTypes.dna,
     input: dnaInput,
     async run(context, report) {
       const company = await getCompany(pool, context.tenant, context.input.company_id);
       report(5, `researching ${company.name}`);
-      const research = await context.step('research', async (step) => {
-        const answer = await llm.generateStructured({
-          purpose: 'research',
-          schema: dnaAnswer,
-          instructions: dnaInstructions,
-          prompt: dnaPrompt(company),
-          signal: context.signal,
-          context: { taskId: context.taskId, step: 'research' },
-        });
-        const dna = normaliseDna(answer.object.dna);
-        step.emit('dna_generated', { company_id: company.id, not_found: notFoundFields(dna), sources: answer.object.sources.length, model: answer.model });
-        return { dna, sources: answer.object.sources, model: answer.model };
-      }, {
-        save: (transaction, result) => saveDna(transaction, { tenant: context.tenant, companyId: company.id, data: result.dna as CompanyDna, sources: result.sources, model: result.model, taskId: context.taskId }),
-      });
+      const research = await researchDna(services, context, company, { key: 'research' }).committed;
       report(100, `DNA of ${company.name}: ${Object.keys(research.dna).length - notFoundFields(research.dna).length} points found`);
       return { company_id: company.id, data_points: Object.keys(research.dna).length, not_found: notFoundFields(research.dna), sources: research.sources.length, model: research.model };
     },

@@ -3,16 +3,42 @@
  * selection (`POST personas/select/`) makes 3-6 of them active.
  */
 import { z } from 'zod';
-import type { AnyTaskDefinition } from '../../kit/index.ts';
-import { getCompany, getDna } from './companies-store.ts';
+import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
+import { getCompany, getDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { replaceDraftPersonas } from './personas-store.ts';
 import { dnaContext, personasInstructions, personasPrompt } from './prompts.ts';
-import { generatedPersona, jobTypes, personasInput } from './schemas.ts';
+import { generatedPersona, jobTypes, personasInput, type CompanyDna, type GeneratedPersona } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
 
+/**
+ * The step writing `count` personas from the DNA, shared by generate_personas and
+ * content_pipeline; they replace the company's draft personas with the step's checkpoint.
+ * `after`: a checkpoint this one must follow (pipelined-step.ts); `announce`: events of the
+ * caller's to append with it.
+ */
+export function writePersonas(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, count: number, options: { key: string; after?: Promise<unknown>; announce?: (step: StepScope) => void }): PipelinedStep<{ personas: GeneratedPersona[]; model: string }> {
+  const model = writingModel(services.config);
+  return pipelinedStep(context, options.key, async (step) => {
+    const answer = await services.llm.generateStructured({
+      ...(model ? { model } : {}),
+      schema: z.object({ personas: z.array(generatedPersona).min(count).max(count) }),
+      instructions: personasInstructions,
+      prompt: personasPrompt(dnaContext(company, dna), count),
+      signal: context.signal,
+      context: { taskId: context.taskId, step: options.key },
+    });
+    step.emit('personas_generated', { company_id: company.id, personas: answer.object.personas.length, model: answer.model });
+    options.announce?.(step);
+    await options.after;
+    return { personas: answer.object.personas, model: answer.model };
+  }, {
+    save: (transaction, result) => replaceDraftPersonas(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId }, result.personas),
+  });
+}
+
 export function createPersonasTask(services: ContentServices): AnyTaskDefinition[] {
-  const { llm, pool } = services;
+  const { pool } = services;
   return contentJob(services, {
     jobType: jobTypes.personas,
     input: personasInput,
@@ -21,21 +47,7 @@ export function createPersonasTask(services: ContentServices): AnyTaskDefinition
       const company = await getCompany(pool, context.tenant, input.company_id);
       const dna = await getDna(pool, context.tenant, company.id);
       report(10, `writing ${input.count} personas`);
-      const model = writingModel(services.config);
-      const generated = await context.step('personas', async (step) => {
-        const answer = await llm.generateStructured({
-          ...(model ? { model } : {}),
-          schema: z.object({ personas: z.array(generatedPersona).min(input.count).max(input.count) }),
-          instructions: personasInstructions,
-          prompt: personasPrompt(dnaContext(company, dna?.data), input.count),
-          signal: context.signal,
-          context: { taskId: context.taskId, step: 'personas' },
-        });
-        step.emit('personas_generated', { company_id: company.id, personas: answer.object.personas.length, model: answer.model });
-        return { personas: answer.object.personas, model: answer.model };
-      }, {
-        save: (transaction, result) => replaceDraftPersonas(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId }, result.personas),
-      });
+      const generated = await writePersonas(services, context, company, dna?.data, input.count, { key: 'personas' }).committed;
       report(100, `${generated.personas.length} personas`);
       return { company_id: company.id, personas: generated.personas.length, model: generated.model };
     },

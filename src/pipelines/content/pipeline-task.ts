@@ -1,29 +1,33 @@
 /**
  * `content_pipeline`: the whole chain for one company and month as one durable run.
  *
- *   dna (child generate_dna) -> personas (child generate_personas) -> selection (a gate unless
- *   persona_ids or auto_select_personas) -> topics (child generate_topics) -> a supervisor's
- *   approval per topic (gates) -> blog posts (one child generate_blogpost per approved topic, in
- *   parallel) -> an approval per post (gates) -> social posts (one child generate_social per
- *   approved post, each fanning out one child per platform)
+ *   dna (a step) -> personas (a step) -> selection (a gate unless persona_ids or
+ *   auto_select_personas) -> topics (a step per persona, in parallel) -> a supervisor's approval
+ *   per topic (gates) -> blog posts (one child generate_blogpost per approved topic, in parallel)
+ *   -> an approval per post (gates) -> social posts (one child generate_social per approved post
+ *   and platform, in parallel)
  *
- * While it waits for people the run holds no worker slot (status `waiting`), for days if need be,
- * and survives restarts: every stage is a child task or a checkpointed step, and the handler
- * replays them from the top on resume. A rejection with `regenerate` makes the run rewrite the
+ * The steps of one stage start from the previous stage's answer while its checkpoint commits
+ * (pipelined-step.ts). While it waits for people the run holds no worker slot (status `waiting`),
+ * for days if need be, and survives restarts: every stage is a child task or a checkpointed step,
+ * and the handler replays them from the top on resume. A rejection with `regenerate` makes the run rewrite the
  * topic or post with the reason in the prompt and ask again. With `auto_approve` the run approves
  * each topic and post itself (benchmarks, trusted tenants).
  */
-import type { AnyTaskDefinition, ChildOutcome, TaskContext } from '../../kit/index.ts';
+import { pipelinedStep, type AnyTaskDefinition, type ChildOutcome, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
+import type { TaskUsage } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
+import { researchDna } from './dna-task.ts';
 import { approveGates, decisionWaitPrefix, openGates, runGates, type Gate, type GateKind } from './gates.ts';
 import { contentJob } from './job.ts';
+import { writePersonas } from './personas-task.ts';
 import { getPersona, listPersonas, selectPersonas } from './personas-store.ts';
 import { getBlogPost } from './posts-store.ts';
 import { moveStatuses, reviewState, reviewStates } from './review.ts';
-import { jobTypes, personaCaps, pipelineInput, taskTypeFor, type PipelineInput } from './schemas.ts';
+import { jobTypes, personaCaps, personaCount, pipelineInput, taskTypeFor, type CompanyDna, type PipelineInput } from './schemas.ts';
 import type { ContentServices } from './services.ts';
-import { regenerateTopic } from './topics-task.ts';
+import { regenerateTopic, writeMonthTopics } from './topics-task.ts';
 import { getTopic } from './topics-store.ts';
 
 /**
@@ -46,6 +50,13 @@ interface StageUsage {
   cost_usd: number | null;
 }
 
+/** The stage a model call the run made itself belongs to, by its step's key. */
+function stageOfStep(step: string): string | undefined {
+  if (step === 'dna' || step === 'personas') return step;
+  if (step.startsWith('topics:') || step.startsWith('regenerate-topic:')) return 'topics';
+  return undefined;
+}
+
 export function createPipelineTask(services: ContentServices): AnyTaskDefinition[] {
   const { pool } = services;
   return contentJob<PipelineInput>(services, {
@@ -58,24 +69,31 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       const company = await getCompany(pool, tenant, input.company_id);
       const childType = (jobType: (typeof jobTypes)[keyof typeof jobTypes]): string => taskTypeFor(jobType, company.plan);
       const usage: Record<string, StageUsage> = {};
+      const add = (stage: string, llm: StageUsage): void => {
+        const entry = usage[stage] ??= { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
+        entry.calls += llm.calls;
+        entry.input_tokens += llm.input_tokens;
+        entry.output_tokens += llm.output_tokens;
+        entry.cost_usd = entry.cost_usd === null || llm.cost_usd === null ? null : entry.cost_usd + llm.cost_usd;
+      };
       const count = (stage: string, outcomes: ChildOutcome[]): void => {
         for (const outcome of outcomes) {
           const result = outcome.result as { llm_usage?: StageUsage; children_llm_usage?: StageUsage } | null;
-          for (const llm of [result?.llm_usage, result?.children_llm_usage]) {
-            if (!llm) continue;
-            const entry = usage[stage] ??= { calls: 0, input_tokens: 0, output_tokens: 0, cost_usd: 0 };
-            entry.calls += llm.calls;
-            entry.input_tokens += llm.input_tokens;
-            entry.output_tokens += llm.output_tokens;
-            entry.cost_usd = entry.cost_usd === null || llm.cost_usd === null ? null : entry.cost_usd + llm.cost_usd;
-          }
+          for (const llm of [result?.llm_usage, result?.children_llm_usage]) if (llm) add(stage, llm);
         }
       };
-      const stage = (name: string, percent: number, message: string): Promise<unknown> => context.step(`stage:${name}`, async (step) => {
+      /**
+       * A stage announced (its pipeline_stage event, the run's progress) by a step of its own.
+       * Pipelined: the stage's work starts at once, and its first checkpoint follows this one,
+       * which follows `after` (the previous stage's last), so the events keep their order.
+       */
+      const announce = (name: string, percent: number, message: string, after?: Promise<unknown>): PipelinedStep<null> => pipelinedStep(context, `stage:${name}`, async (step) => {
         step.emit('pipeline_stage', { company_id: company.id, stage: name, message });
         report(percent, message);
+        await after;
         return null;
       });
+      const stage = (name: string, percent: number, message: string): Promise<unknown> => announce(name, percent, message).committed;
       /**
        * A stage of child tasks: one step announces it and submits the children (keys `name:i`,
        * as submitAndWait would), then the run waits for them. The step keeps the children's ids,
@@ -102,29 +120,57 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       const plan = await context.step('plan', async () => ({
         dna: !(input.reuse_existing && (await getDna(pool, tenant, company.id)) !== undefined),
         personas: !(input.reuse_existing && (await listPersonas(pool, tenant, company.id)).length > 0),
+        // DNA, personas and topics are steps of the run: a model call each (one per persona for
+        // topics) that the run waits for anyway, where a child task cost a hand-off before and
+        // after it (submit, claim; settle, wake, claim and replay the run), 30-110 ms a stage on
+        // bench:content. A run planned before this (parked at a decision across an upgrade) has
+        // no such field and finishes the way it started, with child tasks.
+        stages_in_run: true,
       }));
-      if (plan.dna) {
+      const stagesInRun = plan.stages_in_run === true;
+      let dna: CompanyDna | undefined;
+      // The checkpoint the next stage's must follow (pipelined-step.ts).
+      let previous: Promise<unknown> = Promise.resolve();
+      if (plan.dna && stagesInRun) {
+        const announced = announce('dna', 5, `researching ${company.name}`);
+        const research = researchDna(services, context, company, { key: 'dna', after: announced.committed });
+        dna = (await research.value).dna;
+        previous = research.committed;
+      } else if (plan.dna) {
         const outcomes = await childStage('dna', 5, `researching ${company.name}`, [{ taskType: childType(jobTypes.dna), input: { company_id: company.id } }]);
         requireCompleted('generate_dna', outcomes);
         count('dna', outcomes);
       }
-      if (plan.personas) {
-        const outcomes = await childStage('personas', 15, 'writing six personas', [{ taskType: childType(jobTypes.personas), input: { company_id: company.id } }]);
+      if (plan.personas && stagesInRun) {
+        const announced = announce('personas', 15, `writing ${personaCount} personas`, previous);
+        dna ??= (await getDna(pool, tenant, company.id))?.data;
+        previous = writePersonas(services, context, company, dna, personaCount, { key: 'personas', after: announced.committed }).committed;
+      } else if (plan.personas) {
+        const outcomes = await childStage('personas', 15, `writing ${personaCount} personas`, [{ taskType: childType(jobTypes.personas), input: { company_id: company.id } }]);
         requireCompleted('generate_personas', outcomes);
         count('personas', outcomes);
       }
+      // The selection reads the stored personas.
+      await previous;
 
       // 2. The selection: given, automatic, or a marketer's (a gate).
       const selected = await selectedPersonas(services, context, company, input);
 
       // 3. Topics, then a decision per topic.
-      const topicOutcomes = await childStage('topics', 30, `planning ${input.posts_count} topics over ${selected.length} personas`, [{
-        taskType: childType(jobTypes.topics),
-        input: { company_id: company.id, year: input.year, month: input.month, posts_count: input.posts_count, persona_ids: selected, submit_for_approval: false },
-      }]);
-      requireCompleted('generate_topics', topicOutcomes);
-      count('topics', topicOutcomes);
-      const topicIds = (topicOutcomes[0]!.result as { topic_ids: string[] }).topic_ids;
+      const topicsMessage = `planning ${input.posts_count} topics over ${selected.length} personas`;
+      let topicIds: string[];
+      if (stagesInRun) {
+        const announced = announce('topics', 30, topicsMessage);
+        topicIds = await writeMonthTopics(services, context, { companyId: company.id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: selected, status: 'draft', after: announced.committed });
+      } else {
+        const topicOutcomes = await childStage('topics', 30, topicsMessage, [{
+          taskType: childType(jobTypes.topics),
+          input: { company_id: company.id, year: input.year, month: input.month, posts_count: input.posts_count, persona_ids: selected, submit_for_approval: false },
+        }]);
+        requireCompleted('generate_topics', topicOutcomes);
+        count('topics', topicOutcomes);
+        topicIds = (topicOutcomes[0]!.result as { topic_ids: string[] }).topic_ids;
+      }
       const approvedTopics = await decideAll(services, context, company, input, 'topic', topicIds, { stage: 'topic_approval', percent: 40, message: `${topicIds.length} topics wait for approval`, report }, async (id, gate) => {
         const topic = await getTopic(pool, tenant, id);
         await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', gate.version, 'draft');
@@ -157,7 +203,13 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         input: { company_id: company.id, blog_post_id: postId, platforms: [platform] },
       }))));
       count('social', socialOutcomes);
-      await stage('done', 100, 'done');
+      // The run's own model calls (DNA, personas, topics and rewritten topics) by stage, read
+      // while the last stage's step commits.
+      const [, own] = await Promise.all([stage('done', 100, 'done'), services.llm.usageForTask(context.taskId).catch((): TaskUsage | undefined => undefined)]);
+      for (const [step, used] of Object.entries(own?.byStep ?? {})) {
+        const name = stageOfStep(step);
+        if (name) add(name, { calls: used.calls, input_tokens: used.inputTokens, output_tokens: used.outputTokens, cost_usd: used.costUsd });
+      }
       return {
         company_id: company.id,
         year: input.year,

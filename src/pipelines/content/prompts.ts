@@ -18,11 +18,20 @@ export function dnaPrompt(company: Company): string {
   return [`Company: ${company.name}`, `Website: ${company.website ?? notFound}`, 'Research this company\'s DNA: mission, vision, values, audience, products, tone of voice, competitors and the other data points.'].join('\n');
 }
 
+/**
+ * Data points in the order PostgreSQL's jsonb keeps object keys (shorter first, then by bytes):
+ * the DNA reads back from its table in that order, and the same DNA straight from the research
+ * step must make the same prompt (the model's answer, the response cache's key).
+ */
+function storedOrder(left: string, right: string): number {
+  return Buffer.byteLength(left) - Buffer.byteLength(right) || Buffer.compare(Buffer.from(left), Buffer.from(right));
+}
+
 /** The DNA as the later prompts quote it: the points research found, one per line. */
 export function dnaContext(company: Company, dna: CompanyDna | undefined): string {
   if (!dna) return `Company: ${company.name} (no researched DNA yet)`;
   const lines = [`Company: ${company.name}`];
-  for (const [field, value] of Object.entries(dna)) {
+  for (const [field, value] of Object.entries(dna).sort(([left], [right]) => storedOrder(left, right))) {
     if (value === null || value === notFound || (Array.isArray(value) && value.length === 0)) continue;
     lines.push(`${field.replaceAll('_', ' ')}: ${Array.isArray(value) ? value.join('; ') : String(value)}`);
   }

@@ -31,10 +31,13 @@ const companyId = z.uuid();
 export const dnaInput = z.object({ company_id: companyId }).strict();
 export type DnaInput = z.infer<typeof dnaInput>;
 
+/** Personas a generation writes unless asked for another number (the seed: six, of which 3-6 are selected). */
+export const personaCount = 6;
+
 export const personasInput = z.object({
   company_id: companyId,
   /** @default 6 (the seed: six personas, of which 3-6 are selected) */
-  count: z.number().int().min(1).max(12).default(6),
+  count: z.number().int().min(1).max(12).default(personaCount),
 }).strict();
 export type PersonasInput = z.infer<typeof personasInput>;
 

@@ -38,6 +38,8 @@ export interface MonthRequest {
   postsCount: number;
   personaIds?: string[] | undefined;
   status: ContentStatus;
+  /** A checkpoint the topics' checkpoints must follow (pipelined-step.ts). @default none */
+  after?: Promise<unknown>;
 }
 
 /** The steps that write a month's topics; shared by generate_topics and content_pipeline. */
@@ -70,6 +72,7 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
       // Ids are chosen here so the checkpoint holds them: a replay returns the rows it saved.
       const topics = answer.object.topics.map((topic, index) => ({ ...topic, id: randomUUID(), week_number: weeks[index]!, persona_id: persona.id }));
       step.emit('topics_generated', { company_id: company.id, persona_id: persona.id, topics: topics.length, year: request.year, month: request.month });
+      await request.after;
       return { topics, ids: topics.map((topic) => topic.id) };
     }, {
       save: (transaction, result) => insertTopics(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId, year: request.year, month: request.month, status: request.status }, result.topics),

@@ -1,0 +1,64 @@
+/**
+ * content_pipeline does DNA, personas and topics as steps of its own (a model call each that it
+ * waits for anyway, without a child task's hand-offs around it) and counts their usage by stage;
+ * a run planned before that, with child tasks for them, finishes the way it started.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { waitForTask } from '../../src/kit/testing.ts';
+import { startContentHarness, type ContentHarness } from './helpers.ts';
+
+let harness: ContentHarness;
+
+beforeAll(async () => {
+  harness = await startContentHarness({ worker: false });
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+const runInput = { year: 2027, month: 5, posts_count: 2, auto_select_personas: true, auto_approve: true, min_words: 200, max_words: 500, platforms: ['twitter'] };
+
+async function startRun(name: string): Promise<{ companyId: string; runId: string }> {
+  const company = (await harness.request('POST', '/api/v1/content/companies', { body: { name, plan: 'free' } })).body;
+  const started = await harness.request('POST', `/api/v1/ai/companies/${company.id}/content-pipeline/`, { body: runInput });
+  expect(started.status).toBe(202);
+  return { companyId: company.id as string, runId: started.body.job_id as string };
+}
+
+it('finishes a run planned before, with child tasks for DNA, personas and topics', async () => {
+  // No worker yet: the run is prepared before anything claims it.
+  const { runId } = await startRun('Legacy Roasters');
+  // What a run that started before the upgrade left: its plan, without stages_in_run.
+  await harness.db.pool.query("INSERT INTO task_steps (task_id, key, result, attempt, duration_ms) VALUES ($1, 'plan', '{\"dna\": true, \"personas\": true}', 1, 0)", [runId]);
+  await harness.db.pool.query('UPDATE tasks SET started_at = now() WHERE id = $1', [runId]);
+  await harness.engine.startWorker({ concurrency: 16, pollIntervalMs: 200 });
+  const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 120_000);
+  expect(run.status, JSON.stringify(run.error)).toBe('completed');
+  const children = await harness.engine.listChildren(runId);
+  expect(children.map((child) => child.task_type).filter((type) => ['generate_dna', 'generate_personas', 'generate_topics'].includes(type))).toEqual(['generate_dna', 'generate_personas', 'generate_topics']);
+  expect((run.result as { llm_usage_by_stage: Record<string, { calls: number }> }).llm_usage_by_stage).toMatchObject({ dna: { calls: 1 }, personas: { calls: 1 }, topics: { calls: 2 } });
+}, 180_000);
+
+it('researches, writes personas and plans topics in the run, and counts their calls by stage', async () => {
+  const { runId } = await startRun('Stage Roasters');
+  const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 120_000);
+  expect(run.status, JSON.stringify(run.error)).toBe('completed');
+
+  const children = await harness.engine.listChildren(runId);
+  expect(new Set(children.map((child) => child.task_type))).toEqual(new Set(['generate_blogpost', 'generate_social']));
+  const usage = (run.result as { llm_usage_by_stage: Record<string, { calls: number }> }).llm_usage_by_stage;
+  // Two topics over three personas: two personas plan one each.
+  expect(usage).toMatchObject({ dna: { calls: 1 }, personas: { calls: 1 }, topics: { calls: 2 }, social: { calls: 2 } });
+  expect(usage.blogposts!.calls).toBeGreaterThanOrEqual(2 * 4);
+
+  const events = await harness.engine.readEvents({ taskId: runId });
+  const types = events.map((event) => event.type);
+  expect(types.filter((type) => ['dna_generated', 'personas_generated', 'topics_generated'].includes(type))).toEqual(['dna_generated', 'personas_generated', 'topics_generated', 'topics_generated']);
+  const stages = events.filter((event) => event.type === 'pipeline_stage').map((event) => event.payload.stage);
+  expect(stages).toEqual(['dna', 'personas', 'topics', 'topic_approval', 'blogposts', 'blogpost_approval', 'social', 'done']);
+  // Each stage is announced before the work it announces lands.
+  expect(types.indexOf('dna_generated')).toBeGreaterThan(events.findIndex((event) => event.payload.stage === 'dna'));
+  expect(types.indexOf('personas_generated')).toBeGreaterThan(events.findIndex((event) => event.payload.stage === 'personas'));
+  expect(events.findIndex((event) => event.payload.stage === 'personas')).toBeGreaterThan(types.indexOf('dna_generated'));
+}, 180_000);
