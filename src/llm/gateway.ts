@@ -544,8 +544,12 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       // Writes run in call order, so the chain as it stands now holds every row of this task's
       // finished calls; rows other tasks queue meanwhile are not waited for.
       await callRows.written();
+      // One read at the end of every job; the sweep (a write) only when a row of this task's was
+      // cut off by a process that died, and then the rows are read again as the sweep left them.
+      const read = await usageForTask(pool, taskId);
+      if (read.lapsed === 0) return read.usage;
       await sweepInterruptedLlmCalls(pool).catch((error: unknown) => log.warn({ err: error }, 'sweeping interrupted LLM calls failed'));
-      return usageForTask(pool, taskId);
+      return (await usageForTask(pool, taskId)).usage;
     },
 
     flushUsage,

@@ -141,11 +141,16 @@ interface UsageRow {
   unpriced: boolean;
 }
 
-export async function usageForTask(database: Queryable, taskId: string): Promise<TaskUsage> {
+/**
+ * The task's usage, and how many of its rows are still in flight past their deadline (their
+ * process died mid-request: `sweepInterruptedLlmCalls` marks them).
+ */
+export async function usageForTask(database: Queryable, taskId: string): Promise<{ usage: TaskUsage; lapsed: number }> {
   const empty: TaskUsage = { calls: 0, cachedCalls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, byModel: {}, byStep: {} };
-  if (!uuidPattern.test(taskId)) return empty;
-  const result = await database.query<UsageRow>(
+  if (!uuidPattern.test(taskId)) return { usage: empty, lapsed: 0 };
+  const result = await database.query<UsageRow & { lapsed: number }>(
     `SELECT provider, model, coalesce(step, '') AS step,
+            count(*) FILTER (WHERE state = 'in_flight' AND deadline_at < now())::int AS lapsed,
             count(*)::int AS calls,
             count(*) FILTER (WHERE cache_hit)::int AS cached_calls,
             count(*) FILTER (WHERE error IS NOT NULL)::int AS failed_calls,
@@ -159,6 +164,7 @@ export async function usageForTask(database: Queryable, taskId: string): Promise
     [taskId],
   );
   const usage = empty;
+  let lapsed = 0;
   const addTo = (total: ModelUsage, row: UsageRow, cost: number | null): void => {
     total.calls += row.calls;
     total.cachedCalls += row.cached_calls;
@@ -173,6 +179,7 @@ export async function usageForTask(database: Queryable, taskId: string): Promise
     addTo(usage.byModel[`${row.provider}:${row.model}`] ??= zero(), row, cost);
     addTo(usage.byStep[row.step] ??= zero(), row, cost);
     addTo(usage, row, cost);
+    lapsed += row.lapsed;
   }
-  return usage;
+  return { usage, lapsed };
 }
