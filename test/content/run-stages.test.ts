@@ -8,6 +8,8 @@ import { waitForTask } from '../../src/kit/testing.ts';
 import { startContentHarness, type ContentHarness } from './helpers.ts';
 
 let harness: ContentHarness;
+/** The company of the run the second test makes, for the third. */
+let finishedCompanyId: string;
 
 beforeAll(async () => {
   harness = await startContentHarness({ worker: false });
@@ -41,7 +43,8 @@ it('finishes a run planned before, with child tasks for DNA, personas and topics
 }, 180_000);
 
 it('researches, writes personas and plans topics in the run, and counts their calls by stage', async () => {
-  const { runId } = await startRun('Stage Roasters');
+  const { runId, companyId } = await startRun('Stage Roasters');
+  finishedCompanyId = companyId;
   const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 120_000);
   expect(run.status, JSON.stringify(run.error)).toBe('completed');
 
@@ -62,3 +65,22 @@ it('researches, writes personas and plans topics in the run, and counts their ca
   expect(types.indexOf('personas_generated')).toBeGreaterThan(events.findIndex((event) => event.payload.stage === 'personas'));
   expect(events.findIndex((event) => event.payload.stage === 'personas')).toBeGreaterThan(types.indexOf('dna_generated'));
 }, 180_000);
+
+it('rewrites a social post and a blog post in place, as the next version of the same row', async () => {
+  const { request, keys } = harness;
+  const [social] = (await request('GET', `/api/v1/content/social-posts?company_id=${finishedCompanyId}`)).body.social_posts as Array<{ id: string; version: number }>;
+  const rejected = await request('POST', `/api/v1/content/social-posts/${social!.id}/reject`, { key: keys.supervisor, body: { reason: 'Say when the roastery opens', regenerate: true } });
+  expect(rejected.body.regeneration_job_id).toEqual(expect.any(String));
+  const rewrite = await waitForTask(harness.engine, rejected.body.regeneration_job_id, ['completed', 'failed'], 60_000);
+  expect(rewrite.status).toBe('completed');
+  expect((rewrite.result as { social_post_id: string }).social_post_id).toBe(social!.id);
+  expect((await request('GET', `/api/v1/content/social-posts/${social!.id}`)).body).toMatchObject({ id: social!.id, version: social!.version + 1, status: 'pending_approval' });
+
+  // A new job for a topic that has its post writes the same row again.
+  const [post] = (await request('GET', `/api/v1/content/posts?company_id=${finishedCompanyId}`)).body.posts as Array<{ id: string; topic_id: string; version: number }>;
+  const again = await request('POST', `/api/v1/ai/companies/${finishedCompanyId}/generate-blogpost/`, { body: { topic_id: post!.topic_id, min_words: 200, max_words: 500 } });
+  const rewritten = await waitForTask(harness.engine, again.body.job_id, ['completed', 'failed'], 60_000);
+  expect(rewritten.status).toBe('completed');
+  expect((rewritten.result as { blog_post_id: string }).blog_post_id).toBe(post!.id);
+  expect((await request('GET', `/api/v1/content/posts/${post!.id}`)).body).toMatchObject({ id: post!.id, version: post!.version + 1, status: 'pending_approval' });
+}, 120_000);

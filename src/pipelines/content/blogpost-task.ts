@@ -11,15 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import { abortReason, pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
-import { getCompany, getDna } from './companies-store.ts';
 import { LengthOutOfRangeError } from './errors.ts';
+import { blogPostSources } from './job-sources.ts';
 import { contentJob } from './job.ts';
-import { getPersona } from './personas-store.ts';
-import { blogPostOfTopic, countWords, upsertBlogPost } from './posts-store.ts';
+import { countWords, upsertBlogPost } from './posts-store.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
 import { blogpostInput, imageInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
-import { getTopic } from './topics-store.ts';
 
 /** Words one section aims at: about 300, so a 2,000-word post has about seven sections. */
 const wordsPerSection = 300;
@@ -37,11 +35,10 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
     input: blogpostInput,
     async run(context, report) {
       const { input, tenant, taskId, signal } = context;
-      // Read together: each is a round trip before the first model call of every post.
-      const [company, topic, dna, existing] = await Promise.all([getCompany(pool, tenant, input.company_id), getTopic(pool, tenant, input.topic_id), getDna(pool, tenant, input.company_id), blogPostOfTopic(pool, tenant, input.topic_id)]);
+      // Everything the post needs, in one statement: a stage's posts start together.
+      const { company, topic, persona, dna, existing } = await blogPostSources(pool, tenant, input.company_id, input.topic_id);
       if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
       if (topic.status !== 'approved' && topic.status !== 'published') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: a blog post is written for an approved topic.`, { topic_id: topic.id, status: topic.status });
-      const persona = await getPersona(pool, tenant, topic.persona_id);
       const context$ = dnaContext(company, dna?.data);
       const model = writingModel(services.config);
       const target = Math.round((input.min_words + input.max_words) / 2);

@@ -27,7 +27,8 @@ export interface CompanyDnaRecord {
   updated_at: string;
 }
 
-const companyColumns = 'id, tenant, name, website, plan, created_at, updated_at';
+export const companyColumns = 'id, tenant, name, website, plan, created_at, updated_at';
+export const dnaColumns = 'company_id, data, sources, not_found, model, task_id, created_at, updated_at';
 
 export async function createCompany(database: Queryable, tenant: string, company: { name: string; website?: string | null | undefined; plan: Plan }): Promise<Company> {
   const result = await database.query<Company>(`INSERT INTO content_companies (tenant, name, website, plan) VALUES ($1, $2, $3, $4) RETURNING ${companyColumns}`, [tenant, company.name, company.website ?? null, company.plan]);
@@ -85,7 +86,7 @@ export async function saveDna(database: Queryable, record: { tenant: string; com
 }
 
 export async function getDna(database: Queryable, tenant: string, companyId: string): Promise<CompanyDnaRecord | undefined> {
-  const result = await database.query<CompanyDnaRecord>('SELECT company_id, data, sources, not_found, model, task_id, created_at, updated_at FROM content_company_dna WHERE tenant = $1 AND company_id = $2', [tenant, companyId]);
+  const result = await database.query<CompanyDnaRecord>(`SELECT ${dnaColumns} FROM content_company_dna WHERE tenant = $1 AND company_id = $2`, [tenant, companyId]);
   return result.rows[0] ? isoRow(result.rows[0]) : undefined;
 }
 

@@ -19,7 +19,7 @@ export interface Persona extends GeneratedPersona {
   updated_at: string;
 }
 
-const columns = 'id, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, status, task_id, created_at, updated_at';
+export const personaColumns = 'id, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, status, task_id, created_at, updated_at';
 
 /** Replaces the company's personas that are not in use (draft ones) by the generated ones. */
 export async function replaceDraftPersonas(database: Queryable, scope: { tenant: string; companyId: string; taskId: string }, personas: GeneratedPersona[]): Promise<void> {
@@ -35,12 +35,12 @@ export async function replaceDraftPersonas(database: Queryable, scope: { tenant:
 }
 
 export async function listPersonas(database: Queryable, tenant: string, companyId: string, options: { status?: Persona['status'] } = {}): Promise<Persona[]> {
-  const result = await database.query<Persona>(`SELECT ${columns} FROM content_personas WHERE tenant = $1 AND company_id = $2 ${options.status ? 'AND status = $3' : ''} ORDER BY position`, options.status ? [tenant, companyId, options.status] : [tenant, companyId]);
+  const result = await database.query<Persona>(`SELECT ${personaColumns} FROM content_personas WHERE tenant = $1 AND company_id = $2 ${options.status ? 'AND status = $3' : ''} ORDER BY position`, options.status ? [tenant, companyId, options.status] : [tenant, companyId]);
   return result.rows.map(isoRow);
 }
 
 export async function getPersona(database: Queryable, tenant: string, id: string): Promise<Persona> {
-  const rows = isUuid(id) ? (await database.query<Persona>(`SELECT ${columns} FROM content_personas WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+  const rows = isUuid(id) ? (await database.query<Persona>(`SELECT ${personaColumns} FROM content_personas WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'persona', id));
 }
 

@@ -41,7 +41,7 @@ export interface SocialPost extends Reviewed {
 }
 
 const reviewColumns = 'status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
-const postColumns = `id, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, featured_image_id, outline, ${reviewColumns}`;
+export const postColumns = `id, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, featured_image_id, outline, ${reviewColumns}`;
 const socialColumns = `id, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, image_id, ${reviewColumns}`;
 
 /** Words as a reader counts them: runs of letters or digits, markdown marks ignored. */

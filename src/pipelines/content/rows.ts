@@ -12,6 +12,16 @@ export function isoRow<Row extends object>(row: Row): Row {
   return result as Row;
 }
 
+/**
+ * A row PostgreSQL sent as JSON (`row_to_json`): its `*_at` timestamps, which JSON carries as
+ * PostgreSQL's text, as the ISO-8601 strings isoRow gives a row the driver parsed.
+ */
+export function isoJsonRow<Row extends object>(row: Row): Row {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row as Record<string, unknown>)) result[key] = key.endsWith('_at') && typeof value === 'string' ? new Date(value).toISOString() : value;
+  return result as Row;
+}
+
 export function firstOrNotFound<Row>(rows: Row[], what: string, id: string): Row {
   const row = rows[0];
   if (!row) throw new NotFoundError(what, id);

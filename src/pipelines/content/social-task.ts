@@ -7,11 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { pipelinedStep, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
-import { getCompany, getDna, type Company } from './companies-store.ts';
+import type { Company } from './companies-store.ts';
 import { PlatformRulesError } from './errors.ts';
 import { contentJob } from './job.ts';
 import { composePost, platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
-import { getBlogPost, listSocialPosts, upsertSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
+import { socialSources } from './job-sources.ts';
+import { upsertSocialPost, type BlogPost } from './posts-store.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
 import { jobTypes, socialInput, taskTypeFor, type CompanyDna, type Platform, type SocialInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
@@ -21,9 +22,9 @@ export const maxGenerations = 3;
 
 /**
  * The steps writing one platform's post; returns the post's id and the generations it took.
- * `existing`: the platform's post of this blog post, when a rewrite replaces one.
+ * `existingId`: the platform's post of this blog post, when a rewrite replaces one.
  */
-async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existing: SocialPost | undefined, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
+async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existingId: string | undefined, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
   const model = writingModel(services.config);
   let violations: string[] = [];
   // A regeneration starts from the broken rules as soon as they are known, and awaits the
@@ -45,7 +46,7 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
       const candidate = { text: generated.object.text.trim(), hashtags: platformHashtags(platform, generated.object.hashtags), cta_text: generated.object.cta_text.trim() };
       const broken = ruleViolations(platform, candidate);
       // The id is chosen here so the checkpoint holds it (a rewrite keeps the post's id).
-      const id = existing?.id ?? randomUUID();
+      const id = existingId ?? randomUUID();
       const characters = [...composePost(candidate.text, candidate.hashtags)].length;
       if (broken.length > 0) step.emit('platform_rules_broken', { company_id: company.id, blog_post_id: post.id, platform, generation, violations: broken });
       else step.emit('social_post_generated', { company_id: company.id, blog_post_id: post.id, social_post_id: id, platform, character_count: characters, hashtags: candidate.hashtags.length });
@@ -75,9 +76,8 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
     input: socialInput,
     async run(context, report) {
       const { input, tenant } = context;
-      // Everything the post needs, read at once: thirty of these jobs start together, and each
-      // round trip then waits for a pooled connection behind the others.
-      const [company, post, dna, existing] = await Promise.all([getCompany(pool, tenant, input.company_id), getBlogPost(pool, tenant, input.blog_post_id), getDna(pool, tenant, input.company_id), listSocialPosts(pool, tenant, { blogPostId: input.blog_post_id })]);
+      // Everything the post needs, in one statement: thirty of these jobs start together.
+      const { company, post, dna, existing } = await socialSources(pool, tenant, input.company_id, input.blog_post_id);
       if (post.company_id !== company.id) throw new PermanentError(`Blog post ${post.id} is not one of company ${company.id}'s.`, { blog_post_id: post.id });
       if (post.status !== 'approved' && post.status !== 'published') throw new PermanentError(`Blog post ${post.id} is ${post.status}: social posts are made from an approved post.`, { blog_post_id: post.id, status: post.status });
       const platforms = [...new Set(input.platforms)];
@@ -85,7 +85,7 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing.find((entry) => entry.platform === platform), platform, input.rejection_reason);
+        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform], platform, input.rejection_reason);
         report(100, `${platform}: ${saved.characters} characters, ${saved.hashtags} hashtags`);
         return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations };
       }

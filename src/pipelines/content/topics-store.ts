@@ -16,7 +16,7 @@ export interface Topic extends GeneratedTopic, Reviewed {
   month: number;
 }
 
-const columns = 'id, company_id, persona_id, title, description, keywords, year, month, week_number, status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
+export const topicColumns = 'id, company_id, persona_id, title, description, keywords, year, month, week_number, status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
 
 /** Statuses in which a person may still change the text. */
 export const editableStatuses: readonly ContentStatus[] = ['draft', 'pending_approval', 'rejected'];
@@ -62,12 +62,12 @@ export async function listTopics(database: Queryable, tenant: string, filter: To
   if (filter.month !== undefined) add('month = ?', filter.month);
   if (filter.status !== undefined) add('status = ?', filter.status);
   if (filter.ids !== undefined) add('id = ANY(?::uuid[])', filter.ids);
-  const result = await database.query<Topic>(`SELECT ${columns} FROM content_topics WHERE ${conditions.join(' AND ')} ORDER BY year, month, week_number, created_at, id`, values);
+  const result = await database.query<Topic>(`SELECT ${topicColumns} FROM content_topics WHERE ${conditions.join(' AND ')} ORDER BY year, month, week_number, created_at, id`, values);
   return result.rows.map(isoRow);
 }
 
 export async function getTopic(database: Queryable, tenant: string, id: string): Promise<Topic> {
-  const rows = isUuid(id) ? (await database.query<Topic>(`SELECT ${columns} FROM content_topics WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+  const rows = isUuid(id) ? (await database.query<Topic>(`SELECT ${topicColumns} FROM content_topics WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'topic', id));
 }
 
