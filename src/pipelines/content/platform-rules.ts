@@ -61,8 +61,13 @@ export function ruleViolations(platform: Platform, post: { text: string; hashtag
  * What the model is asked for on `platform`; its bounds leave room for the hashtags. It is asked
  * for up to two hashtags more than the minimum (within the maximum): models repeat a tag in
  * another case often enough that a bare minimum falls short once duplicates are dropped.
+ * One schema object per platform: the LLM gateway converts each to JSON Schema once.
  */
 export function socialAnswer(platform: Platform) {
+  return socialAnswers[platform];
+}
+
+function socialAnswerFor(platform: Platform) {
   const rule = platformRules[platform];
   const hashtagRoom = rule.maxHashtags * 20 + 2;
   return z.object({
@@ -71,6 +76,8 @@ export function socialAnswer(platform: Platform) {
     cta_text: z.string().max(120),
   });
 }
+
+const socialAnswers = Object.fromEntries((Object.keys(platformRules) as Platform[]).map((platform) => [platform, socialAnswerFor(platform)])) as Record<Platform, ReturnType<typeof socialAnswerFor>>;
 
 /**
  * Hashtags as the post will carry them: normalised, duplicates dropped, and any beyond the

@@ -212,7 +212,17 @@ export const outlineAnswer = z.object({
 });
 export type Outline = z.infer<typeof outlineAnswer>;
 
-/** A section's body, bounded in characters so that it lands near its share of the words. */
+/**
+ * A section's body, bounded in characters so that it lands near its share of the words. One
+ * schema object per length: the LLM gateway converts each to JSON Schema once, not per section.
+ */
 export function sectionAnswer(targetWords: number) {
-  return z.object({ body: z.string().min(targetWords * 6).max(targetWords * 9).describe(`Markdown paragraphs, about ${targetWords} words, no heading.`) });
+  let schema = sectionAnswers.get(targetWords);
+  if (!schema) {
+    schema = z.object({ body: z.string().min(targetWords * 6).max(targetWords * 9).describe(`Markdown paragraphs, about ${targetWords} words, no heading.`) });
+    sectionAnswers.set(targetWords, schema);
+  }
+  return schema;
 }
+
+const sectionAnswers = new Map<number, z.ZodObject<{ body: z.ZodString }>>();
