@@ -39,6 +39,13 @@ export async function listPersonas(database: Queryable, tenant: string, companyI
   return result.rows.map(isoRow);
 }
 
+/** Several personas in one query, in the order given; 404 for the first one missing. */
+export async function getPersonas(database: Queryable, tenant: string, ids: string[]): Promise<Persona[]> {
+  const rows = (await database.query<Persona>(`SELECT ${personaColumns} FROM content_personas WHERE tenant = $1 AND id = ANY($2::uuid[])`, [tenant, ids.filter(isUuid)])).rows;
+  const byId = new Map(rows.map((row) => [row.id, isoRow(row)]));
+  return ids.map((id) => firstOrNotFound(byId.has(id) ? [byId.get(id)!] : [], 'persona', id));
+}
+
 export async function getPersona(database: Queryable, tenant: string, id: string): Promise<Persona> {
   const rows = isUuid(id) ? (await database.query<Persona>(`SELECT ${personaColumns} FROM content_personas WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'persona', id));

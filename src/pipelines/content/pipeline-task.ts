@@ -161,7 +161,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       let topicIds: string[];
       if (stagesInRun) {
         const announced = announce('topics', 30, topicsMessage);
-        topicIds = await writeMonthTopics(services, context, { companyId: company.id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: selected, status: 'draft', after: announced.committed });
+        topicIds = await writeMonthTopics(services, context, { company, dna, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: selected, status: 'draft', after: announced.committed });
       } else {
         const topicOutcomes = await childStage('topics', 30, topicsMessage, [{
           taskType: childType(jobTypes.topics),

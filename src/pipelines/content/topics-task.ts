@@ -10,9 +10,9 @@ import type { AnyTaskDefinition, TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
-import { getPersona, listPersonas, type Persona } from './personas-store.ts';
+import { getPersona, getPersonas, listPersonas, type Persona } from './personas-store.ts';
 import { dnaContext, topicRegenerationPrompt, topicsInstructions, topicsPrompt } from './prompts.ts';
-import { generatedTopic, jobTypes, topicsInput, type ContentStatus, type GeneratedTopic, type TopicRegenerationInput } from './schemas.ts';
+import { generatedTopic, jobTypes, topicsInput, type CompanyDna, type ContentStatus, type GeneratedTopic, type TopicRegenerationInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
 import { getTopic, insertTopics, replaceTopicText, type Topic } from './topics-store.ts';
 
@@ -32,7 +32,7 @@ export function planTopics(personaIds: string[], count: number, weeks: number): 
 }
 
 export interface MonthRequest {
-  companyId: string;
+  company: Company;
   year: number;
   month: number;
   postsCount: number;
@@ -40,26 +40,34 @@ export interface MonthRequest {
   status: ContentStatus;
   /** A checkpoint the topics' checkpoints must follow (pipelined-step.ts). @default none */
   after?: Promise<unknown>;
+  /** The company's DNA, when the caller has it at hand. @default read when a persona's topics are still to write */
+  dna?: CompanyDna | undefined;
 }
 
 /** The steps that write a month's topics; shared by generate_topics and content_pipeline. */
 export async function writeMonthTopics(services: ContentServices, context: TaskContext<unknown>, request: MonthRequest, onPersonaDone?: (done: number, total: number) => void): Promise<string[]> {
   const { llm, pool } = services;
-  const company = await getCompany(pool, context.tenant, request.companyId);
-  const personas = request.personaIds
-    ? await Promise.all(request.personaIds.map((id) => getPersona(pool, context.tenant, id)))
-    : await listPersonas(pool, context.tenant, company.id, { status: 'active' });
-  if (personas.some((persona) => persona.company_id !== company.id)) throw new PermanentError('A persona given is not one of this company\'s.', { company_id: company.id });
-  if (personas.length === 0) throw new PermanentError(`Company ${company.id} has no selected personas: generate personas and select 3-6 of them first.`, { company_id: company.id });
-  const dna = await getDna(pool, context.tenant, company.id);
-  const context$ = dnaContext(company, dna?.data);
-  const plan = planTopics(personas.map((persona) => persona.id), request.postsCount, weeksInMonth(request.year, request.month));
+  const { company } = request;
+  const listed = request.personaIds ? undefined : await listPersonas(pool, context.tenant, company.id, { status: 'active' });
+  const personaIds = request.personaIds ?? listed!.map((persona) => persona.id);
+  if (personaIds.length === 0) throw new PermanentError(`Company ${company.id} has no selected personas: generate personas and select 3-6 of them first.`, { company_id: company.id });
+  // What the prompts quote, read once and only when a persona's topics are still to write: a run
+  // woken after its topics replays their steps without reading anything.
+  let sources: Promise<{ personas: Map<string, Persona>; context: string }> | undefined;
+  const load = (): Promise<{ personas: Map<string, Persona>; context: string }> => sources ??= (async () => {
+    const [personas, dna] = await Promise.all([listed ?? getPersonas(pool, context.tenant, personaIds), request.dna ?? getDna(pool, context.tenant, company.id).then((record) => record?.data)]);
+    if (personas.some((persona) => persona.company_id !== company.id)) throw new PermanentError('A persona given is not one of this company\'s.', { company_id: company.id });
+    return { personas: new Map(personas.map((persona) => [persona.id, persona])), context: dnaContext(company, dna) };
+  })();
+  const plan = planTopics(personaIds, request.postsCount, weeksInMonth(request.year, request.month));
   const model = writingModel(services.config);
   let done = 0;
-  const perPersona = await Promise.all(personas.filter((persona) => plan.get(persona.id)!.length > 0).map((persona) => {
-    const weeks = plan.get(persona.id)!;
-    const key = `topics:${request.year}-${request.month}:${persona.id}`;
+  const perPersona = await Promise.all(personaIds.filter((personaId) => plan.get(personaId)!.length > 0).map((personaId) => {
+    const weeks = plan.get(personaId)!;
+    const key = `topics:${request.year}-${request.month}:${personaId}`;
     return context.step(key, async (step) => {
+      const { personas, context: context$ } = await load();
+      const persona = personas.get(personaId)!;
       const answer = await llm.generateStructured({
         ...(model ? { model } : {}),
         schema: z.object({ topics: z.array(generatedTopic).min(weeks.length).max(weeks.length) }),
@@ -70,15 +78,15 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
       });
       // The plan decides the week, whatever the model wrote: the spread is the product.
       // Ids are chosen here so the checkpoint holds them: a replay returns the rows it saved.
-      const topics = answer.object.topics.map((topic, index) => ({ ...topic, id: randomUUID(), week_number: weeks[index]!, persona_id: persona.id }));
-      step.emit('topics_generated', { company_id: company.id, persona_id: persona.id, topics: topics.length, year: request.year, month: request.month });
+      const topics = answer.object.topics.map((topic, index) => ({ ...topic, id: randomUUID(), week_number: weeks[index]!, persona_id: personaId }));
+      step.emit('topics_generated', { company_id: company.id, persona_id: personaId, topics: topics.length, year: request.year, month: request.month });
       await request.after;
       return { topics, ids: topics.map((topic) => topic.id) };
     }, {
       save: (transaction, result) => insertTopics(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId, year: request.year, month: request.month, status: request.status }, result.topics),
     }).then((result) => {
       done += 1;
-      onPersonaDone?.(done, personas.length);
+      onPersonaDone?.(done, personaIds.length);
       return result;
     });
   }));
@@ -116,8 +124,9 @@ export function createTopicsTask(services: ContentServices): AnyTaskDefinition[]
       const { input } = context;
       if ('topic_id' in input) return rewriteRejectedTopic(services, context, input, report);
       report(5, `planning ${input.posts_count} topics for ${input.year}-${String(input.month).padStart(2, '0')}`);
+      const company = await getCompany(services.pool, context.tenant, input.company_id);
       const ids = await writeMonthTopics(services, context, {
-        companyId: input.company_id, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: input.persona_ids, status: input.submit_for_approval ? 'pending_approval' : 'draft',
+        company, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: input.persona_ids, status: input.submit_for_approval ? 'pending_approval' : 'draft',
       }, (done, total) => report(5 + Math.round((done / total) * 90), `${done} of ${total} personas planned`));
       report(100, `${ids.length} topics${input.submit_for_approval ? ' pending approval' : ''}`);
       return { company_id: input.company_id, year: input.year, month: input.month, topics: ids.length, topic_ids: ids };
