@@ -117,22 +117,27 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
 
       // 1. DNA and personas, unless the company has them and reuse is asked for (decided once:
       // a replay must take the same path even though the DNA exists by then).
-      const plan = await context.step('plan', async () => ({
-        dna: !(input.reuse_existing && (await getDna(pool, tenant, company.id)) !== undefined),
-        personas: !(input.reuse_existing && (await listPersonas(pool, tenant, company.id)).length > 0),
-        // DNA, personas and topics are steps of the run: a model call each (one per persona for
-        // topics) that the run waits for anyway, where a child task cost a hand-off before and
-        // after it (submit, claim; settle, wake, claim and replay the run), 30-110 ms a stage on
-        // bench:content. A run planned before this (parked at a decision across an upgrade) has
-        // no such field and finishes the way it started, with child tasks.
-        stages_in_run: true,
-      }));
+      const planned = pipelinedStep(context, 'plan', async () => {
+        const [dna, personas] = input.reuse_existing ? await Promise.all([getDna(pool, tenant, company.id), listPersonas(pool, tenant, company.id)]) : [undefined, []];
+        return {
+          dna: dna === undefined,
+          personas: personas.length === 0,
+          // DNA, personas and topics are steps of the run: a model call each (one per persona
+          // for topics) that the run waits for anyway, where a child task cost a hand-off before
+          // and after it (submit, claim; settle, wake, claim and replay the run), 30-110 ms a
+          // stage on bench:content. A run planned before this (parked at a decision across an
+          // upgrade) has no such field and finishes the way it started, with child tasks.
+          stages_in_run: true,
+        };
+      });
+      const plan: { dna: boolean; personas: boolean; stages_in_run?: boolean } = await planned.value;
       const stagesInRun = plan.stages_in_run === true;
       let dna: CompanyDna | undefined;
       // The checkpoint the next stage's must follow (pipelined-step.ts).
-      let previous: Promise<unknown> = Promise.resolve();
+      let previous: Promise<unknown> = planned.committed;
+      if (!stagesInRun) await previous;
       if (plan.dna && stagesInRun) {
-        const announced = announce('dna', 5, `researching ${company.name}`);
+        const announced = announce('dna', 5, `researching ${company.name}`, previous);
         const research = researchDna(services, context, company, { key: 'dna', after: announced.committed });
         dna = (await research.value).dna;
         previous = research.committed;
