@@ -97,9 +97,10 @@ it('approves, rejects with a reason and previews a month of content in the brows
   expect(await twitter.textContent()).toMatch(/\d hashtags \(1-2\)/);
   await page.getByTestId('offline-notice').waitFor();
 
-  // The run as a tree: the run and its children: DNA, personas, topics, 2 posts, 2 x 2 platforms.
+  // The run as a tree: the run (DNA, personas and topics are its own steps) and its children:
+  // 2 posts, 2 x 2 platforms.
   await page.goto(`${server.url}/content/runs/${run.job_id}`);
-  await expect.poll(() => page.getByTestId('run-tree').locator('li').count(), { timeout: 20_000 }).toBe(1 + 3 + 2 + 4);
+  await expect.poll(() => page.getByTestId('run-tree').locator('li').count(), { timeout: 20_000 }).toBe(1 + 2 + 4);
   expect(await page.getByTestId('run-tree').textContent()).toContain('content_pipeline');
   expect(await page.getByTestId('run-tree').textContent()).toContain('generate_social');
 }, 240_000);
