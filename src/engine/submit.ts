@@ -200,6 +200,9 @@ export class SubmitBatcher {
 
   async #flushLoop(): Promise<void> {
     try {
+      // Submits made in the same turn (a fan-out's children, a burst of requests) join the first
+      // commit instead of waiting for it to send the rest in a second one.
+      await new Promise((resolve) => setImmediate(resolve));
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, maxBatch);
         try {

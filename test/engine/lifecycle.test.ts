@@ -108,6 +108,13 @@ describe('task lifecycle', () => {
     expect(other.task.id).not.toBe(first.task.id);
   });
 
+  it('commits submits made together in one transaction, as a fan-out makes them', async () => {
+    const submitted = await Promise.all(Array.from({ length: 30 }, (_unused, index) => engine.submit({ taskType: 'sleep', input: { ms: 0 }, projectId: `together-${index}` })));
+    // now() is the transaction's start: one value for the thirty rows means one commit.
+    const created = await database.pool.query<{ commits: number }>('SELECT count(DISTINCT created_at)::int AS commits FROM tasks WHERE id = ANY($1::uuid[])', [submitted.map(({ task }) => task.id)]);
+    expect(created.rows[0]!.commits).toBe(1);
+  });
+
   it('rejects invalid input and unknown task types with clear errors, writing nothing', async () => {
     // Let earlier tests' tasks finish so the counts below move only if a rejected submit writes.
     await eventually(async () => (await database.pool.query(`SELECT 1 FROM tasks WHERE status IN ('queued', 'running', 'retrying')`)).rowCount === 0);
