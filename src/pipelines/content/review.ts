@@ -11,7 +11,7 @@
 import type { Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { InvalidStatusError } from './errors.ts';
-import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
 import type { ContentStatus } from './schemas.ts';
 
 export const reviewableKinds = ['topic', 'blog_post', 'social_post'] as const;
@@ -19,18 +19,10 @@ export type ReviewableKind = (typeof reviewableKinds)[number];
 
 const tables: Record<ReviewableKind, string> = { topic: 'content_topics', blog_post: 'content_blog_posts', social_post: 'content_social_posts' };
 
-export interface ReviewState {
+/** What a review move reads of a row: its id and company, and the review fields it shares. */
+export interface ReviewState extends Omit<Reviewed, 'created_at' | 'updated_at'> {
   id: string;
   company_id: string;
-  status: ContentStatus;
-  version: number;
-  task_id: string | null;
-  approved_by: string | null;
-  approved_at: string | null;
-  rejected_by: string | null;
-  rejected_at: string | null;
-  rejection_reason: string | null;
-  published_at: string | null;
 }
 
 const stateColumns = 'id, company_id, status, version, task_id, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at';
