@@ -32,24 +32,38 @@ export interface NewEvent {
 }
 
 /**
- * Transactions whose events are held back until `flushDeferredEvents`. A checkpointed step runs
- * pipeline code (LLM calls included) inside its transaction; an event appended there would hold
+ * Transactions whose events are held back until `takeDeferredEvents`. A checkpointed step runs
+ * pipeline code (its `save`) inside its transaction; an event appended there would hold
  * the event-order lock for the rest of the step, stalling every other task's events, and would
  * take it before the step's lease fence, the reverse of the order every other writer uses
  * (task row, then event lock), which deadlocks against a concurrent progress update.
  */
 const deferredEvents = new WeakMap<Queryable, NewEvent[]>();
 
-/** From now on, events appended in `transaction` are buffered until `flushDeferredEvents`. */
+/** From now on, events appended in `transaction` are buffered until `takeDeferredEvents`. */
 export function deferEvents(transaction: Queryable): void {
   if (!deferredEvents.has(transaction)) deferredEvents.set(transaction, []);
 }
 
-/** Appends the events buffered since `deferEvents`; call it last, just before the commit. */
-export async function flushDeferredEvents(transaction: Queryable): Promise<TaskEvent[]> {
+/** The events buffered since `deferEvents`, for the caller's last statement before the commit to insert. */
+export function takeDeferredEvents(transaction: Queryable): NewEvent[] {
   const buffered = deferredEvents.get(transaction) ?? [];
   deferredEvents.delete(transaction);
-  return appendEvents(transaction, buffered);
+  return buffered;
+}
+
+/**
+ * Events as the five arrays (task_id, tenant, project_id, type, payload) a statement unnests,
+ * in this order: `unnest($n::uuid[], $n+1::text[], $n+2::text[], $n+3::text[], $n+4::jsonb[])`.
+ */
+export function eventArrays(events: readonly NewEvent[]): [string[], string[], Array<string | null>, string[], string[]] {
+  return [
+    events.map((event) => event.taskId),
+    events.map((event) => event.tenant),
+    events.map((event) => event.projectId),
+    events.map((event) => event.type),
+    events.map((event) => JSON.stringify(event.payload ?? {})),
+  ];
 }
 
 /** Forgets what was buffered, for a transaction that rolls back. */
@@ -103,13 +117,7 @@ export async function appendEvents(transaction: Queryable, events: NewEvent[]): 
          FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[]) AS event (task_id, tenant, project_id, type, payload)`, eventColumns)}
      )
      SELECT inserted.*, ${eventsNotified('inserted')} AS notified FROM inserted ORDER BY id`,
-    [
-      events.map((event) => event.taskId),
-      events.map((event) => event.tenant),
-      events.map((event) => event.projectId),
-      events.map((event) => event.type),
-      events.map((event) => JSON.stringify(event.payload ?? {})),
-    ],
+    eventArrays(events),
   );
   return result.rows.map(({ notified: _notified, ...event }) => event as TaskEvent);
 }

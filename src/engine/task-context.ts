@@ -3,13 +3,13 @@
  * events. Every write is fenced by the attempt's lease, so an attempt that lost the task (its
  * heartbeat lapsed and another worker resumed it) fails with LeaseLostError instead of writing.
  */
-import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
+import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
 import { LeaseLostError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { jsonSchema } from '../json-schema.ts';
 import { TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
-import { appendEvents, deferEvents, discardDeferredEvents, eventsInsert, eventsNotified, flushDeferredEvents, type NewEvent } from './event-log.ts';
+import { appendEvents, deferEvents, discardDeferredEvents, eventArrays, eventsInsert, eventsNotified, takeDeferredEvents, type NewEvent } from './event-log.ts';
 import type { ChildOptions, ChildOutcome, StepOptions, StepScope, TaskContext, WaitForOptions, WaitOutcome } from './task-definition.ts';
 import { terminalStatuses, type TaskRecord } from './task-store.ts';
 import { completeWaitpointByCheck, createWaitpoint, findWaitpoint, type WaitpointKind, type WaitpointRecord } from './waitpoints.ts';
@@ -43,6 +43,26 @@ const progressStatement = `WITH updated AS (
        ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_progress' AS type, $5::jsonb AS payload FROM updated`)}
      )
      SELECT count(*)::int AS updated, ${eventsNotified('announced')} AS notified FROM updated`;
+
+/**
+ * A step's checkpoint in one statement, planned once per connection: the lease fence (a share
+ * lock on the task row, taken before the event-order lock as every writer does), the stored
+ * result, and the step's events (with any a pipeline's `save` appended). Without a `save` it runs
+ * on its own: one round trip, and the event-order lock held from the insert to the commit only,
+ * where a transaction took five round trips and held it for the last two. `stored` is 0 when the
+ * attempt no longer holds its task.
+ */
+const stepStatement = `WITH fenced AS (
+       SELECT id FROM tasks WHERE id = $1 AND lease = $2 FOR SHARE
+     ), stored AS (
+       INSERT INTO task_steps (task_id, key, result, attempt, duration_ms)
+       SELECT id, $3, $4::jsonb, $5, $6 FROM fenced
+       RETURNING task_id
+     ), announced AS (
+       ${eventsInsert(`SELECT event.task_id, event.tenant, event.project_id, event.type, event.payload
+         FROM stored CROSS JOIN unnest($7::uuid[], $8::text[], $9::text[], $10::text[], $11::jsonb[]) AS event (task_id, tenant, project_id, type, payload)`)}
+     )
+     SELECT count(*)::int AS stored, ${eventsNotified('announced')} AS notified FROM stored`;
 
 export function createTaskContext<Input>(
   dependencies: ContextDependencies,
@@ -195,25 +215,30 @@ export function createTaskContext<Input>(
         const stored = value === undefined ? null : JSON.stringify(value);
         // What later attempts will read back: the JSON round trip, so both see the same value.
         const result = (stored === null ? null : JSON.parse(stored)) as Result;
-        await withTransaction(dependencies.pool, async (transaction) => {
-          deferEvents(transaction);
-          try {
-            if (options.save) await options.save(transaction, result);
-            // Fence after the pipeline's writes: the share lock is then held only for the commit.
-            await assertLease(transaction, task);
-            await transaction.query(
-              'INSERT INTO task_steps (task_id, key, result, attempt, duration_ms) VALUES ($1, $2, $3, $4, $5)',
-              [task.id, key, stored, task.attempts, Math.round(performance.now() - started)],
-            );
-            // The step's events go in after the fence, so this transaction takes the task row
-            // before the event-order lock, in the same order as every other writer.
-            await appendEvents(transaction, recorded);
-            await flushDeferredEvents(transaction);
-          } finally {
-            // The connection goes back to the pool: never let a buffer outlive this transaction.
-            discardDeferredEvents(transaction);
-          }
-        });
+        const checkpoint = async (database: Queryable, events: NewEvent[]): Promise<void> => {
+          const written = await database.query<{ stored: number }>({
+            name: 'taskloom_step',
+            text: stepStatement,
+            values: [task.id, task.lease, key, stored, task.attempts, Math.round(performance.now() - started), ...eventArrays(events)],
+          });
+          if (written.rows[0]?.stored !== 1) throw new LeaseLostError(task.id, task.attempts);
+        };
+        const save = options.save;
+        if (!save) await checkpoint(dependencies.pool, recorded);
+        else {
+          await withTransaction(dependencies.pool, async (transaction) => {
+            // Events the pipeline's writes append wait for the checkpoint's statement.
+            deferEvents(transaction);
+            try {
+              await save(transaction, result);
+              // Fenced after the pipeline's writes: the share lock is then held only for the commit.
+              await checkpoint(transaction, [...takeDeferredEvents(transaction), ...recorded]);
+            } finally {
+              // The connection goes back to the pool: never let a buffer outlive this transaction.
+              discardDeferredEvents(transaction);
+            }
+          });
+        }
         completedSteps.set(key, result);
         return result;
       } finally {
