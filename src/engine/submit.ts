@@ -155,12 +155,6 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Pro
   return results;
 }
 
-/** Submits inside the caller's transaction (for example a schedule firing during a claim). */
-export async function submitInTransaction(transaction: Queryable, dependencies: Omit<SubmitDependencies, 'pool'>, request: SubmitRequest): Promise<SubmitResult> {
-  const [result] = await insertPrepared(transaction, [prepare(dependencies.registry, request)]);
-  return result!;
-}
-
 interface PendingSubmit {
   prepared: PreparedSubmit;
   resolve: (result: SubmitResult) => void;

@@ -161,7 +161,7 @@ export async function listTasks(database: Queryable, filter: TaskFilter): Promis
  * The ids of every unfinished task, from the narrow tables that hold them (no index on
  * `tasks.status`: see migration 0010): queued and due later, running, and waiting.
  */
-export const activeTaskIds = `SELECT task_id FROM task_queue UNION SELECT task_id FROM task_leases
+const activeTaskIds = `SELECT task_id FROM task_queue UNION SELECT task_id FROM task_leases
   UNION SELECT task_id FROM waitpoints WHERE status = 'pending'`;
 
 /** Active tasks of these types by status, from any process (for gauges computed at scrape time). */
