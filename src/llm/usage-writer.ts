@@ -80,11 +80,16 @@ export class UsageWriter {
     const finishes = await Promise.all(batch.filter((item): item is Extract<Queued, { kind: 'finish' }> => item.kind === 'finish').map(async (item) => ({ id: await item.started, row: item.row })));
     const unstarted = finishes.filter((item) => item.id === undefined).map((item): NewLlmCall => ({ finished: item.row }));
     const started = finishes.filter((item): item is { id: number; row: LlmCallRow } => item.id !== undefined);
+    // Each statement falls back to row by row on its own: a failed finish must not write the
+    // inserted rows a second time.
     try {
       await insertLlmCalls(this.#pool, unstarted);
-      await finishLlmCalls(this.#pool, started);
     } catch (error) {
       for (const call of unstarted) await this.#alone(error, call, () => insertLlmCalls(this.#pool, [call]));
+    }
+    try {
+      await finishLlmCalls(this.#pool, started);
+    } catch (error) {
       for (const call of started) await this.#alone(error, { finished: call.row }, () => finishLlmCalls(this.#pool, [call]));
     }
   }
