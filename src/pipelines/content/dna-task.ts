@@ -2,7 +2,7 @@
  * `generate_dna` (seed: Perplexity): research the company's 30+ data points with the research
  * model and store them, "Not found" where research found nothing.
  */
-import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
+import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { getCompany, normaliseDna, notFoundFields, saveDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { dnaInstructions, dnaPrompt } from './prompts.ts';
@@ -18,9 +18,9 @@ export interface DnaResearch {
 /**
  * The research step, shared by generate_dna and content_pipeline: the research model's answer,
  * stored as the company's DNA with the step's checkpoint. `after`: a checkpoint this one must
- * follow (pipelined-step.ts); `announce`: events of the caller's to append with it.
+ * follow (pipelined-step.ts).
  */
-export function researchDna(services: ContentServices, context: TaskContext<unknown>, company: Company, options: { key: string; after?: Promise<unknown>; announce?: (step: StepScope) => void }): PipelinedStep<DnaResearch> {
+export function researchDna(services: ContentServices, context: TaskContext<unknown>, company: Company, options: { key: string; after?: Promise<unknown> }): PipelinedStep<DnaResearch> {
   return pipelinedStep(context, options.key, async (step) => {
     const answer = await services.llm.generateStructured({
       purpose: 'research',
@@ -32,7 +32,6 @@ export function researchDna(services: ContentServices, context: TaskContext<unkn
     });
     const dna = normaliseDna(answer.object.dna);
     step.emit('dna_generated', { company_id: company.id, not_found: notFoundFields(dna), sources: answer.object.sources.length, model: answer.model });
-    options.announce?.(step);
     await options.after;
     return { dna, sources: answer.object.sources, model: answer.model };
   }, {

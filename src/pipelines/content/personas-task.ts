@@ -3,7 +3,7 @@
  * selection (`POST personas/select/`) makes 3-6 of them active.
  */
 import { z } from 'zod';
-import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
+import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { replaceDraftPersonas } from './personas-store.ts';
@@ -14,10 +14,9 @@ import { writingModel, type ContentServices } from './services.ts';
 /**
  * The step writing `count` personas from the DNA, shared by generate_personas and
  * content_pipeline; they replace the company's draft personas with the step's checkpoint.
- * `after`: a checkpoint this one must follow (pipelined-step.ts); `announce`: events of the
- * caller's to append with it.
+ * `after`: a checkpoint this one must follow (pipelined-step.ts).
  */
-export function writePersonas(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, count: number, options: { key: string; after?: Promise<unknown>; announce?: (step: StepScope) => void }): PipelinedStep<{ personas: GeneratedPersona[]; model: string }> {
+export function writePersonas(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, count: number, options: { key: string; after?: Promise<unknown> }): PipelinedStep<{ personas: GeneratedPersona[]; model: string }> {
   const model = writingModel(services.config);
   return pipelinedStep(context, options.key, async (step) => {
     const answer = await services.llm.generateStructured({
@@ -29,7 +28,6 @@ export function writePersonas(services: ContentServices, context: TaskContext<un
       context: { taskId: context.taskId, step: options.key },
     });
     step.emit('personas_generated', { company_id: company.id, personas: answer.object.personas.length, model: answer.model });
-    options.announce?.(step);
     await options.after;
     return { personas: answer.object.personas, model: answer.model };
   }, {

@@ -143,13 +143,12 @@ async function rewriteRejectedTopic(services: ContentServices, context: TaskCont
   const { pool } = services;
   const { tenant } = context;
   const company = await getCompany(pool, tenant, input.company_id);
+  const topic = await getTopic(pool, tenant, input.topic_id);
   const rejected = await context.step('rejected', async () => {
-    const topic = await getTopic(pool, tenant, input.topic_id);
     if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
     if (topic.status !== 'rejected') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: only a rejected topic is rewritten.`, { topic_id: topic.id, status: topic.status });
     return { version: topic.version };
   });
-  const topic = await getTopic(pool, tenant, input.topic_id);
   report(10, `rewriting "${topic.title}"`);
   await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, input.rejection_reason, rejected.version, 'pending_approval');
   report(100, 'topic rewritten, pending approval');
