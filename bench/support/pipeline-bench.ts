@@ -41,6 +41,9 @@ export async function withPipelineBench<Result>(options: PipelineBenchOptions, r
     const services: PipelineServices = { config, pool: database.pool, logger, llm: createLlmGateway({ config, pool: database.pool, logger }) };
     engine = await Engine.start({ url: database.url, pool: database.pool, logger, taskTypes: options.taskTypes(services), maintenance: false, schedules: false });
     await engine.startWorker({ concurrency: options.concurrency, pollIntervalMs: 100 });
+    // As `taskloom serve` and `taskloom worker` do when their worker starts: the run measured
+    // starts on a worker that is up, not on the process's module loading.
+    await services.llm.warmUp();
     return await run({ engine, services, config });
   } finally {
     await engine?.stop({ graceMs: 1000 });

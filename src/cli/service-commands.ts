@@ -77,11 +77,12 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', parsePositive)
     .action(async (options: { queues?: QueueName[]; concurrency?: number }) => {
       const config = runtime.loadConfig();
-      const { engine, database } = await runtime.openEngine({ maintenance: true });
+      const { engine, database, services } = await runtime.openEngine({ maintenance: true });
       await startDeliveries(runtime, engine, database);
       const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
       const concurrency = options.concurrency ?? config.workerConcurrency;
       await engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
+      void services.llm.warmUp();
       process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       runtime.handlesSignals = true;
       const signal = await untilSignal();
@@ -101,6 +102,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
           pollIntervalMs: config.pollIntervalMs,
           shutdownGraceMs: config.shutdownGraceMs,
         });
+        void services.llm.warmUp();
       }
       // Two servers starting together must not both create a bootstrap key.
       const bootstrap = await withTransaction(database.pool, async (transaction) => {

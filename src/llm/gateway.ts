@@ -112,6 +112,13 @@ export interface LlmGateway {
   usageForTask(taskId: string): Promise<TaskUsage>;
   /** Resolves when every usage row of a finished call is stored in `llm_calls`. */
   flushUsage(): Promise<void>;
+  /**
+   * Loads the AI SDK, and the provider and model of each purpose's default, before the first
+   * call needs them: a worker calls it as it starts, so its first task does not wait for module
+   * loading. Never rejects: a provider that cannot be had fails inside its first call, where
+   * failures are classified.
+   */
+  warmUp(): Promise<void>;
   listModels(): Promise<LlmModelInfo[]>;
   /** True when no provider but the offline one is configured. */
   isOffline(): boolean;
@@ -203,13 +210,16 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
    * One model instance per id for the gateway's life: the provider builds a new one on every
    * lookup, and an OpenAI-compatible model compiles its response schemas as it is built (0.9 ms
    * of CPU a call in a profile of bench:content, where thirty social posts start together).
+   * Kept as the promise, so calls that start together before the first is built share it; one
+   * that failed to build is forgotten, and the next call tries again.
    */
-  const languageModels = new Map<string, LanguageModelV4>();
-  const languageModel = async (id: string): Promise<LanguageModelV4> => {
+  const languageModels = new Map<string, Promise<LanguageModelV4>>();
+  const languageModel = (id: string): Promise<LanguageModelV4> => {
     let model = languageModels.get(id);
     if (!model) {
-      model = await providers.languageModel(id);
+      model = providers.languageModel(id);
       languageModels.set(id, model);
+      model.catch(() => languageModels.delete(id));
     }
     return model;
   };
@@ -450,6 +460,19 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
 
   const gateway: LlmGateway = {
     isOffline: () => offline,
+
+    async warmUp() {
+      const purposes: LlmPurpose[] = ['generation', 'judging', 'research', 'embedding'];
+      const loading: Array<Promise<unknown>> = [loadAiSdk()];
+      for (const purpose of purposes) {
+        const defaultId = defaultModelFor(purpose, config, configured);
+        const target = resolver.resolve(defaultId, defaultId);
+        // The offline model is in this process already; its word data loads when a call needs it.
+        if (target.provider === 'offline') continue;
+        loading.push(purpose === 'embedding' ? providers.embeddingModel(target.id) : languageModel(target.id));
+      }
+      await Promise.all(loading.map((load) => load.catch((error: unknown) => log.debug({ err: error }, 'loading an LLM provider ahead of its first call failed; the call will report why'))));
+    },
 
     defaultModel: (purpose) => defaultModelFor(purpose, config, configured),
 

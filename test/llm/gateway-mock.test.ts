@@ -355,3 +355,44 @@ describe('embedTexts', () => {
     expect(calls).toBe(2);
   });
 });
+
+describe('warmUp', () => {
+  it('builds each purpose\'s default model before the first call, which then uses it as built', async () => {
+    const good = new MockLanguageModelV4({ provider: 'mock', modelId: 'good', doGenerate: jsonResult(goodItem) });
+    const research = new MockLanguageModelV4({ provider: 'mock', modelId: 'research', doGenerate: jsonResult(goodItem) });
+    const provider = customProvider({ languageModels: { good, research } });
+    const built: string[] = [];
+    const counting = { ...provider, languageModel: (id: string) => {
+      built.push(id);
+      return provider.languageModel(id);
+    } };
+    const gateway = track(createLlmGateway({
+      config: testConfig({ llmGenerationModel: 'mock:good', llmResearchModel: 'mock:research' }),
+      pool: database.pool,
+      logger: silentLogger,
+      providers: { mock: counting },
+      privateLimiters: true,
+    }));
+
+    await gateway.warmUp();
+    // generation and judging share mock:good; the embedding default is the offline model.
+    expect(built.sort()).toEqual(['good', 'research']);
+    const result = await gateway.generateStructured({ ...request, context: { taskId } });
+    expect(result.object).toEqual(goodItem);
+    expect(built.sort()).toEqual(['good', 'research']);
+  });
+
+  it('resolves when a default model cannot be built, and the call reports why', async () => {
+    const gateway = track(createLlmGateway({
+      config: testConfig({ llmGenerationModel: 'mock:missing' }),
+      pool: database.pool,
+      logger: silentLogger,
+      providers: { mock: customProvider({ languageModels: {} }) },
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+      privateLimiters: true,
+    }));
+
+    await expect(gateway.warmUp()).resolves.toBeUndefined();
+    await expect(gateway.generateStructured(request)).rejects.toBeInstanceOf(LlmError);
+  });
+});
