@@ -3,7 +3,7 @@
  * which models served them, read from `llm_calls` (so it covers every attempt of the task).
  * `models` names the served `provider:model` ids, so a result made by the offline model says so.
  */
-import type { LlmGateway } from '../llm/index.ts';
+import type { LlmGateway, TaskUsage } from '../llm/index.ts';
 
 export interface LlmUsageTotals {
   calls: number;
@@ -19,7 +19,11 @@ export interface LlmUsageTotals {
 
 export async function llmUsageTotals(llm: LlmGateway, taskId: string): Promise<LlmUsageTotals> {
   // Accounting must not fail the result it is attached to: an unreadable table reads as zero.
-  const usage = await llm.usageForTask(taskId).catch(() => undefined);
+  return usageTotals(await llm.usageForTask(taskId).catch(() => undefined));
+}
+
+/** The block for usage already read (undefined: it could not be, and reads as zero). */
+export function usageTotals(usage: TaskUsage | undefined): LlmUsageTotals {
   const models = Object.entries(usage?.byModel ?? {})
     .sort(([, left], [, right]) => right.calls - left.calls)
     .map(([model]) => model);

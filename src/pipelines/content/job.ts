@@ -17,7 +17,8 @@
  */
 import type { z } from 'zod';
 import { defineTask, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
-import { llmUsageTotals } from '../llm-usage-totals.ts';
+import type { TaskUsage } from '../../llm/index.ts';
+import { usageTotals } from '../llm-usage-totals.ts';
 import type { ContentServices } from './services.ts';
 import { jobTaskTypes, type JobType } from './task-types.ts';
 
@@ -32,7 +33,12 @@ export interface JobSpec<Input> {
   input: z.ZodType<Input>;
   /** @default the queue's (300 s) */
   hardTimeoutMs?: number;
-  run(context: TaskContext<Input>, report: (percent: number, message: string) => void): Promise<Record<string, unknown>>;
+  /**
+   * `usage` reads the task's recorded model calls once per attempt (every attempt's calls, with
+   * the gateway's pending rows written first); the job's `llm_usage` is made from the same read.
+   * Call it after the job's last model call, or not at all.
+   */
+  run(context: TaskContext<Input>, report: (percent: number, message: string) => void, usage: () => Promise<TaskUsage | undefined>): Promise<Record<string, unknown>>;
 }
 
 export function contentJob<Input extends { company_id: string }>(services: ContentServices, spec: JobSpec<Input>): AnyTaskDefinition[] {
@@ -70,9 +76,12 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
         if (due <= now) write();
         else timer ??= setTimeout(write, due - now);
       };
+      // Accounting must not fail the result it is attached to: an unreadable table reads as zero.
+      let reading: Promise<TaskUsage | undefined> | undefined;
+      const usage = (): Promise<TaskUsage | undefined> => (reading ??= services.llm.usageForTask(context.taskId).catch(() => undefined));
       let result: Record<string, unknown>;
       try {
-        result = await spec.run(context, report);
+        result = await spec.run(context, report, usage);
       } catch (error) {
         // Parked (a wait) or failed: what it reported last is written while its lease holds.
         if (latest) {
@@ -87,9 +96,7 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
       // flight) and usually takes the task row before the outcome does; waiting would put one
       // more event-appending commit on the critical path of every job (measured: a social post
       // task's tail p50 +25-35 ms at load 4, thirty of them committing at once).
-      // llmUsageTotals reads after the gateway's pending usage rows are written (usageForTask flushes).
-      const usage = await llmUsageTotals(services.llm, context.taskId);
-      return { ...result, llm_usage: usage };
+      return { ...result, llm_usage: usageTotals(await usage()) };
     },
   }));
 }

@@ -16,7 +16,6 @@
  */
 import { pipelinedStep, type AnyTaskDefinition, type ChildOutcome, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
-import type { TaskUsage } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { researchDna } from './dna-task.ts';
 import { approveGates, decisionWaitPrefix, openGates, runGates, type Gate, type GateKind } from './gates.ts';
@@ -64,7 +63,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
     input: pipelineInput,
     // An attempt runs between two waits; children do the model work.
     hardTimeoutMs: 600_000,
-    async run(context, report) {
+    async run(context, report, readUsage) {
       const { input, tenant } = context;
       const company = await getCompany(pool, tenant, input.company_id);
       const childType = (jobType: (typeof jobTypes)[keyof typeof jobTypes]): string => taskTypeFor(jobType, company.plan);
@@ -210,7 +209,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       count('social', socialOutcomes);
       // The run's own model calls (DNA, personas, topics and rewritten topics) by stage, read
       // while the last stage's step commits.
-      const [, own] = await Promise.all([stage('done', 100, 'done'), services.llm.usageForTask(context.taskId).catch((): TaskUsage | undefined => undefined)]);
+      const [, own] = await Promise.all([stage('done', 100, 'done'), readUsage()]);
       for (const [step, used] of Object.entries(own?.byStep ?? {})) {
         const name = stageOfStep(step);
         if (name) add(name, { calls: used.calls, input_tokens: used.inputTokens, output_tokens: used.outputTokens, cost_usd: used.costUsd });
