@@ -13,6 +13,7 @@ import type { AnyTaskDefinition, Pipeline, PipelineRouteServices, PipelineServic
 import { automatedGather } from './automated-gather/pipeline.ts';
 import { builtin } from './builtin/pipeline.ts';
 import { content } from './content/pipeline.ts';
+import { eventTypeRoutes } from './event-types-route.ts';
 import { learning } from './learning/pipeline.ts';
 import { smartMetadata } from './smart-metadata/pipeline.ts';
 
@@ -33,7 +34,10 @@ export async function builtinTaskTypes(services: PipelineServices): Promise<AnyT
   return (await Promise.all(pipelines.map((pipeline) => pipeline.tasks(services)))).flat();
 }
 
-/** HTTP routes pipelines add to the API (each is registered inside the authenticated scope). */
+/**
+ * HTTP routes pipelines add to the API (each is registered inside the authenticated scope), and
+ * the listing of the events they declare.
+ */
 export function builtinRoutes(services: PipelineRouteServices): FastifyPluginAsync[] {
-  return pipelines.flatMap((pipeline) => (pipeline.routes ? [pipeline.routes(services)] : []));
+  return [...pipelines.flatMap((pipeline) => (pipeline.routes ? [pipeline.routes(services)] : [])), eventTypeRoutes(pipelines)];
 }

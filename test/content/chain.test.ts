@@ -7,6 +7,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { platformRules, ruleViolations } from '../../src/pipelines/content/index.ts';
+import { contentEvents } from '../../src/pipelines/content/events.ts';
+import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { startContentHarness, waitForDecisionWait, type ContentHarness } from './helpers.ts';
 
 let harness: ContentHarness;
@@ -97,6 +99,11 @@ it('runs a month from DNA to social posts, gated by a supervisor', async () => {
   const stats = (await request('GET', `/api/v1/ai/companies/${company.id}/jobs/stats/`)).body;
   expect(stats.failed).toBe(0);
   expect(stats.completed).toBeGreaterThan(8);
+
+  // Every pipeline event the run and its jobs stored has the payload its declaration says
+  // (what GET /api/v1/event-types publishes).
+  const seen = expectDeclaredPayloads(await harness.engine.readEvents({ projectId: company.id, limit: 10_000 }), contentEvents);
+  expect(seen).toEqual(new Set(['dna_generated', 'personas_generated', 'topics_generated', 'topic_regenerated', 'pipeline_stage', 'approval_requested', 'approval_decided', 'blogpost_outlined', 'blogpost_section_written', 'blogpost_generated', 'social_post_generated', ...seen.has('platform_rules_broken') ? ['platform_rules_broken'] : []]));
 }, 240_000);
 
 async function waitForStatus(collection: string, id: string, status: string): Promise<any> {

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createWordNetSource, sharedWordNet } from '../../src/pipelines/learning/index.ts';
+import { createWordNetSource, learningEvents, sharedWordNet } from '../../src/pipelines/learning/index.ts';
+import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { waitFor } from '../support/http.ts';
 import { recordingSource, startLearningHarness, wsUrl, type LearningHarness } from './helpers.ts';
 
@@ -81,7 +82,7 @@ it('cancel stops a running big job and keeps every word it learned', async () =>
   const known = await harness.db.pool.query("SELECT 1 FROM known_words k JOIN solidified_knowledge s USING (tenant, normalised) WHERE k.tenant = 'beta' AND k.task_id = $1", [jobId]);
   expect(known.rowCount).toBe(done.body.total_tokens);
   const events = await harness.engine.readEvents({ taskId: jobId });
-  expect(events.map((event) => event.type)).toContain('learning_cancelled');
+  expect(expectDeclaredPayloads(events, learningEvents)).toContain('learning_cancelled');
 }, 40_000);
 
 describe('tenant isolation', () => {

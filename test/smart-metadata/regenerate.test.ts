@@ -4,6 +4,8 @@
  * is built from, and tenants that did not enable it, trigger nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { metadataEvents } from '../../src/pipelines/smart-metadata/index.ts';
+import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { waitForStatus } from '../support/engine.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { startMetadataApi, type MetadataApi } from './helpers.ts';
@@ -51,6 +53,7 @@ it('a burst of edits regenerates once, after the edits stop, from the latest con
   // It waited parked, without a worker slot.
   const events = await api.engine.readEvents({ taskId: regenerations[0]!.id, limit: 100 });
   expect(events.some((event) => event.type === 'task_waiting')).toBe(true);
+  expect(expectDeclaredPayloads(events, metadataEvents).size).toBeGreaterThan(0);
   // Generated after the last edit had rested for the debounce period.
   expect(Date.parse(read.ai_generated_at) - Date.parse(read.updated_at)).toBeGreaterThanOrEqual(400);
 });
