@@ -4,8 +4,8 @@
  *
  * `context.step` resolves after its commit, so a model call that needs the previous step's answer
  * (sections after an outline, a regeneration after a rule check) waits one commit first: 10-60 ms
- * when thirty tasks of a stage commit at once, since every commit that appends events takes the
- * event-order lock in turn (decision 0003). The next call does not need the commit, only the
+ * when thirty tasks of a stage commit at once, each a durable commit queued behind the others for
+ * the same two cores and pool. The next call does not need the commit, only the
  * value; what needs the commit is the next *checkpoint*: a later step stored while an earlier one
  * is not would, after a crash, be replayed beside a fresh answer to the earlier step. So the value
  * comes early, and every step that used it awaits `committed` before it returns (and commits).

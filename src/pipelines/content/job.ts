@@ -4,9 +4,8 @@
  * usage and cost (read from llm_calls, so it covers every attempt), and progress is reported as
  * it goes without waiting on the progress write (it is a courtesy, not part of the result).
  *
- * Progress writes are paced. Each is a commit appending an event, and those commit one after
- * another (the event-order lock is held through the commit, decision 0003), while holding a
- * pooled connection. A stage's jobs start together and its posts' sections end together: thirty
+ * Progress writes are paced. Each is a durable commit appending an event, holding a pooled
+ * connection while it waits its turn. A stage's jobs start together and its posts' sections end together: thirty
  * start-of-job reports queued in front of the stage's reads and claims, and each post's section
  * reports in front of every post's checkpoints. So a job writes its first report
  * `firstProgressAfterMs` in (by then its model call is out), at most one write every
