@@ -6,6 +6,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { aladdinDepartments, replaceProjectDepartments } from '../../src/pipelines/automated-gather/index.ts';
+import { gatherEvents } from '../../src/pipelines/automated-gather/events.ts';
+import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { eventually, waitForStatus } from '../support/engine.ts';
 import { repeatingOfflineProvider } from './fixtures/repeating-offline-provider.ts';
 import { eventsOf, gatherConfig, ofType, startGatherEngine, testGateway, type GatherHarness } from './helpers.ts';
@@ -45,6 +47,7 @@ it('gathers all seven departments in order and reaches each threshold', async ()
   expect(counts.rows.reduce((sum, row) => sum + row.count, 0)).toBe(result.items_created);
 
   const events = await eventsOf(engine, submitted.task.id);
+  expect(expectDeclaredPayloads(events, gatherEvents)).toEqual(new Set(['automation_started', 'department_started', 'deduplicating', 'iteration_complete', 'department_complete', 'automation_complete']));
   const types = events.map((event) => event.type);
   expect(types.filter((type) => !type.startsWith('task_') && type !== 'deduplicating' && type !== 'iteration_complete')).toEqual([
     'automation_started',
