@@ -5,9 +5,9 @@
  * it goes without waiting on the progress write (it is a courtesy, not part of the result).
  *
  * Progress writes are paced. Each is a durable commit appending an event, holding a pooled
- * connection while it waits its turn. A stage's jobs start together and its posts' sections end together: thirty
- * start-of-job reports queued in front of the stage's reads and claims, and each post's section
- * reports in front of every post's checkpoints. So a job writes its first report
+ * connection while it waits its turn. A stage's jobs start together and its posts' sections end
+ * together: thirty start-of-job reports queued in front of the stage's reads and claims, and each
+ * post's section reports in front of every post's checkpoints. So a job writes its first report
  * `firstProgressAfterMs` in (by then its model call is out), at most one write every
  * `progressIntervalMs` after that (reports meanwhile collapse into the latest), its last report
  * (100 %) at once, and a report still waiting when the handler parks or fails before it stops.
