@@ -28,7 +28,12 @@ it('learns through the research model, several words per call, naming the model 
   expect(started.status).toBe(202);
   const done = await waitFor(() => harness.request('GET', `/jobs/${started.body.job_id}`), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
   expect(done.body).toMatchObject({ status: 'completed', mode: 'deep', last_round: 1 });
-  expect(done.body.total_tokens).toBeGreaterThan(5);
+  // Several batches' worth queued, and every queued word researched: learned, or failed when the
+  // model's answer for it did not fit (how many do varies with the proposal's random topic hints,
+  // so the learned count alone can be as low as one batch's).
+  expect(done.body.words_queued).toBeGreaterThan(5);
+  expect(done.body.total_tokens + done.body.words_failed).toBe(done.body.words_queued);
+  expect(done.body.total_tokens).toBeGreaterThan(0);
 
   const knowledge = await harness.request('GET', '/knowledge?limit=200');
   expect(knowledge.body.total).toBe(done.body.total_tokens);
