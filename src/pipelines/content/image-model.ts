@@ -11,7 +11,25 @@ import type { ContentServices } from './services.ts';
 /** The providers whose image models generate_image can use. */
 const imageProviders = new Set(['openai', 'google', 'openai-compatible']);
 
-export async function resolveImageModel(services: ContentServices): Promise<ImageModelV4> {
+/** Built once per services object: the configuration does not change while a process runs. */
+const resolved = new WeakMap<ContentServices, Promise<ImageModelV4>>();
+
+/**
+ * The image model, or `provider_not_configured`. The API checks it before queueing an image job
+ * and the job resolves it again; both get the model built the first time.
+ */
+export function resolveImageModel(services: ContentServices): Promise<ImageModelV4> {
+  let model = resolved.get(services);
+  if (!model) {
+    model = buildImageModel(services);
+    resolved.set(services, model);
+    // A refusal is not kept: it costs nothing to reach again, and a failed import may pass next time.
+    model.catch(() => resolved.delete(services));
+  }
+  return model;
+}
+
+async function buildImageModel(services: ContentServices): Promise<ImageModelV4> {
   if (services.imageModel) return services.imageModel;
   const { config } = services;
   if (!config.contentImageModel) throw new ImageProviderNotConfiguredError();
