@@ -202,7 +202,6 @@ await withPipelineBench({
   name: 'bench-content-timeline',
   latencyMs,
   concurrency: 48,
-  poolSize: 20,
   config: { llmGenerationModel: 'openai-compatible:test-chat', llmResearchModel: 'openai-compatible:test-research', llmConcurrency: 128 },
   taskTypes: (services) => {
     const { llm } = services;

@@ -69,7 +69,6 @@ async function main(): Promise<void> {
     name: 'bench-content',
     latencyMs,
     concurrency: 48,
-    poolSize: 20,
     config: {
       llmGenerationModel: 'openai-compatible:test-chat',
       llmResearchModel: 'openai-compatible:test-research',

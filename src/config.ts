@@ -48,7 +48,7 @@ export const settings = {
   databaseUrl: setting('DATABASE_URL', urlString.optional(), 'PostgreSQL 13+ connection string. Unset: an embedded PostgreSQL is started under TASKLOOM_HOME.'),
   home: setting('TASKLOOM_HOME', z.string().min(1), 'Folder for local state: the embedded PostgreSQL data folder (as root, when the postgres user cannot reach it, the data goes to /var/lib/taskloom) and its port record.', '.taskloom'),
   embeddedPort: setting('TASKLOOM_EMBEDDED_PG_PORT', positiveInteger.max(65535), 'Port of the embedded PostgreSQL when DATABASE_URL is unset; when taken by anything else, a free port is used and recorded in TASKLOOM_HOME.', '54329'),
-  databasePoolSize: setting('TASKLOOM_DB_POOL_SIZE', positiveInteger.max(500), 'Connections per process in the main pool (each worker adds two of its own for claims and settles; pg-boss keeps two for cron).', '10'),
+  databasePoolSize: setting('TASKLOOM_DB_POOL_SIZE', positiveInteger.max(500), 'Connections per process in the main pool (each worker adds two of its own for claims and settles; pg-boss keeps two for cron). About twice the PostgreSQL server\'s cores across all processes: more make a burst of tasks slower, not faster.', '10'),
   logLevel: setting('LOG_LEVEL', z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'pino log level (stderr). `--verbose` on any command means `debug`.', 'warn'),
   queues: setting('TASKLOOM_QUEUES', z.string().optional(), 'Comma-separated queues this process works (default: all queues).'),
   workerConcurrency: setting('TASKLOOM_WORKER_CONCURRENCY', positiveInteger.max(1000), 'Tasks one worker process runs at once.', '8'),
