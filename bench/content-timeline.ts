@@ -14,6 +14,8 @@
  *
  * Options: BENCH_LATENCY_MS (500); RUNS (1): runs one after another in one process, the first cold
  * (as bench:content's only run is), the later ones warm; details are printed for the last run.
+ * PAUSE_MS (0): idle time before each later run (past the pool's idle timeout, its connections and
+ * the statements prepared on them are gone, as in a service between two runs).
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres RUNS=5 node bench/content-timeline.ts
  */
 import type { AnyTaskDefinition, Engine, TaskContext } from '../src/engine/index.ts';
@@ -23,6 +25,7 @@ import { withPipelineBench } from './support/pipeline-bench.ts';
 
 const latencyMs = Number(process.env.BENCH_LATENCY_MS ?? 500);
 const runs = Number(process.env.RUNS ?? 1);
+const pauseMs = Number(process.env.PAUSE_MS ?? 0);
 const now = (): number => performance.timeOrigin + performance.now();
 
 interface Mark {
@@ -174,6 +177,9 @@ async function runOnce(engine: Engine, pool: Pool, verbose: boolean): Promise<Re
     const post = lastOf('generate_blogpost');
     const social = lastOf('generate_social');
     const postAnswer = max(callsOf(post.id).map((call) => call.end ?? 0));
+    const run = tasks.find((task) => task.id === runId)!;
+    const firstCall = callsOf(runId)[0];
+    print(`run's start: created ${at(run.created)}, claimed ${at(run.started)}; ${describe(marksOf(runId).filter((entry) => entry.start <= (firstCall?.start ?? 0)))}`);
     const wakeUp = marksOf(runId).find((entry) => entry.kind === 'handler' && entry.start > postAnswer);
     print(`last blog post: created ${at(post.created)}, claimed ${at(post.started)}; ${describe(marksOf(post.id).filter((entry) => !entry.label.startsWith('section:')))}; sections' answers end ${at(postAnswer)}; completed ${at(post.completed)}`);
     print(`run's wake-up: ${wakeUp ? describe(marksOf(runId).filter((entry) => entry.start >= wakeUp.start && entry.start < postAnswer + 1000)) : 'none'}`);
@@ -215,6 +221,7 @@ await withPipelineBench({
 }, async ({ engine, services: { pool } }) => {
   const summaries: Array<Record<string, number>> = [];
   for (let index = 0; index < runs; index += 1) {
+    if (index > 0 && pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     const summary = await runOnce(engine, pool, index === runs - 1);
     summaries.push(summary);
     if (runs > 1) console.log(`run ${index + 1}: ${JSON.stringify(summary)}`);
