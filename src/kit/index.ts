@@ -47,5 +47,6 @@ export { isoTimestamp } from '../db/sql.ts';
 // CLI command that only lists task types should not pay for.
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow } from '../api/validation.ts';
 export { requireRole, tenantOf } from '../api/auth.ts';
+export { securityRequirement } from '../api/context.ts';
 export { ForbiddenError } from '../api/errors.ts';
 export type { ApiKeyRole } from '../api/keys.ts';

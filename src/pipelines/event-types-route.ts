@@ -5,7 +5,7 @@
  * The engine's lifecycle events (`task_queued` ... `task_cancelled`) are listed in docs/api.md.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { emptyQuery, parseOrThrow, type Pipeline } from '../kit/index.ts';
+import { emptyQuery, parseOrThrow, securityRequirement, type Pipeline } from '../kit/index.ts';
 
 export interface EventType {
   pipeline: string;
@@ -25,7 +25,7 @@ export function eventTypeRoutes(pipelines: readonly Pipeline[]): FastifyPluginAs
   let listing: Promise<EventType[]> | undefined;
   return async (app) => {
     app.get('/api/v1/event-types', {
-      schema: { tags: ['tasks'], summary: 'The events pipelines emit, with their payloads\' JSON Schema' },
+      schema: { tags: ['tasks'], summary: 'The events pipelines emit, with their payloads\' JSON Schema', security: securityRequirement },
     }, async (request) => {
       parseOrThrow(emptyQuery, request.query, 'query');
       // Declarations do not change while the process runs: converted once.

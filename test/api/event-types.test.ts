@@ -30,8 +30,10 @@ it('lists each pipeline\'s events with the JSON Schema of their payloads', async
   expect(approval.properties.decision).toMatchObject({ enum: ['approved', 'rejected'] });
 });
 
-it('answers 401 without a key and 400 for a query it does not take', async () => {
+it('answers 401 without a key, says so in the OpenAPI document, and 400 for a query it does not take', async () => {
   expect((await harness.request('GET', '/api/v1/event-types', { key: null })).status).toBe(401);
+  const openapi = await harness.request('GET', '/openapi.json', { key: null });
+  expect(openapi.body.paths['/api/v1/event-types'].get.security).toEqual([{ apiKey: [] }, { bearer: [] }]);
   const unknown = await harness.request('GET', '/api/v1/event-types?pipeline=content');
   expect(unknown.status).toBe(400);
   expect(unknown.text).toContain('pipeline');
