@@ -12,7 +12,7 @@
  * `{slug}:{n}:quality`, `{slug}:budget` (when max_iterations runs out), `{slug}:complete`, and
  * `complete` at the end.
  */
-import { abortReason, defineTask, type StepScope, type TaskContext } from '../../kit/index.ts';
+import { abortReason, defineTask, pipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
 import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
@@ -72,6 +72,9 @@ type StopReason = 'threshold' | 'stagnant' | 'max_iterations';
 
 /** Thrown inside the loop to unwind to the graceful stop (cancel, soft timeout). */
 class StopRequested extends Error {}
+
+/** Summaries a quality score reads: the department's latest. */
+const qualitySummaries = 40;
 
 export function createGatherTask(services: ResolvedGatherServices) {
   const { config, llm, brain, logger, pool } = services;
@@ -209,8 +212,13 @@ export function createGatherTask(services: ResolvedGatherServices) {
             const prefix = `${slug}:${iteration}`;
             const previousQuality = lastQuality;
 
-            const generated = await context.step(`${prefix}:generate`, async (step): Promise<GenerateResult> => {
-              const existing = await departmentSummaries(pool, scope, 30);
+            // The department's latest summaries as this iteration began, for its quality prompt (with
+            // the iteration's own items) when the generation ran in this attempt.
+            let summariesBefore: { count: number; summaries: Array<{ id: string; summary: string }> } | undefined;
+            const generatedStep = pipelinedStep(context, `${prefix}:generate`, async (step): Promise<GenerateResult> => {
+              const recent = await departmentSummaries(pool, scope, qualitySummaries);
+              summariesBefore = recent;
+              const existing = { count: recent.count, summaries: recent.summaries.slice(-30) };
               const prompt = generationPrompt({
                 department,
                 iteration,
@@ -233,13 +241,14 @@ export function createGatherTask(services: ResolvedGatherServices) {
               append(step, 'deduplicating', { department: slug, department_name: department.name, iteration, items_to_check: answer.object.items.length });
               return { items: answer.object.items, model: answer.model };
             });
+            const generated = await generatedStep.value;
 
             const metadata = {
               taskId, department: slug, departmentName: department.name, departmentNumber: department.codeDepNumber, iteration,
               qualityScore: previousQuality?.score ?? null, model: generated.model, basedOnNodes: start.basedOnNodes,
             };
             let batch: BatchPlan | undefined;
-            const saved = await context.step(`${prefix}:save`, async (step): Promise<SaveBatchResult> => {
+            const savedStep = pipelinedStep(context, `${prefix}:save`, async (step): Promise<SaveBatchResult> => {
               batch = await planBatch({
                 pool,
                 llm,
@@ -256,15 +265,18 @@ export function createGatherTask(services: ResolvedGatherServices) {
                 warn: warner(step),
                 knownVectors,
               });
+              await generatedStep.committed;
               return batch.result;
             }, {
               // The planned rows (vectors included) come from the closure: the checkpoint keeps
               // only the counts and ids, not every embedding again.
               save: async (transaction) => insertPlannedItems(transaction, scope, batch),
             });
+            const saved = await savedStep.value;
             // A replayed save ran nothing this attempt: the next one reads the vectors back.
             knownVectors = batch?.vectors;
             if (brain.kind === 'service' && saved.itemIds.length > 0) {
+              await savedStep.committed;
               await context.step(`${prefix}:index`, async (step) => indexInBrainService({ brain, pool, scope, itemIds: saved.itemIds, metadata, signal, warn: warner(step) }));
             }
             totalIterations += 1;
@@ -273,8 +285,13 @@ export function createGatherTask(services: ResolvedGatherServices) {
             current.items_created += saved.created;
 
             const stagnationBefore = stagnation;
+            const planned = batch;
             const quality = await context.step(`${prefix}:quality`, async (step): Promise<QualityResult> => {
-              const items = await departmentSummaries(pool, scope, 40);
+              // From memory when this attempt ran the generation and the save (the save's commit is
+              // then still on its way); else as stored.
+              const items = summariesBefore && planned
+                ? { count: summariesBefore.count + planned.items.length, summaries: [...summariesBefore.summaries, ...planned.items.map((item) => ({ id: item.id!, summary: item.summary }))].slice(-qualitySummaries) }
+                : await savedStep.committed.then(() => departmentSummaries(pool, scope, qualitySummaries));
               let coverageHint: string | null = null;
               if (brain.kind === 'service') {
                 try {
@@ -311,6 +328,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
                   iterations_without_improvement: next.withoutImprovement, threshold, iteration,
                 });
               }
+              // The items this score is about must be stored before the score is.
+              await savedStep.committed;
               return { ...scored, stagnant };
             }, {
               save: async (transaction, scoredResult) => {
