@@ -106,6 +106,9 @@ export function createGatherTask(services: ResolvedGatherServices) {
       const summary: DepartmentSummary[] = [];
       let totalIterations = 0;
       let itemsCreated = 0;
+      // The current iteration's checkpoints that may still be committing (pipelined steps): a stop
+      // waits for them, so its partial result counts only what is stored.
+      let inFlight: Array<Promise<unknown>> = [];
       let current: DepartmentSummary | undefined;
       let plan: PlanResult | undefined;
 
@@ -241,6 +244,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               append(step, 'deduplicating', { department: slug, department_name: department.name, iteration, items_to_check: answer.object.items.length });
               return { items: answer.object.items, model: answer.model };
             });
+            inFlight = [generatedStep.committed];
             const generated = await generatedStep.value;
 
             const metadata = {
@@ -272,6 +276,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               // only the counts and ids, not every embedding again.
               save: async (transaction) => insertPlannedItems(transaction, scope, batch),
             });
+            inFlight.push(savedStep.committed);
             const saved = await savedStep.value;
             // A replayed save ran nothing this attempt: the next one reads the vectors back.
             knownVectors = batch?.vectors;
@@ -408,6 +413,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
       } catch (error) {
         const reason = abortReason(signal);
         if (reason === 'cancelled' || reason === 'soft_timeout') {
+          await Promise.allSettled(inFlight);
           const result = await resultOf(reason === 'cancelled' ? 'cancelled' : 'timeout');
           const payload = {
             items_created_so_far: itemsCreated, items_created: itemsCreated, iterations: totalIterations,
