@@ -12,6 +12,7 @@
 import type { LanguageModelV4, ProviderV4 } from '@ai-sdk/provider';
 import type { ModelMessage, Schema } from 'ai';
 import type { z } from 'zod';
+import { cachedPromise } from '../cached-promise.ts';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
 import { ConfigError } from '../errors.ts';
@@ -214,15 +215,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
    * that failed to build is forgotten, and the next call tries again.
    */
   const languageModels = new Map<string, Promise<LanguageModelV4>>();
-  const languageModel = (id: string): Promise<LanguageModelV4> => {
-    let model = languageModels.get(id);
-    if (!model) {
-      model = providers.languageModel(id);
-      languageModels.set(id, model);
-      model.catch(() => languageModels.delete(id));
-    }
-    return model;
-  };
+  const languageModel = (id: string): Promise<LanguageModelV4> => cachedPromise(languageModels, id, () => providers.languageModel(id));
   /**
    * The AI SDK's form of a call's output schema, one per schema object: it converts the zod
    * schema to JSON Schema (for the request, and the response cache's key) once, lazily, where a

@@ -9,6 +9,7 @@
  * is known from the config alone.
  */
 import { NoSuchModelError, type EmbeddingModelV4, type ImageModelV4, type LanguageModelV4, type ProviderV4 } from '@ai-sdk/provider';
+import { cachedPromise } from '../cached-promise.ts';
 import type { Config } from '../config.ts';
 import { LlmError } from './errors.ts';
 import { OfflineEmbeddingModel } from './offline-embedding-model.ts';
@@ -116,18 +117,12 @@ export function configureProviders(config: Config, injected: Record<string, Prov
   const loaded = new Map<string, Promise<ProviderV4>>(Object.entries(injected).map(([name, provider]) => [name, Promise.resolve(provider)]));
   if (!loaded.has('offline')) loaded.set('offline', Promise.resolve(createOfflineProvider()));
   const provider = (name: string): Promise<ProviderV4> => {
-    let loading = loaded.get(name);
-    if (!loading) {
-      if (!(enabled as string[]).includes(name)) {
-        const variable = isKnownProvider(name) ? providerKeyVariable[name] : undefined;
-        return Promise.reject(new LlmError('llm_unknown_model', `Provider "${name}" is not configured${variable ? ` (set ${variable})` : ''}.`, { details: { provider: name } }));
-      }
-      loading = cloudProviders[name as CloudProviderName].create(config);
-      // A failed import is not remembered: the next call tries again.
-      loading.catch(() => loaded.delete(name));
-      loaded.set(name, loading);
+    if (!loaded.has(name) && !(enabled as string[]).includes(name)) {
+      const variable = isKnownProvider(name) ? providerKeyVariable[name] : undefined;
+      return Promise.reject(new LlmError('llm_unknown_model', `Provider "${name}" is not configured${variable ? ` (set ${variable})` : ''}.`, { details: { provider: name } }));
     }
-    return loading;
+    // A failed import is not remembered: the next call tries again.
+    return cachedPromise(loaded, name, () => cloudProviders[name as CloudProviderName].create(config));
   };
   const split = (id: string, modelType: 'languageModel' | 'embeddingModel' | 'imageModel'): { name: string; modelId: string } => {
     const index = id.indexOf(':');

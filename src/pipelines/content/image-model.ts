@@ -4,6 +4,7 @@
  * the key the config holds for it). Anything else is `provider_not_configured`: no placeholder is ever made.
  */
 import type { ImageModelV4 } from '@ai-sdk/provider';
+import { cachedPromise } from '../../cached-promise.ts';
 import { configureProviders, formatModelId, parseModelId } from '../../llm/index.ts';
 import { ImageProviderNotConfiguredError } from './errors.ts';
 import type { ContentServices } from './services.ts';
@@ -19,14 +20,8 @@ const resolved = new WeakMap<ContentServices, Promise<ImageModelV4>>();
  * and the job resolves it again; both get the model built the first time.
  */
 export function resolveImageModel(services: ContentServices): Promise<ImageModelV4> {
-  let model = resolved.get(services);
-  if (!model) {
-    model = buildImageModel(services);
-    resolved.set(services, model);
-    // A refusal is not kept: it costs nothing to reach again, and a failed import may pass next time.
-    model.catch(() => resolved.delete(services));
-  }
-  return model;
+  // A refusal is not kept: it costs nothing to reach again, and a failed import may pass next time.
+  return cachedPromise(resolved, services, () => buildImageModel(services));
 }
 
 async function buildImageModel(services: ContentServices): Promise<ImageModelV4> {
