@@ -39,6 +39,26 @@ export interface Shot {
 }
 
 /**
+ * Waits for one of a shot's selectors; when it never comes, the error says what the page showed
+ * instead (an error notice, a stream state, how many events arrived), which a timeout alone
+ * does not.
+ */
+async function waitForReady(page: Page, shot: Shot, selector: string): Promise<void> {
+  try {
+    await page.locator(selector).first().waitFor({ timeout: 30_000 });
+  } catch (error) {
+    const seen = await page.evaluate(() => ({
+      url: location.href,
+      streamState: document.querySelector('[data-stream-state]')?.getAttribute('data-stream-state') ?? null,
+      events: document.querySelectorAll('[data-event-type]').length,
+      lastEvent: Array.from(document.querySelectorAll('[data-event-type]')).at(-1)?.getAttribute('data-event-type') ?? null,
+      text: (document.querySelector('main') ?? document.body).textContent?.replace(/\s+/g, ' ').slice(0, 800) ?? '',
+    })).catch((reason: unknown) => ({ unreadable: String(reason) }));
+    throw new Error(`${shot.name}: ${selector} did not appear; the page showed ${JSON.stringify(seen)}`, { cause: error });
+  }
+}
+
+/**
  * Each shot at each viewport; fails when a page overflows the screen sideways (wide tables
  * must scroll inside their panels).
  */
@@ -47,7 +67,7 @@ export async function takeScreenshots(page: Page, baseUrl: string, folder: strin
     await page.setViewportSize(viewport);
     for (const shot of shots) {
       await page.goto(baseUrl + shot.path);
-      for (const selector of shot.ready) await page.locator(selector).first().waitFor({ timeout: 30_000 });
+      for (const selector of shot.ready) await waitForReady(page, shot, selector);
       await page.waitForTimeout(400);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${shot.name} overflows a ${width} screen by ${overflow}px`).toBeLessThanOrEqual(0);
