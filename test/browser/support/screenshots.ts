@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Page, Request, Response } from 'playwright-core';
 import { expect } from 'vitest';
 import { viewports } from './browser.ts';
 
@@ -40,10 +40,10 @@ export interface Shot {
 
 /**
  * Waits for one of a shot's selectors; when it never comes, the error says what the page showed
- * instead (an error notice, a stream state, how many events arrived), which a timeout alone
- * does not.
+ * instead (an error notice, a stream state, how many events arrived) and which of its requests
+ * failed, which a timeout alone does not.
  */
-async function waitForReady(page: Page, shot: Shot, selector: string): Promise<void> {
+async function waitForReady(page: Page, shot: Shot, selector: string, failedRequests: string[]): Promise<void> {
   try {
     await page.locator(selector).first().waitFor({ timeout: 30_000 });
   } catch (error) {
@@ -54,7 +54,7 @@ async function waitForReady(page: Page, shot: Shot, selector: string): Promise<v
       lastEvent: Array.from(document.querySelectorAll('[data-event-type]')).at(-1)?.getAttribute('data-event-type') ?? null,
       text: (document.querySelector('main') ?? document.body).textContent?.replace(/\s+/g, ' ').slice(0, 800) ?? '',
     })).catch((reason: unknown) => ({ unreadable: String(reason) }));
-    throw new Error(`${shot.name}: ${selector} did not appear; the page showed ${JSON.stringify(seen)}`, { cause: error });
+    throw new Error(`${shot.name}: ${selector} did not appear; the page showed ${JSON.stringify(seen)}; requests that failed: ${JSON.stringify(failedRequests.slice(-20))}`, { cause: error });
   }
 }
 
@@ -63,11 +63,29 @@ async function waitForReady(page: Page, shot: Shot, selector: string): Promise<v
  * must scroll inside their panels).
  */
 export async function takeScreenshots(page: Page, baseUrl: string, folder: string, shots: Shot[]): Promise<void> {
+  const failedRequests: string[] = [];
+  const onResponse = (response: Response): void => {
+    if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.url()}`);
+  };
+  const onFailure = (request: Request): void => {
+    failedRequests.push(`failed ${request.url()}: ${request.failure()?.errorText ?? 'unknown'}`);
+  };
+  page.on('response', onResponse);
+  page.on('requestfailed', onFailure);
+  try {
+    await takeEach(page, baseUrl, folder, shots, failedRequests);
+  } finally {
+    page.off('response', onResponse);
+    page.off('requestfailed', onFailure);
+  }
+}
+
+async function takeEach(page: Page, baseUrl: string, folder: string, shots: Shot[], failedRequests: string[]): Promise<void> {
   for (const [width, viewport] of Object.entries(viewports)) {
     await page.setViewportSize(viewport);
     for (const shot of shots) {
       await page.goto(baseUrl + shot.path);
-      for (const selector of shot.ready) await waitForReady(page, shot, selector);
+      for (const selector of shot.ready) await waitForReady(page, shot, selector, failedRequests);
       await page.waitForTimeout(400);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       expect(overflow, `${shot.name} overflows a ${width} screen by ${overflow}px`).toBeLessThanOrEqual(0);
