@@ -3,6 +3,7 @@
  * and failed (hatched, so the two differ without colour). A table with the same numbers
  * follows for screen readers and for reading exact values.
  */
+import { formatClock } from '../lib/format.ts';
 import { useElementWidth } from '../lib/hooks.ts';
 
 export interface ThroughputBucket {
@@ -14,10 +15,6 @@ export interface ThroughputBucket {
 
 const height = 180;
 const padding = { top: 12, right: 8, bottom: 28, left: 34 };
-
-function clock(time: number): string {
-  return new Date(time).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
-}
 
 export function ThroughputChart({ buckets }: { buckets: ThroughputBucket[] }) {
   const [container, measured] = useElementWidth<HTMLElement>(600);
@@ -55,11 +52,11 @@ export function ThroughputChart({ buckets }: { buckets: ThroughputBucket[] }) {
           const cancelledTop = y(bucket.completed + bucket.failed + bucket.cancelled);
           return (
             <g key={bucket.start}>
-              <title>{`${clock(bucket.start)}: ${bucket.completed} completed, ${bucket.failed} failed, ${bucket.cancelled} cancelled`}</title>
+              <title>{`${formatClock(bucket.start)}: ${bucket.completed} completed, ${bucket.failed} failed, ${bucket.cancelled} cancelled`}</title>
               <rect x={x} width={barWidth} y={completedTop} height={y(0) - completedTop} class="bar-completed" />
               <rect x={x} width={barWidth} y={failedTop} height={completedTop - failedTop} fill="url(#hatch)" />
               <rect x={x} width={barWidth} y={cancelledTop} height={failedTop - cancelledTop} class="bar-cancelled" />
-              {index % labelEvery === 0 ? <text x={x + barWidth / 2} y={height - 8} text-anchor="middle" class="axis-label">{clock(bucket.start)}</text> : null}
+              {index % labelEvery === 0 ? <text x={x + barWidth / 2} y={height - 8} text-anchor="middle" class="axis-label">{formatClock(bucket.start)}</text> : null}
             </g>
           );
         })}
@@ -76,7 +73,7 @@ export function ThroughputChart({ buckets }: { buckets: ThroughputBucket[] }) {
           <thead><tr><th scope="col">From</th><th scope="col">Completed</th><th scope="col">Failed</th><th scope="col">Cancelled</th></tr></thead>
           <tbody>
             {buckets.map((bucket) => (
-              <tr key={bucket.start}><td>{clock(bucket.start)}</td><td>{bucket.completed}</td><td>{bucket.failed}</td><td>{bucket.cancelled}</td></tr>
+              <tr key={bucket.start}><td>{formatClock(bucket.start)}</td><td>{bucket.completed}</td><td>{bucket.failed}</td><td>{bucket.cancelled}</td></tr>
             ))}
           </tbody>
         </table>
