@@ -25,6 +25,12 @@ export const terminalEventTypes = new Set(['task_completed', 'task_failed', 'tas
 
 const maxBackoffMs = 10_000;
 
+/** Before the next frame is drawn; a hidden page draws none, so it gets a slow timer instead. */
+function nextFrame(callback: () => void): void {
+  if (document.visibilityState === 'visible') requestAnimationFrame(callback);
+  else setTimeout(callback, 250);
+}
+
 abstract class ResumableStream {
   protected lastId: number;
   protected disposed = false;
@@ -50,7 +56,11 @@ abstract class ResumableStream {
     this.#handlers.onState?.(state);
   }
 
-  /** Accepts events in id order; batches them per animation frame so a replay renders once. */
+  /**
+   * Accepts events in id order and hands them on once per animation frame. Each SSE or WebSocket
+   * message is a task of its own, so handing them on per message (or per microtask) re-rendered
+   * the page once per event: a replay of a log of n events cost n renders of up to n rows.
+   */
   protected accept(events: TaskEvent[]): void {
     for (const event of events) {
       if (typeof event.id !== 'number' || event.id <= this.lastId) continue;
@@ -59,7 +69,7 @@ abstract class ResumableStream {
     }
     if (this.#pending.length === 0 || this.#flushScheduled) return;
     this.#flushScheduled = true;
-    queueMicrotask(() => {
+    nextFrame(() => {
       this.#flushScheduled = false;
       const batch = this.#pending;
       this.#pending = [];

@@ -3,6 +3,7 @@
  * summary of its payload; the whole payload opens below it. Follows new events while scrolled
  * to the bottom.
  */
+import { memo } from 'preact/compat';
 import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 import type { TaskEvent } from '../api/types.ts';
 import type { StreamState } from '../api/event-streams.ts';
@@ -40,6 +41,26 @@ export function StreamIndicator({ state }: { state: StreamState }) {
   );
 }
 
+/**
+ * One event, rendered once: an event never changes, and its page re-renders every second for its
+ * clocks (a log of hundreds of events, each with its payload's JSON, was re-made each time).
+ */
+const EventRow = memo(function EventRow({ event }: { event: TaskEvent }) {
+  return (
+    <li class={`event event-${event.type}`} data-event-id={event.id} data-event-type={event.type}>
+      <details>
+        <summary>
+          <span class="event-id">#{event.id}</span>
+          <time dateTime={event.created_at} class="event-time">{formatTime(event.created_at)}</time>
+          <span class="event-type">{event.type}</span>
+          <span class="event-summary">{summary(event)}</span>
+        </summary>
+        <pre class="raw-json">{JSON.stringify(event.payload, null, 2)}</pre>
+      </details>
+    </li>
+  );
+});
+
 export function EventLog({ events, state, label = 'Event log' }: { events: TaskEvent[]; state: StreamState; label?: string }) {
   const container = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
@@ -67,19 +88,7 @@ export function EventLog({ events, state, label = 'Event log' }: { events: TaskE
       </div>
       {events.length === 0 ? <p class="muted">No event yet.</p> : null}
       <ol class="event-log" ref={container} tabIndex={0} aria-label={label} data-testid="event-log">
-        {events.map((event) => (
-          <li key={event.id} class={`event event-${event.type}`} data-event-id={event.id} data-event-type={event.type}>
-            <details>
-              <summary>
-                <span class="event-id">#{event.id}</span>
-                <time dateTime={event.created_at} class="event-time">{formatTime(event.created_at)}</time>
-                <span class="event-type">{event.type}</span>
-                <span class="event-summary">{summary(event)}</span>
-              </summary>
-              <pre class="raw-json">{JSON.stringify(event.payload, null, 2)}</pre>
-            </details>
-          </li>
-        ))}
+        {events.map((event) => <EventRow key={event.id} event={event} />)}
       </ol>
     </section>
   );
