@@ -117,11 +117,14 @@ async function waitForStatus(taskId: string, status: string, key = api.keyA): Pr
 }
 
 /**
- * Polls the task's calls until `calls` of them have ended and are listed (a row is written when a
- * request starts and finished when it ends, so the totals may count one still in flight).
+ * Polls the task's calls until `calls` of them have ended and are listed. A row is written when a
+ * request starts and finished when it ends, both in the background: a task may complete while
+ * its last call's row still says in_flight, with no tokens yet.
  */
 async function callsOf(taskId: string, calls: number, key = api.keyA) {
-  return waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}/llm-calls`, { key }), (response) => response.status === 200 && response.body.totals.calls >= calls && response.body.calls.length >= calls);
+  return waitFor(() => api.request('GET', `/api/v1/tasks/${taskId}/llm-calls`, { key }), (response) => response.status === 200
+    && response.body.totals.calls >= calls
+    && (response.body.calls as Array<{ state: string }>).filter((call) => call.state !== 'in_flight').length >= calls);
 }
 
 async function newTenantKey(tenant: string): Promise<string> {
