@@ -2,6 +2,7 @@
  * Results and errors as readable views: objects as labelled rows, arrays of objects as lists
  * of cards, long strings as paragraphs; the raw JSON is one click away.
  */
+import { memo } from 'preact/compat';
 import { useState } from 'preact/hooks';
 import { formatNumber, humanize } from '../lib/format.ts';
 
@@ -73,7 +74,8 @@ function Value({ value, depth }: { value: unknown; depth: number }) {
   return <span>{String(value)}</span>;
 }
 
-export function JsonView({ value, label }: { value: unknown; label: string }) {
+/** Re-rendered only when its value changes: a task page re-renders every second for its clocks. */
+export const JsonView = memo(function JsonView({ value, label }: { value: unknown; label: string }) {
   const [raw, setRaw] = useState(false);
   return (
     <div class="json-view">
@@ -85,4 +87,4 @@ export function JsonView({ value, label }: { value: unknown; label: string }) {
       {raw ? <pre class="raw-json" tabIndex={0}>{JSON.stringify(value, null, 2)}</pre> : <Value value={value} depth={0} />}
     </div>
   );
-}
+});

@@ -7,6 +7,7 @@
  * seconds; when it ends they are read once more at once and once a little later, because the
  * gateway writes a call's row in the background, a few milliseconds after the call returns.
  */
+import { memo } from 'preact/compat';
 import { useEffect, useRef } from 'preact/hooks';
 import { request } from '../api/client.ts';
 import { terminalStatuses, type LlmCall, type LlmCallTotals, type TaskLlmCalls, type TaskStatus } from '../api/types.ts';
@@ -77,7 +78,8 @@ function Outcome({ call }: { call: LlmCall }) {
 }
 
 /** Every call, oldest first, in a panel of its own (it needs the page's width). */
-export function LlmCallTable({ calls }: { calls: TaskLlmCalls | undefined }) {
+/** Re-rendered only when the calls are read again: a task page re-renders every second for its clocks. */
+export const LlmCallTable = memo(function LlmCallTable({ calls }: { calls: TaskLlmCalls | undefined }) {
   if (!calls || calls.calls.length === 0) return null;
   return (
     <section class="panel" aria-labelledby="llm-calls-title">
@@ -122,4 +124,4 @@ export function LlmCallTable({ calls }: { calls: TaskLlmCalls | undefined }) {
       </div>
     </section>
   );
-}
+});
