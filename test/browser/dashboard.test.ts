@@ -358,9 +358,7 @@ describe('dashboard', () => {
         { name: 'gather', path: '/projects/aladdin/gather', ready: ['[data-testid="gather-run"][data-run-status="completed"]'] },
       ] : []),
     ];
-    await takeScreenshots(page, server.url, screenshots.path, shots).catch((error: Error) => {
-      throw new Error(`${error.message}\nthe server's last output:\n${server.child.output().slice(-3000)}`, { cause: error });
-    });
+    await takeScreenshots(page, server.url, screenshots.path, shots, { serverOutput: () => server.child.output() });
     await server.api(`/api/v1/tasks/${running}/cancel`, { method: 'POST' });
     await page.close();
   }, 180_000);

@@ -60,9 +60,10 @@ async function waitForReady(page: Page, shot: Shot, selector: string, failedRequ
 
 /**
  * Each shot at each viewport; fails when a page overflows the screen sideways (wide tables
- * must scroll inside their panels).
+ * must scroll inside their panels). `serverOutput`, when the server is a process of its own,
+ * adds its last output to a failure.
  */
-export async function takeScreenshots(page: Page, baseUrl: string, folder: string, shots: Shot[]): Promise<void> {
+export async function takeScreenshots(page: Page, baseUrl: string, folder: string, shots: Shot[], options: { serverOutput?: () => string } = {}): Promise<void> {
   const failedRequests: string[] = [];
   const onResponse = (response: Response): void => {
     if (response.status() >= 400) failedRequests.push(`${response.status()} ${response.url()}`);
@@ -74,6 +75,9 @@ export async function takeScreenshots(page: Page, baseUrl: string, folder: strin
   page.on('requestfailed', onFailure);
   try {
     await takeEach(page, baseUrl, folder, shots, failedRequests);
+  } catch (error) {
+    if (!options.serverOutput) throw error;
+    throw new Error(`${(error as Error).message}\nthe server's last output:\n${options.serverOutput().slice(-3000)}`, { cause: error });
   } finally {
     page.off('response', onResponse);
     page.off('requestfailed', onFailure);
