@@ -77,8 +77,10 @@ function Outcome({ call }: { call: LlmCall }) {
   return <Tag tone="good">✓ ok</Tag>;
 }
 
-/** Every call, oldest first, in a panel of its own (it needs the page's width). */
-/** Re-rendered only when the calls are read again: a task page re-renders every second for its clocks. */
+/**
+ * Every call, oldest first, in a panel of its own (it needs the page's width). Re-rendered only
+ * when the calls are read again: a task page re-renders every second for its clocks.
+ */
 export const LlmCallTable = memo(function LlmCallTable({ calls }: { calls: TaskLlmCalls | undefined }) {
   if (!calls || calls.calls.length === 0) return null;
   return (
