@@ -20,3 +20,21 @@ export function cachedPromise<Key, Value>(cache: PromiseCache<Key, Value>, key: 
   });
   return loading;
 }
+
+/**
+ * The promise `pending` holds for `key` while it is in flight, or `load()`'s: callers that arrive
+ * while a load is pending share it, and the next caller after it settles loads afresh. For reads
+ * of rows that change, where sharing one read among concurrent callers is as current as each
+ * making its own, and a settled value must not be served later.
+ */
+export function sharedWhilePending<Key, Value>(pending: Map<Key, Promise<Value>>, key: Key, load: () => Promise<Value>): Promise<Value> {
+  const kept = pending.get(key);
+  if (kept) return kept;
+  const loading = load();
+  pending.set(key, loading);
+  const forget = (): void => {
+    if (pending.get(key) === loading) pending.delete(key);
+  };
+  loading.then(forget, forget);
+  return loading;
+}
