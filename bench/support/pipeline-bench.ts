@@ -8,6 +8,7 @@ import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.
 import { Engine, type AnyTaskDefinition } from '../../src/engine/index.ts';
 import type { PipelineServices } from '../../src/kit/index.ts';
 import { createLlmGateway } from '../../src/llm/index.ts';
+import { openConnections } from '../../src/db/pool.ts';
 import { createLogger } from '../../src/logger.ts';
 import { openBenchDatabase } from './bench-database.ts';
 import { startModelServerProcess } from './model-server.ts';
@@ -52,8 +53,8 @@ export async function withPipelineBench<Result>(options: PipelineBenchOptions, r
     engine = await Engine.start({ url: database.url, pool: database.pool, logger, taskTypes: options.taskTypes(services), maintenance: false, schedules: false });
     await engine.startWorker({ concurrency: options.concurrency, pollIntervalMs: 100 });
     // As `taskloom serve` and `taskloom worker` do when their worker starts: the run measured
-    // starts on a worker that is up, not on the process's module loading.
-    await services.llm.warmUp();
+    // starts on a worker that is up, not on the process's module loading and first connections.
+    await Promise.all([services.llm.warmUp(), openConnections(database.pool)]);
     return await run({ engine, services, config });
   } finally {
     await engine?.stop({ graceMs: 1000 });

@@ -3,7 +3,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { isQueueName, queueNames, type Engine, type QueueName } from '../engine/index.ts';
-import { migrate, withTransaction, type Database } from '../db/index.ts';
+import { migrate, openConnections, withTransaction, type Database } from '../db/index.ts';
 import { ensureBootstrapKey, startApiServer } from '../api/index.ts';
 import { WebhookDispatcher } from '../integrations/webhooks/index.ts';
 import { RedisEventSink } from '../integrations/redis-sink.ts';
@@ -83,6 +83,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const concurrency = options.concurrency ?? config.workerConcurrency;
       await engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
       void services.llm.warmUp();
+      await openConnections(database.pool);
       process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       runtime.handlesSignals = true;
       const signal = await untilSignal();
@@ -103,6 +104,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
           shutdownGraceMs: config.shutdownGraceMs,
         });
         void services.llm.warmUp();
+        await openConnections(database.pool);
       }
       // Two servers starting together must not both create a bootstrap key.
       const bootstrap = await withTransaction(database.pool, async (transaction) => {

@@ -63,6 +63,19 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
 }
 
 /**
+ * Opens the pool's connections now (up to `count`, default its size), as a service starting its
+ * worker does: otherwise the first burst of tasks opens them, each connection a new server
+ * process and a login inside that burst's first statements. They stay open while used (the pool
+ * closes a connection only after ten idle minutes). A connection that cannot be opened now is
+ * not an error here: the pool opens it when it is needed, and reports then.
+ */
+export async function openConnections(pool: Pool, count: number = pool.options.max): Promise<void> {
+  const opening = Array.from({ length: Math.max(0, count - pool.totalCount) }, () => pool.connect());
+  const clients = await Promise.allSettled(opening);
+  for (const client of clients) if (client.status === 'fulfilled') client.value.release();
+}
+
+/**
  * Runs `work` in one transaction: commits when it resolves, rolls back when it throws.
  * A failed rollback destroys the connection rather than returning it dirty to the pool.
  */

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { withTransaction, type Pool } from '../db/pool.ts';
+import { openConnections, withTransaction, type Pool } from '../db/pool.ts';
 import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
@@ -162,7 +162,9 @@ export class Worker {
       this.#drained.clear();
       this.#wakeUp();
     }));
-    await registerWorker(pool, this.#registration());
+    // Both delivery connections before the first claim: a claim and a settle overlap as soon as
+    // tasks flow, and the second connection would otherwise open inside the first burst.
+    await Promise.all([registerWorker(pool, this.#registration()), openConnections(this.#dependencies.deliveryPool)]);
     this.#heartbeat = setInterval(() => void this.#beat(), (this.#heartbeatSeconds * 1000) / 2);
     this.#heartbeat.unref();
     this.#loop = this.#run();

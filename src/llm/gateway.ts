@@ -457,13 +457,19 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     async warmUp() {
       const purposes: LlmPurpose[] = ['generation', 'judging', 'research', 'embedding'];
       const loading: Array<Promise<unknown>> = [loadAiSdk()];
+      let overHttp = false;
       for (const purpose of purposes) {
         const defaultId = defaultModelFor(purpose, config, configured);
         const target = resolver.resolve(defaultId, defaultId);
         // The offline model is in this process already; its word data loads when a call needs it.
         if (target.provider === 'offline') continue;
+        overHttp = true;
         loading.push(purpose === 'embedding' ? providers.embeddingModel(target.id) : languageModel(target.id));
       }
+      // Node loads its built-in fetch (undici) on the first touch of `Headers` (or the first
+      // fetch): 18-20 ms of CPU inside the process's first model call, in a profile of
+      // bench:content's first run. Touching the global loads it now.
+      if (overHttp) void globalThis.Headers;
       await Promise.all(loading.map((load) => load.catch((error: unknown) => log.debug({ err: error }, 'loading an LLM provider ahead of its first call failed; the call will report why'))));
     },
 

@@ -1,0 +1,45 @@
+/**
+ * openConnections: a service opens its pool's connections as its worker starts, and a database
+ * that does not answer then is not an error (the pool reports it at the first real checkout).
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createPool, openConnections } from '../../src/db/pool.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+
+let database: TestDatabase;
+
+beforeAll(async () => {
+  database = await createTestDatabase({ migrate: false });
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+it('opens the pool up to its size, and only the connections it lacks', async () => {
+  const pool = createPool(database.url, { max: 3, applicationName: 'taskloom-pool-test' });
+  try {
+    const held = await pool.connect();
+    await openConnections(pool);
+    expect(pool.totalCount).toBe(3);
+    held.release();
+    expect(pool.idleCount).toBe(3);
+    const backends = await pool.query<{ count: number }>("SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = 'taskloom-pool-test'");
+    expect(backends.rows[0]!.count).toBe(3);
+    await openConnections(pool);
+    expect(pool.totalCount).toBe(3);
+  } finally {
+    await pool.end();
+  }
+});
+
+it('resolves when the server does not answer, leaving the pool to report it at the first checkout', async () => {
+  const pool = createPool('postgres://postgres@127.0.0.1:1/nowhere', { max: 2, connectionTimeoutMs: 500 });
+  try {
+    await openConnections(pool);
+    expect(pool.totalCount).toBe(0);
+    await expect(pool.query('SELECT 1')).rejects.toThrow(/ECONNREFUSED|connect/);
+  } finally {
+    await pool.end();
+  }
+});
