@@ -21,17 +21,21 @@ export interface Persona extends GeneratedPersona {
 
 export const personaColumns = 'id, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, status, task_id, created_at, updated_at';
 
-/** Replaces the company's personas that are not in use (draft ones) by the generated ones. */
+/**
+ * Replaces the company's personas that are not in use (draft ones) by the generated ones, in
+ * their order after the company's other personas: two statements, whatever the count (it is in
+ * the step's transaction, which the run's next stage waits for).
+ */
 export async function replaceDraftPersonas(database: Queryable, scope: { tenant: string; companyId: string; taskId: string }, personas: GeneratedPersona[]): Promise<void> {
   await database.query("DELETE FROM content_personas WHERE tenant = $1 AND company_id = $2 AND status = 'draft' AND NOT EXISTS (SELECT 1 FROM content_topics t WHERE t.persona_id = content_personas.id)", [scope.tenant, scope.companyId]);
-  const offset = (await database.query<{ next: number }>('SELECT coalesce(max(position), 0)::int AS next FROM content_personas WHERE company_id = $1', [scope.companyId])).rows[0]!.next;
-  for (const [index, persona] of personas.entries()) {
-    await database.query(
-      `INSERT INTO content_personas (tenant, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, task_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [scope.tenant, scope.companyId, offset + index + 1, persona.name, persona.bio, persona.archetype, persona.mbti, persona.values, persona.frustrations, persona.expertise_topics, persona.vocabulary_level, scope.taskId],
-    );
-  }
+  await database.query(
+    `INSERT INTO content_personas (tenant, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, task_id)
+     SELECT $1, $2, (SELECT coalesce(max(position), 0) FROM content_personas WHERE company_id = $2) + persona.position,
+       persona.name, persona.bio, persona.archetype, persona.mbti, persona."values", persona.frustrations, persona.expertise_topics, persona.vocabulary_level, $3
+     FROM jsonb_to_recordset($4::jsonb) AS persona (position int, name text, bio text, archetype text, mbti text, "values" text[], frustrations text[], expertise_topics text[], vocabulary_level text)
+     ORDER BY persona.position`,
+    [scope.tenant, scope.companyId, scope.taskId, JSON.stringify(personas.map((persona, index) => ({ ...persona, position: index + 1 })))],
+  );
 }
 
 export async function listPersonas(database: Queryable, tenant: string, companyId: string, options: { status?: Persona['status'] } = {}): Promise<Persona[]> {

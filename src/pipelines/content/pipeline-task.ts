@@ -158,15 +158,17 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       await previous;
 
       // 2. The selection: given, automatic, or a marketer's (a gate).
-      const selected = await selectedPersonas(services, context, company, input);
+      const selection = selectedPersonas(services, context, company, input);
+      const selected = await selection.value;
 
       // 3. Topics, then a decision per topic.
       const topicsMessage = `planning ${input.posts_count} topics over ${selected.length} personas`;
       let topicIds: string[];
       if (stagesInRun) {
-        const announced = announce('topics', 30, topicsMessage);
+        const announced = announce('topics', 30, topicsMessage, selection.committed);
         topicIds = await writeMonthTopics(services, context, { company, dna, year: input.year, month: input.month, postsCount: input.posts_count, personaIds: selected, status: 'draft', after: announced.committed });
       } else {
+        await selection.committed;
         const topicOutcomes = await childStage('topics', 30, topicsMessage, [{
           taskType: childType(jobTypes.topics),
           input: { company_id: company.id, year: input.year, month: input.month, posts_count: input.posts_count, persona_ids: selected, submit_for_approval: false },
@@ -231,16 +233,36 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
   });
 }
 
-async function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput): Promise<string[]> {
+/**
+ * The personas the month is written for. Chosen automatically (the company's first, up to the
+ * plan's cap: always a valid selection), the topics start from the ids while the selection
+ * commits (a pipelined step: 5 ms of the topics stage on bench:content), and the stage's
+ * checkpoints follow `committed`. Given ids are checked by the selection's save first, so a bad
+ * one fails the run before any topic is written.
+ */
+function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput): PipelinedStep<string[]> {
   const { pool } = services;
-  const { tenant, taskId } = context;
+  const { tenant } = context;
   if (input.persona_ids || input.auto_select_personas) {
-    const chosen = await context.step('select-personas', async () => {
+    const chosen = pipelinedStep(context, 'select-personas', async () => {
       const ids = input.persona_ids ?? (await listPersonas(pool, tenant, company.id)).slice(0, personaCaps[company.plan]).map((persona) => persona.id);
       return { ids };
     }, { save: async (transaction, result) => { await selectPersonas(transaction, { tenant, companyId: company.id, plan: company.plan }, result.ids); } });
-    return chosen.ids;
+    const committed = chosen.committed.then((result) => result.ids);
+    const value = input.persona_ids ? committed : chosen.value.then((result) => result.ids);
+    // The caller awaits one of the two; the other must not surface as an unhandled rejection.
+    committed.catch(() => {});
+    value.catch(() => {});
+    return { value, committed };
   }
+  const decided = decidedPersonas(services, context, company, input);
+  return { value: decided, committed: decided };
+}
+
+/** The personas a marketer selects: a gate, and the run waits (without a slot) for the decision. */
+async function decidedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput): Promise<string[]> {
+  const { pool } = services;
+  const { tenant, taskId } = context;
   await context.step('gate:personas', async (step) => {
     step.emit('approval_requested', { company_id: company.id, kind: 'personas', id: company.id, version: 1 });
     return null;

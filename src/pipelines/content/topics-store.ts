@@ -21,14 +21,16 @@ export const topicColumns = 'id, company_id, persona_id, title, description, key
 /** Statuses in which a person may still change the text. */
 export const editableStatuses: readonly ContentStatus[] = ['draft', 'pending_approval', 'rejected'];
 
+/** A persona's topics of a month, in one statement (inside its step's transaction). */
 export async function insertTopics(database: Queryable, scope: { tenant: string; companyId: string; taskId: string; year: number; month: number; status: ContentStatus }, topics: Array<GeneratedTopic & { id: string; persona_id: string }>): Promise<void> {
-  for (const topic of topics) {
-    await database.query(
-      `INSERT INTO content_topics (id, tenant, company_id, persona_id, title, description, keywords, year, month, week_number, status, task_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-      [topic.id, scope.tenant, scope.companyId, topic.persona_id, topic.title, topic.description, topic.keywords, scope.year, scope.month, topic.week_number, scope.status, scope.taskId],
-    );
-  }
+  if (topics.length === 0) return;
+  await database.query(
+    `INSERT INTO content_topics (id, tenant, company_id, persona_id, title, description, keywords, year, month, week_number, status, task_id)
+     SELECT topic.id, $1, $2, topic.persona_id, topic.title, topic.description, topic.keywords, $3, $4, topic.week_number, $5, $6
+     FROM jsonb_to_recordset($7::jsonb) AS topic (id uuid, persona_id uuid, title text, description text, keywords text[], week_number int, position int)
+     ORDER BY topic.position`,
+    [scope.tenant, scope.companyId, scope.year, scope.month, scope.status, scope.taskId, JSON.stringify(topics.map(({ id, persona_id, title, description, keywords, week_number }, position) => ({ id, persona_id, title, description, keywords, week_number, position })))],
+  );
 }
 
 /**
