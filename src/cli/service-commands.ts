@@ -7,7 +7,8 @@ import { migrate, openConnections, withTransaction, type Database } from '../db/
 import { ensureBootstrapKey, startApiServer } from '../api/index.ts';
 import { WebhookDispatcher } from '../integrations/webhooks/index.ts';
 import { RedisEventSink } from '../integrations/redis-sink.ts';
-import { builtinRoutes, migrationSources } from '../pipelines/index.ts';
+import type { Config } from '../config.ts';
+import { builtinRoutes, migrationSources, type PipelineServices } from '../pipelines/index.ts';
 import { redact } from './db-command.ts';
 import type { Runtime } from './runtime.ts';
 
@@ -70,6 +71,19 @@ function describeDatabase(database: Database): string {
   return `${redact(database.url)}${database.embeddedDataPath ? ` (embedded, data in ${database.embeddedDataPath})` : ''}`;
 }
 
+/**
+ * The process's worker, as `worker` and `serve` start it; then the default models' providers load
+ * and the main pool opens its connections, so the first tasks do neither inside their work.
+ */
+async function startProcessWorker(config: Config, opened: { engine: Engine; database: Database; services: PipelineServices }, options: { queues?: QueueName[] | undefined; concurrency?: number | undefined } = {}): Promise<{ queues: QueueName[] | undefined; concurrency: number }> {
+  const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
+  const concurrency = options.concurrency ?? config.workerConcurrency;
+  await opened.engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
+  void opened.services.llm.warmUp();
+  await openConnections(opened.database.pool);
+  return { queues, concurrency };
+}
+
 export function serviceCommands(runtime: Runtime): Command[] {
   const worker = new Command('worker')
     .description('Run a worker: claim and run tasks until SIGTERM, then stop gracefully')
@@ -77,13 +91,10 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', parsePositive)
     .action(async (options: { queues?: QueueName[]; concurrency?: number }) => {
       const config = runtime.loadConfig();
-      const { engine, database, services } = await runtime.openEngine({ maintenance: true });
+      const opened = await runtime.openEngine({ maintenance: true });
+      const { engine, database } = opened;
       await startDeliveries(runtime, engine, database);
-      const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
-      const concurrency = options.concurrency ?? config.workerConcurrency;
-      await engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
-      void services.llm.warmUp();
-      await openConnections(database.pool);
+      const { queues, concurrency } = await startProcessWorker(config, opened, options);
       process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       runtime.handlesSignals = true;
       const signal = await untilSignal();
@@ -95,17 +106,9 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .option('--no-worker', 'serve the API only (run workers separately with `taskloom worker`)')
     .action(async (options: { worker: boolean }) => {
       const config = runtime.loadConfig();
-      const { engine, database, services } = await runtime.openEngine({ maintenance: true });
-      if (options.worker) {
-        await engine.startWorker({
-          queues: config.queueList ? parseQueues(config.queueList.join(',')) : undefined,
-          concurrency: config.workerConcurrency,
-          pollIntervalMs: config.pollIntervalMs,
-          shutdownGraceMs: config.shutdownGraceMs,
-        });
-        void services.llm.warmUp();
-        await openConnections(database.pool);
-      }
+      const opened = await runtime.openEngine({ maintenance: true });
+      const { engine, database, services } = opened;
+      if (options.worker) await startProcessWorker(config, opened);
       // Two servers starting together must not both create a bootstrap key.
       const bootstrap = await withTransaction(database.pool, async (transaction) => {
         await transaction.query('SELECT pg_advisory_xact_lock(7214221003)');
