@@ -94,10 +94,13 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database } = opened;
       await startDeliveries(runtime, engine, database);
+      // From the moment the worker may claim a task, a signal stops it gracefully (its tasks are
+      // handed back and it exits 0), even one that arrives while the rest of start-up finishes.
+      runtime.handlesSignals = true;
+      const signalled = untilSignal();
       const { queues, concurrency } = await startProcessWorker(config, opened, options);
       process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
-      runtime.handlesSignals = true;
-      const signal = await untilSignal();
+      const signal = await signalled;
       runtime.logger.info({ signal }, 'stopping worker');
     });
 
@@ -108,6 +111,9 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const config = runtime.loadConfig();
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database, services } = opened;
+      // As for `worker`: once tasks may be claimed here, a signal stops the service gracefully.
+      runtime.handlesSignals = true;
+      const signalled = untilSignal();
       if (options.worker) await startProcessWorker(config, opened);
       // Two servers starting together must not both create a bootstrap key.
       const bootstrap = await withTransaction(database.pool, async (transaction) => {
@@ -124,8 +130,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       // Closers run last-registered first: the HTTP server stops before the engine.
       runtime.onClose(() => server.close());
       process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${describeDatabase(database)}${options.worker ? ' with an in-process worker' : ''}\n`);
-      runtime.handlesSignals = true;
-      const signal = await untilSignal();
+      const signal = await signalled;
       runtime.logger.info({ signal }, 'stopping');
     });
 
