@@ -114,7 +114,7 @@ export interface LlmGateway {
   /** Resolves when every usage row of a finished call is stored in `llm_calls`. */
   flushUsage(): Promise<void>;
   /**
-   * Loads the AI SDK, and the provider and model of each purpose's default, before the first
+   * Loads the AI SDK, the gateway's metrics, and the provider and model of each purpose's default, before the first
    * call needs them: a worker calls it as it starts, so its first task does not wait for module
    * loading. Never rejects: a provider that cannot be had fails inside its first call, where
    * failures are classified.
@@ -456,7 +456,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
 
     async warmUp() {
       const purposes: LlmPurpose[] = ['generation', 'judging', 'research', 'embedding'];
-      const loading: Array<Promise<unknown>> = [loadAiSdk()];
+      // The metrics too: prom-client and OpenTelemetry's API took 30 ms of the event loop at the
+      // end of a fresh process's first model call (a profile of bench:content's first run).
+      const loading: Array<Promise<unknown>> = [loadAiSdk(), llmMetrics()];
       let overHttp = false;
       for (const purpose of purposes) {
         const defaultId = defaultModelFor(purpose, config, configured);

@@ -1,8 +1,8 @@
 /**
  * Prometheus metrics of the gateway, on prom-client's default registry (the one `/metrics`
- * serves). Created once per process, at its first LLM call, and shared by every gateway instance:
- * prom-client is imported then, so a process that builds a gateway without calling a model does
- * not load it.
+ * serves). Created once per process, at its first LLM call or as a worker warms its gateway up,
+ * and shared by every gateway instance: prom-client is imported then, so a process that builds a
+ * gateway without calling a model does not load it.
  */
 import type client from 'prom-client';
 
