@@ -84,7 +84,7 @@ export async function openConnections(pool: Pool, count: number = pool.options.m
     const failure = await client.value.query(primeCatalog).then(() => undefined, (error: unknown) => error);
     // The server refusing a table (no privilege) leaves the connection good; a connection that
     // failed underneath is dropped, and the pool opens another when one is needed.
-    client.value.release(failure instanceof Error && !('code' in failure) ? failure : undefined);
+    client.value.release(failure instanceof Error && !(failure instanceof pg.DatabaseError) ? failure : undefined);
   }));
 }
 

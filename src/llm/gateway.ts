@@ -114,10 +114,10 @@ export interface LlmGateway {
   /** Resolves when every usage row of a finished call is stored in `llm_calls`. */
   flushUsage(): Promise<void>;
   /**
-   * Loads the AI SDK, the gateway's metrics, and the provider and model of each purpose's default, before the first
-   * call needs them: a worker calls it as it starts, so its first task does not wait for module
-   * loading. Never rejects: a provider that cannot be had fails inside its first call, where
-   * failures are classified.
+   * Loads the AI SDK, the gateway's metrics, and the provider and model of each purpose's
+   * default, before the first call needs them: a worker calls it as it starts, so its first task
+   * does not wait for module loading. Never rejects: a provider that cannot be had fails inside
+   * its first call, where failures are classified.
    */
   warmUp(): Promise<void>;
   listModels(): Promise<LlmModelInfo[]>;
