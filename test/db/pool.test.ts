@@ -53,9 +53,11 @@ it('keeps its connections when the priming meets a table the role may not read',
   const role = `pool_test_${process.pid}`;
   try {
     await owner.query('CREATE TABLE IF NOT EXISTS pool_test_locked (id int)');
-    await owner.query(`CREATE ROLE ${role} LOGIN`);
+    // With a password: the embedded server the tests start without DATABASE_URL asks for one.
+    await owner.query(`CREATE ROLE ${role} LOGIN PASSWORD 'pool-test'`);
     const url = new URL(database.url);
     url.username = role;
+    url.password = 'pool-test';
     const pool = createPool(url.toString(), { max: 2 });
     try {
       await openConnections(pool);
