@@ -2,13 +2,12 @@
  * `generate_personas`: six personas (by default) from the company's DNA, stored as drafts; a
  * selection (`POST personas/select/`) makes 3-6 of them active.
  */
-import { z } from 'zod';
 import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { replaceDraftPersonas } from './personas-store.ts';
 import { dnaContext, personasInstructions, personasPrompt } from './prompts.ts';
-import { generatedPersona, jobTypes, personasInput, type CompanyDna, type GeneratedPersona } from './schemas.ts';
+import { jobTypes, personasAnswer, personasInput, type CompanyDna, type GeneratedPersona } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
 
 /**
@@ -21,7 +20,7 @@ export function writePersonas(services: ContentServices, context: TaskContext<un
   return pipelinedStep(context, options.key, async (step) => {
     const answer = await services.llm.generateStructured({
       ...(model ? { model } : {}),
-      schema: z.object({ personas: z.array(generatedPersona).min(count).max(count) }),
+      schema: personasAnswer(count),
       instructions: personasInstructions,
       prompt: personasPrompt(dnaContext(company, dna), count),
       signal: context.signal,

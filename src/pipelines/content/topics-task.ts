@@ -5,14 +5,13 @@
  * commits, so a cancelled job keeps the personas it finished.
  */
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { AnyTaskDefinition, TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { getPersona, getPersonas, listPersonas, type Persona } from './personas-store.ts';
 import { dnaContext, topicRegenerationPrompt, topicsInstructions, topicsPrompt } from './prompts.ts';
-import { generatedTopic, jobTypes, topicsInput, type CompanyDna, type ContentStatus, type GeneratedTopic, type TopicRegenerationInput } from './schemas.ts';
+import { generatedTopic, jobTypes, topicsAnswer, topicsInput, type CompanyDna, type ContentStatus, type GeneratedTopic, type TopicRegenerationInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
 import { getTopic, insertTopics, replaceTopicText, type Topic } from './topics-store.ts';
 
@@ -70,7 +69,7 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
       const persona = personas.get(personaId)!;
       const answer = await llm.generateStructured({
         ...(model ? { model } : {}),
-        schema: z.object({ topics: z.array(generatedTopic).min(weeks.length).max(weeks.length) }),
+        schema: topicsAnswer(weeks.length),
         instructions: topicsInstructions,
         prompt: topicsPrompt(context$, persona, { year: request.year, month: request.month, count: weeks.length, weeks }),
         signal: context.signal,
