@@ -70,6 +70,13 @@ export class NotificationListener {
         // The connect timeout keeps a reconnect during a network cut from hanging on one attempt
         // for minutes; keepalive finds a silently dead connection (notifications stop arriving).
         const client = new pg.Client({ connectionString: this.#url, application_name: 'taskloom-listener', keepAlive: true, keepAliveInitialDelayMillis: 10_000, connectionTimeoutMillis: 5000 });
+        // Listening for errors before connecting: a server that starts shutting down as it
+        // accepts the connection sends "ready" and its FATAL in one packet, and pg emits that
+        // error before `await client.connect()` resumes here; with no listener yet, Node exits.
+        // Until the connection is set up, an error only marks this attempt as failed.
+        let failedDuringSetup: unknown;
+        const duringSetup = (error: unknown): void => { failedDuringSetup ??= error; };
+        client.on('error', duringSetup);
         try {
           await client.connect();
           client.on('notification', (message) => {
@@ -83,13 +90,15 @@ export class NotificationListener {
               }
             }
           });
+          for (const channel of this.#handlers.keys()) await client.query(`LISTEN "${channel}"`);
+          if (failedDuringSetup !== undefined) throw failedDuringSetup;
+          client.off('error', duringSetup);
           client.on('error', (error) => {
             this.#logger.warn({ err: error }, 'notification connection lost; reconnecting');
             if (this.#client === client) this.#client = undefined;
             client.end().catch(() => {});
             if (!this.#stopped) void this.#connect().then(() => this.#fireReconnect());
           });
-          for (const channel of this.#handlers.keys()) await client.query(`LISTEN "${channel}"`);
           if (this.#stopped) {
             await client.end();
             return;
