@@ -27,8 +27,14 @@ function parsePositive(value: string): number {
   return number;
 }
 
-/** Resolves when SIGINT or SIGTERM arrives. */
-export function untilSignal(): Promise<NodeJS.Signals> {
+/**
+ * From now on the command itself stops gracefully on the first SIGINT or SIGTERM (the runtime's
+ * generic handler, which closes and exits 130/143, leaves it alone); resolves with that signal.
+ * `serve` and `worker` call it before their worker may claim a task, so a signal arriving while
+ * the rest of start-up finishes still hands tasks back and exits 0.
+ */
+function takeOverSignals(runtime: Runtime): Promise<NodeJS.Signals> {
+  runtime.handlesSignals = true;
   return new Promise((resolve) => {
     const handler = (signal: NodeJS.Signals): void => {
       process.off('SIGINT', handler);
@@ -94,10 +100,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database } = opened;
       await startDeliveries(runtime, engine, database);
-      // From the moment the worker may claim a task, a signal stops it gracefully (its tasks are
-      // handed back and it exits 0), even one that arrives while the rest of start-up finishes.
-      runtime.handlesSignals = true;
-      const signalled = untilSignal();
+      const signalled = takeOverSignals(runtime);
       const { queues, concurrency } = await startProcessWorker(config, opened, options);
       process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       const signal = await signalled;
@@ -111,9 +114,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const config = runtime.loadConfig();
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database, services } = opened;
-      // As for `worker`: once tasks may be claimed here, a signal stops the service gracefully.
-      runtime.handlesSignals = true;
-      const signalled = untilSignal();
+      const signalled = takeOverSignals(runtime);
       if (options.worker) await startProcessWorker(config, opened);
       // Two servers starting together must not both create a bootstrap key.
       const bootstrap = await withTransaction(database.pool, async (transaction) => {
