@@ -11,6 +11,11 @@
  * taskloom, the drain rate of a backlog of BENCH_BACKLOG (50,000; 0 skips it) in the same
  * database, relative to its median drain: whether the table layout slows as it fills.
  *
+ * taskloom's latency is measured twice: as a process submitting beside its own worker sees it
+ * (`latency_ms`: eager start, the submit commits the task leased to the idle worker), and through
+ * the queue, as a submit from another process goes (`latency_queued_ms`: a second engine on the
+ * same database with eager start off, so a claim follows the submit's commit).
+ *
  * Redis from REDIS_URL, else redis://127.0.0.1:6379; exits non-zero with a message when none
  * answers. PostgreSQL from DATABASE_URL's server when set, else an embedded one in a temporary
  * folder; a fresh database either way, dropped afterwards.
@@ -61,7 +66,8 @@ async function main(): Promise<void> {
 
   const database = await openBenchDatabase({ name: 'compare', poolSize: 20 });
   const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [noopTask], maintenance: false });
-  const perRound: Array<{ load_average: number; bullmq: Figures; taskloom: Figures }> = [];
+  const queuedEngine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [noopTask], maintenance: false, schedules: false, eagerStart: false });
+  const perRound: Array<{ load_average: number; bullmq: Figures; taskloom: Figures & { latency_queued_ms: { p50: number; p99: number } } }> = [];
   let backlog: DrainFigures | undefined;
   let server: string | undefined;
   try {
@@ -79,16 +85,22 @@ async function main(): Promise<void> {
         await bullmq.close();
       }
       const taskloomLatency = await measureSubmitToStart(engine, { samples: latencySamples, concurrency });
+      const queuedLatency = await measureSubmitToStart(queuedEngine, { samples: latencySamples, concurrency });
       const taskloomDrain = await measureDrain(engine, database.pool, { tasks: taskCount, concurrency });
       log(`round ${index}: bullmq p50 ${bullmqLatency.p50} ms, p99 ${bullmqLatency.p99} ms, drain ${bullmqDrain.tasksPerSecond}/s; `
-        + `taskloom p50 ${taskloomLatency.p50} ms, p99 ${taskloomLatency.p99} ms, drain ${taskloomDrain.tasksPerSecond}/s`);
-      perRound.push({ load_average: round(os.loadavg()[0]!), bullmq: figuresOf(bullmqLatency, bullmqDrain), taskloom: figuresOf(taskloomLatency, taskloomDrain) });
+        + `taskloom p50 ${taskloomLatency.p50} ms, p99 ${taskloomLatency.p99} ms (through the queue ${queuedLatency.p50} / ${queuedLatency.p99} ms), drain ${taskloomDrain.tasksPerSecond}/s`);
+      perRound.push({
+        load_average: round(os.loadavg()[0]!),
+        bullmq: figuresOf(bullmqLatency, bullmqDrain),
+        taskloom: { ...figuresOf(taskloomLatency, taskloomDrain), latency_queued_ms: { p50: queuedLatency.p50, p99: queuedLatency.p99 } },
+      });
     }
     if (backlogCount > 0) {
       backlog = await measureDrain(engine, database.pool, { tasks: backlogCount, concurrency });
       log(`taskloom backlog drain: ${backlogCount} tasks in ${backlog.seconds} s (${backlog.tasksPerSecond}/s; queued at ${backlog.submitsPerSecond}/s)`);
     }
   } finally {
+    await queuedEngine.stop({ graceMs: 100 });
     await engine.stop({ graceMs: 100 });
     await database.drop();
   }
@@ -96,6 +108,8 @@ async function main(): Promise<void> {
   const ratio = (value: number, base: number): number => Math.round((value / base) * 1000) / 1000;
   const bullmqFigures = medians(perRound.map((entry) => entry.bullmq));
   const taskloomFigures = medians(perRound.map((entry) => entry.taskloom));
+  const queuedP50 = percentile(perRound.map((entry) => entry.taskloom.latency_queued_ms.p50), 0.5);
+  const queuedP99 = percentile(perRound.map((entry) => entry.taskloom.latency_queued_ms.p99), 0.5);
   process.stdout.write(`${JSON.stringify({
     tasks: taskCount,
     concurrency,
@@ -106,12 +120,14 @@ async function main(): Promise<void> {
     bullmq: bullmqFigures,
     taskloom: {
       ...taskloomFigures,
+      latency_queued_ms: { p50: queuedP50, p99: queuedP99 },
       ...(backlog ? { backlog: { tasks: backlogCount, drain_tasks_per_s: backlog.tasksPerSecond } } : {}),
     },
     ratios: {
       drain: ratio(taskloomFigures.drain_tasks_per_s, bullmqFigures.drain_tasks_per_s),
       latency_p50: ratio(taskloomFigures.latency_ms.p50, bullmqFigures.latency_ms.p50),
       latency_p99: ratio(taskloomFigures.latency_ms.p99, bullmqFigures.latency_ms.p99),
+      latency_queued_p50: ratio(queuedP50, bullmqFigures.latency_ms.p50),
       ...(backlog ? { backlog_vs_base: ratio(backlog.tasksPerSecond, taskloomFigures.drain_tasks_per_s) } : {}),
     },
     per_round: perRound,

@@ -10,6 +10,11 @@
  *   statement and its commit;
  * - handler: the start to the handler's first line.
  *
+ * That is the path through the queue, measured with eager start off. With it on (the default),
+ * a task submitted beside an idle worker of the same engine skips the wake-up and the claim: its
+ * submit writes it leased to the worker, which starts it when the submit commits; `eager` is
+ * that submit-to-handler time, measured the same way on a second engine.
+ *
  * Beside them, the floors of this server measured in the same run: a round trip (`SELECT 1`) and a
  * durable commit (a one-row INSERT in autocommit, which waits for its WAL flush). A task starts
  * after two durable commits (its submit is acknowledged only once stored, and a claim is committed
@@ -66,7 +71,7 @@ const figures = (values: number[]): { p50: number; p90: number; p99: number } =>
 async function main(): Promise<void> {
   const database = await openBenchDatabase({ name: 'latency', poolSize: 20 });
   const listener = new pg.Client({ connectionString: database.url });
-  const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [probe], maintenance: false });
+  const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [probe], maintenance: false, eagerStart: false });
   try {
     await listener.connect();
     // The server's floors: a round trip on a connection of its own, a commit through the pool.
@@ -114,9 +119,27 @@ async function main(): Promise<void> {
       await worker.stop();
     }
 
+    const eager: number[] = [];
+    const eagerEngine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [probe], maintenance: false });
+    const eagerWorker = await eagerEngine.startWorker({ concurrency: 8 });
+    try {
+      for (let index = 0; index < samples + warmUp; index += 1) {
+        const handler = new Promise<number>((resolve) => { handlerStarted = () => resolve(performance.now()); });
+        const begin = performance.now();
+        await eagerEngine.submit({ taskType: probe.type, input: {} });
+        const at = await handler;
+        if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+        if (index >= warmUp) eager.push(at - begin);
+      }
+    } finally {
+      await eagerWorker.stop();
+      await eagerEngine.stop();
+    }
+
     const result = {
       samples,
       submit_to_start_ms: Object.fromEntries(Object.entries(parts).map(([name, values]) => [name, figures(values)])),
+      eager_ms: figures(eager),
       floors_ms: { round_trip: figures(roundTrip), durable_commit: figures(durableCommit) },
     };
     log('submit-to-start, one task at a time to an idle worker (ms):');
@@ -124,6 +147,7 @@ async function main(): Promise<void> {
       const { p50, p90, p99 } = figures(values);
       log(`  ${name.padEnd(8)} p50 ${p50}  p90 ${p90}  p99 ${p99}`);
     }
+    log(`  eager    p50 ${result.eager_ms.p50}  p90 ${result.eager_ms.p90}  p99 ${result.eager_ms.p99}  (submit to handler, no claim)`);
     log(`floors: round trip p50 ${result.floors_ms.round_trip.p50} ms, durable commit p50 ${result.floors_ms.durable_commit.p50} ms`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {

@@ -43,6 +43,12 @@ export interface EngineOptions {
   schedules?: boolean;
   /** Scheduler check interval, seconds (tests shorten it). @default 30 */
   cronIntervalSeconds?: number;
+  /**
+   * A task submitted here while a worker of this engine has a free slot and nothing waiting on
+   * its queue is written already leased to that worker and starts when the submit commits,
+   * without a claim (see `EagerSlot`). @default true
+   */
+  eagerStart?: boolean;
 }
 
 export interface EngineHooks {
@@ -72,7 +78,17 @@ export class Engine {
     this.listener = listener;
     this.registry = new TaskRegistry().register(...options.taskTypes);
     this.events = new EventHub(options.pool, listener, options.logger);
-    this.#submits = new SubmitBatcher({ pool: options.pool, registry: this.registry });
+    this.#submits = new SubmitBatcher({
+      pool: options.pool,
+      registry: this.registry,
+      eagerSlot: options.eagerStart === false ? undefined : (queue) => {
+        for (const worker of this.#workers) {
+          const slot = worker.eagerSlot(queue);
+          if (slot) return slot;
+        }
+        return undefined;
+      },
+    });
   }
 
   static async start(options: EngineOptions): Promise<Engine> {

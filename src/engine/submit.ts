@@ -60,9 +60,28 @@ export function projectIdOf(definition: AnyTaskDefinition, input: unknown): stri
   return typeof candidate === 'string' || typeof candidate === 'number' ? String(candidate) : null;
 }
 
+/**
+ * A free slot of a worker in this process, held for a task being submitted (eager start, as
+ * Temporal calls it): the submit statement writes the task already leased to that worker, and the
+ * worker starts it once the statement has committed. A task then starts one durable commit after
+ * its submit instead of two (the submit's, then a claim's), and no NOTIFY or claim is needed.
+ */
+export interface EagerSlot {
+  workerId: string;
+  /** The lease the task is written with. */
+  lease: string;
+  leaseSeconds: number;
+  /** The submit committed with the task leased under this slot: run it. */
+  start: (task: TaskRecord) => void;
+  /** The task was not leased here (the submit failed, or an idempotency key matched an older task). */
+  release: () => void;
+}
+
 export interface SubmitDependencies {
   pool: Pool;
   registry: TaskRegistry;
+  /** A free slot of a local worker for a task of this queue, or undefined (then it is queued). */
+  eagerSlot?: (queue: string) => EagerSlot | undefined;
 }
 
 /** A validated submit, ready to insert. */
@@ -100,13 +119,26 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
   };
 }
 
+/*
+ * A task given an eager slot ($15 lease, $16 worker, $17 lease seconds) is written as its claim
+ * would leave it: running, first attempt, its lease row, and `task_started` after `task_queued`
+ * (a UNION ALL emits its branches in order, and the event ids follow the emitted order). The
+ * others get their queue row and wake their queue's workers.
+ */
 const submitStatement = `WITH inserted AS (
-       INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id)
-       SELECT id, tenant, project_id, task_type, queue, priority, 'queued', input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[])
-         AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id)
+       INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
+         attempts, started_at, lease, worker_id)
+       SELECT id, tenant, project_id, task_type, queue, priority, CASE WHEN lease IS NULL THEN 'queued' ELSE 'running' END, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
+         CASE WHEN lease IS NULL THEN 0 ELSE 1 END, CASE WHEN lease IS NULL THEN NULL ELSE now() END, lease, worker_id
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $15::uuid[], $16::text[])
+         AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id, lease, worker_id)
        ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${taskColumns}
+     ), leased AS (
+       INSERT INTO task_leases (task_id, lease, worker_id, expires_at)
+       SELECT inserted.id, inserted.lease, inserted.worker_id, now() + make_interval(secs => slots.lease_seconds)
+       FROM inserted JOIN unnest($1::uuid[], $17::float8[]) AS slots (id, lease_seconds) ON slots.id = inserted.id
+       WHERE inserted.lease IS NOT NULL
      ), exclusive AS (
        INSERT INTO task_exclusive_keys (tenant, task_type, exclusive_key, task_id)
        SELECT inserted.tenant, inserted.task_type, keys.exclusive_key, inserted.id
@@ -116,10 +148,14 @@ const submitStatement = `WITH inserted AS (
        INSERT INTO task_queue (task_id, queue, priority, concurrency_key)
        SELECT inserted.id, inserted.queue, inserted.priority, keys.lease_key
        FROM inserted JOIN unnest($1::uuid[], $14::text[]) AS keys (id, lease_key) ON keys.id = inserted.id
+       WHERE inserted.lease IS NULL
        RETURNING queue
      ), announced AS (
        ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_queued' AS type,
-         jsonb_build_object('task_type', task_type, 'queue', queue, 'priority', priority) AS payload FROM inserted`)}
+         jsonb_build_object('task_type', task_type, 'queue', queue, 'priority', priority) AS payload FROM inserted
+         UNION ALL
+         SELECT id, tenant, project_id, 'task_started',
+           jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', worker_id, 'resumed', false) FROM inserted WHERE lease IS NOT NULL`)}
      )
      SELECT inserted.*, ${eventsNotified('announced')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`;
 
@@ -130,8 +166,9 @@ const submitStatement = `WITH inserted AS (
  * `created: false` with the existing task and are not queued again. A clash on the exclusive key
  * raises the database's unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
  */
-async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Promise<SubmitResult[]> {
+async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slots: Array<EagerSlot | undefined> = []): Promise<SubmitResult[]> {
   const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
+  const slot = <Value>(pick: (slot: EagerSlot) => Value): Array<Value | null> => batch.map((_, index) => (slots[index] === undefined ? null : pick(slots[index])));
   const inserted = await database.query<TaskRecord>({
     name: 'taskloom_submit',
     text: submitStatement,
@@ -141,6 +178,7 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[]): Pro
       column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
       column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.parentTaskId),
       column((task) => leaseKey({ tenant: task.tenant, task_type: task.taskType, concurrency_key: task.concurrencyKey })),
+      slot((held) => held.lease), slot((held) => held.workerId), slot((held) => held.leaseSeconds),
     ],
   });
   const created = new Map(inserted.rows.map((row) => {
@@ -199,10 +237,22 @@ export class SubmitBatcher {
       await new Promise((resolve) => setImmediate(resolve));
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, maxBatch);
+        // Keyed tasks always take the queue: only a claim decides which task of a key runs.
+        const slots = batch.map((item) => (item.prepared.task.concurrencyKey === null ? this.#dependencies.eagerSlot?.(item.prepared.task.queue) : undefined));
         try {
-          const results = await insertPrepared(this.#dependencies.pool, batch.map((item) => item.prepared));
-          batch.forEach((item, index) => item.resolve(results[index]!));
+          const results = await insertPrepared(this.#dependencies.pool, batch.map((item) => item.prepared), slots);
+          batch.forEach((item, index) => {
+            const result = results[index]!;
+            const slot = slots[index];
+            if (slot !== undefined) {
+              if (result.created && result.task.lease === slot.lease) slot.start(result.task);
+              else slot.release();
+            }
+            item.resolve(result);
+          });
         } catch (error) {
+          for (const slot of slots) slot?.release();
+          // Retried below one by one, queued: a slot is held only for as long as one statement.
           if (batch.length === 1) {
             batch[0]!.reject(await this.#explain(batch[0]!.prepared, error));
             continue;

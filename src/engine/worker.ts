@@ -27,7 +27,7 @@ import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './que
 import { retryDelayMs } from './retry-policy.ts';
 import { Settler, type Outcome, type Settlement } from './settle.ts';
 import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
-import { validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { validateInput, type EagerSlot, type SubmitRequest, type SubmitResult } from './submit.ts';
 import { createTaskContext, loadCompletedSteps } from './task-context.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import { taskColumns, type TaskRecord } from './task-store.ts';
@@ -124,6 +124,9 @@ export class Worker {
   #claimBackoffMs = 0;
   /** Outcomes being recorded; shutdown waits for them. */
   readonly #settling = new Set<Promise<void>>();
+  /** Slots held for submits in flight in this process (eager start); shutdown waits for them. */
+  #heldForSubmits = 0;
+  #noneHeld: Array<() => void> = [];
 
   constructor(dependencies: WorkerDependencies, options: WorkerOptions = {}) {
     this.#dependencies = dependencies;
@@ -180,6 +183,8 @@ export class Worker {
     this.#stopping = true;
     this.#wakeUp();
     await this.#loop;
+    // A submit holding a slot here ends within its statement; its task is handed back below.
+    if (this.#heldForSubmits > 0) await new Promise<void>((resolve) => this.#noneHeld.push(resolve));
     await this.#sweeping;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
@@ -245,7 +250,7 @@ export class Worker {
       }
       for (const queue of this.#queues) {
         if (this.#stopping) break;
-        const wanted = this.#concurrency - this.#active.size + this.#claimAheadAllowance(queue) - this.#claimedAhead.length;
+        const wanted = this.#concurrency - this.#active.size - this.#heldForSubmits + this.#claimAheadAllowance(queue) - this.#claimedAhead.length;
         if (wanted <= 0 || this.#drained.has(queue)) continue;
         try {
           this.#claiming = true;
@@ -274,13 +279,52 @@ export class Worker {
 
   /** Starts tasks claimed ahead, oldest first, in the slots that are free; returns how many. */
   #startClaimedAhead(): number {
-    const free = Math.max(0, this.#concurrency - this.#active.size);
+    const free = Math.max(0, this.#concurrency - this.#active.size - this.#heldForSubmits);
     if (free === 0 || this.#claimedAhead.length === 0 || this.#stopping) return 0;
     const starting = this.#claimedAhead.slice(0, free);
     this.#claimedAhead = this.#claimedAhead.slice(free);
     for (const claim of starting) this.#start(claim);
     this.#dependencies.onStarted?.(starting.map((claim) => claim.task));
     return starting.length;
+  }
+
+  /**
+   * Holds a free slot for a task of `queue` being submitted in this process (submit.ts, eager
+   * start), or answers undefined. Only while this worker's last claim on the queue came back
+   * short and nothing was announced since: a task started eagerly must not pass tasks already
+   * waiting there. A keyed task never asks (only a claim orders a key's tasks).
+   */
+  eagerSlot(queue: string): EagerSlot | undefined {
+    if (this.#stopping || this.#claiming || !this.#drained.has(queue as QueueName)) return undefined;
+    if (this.#active.size + this.#claimedAhead.length + this.#heldForSubmits >= this.#concurrency) return undefined;
+    this.#heldForSubmits += 1;
+    let open = true;
+    const letGo = (): void => {
+      open = false;
+      this.#heldForSubmits -= 1;
+      if (this.#heldForSubmits === 0) for (const resolve of this.#noneHeld.splice(0)) resolve();
+    };
+    return {
+      workerId: this.id,
+      lease: randomUUID(),
+      leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds),
+      start: (task) => {
+        if (!open) return;
+        letGo();
+        // Leased to this worker as it began stopping: handed back like a task claimed ahead.
+        if (this.#stopping) {
+          this.#record(task, { kind: 'released' }, 0);
+          return;
+        }
+        this.#start({ task, firstRun: true });
+        this.#dependencies.onStarted?.([task]);
+      },
+      release: () => {
+        if (!open) return;
+        letGo();
+        this.#wakeUp();
+      },
+    };
   }
 
   /** How many tasks of `queue` may wait for a slot here: one per slot when its tasks are short, else none. */

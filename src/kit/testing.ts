@@ -82,6 +82,8 @@ export interface TestEngineOptions {
   cronIntervalSeconds?: number;
   /** Register cron schedules. @default false */
   schedules?: boolean;
+  /** Start tasks submitted beside an idle worker of this engine without a claim. @default true */
+  eagerStart?: boolean;
 }
 
 export async function startTestEngine(database: Pick<TestDatabase, 'url' | 'pool'>, taskTypes: AnyTaskDefinition[], options: TestEngineOptions = {}): Promise<Engine> {
@@ -94,6 +96,7 @@ export async function startTestEngine(database: Pick<TestDatabase, 'url' | 'pool
     schedules: options.schedules ?? false,
     heartbeatSeconds: options.heartbeatSeconds ?? 10,
     cronIntervalSeconds: options.cronIntervalSeconds,
+    eagerStart: options.eagerStart,
   });
 }
 

@@ -85,7 +85,9 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
         reply.code(created ? 202 : 200);
         return {
           task_id: task.id,
-          status: task.status,
+          // The seed's answer to a new task: accepted. A worker of this process may already run
+          // it (eager start); `GET /tasks/{id}` and the events say so.
+          status: created ? 'queued' : task.status,
           message: created ? 'Task submitted successfully' : 'A task with this idempotency_key already exists; returning it.',
         };
       } catch (error) {
