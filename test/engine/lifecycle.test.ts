@@ -34,7 +34,8 @@ describe('task lifecycle', () => {
   it('runs a sleep task from queued through running to completed, with progress per step', async () => {
     const { task, created } = await engine.submit({ taskType: 'sleep', input: { ms: 200, steps: 4 }, projectId: 'project-1' });
     expect(created).toBe(true);
-    expect(task.status).toBe('queued');
+    // Running already when the worker was idle (eager start); its events show the whole way.
+    expect(['queued', 'running']).toContain(task.status);
     expect(task.queue).toBe('default');
     expect(task.priority).toBe(5);
     const done = await waitForStatus(engine, task.id, ['completed']);
@@ -141,5 +142,20 @@ describe('task lifecycle', () => {
     const again = await engine.cancel(finished.id);
     expect(again).toMatchObject({ previous_state: 'completed', status: 'completed' });
     expect(again.message).toContain('already completed');
+  });
+
+  it('takes a task\'s events and steps with it when the task is deleted', async () => {
+    const { task } = await engine.submit({ taskType: 'sleep', input: { ms: 0, steps: 2 } });
+    await waitForStatus(engine, task.id, ['completed']);
+    const other = await engine.submit({ taskType: 'sleep', input: { ms: 0 } });
+    await waitForStatus(engine, other.task.id, ['completed']);
+    const rows = async (table: string, taskId: string): Promise<number> =>
+      (await database.pool.query(`SELECT 1 FROM ${table} WHERE task_id = $1`, [taskId])).rowCount ?? 0;
+    expect(await rows('task_events', task.id)).toBeGreaterThan(0);
+    expect(await rows('task_steps', task.id)).toBe(2);
+    await database.pool.query('DELETE FROM tasks WHERE id = $1', [task.id]);
+    expect(await rows('task_events', task.id)).toBe(0);
+    expect(await rows('task_steps', task.id)).toBe(0);
+    expect(await rows('task_events', other.task.id)).toBeGreaterThan(0);
   });
 });
