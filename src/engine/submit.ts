@@ -123,7 +123,11 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
  * A task given an eager slot ($15 lease, $16 worker, $17 lease seconds) is written as its claim
  * would leave it: running, first attempt, its lease row, and `task_started` after `task_queued`
  * (a UNION ALL emits its branches in order, and the event ids follow the emitted order). The
- * others get their queue row and wake their queue's workers.
+ * others get their queue row and wake their queue's workers. The lease's expiry counts from the
+ * moment its row is written (`clock_timestamp()`, after the waits this statement may have had on
+ * another transaction's idempotency key or on the event-order lock), not from the statement's
+ * start: a long wait would otherwise commit a lease already lapsed, which a sweep hands to a
+ * second worker while the first runs it.
  */
 const submitStatement = `WITH inserted AS (
        INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
@@ -136,7 +140,7 @@ const submitStatement = `WITH inserted AS (
        RETURNING ${taskColumns}
      ), leased AS (
        INSERT INTO task_leases (task_id, lease, worker_id, expires_at)
-       SELECT inserted.id, inserted.lease, inserted.worker_id, now() + make_interval(secs => slots.lease_seconds)
+       SELECT inserted.id, inserted.lease, inserted.worker_id, clock_timestamp() + make_interval(secs => slots.lease_seconds)
        FROM inserted JOIN unnest($1::uuid[], $17::float8[]) AS slots (id, lease_seconds) ON slots.id = inserted.id
        WHERE inserted.lease IS NOT NULL
      ), exclusive AS (
@@ -166,7 +170,7 @@ const submitStatement = `WITH inserted AS (
  * `created: false` with the existing task and are not queued again. A clash on the exclusive key
  * raises the database's unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
  */
-async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slots: Array<EagerSlot | undefined> = []): Promise<SubmitResult[]> {
+async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slots: Array<EagerSlot | undefined> = []): Promise<Map<string, TaskRecord>> {
   const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
   const slot = <Value>(pick: (slot: EagerSlot) => Value): Array<Value | null> => batch.map((_, index) => (slots[index] === undefined ? null : pick(slots[index])));
   const inserted = await database.query<TaskRecord>({
@@ -181,16 +185,33 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slot
       slot((held) => held.lease), slot((held) => held.workerId), slot((held) => held.leaseSeconds),
     ],
   });
-  const created = new Map(inserted.rows.map((row) => {
+  return new Map(inserted.rows.map((row) => {
     const { notified_events: _events, notified_queues: _queues, ...task } = row as TaskRecord & { notified_events: unknown; notified_queues: unknown };
     return [task.id, task as TaskRecord];
   }));
-  const results: SubmitResult[] = [];
-  for (const item of batch) {
-    const task = created.get(item.task.id);
-    results.push(task ? { task, created: true } : { task: (await findByIdempotencyKey(database, item.task.tenant, item.task.idempotencyKey!))!, created: false });
+}
+
+/** A submit's answer once its statement committed: its new task, or the task its idempotency key already named. */
+async function resultOf(database: Queryable, prepared: PreparedSubmit, created: Map<string, TaskRecord>): Promise<SubmitResult> {
+  const task = created.get(prepared.task.id);
+  if (task) return { task, created: true };
+  return { task: (await findByIdempotencyKey(database, prepared.task.tenant, prepared.task.idempotencyKey!))!, created: false };
+}
+
+/**
+ * Eager slots for a batch, highest priority first (one free slot beside a low and a high task
+ * goes to the high one). Keyed tasks always take the queue: only a claim decides which task of a
+ * key runs.
+ */
+function eagerSlots(batch: PendingSubmit[], eagerSlot: SubmitDependencies['eagerSlot']): Array<EagerSlot | undefined> {
+  const slots: Array<EagerSlot | undefined> = batch.map(() => undefined);
+  if (!eagerSlot) return slots;
+  const order = batch.map((_, index) => index).sort((left, right) => batch[right]!.prepared.task.priority - batch[left]!.prepared.task.priority);
+  for (const index of order) {
+    const task = batch[index]!.prepared.task;
+    if (task.concurrencyKey === null) slots[index] = eagerSlot(task.queue);
   }
-  return results;
+  return slots;
 }
 
 interface PendingSubmit {
@@ -237,33 +258,42 @@ export class SubmitBatcher {
       await new Promise((resolve) => setImmediate(resolve));
       while (this.#pending.length > 0) {
         const batch = this.#pending.splice(0, maxBatch);
-        // Keyed tasks always take the queue: only a claim decides which task of a key runs.
-        const slots = batch.map((item) => (item.prepared.task.concurrencyKey === null ? this.#dependencies.eagerSlot?.(item.prepared.task.queue) : undefined));
+        const slots = eagerSlots(batch, this.#dependencies.eagerSlot);
+        let created: Map<string, TaskRecord>;
         try {
-          const results = await insertPrepared(this.#dependencies.pool, batch.map((item) => item.prepared), slots);
-          batch.forEach((item, index) => {
-            const result = results[index]!;
-            const slot = slots[index];
-            if (slot !== undefined) {
-              if (result.created && result.task.lease === slot.lease) slot.start(result.task);
-              else slot.release();
-            }
-            item.resolve(result);
-          });
+          created = await insertPrepared(this.#dependencies.pool, batch.map((item) => item.prepared), slots);
         } catch (error) {
+          // Nothing was written: the slots go back, and the batch is retried one request per
+          // statement through the queue (a slot is held only for as long as one statement).
           for (const slot of slots) slot?.release();
-          // Retried below one by one, queued: a slot is held only for as long as one statement.
           if (batch.length === 1) {
             batch[0]!.reject(await this.#explain(batch[0]!.prepared, error));
             continue;
           }
           for (const item of batch) {
             try {
-              const [result] = await insertPrepared(this.#dependencies.pool, [item.prepared]);
-              item.resolve(result!);
+              item.resolve(await resultOf(this.#dependencies.pool, item.prepared, await insertPrepared(this.#dependencies.pool, [item.prepared])));
             } catch (singleError) {
               item.reject(await this.#explain(item.prepared, singleError));
             }
+          }
+          continue;
+        }
+        // Committed: the tasks leased to a worker start before anything else can fail, or they
+        // would sit leased and never run until their lease lapsed.
+        batch.forEach((item, index) => {
+          const slot = slots[index];
+          if (slot === undefined) return;
+          const task = created.get(item.prepared.task.id);
+          if (task !== undefined && task.lease === slot.lease) slot.start(task);
+          else slot.release();
+        });
+        for (const item of batch) {
+          try {
+            item.resolve(await resultOf(this.#dependencies.pool, item.prepared, created));
+          } catch (error) {
+            // Only the read of an earlier task named by an idempotency key can fail here.
+            item.reject(error);
           }
         }
       }

@@ -127,6 +127,8 @@ export class Worker {
   /** Slots held for submits in flight in this process (eager start); shutdown waits for them. */
   #heldForSubmits = 0;
   #noneHeld: Array<() => void> = [];
+  /** Set once shutdown's grace period ended: the settler and its connections are going. */
+  #settlerClosing = false;
 
   constructor(dependencies: WorkerDependencies, options: WorkerOptions = {}) {
     this.#dependencies = dependencies;
@@ -183,8 +185,6 @@ export class Worker {
     this.#stopping = true;
     this.#wakeUp();
     await this.#loop;
-    // A submit holding a slot here ends within its statement; its task is handed back below.
-    if (this.#heldForSubmits > 0) await new Promise<void>((resolve) => this.#noneHeld.push(resolve));
     await this.#sweeping;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
@@ -193,10 +193,14 @@ export class Worker {
     this.#claimedAhead = [];
     for (const claim of notStarted) this.#record(claim.task, { kind: 'released' }, 0);
     const graceMs = options.graceMs ?? this.#shutdownGraceMs;
-    const allDone = Promise.all([...this.#active.values()].map((running) => running.done));
+    // A submit holding a slot here hands its task back when its statement returns (eager start);
+    // one still blocked after the grace period hands it back through the main pool.
+    const submitsDone = this.#heldForSubmits === 0 ? undefined : new Promise<void>((resolve) => this.#noneHeld.push(resolve));
+    const allDone = Promise.all([...[...this.#active.values()].map((running) => running.done), submitsDone]);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([allDone, new Promise((resolve) => { timer = setTimeout(resolve, graceMs); })]);
     clearTimeout(timer);
+    this.#settlerClosing = true;
     const stragglers = [...this.#active.values()];
     for (const running of stragglers) running.released = true;
     await Promise.all(stragglers.map((running) =>
@@ -284,8 +288,17 @@ export class Worker {
     const starting = this.#claimedAhead.slice(0, free);
     this.#claimedAhead = this.#claimedAhead.slice(free);
     for (const claim of starting) this.#start(claim);
-    this.#dependencies.onStarted?.(starting.map((claim) => claim.task));
+    this.#announceStarted(starting.map((claim) => claim.task));
     return starting.length;
+  }
+
+  /** The started hook (metrics); a hook that throws is logged, never let into the claim or submit that started the tasks. */
+  #announceStarted(tasks: TaskRecord[]): void {
+    try {
+      this.#dependencies.onStarted?.(tasks);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'a started hook threw');
+    }
   }
 
   /**
@@ -311,13 +324,20 @@ export class Worker {
       start: (task) => {
         if (!open) return;
         letGo();
-        // Leased to this worker as it began stopping: handed back like a task claimed ahead.
+        // Leased to this worker as it began stopping: handed back like a task claimed ahead,
+        // without spending its attempt.
+        if (this.#settlerClosing) {
+          new Settler(this.#dependencies.pool, this.#logger, () => {}).settle({ task, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
+            this.#logger.error({ err: error, taskId: task.id }, 'handing back a task submitted during shutdown failed; it resumes after its lease lapses');
+          });
+          return;
+        }
         if (this.#stopping) {
           this.#record(task, { kind: 'released' }, 0);
           return;
         }
         this.#start({ task, firstRun: true });
-        this.#dependencies.onStarted?.([task]);
+        this.#announceStarted([task]);
       },
       release: () => {
         if (!open) return;

@@ -148,3 +148,38 @@ it('queues every task when the engine turns eager start off', async () => {
     await queuedOnly.stop({ graceMs: 100 });
   }
 });
+
+it('stops within its grace period while a submit holds one of its slots, and that task is handed back unspent', async () => {
+  const worker = await engine.startWorker({ concurrency: 1, pollIntervalMs: 60_000 });
+  await idle(worker);
+  // Another transaction inserting the same idempotency key holds the submit's statement.
+  const blocker = await database.pool.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `INSERT INTO tasks (id, tenant, task_type, queue, priority, status, input, max_attempts, idempotency_key)
+       VALUES (gen_random_uuid(), 'default', $1, 'default', 5, 'queued', '{}', 1, 'held')`,
+      [quick.type],
+    );
+    const submitted = engine.submit({ taskType: quick.type, input: {}, idempotencyKey: 'held' });
+    await eventually(async () => (await database.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO tasks%'`)).rowCount === 1);
+    const stopping = performance.now();
+    await worker.stop({ graceMs: 200 });
+    expect(performance.now() - stopping).toBeLessThan(5_000);
+    await blocker.query('ROLLBACK');
+    const { task, created } = await submitted;
+    expect(created).toBe(true);
+    const back = await eventually(async () => {
+      const found = await engine.getTask(task.id);
+      return found.status === 'queued' ? found : undefined;
+    });
+    expect(back).toMatchObject({ attempts: 0, lease: null, worker_id: null });
+    // Leased by the submit (its slot was held), then handed back, not queued from the start.
+    expect((await eventsOf(task.id)).map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_queued']);
+    expect(await database.pool.query('SELECT 1 FROM task_queue WHERE task_id = $1', [task.id])).toMatchObject({ rowCount: 1 });
+    expect(await database.pool.query('SELECT 1 FROM task_leases WHERE task_id = $1', [task.id])).toMatchObject({ rowCount: 0 });
+  } finally {
+    await blocker.query('ROLLBACK').catch(() => {});
+    blocker.release();
+  }
+});
