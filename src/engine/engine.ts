@@ -188,7 +188,7 @@ export class Engine {
     const worker = new Worker(
       {
         pool: this.pool,
-        deliveryPool: createPool(this.#options.url, { max: 2, applicationName: 'taskloom-worker', settings: deliverySettings }),
+        deliveryPool: createPool(this.#options.url, { max: 3, applicationName: 'taskloom-worker', settings: deliverySettings }),
         registry: this.registry,
         listener: this.listener,
         logger: this.logger,

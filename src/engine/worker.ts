@@ -7,11 +7,12 @@
  * delay N-1 others another worker could run (decision 0002). Only for a queue whose tasks have
  * lately taken a few milliseconds does the worker claim ahead, up to one more task per slot: the
  * next claim then runs while the slots are busy and every commit carries twice the tasks, and a
- * task claimed ahead waits at most a few milliseconds for its slot (decision 0008).
+ * task claimed ahead waits at most a few milliseconds for its slot (decision 0008). For a queue
+ * whose tasks end within a claim's round trip, claims are pipelined: up to two are in flight
+ * while the slots work through what earlier ones brought (decision 0011).
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { openConnections, withTransaction, type Pool } from '../db/pool.ts';
 import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -50,8 +51,9 @@ export interface WorkerOptions {
 export interface WorkerDependencies {
   pool: Pool;
   /**
-   * Two connections of this worker's own for the hot path, claims and settles, opened with
-   * `deliverySettings` (ready-queue.ts). The worker closes it when it stops.
+   * Connections of this worker's own for the hot path, claims and settles, opened with
+   * `deliverySettings` (ready-queue.ts): three, for two pipelined claims and a settle beside
+   * them. The worker closes it when it stops.
    */
   deliveryPool: Pool;
   registry: TaskRegistry;
@@ -77,6 +79,17 @@ interface Claim {
  */
 const shortTaskMs = 20;
 
+/**
+ * A queue whose handlers average under this is pipelined: its tasks end sooner than a claim's
+ * round trip and commit take, so with one claim at a time the slots would sit empty while it is
+ * in flight, and the database idle while the slots run (a drain of no-op tasks kept the two cores
+ * 55 % busy). The worker then keeps up to `pipelinedClaims` claims in flight, each for at least a
+ * round of its slots, and holds up to `pipelinedAheadRounds` rounds of tasks claimed ahead.
+ */
+const pipelinedTaskMs = 2;
+const pipelinedClaims = 2;
+const pipelinedAheadRounds = 3;
+
 /** Weight of the newest handler duration in a queue's moving average. */
 const durationWeight = 0.2;
 
@@ -101,8 +114,12 @@ export class Worker {
   #claimedAhead: Claim[] = [];
   /** Moving average of handler milliseconds per queue: what decides claiming ahead. */
   readonly #handlerMs = new Map<string, number>();
-  /** The loop's claim is in flight. */
-  #claiming = false;
+  /** Claims in flight: the loop's own, or up to `pipelinedClaims` sent without waiting. */
+  #claimsInFlight = 0;
+  /** The tasks those claims asked for, counted as taken until they answer. */
+  #requestedInFlight = 0;
+  /** Settles when each claim in flight has answered and its tasks are placed; shutdown waits for them. */
+  readonly #claimsAnswered = new Set<Promise<void>>();
   readonly #logger: Logger;
   #stopping = false;
   #wakePending = false;
@@ -116,12 +133,17 @@ export class Worker {
    * transaction per queue served, most of them on empty queues.
    */
   readonly #drained = new Set<QueueName>();
-  /** Queues announced ready while a claim on them was in flight: a short answer does not drain them. */
-  readonly #readyDuringClaim = new Set<string>();
+  /**
+   * Per queue, bumped by each ready announcement and each claim sent: a claim's short answer
+   * drains the queue only if nothing was announced there, and no later claim sent, meanwhile.
+   */
+  readonly #queueTurns = new Map<string, number>();
   #lastPoll = 0;
   #sweeping: Promise<void> | undefined;
   /** Current wait between failed claims (0: the last claim worked). */
   #claimBackoffMs = 0;
+  /** No claim before this time (`Date.now()`): the last one failed. */
+  #claimRetryAt = 0;
   /** Outcomes being recorded; shutdown waits for them. */
   readonly #settling = new Set<Promise<void>>();
   /** Slots held for submits in flight in this process (eager start); shutdown waits for them. */
@@ -159,7 +181,7 @@ export class Worker {
     this.#unlisten.push(listener.on(readyChannel, (queue) => {
       if (!(this.#queues as string[]).includes(queue)) return;
       this.#drained.delete(queue as QueueName);
-      if (this.#claiming) this.#readyDuringClaim.add(queue);
+      this.#nextTurn(queue);
       this.#wakeUp();
     }));
     this.#unlisten.push(listener.on(cancelChannel, (taskId) => this.#abort(taskId, 'cancelled')));
@@ -167,8 +189,8 @@ export class Worker {
       this.#drained.clear();
       this.#wakeUp();
     }));
-    // Both delivery connections before the first claim: a claim and a settle overlap as soon as
-    // tasks flow, and the second connection would otherwise open inside the first burst.
+    // Every delivery connection before the first claim: claims and settles overlap as soon as
+    // tasks flow, and the others would otherwise open inside the first burst.
     await Promise.all([registerWorker(pool, this.#registration()), openConnections(this.#dependencies.deliveryPool)]);
     this.#heartbeat = setInterval(() => void this.#beat(), (this.#heartbeatSeconds * 1000) / 2);
     this.#heartbeat.unref();
@@ -185,6 +207,11 @@ export class Worker {
     this.#stopping = true;
     this.#wakeUp();
     await this.#loop;
+    // A pipelined claim answering now leaves its tasks claimed ahead (no slot starts them any
+    // more), and they are handed back with the others below.
+    await Promise.all([...this.#claimsAnswered]);
+    // Outcomes the loop left for a next claim are written now: there is none.
+    this.#settler.flushNow();
     await this.#sweeping;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
@@ -253,32 +280,71 @@ export class Worker {
         await new Promise((resolve) => setImmediate(resolve));
       }
       for (const queue of this.#queues) {
-        if (this.#stopping) break;
-        const wanted = this.#concurrency - this.#active.size - this.#heldForSubmits + this.#claimAheadAllowance(queue) - this.#claimedAhead.length;
+        if (this.#stopping || Date.now() < this.#claimRetryAt) break;
+        const wanted = this.#concurrency - this.#active.size - this.#heldForSubmits + this.#claimAheadAllowance(queue) - this.#claimedAhead.length - this.#requestedInFlight;
         if (wanted <= 0 || this.#drained.has(queue)) continue;
-        try {
-          this.#claiming = true;
-          this.#readyDuringClaim.delete(queue);
-          const claims = await this.#claim(queue, wanted).finally(() => { this.#claiming = false; });
-          if (claims.length < wanted && !this.#readyDuringClaim.has(queue)) this.#drained.add(queue);
-          if (claims.length > 0) claimedAny = true;
-          this.#claimedAhead.push(...claims);
-          this.#startClaimedAhead();
-          this.#claimBackoffMs = 0;
-        } catch (error) {
-          // During an outage: one warning, then quiet retries backing off from 0.5 s to 10 s.
-          if (this.#claimBackoffMs === 0) this.#logger.warn({ err: error, queue }, 'claiming tasks failed; retrying with backoff until the database answers');
-          this.#claimBackoffMs = Math.min(10_000, Math.max(500, this.#claimBackoffMs * 2));
-          await sleep(this.#claimBackoffMs);
-          break;
+        if (this.#isPipelined(queue)) {
+          // Not awaited: the slots go on with what earlier claims brought while this one runs,
+          // and its answer wakes the loop. A claim for less than a round of slots would cost a
+          // commit for little, so it waits until that many are wanted.
+          if (this.#claimsInFlight < pipelinedClaims && wanted >= this.#concurrency) {
+            void this.#claimBatch(queue, Math.min(wanted, 2 * this.#concurrency)).then(() => this.#wakeUp());
+          }
+          continue;
         }
+        if (await this.#claimBatch(queue, wanted)) claimedAny = true;
       }
-      this.#settler.flushNow();
+      // Outcomes that end while a claim is in flight ride the next one: its answer wakes the loop,
+      // which claims again or, with nothing left in flight, writes them on their own.
+      if (this.#claimsInFlight > 0 && !this.#stopping) this.#settler.expectClaim();
+      else this.#settler.flushNow();
       if (this.#stopping) break;
       if (!claimedAny || this.#active.size >= this.#concurrency) {
-        await this.#waitForWake(Math.max(1, this.#pollIntervalMs - (Date.now() - this.#lastPoll)));
+        const untilPoll = this.#pollIntervalMs - (Date.now() - this.#lastPoll);
+        const untilRetry = this.#claimRetryAt - Date.now();
+        await this.#waitForWake(Math.max(1, untilRetry > 0 ? Math.min(untilPoll, untilRetry) : untilPoll));
       }
     }
+  }
+
+  /**
+   * Claims up to `limit` tasks of `queue` (one delivery statement, which also records the
+   * outcomes waiting for it), starts what fits in the free slots and keeps the rest claimed ahead.
+   * Failures are logged once per outage and back off from 0.5 s to 10 s before the next claim.
+   * Resolves whether any task was claimed; never rejects.
+   */
+  async #claimBatch(queue: QueueName, limit: number): Promise<boolean> {
+    const turn = this.#nextTurn(queue);
+    this.#claimsInFlight += 1;
+    this.#requestedInFlight += limit;
+    let answered!: () => void;
+    const answer = new Promise<void>((resolve) => { answered = resolve; });
+    this.#claimsAnswered.add(answer);
+    try {
+      const claims = await this.#claim(queue, limit);
+      if (claims.length < limit && this.#queueTurns.get(queue) === turn) this.#drained.add(queue);
+      this.#claimedAhead.push(...claims);
+      this.#startClaimedAhead();
+      this.#claimBackoffMs = 0;
+      return claims.length > 0;
+    } catch (error) {
+      // During an outage: one warning, then quiet retries.
+      if (this.#claimBackoffMs === 0) this.#logger.warn({ err: error, queue }, 'claiming tasks failed; retrying with backoff until the database answers');
+      this.#claimBackoffMs = Math.min(10_000, Math.max(500, this.#claimBackoffMs * 2));
+      this.#claimRetryAt = Date.now() + this.#claimBackoffMs;
+      return false;
+    } finally {
+      this.#claimsInFlight -= 1;
+      this.#requestedInFlight -= limit;
+      this.#claimsAnswered.delete(answer);
+      answered();
+    }
+  }
+
+  #nextTurn(queue: string): number {
+    const turn = (this.#queueTurns.get(queue) ?? 0) + 1;
+    this.#queueTurns.set(queue, turn);
+    return turn;
   }
 
   /** Starts tasks claimed ahead, oldest first, in the slots that are free; returns how many. */
@@ -308,7 +374,7 @@ export class Worker {
    * waiting there. A keyed task never asks (only a claim orders a key's tasks).
    */
   eagerSlot(queue: string): EagerSlot | undefined {
-    if (this.#stopping || this.#claiming || !this.#drained.has(queue as QueueName)) return undefined;
+    if (this.#stopping || this.#claimsInFlight > 0 || !this.#drained.has(queue as QueueName)) return undefined;
     if (this.#active.size + this.#claimedAhead.length + this.#heldForSubmits >= this.#concurrency) return undefined;
     this.#heldForSubmits += 1;
     let open = true;
@@ -347,10 +413,19 @@ export class Worker {
     };
   }
 
-  /** How many tasks of `queue` may wait for a slot here: one per slot when its tasks are short, else none. */
+  /**
+   * How many tasks of `queue` may wait for a slot here: none when its tasks are long, one per
+   * slot when they are short, `pipelinedAheadRounds` per slot when they are pipelined.
+   */
   #claimAheadAllowance(queue: string): number {
     const handlerMs = this.#handlerMs.get(queue);
-    return handlerMs !== undefined && handlerMs < shortTaskMs ? this.#concurrency : 0;
+    if (handlerMs === undefined || handlerMs >= shortTaskMs) return 0;
+    return handlerMs < pipelinedTaskMs ? pipelinedAheadRounds * this.#concurrency : this.#concurrency;
+  }
+
+  #isPipelined(queue: string): boolean {
+    const handlerMs = this.#handlerMs.get(queue);
+    return handlerMs !== undefined && handlerMs < pipelinedTaskMs;
   }
 
   #noteHandlerDuration(queue: string, milliseconds: number): void {

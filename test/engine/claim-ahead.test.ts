@@ -1,7 +1,8 @@
 /**
  * Claiming ahead of free slots (worker.ts): a worker takes one more task per slot only for a
- * queue whose tasks have lately been short, and a task it holds without running is still
- * cancelled at once and handed back at shutdown, never run after either.
+ * queue whose tasks have lately been short (three per slot, through pipelined claims, when they
+ * end at once), and a task it holds without running is still cancelled at once and handed back
+ * at shutdown, never run after either.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -11,6 +12,8 @@ import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
 
 /** Task ids whose handler ran. */
 const ran = new Set<string>();
+/** How many times each task's handler ran. */
+const runCounts = new Map<string, number>();
 /** Open gates by name: the gated task returns when its gate is opened. */
 const gates = new Map<string, () => void>();
 
@@ -21,6 +24,7 @@ const quick = defineTask({
   input: z.object({}),
   async run(context) {
     ran.add(context.taskId);
+    runCounts.set(context.taskId, (runCounts.get(context.taskId) ?? 0) + 1);
     return null;
   },
 });
@@ -128,4 +132,58 @@ it('leaves the next task of a slow queue to a worker with a free slot', async ()
   await waitForTask(engine, next.task.id, ['completed']);
   await first.stop({ graceMs: 100 });
   await second.stop({ graceMs: 100 });
+});
+
+it('holds three rounds of slots for tasks that end at once, and hands them all back at shutdown', async () => {
+  const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  const warmUp = await Promise.all(Array.from({ length: 5 }, () => engine.submit({ taskType: quick.type, input: {} })));
+  for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
+
+  const busy = await Promise.all(['pipelined-a', 'pipelined-b'].map((gate) => engine.submit({ taskType: gated.type, input: { gate } })));
+  await eventually(async () => gates.has('pipelined-a') && gates.has('pipelined-b'));
+  const waiting = await Promise.all(Array.from({ length: 10 }, () => engine.submit({ taskType: quick.type, input: {} })));
+  const waitingIds = waiting.map(({ task }) => task.id);
+  const heldHere = async (): Promise<number> => (await database.pool.query<{ count: number }>(
+    'SELECT count(*)::int AS count FROM task_leases WHERE worker_id = $1 AND task_id = ANY($2::uuid[])', [worker.id, waitingIds],
+  )).rows[0]!.count;
+  // Both slots are busy: two claims in flight lease three rounds of two, and no more.
+  await eventually(async () => (await heldHere()) === 6);
+  // Still six after the worker's polling backstop has run at least once more.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(await heldHere()).toBe(6);
+  expect(waitingIds.filter((id) => ran.has(id))).toEqual([]);
+
+  await worker.stop({ graceMs: 100 });
+  const tasks = await Promise.all(waitingIds.map((id) => engine.getTask(id)));
+  expect(tasks.map((task) => [task.status, task.attempts])).toEqual(waitingIds.map(() => ['queued', 0]));
+
+  const next = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  await openGate('pipelined-a');
+  await openGate('pipelined-b');
+  for (const { task } of [...busy, ...waiting]) await waitForTask(engine, task.id, ['completed']);
+  await next.stop({ graceMs: 100 });
+  expect(waitingIds.map((id) => runCounts.get(id))).toEqual(waitingIds.map(() => 1));
+});
+
+it('records the outcome and stops when stopped just as a pipelined claim starts its task', async () => {
+  // Through the queue (no eager start), so the task arrives by a pipelined claim.
+  const queued = await startTestEngine(database, [quick, gated], { eagerStart: false });
+  try {
+    const worker = await queued.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+    const warmUp = await Promise.all(Array.from({ length: 5 }, () => queued.submit({ taskType: quick.type, input: {} })));
+    for (const { task } of warmUp) await waitForTask(queued, task.id, ['completed']);
+
+    // The next task to start is the one submitted below (the warm-up has completed).
+    let stopped: Promise<void> | undefined;
+    queued.hooks.started.add(() => {
+      stopped ??= worker.stop({ graceMs: 1000 });
+    });
+    const { task } = await queued.submit({ taskType: quick.type, input: {} });
+    await eventually(async () => stopped !== undefined);
+    // The loop had left the task's outcome for a next claim; stopping writes it instead.
+    await stopped;
+    expect(await queued.getTask(task.id)).toMatchObject({ status: 'completed', attempts: 1 });
+  } finally {
+    await queued.stop({ graceMs: 100 });
+  }
 });
