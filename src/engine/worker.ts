@@ -138,6 +138,8 @@ export class Worker {
    * drains the queue only if nothing was announced there, and no later claim sent, meanwhile.
    */
   readonly #queueTurns = new Map<string, number>();
+  /** Queues whose last claim came back full: more is waiting there, worth a second claim in flight. */
+  readonly #backlogged = new Set<string>();
   #lastPoll = 0;
   #sweeping: Promise<void> | undefined;
   /** Current wait between failed claims (0: the last claim worked). */
@@ -286,8 +288,10 @@ export class Worker {
         if (this.#isPipelined(queue)) {
           // Not awaited: the slots go on with what earlier claims brought while this one runs,
           // and its answer wakes the loop. A claim for less than a round of slots would cost a
-          // commit for little, so it waits until that many are wanted.
-          if (this.#claimsInFlight < pipelinedClaims && wanted >= this.#concurrency) {
+          // commit for little, so it waits until that many are wanted; a second one goes out
+          // only while the queue's last answer was full (a poll of an idle queue costs one).
+          const room = this.#claimsInFlight === 0 || (this.#claimsInFlight < pipelinedClaims && this.#backlogged.has(queue));
+          if (room && wanted >= this.#concurrency) {
             void this.#claimBatch(queue, Math.min(wanted, 2 * this.#concurrency)).then(() => this.#wakeUp());
           }
           continue;
@@ -323,6 +327,8 @@ export class Worker {
     try {
       const claims = await this.#claim(queue, limit);
       if (claims.length < limit && this.#queueTurns.get(queue) === turn) this.#drained.add(queue);
+      if (claims.length === limit) this.#backlogged.add(queue);
+      else this.#backlogged.delete(queue);
       this.#claimedAhead.push(...claims);
       this.#startClaimedAhead();
       this.#claimBackoffMs = 0;
