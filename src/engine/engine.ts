@@ -12,7 +12,7 @@ import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
 import { deliverySettings } from './ready-queue.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
-import { SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { compileInputSchemas, SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
 import { getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
@@ -106,6 +106,7 @@ export class Engine {
       throw error;
     }
     const engine = new Engine(options, boss, listener);
+    compileInputSchemas(engine.registry.list());
     if (boss) {
       if (options.schedules ?? true) await registerSchedules(boss, engine.registry.list());
       if (maintenance) await workSchedules(boss, (request) => engine.submit(request), options.logger, Math.min(2, options.cronIntervalSeconds ?? 2));

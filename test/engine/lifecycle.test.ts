@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/index.ts';
+import { z } from 'zod';
+import { defineTask, type Engine } from '../../src/engine/index.ts';
 import { isTaskloomError } from '../../src/errors.ts';
 import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -134,6 +135,32 @@ describe('task lifecycle', () => {
     expect(await countRows('tasks')).toBe(tasksBefore);
     expect(await countRows('task_queue')).toBe(queuedBefore);
     expect(await countRows('task_events')).toBe(eventsBefore);
+  });
+
+  it('starts with a task type whose input schema throws on an empty input, and runs its good input', async () => {
+    // The engine parses an empty input with every type's schema as it starts (compiling them
+    // ahead of the first submit); a schema whose own code throws on that must not stop it.
+    const touchy = defineTask({
+      type: 'test_touchy_schema',
+      description: 'an input schema whose preprocessing throws on a missing field',
+      queue: 'default',
+      input: z.preprocess((value) => {
+        if (typeof (value as { word?: unknown }).word !== 'string') throw new TypeError('word is missing');
+        return value;
+      }, z.object({ word: z.string() })),
+      run: async (context) => ({ echoed: context.input.word }),
+    });
+    // A database of its own: this file's worker would claim the task and not know its type.
+    const own = await createTestDatabase();
+    const other = await startTestEngine(own, [touchy]);
+    try {
+      await other.startWorker({ concurrency: 1, pollIntervalMs: 100 });
+      const { task } = await other.submit({ taskType: 'test_touchy_schema', input: { word: 'hello' } });
+      expect((await waitForStatus(other, task.id, ['completed', 'failed'])).result).toEqual({ echoed: 'hello' });
+    } finally {
+      await other.stop({ graceMs: 500 });
+      await own.drop();
+    }
   });
 
   it('says so when asked to cancel a finished task', async () => {
