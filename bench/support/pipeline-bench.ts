@@ -51,7 +51,7 @@ export async function withPipelineBench<Result>(options: PipelineBenchOptions, r
     const config = loadConfig({ openaiCompatibleBaseUrl: models.baseUrl, llmCache: 'off', llmRequestsPerMinute: 1_000_000, llmConcurrency: 64, ...options.config }, {});
     const services: PipelineServices = { config, pool: database.pool, logger, llm: createLlmGateway({ config, pool: database.pool, logger }) };
     engine = await Engine.start({ url: database.url, pool: database.pool, logger, taskTypes: options.taskTypes(services), maintenance: false, schedules: false });
-    await engine.startWorker({ concurrency: options.concurrency, pollIntervalMs: 100 });
+    await engine.startWorker({ concurrency: options.concurrency, pollIntervalMs: 100, childWaitHoldMs: config.childWaitHoldMs });
     // As `taskloom serve` and `taskloom worker` do when their worker starts: the run measured
     // starts on a worker that is up, not on the process's module loading and first connections.
     await Promise.all([services.llm.warmUp(), openConnections(database.pool)]);

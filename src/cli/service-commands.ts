@@ -84,7 +84,7 @@ function describeDatabase(database: Database): string {
 async function startProcessWorker(config: Config, opened: { engine: Engine; database: Database; services: PipelineServices }, options: { queues?: QueueName[] | undefined; concurrency?: number | undefined } = {}): Promise<{ queues: QueueName[] | undefined; concurrency: number }> {
   const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
   const concurrency = options.concurrency ?? config.workerConcurrency;
-  await opened.engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs });
+  await opened.engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs, childWaitHoldMs: config.childWaitHoldMs });
   void opened.services.llm.warmUp();
   await openConnections(opened.database.pool);
   return { queues, concurrency };

@@ -192,6 +192,7 @@ export class Engine {
         deliveryPool: createPool(this.#options.url, { max: 3, applicationName: 'taskloom-worker', settings: deliverySettings }),
         registry: this.registry,
         listener: this.listener,
+        events: this.events,
         logger: this.logger,
         submit: (request) => this.submit(request),
         onStarted: (tasks) => { for (const hook of this.hooks.started) hook(tasks); },

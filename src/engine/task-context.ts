@@ -18,6 +18,11 @@ export interface ContextDependencies {
   pool: Pool;
   logger: Logger;
   submit: (request: { taskType: string; input: unknown; tenant: string; projectId?: string; idempotencyKey?: string; parentTaskId?: string; priority?: number }) => Promise<{ task: TaskRecord }>;
+  /**
+   * Holds a pending `children` wait in the attempt for a while (wait-hold.ts): true when it
+   * resolved meanwhile, so the handler goes on instead of parking. Absent: it parks at once.
+   */
+  holdChildrenWait?: (waitpoint: WaitpointRecord, signal: AbortSignal) => Promise<boolean>;
 }
 
 /** Takes a share lock on the task row if this attempt still holds it; throws otherwise. */
@@ -131,9 +136,16 @@ export function createTaskContext<Input>(
     return { taskId: submitted.task.id };
   };
 
+  /** A children wait as it stands after the hold the worker allows, if it allows one. */
+  const heldChildrenWait = async (waitpoint: WaitpointRecord): Promise<WaitpointRecord> => {
+    if (waitpoint.status !== 'pending' || !dependencies.holdChildrenWait) return waitpoint;
+    if (!(await dependencies.holdChildrenWait(waitpoint, signal))) return waitpoint;
+    return (await findWaitpoint(dependencies.pool, task.id, waitpoint.key)) ?? waitpoint;
+  };
+
   const waitForChildren = async (key: string, taskIds: string[]): Promise<ChildOutcome[]> => {
     if (taskIds.length === 0) return [];
-    settledOrPark(await waitpointFor(key, { kind: 'children', children: taskIds }));
+    settledOrPark(await heldChildrenWait(await waitpointFor(key, { kind: 'children', children: taskIds })));
     return childOutcomes(taskIds);
   };
 
@@ -191,7 +203,7 @@ export function createTaskContext<Input>(
       // their ids, rather than submitting every child again only to get each one back.
       const registered = await findWaitpoint(dependencies.pool, task.id, key);
       if (registered?.kind === 'children' && registered.children) {
-        settledOrPark(registered);
+        settledOrPark(await heldChildrenWait(registered));
         return childOutcomes(registered.children);
       }
       // Submitted together: the engine's group commit writes them in one transaction.

@@ -19,7 +19,9 @@ import type { Logger } from '../logger.ts';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
-import { resolveChildWaits, sweepWaitpoints } from './waitpoints.ts';
+import type { EventHub } from './event-hub.ts';
+import { holdUntilResolved } from './wait-hold.ts';
+import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
 import { cancelChannel } from './cancel.ts';
 import { extendLeases, readyChannel, recoverLostLeases, releaseLeases } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
@@ -46,6 +48,11 @@ export interface WorkerOptions {
   heartbeatSeconds?: number;
   /** On stop, how long running tasks get after their signal aborts. @default 10000 */
   shutdownGraceMs?: number;
+  /**
+   * How long an attempt waiting for its child tasks may hold the wait before it parks, while the
+   * worker has a slot to spare (wait-hold.ts). 0 parks at once. @default 0
+   */
+  childWaitHoldMs?: number;
 }
 
 export interface WorkerDependencies {
@@ -58,6 +65,8 @@ export interface WorkerDependencies {
   deliveryPool: Pool;
   registry: TaskRegistry;
   listener: NotificationListener;
+  /** Where an attempt holding a children wait hears it resolve. */
+  events: EventHub;
   logger: Logger;
   submit: (request: SubmitRequest) => Promise<SubmitResult>;
   /** Called after outcomes are recorded (metrics). Must not throw. */
@@ -108,6 +117,7 @@ export class Worker {
   readonly #pollIntervalMs: number;
   readonly #heartbeatSeconds: number;
   readonly #shutdownGraceMs: number;
+  readonly #childWaitHoldMs: number;
   readonly #settler: Settler;
   readonly #active = new Map<string, Running>();
   /** Claimed ahead of a free slot (short queues only), in claim order: leased, not yet started. */
@@ -162,6 +172,7 @@ export class Worker {
     this.#pollIntervalMs = options.pollIntervalMs ?? 2000;
     this.#heartbeatSeconds = options.heartbeatSeconds ?? 10;
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
+    this.#childWaitHoldMs = options.childWaitHoldMs ?? 0;
     this.#logger = dependencies.logger.child({ workerId: this.id });
     this.#settler = new Settler(dependencies.deliveryPool, this.#logger, (settlements) => dependencies.onSettled?.(settlements));
   }
@@ -536,7 +547,7 @@ export class Worker {
       }
       const input = validateInput(definition, task.input);
       const context = createTaskContext(
-        { pool, logger, submit: (request) => this.#dependencies.submit(request) },
+        { pool, logger, submit: (request) => this.#dependencies.submit(request), holdChildrenWait: (waitpoint, signal) => this.#holdChildrenWait(waitpoint, signal) },
         task, input, controller.signal, () => (running.firstRun ? Promise.resolve(new Map()) : loadCompletedSteps(pool, task.id)),
       );
       const result = await Promise.race([definition.run(context), hardTimeout]);
@@ -569,6 +580,23 @@ export class Worker {
     );
     this.#settling.add(settling);
     void settling.finally(() => this.#settling.delete(settling));
+  }
+
+  /**
+   * Lets an attempt hold its pending children wait (wait-hold.ts) while this worker has a slot
+   * free beside the attempt's own: the children may need this worker's slots, and an attempt
+   * holding the last one would keep them waiting until its hold ran out. Not while stopping.
+   */
+  async #holdChildrenWait(waitpoint: WaitpointRecord, signal: AbortSignal): Promise<boolean> {
+    if (this.#childWaitHoldMs <= 0 || this.#stopping) return false;
+    if (this.#concurrency - this.#active.size - this.#heldForSubmits <= 0) return false;
+    try {
+      return await holdUntilResolved(this.#dependencies.events, waitpoint, { holdMs: this.#childWaitHoldMs, signal });
+    } catch (error) {
+      // The event hub failing (its connection lost) costs the hold, not the wait: park.
+      this.#logger.debug({ err: error, taskId: waitpoint.task_id }, 'holding a children wait failed; the task parks');
+      return false;
+    }
   }
 
   #failureOutcome(running: Running, error: unknown): Outcome {
