@@ -55,7 +55,7 @@ export const settings = {
   heartbeatSeconds: setting('TASKLOOM_HEARTBEAT_SECONDS', positiveInteger.min(2).max(3600), 'Workers refresh their heartbeat every half of this; one silent for 1.5 times this is presumed gone, and its running tasks resume on another worker.', '10'),
   pollIntervalMs: setting('TASKLOOM_POLL_INTERVAL_MS', positiveInteger.min(100), 'Idle polling backstop for new tasks; LISTEN/NOTIFY wakes workers at once.', '2000'),
   shutdownGraceMs: setting('TASKLOOM_SHUTDOWN_GRACE_MS', nonNegativeInteger, 'On SIGTERM, how long running tasks get to stop after their signal aborts before they are released.', '10000'),
-  childWaitHoldMs: setting('TASKLOOM_CHILD_WAIT_HOLD_MS', nonNegativeInteger.max(600_000), 'How long a task waiting for its child tasks keeps its attempt (listening for them to finish) before it parks, while its worker has a slot to spare; 0 parks at once.', '5000'),
+  childWaitHoldMs: setting('TASKLOOM_CHILD_WAIT_HOLD_MS', nonNegativeInteger.max(600_000), 'How long a task waiting for its child tasks keeps its attempt (listening for them to finish) before it parks, while its worker has a slot to spare and fewer than half its slots hold waits; 0 parks at once.', '5000'),
   port: setting('PORT', positiveInteger.max(65535), 'HTTP port of `taskloom serve`.', '8000'),
   apiBodyLimitBytes: setting('TASKLOOM_API_BODY_LIMIT_BYTES', positiveInteger.min(1024).max(104_857_600), 'Largest request body the HTTP API accepts; bigger bodies answer 413 payload_too_large.', '1048576'),
   apiRateLimitPerMinute: setting('TASKLOOM_API_RATE_LIMIT', positiveInteger.max(10_000_000), 'Requests one API key may make per minute in one process; more answer 429 rate_limited with Retry-After.', '1200'),

@@ -118,6 +118,8 @@ export class Worker {
   readonly #heartbeatSeconds: number;
   readonly #shutdownGraceMs: number;
   readonly #childWaitHoldMs: number;
+  /** Attempts holding a children wait now (at most half the slots). */
+  #holdingWaits = 0;
   readonly #settler: Settler;
   readonly #active = new Map<string, Running>();
   /** Claimed ahead of a free slot (short queues only), in claim order: leased, not yet started. */
@@ -584,18 +586,22 @@ export class Worker {
 
   /**
    * Lets an attempt hold its pending children wait (wait-hold.ts) while this worker has a slot
-   * free beside the attempt's own: the children may need this worker's slots, and an attempt
-   * holding the last one would keep them waiting until its hold ran out. Not while stopping.
+   * free beside it and fewer than half its slots hold waits: the children may need this worker's
+   * slots, and attempts holding all of them would keep them queued until their holds ran out.
+   * Not while stopping.
    */
   async #holdChildrenWait(waitpoint: WaitpointRecord, signal: AbortSignal): Promise<boolean> {
     if (this.#childWaitHoldMs <= 0 || this.#stopping) return false;
-    if (this.#concurrency - this.#active.size - this.#heldForSubmits <= 0) return false;
+    if (this.#holdingWaits >= Math.floor(this.#concurrency / 2) || this.#concurrency - this.#active.size - this.#heldForSubmits <= 0) return false;
+    this.#holdingWaits += 1;
     try {
       return await holdUntilResolved(this.#dependencies.events, waitpoint, { holdMs: this.#childWaitHoldMs, signal });
     } catch (error) {
       // The event hub failing (its connection lost) costs the hold, not the wait: park.
       this.#logger.debug({ err: error, taskId: waitpoint.task_id }, 'holding a children wait failed; the task parks');
       return false;
+    } finally {
+      this.#holdingWaits -= 1;
     }
   }
 

@@ -4,10 +4,30 @@
  * worker with no slot to spare does not hold, and a stopping one does not wait for a hold.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Engine, Settlement } from '../../src/engine/index.ts';
+import { z } from 'zod';
+import { defineTask, type Engine, type Settlement } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
 import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
+
+/** A child on a queue of its own, so a worker can serve the parents and not their children. */
+const scheduledChild = defineTask({
+  type: 'test_hold_child',
+  description: 'a child on the scheduled queue',
+  queue: 'scheduled',
+  input: z.object({ index: z.number().int() }),
+  run: async (context) => ({ index: context.input.index }),
+});
+const parentOfScheduled = defineTask({
+  type: 'test_hold_parent',
+  description: 'waits for two children on the scheduled queue',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    const outcomes = await context.submitAndWait('children', [0, 1].map((index) => ({ taskType: scheduledChild.type, input: { index } })));
+    return { children: outcomes.map((outcome) => outcome.status) };
+  },
+});
 
 let database: TestDatabase;
 let engine: Engine;
@@ -17,7 +37,7 @@ let outcomes: Map<string, string[]>;
 beforeEach(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
-  engine = await startTestEngine(database, testTaskTypes);
+  engine = await startTestEngine(database, [...testTaskTypes, scheduledChild, parentOfScheduled]);
   outcomes = new Map();
   engine.hooks.settled.add((settlements: Settlement[]) => {
     for (const { task, outcome } of settlements) outcomes.set(task.id, [...(outcomes.get(task.id) ?? []), outcome.kind]);
@@ -69,6 +89,24 @@ describe('holding a children wait', () => {
     const done = await waitForTask(engine, task.id, ['completed', 'failed'], 15_000);
     expect(done.status).toBe('completed');
     expect(outcomes.get(task.id)).toEqual(['waiting', 'completed']);
+  });
+
+  it('lets at most half the slots hold waits, however many are free', async () => {
+    // Four slots for the parents and none for their children: two parents hold, the third parks
+    // although a slot is free.
+    await engine.startWorker({ queues: ['default'], concurrency: 4, pollIntervalMs: 200, childWaitHoldMs: 600_000 });
+    const parents = await Promise.all([0, 1, 2].map(() => engine.submit({ taskType: parentOfScheduled.type, input: {} })));
+    const ids = parents.map(({ task }) => task.id);
+    const statuses = await eventually(async () => {
+      const now = await Promise.all(ids.map(async (id) => (await engine.getTask(id)).status));
+      return now.filter((status) => status === 'waiting').length === 1 && (await engine.listChildren(ids[0]!)).length === 2 && now;
+    });
+    expect(statuses.filter((status) => status === 'running')).toHaveLength(2);
+    // A worker for the children's queue: the holders go on, the parked one resumes.
+    await engine.startWorker({ queues: ['scheduled'], concurrency: 4, pollIntervalMs: 200 });
+    const done = await Promise.all(ids.map((id) => waitForTask(engine, id, ['completed', 'failed'])));
+    expect(done.map((task) => task.result)).toEqual(ids.map(() => ({ children: ['completed', 'completed'] })));
+    expect(ids.map((id) => outcomes.get(id)!.join(',')).sort()).toEqual(['completed', 'completed', 'waiting,completed']);
   });
 
   it('stops holding when its worker stops: the stop does not wait for the hold', async () => {
