@@ -1,6 +1,6 @@
 /**
  * Claiming ahead of free slots (worker.ts): a worker takes one more task per slot only for a
- * queue whose tasks have lately been short (three per slot, through pipelined claims, when they
+ * queue whose tasks have lately been short (twelve per slot, through pipelined claims, when they
  * end at once), and a task it holds without running is still cancelled at once and handed back
  * at shutdown, never run after either.
  */
@@ -134,23 +134,23 @@ it('leaves the next task of a slow queue to a worker with a free slot', async ()
   await second.stop({ graceMs: 100 });
 });
 
-it('holds three rounds of slots for tasks that end at once, and hands them all back at shutdown', async () => {
+it('holds twelve rounds of slots for tasks that end at once, and hands them all back at shutdown', async () => {
   const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
   const warmUp = await Promise.all(Array.from({ length: 5 }, () => engine.submit({ taskType: quick.type, input: {} })));
   for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
 
   const busy = await Promise.all(['pipelined-a', 'pipelined-b'].map((gate) => engine.submit({ taskType: gated.type, input: { gate } })));
   await eventually(async () => gates.has('pipelined-a') && gates.has('pipelined-b'));
-  const waiting = await Promise.all(Array.from({ length: 10 }, () => engine.submit({ taskType: quick.type, input: {} })));
+  const waiting = await Promise.all(Array.from({ length: 30 }, () => engine.submit({ taskType: quick.type, input: {} })));
   const waitingIds = waiting.map(({ task }) => task.id);
   const heldHere = async (): Promise<number> => (await database.pool.query<{ count: number }>(
     'SELECT count(*)::int AS count FROM task_leases WHERE worker_id = $1 AND task_id = ANY($2::uuid[])', [worker.id, waitingIds],
   )).rows[0]!.count;
-  // Both slots are busy: two claims in flight lease three rounds of two, and no more.
-  await eventually(async () => (await heldHere()) === 6);
-  // Still six after the worker's polling backstop has run at least once more.
+  // Both slots are busy: the claims in flight lease twelve rounds of two, and no more.
+  await eventually(async () => (await heldHere()) === 24);
+  // Still twenty-four after the worker's polling backstop has run at least once more.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(await heldHere()).toBe(6);
+  expect(await heldHere()).toBe(24);
   expect(waitingIds.filter((id) => ran.has(id))).toEqual([]);
 
   await worker.stop({ graceMs: 100 });
