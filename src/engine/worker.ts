@@ -50,7 +50,8 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /**
    * How long an attempt waiting for its child tasks may hold the wait before it parks, while the
-   * worker has a slot to spare (wait-hold.ts). 0 parks at once. @default 0
+   * worker has a slot to spare and fewer than half its slots hold waits (wait-hold.ts). 0 parks
+   * at once. @default 0
    */
   childWaitHoldMs?: number;
 }
