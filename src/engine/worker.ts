@@ -302,7 +302,7 @@ export class Worker {
       }
       for (const queue of this.#queues) {
         if (this.#stopping || Date.now() < this.#claimRetryAt) break;
-        const wanted = this.#concurrency - this.#active.size - this.#heldForSubmits + this.#claimAheadAllowance(queue) - this.#claimedAhead.length - this.#requestedInFlight;
+        const wanted = this.#freeSlots() + this.#claimAheadAllowance(queue) - this.#claimedAhead.length - this.#requestedInFlight;
         if (wanted <= 0 || this.#drained.has(queue)) continue;
         if (this.#isPipelined(queue)) {
           // Not awaited: the slots go on with what earlier claims brought while this one runs,
@@ -372,9 +372,14 @@ export class Worker {
     return turn;
   }
 
+  /** Slots neither running a task nor held for a submit in flight. */
+  #freeSlots(): number {
+    return this.#concurrency - this.#active.size - this.#heldForSubmits;
+  }
+
   /** Starts tasks claimed ahead, oldest first, in the slots that are free; returns how many. */
   #startClaimedAhead(): number {
-    const free = Math.max(0, this.#concurrency - this.#active.size - this.#heldForSubmits);
+    const free = Math.max(0, this.#freeSlots());
     if (free === 0 || this.#claimedAhead.length === 0 || this.#stopping) return 0;
     const starting = this.#claimedAhead.slice(0, free);
     this.#claimedAhead = this.#claimedAhead.slice(free);
@@ -598,7 +603,7 @@ export class Worker {
    */
   async #holdChildrenWait(waitpoint: WaitpointRecord, signal: AbortSignal): Promise<boolean> {
     if (this.#childWaitHoldMs <= 0 || this.#stopping) return false;
-    if (this.#holdingWaits >= Math.floor(this.#concurrency / 2) || this.#concurrency - this.#active.size - this.#heldForSubmits <= 0) return false;
+    if (this.#holdingWaits >= Math.floor(this.#concurrency / 2) || this.#freeSlots() <= 0) return false;
     this.#holdingWaits += 1;
     try {
       return await holdUntilResolved(this.#dependencies.events, waitpoint, { holdMs: this.#childWaitHoldMs, signal });
