@@ -15,24 +15,30 @@
  * the waitpoint is stored before the hold starts, the attempt keeps its lease by the heartbeat,
  * and a crash while holding resumes from the checkpoints like a crash at any other point.
  */
+import type { Queryable } from '../db/pool.ts';
 import type { EventHub } from './event-hub.ts';
-import type { WaitpointRecord } from './waitpoints.ts';
+import { latestEventId } from './event-log.ts';
+import { getWaitpoint, type WaitpointRecord } from './waitpoints.ts';
 
 const resolutionEvents = new Set(['waitpoint_completed', 'waitpoint_timed_out']);
 
 /**
  * Resolves true once `waitpoint` is resolved, false when `holdMs` passes or `signal` aborts
- * first. Reads the task's stored events before following live ones, so a resolution that
- * committed before the hold began is found too.
+ * first. Follows only events after the log's newest, read first, and then reads the waitpoint
+ * once: a resolution committed before that read is seen there, and one committed after it has a
+ * later event id (ids follow commit order, decision 0003). So a parent with a long history does
+ * not read it all again at every hold.
  */
-export async function holdUntilResolved(events: EventHub, waitpoint: WaitpointRecord, options: { holdMs: number; signal: AbortSignal }): Promise<boolean> {
+export async function holdUntilResolved(events: EventHub, database: Queryable, waitpoint: WaitpointRecord, options: { holdMs: number; signal: AbortSignal }): Promise<boolean> {
   if (options.holdMs <= 0 || options.signal.aborted) return false;
+  const afterId = await latestEventId(database);
+  if ((await getWaitpoint(database, waitpoint.id))?.status !== 'pending') return true;
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   const timer = setTimeout(stop, options.holdMs);
   options.signal.addEventListener('abort', stop, { once: true });
   try {
-    for await (const event of events.subscribe({ taskId: waitpoint.task_id, tenant: waitpoint.tenant, signal: controller.signal })) {
+    for await (const event of events.subscribe({ taskId: waitpoint.task_id, tenant: waitpoint.tenant, afterId, signal: controller.signal })) {
       if (resolutionEvents.has(event.type) && event.payload.waitpoint_id === waitpoint.id) return true;
     }
     return false;

@@ -606,7 +606,7 @@ export class Worker {
     if (this.#holdingWaits >= Math.floor(this.#concurrency / 2) || this.#freeSlots() <= 0) return false;
     this.#holdingWaits += 1;
     try {
-      return await holdUntilResolved(this.#dependencies.events, waitpoint, { holdMs: this.#childWaitHoldMs, signal });
+      return await holdUntilResolved(this.#dependencies.events, this.#dependencies.pool, waitpoint, { holdMs: this.#childWaitHoldMs, signal });
     } catch (error) {
       // The event hub failing (its connection lost) costs the hold, not the wait: park.
       this.#logger.debug({ err: error, taskId: waitpoint.task_id }, 'holding a children wait failed; the task parks');
