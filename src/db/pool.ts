@@ -74,19 +74,29 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  * process's first month of content spent about 100 ms of server time on statements each
  * connection ran for the first time (a statement log of `bench/content-timeline.ts`), and one
  * statement over four tables took 2.6-4.3 ms the first time on a connection, 1.2-1.4 ms once its
- * tables were loaded. Priming costs 9-12 ms per connection at start (40 tables).
+ * tables were loaded. Priming costs 9-12 ms per connection at start (40 tables). A pool that
+ * runs a few statements over a few tables (a worker's delivery connections) skips it with
+ * `primeCatalog: false`: its first statement loads what it needs, and nothing else is used.
  */
-export async function openConnections(pool: Pool, count: number = pool.options.max): Promise<void> {
-  const opening = Array.from({ length: Math.max(0, count - pool.totalCount) }, () => pool.connect());
+export async function openConnections(pool: Pool, count: number = pool.options.max, options: { primeCatalog?: boolean } = {}): Promise<void> {
+  // The idle connections are checked out too, so that the pool opens new ones for the rest
+  // instead of handing back an idle one.
+  const missing = Math.max(0, count - pool.totalCount);
+  const opening = Array.from({ length: missing === 0 ? 0 : missing + pool.idleCount }, () => pool.connect());
   const clients = await Promise.allSettled(opening);
   await Promise.all(clients.map(async (client) => {
     if (client.status !== 'fulfilled') return;
+    if (options.primeCatalog === false || primed.has(client.value)) return client.value.release();
+    primed.add(client.value);
     const failure = await client.value.query(primeCatalog).then(() => undefined, (error: unknown) => error);
     // The server refusing a table (no privilege) leaves the connection good; a connection that
     // failed underneath is dropped, and the pool opens another when one is needed.
     client.value.release(failure instanceof Error && !(failure instanceof pg.DatabaseError) ? failure : undefined);
   }));
 }
+
+/** Connections that have run `primeCatalog`, so that opening more leaves them be. */
+const primed = new WeakSet<pg.PoolClient>();
 
 /**
  * Plans a statement over each table of the current schema (at most 200, so a database shared with
