@@ -151,6 +151,10 @@ export interface DeliveryResult extends ClaimResult {
  *
  * Finishes of keyed tasks never travel with a claim (the Settler sends them alone): a statement
  * releasing key A and taking key B, beside another releasing B and taking A, would deadlock.
+ *
+ * Nothing reads `ended` and `started` (the NOTIFY is decided from `finished` and `claimed`), so
+ * PostgreSQL writes the events after the rest of the statement and the event-order lock is held
+ * for the commit, while another worker's or another claim's statement does the rest of its work.
  */
 const deliveryStatement = `WITH finished AS (
        UPDATE tasks t SET status = o.status, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
@@ -199,7 +203,7 @@ const deliveryStatement = `WITH finished AS (
          FROM claimed WHERE attempts <= max_attempts`)}
      )
      SELECT outcome.finished, leased.task_id AS leased_id, leased.lease AS leased_lease, claimed.*,
-       ${eventsNotified('(SELECT id FROM ended UNION ALL SELECT id FROM started) AS announced')} AS notified_events,
+       ${eventsNotified('(SELECT id FROM finished UNION ALL SELECT id FROM claimed WHERE attempts <= max_attempts) AS announced')} AS notified_events,
        ${readyNotified('released WHERE concurrency_key IS NOT NULL')} AS notified_queues
      FROM (SELECT coalesce(json_agg(json_build_object('id', id, 'parent_task_id', parent_task_id)), '[]') AS finished FROM finished) AS outcome
      LEFT JOIN (leased LEFT JOIN claimed ON claimed.id = leased.task_id) ON true`;

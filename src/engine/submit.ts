@@ -143,7 +143,9 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
  * moment its row is written (`clock_timestamp()`, after the waits this statement may have had on
  * another transaction's idempotency key or on the event-order lock), not from the statement's
  * start: a long wait would otherwise commit a lease already lapsed, which a sweep hands to a
- * second worker while the first runs it.
+ * second worker while the first runs it. Nothing reads `announced` (every inserted task has an
+ * event, so the NOTIFY is decided from `inserted`): the events are written after the rest of the
+ * statement, and the event-order lock is held from there to the commit (event-log.ts).
  */
 const submitStatement = `WITH inserted AS (
        INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
@@ -177,7 +179,7 @@ const submitStatement = `WITH inserted AS (
          SELECT id, tenant, project_id, 'task_started',
            jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', worker_id, 'resumed', false) FROM inserted WHERE lease IS NOT NULL`)}
      )
-     SELECT inserted.*, ${eventsNotified('announced')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`;
+     SELECT inserted.*, ${eventsNotified('inserted')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`;
 
 /**
  * Inserts tasks, their queue rows and `task_queued` events in one statement (prepared once per
