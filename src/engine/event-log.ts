@@ -84,8 +84,8 @@ const eventColumns = `id, task_id, tenant, project_id, type, payload, ${isoTimes
  * Where the main query has other work to do, give `eventsNotified` the CTE the events are made
  * from rather than this one, and leave this one unread: PostgreSQL runs a data-modifying CTE
  * nobody reads after the main query, so the lock is then taken at the end of the statement and
- * held for the commit only, not for the rest of the statement too. The delivery statement does
- * this (5 % more tasks/s in a drain, decision 0008).
+ * held for the commit only, not for the rest of the statement too. The delivery statement and the
+ * submit do this (5 % more tasks/s in a drain; decision 0003, "Since then").
  */
 export function eventsInsert(source: string, returning = 'id'): string {
   return `INSERT INTO task_events (task_id, tenant, project_id, type, payload)
@@ -97,8 +97,9 @@ export function eventsInsert(source: string, returning = 'id'): string {
 
 /**
  * A scalar subquery that wakes event listeners at commit when `inserted` has a row: the CTE that
- * stored the events, or the one they are made from when every row of it makes an event. The notification carries no payload: identical notifications in one transaction
- * collapse into one, and listeners read what is new from the table.
+ * stored the events, or the one they are made from when every row of it makes an event. The
+ * notification carries no payload: identical notifications in one transaction collapse into one,
+ * and listeners read what is new from the table.
  */
 export function eventsNotified(inserted: string): string {
   return `(SELECT pg_notify('${eventsChannel}', '') IS NULL FROM ${inserted} LIMIT 1)`;

@@ -216,12 +216,22 @@ export class Worker {
     // meanwhile, so that claims and settles overlap by the time tasks flow. A connection costs
     // 12-35 ms to open here, and waiting for all three (each loading the whole schema's catalog)
     // kept a fresh worker from its backlog for 65 ms.
+    // A connection that cannot be opened now is not an error here: the first claim opens one,
+    // and its failure backs off and is logged like any other claim's.
     const { deliveryPool } = this.#dependencies;
-    const [, first] = await Promise.all([registerWorker(pool, this.#registration()), deliveryPool.connect()]);
+    const opening = deliveryPool.connect().then((client) => client, () => undefined);
+    try {
+      await registerWorker(pool, this.#registration());
+    } catch (error) {
+      (await opening)?.release();
+      await deliveryPool.end();
+      throw error;
+    }
+    const first = await opening;
     // Asked for while the first is checked out, so that the pool opens new ones for the rest
     // rather than lending out the first, which the first claim is about to use.
     this.#connectionsOpening = openConnections(deliveryPool, deliveryPool.options.max, { primeCatalog: false });
-    first.release();
+    first?.release();
     this.#heartbeat = setInterval(() => void this.#beat(), (this.#heartbeatSeconds * 1000) / 2);
     this.#heartbeat.unref();
     this.#loop = this.#run();
