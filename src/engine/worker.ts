@@ -223,9 +223,9 @@ export class Worker {
     // The first claim goes out as soon as one delivery connection is open; the others open
     // meanwhile, so that claims and settles overlap by the time tasks flow. A connection costs
     // 12-35 ms to open here, and waiting for all three (each loading the whole schema's catalog)
-    // kept a fresh worker from its backlog for 65 ms.
-    // A connection that cannot be opened now is not an error here: the first claim opens one,
-    // and its failure backs off and is logged like any other claim's.
+    // kept a fresh worker from its backlog for 65 ms. A connection that cannot be opened now is
+    // not an error: the first claim opens one, and its failure backs off and is logged like any
+    // other claim's.
     const { deliveryPool } = this.#dependencies;
     const opening = deliveryPool.connect().then((client) => client, () => undefined);
     try {
