@@ -155,6 +155,10 @@ export interface DeliveryResult extends ClaimResult {
  * Nothing reads `ended` and `started` (the NOTIFY is decided from `finished` and `claimed`), so
  * PostgreSQL writes the events after the rest of the statement and the event-order lock is held
  * for the commit, while another worker's or another claim's statement does the rest of its work.
+ *
+ * One row comes back per claimed task, and the finishes' list on the first row only: repeated on
+ * every row, it was parsed once per claimed task, which was a quarter of the worker's CPU in a
+ * drain (docs/benchmarks.md).
  */
 const deliveryStatement = `WITH finished AS (
        UPDATE tasks t SET status = o.status, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
@@ -202,7 +206,7 @@ const deliveryStatement = `WITH finished AS (
          jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', $3::text, 'resumed', previous_status = 'running') AS payload
          FROM claimed WHERE attempts <= max_attempts`)}
      )
-     SELECT outcome.finished, leased.task_id AS leased_id, leased.lease AS leased_lease, claimed.*,
+     SELECT CASE WHEN row_number() OVER () = 1 THEN outcome.finished END AS finished, leased.task_id AS leased_id, leased.lease AS leased_lease, claimed.*,
        ${eventsNotified('(SELECT id FROM finished UNION ALL SELECT id FROM claimed WHERE attempts <= max_attempts) AS announced')} AS notified_events,
        ${readyNotified('released WHERE concurrency_key IS NOT NULL')} AS notified_queues
      FROM (SELECT coalesce(json_agg(json_build_object('id', id, 'parent_task_id', parent_task_id)), '[]') AS finished FROM finished) AS outcome
@@ -213,7 +217,7 @@ const deliveryStatement = `WITH finished AS (
  * once per connection; see above.
  */
 export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimRequest): Promise<DeliveryResult> {
-  type Row = { finished: DeliveryResult['finished']; leased_id: string | null; leased_lease: string; previous_status: string | null; first_run: boolean; notified_events: unknown; notified_queues: unknown } & TaskRecord;
+  type Row = { finished: DeliveryResult['finished'] | null; leased_id: string | null; leased_lease: string; previous_status: string | null; first_run: boolean; notified_events: unknown; notified_queues: unknown } & TaskRecord;
   const result = await database.query<Row>({
     name: 'taskloom_deliver',
     text: deliveryStatement,
@@ -232,7 +236,7 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
     if (task.id === null) unclaimed.push({ taskId: leasedId, lease });
     else claimed.push({ ...task, resumed: previousStatus === 'running', firstRun });
   }
-  return { finished: result.rows[0]?.finished ?? [], claimed, unclaimed };
+  return { finished: result.rows.find((row) => row.finished !== null)?.finished ?? [], claimed, unclaimed };
 }
 
 /**
