@@ -27,7 +27,7 @@ import {
   type WaitpointRecord,
 } from './waitpoints.ts';
 import type { PoolClient } from '../db/pool.ts';
-import type { Settlement } from './settle.ts';
+import type { CarriedFinishes, Settlement } from './settle.ts';
 
 export interface EngineOptions {
   /** Connection string of the database `pool` points at (the listener and pg-boss connect too). */
@@ -87,6 +87,21 @@ export class Engine {
           if (slot) return slot;
         }
         return undefined;
+      },
+      finishes: {
+        expect: () => {
+          for (const worker of this.#workers) worker.expectSubmit();
+        },
+        carry: () => {
+          // One worker's: the statement runs on its delivery connections. The others' wait for
+          // their claim or flush, or the next submit.
+          let carried: CarriedFinishes | undefined;
+          for (const worker of this.#workers) {
+            if (carried) worker.releaseExpectedSubmit();
+            else carried = worker.carryFinishes();
+          }
+          return carried;
+        },
       },
     });
   }

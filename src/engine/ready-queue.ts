@@ -106,11 +106,14 @@ export interface ClaimResult {
  * statistics are older than its contents, which is what a burst of submits produces, the planner
  * guesses a handful of ready rows and picks a bitmap scan and a sort of the whole queue instead
  * (measured with 5,000 queued: 3.8 ms per claim of 8 instead of 0.2, growing with the backlog).
- * Those connections run only the delivery statements, which need neither. A plan that must sort
- * anyway (a few leases put in key order) then costs over `jit_above_cost`, and compiling it took
- * 1.7 s, so JIT is off there too: these statements touch a handful of rows each.
+ * Likewise a statement prepared while `tasks` was small joins it by a sequential scan, and keeps
+ * that plan as the table grows until its statistics are next gathered (a finish took 2 ms more
+ * per 5,000 tasks stored). Those connections run only the delivery statements (and the submits
+ * that carry their finishes), which look rows up by key and need none of these. A plan that must
+ * sort anyway (a few leases put in key order) then costs over `jit_above_cost`, and compiling it
+ * took 1.7 s, so JIT is off there too: these statements touch a handful of rows each.
  */
-export const deliverySettings: Record<string, string> = { enable_bitmapscan: 'off', enable_sort: 'off', jit: 'off' };
+export const deliverySettings: Record<string, string> = { enable_bitmapscan: 'off', enable_seqscan: 'off', enable_sort: 'off', jit: 'off' };
 
 /** An attempt that ended, as the delivery statement records it (JSON already serialized). */
 export interface Finish {
@@ -131,39 +134,31 @@ export interface ClaimRequest {
   leaseSeconds: number;
 }
 
-export interface DeliveryResult extends ClaimResult {
-  /** The finishes whose lease still held their task, with the parent each may resume. */
-  finished: Array<{ id: string; parent_task_id: string | null }>;
+/** A task whose attempt's end a statement recorded, with the parent it may resume. */
+export interface Finished {
+  id: string;
+  parent_task_id: string | null;
 }
 
-/*
- * The delivery statement: records the attempts that ended, then claims up to `limit` ready tasks,
- * in one round trip and one commit. A worker's steady state is "these slots finished, fill them
- * again", and each commit holds the event-order lock through its WAL flush (decision 0003), so
- * one commit per cycle instead of two is what its drain rate is made of.
- *
- * Finish: each task's final state (fenced by its lease), its lease released (waking workers of
- * its queue when it held a concurrency key), its unresolved waits cancelled, and its event.
- * Claim: ready rows locked in queue order (`SKIP LOCKED`), their leases inserted (the unique key
- * makes a second worker's claim of a taken concurrency key skip it), their queue rows deleted,
- * their tasks marked running and their `task_started` events written. The claim's snapshot does
- * not see this statement's own finishes, so a key released here is claimable from the next one.
- *
- * Finishes of keyed tasks never travel with a claim (the Settler sends them alone): a statement
- * releasing key A and taking key B, beside another releasing B and taking A, would deadlock.
- *
- * Nothing reads `ended` and `started` (the NOTIFY is decided from `finished` and `claimed`), so
- * PostgreSQL writes the events after the rest of the statement and the event-order lock is held
- * for the commit, while another worker's or another claim's statement does the rest of its work.
- *
- * One row comes back per claimed task, and the finishes' list on the first row only: repeated on
- * every row, it was parsed once per claimed task, which was a quarter of the worker's CPU in a
- * drain (docs/benchmarks.md).
+export interface DeliveryResult extends ClaimResult {
+  /** The finishes whose lease still held their task, with the parent each may resume. */
+  finished: Finished[];
+}
+
+/**
+ * The finish part of a statement that records attempts that ended (the delivery statement below,
+ * and a submit carrying its process's finishes, submit.ts), reading the six arrays of `Finish`
+ * from parameters `$first` to `$first + 5`: each task's final state (fenced by its lease), its
+ * lease released, its unresolved waits cancelled, and its event. CTEs `finished` (the tasks whose
+ * lease still held them) and `released` (with each lease's concurrency key) are for the rest of
+ * the statement to read; leave `ended`, the events, unread, so that PostgreSQL writes them last.
  */
-const deliveryStatement = `WITH finished AS (
+export function finishing(first: number): string {
+  const parameter = (offset: number): string => `$${first + offset}`;
+  return `finished AS (
        UPDATE tasks t SET status = o.status, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
          progress = CASE WHEN o.status = 'completed' THEN 100 ELSE t.progress END
-       FROM unnest($4::uuid[], $5::uuid[], $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[]) AS o (id, lease, status, result, error, payload)
+       FROM unnest(${parameter(0)}::uuid[], ${parameter(1)}::uuid[], ${parameter(2)}::text[], ${parameter(3)}::jsonb[], ${parameter(4)}::jsonb[], ${parameter(5)}::jsonb[]) AS o (id, lease, status, result, error, payload)
        WHERE t.id = o.id AND t.lease = o.lease
        RETURNING t.id, t.tenant, t.project_id, t.queue, t.parent_task_id, o.lease, o.status, o.payload
      ), released AS (
@@ -174,7 +169,54 @@ const deliveryStatement = `WITH finished AS (
        UPDATE waitpoints w SET status = 'cancelled', completed_at = now() FROM finished WHERE w.task_id = finished.id AND w.status = 'pending'
      ), ended AS (
        ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_' || status AS type, payload FROM finished`)}
-     ), candidates AS (
+     )`;
+}
+
+/**
+ * The finishes' answer, a one-row subquery for the FROM clause of a statement using `finishing`:
+ * `outcome.finished`, the JSON list of the tasks whose attempt it recorded, with the parent each
+ * may resume. Return it on one row only (`CASE WHEN row_number() OVER () = 1`): repeated on every
+ * row of a claim, node-postgres parsed it once per claimed task, a quarter of the worker's CPU in
+ * a drain (docs/benchmarks.md).
+ */
+export const finishedOutcome = `(SELECT coalesce(json_agg(json_build_object('id', id, 'parent_task_id', parent_task_id)), '[]') AS finished FROM finished) AS outcome`;
+
+/** The parameter values of `finishing`, in its order. */
+export function finishingValues(finishes: Finish[]): unknown[] {
+  return [
+    finishes.map((finish) => finish.taskId), finishes.map((finish) => finish.lease), finishes.map((finish) => finish.status),
+    finishes.map((finish) => finish.result), finishes.map((finish) => finish.error), finishes.map((finish) => finish.payload),
+  ];
+}
+
+/** What a statement using `finishing` returned: the list on whichever row carries it. */
+export function finishedOf(rows: Array<{ finished: Finished[] | null }>): Finished[] {
+  return rows.find((row) => row.finished !== null)?.finished ?? [];
+}
+
+/*
+ * The delivery statement: records the attempts that ended, then claims up to `limit` ready tasks,
+ * in one round trip and one commit. A worker's steady state is "these slots finished, fill them
+ * again", and each commit holds the event-order lock through its WAL flush (decision 0003), so
+ * one commit per cycle instead of two is what its drain rate is made of.
+ *
+ * Finish: see `finishing`; a released lease wakes the workers of its queue when it held a
+ * concurrency key. Claim: ready rows locked in queue order (`SKIP LOCKED`), their leases inserted
+ * (the unique key makes a second worker's claim of a taken concurrency key skip it), their queue
+ * rows deleted, their tasks marked running and their `task_started` events written. The claim's
+ * snapshot does not see this statement's own finishes, so a key released here is claimable from
+ * the next one.
+ *
+ * Finishes of keyed tasks never travel with a claim (the Settler sends them alone): a statement
+ * releasing key A and taking key B, beside another releasing B and taking A, would deadlock.
+ *
+ * Nothing reads `ended` and `started` (the NOTIFY is decided from `finished` and `claimed`), so
+ * PostgreSQL writes the events after the rest of the statement and the event-order lock is held
+ * for the commit, while another worker's or another claim's statement does the rest of its work.
+ *
+ * One row comes back per claimed task (one row with no task when nothing was claimed).
+ */
+const deliveryStatement = `WITH ${finishing(4)}, candidates AS (
        SELECT q.task_id, q.concurrency_key FROM task_queue q
        WHERE q.queue = $1 AND q.run_at <= now()
          AND (q.concurrency_key IS NULL OR NOT EXISTS (SELECT 1 FROM task_leases l WHERE l.concurrency_key = q.concurrency_key))
@@ -209,7 +251,7 @@ const deliveryStatement = `WITH finished AS (
      SELECT CASE WHEN row_number() OVER () = 1 THEN outcome.finished END AS finished, leased.task_id AS leased_id, leased.lease AS leased_lease, claimed.*,
        ${eventsNotified('(SELECT id FROM finished UNION ALL SELECT id FROM claimed WHERE attempts <= max_attempts) AS announced')} AS notified_events,
        ${readyNotified('released WHERE concurrency_key IS NOT NULL')} AS notified_queues
-     FROM (SELECT coalesce(json_agg(json_build_object('id', id, 'parent_task_id', parent_task_id)), '[]') AS finished FROM finished) AS outcome
+     FROM ${finishedOutcome}
      LEFT JOIN (leased LEFT JOIN claimed ON claimed.id = leased.task_id) ON true`;
 
 /**
@@ -217,15 +259,12 @@ const deliveryStatement = `WITH finished AS (
  * once per connection; see above.
  */
 export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimRequest): Promise<DeliveryResult> {
-  type Row = { finished: DeliveryResult['finished'] | null; leased_id: string | null; leased_lease: string; previous_status: string | null; first_run: boolean; notified_events: unknown; notified_queues: unknown } & TaskRecord;
+  type Row = { finished: Finished[] | null; leased_id: string | null; leased_lease: string; previous_status: string | null; first_run: boolean; notified_events: unknown; notified_queues: unknown } & TaskRecord;
   const result = await database.query<Row>({
     name: 'taskloom_deliver',
     text: deliveryStatement,
     values: [
-      claim?.queue ?? '', claim?.limit ?? 0, claim?.workerId ?? '',
-      finishes.map((finish) => finish.taskId), finishes.map((finish) => finish.lease), finishes.map((finish) => finish.status),
-      finishes.map((finish) => finish.result), finishes.map((finish) => finish.error), finishes.map((finish) => finish.payload),
-      claim?.leaseSeconds ?? 0,
+      claim?.queue ?? '', claim?.limit ?? 0, claim?.workerId ?? '', ...finishingValues(finishes), claim?.leaseSeconds ?? 0,
     ],
   });
   const claimed: ClaimedTask[] = [];
@@ -236,7 +275,7 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
     if (task.id === null) unclaimed.push({ taskId: leasedId, lease });
     else claimed.push({ ...task, resumed: previousStatus === 'running', firstRun });
   }
-  return { finished: result.rows.find((row) => row.finished !== null)?.finished ?? [], claimed, unclaimed };
+  return { finished: finishedOf(result.rows), claimed, unclaimed };
 }
 
 /**

@@ -10,7 +10,7 @@ import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
-import { deliver, enqueue, releaseLeases, type ClaimRequest, type DeliveryResult, type Finish } from './ready-queue.ts';
+import { deliver, enqueue, releaseLeases, type ClaimRequest, type DeliveryResult, type Finish, type Finished } from './ready-queue.ts';
 import type { TaskRecord } from './task-store.ts';
 import { resolveChildWaits, waitpointColumns, type WaitpointRecord } from './waitpoints.ts';
 
@@ -25,6 +25,19 @@ export type Outcome =
   | { kind: 'snoozed'; delayMs: number }
   /** Parked on a waitpoint (`context.waitFor`, `sleep`, `waitForChildren`): no slot until it resolves. */
   | { kind: 'waiting'; waitpointId: string };
+
+/**
+ * Ended attempts handed to a statement that records them along with its own work (`Settler.carry`).
+ * It runs on `pool`, the worker's delivery connections, whose settings keep each finish an index
+ * lookup (ready-queue.ts). Its sender calls `recorded` once that statement committed, or `failed`
+ * if it did not.
+ */
+export interface CarriedFinishes {
+  pool: Pool;
+  finishes: Finish[];
+  recorded: (finished: Finished[]) => Promise<void>;
+  failed: () => void;
+}
 
 export interface Settlement {
   task: TaskRecord;
@@ -49,6 +62,8 @@ export class Settler {
   #flushing: Promise<void> | undefined;
   /** The worker claims (or calls `flushNow`) before long: ended outcomes wait to ride its claim. */
   #claimExpected = false;
+  /** A submit statement is about to go out and will `carry` ended outcomes (submit.ts). */
+  #carrierExpected = false;
   readonly #onSettled: (settlements: Settlement[]) => void;
 
   constructor(pool: Pool, logger: Logger, onSettled: (settlements: Settlement[]) => void = () => {}) {
@@ -85,15 +100,11 @@ export class Settler {
    */
   async claim(request: ClaimRequest): Promise<DeliveryResult> {
     this.#claimExpected = false;
-    const taken = this.#pending.filter((item) => isEnded(item.settlement) && item.settlement.task.concurrency_key === null);
-    this.#pending = this.#pending.filter((item) => !taken.includes(item));
+    const taken = this.#take((task) => task.concurrency_key === null);
     try {
       return await this.#deliver(taken, request);
     } catch (error) {
-      if (taken.length > 0) {
-        this.#pending.unshift(...taken);
-        if (!this.#flushing) this.#flushing = this.#flushLoop();
-      }
+      this.#giveBack(taken);
       throw error;
     }
   }
@@ -106,6 +117,55 @@ export class Settler {
     this.#claimExpected = true;
   }
 
+  /**
+   * A statement that carries finishes is about to go out: outcomes arriving meanwhile are left
+   * for it, even if the worker calls `flushNow`. Its sender must then call `carry`.
+   */
+  expectCarrier(): void {
+    this.#carrierExpected = true;
+  }
+
+  /**
+   * Hands the ended attempts waiting to be written to a statement about to go out (a submit,
+   * submit.ts), which records them with `finishing` (ready-queue.ts) and reports back; what it
+   * does not take is flushed as usual. As with a claim, only tasks without a concurrency key
+   * travel (a task with an exclusive key has it as its concurrency key too): their finish frees
+   * no key another statement could be waiting for while it holds one this statement takes. Nothing
+   * travels while every delivery connection is busy: the submit would wait for the worker's claims.
+   */
+  carry(): CarriedFinishes | undefined {
+    this.#carrierExpected = false;
+    const taken = this.#pool.idleCount > 0 ? this.#take((task) => task.concurrency_key === null) : [];
+    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+    if (taken.length === 0) return undefined;
+    return {
+      pool: this.#pool,
+      finishes: taken.map((item) => finishOf(item.settlement)),
+      recorded: (finished) => this.#recorded(taken, finished),
+      failed: () => this.#giveBack(taken),
+    };
+  }
+
+  /** The statement `expectCarrier` announced carries another worker's outcomes: these flush as usual. */
+  releaseCarrier(): void {
+    this.#carrierExpected = false;
+    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+  }
+
+  /** Removes from the queue the ended outcomes of the tasks `eligible` accepts. */
+  #take(eligible: (task: TaskRecord) => boolean): Pending[] {
+    const taken = this.#pending.filter((item) => isEnded(item.settlement) && eligible(item.settlement.task));
+    if (taken.length > 0) this.#pending = this.#pending.filter((item) => !taken.includes(item));
+    return taken;
+  }
+
+  /** Outcomes taken for a statement that failed: the flush writes them (and retries). */
+  #giveBack(taken: Pending[]): void {
+    if (taken.length === 0) return;
+    this.#pending.unshift(...taken);
+    if (!this.#flushing) this.#flushing = this.#flushLoop();
+  }
+
   /** Writes what no claim took (keyed finishes, parks, retries, or no claim came). */
   flushNow(): void {
     this.#claimExpected = false;
@@ -115,7 +175,7 @@ export class Settler {
   async #flushLoop(): Promise<void> {
     // Let outcomes finishing in the same tick join the batch (or the worker's next claim).
     await new Promise((resolve) => setImmediate(resolve));
-    if (this.#claimExpected) {
+    if (this.#claimExpected || this.#carrierExpected) {
       this.#flushing = undefined;
       return;
     }
@@ -184,8 +244,14 @@ export class Settler {
   /** Records ended attempts (and claims, when asked) in one statement; settles their promises. */
   async #deliver(ended: Pending[], claim?: ClaimRequest): Promise<DeliveryResult> {
     const result = await deliver(this.#pool, ended.map((item) => finishOf(item.settlement)), claim);
-    this.#resolve(ended, new Set(result.finished.map((row) => row.id)));
-    const parents = result.finished.flatMap((row) => (row.parent_task_id === null ? [] : [row.parent_task_id]));
+    await this.#recorded(ended, result.finished);
+    return result;
+  }
+
+  /** A statement recorded the ends of `ended` whose lease still held their task (`finished`). */
+  async #recorded(ended: Pending[], finished: Finished[]): Promise<void> {
+    this.#resolve(ended, new Set(finished.map((row) => row.id)));
+    const parents = finished.flatMap((row) => (row.parent_task_id === null ? [] : [row.parent_task_id]));
     // A parent waiting for a task that ended here may move on. Its own transaction, after the
     // children's commit: a crash in between leaves the wait to the sweep, which resolves it.
     if (parents.length > 0) {
@@ -193,7 +259,6 @@ export class Settler {
         this.#logger.warn({ err: error }, 'resuming parents of finished tasks failed; the waitpoint sweep resumes them');
       });
     }
-    return result;
   }
 
   #resolve(items: Pending[], held: Set<string>): void {

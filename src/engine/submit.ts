@@ -9,7 +9,8 @@ import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
 import type { Pool, Queryable } from '../db/pool.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
 import { queuePolicy } from './queues.ts';
-import { leaseKey, readyNotified } from './ready-queue.ts';
+import { finishedOf, finishedOutcome, finishing, finishingValues, leaseKey, readyNotified, type Finish, type Finished } from './ready-queue.ts';
+import type { CarriedFinishes } from './settle.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import { findActiveExclusive, findByIdempotencyKey, taskColumns, type NewTask, type TaskRecord } from './task-store.ts';
@@ -98,6 +99,12 @@ export interface SubmitDependencies {
   registry: TaskRegistry;
   /** A free slot of a local worker for a task of this queue, or undefined (then it is queued). */
   eagerSlot?: (queue: string) => EagerSlot | undefined;
+  /**
+   * The ended attempts of this process's workers, for a submit statement to record as well:
+   * `expect` when a statement is about to go out (outcomes then wait for it), `carry` to take a
+   * worker's, or undefined when none is waiting.
+   */
+  finishes?: { expect: () => void; carry: () => CarriedFinishes | undefined };
 }
 
 /** A validated submit, ready to insert. */
@@ -147,7 +154,7 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
  * event, so the NOTIFY is decided from `inserted`): the events are written after the rest of the
  * statement, and the event-order lock is held from there to the commit (event-log.ts).
  */
-const submitStatement = `WITH inserted AS (
+const submitting = `inserted AS (
        INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
          attempts, started_at, lease, worker_id)
        SELECT id, tenant, project_id, task_type, queue, priority, CASE WHEN lease IS NULL THEN 'queued' ELSE 'running' END, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
@@ -178,22 +185,39 @@ const submitStatement = `WITH inserted AS (
          UNION ALL
          SELECT id, tenant, project_id, 'task_started',
            jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', worker_id, 'resumed', false) FROM inserted WHERE lease IS NOT NULL`)}
-     )
+     )`;
+
+const submitStatement = `WITH ${submitting}
      SELECT inserted.*, ${eventsNotified('inserted')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`;
+
+/*
+ * The same, carrying the ended attempts of this process's workers ($18-$23, `finishing` in
+ * ready-queue.ts): a process that submits while its workers finish tasks (a submit beside an
+ * eager start, children submitted by a running task) commits both at once, instead of one commit
+ * waiting for the other's on the event-order lock. One row per inserted task, and the finishes'
+ * list on the first; one row with no task when none was inserted (every idempotency key matched).
+ */
+const submitFinishingStatement = `WITH ${submitting}, ${finishing(18)}
+     SELECT inserted.*, CASE WHEN row_number() OVER () = 1 THEN outcome.finished END AS finished,
+       ${eventsNotified('(SELECT id FROM inserted UNION ALL SELECT id FROM finished) AS announced_tasks')} AS notified_events,
+       ${readyNotified('(SELECT queue FROM queued UNION ALL SELECT queue FROM released WHERE concurrency_key IS NOT NULL) AS woken')} AS notified_queues
+     FROM ${finishedOutcome} LEFT JOIN inserted ON true`;
 
 /**
  * Inserts tasks, their queue rows and `task_queued` events in one statement (prepared once per
- * connection), and wakes the
- * queues' workers at commit. Tasks whose idempotency key already exists come back as
- * `created: false` with the existing task and are not queued again. A clash on the exclusive key
- * raises the database's unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
+ * connection), with the finishes it carries if any, and wakes the queues' workers at commit.
+ * Tasks whose idempotency key already exists come back as `created: false` with the existing task
+ * and are not queued again. A clash on the exclusive key raises the database's unique violation
+ * (23505 on task_exclusive_keys_pkey) and writes nothing.
  */
-async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slots: Array<EagerSlot | undefined> = []): Promise<Map<string, TaskRecord>> {
+async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slots: Array<EagerSlot | undefined> = [], finishes: Finish[] = []): Promise<{ created: Map<string, TaskRecord>; finished: Finished[] }> {
   const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
   const slot = <Value>(pick: (slot: EagerSlot) => Value): Array<Value | null> => batch.map((_, index) => (slots[index] === undefined ? null : pick(slots[index])));
-  const inserted = await database.query<TaskRecord>({
-    name: 'taskloom_submit',
-    text: submitStatement,
+  const carrying = finishes.length > 0;
+  type Row = TaskRecord & { finished?: Finished[] | null; notified_events: unknown; notified_queues: unknown };
+  const result = await database.query<Row>({
+    name: carrying ? 'taskloom_submit_finishing' : 'taskloom_submit',
+    text: carrying ? submitFinishingStatement : submitStatement,
     values: [
       column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
       column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
@@ -201,12 +225,15 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slot
       column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.parentTaskId),
       column((task) => leaseKey({ tenant: task.tenant, task_type: task.taskType, concurrency_key: task.concurrencyKey })),
       slot((held) => held.lease), slot((held) => held.workerId), slot((held) => held.leaseSeconds),
+      ...(carrying ? finishingValues(finishes) : []),
     ],
   });
-  return new Map(inserted.rows.map((row) => {
-    const { notified_events: _events, notified_queues: _queues, ...task } = row as TaskRecord & { notified_events: unknown; notified_queues: unknown };
-    return [task.id, task as TaskRecord];
-  }));
+  const created = new Map<string, TaskRecord>();
+  for (const row of result.rows) {
+    const { finished: _finished, notified_events: _events, notified_queues: _queues, ...task } = row;
+    if (task.id !== null) created.set(task.id, task);
+  }
+  return { created, finished: carrying ? finishedOf(result.rows as Array<{ finished: Finished[] | null }>) : [] };
 }
 
 /** A submit's answer once its statement committed: its new task, or the task its idempotency key already named. */
@@ -262,6 +289,7 @@ export class SubmitBatcher {
     const prepared = prepare(this.#dependencies.registry, request);
     return new Promise((resolve, reject) => {
       this.#pending.push({ prepared, resolve, reject });
+      this.#dependencies.finishes?.expect();
       if (!this.#flushing) {
         this.#flushing = true;
         void this.#flushLoop();
@@ -271,26 +299,31 @@ export class SubmitBatcher {
 
   async #flushLoop(): Promise<void> {
     try {
-      // Submits made in the same turn (a fan-out's children, a burst of requests) join the first
-      // commit instead of waiting for it to send the rest in a second one.
-      await new Promise((resolve) => setImmediate(resolve));
       while (this.#pending.length > 0) {
+        // Submits made in the same turn (a fan-out's children, a burst of requests) join one
+        // commit instead of the first going alone, and so do the outcomes of tasks ending in it.
+        await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#pending.splice(0, maxBatch);
         const slots = eagerSlots(batch, this.#dependencies.eagerSlot);
+        const carried = this.#dependencies.finishes?.carry();
         let created: Map<string, TaskRecord>;
         try {
-          created = await insertPrepared(this.#dependencies.pool, batch.map((item) => item.prepared), slots);
+          const written = await insertPrepared(carried?.pool ?? this.#dependencies.pool, batch.map((item) => item.prepared), slots, carried?.finishes);
+          created = written.created;
+          if (carried) void carried.recorded(written.finished);
         } catch (error) {
-          // Nothing was written: the slots go back, and the batch is retried one request per
-          // statement through the queue (a slot is held only for as long as one statement).
+          // Nothing was written: the slots and the finishes go back, and the batch is retried one
+          // request per statement through the queue (a slot is held only for as long as one
+          // statement), while the worker writes its finishes itself.
           for (const slot of slots) slot?.release();
+          carried?.failed();
           if (batch.length === 1) {
             batch[0]!.reject(await this.#explain(batch[0]!.prepared, error));
             continue;
           }
           for (const item of batch) {
             try {
-              item.resolve(await resultOf(this.#dependencies.pool, item.prepared, await insertPrepared(this.#dependencies.pool, [item.prepared])));
+              item.resolve(await resultOf(this.#dependencies.pool, item.prepared, (await insertPrepared(this.#dependencies.pool, [item.prepared])).created));
             } catch (singleError) {
               item.reject(await this.#explain(item.prepared, singleError));
             }

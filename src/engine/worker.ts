@@ -28,7 +28,7 @@ import { appendEvents, type NewEvent } from './event-log.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
-import { Settler, type Outcome, type Settlement } from './settle.ts';
+import { Settler, type CarriedFinishes, type Outcome, type Settlement } from './settle.ts';
 import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
 import { validateInput, type EagerSlot, type SubmitRequest, type SubmitResult } from './submit.ts';
 import { createTaskContext, loadCompletedSteps } from './task-context.ts';
@@ -425,6 +425,21 @@ export class Worker {
     } catch (error) {
       this.#logger.warn({ err: error }, 'a started hook threw');
     }
+  }
+
+  /** A submit in this process is about to go out: outcomes ending meanwhile wait to ride it. */
+  expectSubmit(): void {
+    this.#settler.expectCarrier();
+  }
+
+  /** The ended attempts waiting to be written, for a submit statement to record (`Settler.carry`). */
+  carryFinishes(): CarriedFinishes | undefined {
+    return this.#settler.carry();
+  }
+
+  /** The submit `expectSubmit` announced carries another worker's finishes. */
+  releaseExpectedSubmit(): void {
+    this.#settler.releaseCarrier();
   }
 
   /**

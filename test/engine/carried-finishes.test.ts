@@ -1,0 +1,133 @@
+/**
+ * Finishes carried by a submit (settle.ts `carry`, submit.ts): a submit made while a worker of the
+ * same engine has outcomes waiting to be written records them in its own statement, one commit
+ * for both. A submit that fails hands them back, and the worker writes them itself; keyed tasks'
+ * outcomes never travel with a submit.
+ *
+ * "The same statement" is read from the events themselves, which are never updated: two rows
+ * written by one transaction carry the same `xmin`.
+ */
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
+import { ConcurrencyConflictError } from '../../src/errors.ts';
+import { defineTask, type Engine } from '../../src/engine/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+
+/** Open gates by name: the gated task returns when its gate is opened. */
+const gates = new Map<string, () => void>();
+
+async function waitForGate(name: string): Promise<() => void> {
+  const open = await eventually(async () => gates.get(name));
+  gates.delete(name);
+  return open;
+}
+
+const quick = defineTask({
+  type: 'carried_quick',
+  description: 'returns at once',
+  queue: 'default',
+  input: z.object({}),
+  async run() {
+    return null;
+  },
+});
+
+const gated = defineTask({
+  type: 'carried_gated',
+  description: 'returns when the test opens its gate',
+  queue: 'default',
+  input: z.object({ gate: z.string() }),
+  async run(context) {
+    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    return { gate: context.input.gate };
+  },
+});
+
+const exclusive = defineTask({
+  type: 'carried_exclusive',
+  description: 'one active task per key; returns when its gate opens',
+  queue: 'default',
+  input: z.object({ key: z.string(), gate: z.string() }),
+  concurrency: { key: (input) => input.key, onConflict: 'reject' },
+  async run(context) {
+    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    return null;
+  },
+});
+
+let database: TestDatabase;
+let engine: Engine;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  engine = await startTestEngine(database, [quick, gated, exclusive]);
+});
+
+afterEach(async () => {
+  for (const worker of engine.workers) await worker.stop({ graceMs: 100 });
+});
+
+afterAll(async () => {
+  await engine?.stop({ graceMs: 100 });
+  await database?.drop();
+});
+
+/** The transaction that stored a task's event of this type. */
+async function writerOf(taskId: string, type: string): Promise<string> {
+  const rows = await database.pool.query<{ writer: string }>('SELECT xmin::text AS writer FROM task_events WHERE task_id = $1 AND type = $2', [taskId, type]);
+  expect(rows.rows).toHaveLength(1);
+  return rows.rows[0]!.writer;
+}
+
+it('records the finish of a task that ended in the same turn in the submit\'s own statement', async () => {
+  // No polling backstop during the test: the worker claims nothing on its own meanwhile.
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+  const first = await engine.submit({ taskType: gated.type, input: { gate: 'first' } });
+  const open = await waitForGate('first');
+
+  // The task ends, and a submit goes out before its outcome is written.
+  open();
+  const second = await engine.submit({ taskType: quick.type, input: {} });
+
+  const finished = await waitForTask(engine, first.task.id, ['completed']);
+  expect(finished.result).toEqual({ gate: 'first' });
+  expect(await writerOf(first.task.id, 'task_completed')).toBe(await writerOf(second.task.id, 'task_queued'));
+  // Its events are stored as a statement of its own would store them.
+  const events = await engine.readEvents({ taskId: first.task.id });
+  expect(events.map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_completed']);
+  expect(events.at(-1)!.payload).toMatchObject({ result: { gate: 'first' }, attempt: 1 });
+  await waitForTask(engine, second.task.id, ['completed']);
+});
+
+it('hands the finishes back when the submit fails, and the worker writes them itself', async () => {
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+  const holder = await engine.submit({ taskType: exclusive.type, input: { key: 'k', gate: 'holder' } });
+  const openHolder = await waitForGate('holder');
+  const first = await engine.submit({ taskType: gated.type, input: { gate: 'second' } });
+  const open = await waitForGate('second');
+
+  // The submit carrying the finish clashes on the exclusive key: its statement writes nothing.
+  open();
+  await expect(engine.submit({ taskType: exclusive.type, input: { key: 'k', gate: 'refused' } })).rejects.toBeInstanceOf(ConcurrencyConflictError);
+
+  const finished = await waitForTask(engine, first.task.id, ['completed']);
+  expect(finished.result).toEqual({ gate: 'second' });
+  const events = await engine.readEvents({ taskId: first.task.id });
+  expect(events.map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_completed']);
+  openHolder();
+  await waitForTask(engine, holder.task.id, ['completed']);
+});
+
+it('leaves a keyed task\'s finish to the worker', async () => {
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+  const keyed = await engine.submit({ taskType: exclusive.type, input: { key: 'alone', gate: 'keyed' } });
+  const open = await waitForGate('keyed');
+
+  open();
+  const next = await engine.submit({ taskType: quick.type, input: {} });
+
+  await waitForTask(engine, keyed.task.id, ['completed']);
+  await waitForTask(engine, next.task.id, ['completed']);
+  expect(await writerOf(keyed.task.id, 'task_completed')).not.toBe(await writerOf(next.task.id, 'task_queued'));
+});
