@@ -86,9 +86,8 @@ export async function dequeueUnlessClaimed(transaction: Queryable, taskId: strin
   await transaction.query('DELETE FROM task_queue WHERE task_id = (SELECT task_id FROM task_queue WHERE task_id = $1 FOR UPDATE SKIP LOCKED)', [taskId]);
 }
 
-export interface ClaimedTask extends TaskRecord {
-  /** The task was running when its attempt's worker was lost: this attempt resumes it. */
-  resumed: boolean;
+export interface ClaimedTask {
+  task: TaskRecord;
   /** No attempt ever started before this one, so it has no checkpoints to load. */
   firstRun: boolean;
 }
@@ -270,10 +269,10 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
   const claimed: ClaimedTask[] = [];
   const unclaimed: ClaimResult['unclaimed'] = [];
   for (const row of result.rows) {
-    const { finished: _finished, leased_id: leasedId, leased_lease: lease, previous_status: previousStatus, first_run: firstRun, notified_events: _events, notified_queues: _queues, ...task } = row;
+    const { finished: _finished, leased_id: leasedId, leased_lease: lease, previous_status: _previous, first_run: firstRun, notified_events: _events, notified_queues: _queues, ...task } = row;
     if (leasedId === null) continue;
     if (task.id === null) unclaimed.push({ taskId: leasedId, lease });
-    else claimed.push({ ...task, resumed: previousStatus === 'running', firstRun });
+    else claimed.push({ task, firstRun });
   }
   return { finished: finishedOf(result.rows), claimed, unclaimed };
 }

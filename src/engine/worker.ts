@@ -23,7 +23,7 @@ import type { EventHub } from './event-hub.ts';
 import { holdUntilResolved } from './wait-hold.ts';
 import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
 import { cancelChannel } from './cancel.ts';
-import { extendLeases, readyChannel, recoverLostLeases, releaseLeases } from './ready-queue.ts';
+import { extendLeases, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
@@ -75,11 +75,6 @@ export interface WorkerDependencies {
   onStarted?: (tasks: TaskRecord[]) => void;
 }
 
-interface Claim {
-  task: TaskRecord;
-  /** No earlier attempt started, so there are no checkpoints to load before its first step. */
-  firstRun: boolean;
-}
 
 /**
  * A queue's tasks count as short, and are claimed ahead of free slots, while their handlers'
@@ -531,9 +526,9 @@ export class Worker {
    */
   async #claim(queue: QueueName, limit: number): Promise<Claim[]> {
     const { claimed, unclaimed } = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
-    const abandoned = claimed.filter((task) => task.attempts > task.max_attempts);
+    const abandoned = claimed.flatMap(({ task }) => (task.attempts > task.max_attempts ? [task] : []));
     if (unclaimed.length > 0 || abandoned.length > 0) await this.#discard(unclaimed, abandoned);
-    return claimed.filter((task) => task.attempts <= task.max_attempts).map(({ resumed: _resumed, firstRun, ...task }) => ({ task, firstRun }));
+    return claimed.filter(({ task }) => task.attempts <= task.max_attempts);
   }
 
   /**

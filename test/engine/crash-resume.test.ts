@@ -67,7 +67,7 @@ it('resumes a task whose claim committed but whose worker never heard so (the an
   const deliveryPool = createPool(database.url, { max: 1, settings: deliverySettings });
   try {
     const lost = await deliver(deliveryPool, [], { queue: 'default', limit: 10, workerId: 'worker-that-lost-the-answer', leaseSeconds: 1 });
-    expect(lost.claimed.map((claimed) => claimed.id)).toContain(task.task.id);
+    expect(lost.claimed.map((claimed) => claimed.task.id)).toContain(task.task.id);
   } finally {
     await deliveryPool.end();
   }
