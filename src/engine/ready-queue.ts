@@ -189,8 +189,8 @@ export function finishingValues(finishes: Finish[]): unknown[] {
 }
 
 /** What a statement using `finishing` returned: the list on whichever row carries it. */
-export function finishedOf(rows: Array<{ finished: Finished[] | null }>): Finished[] {
-  return rows.find((row) => row.finished !== null)?.finished ?? [];
+export function finishedOf(rows: ReadonlyArray<{ finished?: Finished[] | null }>): Finished[] {
+  return rows.find((row) => row.finished)?.finished ?? [];
 }
 
 /*

@@ -233,7 +233,7 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slot
     const { finished: _finished, notified_events: _events, notified_queues: _queues, ...task } = row;
     if (task.id !== null) created.set(task.id, task);
   }
-  return { created, finished: carrying ? finishedOf(result.rows as Array<{ finished: Finished[] | null }>) : [] };
+  return { created, finished: finishedOf(result.rows) };
 }
 
 /** A submit's answer once its statement committed: its new task, or the task its idempotency key already named. */
