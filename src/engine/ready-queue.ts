@@ -105,9 +105,9 @@ export interface ClaimResult {
  * statistics are older than its contents, which is what a burst of submits produces, the planner
  * guesses a handful of ready rows and picks a bitmap scan and a sort of the whole queue instead
  * (measured with 5,000 queued: 3.8 ms per claim of 8 instead of 0.2, growing with the backlog).
- * Likewise a statement prepared while `tasks` was small joins it by a sequential scan, and keeps
- * that plan as the table grows until its statistics are next gathered (a finish took 2 ms more
- * per 5,000 tasks stored). Those connections run only the delivery statements (and the submits
+ * Likewise a statement prepared while `tasks` was small joins it by a sequential scan, and the
+ * connection may keep that plan as the table grows (a finish measured 2 ms slower per 5,000 tasks
+ * stored). Those connections run only the delivery statements (and the submits
  * that carry their finishes), which look rows up by key and need none of these. A plan that must
  * sort anyway (a few leases put in key order) then costs over `jit_above_cost`, and compiling it
  * took 1.7 s, so JIT is off there too: these statements touch a handful of rows each.
