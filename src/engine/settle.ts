@@ -102,9 +102,9 @@ export class Settler {
     this.#claimExpected = false;
     const taken = this.#take((task) => task.concurrency_key === null);
     try {
-      return await this.#deliver(taken, request);
+      return await this.#deliver(taken.items, request, taken.finishes);
     } catch (error) {
-      this.#giveBack(taken);
+      this.#giveBack(taken.items);
       throw error;
     }
   }
@@ -135,14 +135,14 @@ export class Settler {
    */
   carry(): CarriedFinishes | undefined {
     this.#carrierExpected = false;
-    const taken = this.#pool.idleCount > 0 ? this.#take((task) => task.concurrency_key === null) : [];
+    const taken = this.#pool.idleCount > 0 ? this.#take((task) => task.concurrency_key === null) : { items: [], finishes: [] };
     if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
-    if (taken.length === 0) return undefined;
+    if (taken.items.length === 0) return undefined;
     return {
       pool: this.#pool,
-      finishes: taken.map((item) => finishOf(item.settlement)),
-      recorded: (finished) => this.#recorded(taken, finished),
-      failed: () => this.#giveBack(taken),
+      finishes: taken.finishes,
+      recorded: (finished) => this.#recorded(taken.items, finished),
+      failed: () => this.#giveBack(taken.items),
     };
   }
 
@@ -152,11 +152,28 @@ export class Settler {
     if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
   }
 
-  /** Removes from the queue the ended outcomes of the tasks `eligible` accepts. */
-  #take(eligible: (task: TaskRecord) => boolean): Pending[] {
-    const taken = this.#pending.filter((item) => isEnded(item.settlement) && eligible(item.settlement.task));
-    if (taken.length > 0) this.#pending = this.#pending.filter((item) => !taken.includes(item));
-    return taken;
+  /**
+   * Removes from the queue the ended outcomes of the tasks `eligible` accepts, with their finishes.
+   * An outcome whose result cannot be serialized (a BigInt, a cycle) stays for the flush, which
+   * records its task as failed with `outcome_not_stored`, instead of failing the statement that
+   * would have carried it and everything else in it.
+   */
+  #take(eligible: (task: TaskRecord) => boolean): { items: Pending[]; finishes: Finish[] } {
+    const items: Pending[] = [];
+    const finishes: Finish[] = [];
+    this.#pending = this.#pending.filter((item) => {
+      if (!isEnded(item.settlement) || !eligible(item.settlement.task)) return true;
+      let finish: Finish;
+      try {
+        finish = finishOf(item.settlement);
+      } catch {
+        return true;
+      }
+      items.push(item);
+      finishes.push(finish);
+      return false;
+    });
+    return { items, finishes };
   }
 
   /** Outcomes taken for a statement that failed: the flush writes them (and retries). */
@@ -242,8 +259,8 @@ export class Settler {
   }
 
   /** Records ended attempts (and claims, when asked) in one statement; settles their promises. */
-  async #deliver(ended: Pending[], claim?: ClaimRequest): Promise<DeliveryResult> {
-    const result = await deliver(this.#pool, ended.map((item) => finishOf(item.settlement)), claim);
+  async #deliver(ended: Pending[], claim?: ClaimRequest, finishes = ended.map((item) => finishOf(item.settlement))): Promise<DeliveryResult> {
+    const result = await deliver(this.#pool, finishes, claim);
     await this.#recorded(ended, result.finished);
     return result;
   }

@@ -305,9 +305,10 @@ export class SubmitBatcher {
         await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#pending.splice(0, maxBatch);
         const slots = eagerSlots(batch, this.#dependencies.eagerSlot);
-        const carried = this.#dependencies.finishes?.carry();
+        let carried: CarriedFinishes | undefined;
         let created: Map<string, TaskRecord>;
         try {
+          carried = this.#dependencies.finishes?.carry();
           const written = await insertPrepared(carried?.pool ?? this.#dependencies.pool, batch.map((item) => item.prepared), slots, carried?.finishes);
           created = written.created;
           if (carried) void carried.recorded(written.finished);

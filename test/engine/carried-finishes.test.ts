@@ -2,7 +2,7 @@
  * Finishes carried by a submit (settle.ts `carry`, submit.ts): a submit made while a worker of the
  * same engine has outcomes waiting to be written records them in its own statement, one commit
  * for both. A submit that fails hands them back, and the worker writes them itself; keyed tasks'
- * outcomes never travel with a submit.
+ * outcomes never travel with a submit, nor does one whose result cannot be stored.
  *
  * "The same statement" is read from the events themselves, which are never updated: two rows
  * written by one transaction carry the same `xmin`.
@@ -44,6 +44,17 @@ const gated = defineTask({
   },
 });
 
+const unstorable = defineTask({
+  type: 'carried_unstorable',
+  description: 'returns, when its gate opens, a result JSON cannot hold',
+  queue: 'default',
+  input: z.object({ gate: z.string() }),
+  async run(context) {
+    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    return { count: 1n };
+  },
+});
+
 const exclusive = defineTask({
   type: 'carried_exclusive',
   description: 'one active task per key; returns when its gate opens',
@@ -61,7 +72,7 @@ let engine: Engine;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  engine = await startTestEngine(database, [quick, gated, exclusive]);
+  engine = await startTestEngine(database, [quick, gated, unstorable, exclusive]);
 });
 
 afterEach(async () => {
@@ -130,4 +141,17 @@ it('leaves a keyed task\'s finish to the worker', async () => {
   await waitForTask(engine, keyed.task.id, ['completed']);
   await waitForTask(engine, next.task.id, ['completed']);
   expect(await writerOf(keyed.task.id, 'task_completed')).not.toBe(await writerOf(next.task.id, 'task_queued'));
+});
+
+it('leaves an outcome whose result cannot be stored to the worker, which fails the task, and the submit goes through', async () => {
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+  const task = await engine.submit({ taskType: unstorable.type, input: { gate: 'unstorable' } });
+  const open = await waitForGate('unstorable');
+
+  open();
+  const next = await engine.submit({ taskType: quick.type, input: {} });
+
+  const failed = await waitForTask(engine, task.task.id, ['failed']);
+  expect(failed.error).toMatchObject({ code: 'outcome_not_stored', retryable: false });
+  await waitForTask(engine, next.task.id, ['completed']);
 });
