@@ -289,7 +289,6 @@ export class SubmitBatcher {
     const prepared = prepare(this.#dependencies.registry, request);
     return new Promise((resolve, reject) => {
       this.#pending.push({ prepared, resolve, reject });
-      this.#dependencies.finishes?.expect();
       if (!this.#flushing) {
         this.#flushing = true;
         void this.#flushLoop();
@@ -301,7 +300,10 @@ export class SubmitBatcher {
     try {
       while (this.#pending.length > 0) {
         // Submits made in the same turn (a fan-out's children, a burst of requests) join one
-        // commit instead of the first going alone, and so do the outcomes of tasks ending in it.
+        // commit instead of the first going alone, and so do the outcomes of tasks ending in it:
+        // the workers hold those for this statement, for this turn only (never while a statement
+        // is in flight, which may wait on a lock for as long as another transaction holds it).
+        this.#dependencies.finishes?.expect();
         await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#pending.splice(0, maxBatch);
         const slots = eagerSlots(batch, this.#dependencies.eagerSlot);
