@@ -285,7 +285,14 @@ export class Settler {
       item.resolve(held.has(item.settlement.task.id));
     }
     const settled = items.filter((item) => held.has(item.settlement.task.id)).map((item) => item.settlement);
-    if (settled.length > 0) this.#onSettled(settled);
+    if (settled.length === 0) return;
+    // The settled hook (metrics, tests): one that throws is logged, never taken for the
+    // database refusing the outcomes, nor let into the submit that carried them.
+    try {
+      this.#onSettled(settled);
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'a settled hook threw');
+    }
   }
 }
 

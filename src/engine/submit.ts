@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DatabaseError } from 'pg';
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
 import type { Pool, Queryable } from '../db/pool.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
@@ -307,19 +308,13 @@ export class SubmitBatcher {
         await new Promise((resolve) => setImmediate(resolve));
         const batch = this.#pending.splice(0, maxBatch);
         const slots = eagerSlots(batch, this.#dependencies.eagerSlot);
-        let carried: CarriedFinishes | undefined;
         let created: Map<string, TaskRecord>;
         try {
-          carried = this.#dependencies.finishes?.carry();
-          const written = await insertPrepared(carried?.pool ?? this.#dependencies.pool, batch.map((item) => item.prepared), slots, carried?.finishes);
-          created = written.created;
-          if (carried) void carried.recorded(written.finished);
+          created = await this.#insert(batch.map((item) => item.prepared), slots);
         } catch (error) {
-          // Nothing was written: the slots and the finishes go back, and the batch is retried one
-          // request per statement through the queue (a slot is held only for as long as one
-          // statement), while the worker writes its finishes itself.
+          // Nothing was written: the slots go back, and the batch is retried one request per
+          // statement through the queue (a slot is held only for as long as one statement).
           for (const slot of slots) slot?.release();
-          carried?.failed();
           if (batch.length === 1) {
             batch[0]!.reject(await this.#explain(batch[0]!.prepared, error));
             continue;
@@ -354,6 +349,27 @@ export class SubmitBatcher {
     } finally {
       this.#flushing = false;
     }
+  }
+
+  /**
+   * Writes a batch with the finishes a worker has waiting (`SubmitDependencies.finishes`). When
+   * that statement fails, what failed may be the finishes rather than the submits (a result the
+   * database refuses, a deadlock on their rows): they go back to their worker, which writes them
+   * itself, and the batch goes again on its own. Not after a lost connection, which may have
+   * lost the answer to a statement that committed.
+   */
+  async #insert(batch: PreparedSubmit[], slots: Array<EagerSlot | undefined>): Promise<Map<string, TaskRecord>> {
+    let carried: CarriedFinishes | undefined;
+    try {
+      carried = this.#dependencies.finishes?.carry();
+      const written = await insertPrepared(carried?.pool ?? this.#dependencies.pool, batch, slots, carried?.finishes);
+      if (carried) void carried.recorded(written.finished);
+      return written.created;
+    } catch (error) {
+      carried?.failed();
+      if (carried === undefined || isDatabaseConnectionError(error)) throw error;
+    }
+    return (await insertPrepared(this.#dependencies.pool, batch, slots)).created;
   }
 
   /** Turns a clash on the exclusive-key index into a conflict naming the active task. */

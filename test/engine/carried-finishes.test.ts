@@ -2,7 +2,8 @@
  * Finishes carried by a submit (settle.ts `carry`, submit.ts): a submit made while a worker of the
  * same engine has outcomes waiting to be written records them in its own statement, one commit
  * for both. A submit that fails hands them back, and the worker writes them itself; keyed tasks'
- * outcomes never travel with a submit, nor does one whose result cannot be stored.
+ * outcomes never travel with a submit, nor does one whose result cannot be serialized. A submit
+ * is never refused for what it carried, nor for a settled hook that throws.
  *
  * "The same statement" is read from the events themselves, which are never updated: two rows
  * written by one transaction carry the same `xmin`.
@@ -55,6 +56,17 @@ const unstorable = defineTask({
   },
 });
 
+const refused = defineTask({
+  type: 'carried_refused',
+  description: 'returns, when its gate opens, a result PostgreSQL refuses to store (a NUL in a jsonb string)',
+  queue: 'default',
+  input: z.object({ gate: z.string() }),
+  async run(context) {
+    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    return { text: 'a\u0000b' };
+  },
+});
+
 const exclusive = defineTask({
   type: 'carried_exclusive',
   description: 'one active task per key; returns when its gate opens',
@@ -72,7 +84,7 @@ let engine: Engine;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  engine = await startTestEngine(database, [quick, gated, unstorable, exclusive]);
+  engine = await startTestEngine(database, [quick, gated, unstorable, refused, exclusive]);
 });
 
 afterEach(async () => {
@@ -154,4 +166,41 @@ it('leaves an outcome whose result cannot be stored to the worker, which fails t
   const failed = await waitForTask(engine, task.task.id, ['failed']);
   expect(failed.error).toMatchObject({ code: 'outcome_not_stored', retryable: false });
   await waitForTask(engine, next.task.id, ['completed']);
+});
+
+it('writes the submit when the finish it carried is what the database refused', async () => {
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+  // A task through first, so that the worker's delivery connections are open and idle.
+  await waitForTask(engine, (await engine.submit({ taskType: quick.type, input: {} })).task.id, ['completed']);
+  const task = await engine.submit({ taskType: refused.type, input: { gate: 'refused' } });
+  const open = await waitForGate('refused');
+
+  open();
+  const next = await engine.submit({ taskType: quick.type, input: {} });
+
+  expect(next.created).toBe(true);
+  const failed = await waitForTask(engine, task.task.id, ['failed']);
+  expect(failed.error).toMatchObject({ code: 'outcome_not_stored', retryable: false });
+  await waitForTask(engine, next.task.id, ['completed']);
+});
+
+it('keeps a settled hook that throws out of the submit that carried the finish', async () => {
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+  const throwing = (): void => {
+    throw new Error('a settled hook failed');
+  };
+  engine.hooks.settled.add(throwing);
+  try {
+    const first = await engine.submit({ taskType: gated.type, input: { gate: 'hooked' } });
+    const open = await waitForGate('hooked');
+
+    open();
+    const second = await engine.submit({ taskType: quick.type, input: {} });
+
+    expect(await writerOf(first.task.id, 'task_completed')).toBe(await writerOf(second.task.id, 'task_queued'));
+    expect((await waitForTask(engine, first.task.id, ['completed'])).result).toEqual({ gate: 'hooked' });
+    await waitForTask(engine, second.task.id, ['completed']);
+  } finally {
+    engine.hooks.settled.delete(throwing);
+  }
 });
