@@ -174,6 +174,7 @@ const submitting = `inserted AS (
        SELECT inserted.tenant, inserted.task_type, keys.exclusive_key, inserted.id
        FROM inserted JOIN unnest($1::uuid[], $11::text[]) AS keys (id, exclusive_key) ON keys.id = inserted.id
        WHERE keys.exclusive_key IS NOT NULL
+       RETURNING task_id
      ), queued AS (
        INSERT INTO task_queue (task_id, queue, priority, concurrency_key)
        SELECT inserted.id, inserted.queue, inserted.priority, keys.lease_key
@@ -188,8 +189,17 @@ const submitting = `inserted AS (
            jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', worker_id, 'resumed', false) FROM inserted WHERE lease IS NOT NULL`)}
      )`;
 
+/*
+ * Read by the main query, so that the exclusive keys are inserted before the events, which take
+ * the event-order lock: left unread, PostgreSQL ran that insert after them, and a submit waiting
+ * for another transaction's uncommitted key held the lock for as long, stalling every other
+ * submit, claim and settle of the database.
+ */
+const exclusiveKeysTaken = '(SELECT count(*) FROM exclusive)';
+
 const submitStatement = `WITH ${submitting}
-     SELECT inserted.*, ${eventsNotified('inserted')} AS notified_events, ${readyNotified('queued')} AS notified_queues FROM inserted`;
+     SELECT inserted.*, ${eventsNotified('inserted')} AS notified_events, ${readyNotified('queued')} AS notified_queues, ${exclusiveKeysTaken} AS exclusive_keys
+     FROM inserted`;
 
 /*
  * The same, carrying the ended attempts of this process's workers ($18-$23, `finishing` in
@@ -201,7 +211,8 @@ const submitStatement = `WITH ${submitting}
 const submitFinishingStatement = `WITH ${submitting}, ${finishing(18)}
      SELECT inserted.*, CASE WHEN row_number() OVER () = 1 THEN outcome.finished END AS finished,
        ${eventsNotified('(SELECT id FROM inserted UNION ALL SELECT id FROM finished) AS announced_tasks')} AS notified_events,
-       ${readyNotified('(SELECT queue FROM queued UNION ALL SELECT queue FROM released WHERE concurrency_key IS NOT NULL) AS woken')} AS notified_queues
+       ${readyNotified('(SELECT queue FROM queued UNION ALL SELECT queue FROM released WHERE concurrency_key IS NOT NULL) AS woken')} AS notified_queues,
+       ${exclusiveKeysTaken} AS exclusive_keys
      FROM ${finishedOutcome} LEFT JOIN inserted ON true`;
 
 /**
@@ -215,7 +226,7 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slot
   const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
   const slot = <Value>(pick: (slot: EagerSlot) => Value): Array<Value | null> => batch.map((_, index) => (slots[index] === undefined ? null : pick(slots[index])));
   const carrying = finishes.length > 0;
-  type Row = TaskRecord & { finished?: Finished[] | null; notified_events: unknown; notified_queues: unknown };
+  type Row = TaskRecord & { finished?: Finished[] | null; notified_events: unknown; notified_queues: unknown; exclusive_keys: unknown };
   const result = await database.query<Row>({
     name: carrying ? 'taskloom_submit_finishing' : 'taskloom_submit',
     text: carrying ? submitFinishingStatement : submitStatement,
@@ -231,7 +242,7 @@ async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slot
   });
   const created = new Map<string, TaskRecord>();
   for (const row of result.rows) {
-    const { finished: _finished, notified_events: _events, notified_queues: _queues, ...task } = row;
+    const { finished: _finished, notified_events: _events, notified_queues: _queues, exclusive_keys: _keys, ...task } = row;
     if (task.id !== null) created.set(task.id, task);
   }
   return { created, finished: finishedOf(result.rows) };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import pg from 'pg';
 import type { Engine } from '../../src/engine/index.ts';
 import { isTaskloomError } from '../../src/errors.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -53,4 +54,27 @@ it('rejects a second active task for a key when the type says so, naming the act
   await waitForStatus(engine, first.task.id, ['completed']);
   const afterwards = await engine.submit({ taskType: 'test_exclusive', input: { project_id: 'film-7', ms: 10 } });
   expect(afterwards.created).toBe(true);
+});
+
+it('lets other processes write while a submit waits for another transaction\'s uncommitted exclusive key', async () => {
+  // Another transaction holds the key, uncommitted: a submit for it waits until that one ends.
+  const holder = new pg.Client({ connectionString: database.url });
+  await holder.connect();
+  try {
+    await holder.query('BEGIN');
+    await holder.query(`INSERT INTO task_exclusive_keys (tenant, task_type, exclusive_key, task_id) VALUES ('default', 'test_exclusive', 'film-held', gen_random_uuid())`);
+    const waiting = engines[1]!.submit({ taskType: 'test_exclusive', input: { project_id: 'film-held', ms: 10 } });
+    await eventually(async () => (await database.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'transactionid'`)).rowCount === 1);
+
+    // Meanwhile another process's submit, and its events, go through: the waiting one holds no
+    // lock they need (it once held the event-order lock through the wait).
+    const other = engines[2]!.submit({ taskType: 'test_record_run', input: { n: 1 } });
+    const outcome = await Promise.race([other.then(() => 'written'), new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting after 5 s'))]);
+    expect(outcome).toBe('written');
+
+    await holder.query('ROLLBACK');
+    expect((await waiting).created).toBe(true);
+  } finally {
+    await holder.end();
+  }
 });
