@@ -24,6 +24,24 @@ async function waitForGate(name: string): Promise<() => void> {
   return open;
 }
 
+/**
+ * Submits a gated task of `taskType` until one starts eagerly (written running by its submit),
+ * and waits for its handler. An eager start needs the worker idle with nothing claimed in flight
+ * and its queue drained, so nothing claims until the test submits again, and no claim can take
+ * the task's finish first: what the test sees is the submit's doing. Tasks that took the queue
+ * (the worker was still claiming, under load) are let finish, and the next one tried.
+ */
+async function startEagerly(taskType: string, gate: string): Promise<{ taskId: string; open: () => void }> {
+  for (let attempt = 1; attempt <= 20; attempt += 1) {
+    const submitted = await engine.submit({ taskType, input: { gate: `${gate}-${attempt}` } });
+    const open = await waitForGate(`${gate}-${attempt}`);
+    if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
+    open();
+    await waitForTask(engine, submitted.task.id, ['completed', 'failed']);
+  }
+  throw new Error(`no ${taskType} task started eagerly in 20 attempts`);
+}
+
 const quick = defineTask({
   type: 'carried_quick',
   description: 'returns at once',
@@ -106,20 +124,20 @@ async function writerOf(taskId: string, type: string): Promise<string> {
 it('records the finish of a task that ended in the same turn in the submit\'s own statement', async () => {
   // No polling backstop during the test: the worker claims nothing on its own meanwhile.
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  const first = await engine.submit({ taskType: gated.type, input: { gate: 'first' } });
-  const open = await waitForGate('first');
+  const { taskId, open } = await startEagerly(gated.type, 'first');
+  const first = { task: { id: taskId } };
 
   // The task ends, and a submit goes out before its outcome is written.
   open();
   const second = await engine.submit({ taskType: quick.type, input: {} });
 
   const finished = await waitForTask(engine, first.task.id, ['completed']);
-  expect(finished.result).toEqual({ gate: 'first' });
+  expect(finished.result).toMatchObject({ gate: expect.stringMatching(/^first-/) });
   expect(await writerOf(first.task.id, 'task_completed')).toBe(await writerOf(second.task.id, 'task_queued'));
   // Its events are stored as a statement of its own would store them.
   const events = await engine.readEvents({ taskId: first.task.id });
   expect(events.map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_completed']);
-  expect(events.at(-1)!.payload).toMatchObject({ result: { gate: 'first' }, attempt: 1 });
+  expect(events.at(-1)!.payload).toMatchObject({ result: finished.result, attempt: 1 });
   await waitForTask(engine, second.task.id, ['completed']);
 });
 
@@ -157,8 +175,8 @@ it('leaves a keyed task\'s finish to the worker', async () => {
 
 it('leaves an outcome whose result cannot be stored to the worker, which fails the task, and the submit goes through', async () => {
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  const task = await engine.submit({ taskType: unstorable.type, input: { gate: 'unstorable' } });
-  const open = await waitForGate('unstorable');
+  const { taskId, open } = await startEagerly(unstorable.type, 'unstorable');
+  const task = { task: { id: taskId } };
 
   open();
   const next = await engine.submit({ taskType: quick.type, input: {} });
@@ -170,10 +188,8 @@ it('leaves an outcome whose result cannot be stored to the worker, which fails t
 
 it('writes the submit when the finish it carried is what the database refused', async () => {
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  // A task through first, so that the worker's delivery connections are open and idle.
-  await waitForTask(engine, (await engine.submit({ taskType: quick.type, input: {} })).task.id, ['completed']);
-  const task = await engine.submit({ taskType: refused.type, input: { gate: 'refused' } });
-  const open = await waitForGate('refused');
+  const { taskId, open } = await startEagerly(refused.type, 'refused');
+  const task = { task: { id: taskId } };
 
   open();
   const next = await engine.submit({ taskType: quick.type, input: {} });
@@ -191,14 +207,14 @@ it('keeps a settled hook that throws out of the submit that carried the finish',
   };
   engine.hooks.settled.add(throwing);
   try {
-    const first = await engine.submit({ taskType: gated.type, input: { gate: 'hooked' } });
-    const open = await waitForGate('hooked');
+    const { taskId, open } = await startEagerly(gated.type, 'hooked');
+    const first = { task: { id: taskId } };
 
     open();
     const second = await engine.submit({ taskType: quick.type, input: {} });
 
     expect(await writerOf(first.task.id, 'task_completed')).toBe(await writerOf(second.task.id, 'task_queued'));
-    expect((await waitForTask(engine, first.task.id, ['completed'])).result).toEqual({ gate: 'hooked' });
+    expect((await waitForTask(engine, first.task.id, ['completed'])).result).toMatchObject({ gate: expect.stringMatching(/^hooked-/) });
     await waitForTask(engine, second.task.id, ['completed']);
   } finally {
     engine.hooks.settled.delete(throwing);
