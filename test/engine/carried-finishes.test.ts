@@ -11,7 +11,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConcurrencyConflictError } from '../../src/errors.ts';
-import { defineTask, type Engine } from '../../src/engine/index.ts';
+import { defineTask, type Engine, type SubmitResult } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
 
@@ -25,21 +25,28 @@ async function waitForGate(name: string): Promise<() => void> {
 }
 
 /**
- * Submits a gated task of `taskType` until one starts eagerly (written running by its submit),
- * and waits for its handler. An eager start needs the worker idle with nothing claimed in flight
- * and its queue drained, so nothing claims until the test submits again, and no claim can take
- * the task's finish first: what the test sees is the submit's doing. Tasks that took the queue
- * (the worker was still claiming, under load) are let finish, and the next one tried.
+ * Submits a gated task until one starts eagerly (written running by its submit), and waits for
+ * its handler. An eager start needs the worker idle with nothing claimed in flight and its queue
+ * drained, so nothing claims until the test submits again, and no claim can take the task's
+ * finish first: what the test sees is the submit's doing. Tasks that took the queue (the worker
+ * was still claiming, under load) are let finish, and the next one tried.
  */
-async function startEagerly(taskType: string, gate: string): Promise<{ taskId: string; open: () => void }> {
+async function startEagerly(gate: string, returns: keyof typeof results = 'gate'): Promise<{ taskId: string; open: () => void }> {
   for (let attempt = 1; attempt <= 20; attempt += 1) {
-    const submitted = await engine.submit({ taskType, input: { gate: `${gate}-${attempt}` } });
+    const submitted = await engine.submit({ taskType: gated.type, input: { gate: `${gate}-${attempt}`, returns } });
     const open = await waitForGate(`${gate}-${attempt}`);
     if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
     open();
     await waitForTask(engine, submitted.task.id, ['completed', 'failed']);
   }
-  throw new Error(`no ${taskType} task started eagerly in 20 attempts`);
+  throw new Error('no gated task started eagerly in 20 attempts');
+}
+
+/** A gated task started eagerly ends, and a submit goes out before its outcome is written. */
+async function endWhileSubmitting(gate: string, returns: keyof typeof results = 'gate'): Promise<{ ended: string; next: SubmitResult }> {
+  const { taskId, open } = await startEagerly(gate, returns);
+  open();
+  return { ended: taskId, next: await engine.submit({ taskType: quick.type, input: {} }) };
 }
 
 const quick = defineTask({
@@ -52,36 +59,21 @@ const quick = defineTask({
   },
 });
 
+/** What a gated task returns: its gate; a result JSON cannot hold; one PostgreSQL refuses to store. */
+const results = {
+  gate: (gate: string): unknown => ({ gate }),
+  unserializable: (): unknown => ({ count: 1n }),
+  refused: (): unknown => ({ text: 'a\u0000b' }),
+};
+
 const gated = defineTask({
   type: 'carried_gated',
-  description: 'returns when the test opens its gate',
+  description: 'returns when the test opens its gate: its gate, or a result that cannot be stored',
   queue: 'default',
-  input: z.object({ gate: z.string() }),
+  input: z.object({ gate: z.string(), returns: z.enum(['gate', 'unserializable', 'refused']).default('gate') }),
   async run(context) {
     await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
-    return { gate: context.input.gate };
-  },
-});
-
-const unstorable = defineTask({
-  type: 'carried_unstorable',
-  description: 'returns, when its gate opens, a result JSON cannot hold',
-  queue: 'default',
-  input: z.object({ gate: z.string() }),
-  async run(context) {
-    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
-    return { count: 1n };
-  },
-});
-
-const refused = defineTask({
-  type: 'carried_refused',
-  description: 'returns, when its gate opens, a result PostgreSQL refuses to store (a NUL in a jsonb string)',
-  queue: 'default',
-  input: z.object({ gate: z.string() }),
-  async run(context) {
-    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
-    return { text: 'a\u0000b' };
+    return results[context.input.returns](context.input.gate);
   },
 });
 
@@ -102,7 +94,7 @@ let engine: Engine;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  engine = await startTestEngine(database, [quick, gated, unstorable, refused, exclusive]);
+  engine = await startTestEngine(database, [quick, gated, exclusive]);
 });
 
 afterEach(async () => {
@@ -124,21 +116,16 @@ async function writerOf(taskId: string, type: string): Promise<string> {
 it('records the finish of a task that ended in the same turn in the submit\'s own statement', async () => {
   // No polling backstop during the test: the worker claims nothing on its own meanwhile.
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  const { taskId, open } = await startEagerly(gated.type, 'first');
-  const first = { task: { id: taskId } };
+  const { ended, next } = await endWhileSubmitting('first');
 
-  // The task ends, and a submit goes out before its outcome is written.
-  open();
-  const second = await engine.submit({ taskType: quick.type, input: {} });
-
-  const finished = await waitForTask(engine, first.task.id, ['completed']);
+  const finished = await waitForTask(engine, ended, ['completed']);
   expect(finished.result).toMatchObject({ gate: expect.stringMatching(/^first-/) });
-  expect(await writerOf(first.task.id, 'task_completed')).toBe(await writerOf(second.task.id, 'task_queued'));
+  expect(await writerOf(ended, 'task_completed')).toBe(await writerOf(next.task.id, 'task_queued'));
   // Its events are stored as a statement of its own would store them.
-  const events = await engine.readEvents({ taskId: first.task.id });
+  const events = await engine.readEvents({ taskId: ended });
   expect(events.map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_completed']);
   expect(events.at(-1)!.payload).toMatchObject({ result: finished.result, attempt: 1 });
-  await waitForTask(engine, second.task.id, ['completed']);
+  await waitForTask(engine, next.task.id, ['completed']);
 });
 
 it('hands the finishes back when the submit fails, and the worker writes them itself', async () => {
@@ -175,27 +162,19 @@ it('leaves a keyed task\'s finish to the worker', async () => {
 
 it('leaves an outcome whose result cannot be stored to the worker, which fails the task, and the submit goes through', async () => {
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  const { taskId, open } = await startEagerly(unstorable.type, 'unstorable');
-  const task = { task: { id: taskId } };
+  const { ended, next } = await endWhileSubmitting('unserializable', 'unserializable');
 
-  open();
-  const next = await engine.submit({ taskType: quick.type, input: {} });
-
-  const failed = await waitForTask(engine, task.task.id, ['failed']);
+  const failed = await waitForTask(engine, ended, ['failed']);
   expect(failed.error).toMatchObject({ code: 'outcome_not_stored', retryable: false });
   await waitForTask(engine, next.task.id, ['completed']);
 });
 
 it('writes the submit when the finish it carried is what the database refused', async () => {
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  const { taskId, open } = await startEagerly(refused.type, 'refused');
-  const task = { task: { id: taskId } };
-
-  open();
-  const next = await engine.submit({ taskType: quick.type, input: {} });
+  const { ended, next } = await endWhileSubmitting('refused', 'refused');
 
   expect(next.created).toBe(true);
-  const failed = await waitForTask(engine, task.task.id, ['failed']);
+  const failed = await waitForTask(engine, ended, ['failed']);
   expect(failed.error).toMatchObject({ code: 'outcome_not_stored', retryable: false });
   await waitForTask(engine, next.task.id, ['completed']);
 });
@@ -207,15 +186,11 @@ it('keeps a settled hook that throws out of the submit that carried the finish',
   };
   engine.hooks.settled.add(throwing);
   try {
-    const { taskId, open } = await startEagerly(gated.type, 'hooked');
-    const first = { task: { id: taskId } };
+    const { ended, next } = await endWhileSubmitting('hooked');
 
-    open();
-    const second = await engine.submit({ taskType: quick.type, input: {} });
-
-    expect(await writerOf(first.task.id, 'task_completed')).toBe(await writerOf(second.task.id, 'task_queued'));
-    expect((await waitForTask(engine, first.task.id, ['completed'])).result).toMatchObject({ gate: expect.stringMatching(/^hooked-/) });
-    await waitForTask(engine, second.task.id, ['completed']);
+    expect(await writerOf(ended, 'task_completed')).toBe(await writerOf(next.task.id, 'task_queued'));
+    expect((await waitForTask(engine, ended, ['completed'])).result).toMatchObject({ gate: expect.stringMatching(/^hooked-/) });
+    await waitForTask(engine, next.task.id, ['completed']);
   } finally {
     engine.hooks.settled.delete(throwing);
   }
