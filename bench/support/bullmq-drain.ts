@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { drainFigures, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
+import { DrainTimeline, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
 
 /** Redis at `url` answers PING, or this throws a message saying how to get one. */
 export async function checkRedis(url: string): Promise<void> {
@@ -73,22 +73,24 @@ export function openBullmqBench(url: string): BullmqBench {
         await Promise.all(Array.from({ length: Math.min(batch, options.tasks - offset) }, () => queue.add('noop', {})));
       }
       const submitSeconds = (performance.now() - submitStart) / 1000;
-      const drainStart = performance.now();
+      const timeline = new DrainTimeline(options.tasks);
+      timeline.begin();
       let completed = 0;
       const worker = startWorker(options.concurrency);
       await new Promise<void>((resolve, reject) => {
+        worker.once('active', () => timeline.started());
         worker.on('completed', () => {
           completed += 1;
+          timeline.completed();
           if (completed >= options.tasks) resolve();
         });
         worker.on('failed', (job, error) => reject(new Error(`BullMQ job ${job?.id} failed during the drain: ${error.message}`)));
       });
-      const seconds = (performance.now() - drainStart) / 1000;
       await worker.close();
       const left = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
       const remaining = Object.values(left).reduce((sum, count) => sum + count, 0);
       if (remaining !== 0) throw new Error(`${remaining} BullMQ jobs are not completed after the drain`);
-      return drainFigures(options.tasks, seconds, submitSeconds);
+      return timeline.figures(submitSeconds);
     },
 
     async close() {

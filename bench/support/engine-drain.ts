@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { defineTask, type Engine } from '../../src/engine/index.ts';
 import type { Pool } from '../../src/db/pool.ts';
-import { drainFigures, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
+import { DrainTimeline, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
 
 export type { DrainFigures, LatencyFigures } from './statistics.ts';
 
@@ -73,21 +73,26 @@ export async function measureDrain(engine: Engine, pool: Pool, options: {
   // Completion is heard from the engine's settled hook (called after each settle commits), not
   // by polling a count over the tasks table, which on two cores took CPU from the drain.
   const waiting = new Set(ids);
+  const timeline = new DrainTimeline(options.tasks);
   let hook: ((settlements: Parameters<Parameters<typeof engine.hooks.settled.add>[0]>[0]) => void) | undefined;
   const allSettled = new Promise<void>((resolve) => {
     hook = (settlements) => {
+      const before = waiting.size;
       for (const settlement of settlements) if (settlement.outcome.kind === 'completed') waiting.delete(settlement.task.id);
+      timeline.completed(before - waiting.size);
       if (waiting.size === 0) resolve();
     };
     engine.hooks.settled.add(hook);
   });
-  const drainStart = performance.now();
+  const started = (): void => timeline.started();
+  engine.hooks.started.add(started);
+  timeline.begin();
   const worker = await engine.startWorker({ concurrency: options.concurrency });
   await allSettled;
-  const seconds = (performance.now() - drainStart) / 1000;
   engine.hooks.settled.delete(hook!);
+  engine.hooks.started.delete(started);
   await worker.stop();
   const left = await pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM tasks WHERE id = ANY($1::uuid[]) AND status <> 'completed'`, [ids]);
   if (left.rows[0]!.count !== 0) throw new Error(`${left.rows[0]!.count} of the drained tasks are not completed after the drain`);
-  return drainFigures(options.tasks, seconds, submitSeconds);
+  return timeline.figures(submitSeconds);
 }
