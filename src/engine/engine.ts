@@ -212,6 +212,9 @@ export class Engine {
         submit: (request) => this.submit(request),
         onStarted: (tasks) => { for (const hook of this.hooks.started) hook(tasks); },
         onSettled: (settlements) => { for (const hook of this.hooks.settled) hook(settlements); },
+        // A worker stopped on its own (not by `Engine.stop`) leaves the list: readiness counts
+        // the workers listed as running, and every submit asks each of them for a slot.
+        onStopped: () => this.#workers.delete(worker),
       },
       { heartbeatSeconds: this.#options.heartbeatSeconds, ...options },
     );

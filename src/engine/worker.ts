@@ -73,6 +73,8 @@ export interface WorkerDependencies {
   /** Called after outcomes are recorded (metrics). Must not throw. */
   onSettled?: (settlements: Settlement[]) => void;
   onStarted?: (tasks: TaskRecord[]) => void;
+  /** Called once `stop` has finished: the worker holds no task and no connection any more. */
+  onStopped?: () => void;
 }
 
 
@@ -285,6 +287,7 @@ export class Worker {
     });
     await this.#connectionsOpening;
     await this.#dependencies.deliveryPool.end();
+    this.#dependencies.onStopped?.();
     this.#logger.info({ released: stragglers.length }, 'worker stopped');
   }
 

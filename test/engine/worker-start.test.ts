@@ -2,7 +2,8 @@
  * A worker's start (worker.ts `start`): it claims as soon as one delivery connection is open and
  * opens the others meanwhile. A delivery connection that cannot open at start is not fatal (the
  * claims open one when the database answers again); a worker that cannot register itself fails
- * to start and leaves no delivery connection behind.
+ * to start and leaves no delivery connection behind. A worker stopped on its own leaves the
+ * engine's list of workers (readiness counts the ones listed).
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPool } from '../../src/db/pool.ts';
@@ -68,5 +69,21 @@ it('fails to start when it cannot register, and leaves no delivery connection op
     await proxy.restore();
     await engine.stop();
     await pool.end();
+  }
+});
+
+it('leaves the engine\'s list of workers when it is stopped on its own', async () => {
+  const engine = await Engine.start({ url: database.url, pool: database.pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false });
+  try {
+    const stopped = await engine.startWorker({ concurrency: 1 });
+    const kept = await engine.startWorker({ concurrency: 1 });
+    expect([...engine.workers]).toEqual([stopped, kept]);
+    await stopped.stop();
+    expect([...engine.workers]).toEqual([kept]);
+    // The worker still running takes the tasks, eagerly or through the queue.
+    const { task } = await engine.submit({ taskType: stepsTask.type, input: { steps: 1 } });
+    expect((await waitForStatus(engine, task.id, ['completed'])).worker_id).toBe(kept.id);
+  } finally {
+    await engine.stop();
   }
 });
