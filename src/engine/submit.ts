@@ -3,7 +3,7 @@
  * task exists with its queue row and its `task_queued` event, or nothing was written.
  * Invalid input is rejected before any transaction starts.
  */
-import { randomUUID } from 'node:crypto';
+import { timeOrderedUuid } from '../db/time-ordered-uuid.ts';
 import type { DatabaseError } from 'pg';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
@@ -126,7 +126,7 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
     definition,
     exclusiveKey,
     task: {
-      id: randomUUID(),
+      id: timeOrderedUuid(),
       tenant: request.tenant ?? 'default',
       projectId: request.projectId ?? projectIdOf(definition, input),
       taskType: definition.type,
