@@ -3,9 +3,9 @@
  * keys written on the hot path. Rows made one after another get neighbouring keys, so their
  * B-tree entries land on the same few pages at the right of each index instead of on a random
  * page each: fewer pages dirtied, read and written to the WAL per row. Task ids are made here;
- * against random (version 4) ids, drains of 20,000 tasks ran 13,076 against 11,981 tasks/s (four
- * alternating pairs, docs/benchmarks.md), before any table outgrows memory, which is where random
- * keys cost most.
+ * against random (version 4) ids, drains of 20,000 tasks ran 12,175 against 11,510 tasks/s (ten
+ * alternating pairs, decision 0013), before any table outgrows memory, which is where random keys
+ * cost most.
  *
  * The other 74 bits are random, as unguessable as a version 4 id's 122 for any use made of them
  * here (an id never grants access by itself). An id tells when its row was made, to the
