@@ -278,6 +278,24 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
 }
 
 /**
+ * Which of `queues` hold a task that is due: a worker's polling backstop asks this once for the
+ * queues whose last claim came back short, and claims again only those (a retry whose backoff
+ * ended, work whose NOTIFY it missed). A claim per queue instead cost an idle worker of the six
+ * built-in queues three delivery statements a second. Run on the delivery connections, whose
+ * settings keep the lookup on `task_queue_ready` however stale the table's statistics are.
+ */
+export async function queuesWithDueTasks(database: Pool, queues: string[]): Promise<string[]> {
+  if (queues.length === 0) return [];
+  const result = await database.query<{ queue: string }>({
+    name: 'taskloom_due_queues',
+    text: `SELECT name AS queue FROM unnest($1::text[]) AS name
+       WHERE EXISTS (SELECT 1 FROM task_queue q WHERE q.queue = name AND q.run_at <= now())`,
+    values: [queues],
+  });
+  return result.rows.map((row) => row.queue);
+}
+
+/**
  * Keeps a worker's leases alive: the attempts it runs and those whose outcome it is still
  * recording. Called at every heartbeat.
  */

@@ -23,7 +23,7 @@ import type { EventHub } from './event-hub.ts';
 import { holdUntilResolved } from './wait-hold.ts';
 import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
 import { cancelChannel } from './cancel.ts';
-import { extendLeases, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
+import { extendLeases, queuesWithDueTasks, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
@@ -152,7 +152,7 @@ export class Worker {
   #unlisten: Array<() => void> = [];
   /**
    * Queues whose last claim came back short, so they are skipped until a NOTIFY says work became
-   * ready on them or the polling backstop runs. Without this every free slot would cost one claim
+   * ready on them or the polling backstop finds a due task in them. Without this every free slot would cost one claim
    * transaction per queue served, most of them on empty queues.
    */
   readonly #drained = new Set<QueueName>();
@@ -165,6 +165,8 @@ export class Worker {
   readonly #backlogged = new Set<string>();
   #lastPoll = 0;
   #sweeping: Promise<void> | undefined;
+  /** The polling backstop's question in flight: which queues found empty hold due work. */
+  #pollingDrained: Promise<void> | undefined;
   /** The delivery connections opening after the first (start); the pool ends only once they have. */
   #connectionsOpening: Promise<void> | undefined;
   /** Current wait between failed claims (0: the last claim worked). */
@@ -258,6 +260,7 @@ export class Worker {
     // Outcomes the loop left for a next claim are written now: there is none.
     this.#settler.flushNow();
     await this.#sweeping;
+    await this.#pollingDrained;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
     // Claimed ahead and never started: handed back at once, like a task that stops at shutdown.
@@ -314,10 +317,11 @@ export class Worker {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       let claimedAny = false;
-      // The backstop: look at every queue again (retries that came due, a missed NOTIFY).
+      // The backstop: the queues found empty that hold due work again (retries that came due, a
+      // missed NOTIFY) are claimed again once `#pollDrained` has found them.
       if (Date.now() - this.#lastPoll >= this.#pollIntervalMs) {
-        this.#drained.clear();
         this.#lastPoll = Date.now();
+        this.#pollDrained();
         this.#sweep();
       }
       // Tasks claimed ahead that end at once (a few ms of work) end before the next claim, so
@@ -504,6 +508,28 @@ export class Worker {
   #noteHandlerDuration(queue: string, milliseconds: number): void {
     const previous = this.#handlerMs.get(queue);
     this.#handlerMs.set(queue, previous === undefined ? milliseconds : previous + durationWeight * (milliseconds - previous));
+  }
+
+  /**
+   * Asks which of the queues found empty hold a due task now, in one statement, and claims those
+   * again (ready-queue.ts `queuesWithDueTasks`); the others stay skipped, and eager start stays
+   * open on them. A poll that gets no answer claims them all, where a failure backs off and is
+   * logged like any claim's.
+   */
+  #pollDrained(): void {
+    const drained = [...this.#drained];
+    if (drained.length === 0 || this.#pollingDrained) return;
+    this.#pollingDrained = queuesWithDueTasks(this.#dependencies.deliveryPool, drained)
+      .then((due) => due, () => drained)
+      .then((due) => {
+        // Like a NOTIFY: a claim in flight that comes back short does not mark the queue empty again.
+        for (const queue of due) {
+          this.#drained.delete(queue as QueueName);
+          this.#nextTurn(queue);
+        }
+        if (due.length > 0) this.#wakeUp();
+      })
+      .finally(() => { this.#pollingDrained = undefined; });
   }
 
   /**
