@@ -152,8 +152,8 @@ export class Worker {
   #unlisten: Array<() => void> = [];
   /**
    * Queues whose last claim came back short, so they are skipped until a NOTIFY says work became
-   * ready on them or the polling backstop finds a due task in them. Without this every free slot would cost one claim
-   * transaction per queue served, most of them on empty queues.
+   * ready on them or the polling backstop finds a due task in them. Without this every free slot
+   * would cost one claim transaction per queue served, most of them on empty queues.
    */
   readonly #drained = new Set<QueueName>();
   /**
