@@ -7,12 +7,14 @@
  * idle worker (BENCH_LATENCY_SAMPLES, 300), and the drain rate of a backlog of BENCH_TASKS
  * (5,000) no-op tasks with BENCH_CONCURRENCY (8) slots, from starting the worker to the last
  * completion (`drain_tasks_per_s`, the figure the target is set on), with two parts of it beside:
- * the start-up to the first task's start and the rate after the first fifth completed. The
- * engines take turns for BENCH_ROUNDS (3) rounds and the medians are compared, so a burst of load
- * on a shared machine lands on both rather than on whichever ran at that moment; each round's
- * figures are printed too. Then, for
- * taskloom, the drain rate of a backlog of BENCH_BACKLOG (50,000; 0 skips it) in the same
- * database, relative to its median drain: whether the table layout slows as it fills.
+ * the start-up to the first task's start and the rate after the first fifth completed; and the
+ * CPU each drain cost per task, in this process (the engine's client) and in its server when that
+ * runs on this machine (PostgreSQL's processes, Redis's; null otherwise). The engines take turns
+ * for BENCH_ROUNDS (3) rounds and the medians are compared, so a burst of load on a shared
+ * machine lands on both rather than on whichever ran at that moment; each round's figures are
+ * printed too. Then, for taskloom, the drain rate of a backlog of BENCH_BACKLOG (50,000; 0 skips
+ * it) in the same database, relative to its median drain: whether the table layout slows as it
+ * fills.
  *
  * taskloom's latency is measured twice: as a process submitting beside its own worker sees it
  * (`latency_ms`: eager start, the submit commits the task leased to the idle worker), and through
@@ -28,6 +30,7 @@ import { Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
 import { checkRedis, openBullmqBench } from './support/bullmq-drain.ts';
+import { localPostgresPid } from './support/process-cpu.ts';
 import { measureDrain, measureSubmitToStart, noopTask } from './support/engine-drain.ts';
 import { log, percentile, round, type DrainFigures, type LatencyFigures } from './support/statistics.ts';
 
@@ -40,6 +43,8 @@ const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface Figures {
   drain_tasks_per_s: number;
+  /** CPU per drained task, this process's (client) and the server's (null when it is not local). */
+  drain_cpu_us_per_task: { client: number; server: number | null };
   /** The drain after its first fifth, and the worker's start-up to its first task (DrainTimeline). */
   drain_steady_tasks_per_s: number;
   drain_first_start_ms: number;
@@ -48,6 +53,7 @@ interface Figures {
 
 const figuresOf = (latency: LatencyFigures, drain: DrainFigures): Figures => ({
   drain_tasks_per_s: drain.tasksPerSecond,
+  drain_cpu_us_per_task: { client: drain.cpu.client_us, server: drain.cpu.server_us },
   drain_steady_tasks_per_s: drain.steadyTasksPerSecond,
   drain_first_start_ms: drain.firstStartMs,
   latency_ms: { p50: latency.p50, p99: latency.p99 },
@@ -58,6 +64,10 @@ function medians(all: Figures[]): Figures {
   const median = (pick: (figures: Figures) => number): number => percentile(all.map(pick), 0.5);
   return {
     drain_tasks_per_s: median((figures) => figures.drain_tasks_per_s),
+    drain_cpu_us_per_task: {
+      client: median((figures) => figures.drain_cpu_us_per_task.client),
+      server: all.some((figures) => figures.drain_cpu_us_per_task.server === null) ? null : median((figures) => figures.drain_cpu_us_per_task.server!),
+    },
     drain_steady_tasks_per_s: median((figures) => figures.drain_steady_tasks_per_s),
     drain_first_start_ms: median((figures) => figures.drain_first_start_ms),
     latency_ms: { p50: median((figures) => figures.latency_ms.p50), p99: median((figures) => figures.latency_ms.p99) },
@@ -82,6 +92,7 @@ async function main(): Promise<void> {
   let server: string | undefined;
   try {
     server = (await database.pool.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
+    const postgresPid = await localPostgresPid(database.pool);
     for (let index = 1; index <= rounds; index += 1) {
       // BullMQ's queue is opened and closed within its turn: left open beside taskloom's turn it
       // slowed taskloom (submit-to-start p50 2.2 -> 3.7-8.7 ms in one process).
@@ -96,9 +107,9 @@ async function main(): Promise<void> {
       }
       const taskloomLatency = await measureSubmitToStart(engine, { samples: latencySamples, concurrency });
       const queuedLatency = await measureSubmitToStart(queuedEngine, { samples: latencySamples, concurrency });
-      const taskloomDrain = await measureDrain(engine, database.pool, { tasks: taskCount, concurrency });
-      log(`round ${index}: bullmq p50 ${bullmqLatency.p50} ms, p99 ${bullmqLatency.p99} ms, drain ${bullmqDrain.tasksPerSecond}/s (steady ${bullmqDrain.steadyTasksPerSecond}/s, first start ${bullmqDrain.firstStartMs} ms); `
-        + `taskloom p50 ${taskloomLatency.p50} ms, p99 ${taskloomLatency.p99} ms (through the queue ${queuedLatency.p50} / ${queuedLatency.p99} ms), drain ${taskloomDrain.tasksPerSecond}/s (steady ${taskloomDrain.steadyTasksPerSecond}/s, first start ${taskloomDrain.firstStartMs} ms)`);
+      const taskloomDrain = await measureDrain(engine, database.pool, { tasks: taskCount, concurrency, serverPid: postgresPid });
+      log(`round ${index}: bullmq p50 ${bullmqLatency.p50} ms, p99 ${bullmqLatency.p99} ms, drain ${bullmqDrain.tasksPerSecond}/s (steady ${bullmqDrain.steadyTasksPerSecond}/s, first start ${bullmqDrain.firstStartMs} ms, CPU per task ${bullmqDrain.cpu.client_us} + ${bullmqDrain.cpu.server_us ?? '?'} us); `
+        + `taskloom p50 ${taskloomLatency.p50} ms, p99 ${taskloomLatency.p99} ms (through the queue ${queuedLatency.p50} / ${queuedLatency.p99} ms), drain ${taskloomDrain.tasksPerSecond}/s (steady ${taskloomDrain.steadyTasksPerSecond}/s, first start ${taskloomDrain.firstStartMs} ms, CPU per task ${taskloomDrain.cpu.client_us} + ${taskloomDrain.cpu.server_us ?? '?'} us)`);
       perRound.push({
         load_average: round(os.loadavg()[0]!),
         bullmq: figuresOf(bullmqLatency, bullmqDrain),

@@ -8,13 +8,13 @@
  *   execution time of each statement per drained task.
  * - Client side: every statement sent through `pg` during the drain, timed from send to result
  *   (round trip, queueing on the connection included), grouped by its first words.
- * - CPU: the Node process's user+system time and the PostgreSQL server processes' (from /proc),
- *   per task, against the wall time.
+ * - CPU: the Node process's user+system time and the PostgreSQL server processes' (from /proc,
+ *   taken before the worker stops and its backends exit with their CPU time), per task.
  *
  * Run it under `node --cpu-prof` to see the Node side by function. Options: BENCH_TASKS (5000),
  * BENCH_CONCURRENCY (8).
  */
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -23,6 +23,7 @@ import { Engine } from '../src/engine/index.ts';
 import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
 import { measureDrain, noopTask } from './support/engine-drain.ts';
+import { localPostgresPid } from './support/process-cpu.ts';
 import { log, round } from './support/statistics.ts';
 
 const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
@@ -61,24 +62,6 @@ pg.Client.prototype.query = function timedQuery(this: pg.Client, ...parameters: 
   return result;
 } as typeof pg.Client.prototype.query;
 
-/** user+system CPU milliseconds of the postmaster `pid` and its children (the backends). */
-async function serverCpuMilliseconds(postmasterPid: number): Promise<number> {
-  const ticksPerSecond = 100;
-  let ticks = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    if (!stat) continue;
-    // Fields after the parenthesised command: state ppid ... utime(14) stime(15), 1-based overall.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const pid = Number(entry);
-    const parent = Number(fields[1]);
-    if (pid !== postmasterPid && parent !== postmasterPid) continue;
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return (ticks * 1000) / ticksPerSecond;
-}
-
 async function main(): Promise<void> {
   const home = await mkdtemp(path.join(os.tmpdir(), 'taskloom-profile-'));
   const port = 56_000 + Math.floor(Math.random() * 4000);
@@ -99,24 +82,19 @@ async function main(): Promise<void> {
     const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [noopTask], maintenance: false });
     try {
       await database.pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
-      const postmasterPid = Number((await database.pool.query<{ pid: string }>(`SELECT split_part(pg_read_file('postmaster.pid'), E'\\n', 1) AS pid`)).rows[0]!.pid);
-      // Warm up (plans, connections), then the measured drain.
+      // Warm up (plans, connections), then the measured drain. Its CPU figures are taken before
+      // its worker stops: a backend that has exited is gone from /proc with its CPU time.
       await measureDrain(engine, database.pool, { tasks: 500, concurrency });
-      let serverCpuBefore = 0;
-      let nodeCpuBefore = process.cpuUsage();
       const drain = await measureDrain(engine, database.pool, {
         tasks: taskCount,
         concurrency,
+        serverPid: await localPostgresPid(database.pool),
         beforeDrain: async () => {
           await database.pool.query('SELECT pg_stat_statements_reset()');
-          serverCpuBefore = await serverCpuMilliseconds(postmasterPid);
-          nodeCpuBefore = process.cpuUsage();
           recording = true;
         },
       });
       recording = false;
-      const nodeCpu = process.cpuUsage(nodeCpuBefore);
-      const serverCpu = (await serverCpuMilliseconds(postmasterPid)) - serverCpuBefore;
       const statements = await database.pool.query<{ query: string; calls: string; rows: string; total: number; plans: string; planning: number }>(
         `SELECT query, calls, rows, total_exec_time AS total, plans, total_plan_time AS planning FROM pg_stat_statements
          WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 25`,
@@ -134,14 +112,13 @@ async function main(): Promise<void> {
       );
       log(`\ntables since start (submits, warm-up and drain): updates, of which HOT, dead and live tuples`);
       for (const row of tables.rows) log(`${row.name.padEnd(20)} ${String(row.updates).padStart(7)} updates ${String(row.hot_updates).padStart(7)} HOT ${String(row.dead).padStart(7)} dead ${String(row.live).padStart(7)} live`);
-      const nodeMilliseconds = (nodeCpu.user + nodeCpu.system) / 1000;
       log(`\ndrain: ${drain.tasksPerSecond} tasks/s; wall ${round((drain.seconds * 1000) / taskCount)} ms per task`);
-      log(`CPU over the drain: node ${round(nodeMilliseconds / taskCount)} ms per task, postgresql ${round(serverCpu / taskCount)} ms per task`);
+      log(`CPU over the drain: node ${drain.cpu.client_us} us per task, postgresql ${drain.cpu.server_us ?? '?'} us per task`);
       process.stdout.write(`${JSON.stringify({
         tasks: taskCount,
         concurrency,
         drain_tasks_per_s: drain.tasksPerSecond,
-        cpu_ms_per_task: { node: round(nodeMilliseconds / taskCount), postgresql: round(serverCpu / taskCount) },
+        cpu_us_per_task: { node: drain.cpu.client_us, postgresql: drain.cpu.server_us },
         tables: tables.rows.map((row) => ({ name: row.name, updates: Number(row.updates), hot_updates: Number(row.hot_updates), dead: Number(row.dead) })),
         top_statements: statements.rows.slice(0, 10).map((row) => ({ query: label(row.query), calls_per_task: round(Number(row.calls) / taskCount), ms_per_task: Math.round((row.total / taskCount) * 10_000) / 10_000, planning_ms_per_task: Math.round((row.planning / taskCount) * 10_000) / 10_000, plans: Number(row.plans) })),
       })}\n`);

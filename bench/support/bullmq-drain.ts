@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { localRedisPid } from './process-cpu.ts';
 import { DrainTimeline, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
 
 /** Redis at `url` answers PING, or this throws a message saying how to get one. */
@@ -20,6 +21,16 @@ export async function checkRedis(url: string): Promise<void> {
     await client.ping();
   } catch (error) {
     throw new Error(`No Redis answers at ${url} (${(connectionError ?? (error as Error)).message}). bench:compare runs BullMQ on Redis: start one (for example \`redis-server --port 6379 --save ''\`) or set REDIS_URL.`, { cause: error });
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** The Redis server's pid when it runs on this machine, whose CPU a drain's figures include. */
+async function redisServerPid(url: string): Promise<number | undefined> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0 });
+  try {
+    return await localRedisPid(await client.info('server'));
   } finally {
     client.disconnect();
   }
@@ -73,8 +84,8 @@ export function openBullmqBench(url: string): BullmqBench {
         await Promise.all(Array.from({ length: Math.min(batch, options.tasks - offset) }, () => queue.add('noop', {})));
       }
       const submitSeconds = (performance.now() - submitStart) / 1000;
-      const timeline = new DrainTimeline(options.tasks);
-      timeline.begin();
+      const timeline = new DrainTimeline(options.tasks, await redisServerPid(url));
+      await timeline.begin();
       let completed = 0;
       const worker = startWorker(options.concurrency);
       await new Promise<void>((resolve, reject) => {
@@ -86,6 +97,7 @@ export function openBullmqBench(url: string): BullmqBench {
         });
         worker.on('failed', (job, error) => reject(new Error(`BullMQ job ${job?.id} failed during the drain: ${error.message}`)));
       });
+      await timeline.end();
       await worker.close();
       const left = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
       const remaining = Object.values(left).reduce((sum, count) => sum + count, 0);

@@ -60,6 +60,8 @@ export async function measureDrain(engine: Engine, pool: Pool, options: {
   concurrency: number;
   /** Runs once the backlog is queued, just before the worker starts (a profiler resets here). */
   beforeDrain?: () => Promise<void>;
+  /** The PostgreSQL server's postmaster, when it runs on this machine: its CPU is measured too. */
+  serverPid?: number;
 }): Promise<DrainFigures> {
   const batch = 50;
   const ids: string[] = [];
@@ -73,7 +75,7 @@ export async function measureDrain(engine: Engine, pool: Pool, options: {
   // Completion is heard from the engine's settled hook (called after each settle commits), not
   // by polling a count over the tasks table, which on two cores took CPU from the drain.
   const waiting = new Set(ids);
-  const timeline = new DrainTimeline(options.tasks);
+  const timeline = new DrainTimeline(options.tasks, options.serverPid);
   let hook: ((settlements: Parameters<Parameters<typeof engine.hooks.settled.add>[0]>[0]) => void) | undefined;
   const allSettled = new Promise<void>((resolve) => {
     hook = (settlements) => {
@@ -86,9 +88,10 @@ export async function measureDrain(engine: Engine, pool: Pool, options: {
   });
   const started = (): void => timeline.started();
   engine.hooks.started.add(started);
-  timeline.begin();
+  await timeline.begin();
   const worker = await engine.startWorker({ concurrency: options.concurrency });
   await allSettled;
+  await timeline.end();
   engine.hooks.settled.delete(hook!);
   engine.hooks.started.delete(started);
   await worker.stop();

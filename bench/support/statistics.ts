@@ -1,4 +1,5 @@
 /** Small helpers every benchmark prints with: percentiles, rounding, progress lines on stderr. */
+import { cpuPerTask, cpuSnapshot, type CpuPerTask, type CpuSnapshot } from './process-cpu.ts';
 
 /** The value at `fraction` (0.5 for the median) of `values`, nearest-rank; 0 for no values. */
 export function percentile(values: number[], fraction: number): number {
@@ -33,6 +34,8 @@ export interface DrainFigures {
   firstStartMs: number;
   /** The rate once a fifth of the tasks had completed, the start-up and the ramp behind it. */
   steadyTasksPerSecond: number;
+  /** CPU per task over the drain: this process's, and the server's when it runs on this machine. */
+  cpu: CpuPerTask;
 }
 
 /**
@@ -44,18 +47,30 @@ export interface DrainFigures {
  */
 export class DrainTimeline {
   readonly #tasks: number;
+  readonly #serverPid: number | undefined;
   #begin = 0;
+  #cpuBefore: CpuSnapshot | undefined;
+  #cpuAfter: CpuSnapshot | undefined;
   #firstStart: number | undefined;
   #fifthCompleted: number | undefined;
   #allCompleted: number | undefined;
   #completed = 0;
 
-  constructor(tasks: number) {
+  /** `serverPid`: the server's process on this machine, whose CPU the drain's figures include. */
+  constructor(tasks: number, serverPid?: number) {
     this.#tasks = tasks;
+    this.#serverPid = serverPid;
   }
 
-  begin(): void {
+  /** Just before the worker starts. */
+  async begin(): Promise<void> {
+    this.#cpuBefore = await cpuSnapshot(this.#serverPid);
     this.#begin = performance.now();
+  }
+
+  /** As soon as every task completed, before the worker stops. */
+  async end(): Promise<void> {
+    this.#cpuAfter = await cpuSnapshot(this.#serverPid);
   }
 
   started(): void {
@@ -68,7 +83,7 @@ export class DrainTimeline {
     if (this.#completed >= this.#tasks) this.#allCompleted ??= performance.now();
   }
 
-  /** The drain's figures, given the time its backlog took to queue. */
+  /** The drain's figures, given the time its backlog took to queue; after `end`. */
   figures(submitSeconds: number): DrainFigures {
     const end = this.#allCompleted ?? performance.now();
     const seconds = (end - this.#begin) / 1000;
@@ -81,6 +96,7 @@ export class DrainTimeline {
       submitsPerSecond: Math.round(this.#tasks / submitSeconds),
       firstStartMs: round((this.#firstStart ?? end) - this.#begin),
       steadyTasksPerSecond: Math.round(steadyTasks / steadySeconds),
+      cpu: cpuPerTask(this.#cpuBefore!, this.#cpuAfter!, this.#tasks),
     };
   }
 }
