@@ -284,9 +284,9 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
  * built-in queues three delivery statements a second. Run on the delivery connections, whose
  * settings keep the lookup on `task_queue_ready` however stale the table's statistics are.
  */
-export async function queuesWithDueTasks(database: Pool, queues: string[]): Promise<string[]> {
+export async function queuesWithDueTasks<Queue extends string>(database: Pool, queues: Queue[]): Promise<Queue[]> {
   if (queues.length === 0) return [];
-  const result = await database.query<{ queue: string }>({
+  const result = await database.query<{ queue: Queue }>({
     name: 'taskloom_due_queues',
     text: `SELECT name AS queue FROM unnest($1::text[]) AS name
        WHERE EXISTS (SELECT 1 FROM task_queue q WHERE q.queue = name AND q.run_at <= now())`,

@@ -80,7 +80,7 @@ export class Settler {
         this.#unsettled.delete(settlement.task.id);
         reject(error);
       } });
-      if (!this.#flushing) this.#flushing = this.#flushLoop();
+      this.#flushPending();
     });
   }
 
@@ -136,7 +136,7 @@ export class Settler {
   carry(): CarriedFinishes | undefined {
     this.#carrierExpected = false;
     const taken = this.#pool.idleCount > 0 ? this.#take((task) => task.concurrency_key === null) : { items: [], finishes: [] };
-    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+    this.#flushPending();
     if (taken.items.length === 0) return undefined;
     return {
       pool: this.#pool,
@@ -149,7 +149,7 @@ export class Settler {
   /** The statement `expectCarrier` announced carries another worker's outcomes: these flush as usual. */
   releaseCarrier(): void {
     this.#carrierExpected = false;
-    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+    this.#flushPending();
   }
 
   /**
@@ -180,13 +180,18 @@ export class Settler {
   #giveBack(taken: Pending[]): void {
     if (taken.length === 0) return;
     this.#pending.unshift(...taken);
-    if (!this.#flushing) this.#flushing = this.#flushLoop();
+    this.#flushPending();
+  }
+
+  /** Starts the flush loop, unless it runs already or nothing waits (the loop takes what comes meanwhile). */
+  #flushPending(): void {
+    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
   }
 
   /** Writes what no claim took (keyed finishes, parks, retries, or no claim came). */
   flushNow(): void {
     this.#claimExpected = false;
-    if (!this.#flushing && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+    this.#flushPending();
   }
 
   async #flushLoop(): Promise<void> {

@@ -3,9 +3,9 @@
  * task exists with its queue row and its `task_queued` event, or nothing was written.
  * Invalid input is rejected before any transaction starts.
  */
-import { timeOrderedUuid } from '../db/time-ordered-uuid.ts';
 import type { DatabaseError } from 'pg';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
+import { timeOrderedUuid } from '../db/time-ordered-uuid.ts';
 import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
 import type { Pool, Queryable } from '../db/pool.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';

@@ -77,7 +77,6 @@ export interface WorkerDependencies {
   onStopped?: () => void;
 }
 
-
 /**
  * A queue's tasks count as short, and are claimed ahead of free slots, while their handlers'
  * moving average stays under this: a task claimed ahead then waits for a slot about as long as a
@@ -524,7 +523,7 @@ export class Worker {
       .then((due) => {
         // Like a NOTIFY: a claim in flight that comes back short does not mark the queue empty again.
         for (const queue of due) {
-          this.#drained.delete(queue as QueueName);
+          this.#drained.delete(queue);
           this.#nextTurn(queue);
         }
         if (due.length > 0) this.#wakeUp();
