@@ -12,7 +12,7 @@ import type { Pool } from '../../src/db/pool.ts';
 const ticksPerSecond = 100;
 
 /** user+system CPU milliseconds of the process `pid` and of its children. */
-export async function processTreeCpuMilliseconds(pid: number): Promise<number> {
+async function processTreeCpuMilliseconds(pid: number): Promise<number> {
   let ticks = 0;
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
