@@ -13,6 +13,7 @@
  * holds it (`SKIP LOCKED`), and a claim that holds it finds the task no longer runnable.
  */
 import type { Pool, Queryable } from '../db/pool.ts';
+import { manyRows, type RowSource } from '../db/sql.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
 import { taskColumnsOf, type TaskRecord } from './task-store.ts';
 
@@ -146,18 +147,19 @@ export interface DeliveryResult extends ClaimResult {
 
 /**
  * The finish part of a statement that records attempts that ended (the delivery statement below,
- * and a submit carrying its process's finishes, submit.ts), reading the six arrays of `Finish`
- * from parameters `$first` to `$first + 5`: each task's final state (fenced by its lease), its
+ * and a submit carrying its process's finishes, submit.ts), reading the six columns of `Finish`
+ * from parameters `$first` to `$first + 5` (arrays, or one finish's values with `oneRow`,
+ * sql.ts): each task's final state (fenced by its lease), its
  * lease released, its unresolved waits cancelled, and its event. CTEs `finished` (the tasks whose
  * lease still held them) and `released` (with each lease's concurrency key) are for the rest of
  * the statement to read; leave `ended`, the events, unread, so that PostgreSQL writes them last.
  */
-export function finishing(first: number): string {
+export function finishing(first: number, source: RowSource = manyRows): string {
   const parameter = (offset: number): string => `$${first + offset}`;
   return `finished AS (
        UPDATE tasks t SET status = o.status, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
          progress = CASE WHEN o.status = 'completed' THEN 100 ELSE t.progress END
-       FROM unnest(${parameter(0)}::uuid[], ${parameter(1)}::uuid[], ${parameter(2)}::text[], ${parameter(3)}::jsonb[], ${parameter(4)}::jsonb[], ${parameter(5)}::jsonb[]) AS o (id, lease, status, result, error, payload)
+       FROM ${source.rows([`${parameter(0)}::uuid`, `${parameter(1)}::uuid`, `${parameter(2)}::text`, `${parameter(3)}::jsonb`, `${parameter(4)}::jsonb`, `${parameter(5)}::jsonb`])} AS o (id, lease, status, result, error, payload)
        WHERE t.id = o.id AND t.lease = o.lease
        RETURNING t.id, t.tenant, t.project_id, t.queue, t.parent_task_id, o.lease, o.status, o.payload
      ), released AS (
@@ -180,11 +182,11 @@ export function finishing(first: number): string {
  */
 export const finishedOutcome = `(SELECT coalesce(json_agg(json_build_object('id', id, 'parent_task_id', parent_task_id)), '[]') AS finished FROM finished) AS outcome`;
 
-/** The parameter values of `finishing`, in its order. */
-export function finishingValues(finishes: Finish[]): unknown[] {
+/** The parameter values of `finishing`, in its order, for the same row source. */
+export function finishingValues(finishes: Finish[], source: RowSource = manyRows): unknown[] {
   return [
-    finishes.map((finish) => finish.taskId), finishes.map((finish) => finish.lease), finishes.map((finish) => finish.status),
-    finishes.map((finish) => finish.result), finishes.map((finish) => finish.error), finishes.map((finish) => finish.payload),
+    source.column(finishes, (finish) => finish.taskId), source.column(finishes, (finish) => finish.lease), source.column(finishes, (finish) => finish.status),
+    source.column(finishes, (finish) => finish.result), source.column(finishes, (finish) => finish.error), source.column(finishes, (finish) => finish.payload),
   ];
 }
 

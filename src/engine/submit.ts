@@ -6,6 +6,7 @@
 import type { DatabaseError } from 'pg';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { timeOrderedUuid } from '../db/time-ordered-uuid.ts';
+import { rowSourceFor, type RowSource } from '../db/sql.ts';
 import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
 import type { Pool, Queryable } from '../db/pool.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
@@ -143,101 +144,154 @@ function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit
   };
 }
 
-/*
- * A task given an eager slot ($15 lease, $16 worker, $17 lease seconds) is written as its claim
- * would leave it: running, first attempt, its lease row, and `task_started` after `task_queued`
- * (a UNION ALL emits its branches in order, and the event ids follow the emitted order). The
- * others get their queue row and wake their queue's workers. The lease's expiry counts from the
- * moment its row is written (`clock_timestamp()`, after the waits this statement may have had on
- * another transaction's idempotency key or on the event-order lock), not from the statement's
- * start: a long wait would otherwise commit a lease already lapsed, which a sweep hands to a
- * second worker while the first runs it. Nothing reads `announced` (every inserted task has an
- * event, so the NOTIFY is decided from `inserted`): the events are written after the rest of the
- * statement, and the event-order lock is held from there to the commit (event-log.ts).
+/**
+ * What a submit statement holds, chosen per batch. Each shape is its own prepared statement
+ * (named by `submitStatement`), and holds only the parts its batch needs: every part is a table
+ * the server opens, with each of its indexes, at every execution, rows or none.
  */
-const submitting = `inserted AS (
+interface SubmitShape {
+  /** Where the tasks' rows come from: a batch of one binds its values as scalars (sql.ts). */
+  tasks: RowSource;
+  /**
+   * Every task is leased to an eager slot and none has an exclusive key: no queue row and no
+   * exclusive key to insert. This is the submit beside an idle worker, whose latency is its task's
+   * submit-to-start.
+   */
+  leasedOnly: boolean;
+  /** Where the rows of the finishes it carries come from; undefined when it carries none. */
+  finishes: RowSource | undefined;
+}
+
+/*
+ * Parameters: the task columns $1-$13 (as `prepare` names them), then the eager slot of each task
+ * ($14 lease, $15 worker, $16 lease seconds, null where there is none), then $17 the lease key of
+ * a queue row (not in a `leasedOnly` statement), then the finishes it carries (`finishing` in
+ * ready-queue.ts).
+ *
+ * A task given an eager slot is written as its claim would leave it: running, first attempt, its
+ * lease row, and `task_started` after `task_queued` (a UNION ALL emits its branches in order, and
+ * the event ids follow the emitted order). The others get their queue row and wake their queue's
+ * workers. The lease's expiry counts from the moment its row is written (`clock_timestamp()`,
+ * after the waits this statement may have had on another transaction's idempotency key or on the
+ * event-order lock), not from the statement's start: a long wait would otherwise commit a lease
+ * already lapsed, which a sweep hands to a second worker while the first runs it. Nothing reads
+ * `announced` (every inserted task has an event, so the NOTIFY is decided from `inserted`): the
+ * events are written after the rest of the statement, and the event-order lock is held from there
+ * to the commit (event-log.ts).
+ */
+function submitting(shape: SubmitShape): string {
+  const rows = (columns: string[]): string => shape.tasks.rows(columns);
+  const parts = [`inserted AS (
        INSERT INTO tasks (id, tenant, project_id, task_type, queue, priority, status, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
          attempts, started_at, lease, worker_id)
        SELECT id, tenant, project_id, task_type, queue, priority, CASE WHEN lease IS NULL THEN 'queued' ELSE 'running' END, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id,
          CASE WHEN lease IS NULL THEN 0 ELSE 1 END, CASE WHEN lease IS NULL THEN NULL ELSE now() END, lease, worker_id
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::jsonb[], $8::int[], $9::text[], $10::text[], $11::text[], $12::text[], $13::uuid[], $15::uuid[], $16::text[])
+       FROM ${rows(['$1::uuid', '$2::text', '$3::text', '$4::text', '$5::text', '$6::int', '$7::jsonb', '$8::int', '$9::text', '$10::text', '$11::text', '$12::text', '$13::uuid', '$14::uuid', '$15::text'])}
          AS new (id, tenant, project_id, task_type, queue, priority, input, max_attempts, idempotency_key, concurrency_key, exclusive_key, callback_url, parent_task_id, lease, worker_id)
        ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${taskColumns}
-     ), leased AS (
+     )`, `leased AS (
        INSERT INTO task_leases (task_id, lease, worker_id, expires_at)
        SELECT inserted.id, inserted.lease, inserted.worker_id, clock_timestamp() + make_interval(secs => slots.lease_seconds)
-       FROM inserted JOIN unnest($1::uuid[], $17::float8[]) AS slots (id, lease_seconds) ON slots.id = inserted.id
+       FROM inserted JOIN ${rows(['$1::uuid', '$16::float8'])} AS slots (id, lease_seconds) ON slots.id = inserted.id
        WHERE inserted.lease IS NOT NULL
-     ), exclusive AS (
+     )`];
+  if (!shape.leasedOnly) {
+    parts.push(`exclusive AS (
        INSERT INTO task_exclusive_keys (tenant, task_type, exclusive_key, task_id)
        SELECT inserted.tenant, inserted.task_type, keys.exclusive_key, inserted.id
-       FROM inserted JOIN unnest($1::uuid[], $11::text[]) AS keys (id, exclusive_key) ON keys.id = inserted.id
+       FROM inserted JOIN ${rows(['$1::uuid', '$11::text'])} AS keys (id, exclusive_key) ON keys.id = inserted.id
        WHERE keys.exclusive_key IS NOT NULL
        RETURNING task_id
-     ), queued AS (
+     )`, `queued AS (
        INSERT INTO task_queue (task_id, queue, priority, concurrency_key)
        SELECT inserted.id, inserted.queue, inserted.priority, keys.lease_key
-       FROM inserted JOIN unnest($1::uuid[], $14::text[]) AS keys (id, lease_key) ON keys.id = inserted.id
+       FROM inserted JOIN ${rows(['$1::uuid', '$17::text'])} AS keys (id, lease_key) ON keys.id = inserted.id
        WHERE inserted.lease IS NULL
        RETURNING queue
-     ), announced AS (
+     )`);
+  }
+  parts.push(`announced AS (
        ${eventsInsert(`SELECT id AS task_id, tenant, project_id, 'task_queued' AS type,
          jsonb_build_object('task_type', task_type, 'queue', queue, 'priority', priority) AS payload FROM inserted
          UNION ALL
          SELECT id, tenant, project_id, 'task_started',
            jsonb_build_object('attempt', attempts, 'max_attempts', max_attempts, 'worker_id', worker_id, 'resumed', false) FROM inserted WHERE lease IS NOT NULL`)}
-     )`;
+     )`);
+  if (shape.finishes) parts.push(finishing(shape.leasedOnly ? 17 : 18, shape.finishes));
+  return parts.join(', ');
+}
 
 /*
- * Read by the main query, so that the exclusive keys are inserted before the events, which take
- * the event-order lock: left unread, PostgreSQL ran that insert after them, and a submit waiting
- * for another transaction's uncommitted key held the lock for as long, stalling every other
- * submit, claim and settle of the database.
+ * The main query. `exclusive_keys` reads the exclusive keys' insert so that it runs before the
+ * events, which take the event-order lock: left unread, PostgreSQL ran that insert after them,
+ * and a submit waiting for another transaction's uncommitted key held the lock for as long,
+ * stalling every other submit, claim and settle of the database.
+ *
+ * Carrying the ended attempts of this process's workers (`finishing` in ready-queue.ts): a
+ * process that submits while its workers finish tasks (a submit beside an eager start, children
+ * submitted by a running task) commits both at once, instead of one commit waiting for the
+ * other's on the event-order lock. It then returns one row per inserted task, with the finishes'
+ * list on the first, or one row with no task when none was inserted (every idempotency key
+ * matched).
  */
-const exclusiveKeysTaken = '(SELECT count(*) FROM exclusive)';
-
-const submitStatement = `WITH ${submitting}
-     SELECT inserted.*, ${eventsNotified('inserted')} AS notified_events, ${readyNotified('queued')} AS notified_queues, ${exclusiveKeysTaken} AS exclusive_keys
+function submitQuery(shape: SubmitShape): string {
+  const exclusiveKeys = shape.leasedOnly ? '' : ', (SELECT count(*) FROM exclusive) AS exclusive_keys';
+  if (!shape.finishes) {
+    const queues = shape.leasedOnly ? '' : `, ${readyNotified('queued')} AS notified_queues`;
+    return `WITH ${submitting(shape)}
+     SELECT inserted.*, ${eventsNotified('inserted')} AS notified_events${queues}${exclusiveKeys}
      FROM inserted`;
-
-/*
- * The same, carrying the ended attempts of this process's workers ($18-$23, `finishing` in
- * ready-queue.ts): a process that submits while its workers finish tasks (a submit beside an
- * eager start, children submitted by a running task) commits both at once, instead of one commit
- * waiting for the other's on the event-order lock. One row per inserted task, and the finishes'
- * list on the first; one row with no task when none was inserted (every idempotency key matched).
- */
-const submitFinishingStatement = `WITH ${submitting}, ${finishing(18)}
+  }
+  const woken = shape.leasedOnly
+    ? 'released WHERE concurrency_key IS NOT NULL'
+    : '(SELECT queue FROM queued UNION ALL SELECT queue FROM released WHERE concurrency_key IS NOT NULL) AS woken';
+  return `WITH ${submitting(shape)}
      SELECT inserted.*, CASE WHEN row_number() OVER () = 1 THEN outcome.finished END AS finished,
        ${eventsNotified('(SELECT id FROM inserted UNION ALL SELECT id FROM finished) AS announced_tasks')} AS notified_events,
-       ${readyNotified('(SELECT queue FROM queued UNION ALL SELECT queue FROM released WHERE concurrency_key IS NOT NULL) AS woken')} AS notified_queues,
-       ${exclusiveKeysTaken} AS exclusive_keys
+       ${readyNotified(woken)} AS notified_queues${exclusiveKeys}
      FROM ${finishedOutcome} LEFT JOIN inserted ON true`;
+}
+
+const submitStatements = new Map<string, string>();
+
+/** The prepared statement of a shape: its name, and its text, built once per process. */
+function submitStatement(shape: SubmitShape): { name: string; text: string } {
+  const name = `taskloom_submit${shape.leasedOnly ? '_leased' : ''}${shape.tasks.suffix}${shape.finishes ? `_finishing${shape.finishes.suffix}` : ''}`;
+  let text = submitStatements.get(name);
+  if (text === undefined) {
+    text = submitQuery(shape);
+    submitStatements.set(name, text);
+  }
+  return { name, text };
+}
 
 /**
  * Inserts tasks, their queue rows and `task_queued` events in one statement (prepared once per
- * connection), with the finishes it carries if any, and wakes the queues' workers at commit.
- * Tasks whose idempotency key already exists come back as `created: false` with the existing task
- * and are not queued again. A clash on the exclusive key raises the database's unique violation
- * (23505 on task_exclusive_keys_pkey) and writes nothing.
+ * connection and shape), with the finishes it carries if any, and wakes the queues' workers at
+ * commit. Tasks whose idempotency key already exists come back as `created: false` with the
+ * existing task and are not queued again. A clash on the exclusive key raises the database's
+ * unique violation (23505 on task_exclusive_keys_pkey) and writes nothing.
  */
 async function insertPrepared(database: Queryable, batch: PreparedSubmit[], slots: Array<EagerSlot | undefined> = [], finishes: Finish[] = []): Promise<{ created: Map<string, TaskRecord>; finished: Finished[] }> {
-  const column = <Value>(pick: (task: NewTask) => Value): Value[] => batch.map((item) => pick(item.task));
-  const slot = <Value>(pick: (slot: EagerSlot) => Value): Array<Value | null> => batch.map((_, index) => (slots[index] === undefined ? null : pick(slots[index])));
-  const carrying = finishes.length > 0;
-  type Row = TaskRecord & { finished?: Finished[] | null; notified_events: unknown; notified_queues: unknown; exclusive_keys: unknown };
+  const shape: SubmitShape = {
+    tasks: rowSourceFor(batch),
+    leasedOnly: batch.every((item, index) => slots[index] !== undefined && item.task.exclusiveKey === null),
+    finishes: finishes.length > 0 ? rowSourceFor(finishes) : undefined,
+  };
+  const column = <Value>(pick: (task: NewTask) => Value): Value[] | Value => shape.tasks.column(batch, (item) => pick(item.task));
+  const slot = <Value>(pick: (slot: EagerSlot) => Value): Array<Value | null> | Value | null => shape.tasks.column(batch, (_, index) => (slots[index] === undefined ? null : pick(slots[index])));
+  type Row = TaskRecord & { finished?: Finished[] | null; notified_events: unknown; notified_queues?: unknown; exclusive_keys?: unknown };
   const result = await database.query<Row>({
-    name: carrying ? 'taskloom_submit_finishing' : 'taskloom_submit',
-    text: carrying ? submitFinishingStatement : submitStatement,
+    ...submitStatement(shape),
     values: [
       column((task) => task.id), column((task) => task.tenant), column((task) => task.projectId), column((task) => task.taskType),
       column((task) => task.queue), column((task) => task.priority), column((task) => JSON.stringify(task.input)),
       column((task) => task.maxAttempts), column((task) => task.idempotencyKey), column((task) => task.concurrencyKey),
       column((task) => task.exclusiveKey), column((task) => task.callbackUrl), column((task) => task.parentTaskId),
-      column((task) => leaseKey({ tenant: task.tenant, task_type: task.taskType, concurrency_key: task.concurrencyKey })),
       slot((held) => held.lease), slot((held) => held.workerId), slot((held) => held.leaseSeconds),
-      ...(carrying ? finishingValues(finishes) : []),
+      ...(shape.leasedOnly ? [] : [column((task) => leaseKey({ tenant: task.tenant, task_type: task.taskType, concurrency_key: task.concurrencyKey }))]),
+      ...(shape.finishes ? finishingValues(finishes, shape.finishes) : []),
     ],
   });
   const created = new Map<string, TaskRecord>();

@@ -5,13 +5,13 @@
  * one statement and claims only the ones that answer, so an idle worker serving many queues does
  * not send each a claim at every poll.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Engine } from '../../src/engine/index.ts';
 import { builtinQueueNames } from '../../src/engine/queues.ts';
 import { flakyTask } from '../fixtures/task-types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, testLogger, waitForStatus } from '../support/engine.ts';
+import { countStatements } from '../support/statements.ts';
 
 let database: TestDatabase;
 
@@ -22,23 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await database?.drop();
 });
-
-/** Counts the named statements every connection of this process sends while `during` runs. */
-async function countStatements(during: () => Promise<void>): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  const original = pg.Client.prototype.query;
-  pg.Client.prototype.query = function countedQuery(this: pg.Client, ...parameters: unknown[]): unknown {
-    const name = (parameters[0] as { name?: unknown } | undefined)?.name;
-    if (typeof name === 'string') counts.set(name, (counts.get(name) ?? 0) + 1);
-    return (original as (...values: unknown[]) => unknown).apply(this, parameters);
-  } as typeof original;
-  try {
-    await during();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return counts;
-}
 
 it('asks once per poll which empty queues hold due work, and claims a due retry at the next poll', async () => {
   const engine = await Engine.start({ url: database.url, pool: database.pool, logger: testLogger, taskTypes: [flakyTask], maintenance: false, schedules: false, eagerStart: false });
