@@ -112,8 +112,15 @@ export interface ClaimResult {
  * that carry their finishes), which look rows up by key and need none of these. A plan that must
  * sort anyway (a few leases put in key order) then costs over `jit_above_cost`, and compiling it
  * took 1.7 s, so JIT is off there too: these statements touch a handful of rows each.
+ *
+ * With those, a statement's plan does not depend on its parameters, so each is planned once per
+ * connection (`force_generic_plan`). Left to choose, PostgreSQL planned the delivery statement
+ * afresh for its first five executions on each connection, 1-3 ms each, at the very start of a
+ * drain when the worker's cores are what its first tasks wait for. Drains of 5,000, twelve
+ * alternating pairs: faster in ten, 9,125 -> 9,785 tasks/s (means), first task started 27.7 ->
+ * 22.5 ms after the worker (docs/benchmarks.md, fifteenth session).
  */
-export const deliverySettings: Record<string, string> = { enable_bitmapscan: 'off', enable_seqscan: 'off', enable_sort: 'off', jit: 'off' };
+export const deliverySettings: Record<string, string> = { enable_bitmapscan: 'off', enable_seqscan: 'off', enable_sort: 'off', jit: 'off', plan_cache_mode: 'force_generic_plan' };
 
 /** An attempt that ended, as the delivery statement records it (JSON already serialized). */
 export interface Finish {
