@@ -60,6 +60,12 @@ export class Settler {
   /** Tasks whose outcome is not yet recorded (queued here or being written): their leases stay alive. */
   readonly #unsettled = new Set<string>();
   #flushing: Promise<void> | undefined;
+  /**
+   * Finishes handed to a statement by `carry`, until its sender reports back and the parents
+   * they may resume are resolved: `idle` waits for these as for the flush, so a worker that stops
+   * closes its connections only after them.
+   */
+  readonly #carried = new Set<Promise<void>>();
   /** The worker claims (or calls `flushNow`) before long: ended outcomes wait to ride its claim. */
   #claimExpected = false;
   /** A submit statement is about to go out and will `carry` ended outcomes (submit.ts). */
@@ -88,8 +94,9 @@ export class Settler {
     return [...this.#unsettled];
   }
 
+  /** Until nothing is being written: the flush loop, and the finishes handed to a submit. */
   async idle(): Promise<void> {
-    while (this.#flushing) await this.#flushing;
+    while (this.#flushing || this.#carried.size > 0) await Promise.all([this.#flushing, ...this.#carried]);
   }
 
   /**
@@ -138,11 +145,24 @@ export class Settler {
     const taken = this.#pool.idleCount > 0 ? this.#take((task) => task.concurrency_key === null) : { items: [], finishes: [] };
     this.#flushPending();
     if (taken.items.length === 0) return undefined;
+    let reported!: () => void;
+    const handedOff = new Promise<void>((resolve) => { reported = resolve; });
+    this.#carried.add(handedOff);
+    void handedOff.then(() => this.#carried.delete(handedOff));
     return {
       pool: this.#pool,
       finishes: taken.finishes,
-      recorded: (finished) => this.#recorded(taken.items, finished),
-      failed: () => this.#giveBack(taken.items),
+      recorded: async (finished) => {
+        try {
+          await this.#recorded(taken.items, finished);
+        } finally {
+          reported();
+        }
+      },
+      failed: () => {
+        this.#giveBack(taken.items);
+        reported();
+      },
     };
   }
 
