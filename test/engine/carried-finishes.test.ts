@@ -13,16 +13,10 @@ import { z } from 'zod';
 import { ConcurrencyConflictError } from '../../src/errors.ts';
 import { defineTask, type Engine, type SubmitResult } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+import { eventWriter, startTestEngine, waitForTask } from '../support/engine.ts';
+import { Gates } from '../support/gates.ts';
 
-/** Open gates by name: the gated task returns when its gate is opened. */
-const gates = new Map<string, () => void>();
-
-async function waitForGate(name: string): Promise<() => void> {
-  const open = await eventually(async () => gates.get(name));
-  gates.delete(name);
-  return open;
-}
+const gates = new Gates();
 
 /**
  * Submits a gated task until one starts eagerly (written running by its submit), and waits for
@@ -34,7 +28,7 @@ async function waitForGate(name: string): Promise<() => void> {
 async function startEagerly(gate: string, returns: keyof typeof results = 'gate'): Promise<{ taskId: string; open: () => void }> {
   for (let attempt = 1; attempt <= 20; attempt += 1) {
     const submitted = await engine.submit({ taskType: gated.type, input: { gate: `${gate}-${attempt}`, returns } });
-    const open = await waitForGate(`${gate}-${attempt}`);
+    const open = await gates.reached(`${gate}-${attempt}`);
     if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
     open();
     await waitForTask(engine, submitted.task.id, ['completed', 'failed']);
@@ -72,7 +66,7 @@ const gated = defineTask({
   queue: 'default',
   input: z.object({ gate: z.string(), returns: z.enum(['gate', 'unserializable', 'refused']).default('gate') }),
   async run(context) {
-    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    await gates.wait(context.input.gate);
     return results[context.input.returns](context.input.gate);
   },
 });
@@ -84,7 +78,7 @@ const exclusive = defineTask({
   input: z.object({ key: z.string(), gate: z.string() }),
   concurrency: { key: (input) => input.key, onConflict: 'reject' },
   async run(context) {
-    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    await gates.wait(context.input.gate);
     return null;
   },
 });
@@ -106,13 +100,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The transaction that stored a task's event of this type. */
-async function writerOf(taskId: string, type: string): Promise<string> {
-  const rows = await database.pool.query<{ writer: string }>('SELECT xmin::text AS writer FROM task_events WHERE task_id = $1 AND type = $2', [taskId, type]);
-  expect(rows.rows).toHaveLength(1);
-  return rows.rows[0]!.writer;
-}
-
 it('records the finish of a task that ended in the same turn in the submit\'s own statement', async () => {
   // No polling backstop during the test: the worker claims nothing on its own meanwhile.
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
@@ -120,7 +107,7 @@ it('records the finish of a task that ended in the same turn in the submit\'s ow
 
   const finished = await waitForTask(engine, ended, ['completed']);
   expect(finished.result).toMatchObject({ gate: expect.stringMatching(/^first-/) });
-  expect(await writerOf(ended, 'task_completed')).toBe(await writerOf(next.task.id, 'task_queued'));
+  expect(await eventWriter(database.pool, ended, 'task_completed')).toBe(await eventWriter(database.pool, next.task.id, 'task_queued'));
   // Its events are stored as a statement of its own would store them.
   const events = await engine.readEvents({ taskId: ended });
   expect(events.map((event) => event.type)).toEqual(['task_queued', 'task_started', 'task_completed']);
@@ -131,9 +118,9 @@ it('records the finish of a task that ended in the same turn in the submit\'s ow
 it('hands the finishes back when the submit fails, and the worker writes them itself', async () => {
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
   const holder = await engine.submit({ taskType: exclusive.type, input: { key: 'k', gate: 'holder' } });
-  const openHolder = await waitForGate('holder');
+  const openHolder = await gates.reached('holder');
   const first = await engine.submit({ taskType: gated.type, input: { gate: 'second' } });
-  const open = await waitForGate('second');
+  const open = await gates.reached('second');
 
   // The submit carrying the finish clashes on the exclusive key: its statement writes nothing.
   open();
@@ -150,14 +137,14 @@ it('hands the finishes back when the submit fails, and the worker writes them it
 it('leaves a keyed task\'s finish to the worker', async () => {
   await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
   const keyed = await engine.submit({ taskType: exclusive.type, input: { key: 'alone', gate: 'keyed' } });
-  const open = await waitForGate('keyed');
+  const open = await gates.reached('keyed');
 
   open();
   const next = await engine.submit({ taskType: quick.type, input: {} });
 
   await waitForTask(engine, keyed.task.id, ['completed']);
   await waitForTask(engine, next.task.id, ['completed']);
-  expect(await writerOf(keyed.task.id, 'task_completed')).not.toBe(await writerOf(next.task.id, 'task_queued'));
+  expect(await eventWriter(database.pool, keyed.task.id, 'task_completed')).not.toBe(await eventWriter(database.pool, next.task.id, 'task_queued'));
 });
 
 it('leaves an outcome whose result cannot be stored to the worker, which fails the task, and the submit goes through', async () => {
@@ -188,7 +175,7 @@ it('keeps a settled hook that throws out of the submit that carried the finish',
   try {
     const { ended, next } = await endWhileSubmitting('hooked');
 
-    expect(await writerOf(ended, 'task_completed')).toBe(await writerOf(next.task.id, 'task_queued'));
+    expect(await eventWriter(database.pool, ended, 'task_completed')).toBe(await eventWriter(database.pool, next.task.id, 'task_queued'));
     expect((await waitForTask(engine, ended, ['completed'])).result).toMatchObject({ gate: expect.stringMatching(/^hooked-/) });
     await waitForTask(engine, next.task.id, ['completed']);
   } finally {

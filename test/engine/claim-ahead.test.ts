@@ -9,13 +9,13 @@ import { z } from 'zod';
 import { defineTask, type Engine } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+import { Gates } from '../support/gates.ts';
 
 /** Task ids whose handler ran. */
 const ran = new Set<string>();
 /** How many times each task's handler ran. */
 const runCounts = new Map<string, number>();
-/** Open gates by name: the gated task returns when its gate is opened. */
-const gates = new Map<string, () => void>();
+const gates = new Gates();
 
 const quick = defineTask({
   type: 'ahead_quick',
@@ -36,13 +36,7 @@ const gated = defineTask({
   input: z.object({ gate: z.string() }),
   async run(context) {
     ran.add(context.taskId);
-    await new Promise<void>((resolve, reject) => {
-      gates.set(context.input.gate, resolve);
-      context.signal.addEventListener('abort', () => {
-        gates.delete(context.input.gate);
-        reject(context.signal.reason as Error);
-      }, { once: true });
-    });
+    await gates.wait(context.input.gate, context.signal);
     return null;
   },
 });
@@ -61,12 +55,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function openGate(name: string): Promise<void> {
-  const open = await eventually(async () => gates.get(name));
-  gates.delete(name);
-  open();
-}
-
 async function leaseHolder(taskId: string): Promise<string | undefined> {
   const found = await database.pool.query<{ worker_id: string }>('SELECT worker_id FROM task_leases WHERE task_id = $1', [taskId]);
   return found.rows[0]?.worker_id;
@@ -79,7 +67,7 @@ it('holds a short task for its busy slot, cancels it there without running it, a
   for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
 
   const busy = await engine.submit({ taskType: gated.type, input: { gate: 'busy' } });
-  await eventually(async () => gates.get('busy'));
+  await eventually(async () => gates.isReached('busy'));
   const held = await engine.submit({ taskType: quick.type, input: {} });
   // The one slot is busy, yet the worker leases the next short task.
   await eventually(async () => (await leaseHolder(held.task.id)) === worker.id);
@@ -101,7 +89,7 @@ it('holds a short task for its busy slot, cancels it there without running it, a
 
   // Both handed-back tasks run on the next worker; the cancelled one never does.
   const next = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
-  await openGate('busy');
+  await gates.open('busy');
   await waitForTask(engine, busy.task.id, ['completed']);
   await waitForTask(engine, handedBack.task.id, ['completed']);
   await next.stop({ graceMs: 100 });
@@ -113,21 +101,21 @@ it('leaves the next task of a slow queue to a worker with a free slot', async ()
   const first = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
   // One task of 50 ms makes the queue slow for this worker.
   const slow = await engine.submit({ taskType: gated.type, input: { gate: 'slow' } });
-  await eventually(async () => gates.get('slow'));
+  await eventually(async () => gates.isReached('slow'));
   await new Promise((resolve) => setTimeout(resolve, 50));
-  await openGate('slow');
+  await gates.open('slow');
   await waitForTask(engine, slow.task.id, ['completed']);
 
   const busy = await engine.submit({ taskType: gated.type, input: { gate: 'first-busy' } });
-  await eventually(async () => gates.get('first-busy'));
+  await eventually(async () => gates.isReached('first-busy'));
   const next = await engine.submit({ taskType: gated.type, input: { gate: 'next' } });
   // The busy worker heard of `next` at once; a worker started after it still gets it.
   const second = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
-  await eventually(async () => gates.get('next'));
+  await eventually(async () => gates.isReached('next'));
   expect((await engine.getTask(next.task.id)).worker_id).toBe(second.id);
 
-  await openGate('first-busy');
-  await openGate('next');
+  await gates.open('first-busy');
+  await gates.open('next');
   await waitForTask(engine, busy.task.id, ['completed']);
   await waitForTask(engine, next.task.id, ['completed']);
   await first.stop({ graceMs: 100 });
@@ -140,7 +128,7 @@ it('holds twelve rounds of slots for tasks that end at once, and hands them all 
   for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
 
   const busy = await Promise.all(['pipelined-a', 'pipelined-b'].map((gate) => engine.submit({ taskType: gated.type, input: { gate } })));
-  await eventually(async () => gates.has('pipelined-a') && gates.has('pipelined-b'));
+  await eventually(async () => gates.isReached('pipelined-a') && gates.isReached('pipelined-b'));
   const waiting = await Promise.all(Array.from({ length: 30 }, () => engine.submit({ taskType: quick.type, input: {} })));
   const waitingIds = waiting.map(({ task }) => task.id);
   const heldHere = async (): Promise<number> => (await database.pool.query<{ count: number }>(
@@ -158,8 +146,8 @@ it('holds twelve rounds of slots for tasks that end at once, and hands them all 
   expect(tasks.map((task) => [task.status, task.attempts])).toEqual(waitingIds.map(() => ['queued', 0]));
 
   const next = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
-  await openGate('pipelined-a');
-  await openGate('pipelined-b');
+  await gates.open('pipelined-a');
+  await gates.open('pipelined-b');
   for (const { task } of [...busy, ...waiting]) await waitForTask(engine, task.id, ['completed']);
   await next.stop({ graceMs: 100 });
   expect(waitingIds.map((id) => runCounts.get(id))).toEqual(waitingIds.map(() => 1));

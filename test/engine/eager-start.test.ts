@@ -6,12 +6,12 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineTask, type Engine, type Worker } from '../../src/engine/index.ts';
+import { defineTask, type Engine } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+import { eagerSlotFree, eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+import { Gates } from '../support/gates.ts';
 
-/** Open gates by name: the gated task returns when its gate is opened. */
-const gates = new Map<string, () => void>();
+const gates = new Gates();
 
 const quick = defineTask({
   type: 'eager_quick',
@@ -29,7 +29,7 @@ const gated = defineTask({
   queue: 'default',
   input: z.object({ gate: z.string() }),
   async run(context) {
-    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    await gates.wait(context.input.gate);
     return null;
   },
 });
@@ -62,21 +62,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Until the worker has found its queue empty and would take a submitted task at once. */
-async function idle(worker: Worker): Promise<void> {
-  await eventually(async () => {
-    const slot = worker.eagerSlot('default');
-    slot?.release();
-    return slot !== undefined;
-  });
-}
-
-async function openGate(name: string): Promise<void> {
-  const open = await eventually(async () => gates.get(name));
-  gates.delete(name);
-  open();
-}
-
 async function eventsOf(taskId: string): Promise<Array<{ id: number; type: string; payload: Record<string, unknown> }>> {
   const result = await database.pool.query('SELECT id::int, type, payload FROM task_events WHERE task_id = $1 ORDER BY id', [taskId]);
   return result.rows;
@@ -84,7 +69,7 @@ async function eventsOf(taskId: string): Promise<Array<{ id: number; type: strin
 
 it('starts a task submitted beside an idle worker as the submit commits, leased like a claim', async () => {
   const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-  await idle(worker);
+  await eagerSlotFree(worker);
   const { task } = await engine.submit({ taskType: gated.type, input: { gate: 'eager' } });
   expect(task).toMatchObject({ status: 'running', attempts: 1, worker_id: worker.id });
   expect(task.lease).not.toBeNull();
@@ -97,7 +82,7 @@ it('starts a task submitted beside an idle worker as the submit commits, leased 
     const now = await database.pool.query('SELECT now() > $2 AND expires_at > $2 AS extended FROM task_leases WHERE task_id = $1', [task.id, lease.rows[0].expires_at]);
     return now.rows[0]?.extended === true;
   });
-  await openGate('eager');
+  await gates.open('eager');
   const done = await waitForTask(engine, task.id, ['completed']);
   expect(done.attempts).toBe(1);
   const events = await eventsOf(task.id);
@@ -107,15 +92,15 @@ it('starts a task submitted beside an idle worker as the submit commits, leased 
 
 it('queues a task when the worker has no free slot, and a keyed task always', async () => {
   const worker = await engine.startWorker({ concurrency: 1, pollIntervalMs: 60_000 });
-  await idle(worker);
+  await eagerSlotFree(worker);
   const busy = await engine.submit({ taskType: gated.type, input: { gate: 'busy' } });
   expect(busy.task.status).toBe('running');
   const waiting = await engine.submit({ taskType: quick.type, input: {} });
   expect(waiting.task.status).toBe('queued');
-  await openGate('busy');
+  await gates.open('busy');
   await waitForTask(engine, waiting.task.id, ['completed']);
 
-  await idle(worker);
+  await eagerSlotFree(worker);
   const { task } = await engine.submit({ taskType: keyed.type, input: { key: 'a' } });
   expect(task.status).toBe('queued');
   await waitForTask(engine, task.id, ['completed']);
@@ -123,11 +108,11 @@ it('queues a task when the worker has no free slot, and a keyed task always', as
 
 it('gives the slot back when an idempotency key returns an earlier task', async () => {
   const worker = await engine.startWorker({ concurrency: 1, pollIntervalMs: 60_000 });
-  await idle(worker);
+  await eagerSlotFree(worker);
   const first = await engine.submit({ taskType: quick.type, input: {}, idempotencyKey: 'once' });
   expect(first.task.status).toBe('running');
   await waitForTask(engine, first.task.id, ['completed']);
-  await idle(worker);
+  await eagerSlotFree(worker);
   const again = await engine.submit({ taskType: quick.type, input: {}, idempotencyKey: 'once' });
   expect(again).toMatchObject({ created: false, task: { id: first.task.id, status: 'completed' } });
   // The one slot was not kept by the submit that leased nothing.
@@ -140,7 +125,7 @@ it('queues every task when the engine turns eager start off', async () => {
   const queuedOnly = await startTestEngine(database, [quick], { eagerStart: false });
   try {
     const worker = await queuedOnly.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
-    await idle(worker);
+    await eagerSlotFree(worker);
     const { task } = await queuedOnly.submit({ taskType: quick.type, input: {} });
     expect(task.status).toBe('queued');
     await waitForTask(queuedOnly, task.id, ['completed']);
@@ -151,7 +136,7 @@ it('queues every task when the engine turns eager start off', async () => {
 
 it('stops within its grace period while a submit holds one of its slots, and that task is handed back unspent', async () => {
   const worker = await engine.startWorker({ concurrency: 1, pollIntervalMs: 60_000 });
-  await idle(worker);
+  await eagerSlotFree(worker);
   // Another transaction inserting the same idempotency key holds the submit's statement.
   const blocker = await database.pool.connect();
   try {

@@ -6,13 +6,13 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineTask, type Engine, type SubmitResult, type Worker } from '../../src/engine/index.ts';
+import { defineTask, type Engine, type SubmitResult } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
+import { eagerSlotFree, eventWriter, startTestEngine, waitForTask } from '../support/engine.ts';
+import { Gates } from '../support/gates.ts';
 import { countStatements } from '../support/statements.ts';
 
-/** Open gates by name: the gated task returns when its gate is opened. */
-const gates = new Map<string, () => void>();
+const gates = new Gates();
 
 const quick = defineTask({
   type: 'shapes_quick',
@@ -30,7 +30,7 @@ const gated = defineTask({
   queue: 'default',
   input: z.object({ gate: z.string() }),
   async run(context) {
-    await new Promise<void>((resolve) => gates.set(context.input.gate, resolve));
+    await gates.wait(context.input.gate);
     return { gate: context.input.gate };
   },
 });
@@ -69,21 +69,6 @@ async function submitStatementsDuring(during: () => Promise<void>): Promise<stri
   return [...counts.keys()].filter((name) => name.startsWith('taskloom_submit')).sort();
 }
 
-/** Until the worker has found its queue empty and would take a submitted task at once. */
-async function idle(worker: Worker): Promise<void> {
-  await eventually(async () => {
-    const slot = worker.eagerSlot('default');
-    slot?.release();
-    return slot !== undefined;
-  });
-}
-
-async function openGate(name: string): Promise<() => void> {
-  const open = await eventually(async () => gates.get(name));
-  gates.delete(name);
-  return open;
-}
-
 async function eventTypes(taskId: string): Promise<string[]> {
   return (await engine.readEvents({ taskId })).map((event) => event.type);
 }
@@ -93,18 +78,11 @@ async function rowsOf(table: 'task_queue' | 'task_leases' | 'task_exclusive_keys
   return result.rowCount ?? 0;
 }
 
-/** The transaction that stored a task's event of this type. */
-async function writerOf(taskId: string, type: string): Promise<string> {
-  const rows = await database.pool.query<{ writer: string }>('SELECT xmin::text AS writer FROM task_events WHERE task_id = $1 AND type = $2', [taskId, type]);
-  expect(rows.rows).toHaveLength(1);
-  return rows.rows[0]!.writer;
-}
-
 /** Submits gated tasks until one is written running (started eagerly), and returns its gate's opener. */
 async function startEagerly(gate: string): Promise<{ taskId: string; open: () => void }> {
   for (let attempt = 1; attempt <= 20; attempt += 1) {
     const submitted = await engine.submit({ taskType: gated.type, input: { gate: `${gate}-${attempt}` } });
-    const open = await openGate(`${gate}-${attempt}`);
+    const open = await gates.reached(`${gate}-${attempt}`);
     if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
     open();
     await waitForTask(engine, submitted.task.id, ['completed']);
@@ -143,7 +121,7 @@ it('queues a lone task with the one-row statement and a batch with the array sta
 
 it('writes tasks started eagerly with the leased statements, one or several, and a keyed task with the general one', async () => {
   const worker = await engine.startWorker({ concurrency: 3, pollIntervalMs: 60_000 });
-  await idle(worker);
+  await eagerSlotFree(worker);
   let lone: SubmitResult | undefined;
   expect(await submitStatementsDuring(async () => {
     lone = await engine.submit({ taskType: gated.type, input: { gate: 'lone' } });
@@ -151,11 +129,11 @@ it('writes tasks started eagerly with the leased statements, one or several, and
   expect(lone!.task).toMatchObject({ status: 'running', attempts: 1, worker_id: worker.id });
   expect(await rowsOf('task_leases', [lone!.task.id])).toBe(1);
   expect(await rowsOf('task_queue', [lone!.task.id])).toBe(0);
-  (await openGate('lone'))();
+  await gates.open('lone');
   await waitForTask(engine, lone!.task.id, ['completed']);
   expect(await eventTypes(lone!.task.id)).toEqual(['task_queued', 'task_started', 'task_completed']);
 
-  await idle(worker);
+  await eagerSlotFree(worker);
   let pair: SubmitResult[] = [];
   expect(await submitStatementsDuring(async () => {
     pair = await Promise.all([
@@ -166,14 +144,14 @@ it('writes tasks started eagerly with the leased statements, one or several, and
   const pairIds = pair.map((result) => result.task.id);
   expect(pair.map((result) => result.task.status)).toEqual(['running', 'running']);
   expect(await rowsOf('task_leases', pairIds)).toBe(2);
-  for (const gate of ['pair-a', 'pair-b']) (await openGate(gate))();
+  for (const gate of ['pair-a', 'pair-b']) await gates.open(gate);
   for (const id of pairIds) {
     await waitForTask(engine, id, ['completed']);
     expect(await eventTypes(id)).toEqual(['task_queued', 'task_started', 'task_completed']);
   }
 
   // A keyed task always takes the queue, so its statement has the queue and exclusive-key parts.
-  await idle(worker);
+  await eagerSlotFree(worker);
   let keyed: SubmitResult | undefined;
   expect(await submitStatementsDuring(async () => {
     keyed = await engine.submit({ taskType: exclusive.type, input: { key: 'beside-an-idle-worker' } });
@@ -194,7 +172,7 @@ it('carries one finish or several in the submit\'s statement, each recorded as t
   expect(carryingOne[0]).toMatch(/^taskloom_submit(_leased)?_one_finishing_one$/);
   const ended = await waitForTask(engine, single.taskId, ['completed']);
   expect(ended.result).toEqual({ gate: expect.stringMatching(/^single-/) });
-  expect(await writerOf(single.taskId, 'task_completed')).toBe(await writerOf(next!.task.id, 'task_queued'));
+  expect(await eventWriter(database.pool, single.taskId, 'task_completed')).toBe(await eventWriter(database.pool, next!.task.id, 'task_queued'));
   expect(await eventTypes(single.taskId)).toEqual(['task_queued', 'task_started', 'task_completed']);
   await waitForTask(engine, next!.task.id, ['completed']);
 
@@ -210,7 +188,7 @@ it('carries one finish or several in the submit\'s statement, each recorded as t
   expect(carryingTwo[0]).toMatch(/^taskloom_submit(_leased)?_one_finishing$/);
   for (const { taskId } of [first, second]) {
     expect(await waitForTask(engine, taskId, ['completed'])).toMatchObject({ result: { gate: expect.any(String) } });
-    expect(await writerOf(taskId, 'task_completed')).toBe(await writerOf(after!.task.id, 'task_queued'));
+    expect(await eventWriter(database.pool, taskId, 'task_completed')).toBe(await eventWriter(database.pool, after!.task.id, 'task_queued'));
     expect(await eventTypes(taskId)).toEqual(['task_queued', 'task_started', 'task_completed']);
   }
   await waitForTask(engine, after!.task.id, ['completed']);

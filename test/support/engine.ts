@@ -1,7 +1,8 @@
 /**
  * An engine on a test database, with the logger silenced unless TASKLOOM_TEST_LOG is set.
  */
-import type { Engine } from '../../src/engine/index.ts';
+import type { Queryable } from '../../src/db/pool.ts';
+import type { Engine, Worker } from '../../src/engine/index.ts';
 export { startTestEngine, testLogger, waitForTask, advanceTime } from '../../src/kit/testing.ts';
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
@@ -21,4 +22,26 @@ export async function waitForStatus(engine: Engine, taskId: string, statuses: st
     const task = await engine.getTask(taskId);
     return statuses.includes(task.status) ? task : undefined;
   }, timeoutMs);
+}
+
+/**
+ * Until `worker` would start a task submitted now on `queue` eagerly (its last claim there found
+ * the queue empty and it has a free slot): the slot it offers is given back at once.
+ */
+export async function eagerSlotFree(worker: Worker, queue = 'default'): Promise<void> {
+  await eventually(async () => {
+    const slot = worker.eagerSlot(queue);
+    slot?.release();
+    return slot !== undefined;
+  });
+}
+
+/**
+ * The transaction that stored a task's event of this type (its `xmin`): two events written by one
+ * statement or transaction share it, and events are never updated.
+ */
+export async function eventWriter(database: Queryable, taskId: string, type: string): Promise<string> {
+  const rows = await database.query<{ writer: string }>('SELECT xmin::text AS writer FROM task_events WHERE task_id = $1 AND type = $2', [taskId, type]);
+  if (rows.rows.length !== 1) throw new Error(`expected one ${type} event of task ${taskId}, found ${rows.rows.length}`);
+  return rows.rows[0]!.writer;
 }
