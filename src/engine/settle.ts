@@ -338,18 +338,13 @@ function isEnded(settlement: Settlement): boolean {
 /** The delivery statement's form of an attempt that ended. */
 function finishOf(item: Settlement): Finish {
   const outcome = item.outcome as Extract<Outcome, { kind: 'completed' | 'cancelled' | 'failed' }>;
-  const payload = outcome.kind === 'completed'
-    ? { result: outcome.result ?? null, duration_ms: item.durationMs, attempt: item.task.attempts }
-    : outcome.kind === 'cancelled'
-      ? { result: outcome.result ?? null, previous_state: 'running', attempt: item.task.attempts }
-      : { error: outcome.error, attempt: item.task.attempts };
   return {
     taskId: item.task.id,
     lease: item.task.lease,
     status: outcome.kind,
     result: 'result' in outcome && outcome.result !== undefined ? JSON.stringify(outcome.result) : null,
     error: 'error' in outcome ? JSON.stringify(outcome.error) : null,
-    payload: JSON.stringify(payload),
+    durationMs: item.durationMs,
   };
 }
 
