@@ -21,6 +21,9 @@
  * the queue, as a submit from another process goes (`latency_queued_ms`: a second engine on the
  * same database with eager start off, so a claim follows the submit's commit).
  *
+ * The tasks of both engines return nothing, or with BENCH_RESULT_BYTES a generated article of
+ * that size (`result_bytes` in the JSON), as the content pipelines' tasks do.
+ *
  * Redis from REDIS_URL, else redis://127.0.0.1:6379; exits non-zero with a message when none
  * answers. PostgreSQL from DATABASE_URL's server when set, else an embedded one in a temporary
  * folder; a fresh database either way, dropped afterwards.
@@ -32,6 +35,7 @@ import { openBenchDatabase } from './support/bench-database.ts';
 import { checkRedis, openBullmqBench } from './support/bullmq-drain.ts';
 import { localPostgresPid } from './support/process-cpu.ts';
 import { measureDrain, measureSubmitToStart, noopTask } from './support/engine-drain.ts';
+import { resultBytes } from './support/task-result.ts';
 import { log, percentile, round, type DrainFigures, type LatencyFigures } from './support/statistics.ts';
 
 const taskCount = Number(process.env.BENCH_TASKS ?? 5000);
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${JSON.stringify({
     tasks: taskCount,
     concurrency,
+    result_bytes: resultBytes,
     latency_samples: latencySamples,
     rounds,
     postgresql: `${process.env.DATABASE_URL ? 'server' : 'embedded'} ${server ?? '?'}`,

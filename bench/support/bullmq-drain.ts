@@ -9,6 +9,7 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { localRedisPid } from './process-cpu.ts';
 import { DrainTimeline, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
+import { taskResult } from './task-result.ts';
 
 /** Redis at `url` answers PING, or this throws a message saying how to get one. */
 export async function checkRedis(url: string): Promise<void> {
@@ -52,7 +53,7 @@ export function openBullmqBench(url: string): BullmqBench {
   const startWorker = (concurrency: number): Worker => new Worker(name, async (job) => {
     startedAt.set(job.id!, performance.now());
     startWaiters.get(job.id!)?.();
-    return null;
+    return taskResult;
   }, { connection, concurrency });
 
   return {

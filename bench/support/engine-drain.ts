@@ -7,13 +7,14 @@ import { z } from 'zod';
 import { defineTask, type Engine } from '../../src/engine/index.ts';
 import type { Pool } from '../../src/db/pool.ts';
 import { DrainTimeline, latencyFigures, type DrainFigures, type LatencyFigures } from './statistics.ts';
+import { taskResult } from './task-result.ts';
 
 export type { DrainFigures, LatencyFigures } from './statistics.ts';
 
 const startedAt = new Map<string, number>();
 const startWaiters = new Map<string, () => void>();
 
-/** A task that only notes when it started. */
+/** A task that only notes when it started, and returns `taskResult` (nothing unless BENCH_RESULT_BYTES is set). */
 export const noopTask = defineTask({
   type: 'bench_noop',
   description: 'does nothing',
@@ -22,7 +23,7 @@ export const noopTask = defineTask({
   async run(context) {
     startedAt.set(context.taskId, performance.now());
     startWaiters.get(context.taskId)?.();
-    return null;
+    return taskResult;
   },
 });
 
