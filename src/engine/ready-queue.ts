@@ -13,7 +13,7 @@
  * holds it (`SKIP LOCKED`), and a claim that holds it finds the task no longer runnable.
  */
 import type { Pool, Queryable } from '../db/pool.ts';
-import { manyRows, type RowSource } from '../db/sql.ts';
+import { manyRows, oneRow, type RowSource } from '../db/sql.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
 import { taskColumnsOf, type TaskRecord } from './task-store.ts';
 
@@ -158,19 +158,33 @@ export interface DeliveryResult extends ClaimResult {
 
 /**
  * The finish part of a statement that records attempts that ended (the delivery statement below,
- * and a submit carrying its process's finishes, submit.ts), reading the six columns of `Finish`
- * from parameters `$first` to `$first + 5` (arrays, or one finish's values with `oneRow`,
- * sql.ts): each task's final state (fenced by its lease), its
- * lease released, its unresolved waits cancelled, and its event. CTEs `finished` (the tasks whose
- * lease still held them) and `released` (with each lease's concurrency key) are for the rest of
- * the statement to read; leave `ended`, the events, unread, so that PostgreSQL writes them last.
+ * and a submit carrying its process's finishes, submit.ts), reading them from parameters `$first`
+ * to `$first + 5` (`finishingValues`, for many or, with `oneRow`, one): each task's final state (fenced by its lease), its lease
+ * released, its unresolved waits cancelled, and its event. CTEs `finished` (the tasks whose lease
+ * still held them) and `released` (with each lease's concurrency key) are for the rest of the
+ * statement to read; leave `ended`, the events, unread, so that PostgreSQL writes them last.
+ *
+ * The results and errors come as one JSON array each, read by position, not as `jsonb[]`
+ * parameters: a result went into an array element, which node-postgres escaped character by
+ * character and PostgreSQL parsed twice, as an array and then as JSON (a tenth of the server's CPU
+ * in a drain of tasks returning 8 kB). Drains of 5,000 such tasks, six alternating pairs: 4,081
+ * -> 5,726 tasks/s (means, six of six); of no-op tasks, four pairs of 10,000: 10,747 -> 11,179,
+ * within the noise (docs/benchmarks.md, fifteenth session). The other columns stay arrays, whose
+ * unnest the planner counts as a few rows: a JSON record set (`jsonb_to_recordset`) counts as a
+ * hundred, and the plan then hashed them and walked all of `tasks` to join them.
  */
 export function finishing(first: number, source: RowSource = manyRows): string {
   const parameter = (offset: number): string => `$${first + offset}`;
+  const byPosition = (offset: number): string => `nullif(${parameter(offset)}::jsonb -> (f.position - 1)::int, 'null')`;
+  // One finish (a submit beside an eager start carries the last task's) binds its own values.
+  const finishes = source === oneRow
+    ? `(VALUES (${parameter(0)}::uuid, ${parameter(1)}::uuid, ${parameter(2)}::text, ${parameter(5)}::float8, nullif(${parameter(3)}::jsonb, 'null'), nullif(${parameter(4)}::jsonb, 'null'))) AS o (id, lease, status, duration_ms, result, error)`
+    : `(SELECT f.id, f.lease, f.status, f.duration_ms, ${byPosition(3)} AS result, ${byPosition(4)} AS error
+         FROM unnest(${parameter(0)}::uuid[], ${parameter(1)}::uuid[], ${parameter(2)}::text[], ${parameter(5)}::float8[]) WITH ORDINALITY AS f (id, lease, status, duration_ms, position)) AS o`;
   return `finished AS (
        UPDATE tasks t SET status = o.status, result = o.result, error = o.error, completed_at = now(), updated_at = now(), lease = NULL,
          progress = CASE WHEN o.status = 'completed' THEN 100 ELSE t.progress END
-       FROM ${source.rows([`${parameter(0)}::uuid`, `${parameter(1)}::uuid`, `${parameter(2)}::text`, `${parameter(3)}::jsonb`, `${parameter(4)}::jsonb`, `${parameter(5)}::float8`])} AS o (id, lease, status, result, error, duration_ms)
+       FROM ${finishes}
        WHERE t.id = o.id AND t.lease = o.lease
        RETURNING t.id, t.tenant, t.project_id, t.queue, t.parent_task_id, o.lease, o.status,
          CASE o.status
@@ -198,11 +212,18 @@ export function finishing(first: number, source: RowSource = manyRows): string {
  */
 export const finishedOutcome = `(SELECT coalesce(json_agg(json_build_object('id', id, 'parent_task_id', parent_task_id)), '[]') AS finished FROM finished) AS outcome`;
 
-/** The parameter values of `finishing`, in its order, for the same row source. */
-export function finishingValues(finishes: Finish[], source: RowSource = manyRows): unknown[] {
+/**
+ * The parameter values of `finishing`, in its order: the results and errors as JSON arrays, each
+ * written in as the JSON it already is (a result that is JSON `null` is stored as SQL NULL, as is
+ * none).
+ */
+export function finishingValues(finishes: readonly Finish[], source: RowSource = manyRows): unknown[] {
+  const json = (pick: (finish: Finish) => string | null): string | null => (source === oneRow
+    ? pick(finishes[0]!)
+    : `[${finishes.map((finish) => pick(finish) ?? 'null').join(',')}]`);
   return [
     source.column(finishes, (finish) => finish.taskId), source.column(finishes, (finish) => finish.lease), source.column(finishes, (finish) => finish.status),
-    source.column(finishes, (finish) => finish.result), source.column(finishes, (finish) => finish.error), source.column(finishes, (finish) => finish.durationMs),
+    json((finish) => finish.result), json((finish) => finish.error), source.column(finishes, (finish) => finish.durationMs),
   ];
 }
 

@@ -165,8 +165,8 @@ interface SubmitShape {
 /*
  * Parameters: the task columns $1-$13 (as `prepare` names them), then the eager slot of each task
  * ($14 lease, $15 worker, $16 lease seconds, null where there is none), then $17 the lease key of
- * a queue row (not in a `leasedOnly` statement), then the finishes it carries (`finishing` in
- * ready-queue.ts).
+ * a queue row (not in a `leasedOnly` statement), then the six of the finishes it carries
+ * (`finishing` in ready-queue.ts).
  *
  * A task given an eager slot is written as its claim would leave it: running, first attempt, its
  * lease row, and `task_started` after `task_queued` (a UNION ALL emits its branches in order, and

@@ -1,8 +1,8 @@
 /**
  * The shapes of a submit statement (submit.ts `SubmitShape`): a batch of one binds its values as
  * scalars, a batch whose tasks all start eagerly leaves out the queue and exclusive-key parts,
- * and the finishes it carries come one or several. Whichever statement a batch takes, it stores
- * the same rows and events as the others would.
+ * and one that carries its workers' finishes records them too, one or several. Whichever
+ * statement a batch takes, it stores the same rows and events as the others would.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
