@@ -159,10 +159,11 @@ export interface DeliveryResult extends ClaimResult {
 /**
  * The finish part of a statement that records attempts that ended (the delivery statement below,
  * and a submit carrying its process's finishes, submit.ts), reading them from parameters `$first`
- * to `$first + 5` (`finishingValues`, for many or, with `oneRow`, one): each task's final state (fenced by its lease), its lease
- * released, its unresolved waits cancelled, and its event. CTEs `finished` (the tasks whose lease
- * still held them) and `released` (with each lease's concurrency key) are for the rest of the
- * statement to read; leave `ended`, the events, unread, so that PostgreSQL writes them last.
+ * to `$first + 5` (`finishingValues`, for many or, with `oneRow`, one): each task's final state
+ * (fenced by its lease), its lease released, its unresolved waits cancelled, and its event. CTEs
+ * `finished` (the tasks whose lease still held them) and `released` (with each lease's
+ * concurrency key) are for the rest of the statement to read; leave `ended`, the events, unread,
+ * so that PostgreSQL writes them last.
  *
  * The results and errors come as one JSON array each, read by position, not as `jsonb[]`
  * parameters: a result went into an array element, which node-postgres escaped character by
