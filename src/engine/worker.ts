@@ -209,9 +209,7 @@ export class Worker {
     const { listener, pool } = this.#dependencies;
     this.#unlisten.push(listener.on(readyChannel, (queue) => {
       if (!(this.#queues as string[]).includes(queue)) return;
-      this.#drained.delete(queue as QueueName);
-      this.#nextTurn(queue);
-      this.#wakeUp();
+      this.#reopen([queue as QueueName]);
     }));
     this.#unlisten.push(listener.on(cancelChannel, (taskId) => this.#abort(taskId, 'cancelled')));
     this.#unlisten.push(listener.onReconnect(() => {
@@ -510,6 +508,19 @@ export class Worker {
   }
 
   /**
+   * Work became ready on `queues` (a NOTIFY, or the polling backstop found it due): they are
+   * claimed again. A claim in flight that comes back short does not mark them empty again, since
+   * its turn has passed.
+   */
+  #reopen(queues: readonly QueueName[]): void {
+    for (const queue of queues) {
+      this.#drained.delete(queue);
+      this.#nextTurn(queue);
+    }
+    if (queues.length > 0) this.#wakeUp();
+  }
+
+  /**
    * Asks which of the queues found empty hold a due task now, in one statement, and claims those
    * again (ready-queue.ts `queuesWithDueTasks`); the others stay skipped, and eager start stays
    * open on them. A poll that gets no answer claims them all, where a failure backs off and is
@@ -520,14 +531,7 @@ export class Worker {
     if (drained.length === 0 || this.#pollingDrained) return;
     this.#pollingDrained = queuesWithDueTasks(this.#dependencies.deliveryPool, drained)
       .then((due) => due, () => drained)
-      .then((due) => {
-        // Like a NOTIFY: a claim in flight that comes back short does not mark the queue empty again.
-        for (const queue of due) {
-          this.#drained.delete(queue);
-          this.#nextTurn(queue);
-        }
-        if (due.length > 0) this.#wakeUp();
-      })
+      .then((due) => this.#reopen(due))
       .finally(() => { this.#pollingDrained = undefined; });
   }
 
