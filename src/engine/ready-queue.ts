@@ -265,13 +265,20 @@ const deliveryStatement = `WITH ${finishing(4)}, candidates AS (
        ORDER BY q.priority DESC, q.run_at, q.task_id
        LIMIT $2
        FOR UPDATE SKIP LOCKED
-     ), leased AS (
+     ), leased_keyless AS (
+       INSERT INTO task_leases (task_id, lease, worker_id, expires_at)
+       SELECT task_id, gen_random_uuid(), $3, now() + make_interval(secs => $10) FROM candidates WHERE concurrency_key IS NULL
+       RETURNING task_id, lease
+     ), leased_keyed AS (
        -- A key taken by another worker's claim in flight: this insert waits for it, then skips.
        -- Every claim inserts keys in one order, so two claims never wait for each other.
        INSERT INTO task_leases (task_id, lease, worker_id, concurrency_key, expires_at)
-       SELECT task_id, gen_random_uuid(), $3, concurrency_key, now() + make_interval(secs => $10) FROM candidates ORDER BY concurrency_key
+       SELECT task_id, gen_random_uuid(), $3, concurrency_key, now() + make_interval(secs => $10) FROM candidates
+       WHERE concurrency_key IS NOT NULL ORDER BY concurrency_key
        ON CONFLICT DO NOTHING
        RETURNING task_id, lease
+     ), leased AS (
+       SELECT task_id, lease FROM leased_keyless UNION ALL SELECT task_id, lease FROM leased_keyed
      ), dequeued AS (
        DELETE FROM task_queue q USING leased WHERE q.task_id = leased.task_id
      ), claimed AS (
