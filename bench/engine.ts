@@ -3,7 +3,7 @@
  * {"latency_ms":{"p50","p99"},"drain_tasks_per_s","tasks","concurrency","step_overhead_ms","cancel_ms"}
  *
  * - latency: submit call to handler start, for single no-op tasks submitted one at a time
- * - drain: a backlog of N no-op tasks (task record, events and pg-boss job each) run to completion
+ * - drain: a backlog of N no-op tasks (task record, queue row and events each) run to completion
  * - step_overhead_ms: median cost of one checkpointed step with a small JSON result
  * - cancel_ms: p50 from the cancel call to the running handler's signal aborting
  *

@@ -1,8 +1,9 @@
 /**
  * One dedicated connection per process that LISTENs on every channel the engine uses: new
- * events, cancellation requests and pg-boss's queue wake-ups. A NOTIFY is only a hint that
- * something changed; whoever hears it reads the truth from the tables. After a reconnect the
- * `reconnected` handlers run, because notifications sent while disconnected are lost.
+ * events, cancellation requests and queues made ready (work submitted, requeued or freed). A
+ * NOTIFY is only a hint that something changed; whoever hears it reads the truth from the
+ * tables. After a reconnect the `reconnected` handlers run, because notifications sent while
+ * disconnected are lost.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';

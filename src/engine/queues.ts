@@ -5,7 +5,8 @@
  *
  * The registry is per process and filled at import time (pipelines are imported by the
  * composition root before any engine starts), so every process that registers a pipeline knows
- * its queues; an engine creates the pg-boss queue of every queue its task types use.
+ * its queues. A queue is a name in `task_queue` (ready-queue.ts): nothing is created for it in
+ * the database.
  */
 import { ValidationError } from '../errors.ts';
 
