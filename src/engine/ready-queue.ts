@@ -266,6 +266,8 @@ const deliveryStatement = `WITH ${finishing(4)}, candidates AS (
        LIMIT $2
        FOR UPDATE SKIP LOCKED
      ), leased_keyless AS (
+       -- A plain insert: without a key a lease cannot conflict (this claim holds the task's queue
+       -- row, and skips a task that has a lease), and ON CONFLICT would make it speculative.
        INSERT INTO task_leases (task_id, lease, worker_id, expires_at)
        SELECT task_id, gen_random_uuid(), $3, now() + make_interval(secs => $10) FROM candidates WHERE concurrency_key IS NULL
        RETURNING task_id, lease

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import pg from 'pg';
 import type { Engine } from '../../src/engine/index.ts';
+import { readyChannel } from '../../src/engine/ready-queue.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, waitForStatus } from '../support/engine.ts';
 import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
@@ -70,7 +71,7 @@ it('leases keyless tasks beside a keyed one whose key another claim is taking, a
 
     // The other task ends and releases its key, waking the queue as a release does.
     await other.query(`DELETE FROM task_leases WHERE worker_id = 'another-worker'`);
-    await other.query(`SELECT pg_notify('taskloom_ready', 'default')`);
+    await other.query('SELECT pg_notify($1, $2)', [readyChannel, 'default']);
     const done = await waitForStatus(engine, keyed, ['completed']);
     expect(done.attempts).toBe(1);
     const runs = await database.pool.query<{ task_id: string }>('SELECT task_id FROM test_runs WHERE key = $1', ['held']);
