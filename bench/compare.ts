@@ -12,8 +12,12 @@
  * runs on this machine (PostgreSQL's processes, Redis's; null otherwise). The engines take turns
  * for BENCH_ROUNDS (3) rounds and the medians are compared, so a burst of load on a shared
  * machine lands on both rather than on whichever ran at that moment; each round's figures are
- * printed too. Then, for taskloom, the drain rate of a backlog of BENCH_BACKLOG (50,000; 0 skips
- * it) in the same database, relative to its median drain: whether the table layout slows as it
+ * printed too. Before the rounds, each engine drains BENCH_WARMUP_TASKS (5,000; 0 skips it) once,
+ * unmeasured: a worker runs for hours, and Node compiles each engine's hot code as it goes. Left
+ * cold, BullMQ's drains sped up by half over the first 10,000-15,000 jobs of a process (its client
+ * does more work in JavaScript per job), taskloom's by less, so the first rounds compared a cold
+ * BullMQ. Then, for taskloom, the drain rate of a backlog of BENCH_BACKLOG (50,000; 0 skips it)
+ * in the same database, relative to its median drain: whether the table layout slows as it
  * fills.
  *
  * taskloom's latency is measured twice: as a process submitting beside its own worker sees it
@@ -43,6 +47,7 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const latencySamples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const backlogCount = Number(process.env.BENCH_BACKLOG ?? 50_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const warmUpTasks = Number(process.env.BENCH_WARMUP_TASKS ?? 5000);
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface Figures {
@@ -97,6 +102,16 @@ async function main(): Promise<void> {
   try {
     server = (await database.pool.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
     const postgresPid = await localPostgresPid(database.pool);
+    if (warmUpTasks > 0) {
+      const bullmq = openBullmqBench(redisUrl);
+      try {
+        await bullmq.measureDrain({ tasks: warmUpTasks, concurrency });
+      } finally {
+        await bullmq.close();
+      }
+      await measureDrain(engine, database.pool, { tasks: warmUpTasks, concurrency });
+      log(`warm-up: each engine drained ${warmUpTasks} tasks, unmeasured`);
+    }
     for (let index = 1; index <= rounds; index += 1) {
       // BullMQ's queue is opened and closed within its turn: left open beside taskloom's turn it
       // slowed taskloom (submit-to-start p50 2.2 -> 3.7-8.7 ms in one process).
@@ -141,6 +156,7 @@ async function main(): Promise<void> {
     result_bytes: resultBytes,
     latency_samples: latencySamples,
     rounds,
+    warm_up_tasks: warmUpTasks,
     postgresql: `${process.env.DATABASE_URL ? 'server' : 'embedded'} ${server ?? '?'}`,
     load_average: { start: loadBefore.map(round), end: os.loadavg().map(round) },
     bullmq: bullmqFigures,
