@@ -90,11 +90,21 @@ const shortTaskMs = 20;
  * round trip and commit take, so with one claim at a time the slots would sit empty while it is
  * in flight, and the database idle while the slots run (a drain of no-op tasks kept the two cores
  * 55 % busy). The worker then keeps up to `pipelinedClaims` claims in flight, each for at least a
- * round of its slots and at most `pipelinedClaimRounds`, and holds up to `pipelinedAheadRounds`
- * rounds of tasks claimed ahead. Each statement has a fixed cost, so the bigger the claims the
- * fewer per task: claims of up to eight rounds and twelve held ahead drained 12-14 % faster than
- * two and three (eighteen alternating drains of 5,000; decision 0011), sixteen and twenty-four no
- * faster again. Twelve rounds of such tasks are a few tens of milliseconds of work per slot.
+ * round of its slots and at most two thirds of the rounds it may hold claimed ahead. Each
+ * statement has a fixed cost, so the bigger the claims the fewer per task: claims of up to eight
+ * rounds and twelve held ahead drained 12-14 % faster than two and three (eighteen alternating
+ * drains of 5,000; decision 0011).
+ *
+ * How many rounds it may hold ahead is set by time, not by count: as many as fill
+ * `pipelinedAheadMs` at the queue's average, between `pipelinedAheadRounds.least` and `.most`.
+ * That bounds how long another worker with free slots, or a task of higher priority submitted
+ * meanwhile, can wait behind work this worker holds: twelve rounds of 2 ms tasks, or forty-eight
+ * of tasks that take half a millisecond or less. Drains of 10,000 no-op tasks after one of 5,000
+ * (a warm process), ten alternating pairs each, against eight and twelve: sixteen and twenty-four
+ * +8 % (faster in nine), thirty-two and forty-eight +19 % and +28 % (ten of ten, twice), with
+ * PostgreSQL's CPU per task 11-16 % lower; sixty-four and ninety-six +26 %, for statements twice
+ * as long again, which hold the event-order lock for their events' inserts (docs/benchmarks.md,
+ * sixteenth session).
  *
  * A claim asks for at least one round while fewer than `pipelinedBufferRounds` are held ahead
  * (the slots would soon wait), and for at least `pipelinedLargeClaimRounds` once that many are:
@@ -104,10 +114,16 @@ const shortTaskMs = 20;
  */
 const pipelinedTaskMs = 2;
 const pipelinedClaims = 2;
-const pipelinedClaimRounds = 8;
-const pipelinedAheadRounds = 12;
+const pipelinedAheadMs = 24;
+const pipelinedAheadRounds = { least: 12, most: 48 };
 const pipelinedBufferRounds = 2;
 const pipelinedLargeClaimRounds = 4;
+
+/** Rounds of a pipelined queue's tasks, averaging `handlerMs`, that fill `pipelinedAheadMs` per slot, within bounds. */
+export function pipelinedRoundsAhead(handlerMs: number): number {
+  const rounds = Math.floor(pipelinedAheadMs / Math.max(handlerMs, Number.EPSILON));
+  return Math.min(pipelinedAheadRounds.most, Math.max(pipelinedAheadRounds.least, rounds));
+}
 
 /** Weight of the newest handler duration in a queue's moving average. */
 const durationWeight = 0.2;
@@ -340,7 +356,8 @@ export class Worker {
           const room = this.#claimsInFlight === 0 || (this.#claimsInFlight < pipelinedClaims && this.#backlogged.has(queue));
           const buffered = this.#claimedAhead.length >= pipelinedBufferRounds * this.#concurrency;
           if (room && wanted >= (buffered ? pipelinedLargeClaimRounds : 1) * this.#concurrency) {
-            void this.#claimBatch(queue, Math.min(wanted, pipelinedClaimRounds * this.#concurrency)).then(() => this.#wakeUp());
+            const claimRounds = Math.ceil((this.#pipelinedRoundsAhead(queue) * 2) / 3);
+            void this.#claimBatch(queue, Math.min(wanted, claimRounds * this.#concurrency)).then(() => this.#wakeUp());
           }
           continue;
         }
@@ -489,12 +506,16 @@ export class Worker {
 
   /**
    * How many tasks of `queue` may wait for a slot here: none when its tasks are long, one per
-   * slot when they are short, `pipelinedAheadRounds` per slot when they are pipelined.
+   * slot when they are short, `#pipelinedRoundsAhead` per slot when they are pipelined.
    */
   #claimAheadAllowance(queue: string): number {
     const handlerMs = this.#handlerMs.get(queue);
     if (handlerMs === undefined || handlerMs >= shortTaskMs) return 0;
-    return handlerMs < pipelinedTaskMs ? pipelinedAheadRounds * this.#concurrency : this.#concurrency;
+    return handlerMs < pipelinedTaskMs ? this.#pipelinedRoundsAhead(queue) * this.#concurrency : this.#concurrency;
+  }
+
+  #pipelinedRoundsAhead(queue: string): number {
+    return pipelinedRoundsAhead(this.#handlerMs.get(queue) ?? pipelinedTaskMs);
   }
 
   #isPipelined(queue: string): boolean {

@@ -1,12 +1,13 @@
 /**
  * Claiming ahead of free slots (worker.ts): a worker takes one more task per slot only for a
- * queue whose tasks have lately been short (twelve per slot, through pipelined claims, when they
- * end at once), and a task it holds without running is still cancelled at once and handed back
+ * queue whose tasks have lately been short (through pipelined claims, as many per slot as fill
+ * 24 ms at their average, up to forty-eight, when they end at once), and a task it holds without running is still cancelled at once and handed back
  * at shutdown, never run after either.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask, type Engine } from '../../src/engine/index.ts';
+import { pipelinedRoundsAhead } from '../../src/engine/worker.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, waitForTask } from '../support/engine.ts';
 import { Gates } from '../support/gates.ts';
@@ -122,23 +123,28 @@ it('leaves the next task of a slow queue to a worker with a free slot', async ()
   await second.stop({ graceMs: 100 });
 });
 
-it('holds twelve rounds of slots for tasks that end at once, and hands them all back at shutdown', async () => {
+it('holds as many rounds ahead as fill 24 ms at the queue\'s average, from twelve to forty-eight', () => {
+  expect([1.99, 1.5, 1, 0.6, 0.5, 0.1, 0].map(pipelinedRoundsAhead)).toEqual([12, 16, 24, 40, 48, 48, 48]);
+});
+
+it('holds forty-eight rounds of slots for tasks that end at once, and hands them all back at shutdown', async () => {
   const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
   const warmUp = await Promise.all(Array.from({ length: 5 }, () => engine.submit({ taskType: quick.type, input: {} })));
   for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
 
   const busy = await Promise.all(['pipelined-a', 'pipelined-b'].map((gate) => engine.submit({ taskType: gated.type, input: { gate } })));
   await eventually(async () => gates.isReached('pipelined-a') && gates.isReached('pipelined-b'));
-  const waiting = await Promise.all(Array.from({ length: 30 }, () => engine.submit({ taskType: quick.type, input: {} })));
+  const waiting = await Promise.all(Array.from({ length: 120 }, () => engine.submit({ taskType: quick.type, input: {} })));
   const waitingIds = waiting.map(({ task }) => task.id);
   const heldHere = async (): Promise<number> => (await database.pool.query<{ count: number }>(
     'SELECT count(*)::int AS count FROM task_leases WHERE worker_id = $1 AND task_id = ANY($2::uuid[])', [worker.id, waitingIds],
   )).rows[0]!.count;
-  // Both slots are busy: the claims in flight lease twelve rounds of two, and no more.
-  await eventually(async () => (await heldHere()) === 24);
-  // Still twenty-four after the worker's polling backstop has run at least once more.
+  // Both slots are busy: the claims in flight lease forty-eight rounds of two (the most; these
+  // tasks take far less than half a millisecond), and no more.
+  await eventually(async () => (await heldHere()) === 96);
+  // Still ninety-six after the worker's polling backstop has run at least once more.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(await heldHere()).toBe(24);
+  expect(await heldHere()).toBe(96);
   expect(waitingIds.filter((id) => ran.has(id))).toEqual([]);
 
   await worker.stop({ graceMs: 100 });
