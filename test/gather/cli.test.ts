@@ -2,7 +2,7 @@
  * `taskloom gather` against a real database and engine (a runtime built on the test database,
  * so the command runs before the task types are registered in builtinTaskTypes).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
@@ -47,9 +47,10 @@ async function cli(...args: string[]): Promise<string> {
 }
 
 it('starts a run, follows it to the end and lists its items, departments and evaluations', async () => {
-  const file = path.join(os.tmpdir(), `departments-${process.pid}.json`);
+  const folder = await mkdtemp(path.join(os.tmpdir(), 'taskloom-departments-'));
+  const file = path.join(folder, 'departments.json');
   await writeFile(file, JSON.stringify([{ slug: 'story', name: 'Story', description: 'Plot and premise.', codeDepNumber: 1, defaultModel: null }]));
-  const set = JSON.parse(await cli('departments', '--project', 'cli-film', '--set', file)) as { source: string; departments: Array<{ slug: string }> };
+  const set = JSON.parse(await cli('departments', '--project', 'cli-film', '--set', file).finally(() => rm(folder, { recursive: true, force: true }))) as { source: string; departments: Array<{ slug: string }> };
   expect(set.source).toBe('project');
   expect(set.departments.map((entry) => entry.slug)).toEqual(['story']);
 
