@@ -381,7 +381,7 @@ async function requeueOrPark(transaction: PoolClient, settlements: Settlement[])
   }
 
   // Retries, releases, snoozes and resumes go back on the queue, due after their delay.
-  const requeued: Array<{ task: TaskRecord; runAt: Date }> = [];
+  const requeued: Array<{ task: TaskRecord; runAt?: Date }> = [];
   for (const item of [...settlements.filter((settlement) => ['retry', 'released', 'snoozed'].includes(settlement.outcome.kind)), ...resumeNow]) {
     const outcome = item.outcome;
     const retry = outcome.kind === 'retry';
@@ -395,7 +395,12 @@ async function requeueOrPark(transaction: PoolClient, settlements: Settlement[])
     );
     if (updated.rowCount === 0) continue;
     held.push(item.task.id);
-    requeued.push({ task: item.task, runAt });
+    // Due now: the queue row takes the server's clock, whose `now()` is what decides whether the
+    // commit wakes the queue's workers. A time from this process's clock, a moment after the
+    // transaction began, counted as not yet due: the NOTIFY was left out, and a parent whose
+    // children ended before it parked, or a task handed back at shutdown, waited for a worker's
+    // polling backstop (2 s by default).
+    requeued.push(delayMs > 0 ? { task: item.task, runAt } : { task: item.task });
     if (retry) event(item.task, 'task_retrying', { attempt: item.task.attempts, max_attempts: item.task.max_attempts, error: outcome.error, delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
     else if (outcome.kind === 'snoozed') event(item.task, 'task_queued', { reason: 'snoozed', delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
     else if (outcome.kind === 'waiting') event(item.task, 'task_queued', { reason: 'resumed', waitpoint_id: outcome.waitpointId });
