@@ -24,10 +24,25 @@ const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 const resumeSamples = Number(process.env.BENCH_RESUME_SAMPLES ?? 200);
 const waitingCount = Number(process.env.BENCH_WAITING ?? 1000);
 
-/** Handlers report here; the benchmark waits on these instead of polling the database. */
-const signals = new Map<string, () => void>();
-const signal = (key: string): void => signals.get(key)?.();
-const when = (key: string): Promise<void> => new Promise((resolve) => signals.set(key, () => { signals.delete(key); resolve(); }));
+/**
+ * Handlers report here; the benchmark waits on these instead of polling the database. A signal
+ * may come before anyone waits for it (a task started eagerly starts before its submit returns),
+ * so one nobody waited for yet is kept until someone does.
+ */
+const waiters = new Map<string, () => void>();
+const fired = new Set<string>();
+const signal = (key: string): void => {
+  const waiter = waiters.get(key);
+  if (waiter) waiter();
+  else fired.add(key);
+};
+const when = (key: string): Promise<void> => new Promise((resolve) => {
+  if (fired.delete(key)) return resolve();
+  waiters.set(key, () => {
+    waiters.delete(key);
+    resolve();
+  });
+});
 
 const resumedAt = new Map<string, number>();
 const approval = defineTask({
@@ -92,7 +107,7 @@ async function main(): Promise<void> {
     for (let index = 0; index < resumeSamples + 10; index += 1) {
       const { task } = await engine.submit({ taskType: 'bench_approval', input: {} });
       // Parked once its waitpoint is listed and its status is `waiting` (the settle committed).
-      await when(`started:${task.id}`).catch(() => {});
+      await when(`started:${task.id}`);
       let waitpointId: string | undefined;
       while (!waitpointId) {
         const current = await engine.getTask(task.id);
