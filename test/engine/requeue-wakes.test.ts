@@ -14,28 +14,17 @@ import { Gates } from '../support/gates.ts';
 const gates = new Gates();
 const runs = new Map<string, number>();
 
-const handedBack = defineTask({
-  type: 'wake_handed_back',
-  description: 'waits at its gate the first time, until shutdown aborts it; returns at once after',
+/** Goes back to its queue on its first run (stopped at shutdown while at its gate, or snoozed for 0 ms); returns on the next. */
+const twice = defineTask({
+  type: 'wake_twice',
+  description: 'goes back to its queue once, then returns',
   queue: 'default',
-  input: z.object({}),
+  input: z.object({ first: z.enum(['gate', 'snooze']) }),
   async run(context) {
     const run = (runs.get(context.taskId) ?? 0) + 1;
     runs.set(context.taskId, run);
-    if (run === 1) await gates.wait(context.taskId, context.signal);
-    return { run };
-  },
-});
-
-const snoozing = defineTask({
-  type: 'wake_snoozing',
-  description: 'snoozes for 0 ms once, then returns',
-  queue: 'default',
-  input: z.object({}),
-  async run(context) {
-    const run = (runs.get(context.taskId) ?? 0) + 1;
-    runs.set(context.taskId, run);
-    if (run === 1) await context.snooze(0);
+    if (run === 1 && context.input.first === 'gate') await gates.wait(context.taskId, context.signal);
+    if (run === 1 && context.input.first === 'snooze') await context.snooze(0);
     return { run };
   },
 });
@@ -45,7 +34,7 @@ const engines: Engine[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  for (let index = 0; index < 2; index += 1) engines.push(await startTestEngine(database, [handedBack, snoozing], { eagerStart: false }));
+  for (let index = 0; index < 2; index += 1) engines.push(await startTestEngine(database, [twice], { eagerStart: false }));
 });
 
 afterAll(async () => {
@@ -56,7 +45,7 @@ afterAll(async () => {
 it('wakes another worker at once for a task handed back at shutdown', async () => {
   const [first, second] = engines as [Engine, Engine];
   const stopping = await first.startWorker({ concurrency: 1, pollIntervalMs: 60_000 });
-  const { task } = await first.submit({ taskType: handedBack.type, input: {} });
+  const { task } = await first.submit({ taskType: twice.type, input: { first: 'gate' } });
   await eventually(async () => gates.isReached(task.id));
   // Idle, and its claim found the queue empty: it waits for a NOTIFY (or a minute).
   const other = await second.startWorker({ concurrency: 1, pollIntervalMs: 60_000 });
@@ -68,7 +57,7 @@ it('wakes another worker at once for a task handed back at shutdown', async () =
 });
 
 it('wakes the workers at once for a task snoozed for 0 ms', async () => {
-  const { task } = await engines[0]!.submit({ taskType: snoozing.type, input: {} });
+  const { task } = await engines[0]!.submit({ taskType: twice.type, input: { first: 'snooze' } });
   const done = await waitForTask(engines[0]!, task.id, ['completed'], 10_000);
   expect(done).toMatchObject({ status: 'completed', result: { run: 2 } });
 });
