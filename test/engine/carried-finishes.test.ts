@@ -13,32 +13,23 @@ import { z } from 'zod';
 import { ConcurrencyConflictError } from '../../src/errors.ts';
 import { defineTask, type Engine, type SubmitResult } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventWriter, startTestEngine, waitForTask } from '../support/engine.ts';
+import { eventWriter, startEagerly, startTestEngine, waitForTask } from '../support/engine.ts';
 import { Gates } from '../support/gates.ts';
 
 const gates = new Gates();
 
 /**
- * Submits a gated task until one starts eagerly (written running by its submit), and waits for
- * its handler. An eager start needs the worker idle with nothing claimed in flight and its queue
- * drained, so nothing claims until the test submits again, and no claim can take the task's
- * finish first: what the test sees is the submit's doing. Tasks that took the queue (the worker
- * was still claiming, under load) are let finish, and the next one tried.
+ * Starts a gated task eagerly (support/engine.ts). An eager start needs the worker idle with
+ * nothing claimed in flight and its queue drained, so nothing claims until the test submits
+ * again, and no claim can take the task's finish first: what the test sees is the submit's doing.
  */
-async function startEagerly(gate: string, returns: keyof typeof results = 'gate'): Promise<{ taskId: string; open: () => void }> {
-  for (let attempt = 1; attempt <= 20; attempt += 1) {
-    const submitted = await engine.submit({ taskType: gated.type, input: { gate: `${gate}-${attempt}`, returns } });
-    const open = await gates.reached(`${gate}-${attempt}`);
-    if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
-    open();
-    await waitForTask(engine, submitted.task.id, ['completed', 'failed']);
-  }
-  throw new Error('no gated task started eagerly in 20 attempts');
+function startGatedEagerly(gate: string, returns: keyof typeof results = 'gate'): Promise<{ taskId: string; open: () => void }> {
+  return startEagerly(engine, gates, gate, (name) => engine.submit({ taskType: gated.type, input: { gate: name, returns } }));
 }
 
 /** A gated task started eagerly ends, and a submit goes out before its outcome is written. */
 async function endWhileSubmitting(gate: string, returns: keyof typeof results = 'gate'): Promise<{ ended: string; next: SubmitResult }> {
-  const { taskId, open } = await startEagerly(gate, returns);
+  const { taskId, open } = await startGatedEagerly(gate, returns);
   open();
   return { ended: taskId, next: await engine.submit({ taskType: quick.type, input: {} }) };
 }

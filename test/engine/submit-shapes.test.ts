@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTask, type Engine, type SubmitResult } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eagerSlotFree, eventWriter, startTestEngine, waitForTask } from '../support/engine.ts';
+import { eagerSlotFree, eventWriter, startEagerly, startTestEngine, waitForTask } from '../support/engine.ts';
 import { Gates } from '../support/gates.ts';
 import { countStatements } from '../support/statements.ts';
 
@@ -78,16 +78,9 @@ async function rowsOf(table: 'task_queue' | 'task_leases' | 'task_exclusive_keys
   return result.rowCount ?? 0;
 }
 
-/** Submits gated tasks until one is written running (started eagerly), and returns its gate's opener. */
-async function startEagerly(gate: string): Promise<{ taskId: string; open: () => void }> {
-  for (let attempt = 1; attempt <= 20; attempt += 1) {
-    const submitted = await engine.submit({ taskType: gated.type, input: { gate: `${gate}-${attempt}` } });
-    const open = await gates.reached(`${gate}-${attempt}`);
-    if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
-    open();
-    await waitForTask(engine, submitted.task.id, ['completed']);
-  }
-  throw new Error('no gated task started eagerly in 20 attempts');
+/** Starts a gated task eagerly (support/engine.ts), and returns its gate's opener. */
+function startGatedEagerly(gate: string): Promise<{ taskId: string; open: () => void }> {
+  return startEagerly(engine, gates, gate, (name) => engine.submit({ taskType: gated.type, input: { gate: name } }));
 }
 
 it('queues a lone task with the one-row statement and a batch with the array statement', async () => {
@@ -162,7 +155,7 @@ it('writes tasks started eagerly with the leased statements, one or several, and
 
 it('carries one finish or several in the submit\'s statement, each recorded as the worker records it', async () => {
   await engine.startWorker({ concurrency: 3, pollIntervalMs: 60_000 });
-  const single = await startEagerly('single');
+  const single = await startGatedEagerly('single');
   let next: SubmitResult | undefined;
   const carryingOne = await submitStatementsDuring(async () => {
     single.open();
@@ -176,8 +169,8 @@ it('carries one finish or several in the submit\'s statement, each recorded as t
   expect(await eventTypes(single.taskId)).toEqual(['task_queued', 'task_started', 'task_completed']);
   await waitForTask(engine, next!.task.id, ['completed']);
 
-  const first = await startEagerly('first');
-  const second = await startEagerly('second');
+  const first = await startGatedEagerly('first');
+  const second = await startGatedEagerly('second');
   let after: SubmitResult | undefined;
   const carryingTwo = await submitStatementsDuring(async () => {
     first.open();

@@ -2,7 +2,9 @@
  * An engine on a test database, with the logger silenced unless TASKLOOM_TEST_LOG is set.
  */
 import type { Queryable } from '../../src/db/pool.ts';
-import type { Engine, Worker } from '../../src/engine/index.ts';
+import type { Engine, SubmitResult, Worker } from '../../src/engine/index.ts';
+import type { Gates } from './gates.ts';
+import { waitForTask } from '../../src/kit/testing.ts';
 export { startTestEngine, testLogger, waitForTask, advanceTime } from '../../src/kit/testing.ts';
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
@@ -44,4 +46,21 @@ export async function eventWriter(database: Queryable, taskId: string, type: str
   const rows = await database.query<{ writer: string }>('SELECT xmin::text AS writer FROM task_events WHERE task_id = $1 AND type = $2', [taskId, type]);
   if (rows.rows.length !== 1) throw new Error(`expected one ${type} event of task ${taskId}, found ${rows.rows.length}`);
   return rows.rows[0]!.writer;
+}
+
+/**
+ * Submits tasks that wait at a gate (`submit(gate)` submits one waiting at gate `gate`) until one
+ * starts eagerly (written running by its submit), waits for its handler, and hands back the
+ * gate's opener. An eager start needs the worker idle with its queue drained; a task that took the
+ * queue instead (the worker was still claiming, under load) is let finish, and the next one tried.
+ */
+export async function startEagerly(engine: Engine, gates: Gates, gate: string, submit: (gate: string) => Promise<SubmitResult>): Promise<{ taskId: string; open: () => void }> {
+  for (let attempt = 1; attempt <= 20; attempt += 1) {
+    const submitted = await submit(`${gate}-${attempt}`);
+    const open = await gates.reached(`${gate}-${attempt}`);
+    if (submitted.task.status === 'running') return { taskId: submitted.task.id, open };
+    open();
+    await waitForTask(engine, submitted.task.id, ['completed', 'failed']);
+  }
+  throw new Error('no gated task started eagerly in 20 attempts');
 }
