@@ -186,17 +186,16 @@ export function contentRoutes(services: PipelineRouteServices & ContentServices)
         const body = parseOrThrow(approveBody, request.body, 'body');
         // Edits made while approving are held to the same rules as a marketer's and recorded.
         const edits = body?.edits && Object.keys(body.edits).length > 0 ? parseOrThrow(resource.patch, body.edits, 'body') : undefined;
-        await decide(services, { tenant, kind, id, decision: 'approved', actor: request.apiKeyId, edits });
-        return resource.read(services, tenant, id);
+        return (await decide(services, { tenant, kind, id, decision: 'approved', actor: request.apiKeyId, edits })).decided;
       });
       app.post(`${base}/reject`, async (request) => {
         const tenant = tenantOf(request);
         requireRole(request, 'supervisor');
         const { id } = parseOrThrow(idParams, request.params, 'params');
         const body = parseOrThrow(rejectBody, request.body, 'body');
-        const { regenerationJobId } = await decide(services, { tenant, kind, id, decision: 'rejected', actor: request.apiKeyId, reason: body.reason, regenerate: body.regenerate });
-        // The job rewriting it: its run, or a new generate_* job (GET /api/v1/ai/jobs/{id}/).
-        return { ...(await resource.read(services, tenant, id) as Record<string, unknown>), regeneration_job_id: regenerationJobId };
+        const { decided, regenerationJobId } = await decide(services, { tenant, kind, id, decision: 'rejected', actor: request.apiKeyId, reason: body.reason, regenerate: body.regenerate });
+        // The row as rejected, and the job rewriting it: its run, or a new generate_* job (GET /api/v1/ai/jobs/{id}/).
+        return { ...decided, regeneration_job_id: regenerationJobId };
       });
       app.post(`${base}/publish`, async (request) => {
         const tenant = tenantOf(request);

@@ -22,11 +22,11 @@
 import { withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
-import { editBlogPost, editSocialPost, getBlogPost, getSocialPost } from './posts-store.ts';
+import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
 import { moveStatus, type ReviewableKind } from './review.ts';
 import { jobTypes, taskTypeFor, type JobType, type Plan } from './schemas.ts';
 import type { ContentServices } from './services.ts';
-import { editTopic, getTopic } from './topics-store.ts';
+import { editTopic, getTopic, type Topic } from './topics-store.ts';
 
 export type GateKind = 'personas' | 'topic' | 'blog_post';
 
@@ -149,10 +149,13 @@ export interface DecideRequest {
 /**
  * Approves or rejects a row; a waiting run hears it in the same transaction. A rejection with
  * `regenerate` is rewritten by the run that asked, or, with no run waiting for the row, by a new
- * job that sees the reason. Returns the job that rewrites it (the run or the new job), else null.
+ * job that sees the reason. Returns the row as the decision left it, read in the deciding
+ * transaction (the run or job that rewrites it may have done so by the time the caller answers),
+ * and the job that rewrites it (the run or the new job), else null.
  */
-export async function decide(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<{ regenerationJobId: string | null }> {
+export async function decide(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<{ decided: Topic | BlogPost | SocialPost; regenerationJobId: string | null }> {
   const decision: GateDecision = { decision: request.decision, by: request.actor, reason: request.reason ?? null, regenerate: request.regenerate ?? false };
+  let decided!: Topic | BlogPost | SocialPost;
   const work = async (transaction: PoolClient): Promise<void> => {
     if (request.edits) {
       if (request.kind === 'topic') await editTopic(transaction, request.tenant, request.id, request.edits, request.actor);
@@ -160,6 +163,7 @@ export async function decide(services: ContentServices & { engine: Engine }, req
       else await editSocialPost(transaction, request.tenant, request.id, request.edits, request.actor);
     }
     await moveStatus(transaction, request.tenant, request.kind, request.id, request.decision === 'approved' ? 'approve' : 'reject', { actor: request.actor, reason: request.reason });
+    decided = await (request.kind === 'topic' ? getTopic : request.kind === 'blog_post' ? getBlogPost : getSocialPost)(transaction, request.tenant, request.id);
   };
   const regenerate = request.decision === 'rejected' && request.regenerate === true;
   if (request.kind === 'social_post') {
@@ -167,9 +171,9 @@ export async function decide(services: ContentServices & { engine: Engine }, req
   } else {
     const { runs } = await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work);
     // A waiting run regenerates itself (it reads the reason from the gate).
-    if (runs.length > 0) return { regenerationJobId: regenerate ? runs[0]! : null };
+    if (runs.length > 0) return { decided, regenerationJobId: regenerate ? runs[0]! : null };
   }
-  return { regenerationJobId: regenerate ? await submitRegeneration(services, request) : null };
+  return { decided, regenerationJobId: regenerate ? await submitRegeneration(services, request) : null };
 }
 
 /** Without a run waiting, a regeneration is a new job that sees the reason; returns its id. */
