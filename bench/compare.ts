@@ -25,6 +25,10 @@
  * the queue, as a submit from another process goes (`latency_queued_ms`: a second engine on the
  * same database with eager start off, so a claim follows the submit's commit).
  *
+ * Before the rounds, each server's floors on this machine (server-floors.ts, `floors_ms` in the
+ * JSON): PostgreSQL's round trip, durable commit and new connection, Redis's round trip. They are
+ * what the engines' figures are made of, and what moves most between machines.
+ *
  * The tasks of both engines return nothing, or with BENCH_RESULT_BYTES a generated article of
  * that size (`result_bytes` in the JSON), as the content pipelines' tasks do.
  *
@@ -38,6 +42,7 @@ import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
 import { checkRedis, openBullmqBench } from './support/bullmq-drain.ts';
 import { localPostgresPid } from './support/process-cpu.ts';
+import { measurePostgresFloors, measureRedisRoundTrip } from './support/server-floors.ts';
 import { measureDrain, measureSubmitToStart, noopTask } from './support/engine-drain.ts';
 import { resultBytes } from './support/task-result.ts';
 import { log, percentile, round, type DrainFigures, type LatencyFigures } from './support/statistics.ts';
@@ -48,6 +53,8 @@ const latencySamples = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const backlogCount = Number(process.env.BENCH_BACKLOG ?? 50_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const warmUpTasks = Number(process.env.BENCH_WARMUP_TASKS ?? 5000);
+/** Samples of each server floor (server-floors.ts); a tenth as many new connections. */
+const floorSamples = 200;
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 interface Figures {
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
   const perRound: Array<{ load_average: number; bullmq: Figures; taskloom: Figures & { latency_queued_ms: { p50: number; p99: number } } }> = [];
   let backlog: DrainFigures | undefined;
   let server: string | undefined;
+  let floors: { postgresql: Record<string, number>; redis: Record<string, number> } | undefined;
   try {
     server = (await database.pool.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
     const postgresPid = await localPostgresPid(database.pool);
@@ -112,6 +120,14 @@ async function main(): Promise<void> {
       await measureDrain(engine, database.pool, { tasks: warmUpTasks, concurrency });
       log(`warm-up: each engine drained ${warmUpTasks} tasks, unmeasured`);
     }
+    const postgresFloors = await measurePostgresFloors(database.url, database.pool, floorSamples);
+    const redisRoundTrip = await measureRedisRoundTrip(redisUrl, floorSamples);
+    const p50 = (values: number[]): number => round(percentile(values, 0.5));
+    floors = {
+      postgresql: { round_trip_p50: p50(postgresFloors.roundTrip), durable_commit_p50: p50(postgresFloors.durableCommit), connection_p50: p50(postgresFloors.connection) },
+      redis: { round_trip_p50: p50(redisRoundTrip) },
+    };
+    log(`floors: PostgreSQL round trip ${floors.postgresql.round_trip_p50} ms, durable commit ${floors.postgresql.durable_commit_p50} ms, new connection ${floors.postgresql.connection_p50} ms; Redis round trip ${floors.redis.round_trip_p50} ms (p50s)`);
     for (let index = 1; index <= rounds; index += 1) {
       // BullMQ's queue is opened and closed within its turn: left open beside taskloom's turn it
       // slowed taskloom (submit-to-start p50 2.2 -> 3.7-8.7 ms in one process).
@@ -159,6 +175,7 @@ async function main(): Promise<void> {
     warm_up_tasks: warmUpTasks,
     postgresql: `${process.env.DATABASE_URL ? 'server' : 'embedded'} ${server ?? '?'}`,
     load_average: { start: loadBefore.map(round), end: os.loadavg().map(round) },
+    floors_ms: floors,
     bullmq: bullmqFigures,
     taskloom: {
       ...taskloomFigures,

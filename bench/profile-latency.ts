@@ -15,8 +15,9 @@
  * submit writes it leased to the worker, which starts it when the submit commits; `eager` is
  * that submit-to-handler time, measured the same way on a second engine.
  *
- * Beside them, the floors of this server measured in the same run: a round trip (`SELECT 1`) and a
- * durable commit (a one-row INSERT in autocommit, which waits for its WAL flush). A task starts
+ * Beside them, the floors of this server measured in the same run (server-floors.ts): a round trip
+ * (`SELECT 1`), a durable commit (a one-row INSERT in autocommit, which waits for its WAL flush)
+ * and a new connection. A task starts
  * after two durable commits (its submit is acknowledged only once stored, and a claim is committed
  * before its handler runs), so twice the commit floor is the least submit-to-start can be here.
  *
@@ -32,6 +33,7 @@ import { defineTask, Engine } from '../src/engine/index.ts';
 import { readyChannel } from '../src/engine/ready-queue.ts';
 import { createLogger } from '../src/logger.ts';
 import { openBenchDatabase } from './support/bench-database.ts';
+import { measurePostgresFloors } from './support/server-floors.ts';
 import { log, percentile, round } from './support/statistics.ts';
 
 const samples = Number(process.env.BENCH_SAMPLES ?? 300);
@@ -51,17 +53,6 @@ const probe = defineTask({
   },
 });
 
-/** Milliseconds of `work`, `count` times one after another. */
-async function timeEach(count: number, work: () => Promise<unknown>): Promise<number[]> {
-  const times: number[] = [];
-  for (let index = 0; index < count; index += 1) {
-    const begin = performance.now();
-    await work();
-    times.push(performance.now() - begin);
-  }
-  return times;
-}
-
 const figures = (values: number[]): { p50: number; p90: number; p99: number } => ({
   p50: round(percentile(values, 0.5)),
   p90: round(percentile(values, 0.9)),
@@ -74,11 +65,7 @@ async function main(): Promise<void> {
   const engine = await Engine.start({ url: database.url, pool: database.pool, logger: createLogger('warn'), taskTypes: [probe], maintenance: false, eagerStart: false });
   try {
     await listener.connect();
-    // The server's floors: a round trip on a connection of its own, a commit through the pool.
-    const roundTrip = await timeEach(samples, () => listener.query('SELECT 1'));
-    await database.pool.query('CREATE TABLE latency_floor (id integer)');
-    const durableCommit = await timeEach(samples, () => database.pool.query('INSERT INTO latency_floor VALUES (1)'));
-    await database.pool.query('DROP TABLE latency_floor');
+    const floors = await measurePostgresFloors(database.url, database.pool, samples);
 
     let notified: (() => void) | undefined;
     listener.on('notification', () => notified?.());
@@ -140,7 +127,7 @@ async function main(): Promise<void> {
       samples,
       submit_to_start_ms: Object.fromEntries(Object.entries(parts).map(([name, values]) => [name, figures(values)])),
       eager_ms: figures(eager),
-      floors_ms: { round_trip: figures(roundTrip), durable_commit: figures(durableCommit) },
+      floors_ms: { round_trip: figures(floors.roundTrip), durable_commit: figures(floors.durableCommit), connection: figures(floors.connection) },
     };
     log('submit-to-start, one task at a time to an idle worker (ms):');
     for (const [name, values] of Object.entries(parts)) {
@@ -148,7 +135,7 @@ async function main(): Promise<void> {
       log(`  ${name.padEnd(8)} p50 ${p50}  p90 ${p90}  p99 ${p99}`);
     }
     log(`  eager    p50 ${result.eager_ms.p50}  p90 ${result.eager_ms.p90}  p99 ${result.eager_ms.p99}  (submit to handler, no claim)`);
-    log(`floors: round trip p50 ${result.floors_ms.round_trip.p50} ms, durable commit p50 ${result.floors_ms.durable_commit.p50} ms`);
+    log(`floors: round trip p50 ${result.floors_ms.round_trip.p50} ms, durable commit p50 ${result.floors_ms.durable_commit.p50} ms, new connection p50 ${result.floors_ms.connection.p50} ms`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     await listener.end().catch(() => {});
