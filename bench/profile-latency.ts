@@ -17,9 +17,9 @@
  *
  * Beside them, the floors of this server measured in the same run (server-floors.ts): a round trip
  * (`SELECT 1`), a durable commit (a one-row INSERT in autocommit, which waits for its WAL flush)
- * and a new connection. A task starts
- * after two durable commits (its submit is acknowledged only once stored, and a claim is committed
- * before its handler runs), so twice the commit floor is the least submit-to-start can be here.
+ * and a new connection. A task starts after two durable commits (its submit is acknowledged only
+ * once stored, and a claim is committed before its handler runs), so twice the commit floor is the
+ * least submit-to-start can be here.
  *
  *   DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres node bench/profile-latency.ts
  *

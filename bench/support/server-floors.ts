@@ -1,9 +1,10 @@
 /**
  * The least each server costs on this machine, measured in the benchmark's own run: what the
  * engines' figures are made of. A task's start waits for at least one durable commit, a worker's
- * start for a new server connection, a BullMQ job's for Redis round trips. Machines differ most in
- * these (one machine's PostgreSQL connection took 3 ms to open, another's 13), so the floors beside
- * a run's ratios tell how far a machine, rather than the code, moved them.
+ * start for new server connections, a BullMQ job's for Redis round trips. Machines differ most in
+ * these: the same engine code drained at 1.19-1.26x BullMQ on one machine and at 0.69-0.97x on
+ * one where a new PostgreSQL connection took 11-15 ms (docs/benchmarks.md, sixteenth and seventeenth
+ * sessions). The floors beside a run's ratios tell how far the machine, not the code, moved them.
  */
 import { Redis } from 'ioredis';
 import pg from 'pg';
