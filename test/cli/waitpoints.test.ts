@@ -1,35 +1,19 @@
 /**
  * `taskloom waitpoints list|complete` against a task waiting in another process.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, waitForTask } from '../support/engine.ts';
+import { expect, it } from 'vitest';
+import { waitForTask, useTestEngine } from '../support/engine.ts';
 import { spawnNode } from '../support/processes.ts';
-import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
 
-let database: TestDatabase;
-let engine: Engine;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await createSideEffectTables(database.pool);
-  engine = await startTestEngine(database, testTaskTypes);
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
-});
-
-afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
-});
+const fixture = useTestEngine({ worker: { concurrency: 2, pollIntervalMs: 200 } });
 
 function taskloom(args: string[]) {
-  return spawnNode('bin/taskloom.js', args, { env: { DATABASE_URL: database.url, LOG_LEVEL: 'warn' } });
+  return spawnNode('bin/taskloom.js', args, { env: { DATABASE_URL: fixture.database.url, LOG_LEVEL: 'warn' } });
 }
 
 it('lists a pending approval and completes it; the task resumes; bad payloads exit 1 with the reason', async () => {
-  const { task } = await engine.submit({ taskType: 'test_approval', input: {} });
-  await waitForTask(engine, task.id, ['waiting']);
+  const { task } = await fixture.engine.submit({ taskType: 'test_approval', input: {} });
+  await waitForTask(fixture.engine, task.id, ['waiting']);
   const list = taskloom(['waitpoints', 'list', '--status', 'pending', '--task', task.id, '--json']);
   expect(await list.exited).toBe(0);
   const listed = JSON.parse(list.output().slice(list.output().indexOf('['))) as Array<{ id: string; key: string }>;
@@ -43,6 +27,6 @@ it('lists a pending approval and completes it; the task resumes; bad payloads ex
   const complete = taskloom(['waitpoints', 'complete', listed[0]!.id, '--payload', '{"approved":true}', '--as', 'ops']);
   expect(await complete.exited).toBe(0);
   expect(complete.output()).toContain('"status":"completed"');
-  const done = await waitForTask(engine, task.id, ['completed', 'failed']);
+  const done = await waitForTask(fixture.engine, task.id, ['completed', 'failed']);
   expect(done.result).toEqual({ status: 'completed', payload: { approved: true }, completedBy: 'ops' });
 }, 60_000);

@@ -3,35 +3,19 @@
  * update racing the step for the task row can then never deadlock against it, and another
  * task's events are not held up while the step's code runs.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Engine } from '../../src/engine/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, waitForStatus } from '../support/engine.ts';
-import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
+import { expect, it } from 'vitest';
+import { waitForStatus, useTestEngine } from '../support/engine.ts';
 
-let database: TestDatabase;
-let engine: Engine;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  await createSideEffectTables(database.pool);
-  engine = await startTestEngine(database, testTaskTypes);
-  await engine.startWorker({ concurrency: 4 });
-});
-
-afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
-});
+const fixture = useTestEngine({ worker: { concurrency: 4 } });
 
 it('stores events appended in a step with the step, without deadlocking a racing progress update', async () => {
-  const submitted = await Promise.all(Array.from({ length: 4 }, () => engine.submit({ taskType: 'test_step_events', input: { steps: 10 } })));
+  const submitted = await Promise.all(Array.from({ length: 4 }, () => fixture.engine.submit({ taskType: 'test_step_events', input: { steps: 10 } })));
   for (const { task } of submitted) {
-    const done = await waitForStatus(engine, task.id, ['completed', 'failed']);
+    const done = await waitForStatus(fixture.engine, task.id, ['completed', 'failed']);
     expect(done.error).toBeNull();
     expect(done.status).toBe('completed');
     expect(done.attempts).toBe(1);
-    const events = await engine.readEvents({ taskId: task.id });
+    const events = await fixture.engine.readEvents({ taskId: task.id });
     const stepEvents = events.filter((event) => event.type === 'step_event').map((event) => event.payload.index);
     expect(stepEvents).toEqual(Array.from({ length: 10 }, (_, index) => index + 1));
     const savedEvents = events.filter((event) => event.type === 'step_saved').map((event) => event.payload.index);
@@ -40,26 +24,26 @@ it('stores events appended in a step with the step, without deadlocking a racing
 });
 
 it('drops the events of a step that fails, and keeps those of the steps before it', async () => {
-  const { task } = await engine.submit({ taskType: 'test_step_events', input: { steps: 3, failAt: 2 } });
-  const done = await waitForStatus(engine, task.id, ['completed', 'failed']);
+  const { task } = await fixture.engine.submit({ taskType: 'test_step_events', input: { steps: 3, failAt: 2 } });
+  const done = await waitForStatus(fixture.engine, task.id, ['completed', 'failed']);
   expect(done.status).toBe('failed');
-  const events = await engine.readEvents({ taskId: task.id });
+  const events = await fixture.engine.readEvents({ taskId: task.id });
   expect(events.filter((event) => event.type === 'step_event').map((event) => event.payload.index)).toEqual([1]);
   expect(events.filter((event) => event.type === 'step_saved').map((event) => event.payload.index)).toEqual([1]);
   // The connections those steps used went back to the pool appending normally again.
-  const again = await engine.submit({ taskType: 'test_step_events', input: { steps: 2 } });
-  await waitForStatus(engine, again.task.id, ['completed']);
-  expect((await engine.readEvents({ taskId: again.task.id })).map((event) => event.type)).toContain('task_completed');
+  const again = await fixture.engine.submit({ taskType: 'test_step_events', input: { steps: 2 } });
+  await waitForStatus(fixture.engine, again.task.id, ['completed']);
+  expect((await fixture.engine.readEvents({ taskId: again.task.id })).map((event) => event.type)).toContain('task_completed');
 });
 
 it('holds no transaction open while a step\'s work runs', async () => {
-  const { task } = await engine.submit({ taskType: 'test_steps', input: { steps: 1, stepMs: 1500 } });
-  await waitForStatus(engine, task.id, ['running']);
+  const { task } = await fixture.engine.submit({ taskType: 'test_steps', input: { steps: 1, stepMs: 1500 } });
+  await waitForStatus(fixture.engine, task.id, ['running']);
   // The step's work sleeps 1.5 s: look while it does.
   await new Promise((resolve) => setTimeout(resolve, 300));
-  const open = await database.pool.query<{ count: number }>(
+  const open = await fixture.database.pool.query<{ count: number }>(
     `SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
   );
   expect(open.rows[0]!.count).toBe(0);
-  expect((await waitForStatus(engine, task.id, ['completed'])).status).toBe('completed');
+  expect((await waitForStatus(fixture.engine, task.id, ['completed'])).status).toBe('completed');
 });

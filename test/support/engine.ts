@@ -1,11 +1,43 @@
 /**
  * An engine on a test database, with the logger silenced unless TASKLOOM_TEST_LOG is set.
  */
+import { afterAll, beforeAll } from 'vitest';
 import type { Queryable } from '../../src/db/pool.ts';
-import type { Engine, SubmitResult, Worker } from '../../src/engine/index.ts';
+import type { Engine, SubmitResult, Worker, WorkerOptions } from '../../src/engine/index.ts';
+import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
+import { createTestDatabase, type TestDatabase } from './database.ts';
 import type { Gates } from './gates.ts';
-import { waitForTask } from '../../src/kit/testing.ts';
+import { startTestEngine, waitForTask } from '../../src/kit/testing.ts';
 export { startTestEngine, testLogger, waitForTask, advanceTime } from '../../src/kit/testing.ts';
+
+/** What `useTestEngine` fills in before the calling file's tests run. */
+export interface TestEngineFixture {
+  database: TestDatabase;
+  engine: Engine;
+}
+
+/**
+ * A fresh test database with the side-effect tables, and an engine running the test task types
+ * (and a worker with `worker`, when given), for the tests of the calling file: started in a
+ * `beforeAll`, stopped and dropped in an `afterAll`, after `beforeStop` (child processes a test
+ * spawned, stopped while the engine still runs). Read its fields inside tests and hooks, once
+ * they are set.
+ */
+export function useTestEngine(options: { worker?: WorkerOptions; beforeStop?: () => Promise<void> } = {}): TestEngineFixture {
+  const fixture = {} as TestEngineFixture;
+  beforeAll(async () => {
+    fixture.database = await createTestDatabase();
+    await createSideEffectTables(fixture.database.pool);
+    fixture.engine = await startTestEngine(fixture.database, testTaskTypes);
+    if (options.worker) await fixture.engine.startWorker(options.worker);
+  });
+  afterAll(async () => {
+    await options.beforeStop?.();
+    await fixture.engine?.stop({ graceMs: 500 });
+    await fixture.database?.drop();
+  });
+  return fixture;
+}
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
 export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, intervalMs = 25): Promise<T> {
