@@ -135,6 +135,16 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
   return { runs };
 }
 
+/** How `decide` edits and reads back a row of each kind, in its deciding transaction. */
+const decidable: Record<ReviewableKind, {
+  edit(transaction: PoolClient, tenant: string, id: string, changes: Record<string, unknown>, by: string): Promise<unknown>;
+  read(transaction: PoolClient, tenant: string, id: string): Promise<Topic | BlogPost | SocialPost>;
+}> = {
+  topic: { edit: editTopic, read: getTopic },
+  blog_post: { edit: editBlogPost, read: getBlogPost },
+  social_post: { edit: editSocialPost, read: getSocialPost },
+};
+
 export interface DecideRequest {
   tenant: string;
   kind: ReviewableKind;
@@ -157,13 +167,10 @@ export async function decide(services: ContentServices & { engine: Engine }, req
   const decision: GateDecision = { decision: request.decision, by: request.actor, reason: request.reason ?? null, regenerate: request.regenerate ?? false };
   let decided!: Topic | BlogPost | SocialPost;
   const work = async (transaction: PoolClient): Promise<void> => {
-    if (request.edits) {
-      if (request.kind === 'topic') await editTopic(transaction, request.tenant, request.id, request.edits, request.actor);
-      else if (request.kind === 'blog_post') await editBlogPost(transaction, request.tenant, request.id, request.edits, request.actor);
-      else await editSocialPost(transaction, request.tenant, request.id, request.edits, request.actor);
-    }
+    const rows = decidable[request.kind];
+    if (request.edits) await rows.edit(transaction, request.tenant, request.id, request.edits, request.actor);
     await moveStatus(transaction, request.tenant, request.kind, request.id, request.decision === 'approved' ? 'approve' : 'reject', { actor: request.actor, reason: request.reason });
-    decided = await (request.kind === 'topic' ? getTopic : request.kind === 'blog_post' ? getBlogPost : getSocialPost)(transaction, request.tenant, request.id);
+    decided = await rows.read(transaction, request.tenant, request.id);
   };
   const regenerate = request.decision === 'rejected' && request.regenerate === true;
   if (request.kind === 'social_post') {
