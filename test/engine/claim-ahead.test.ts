@@ -1,8 +1,8 @@
 /**
  * Claiming ahead of free slots (worker.ts): a worker takes one more task per slot only for a
  * queue whose tasks have lately been short (through pipelined claims, as many per slot as fill
- * 24 ms at their average, up to forty-eight, when they end at once), and a task it holds without running is still cancelled at once and handed back
- * at shutdown, never run after either.
+ * 24 ms at their average, up to forty-eight, when they end at once), and a task it holds without
+ * running is still cancelled at once and handed back at shutdown, never run after either.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
