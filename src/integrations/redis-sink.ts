@@ -103,6 +103,9 @@ export class RedisEventSink {
 
   async start(): Promise<void> {
     if (!this.#runner.stopped) return;
+    // The cursor exists from now on, whether or not Redis is up: events stored before Redis is
+    // reachable are published once it is.
+    await this.#consumer.register();
     this.#redis.connect().catch((error: unknown) => this.#warn(error, 'redis connection failed; events are kept and published once it is reachable'));
     await this.#runner.start();
   }

@@ -2,7 +2,8 @@
  * The Redis sink against the machine's Redis (127.0.0.1:6379): events of automated gather
  * tasks arrive on `automated-gather:{projectId}` (the default tenant's, the seed's channel) in
  * order, in the seed's shape; other tenants publish on their own prefixed channels and never
- * reach each other; other task types are not published; an unreachable Redis never fails a task.
+ * reach each other; other task types are not published; an unreachable Redis never fails a task,
+ * and what a task emitted while Redis was down is published once it is back.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -13,6 +14,7 @@ import { defineTask } from '../../src/engine/index.ts';
 import { RedisEventSink } from '../../src/integrations/redis-sink.ts';
 import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
 import { silentLogger, startApiHarness, waitFor, type ApiHarness } from '../support/http.ts';
+import { startTcpProxy } from '../support/tcp-proxy.ts';
 
 const redisUrl = process.env.TASKLOOM_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -101,6 +103,35 @@ describe('Redis event sink', () => {
     } finally {
       listener.disconnect();
       await sink.stop();
+    }
+  });
+
+  it('publishes, once Redis is reachable, the events of a task that ran while it was down', async () => {
+    // Redis down from the sink's start: its first pass comes only when Redis answers, long after
+    // the task has finished.
+    const proxy = await startTcpProxy(redisUrl);
+    await proxy.cut();
+    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl: proxy.url, engine: api.engine, pollIntervalMs: 50, consumerName: 'redis-late' });
+    sinks.push(sink);
+    const listener = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    try {
+      await sink.start();
+      const project = `late-${randomUUID().slice(0, 8)}`;
+      await listener.connect();
+      const messages: Array<Record<string, unknown>> = [];
+      await listener.subscribe(`automated-gather:${project}`);
+      listener.on('message', (_channel: string, message: string) => messages.push(JSON.parse(message) as Record<string, unknown>));
+      const submitted = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
+      await waitFor(() => api.request('GET', `/api/v1/tasks/${submitted.body.task_id}`, { key: defaultKey }), (response) => response.body.status === 'completed');
+      expect(messages).toEqual([]);
+      await proxy.restore();
+      await waitFor(async () => messages.map((message) => message.type), (types) => types.includes('task_completed'));
+      const stored = await api.request('GET', `/api/v1/tasks/${submitted.body.task_id}/events`, { key: defaultKey, headers: { accept: 'application/json' } });
+      expect(messages.map((message) => message.event_id)).toEqual(stored.body.events.map((event: { id: number }) => event.id));
+    } finally {
+      listener.disconnect();
+      await sink.stop();
+      await proxy.close();
     }
   });
 

@@ -1,12 +1,12 @@
 /**
- * A TCP proxy in front of the test PostgreSQL, to cut the network the way an outage does: `cut()`
- * drops every connection and refuses new ones (a restart or failover, as clients see it), and
- * `restore()` accepts again on the same port. Processes under test connect to `url`.
+ * A TCP proxy in front of a test server (PostgreSQL, Redis), to cut the network the way an outage
+ * does: `cut()` drops every connection and refuses new ones (a restart or failover, as clients see
+ * it), and `restore()` accepts again on the same port. Processes under test connect to `url`.
  */
 import net from 'node:net';
 
 export interface TcpProxy {
-  /** The database URL rewritten to go through the proxy. */
+  /** The server's URL rewritten to go through the proxy. */
   url: string;
   /** Connections currently open through the proxy. */
   readonly openConnections: number;
@@ -15,9 +15,9 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
-  const target = new URL(databaseUrl);
-  const targetPort = Number(target.port || 5432);
+export async function startTcpProxy(serverUrl: string): Promise<TcpProxy> {
+  const target = new URL(serverUrl);
+  const targetPort = Number(target.port || (target.protocol === 'redis:' ? 6379 : 5432));
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, target.hostname);
@@ -42,7 +42,7 @@ export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
   });
   await listen(0);
   const port = (server.address() as net.AddressInfo).port;
-  const url = new URL(databaseUrl);
+  const url = new URL(serverUrl);
   url.hostname = '127.0.0.1';
   url.port = String(port);
   const stopListening = (): Promise<void> => new Promise((resolve) => {

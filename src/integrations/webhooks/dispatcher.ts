@@ -103,6 +103,7 @@ export class WebhookDispatcher {
   }
 
   async start(): Promise<void> {
+    await this.#discovery.register();
     await this.#runner.start();
   }
 

@@ -13,7 +13,7 @@ import { readEvents, type TaskEvent } from '../../engine/index.ts';
 
 export interface EventConsumerOptions {
   pool: Pool;
-  /** Row name in `event_consumers`. A new name starts after the newest stored event. */
+  /** Row name in `event_consumers`. A new name starts after the newest stored event (see `register`). */
   name: string;
   /** Events per pass. @default 500 */
   batchSize?: number;
@@ -21,11 +21,24 @@ export interface EventConsumerOptions {
   handle(events: TaskEvent[], transaction: PoolClient): Promise<void>;
 }
 
+// A new consumer starts after the newest stored event: it handles what happens from now on.
+const createCursor = `INSERT INTO event_consumers (name, last_event_id) VALUES ($1, (SELECT coalesce(max(id), 0) FROM task_events))
+  ON CONFLICT (name) DO NOTHING RETURNING last_event_id`;
+
 export class EventConsumer {
   readonly #options: EventConsumerOptions;
 
   constructor(options: EventConsumerOptions) {
     this.#options = options;
+  }
+
+  /**
+   * Creates the cursor if this consumer has none. Call it when the reader starts, before its
+   * first pass: a cursor created by a later pass would start after the events stored in between,
+   * and skip them (the Redis sink's first pass waits for Redis to be reachable).
+   */
+  async register(): Promise<void> {
+    await this.#options.pool.query(createCursor, [this.#options.name]);
   }
 
   /**
@@ -42,11 +55,7 @@ export class EventConsumer {
       );
       let cursor = locked.rows[0]?.last_event_id;
       if (cursor === undefined) {
-        const created = await transaction.query<{ last_event_id: number }>(
-          `INSERT INTO event_consumers (name, last_event_id) VALUES ($1, (SELECT coalesce(max(id), 0) FROM task_events))
-           ON CONFLICT (name) DO NOTHING RETURNING last_event_id`,
-          [name],
-        );
+        const created = await transaction.query<{ last_event_id: number }>(createCursor, [name]);
         cursor = created.rows[0]?.last_event_id;
         // Someone else created it (and may hold it): skip this pass.
         if (cursor === undefined) return 0;
