@@ -345,7 +345,7 @@ export class Worker {
       }
       for (const queue of this.#queues) {
         if (this.#stopping || Date.now() < this.#claimRetryAt) break;
-        const wanted = this.#freeSlots() + this.#claimAheadAllowance(queue) - this.#claimedAhead.length - this.#requestedInFlight;
+        const wanted = this.#freeSlots() + this.claimAheadAllowance(queue) - this.#claimedAhead.length - this.#requestedInFlight;
         if (wanted <= 0 || this.#drained.has(queue)) continue;
         if (this.#isPipelined(queue)) {
           // Not awaited: the slots go on with what earlier claims brought while this one runs,
@@ -506,9 +506,10 @@ export class Worker {
 
   /**
    * How many tasks of `queue` may wait for a slot here: none when its tasks are long, one per
-   * slot when they are short, `#pipelinedRoundsAhead` per slot when they are pipelined.
+   * slot when they are short, `#pipelinedRoundsAhead` per slot when they are pipelined. It moves
+   * with the queue's measured handler durations, so it differs between a busy machine and an idle one.
    */
-  #claimAheadAllowance(queue: string): number {
+  claimAheadAllowance(queue: string): number {
     const handlerMs = this.#handlerMs.get(queue);
     if (handlerMs === undefined || handlerMs >= shortTaskMs) return 0;
     return handlerMs < pipelinedTaskMs ? this.#pipelinedRoundsAhead(queue) * this.#concurrency : this.#concurrency;
