@@ -75,7 +75,19 @@ export function createPayloadClient(options: PayloadClientOptions): PayloadClien
         lastError = new DependencyError('Payload CMS', `GET ${url} failed: ${(error as Error).message}`, { details: { url }, cause: error });
         continue;
       }
-      const text = await response.text().catch(() => '');
+      let text: string;
+      try {
+        text = await response.text();
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        // The answer broke off after its status line (the timeout, a reset): the call failed. Read
+        // as an empty body it became "not JSON", a failure that is never retried.
+        lastError = new DependencyError('Payload CMS', `GET ${url} answered ${response.status}, then its body broke off: ${(error as Error).message}`, {
+          details: { url, status: response.status },
+          cause: error,
+        });
+        continue;
+      }
       if (!response.ok) {
         const retryable = response.status === 429 || response.status >= 500;
         lastError = new DependencyError('Payload CMS', `GET ${url} answered ${response.status}${text ? `: ${text.slice(0, 300)}` : ''}`, {

@@ -4,6 +4,7 @@
  * what happens when either fails.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createBrainServiceClient } from '../../src/integrations/brain/index.ts';
 import { createPayloadClient, departmentsQuery } from '../../src/integrations/payload.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { waitForStatus } from '../support/engine.ts';
@@ -119,4 +120,24 @@ it('the Payload client times out a hanging server instead of waiting forever', a
   payload.fail({ kind: 'hang' });
   const client = createPayloadClient({ baseUrl: payload.baseUrl, timeoutMs: 300, retries: 0 });
   await expect(client.fetchGatherDepartments()).rejects.toMatchObject({ code: 'dependency_failed' });
+});
+
+it('an answer whose body breaks off after its 200 is a failed call: Payload retries it, the Brain reports it', async () => {
+  payload.requests.length = 0;
+  payload.fail({ kind: 'broken-body' });
+  const client = createPayloadClient({ baseUrl: payload.baseUrl });
+  const departments = await client.fetchGatherDepartments();
+  expect(departments.map((department) => department.slug)).toEqual(['story', 'character']);
+  expect(payload.requests).toHaveLength(2);
+  payload.fail({ kind: 'broken-body' });
+  const once = createPayloadClient({ baseUrl: payload.baseUrl, retries: 0 });
+  await expect(once.fetchGatherDepartments()).rejects.toMatchObject({ code: 'dependency_failed', retryable: true, message: expect.stringContaining('body broke off') });
+
+  brain.brokenBodies = true;
+  try {
+    const client = createBrainServiceClient({ baseUrl: brain.baseUrl });
+    await expect(client.searchDuplicates({ tenant: 'default', projectId: 'broken', department: 'story', content: 'x', threshold: 0.9 })).rejects.toMatchObject({ code: 'dependency_failed', retryable: true });
+  } finally {
+    brain.brokenBodies = false;
+  }
 });

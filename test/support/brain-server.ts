@@ -2,7 +2,8 @@
  * A local Brain service stand-in for tests, with the four endpoints the gather pipeline uses:
  * `POST /api/v1/nodes/batch`, `POST /api/v1/search/duplicates`, `GET /api/v1/context/department`
  * and `POST /api/v1/analyze/coverage`. Nodes are kept in memory; duplicate search is exact text
- * match (similarity 1). Every request is recorded; `down` makes every endpoint answer 503.
+ * match (similarity 1). Every request is recorded; `down` makes every endpoint answer 503, and
+ * `brokenBodies` makes it answer 200 and a part of a body, then reset the connection.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,11 +22,13 @@ export interface BrainServer {
   requests: Array<{ method: string; path: string; query: string; headers: http.IncomingHttpHeaders; body: unknown }>;
   /** While true, every request answers 503. */
   down: boolean;
+  /** While true, every request answers 200 and half a JSON body, then the connection resets. */
+  brokenBodies: boolean;
   close(): Promise<void>;
 }
 
 export async function startBrainServer(): Promise<BrainServer> {
-  const state: BrainServer = { baseUrl: '', nodes: [], requests: [], down: false, close: async () => {} };
+  const state: BrainServer = { baseUrl: '', nodes: [], requests: [], down: false, brokenBodies: false, close: async () => {} };
   const send = (response: http.ServerResponse, status: number, body: unknown): void => {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
@@ -43,6 +46,12 @@ export async function startBrainServer(): Promise<BrainServer> {
       }
       state.requests.push({ method: request.method ?? 'GET', path: url.pathname, query: url.search, headers: request.headers, body });
       if (state.down) return send(response, 503, { error: 'brain is down' });
+      if (state.brokenBodies) {
+        response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+        response.write('{"duplicates": [');
+        setTimeout(() => response.socket?.destroy(), 20);
+        return;
+      }
       if (request.method === 'POST' && url.pathname === '/api/v1/nodes/batch') {
         const nodes = Array.isArray(body?.nodes) ? body.nodes : [];
         if (nodes.length < 1 || nodes.length > 50) return send(response, 400, { error: '1-50 nodes per batch' });

@@ -2,12 +2,13 @@
  * A local Payload CMS stand-in for tests: `GET /api/departments` answers a Payload list
  * (`{docs, totalDocs, ...}`) filtered and sorted as the query asks, and records every request
  * (URL and headers) so tests can check the exact query string and authorization. Scripted
- * failures (a status, a body that is not JSON, a hang) are consumed in order.
+ * failures (a status, a body that is not JSON, a hang, 200 and a body that breaks off) are
+ * consumed in order.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type PayloadFailure = { kind: 'status'; status: number } | { kind: 'not-json' } | { kind: 'hang' };
+export type PayloadFailure = { kind: 'status'; status: number } | { kind: 'not-json' } | { kind: 'hang' } | { kind: 'broken-body' };
 
 export interface PayloadServer {
   /** Base URL including `/api`, for PAYLOAD_API_URL. */
@@ -30,6 +31,12 @@ export async function startPayloadServer(departments: Array<Record<string, unkno
     if (failure?.kind === 'status') {
       response.writeHead(failure.status, { 'content-type': 'application/json' });
       return response.end(JSON.stringify({ errors: [{ message: `scripted ${failure.status}` }] }));
+    }
+    if (failure?.kind === 'broken-body') {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      response.write('{"docs": [');
+      setTimeout(() => response.socket?.destroy(), 20);
+      return;
     }
     if (failure?.kind === 'not-json') {
       response.writeHead(200, { 'content-type': 'text/html' });

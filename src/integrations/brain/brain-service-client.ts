@@ -82,7 +82,18 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
       if (signal?.aborted) throw signal.reason;
       throw new DependencyError('Brain service', `${method} ${path} failed: ${(error as Error).message}`, { details: { url }, cause: error });
     }
-    const text = await response.text().catch(() => '');
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      // The answer broke off after its status line (the timeout, a reset): the call failed. Read
+      // as an empty body it became an empty answer (no duplicates, no context), stored as such.
+      throw new DependencyError('Brain service', `${method} ${path} answered ${response.status}, then its body broke off: ${(error as Error).message}`, {
+        details: { url, status: response.status },
+        cause: error,
+      });
+    }
     if (!response.ok) {
       throw new DependencyError('Brain service', `${method} ${path} answered ${response.status}${text ? `: ${text.slice(0, 300)}` : ''}`, {
         details: { url, status: response.status },
