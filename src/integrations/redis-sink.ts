@@ -47,6 +47,12 @@ export interface RedisEventSinkOptions {
   pollIntervalMs?: number;
   /** Consumer cursor name (tests use their own). @default 'redis' */
   consumerName?: string;
+  /**
+   * How long a publish may wait for Redis's reply. A batch is published while its cursor row is
+   * locked, so a Redis that accepts commands and never answers (blocked, or a half-open link)
+   * would otherwise stop publishing in every process, and `stop()` with it. @default 5000
+   */
+  commandTimeoutMs?: number;
 }
 
 export function seedMessage(event: TaskEvent): Record<string, unknown> {
@@ -66,7 +72,9 @@ export class RedisEventSink {
     this.#channels = options.channels ?? seedChannels;
     // Fail fast while disconnected (no offline queue): the batch rolls back and is retried,
     // instead of piling commands up in memory.
-    this.#redis = new Redis(options.redisUrl, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000 });
+    this.#redis = new Redis(options.redisUrl, {
+      lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: options.commandTimeoutMs ?? 5000,
+    });
     this.#redis.on('error', (error: Error) => this.#warn(error, 'redis connection error'));
     this.#runner = new PassRunner({ pass: () => this.#run(), intervalMs: options.pollIntervalMs ?? 1000, engine: options.engine });
     const types = Object.keys(this.#channels);

@@ -3,7 +3,8 @@
  * tasks arrive on `automated-gather:{projectId}` (the default tenant's, the seed's channel) in
  * order, in the seed's shape; other tenants publish on their own prefixed channels and never
  * reach each other; other task types are not published; an unreachable Redis never fails a task,
- * and what a task emitted while Redis was down is published once it is back.
+ * and what a task emitted while Redis was down is published once it is back; a Redis that stops
+ * answering stops no other process from publishing.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -131,6 +132,44 @@ describe('Redis event sink', () => {
     } finally {
       listener.disconnect();
       await sink.stop();
+      await proxy.close();
+    }
+  });
+
+  it('a Redis that stops answering holds up neither stop() nor another process publishing', async () => {
+    const proxy = await startTcpProxy(redisUrl);
+    const frozen = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl: proxy.url, engine: api.engine, pollIntervalMs: 50, consumerName: 'redis-frozen', commandTimeoutMs: 300 });
+    sinks.push(frozen);
+    const listener = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    const project = `frozen-${randomUUID().slice(0, 8)}`;
+    const messages: Array<Record<string, unknown>> = [];
+    const completedTask = async (): Promise<string> => {
+      const submitted = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
+      await waitFor(() => api.request('GET', `/api/v1/tasks/${submitted.body.task_id}`, { key: defaultKey }), (response) => response.body.status === 'completed');
+      return submitted.body.task_id as string;
+    };
+    try {
+      await listener.connect();
+      await listener.subscribe(`automated-gather:${project}`);
+      listener.on('message', (_channel: string, message: string) => messages.push(JSON.parse(message) as Record<string, unknown>));
+      await frozen.start();
+      // A first task's events arrive: the sink is connected. Then Redis goes silent.
+      const first = await completedTask();
+      await waitFor(async () => messages.filter((message) => message.task_id === first).map((message) => message.type), (types) => types.includes('task_completed'));
+      proxy.freeze();
+      const second = await completedTask();
+      // Its publish never gets an answer: it times out, and the pass ends.
+      const stopped = await Promise.race([frozen.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5000))]);
+      expect(stopped).toBe('stopped');
+      const next = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 50, consumerName: 'redis-frozen' });
+      sinks.push(next);
+      await next.start();
+      await waitFor(async () => messages.filter((message) => message.task_id === second).map((message) => message.type), (types) => types.includes('task_completed'));
+      const stored = await api.request('GET', `/api/v1/tasks/${second}/events`, { key: defaultKey, headers: { accept: 'application/json' } });
+      expect(messages.filter((message) => message.task_id === second).map((message) => message.event_id)).toEqual(stored.body.events.map((event: { id: number }) => event.id));
+      await next.stop();
+    } finally {
+      listener.disconnect();
       await proxy.close();
     }
   });

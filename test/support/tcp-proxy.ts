@@ -1,7 +1,8 @@
 /**
  * A TCP proxy in front of a test server (PostgreSQL, Redis), to cut the network the way an outage
  * does: `cut()` drops every connection and refuses new ones (a restart or failover, as clients see
- * it), and `restore()` accepts again on the same port. Processes under test connect to `url`.
+ * it), `restore()` accepts again on the same port, and `freeze()` keeps connections open but
+ * silent. Processes under test connect to `url`.
  */
 import net from 'node:net';
 
@@ -11,6 +12,11 @@ export interface TcpProxy {
   /** Connections currently open through the proxy. */
   readonly openConnections: number;
   cut(): Promise<void>;
+  /**
+   * Stops forwarding bytes, both ways, on every connection, open or new, while keeping them open:
+   * a server that accepts requests and never answers (blocked, or a half-open link).
+   */
+  freeze(): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -19,7 +25,14 @@ export async function startTcpProxy(serverUrl: string): Promise<TcpProxy> {
   const target = new URL(serverUrl);
   const targetPort = Number(target.port || (target.protocol === 'redis:' ? 6379 : 5432));
   const sockets = new Set<net.Socket>();
+  let frozen = false;
   const server = net.createServer((client) => {
+    if (frozen) {
+      sockets.add(client);
+      client.on('error', () => {});
+      client.once('close', () => sockets.delete(client));
+      return;
+    }
     const upstream = net.connect(targetPort, target.hostname);
     for (const socket of [client, upstream]) {
       sockets.add(socket);
@@ -61,6 +74,13 @@ export async function startTcpProxy(serverUrl: string): Promise<TcpProxy> {
       const closed = stopListening();
       for (const socket of sockets) socket.destroy();
       await closed;
+    },
+    freeze() {
+      frozen = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
     },
     async restore() {
       if (!server.listening) await listen(port);
