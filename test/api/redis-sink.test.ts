@@ -52,11 +52,14 @@ afterAll(async () => {
 });
 
 describe('Redis event sink', () => {
-  it('publishes every automated gather event on the seed channel, in order', async () => {
+  it('publishes every automated gather event on the seed channel, in order, from its first start on', async () => {
+    const project = `project-${randomUUID().slice(0, 8)}`;
+    // A task that ran before any sink ever started (REDIS_URL set later): never published.
+    const before = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
+    await waitFor(() => api.request('GET', `/api/v1/tasks/${before.body.task_id}`, { key: defaultKey }), (response) => response.body.status === 'completed');
     const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100 });
     sinks.push(sink);
     await sink.start();
-    const project = `project-${randomUUID().slice(0, 8)}`;
     const messages: Array<Record<string, unknown>> = [];
     await subscriber.subscribe(`automated-gather:${project}`);
     subscriber.on('message', (channel: string, message: string) => {
