@@ -1,10 +1,14 @@
 /**
  * Webhooks against a local receiver: signed, in order per task, retried after a 500, recorded;
- * delivery survives a dispatcher restart; refused targets are recorded and not called.
+ * delivery survives a dispatcher restart; refused targets are recorded and not called; an event
+ * type a header cannot carry goes out percent-encoded in its header.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask } from '../../src/engine/index.ts';
+import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
 import { WebhookDispatcher, classifyAddress, guardedLookup, refuseUrl, signWebhook, verifyWebhookSignature, webhookRetryDelayMs } from '../../src/integrations/webhooks/index.ts';
 import { silentLogger, startApiHarness, waitFor, type ApiHarness } from '../support/http.ts';
 
@@ -30,8 +34,20 @@ function startDispatcher(policy = { allowLoopback: true, allowPrivate: false }):
   return dispatcher;
 }
 
+// A pipeline's event types are its own strings: this one has a character no header can carry.
+const unusualType = defineTask({
+  type: 'unusual_event_type',
+  description: 'emits an event whose type is not ASCII',
+  queue: 'default',
+  input: z.object({}).strict(),
+  async run(context) {
+    await context.emit('schritt→fertig', { ok: true });
+    return null;
+  },
+});
+
 beforeAll(async () => {
-  api = await startApiHarness();
+  api = await startApiHarness({ taskTypes: [sleepTask, unusualType] });
   receiver = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => {
@@ -141,6 +157,43 @@ describe('webhooks', () => {
     const record = await api.request('GET', `/api/v1/tasks/${taskId}/webhook`);
     expect(record.body).toMatchObject({ dropped_count: 1, delivered_count: stored.length - 1, pending: false });
     await second.stop();
+  });
+
+  it('sends an event type a header cannot carry percent-encoded in its header, exact in its body', async () => {
+    const dispatcher = startDispatcher();
+    await dispatcher.start();
+    answer = () => 200;
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'unusual_event_type', task_data: {}, callback_url: `${receiverUrl}/hook/unusual` } });
+    const taskId = submitted.body.task_id as string;
+    await waitFor(async () => received.filter((entry) => JSON.parse(entry.body).task_id === taskId).map((entry) => JSON.parse(entry.body).type), (types) => types.includes('task_completed'));
+    const mine = received.filter((entry) => JSON.parse(entry.body).task_id === taskId);
+    expect(mine.map((entry) => JSON.parse(entry.body).id)).toEqual(await storedEventIds(taskId));
+    const unusual = mine.find((entry) => JSON.parse(entry.body).type === 'schritt→fertig')!;
+    expect(unusual.headers['x-taskloom-event-type']).toBe('schritt%E2%86%92fertig');
+    expect(decodeURIComponent(unusual.headers['x-taskloom-event-type'] as string)).toBe('schritt→fertig');
+    expect(mine.every((entry) => entry.status === 200)).toBe(true);
+    await dispatcher.stop();
+  });
+
+  it('never sends a task\'s events twice at once when its lease lapses during a POST', async () => {
+    const dispatcher = startDispatcher();
+    await dispatcher.start();
+    answer = () => 200;
+    delayOf = (entry) => (JSON.parse(entry.body).type === 'task_queued' ? 600 : 0);
+    try {
+      const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 0 }, callback_url: `${receiverUrl}/hook/lapse` } });
+      const taskId = submitted.body.task_id as string;
+      const mine = (): Received[] => received.filter((entry) => JSON.parse(entry.body).task_id === taskId);
+      await waitFor(async () => mine().length, (count) => count === 1);
+      // The first POST is still waiting for its answer when the lease runs out (pool waits and a
+      // slow receiver can add up to it): the dispatcher's next passes must leave the task alone.
+      await api.db.pool.query("UPDATE webhook_deliveries SET lease_expires_at = now() - interval '1 second' WHERE task_id = $1", [taskId]);
+      await waitFor(async () => mine().map((entry) => JSON.parse(entry.body).type), (types) => types.includes('task_completed'));
+      expect(mine().map((entry) => JSON.parse(entry.body).id)).toEqual(await storedEventIds(taskId));
+    } finally {
+      delayOf = () => 0;
+      await dispatcher.stop();
+    }
   });
 
   it('records a refused target and never calls it', async () => {

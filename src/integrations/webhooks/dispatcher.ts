@@ -129,11 +129,15 @@ export class WebhookDispatcher {
            SELECT task_id FROM webhook_deliveries
            WHERE delivered_event_id < latest_event_id AND state = 'active' AND next_attempt_at <= now()
              AND (lease_expires_at IS NULL OR lease_expires_at < now())
+             -- Not one this process is still sending: its lease can lapse while a POST and the
+             -- writes around it wait, and a second delivery of the same task would send its
+             -- events twice, out of order, under the same lease holder.
+             AND NOT task_id = ANY($4::uuid[])
            ORDER BY next_attempt_at
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
          RETURNING d.task_id, d.tenant, d.url, d.delivered_event_id, d.attempts`,
-        [this.id, this.#leaseMs, free],
+        [this.id, this.#leaseMs, free, [...this.#inFlight.keys()]],
       );
       for (const row of claimed.rows) {
         const delivery = this.#deliver(row)
@@ -217,7 +221,7 @@ export class WebhookDispatcher {
     const error = result.outcome === 'delivered' ? null : result.error;
     const updated = await this.#options.pool.query(
       `WITH updated AS (
-         UPDATE webhook_deliveries SET delivered_event_id = $3, latest_event_id = GREATEST(latest_event_id, $3), attempts = 0,
+         UPDATE webhook_deliveries SET delivered_event_id = GREATEST(delivered_event_id, $3), latest_event_id = GREATEST(latest_event_id, $3), attempts = 0,
            delivered_count = delivered_count + $4, dropped_count = dropped_count + (1 - $4), last_status = $5, last_error = $6,
            last_attempt_at = now(), next_attempt_at = now(), lease_expires_at = now() + $7 * interval '1 millisecond'
          WHERE task_id = $1 AND leased_by = $2 RETURNING task_id

@@ -36,6 +36,16 @@ export function webhookBody(event: TaskEvent): string {
 
 const responseSampleBytes = 512;
 
+/**
+ * An event type as a header value: visible ASCII stays as it is, anything else (and `%`) is
+ * percent-encoded UTF-8. Event types are a pipeline's own strings, and a header cannot carry every
+ * character: Node refused `schritt→fertig` before sending, so the task's webhooks stalled on it.
+ * The body's `type` is always exact.
+ */
+export function eventTypeHeader(type: string): string {
+  return type.replace(/[^\x21-\x24\x26-\x7e]/gu, (character) => encodeURIComponent(character));
+}
+
 export async function sendWebhook(options: SendOptions): Promise<SendResult> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
@@ -53,34 +63,42 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
       clearTimeout(timer);
       resolve(result);
     };
-    const request = transport.request(url, {
-      method: 'POST',
-      lookup: guardedLookup(options.policy),
-      agent: false,
-      headers: {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-        'user-agent': 'taskloom-webhooks/1',
-        'x-taskloom-event-id': String(options.event.id),
-        'x-taskloom-event-type': options.event.type,
-        'x-taskloom-task-id': options.event.task_id,
-        'x-taskloom-attempt': String(options.attempt),
-        'x-taskloom-timestamp': String(timestamp),
-        'x-taskloom-signature': signWebhook(options.secret, timestamp, body),
-      },
-    }, (response) => {
-      const status = response.statusCode ?? 0;
-      let sample = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        if (sample.length < responseSampleBytes) sample += chunk.slice(0, responseSampleBytes - sample.length);
+    let request: http.ClientRequest;
+    try {
+      request = transport.request(url, {
+        method: 'POST',
+        lookup: guardedLookup(options.policy),
+        agent: false,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          'user-agent': 'taskloom-webhooks/1',
+          'x-taskloom-event-id': String(options.event.id),
+          'x-taskloom-event-type': eventTypeHeader(options.event.type),
+          'x-taskloom-task-id': options.event.task_id,
+          'x-taskloom-attempt': String(options.attempt),
+          'x-taskloom-timestamp': String(timestamp),
+          'x-taskloom-signature': signWebhook(options.secret, timestamp, body),
+        },
+      }, (response) => {
+        const status = response.statusCode ?? 0;
+        let sample = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          if (sample.length < responseSampleBytes) sample += chunk.slice(0, responseSampleBytes - sample.length);
+        });
+        response.on('error', () => finish({ outcome: 'failed', statusCode: status, error: 'response stream failed', durationMs: elapsed() }));
+        response.on('end', () => {
+          if (status >= 200 && status < 300) finish({ outcome: 'delivered', statusCode: status, durationMs: elapsed() });
+          else finish({ outcome: 'failed', statusCode: status, error: `receiver answered ${status}${sample ? `: ${sample.trim()}` : ''}`, durationMs: elapsed() });
+        });
       });
-      response.on('error', () => finish({ outcome: 'failed', statusCode: status, error: 'response stream failed', durationMs: elapsed() }));
-      response.on('end', () => {
-        if (status >= 200 && status < 300) finish({ outcome: 'delivered', statusCode: status, durationMs: elapsed() });
-        else finish({ outcome: 'failed', statusCode: status, error: `receiver answered ${status}${sample ? `: ${sample.trim()}` : ''}`, durationMs: elapsed() });
-      });
-    });
+    } catch (error) {
+      // Refused before sending (a header Node will not write): a failed attempt like any other,
+      // recorded and retried, never an exception that leaves the delivery leased and unrecorded.
+      resolve({ outcome: 'failed', statusCode: null, error: `request not sent: ${(error as Error).message}`, durationMs: elapsed() });
+      return;
+    }
     const timer = setTimeout(() => {
       request.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
