@@ -1,4 +1,5 @@
 export { abortReason, TaskAbortedError, type AbortReason } from './abort.ts';
+export { attemptEnding, endsWithoutSuccess, type AttemptEnding } from './attempt-ending.ts';
 export { type CancelResult } from './cancel.ts';
 export { Engine, isUuid, type EngineOptions } from './engine.ts';
 export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';

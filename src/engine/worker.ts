@@ -14,11 +14,9 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { openConnections, withTransaction, type Pool } from '../db/pool.ts';
-import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError, serializeError } from '../errors.ts';
+import { HardTimeoutError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
-import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import type { EventHub } from './event-hub.ts';
 import { holdUntilResolved } from './wait-hold.ts';
 import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
@@ -28,6 +26,7 @@ import { appendEvents, type NewEvent } from './event-log.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
+import { attemptEnding } from './attempt-ending.ts';
 import { Settler, type CarriedFinishes, type Outcome, type Settlement } from './settle.ts';
 import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
 import { validateInput, type EagerSlot, type SubmitRequest, type SubmitResult } from './submit.ts';
@@ -712,26 +711,17 @@ export class Worker {
 
   #failureOutcome(running: Running, error: unknown): Outcome {
     const { task, controller } = running;
-    // The database went away under this attempt (a restart, a failover, a cut): its work up to the
-    // last committed step is safe, so it is handed back rather than charged as a failed attempt.
-    // Only a raw driver error counts: a provider's refused connection arrives wrapped in a
-    // TaskloomError (LlmError, DependencyError) and is an ordinary, attempt-spending failure.
-    if (!isTaskloomError(error) && isDatabaseConnectionError(error)) return { kind: 'released' };
-    const reason = abortReason(controller.signal);
-    if (reason === 'cancelled') return { kind: 'cancelled', result: null };
-    if (reason === 'shutdown') return { kind: 'released' };
-    if (reason === 'lease_lost' || error instanceof LeaseLostError) return { kind: 'failed', error: { code: 'lease_lost' } };
-    if (error instanceof TaskSuspended) return { kind: 'waiting', waitpointId: error.waitpointId };
-    if (error instanceof SnoozeRequested) return { kind: 'snoozed', delayMs: error.delayMs };
-    const cause = reason === 'hard_timeout' && !(error instanceof HardTimeoutError)
-      ? new HardTimeoutError(task.id, 0)
-      : reason === 'soft_timeout' && error instanceof TaskAbortedError
-        ? new PermanentError(`Task ${task.id} stopped at its soft timeout without returning a partial result.`, { code: 'soft_timeout' })
-        : error;
-    const serialized = serializeError(cause);
-    const retryable = isTaskloomError(cause) ? cause.retryable : true;
+    const ending = attemptEnding({ taskId: task.id, signal: controller.signal, willRetry: task.attempts < task.max_attempts }, error);
+    switch (ending.kind) {
+      case 'released': return { kind: 'released' };
+      case 'cancelled': return { kind: 'cancelled', result: null };
+      case 'lease_lost': return { kind: 'failed', error: { code: 'lease_lost' } };
+      case 'waiting': return ending;
+      case 'snoozed': return ending;
+    }
+    const serialized = serializeError(ending.cause);
     const errorRecord = { ...serialized, attempt: task.attempts };
-    if (retryable && task.attempts < task.max_attempts) {
+    if (ending.kind === 'retry') {
       const definition = this.#dependencies.registry.has(task.task_type) ? this.#dependencies.registry.get(task.task_type) : undefined;
       const policy = queuePolicy(definition?.queue ?? 'default');
       const delayMs = retryDelayMs(task.attempts, definition?.retryBaseDelayMs ?? policy.retryBaseDelayMs, policy.retryMaxDelayMs);

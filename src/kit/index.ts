@@ -17,6 +17,9 @@ export { pipelinedStep, type PipelinedStep } from './pipelined-step.ts';
 export {
   abortReason,
   appendEvents,
+  attemptEnding,
+  endsWithoutSuccess,
+  type AttemptEnding,
   countActiveTasks,
   defineQueue,
   defineTask,

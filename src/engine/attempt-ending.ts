@@ -1,0 +1,47 @@
+/**
+ * What an attempt that threw comes to: the engine's one rule, which the worker records and a
+ * pipeline can ask (a job that must put its rows back only when it ends without success, not
+ * when another attempt will go on from its checkpoints).
+ */
+import { isDatabaseConnectionError } from '../db/connection-errors.ts';
+import { HardTimeoutError, isTaskloomError, LeaseLostError, PermanentError } from '../errors.ts';
+import { abortReason, TaskAbortedError } from './abort.ts';
+import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
+
+export type AttemptEnding =
+  /** Handed back without spending the attempt (shutdown, the database went away). */
+  | { kind: 'released' }
+  | { kind: 'cancelled' }
+  /** Another worker holds the task now; this attempt records nothing. */
+  | { kind: 'lease_lost' }
+  | { kind: 'waiting'; waitpointId: string }
+  | { kind: 'snoozed'; delayMs: number }
+  /** A failure another attempt will retry, or the task's last: `cause` is what is recorded. */
+  | { kind: 'retry' | 'failed'; cause: unknown };
+
+export function attemptEnding(attempt: { taskId: string; signal: AbortSignal; willRetry: boolean }, error: unknown): AttemptEnding {
+  // The database went away under this attempt (a restart, a failover, a cut): its work up to the
+  // last committed step is safe, so it is handed back rather than charged as a failed attempt.
+  // Only a raw driver error counts: a provider's refused connection arrives wrapped in a
+  // TaskloomError (LlmError, DependencyError) and is an ordinary, attempt-spending failure.
+  if (!isTaskloomError(error) && isDatabaseConnectionError(error)) return { kind: 'released' };
+  const reason = abortReason(attempt.signal);
+  if (reason === 'cancelled') return { kind: 'cancelled' };
+  if (reason === 'shutdown') return { kind: 'released' };
+  if (reason === 'lease_lost' || error instanceof LeaseLostError) return { kind: 'lease_lost' };
+  if (error instanceof TaskSuspended) return { kind: 'waiting', waitpointId: error.waitpointId };
+  if (error instanceof SnoozeRequested) return { kind: 'snoozed', delayMs: error.delayMs };
+  const cause = reason === 'hard_timeout' && !(error instanceof HardTimeoutError)
+    ? new HardTimeoutError(attempt.taskId, 0)
+    : reason === 'soft_timeout' && error instanceof TaskAbortedError
+      ? new PermanentError(`Task ${attempt.taskId} stopped at its soft timeout without returning a partial result.`, { code: 'soft_timeout' })
+      : error;
+  const retryable = isTaskloomError(cause) ? cause.retryable : true;
+  return { kind: retryable && attempt.willRetry ? 'retry' : 'failed', cause };
+}
+
+/** Whether an attempt that threw ends its task without success: cancelled, or failed for good. */
+export function endsWithoutSuccess(attempt: { taskId: string; signal: AbortSignal; willRetry: boolean }, error: unknown): boolean {
+  const { kind } = attemptEnding(attempt, error);
+  return kind === 'cancelled' || kind === 'failed';
+}
