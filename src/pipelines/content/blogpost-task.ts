@@ -7,14 +7,18 @@
  * `extend:K` writes a further section while the post is short, `condense` rewrites the longest
  * section when it is long. `assemble` stores the post, `pending_approval`. Every step is
  * checkpointed: a resumed attempt makes no model call again for a section already written.
+ *
+ * A job that ends without success (cancelled, or failed with no attempt left) puts the post back
+ * as it was before it: a rewrite's previous text, status and version, or, for a new post, `failed`
+ * with no text. A failure that will be retried leaves it `generating` for the next attempt.
  */
 import { randomUUID } from 'node:crypto';
-import { abortReason, pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
+import { endsWithoutSuccess, pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { LengthOutOfRangeError } from './errors.ts';
 import { blogPostSources } from './job-sources.ts';
 import { contentJob } from './job.ts';
-import { countWords, upsertBlogPost } from './posts-store.ts';
+import { blogPostBefore, countWords, restoreBlogPost, upsertBlogPost, type BlogPostBefore } from './posts-store.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
 import { blogpostInput, imageInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
@@ -48,6 +52,14 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         ...(model ? { model } : {}), schema, instructions, prompt, signal, context: { taskId, step },
       });
 
+      /**
+       * The post as it was before this job, from the outline's checkpoint (a later attempt reads
+       * the post `generating` by then); undefined until the outline is answered, when nothing of
+       * the post is this job's yet.
+       */
+      let before: BlogPostBefore | null | undefined;
+      /** The outline's commit, which saves the post `generating`: still under way when a section fails fast. */
+      let outlineSaved: Promise<unknown> = Promise.resolve();
       try {
         report(5, `outlining "${topic.title}"`);
         // The sections start from the outline as soon as it is answered; each awaits the outline's
@@ -55,12 +67,16 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         const outlineStep = pipelinedStep(context, 'outline', async (step) => {
           const answer = await ask('outline', outlineAnswer, outlineInstructions, outlinePrompt(context$, persona, topic, { minWords: input.min_words, maxWords: input.max_words, sections, rejectionReason: input.rejection_reason }));
           step.emit('blogpost_outlined', { company_id: company.id, topic_id: topic.id, sections: answer.object.sections.length });
-          return { ...answer.object, post_id: existing?.id ?? randomUUID() };
+          // A post another job left `generating` has no text of its own to go back to.
+          return { ...answer.object, post_id: existing?.id ?? randomUUID(), before: existing && existing.status !== 'generating' ? blogPostBefore(existing) : null };
         }, {
           // The post exists from here on, `generating`, so a cancelled job leaves it visible.
           save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
         });
+        outlineSaved = outlineStep.committed;
         const outline = await outlineStep.value;
+        // A checkpoint from before `before` was kept: the text it replaced is gone, as for a new post.
+        before = outline.before ?? null;
 
         const perSection = Math.round(target / outline.sections.length);
         let written = 0;
@@ -117,8 +133,13 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         report(100, `${words} words${input.submit_for_approval ? ', pending approval' : ''}`);
         return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
       } catch (error) {
-        // A cancelled post stays, as a draft with what was saved, rather than "generating" forever.
-        if (abortReason(signal) === 'cancelled') await pool.query("UPDATE content_blog_posts SET status = 'draft', updated_at = now() WHERE tenant = $1 AND topic_id = $2 AND status = 'generating'", [tenant, topic.id]);
+        // Never "generating" forever, and nothing half-written left behind: the post goes back
+        // to what it was. A failure that will be retried leaves it to the next attempt.
+        if (before !== undefined && endsWithoutSuccess(context, error)) {
+          // Whether it committed or not, it is over: what it wrote (if anything) is then visible.
+          await outlineSaved.catch(() => undefined);
+          await restoreBlogPost(pool, { tenant, topicId: topic.id, taskId }, before).catch((restoreError: unknown) => context.logger.warn({ err: restoreError, taskId }, 'could not put back the blog post of a job that ended without success'));
+        }
         throw error;
       }
     },

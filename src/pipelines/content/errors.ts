@@ -37,3 +37,14 @@ export class LengthOutOfRangeError extends TaskloomError {
     super('length_out_of_range', `The blog post has ${words} words; ${minimum}-${maximum} were asked for.`, { httpStatus: 422, details: { word_count: words, min_words: minimum, max_words: maximum }, retryable: false });
   }
 }
+
+/**
+ * A content_pipeline run waited `approval_timeout_hours` for the persona selection and none came.
+ * Unlike topics and posts, where the run goes on with what was approved, nothing was selected, so
+ * there is nothing to go on with: the run fails and says how to start again.
+ */
+export class ApprovalTimedOutError extends TaskloomError {
+  constructor(details: { run_task_id: string; company_id: string; gate: 'personas'; approval_timeout_hours: number }) {
+    super('approval_timed_out', `Run ${details.run_task_id} waited ${details.approval_timeout_hours} hours (approval_timeout_hours) for the persona selection of company ${details.company_id} and none came, so it cannot go on. Select personas (POST /api/v1/content/personas/select/) and start a new run, or start one with persona_ids or auto_select_personas.`, { httpStatus: 409, details, retryable: false });
+  }
+}

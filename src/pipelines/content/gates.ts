@@ -18,6 +18,15 @@
  * or the check read before the decision committed, which was after the waitpoint existed, and the
  * route's second look finds it. Only a deciding process dying between its commit and that second
  * look leaves the run to its hourly re-read (pipeline-task.ts).
+ *
+ * A gate whose run can no longer act on it must not swallow a decision. A phase that passes its
+ * deadline closes its open gates as `expired` before it goes on (the persona selection's before
+ * the run fails), in an UPDATE that locks the gate rows as a decision's does: a decision that
+ * closed a gate first is the run's, which reads it on its next round; one after finds no open
+ * gate. A run cancelled or failed while it waited leaves its gates open (none of its code runs
+ * then), so once a decision has committed it reads the runs whose gates it closed and counts only
+ * those still active and not being cancelled. A decision no run will act on is one with no run
+ * waiting: a rejection with `regenerate` gets a job of its own.
  */
 import { withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';
@@ -31,7 +40,8 @@ import { editTopic, getTopic, type Topic } from './topics-store.ts';
 export type GateKind = 'personas' | 'topic' | 'blog_post';
 
 export interface GateDecision {
-  decision: 'approved' | 'rejected' | 'selected';
+  /** `expired`: closed by the run when its phase passed approval_timeout_hours with no decision. */
+  decision: 'approved' | 'rejected' | 'selected' | 'expired';
   by: string;
   reason: string | null;
   regenerate: boolean;
@@ -70,6 +80,17 @@ export async function approveGates(transaction: PoolClient, runTaskId: string, k
     [runTaskId, gates.map((gate) => gateKey(kind, gate.entityId, gate.version)), JSON.stringify({ decision: 'approved', by: `content_pipeline:${runTaskId}`, reason: null, regenerate: false })]);
 }
 
+/**
+ * Closes the run's open gates of `kind` as expired (its phase passed approval_timeout_hours).
+ * Idempotent, and harmless from an attempt that lost its lease (the deadline has passed whoever
+ * notices), so not a step: a step's key would have to be new on each replay that finds gates
+ * still open.
+ */
+export async function expireGates(database: PoolClient | ContentServices['pool'], runTaskId: string, kind: GateKind, hours: number): Promise<void> {
+  const decision: GateDecision = { decision: 'expired', by: `content_pipeline:${runTaskId}`, reason: `no decision within ${hours} hours (approval_timeout_hours)`, regenerate: false };
+  await database.query('UPDATE content_gates SET decision = $3, decided_at = now() WHERE run_task_id = $1 AND kind = $2 AND decided_at IS NULL', [runTaskId, kind, JSON.stringify(decision)]);
+}
+
 export async function runGates(database: PoolClient | ContentServices['pool'], runTaskId: string, kind: GateKind): Promise<Gate[]> {
   const result = await database.query<Gate>('SELECT run_task_id, gate_key, kind, entity_id, version, decision, decided_at FROM content_gates WHERE run_task_id = $1 AND kind = $2 ORDER BY created_at, gate_key', [runTaskId, kind]);
   return result.rows;
@@ -100,8 +121,18 @@ async function pendingDecisionWait(engine: Engine, tenant: string, runTaskId: st
 }
 
 /**
+ * The runs among `runTaskIds` that will still read their gates: active and not being cancelled.
+ * Read after the decision committed: a run that ends later had the decision before it ended.
+ */
+async function activeRuns(engine: Engine, tenant: string, runTaskIds: string[]): Promise<string[]> {
+  const runs = await Promise.all(runTaskIds.map((id) => engine.getTask(id, { tenant }).catch(() => undefined)));
+  return runs.flatMap((run) => (run && ['queued', 'running', 'retrying', 'waiting'].includes(run.status) && run.cancel_requested_at === null ? [run.id] : []));
+}
+
+/**
  * Runs `work` (the decision's writes, which close the gates) in the transaction that completes the
- * waiting run's waitpoint; without a waiting run, in a transaction of its own.
+ * waiting run's waitpoint; without a waiting run, in a transaction of its own. Returns the runs
+ * that will act on the decision (see activeRuns).
  */
 async function decideAndWake(services: ContentServices & { engine: Engine }, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision, work: (transaction: PoolClient) => Promise<void>): Promise<{ runs: string[] }> {
   const { engine } = services;
@@ -115,7 +146,7 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
   if (waitpointId) {
     try {
       await engine.completeWaitpoint({ id: waitpointId, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }, (transaction) => decideIn(transaction));
-      return { runs };
+      return { runs: await activeRuns(engine, where.tenant, runs) };
     } catch (error) {
       // Another decision woke the run first: ours commits alone and the run reads it on its round.
       if (!(error instanceof WaitpointResolvedError)) throw error;
@@ -132,7 +163,7 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
       services.logger.warn({ err: error, runTaskId }, 'a decision committed but could not wake its run; the run re-reads its gates within the hour');
     });
   }
-  return { runs };
+  return { runs: await activeRuns(engine, where.tenant, runs) };
 }
 
 /** How `decide` edits and reads back a row of each kind, in its deciding transaction. */
@@ -158,10 +189,11 @@ export interface DecideRequest {
 
 /**
  * Approves or rejects a row; a waiting run hears it in the same transaction. A rejection with
- * `regenerate` is rewritten by the run that asked, or, with no run waiting for the row, by a new
- * job that sees the reason. Returns the row as the decision left it, read in the deciding
- * transaction (the run or job that rewrites it may have done so by the time the caller answers),
- * and the job that rewrites it (the run or the new job), else null.
+ * `regenerate` is rewritten by the run that asked, or, with no run that will act on it (none
+ * asked, the run ended, or its phase passed the deadline), by a new job that sees the reason.
+ * Returns the row as the decision left it, read in the deciding transaction (the run or job that
+ * rewrites it may have done so by the time the caller answers), and the job that rewrites it (the
+ * run or the new job), else null.
  */
 export async function decide(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<{ decided: Topic | BlogPost | SocialPost; regenerationJobId: string | null }> {
   const decision: GateDecision = { decision: request.decision, by: request.actor, reason: request.reason ?? null, regenerate: request.regenerate ?? false };
@@ -177,7 +209,7 @@ export async function decide(services: ContentServices & { engine: Engine }, req
     await withTransaction(services.pool, work);
   } else {
     const { runs } = await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work);
-    // A waiting run regenerates itself (it reads the reason from the gate).
+    // A run that will read the gate regenerates the row itself (it reads the reason from the gate).
     if (runs.length > 0) return { decided, regenerationJobId: regenerate ? runs[0]! : null };
   }
   return { decided, regenerationJobId: regenerate ? await submitRegeneration(services, request) : null };

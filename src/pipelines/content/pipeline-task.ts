@@ -13,12 +13,18 @@
  * and the handler replays them from the top on resume. A rejection with `regenerate` makes the run rewrite the
  * topic or post with the reason in the prompt and ask again. With `auto_approve` the run approves
  * each topic and post itself (benchmarks, trusted tenants).
+ *
+ * Each gate phase has a deadline, `approval_timeout_hours` after it opened. The topic and post
+ * phases then close their open gates (expired) and go on with what was approved; the persona
+ * selection closes its gate and fails the run (`approval_timed_out`): with nothing selected there
+ * is nothing to go on with.
  */
 import { pipelinedStep, type AnyTaskDefinition, type ChildOutcome, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { researchDna } from './dna-task.ts';
-import { approveGates, decisionWaitPrefix, openGates, runGates, type Gate, type GateKind } from './gates.ts';
+import { ApprovalTimedOutError } from './errors.ts';
+import { approveGates, decisionWaitPrefix, expireGates, openGates, runGates, type Gate, type GateKind } from './gates.ts';
 import { contentJob } from './job.ts';
 import { writePersonas } from './personas-task.ts';
 import { getPersona, listPersonas, selectPersonas } from './personas-store.ts';
@@ -38,6 +44,7 @@ import { getTopic } from './topics-store.ts';
  */
 const recheckMs = 60 * 60 * 1000;
 
+/** How long a decision wait lasts: until the phase's deadline, re-reading hourly. The caller checks the deadline first. */
 function waitMs(deadline: number): number {
   return Math.max(1000, Math.min(recheckMs, deadline - Date.now()));
 }
@@ -269,11 +276,21 @@ async function decidedPersonas(services: ContentServices, context: TaskContext<P
     return null;
   }, { save: (transaction) => openGates(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind: 'personas' }, [{ entityId: null, version: 1 }]) });
   const opened = await context.step('gate:personas:opened', async () => ({ at: Date.now() }));
-  const decided = async (): Promise<boolean> => (await runGates(pool, taskId, 'personas'))[0]?.decided_at != null;
+  const deadline = opened.at + input.approval_timeout_hours * 3_600_000;
+  // Selected, not merely closed: the run closes the gate itself (expired) at the deadline.
+  const decided = async (): Promise<boolean> => (await runGates(pool, taskId, 'personas'))[0]?.decision?.decision === 'selected';
+  const active = async (): Promise<string[]> => (await listPersonas(pool, tenant, company.id, { status: 'active' })).map((persona) => persona.id);
   for (let round = 0; ; round += 1) {
-    if (await decided()) return (await listPersonas(pool, tenant, company.id, { status: 'active' })).map((persona) => persona.id);
+    if (await decided()) return active();
+    if (Date.now() >= deadline) {
+      // Closed before the run fails, so a selection from now on finds no run waiting (it still
+      // selects); one that closed the gate first is the run's.
+      await expireGates(pool, taskId, 'personas', input.approval_timeout_hours);
+      if (await decided()) return active();
+      throw new ApprovalTimedOutError({ run_task_id: taskId, company_id: company.id, gate: 'personas', approval_timeout_hours: input.approval_timeout_hours });
+    }
     await context.waitFor(`${decisionWaitPrefix}personas:${round}`, {
-      timeoutMs: waitMs(opened.at + input.approval_timeout_hours * 3_600_000),
+      timeoutMs: waitMs(deadline),
       check: async () => ((await decided()) ? { payload: null } : undefined),
     });
   }
@@ -341,8 +358,14 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
     }
     if (rewrote) current = await latestGates();
     const undecided = ids.filter((id) => !current.get(id)?.decided_at);
-    if (undecided.length === 0 || Date.now() > deadline) {
-      return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
+    if (undecided.length === 0) return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
+    if (Date.now() > deadline) {
+      // Past the deadline the phase goes on with what was approved. Its open gates close first,
+      // so a decision from now on finds no run waiting (a rejection with regenerate gets a job of
+      // its own); one that closed a gate first is read on the next round, which then returns
+      // (as does every replay: all the phase's gates are closed).
+      await expireGates(pool, taskId, kind, input.approval_timeout_hours);
+      continue;
     }
     // Registered, then checked: a decision that landed since the read above wakes this round.
     await context.waitFor(`${decisionWaitPrefix}${kind}:${round}`, {

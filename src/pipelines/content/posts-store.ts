@@ -82,6 +82,36 @@ export async function upsertBlogPost(database: Queryable, scope: { id: string; t
   );
 }
 
+/** The columns of a post that a generate_blogpost job overwrites (upsertBlogPost), as they were before it. */
+export type BlogPostBefore = Pick<BlogPost, 'title' | 'content' | 'excerpt' | 'meta_title' | 'meta_description' | 'slug' | 'keywords' | 'word_count' | 'reading_time_minutes' | 'outline' | 'status' | 'version' | 'task_id' | 'approved_by' | 'approved_at'>;
+
+export function blogPostBefore(post: BlogPost): BlogPostBefore {
+  const { title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, version, task_id, approved_by, approved_at } = post;
+  return { title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, version, task_id, approved_by, approved_at };
+}
+
+/**
+ * The topic's post when the job writing it ends without success (cancelled, or failed with no
+ * attempt left): the post as it was before the job (`before`: its text, status and version), or,
+ * for a post that had none, `failed` (its text still empty: the job saves it only whole), which
+ * a new generate_blogpost for the topic writes again. Only while the post is still this job's
+ * and `generating`: a post another job took over, or this job finished writing, is left alone.
+ */
+export async function restoreBlogPost(database: Queryable, scope: { tenant: string; topicId: string; taskId: string }, before: BlogPostBefore | null): Promise<void> {
+  const job = 'tenant = $1 AND topic_id = $2 AND task_id = $3 AND status = \'generating\'';
+  if (!before) {
+    await database.query(`UPDATE content_blog_posts SET status = 'failed', updated_at = now() WHERE ${job}`, [scope.tenant, scope.topicId, scope.taskId]);
+    return;
+  }
+  await database.query(
+    `UPDATE content_blog_posts SET title = $4, content = $5, excerpt = $6, meta_title = $7, meta_description = $8, slug = $9, keywords = $10, word_count = $11, reading_time_minutes = $12,
+       outline = $13, status = $14, version = $15, task_id = $16, approved_by = $17, approved_at = $18, updated_at = now()
+     WHERE ${job}`,
+    [scope.tenant, scope.topicId, scope.taskId, before.title, before.content, before.excerpt, before.meta_title, before.meta_description, before.slug, before.keywords, before.word_count, before.reading_time_minutes,
+      JSON.stringify(before.outline), before.status, before.version, before.task_id, before.approved_by, before.approved_at],
+  );
+}
+
 export async function getBlogPost(database: Queryable, tenant: string, id: string): Promise<BlogPost> {
   const rows = isUuid(id) ? (await database.query<BlogPost>(`SELECT ${postColumns} FROM content_blog_posts WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'blog post', id));

@@ -125,7 +125,13 @@ export const pipelineInput = z.object({
   max_words: z.number().int().min(150).max(12_000).default(2500),
   /** Reuse the company's DNA and personas when they exist. @default true */
   reuse_existing: z.boolean().default(true),
-  /** How long a gate waits for a decision before the run fails. @default 30 days */
+  /**
+   * How long each gate phase waits for its decisions, from when it opens. Then the topic and the
+   * blog post approvals go on with what was approved (their undecided rows stay
+   * `pending_approval`, and a decision on one later is one no run waits for), while the persona
+   * selection fails the run with `approval_timed_out` (nothing was selected to go on with).
+   * @default 30 days
+   */
   approval_timeout_hours: z.number().int().min(1).max(24 * 365).default(24 * 30),
 }).strict().refine((input) => input.max_words >= input.min_words, { message: 'max_words must be at least min_words', path: ['max_words'] });
 export type PipelineInput = z.infer<typeof pipelineInput>;
