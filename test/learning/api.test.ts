@@ -5,10 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createWordNetSource, learningEvents, sharedWordNet } from '../../src/pipelines/learning/index.ts';
+import { defaultDeadlineGraceMs } from '../../src/pipelines/learning/big-learning-job.ts';
+import { bigLearningJobInput, bigLearningTaskType, createWordNetSource, learningEvents, learningTaskTypes, maxBudgetSeconds, sharedWordNet } from '../../src/pipelines/learning/index.ts';
 import { expectDeclaredPayloads } from '../support/declared-events.ts';
+import { testLogger } from '../support/engine.ts';
 import { waitFor } from '../support/http.ts';
-import { recordingSource, startLearningHarness, wsUrl, type LearningHarness } from './helpers.ts';
+import { learningConfig, recordingSource, startLearningHarness, wsUrl, type LearningHarness } from './helpers.ts';
 
 let harness: LearningHarness;
 
@@ -120,6 +122,7 @@ describe('bad input', () => {
     ['POST', '/jobs/start', {}],
     ['POST', '/jobs/start', { mode: 'quick', extra: true }],
     ['POST', '/jobs/start_big', { budget_seconds: 0 }],
+    ['POST', '/jobs/start_big', { budget_seconds: 3601 }],
     ['POST', '/jobs/start_big', { budget_seconds: 'ten' }],
     ['POST', '/jobs/start_big', { words_per_round: 100_000 }],
     ['GET', '/knowledge?limit=0', undefined],
@@ -129,6 +132,23 @@ describe('bad input', () => {
     const response = await harness.request(method, path, body === undefined ? {} : { body });
     expect(response.status).toBe(400);
     expect(response.body.error.code).toBe('validation_failed');
+  });
+
+  it('refuses a budget longer than the task\'s hard timeout allows at submit, naming the limit', async () => {
+    for (const budget of [maxBudgetSeconds + 1, 86_400]) {
+      const response = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: budget }, key: harness.keyB });
+      expect(response.status).toBe(400);
+      expect(response.body.error.code).toBe('validation_failed');
+      expect(response.body.error.message).toContain(`budget_seconds: at most ${maxBudgetSeconds} seconds`);
+      // The engine's own submit (the generic task API, the CLI) refuses it too.
+      const submitted = await harness.request('POST', '/api/v1/tasks/submit', { body: { task_type: bigLearningTaskType, task_data: { budget_seconds: budget } }, key: harness.keyB });
+      expect(submitted.status).toBe(400);
+    }
+    // The longest budget accepted fits in the attempt's hard timeout, with the grace and a model call to spare.
+    const definition = learningTaskTypes({ config: learningConfig(), pool: harness.db.pool, logger: testLogger, llm: harness.llm, source: createWordNetSource({ reader: sharedWordNet() }) })
+      .find((task) => task.type === bigLearningTaskType)!;
+    expect(bigLearningJobInput.safeParse({ budget_seconds: maxBudgetSeconds }).success).toBe(true);
+    expect(definition.hardTimeoutMs).toBeGreaterThanOrEqual(maxBudgetSeconds * 1000 + defaultDeadlineGraceMs + learningConfig().llmTimeoutMs);
   });
 
   it('answers 401 without a key, 404 for an unknown job or word, 415 for a non-JSON body', async () => {

@@ -6,8 +6,11 @@
  * `words_learned_per_round` queued words in batches (one checkpointed step each). The budget runs
  * from the job's first start and counts every wait (model latency, provider slots, retries, a
  * crashed worker's recovery): before each step the job looks at the clock, so at the deadline it
- * finishes the step in hand, saves it and completes. It never overruns by more than one step
- * (one batch of words, or one proposal), and never stays `running`.
+ * finishes the step in hand, saves it and completes. The source call in hand gets until the
+ * deadline plus a grace (`deadlineGraceMs`, 5 s): a model call may take the gateway's timeout
+ * (120 s) and retries and fallbacks minutes more, which would break the seed's hard stop. A call
+ * cut off there writes nothing (a step saves only after its source answered) and the job
+ * completes with what its committed steps learned. It never stays `running`.
  *
  * Step keys: `plan`, then per round `round:{n}:propose` and `round:{n}:batch:{i}`, and `complete`.
  */
@@ -15,12 +18,12 @@ import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError } from '../../errors.ts';
 import { getJob, startJob } from './jobs-store.ts';
 import { learnBatchStep, proposeStep, reportJobError } from './learning-steps.ts';
-import { bigLearningJobInput, type BigLearningJobInput, type LearningResult } from './schemas.ts';
+import { bigLearningJobInput, maxBudgetSeconds, type BigLearningJobInput, type LearningResult } from './schemas.ts';
 import { learningMaxAttempts, type ResolvedLearningServices } from './services.ts';
 import { bigLearningTaskSummary } from './task-types.ts';
 
-/** Longest budget a job's input may ask for (the hard timeout is derived from it). */
-export const maxBudgetSeconds = 3600;
+/** How long past the deadline the source call in hand may still finish and be saved. */
+export const defaultDeadlineGraceMs = 5000;
 
 interface Plan {
   startedAt: number;
@@ -32,12 +35,15 @@ interface Plan {
 
 export function createBigLearningTask(services: ResolvedLearningServices) {
   const { config, pool, source, logger } = services;
+  const deadlineGraceMs = services.deadlineGraceMs ?? defaultDeadlineGraceMs;
   return defineTask({
     ...bigLearningTaskSummary,
     maxAttempts: learningMaxAttempts,
     input: bigLearningJobInput,
-    // The job ends itself at its deadline; the hard timeout only catches an attempt that hangs.
-    hardTimeoutMs: Math.max(config.learningBudgetSeconds, maxBudgetSeconds) * 1000 + config.llmTimeoutMs + 60_000,
+    // The job ends itself at its deadline (plus the grace); the hard timeout only catches an
+    // attempt that hangs. The input's budget is at most maxBudgetSeconds (schemas.ts), so no
+    // budget a job may ask for outlives it.
+    hardTimeoutMs: Math.max(config.learningBudgetSeconds, maxBudgetSeconds) * 1000 + deadlineGraceMs + config.llmTimeoutMs + 60_000,
     ...(services.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: services.retryBaseDelayMs }),
     // One big job per tenant at a time (the unique key is per tenant and task type).
     concurrency: { key: () => 'big', onConflict: 'reject' },
@@ -53,6 +59,12 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
         return { startedAt, deadline: startedAt + budgetMs, budgetMs, wordsPerRound, learnedPerRound };
       }, { save: (transaction, result) => startJob(transaction, { taskId, tenant, mode: 'big', budgetMs: result.budgetMs, deadlineAt: new Date(result.deadline) }) });
       const beforeDeadline = (): boolean => Date.now() < plan.deadline;
+      // Aborts the source call in hand at the deadline plus the grace (or when the task's own
+      // signal fires); the clock check before each step cannot stop a call already running. An
+      // own timer rather than AbortSignal.timeout, so it is cleared when the attempt ends.
+      const deadlinePassed = new AbortController();
+      const deadlineTimer = setTimeout(() => deadlinePassed.abort(new DOMException(`the job's deadline passed ${deadlineGraceMs} ms ago`, 'TimeoutError')), Math.max(0, plan.deadline + deadlineGraceMs - Date.now()));
+      const cutOff = AbortSignal.any([signal, deadlinePassed.signal]);
       const progress = (): void => {
         const elapsed = Math.min(99, Math.floor(((Date.now() - plan.startedAt) / plan.budgetMs) * 100));
         void context.progress(elapsed, `round ${round}`).catch((error: unknown) => logger.debug({ err: error, taskId }, 'progress update skipped'));
@@ -62,11 +74,11 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
         while (beforeDeadline()) {
           signal.throwIfAborted();
           round += 1;
-          await proposeStep(context as TaskContext<unknown>, source, round, plan.wordsPerRound);
+          await proposeStep(context as TaskContext<unknown>, source, round, plan.wordsPerRound, { signal: cutOff });
           const picked = new Set<string>();
           for (let batch = 1; picked.size < plan.learnedPerRound && beforeDeadline(); batch += 1) {
             signal.throwIfAborted();
-            const result = await learnBatchStep(context as TaskContext<unknown>, { source, pool, key: `round:${round}:batch:${batch}`, limit: plan.learnedPerRound - picked.size, picked, round });
+            const result = await learnBatchStep(context as TaskContext<unknown>, { source, pool, key: `round:${round}:batch:${batch}`, limit: plan.learnedPerRound - picked.size, picked, round, signal: cutOff });
             if (result.words.length === 0) break;
             for (const word of result.words) picked.add(word);
             progress();
@@ -77,12 +89,19 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
         const reason = abortReason(signal);
         if (reason === 'cancelled') return complete(context, plan, 'cancelled');
         if (reason !== undefined) throw signal.reason;
+        if (cutOff.aborted) {
+          // The deadline cut the step in hand short: it wrote nothing, and this is the stop, not a failure.
+          logger.info({ taskId, round }, 'big learning job stopped its source call at the deadline');
+          return complete(context, plan, 'completed');
+        }
         const retryable = isTaskloomError(error) ? error.retryable : true;
         const willRetry = retryable && context.willRetry && beforeDeadline();
         await reportJobError(pool, taskId, error, willRetry).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
         // Past the deadline a retry would only complete at once: complete now with what was learned.
         if (!beforeDeadline()) return complete(context, plan, 'completed');
         throw error;
+      } finally {
+        clearTimeout(deadlineTimer);
       }
     },
   });

@@ -121,13 +121,33 @@ export async function recordUnresolved(transaction: Queryable, tenant: string, u
   );
 }
 
-/** Solidified entries not deepened yet, oldest first. */
+/** An entry deep mode failed to deepen this many times is no longer picked (like maxWordAttempts). */
+export const maxDeepenAttempts = 3;
+
+/**
+ * Solidified entries not deepened yet: entries that failed fewer times first, then oldest first.
+ * Failures go behind the others, so entries the source cannot deepen do not take every run's
+ * places; after maxDeepenAttempts they are left alone.
+ */
 export async function entriesToDeepen(database: Queryable, tenant: string, limit: number): Promise<Array<WordToLearn & { definition: string }>> {
   const result = await database.query<WordToLearn & { definition: string }>(
-    'SELECT word, normalised, definition FROM solidified_knowledge WHERE tenant = $1 AND deepened_at IS NULL ORDER BY created_at, normalised LIMIT $2',
-    [tenant, limit],
+    `SELECT word, normalised, definition FROM solidified_knowledge
+     WHERE tenant = $1 AND deepened_at IS NULL AND deepen_attempts < $2
+     ORDER BY deepen_attempts, created_at, normalised LIMIT $3`,
+    [tenant, maxDeepenAttempts, limit],
   );
   return result.rows;
+}
+
+/** Counts a failed deepening attempt on entries; they stay as they were, with the reason. */
+export async function recordNotDeepened(transaction: Queryable, tenant: string, unresolved: readonly UnresolvedWord[]): Promise<void> {
+  if (unresolved.length === 0) return;
+  await transaction.query(
+    `UPDATE solidified_knowledge s SET deepen_attempts = s.deepen_attempts + 1, deepen_last_error = f.reason
+     FROM unnest($2::text[], $3::text[]) AS f(normalised, reason)
+     WHERE s.tenant = $1 AND s.normalised = f.normalised AND s.deepened_at IS NULL`,
+    [tenant, unresolved.map((entry) => entry.normalised), unresolved.map((entry) => entry.reason.slice(0, 500))],
+  );
 }
 
 export async function saveDeepened(transaction: Queryable, tenant: string, deepened: readonly DeepenedWord[]): Promise<number> {

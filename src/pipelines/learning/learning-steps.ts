@@ -8,7 +8,7 @@
 import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
 import { serializeError } from '../../errors.ts';
 import { updateJob } from './jobs-store.ts';
-import { entriesToDeepen, nextQueuedWords, recordRound, recordUnresolved, saveDeepened, saveLearned } from './knowledge-store.ts';
+import { entriesToDeepen, nextQueuedWords, recordNotDeepened, recordRound, recordUnresolved, saveDeepened, saveLearned } from './knowledge-store.ts';
 import { distinctLearnableWords, normaliseWord } from './normalise.ts';
 import type { JobError } from './schemas.ts';
 import type { DeepenedWord, ResearchedWord, ResearchSource, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
@@ -37,10 +37,15 @@ export interface DeepenResult {
 const unresolvedError = (unresolved: readonly UnresolvedWord[]): JobError[] =>
   unresolved.length === 0 ? [] : [{ code: 'word_not_learned', message: unresolved.slice(0, 3).map((entry) => `${entry.word}: ${entry.reason}`).join('; '), at: new Date().toISOString(), words: unresolved.map((entry) => entry.word).slice(0, 20) }];
 
-/** One round's proposal: the tokens as proposed go to raw_training, the learnable new ones to the queue. */
-export async function proposeStep(context: TaskContext<unknown>, source: ResearchSource, round: number, count: number): Promise<ProposeResult> {
+/**
+ * One round's proposal: the tokens as proposed go to raw_training, the learnable new ones to the
+ * queue. `signal` (default the task's) aborts the source call: a big job passes one that also
+ * fires shortly after its deadline.
+ */
+export async function proposeStep(context: TaskContext<unknown>, source: ResearchSource, round: number, count: number, options: { signal?: AbortSignal } = {}): Promise<ProposeResult> {
   const key = `round:${round}:propose`;
-  const { taskId, tenant, signal } = context;
+  const { taskId, tenant } = context;
+  const signal = options.signal ?? context.signal;
   return context.step(key, async (scope: StepScope): Promise<ProposeResult> => {
     const proposal = await source.proposeWords({ count, round }, { signal, taskId, step: key });
     // A model may answer far more than asked; the round keeps what it asked for (plus slack).
@@ -59,10 +64,11 @@ export async function proposeStep(context: TaskContext<unknown>, source: Researc
 /**
  * Takes up to `limit` words from the queue (skipping `picked`, the words earlier batches of this
  * job took), researches them and stores what was learned. Returns an empty batch when the queue
- * has nothing left to give.
+ * has nothing left to give. `signal` (default the task's) aborts the research call.
  */
-export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool }): Promise<BatchResult> {
-  const { taskId, tenant, signal } = context;
+export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool; signal?: AbortSignal }): Promise<BatchResult> {
+  const { taskId, tenant } = context;
+  const signal = options.signal ?? context.signal;
   const { source, key } = options;
   return context.step(key, async (scope: StepScope): Promise<BatchResult> => {
     const words = await nextQueuedWords(options.pool, tenant, Math.min(options.limit, source.batchSize), {
@@ -101,6 +107,7 @@ export async function deepenStep(context: TaskContext<unknown>, options: { sourc
   }, {
     save: async (transaction: PoolClient, result) => {
       const deepened = await saveDeepened(transaction, tenant, result.deepened);
+      await recordNotDeepened(transaction, tenant, result.unresolved);
       await updateJob(transaction, taskId, { entriesDeepened: deepened, errors: unresolvedError(result.unresolved) });
     },
   });

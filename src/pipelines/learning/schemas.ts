@@ -19,9 +19,19 @@ export const learningJobInput = z.object({
 }).strict();
 export type LearningJobInput = z.infer<typeof learningJobInput>;
 
+/**
+ * Longest budget a big job's input may ask for. The task's hard timeout is derived from it
+ * (big-learning-job.ts), so a longer budget would be stopped by the engine mid-run, retried and
+ * end `failed`: it is refused at submit instead. The seed stops at 10 minutes; an hour is the
+ * headroom above that.
+ */
+export const maxBudgetSeconds = 3600;
+
 /** `big_learning_job` input; every field falls back to its TASKLOOM_LEARNING_* setting. */
 export const bigLearningJobInput = z.object({
-  budget_seconds: z.number().int().min(1).max(86_400).optional().describe('Wall-clock budget from the first start (default TASKLOOM_LEARNING_BUDGET_SECONDS, 600).'),
+  budget_seconds: z.number().int().min(1)
+    .max(maxBudgetSeconds, `at most ${maxBudgetSeconds} seconds (one hour): a longer job would outlive the task's hard timeout`)
+    .optional().describe(`Wall-clock budget from the first start, at most ${maxBudgetSeconds} s (default TASKLOOM_LEARNING_BUDGET_SECONDS, 600).`),
   words_per_round: z.number().int().min(1).max(5000).optional().describe('Words one round asks for (default TASKLOOM_LEARNING_WORDS_PER_ROUND, 1000).'),
   words_learned_per_round: z.number().int().min(1).max(5000).optional().describe('Queued words one round learns at most (default TASKLOOM_LEARNING_WORDS_LEARNED_PER_ROUND, 200).'),
 }).strict();

@@ -25,6 +25,11 @@ export interface LearningServices {
   source?: ResearchSource | undefined;
   /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
   retryBaseDelayMs?: number | undefined;
+  /**
+   * How long past its deadline a big job lets the source call in hand run before aborting it.
+   * @default 5000 (defaultDeadlineGraceMs)
+   */
+  deadlineGraceMs?: number | undefined;
 }
 
 export interface ResolvedLearningServices extends Omit<LearningServices, 'source'> {
