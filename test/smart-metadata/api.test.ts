@@ -187,6 +187,23 @@ describe('bad input gets a 4xx and writes nothing', () => {
     }
   });
 
+  it('a PATCH with only the other project type\'s field is checked against the stored type and changes nothing', async () => {
+    const project = await createProject({ name: 'Physics', project_type: 'school', course_name: 'Physics', teacher: 'Dr. Curie' });
+    const before = await api.request('GET', `/api/projects/${project.id}`);
+    const response = await api.request('PATCH', `/api/projects/${project.id}`, { body: { goal_description: 'Learn physics on my own' } });
+    expect(response.status).toBe(400);
+    expect(response.body.error.code).toBe('validation_failed');
+    expect(response.body.error.message).toMatch(/goal_description belongs to self_study projects, not this school project/);
+    expect(response.body.error.issues ?? response.body.error.details.issues).toEqual([expect.objectContaining({ path: 'goal_description' })]);
+    // Not even updated_at moved: nothing was written, so nothing counts as a content change.
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body).toEqual(before.body);
+    // The project's own fields still patch, and changing the type takes the other type's fields.
+    expect((await api.request('PATCH', `/api/projects/${project.id}`, { body: { teacher: 'Dr. Meitner' } })).body.teacher).toBe('Dr. Meitner');
+    const retyped = await api.request('PATCH', `/api/projects/${project.id}`, { body: { project_type: 'self_study', goal_description: 'Learn physics on my own' } });
+    expect(retyped.status).toBe(200);
+    expect(retyped.body).toMatchObject({ project_type: 'self_study', goal_description: 'Learn physics on my own', teacher: null, course_name: null });
+  });
+
   it('a PATCH with wrong types changes nothing', async () => {
     const project = await createProject();
     const before = await counts();

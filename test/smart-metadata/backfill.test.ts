@@ -107,6 +107,51 @@ describe('nightly back-fill', () => {
   });
 });
 
+describe('metadata stored by someone else while the model answers', () => {
+  it('is not counted as generated: generated equals the rows the run wrote', async () => {
+    const raced = await createTestDatabase();
+    try {
+      const mock = metadataProvider({ gate: 'answer' });
+      const config = metadataConfig({ metadataModel: 'mock:metadata', metadataRequestsPerMinute: 100_000 });
+      const llm = metadataGateway(raced, config, { mock: mock.provider });
+      const racedEngine = await startTestEngine(raced, smartMetadataTaskTypes({ config, pool: raced.pool, logger: testLogger, llm }, { schedules: false }));
+      try {
+        await racedEngine.startWorker({ concurrency: 1, pollIntervalMs: 100 });
+        const ids: string[] = [];
+        for (let index = 0; index < 2; index += 1) ids.push(await withTransaction(raced.pool, (transaction) => insertProject(transaction, 'default', { ...neuralNetworksBody, name: `raced ${index}` })));
+        // Oldest first: ids[0] is the project whose model call the test holds.
+        await backdate(raced, [ids[0]!], 3);
+        await backdate(raced, [ids[1]!], 2);
+        const { task } = await racedEngine.submit({ taskType: 'generate_missing_metadata', input: {}, tenant: 'default' });
+
+        // The first project's model call is under way: another run (here, the test) stores its metadata.
+        const answer = await mock.gates.reached('answer');
+        mock.behaviour = { ...mock.behaviour, gate: null };
+        const elsewhere = { ai_generated_tags: ['stored', 'by', 'another-run'], content_summary: 'Stored by an overlapping run.', difficulty_level: 'beginner' as const, model_used: 'mock:other-run', prompt_version: '2.0', generated_at: new Date().toISOString() };
+        expect(await withTransaction(raced.pool, (transaction) => writeAiMetadata(transaction, 'default', ids[0]!, elsewhere))).toBe(true);
+        answer();
+
+        const finished = await waitForStatus(racedEngine, task.id, ['completed', 'failed'], 30_000);
+        expect(finished.status).toBe('completed');
+        expect(finished.result).toMatchObject({ processed: 2, generated: 1, skipped: 1, failed: 0 });
+        const written = await raced.pool.query<{ project_id: string }>("SELECT project_id FROM project_meta_generations WHERE task_id = $1 AND status = 'success'", [task.id]);
+        expect(written.rows.map((row) => row.project_id)).toEqual([ids[1]]);
+        expect((finished.result as { generated: number }).generated).toBe(written.rows.length);
+        // The other run's metadata stands, and the project's checkpoint says what happened to it.
+        const stored = await raced.pool.query<{ project_id: string; model_used: string }>("SELECT project_id, value->>'model_used' AS model_used FROM project_meta WHERE key = 'ai_generated_metadata' ORDER BY project_id");
+        expect(new Map(stored.rows.map((row) => [row.project_id, row.model_used]))).toEqual(new Map([[ids[0], 'mock:other-run'], [ids[1], 'mock:metadata']]));
+        const step = await raced.pool.query<{ result: { status: string } }>('SELECT result FROM task_steps WHERE task_id = $1 AND key = $2', [task.id, `project:${ids[0]}`]);
+        expect(step.rows[0]!.result.status).toBe('skipped');
+        expect(mock.calls).toBe(2);
+      } finally {
+        await racedEngine.stop({ graceMs: 0 });
+      }
+    } finally {
+      await raced.drop();
+    }
+  }, 60_000);
+});
+
 describe('rate limit', () => {
   it('starts at most N model requests per window, snoozing (no slot held, no attempt spent) for long waits', async () => {
     const limited = await createTestDatabase();

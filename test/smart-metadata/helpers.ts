@@ -8,7 +8,7 @@ import type { ProviderV4 } from '@ai-sdk/provider';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
 import type { Engine } from '../../src/engine/index.ts';
 import { createLlmGateway, type LlmGateway } from '../../src/llm/index.ts';
-import { metadataRoutes, smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index.ts';
+import { metadataRoutes, smartMetadataTaskTypes, type SmartMetadataOptions } from '../../src/pipelines/smart-metadata/index.ts';
 import type { TestDatabase } from '../support/database.ts';
 import { testLogger } from '../support/engine.ts';
 import { startApiHarness, type ApiHarness } from '../support/http.ts';
@@ -25,8 +25,11 @@ export interface MetadataApi extends ApiHarness {
   llm: LlmGateway;
 }
 
-/** The API with the pipeline's routes and task types (and a worker unless `worker: false`). */
-export async function startMetadataApi(options: { config?: ConfigOverrides; providers?: Record<string, ProviderV4>; worker?: boolean } = {}): Promise<MetadataApi> {
+/**
+ * The API with the pipeline's routes and task types (and a worker unless `worker: false`);
+ * `tasks` overrides the task types' options (a tiny hard timeout, say).
+ */
+export async function startMetadataApi(options: { config?: ConfigOverrides; providers?: Record<string, ProviderV4>; worker?: boolean; tasks?: SmartMetadataOptions } = {}): Promise<MetadataApi> {
   const config = metadataConfig(options.config);
   let llm: LlmGateway | undefined;
   // The routes need the harness's engine, which exists only once the harness has started it.
@@ -36,7 +39,7 @@ export async function startMetadataApi(options: { config?: ConfigOverrides; prov
     worker: options.worker ?? true,
     taskTypesFor: (database) => {
       llm = metadataGateway(database, config, options.providers);
-      return smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm }, { schedules: false, retryBaseDelayMs: 20 });
+      return smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm }, { schedules: false, retryBaseDelayMs: 20, ...options.tasks });
     },
     routePluginsFor: (database) => [metadataRoutes({
       config, pool: database.pool, logger: testLogger,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
-import { waitForStatus } from '../support/engine.ts';
+import { eventually, waitForStatus } from '../support/engine.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
 import { startMetadataApi, type MetadataApi } from './helpers.ts';
@@ -99,6 +99,43 @@ describe('with a mock provider', () => {
     expect((await waitForStatus(api.engine, first.body.task_id, ['completed', 'failed'], 30_000)).status).toBe('completed');
     const tasks = await api.engine.listTasks({ tenant: 'alpha', taskType: 'generate_project_meta', projectId: project.id, limit: 10 });
     expect(tasks.tasks).toHaveLength(1);
+  });
+});
+
+describe('a model that never answers', () => {
+  let api: MetadataApi;
+
+  beforeAll(async () => {
+    const silent = metadataProvider({ delayMs: 600_000 });
+    // A hard timeout short enough that all three attempts end in it within a second.
+    api = await startMetadataApi({ config: { metadataModel: 'mock:metadata' }, providers: { mock: silent.provider }, tasks: { hardTimeoutMs: 300 } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('a hard timeout on the last attempt is counted as a timeout failure and emits metadata_generation_failed', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    expect(task.attempts).toBe(3);
+    expect(task.error).toMatchObject({ code: 'hard_timeout' });
+
+    // The engine settles a timed-out attempt without waiting for its handler, which records the
+    // failure as its model call gives up: wait for the row rather than assume it is there.
+    const failures = await eventually(async () => {
+      const rows = await api.db.pool.query('SELECT project_id, status, error_type, model_used, project_type FROM project_meta_generations WHERE task_id = $1', [started.body.task_id]);
+      return rows.rows.length > 0 ? rows.rows : undefined;
+    }, 10_000);
+    // One row for the task: the earlier attempts were retried, not failed.
+    expect(failures).toEqual([{ project_id: project.id, status: 'failure', error_type: 'timeout', model_used: 'mock:metadata', project_type: 'self_study' }]);
+    const events = await api.engine.readEvents({ taskId: started.body.task_id, limit: 100 });
+    expect(events.filter((event) => event.type === 'metadata_generation_failed').map((event) => event.payload))
+      .toEqual([expect.objectContaining({ project_id: project.id, error_type: 'timeout', code: 'hard_timeout' })]);
+    expect(sample(await metricsText(api), 'project_meta_generation_failures_total{error_type="timeout",model_used="mock:metadata"}')).toBe(1);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
   });
 });
 

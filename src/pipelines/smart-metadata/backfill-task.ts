@@ -15,9 +15,15 @@
  *
  * One project's failure does not stop the run: it is recorded (failure metric) and the run goes
  * on; the result lists the failures.
+ *
+ * `generated` counts metadata rows this run wrote. Another run may store a project's metadata
+ * while this one's model answers (the API, a content change, or an overlapping back-fill: the
+ * operator's all-tenant run and a tenant's own run do not exclude each other, their concurrency
+ * keys are per tenant). The save then writes nothing and rolls its `generated` checkpoint back,
+ * and the project is checkpointed as `skipped`.
  */
 import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
-import { PermanentError, serializeError } from '../../errors.ts';
+import { PermanentError, serializeError, TaskloomError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';
 import { recordGeneration } from './generations-store.ts';
@@ -41,7 +47,8 @@ interface PlanResult {
 
 type ProjectOutcome =
   | { status: 'generated'; started_at: number | null; model_used: string; analysis: AnalysisResult }
-  | { status: 'skipped'; started_at: null }
+  /** `started_at`: the request a project spent when its metadata was stored by someone else during the call. */
+  | { status: 'skipped'; started_at: number | null }
   | { status: 'failed'; started_at: number | null; model_used: string; error: string; error_type: string; duration_seconds: number; project_type: string };
 
 export interface BackfillResult {
@@ -49,12 +56,33 @@ export interface BackfillResult {
   created_before: string;
   batches: number;
   processed: number;
+  /** Metadata rows this run wrote. */
   generated: number;
-  /** Had metadata by the time their turn came (generated meanwhile). */
+  /**
+   * Had metadata by the time their turn came or by the time the model answered (generated
+   * meanwhile: the API, a content change, an overlapping back-fill), or were deleted meanwhile.
+   */
   skipped: number;
   failed: number;
   failures: Array<{ project_id: string; tenant: string; error_type: string; error: string }>;
   duration_ms: number;
+}
+
+/**
+ * Thrown by a project step's save when it wrote nothing (metadata stored meanwhile, or the project
+ * deleted): it rolls the `generated` checkpoint back, and the run checkpoints the project as
+ * skipped instead. Retryable, should it ever escape: a retry finds the metadata and skips.
+ */
+class MetadataNotWrittenError extends TaskloomError {
+  /** When the project's model request started (it stays in the rate window), or null offline. */
+  readonly requestStartedAt: number | null;
+
+  constructor(projectId: string, requestStartedAt: number | null) {
+    super('metadata_not_written', `Project ${projectId} got its metadata from elsewhere, or was deleted, while the model answered; nothing was written.`, {
+      details: { project_id: projectId, request_started_at: requestStartedAt },
+    });
+    this.requestStartedAt = requestStartedAt;
+  }
 }
 
 /** Rate-limit waits longer than this snooze the task (no slot held) instead of sleeping in it. */
@@ -104,26 +132,16 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
         if (selection.length === 0) break;
         result.batches = batch;
         for (const candidate of selection) {
-          const outcome = await context.step(`project:${candidate.id}`, (): Promise<ProjectOutcome> => generateOne(candidate), {
-            save: async (transaction, outcome) => {
-              if (outcome.status === 'generated') {
-                const { analysis } = outcome;
-                // Only if still absent: metadata generated meanwhile (the API, a content change) wins.
-                const written = await writeAiMetadata(transaction, candidate.tenant, candidate.id, analysis.value, { onlyIfAbsent: true });
-                if (!written) return;
-                await recordGeneration(transaction, {
-                  tenant: candidate.tenant, projectId: candidate.id, taskId, status: 'success', modelUsed: analysis.value.model_used, projectType: analysis.projectType,
-                  durationSeconds: analysis.durationSeconds, contentLengthChars: analysis.contentLengthChars,
-                  tagsCount: analysis.value.ai_generated_tags.length, summaryLengthChars: analysis.value.content_summary.length,
-                });
-              } else if (outcome.status === 'failed') {
-                await recordGeneration(transaction, {
-                  tenant: candidate.tenant, projectId: candidate.id, taskId, status: 'failure', modelUsed: outcome.model_used, projectType: outcome.project_type,
-                  errorType: outcome.error_type, errorMessage: outcome.error, durationSeconds: outcome.duration_seconds,
-                });
-              }
-            },
-          });
+          let outcome: ProjectOutcome;
+          try {
+            outcome = await projectStep(candidate, () => generateOne(candidate));
+          } catch (error) {
+            if (!(error instanceof MetadataNotWrittenError)) throw error;
+            // `generated` counts rows written, so this project is checkpointed as skipped; the
+            // request it spent stays in the rate window.
+            const spent = error.requestStartedAt;
+            outcome = await projectStep(candidate, async () => ({ status: 'skipped', started_at: spent }));
+          }
           // Replayed steps put their request times back into the window.
           if (outcome.started_at !== null && !window.has(outcome.started_at)) window.record(outcome.started_at);
           result.processed += 1;
@@ -141,6 +159,31 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
       result.duration_ms = Date.now() - Date.parse(plan.startedAt);
       await context.progress(100, `done: ${result.generated} generated, ${result.skipped} skipped, ${result.failed} failed`);
       return result;
+
+      /** A project's checkpointed step: its metadata row (only if still absent) or its failure commits with the checkpoint. */
+      function projectStep(candidate: BackfillCandidate, run: () => Promise<ProjectOutcome>): Promise<ProjectOutcome> {
+        return context.step(`project:${candidate.id}`, run, {
+          save: async (transaction, outcome) => {
+            if (outcome.status === 'generated') {
+              const { analysis } = outcome;
+              // Only if still absent: metadata generated meanwhile (the API, a content change, an
+              // overlapping back-fill of another tenant's scope) wins.
+              const written = await writeAiMetadata(transaction, candidate.tenant, candidate.id, analysis.value, { onlyIfAbsent: true });
+              if (!written) throw new MetadataNotWrittenError(candidate.id, outcome.started_at);
+              await recordGeneration(transaction, {
+                tenant: candidate.tenant, projectId: candidate.id, taskId, status: 'success', modelUsed: analysis.value.model_used, projectType: analysis.projectType,
+                durationSeconds: analysis.durationSeconds, contentLengthChars: analysis.contentLengthChars,
+                tagsCount: analysis.value.ai_generated_tags.length, summaryLengthChars: analysis.value.content_summary.length,
+              });
+            } else if (outcome.status === 'failed') {
+              await recordGeneration(transaction, {
+                tenant: candidate.tenant, projectId: candidate.id, taskId, status: 'failure', modelUsed: outcome.model_used, projectType: outcome.project_type,
+                errorType: outcome.error_type, errorMessage: outcome.error, durationSeconds: outcome.duration_seconds,
+              });
+            }
+          },
+        });
+      }
 
       async function generateOne(candidate: BackfillCandidate): Promise<ProjectOutcome> {
         if (await readAiMetadata(pool, candidate.tenant, candidate.id)) return { status: 'skipped', started_at: null };

@@ -4,7 +4,8 @@
  * One checkpointed step: its work (load the project, build its text, one structured call or the
  * offline analyser, validation) runs outside any transaction; its save replaces the AI row and
  * records the generation in one transaction with the checkpoint. So a failure anywhere writes no
- * metadata, and a resumed task never stores twice. A final failure (no retry left) is recorded in
+ * metadata, and a resumed task never stores twice. A final failure (no retry left), a hard
+ * timeout on the last attempt included (error type `timeout`), is recorded in
  * `project_meta_generations` for the failure metric and emitted as `metadata_generation_failed`;
  * the task fails with the error itself (a typed error naming provider, model and cause).
  *
@@ -19,8 +20,8 @@
  * describes the latest content. The waits are durable sleeps: the task holds no worker slot
  * while it waits, and a restart does not shorten or repeat them.
  */
-import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
-import { isTaskloomError, NotFoundError, PermanentError, serializeError } from '../../errors.ts';
+import { abortReason, appendEvents, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
+import { HardTimeoutError, NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
@@ -46,6 +47,8 @@ type GenerationOutcome = { status: 'skipped' } | ({ status: 'generated'; content
 export interface GenerateTaskOptions {
   /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
   retryBaseDelayMs?: number;
+  /** How long an attempt may run before the engine stops it. @default the ai_jobs queue's (300 s) */
+  hardTimeoutMs?: number;
 }
 
 /** Attempts in all: a provider failure the gateway's own retries did not overcome gets two more chances. */
@@ -84,25 +87,40 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     });
   };
 
-  /** The generation step; a failure that will not be retried is recorded (metric, event) before it propagates. */
+  /** The generation step; a failure that ends the task is recorded (metric, event) before it propagates. */
   const generateOrRecordFailure = async (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
     const { input, tenant, taskId, signal } = context;
     const started = performance.now();
     try {
       return await generateStep(context, key);
     } catch (error) {
-      // A cancelled or stopped attempt is not a failed generation, and a retried one not yet.
-      const retryable = isTaskloomError(error) ? error.retryable : true;
-      if (abortReason(signal) !== undefined || (retryable && context.willRetry)) throw error;
-      const serialized = serializeError(error);
-      const errorType = errorTypeOf(error);
+      // A hard timeout is a failed generation: during a provider outage every attempt ends that
+      // way, and the last one fails the task. What reaches the handler then is the abort itself,
+      // or a lease lost at a write (the engine settles a timed-out task without waiting for its
+      // handler): the attempt ended by timing out all the same.
+      const timedOut = abortReason(signal) === 'hard_timeout';
+      // A cancelled, stopped or taken-over attempt is not a failed generation, and a retried one not yet.
+      if (attemptEnding(context, timedOut ? new HardTimeoutError(taskId, 0) : error).kind !== 'failed') throw error;
+      // What reaches the handler after a hard timeout is the abort itself (the model call's
+      // cancellation), so the failure is described as the engine records it: `hard_timeout`.
+      const failure = timedOut
+        ? { code: 'hard_timeout', message: `The attempt reached the task's hard timeout before the metadata was generated (attempt ${context.attempt} of ${context.maxAttempts}).` }
+        : serializeError(error);
+      const errorType = timedOut ? 'timeout' : errorTypeOf(error);
       const projectType = await projectTypeOf(pool, tenant, input.project_id).catch(() => undefined);
-      await recordGeneration(pool, {
-        tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
-        projectType: projectType ?? 'unknown', errorType, errorMessage: serialized.message, durationSeconds: (performance.now() - started) / 1000,
+      // The row (the failure metric) and the event together, and not fenced by the attempt's
+      // lease: at a hard timeout the engine settles the task without waiting for this handler, so
+      // the lease may already be gone, and a fenced write would lose exactly these failures.
+      await withTransaction(pool, async (transaction) => {
+        await recordGeneration(transaction, {
+          tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
+          projectType: projectType ?? 'unknown', errorType, errorMessage: failure.message, durationSeconds: (performance.now() - started) / 1000,
+        });
+        await appendEvents(transaction, [{
+          taskId, tenant, projectId: context.projectId, type: 'metadata_generation_failed',
+          payload: { project_id: input.project_id, error_type: errorType, error: failure.message, code: failure.code },
+        }]);
       }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
-      await context.emit('metadata_generation_failed', { project_id: input.project_id, error_type: errorType, error: serialized.message, code: serialized.code })
-        .catch((emitError: unknown) => logger.warn({ err: emitError, taskId }, 'could not record metadata_generation_failed'));
       throw error;
     }
   };
@@ -128,6 +146,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     input: generateProjectMetaInput,
     maxAttempts,
     ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),
+    ...(options.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: options.hardTimeoutMs }),
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {

@@ -3,7 +3,8 @@
  * tenant; a project of another tenant reads as absent.
  */
 import { isoTimestamp, type Queryable } from '../../kit/index.ts';
-import type { ProjectCreate, ProjectType, ProjectUpdate } from './schemas.ts';
+import { ValidationError } from '../../errors.ts';
+import { otherTypeFields, type ProjectCreate, type ProjectType, type ProjectUpdate } from './schemas.ts';
 
 export interface ProjectFile {
   name: string;
@@ -79,11 +80,19 @@ export async function insertProject(transaction: Queryable, tenant: string, inpu
 
 /**
  * Applies a PATCH (call inside a transaction). Returns whether the project exists and whether
- * anything the metadata is built from changed (the trigger for automatic regeneration).
+ * anything the metadata is built from changed (the trigger for automatic regeneration). A PATCH
+ * that sets the other type's fields without changing the type is a ValidationError, and nothing
+ * is written.
  */
 export async function updateProject(transaction: Queryable, tenant: string, projectId: string, update: ProjectUpdate): Promise<{ found: boolean; contentChanged: boolean }> {
-  const before = await transaction.query<{ content: string }>(`SELECT md5(${contentSignatureSql('p')}) AS content FROM projects p WHERE p.tenant = $1 AND p.id = $2 FOR UPDATE`, [tenant, projectId]);
+  const before = await transaction.query<{ content: string; project_type: ProjectType }>(
+    `SELECT md5(${contentSignatureSql('p')}) AS content, p.project_type FROM projects p WHERE p.tenant = $1 AND p.id = $2 FOR UPDATE`,
+    [tenant, projectId],
+  );
   if (before.rowCount === 0) return { found: false, contentChanged: false };
+  // The schema checks a body that names its type; one that does not is checked against the
+  // stored type, read under the row lock so a concurrent type change cannot slip between.
+  if (update.project_type === undefined) assertOwnTypeFields(update, before.rows[0]!.project_type);
   const assignments: string[] = [];
   const values: unknown[] = [tenant, projectId];
   for (const field of scalarFields) {
@@ -100,6 +109,15 @@ export async function updateProject(transaction: Queryable, tenant: string, proj
   if (update.important_dates) await replaceDates(transaction, tenant, projectId, update.important_dates);
   const after = await transaction.query<{ content: string }>(`SELECT md5(${contentSignatureSql('p')}) AS content FROM projects p WHERE p.tenant = $1 AND p.id = $2`, [tenant, projectId]);
   return { found: true, contentChanged: after.rows[0]!.content !== before.rows[0]!.content };
+}
+
+/** Rejects a PATCH that sets fields of the other type than the project's (the body names no type). */
+function assertOwnTypeFields(update: ProjectUpdate, storedType: ProjectType): void {
+  const otherType = storedType === 'school' ? 'self_study' : 'school';
+  const issues = otherTypeFields(update, storedType, `this ${storedType} project`)
+    .map((issue) => ({ path: issue.path, message: `${issue.message} (send project_type "${otherType}" to change its type)` }));
+  if (issues.length === 0) return;
+  throw new ValidationError(`Invalid request body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { location: 'body', issues });
 }
 
 /** Everything the project text is built from, as one text (compared before and after an update). */

@@ -48,16 +48,27 @@ const projectFields = {
 const schoolOnly = ['course_name', 'course_code', 'teacher'] as const;
 const selfStudyOnly = ['goal_description', 'study_frequency'] as const;
 
-/** Rejects fields of the other project type, so a typo in the type cannot hide data. */
-function checkTypeFields(value: Record<string, unknown>, context: z.core.$RefinementCtx): void {
-  const type = value.project_type;
-  if (type === undefined) return;
+/**
+ * The fields of the other project type that `value` sets (null clears, so it is allowed), each
+ * with a message naming the field and the type (`subject`: how the message names it).
+ */
+export function otherTypeFields(value: Record<string, unknown>, type: ProjectType, subject: string = type): Array<{ path: string; message: string }> {
   const foreign = type === 'school' ? selfStudyOnly : schoolOnly;
-  for (const field of foreign) {
-    if (value[field] !== undefined && value[field] !== null) {
-      context.addIssue({ code: 'custom', path: [field], message: `${field} belongs to ${type === 'school' ? 'self_study' : 'school'} projects, not ${type}` });
-    }
-  }
+  const owner = type === 'school' ? 'self_study' : 'school';
+  return foreign
+    .filter((field) => value[field] !== undefined && value[field] !== null)
+    .map((field) => ({ path: field, message: `${field} belongs to ${owner} projects, not ${subject}` }));
+}
+
+/**
+ * Rejects fields of the other project type, so a typo in the type cannot hide data. A PATCH
+ * without `project_type` cannot be checked here: its fields are checked against the project's
+ * stored type when it is applied (projects-store.ts `updateProject`).
+ */
+function checkTypeFields(value: Record<string, unknown>, context: z.core.$RefinementCtx): void {
+  const type = value.project_type as ProjectType | undefined;
+  if (type === undefined) return;
+  for (const issue of otherTypeFields(value, type)) context.addIssue({ code: 'custom', path: [issue.path], message: issue.message });
 }
 
 export const projectCreate = z.object(projectFields).strict().superRefine(checkTypeFields);
