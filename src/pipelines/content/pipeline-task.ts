@@ -165,7 +165,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       await previous;
 
       // 2. The selection: given, automatic, or a marketer's (a gate).
-      const selection = selectedPersonas(services, context, company, input);
+      const selection = selectedPersonas(services, context, company, input, plan.personas ? personaCount : 0);
       const selected = await selection.value;
 
       // 3. Topics, then a decision per topic.
@@ -241,19 +241,24 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
 }
 
 /**
- * The personas the month is written for. Chosen automatically (the company's first, up to the
- * plan's cap: always a valid selection), the topics start from the ids while the selection
+ * The personas the month is written for. Chosen automatically (the first of those the run wrote,
+ * or of the company's when it wrote none, up to the plan's cap: always a valid selection), the topics start from the ids while the selection
  * commits (a pipelined step; with the personas and topics stored in one statement each, the
  * topics stage's overhead in warm bench:content runs went from 11 to 7 ms), and the stage's
  * checkpoints follow `committed`. Given ids are checked by the selection's save first, so a bad
  * one fails the run before any topic is written.
  */
-function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput): PipelinedStep<string[]> {
+function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, written: number): PipelinedStep<string[]> {
   const { pool } = services;
   const { tenant } = context;
   if (input.persona_ids || input.auto_select_personas) {
     const chosen = pipelinedStep(context, 'select-personas', async () => {
-      const ids = input.persona_ids ?? (await listPersonas(pool, tenant, company.id)).slice(0, personaCaps[company.plan]).map((persona) => persona.id);
+      const personas = await listPersonas(pool, tenant, company.id);
+      // A run that wrote personas (`reuse_existing: false`, or a company with none) selects among
+      // those it wrote, appended after the company's others; picking the first by position took
+      // the old ones and archived the new.
+      const candidates = written > 0 ? personas.slice(-written) : personas;
+      const ids = input.persona_ids ?? candidates.slice(0, personaCaps[company.plan]).map((persona) => persona.id);
       return { ids };
     }, { save: async (transaction, result) => { await selectPersonas(transaction, { tenant, companyId: company.id, plan: company.plan }, result.ids); } });
     const committed = chosen.committed.then((result) => result.ids);
