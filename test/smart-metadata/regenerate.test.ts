@@ -1,7 +1,8 @@
 /**
  * Regeneration on content change, for tenants that enable it: a burst of edits costs one
  * debounced generation that describes the latest content; edits that change nothing the metadata
- * is built from, and tenants that did not enable it, trigger nothing.
+ * is built from neither trigger one nor hold one back, and tenants that did not enable it get
+ * nothing.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metadataEvents } from '../../src/pipelines/smart-metadata/index.ts';
@@ -56,6 +57,29 @@ it('a burst of edits regenerates once, after the edits stop, from the latest con
   expect(expectDeclaredPayloads(events, metadataEvents).size).toBeGreaterThan(0);
   // Generated after the last edit had rested for the debounce period.
   expect(Date.parse(read.ai_generated_at) - Date.parse(read.updated_at)).toBeGreaterThanOrEqual(400);
+});
+
+it('edits of is_draft alone neither hold a regeneration back nor count as a change', async () => {
+  const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+  expect((await api.request('PATCH', `/api/projects/${project.id}`, { body: { goal_description: chemistry } })).status).toBe(200);
+  const [regeneration] = (await metadataTasks(api.keyA, project.id)).filter((task) => task.input.trigger === 'content_change');
+  expect(regeneration).toBeDefined();
+  // Toggled every 100 ms, past the 400 ms debounce: the content rested, so the generation goes on.
+  let isDraft = true;
+  let status = 'queued';
+  const deadline = Date.now() + 10_000;
+  while (!['completed', 'failed'].includes(status) && Date.now() < deadline) {
+    isDraft = !isDraft;
+    expect((await api.request('PATCH', `/api/projects/${project.id}`, { body: { is_draft: isDraft } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    status = (await api.engine.getTask(regeneration!.id)).status;
+  }
+  expect(status).toBe('completed');
+  const done = await api.engine.getTask(regeneration!.id);
+  expect(done.result).toMatchObject({ status: 'generated' });
+  // One round: no is_draft edit counted as an edit made while the model answered.
+  const steps = await api.db.pool.query<{ key: string }>("SELECT key FROM task_steps WHERE task_id = $1 AND key LIKE 'generate%'", [regeneration!.id]);
+  expect(steps.rows.map((row) => row.key)).toEqual(['generate']);
 });
 
 it('a tenant that did not enable it gets no regeneration', async () => {

@@ -26,7 +26,7 @@ import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type M
 import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { generationDisabledMessage } from './project-service.ts';
-import { projectTypeOf, projectUpdatedAt } from './projects-store.ts';
+import { projectContentChangedAt, projectTypeOf } from './projects-store.ts';
 import { generateProjectMetaInput, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 import { generateProjectMetaSummary } from './task-types.ts';
 
@@ -41,7 +41,7 @@ export interface GenerateProjectMetaResult {
   analysis?: AnalysisResult['offline'];
 }
 
-/** `contentVersion`: the project's updated_at when its text was read (debounced rounds compare it). */
+/** `contentVersion`: when the project's text last changed, as read with it (debounced rounds compare it). */
 type GenerationOutcome = { status: 'skipped' } | ({ status: 'generated'; contentVersion: number | null } & AnalysisResult);
 
 export interface GenerateTaskOptions {
@@ -65,7 +65,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     const projectId = input.project_id;
     return context.step(key, async (scope): Promise<GenerationOutcome> => {
       if (!input.force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
-      const contentVersion = (await projectUpdatedAt(pool, tenant, projectId)) ?? null;
+      const contentVersion = (await projectContentChangedAt(pool, tenant, projectId)) ?? null;
       const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
       scope.emit('metadata_generated', {
         project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
@@ -133,8 +133,8 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
   const waitUntilQuiet = async (context: TaskContext<GenerateProjectMetaInput>, round: number): Promise<void> => {
     for (let check = 1; ; check += 1) {
       const remainingMs = await context.step(`quiet:${round}:${check}`, async () => {
-        const updatedAt = await projectUpdatedAt(pool, context.tenant, context.input.project_id);
-        return updatedAt === undefined ? 0 : Math.max(0, Math.ceil(updatedAt + config.metadataRegenerateDebounceMs - Date.now()));
+        const changedAt = await projectContentChangedAt(pool, context.tenant, context.input.project_id);
+        return changedAt === undefined ? 0 : Math.max(0, Math.ceil(changedAt + config.metadataRegenerateDebounceMs - Date.now()));
       });
       if (remainingMs <= 0) return;
       await context.sleep(`debounce:${round}:${check}`, remainingMs);
@@ -163,7 +163,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
         // Edited while the model answered: the stored metadata already lags; go round again.
         const version = outcome.contentVersion;
         const edited = await context.step(`recheck:${round}`, async () => {
-          const now = await projectUpdatedAt(pool, tenant, projectId);
+          const now = await projectContentChangedAt(pool, tenant, projectId);
           return now !== undefined && now !== version;
         });
         if (!edited) break;

@@ -108,7 +108,9 @@ export async function updateProject(transaction: Queryable, tenant: string, proj
   if (update.files) await replaceFiles(transaction, tenant, projectId, update.files);
   if (update.important_dates) await replaceDates(transaction, tenant, projectId, update.important_dates);
   const after = await transaction.query<{ content: string }>(`SELECT md5(${contentSignatureSql('p')}) AS content FROM projects p WHERE p.tenant = $1 AND p.id = $2`, [tenant, projectId]);
-  return { found: true, contentChanged: after.rows[0]!.content !== before.rows[0]!.content };
+  const contentChanged = after.rows[0]!.content !== before.rows[0]!.content;
+  if (contentChanged) await transaction.query('UPDATE projects SET content_changed_at = now() WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return { found: true, contentChanged };
 }
 
 /** Rejects a PATCH that sets fields of the other type than the project's (the body names no type). */
@@ -191,8 +193,11 @@ export async function projectTypeOf(database: Queryable, tenant: string, project
   return result.rows[0]?.project_type;
 }
 
-/** When the project last changed (epoch ms), or undefined when it is gone. */
-export async function projectUpdatedAt(database: Queryable, tenant: string, projectId: string): Promise<number | undefined> {
-  const result = await database.query<{ updated_ms: number }>('SELECT (extract(epoch FROM updated_at) * 1000)::float8 AS updated_ms FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
-  return result.rows[0]?.updated_ms;
+/**
+ * When the text the metadata is built from last changed (epoch ms), or undefined when the project
+ * is gone. Not updated_at, which every PATCH moves (`is_draft` alone too).
+ */
+export async function projectContentChangedAt(database: Queryable, tenant: string, projectId: string): Promise<number | undefined> {
+  const result = await database.query<{ changed_ms: number }>('SELECT (extract(epoch FROM content_changed_at) * 1000)::float8 AS changed_ms FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  return result.rows[0]?.changed_ms;
 }
