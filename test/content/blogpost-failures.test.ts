@@ -2,9 +2,8 @@
  * A generate_blogpost that ends without success puts its post back: a new post is left `failed`
  * with no text (a new job writes it), a rewrite gets its previous text, status and version back
  * once its last attempt fails, and a failure that will be retried leaves the post `generating`
- * for the next attempt. An approved (or published) post is never written over. On a mock writing
- * model at the spec interface whose section calls fail on demand (everything else answered by the
- * offline model); retry delays pass on the test clock.
+ * for the next attempt. On a mock writing model at the spec interface whose section calls fail
+ * on demand (everything else answered by the offline model); retry delays pass on the test clock.
  */
 import { APICallError, type LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { customProvider } from 'ai';
@@ -131,16 +130,3 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   expect((await request('POST', `/api/v1/content/posts/${after.id}/submit-for-approval`)).body.status).toBe('pending_approval');
   sections = 'written';
 }, 180_000);
-
-it('refuses to write over an approved post, which keeps its text and approval', async () => {
-  const { request, keys } = harness;
-  const topicId = topicIds[1]!;
-  const pending = await postOfTopic(topicId);
-  expect(pending.status).toBe('pending_approval');
-  expect((await request('POST', `/api/v1/content/posts/${pending.id}/approve`, { key: keys.supervisor })).status).toBe(200);
-  const approved = await postOfTopic(topicId);
-  const refused = await harness.request('POST', `/api/v1/ai/companies/${companyId}/generate-blogpost/`, { body: { topic_id: topicId, min_words: 300, max_words: 700 } });
-  expect(refused.status).toBe(409);
-  expect(refused.body.error).toMatchObject({ code: 'invalid_status', details: { entity: 'blog_post', id: approved.id, status: 'approved' } });
-  expect(await postOfTopic(topicId)).toEqual(approved);
-});

@@ -18,7 +18,7 @@ import { getCompany } from './companies-store.ts';
 import { InvalidStatusError } from './errors.ts';
 import { resolveImageModel } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
-import { blogPostOfTopic, getBlogPost, getSocialPost } from './posts-store.ts';
+import { getBlogPost, getSocialPost } from './posts-store.ts';
 import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInput, type JobType } from './schemas.ts';
 import { imageModelName, writingModel, type ContentServices } from './services.ts';
 import { getTopic } from './topics-store.ts';
@@ -30,9 +30,6 @@ const terminalTypes = new Set(['task_completed', 'task_failed', 'task_cancelled'
 /** A job's options; the company is the one in the path. */
 const jobBody = z.record(z.string(), z.unknown()).optional().transform((body) => body ?? {}).refine((body) => !('company_id' in body), { message: 'the company is the one in the path; leave company_id out', path: ['company_id'] });
 
-
-/** The statuses of a topic's blog post that a generate_blogpost job may write over. */
-const rewritablePostStatuses = ['draft', 'pending_approval', 'rejected', 'failed'] as const;
 export function aiRoutes(services: PipelineRouteServices & ContentServices): FastifyPluginAsync {
   const { engine, pool } = services;
 
@@ -64,10 +61,6 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const topic = await getTopic(pool, tenant, input.topic_id as string);
       if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);
       if (topic.status !== 'approved' && topic.status !== 'published') throw new InvalidStatusError('topic', topic.id, topic.status, ['approved']);
-      // A job rewrites the topic's post in place: an approved or published post would lose its
-      // approval and, while the job ran, its text; one being written already would get two writers.
-      const post = await blogPostOfTopic(pool, tenant, topic.id);
-      if (post && rewritablePostStatuses.every((status) => status !== post.status)) throw new InvalidStatusError('blog_post', post.id, post.status, rewritablePostStatuses);
     }));
     app.post('/api/v1/ai/companies/:id/generate-social', (request, reply) => start(request, reply, jobTypes.social, socialInput, async (tenant, input) => {
       const post = await getBlogPost(pool, tenant, input.blog_post_id as string);
