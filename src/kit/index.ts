@@ -16,6 +16,7 @@ export { definePipeline, type Pipeline, type PipelineDefinition, type PipelineRo
 export { pipelinedStep, type PipelinedStep } from './pipelined-step.ts';
 export {
   abortReason,
+  activeStatuses,
   appendEvents,
   attemptEnding,
   endsWithoutSuccess,

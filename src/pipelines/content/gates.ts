@@ -28,7 +28,7 @@
  * those still active and not being cancelled. A decision no run will act on is one with no run
  * waiting: a rejection with `regenerate` gets a job of its own.
  */
-import { withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
+import { activeStatuses, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
@@ -126,13 +126,13 @@ async function pendingDecisionWait(engine: Engine, tenant: string, runTaskId: st
  */
 async function activeRuns(engine: Engine, tenant: string, runTaskIds: string[]): Promise<string[]> {
   const runs = await Promise.all(runTaskIds.map((id) => engine.getTask(id, { tenant }).catch(() => undefined)));
-  return runs.flatMap((run) => (run && ['queued', 'running', 'retrying', 'waiting'].includes(run.status) && run.cancel_requested_at === null ? [run.id] : []));
+  return runs.flatMap((run) => (run && activeStatuses.includes(run.status) && run.cancel_requested_at === null ? [run.id] : []));
 }
 
 /**
  * Runs `work` (the decision's writes, which close the gates) in the transaction that completes the
  * waiting run's waitpoint; without a waiting run, in a transaction of its own. Returns the runs
- * that will act on the decision (see activeRuns).
+ * whose gates the decision closed.
  */
 async function decideAndWake(services: ContentServices & { engine: Engine }, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision, work: (transaction: PoolClient) => Promise<void>): Promise<{ runs: string[] }> {
   const { engine } = services;
@@ -146,7 +146,7 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
   if (waitpointId) {
     try {
       await engine.completeWaitpoint({ id: waitpointId, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }, (transaction) => decideIn(transaction));
-      return { runs: await activeRuns(engine, where.tenant, runs) };
+      return { runs };
     } catch (error) {
       // Another decision woke the run first: ours commits alone and the run reads it on its round.
       if (!(error instanceof WaitpointResolvedError)) throw error;
@@ -163,7 +163,7 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
       services.logger.warn({ err: error, runTaskId }, 'a decision committed but could not wake its run; the run re-reads its gates within the hour');
     });
   }
-  return { runs: await activeRuns(engine, where.tenant, runs) };
+  return { runs };
 }
 
 /** How `decide` edits and reads back a row of each kind, in its deciding transaction. */
@@ -209,8 +209,10 @@ export async function decide(services: ContentServices & { engine: Engine }, req
     await withTransaction(services.pool, work);
   } else {
     const { runs } = await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work);
+    if (!regenerate) return { decided, regenerationJobId: null };
     // A run that will read the gate regenerates the row itself (it reads the reason from the gate).
-    if (runs.length > 0) return { decided, regenerationJobId: regenerate ? runs[0]! : null };
+    const [run] = await activeRuns(services.engine, request.tenant, runs);
+    if (run) return { decided, regenerationJobId: run };
   }
   return { decided, regenerationJobId: regenerate ? await submitRegeneration(services, request) : null };
 }
