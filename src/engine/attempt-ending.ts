@@ -28,7 +28,9 @@ export function attemptEnding(attempt: { taskId: string; signal: AbortSignal; wi
   const reason = abortReason(attempt.signal);
   if (reason === 'cancelled') return { kind: 'cancelled' };
   if (reason === 'shutdown') return { kind: 'released' };
-  if (reason === 'lease_lost' || error instanceof LeaseLostError) return { kind: 'lease_lost' };
+  // After a hard timeout the engine settles the task without waiting for the handler, so a write
+  // the handler makes then finds its lease gone: the attempt still ended by timing out.
+  if (reason === 'lease_lost' || (error instanceof LeaseLostError && reason !== 'hard_timeout')) return { kind: 'lease_lost' };
   if (error instanceof TaskSuspended) return { kind: 'waiting', waitpointId: error.waitpointId };
   if (error instanceof SnoozeRequested) return { kind: 'snoozed', delayMs: error.delayMs };
   const cause = reason === 'hard_timeout' && !(error instanceof HardTimeoutError)

@@ -21,7 +21,7 @@
  * while it waits, and a restart does not shorten or repeat them.
  */
 import { abortReason, appendEvents, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
-import { HardTimeoutError, NotFoundError, PermanentError, serializeError } from '../../errors.ts';
+import { NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
@@ -94,13 +94,11 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     try {
       return await generateStep(context, key);
     } catch (error) {
-      // A hard timeout is a failed generation: during a provider outage every attempt ends that
-      // way, and the last one fails the task. What reaches the handler then is the abort itself,
-      // or a lease lost at a write (the engine settles a timed-out task without waiting for its
-      // handler): the attempt ended by timing out all the same.
+      // A cancelled, stopped or taken-over attempt is not a failed generation, and a retried one
+      // not yet. A hard timeout is: during a provider outage every attempt ends that way, and the
+      // last one fails the task.
+      if (attemptEnding(context, error).kind !== 'failed') throw error;
       const timedOut = abortReason(signal) === 'hard_timeout';
-      // A cancelled, stopped or taken-over attempt is not a failed generation, and a retried one not yet.
-      if (attemptEnding(context, timedOut ? new HardTimeoutError(taskId, 0) : error).kind !== 'failed') throw error;
       // What reaches the handler after a hard timeout is the abort itself (the model call's
       // cancellation), so the failure is described as the engine records it: `hard_timeout`.
       const failure = timedOut
