@@ -55,6 +55,8 @@ export interface EngineHooks {
   started: Set<(tasks: TaskRecord[]) => void>;
   settled: Set<(settlements: Settlement[]) => void>;
   submitted: Set<(task: TaskRecord) => void>;
+  /** A task's type's `onFailure` ran for it and committed (failure-handlers.ts). */
+  failureHandled: Set<(task: TaskRecord) => void>;
 }
 
 export class Engine {
@@ -65,7 +67,7 @@ export class Engine {
   readonly listener: NotificationListener;
   readonly events: EventHub;
   readonly logger: Logger;
-  readonly hooks: EngineHooks = { started: new Set(), settled: new Set(), submitted: new Set() };
+  readonly hooks: EngineHooks = { started: new Set(), settled: new Set(), submitted: new Set(), failureHandled: new Set() };
   readonly #workers = new Set<Worker>();
   readonly #options: EngineOptions;
   readonly #submits: SubmitBatcher;
@@ -212,6 +214,7 @@ export class Engine {
         submit: (request) => this.submit(request),
         onStarted: (tasks) => { for (const hook of this.hooks.started) hook(tasks); },
         onSettled: (settlements) => { for (const hook of this.hooks.settled) hook(settlements); },
+        onFailureHandled: (task) => { for (const hook of this.hooks.failureHandled) hook(task); },
         // A worker stopped on its own (not by `Engine.stop`) leaves the list: readiness counts
         // the workers listed as running, and every submit asks each of them for a slot.
         onStopped: () => this.#workers.delete(worker),

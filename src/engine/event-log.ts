@@ -71,7 +71,7 @@ export function discardDeferredEvents(transaction: Queryable): void {
   deferredEvents.delete(transaction);
 }
 
-const eventColumns = `id, task_id, tenant, project_id, type, payload, ${isoTimestamp('created_at')} AS created_at`;
+export const eventColumns = `id, task_id, tenant, project_id, type, payload, ${isoTimestamp('created_at')} AS created_at`;
 
 /**
  * An INSERT of the events `source` selects (columns task_id, tenant, project_id, type, payload),

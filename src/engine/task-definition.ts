@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import type { PoolClient } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import type { QueueName } from './queues.ts';
+import type { TaskRecord } from './task-store.ts';
 
 /** What a handler receives. */
 export interface TaskContext<Input> {
@@ -172,6 +173,26 @@ export interface TaskDefinition<Input = unknown, Result = unknown> {
   callbackUrl?: (input: Input) => string | undefined;
   schedules?: ScheduleDefinition<Input>[];
   run(context: TaskContext<Input>): Promise<Result>;
+  /**
+   * Puts the task's own records right once it has ended without success: failed for good,
+   * cancelled, or failed as `abandoned` (its worker died on its last attempt). It runs once per
+   * task, after the ending committed, also when none of the task's code ran at the end (a task
+   * cancelled while it waited for a retry, a worker that died): what a `catch` in `run` cannot
+   * cover (failure-handlers.ts). Write through `failure.transaction` only, so the writes commit
+   * with the record that the handler ran; a handler that throws runs again on a later pass.
+   */
+  onFailure?(failure: TaskFailure): Promise<void>;
+}
+
+/** What a task type's `onFailure` receives. */
+export interface TaskFailure {
+  /** The task as it ended: `failed` (with its `error`) or `cancelled`. */
+  readonly task: TaskRecord;
+  /** The transaction that also records this handler as done. */
+  readonly transaction: PoolClient;
+  /** The stored result of the task's step `key` (`context.step`), or undefined if it never completed. */
+  stepResult<Result = unknown>(key: string): Promise<Result | undefined>;
+  readonly logger: Logger;
 }
 
 /**

@@ -23,6 +23,7 @@ import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './wait
 import { cancelChannel } from './cancel.ts';
 import { extendLeases, queuesWithDueTasks, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
+import { FailureHandlers } from './failure-handlers.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
 import { retryDelayMs } from './retry-policy.ts';
@@ -74,6 +75,8 @@ export interface WorkerDependencies {
   onStarted?: (tasks: TaskRecord[]) => void;
   /** Called once `stop` has finished: the worker holds no task and no connection any more. */
   onStopped?: () => void;
+  /** Called with each task whose type's `onFailure` ran and committed (failure-handlers.ts). Must not throw. */
+  onFailureHandled?: (task: TaskRecord) => void;
 }
 
 /**
@@ -194,6 +197,10 @@ export class Worker {
   #noneHeld: Array<() => void> = [];
   /** Set once shutdown's grace period ended: the settler and its connections are going. */
   #settlerClosing = false;
+  readonly #failureHandlers: FailureHandlers;
+  /** The failure handlers' pass in flight, and whether another was asked for meanwhile. */
+  #handlingFailures: Promise<void> | undefined;
+  #failuresAgain = false;
 
   constructor(dependencies: WorkerDependencies, options: WorkerOptions = {}) {
     this.#dependencies = dependencies;
@@ -205,7 +212,12 @@ export class Worker {
     this.#shutdownGraceMs = options.shutdownGraceMs ?? 10_000;
     this.#childWaitHoldMs = options.childWaitHoldMs ?? 0;
     this.#logger = dependencies.logger.child({ workerId: this.id });
-    this.#settler = new Settler(dependencies.deliveryPool, this.#logger, (settlements) => dependencies.onSettled?.(settlements));
+    this.#failureHandlers = new FailureHandlers({ pool: dependencies.pool, registry: dependencies.registry, logger: this.#logger, onHandled: (task) => dependencies.onFailureHandled?.(task) });
+    this.#settler = new Settler(dependencies.deliveryPool, this.#logger, (settlements) => {
+      dependencies.onSettled?.(settlements);
+      // A failure handler runs as soon as its task's ending committed, not at the next poll.
+      if (settlements.some(({ task, outcome }) => (outcome.kind === 'failed' || outcome.kind === 'cancelled') && this.#failureHandlers.handles(task.task_type))) this.#handleFailures();
+    });
   }
 
   #registration(): WorkerRegistration {
@@ -240,7 +252,7 @@ export class Worker {
     const { deliveryPool } = this.#dependencies;
     const opening = deliveryPool.connect().then((client) => client, () => undefined);
     try {
-      await registerWorker(pool, this.#registration());
+      await Promise.all([registerWorker(pool, this.#registration()), this.#failureHandlers.register()]);
     } catch (error) {
       (await opening)?.release();
       await deliveryPool.end();
@@ -272,6 +284,7 @@ export class Worker {
     // Outcomes the loop left for a next claim are written now: there is none.
     this.#settler.flushNow();
     await this.#sweeping;
+    await this.#handlingFailures;
     await this.#pollingDrained;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
@@ -569,6 +582,24 @@ export class Worker {
       .then((fired) => { if (fired > 0) this.#logger.debug({ fired }, 'waitpoints resolved by the sweep'); })
       .catch((error: unknown) => this.#logger.warn({ err: error }, 'waitpoint sweep failed; it runs again at the next poll'))
       .finally(() => { this.#sweeping = undefined; });
+    // Tasks that ended elsewhere (cancelled through the API while they waited, failed by another
+    // worker) have their failure handlers run here at the latest.
+    this.#handleFailures();
+  }
+
+  /** Runs the pending failure handlers, one pass at a time; a pass asked for meanwhile follows it. */
+  #handleFailures(): void {
+    if (this.#handlingFailures) {
+      this.#failuresAgain = true;
+      return;
+    }
+    this.#failuresAgain = false;
+    this.#handlingFailures = this.#failureHandlers.run()
+      .then(() => undefined, (error: unknown) => this.#logger.warn({ err: error }, 'failure handlers did not finish; they run again at the next poll'))
+      .finally(() => {
+        this.#handlingFailures = undefined;
+        if (this.#failuresAgain && !this.#stopping) this.#handleFailures();
+      });
   }
 
   /**
@@ -590,7 +621,7 @@ export class Worker {
    * died while running them on their last allowed attempt.
    */
   async #discard(unclaimed: Array<{ taskId: string; lease: string }>, abandoned: TaskRecord[]): Promise<void> {
-    await withTransaction(this.#dependencies.deliveryPool, async (transaction) => {
+    const ended = await withTransaction(this.#dependencies.deliveryPool, async (transaction) => {
       const events: NewEvent[] = [];
       const cancelled = await transaction.query<TaskRecord>(
         `UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL
@@ -612,7 +643,9 @@ export class Worker {
       const parents = [...cancelled.rows, ...abandoned].flatMap((task) => (task.parent_task_id === null ? [] : [task.parent_task_id]));
       if (parents.length > 0) await resolveChildWaits(transaction, parents);
       await appendEvents(transaction, events);
+      return [...cancelled.rows, ...abandoned];
     });
+    if (ended.some((task) => this.#failureHandlers.handles(task.task_type))) this.#handleFailures();
   }
 
   #start(claim: Claim): void {

@@ -14,8 +14,7 @@
  */
 import { Redis } from 'ioredis';
 import type { Pool } from '../db/pool.ts';
-import type { Engine, TaskEvent } from '../engine/index.ts';
-import { EventConsumer } from './webhooks/event-consumer.ts';
+import { EventConsumer, type Engine, type TaskEvent } from '../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { taskloomMetrics } from '../metrics.ts';
 import { PassRunner } from './pass-runner.ts';

@@ -36,6 +36,7 @@ export {
   type StepScope,
   type TaskContext,
   type TaskDefinition,
+  type TaskFailure,
   type TaskTypeSummary,
   type TaskEvent,
   type TaskRecord,

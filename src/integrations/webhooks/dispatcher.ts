@@ -15,11 +15,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Pool } from '../../db/pool.ts';
-import { readEvents, type Engine, type TaskEvent } from '../../engine/index.ts';
+import { EventConsumer, readEvents, type Engine, type TaskEvent } from '../../engine/index.ts';
 import type { Logger } from '../../logger.ts';
 import { taskloomMetrics } from '../../metrics.ts';
 import { PassRunner } from '../pass-runner.ts';
-import { EventConsumer } from './event-consumer.ts';
 import { sendWebhook, type SendResult } from './sender.ts';
 import type { TargetPolicy } from './target-policy.ts';
 import { ensureTenant } from './tenant-secret.ts';
