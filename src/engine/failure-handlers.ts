@@ -13,7 +13,7 @@
  * The handler writes through the transaction that moves the cursor, so its writes and the record
  * that it ran commit together: exactly once.
  */
-import type { Pool, PoolClient } from '../db/pool.ts';
+import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { EventConsumer } from './event-consumer.ts';
 import type { TaskEvent } from './event-log.ts';
@@ -30,6 +30,27 @@ export const failureEventTypes = ['task_failed', 'task_cancelled'] as const;
  * its type. Passes run at each settle that ends a task without success and at every worker poll.
  */
 export const failureHandlerPasses = 5;
+
+/** The `event_consumers` row of a task type's handler. */
+export function failureHandlerCursor(taskType: string): string {
+  return `failure-handler:${taskType}`;
+}
+
+/**
+ * Whether the handler of a task that ended without success is behind it: its ending event lies
+ * at or before its type's cursor (the handler ran, or was given up). False while it has not ended.
+ */
+export async function failureHandlerPassed(database: Queryable, taskId: string): Promise<boolean> {
+  const result = await database.query<{ passed: boolean }>(
+    `SELECT coalesce(ending.id <= consumer.last_event_id, false) AS passed
+     FROM tasks
+     JOIN task_events ending ON ending.task_id = tasks.id AND ending.type = ANY($2::text[])
+     JOIN event_consumers consumer ON consumer.name = 'failure-handler:' || tasks.task_type
+     WHERE tasks.id = $1`,
+    [taskId, failureEventTypes],
+  );
+  return result.rows.some((row) => row.passed);
+}
 
 export interface FailureHandlersOptions {
   pool: Pool;
@@ -51,7 +72,7 @@ export class FailureHandlers {
     this.#options = options;
     this.#consumers = options.registry.list().filter((definition) => definition.onFailure !== undefined).map((definition) => new EventConsumer({
       pool: options.pool,
-      name: `failure-handler:${definition.type}`,
+      name: failureHandlerCursor(definition.type),
       types: failureEventTypes,
       batchSize: 100,
       handle: (events, transaction) => this.#handle(definition, events, transaction),

@@ -3,7 +3,7 @@ export { attemptEnding, endsWithoutSuccess, type AttemptEnding } from './attempt
 export { type CancelResult } from './cancel.ts';
 export { Engine, isUuid, type EngineOptions } from './engine.ts';
 export { EventConsumer, type EventConsumerOptions } from './event-consumer.ts';
-export { failureHandlerPasses } from './failure-handlers.ts';
+export { failureHandlerCursor, failureHandlerPassed, failureHandlerPasses } from './failure-handlers.ts';
 export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';
 export { appendEvents, readEvents, type NewEvent, type TaskEvent, type EventQuery } from './event-log.ts';
 export { builtinQueueNames, defineQueue, isQueueName, queueNames, queuePolicy, type QueueName, type QueuePolicy } from './queues.ts';

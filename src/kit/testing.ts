@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { migrate, type MigrationSource } from '../db/migrate.ts';
 import { createPool, type Pool } from '../db/pool.ts';
-import { Engine, type AnyTaskDefinition, type TaskRecord, type TaskStatus } from '../engine/index.ts';
+import { Engine, failureHandlerPassed, type AnyTaskDefinition, type TaskRecord, type TaskStatus } from '../engine/index.ts';
 import { readyChannel } from '../engine/ready-queue.ts';
 import { sweepWaitpoints } from '../engine/waitpoints.ts';
 import { createLogger, type Logger } from '../logger.ts';
@@ -125,6 +125,29 @@ export async function waitForTask(engine: Engine, taskId: string, statuses: Task
   } finally {
     clearTimeout(timer);
     controller.abort();
+  }
+}
+
+/**
+ * Resolves once the task has ended without success and its type's `onFailure` has run for it (at
+ * once if it already has), heard from the engine's `failureHandled` hook; a worker of `engine`
+ * runs the handler.
+ */
+export async function waitForFailureHandled(engine: Engine, taskId: string, timeoutMs = 20_000): Promise<void> {
+  let hook: ((task: TaskRecord) => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const heard = new Promise<void>((resolve, reject) => {
+    hook = (task) => { if (task.id === taskId) resolve(); };
+    engine.hooks.failureHandled.add(hook);
+    timer = setTimeout(() => reject(new Error(`the failure handler of task ${taskId} did not run within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    // Listening first: a handler that runs between the check and the wait is still heard.
+    if (await failureHandlerPassed(engine.pool, taskId)) return;
+    await heard;
+  } finally {
+    clearTimeout(timer);
+    engine.hooks.failureHandled.delete(hook!);
   }
 }
 

@@ -2,14 +2,15 @@
  * A generate_blogpost that ends without success puts its post back: a new post is left `failed`
  * with no text (a new job writes it), a rewrite gets its previous text, status and version back
  * once its last attempt fails, and a failure that will be retried leaves the post `generating`
- * for the next attempt. On a mock writing model at the spec interface whose section calls fail
+ * for the next attempt. A job cancelled while it waits for a retry, when none of its code runs,
+ * puts its post back too (its `onFailure`, run by the engine after the task ended). On a mock writing model at the spec interface whose section calls fail
  * on demand (everything else answered by the offline model); retry delays pass on the test clock.
  */
 import { APICallError, type LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { customProvider } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { advanceTime, waitForTask } from '../../src/kit/testing.ts';
+import { advanceTime, waitForFailureHandled, waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { sectionInstructions } from '../../src/pipelines/content/prompts.ts';
 import { startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
@@ -36,7 +37,7 @@ const writer = new MockLanguageModelV4({
 
 let harness: ContentHarness;
 let companyId: string;
-/** Two approved topics: one for each test. */
+/** Three approved topics: one for each test. */
 let topicIds: string[];
 
 beforeAll(async () => {
@@ -46,7 +47,7 @@ beforeAll(async () => {
   await runJob('generate-personas', {});
   const personas = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>;
   expect((await request('POST', '/api/v1/content/personas/select', { body: { company_id: companyId, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
-  const topics = await runJob('generate-topics', { year: 2027, month: 6, posts_count: 2 });
+  const topics = await runJob('generate-topics', { year: 2027, month: 6, posts_count: 3 });
   topicIds = topics.result_data.topic_ids;
   for (const id of topicIds) expect((await request('POST', `/api/v1/content/topics/${id}/approve`, { key: keys.supervisor })).status).toBe(200);
 }, 120_000);
@@ -65,6 +66,8 @@ async function runJob(path: string, body: unknown, expected: 'completed' | 'fail
   const jobId = await startJob(path, body);
   const task = await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000);
   expect(task.status, JSON.stringify(task.error)).toBe(expected);
+  // The post is put back by the job type's failure handler, which runs once the task has ended.
+  if (expected === 'failed') await waitForFailureHandled(harness.engine, jobId);
   return (await harness.request('GET', `/api/v1/ai/jobs/${jobId}/`)).body;
 }
 
@@ -122,6 +125,7 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   const task = await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000);
   expect(task.status).toBe('failed');
   expect(task.attempts).toBe(maxAttempts);
+  await waitForFailureHandled(harness.engine, jobId);
 
   const after = await postOfTopic(topicId);
   const restored = ['title', 'content', 'excerpt', 'meta_title', 'meta_description', 'slug', 'keywords', 'word_count', 'reading_time_minutes', 'outline', 'status', 'version', 'task_id', 'approved_by', 'approved_at', 'rejected_by', 'rejection_reason'];
@@ -130,3 +134,23 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   expect((await request('POST', `/api/v1/content/posts/${after.id}/submit-for-approval`)).body.status).toBe('pending_approval');
   sections = 'written';
 }, 180_000);
+
+it('puts a post back when its job is cancelled while it waits for a retry, with none of its code running', async () => {
+  const topicId = topicIds[2]!;
+  sections = 'unavailable';
+  let outlined!: () => void;
+  sectionsAnswer = new Promise<void>((resolve) => {
+    outlined = resolve;
+  });
+  const jobId = await startJob('generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
+  await waitForEvent(harness.engine, jobId, (event) => event.type === 'blogpost_outlined');
+  outlined();
+  await waitForEvent(harness.engine, jobId, (event) => event.type === 'task_retrying' && event.payload.attempt === 1);
+  expect(await postOfTopic(topicId)).toMatchObject({ status: 'generating', content: '', version: 1 });
+
+  expect(await harness.engine.cancel(jobId)).toMatchObject({ previous_state: 'retrying', status: 'cancelled' });
+  await waitForFailureHandled(harness.engine, jobId);
+  // A new post has no earlier text to go back to: `failed`, which a new job for the topic writes.
+  expect(await postOfTopic(topicId)).toMatchObject({ status: 'failed', content: '', version: 1 });
+  sections = 'written';
+}, 120_000);

@@ -8,19 +8,21 @@
  * section when it is long. `assemble` stores the post, `pending_approval`. Every step is
  * checkpointed: a resumed attempt makes no model call again for a section already written.
  *
- * A job that ends without success (cancelled, or failed with no attempt left) puts the post back
- * as it was before it: a rewrite's previous text, status and version, or, for a new post, `failed`
- * with no text. A failure that will be retried leaves it `generating` for the next attempt.
+ * A job that ends without success (cancelled, or failed with no attempt left, also when its
+ * worker died on its last attempt or it was cancelled between attempts) puts the post back as it
+ * was before it, in its `onFailure`: a rewrite's previous text, status and version, or, for a new
+ * post, `failed` with no text. A failure that will be retried leaves it `generating` for the next
+ * attempt.
  */
 import { randomUUID } from 'node:crypto';
-import { endsWithoutSuccess, pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
+import { pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { LengthOutOfRangeError } from './errors.ts';
 import { blogPostSources } from './job-sources.ts';
 import { contentJob } from './job.ts';
 import { blogPostBefore, countWords, restoreBlogPost, upsertBlogPost, type BlogPostBefore } from './posts-store.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
-import { blogpostInput, imageInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
+import { blogpostInput, imageInput, type BlogpostInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
 
 /** Words one section aims at: about 300, so a 2,000-word post has about seven sections. */
@@ -52,96 +54,82 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         ...(model ? { model } : {}), schema, instructions, prompt, signal, context: { taskId, step },
       });
 
-      /**
-       * The post as it was before this job, from the outline's checkpoint (a later attempt reads
-       * the post `generating` by then); undefined until the outline is answered, when nothing of
-       * the post is this job's yet.
-       */
-      let before: BlogPostBefore | null | undefined;
-      /** The outline's commit, which saves the post `generating`: still under way when a section fails fast. */
-      let outlineSaved: Promise<unknown> = Promise.resolve();
-      try {
-        report(5, `outlining "${topic.title}"`);
-        // The sections start from the outline as soon as it is answered; each awaits the outline's
-        // checkpoint before its own (pipelined-step.ts), so the outline's commit is off the path.
-        const outlineStep = pipelinedStep(context, 'outline', async (step) => {
-          const answer = await ask('outline', outlineAnswer, outlineInstructions, outlinePrompt(context$, persona, topic, { minWords: input.min_words, maxWords: input.max_words, sections, rejectionReason: input.rejection_reason }));
-          step.emit('blogpost_outlined', { company_id: company.id, topic_id: topic.id, sections: answer.object.sections.length });
-          // A post another job left `generating` has no text of its own to go back to.
-          return { ...answer.object, post_id: existing?.id ?? randomUUID(), before: existing && existing.status !== 'generating' ? blogPostBefore(existing) : null };
-        }, {
-          // The post exists from here on, `generating`, so a cancelled job leaves it visible.
-          save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
-        });
-        outlineSaved = outlineStep.committed;
-        const outline = await outlineStep.value;
-        // A checkpoint from before `before` was kept: the text it replaced is gone, as for a new post.
-        before = outline.before ?? null;
+      report(5, `outlining "${topic.title}"`);
+      // The sections start from the outline as soon as it is answered; each awaits the outline's
+      // checkpoint before its own (pipelined-step.ts), so the outline's commit is off the path.
+      const outlineStep = pipelinedStep(context, 'outline', async (step) => {
+        const answer = await ask('outline', outlineAnswer, outlineInstructions, outlinePrompt(context$, persona, topic, { minWords: input.min_words, maxWords: input.max_words, sections, rejectionReason: input.rejection_reason }));
+        step.emit('blogpost_outlined', { company_id: company.id, topic_id: topic.id, sections: answer.object.sections.length });
+        // A post another job left `generating` has no text of its own to go back to.
+        return { ...answer.object, post_id: existing?.id ?? randomUUID(), before: existing && existing.status !== 'generating' ? blogPostBefore(existing) : null };
+      }, {
+        // The post exists from here on, `generating`, so a cancelled job leaves it visible.
+        save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
+      });
+      const outline = await outlineStep.value;
 
-        const perSection = Math.round(target / outline.sections.length);
-        let written = 0;
-        const bodies = await Promise.all(outline.sections.map((section, index) => context.step(`section:${index + 1}`, async (step) => {
-          const answer = await ask(`section:${index + 1}`, sectionAnswer(perSection), sectionInstructions, sectionPrompt(context$, persona, outline, index, perSection, input.rejection_reason));
-          const words = countWords(answer.object.body);
-          step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
-          await outlineStep.committed;
-          return { heading: section.heading, body: answer.object.body.trim() };
-        }).then((body) => {
-          written += 1;
-          report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
-          return body;
-        })));
-
+      const perSection = Math.round(target / outline.sections.length);
+      let written = 0;
+      const bodies = await Promise.all(outline.sections.map((section, index) => context.step(`section:${index + 1}`, async (step) => {
+        const answer = await ask(`section:${index + 1}`, sectionAnswer(perSection), sectionInstructions, sectionPrompt(context$, persona, outline, index, perSection, input.rejection_reason));
+        const words = countWords(answer.object.body);
+        step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
         await outlineStep.committed;
+        return { heading: section.heading, body: answer.object.body.trim() };
+      }).then((body) => {
+        written += 1;
+        report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
+        return body;
+      })));
 
-        // The length check: extend while short, condense once when long.
-        const parts = [...bodies];
-        const assembled = (): string => `# ${outline.title}\n\n${parts.map((part) => `## ${part.heading}\n\n${part.body}`).join('\n\n')}\n`;
-        for (let extension = 1; countWords(assembled()) < input.min_words && extension <= maxExtensions; extension += 1) {
-          const missing = input.min_words - countWords(assembled());
-          const extra: Outline = { ...outline, sections: [...outline.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
-          parts.push(await context.step(`extend:${extension}`, async () => {
-            const words = Math.max(120, missing + 60);
-            const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
-            return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim() };
-          }));
-        }
-        if (countWords(assembled()) > input.max_words) {
-          const longest = parts.reduce((best, part, index) => (countWords(part.body) > countWords(parts[best]!.body) ? index : best), 0);
-          const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
-          parts[longest] = await context.step('condense', async () => {
-            const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
-            return { heading: parts[longest]!.heading, body: answer.object.body.trim() };
-          });
-        }
-        const content = assembled();
-        const words = countWords(content);
-        if (words < input.min_words || words > input.max_words) throw new LengthOutOfRangeError(words, input.min_words, input.max_words);
+      await outlineStep.committed;
 
-        await context.step('assemble', async (step) => {
-          step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
-          return null;
-        }, {
-          save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections }),
-        });
-
-        let imageTaskId: string | null = null;
-        if (input.featured_image) {
-          const submitted = await context.submit(taskTypeFor(jobTypes.image, company.plan), imageInput.parse({ company_id: company.id, target: 'blog_post', target_id: outline.post_id }), { projectId: company.id, idempotencyKey: `${taskId}:featured-image` });
-          imageTaskId = submitted.taskId;
-        }
-        report(100, `${words} words${input.submit_for_approval ? ', pending approval' : ''}`);
-        return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
-      } catch (error) {
-        // Never "generating" forever, and nothing half-written left behind: the post goes back
-        // to what it was. A failure that will be retried leaves it to the next attempt.
-        if (before !== undefined && endsWithoutSuccess(context, error)) {
-          // Whether it committed or not, it is over: what it wrote (if anything) is then visible.
-          await outlineSaved.catch(() => undefined);
-          await restoreBlogPost(pool, { tenant, topicId: topic.id, taskId }, before).catch((restoreError: unknown) => context.logger.warn({ err: restoreError, taskId }, 'could not put back the blog post of a job that ended without success'));
-        }
-        throw error;
+      // The length check: extend while short, condense once when long.
+      const parts = [...bodies];
+      const assembled = (): string => `# ${outline.title}\n\n${parts.map((part) => `## ${part.heading}\n\n${part.body}`).join('\n\n')}\n`;
+      for (let extension = 1; countWords(assembled()) < input.min_words && extension <= maxExtensions; extension += 1) {
+        const missing = input.min_words - countWords(assembled());
+        const extra: Outline = { ...outline, sections: [...outline.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
+        parts.push(await context.step(`extend:${extension}`, async () => {
+          const words = Math.max(120, missing + 60);
+          const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
+          return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim() };
+        }));
       }
+      if (countWords(assembled()) > input.max_words) {
+        const longest = parts.reduce((best, part, index) => (countWords(part.body) > countWords(parts[best]!.body) ? index : best), 0);
+        const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
+        parts[longest] = await context.step('condense', async () => {
+          const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
+          return { heading: parts[longest]!.heading, body: answer.object.body.trim() };
+        });
+      }
+      const content = assembled();
+      const words = countWords(content);
+      if (words < input.min_words || words > input.max_words) throw new LengthOutOfRangeError(words, input.min_words, input.max_words);
+
+      await context.step('assemble', async (step) => {
+        step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
+        return null;
+      }, {
+        save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections }),
+      });
+
+      let imageTaskId: string | null = null;
+      if (input.featured_image) {
+        const submitted = await context.submit(taskTypeFor(jobTypes.image, company.plan), imageInput.parse({ company_id: company.id, target: 'blog_post', target_id: outline.post_id }), { projectId: company.id, idempotencyKey: `${taskId}:featured-image` });
+        imageTaskId = submitted.taskId;
+      }
+      report(100, `${words} words${input.submit_for_approval ? ', pending approval' : ''}`);
+      return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
+    },
+    async onFailure({ task, transaction, stepResult }) {
+      // No outline checkpoint: the post was never this job's. A checkpoint from before `before`
+      // was kept: the text it replaced is gone, as for a new post.
+      const outline = await stepResult<{ before?: BlogPostBefore | null }>('outline');
+      if (outline === undefined) return;
+      const { topic_id: topicId } = task.input as BlogpostInput;
+      await restoreBlogPost(transaction, { tenant: task.tenant, topicId, taskId: task.id }, outline.before ?? null);
     },
   });
 }

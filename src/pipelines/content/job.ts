@@ -15,7 +15,7 @@
  * overhead 81 -> 39 ms, the social stage's 140 -> 110 ms (medians).
  */
 import type { z } from 'zod';
-import { defineTask, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
+import { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefinition } from '../../kit/index.ts';
 import type { TaskUsage } from '../../llm/index.ts';
 import { usageTotals } from '../llm-usage-totals.ts';
 import type { ContentServices } from './services.ts';
@@ -38,6 +38,8 @@ export interface JobSpec<Input> {
    * Call it after the job's last model call, or not at all.
    */
   run(context: TaskContext<Input>, report: (percent: number, message: string) => void, usage: () => Promise<TaskUsage | undefined>): Promise<Record<string, unknown>>;
+  /** The job type's `onFailure` (docs/engine.md, "Failure handlers"). */
+  onFailure?: TaskDefinition<Input>['onFailure'];
 }
 
 export function contentJob<Input extends { company_id: string }>(services: ContentServices, spec: JobSpec<Input>): AnyTaskDefinition[] {
@@ -46,6 +48,7 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
     input: spec.input,
     ...(spec.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: spec.hardTimeoutMs }),
     projectId: (input: Input) => input.company_id,
+    ...(spec.onFailure === undefined ? {} : { onFailure: spec.onFailure }),
     async run(context: TaskContext<Input>) {
       // At most one progress write per task in flight, paced (see above); reports arriving
       // meanwhile collapse into the latest.
