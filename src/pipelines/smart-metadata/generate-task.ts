@@ -6,8 +6,10 @@
  * records the generation in one transaction with the checkpoint. So a failure anywhere writes no
  * metadata, and a resumed task never stores twice. A final failure (no retry left), a hard
  * timeout on the last attempt included (error type `timeout`), is recorded in
- * `project_meta_generations` for the failure metric and emitted as `metadata_generation_failed`;
- * the task fails with the error itself (a typed error naming provider, model and cause).
+ * `project_meta_generations` for the failure metric and emitted as `metadata_generation_failed`,
+ * once per task (`recordFinalFailure`); the task fails with the error itself (a typed error naming
+ * provider, model and cause). A failure none of the task's code saw (its worker died on its last
+ * attempt: `abandoned`) is recorded by the type's `onFailure`.
  *
  * One run per project at a time: a second submit while one is active is rejected with the active
  * task's id (the API answers with that task).
@@ -16,17 +18,20 @@
  * debounced: the task first waits until the project has been left alone for
  * TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS, so a burst of edits costs one generation; further
  * edits meanwhile find this task active and are absorbed by it. An edit that lands while the
- * model is answering starts another round (at most `maxRounds`), so the stored metadata always
- * describes the latest content. The waits are durable sleeps: the task holds no worker slot
+ * model is answering starts another round (at most `maxRounds`, each debounced), so the stored
+ * metadata always describes the latest content: in a `content_change` task, and in any other
+ * (`api`, `cli`) of a tenant that regenerates on change, since the edit's own regeneration found
+ * this task active and was refused. The waits are durable sleeps: the task holds no worker slot
  * while it waits, and a restart does not shorten or repeat them.
  */
-import { abortReason, appendEvents, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
+import { abortReason, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
 import { NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
-import { recordGeneration } from './generations-store.ts';
+import { recordFinalFailure, recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { generationDisabledMessage } from './project-service.ts';
 import { projectContentChangedAt, projectTypeOf } from './projects-store.ts';
+import { readTenantSettings } from './settings-store.ts';
 import { generateProjectMetaInput, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 import { generateProjectMetaSummary } from './task-types.ts';
 
@@ -60,16 +65,16 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
   const { pool, logger, config } = services;
 
   /** One generation as a checkpointed step: the work outside any transaction, the row and its record in the save. */
-  const generateStep = (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
+  const generateStep = (context: TaskContext<GenerateProjectMetaInput>, key: string, force: boolean): Promise<GenerationOutcome> => {
     const { input, tenant, taskId, signal } = context;
     const projectId = input.project_id;
     return context.step(key, async (scope): Promise<GenerationOutcome> => {
-      if (!input.force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
+      if (!force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
       const contentVersion = (await projectContentChangedAt(pool, tenant, projectId)) ?? null;
       const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
       scope.emit('metadata_generated', {
         project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
-        ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: input.force, trigger: input.trigger,
+        ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: force, trigger: input.trigger,
       });
       return { status: 'generated', ...result, contentVersion };
     }, {
@@ -88,11 +93,11 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
   };
 
   /** The generation step; a failure that ends the task is recorded (metric, event) before it propagates. */
-  const generateOrRecordFailure = async (context: TaskContext<GenerateProjectMetaInput>, key: string): Promise<GenerationOutcome> => {
+  const generateOrRecordFailure = async (context: TaskContext<GenerateProjectMetaInput>, key: string, force: boolean): Promise<GenerationOutcome> => {
     const { input, tenant, taskId, signal } = context;
     const started = performance.now();
     try {
-      return await generateStep(context, key);
+      return await generateStep(context, key, force);
     } catch (error) {
       // A cancelled, stopped or taken-over attempt is not a failed generation, and a retried one
       // not yet. A hard timeout is: during a provider outage every attempt ends that way, and the
@@ -109,16 +114,13 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       // The row (the failure metric) and the event together, and not fenced by the attempt's
       // lease: at a hard timeout the engine settles the task without waiting for this handler, so
       // the lease may already be gone, and a fenced write would lose exactly these failures.
-      await withTransaction(pool, async (transaction) => {
-        await recordGeneration(transaction, {
-          tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
-          projectType: projectType ?? 'unknown', errorType, errorMessage: failure.message, durationSeconds: (performance.now() - started) / 1000,
-        });
-        await appendEvents(transaction, [{
-          taskId, tenant, projectId: context.projectId, type: 'metadata_generation_failed',
-          payload: { project_id: input.project_id, error_type: errorType, error: failure.message, code: failure.code },
-        }]);
-      }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
+      await withTransaction(pool, (transaction) => recordFinalFailure(transaction, {
+        tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
+        projectType: projectType ?? 'unknown', errorType, errorMessage: failure.message, durationSeconds: (performance.now() - started) / 1000,
+      }, {
+        taskId, tenant, projectId: context.projectId, type: 'metadata_generation_failed',
+        payload: { project_id: input.project_id, error_type: errorType, error: failure.message, code: failure.code },
+      })).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not record a failed metadata generation'));
       throw error;
     }
   };
@@ -155,12 +157,15 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       const debounce = input.trigger === 'content_change';
       let outcome: GenerationOutcome;
       for (let round = 1; ; round += 1) {
-        if (debounce) await waitUntilQuiet(context, round);
-        outcome = await generateOrRecordFailure(context, round === 1 ? 'generate' : `generate:${round}`);
-        if (!debounce || outcome.status !== 'generated' || round >= maxRounds) break;
-        // Edited while the model answered: the stored metadata already lags; go round again.
+        if (debounce || round > 1) await waitUntilQuiet(context, round);
+        // A later round rewrites what the first stored: metadata exists by then.
+        outcome = await generateOrRecordFailure(context, round === 1 ? 'generate' : `generate:${round}`, input.force || round > 1);
+        if (outcome.status !== 'generated' || round >= maxRounds) break;
+        // Edited while the model answered: the stored metadata already lags; go round again. Not
+        // for a tenant that does not regenerate on change (only a content_change task is sure it does).
         const version = outcome.contentVersion;
         const edited = await context.step(`recheck:${round}`, async () => {
+          if (!debounce && !(await readTenantSettings(pool, tenant)).regenerate_on_change) return false;
           const now = await projectContentChangedAt(pool, tenant, projectId);
           return now !== undefined && now !== version;
         });
@@ -171,6 +176,28 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       }
       await context.progress(100, `tags: ${outcome.value.ai_generated_tags.join(', ')}`).catch(() => {});
       return { status: 'generated', project_id: projectId, force_regenerate: input.force, metadata: outcome.value, analysis: outcome.offline };
+    },
+    /**
+     * A final failure no handler recorded: a worker that died on its last attempt (`abandoned`),
+     * or a record the handler could not write. Described as the task's error says.
+     */
+    async onFailure({ task, transaction }) {
+      if (task.status !== 'failed') return;
+      const { project_id: projectId } = task.input as GenerateProjectMetaInput;
+      const error = (task.error ?? {}) as { code?: string; message?: string; details?: { error_type?: unknown } };
+      const code = error.code ?? 'internal_error';
+      const errorType = code === 'hard_timeout' ? 'timeout' : typeof error.details?.error_type === 'string' ? error.details.error_type : code;
+      const message = error.message ?? 'The generation failed.';
+      const projectType = await projectTypeOf(transaction, task.tenant, projectId);
+      const startedAt = task.started_at === null ? Number.NaN : Date.parse(task.started_at);
+      const endedAt = task.completed_at === null ? Number.NaN : Date.parse(task.completed_at);
+      await recordFinalFailure(transaction, {
+        tenant: task.tenant, projectId: projectType ? projectId : null, taskId: task.id, status: 'failure', modelUsed: metadataModel(services),
+        projectType: projectType ?? 'unknown', errorType, errorMessage: message, durationSeconds: Number.isFinite(endedAt - startedAt) ? Math.max(0, (endedAt - startedAt) / 1000) : 0,
+      }, {
+        taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'metadata_generation_failed',
+        payload: { project_id: projectId, error_type: errorType, error: message, code },
+      });
     },
   });
 }

@@ -3,7 +3,7 @@
  * not be retried). The metrics are computed from these rows (metrics.ts), which is what makes
  * them right whichever process ran the task; the API shows a project's recent ones.
  */
-import { isoTimestamp, type Queryable } from '../../kit/index.ts';
+import { appendEvents, isoTimestamp, type NewEvent, type Queryable } from '../../kit/index.ts';
 
 export interface GenerationRecord {
   tenant: string;
@@ -28,6 +28,22 @@ export async function recordGeneration(database: Queryable, record: GenerationRe
     [record.tenant, record.projectId, record.taskId, record.status, record.modelUsed, record.projectType, record.errorType ?? null, record.errorMessage?.slice(0, 2000) ?? null,
       record.durationSeconds, record.contentLengthChars ?? null, record.tagsCount ?? null, record.summaryLengthChars ?? null],
   );
+}
+
+/**
+ * A generation task's final failure and its `metadata_generation_failed` event, once per task.
+ * The task's handler records the failure it saw, and its type's `onFailure` one no handler saw (a
+ * worker that died on its last attempt); at a hard timeout the engine settles the task without
+ * waiting for the handler, so both may try at once. A lock on the task, held to the commit,
+ * orders them, and the second finds the first's row. Returns whether this call recorded it.
+ */
+export async function recordFinalFailure(transaction: Queryable, record: GenerationRecord & { taskId: string; status: 'failure' }, event: NewEvent): Promise<boolean> {
+  await transaction.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`metadata-failure:${record.taskId}`]);
+  const recorded = await transaction.query(`SELECT 1 FROM project_meta_generations WHERE task_id = $1 AND status = 'failure'`, [record.taskId]);
+  if ((recorded.rowCount ?? 0) > 0) return false;
+  await recordGeneration(transaction, record);
+  await appendEvents(transaction, [event]);
+  return true;
 }
 
 export interface GenerationRow {
