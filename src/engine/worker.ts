@@ -284,7 +284,6 @@ export class Worker {
     // Outcomes the loop left for a next claim are written now: there is none.
     this.#settler.flushNow();
     await this.#sweeping;
-    await this.#handlingFailures;
     await this.#pollingDrained;
     for (const unlisten of this.#unlisten) unlisten();
     for (const running of this.#active.values()) running.controller.abort(new TaskAbortedError('shutdown'));
@@ -310,6 +309,8 @@ export class Worker {
     clearInterval(this.#heartbeat);
     await Promise.all([...this.#settling]);
     await this.#settler.idle();
+    // Started by the last settles at the latest; none starts after them.
+    await this.#handlingFailures;
     await unregisterWorker(this.#dependencies.pool, this.id).catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'could not remove this worker\'s heartbeat row; it ages out');
     });
