@@ -188,15 +188,16 @@ describe('rate limit', () => {
 });
 
 describe('rate limit window', () => {
-  it('starts at most N requests in any window, counting starts replayed from checkpoints', async () => {
+  it('lets N requests start in any window and says how long the next one waits', () => {
     const window = new MinuteWindow(3, 300);
-    const replayed = Date.now() - 100;
-    window.record(replayed);
-    const starts = [replayed];
-    for (let index = 0; index < 4; index += 1) starts.push(await window.acquire());
-    // Five starts, at most three in any 300 ms.
-    for (let index = 3; index < starts.length; index += 1) expect(starts[index]! - starts[index - 3]!).toBeGreaterThanOrEqual(300);
-    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(300);
+    const now = 10_000;
+    for (const start of [now - 350, now - 200, now - 100]) window.record(start);
+    // The start 350 ms ago has left the window: two remain, a third fits.
+    expect(window.waitMs(now)).toBe(0);
+    window.record(now);
+    // Three in the window: the next waits until the oldest of them (200 ms ago) leaves it.
+    expect(window.waitMs(now)).toBe(100);
+    expect(window.waitMs(now + 100)).toBe(0);
   });
 });
 
