@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.ts';
+import { maxBudgetSeconds } from './pipelines/learning/limits.ts';
 
 const positiveInteger = z.coerce.number().int().positive();
 const nonNegativeInteger = z.coerce.number().int().nonnegative();
@@ -27,6 +28,10 @@ const timeZone = z.string().refine((zone) => {
     return false;
   }
 }, 'an IANA time zone such as UTC or Europe/Amsterdam');
+
+// Every learning budget has the one limit its tasks' hard timeouts are derived from: a longer
+// one would be stopped by the engine mid-run, so it is refused here, at start-up.
+const learningBudget = positiveInteger.max(maxBudgetSeconds, `at most ${maxBudgetSeconds} seconds: a learning job's hard timeout is derived from this limit`);
 
 /** One environment variable: its schema, default and the text shown in errors and docs. */
 interface Setting<Output> {
@@ -78,7 +83,9 @@ export const settings = {
   gatherJudgeLowerBound: setting('TASKLOOM_GATHER_JUDGE_LOWER_BOUND', z.coerce.number().min(0).max(1).optional(), 'Automated gather: lower cosine bound of the borderline band sent to the judge. Unset: 0.1 below the embedding model\'s duplicate threshold.'),
   learningSource: setting('TASKLOOM_LEARNING_SOURCE', z.enum(['auto', 'wordnet', 'llm']), 'Learning pipeline: where rounds get words and words get knowledge. `wordnet`: WordNet 3.1 offline; `llm`: the research model (TASKLOOM_LLM_RESEARCH_MODEL, Perplexity when configured); `auto`: the research model when a provider key is configured, else WordNet.', 'auto'),
   learningProposals: setting('TASKLOOM_LEARNING_PROPOSALS', z.enum(['source', 'wordnet']), 'Learning pipeline: who proposes a round\'s words. `source`: the research source (one model call per round with `llm`); `wordnet`: frequent WordNet lemmas, offline, while the research model still defines them (saves the ~1,000-word generation call a round).', 'source'),
-  learningBudgetSeconds: setting('TASKLOOM_LEARNING_BUDGET_SECONDS', positiveInteger.max(86_400), 'Learning pipeline: wall-clock budget of a big learning job from its first start, counting every wait (seed: 600 s).', '600'),
+  learningBudgetSeconds: setting('TASKLOOM_LEARNING_BUDGET_SECONDS', learningBudget, `Learning pipeline: wall-clock budget of a big learning job from its first start, counting every wait (seed: 600 s; at most ${maxBudgetSeconds}).`, '600'),
+  learningQuickBudgetSeconds: setting('TASKLOOM_LEARNING_QUICK_BUDGET_SECONDS', learningBudget, `Learning pipeline: wall-clock budget of a quick learning job from its first start (at most ${maxBudgetSeconds}); at its deadline it completes with what it learned.`, '120'),
+  learningDeepBudgetSeconds: setting('TASKLOOM_LEARNING_DEEP_BUDGET_SECONDS', learningBudget, `Learning pipeline: wall-clock budget of a deep learning job from its first start (at most ${maxBudgetSeconds}); its last tenth is kept for deepening entries.`, '600'),
   learningWordsPerRound: setting('TASKLOOM_LEARNING_WORDS_PER_ROUND', positiveInteger.max(5000), 'Learning pipeline: words one big-job round asks for (seed: 1000).', '1000'),
   learningWordsLearnedPerRound: setting('TASKLOOM_LEARNING_WORDS_LEARNED_PER_ROUND', positiveInteger.max(5000), 'Learning pipeline: queued words one big-job round learns at most; the rest stay queued (seed: 200).', '200'),
   learningBatchSize: setting('TASKLOOM_LEARNING_BATCH_SIZE', positiveInteger.max(50), 'Learning pipeline: words researched in one model call and saved in one checkpointed step.', '10'),

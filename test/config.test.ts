@@ -39,3 +39,23 @@ it('documents every setting in the README, exactly as `taskloom config` prints t
   // Regenerate with: node bin/taskloom.js config, pasted between the two markers.
   expect(table).toBe(configurationMarkdown());
 });
+
+it('holds every learning budget to the one limit the learning jobs\' hard timeouts are derived from', async () => {
+  const { bigLearningJobInput, maxBudgetSeconds } = await import('../src/pipelines/learning/schemas.ts');
+  for (const env of ['TASKLOOM_LEARNING_BUDGET_SECONDS', 'TASKLOOM_LEARNING_QUICK_BUDGET_SECONDS', 'TASKLOOM_LEARNING_DEEP_BUDGET_SECONDS']) {
+    let thrown: unknown;
+    try {
+      loadConfig({}, { [env]: String(maxBudgetSeconds + 1) });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isTaskloomError(thrown) && thrown.code).toBe('config_invalid');
+    // The start-up error names the variable and the limit, and says why.
+    expect((thrown as Error).message).toContain(`${env}="${maxBudgetSeconds + 1}" is invalid (at most ${maxBudgetSeconds} seconds: a learning job's hard timeout is derived from this limit)`);
+    expect(() => loadConfig({}, { [env]: String(maxBudgetSeconds) })).not.toThrow();
+  }
+  // A job's own budget has the same limit as the setting.
+  expect(bigLearningJobInput.safeParse({ budget_seconds: maxBudgetSeconds }).success).toBe(true);
+  expect(bigLearningJobInput.safeParse({ budget_seconds: maxBudgetSeconds + 1 }).success).toBe(false);
+  expect(loadConfig({}, {})).toMatchObject({ learningBudgetSeconds: 600, learningQuickBudgetSeconds: 120, learningDeepBudgetSeconds: 600 });
+});
