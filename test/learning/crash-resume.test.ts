@@ -1,7 +1,8 @@
 /**
  * A worker process SIGKILLed in the middle of a big job's round: another worker resumes the job
  * from its checkpoints, no word a committed step learned is researched again, every word is
- * learned once, and the job still completes at its deadline.
+ * learned once, the job takes back the words its dead worker had claimed, and it still completes
+ * at its deadline.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
@@ -33,13 +34,18 @@ it('resumes a SIGKILLed big job mid-round without researching a learned word aga
   const child = spawnNode('test/learning/fixtures/learning-worker.ts', [database.url, String(batchDelayMs)]);
   await child.waitForLine('ready');
 
-  // Mid-round: the second round has committed two of its four batches.
+  // Mid-round: the second round has committed two of its four batches, and the worker holds the
+  // claims of the batch in hand.
+  const claimed = async (): Promise<string[]> => (await database.pool.query<{ normalised: string }>('SELECT normalised FROM unknown_words WHERE claimed_by = $1', [task.id])).rows.map((row) => row.normalised);
   await eventually(async () => {
     const step = await database.pool.query("SELECT 1 FROM task_steps WHERE task_id = $1 AND key = 'round:2:batch:2'", [task.id]);
-    return (step.rowCount ?? 0) > 0;
+    return (step.rowCount ?? 0) > 0 && (await claimed()).length > 0;
   }, 30_000, 10);
   child.process.kill('SIGKILL');
   await child.exited;
+  // The words the dead worker was researching, still claimed by the job (until its cut-off).
+  const heldAtCrash = await claimed();
+  expect(heldAtCrash.length).toBeGreaterThan(0);
 
   const learnedEvents = async (): Promise<string[][]> => (await engine.readEvents({ taskId: task.id }))
     .filter((event) => event.type === 'words_learned')
@@ -59,6 +65,13 @@ it('resumes a SIGKILLed big job mid-round without researching a learned word aga
   // The resumed attempt researched no word the first attempt had committed.
   expect(resumed.researched.length).toBeGreaterThan(0);
   expect(resumed.researched.filter((word) => committedBeforeCrash.includes(word))).toEqual([]);
+
+  // The resumed job was not locked out of the words it held when its worker died: it took them
+  // again at once (long before their claims lapse at its cut-off) and learned them itself.
+  expect(resumed.researched).toEqual(expect.arrayContaining(heldAtCrash));
+  const heldLearned = await database.pool.query<{ normalised: string }>("SELECT normalised FROM known_words WHERE tenant = 'alpha' AND task_id = $1 AND normalised = ANY($2::text[])", [task.id, heldAtCrash]);
+  expect(heldLearned.rows.map((row) => row.normalised).sort()).toEqual([...heldAtCrash].sort());
+  expect(await claimed()).toEqual([]);
 
   // Every word learned exactly once, and the knowledge base holds exactly those words.
   const learned = (await learnedEvents()).flat();

@@ -4,7 +4,9 @@
  *
  * Writes take the step's transaction, so a batch's knowledge commits with its checkpoint or not
  * at all. Inserts are `ON CONFLICT DO NOTHING`: a word another job learned meanwhile is kept as
- * that job learned it, and only words this call inserted count as learned here.
+ * that job learned it, and only words this call inserted count as learned here. A job claims the
+ * queued words it researches (`claimQueuedWords`), so concurrent jobs of one tenant do not
+ * research, pay for and count the same word at once.
  */
 import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 import type { KnowledgeEntry } from './schemas.ts';
@@ -52,25 +54,56 @@ export async function recordRound(transaction: Queryable, scope: { tenant: strin
 }
 
 /**
- * The next queued words to learn, oldest first, words that failed less often first; words the
- * tenant knows by now (learned by another job) are skipped. `upToId` bounds the queue to what
- * was there when a deep job started.
+ * Claims the next queued words to learn for job `taskId`, oldest first, words that failed less
+ * often first, and returns them in that order; words the tenant knows by now (learned by another
+ * job) are skipped. `upToId` bounds the queue to what was there when a deep job started.
+ *
+ * Concurrent jobs of one tenant never get the same word: the select takes its rows FOR UPDATE
+ * SKIP LOCKED (a word another job is claiming in this instant is skipped, not waited for) and
+ * skips words whose claim belongs to another job and has not expired (a claim committed since the
+ * statement began is re-read by PostgreSQL's row lock and skipped too). A word claimed by this
+ * very job is taken again: a job resumed after its worker died continues the words it held.
  */
-export async function nextQueuedWords(database: Queryable, tenant: string, limit: number, options: { upToId?: number; excluding?: readonly string[] } = {}): Promise<WordToLearn[]> {
+export async function claimQueuedWords(database: Queryable, tenant: string, limit: number, options: { taskId: string; claimUntil: Date; upToId?: number; excluding?: readonly string[] }): Promise<WordToLearn[]> {
   if (limit <= 0) return [];
-  // The queue's head first (index order), then the known check on those few rows only: a word
-  // is taken off the queue when it is learned, so a known word in the queue is a rare race.
-  const result = await database.query<WordToLearn>(
-    `SELECT c.word, c.normalised FROM (
-       SELECT u.word, u.normalised, u.attempts, u.id FROM unknown_words u
+  // The queue's head first (index order), then the known check on those few rows only, whatever
+  // plan stale statistics lead to (see the planner note above): a word is taken off the queue when
+  // it is learned, so a known word in the queue is a rare race. The head's rows are locked while
+  // the statement runs; a concurrent claim skips them and takes the next ones.
+  const result = await database.query<WordToLearn & { attempts: number; id: string }>(
+    `WITH head AS (
+       SELECT u.tenant, u.normalised, u.attempts, u.id FROM unknown_words u
        WHERE u.tenant = $1 AND u.attempts < $2 AND ($3::bigint IS NULL OR u.id <= $3) AND NOT (u.normalised = ANY($5::text[]))
+         AND (u.claimed_by IS NULL OR u.claimed_by = $6 OR u.claim_expires_at <= now())
        ORDER BY u.attempts, u.id LIMIT $4 + 20
-     ) c
-     WHERE NOT EXISTS (SELECT 1 FROM known_words k WHERE k.tenant = $1 AND k.normalised = c.normalised OFFSET 0)
-     ORDER BY c.attempts, c.id LIMIT $4`,
-    [tenant, maxWordAttempts, options.upToId ?? null, limit, options.excluding ?? []],
+       FOR UPDATE OF u SKIP LOCKED
+     ), unknown AS (
+       SELECT head.tenant, head.normalised FROM head
+       WHERE NOT EXISTS (SELECT 1 FROM known_words k WHERE k.tenant = $1 AND k.normalised = head.normalised OFFSET 0)
+       ORDER BY head.attempts, head.id LIMIT $4
+     )
+     UPDATE unknown_words u SET claimed_by = $6, claim_expires_at = $7
+     FROM unknown WHERE u.tenant = unknown.tenant AND u.normalised = unknown.normalised
+     RETURNING u.word, u.normalised, u.attempts, u.id`,
+    [tenant, maxWordAttempts, options.upToId ?? null, limit, options.excluding ?? [], options.taskId, options.claimUntil],
   );
-  return result.rows;
+  // UPDATE ... RETURNING keeps no order: put the queue's order back.
+  return result.rows
+    .sort((left, right) => left.attempts - right.attempts || Number(left.id) - Number(right.id))
+    .map((row) => ({ word: row.word, normalised: row.normalised }));
+}
+
+/**
+ * Gives back job `taskId`'s claims: on `words` only (a batch saved or failed), or all of them (the
+ * job ended). A claim another job has taken since (this one's had lapsed) is left alone.
+ */
+export async function releaseClaims(database: Queryable, tenant: string, taskId: string, words?: readonly string[]): Promise<void> {
+  if (words !== undefined && words.length === 0) return;
+  await database.query(
+    `UPDATE unknown_words SET claimed_by = NULL, claim_expires_at = NULL
+     WHERE claimed_by = $2 AND tenant = $1 AND ($3::text[] IS NULL OR normalised = ANY($3::text[]))`,
+    [tenant, taskId, words ?? null],
+  );
 }
 
 /** The newest queue id (deep mode learns the queue as it stood when it started). */
@@ -110,14 +143,18 @@ export async function saveLearned(transaction: Queryable, scope: { tenant: strin
   return rows.map((entry) => entry.normalised);
 }
 
-/** Counts a failed attempt on queued words; they stay queued with the reason. */
-export async function recordUnresolved(transaction: Queryable, tenant: string, unresolved: readonly UnresolvedWord[]): Promise<void> {
+/**
+ * Counts job `taskId`'s failed attempt on queued words; they stay queued with the reason. Fenced
+ * by the claim: a word another job claimed after this job's claim lapsed is that job's to count,
+ * so one word is never counted twice for one moment of research.
+ */
+export async function recordUnresolved(transaction: Queryable, tenant: string, taskId: string, unresolved: readonly UnresolvedWord[]): Promise<void> {
   if (unresolved.length === 0) return;
   await transaction.query(
     `UPDATE unknown_words u SET attempts = u.attempts + 1, last_error = f.reason
      FROM unnest($2::text[], $3::text[]) AS f(normalised, reason)
-     WHERE u.tenant = $1 AND u.normalised = f.normalised`,
-    [tenant, unresolved.map((entry) => entry.normalised), unresolved.map((entry) => entry.reason.slice(0, 500))],
+     WHERE u.tenant = $1 AND u.normalised = f.normalised AND (u.claimed_by IS NULL OR u.claimed_by = $4)`,
+    [tenant, unresolved.map((entry) => entry.normalised), unresolved.map((entry) => entry.reason.slice(0, 500)), taskId],
   );
 }
 

@@ -7,19 +7,39 @@
  *   with an expanded definition, applications and misconceptions.
  *
  * With an empty queue a run first proposes one round of words, so a fresh tenant learns too.
+ *
+ * Each mode has a wall-clock budget from its first start (TASKLOOM_LEARNING_QUICK_BUDGET_SECONDS,
+ * 120 s; TASKLOOM_LEARNING_DEEP_BUDGET_SECONDS, 600 s), enforced like the big job's by
+ * deadline.ts: the clock is checked before every step, and the source call in hand is cut off at
+ * the deadline plus the grace; the job then completes with what its committed steps learned.
+ * Deep mode stops learning words when a tenth of its budget is left, so the deepening it exists
+ * for still runs when the queue holds more words than the budget allows.
+ *
  * Step keys: `plan`, `round:1:propose` (empty queue only), `select`, `batch:{i}`, `deepen`, `complete`.
  */
-import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
-import { isTaskloomError } from '../../errors.ts';
-import { getJob, startJob, updateJob } from './jobs-store.ts';
-import { lastQueuedId } from './knowledge-store.ts';
-import { deepenStep, learnBatchStep, proposeStep, reportJobError } from './learning-steps.ts';
+import { defineTask, type TaskContext } from '../../kit/index.ts';
+import { defaultDeadlineGraceMs, hardTimeoutFor, watchDeadline } from './deadline.ts';
+import { endAfterError, finishJob, type JobEnding } from './job-ending.ts';
+import { startJob, updateJob } from './jobs-store.ts';
+import { lastQueuedId, releaseClaims } from './knowledge-store.ts';
+import { deepenStep, learnBatchStep, proposeStep } from './learning-steps.ts';
 import { learningJobInput, type LearningJobInput, type LearningResult } from './schemas.ts';
 import { learningMaxAttempts, type ResolvedLearningServices } from './services.ts';
 import { learningTaskSummary } from './task-types.ts';
 
 /** Entries deep mode deepens (seed: 5). */
 export const entriesDeepenedPerRun = 5;
+
+/** The share of a deep job's budget kept for deepening: it stops learning words when this much is left. */
+export const deepenShareOfBudget = 0.1;
+
+interface Plan {
+  waiting: number;
+  /** Absent in the plan of a job started before jobs of this type had a deadline. */
+  startedAt?: number;
+  deadline?: number;
+  budgetMs?: number;
+}
 
 interface Selection {
   upToId: number;
@@ -28,76 +48,64 @@ interface Selection {
 
 export function createLearningTask(services: ResolvedLearningServices) {
   const { config, pool, source, logger } = services;
+  const deadlineGraceMs = services.deadlineGraceMs ?? defaultDeadlineGraceMs;
+  const budgetSecondsOf = (mode: LearningJobInput['mode']): number => (mode === 'quick' ? config.learningQuickBudgetSeconds : config.learningDeepBudgetSeconds);
   return defineTask({
     ...learningTaskSummary,
     maxAttempts: learningMaxAttempts,
     input: learningJobInput,
-    // Deep mode may take long with a remote model; an attempt stopped here resumes from its steps.
-    hardTimeoutMs: 1_800_000,
+    // The job ends itself at its deadline plus the grace; the hard timeout only catches an attempt
+    // that hangs. Both budgets are at most maxBudgetSeconds (limits.ts).
+    hardTimeoutMs: hardTimeoutFor(Math.max(config.learningQuickBudgetSeconds, config.learningDeepBudgetSeconds), deadlineGraceMs, config.llmTimeoutMs),
     ...(services.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: services.retryBaseDelayMs }),
     concurrency: { key: (input: LearningJobInput) => input.mode, onConflict: 'reject' },
     async run(context: TaskContext<LearningJobInput>): Promise<LearningResult> {
       const { input, signal, taskId, tenant } = context;
       const generic = context as TaskContext<unknown>;
+      const stored = await context.step('plan', async (scope): Promise<Plan> => {
+        const startedAt = Date.now();
+        const budgetMs = budgetSecondsOf(input.mode) * 1000;
+        const queue = await lastQueuedId(pool, tenant);
+        scope.emit('learning_started', { mode: input.mode, queued_words: queue.waiting, budget_ms: budgetMs, deadline_at: new Date(startedAt + budgetMs).toISOString(), source: source.name });
+        return { waiting: queue.waiting, startedAt, deadline: startedAt + budgetMs, budgetMs };
+      }, { save: (transaction, result) => startJob(transaction, { taskId, tenant, mode: input.mode, ...(result.deadline === undefined ? {} : { budgetMs: result.budgetMs, deadlineAt: new Date(result.deadline) }) }) });
+      // A job planned before it had a deadline gets its budget from now on.
+      const budgetMs = stored.budgetMs ?? budgetSecondsOf(input.mode) * 1000;
+      const deadline = watchDeadline(stored.deadline ?? Date.now() + budgetMs, deadlineGraceMs, signal);
+      const ending: JobEnding = { pool, logger, mode: input.mode, deadline };
+      const learnUntil = input.mode === 'deep' ? deadline.deadline - budgetMs * deepenShareOfBudget : deadline.deadline;
+
       try {
-        const plan = await context.step('plan', async (scope) => {
-          const queue = await lastQueuedId(pool, tenant);
-          scope.emit('learning_started', { mode: input.mode, queued_words: queue.waiting, source: source.name });
-          return { waiting: queue.waiting };
-        }, { save: (transaction) => startJob(transaction, { taskId, tenant, mode: input.mode }) });
-        if (plan.waiting === 0) await proposeStep(generic, source, 1, config.learningWordsPerRound);
+        if (stored.waiting === 0 && deadline.beforeDeadline(learnUntil)) await proposeStep(generic, source, 1, config.learningWordsPerRound, { signal: deadline.cutOff });
         const selection = await context.step('select', async (): Promise<Selection> => {
           const queue = await lastQueuedId(pool, tenant);
           return { upToId: queue.lastId, planned: input.mode === 'quick' ? Math.min(config.learningQuickWords, queue.waiting) : queue.waiting };
         }, { save: (transaction, result) => updateJob(transaction, taskId, { plannedWords: result.planned }) });
 
         const picked = new Set<string>();
-        for (let batch = 1; picked.size < selection.planned; batch += 1) {
+        for (let batch = 1; picked.size < selection.planned && deadline.beforeDeadline(learnUntil); batch += 1) {
           signal.throwIfAborted();
-          const result = await learnBatchStep(generic, { source, pool, key: `batch:${batch}`, limit: selection.planned - picked.size, picked, upToId: selection.upToId });
+          const result = await learnBatchStep(generic, { source, pool, key: `batch:${batch}`, limit: selection.planned - picked.size, picked, upToId: selection.upToId, signal: deadline.cutOff, claimUntil: deadline.cutOffAt });
           if (result.words.length === 0) break;
           for (const word of result.words) picked.add(word);
           void context.progress(Math.min(99, Math.floor((picked.size / Math.max(1, selection.planned)) * 100)), `${picked.size} of ${selection.planned} words`)
             .catch((error: unknown) => logger.debug({ err: error, taskId }, 'progress update skipped'));
         }
-        if (input.mode === 'deep') {
+        if (input.mode === 'deep' && deadline.beforeDeadline()) {
           signal.throwIfAborted();
-          await deepenStep(generic, { source, pool, limit: entriesDeepenedPerRun });
+          await deepenStep(generic, { source, pool, limit: entriesDeepenedPerRun, signal: deadline.cutOff });
         }
-        const result = await resultOf(context, 'completed');
-        await context.step('complete', async (scope) => {
-          scope.emit('learning_completed', { ...result });
-          return null;
-        });
-        await context.progress(100, `learned ${result.total_tokens} words`).catch(() => {});
-        return result;
+        return await finishJob(generic, ending, 'completed');
       } catch (error) {
-        const reason = abortReason(signal);
-        if (reason === 'cancelled') {
-          const result = await resultOf(context, 'cancelled');
-          await context.emit('learning_cancelled', { ...result }).catch(() => {});
-          return result;
-        }
-        if (reason !== undefined) throw signal.reason;
-        const retryable = isTaskloomError(error) ? error.retryable : true;
-        await reportJobError(pool, taskId, error, retryable && context.willRetry).catch((reportError: unknown) => logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
-        throw error;
+        return await endAfterError(generic, ending, error);
+      } finally {
+        deadline.dispose();
       }
     },
+    // Every way the job ends gives its word claims back; this covers the endings none of its code
+    // saw (its worker died on the last attempt, a cancel during a retry's backoff).
+    async onFailure({ task, transaction }) {
+      await releaseClaims(transaction, task.tenant, task.id);
+    },
   });
-
-  async function resultOf(context: TaskContext<LearningJobInput>, status: LearningResult['status']): Promise<LearningResult> {
-    const job = await getJob(pool, context.tenant, context.taskId);
-    return {
-      status,
-      mode: context.input.mode,
-      total_tokens: job?.total_tokens ?? 0,
-      rounds: job?.last_round ?? 0,
-      words_proposed: job?.words_proposed ?? 0,
-      words_queued: job?.words_queued ?? 0,
-      words_failed: job?.words_failed ?? 0,
-      entries_deepened: job?.entries_deepened ?? 0,
-      past_deadline_ms: 0,
-    };
-  }
 }

@@ -8,7 +8,7 @@
 import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
 import { serializeError } from '../../errors.ts';
 import { updateJob } from './jobs-store.ts';
-import { entriesToDeepen, nextQueuedWords, recordNotDeepened, recordRound, recordUnresolved, saveDeepened, saveLearned } from './knowledge-store.ts';
+import { claimQueuedWords, entriesToDeepen, recordNotDeepened, recordRound, recordUnresolved, releaseClaims, saveDeepened, saveLearned } from './knowledge-store.ts';
 import { distinctLearnableWords, normaliseWord } from './normalise.ts';
 import type { JobError } from './schemas.ts';
 import type { DeepenedWord, ResearchedWord, ResearchSource, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
@@ -39,8 +39,8 @@ const unresolvedError = (unresolved: readonly UnresolvedWord[]): JobError[] =>
 
 /**
  * One round's proposal: the tokens as proposed go to raw_training, the learnable new ones to the
- * queue. `signal` (default the task's) aborts the source call: a big job passes one that also
- * fires shortly after its deadline.
+ * queue. `signal` (default the task's) aborts the source call: a job passes its deadline's cut-off
+ * (deadline.ts), which also fires shortly after its deadline.
  */
 export async function proposeStep(context: TaskContext<unknown>, source: ResearchSource, round: number, count: number, options: { signal?: AbortSignal } = {}): Promise<ProposeResult> {
   const key = `round:${round}:propose`;
@@ -62,21 +62,37 @@ export async function proposeStep(context: TaskContext<unknown>, source: Researc
 }
 
 /**
- * Takes up to `limit` words from the queue (skipping `picked`, the words earlier batches of this
+ * Claims up to `limit` words of the queue (skipping `picked`, the words earlier batches of this
  * job took), researches them and stores what was learned. Returns an empty batch when the queue
- * has nothing left to give. `signal` (default the task's) aborts the research call.
+ * has nothing left to give this job. `signal` (default the task's) aborts the research call; the
+ * claims last until `claimUntil` (the job's cut-off, after which it cannot research them).
+ *
+ * The claims are given back when the batch is saved, in its transaction, and when its research
+ * fails; a job that dies with claims keeps them for its resumed attempt, and they lapse at
+ * `claimUntil` if it never resumes.
  */
-export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool; signal?: AbortSignal }): Promise<BatchResult> {
-  const { taskId, tenant } = context;
+export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool; claimUntil: Date; signal?: AbortSignal }): Promise<BatchResult> {
+  const { taskId, tenant, logger } = context;
   const signal = options.signal ?? context.signal;
   const { source, key } = options;
   return context.step(key, async (scope: StepScope): Promise<BatchResult> => {
-    const words = await nextQueuedWords(options.pool, tenant, Math.min(options.limit, source.batchSize), {
+    const words = await claimQueuedWords(options.pool, tenant, Math.min(options.limit, source.batchSize), {
+      taskId,
+      claimUntil: options.claimUntil,
       excluding: [...options.picked],
       ...(options.upToId === undefined ? {} : { upToId: options.upToId }),
     });
     if (words.length === 0) return { words: [], learned: [], unresolved: [], calls: 0 };
-    const outcome = await source.research(words, { signal, taskId, step: key });
+    let outcome: Awaited<ReturnType<ResearchSource['research']>>;
+    try {
+      outcome = await source.research(words, { signal, taskId, step: key });
+    } catch (error) {
+      // Other jobs may take these words while this one waits for its retry or ends; best effort,
+      // as the claims lapse at claimUntil anyway.
+      await releaseClaims(options.pool, tenant, taskId, words.map((word) => word.normalised))
+        .catch((releaseError: unknown) => logger.warn({ err: releaseError, taskId }, 'could not release the claims of a failed learning batch'));
+      throw error;
+    }
     scope.emit('words_learned', {
       ...(options.round === undefined ? {} : { round: options.round }),
       // Scalars first: the dashboard's event log shows them on the event's line.
@@ -89,15 +105,20 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
   }, {
     save: async (transaction: PoolClient, result) => {
       const inserted = await saveLearned(transaction, { tenant, taskId }, result.learned);
-      await recordUnresolved(transaction, tenant, result.unresolved);
+      await recordUnresolved(transaction, tenant, taskId, result.unresolved);
+      await releaseClaims(transaction, tenant, taskId, result.words);
       await updateJob(transaction, taskId, { totalTokens: inserted.length, wordsFailed: result.unresolved.length, errors: unresolvedError(result.unresolved) });
     },
   });
 }
 
-/** Deep mode's last step: up to `limit` solidified entries get an expanded definition, applications and misconceptions. */
-export async function deepenStep(context: TaskContext<unknown>, options: { source: ResearchSource; limit: number; pool: Pool }): Promise<DeepenResult> {
-  const { taskId, tenant, signal } = context;
+/**
+ * Deep mode's last step: up to `limit` solidified entries get an expanded definition, applications
+ * and misconceptions. `signal` (default the task's) aborts the source call.
+ */
+export async function deepenStep(context: TaskContext<unknown>, options: { source: ResearchSource; limit: number; pool: Pool; signal?: AbortSignal }): Promise<DeepenResult> {
+  const { taskId, tenant } = context;
+  const signal = options.signal ?? context.signal;
   return context.step('deepen', async (scope: StepScope): Promise<DeepenResult> => {
     const entries = await entriesToDeepen(options.pool, tenant, options.limit);
     if (entries.length === 0) return { deepened: [], unresolved: [], calls: 0 };

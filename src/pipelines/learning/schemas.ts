@@ -5,6 +5,7 @@
  * whatever source produced it.
  */
 import { z } from 'zod';
+import { maxBudgetSeconds } from './limits.ts';
 
 // Defined with the pipeline's task types, which its definition lists without loading these schemas.
 export { bigLearningTaskType, learningTaskType } from './task-types.ts';
@@ -19,13 +20,8 @@ export const learningJobInput = z.object({
 }).strict();
 export type LearningJobInput = z.infer<typeof learningJobInput>;
 
-/**
- * Longest budget a big job's input may ask for. The task's hard timeout is derived from it
- * (big-learning-job.ts), so a longer budget would be stopped by the engine mid-run, retried and
- * end `failed`: it is refused at submit instead. The seed stops at 10 minutes; an hour is the
- * headroom above that.
- */
-export const maxBudgetSeconds = 3600;
+// The one limit of every learning budget, shared with the configuration (limits.ts).
+export { maxBudgetSeconds };
 
 /** `big_learning_job` input; every field falls back to its TASKLOOM_LEARNING_* setting. */
 export const bigLearningJobInput = z.object({
@@ -145,6 +141,6 @@ export interface LearningResult {
   words_queued: number;
   words_failed: number;
   entries_deepened: number;
-  /** Milliseconds past the deadline the last word finished (big jobs; 0 when it ended before). */
+  /** Milliseconds past the deadline the job finished its last step (0 when it ended before). */
   past_deadline_ms: number;
 }

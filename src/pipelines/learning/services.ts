@@ -26,7 +26,8 @@ export interface LearningServices {
   /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
   retryBaseDelayMs?: number | undefined;
   /**
-   * How long past its deadline a big job lets the source call in hand run before aborting it.
+   * How long past its deadline a learning job (big, quick or deep) lets the source call in hand
+   * run before aborting it (deadline.ts).
    * @default 5000 (defaultDeadlineGraceMs)
    */
   deadlineGraceMs?: number | undefined;

@@ -1,0 +1,78 @@
+/**
+ * How an attempt of any learning job (big, quick, deep) ends: completed at its deadline or when
+ * its work is done, cancelled with what it kept, or failed to be retried from its checkpoints.
+ * One implementation, so every mode stops at its deadline the same way (deadline.ts).
+ */
+import { abortReason, type Pool, type TaskContext } from '../../kit/index.ts';
+import { isTaskloomError } from '../../errors.ts';
+import type { Logger } from '../../logger.ts';
+import type { JobDeadline } from './deadline.ts';
+import { getJob } from './jobs-store.ts';
+import { releaseClaims } from './knowledge-store.ts';
+import { reportJobError } from './learning-steps.ts';
+import type { JobMode, LearningResult } from './schemas.ts';
+
+export interface JobEnding {
+  pool: Pool;
+  logger: Logger;
+  mode: JobMode;
+  deadline: JobDeadline;
+}
+
+/**
+ * Ends the job with `status` and the counts its committed steps moved: a completed job commits
+ * its `complete` step (event `learning_completed`), a cancelled one, which cannot write steps any
+ * more, emits `learning_cancelled`.
+ */
+export async function finishJob(context: TaskContext<unknown>, ending: JobEnding, status: LearningResult['status']): Promise<LearningResult> {
+  const pastDeadlineMs = ending.deadline.pastDeadlineMs();
+  const job = await getJob(ending.pool, context.tenant, context.taskId);
+  // Every batch gives its claims back as it ends; this catches any a failure left behind, so other
+  // jobs need not wait for them to lapse.
+  await releaseClaims(ending.pool, context.tenant, context.taskId)
+    .catch((error: unknown) => ending.logger.warn({ err: error, taskId: context.taskId }, 'could not release a learning job\'s word claims'));
+  const result: LearningResult = {
+    status,
+    mode: ending.mode,
+    total_tokens: job?.total_tokens ?? 0,
+    rounds: job?.last_round ?? 0,
+    words_proposed: job?.words_proposed ?? 0,
+    words_queued: job?.words_queued ?? 0,
+    words_failed: job?.words_failed ?? 0,
+    entries_deepened: job?.entries_deepened ?? 0,
+    past_deadline_ms: pastDeadlineMs,
+  };
+  if (status === 'cancelled') {
+    await context.emit('learning_cancelled', { ...result }).catch(() => {});
+    return result;
+  }
+  await context.step('complete', async (scope) => {
+    scope.emit('learning_completed', { ...result });
+    return null;
+  });
+  await context.progress(100, ending.mode === 'big' ? `learned ${result.total_tokens} words in ${result.rounds} rounds` : `learned ${result.total_tokens} words`).catch(() => {});
+  return result;
+}
+
+/**
+ * What an attempt that threw does: a cancel ends it `cancelled`; the engine's own stops (timeouts,
+ * shutdown) are rethrown for the engine; the deadline's cut-off is the stop, not a failure (the
+ * step it cut short wrote nothing) and completes; any other error is recorded on the job document
+ * and rethrown to be retried, unless the deadline has passed, when a retry would only complete at
+ * once: it completes now with what was learned.
+ */
+export async function endAfterError(context: TaskContext<unknown>, ending: JobEnding, error: unknown): Promise<LearningResult> {
+  const { signal, taskId } = context;
+  const reason = abortReason(signal);
+  if (reason === 'cancelled') return finishJob(context, ending, 'cancelled');
+  if (reason !== undefined) throw signal.reason;
+  if (ending.deadline.cutOffFired()) {
+    ending.logger.info({ taskId, mode: ending.mode }, 'learning job stopped its source call at the deadline');
+    return finishJob(context, ending, 'completed');
+  }
+  const retryable = isTaskloomError(error) ? error.retryable : true;
+  const willRetry = retryable && context.willRetry && ending.deadline.beforeDeadline();
+  await reportJobError(ending.pool, taskId, error, willRetry).catch((reportError: unknown) => ending.logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
+  if (!ending.deadline.beforeDeadline()) return finishJob(context, ending, 'completed');
+  throw error;
+}
