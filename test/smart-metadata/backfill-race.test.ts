@@ -2,7 +2,9 @@
  * Overlapping back-fills: the operator's all-tenants run and a tenant's own run do not exclude
  * each other (their concurrency keys are per tenant), so both walk the same projects at once.
  * Written as a race: both runs on real workers, the model held until both have a call in flight;
- * each project's model is called once, and the per-minute limit holds across the two runs.
+ * each project's model is called once, and the per-minute limit holds across the two runs. A
+ * generation asked for while a back-fill generates its project waits for it instead of calling the
+ * model beside it.
  */
 import { NoSuchModelError, type ProviderV4 } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
@@ -12,7 +14,7 @@ import type { Engine } from '../../src/engine/index.ts';
 import { smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index.ts';
 import { insertProject } from '../../src/pipelines/smart-metadata/projects-store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForStatus } from '../support/engine.ts';
+import { eventually, startTestEngine, testLogger, waitForStatus } from '../support/engine.ts';
 import { mockAnswer } from './fixtures/metadata-provider.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { backdate, metadataConfig, metadataGateway } from './helpers.ts';
@@ -112,7 +114,13 @@ describe('two back-fills over the same projects at once', () => {
     const stored = await database.pool.query<{ count: number }>(`SELECT count(*)::int AS count FROM project_meta WHERE key = 'ai_generated_metadata' AND tenant = 'beta'`);
     expect(stored.rows[0]!.count).toBe(projects.size);
     expect(results.reduce((sum, result) => sum + result.generated, 0)).toBe(projects.size);
-    for (const result of results) expect(result).toMatchObject({ processed: projects.size, failed: 0, skipped: projects.size - result.generated });
+    // A run sees only the projects still without metadata when it selects a batch: one the other
+    // run stored before that is not among its candidates at all.
+    for (const result of results) {
+      expect(result.failed).toBe(0);
+      expect(result.processed).toBe(result.generated + result.skipped);
+      expect(result.processed).toBeLessThanOrEqual(projects.size);
+    }
     // No claim outlives its project's checkpoint.
     const claims = await database.pool.query('SELECT project_id FROM project_meta_generation_claims');
     expect(claims.rows).toEqual([]);
@@ -133,4 +141,52 @@ describe('two back-fills over the same projects at once', () => {
     for (let index = 2; index < starts.length; index += 1) expect(starts[index]! - starts[index - 2]!).toBeGreaterThanOrEqual(2900);
     expect(starts).toHaveLength(4);
   }, 90_000);
+});
+
+describe('a generation asked for while a back-fill generates its project', () => {
+  it('waits for the back-fill\'s call to end, then generates over its answer', async () => {
+    const calls: Array<{ started: number; ended?: number }> = [];
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const model = new MockLanguageModelV4({
+      provider: 'mock',
+      modelId: 'metadata',
+      doGenerate: async () => {
+        const call: { started: number; ended?: number } = { started: Date.now() };
+        calls.push(call);
+        if (calls.length === 1) await firstHeld;
+        call.ended = Date.now();
+        return {
+          content: [{ type: 'text', text: JSON.stringify(mockAnswer) }],
+          finishReason: { unified: 'stop', raw: 'stop' },
+          usage: { inputTokens: { total: 40, noCache: 40, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 30, text: 30, reasoning: 0 } },
+          warnings: [],
+        };
+      },
+    });
+    const provider: ProviderV4 = { ...countingModel(1).provider, languageModel: () => model };
+    const config = metadataConfig({ metadataModel: 'mock:metadata', metadataRequestsPerMinute: 100_000 });
+    const llm = metadataGateway(database, config, { mock: provider });
+    engine = await startTestEngine(database, smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm }, { schedules: false }));
+    const projectId = (await createRaceProjects(1)).get('race-project-00')!;
+
+    const backfill = await engine.submit({ taskType: 'generate_missing_metadata', input: { batch_size: 3 }, tenant: 'beta' });
+    await engine.startWorker({ concurrency: 4, pollIntervalMs: 100 });
+    await eventually(async () => calls.length === 1);
+    const generation = await engine.submit({ taskType: 'generate_project_meta', input: { project_id: projectId, force: true, trigger: 'api' }, tenant: 'beta' });
+    // It finds the back-fill's claim and hands itself back for a while, without a model call.
+    await eventually(async () => (await engine!.readEvents({ taskId: generation.task.id })).some((event) => event.type === 'task_queued' && event.payload.reason === 'snoozed'));
+    expect(calls).toHaveLength(1);
+
+    releaseFirst();
+    expect((await waitForStatus(engine, backfill.task.id, ['completed', 'failed'], 30_000)).result).toMatchObject({ generated: 1 });
+    const generated = await waitForStatus(engine, generation.task.id, ['completed', 'failed'], 30_000);
+    expect(generated.result).toMatchObject({ status: 'generated' });
+    expect(calls).toHaveLength(2);
+    expect(calls[1]!.started).toBeGreaterThanOrEqual(calls[0]!.ended!);
+    const claims = await database.pool.query('SELECT project_id FROM project_meta_generation_claims');
+    expect(claims.rows).toEqual([]);
+  }, 60_000);
 });

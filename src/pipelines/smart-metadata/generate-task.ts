@@ -12,7 +12,9 @@
  * attempt: `abandoned`) is recorded by the type's `onFailure`.
  *
  * One run per project at a time: a second submit while one is active is rejected with the active
- * task's id (the API answers with that task).
+ * task's id (the API answers with that task). Each generation also claims the project as a
+ * back-fill does (claim-store.ts), so a back-fill and this task never call the model for one
+ * project at once: a task that finds a back-fill's claim snoozes until it is released.
  *
  * Regeneration after a content change (trigger `content_change`, for tenants that enable it) is
  * debounced: the task first waits until the project has been left alone for
@@ -27,6 +29,7 @@
 import { abortReason, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
 import { NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
+import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
 import { recordFinalFailure, recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { generationDisabledMessage } from './project-service.ts';
@@ -60,6 +63,8 @@ export interface GenerateTaskOptions {
 const maxAttempts = 3;
 /** Content-change rounds in one task at most: a project edited without pause is not chased forever. */
 const maxRounds = 5;
+/** How long a generation waits for a back-fill's claim on its project before it looks again. */
+const claimWaitMs = 2000;
 
 export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
   const { pool, logger, config } = services;
@@ -68,17 +73,32 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
   const generateStep = (context: TaskContext<GenerateProjectMetaInput>, key: string, force: boolean): Promise<GenerationOutcome> => {
     const { input, tenant, taskId, signal } = context;
     const projectId = input.project_id;
+    const claim = { tenant, projectId, taskId };
     return context.step(key, async (scope): Promise<GenerationOutcome> => {
-      if (!force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
-      const contentVersion = (await projectContentChangedAt(pool, tenant, projectId)) ?? null;
-      const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
-      scope.emit('metadata_generated', {
-        project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
-        ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: force, trigger: input.trigger,
-      });
-      return { status: 'generated', ...result, contentVersion };
+      // A back-fill generating this project right now (claim-store.ts): wait for it rather than
+      // pay the model twice at once; this task's answer then replaces the back-fill's. A project
+      // that does not exist takes no claim, and the analysis below says so.
+      if (!(await claimProject(pool, { ...claim, leaseMs: claimLeaseMs(config) })) && (await projectTypeOf(pool, tenant, projectId)) !== undefined) {
+        return context.snooze(claimWaitMs);
+      }
+      try {
+        if (!force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
+        const contentVersion = (await projectContentChangedAt(pool, tenant, projectId)) ?? null;
+        const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
+        scope.emit('metadata_generated', {
+          project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
+          ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: force, trigger: input.trigger,
+        });
+        return { status: 'generated', ...result, contentVersion };
+      } catch (error) {
+        // Let a back-fill have the project now rather than when the claim lapses; best effort
+        // (the failure handler releases it too).
+        await releaseProjectClaim(pool, claim).catch(() => {});
+        throw error;
+      }
     }, {
       save: async (transaction, outcome) => {
+        await releaseProjectClaim(transaction, claim);
         if (outcome.status !== 'generated') return;
         const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value);
         // Deleted while the model answered: nothing to attach the metadata to.
@@ -182,8 +202,10 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
      * or a record the handler could not write. Described as the task's error says.
      */
     async onFailure({ task, transaction }) {
-      if (task.status !== 'failed') return;
       const { project_id: projectId } = task.input as GenerateProjectMetaInput;
+      // A claim its dead or cancelled attempt left: a back-fill may have the project now.
+      await releaseProjectClaim(transaction, { tenant: task.tenant, projectId, taskId: task.id });
+      if (task.status !== 'failed') return;
       const error = (task.error ?? {}) as { code?: string; message?: string; details?: { error_type?: unknown } };
       const code = error.code ?? 'internal_error';
       const errorType = code === 'hard_timeout' ? 'timeout' : typeof error.details?.error_type === 'string' ? error.details.error_type : code;
