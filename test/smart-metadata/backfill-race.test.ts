@@ -6,7 +6,6 @@
  * generation asked for while a back-fill generates its project waits for it instead of calling the
  * model beside it.
  */
-import { NoSuchModelError, type ProviderV4 } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { withTransaction } from '../../src/db/pool.ts';
@@ -15,7 +14,7 @@ import { smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index
 import { insertProject } from '../../src/pipelines/smart-metadata/projects-store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, testLogger, waitForStatus } from '../support/engine.ts';
-import { mockAnswer } from './fixtures/metadata-provider.ts';
+import { languageModelProvider, mockAnswer } from './fixtures/metadata-provider.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { backdate, metadataConfig, metadataGateway } from './helpers.ts';
 
@@ -45,17 +44,7 @@ function countingModel(heldUntil: number) {
       };
     },
   });
-  const provider: ProviderV4 = {
-    specificationVersion: 'v4',
-    languageModel: () => model,
-    embeddingModel: (modelId: string) => {
-      throw new NoSuchModelError({ modelId, modelType: 'embeddingModel' });
-    },
-    imageModel: (modelId: string) => {
-      throw new NoSuchModelError({ modelId, modelType: 'imageModel' });
-    },
-  };
-  return { provider, calls };
+  return { provider: languageModelProvider(model), calls };
 }
 
 let database: TestDatabase;
@@ -166,9 +155,8 @@ describe('a generation asked for while a back-fill generates its project', () =>
         };
       },
     });
-    const provider: ProviderV4 = { ...countingModel(1).provider, languageModel: () => model };
     const config = metadataConfig({ metadataModel: 'mock:metadata', metadataRequestsPerMinute: 100_000 });
-    const llm = metadataGateway(database, config, { mock: provider });
+    const llm = metadataGateway(database, config, { mock: languageModelProvider(model) });
     engine = await startTestEngine(database, smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm }, { schedules: false }));
     const projectId = (await createRaceProjects(1)).get('race-project-00')!;
 
