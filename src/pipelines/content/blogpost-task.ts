@@ -21,6 +21,7 @@ import { LengthOutOfRangeError } from './errors.ts';
 import { blogPostSources } from './job-sources.ts';
 import { contentJob } from './job.ts';
 import { blogPostBefore, countWords, restoreBlogPost, upsertBlogPost, type BlogPostBefore } from './posts-store.ts';
+import { rejectionStands } from './regeneration.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
 import { blogpostInput, imageInput, type BlogpostInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
@@ -41,6 +42,16 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
     input: blogpostInput,
     async run(context, report) {
       const { input, tenant, taskId, signal } = context;
+      // A rejection's own job: after that rejection committed (and before reading the post it
+      // left), and only while it stands (regeneration.ts).
+      if (input.rejected_at !== undefined) {
+        const rejectedAt = input.rejected_at;
+        const rejection = await context.step('rejection', async () => ({ stands: await rejectionStands(pool, tenant, { kind: 'blog_post', topicId: input.topic_id }, rejectedAt) }));
+        if (!rejection.stands) {
+          report(100, 'the rejection this job answers no longer stands: nothing to rewrite');
+          return { company_id: input.company_id, topic_id: input.topic_id, blog_post_id: null, rewritten: false };
+        }
+      }
       // Everything the post needs, in one statement: a stage's posts start together.
       const { company, topic, persona, dna, existing } = await blogPostSources(pool, tenant, input.company_id, input.topic_id);
       if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });

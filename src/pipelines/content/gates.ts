@@ -24,16 +24,23 @@
  * the run fails), in an UPDATE that locks the gate rows as a decision's does: a decision that
  * closed a gate first is the run's, which reads it on its next round; one after finds no open
  * gate. A run cancelled or failed while it waited leaves its gates open (none of its code runs
- * then), so once a decision has committed it reads the runs whose gates it closed and counts only
- * those still active and not being cancelled. A decision no run will act on is one with no run
- * waiting: a rejection with `regenerate` gets a job of its own.
+ * then), so a rejection with `regenerate` reads the runs whose gates it closed, in its deciding
+ * transaction, and counts only those still active and not being cancelled. A decision no run will
+ * act on is one with no run waiting: a rejection with `regenerate` gets a job of its own, submitted
+ * before the rejection commits (regeneration.ts). A run cancelled after that read, like one
+ * cancelled after the commit but before it woke, never reads the decision.
+ *
+ * A gate is keyed by the row's version, and a row asked about again at the same version (a
+ * rejection without `regenerate`, then a person's edit and a new submit) gets the next round's
+ * gate at that version (`:r2`, `:r3`): the run opens it when it finds the row submitted again
+ * (pipeline-task.ts).
  */
 import { activeStatuses, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
-import { getCompany } from './companies-store.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
+import { submitRegeneration } from './regeneration.ts';
 import { moveStatus, type ReviewableKind } from './review.ts';
-import { jobTypes, taskTypeFor, type JobType, type Plan } from './schemas.ts';
+import type { Plan } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 import { editTopic, getTopic, type Topic } from './topics-store.ts';
 
@@ -60,17 +67,26 @@ export interface Gate {
 /** The waitpoint keys a run's decision waits use. */
 export const decisionWaitPrefix = 'decisions:';
 
-export function gateKey(kind: GateKind, entityId: string | null, version: number): string {
-  return `${kind}:${entityId ?? 'company'}:v${version}`;
+/** `round`: the gate's place among the run's gates on the row at this version (a row submitted again). @default 1 */
+export function gateKey(kind: GateKind, entityId: string | null, version: number, round = 1): string {
+  return `${kind}:${entityId ?? 'company'}:v${version}${round > 1 ? `:r${round}` : ''}`;
+}
+
+/**
+ * What names a rejection in the keys of the steps and children that act on it: the gate's version
+ * and round (`v3`, `v3:r2`), so a row rejected again at the same version is acted on again.
+ */
+export function rejectionKey(gate: Pick<Gate, 'gate_key'>): string {
+  return gate.gate_key.slice(gate.gate_key.lastIndexOf(':v') + 1);
 }
 
 /** Opens gates, one statement for all (idempotent: a replay finds the rows it inserted). Run in a step's save. */
-export async function openGates(transaction: PoolClient, scope: { runTaskId: string; tenant: string; companyId: string; kind: GateKind }, gates: Array<{ entityId: string | null; version: number }>): Promise<void> {
+export async function openGates(transaction: PoolClient, scope: { runTaskId: string; tenant: string; companyId: string; kind: GateKind }, gates: Array<{ entityId: string | null; version: number; round?: number }>): Promise<void> {
   await transaction.query(
     `INSERT INTO content_gates (run_task_id, gate_key, tenant, company_id, kind, entity_id, version)
      SELECT $1, gate.key, $2, $3, $4, gate.entity_id, gate.version FROM unnest($5::text[], $6::uuid[], $7::int[]) AS gate (key, entity_id, version)
      ON CONFLICT DO NOTHING`,
-    [scope.runTaskId, scope.tenant, scope.companyId, scope.kind, gates.map((gate) => gateKey(scope.kind, gate.entityId, gate.version)), gates.map((gate) => gate.entityId), gates.map((gate) => gate.version)],
+    [scope.runTaskId, scope.tenant, scope.companyId, scope.kind, gates.map((gate) => gateKey(scope.kind, gate.entityId, gate.version, gate.round)), gates.map((gate) => gate.entityId), gates.map((gate) => gate.version)],
   );
 }
 
@@ -120,21 +136,18 @@ async function pendingDecisionWait(engine: Engine, tenant: string, runTaskId: st
   return waits.find((waitpoint) => waitpoint.key.startsWith(decisionWaitPrefix))?.id;
 }
 
-/**
- * The runs among `runTaskIds` that will still read their gates: active and not being cancelled.
- * Read after the decision committed: a run that ends later had the decision before it ended.
- */
+/** The runs among `runTaskIds` that will still read their gates: active and not being cancelled. */
 async function activeRuns(engine: Engine, tenant: string, runTaskIds: string[]): Promise<string[]> {
   const runs = await Promise.all(runTaskIds.map((id) => engine.getTask(id, { tenant }).catch(() => undefined)));
   return runs.flatMap((run) => (run && activeStatuses.includes(run.status) && run.cancel_requested_at === null ? [run.id] : []));
 }
 
 /**
- * Runs `work` (the decision's writes, which close the gates) in the transaction that completes the
- * waiting run's waitpoint; without a waiting run, in a transaction of its own. Returns the runs
- * whose gates the decision closed.
+ * Runs `work` (the decision's writes), closes the gates, then runs `afterClose` with the runs
+ * whose gates it closed, all in the transaction that completes the waiting run's waitpoint; without
+ * a waiting run, in a transaction of its own. Returns the runs whose gates the decision closed.
  */
-async function decideAndWake(services: ContentServices & { engine: Engine }, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision, work: (transaction: PoolClient) => Promise<void>): Promise<{ runs: string[] }> {
+async function decideAndWake(services: ContentServices & { engine: Engine }, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision, work: (transaction: PoolClient) => Promise<void>, afterClose?: (transaction: PoolClient, runs: string[]) => Promise<void>): Promise<{ runs: string[] }> {
   const { engine } = services;
   const [run] = await openGateRuns(services, where);
   const waitpointId = run ? await pendingDecisionWait(engine, where.tenant, run) : undefined;
@@ -142,6 +155,7 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
   const decideIn = async (transaction: PoolClient): Promise<void> => {
     await work(transaction);
     runs = await closeGates(transaction, where, decision);
+    await afterClose?.(transaction, runs);
   };
   if (waitpointId) {
     try {
@@ -190,14 +204,16 @@ export interface DecideRequest {
 /**
  * Approves or rejects a row; a waiting run hears it in the same transaction. A rejection with
  * `regenerate` is rewritten by the run that asked, or, with no run that will act on it (none
- * asked, the run ended, or its phase passed the deadline), by a new job that sees the reason.
- * Returns the row as the decision left it, read in the deciding transaction (the run or job that
- * rewrites it may have done so by the time the caller answers), and the job that rewrites it (the
- * run or the new job), else null.
+ * asked, the run ended, or its phase passed the deadline), by a new job that sees the reason,
+ * submitted before the rejection commits (regeneration.ts: a process dying in between loses
+ * nothing). Returns the row as the decision left it, read in the deciding transaction (the run or
+ * job that rewrites it may have done so by the time the caller answers), and the job that rewrites
+ * it (the run or the new job), else null.
  */
 export async function decide(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<{ decided: Topic | BlogPost | SocialPost; regenerationJobId: string | null }> {
   const decision: GateDecision = { decision: request.decision, by: request.actor, reason: request.reason ?? null, regenerate: request.regenerate ?? false };
   let decided!: Topic | BlogPost | SocialPost;
+  let regenerationJobId: string | null = null;
   const work = async (transaction: PoolClient): Promise<void> => {
     const rows = decidable[request.kind];
     if (request.edits) await rows.edit(transaction, request.tenant, request.id, request.edits, request.actor);
@@ -205,36 +221,23 @@ export async function decide(services: ContentServices & { engine: Engine }, req
     decided = await rows.read(transaction, request.tenant, request.id);
   };
   const regenerate = request.decision === 'rejected' && request.regenerate === true;
-  if (request.kind === 'social_post') {
-    await withTransaction(services.pool, work);
-  } else {
-    const { runs } = await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work);
-    if (!regenerate) return { decided, regenerationJobId: null };
-    // A run that will read the gate regenerates the row itself (it reads the reason from the gate).
+  // In the deciding transaction, after the gates closed: a run that will read its gate rewrites
+  // the row itself (it reads the reason from the gate); with none, the row's own job is submitted
+  // before the rejection commits.
+  const assignRegeneration = async (transaction: PoolClient, runs: string[]): Promise<void> => {
+    if (!regenerate) return;
     const [run] = await activeRuns(services.engine, request.tenant, runs);
-    if (run) return { decided, regenerationJobId: run };
-  }
-  return { decided, regenerationJobId: regenerate ? await submitRegeneration(services, request) : null };
-}
-
-/** Without a run waiting, a regeneration is a new job that sees the reason; returns its id. */
-async function submitRegeneration(services: ContentServices & { engine: Engine }, request: DecideRequest): Promise<string> {
-  const { engine, pool } = services;
-  const submit = async (companyId: string, jobType: JobType, input: Record<string, unknown>): Promise<string> => {
-    const company = await getCompany(pool, request.tenant, companyId);
-    const { task } = await engine.submit({ taskType: taskTypeFor(jobType, company.plan), tenant: request.tenant, projectId: company.id, input: { company_id: company.id, ...input, rejection_reason: request.reason } });
-    return task.id;
+    regenerationJobId = run ?? await submitRegeneration(services, transaction, { tenant: request.tenant, kind: request.kind, id: request.id, reason: request.reason ?? '' });
   };
-  if (request.kind === 'topic') {
-    const topic = await getTopic(pool, request.tenant, request.id);
-    return submit(topic.company_id, jobTypes.topics, { topic_id: topic.id });
+  if (request.kind === 'social_post') {
+    await withTransaction(services.pool, async (transaction) => {
+      await work(transaction);
+      await assignRegeneration(transaction, []);
+    });
+  } else {
+    await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work, assignRegeneration);
   }
-  if (request.kind === 'blog_post') {
-    const post = await getBlogPost(pool, request.tenant, request.id);
-    return submit(post.company_id, jobTypes.blogpost, { topic_id: post.topic_id });
-  }
-  const social = await getSocialPost(pool, request.tenant, request.id);
-  return submit(social.company_id, jobTypes.social, { blog_post_id: social.blog_post_id, platforms: [social.platform] });
+  return { decided, regenerationJobId };
 }
 
 /** Selects personas and wakes a run waiting for the selection, in one transaction. */

@@ -24,12 +24,12 @@ import { PermanentError } from '../../errors.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { researchDna } from './dna-task.ts';
 import { ApprovalTimedOutError } from './errors.ts';
-import { approveGates, decisionWaitPrefix, expireGates, openGates, runGates, type Gate, type GateKind } from './gates.ts';
+import { approveGates, decisionWaitPrefix, expireGates, openGates, rejectionKey, runGates, type Gate, type GateKind } from './gates.ts';
 import { contentJob } from './job.ts';
 import { writePersonas } from './personas-task.ts';
 import { getPersona, listPersonas, selectPersonas } from './personas-store.ts';
 import { getBlogPost } from './posts-store.ts';
-import { moveStatuses, reviewState, reviewStates } from './review.ts';
+import { lockedReviewState, moveStatuses, reviewState, reviewStates, type ReviewState } from './review.ts';
 import { jobTypes, personaCaps, personaCount, pipelineInput, taskTypeFor, type CompanyDna, type PipelineInput } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 import { regenerateTopic, writeMonthTopics } from './topics-task.ts';
@@ -186,7 +186,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       }
       const approvedTopics = await decideAll(services, context, company, input, 'topic', topicIds, { stage: 'topic_approval', percent: 40, message: `${topicIds.length} topics wait for approval`, report }, async (id, gate) => {
         const topic = await getTopic(pool, tenant, id);
-        await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', gate.version, 'draft');
+        await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', { version: gate.version, key: rejectionKey(gate) }, 'draft');
       });
 
       // 4. Blog posts for the approved topics, in parallel, then a decision per post.
@@ -199,8 +199,9 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       const failedPosts = postOutcomes.filter((outcome) => outcome.status !== 'completed').map((outcome) => outcome.taskId);
       const approvedPosts = await decideAll(services, context, company, input, 'blog_post', postIds, { stage: 'blogpost_approval', percent: 70, message: `${postIds.length} blog posts wait for approval`, report }, async (id, gate) => {
         const post = await getBlogPost(pool, tenant, id);
-        // Keyed by the rejected version, not the row's: a replay after the rewrite finds its child.
-        const outcomes = await context.submitAndWait(`rewrite:${id}:v${gate.version}`, [{
+        // Keyed by the rejection (its version and round), not the row's version: a replay after
+        // the rewrite finds its child.
+        const outcomes = await context.submitAndWait(`rewrite:${id}:${rejectionKey(gate)}`, [{
           taskType: childType(jobTypes.blogpost),
           input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected', submit_for_approval: false },
         }]);
@@ -339,31 +340,67 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
   const started = await open(`gates:${kind}`, ids, announce);
   const deadline = started.at + input.approval_timeout_hours * 3_600_000;
 
-  /** Each row's newest gate (a regenerated row has one per version). */
+  /** Each row's newest gate (a regenerated row has one per version, a row submitted again one per round). */
   const latestGates = async (): Promise<Map<string, Gate>> => {
     const latest = new Map<string, Gate>();
-    for (const gate of await runGates(pool, taskId, kind)) if (!latest.has(gate.entity_id!) || latest.get(gate.entity_id!)!.version < gate.version) latest.set(gate.entity_id!, gate);
+    // In the order they were opened: of two gates at one version, the later round wins.
+    for (const gate of await runGates(pool, taskId, kind)) if (!latest.has(gate.entity_id!) || latest.get(gate.entity_id!)!.version <= gate.version) latest.set(gate.entity_id!, gate);
     return latest;
   };
+  /**
+   * A row rejected (without regenerate, or whose rewrite a newer decision overtook) that a person
+   * edited and submitted again: one step opens its next round's gate at its version, so its
+   * decision reaches this run. Keyed by when the row was last changed, so a later submission gets
+   * a step of its own. The save opens the gate only while the row, share-locked, is still
+   * pending at that version: a decision that came first is read from the row on the next round.
+   */
+  const openAgain = (state: ReviewState): Promise<unknown> => context.step(`gate:${kind}:${state.id}:v${state.version}:resubmitted:${Date.parse(state.updated_at)}`, async (step) => {
+    const round = 1 + (await runGates(pool, taskId, kind)).filter((gate) => gate.entity_id === state.id && gate.version === state.version).length;
+    step.emit('approval_requested', { company_id: company.id, kind, id: state.id, version: state.version });
+    return { version: state.version, round };
+  }, {
+    save: async (transaction, result) => {
+      const locked = await lockedReviewState(transaction, tenant, kind, state.id);
+      if (locked.status === 'pending_approval' && locked.version === result.version) await openGates(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind }, [{ entityId: state.id, version: result.version, round: result.round }]);
+    },
+  });
   for (let round = 0; ; round += 1) {
     let current = await latestGates();
     let rewrote = false;
     for (const id of ids) {
       const gate = current.get(id);
-      if (gate?.decision?.decision === 'rejected' && gate.decision.regenerate) {
-        rewrote = true;
-        await context.step(`decided:${kind}:${id}:v${gate.version}`, async (step) => {
-          step.emit('approval_decided', { company_id: company.id, kind, id, decision: 'rejected', by: gate.decision!.by, reason: gate.decision!.reason });
-          return null;
-        });
-        await regenerate(id, gate);
-        const rewritten = await reviewState(pool, tenant, kind, id);
-        await open(`gate:${kind}:${id}:v${rewritten.version}`, [id]);
-      }
+      if (gate?.decision?.decision !== 'rejected' || !gate.decision.regenerate) continue;
+      await context.step(`decided:${kind}:${id}:${rejectionKey(gate)}`, async (step) => {
+        step.emit('approval_decided', { company_id: company.id, kind, id, decision: 'rejected', by: gate.decision!.by, reason: gate.decision!.reason });
+        return null;
+      });
+      await regenerate(id, gate);
+      const rewritten = await reviewState(pool, tenant, kind, id);
+      // Not rewritten: a person submitted or approved the row while the model wrote, and their
+      // newer decision stands. The row is then read below as after a rejection without regenerate.
+      if (rewritten.version <= gate.version) continue;
+      rewrote = true;
+      await open(`gate:${kind}:${id}:v${rewritten.version}`, [id]);
     }
     if (rewrote) current = await latestGates();
+    // Rows whose newest gate is a rejection are the run's to read again: submitted again, they get
+    // a new gate (before the deadline); approved since (submitted and approved between two of the
+    // run's reads, with no gate open to tell it), they count as approved.
+    const rejected = ids.filter((id) => current.get(id)?.decision?.decision === 'rejected');
+    const approvedSince = new Set<string>();
+    let reopened = false;
+    for (const state of rejected.length > 0 ? await reviewStates(pool, tenant, kind, rejected) : []) {
+      if (state.status === 'approved' || state.status === 'published') approvedSince.add(state.id);
+      else if (state.status === 'pending_approval' && Date.now() <= deadline) {
+        await openAgain(state);
+        reopened = true;
+      }
+    }
+    // Read everything again: a gate the save did not open (the row was decided first) leaves the
+    // row to be read as it is now.
+    if (reopened) continue;
     const undecided = ids.filter((id) => !current.get(id)?.decided_at);
-    if (undecided.length === 0) return ids.filter((id) => current.get(id)?.decision?.decision === 'approved');
+    if (undecided.length === 0) return ids.filter((id) => current.get(id)?.decision?.decision === 'approved' || approvedSince.has(id));
     if (Date.now() > deadline) {
       // Past the deadline the phase goes on with what was approved. Its open gates close first,
       // so a decision from now on finds no run waiting (a rejection with regenerate gets a job of

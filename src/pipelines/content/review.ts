@@ -20,15 +20,24 @@ export type ReviewableKind = (typeof reviewableKinds)[number];
 const tables: Record<ReviewableKind, string> = { topic: 'content_topics', blog_post: 'content_blog_posts', social_post: 'content_social_posts' };
 
 /** What a review move reads of a row: its id and company, and the review fields it shares. */
-export interface ReviewState extends Omit<Reviewed, 'created_at' | 'updated_at'> {
+export interface ReviewState extends Omit<Reviewed, 'created_at'> {
   id: string;
   company_id: string;
 }
 
-const stateColumns = 'id, company_id, status, version, task_id, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at';
+const stateColumns = 'id, company_id, status, version, task_id, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, updated_at';
 
 export async function reviewState(database: Queryable, tenant: string, kind: ReviewableKind, id: string): Promise<ReviewState> {
   return (await reviewStates(database, tenant, kind, [id]))[0]!;
+}
+
+/**
+ * reviewState, share-locked until `transaction` ends: a decision on the row (its UPDATE) commits
+ * before this read or after the transaction, never in between.
+ */
+export async function lockedReviewState(transaction: Queryable, tenant: string, kind: ReviewableKind, id: string): Promise<ReviewState> {
+  const rows = isUuid(id) ? (await transaction.query<ReviewState>(`SELECT ${stateColumns} FROM ${tables[kind]} WHERE tenant = $1 AND id = $2 FOR SHARE`, [tenant, id])).rows : [];
+  return isoRow(firstOrNotFound(rows, kind.replace('_', ' '), id));
 }
 
 /** reviewState of several rows in one query, in the order given; 404 for the first one missing. */

@@ -68,6 +68,12 @@ export const topicRegenerationInput = z.object({
   topic_id: z.uuid(),
   /** The supervisor's reason, quoted in the prompt. */
   rejection_reason: z.string().trim().min(1).max(4000),
+  /**
+   * The rejection this job answers (its `rejected_at`), set by `reject` with `regenerate`: the job
+   * rewrites the row only while that rejection stands, and does nothing if it rolled back or a
+   * person's newer decision replaced it. @default none (a job asked for by hand rewrites the row as it is)
+   */
+  rejected_at: z.iso.datetime().optional(),
 }).strict();
 
 export type TopicRegenerationInput = z.infer<typeof topicRegenerationInput>;
@@ -84,6 +90,12 @@ export const blogpostInput = z.object({
   max_words: z.number().int().min(150).max(12_000).default(2500),
   /** A supervisor's rejection the rewrite must address. @default none */
   rejection_reason: z.string().trim().min(1).max(4000).optional(),
+  /**
+   * The rejection this job answers (its `rejected_at`), set by `reject` with `regenerate`: the job
+   * rewrites the row only while that rejection stands, and does nothing if it rolled back or a
+   * person's newer decision replaced it. @default none (a job asked for by hand rewrites the row as it is)
+   */
+  rejected_at: z.iso.datetime().optional(),
   /** Also generate a featured image (needs an image provider). @default false */
   featured_image: z.boolean().default(false),
   /** As for generate_topics: false leaves the post `draft` for the run's gate. @default true */
@@ -97,6 +109,12 @@ export const socialInput = z.object({
   /** One child task per platform when several are named. @default all five */
   platforms: z.array(z.enum(platforms)).min(1).max(5).default([...platforms]),
   rejection_reason: z.string().trim().min(1).max(4000).optional(),
+  /**
+   * The rejection this job answers (its `rejected_at`), set by `reject` with `regenerate`: the job
+   * rewrites the row only while that rejection stands, and does nothing if it rolled back or a
+   * person's newer decision replaced it. @default none (a job asked for by hand rewrites the row as it is)
+   */
+  rejected_at: z.iso.datetime().optional(),
 }).strict();
 export type SocialInput = z.infer<typeof socialInput>;
 

@@ -14,6 +14,7 @@ import { contentJob } from './job.ts';
 import { composePost, platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
 import { socialSources, type SocialSources } from './job-sources.ts';
 import { upsertSocialPost, type BlogPost } from './posts-store.ts';
+import { rejectionStands } from './regeneration.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
 import { jobTypes, socialInput, taskTypeFor, type CompanyDna, type Platform, type SocialInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
@@ -83,6 +84,16 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
     input: socialInput,
     async run(context, report) {
       const { input, tenant } = context;
+      // A rejection's own job (one platform): after that rejection committed, and only while it
+      // stands (regeneration.ts).
+      if (input.rejected_at !== undefined && input.platforms.length === 1) {
+        const rejectedAt = input.rejected_at;
+        const rejection = await context.step('rejection', async () => ({ stands: await rejectionStands(pool, tenant, { kind: 'social_post', blogPostId: input.blog_post_id, platform: input.platforms[0]! }, rejectedAt) }));
+        if (!rejection.stands) {
+          report(100, 'the rejection this job answers no longer stands: nothing to rewrite');
+          return { company_id: input.company_id, blog_post_id: input.blog_post_id, platform: input.platforms[0], social_post_id: null, rewritten: false };
+        }
+      }
       // Everything the post needs, in one statement, and one read for the platforms of a post
       // that start together (see `sourcesInFlight`).
       const { company, post, dna, existing } = await sharedWhilePending(sourcesInFlight, `${tenant}/${input.company_id}/${input.blog_post_id}`, () => socialSources(pool, tenant, input.company_id, input.blog_post_id));

@@ -35,14 +35,18 @@ export async function insertTopics(database: Queryable, scope: { tenant: string;
 
 /**
  * Rewrites a rejected topic with a regenerated one, version + 1: `draft` when its run opens the
- * next gate itself, `pending_approval` when a standalone job rewrote it.
+ * next gate itself, `pending_approval` when a standalone job rewrote it. Only while the topic is
+ * still `rejected` at `rejectedVersion`: a person who submitted, approved or rejected it again
+ * while the model wrote made a newer decision, and it wins (nothing is written). Returns whether
+ * the rewrite was written.
  */
-export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic, status: Extract<ContentStatus, 'draft' | 'pending_approval'>): Promise<void> {
-  await database.query(
+export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic, status: Extract<ContentStatus, 'draft' | 'pending_approval'>, rejectedVersion: number): Promise<boolean> {
+  const updated = await database.query(
     `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = $6, version = version + 1,
-       approved_by = NULL, approved_at = NULL, updated_at = now() WHERE id = $1`,
-    [id, topic.title, topic.description, topic.keywords, topic.week_number, status],
+       approved_by = NULL, approved_at = NULL, updated_at = now() WHERE id = $1 AND status = 'rejected' AND version = $7`,
+    [id, topic.title, topic.description, topic.keywords, topic.week_number, status, rejectedVersion],
   );
+  return updated.rowCount === 1;
 }
 
 export interface TopicFilter {

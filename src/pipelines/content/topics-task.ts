@@ -12,6 +12,7 @@ import { contentJob } from './job.ts';
 import { getPersona, getPersonas, listPersonas, type Persona } from './personas-store.ts';
 import { dnaContext, topicRegenerationPrompt, topicsInstructions, topicsPrompt } from './prompts.ts';
 import { generatedTopic, jobTypes, topicsAnswer, topicsInput, type CompanyDna, type ContentStatus, type GeneratedTopic, type TopicRegenerationInput } from './schemas.ts';
+import { rejectionStands } from './regeneration.ts';
 import { writingModel, type ContentServices } from './services.ts';
 import { getTopic, insertTopics, replaceTopicText, type Topic } from './topics-store.ts';
 
@@ -94,13 +95,17 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
 
 /**
  * One step: a replacement for a rejected topic that sees the supervisor's reason, saved as
- * version + 1 in `status` (`draft` for a run that asks again itself, else `pending_approval`).
+ * version + 1 in `status` (`draft` for a run that asks again itself, else `pending_approval`),
+ * only while the topic is still `rejected` at `rejection.version` (replaceTopicText). Returns
+ * whether the topic was rewritten: false when a person's newer decision (a submit, an approval)
+ * came while the model wrote, and stands.
  */
-export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string, rejectedVersion: number, status: 'draft' | 'pending_approval'): Promise<void> {
+export async function regenerateTopic(services: ContentServices, context: TaskContext<unknown>, company: Company, persona: Persona, topic: Topic, reason: string, rejection: { version: number; key: string }, status: 'draft' | 'pending_approval'): Promise<boolean> {
   const dna = await getDna(services.pool, context.tenant, company.id);
   const model = writingModel(services.config);
-  // Keyed by the rejected version: a replay after the rewrite (which bumped the row's) finds this step.
-  const key = `regenerate-topic:${topic.id}:v${rejectedVersion}`;
+  // Keyed by the rejection (its version, and its round at that version), not the row's version: a
+  // replay after the rewrite (which bumped the row's) finds this step.
+  const key = `regenerate-topic:${topic.id}:${rejection.key}`;
   await context.step(key, async (step) => {
     const answer = await services.llm.generateStructured({
       ...(model ? { model } : {}),
@@ -112,7 +117,9 @@ export async function regenerateTopic(services: ContentServices, context: TaskCo
     });
     step.emit('topic_regenerated', { company_id: company.id, topic_id: topic.id, reason });
     return { ...answer.object, week_number: topic.week_number };
-  }, { save: (transaction, result: GeneratedTopic) => replaceTopicText(transaction, topic.id, result, status) });
+  }, { save: async (transaction, result: GeneratedTopic) => { await replaceTopicText(transaction, topic.id, result, status, rejection.version); } });
+  // The save's outcome is not in the checkpoint: the row tells (only this rewrite moves it past the rejected version).
+  return (await getTopic(services.pool, context.tenant, topic.id)).version > rejection.version;
 }
 
 export function createTopicsTask(services: ContentServices): AnyTaskDefinition[] {
@@ -136,20 +143,32 @@ export function createTopicsTask(services: ContentServices): AnyTaskDefinition[]
 /**
  * generate_topics for one rejected topic: rewritten with the reason in the prompt, version + 1,
  * `pending_approval` again. The rejected version is fixed by the first step, so a replay after
- * the rewrite (which bumped the row's) finds its checkpoint instead of rewriting twice.
+ * the rewrite (which bumped the row's) finds its checkpoint instead of rewriting twice. A
+ * rejection's own job (`rejected_at` given) first waits for that rejection to commit and does
+ * nothing unless it stands (regeneration.ts); a rewrite that a person's newer decision overtook
+ * is not written either. Both end the job completed with `rewritten: false`.
  */
 async function rewriteRejectedTopic(services: ContentServices, context: TaskContext<unknown>, input: TopicRegenerationInput, report: (percent: number, message: string) => void): Promise<Record<string, unknown>> {
   const { pool } = services;
   const { tenant } = context;
   const company = await getCompany(pool, tenant, input.company_id);
-  const topic = await getTopic(pool, tenant, input.topic_id);
   const rejected = await context.step('rejected', async () => {
+    if (input.rejected_at !== undefined && !(await rejectionStands(pool, tenant, { kind: 'topic', topicId: input.topic_id }, input.rejected_at))) return { version: null };
+    const topic = await getTopic(pool, tenant, input.topic_id);
     if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
     if (topic.status !== 'rejected') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: only a rejected topic is rewritten.`, { topic_id: topic.id, status: topic.status });
     return { version: topic.version };
   });
+  const unchanged = (message: string): Record<string, unknown> => {
+    report(100, message);
+    return { company_id: company.id, topic_id: input.topic_id, rewritten: false, topics: 0, topic_ids: [] };
+  };
+  if (rejected.version === null) return unchanged('the rejection this job answers no longer stands: nothing to rewrite');
+  // Read after the step: the row as the rejection left it (the prompt quotes its text).
+  const topic = await getTopic(pool, tenant, input.topic_id);
   report(10, `rewriting "${topic.title}"`);
-  await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, input.rejection_reason, rejected.version, 'pending_approval');
+  const rewritten = await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, input.rejection_reason, { version: rejected.version, key: `v${rejected.version}` }, 'pending_approval');
+  if (!rewritten) return unchanged('the topic was decided again while it was rewritten: the newer decision stands');
   report(100, 'topic rewritten, pending approval');
-  return { company_id: company.id, topic_id: topic.id, version: rejected.version + 1, topics: 1, topic_ids: [topic.id] };
+  return { company_id: company.id, topic_id: topic.id, version: rejected.version + 1, rewritten: true, topics: 1, topic_ids: [topic.id] };
 }

@@ -1,0 +1,271 @@
+/**
+ * A row decided again while something else acts on it, on a mock writing model that answers as
+ * the offline model does but can hold a topic's rewrite until the test lets it go:
+ * - a topic rejected without regenerate, then edited, submitted again and approved while its run
+ *   waits, reaches the run (and one submitted again gets a new gate);
+ * - a rewrite (the run's, or a rejection's own job) that a person's submit and approval overtook
+ *   writes nothing: the newer decision stands, and the run goes on with it;
+ * - a rejection with regenerate whose process dies around the submit of its job: either nothing
+ *   happened (the supervisor rejects again) or the job finds its rejection rolled back and does
+ *   nothing; the regeneration is never lost and never runs twice.
+ */
+import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
+import { customProvider } from 'ai';
+import { MockLanguageModelV4 } from 'ai/test';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { SubmitRequest, SubmitResult } from '../../src/engine/index.ts';
+import { waitForTask } from '../../src/kit/testing.ts';
+import { OfflineLanguageModel } from '../../src/llm/index.ts';
+import { startContentHarness, waitForDecisionWait, waitForEvent, type ContentHarness } from './helpers.ts';
+
+const offline = new OfflineLanguageModel('default');
+
+/** While set, a topic's rewrite (its prompt quotes the rejection) waits for `release`. */
+let held: { started: () => void; release: Promise<void> } | undefined;
+
+const writer = new MockLanguageModelV4({
+  provider: 'mock',
+  modelId: 'writer',
+  doGenerate: async (options: LanguageModelV4CallOptions) => {
+    const user = options.prompt.flatMap((message) => (message.role === 'user' ? message.content.map((part) => (part.type === 'text' ? part.text : '')) : [])).join('\n');
+    if (held && user.includes('The supervisor rejected this topic')) {
+      const hold = held;
+      hold.started();
+      await hold.release;
+    }
+    return offline.doGenerate(options);
+  },
+});
+
+/** Holds the next topic rewrite; resolves `started` when its model call begins. */
+function holdNextRewrite(): { started: Promise<void>; release: () => void } {
+  let started!: () => void;
+  let release!: () => void;
+  const startedPromise = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  held = { started, release: new Promise<void>((resolve) => {
+    release = resolve;
+  }) };
+  return { started: startedPromise, release: () => {
+    held = undefined;
+    release();
+  } };
+}
+
+let harness: ContentHarness;
+
+beforeAll(async () => {
+  harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) } });
+});
+
+afterAll(async () => {
+  held = undefined;
+  await harness?.close();
+});
+
+interface Row {
+  id: string;
+  title: string;
+  status: string;
+  version: number;
+}
+
+async function startRun(name: string, postsCount: number): Promise<{ companyId: string; runId: string }> {
+  const company = (await harness.request('POST', '/api/v1/content/companies', { body: { name, plan: 'free' } })).body;
+  const started = await harness.request('POST', `/api/v1/ai/companies/${company.id}/content-pipeline/`, { body: { year: 2027, month: 9, posts_count: postsCount, auto_select_personas: true, min_words: 200, max_words: 500, platforms: ['twitter'] } });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  return { companyId: company.id as string, runId: started.body.job_id as string };
+}
+
+async function topic(id: string): Promise<Row> {
+  return (await harness.request('GET', `/api/v1/content/topics/${id}`)).body;
+}
+
+async function pendingTopics(companyId: string): Promise<Row[]> {
+  return (await harness.request('GET', `/api/v1/content/topics?company_id=${companyId}&status=pending_approval`)).body.topics;
+}
+
+async function postTopics(companyId: string): Promise<string[]> {
+  return ((await harness.request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<{ topic_id: string }>).map((post) => post.topic_id).sort();
+}
+
+/** Runs a job through `/api/v1/ai/` and waits for it to complete. */
+async function runJob(companyId: string, path: string, body: unknown): Promise<void> {
+  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  const task = await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(task.status, JSON.stringify(task.error)).toBe('completed');
+}
+
+/** A company with `count` topics pending approval that no run waits for. */
+async function companyWithTopics(name: string, count: number): Promise<{ companyId: string; topics: Row[] }> {
+  const companyId = (await harness.request('POST', '/api/v1/content/companies', { body: { name, plan: 'free' } })).body.id as string;
+  await runJob(companyId, 'scrape-dna', {});
+  await runJob(companyId, 'generate-personas', {});
+  const personas = (await harness.request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>;
+  expect((await harness.request('POST', '/api/v1/content/personas/select/', { body: { company_id: companyId, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
+  await runJob(companyId, 'generate-topics', { year: 2027, month: 10, posts_count: count });
+  const topics = await pendingTopics(companyId);
+  expect(topics).toHaveLength(count);
+  return { companyId, topics };
+}
+
+/**
+ * The engine's next submit of a job for `topicId` dies: before it reaches the database, or after
+ * it committed (`submitted` gives its task). Other submits go through; the engine's own submit is
+ * back once it has died.
+ */
+function dieAtNextSubmit(engine: ContentHarness['engine'], topicId: string, when: 'before' | 'after'): { submitted: Promise<SubmitResult> } {
+  const submit = engine.submit.bind(engine);
+  let resolveSubmitted!: (result: SubmitResult) => void;
+  const submitted = new Promise<SubmitResult>((resolve) => {
+    resolveSubmitted = resolve;
+  });
+  engine.submit = async (submitRequest: SubmitRequest): Promise<SubmitResult> => {
+    if ((submitRequest.input as { topic_id?: string }).topic_id !== topicId) return submit(submitRequest);
+    engine.submit = submit;
+    if (when === 'after') resolveSubmitted(await submit(submitRequest));
+    throw new Error(`simulated crash ${when} the regeneration job's submit`);
+  };
+  return { submitted };
+}
+
+it('hears a topic rejected without regenerate, then edited, submitted again and approved while the run waits', async () => {
+  const { request, keys } = harness;
+  const { companyId, runId } = await startRun('Second Chance Roasters', 3);
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+  const [approvedAgain, submittedAgain, approved] = await pendingTopics(companyId) as [Row, Row, Row];
+
+  for (const rejected of [approvedAgain, submittedAgain]) {
+    expect((await request('POST', `/api/v1/content/topics/${rejected.id}/reject`, { key: keys.supervisor, body: { reason: 'Not for this audience' } })).body).toMatchObject({ status: 'rejected', regeneration_job_id: null });
+    expect((await request('PATCH', `/api/v1/content/topics/${rejected.id}`, { body: { title: `${rejected.title} (for home baristas)` } })).status).toBe(200);
+    expect((await request('POST', `/api/v1/content/topics/${rejected.id}/submit-for-approval`)).body).toMatchObject({ status: 'pending_approval' });
+  }
+  // Approved with no gate open for it: the run hears of it only when it reads the row again.
+  expect((await request('POST', `/api/v1/content/topics/${approvedAgain.id}/approve`, { key: keys.supervisor })).body).toMatchObject({ status: 'approved' });
+
+  // Counts approval_requested events for the topic submitted again: its second is the new gate's.
+  let requested = 0;
+  const reopened = waitForEvent(harness.engine, runId, (event) => event.type === 'approval_requested' && event.payload.id === submittedAgain.id && (requested += 1) === 2, 30_000);
+  expect((await request('POST', `/api/v1/content/topics/${approved.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  expect((await reopened).payload).toMatchObject({ kind: 'topic', id: submittedAgain.id, version: submittedAgain.version });
+  expect((await request('POST', `/api/v1/content/topics/${submittedAgain.id}/approve`, { key: keys.supervisor })).body).toMatchObject({ status: 'approved' });
+
+  await waitForDecisionWait(harness.engine, runId, 'blog_post');
+  expect(await postTopics(companyId)).toEqual([approvedAgain.id, submittedAgain.id, approved.id].sort());
+  expect((await request('POST', `/api/v1/ai/jobs/${runId}/cancel/`)).status).toBe(200);
+}, 120_000);
+
+it('lets a person\'s submit and approval made while the run rewrites the topic stand, and goes on with it', async () => {
+  const { request, keys } = harness;
+  const { companyId, runId } = await startRun('Overtaken Roasters', 2);
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+  const [overtaken, other] = await pendingTopics(companyId) as [Row, Row];
+
+  const rewrite = holdNextRewrite();
+  expect((await request('POST', `/api/v1/content/topics/${overtaken.id}/reject`, { key: keys.supervisor, body: { reason: 'Too generic', regenerate: true } })).body).toMatchObject({ status: 'rejected', regeneration_job_id: runId });
+  await rewrite.started;
+  // While the model writes, a person edits, submits and approves the topic themselves.
+  const title = 'Cold brew ratios for home baristas';
+  expect((await request('PATCH', `/api/v1/content/topics/${overtaken.id}`, { body: { title } })).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/topics/${overtaken.id}/submit-for-approval`)).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/topics/${overtaken.id}/approve`, { key: keys.supervisor })).body).toMatchObject({ status: 'approved' });
+  rewrite.release();
+
+  // The rewrite's step committed (its event with it) and wrote nothing over the newer decision.
+  await waitForEvent(harness.engine, runId, (event) => event.type === 'topic_regenerated' && event.payload.topic_id === overtaken.id, 30_000);
+  expect(await topic(overtaken.id)).toMatchObject({ status: 'approved', title, version: overtaken.version });
+
+  expect((await request('POST', `/api/v1/content/topics/${other.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  await waitForDecisionWait(harness.engine, runId, 'blog_post');
+  expect(await postTopics(companyId)).toEqual([overtaken.id, other.id].sort());
+  expect(await topic(overtaken.id)).toMatchObject({ status: 'approved', title, version: overtaken.version });
+  expect((await request('POST', `/api/v1/ai/jobs/${runId}/cancel/`)).status).toBe(200);
+}, 120_000);
+
+it('lets a person\'s submit and approval made while a rejection\'s own job rewrites the topic stand', async () => {
+  const { request, keys } = harness;
+  const { topics: [overtaken] } = await companyWithTopics('Standalone Roasters', 1);
+
+  const rewrite = holdNextRewrite();
+  const rejected = await request('POST', `/api/v1/content/topics/${overtaken!.id}/reject`, { key: keys.supervisor, body: { reason: 'Too generic', regenerate: true } });
+  expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+  await rewrite.started;
+  expect((await request('POST', `/api/v1/content/topics/${overtaken!.id}/submit-for-approval`)).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/topics/${overtaken!.id}/approve`, { key: keys.supervisor })).body).toMatchObject({ status: 'approved' });
+  rewrite.release();
+
+  const job = await waitForTask(harness.engine, rejected.body.regeneration_job_id, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(job.status, JSON.stringify(job.error)).toBe('completed');
+  expect(await topic(overtaken!.id)).toMatchObject({ status: 'approved', title: overtaken!.title, version: overtaken!.version });
+  expect(job.result).toMatchObject({ rewritten: false, topics: 0 });
+}, 120_000);
+
+it('never loses a rejection\'s regeneration to a process dying around its submit, and never runs it twice', async () => {
+  const { request, keys } = harness;
+  const { companyId, topics: [diedBefore, diedAfter] } = await companyWithTopics('Crashing Roasters', 2);
+  const engine = harness.engine;
+  const submit = engine.submit.bind(engine);
+  const rejectWithRegenerate = (id: string) => request('POST', `/api/v1/content/topics/${id}/reject`, { key: keys.supervisor, body: { reason: 'Name one brewing method', regenerate: true } });
+
+  try {
+    // Died before the job existed: the rejection did not commit either, so nothing is half done.
+    dieAtNextSubmit(engine, diedBefore!.id, 'before');
+    expect((await rejectWithRegenerate(diedBefore!.id)).status).toBe(500);
+    expect(await topic(diedBefore!.id)).toMatchObject({ status: 'pending_approval', version: diedBefore!.version });
+
+    // Died after the job was submitted, before the rejection committed: the job finds no such
+    // rejection and does nothing.
+    const orphan = dieAtNextSubmit(engine, diedAfter!.id, 'after');
+    expect((await rejectWithRegenerate(diedAfter!.id)).status).toBe(500);
+    const orphanJob = await waitForTask(engine, (await orphan.submitted).task.id, ['completed', 'failed', 'cancelled'], 60_000);
+    expect(orphanJob.status, JSON.stringify(orphanJob.error)).toBe('completed');
+    expect(orphanJob.result).toMatchObject({ rewritten: false, topics: 0 });
+    expect(await topic(diedAfter!.id)).toMatchObject({ status: 'pending_approval', version: diedAfter!.version });
+  } finally {
+    engine.submit = submit;
+  }
+
+  // The supervisor rejects again: each topic is rewritten once, by the new rejection's job.
+  for (const row of [diedBefore!, diedAfter!]) {
+    const rejected = await rejectWithRegenerate(row.id);
+    expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+    const job = await waitForTask(engine, rejected.body.regeneration_job_id, ['completed', 'failed', 'cancelled'], 60_000);
+    expect(job.status, JSON.stringify(job.error)).toBe('completed');
+    expect(job.result).toMatchObject({ rewritten: true, version: row.version + 1 });
+    expect(await topic(row.id)).toMatchObject({ status: 'pending_approval', version: row.version + 1 });
+  }
+  const jobs = (await request('GET', `/api/v1/ai/companies/${companyId}/jobs/`)).body.jobs as Array<{ id: string; job_type: string; topic_id: string | null; result_data: { rewritten?: boolean } | null }>;
+  for (const row of [diedBefore!, diedAfter!]) {
+    expect(jobs.filter((job) => job.job_type === 'generate_topics' && job.topic_id === row.id && job.result_data?.rewritten === true)).toHaveLength(1);
+  }
+}, 180_000);
+
+it('does nothing with a blog post rejection\'s job whose rejection died before it committed', async () => {
+  const { request, keys } = harness;
+  const { companyId, topics: [approved] } = await companyWithTopics('Crashing Bakers', 1);
+  expect((await request('POST', `/api/v1/content/topics/${approved!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  await runJob(companyId, 'generate-blogpost', { topic_id: approved!.id, min_words: 200, max_words: 500 });
+  const [post] = (await request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<Row & { content: string }>;
+  expect(post).toMatchObject({ status: 'pending_approval' });
+  const engine = harness.engine;
+  const submit = engine.submit.bind(engine);
+
+  const orphan = dieAtNextSubmit(engine, approved!.id, 'after');
+  try {
+    expect((await request('POST', `/api/v1/content/posts/${post!.id}/reject`, { key: keys.supervisor, body: { reason: 'Open with a recipe', regenerate: true } })).status).toBe(500);
+  } finally {
+    engine.submit = submit;
+  }
+  const orphanJob = await waitForTask(engine, (await orphan.submitted).task.id, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(orphanJob.status, JSON.stringify(orphanJob.error)).toBe('completed');
+  expect((await request('GET', `/api/v1/content/posts/${post!.id}`)).body).toMatchObject({ status: 'pending_approval', version: post!.version, content: post!.content });
+  expect(orphanJob.result).toMatchObject({ rewritten: false, blog_post_id: null });
+
+  const rejected = await request('POST', `/api/v1/content/posts/${post!.id}/reject`, { key: keys.supervisor, body: { reason: 'Open with a recipe', regenerate: true } });
+  expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
+  const job = await waitForTask(engine, rejected.body.regeneration_job_id, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(job.status, JSON.stringify(job.error)).toBe('completed');
+  expect((await request('GET', `/api/v1/content/posts/${post!.id}`)).body).toMatchObject({ status: 'pending_approval', version: post!.version + 1 });
+}, 180_000);
