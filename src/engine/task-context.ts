@@ -81,6 +81,8 @@ export function createTaskContext<Input>(
   const logger = dependencies.logger.child({ taskId: task.id, taskType: task.task_type, attempt: task.attempts });
   const event = (type: string, payload: Record<string, unknown>): NewEvent => ({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
   const runningSteps = new Set<string>();
+  /** Checkpoints whose transaction is under way (stepCommitsSettled). */
+  const committing = new Set<Promise<void>>();
 
   /** The waitpoint for `key`, created (fenced by the lease) when this is the first time through. */
   const waitpointFor = async (key: string, create: { kind: WaitpointKind; schema?: Record<string, unknown> | null; timeoutAt?: Date | null; children?: string[] }): Promise<WaitpointRecord> => {
@@ -149,7 +151,7 @@ export function createTaskContext<Input>(
     return childOutcomes(taskIds);
   };
 
-  return {
+  const context: TaskContext<Input> = {
     taskId: task.id,
     taskType: task.task_type,
     tenant: task.tenant,
@@ -236,20 +238,23 @@ export function createTaskContext<Input>(
           if (written.rows[0]?.stored !== 1) throw new LeaseLostError(task.id, task.attempts);
         };
         const save = options.save;
-        if (!save) await checkpoint(dependencies.pool, recorded);
-        else {
-          await withTransaction(dependencies.pool, async (transaction) => {
-            // Events the pipeline's writes append wait for the checkpoint's statement.
-            deferEvents(transaction);
-            try {
-              await save(transaction, result);
-              // Fenced after the pipeline's writes: the share lock is then held only for the commit.
-              await checkpoint(transaction, [...takeDeferredEvents(transaction), ...recorded]);
-            } finally {
-              // The connection goes back to the pool: never let a buffer outlive this transaction.
-              discardDeferredEvents(transaction);
-            }
-          });
+        const commit = !save ? checkpoint(dependencies.pool, recorded) : withTransaction(dependencies.pool, async (transaction) => {
+          // Events the pipeline's writes append wait for the checkpoint's statement.
+          deferEvents(transaction);
+          try {
+            await save(transaction, result);
+            // Fenced after the pipeline's writes: the share lock is then held only for the commit.
+            await checkpoint(transaction, [...takeDeferredEvents(transaction), ...recorded]);
+          } finally {
+            // The connection goes back to the pool: never let a buffer outlive this transaction.
+            discardDeferredEvents(transaction);
+          }
+        });
+        committing.add(commit);
+        try {
+          await commit;
+        } finally {
+          committing.delete(commit);
         }
         completedSteps.set(key, result);
         return result;
@@ -286,4 +291,20 @@ export function createTaskContext<Input>(
       return { taskId: submitted.task.id };
     },
   };
+  commitsOf.set(context, committing);
+  return context;
+}
+
+const commitsOf = new WeakMap<object, Set<Promise<void>>>();
+
+/**
+ * Resolves once the step checkpoints `context` had under way have committed or failed. The worker
+ * records an attempt's outcome only after them: a step whose work was done and whose transaction
+ * was on its way when the handler threw (a section failing while the outline it was built on
+ * commits, `pipelinedStep`) would otherwise race the settle, lose its lease fence now and then,
+ * and leave nothing of a step that did its work.
+ */
+export async function stepCommitsSettled(context: object): Promise<void> {
+  const commits = commitsOf.get(context);
+  if (commits !== undefined && commits.size > 0) await Promise.allSettled([...commits]);
 }
