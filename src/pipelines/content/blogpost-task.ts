@@ -77,71 +77,62 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         // The post exists from here on, `generating`, so a cancelled job leaves it visible.
         save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
       });
-      try {
-        const outline = await outlineStep.value;
+      const outline = await outlineStep.value;
 
-        const perSection = Math.round(target / outline.sections.length);
-        let written = 0;
-        const bodies = await Promise.all(outline.sections.map((section, index) => context.step(`section:${index + 1}`, async (step) => {
-          const answer = await ask(`section:${index + 1}`, sectionAnswer(perSection), sectionInstructions, sectionPrompt(context$, persona, outline, index, perSection, input.rejection_reason));
-          const words = countWords(answer.object.body);
-          step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
-          await outlineStep.committed;
-          return { heading: section.heading, body: answer.object.body.trim() };
-        }).then((body) => {
-          written += 1;
-          report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
-          return body;
-        })));
-
+      const perSection = Math.round(target / outline.sections.length);
+      let written = 0;
+      const bodies = await Promise.all(outline.sections.map((section, index) => context.step(`section:${index + 1}`, async (step) => {
+        const answer = await ask(`section:${index + 1}`, sectionAnswer(perSection), sectionInstructions, sectionPrompt(context$, persona, outline, index, perSection, input.rejection_reason));
+        const words = countWords(answer.object.body);
+        step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
         await outlineStep.committed;
+        return { heading: section.heading, body: answer.object.body.trim() };
+      }).then((body) => {
+        written += 1;
+        report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
+        return body;
+      })));
 
-        // The length check: extend while short, condense once when long.
-        const parts = [...bodies];
-        const assembled = (): string => `# ${outline.title}\n\n${parts.map((part) => `## ${part.heading}\n\n${part.body}`).join('\n\n')}\n`;
-        for (let extension = 1; countWords(assembled()) < input.min_words && extension <= maxExtensions; extension += 1) {
-          const missing = input.min_words - countWords(assembled());
-          const extra: Outline = { ...outline, sections: [...outline.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
-          parts.push(await context.step(`extend:${extension}`, async () => {
-            const words = Math.max(120, missing + 60);
-            const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
-            return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim() };
-          }));
-        }
-        if (countWords(assembled()) > input.max_words) {
-          const longest = parts.reduce((best, part, index) => (countWords(part.body) > countWords(parts[best]!.body) ? index : best), 0);
-          const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
-          parts[longest] = await context.step('condense', async () => {
-            const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
-            return { heading: parts[longest]!.heading, body: answer.object.body.trim() };
-          });
-        }
-        const content = assembled();
-        const words = countWords(content);
-        if (words < input.min_words || words > input.max_words) throw new LengthOutOfRangeError(words, input.min_words, input.max_words);
+      await outlineStep.committed;
 
-        await context.step('assemble', async (step) => {
-          step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
-          return null;
-        }, {
-          save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections }),
-        });
-
-        let imageTaskId: string | null = null;
-        if (input.featured_image) {
-          const submitted = await context.submit(taskTypeFor(jobTypes.image, company.plan), imageInput.parse({ company_id: company.id, target: 'blog_post', target_id: outline.post_id }), { projectId: company.id, idempotencyKey: `${taskId}:featured-image` });
-          imageTaskId = submitted.taskId;
-        }
-        report(100, `${words} words${input.submit_for_approval ? ', pending approval' : ''}`);
-        return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
-      } catch (error) {
-        // An attempt that fails while its outline commits ends once that commit has: the post
-        // the outline saves `generating` is then there (or not) before the job ends, and the
-        // failure handler below finds it. Left to race, the settle came first now and then and
-        // the post was never written.
-        await outlineStep.committed.catch(() => undefined);
-        throw error;
+      // The length check: extend while short, condense once when long.
+      const parts = [...bodies];
+      const assembled = (): string => `# ${outline.title}\n\n${parts.map((part) => `## ${part.heading}\n\n${part.body}`).join('\n\n')}\n`;
+      for (let extension = 1; countWords(assembled()) < input.min_words && extension <= maxExtensions; extension += 1) {
+        const missing = input.min_words - countWords(assembled());
+        const extra: Outline = { ...outline, sections: [...outline.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
+        parts.push(await context.step(`extend:${extension}`, async () => {
+          const words = Math.max(120, missing + 60);
+          const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
+          return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim() };
+        }));
       }
+      if (countWords(assembled()) > input.max_words) {
+        const longest = parts.reduce((best, part, index) => (countWords(part.body) > countWords(parts[best]!.body) ? index : best), 0);
+        const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
+        parts[longest] = await context.step('condense', async () => {
+          const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
+          return { heading: parts[longest]!.heading, body: answer.object.body.trim() };
+        });
+      }
+      const content = assembled();
+      const words = countWords(content);
+      if (words < input.min_words || words > input.max_words) throw new LengthOutOfRangeError(words, input.min_words, input.max_words);
+
+      await context.step('assemble', async (step) => {
+        step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
+        return null;
+      }, {
+        save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections }),
+      });
+
+      let imageTaskId: string | null = null;
+      if (input.featured_image) {
+        const submitted = await context.submit(taskTypeFor(jobTypes.image, company.plan), imageInput.parse({ company_id: company.id, target: 'blog_post', target_id: outline.post_id }), { projectId: company.id, idempotencyKey: `${taskId}:featured-image` });
+        imageTaskId = submitted.taskId;
+      }
+      report(100, `${words} words${input.submit_for_approval ? ', pending approval' : ''}`);
+      return { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, sections: parts.length, image_task_id: imageTaskId };
     },
     async onFailure({ task, transaction, stepResult }) {
       // No outline checkpoint: the post was never this job's. A checkpoint from before `before`
