@@ -3,14 +3,16 @@
  * claims the queued words it researches, so no word is researched by two jobs at once, no learned
  * word is paid for twice and a word that fails is counted once per research. A claim is the
  * job's, not the attempt's: a lapsed claim frees the word for other jobs, and a job may take its
- * own claimed words again (crash-resume.test.ts shows that with a killed worker).
+ * own claimed words again (crash-resume.test.ts shows that with a killed worker). Two claiming
+ * statements in the same instant are rare in a race of whole jobs, so the row lock that settles
+ * them has a test of its own, with the first claim held open.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
 import { claimQueuedWords } from '../../src/pipelines/learning/knowledge-store.ts';
 import { learningTaskTypes, type ResearchSource } from '../../src/pipelines/learning/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
+import { eventually, startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
 import { learningConfig, learningGateway } from './helpers.ts';
 
 const queuedWords = Array.from({ length: 120 }, (_, index) => `claimword${String(index).padStart(3, '0')}`);
@@ -138,4 +140,41 @@ it('lets another job take a word whose claim lapsed, while a job takes its own c
   // Another job gets the lapsed ones only; the job itself, resumed, gets the one it still holds.
   expect((await claimQueuedWords(database.pool, 'beta', 3, { taskId: other, claimUntil: inAMinute })).map((word) => word.normalised)).toEqual(['lapsedone', 'lapsedtwo']);
   expect((await claimQueuedWords(database.pool, 'beta', 3, { taskId: crashed, claimUntil: inAMinute })).map((word) => word.normalised)).toEqual(['heldone']);
+});
+
+it('skips the words another job is claiming at that instant instead of waiting for its claim and taking them too', async () => {
+  // Longer than the head a claiming statement locks (its batch plus 20), so the second job has
+  // words left to take while the first one's statement holds its rows.
+  const words = Array.from({ length: 30 }, (_, index) => `inflight${String(index).padStart(2, '0')}`);
+  await database.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'gamma', word, word FROM unnest($1::text[]) AS w(word)", [words]);
+  const first = '00000000-0000-4000-8000-000000000003';
+  const second = '00000000-0000-4000-8000-000000000004';
+  const inAMinute = new Date(Date.now() + 60_000);
+  const holder = await database.pool.connect();
+  let firstWords: string[];
+  let secondWords: string[];
+  try {
+    // The first job's claiming statement has run but not committed: the second cannot see its
+    // claims yet, only its row locks.
+    await holder.query('BEGIN');
+    firstWords = (await claimQueuedWords(holder, 'gamma', 2, { taskId: first, claimUntil: inAMinute })).map((word) => word.normalised);
+    expect(firstWords).toEqual(['inflight00', 'inflight01']);
+    const secondClaim = claimQueuedWords(database.pool, 'gamma', 2, { taskId: second, claimUntil: inAMinute });
+    let answered = false;
+    void secondClaim.then(() => { answered = true; }, () => { answered = true; });
+    // A claim that does not skip locked rows waits here for the first one's; commit the first only
+    // once the second has answered or is waiting, so that it cannot simply read the committed claims.
+    await eventually(async () => answered || (await database.pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount, 10_000);
+    await holder.query('COMMIT');
+    secondWords = (await secondClaim).map((word) => word.normalised);
+  } finally {
+    // Outside a transaction (committed) this only warns; after a failed assertion it ends the open one.
+    await holder.query('ROLLBACK').catch(() => {});
+    holder.release();
+  }
+  // The second job got words of its own, none of the first job's, and each word has one owner.
+  expect(secondWords).toHaveLength(2);
+  expect(secondWords.filter((word) => firstWords.includes(word))).toEqual([]);
+  const claims = await database.pool.query<{ normalised: string; claimed_by: string }>("SELECT normalised, claimed_by FROM unknown_words WHERE tenant = 'gamma' AND claimed_by IS NOT NULL ORDER BY id");
+  expect(claims.rows).toEqual([...firstWords.map((normalised) => ({ normalised, claimed_by: first })), ...secondWords.map((normalised) => ({ normalised, claimed_by: second }))]);
 });
