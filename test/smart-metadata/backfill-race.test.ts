@@ -14,7 +14,7 @@ import { smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index
 import { insertProject } from '../../src/pipelines/smart-metadata/projects-store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, testLogger, waitForStatus } from '../support/engine.ts';
-import { languageModelProvider, mockAnswer } from './fixtures/metadata-provider.ts';
+import { languageModelProvider, metadataResult } from './fixtures/metadata-provider.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { backdate, metadataConfig, metadataGateway } from './helpers.ts';
 
@@ -36,12 +36,7 @@ function countingModel(heldUntil: number) {
       calls.push({ project, at: Date.now() });
       if (calls.length >= heldUntil) release();
       await bothInFlight;
-      return {
-        content: [{ type: 'text', text: JSON.stringify(mockAnswer) }],
-        finishReason: { unified: 'stop', raw: 'stop' },
-        usage: { inputTokens: { total: 40, noCache: 40, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 30, text: 30, reasoning: 0 } },
-        warnings: [],
-      };
+      return metadataResult();
     },
   });
   return { provider: languageModelProvider(model), calls };
@@ -147,12 +142,7 @@ describe('a generation asked for while a back-fill generates its project', () =>
         calls.push(call);
         if (calls.length === 1) await firstHeld;
         call.ended = Date.now();
-        return {
-          content: [{ type: 'text', text: JSON.stringify(mockAnswer) }],
-          finishReason: { unified: 'stop', raw: 'stop' },
-          usage: { inputTokens: { total: 40, noCache: 40, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 30, text: 30, reasoning: 0 } },
-          warnings: [],
-        };
+        return metadataResult();
       },
     });
     const config = metadataConfig({ metadataModel: 'mock:metadata', metadataRequestsPerMinute: 100_000 });
