@@ -31,9 +31,12 @@ export const failureEventTypes = ['task_failed', 'task_cancelled'] as const;
  */
 export const failureHandlerPasses = 5;
 
+/** What a handler's `event_consumers` row is named by, before its task type. */
+const cursorPrefix = 'failure-handler:';
+
 /** The `event_consumers` row of a task type's handler. */
 export function failureHandlerCursor(taskType: string): string {
-  return `failure-handler:${taskType}`;
+  return `${cursorPrefix}${taskType}`;
 }
 
 /**
@@ -45,9 +48,9 @@ export async function failureHandlerPassed(database: Queryable, taskId: string):
     `SELECT coalesce(ending.id <= consumer.last_event_id, false) AS passed
      FROM tasks
      JOIN task_events ending ON ending.task_id = tasks.id AND ending.type = ANY($2::text[])
-     JOIN event_consumers consumer ON consumer.name = 'failure-handler:' || tasks.task_type
+     JOIN event_consumers consumer ON consumer.name = $3 || tasks.task_type
      WHERE tasks.id = $1`,
-    [taskId, failureEventTypes],
+    [taskId, failureEventTypes, cursorPrefix],
   );
   return result.rows.some((row) => row.passed);
 }
