@@ -15,11 +15,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';
-import { InvalidStatusError } from './errors.ts';
+import { FinalPostError, InvalidStatusError } from './errors.ts';
 import { resolveImageModel } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
-import { getBlogPost, getSocialPost } from './posts-store.ts';
-import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInput, type JobType } from './schemas.ts';
+import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
+import { finalStatuses, rewritableStatuses } from './review.ts';
+import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInput, type JobType, type Platform } from './schemas.ts';
+import { refuseFinalPosts } from './social-task.ts';
 import { imageModelName, writingModel, type ContentServices } from './services.ts';
 import { getTopic } from './topics-store.ts';
 
@@ -61,11 +63,15 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const topic = await getTopic(pool, tenant, input.topic_id as string);
       if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);
       if (topic.status !== 'approved' && topic.status !== 'published') throw new InvalidStatusError('topic', topic.id, topic.status, ['approved']);
+      const post = await blogPostOfTopic(pool, tenant, topic.id);
+      if (post && finalStatuses.includes(post.status)) throw new FinalPostError('blog_post', post.id, post.status, rewritableStatuses);
     }));
     app.post('/api/v1/ai/companies/:id/generate-social', (request, reply) => start(request, reply, jobTypes.social, socialInput, async (tenant, input) => {
       const post = await getBlogPost(pool, tenant, input.blog_post_id as string);
       if (post.company_id !== input.company_id) throw new InvalidStatusError('blog_post', post.id, `of another company (${post.company_id})`, ['of this company']);
       if (post.status !== 'approved' && post.status !== 'published') throw new InvalidStatusError('blog_post', post.id, post.status, ['approved']);
+      const socialPosts = await listSocialPosts(pool, tenant, { blogPostId: post.id });
+      refuseFinalPosts(Object.fromEntries(socialPosts.map((social) => [social.platform, social])), input.platforms as Platform[]);
     }));
     app.post('/api/v1/ai/companies/:id/generate-image', (request, reply) => start(request, reply, jobTypes.image, imageInput, async (tenant, input) => {
       // Refused before anything is queued: a job that can only fail is not worth a row.

@@ -17,11 +17,12 @@
 import { randomUUID } from 'node:crypto';
 import { pipelinedStep, type AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
-import { LengthOutOfRangeError } from './errors.ts';
+import { FinalPostError, LengthOutOfRangeError } from './errors.ts';
 import { blogPostSources } from './job-sources.ts';
 import { contentJob } from './job.ts';
 import { blogPostBefore, countWords, restoreBlogPost, upsertBlogPost, type BlogPostBefore } from './posts-store.ts';
 import { rejectionStands } from './regeneration.ts';
+import { finalStatuses, rewritableStatuses } from './review.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
 import { blogpostInput, imageInput, type BlogpostInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
@@ -56,6 +57,8 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
       const { company, topic, persona, dna, existing } = await blogPostSources(pool, tenant, input.company_id, input.topic_id);
       if (topic.company_id !== company.id) throw new PermanentError(`Topic ${topic.id} is not one of company ${company.id}'s.`, { topic_id: topic.id });
       if (topic.status !== 'approved' && topic.status !== 'published') throw new PermanentError(`Topic ${topic.id} is ${topic.status}: a blog post is written for an approved topic.`, { topic_id: topic.id, status: topic.status });
+      // Checked again where the post is written (upsertBlogPost), for a decision made meanwhile.
+      if (existing && finalStatuses.includes(existing.status)) throw new FinalPostError('blog_post', existing.id, existing.status, rewritableStatuses);
       const context$ = dnaContext(company, dna?.data);
       const model = writingModel(services.config);
       const target = Math.round((input.min_words + input.max_words) / 2);

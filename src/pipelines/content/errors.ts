@@ -17,6 +17,16 @@ export class InvalidStatusError extends ConflictError {
   }
 }
 
+/**
+ * A job was asked to rewrite a post that is approved or published (review.ts `finalStatuses`). Its
+ * code is `invalid_status`, as for any other status that refuses an action.
+ */
+export class FinalPostError extends ConflictError {
+  constructor(entity: 'blog_post' | 'social_post', id: string, status: string, expected: readonly string[]) {
+    super('invalid_status', `The ${entity.replace('_', ' ')} ${id} is ${status}, which is final: no job rewrites it. Write a new post on another topic instead${entity === 'social_post' ? ', or leave this platform out of the request' : ''}.`, { entity, id, status, current_status: status, expected });
+  }
+}
+
 /** No image provider is configured: generating an image is refused, never faked. */
 export class ImageProviderNotConfiguredError extends TaskloomError {
   constructor() {

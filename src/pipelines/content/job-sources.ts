@@ -15,7 +15,7 @@ import { companyColumns, dnaColumns, type Company, type CompanyDnaRecord } from 
 import { personaColumns, type Persona } from './personas-store.ts';
 import { postColumns, type BlogPost } from './posts-store.ts';
 import { firstOrNotFound, isoJsonRow, isUuid } from './rows.ts';
-import type { Platform } from './schemas.ts';
+import type { ContentStatus, Platform } from './schemas.ts';
 import { topicColumns, type Topic } from './topics-store.ts';
 
 const asRow = <Row extends object>(value: Row | null): Row[] => (value ? [isoJsonRow(value)] : []);
@@ -24,18 +24,18 @@ export interface SocialSources {
   company: Company;
   post: BlogPost;
   dna: CompanyDnaRecord | undefined;
-  /** The blog post's social posts' ids by platform (a rewrite keeps the post's id). */
-  existing: Partial<Record<Platform, string>>;
+  /** The blog post's social posts by platform: the id a rewrite keeps, and the status it starts from. */
+  existing: Partial<Record<Platform, { id: string; status: ContentStatus }>>;
 }
 
 /** A social post job's company, blog post, DNA and the post's existing social posts. */
 export async function socialSources(database: Queryable, tenant: string, companyId: string, blogPostId: string): Promise<SocialSources> {
   const row = isUuid(companyId) && isUuid(blogPostId)
-    ? (await database.query<{ company: Company | null; post: BlogPost | null; dna: CompanyDnaRecord | null; existing: Partial<Record<Platform, string>> }>(
+    ? (await database.query<{ company: Company | null; post: BlogPost | null; dna: CompanyDnaRecord | null; existing: SocialSources['existing'] }>(
         `SELECT (SELECT row_to_json(c) FROM (SELECT ${companyColumns} FROM content_companies WHERE tenant = $1 AND id = $2) c) AS company,
                 (SELECT row_to_json(p) FROM (SELECT ${postColumns} FROM content_blog_posts WHERE tenant = $1 AND id = $3) p) AS post,
                 (SELECT row_to_json(d) FROM (SELECT ${dnaColumns} FROM content_company_dna WHERE tenant = $1 AND company_id = $2) d) AS dna,
-                (SELECT coalesce(json_object_agg(platform, id), '{}') FROM content_social_posts WHERE tenant = $1 AND blog_post_id = $3) AS existing`,
+                (SELECT coalesce(json_object_agg(platform, json_build_object('id', id, 'status', status)), '{}') FROM content_social_posts WHERE tenant = $1 AND blog_post_id = $3) AS existing`,
         [tenant, companyId, blogPostId],
       )).rows[0]
     : undefined;

@@ -4,8 +4,9 @@
 import type { Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { diffFields, recordEdit } from './edits.ts';
-import { InvalidStatusError } from './errors.ts';
+import { FinalPostError, InvalidStatusError } from './errors.ts';
 import { composePost, normaliseHashtags, ruleViolations } from './platform-rules.ts';
+import { finalStatuses, rewritableStatuses } from './review.ts';
 import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
 import type { ContentStatus, Platform } from './schemas.ts';
 import { editableStatuses } from './topics-store.ts';
@@ -68,18 +69,26 @@ export interface NewBlogPost {
   outline: unknown;
 }
 
-/** Writes the topic's post (a regeneration rewrites it, version + 1), pending approval. */
+/**
+ * Writes the topic's post (a regeneration rewrites it, version + 1), pending approval. A post
+ * approved or published meanwhile is left as it is: FinalPostError.
+ */
 export async function upsertBlogPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; topicId: string; personaId: string; taskId: string; status: ContentStatus }, post: NewBlogPost): Promise<void> {
   const words = countWords(post.content);
-  await database.query(
+  const written = await database.query(
     `INSERT INTO content_blog_posts (id, tenant, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, task_id)
      VALUES ($17, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
      ON CONFLICT (topic_id) DO UPDATE SET title = excluded.title, content = excluded.content, excerpt = excluded.excerpt, meta_title = excluded.meta_title,
        meta_description = excluded.meta_description, slug = excluded.slug, keywords = excluded.keywords, word_count = excluded.word_count,
        reading_time_minutes = excluded.reading_time_minutes, outline = excluded.outline, status = excluded.status, task_id = excluded.task_id,
-       version = content_blog_posts.version + CASE WHEN excluded.status = 'generating' THEN 1 ELSE 0 END, approved_by = NULL, approved_at = NULL, updated_at = now()`,
-    [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id],
+       version = content_blog_posts.version + CASE WHEN excluded.status = 'generating' THEN 1 ELSE 0 END, approved_by = NULL, approved_at = NULL, updated_at = now()
+     WHERE content_blog_posts.status <> ALL($18::text[])`,
+    [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id, finalStatuses],
   );
+  if (written.rowCount === 0) {
+    const final = (await blogPostOfTopic(database, scope.tenant, scope.topicId))!;
+    throw new FinalPostError('blog_post', final.id, final.status, rewritableStatuses);
+  }
 }
 
 /** The columns of a post that a generate_blogpost job overwrites (upsertBlogPost), as they were before it. */
@@ -141,17 +150,25 @@ export async function editBlogPost(database: Queryable, tenant: string, id: stri
   return getBlogPost(database, tenant, id);
 }
 
-/** Writes the post's `platform` post; a regeneration rewrites it (version + 1) and keeps its id. */
+/**
+ * Writes the post's `platform` post; a regeneration rewrites it (version + 1) and keeps its id. A
+ * platform's post approved or published meanwhile is left as it is: FinalPostError.
+ */
 export async function upsertSocialPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string }): Promise<string> {
   const result = await database.query<{ id: string }>(
     `INSERT INTO content_social_posts (tenant, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, status, task_id, id)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
      ON CONFLICT (blog_post_id, platform) DO UPDATE SET text = excluded.text, hashtags = excluded.hashtags, cta_text = excluded.cta_text, character_count = excluded.character_count,
        status = excluded.status, task_id = excluded.task_id, version = content_social_posts.version + 1, approved_by = NULL, approved_at = NULL, updated_at = now()
+     WHERE content_social_posts.status <> ALL($12::text[])
      RETURNING id`,
-    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id],
+    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id, finalStatuses],
   );
-  return result.rows[0]!.id;
+  if (result.rows[0] === undefined) {
+    const final = (await listSocialPosts(database, scope.tenant, { blogPostId: scope.blogPostId })).find((social) => social.platform === post.platform)!;
+    throw new FinalPostError('social_post', final.id, final.status, rewritableStatuses);
+  }
+  return result.rows[0].id;
 }
 
 export async function getSocialPost(database: Queryable, tenant: string, id: string): Promise<SocialPost> {

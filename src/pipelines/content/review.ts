@@ -5,6 +5,9 @@
  *                                pending_approval --reject (reason required)--> rejected
  *   generating: a job is writing the row; failed: the job gave up
  *
+ * approved and published are final: no move leaves them but publish, no one edits such a row, and
+ * no job rewrites it (`finalStatuses`).
+ *
  * Each move is one conditional UPDATE (`WHERE status = ANY(from)`), so two supervisors approving
  * at once cannot both succeed: the second sees 409 with the status the first one left.
  */
@@ -12,7 +15,7 @@ import type { Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { InvalidStatusError } from './errors.ts';
 import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
-import type { ContentStatus } from './schemas.ts';
+import { contentStatuses, type ContentStatus } from './schemas.ts';
 
 export const reviewableKinds = ['topic', 'blog_post', 'social_post'] as const;
 export type ReviewableKind = (typeof reviewableKinds)[number];
@@ -46,6 +49,16 @@ export async function reviewStates(database: Queryable, tenant: string, kind: Re
   const byId = new Map(rows.map((row) => [row.id, isoRow(row)]));
   return ids.map((id) => firstOrNotFound(byId.has(id) ? [byId.get(id)!] : [], kind.replace('_', ' '), id));
 }
+
+/**
+ * Statuses a supervisor's decision made final. A job asked to rewrite such a post is refused: the
+ * rewrite would put it back to `pending_approval` and empty its text while the model wrote, taking
+ * an approved or published post away from whoever reads it.
+ */
+export const finalStatuses: readonly ContentStatus[] = ['approved', 'published'];
+
+/** The statuses a job may rewrite a post from: all but the final ones. */
+export const rewritableStatuses: readonly ContentStatus[] = contentStatuses.filter((status) => !finalStatuses.includes(status));
 
 interface Move {
   from: readonly ContentStatus[];

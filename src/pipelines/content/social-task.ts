@@ -9,12 +9,13 @@ import { sharedWhilePending } from '../../cached-promise.ts';
 import { pipelinedStep, type AnyTaskDefinition, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import type { Company } from './companies-store.ts';
-import { PlatformRulesError } from './errors.ts';
+import { FinalPostError, PlatformRulesError } from './errors.ts';
 import { contentJob } from './job.ts';
 import { composePost, platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
 import { socialSources, type SocialSources } from './job-sources.ts';
 import { upsertSocialPost, type BlogPost } from './posts-store.ts';
 import { rejectionStands } from './regeneration.ts';
+import { finalStatuses, rewritableStatuses } from './review.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
 import { jobTypes, socialInput, taskTypeFor, type CompanyDna, type Platform, type SocialInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
@@ -71,6 +72,14 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
   throw new PlatformRulesError(platform, violations, maxGenerations);
 }
 
+/** Throws FinalPostError when one of `platforms` has a post approved or published (review.ts). */
+export function refuseFinalPosts(existing: SocialSources['existing'], platforms: readonly Platform[]): void {
+  for (const platform of platforms) {
+    const current = existing[platform];
+    if (current && finalStatuses.includes(current.status)) throw new FinalPostError('social_post', current.id, current.status, rewritableStatuses);
+  }
+}
+
 export function createSocialTask(services: ContentServices): AnyTaskDefinition[] {
   const { pool } = services;
   // A post's platforms start together, thirty tasks for a month's six posts, and each read is a
@@ -100,11 +109,13 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (post.company_id !== company.id) throw new PermanentError(`Blog post ${post.id} is not one of company ${company.id}'s.`, { blog_post_id: post.id });
       if (post.status !== 'approved' && post.status !== 'published') throw new PermanentError(`Blog post ${post.id} is ${post.status}: social posts are made from an approved post.`, { blog_post_id: post.id, status: post.status });
       const platforms = [...new Set(input.platforms)];
+      // Checked again where each post is written (upsertSocialPost), for a decision made meanwhile.
+      refuseFinalPosts(existing, platforms);
 
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform], platform, input.rejection_reason);
+        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, input.rejection_reason);
         report(100, `${platform}: ${saved.characters} characters, ${saved.hashtags} hashtags`);
         return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations };
       }
