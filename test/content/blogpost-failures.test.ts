@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { advanceTime, waitForFailureHandled, waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { sectionInstructions } from '../../src/pipelines/content/prompts.ts';
-import { startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
+import { companyWithTopics, postOfTopic, runJob, startContentHarness, startJob, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
 /** How the writer answers a section: a refusal (not retried), an outage (retried), or the offline model's text. */
@@ -42,55 +42,28 @@ let topicIds: string[];
 
 beforeAll(async () => {
   harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) } });
-  const { request, keys } = harness;
-  companyId = (await request('POST', '/api/v1/content/companies', { body: { name: 'Failing Roasters', plan: 'free' } })).body.id;
-  await runJob('generate-personas', {});
-  const personas = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>;
-  expect((await request('POST', '/api/v1/content/personas/select', { body: { company_id: companyId, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
-  const topics = await runJob('generate-topics', { year: 2027, month: 6, posts_count: 3 });
-  topicIds = topics.result_data.topic_ids;
-  for (const id of topicIds) expect((await request('POST', `/api/v1/content/topics/${id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  ({ companyId, topicIds } = await companyWithTopics(harness, { name: 'Failing Roasters', year: 2027, month: 6, count: 3, approved: true }));
 }, 120_000);
 
 afterAll(async () => {
   await harness?.close();
 });
 
-async function startJob(path: string, body: unknown): Promise<string> {
-  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  return started.body.job_id as string;
-}
-
-async function runJob(path: string, body: unknown, expected: 'completed' | 'failed' = 'completed'): Promise<any> {
-  const jobId = await startJob(path, body);
-  const task = await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000);
-  expect(task.status, JSON.stringify(task.error)).toBe(expected);
-  // The post is put back by the job type's failure handler, which runs once the task has ended.
-  if (expected === 'failed') await waitForFailureHandled(harness.engine, jobId);
-  return (await harness.request('GET', `/api/v1/ai/jobs/${jobId}/`)).body;
-}
-
-async function postOfTopic(topicId: string): Promise<any> {
-  const posts = (await harness.request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<{ topic_id: string }>;
-  return posts.find((post) => post.topic_id === topicId);
-}
-
 it('leaves a new post whose job failed `failed` with no text, and a new job writes it', async () => {
   const { request } = harness;
   const topicId = topicIds[0]!;
   sections = 'refused';
-  const failed = await runJob('generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 }, 'failed');
+  const failed = await runJob(harness, companyId, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 }, 'failed');
   expect(failed).toMatchObject({ status: 'failed', error_code: 'llm_call_failed', attempts: 1 });
-  const left = await postOfTopic(topicId);
+  const left = await postOfTopic(harness, companyId, topicId);
   expect(left).toMatchObject({ status: 'failed', content: '', version: 1 });
   // Nothing to edit or submit; the topic's job is what writes it.
   expect((await request('POST', `/api/v1/content/posts/${left.id}/submit-for-approval`)).status).toBe(409);
 
   sections = 'written';
-  const written = await runJob('generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
+  const written = await runJob(harness, companyId, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
   expect(written.result_data.blog_post_id).toBe(left.id);
-  const post = await postOfTopic(topicId);
+  const post = await postOfTopic(harness, companyId, topicId);
   expect(post.status).toBe('pending_approval');
   expect(post.content.startsWith(`# ${post.title}`)).toBe(true);
 }, 120_000);
@@ -99,10 +72,10 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   const { request, keys } = harness;
   const topicId = topicIds[1]!;
   sections = 'written';
-  const written = await runJob('generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
+  const written = await runJob(harness, companyId, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
   const reason = 'Needs a section on grind size';
   expect((await request('POST', `/api/v1/content/posts/${written.result_data.blog_post_id}/reject`, { key: keys.supervisor, body: { reason } })).status).toBe(200);
-  const before = await postOfTopic(topicId);
+  const before = await postOfTopic(harness, companyId, topicId);
   expect(before).toMatchObject({ status: 'rejected', rejection_reason: reason });
 
   sections = 'unavailable';
@@ -110,7 +83,7 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   sectionsAnswer = new Promise<void>((resolve) => {
     outlined = resolve;
   });
-  const jobId = await startJob('generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700, rejection_reason: reason });
+  const jobId = await startJob(harness, companyId, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700, rejection_reason: reason });
   // The sections fail once the outline (which saved the post `generating`) has committed: an
   // outline still committing when its attempt fails is lost with the attempt, and written again.
   await waitForEvent(harness.engine, jobId, (event) => event.type === 'blogpost_outlined');
@@ -119,7 +92,7 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   for (let attempt = 1; attempt < maxAttempts; attempt += 1) {
     await waitForEvent(harness.engine, jobId, (event) => event.type === 'task_retrying' && event.payload.attempt === attempt);
     // A failure that will be retried: the next attempt goes on from the outline it saved.
-    expect(await postOfTopic(topicId)).toMatchObject({ status: 'generating', content: '', version: before.version + 1 });
+    expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ status: 'generating', content: '', version: before.version + 1 });
     await advanceTime(harness.engine, 15 * 60_000);
   }
   const task = await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000);
@@ -127,7 +100,7 @@ it('puts a rewritten post back as it was once its last attempt fails, and leaves
   expect(task.attempts).toBe(maxAttempts);
   await waitForFailureHandled(harness.engine, jobId);
 
-  const after = await postOfTopic(topicId);
+  const after = await postOfTopic(harness, companyId, topicId);
   const restored = ['title', 'content', 'excerpt', 'meta_title', 'meta_description', 'slug', 'keywords', 'word_count', 'reading_time_minutes', 'outline', 'status', 'version', 'task_id', 'approved_by', 'approved_at', 'rejected_by', 'rejection_reason'];
   expect(Object.fromEntries(restored.map((field) => [field, after[field]]))).toEqual(Object.fromEntries(restored.map((field) => [field, before[field]])));
   // Back where the supervisor left it: the marketer can edit it and submit it again.
@@ -142,15 +115,15 @@ it('puts a post back when its job is cancelled while it waits for a retry, with 
   sectionsAnswer = new Promise<void>((resolve) => {
     outlined = resolve;
   });
-  const jobId = await startJob('generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
+  const jobId = await startJob(harness, companyId, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
   await waitForEvent(harness.engine, jobId, (event) => event.type === 'blogpost_outlined');
   outlined();
   await waitForEvent(harness.engine, jobId, (event) => event.type === 'task_retrying' && event.payload.attempt === 1);
-  expect(await postOfTopic(topicId)).toMatchObject({ status: 'generating', content: '', version: 1 });
+  expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ status: 'generating', content: '', version: 1 });
 
   expect(await harness.engine.cancel(jobId)).toMatchObject({ previous_state: 'retrying', status: 'cancelled' });
   await waitForFailureHandled(harness.engine, jobId);
   // A new post has no earlier text to go back to: `failed`, which a new job for the topic writes.
-  expect(await postOfTopic(topicId)).toMatchObject({ status: 'failed', content: '', version: 1 });
+  expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ status: 'failed', content: '', version: 1 });
   sections = 'written';
 }, 120_000);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SubmitRequest, SubmitResult } from '../../src/engine/index.ts';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
-import { startContentHarness, waitForDecisionWait, waitForEvent, type ContentHarness } from './helpers.ts';
+import { companyWithTopics, runJob, startContentHarness, waitForDecisionWait, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
 
@@ -90,22 +90,9 @@ async function postTopics(companyId: string): Promise<string[]> {
   return ((await harness.request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<{ topic_id: string }>).map((post) => post.topic_id).sort();
 }
 
-/** Runs a job through `/api/v1/ai/` and waits for it to complete. */
-async function runJob(companyId: string, path: string, body: unknown): Promise<void> {
-  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  const task = await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 60_000);
-  expect(task.status, JSON.stringify(task.error)).toBe('completed');
-}
-
 /** A company with `count` topics pending approval that no run waits for. */
-async function companyWithTopics(name: string, count: number): Promise<{ companyId: string; topics: Row[] }> {
-  const companyId = (await harness.request('POST', '/api/v1/content/companies', { body: { name, plan: 'free' } })).body.id as string;
-  await runJob(companyId, 'scrape-dna', {});
-  await runJob(companyId, 'generate-personas', {});
-  const personas = (await harness.request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>;
-  expect((await harness.request('POST', '/api/v1/content/personas/select/', { body: { company_id: companyId, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
-  await runJob(companyId, 'generate-topics', { year: 2027, month: 10, posts_count: count });
+async function companyWithPendingTopics(name: string, count: number): Promise<{ companyId: string; topics: Row[] }> {
+  const { companyId } = await companyWithTopics(harness, { name, year: 2027, month: 10, count });
   const topics = await pendingTopics(companyId);
   expect(topics).toHaveLength(count);
   return { companyId, topics };
@@ -186,7 +173,7 @@ it('lets a person\'s submit and approval made while the run rewrites the topic s
 
 it('lets a person\'s submit and approval made while a rejection\'s own job rewrites the topic stand', async () => {
   const { request, keys } = harness;
-  const { topics: [overtaken] } = await companyWithTopics('Standalone Roasters', 1);
+  const { topics: [overtaken] } = await companyWithPendingTopics('Standalone Roasters', 1);
 
   const rewrite = holdNextRewrite();
   const rejected = await request('POST', `/api/v1/content/topics/${overtaken!.id}/reject`, { key: keys.supervisor, body: { reason: 'Too generic', regenerate: true } });
@@ -204,7 +191,7 @@ it('lets a person\'s submit and approval made while a rejection\'s own job rewri
 
 it('never loses a rejection\'s regeneration to a process dying around its submit, and never runs it twice', async () => {
   const { request, keys } = harness;
-  const { companyId, topics: [diedBefore, diedAfter] } = await companyWithTopics('Crashing Roasters', 2);
+  const { companyId, topics: [diedBefore, diedAfter] } = await companyWithPendingTopics('Crashing Roasters', 2);
   const engine = harness.engine;
   const submit = engine.submit.bind(engine);
   const rejectWithRegenerate = (id: string) => request('POST', `/api/v1/content/topics/${id}/reject`, { key: keys.supervisor, body: { reason: 'Name one brewing method', regenerate: true } });
@@ -244,9 +231,9 @@ it('never loses a rejection\'s regeneration to a process dying around its submit
 
 it('does nothing with a blog post rejection\'s job whose rejection died before it committed', async () => {
   const { request, keys } = harness;
-  const { companyId, topics: [approved] } = await companyWithTopics('Crashing Bakers', 1);
+  const { companyId, topics: [approved] } = await companyWithPendingTopics('Crashing Bakers', 1);
   expect((await request('POST', `/api/v1/content/topics/${approved!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
-  await runJob(companyId, 'generate-blogpost', { topic_id: approved!.id, min_words: 200, max_words: 500 });
+  await runJob(harness, companyId, 'generate-blogpost', { topic_id: approved!.id, min_words: 200, max_words: 500 });
   const [post] = (await request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<Row & { content: string }>;
   expect(post).toMatchObject({ status: 'pending_approval' });
   const engine = harness.engine;

@@ -5,11 +5,12 @@
  * the offline model unless mock providers are injected; the machine's environment is ignored.
  */
 import type { ImageModelV4, ProviderV4 } from '@ai-sdk/provider';
+import { expect } from 'vitest';
 import { startApiServer, type ApiServer } from '../../src/api/index.ts';
 import { createApiKey } from '../../src/api/keys.ts';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
 import type { Engine, TaskEvent } from '../../src/engine/index.ts';
-import { createTestDatabase, startTestEngine, testLogger, type TestDatabase } from '../../src/kit/testing.ts';
+import { createTestDatabase, startTestEngine, testLogger, waitForFailureHandled, waitForTask, type TestDatabase } from '../../src/kit/testing.ts';
 import { createLlmGateway, type LlmGateway } from '../../src/llm/index.ts';
 import { contentRoutePlugins, contentTaskTypes } from '../../src/pipelines/content/index.ts';
 import { migrationSources } from '../../src/pipelines/index.ts';
@@ -121,4 +122,51 @@ export async function waitForEvent(engine: Engine, taskId: string, predicate: (e
 /** The run parked on a decision wait (`decisions:<phase>:<round>`) of `phase`. */
 export async function waitForDecisionWait(engine: Engine, taskId: string, phase: string, timeoutMs = 60_000): Promise<TaskEvent> {
   return waitForEvent(engine, taskId, (event) => event.type === 'task_waiting' && String((event.payload as Record<string, unknown>).key ?? '').startsWith(`decisions:${phase}:`), timeoutMs);
+}
+
+/** Starts a job through `/api/v1/ai/` for the company (202, `queued`) and returns its id. */
+export async function startJob(harness: ContentHarness, companyId: string, path: string, body: unknown): Promise<string> {
+  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  expect(started.body.status).toBe('queued');
+  return started.body.job_id as string;
+}
+
+/**
+ * Waits for a job to end as `expected` and returns its view (`GET /api/v1/ai/jobs/{id}/`). A
+ * failed job whose type has an `onFailure` has had it run by then (it puts a post back).
+ */
+export async function jobEnded(harness: ContentHarness, jobId: string, expected: 'completed' | 'failed' = 'completed'): Promise<any> {
+  const task = await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(task.status, JSON.stringify(task.error)).toBe(expected);
+  if (expected === 'failed' && harness.engine.registry.get(task.task_type).onFailure) await waitForFailureHandled(harness.engine, jobId);
+  return (await harness.request('GET', `/api/v1/ai/jobs/${jobId}/`)).body;
+}
+
+/** Runs a job through `/api/v1/ai/` to its end as `expected`; returns its view. */
+export async function runJob(harness: ContentHarness, companyId: string, path: string, body: unknown, expected: 'completed' | 'failed' = 'completed'): Promise<any> {
+  return jobEnded(harness, await startJob(harness, companyId, path, body), expected);
+}
+
+/**
+ * A new company of tenant `alpha` with its personas written, three of them selected, and `count`
+ * topics of a month that no run waits for: pending approval, or approved by the supervisor.
+ */
+export async function companyWithTopics(harness: ContentHarness, options: { name: string; year: number; month: number; count: number; approved?: boolean }): Promise<{ companyId: string; topicIds: string[] }> {
+  const { request } = harness;
+  const companyId = (await request('POST', '/api/v1/content/companies', { body: { name: options.name, plan: 'free' } })).body.id as string;
+  await runJob(harness, companyId, 'generate-personas', {});
+  const personas = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>;
+  expect((await request('POST', '/api/v1/content/personas/select/', { body: { company_id: companyId, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
+  const topicIds = (await runJob(harness, companyId, 'generate-topics', { year: options.year, month: options.month, posts_count: options.count })).result_data.topic_ids as string[];
+  if (options.approved) {
+    for (const id of topicIds) expect((await request('POST', `/api/v1/content/topics/${id}/approve`, { key: harness.keys.supervisor })).status).toBe(200);
+  }
+  return { companyId, topicIds };
+}
+
+/** The company's blog post of `topicId`, as the API lists it; undefined when it has none. */
+export async function postOfTopic(harness: ContentHarness, companyId: string, topicId: string): Promise<any> {
+  const posts = (await harness.request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<{ topic_id: string }>;
+  return posts.find((post) => post.topic_id === topicId);
 }

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { socialInstructions, topicsInstructions } from '../../src/pipelines/content/prompts.ts';
-import { contentRowCounts, startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
+import { contentRowCounts, runJob, startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
 const socialPrompts: string[] = [];
@@ -74,20 +74,11 @@ afterAll(async () => {
   await harness?.close();
 });
 
-async function runJob(path: string, body: unknown, expected: 'completed' | 'failed' = 'completed'): Promise<any> {
-  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
-  expect(started.status, JSON.stringify(started.body)).toBe(202);
-  expect(started.body.status).toBe('queued');
-  const task = await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 60_000);
-  expect(task.status, JSON.stringify(task.error)).toBe(expected);
-  return (await harness.request('GET', `/api/v1/ai/jobs/${started.body.job_id}/`)).body;
-}
-
 it('runs the seed\'s jobs one by one with their shapes, stream and stats', async () => {
   const { request, keys } = harness;
   companyId = (await request('POST', '/api/v1/content/companies', { body: { name: 'Acme Roasters', plan: 'pro' } })).body.id;
 
-  const dna = await runJob('scrape-dna', {});
+  const dna = await runJob(harness, companyId, 'scrape-dna', {});
   expect(dna).toMatchObject({ job_type: 'generate_dna', queue: 'ai_priority', status: 'completed', progress: 100, company_id: companyId, error_message: '' });
   expect(dna.result_data.llm_usage.calls).toBe(1);
   expect(dna.started_at).not.toBeNull();
@@ -99,7 +90,7 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   const frames = (await stream.text()).split('\n\n').filter((frame) => frame.includes('data: '));
   expect(JSON.parse(frames.at(-1)!.split('data: ')[1]!)).toMatchObject({ id: dna.id, status: 'completed', progress: 100 });
 
-  const personas = await runJob('generate-personas', {});
+  const personas = await runJob(harness, companyId, 'generate-personas', {});
   expect(personas.result_data.personas).toBe(6);
   const listed = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string; name: string; archetype: string; mbti: string; values: string[] }>;
   expect(listed).toHaveLength(6);
@@ -112,7 +103,7 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   expect((await request('POST', '/api/v1/content/personas/select', { body: { company_id: companyId, persona_ids: [...ids.slice(0, 2)] } })).status).toBe(400);
   expect((await request('POST', '/api/v1/content/personas/select', { body: { company_id: companyId, persona_ids: ids.slice(0, 3) } })).status).toBe(200);
 
-  const topics = await runJob('generate-topics', { year: 2027, month: 2, posts_count: 4 });
+  const topics = await runJob(harness, companyId, 'generate-topics', { year: 2027, month: 2, posts_count: 4 });
   expect(topics.result_data.topics).toBe(4);
   const rows = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=2`)).body.topics as Array<{ id: string; week_number: number; status: string }>;
   // February 2027 has 28 days: four weeks, one topic each.
@@ -124,7 +115,7 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   expect(refused.status).toBe(409);
   expect(refused.body.error.details.current_status).toBe('pending_approval');
   expect((await request('POST', `/api/v1/content/topics/${rows[0]!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
-  const post = await runJob('generate-blogpost', { topic_id: rows[0]!.id, min_words: 400, max_words: 800 });
+  const post = await runJob(harness, companyId, 'generate-blogpost', { topic_id: rows[0]!.id, min_words: 400, max_words: 800 });
   expect(post.result_data.word_count).toBeGreaterThanOrEqual(400);
   expect(post.result_data.word_count).toBeLessThanOrEqual(800);
   const postId = post.result_data.blog_post_id as string;
@@ -143,7 +134,7 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   expect((await request('GET', `/api/v1/ai/companies/${companyId}/jobs/?status=completed`)).body.jobs).toHaveLength(4);
 
   // Platform rules: LinkedIn's first answer broke them and was regenerated; one child per platform.
-  const social = await runJob('generate-social', { blog_post_id: postId, platforms: ['linkedin', 'twitter'] });
+  const social = await runJob(harness, companyId, 'generate-social', { blog_post_id: postId, platforms: ['linkedin', 'twitter'] });
   expect(social.result_data.child_task_ids).toHaveLength(2);
   const linkedinPrompts = socialPrompts.filter((prompt) => prompt.includes('Platform: linkedin'));
   expect(linkedinPrompts).toHaveLength(2);
@@ -153,12 +144,12 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   expect(posts.every((entry) => entry.character_count <= 3000)).toBe(true);
 
   // A post that never complies is not saved: the job fails, saying which rules.
-  const instagram = await runJob('generate-social', { blog_post_id: postId, platforms: ['instagram'] }, 'failed');
+  const instagram = await runJob(harness, companyId, 'generate-social', { blog_post_id: postId, platforms: ['instagram'] }, 'failed');
   expect(instagram).toMatchObject({ status: 'failed', error_code: 'platform_rules_violated' });
   expect((await request('GET', `/api/v1/content/social-posts?blog_post_id=${postId}`)).body.social_posts).toHaveLength(2);
 
   // A featured image through the image model: stored as the model's bytes, linked to the post.
-  const image = await runJob('generate-image', { target: 'blog_post', target_id: postId });
+  const image = await runJob(harness, companyId, 'generate-image', { target: 'blog_post', target_id: postId });
   const bytes = await fetch(`${harness.server.url}/api/v1/content/images/${image.result_data.image_id}`, { headers: { 'x-api-key': keys.supervisor } });
   expect(bytes.headers.get('content-type')).toBe('image/png');
   expect(Buffer.from(await bytes.arrayBuffer()).toString('base64')).toBe('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==');
@@ -192,7 +183,7 @@ it('rewrites a rejected topic no run waits for: a generate_topics job whose prom
   const other = pending[1]!;
   expect((await request('POST', `/api/v1/content/topics/${other.id}/reject`, { key: keys.supervisor, body: { reason: 'Not this month' } })).body).toMatchObject({ status: 'rejected', regeneration_job_id: null });
   // A marketer may ask for the same rewrite through the seed's generate-topics job.
-  const again = await runJob('generate-topics', { topic_id: other.id, rejection_reason: 'Not this month: make it about summer' });
+  const again = await runJob(harness, companyId, 'generate-topics', { topic_id: other.id, rejection_reason: 'Not this month: make it about summer' });
   expect(again.result_data.version).toBe(other.version + 1);
   expect((await request('GET', `/api/v1/content/topics/${other.id}`)).body.status).toBe('pending_approval');
 }, 60_000);
