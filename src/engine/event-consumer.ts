@@ -43,6 +43,11 @@ export class EventConsumer {
     this.#options = options;
   }
 
+  /** Its row's name in `event_consumers`. */
+  get name(): string {
+    return this.#options.name;
+  }
+
   /**
    * Creates the cursor if this consumer has none. Call it when the reader starts, before its
    * first pass: a cursor created by a later pass would start after the events stored in between,

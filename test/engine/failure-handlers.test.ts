@@ -4,7 +4,9 @@ import { createPool } from '../../src/db/pool.ts';
 import { defineTask, failureHandlerPasses, type Engine, type TaskRecord, type Worker } from '../../src/engine/index.ts';
 import { deliver, deliverySettings } from '../../src/engine/ready-queue.ts';
 import { PermanentError } from '../../src/errors.ts';
-import { createTestDatabase, startTestEngine, waitForTask, type TestDatabase } from '../../src/kit/testing.ts';
+import { FailureHandlers } from '../../src/engine/failure-handlers.ts';
+import { TaskRegistry } from '../../src/engine/task-registry.ts';
+import { createTestDatabase, startTestEngine, testLogger, waitForTask, type TestDatabase } from '../../src/kit/testing.ts';
 import { eventually } from '../support/engine.ts';
 
 // Each handler writes one row per call through the transaction it is given: a row that exists
@@ -186,4 +188,24 @@ it('never runs for a task that completes', async () => {
     return cursor.rows[0]!.last_event_id >= lastEvent;
   });
   expect(await records(task.id)).toEqual([]);
+});
+
+it('passes over the log only for the cursors behind its newest event: an idle worker sends one statement for them', async () => {
+  // A database of its own: no other test's events arrive between the runs.
+  const isolated = await createTestDatabase();
+  const submitter = await startTestEngine(isolated, [succeeding]);
+  try {
+    const elsewhere = (type: string) => defineTask({ type, description: 'runs in no process here', queue: 'default', input: z.object({}), run: async () => null, onFailure: recordFailure });
+    const handlers = new FailureHandlers({ pool: isolated.pool, registry: new TaskRegistry().register(elsewhere('idle_first'), elsewhere('idle_second')), logger: testLogger });
+    // Cursors not created yet are behind: their first pass creates them at the newest event.
+    expect(await handlers.run()).toEqual({ handled: 0, passed: 2 });
+    expect(await handlers.run()).toEqual({ handled: 0, passed: 0 });
+    // Any event puts every cursor behind it until a pass has gone over it.
+    await submitter.submit({ taskType: succeeding.type, input: {} });
+    expect(await handlers.run()).toEqual({ handled: 0, passed: 2 });
+    expect(await handlers.run()).toEqual({ handled: 0, passed: 0 });
+  } finally {
+    await submitter.stop();
+    await isolated.drop();
+  }
 });
