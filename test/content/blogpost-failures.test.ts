@@ -7,12 +7,12 @@
  * on demand (everything else answered by the offline model); retry delays pass on the test clock.
  */
 import { APICallError, type LanguageModelV4CallOptions } from '@ai-sdk/provider';
-import { customProvider } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { advanceTime, waitForFailureHandled, waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { sectionInstructions } from '../../src/pipelines/content/prompts.ts';
+import { callText } from '../support/model-calls.ts';
 import { companyWithTopics, postOfTopic, runJob, startContentHarness, startJob, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
@@ -25,7 +25,7 @@ const writer = new MockLanguageModelV4({
   provider: 'mock',
   modelId: 'writer',
   doGenerate: async (options: LanguageModelV4CallOptions) => {
-    const system = options.prompt.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
+    const { system } = callText(options);
     if (system.startsWith(sectionInstructions) && sections !== 'written') {
       await sectionsAnswer;
       const refused = sections === 'refused';
@@ -41,7 +41,7 @@ let companyId: string;
 let topicIds: string[];
 
 beforeAll(async () => {
-  harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) } });
+  harness = await startContentHarness({ writer });
   ({ companyId, topicIds } = await companyWithTopics(harness, { name: 'Failing Roasters', year: 2027, month: 6, count: 3, approved: true }));
 }, 120_000);
 

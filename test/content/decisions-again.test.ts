@@ -10,7 +10,6 @@
  *   nothing; the regeneration is never lost and never runs twice.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
-import { customProvider } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SubmitRequest, SubmitResult } from '../../src/engine/index.ts';
@@ -56,7 +55,7 @@ function holdNextRewrite(): { started: Promise<void>; release: () => void } {
 let harness: ContentHarness;
 
 beforeAll(async () => {
-  harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) } });
+  harness = await startContentHarness({ writer });
 });
 
 afterAll(async () => {

@@ -7,12 +7,12 @@
  * posts alike; the model is the offline one behind a mock that counts and holds the calls.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
-import { customProvider } from 'ai';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { outlineInstructions } from '../../src/pipelines/content/prompts.ts';
 import { Gates } from '../support/gates.ts';
+import { callText } from '../support/model-calls.ts';
 import { companyWithTopics, postOfTopic, jobEnded, runJob, startContentHarness, startJob, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
@@ -26,7 +26,7 @@ const writer = new MockLanguageModelV4({
   modelId: 'writer',
   doGenerate: async (options: LanguageModelV4CallOptions) => {
     calls += 1;
-    const system = options.prompt.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
+    const { system } = callText(options);
     if (holdOutline && system.startsWith(outlineInstructions)) await gates.wait('outline', options.abortSignal);
     return offline.doGenerate(options);
   },
@@ -37,7 +37,7 @@ let companyId: string;
 let topicIds: string[];
 
 beforeAll(async () => {
-  harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) } });
+  harness = await startContentHarness({ writer });
   ({ companyId, topicIds } = await companyWithTopics(harness, { name: 'Final Roasters', year: 2027, month: 7, count: 2, approved: true }));
 }, 120_000);
 

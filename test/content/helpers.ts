@@ -4,7 +4,8 @@
  * supervisor of tenant `alpha`, a marketer of tenant `beta`. The LLM gateway is the real one on
  * the offline model unless mock providers are injected; the machine's environment is ignored.
  */
-import type { ImageModelV4, ProviderV4 } from '@ai-sdk/provider';
+import type { ImageModelV4, LanguageModelV4, ProviderV4 } from '@ai-sdk/provider';
+import { customProvider } from 'ai';
 import { expect } from 'vitest';
 import { startApiServer, type ApiServer } from '../../src/api/index.ts';
 import { createApiKey } from '../../src/api/keys.ts';
@@ -31,6 +32,8 @@ export interface ContentHarness {
 export interface ContentHarnessOptions {
   config?: ConfigOverrides;
   providers?: Record<string, ProviderV4>;
+  /** A scripted writing model: the content jobs write with it (as `mock:writer`). */
+  writer?: LanguageModelV4;
   imageModel?: ImageModelV4;
   /** @default true */
   worker?: boolean;
@@ -42,8 +45,9 @@ export function contentConfig(overrides: ConfigOverrides = {}): Config {
 
 export async function startContentHarness(options: ContentHarnessOptions = {}): Promise<ContentHarness> {
   const db = await createTestDatabase({ migrations: migrationSources });
-  const config = contentConfig(options.config);
-  const llm = createLlmGateway({ config, pool: db.pool, logger: testLogger, privateLimiters: true, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...(options.providers ? { providers: options.providers } : {}) });
+  const config = contentConfig({ ...(options.writer ? { contentWritingModel: 'mock:writer' } : {}), ...options.config });
+  const providers = { ...options.providers, ...(options.writer ? { mock: customProvider({ languageModels: { writer: options.writer } }) } : {}) };
+  const llm = createLlmGateway({ config, pool: db.pool, logger: testLogger, privateLimiters: true, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...(Object.keys(providers).length > 0 ? { providers } : {}) });
   const services = { config, pool: db.pool, logger: testLogger, llm, ...(options.imageModel ? { imageModel: options.imageModel } : {}) };
   const startEngine = async (): Promise<Engine> => {
     const started = await startTestEngine(db, contentTaskTypes(services));

@@ -7,12 +7,12 @@
  * through a mock image model, and bad input answered 4xx with nothing written.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
-import { customProvider } from 'ai';
 import { MockImageModelV4, MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { socialInstructions, topicsInstructions } from '../../src/pipelines/content/prompts.ts';
+import { callText } from '../support/model-calls.ts';
 import { contentRowCounts, runJob, startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
@@ -20,12 +20,6 @@ const socialPrompts: string[] = [];
 const topicPrompts: string[] = [];
 /** Topics for this persona hang until the call is aborted (the cancellation test). */
 let slowPersona: string | undefined;
-
-function textOf(options: LanguageModelV4CallOptions): { system: string; user: string } {
-  const system = options.prompt.filter((message) => message.role === 'system').map((message) => message.content).join('\n');
-  const user = options.prompt.flatMap((message) => (message.role === 'user' ? message.content.map((part) => (part.type === 'text' ? part.text : '')) : [])).join('\n');
-  return { system, user };
-}
 
 function json(value: unknown) {
   return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], finishReason: { unified: 'stop' as const, raw: 'stop' }, usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 40, text: 40, reasoning: 0 } }, warnings: [] };
@@ -35,7 +29,7 @@ const writer = new MockLanguageModelV4({
   provider: 'mock',
   modelId: 'writer',
   doGenerate: async (options: LanguageModelV4CallOptions) => {
-    const { system, user } = textOf(options);
+    const { system, user } = callText(options);
     if (system.startsWith(socialInstructions)) {
       socialPrompts.push(user);
       // LinkedIn's first answer repeats hashtags: 5 items pass the schema, 2 remain, the rule wants 3-5.
@@ -67,7 +61,7 @@ let harness: ContentHarness;
 let companyId: string;
 
 beforeAll(async () => {
-  harness = await startContentHarness({ config: { contentWritingModel: 'mock:writer' }, providers: { mock: customProvider({ languageModels: { writer } }) }, imageModel: painter });
+  harness = await startContentHarness({ writer, imageModel: painter });
 });
 
 afterAll(async () => {

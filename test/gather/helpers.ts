@@ -80,13 +80,3 @@ export function httpStatusError(statusCode: number, headers: Record<string, stri
   });
 }
 
-/** System and user text of a call. */
-export function callText(options: import('@ai-sdk/provider').LanguageModelV4CallOptions): { system: string; user: string } {
-  const system: string[] = [];
-  const user: string[] = [];
-  for (const message of options.prompt) {
-    if (message.role === 'system') system.push(message.content);
-    else if (message.role === 'user') user.push(message.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n'));
-  }
-  return { system: system.join('\n'), user: user.join('\n') };
-}

@@ -13,7 +13,8 @@ import { aladdinDepartments, replaceProjectDepartments } from '../../src/pipelin
 import { evaluationInstructions, generationInstructions, judgeInstructions, qualityInstructions } from '../../src/pipelines/automated-gather/prompts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, waitForStatus } from '../support/engine.ts';
-import { callText, eventsOf, gatherConfig, httpStatusError, jsonAnswer, ofType, startGatherEngine, testGateway, textAnswer, type GatherHarness } from './helpers.ts';
+import { eventsOf, gatherConfig, httpStatusError, jsonAnswer, ofType, startGatherEngine, testGateway, textAnswer, type GatherHarness } from './helpers.ts';
+import { callText } from '../support/model-calls.ts';
 
 interface Script {
   generate: (call: number, prompt: string) => LanguageModelV4GenerateResult;

@@ -13,7 +13,8 @@ import { aladdinDepartments, replaceProjectDepartments } from '../../src/pipelin
 import { generationInstructions, qualityInstructions } from '../../src/pipelines/automated-gather/prompts.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { waitForStatus } from '../support/engine.ts';
-import { callText, eventsOf, gatherConfig, jsonAnswer, ofType, startGatherEngine, testGateway, type GatherHarness } from './helpers.ts';
+import { eventsOf, gatherConfig, jsonAnswer, ofType, startGatherEngine, testGateway, type GatherHarness } from './helpers.ts';
+import { callText } from '../support/model-calls.ts';
 
 const marketplace = 'Collect reference photos of the Agrabah marketplace: the fruit stalls, the striped awnings and the crowd at midday, so the set painters can match them.';
 // The same request in other words: few shared spellings, the same meaning.
