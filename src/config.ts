@@ -93,6 +93,7 @@ export const settings = {
   learningQuickIntervalSeconds: setting('TASKLOOM_LEARNING_QUICK_INTERVAL_SECONDS', nonNegativeInteger.max(86_400), 'Learning pipeline: at most one quick learning job per tenant in this many seconds (seed: 60; 0 turns the throttle off).', '60'),
   brainServiceBaseUrl: setting('BRAIN_SERVICE_BASE_URL', urlString.optional(), 'Brain service base URL. Unset: the built-in PostgreSQL brain.'),
   brainServiceApiKey: setting('BRAIN_SERVICE_API_KEY', z.string().min(1).optional(), 'Brain service API key.'),
+  brainServiceDuplicateThreshold: setting('BRAIN_SERVICE_DUPLICATE_THRESHOLD', z.coerce.number().min(0.3).max(1), 'Automated gather: the similarity the Brain service\'s duplicate search is asked for (seed: 0.90). Its own scale, not the local embedding\'s threshold.', '0.9'),
   openrouterApiKey: setting('OPENROUTER_API_KEY', z.string().min(1).optional(), 'OpenRouter API key. Enables `openrouter:*` models and bare seed ids such as `anthropic/claude-sonnet-4.5`.'),
   openaiApiKey: setting('OPENAI_API_KEY', z.string().min(1).optional(), 'OpenAI API key. Enables `openai:*` models.'),
   googleApiKey: setting('GOOGLE_GENERATIVE_AI_API_KEY', z.string().min(1).optional(), 'Google Gemini API key. Enables `google:*` models (GEMINI_API_KEY is accepted too).'),

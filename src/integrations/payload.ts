@@ -30,7 +30,9 @@ export const payloadDepartment = z.object({
   slug: z.string().min(1),
   name: z.string().min(1),
   description: z.string().nullish().transform((value) => value ?? ''),
-  codeDepNumber: z.coerce.number().int(),
+  // A number, or digits as text (some adapters send numbers as strings). Not coerced: null, "" and
+  // booleans would become 0 or 1 and put a department with no number first in the cascade.
+  codeDepNumber: z.union([z.number().int(), z.string().trim().regex(/^\d+$/, 'a whole number').transform(Number)]),
   gatherCheck: z.boolean().nullish().transform((value) => value ?? true),
   isActive: z.boolean().nullish().transform((value) => value ?? true),
   defaultModel: z.string().nullish().transform((value) => (value && value.trim().length > 0 ? value.trim() : null)),

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { gatherCommand } from '../../src/pipelines/automated-gather/index.ts';
+import { describeGatherEvent, gatherCommand } from '../../src/pipelines/automated-gather/index.ts';
 import type { Runtime } from '../../src/cli/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testLogger } from '../support/engine.ts';
@@ -70,4 +70,13 @@ it('starts a run, follows it to the end and lists its items, departments and eva
     return text.split('\n');
   }, { timeout: 20_000, interval: 200 });
   expect(JSON.parse(evaluations[0]!)).toMatchObject({ department: 'story', projectId: 'cli-film' });
+});
+
+it('says what a run does after a stagnant department, as its on_stagnation asks', () => {
+  const stagnant = (onStagnation: string) => describeGatherEvent({
+    id: 1, task_id: 'task', tenant: 'default', project_id: 'project', type: 'quality_stagnant', created_at: new Date().toISOString(),
+    payload: { department_name: 'Story Department', best_quality_score: 61, iterations_without_improvement: 3, on_stagnation: onStagnation },
+  });
+  expect(stagnant('continue')).toBe('Story Department: quality stagnant at 61 for 3 iterations; going on (on_stagnation: continue)');
+  expect(stagnant('next_department')).toBe('Story Department: quality stagnant at 61 for 3 iterations; moving on to the next department');
 });

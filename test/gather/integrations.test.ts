@@ -6,8 +6,9 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createBrainServiceClient } from '../../src/integrations/brain/index.ts';
 import { createPayloadClient, departmentsQuery } from '../../src/integrations/payload.ts';
+import { cancelChannel } from '../../src/engine/cancel.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { waitForStatus } from '../support/engine.ts';
+import { eventually, waitForStatus } from '../support/engine.ts';
 import { startBrainServer, type BrainServer } from '../support/brain-server.ts';
 import { startPayloadServer, type PayloadServer } from '../support/payload-server.ts';
 import { eventsOf, gatherConfig, ofType, startGatherEngine, type GatherHarness } from './helpers.ts';
@@ -70,7 +71,11 @@ it('takes departments from Payload (exact query, API-key auth) and indexes, sear
   expect(contexts).toHaveLength(2);
   const query = new URLSearchParams(contexts[1]!.query);
   expect([query.get('projectId'), query.get('department'), query.get('previousDepartments')]).toEqual(['payload-project', 'character', 'story']);
-  expect(brain.requests.filter((request) => request.path === '/api/v1/search/duplicates').length).toBeGreaterThan(0);
+  const searches = brain.requests.filter((request) => request.path === '/api/v1/search/duplicates');
+  expect(searches.length).toBeGreaterThan(0);
+  // The Brain is asked on its own scale (BRAIN_SERVICE_DUPLICATE_THRESHOLD, the seed's 0.90), not
+  // with the local embedding's threshold.
+  expect(new Set(searches.map((request) => (request.body as { threshold: number }).threshold))).toEqual(new Set([0.9]));
   expect(brain.requests.filter((request) => request.path === '/api/v1/analyze/coverage')).toHaveLength(result.iterations);
   expect(ofType(events, 'automation_warning')).toHaveLength(0);
 });
@@ -97,6 +102,64 @@ it('fails with a clear error when Payload fails, and never invents departments',
 
   const items = await database.pool.query("SELECT 1 FROM gather_items WHERE project_id LIKE 'payload-%' AND project_id <> 'payload-project'");
   expect(items.rowCount).toBe(0);
+});
+
+it('refuses Payload departments it cannot key a gather by: a repeated slug, a slug outside the rule, no number', async () => {
+  const valid = payload.departments;
+  try {
+    const cases: Array<{ project: string; departments: Array<Record<string, unknown>>; message: RegExp }> = [
+      { project: 'payload-twice', departments: [...valid, { ...valid[1]!, id: 15, name: 'Story Two', codeDepNumber: 4 }], message: /two departments to gather have the slug "story"/ },
+      { project: 'payload-slug', departments: [{ ...valid[1]!, slug: 'Story Dept' }], message: /department slug "Story Dept" is not one taskloom can key a gather by/ },
+      { project: 'payload-number', departments: [{ ...valid[1]!, codeDepNumber: null }], message: /department 0 of GET .* is invalid \(codeDepNumber/ },
+    ];
+    for (const { project, departments, message } of cases) {
+      payload.departments = departments;
+      const refused = await run(project);
+      expect(refused.task.status).toBe('failed');
+      expect(refused.task.error).toMatchObject({ code: 'dependency_failed', retryable: false });
+      expect((refused.task.error as { message: string }).message).toMatch(message);
+      expect(ofType(refused.events, 'department_started')).toHaveLength(0);
+    }
+    // A number Payload sends as text is read as that number.
+    payload.departments = [{ ...valid[1]!, codeDepNumber: '1' }];
+    expect((await createPayloadClient({ baseUrl: payload.baseUrl, apiKey: 'payload-secret' }).fetchGatherDepartments()).map((entry) => entry.codeDepNumber)).toEqual([1]);
+  } finally {
+    payload.departments = valid;
+  }
+});
+
+it('indexes in the Brain the items a run saved before a cancel that came while it indexed them', async () => {
+  let release!: () => void;
+  brain.indexHeld = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  try {
+    const submitted = await harness.engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'brain-cancelled', enable_auto_evaluation: false } });
+    await eventually(async () => brain.indexWaiting > 0);
+    // Released once the cancel has reached the worker (its handler is registered before this
+    // one's), and the request's connection has had a turn to close if the run gave up on it.
+    const cancelHeard = new Promise<void>((resolve) => {
+      const stop = harness.engine.listener.on(cancelChannel, (taskId) => {
+        if (taskId !== submitted.task.id) return;
+        stop();
+        resolve();
+      });
+    });
+    await harness.engine.cancel(submitted.task.id);
+    await cancelHeard;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    const task = await waitForStatus(harness.engine, submitted.task.id, ['cancelled', 'completed', 'failed'], 40_000);
+    expect(task.status).toBe('cancelled');
+    const saved = (await database.pool.query<{ id: string }>("SELECT id FROM gather_items WHERE project_id = 'brain-cancelled'")).rows.map((row) => row.id).sort();
+    expect(saved.length).toBeGreaterThan(0);
+    const indexed = brain.nodes.filter((node) => node.projectId === 'brain-cancelled').map((node) => String(node.properties.gatherItemId)).sort();
+    expect(indexed).toEqual(saved);
+    expect(ofType(await eventsOf(harness.engine, submitted.task.id), 'automation_warning')).toEqual([]);
+  } finally {
+    brain.indexHeld = undefined;
+    release();
+  }
 });
 
 it('continues on local context with a warning when the Brain is down', async () => {

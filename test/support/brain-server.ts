@@ -24,11 +24,18 @@ export interface BrainServer {
   down: boolean;
   /** While true, every request answers 200 and half a JSON body, then the connection resets. */
   brokenBodies: boolean;
+  /**
+   * While set, `POST /api/v1/nodes/batch` waits for it to settle, then stores its nodes and answers,
+   * unless the client gave up on the request meanwhile (then, like a server whose request was
+   * aborted, it stores nothing). `indexWaiting` counts the requests waiting.
+   */
+  indexHeld?: Promise<void> | undefined;
+  indexWaiting: number;
   close(): Promise<void>;
 }
 
 export async function startBrainServer(): Promise<BrainServer> {
-  const state: BrainServer = { baseUrl: '', nodes: [], requests: [], down: false, brokenBodies: false, close: async () => {} };
+  const state: BrainServer = { baseUrl: '', nodes: [], requests: [], down: false, brokenBodies: false, indexWaiting: 0, close: async () => {} };
   const send = (response: http.ServerResponse, status: number, body: unknown): void => {
     response.writeHead(status, { 'content-type': 'application/json' });
     response.end(JSON.stringify(body));
@@ -55,9 +62,21 @@ export async function startBrainServer(): Promise<BrainServer> {
       if (request.method === 'POST' && url.pathname === '/api/v1/nodes/batch') {
         const nodes = Array.isArray(body?.nodes) ? body.nodes : [];
         if (nodes.length < 1 || nodes.length > 50) return send(response, 400, { error: '1-50 nodes per batch' });
-        const created = nodes.map((node: Omit<BrainServerNode, 'id'>, index: number) => ({ id: `node-${state.nodes.length + index + 1}`, ...node }));
-        state.nodes.push(...created);
-        return send(response, 201, { created: created.length, nodes: created.map((node: BrainServerNode) => ({ id: node.id })) });
+        const store = (): void => {
+          const created = nodes.map((node: Omit<BrainServerNode, 'id'>, index: number) => ({ id: `node-${state.nodes.length + index + 1}`, ...node }));
+          state.nodes.push(...created);
+          send(response, 201, { created: created.length, nodes: created.map((node: BrainServerNode) => ({ id: node.id })) });
+        };
+        if (!state.indexHeld) return store();
+        state.indexWaiting += 1;
+        let abandoned = false;
+        response.on('close', () => {
+          if (!response.writableEnded) abandoned = true;
+        });
+        return void state.indexHeld.then(() => {
+          state.indexWaiting -= 1;
+          if (!abandoned) store();
+        });
       }
       if (request.method === 'POST' && url.pathname === '/api/v1/search/duplicates') {
         const matches = state.nodes.filter((node) => node.projectId === body?.projectId && node.content === body?.content);

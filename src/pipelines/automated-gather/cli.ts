@@ -39,7 +39,7 @@ export function describeGatherEvent(event: TaskEvent): string | undefined {
     case 'iteration_complete':
       return `${payload.department_name}: iteration ${payload.iteration} quality ${payload.quality_score}/${payload.threshold}, +${payload.items_created} items (${payload.duplicates_removed ?? 0} duplicates dropped) [${payload.total_iterations}/${payload.max_iterations}]`;
     case 'quality_stagnant':
-      return `${payload.department_name}: quality stagnant at ${payload.best_quality_score} for ${payload.iterations_without_improvement} iterations; moving on`;
+      return `${payload.department_name}: quality stagnant at ${payload.best_quality_score} for ${payload.iterations_without_improvement} iterations; ${payload.on_stagnation === 'next_department' ? 'moving on to the next department' : 'going on (on_stagnation: continue)'}`;
     case 'max_iterations_reached':
       return `budget of ${payload.max_iterations} iterations used up in ${payload.department_name}`;
     case 'department_complete':

@@ -7,9 +7,9 @@
  * tenants on first read), nothing else.
  */
 import { withTransaction, type Pool, type Queryable } from '../../kit/index.ts';
-import { ValidationError } from '../../errors.ts';
+import { DependencyError, ValidationError } from '../../errors.ts';
 import type { PayloadClient } from '../../integrations/payload.ts';
-import type { Department, DepartmentsUpdate } from './schemas.ts';
+import { department, type Department, type DepartmentsUpdate } from './schemas.ts';
 
 const seedModel = 'anthropic/claude-sonnet-4.5';
 const seedSettings = { minQualityThreshold: 80, maxRetries: 3 };
@@ -97,7 +97,11 @@ export async function listTableDepartments(pool: Pool, tenant: string, projectId
   return { departments: defaults.rows.map(fromRow), scope: 'tenant' };
 }
 
-/** Replaces a project's department list (the tenant defaults stay as they are). */
+/**
+ * Replaces a project's department list (the tenant defaults stay as they are). Two replacements
+ * of one project take turns on a transaction lock: without it the second's insert met the rows the
+ * first had just committed, skipped them (ON CONFLICT DO NOTHING), and left a mix of both lists.
+ */
 export async function replaceProjectDepartments(pool: Pool, tenant: string, projectId: string, update: DepartmentsUpdate): Promise<Department[]> {
   const slugs = new Set<string>();
   for (const entry of update.departments) {
@@ -105,10 +109,31 @@ export async function replaceProjectDepartments(pool: Pool, tenant: string, proj
     slugs.add(entry.slug);
   }
   await withTransaction(pool, async (transaction) => {
+    await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`departments:${tenant}:${projectId}`]);
     await transaction.query('DELETE FROM departments WHERE tenant = $1 AND project_id = $2', [tenant, projectId]);
     await insertDepartments(transaction, tenant, projectId, update.departments);
   });
   return (await listTableDepartments(pool, tenant, projectId)).departments;
+}
+
+/**
+ * A gather keys every step of a department by its slug: two departments with one slug would share
+ * their checkpoints (the second replaying the first's, never gathered), and a slug outside the
+ * table's rule would not be one the API can name. Payload does not check either, so its list is
+ * refused, as any other invalid department is.
+ */
+function refuseUnusableSlugs(slugs: string[], baseUrl: string): void {
+  const seen = new Set<string>();
+  for (const slug of slugs) {
+    const parsed = department.shape.slug.safeParse(slug);
+    if (!parsed.success) {
+      throw new DependencyError('Payload CMS', `department slug "${slug}" is not one taskloom can key a gather by (${parsed.error.issues[0]?.message ?? 'invalid'}); fix it in Payload`, { details: { url: baseUrl, slug }, retryable: false });
+    }
+    if (seen.has(slug)) {
+      throw new DependencyError('Payload CMS', `two departments to gather have the slug "${slug}"; give each its own slug in Payload`, { details: { url: baseUrl, slug }, retryable: false });
+    }
+    seen.add(slug);
+  }
 }
 
 export interface DepartmentSource {
@@ -124,6 +149,7 @@ export function createDepartmentSource(options: { pool: Pool; payload?: PayloadC
       kind: 'payload',
       async gatherDepartments(_tenant, _projectId, signal) {
         const departments = await payload.fetchGatherDepartments(signal);
+        refuseUnusableSlugs(departments.map((entry) => entry.slug), payload.baseUrl);
         return departments.map((entry): Department => ({
           id: entry.id,
           slug: entry.slug,

@@ -16,7 +16,7 @@ export const gatherEvents = {
     threshold: z.number(), max_iterations: z.number(), items_generated: z.number(), duplicates_removed: z.number(), department_items_created: z.number(),
     breakdown: z.object({ coverage: z.number(), depth: z.number(), coherence: z.number(), actionability: z.number() }), missing_aspects: z.array(z.string()),
   }),
-  quality_stagnant: z.object({ ...envelope, ...department, quality_score: z.number(), best_quality_score: z.number(), iterations_without_improvement: z.number(), threshold: z.number(), iteration: z.number() }),
+  quality_stagnant: z.object({ ...envelope, ...department, quality_score: z.number(), best_quality_score: z.number(), iterations_without_improvement: z.number(), threshold: z.number(), iteration: z.number(), on_stagnation: z.enum(['continue', 'next_department']) }),
   max_iterations_reached: z.object({ ...envelope, ...department, final_quality_score: z.number().nullable(), threshold: z.number(), max_iterations: z.number(), iterations_used: z.number(), departments_skipped: z.array(z.string()) }),
   department_complete: z.object({
     ...envelope, ...department, department_number: z.number().nullable(), quality_score: z.number(), iterations_used: z.number(), items_created: z.number(),

@@ -129,7 +129,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
           try {
             departments = await services.departments.gatherDepartments(tenant, projectId, signal);
           } catch (error) {
-            if (signal.aborted) throw error;
+            // taskloom's own table failing is the database's error, retried like any other.
+            if (signal.aborted || services.departments.kind === 'table') throw error;
             // Never invent departments: the run fails, saying where the list was to come from.
             const cause = serializeError(error);
             throw new DependencyError('Payload CMS', `could not load the departments to gather (${cause.message}). Departments are never invented: fix Payload CMS or unset PAYLOAD_API_URL to use taskloom's departments table.`, {
@@ -265,6 +266,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
                 stepKey: `${prefix}:save`,
                 signal,
                 threshold: config.gatherDuplicateThreshold,
+                brainThreshold: config.brainServiceDuplicateThreshold,
                 judge: { enabled: config.gatherJudge, lowerBound: config.gatherJudgeLowerBound },
                 warn: warner(step),
                 knownVectors,
@@ -282,7 +284,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
             knownVectors = batch?.vectors;
             if (brain.kind === 'service' && saved.itemIds.length > 0) {
               await savedStep.committed;
-              await context.step(`${prefix}:index`, async (step) => indexInBrainService({ brain, pool, scope, itemIds: saved.itemIds, metadata, signal, warn: warner(step) }));
+              await context.step(`${prefix}:index`, async (step) => indexInBrainService({ brain, pool, scope, itemIds: saved.itemIds, metadata, warn: warner(step) }));
             }
             totalIterations += 1;
             itemsCreated += saved.created;
@@ -330,7 +332,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               if (stagnant) {
                 append(step, 'quality_stagnant', {
                   department: slug, department_name: department.name, quality_score: scored.score, best_quality_score: next.best,
-                  iterations_without_improvement: next.withoutImprovement, threshold, iteration,
+                  iterations_without_improvement: next.withoutImprovement, threshold, iteration, on_stagnation: input.on_stagnation,
                 });
               }
               // The items this score is about must be stored before the score is.

@@ -41,6 +41,11 @@ export interface SaveBatchOptions {
    * @default the embedding model's measured threshold (src/llm/duplicate-thresholds.ts)
    */
   threshold?: number | undefined;
+  /**
+   * The similarity the Brain service's duplicate search is asked for: its own scores, on its own
+   * embeddings, so not `threshold` (tuned for the local model: 0.75 for `offline:embedding`).
+   */
+  brainThreshold: number;
   /** `lowerBound` @default 0.1 below the duplicate threshold */
   judge: { enabled: boolean; lowerBound?: number | undefined };
   /** Called for problems that do not stop the run (Brain unavailable); recorded as warnings. */
@@ -182,7 +187,7 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
     const survivors = candidates.map((candidate, index) => ({ candidate, index })).filter(({ index }) => !dropped.has(index));
     try {
       const matches = await Promise.all(survivors.map(({ candidate }) => brain.searchDuplicates({
-        tenant: scope.tenant, projectId: scope.projectId, content: candidate.item.content, threshold, limit: 1, type: 'gather', department: scope.department, signal: options.signal,
+        tenant: scope.tenant, projectId: scope.projectId, content: candidate.item.content, threshold: options.brainThreshold, limit: 1, type: 'gather', department: scope.department, signal: options.signal,
       })));
       matches.forEach((found, position) => {
         if (found.length > 0) {
@@ -249,9 +254,14 @@ export async function insertPlannedItems(transaction: PoolClient, scope: { tenan
 /**
  * Indexes saved items in the Brain service with their taskloom ids (so a replay is recognisable
  * there). A failure is a warning: the items stay saved in taskloom.
+ *
+ * The call does not take the task's signal: the items are saved, and a cancel or soft timeout
+ * arriving during it would leave them out of the Brain for good (no later attempt runs this step,
+ * and later runs' context, duplicate search and coverage read the Brain). The client's timeout
+ * per request (10 s) bounds how long it can hold the stop.
  */
 export async function indexInBrainService(
-  options: { brain: Brain; pool: Pool; scope: { tenant: string; projectId: string; department: string }; itemIds: string[]; metadata: AutomationMetadata; signal: AbortSignal; warn: SaveBatchOptions['warn'] },
+  options: { brain: Brain; pool: Pool; scope: { tenant: string; projectId: string; department: string }; itemIds: string[]; metadata: AutomationMetadata; warn: SaveBatchOptions['warn'] },
 ): Promise<number> {
   const { brain, pool, scope } = options;
   if (options.itemIds.length === 0) return 0;
@@ -264,11 +274,9 @@ export async function indexInBrainService(
       { tenant: scope.tenant, projectId: scope.projectId },
       rows.rows.map((item) => ({ id: item.id, department: scope.department, content: item.content, summary: item.summary, context: item.context, properties: { ...options.metadata, contentHash: item.content_hash } })),
       pool,
-      options.signal,
     );
     return indexed.indexed;
   } catch (error) {
-    if (options.signal.aborted) throw error;
     options.warn('brain_unavailable', `Brain indexing failed; the items are saved in taskloom only: ${serializeError(error).message}`, { operation: 'index', items: rows.rows.length });
     return 0;
   }
