@@ -147,6 +147,25 @@ describe('project CRUD', () => {
     const orphans = await api.db.pool.query('SELECT count(*)::int AS count FROM project_meta WHERE project_id = $1', [created[0]!.id]);
     expect(orphans.rows[0].count).toBe(0);
   });
+
+  it('a PATCH that changes the type and sends the old type\'s fields as null is applied (each column set once), both ways', async () => {
+    const selfStudy = await createProject();
+    const toSchool = await api.request('PATCH', `/api/projects/${selfStudy.id}`, { body: { project_type: 'school', course_name: 'ML 101', goal_description: null, study_frequency: null } });
+    expect(toSchool.status).toBe(200);
+    expect(toSchool.body).toMatchObject({ project_type: 'school', course_name: 'ML 101', goal_description: null, study_frequency: null });
+    expect((await api.request('GET', `/api/projects/${selfStudy.id}`)).body).toMatchObject({ project_type: 'school', course_name: 'ML 101', goal_description: null, study_frequency: null });
+
+    const school = await createProject({ name: 'Physics', project_type: 'school', course_name: 'Physics', course_code: 'PHY 101', teacher: 'Dr. Curie' });
+    const toSelfStudy = await api.request('PATCH', `/api/projects/${school.id}`, { body: { project_type: 'self_study', goal_description: 'Learn physics on my own', course_name: null, course_code: null, teacher: null } });
+    expect(toSelfStudy.status).toBe(200);
+    expect(toSelfStudy.body).toMatchObject({ project_type: 'self_study', goal_description: 'Learn physics on my own', course_name: null, course_code: null, teacher: null });
+    expect((await api.request('GET', `/api/projects/${school.id}`)).body).toMatchObject({ project_type: 'self_study', goal_description: 'Learn physics on my own', course_name: null, course_code: null, teacher: null });
+
+    // Naming the type it already has, with the other type's fields as null: still one assignment each, nothing lost.
+    const same = await api.request('PATCH', `/api/projects/${school.id}`, { body: { project_type: 'self_study', study_frequency: 'weekly', teacher: null } });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ project_type: 'self_study', goal_description: 'Learn physics on my own', study_frequency: 'weekly', teacher: null });
+  });
 });
 
 describe('bad input gets a 4xx and writes nothing', () => {

@@ -152,6 +152,64 @@ describe('metadata stored by someone else while the model answers', () => {
   }, 60_000);
 });
 
+describe('an offline model among the fallbacks', () => {
+  it('a provider failure is a failed project, not the offline template model\'s answer stored as its metadata', async () => {
+    const failing = await createTestDatabase();
+    try {
+      const mock = metadataProvider({ failWithStatus: 503 });
+      const config = metadataConfig({ metadataModel: 'mock:metadata', metadataRequestsPerMinute: 100_000, llmFallbackModels: 'offline:default' });
+      const llm = metadataGateway(failing, config, { mock: mock.provider });
+      const failingEngine = await startTestEngine(failing, smartMetadataTaskTypes({ config, pool: failing.pool, logger: testLogger, llm }, { schedules: false }));
+      try {
+        await failingEngine.startWorker({ concurrency: 1, pollIntervalMs: 100 });
+        const id = await withTransaction(failing.pool, (transaction) => insertProject(transaction, 'default', neuralNetworksBody));
+        await backdate(failing, [id], 3);
+        const { task } = await failingEngine.submit({ taskType: 'generate_missing_metadata', input: {}, tenant: 'default' });
+        const finished = await waitForStatus(failingEngine, task.id, ['completed', 'failed'], 30_000);
+        expect(finished.status).toBe('completed');
+        expect(finished.result).toMatchObject({ processed: 1, generated: 0, failed: 1, failures: [expect.objectContaining({ project_id: id, error_type: 'provider_error' })] });
+        expect(mock.calls).toBe(1);
+        const stored = await failing.pool.query("SELECT count(*)::int AS count FROM project_meta WHERE key = 'ai_generated_metadata'");
+        expect(stored.rows[0]!.count).toBe(0);
+        const recorded = await failing.pool.query('SELECT project_id, status, error_type, model_used FROM project_meta_generations WHERE task_id = $1', [task.id]);
+        expect(recorded.rows).toEqual([{ project_id: id, status: 'failure', error_type: 'provider_error', model_used: 'mock:metadata' }]);
+      } finally {
+        await failingEngine.stop({ graceMs: 0 });
+      }
+    } finally {
+      await failing.drop();
+    }
+  }, 60_000);
+});
+
+describe('a metadata model whose provider is not configured', () => {
+  it('fails each project as a configuration failure, recorded, and the run completes', async () => {
+    const misconfigured = await createTestDatabase();
+    try {
+      const mock = metadataProvider();
+      const config = metadataConfig({ metadataModel: 'openai:gpt-4o', metadataRequestsPerMinute: 100_000 });
+      const llm = metadataGateway(misconfigured, config, { mock: mock.provider });
+      const misconfiguredEngine = await startTestEngine(misconfigured, smartMetadataTaskTypes({ config, pool: misconfigured.pool, logger: testLogger, llm }, { schedules: false }));
+      try {
+        await misconfiguredEngine.startWorker({ concurrency: 1, pollIntervalMs: 100 });
+        const id = await withTransaction(misconfigured.pool, (transaction) => insertProject(transaction, 'default', neuralNetworksBody));
+        await backdate(misconfigured, [id], 3);
+        const { task } = await misconfiguredEngine.submit({ taskType: 'generate_missing_metadata', input: {}, tenant: 'default' });
+        const finished = await waitForStatus(misconfiguredEngine, task.id, ['completed', 'failed'], 30_000);
+        expect(finished.error).toBeNull();
+        expect(finished.result).toMatchObject({ processed: 1, generated: 0, failed: 1, failures: [expect.objectContaining({ project_id: id, error_type: 'configuration' })] });
+        const recorded = await misconfigured.pool.query('SELECT project_id, status, error_type, model_used FROM project_meta_generations WHERE task_id = $1', [task.id]);
+        expect(recorded.rows).toEqual([{ project_id: id, status: 'failure', error_type: 'configuration', model_used: 'openai:gpt-4o' }]);
+        expect(mock.calls).toBe(0);
+      } finally {
+        await misconfiguredEngine.stop({ graceMs: 0 });
+      }
+    } finally {
+      await misconfigured.drop();
+    }
+  }, 60_000);
+});
+
 describe('rate limit', () => {
   it('starts at most N model requests per window, snoozing (no slot held, no attempt spent) for long waits', async () => {
     const limited = await createTestDatabase();

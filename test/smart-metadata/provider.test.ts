@@ -11,7 +11,9 @@ import { deliver, deliverySettings, recoverLostLeases } from '../../src/engine/r
 import { waitForFailureHandled } from '../../src/kit/testing.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
-import { startMetadataApi, type MetadataApi } from './helpers.ts';
+import { smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index.ts';
+import { testLogger } from '../support/engine.ts';
+import { metadataConfig, startMetadataApi, type MetadataApi } from './helpers.ts';
 
 async function metricsText(api: MetadataApi): Promise<string> {
   const response = await api.request('GET', '/metrics', { key: null });
@@ -146,6 +148,154 @@ describe('an edit while an API generation waits for the model', () => {
     expect(read.ai_generated_tags).toEqual(['organic-chemistry', 'reaction-mechanisms', 'spectroscopy']);
     const generated = (await api.engine.readEvents({ taskId: started.body.task_id, limit: 100 })).filter((event) => event.type === 'metadata_generated');
     expect(generated.map((event) => event.payload.trigger)).toEqual(['api', 'api']);
+  });
+});
+
+describe('an offline model among the fallbacks', () => {
+  let api: MetadataApi;
+  let mock: MetadataProviderControl;
+
+  beforeAll(async () => {
+    mock = metadataProvider({ failWithStatus: 503 });
+    api = await startMetadataApi({ config: { metadataModel: 'mock:metadata', llmFallbackModels: 'offline:default' }, providers: { mock: mock.provider } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('does not store the offline template model\'s answer when the provider fails: the task fails and the failure is recorded', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const taskId = started.body.task_id as string;
+    const task = await waitForStatus(api.engine, taskId, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    // A provider failure, retried by the task like any other.
+    expect(task.attempts).toBe(3);
+    expect(task.error).toMatchObject({ code: 'llm_call_failed' });
+    expect((task.error as { message: string }).message).toMatch(/offline:default/);
+    expect(mock.calls).toBe(3);
+    // The gateway did fall back to the offline model each time: that answer is what must not be stored.
+    const offline = await api.db.pool.query("SELECT count(*)::int AS count FROM llm_calls WHERE task_id = $1 AND provider = 'offline'", [taskId]);
+    expect(offline.rows[0].count).toBeGreaterThan(0);
+
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
+    const rows = await api.db.pool.query('SELECT status, error_type, model_used FROM project_meta_generations WHERE task_id = $1', [taskId]);
+    expect(rows.rows).toEqual([{ status: 'failure', error_type: 'provider_error', model_used: 'mock:metadata' }]);
+    const events = await api.engine.readEvents({ taskId, limit: 100 });
+    expect(events.some((event) => event.type === 'metadata_generated')).toBe(false);
+    expect(events.filter((event) => event.type === 'metadata_generation_failed').map((event) => event.payload))
+      .toEqual([expect.objectContaining({ project_id: project.id, error_type: 'provider_error', code: 'llm_call_failed' })]);
+  });
+});
+
+describe('a metadata model whose provider is not configured', () => {
+  let api: MetadataApi;
+  let mock: MetadataProviderControl;
+
+  beforeAll(async () => {
+    // A provider is configured (so the offline analyser does not stand in), but not the model's.
+    mock = metadataProvider();
+    api = await startMetadataApi({ config: { metadataModel: 'openai:gpt-4o' }, providers: { mock: mock.provider } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('fails the task as a configuration failure, recorded with its event, and its failure handler completes', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const taskId = started.body.task_id as string;
+    const task = await waitForStatus(api.engine, taskId, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    // Not retried: the configuration will not change by itself.
+    expect(task.attempts).toBe(1);
+    expect(task.error).toMatchObject({ code: 'llm_unknown_model' });
+    expect((task.error as { message: string }).message).toMatch(/openai.*not configured.*OPENAI_API_KEY/);
+    // The type's onFailure ran (it used to throw while naming the model) and found the handler's record.
+    await waitForFailureHandled(api.engine, taskId, 10_000);
+
+    const rows = await api.db.pool.query('SELECT project_id, status, error_type, model_used, project_type FROM project_meta_generations WHERE task_id = $1', [taskId]);
+    expect(rows.rows).toEqual([{ project_id: project.id, status: 'failure', error_type: 'configuration', model_used: 'openai:gpt-4o', project_type: 'self_study' }]);
+    const events = await api.engine.readEvents({ taskId, limit: 100 });
+    expect(events.filter((event) => event.type === 'metadata_generation_failed').map((event) => event.payload))
+      .toEqual([{ project_id: project.id, error_type: 'configuration', error: (task.error as { message: string }).message, code: 'llm_unknown_model' }]);
+    expect(sample(await metricsText(api), 'project_meta_generation_failures_total{error_type="configuration",model_used="openai:gpt-4o"}')).toBe(1);
+    expect(mock.calls).toBe(0);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
+  });
+});
+
+describe('a provider outage longer than the retry window', () => {
+  // Scaled down: a 1 s retry window (default 300 s) and 250 ms requests (default 120 s).
+  const outage = { metadataModel: 'mock:metadata', llmFallbackModels: 'backup:metadata', llmRetryWindowMs: 1000, llmTimeoutMs: 250, llmMaxRetries: 10_000 };
+  let api: MetadataApi;
+  let failing: MetadataProviderControl;
+  let backup: MetadataProviderControl;
+
+  beforeAll(async () => {
+    failing = metadataProvider({ failWithStatus: 503, delayMs: 100 });
+    backup = metadataProvider();
+    api = await startMetadataApi({ config: outage, providers: { mock: failing.provider, backup: backup.provider } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('an attempt outlasts the configured model\'s retry window, so the fallback answers', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.error).toBeNull();
+    expect(task.status).toBe('completed');
+    expect(task.attempts).toBe(1);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.ai_model_used).toBe('backup:metadata');
+    // The outage was ridden out for the whole window first.
+    expect(failing.calls).toBeGreaterThan(5);
+    expect(backup.calls).toBe(1);
+  });
+
+  it('by default: as long as one metadata call may go on, longer than the gateway retries the configured model', () => {
+    const scaled = smartMetadataTaskTypes({ config: metadataConfig(outage), pool: api.db.pool, logger: testLogger, llm: api.llm }, { schedules: false })[0]!;
+    expect(scaled.hardTimeoutMs).toBe(2 * (1000 + 250));
+    // The default figures: the ai_jobs queue's 300 s equals the default retry window, which an
+    // attempt must outlast (a request timing out on either side of it too) to reach a fallback.
+    const config = metadataConfig({ metadataModel: 'mock:metadata' });
+    const generate = smartMetadataTaskTypes({ config, pool: api.db.pool, logger: testLogger, llm: api.llm }, { schedules: false })[0]!;
+    expect(generate.type).toBe('generate_project_meta');
+    expect(generate.hardTimeoutMs).toBe(2 * (300_000 + 120_000));
+    expect(generate.hardTimeoutMs).toBeGreaterThan(config.llmRetryWindowMs + 2 * config.llmTimeoutMs);
+  });
+});
+
+describe('an attempt limit no longer than the retry window (as the ai_jobs queue\'s 300 s against the default window)', () => {
+  let api: MetadataApi;
+  let backup: MetadataProviderControl;
+
+  beforeAll(async () => {
+    backup = metadataProvider();
+    api = await startMetadataApi({
+      config: { metadataModel: 'mock:metadata', llmFallbackModels: 'backup:metadata', llmRetryWindowMs: 1000, llmTimeoutMs: 250, llmMaxRetries: 10_000 },
+      // Each failure takes 100 ms: the window counts from the first failure, after the attempt started.
+      providers: { mock: metadataProvider({ failWithStatus: 503, delayMs: 100 }).provider, backup: backup.provider },
+      tasks: { hardTimeoutMs: 1000 },
+    });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('never reaches the fallback: every attempt ends retrying the configured model', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    expect(task.attempts).toBe(3);
+    expect(task.error).toMatchObject({ code: 'hard_timeout' });
+    expect(backup.calls).toBe(0);
   });
 });
 

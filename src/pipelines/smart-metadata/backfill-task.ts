@@ -30,7 +30,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
 import { PermanentError, serializeError, TaskloomError } from '../../errors.ts';
-import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
+import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
 import { recordGeneration } from './generations-store.ts';
@@ -128,7 +128,9 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
       const scopeTenant = input.all_tenants ? undefined : tenant;
       const rateWindowMs = options.rateWindowMs ?? 60_000;
       const leaseMs = claimLeaseMs(config);
-      const limited = metadataModel(services) !== offlineModelId;
+      // A model that does not resolve counts as limited: each project then fails with the
+      // configuration error and is recorded, instead of the whole run failing here.
+      const limited = metadataModelLabel(services) !== offlineModelId;
 
       const plan = await context.step('plan', async (): Promise<PlanResult> => {
         const createdBefore = new Date(Date.now() - input.min_age_minutes * 60_000).toISOString();
@@ -218,7 +220,7 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
             if (abortReason(signal) !== undefined || signal.aborted) throw error;
             const projectType = await projectTypeOf(pool, candidate.tenant, candidate.id) ?? 'unknown';
             return {
-              status: 'failed', started_at: startedAt, model_used: metadataModel(services), error: serializeError(error).message, error_type: errorTypeOf(error),
+              status: 'failed', started_at: startedAt, model_used: metadataModelLabel(services), error: serializeError(error).message, error_type: errorTypeOf(error),
               duration_seconds: (performance.now() - started) / 1000, project_type: projectType,
             };
           }

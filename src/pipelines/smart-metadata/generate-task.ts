@@ -28,7 +28,7 @@
  */
 import { abortReason, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
 import { NotFoundError, PermanentError, serializeError } from '../../errors.ts';
-import { analyseProject, errorTypeOf, metadataModel, type AnalysisResult, type MetadataServices } from './analyse.ts';
+import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
 import { recordFinalFailure, recordGeneration } from './generations-store.ts';
 import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
@@ -55,8 +55,21 @@ type GenerationOutcome = { status: 'skipped' } | ({ status: 'generated'; content
 export interface GenerateTaskOptions {
   /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
   retryBaseDelayMs?: number;
-  /** How long an attempt may run before the engine stops it. @default the ai_jobs queue's (300 s) */
+  /** How long an attempt may run before the engine stops it. @default `generationHardTimeoutMs(config)` (14 min) */
   hardTimeoutMs?: number;
+}
+
+/**
+ * How long an attempt may run by default: as long as one metadata call may go on, which is how
+ * long its claim holds (claim-store.ts: the configured model's retries for
+ * TASKLOOM_LLM_RETRY_WINDOW_MS and a fallback model's, each request up to TASKLOOM_LLM_TIMEOUT_MS;
+ * 14 min by default). Not the ai_jobs queue's 300 s: that is the default retry window itself,
+ * which counts from the first failure, so during an outage every attempt was stopped while the
+ * gateway still retried the configured model, no fallback model was ever tried, and the task
+ * failed as hard_timeout. An attempt stopped here has also not outlived its claim.
+ */
+export function generationHardTimeoutMs(config: MetadataServices['config']): number {
+  return claimLeaseMs(config);
 }
 
 /** Attempts in all: a provider failure the gateway's own retries did not overcome gets two more chances. */
@@ -135,7 +148,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       // lease: at a hard timeout the engine settles the task without waiting for this handler, so
       // the lease may already be gone, and a fenced write would lose exactly these failures.
       await withTransaction(pool, (transaction) => recordFinalFailure(transaction, {
-        tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModel(services),
+        tenant, projectId: projectType ? input.project_id : null, taskId, status: 'failure', modelUsed: metadataModelLabel(services),
         projectType: projectType ?? 'unknown', errorType, errorMessage: failure.message, durationSeconds: (performance.now() - started) / 1000,
       }, {
         taskId, tenant, projectId: context.projectId, type: 'metadata_generation_failed',
@@ -166,7 +179,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     input: generateProjectMetaInput,
     maxAttempts,
     ...(options.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: options.retryBaseDelayMs }),
-    ...(options.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: options.hardTimeoutMs }),
+    hardTimeoutMs: options.hardTimeoutMs ?? generationHardTimeoutMs(config),
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
@@ -214,7 +227,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       const startedAt = task.started_at === null ? Number.NaN : Date.parse(task.started_at);
       const endedAt = task.completed_at === null ? Number.NaN : Date.parse(task.completed_at);
       await recordFinalFailure(transaction, {
-        tenant: task.tenant, projectId: projectType ? projectId : null, taskId: task.id, status: 'failure', modelUsed: metadataModel(services),
+        tenant: task.tenant, projectId: projectType ? projectId : null, taskId: task.id, status: 'failure', modelUsed: metadataModelLabel(services),
         projectType: projectType ?? 'unknown', errorType, errorMessage: message, durationSeconds: Number.isFinite(endedAt - startedAt) ? Math.max(0, (endedAt - startedAt) / 1000) : 0,
       }, {
         taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'metadata_generation_failed',

@@ -4,7 +4,7 @@
  */
 import { isoTimestamp, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
-import { otherTypeFields, type ProjectCreate, type ProjectType, type ProjectUpdate } from './schemas.ts';
+import { otherTypeFieldNames, otherTypeFields, type ProjectCreate, type ProjectType, type ProjectUpdate } from './schemas.ts';
 
 export interface ProjectFile {
   name: string;
@@ -93,16 +93,18 @@ export async function updateProject(transaction: Queryable, tenant: string, proj
   // The schema checks a body that names its type; one that does not is checked against the
   // stored type, read under the row lock so a concurrent type change cannot slip between.
   if (update.project_type === undefined) assertOwnTypeFields(update, before.rows[0]!.project_type);
-  const assignments: string[] = [];
+  // The other type's fields must not survive a type change: the row would say one type and hold
+  // another's data. A body that names its type may still send them, as null (the schema allows
+  // nothing else); they are cleared here and skipped below, since PostgreSQL refuses a column
+  // assigned twice in one UPDATE (42601), which answered such a PATCH with a 500.
+  const cleared: readonly string[] = update.project_type === undefined ? [] : otherTypeFieldNames(update.project_type);
+  const assignments: string[] = cleared.map((field) => `${field} = NULL`);
   const values: unknown[] = [tenant, projectId];
   for (const field of scalarFields) {
-    if (update[field] === undefined) continue;
+    if (update[field] === undefined || cleared.includes(field)) continue;
     values.push(update[field]);
     assignments.push(`${field} = $${values.length}`);
   }
-  // The other type's fields must not survive a type change: the row would say one type and hold another's data.
-  if (update.project_type === 'school') assignments.push('goal_description = NULL', 'study_frequency = NULL');
-  if (update.project_type === 'self_study') assignments.push('course_name = NULL', 'course_code = NULL', 'teacher = NULL');
   assignments.push('updated_at = now()');
   await transaction.query(`UPDATE projects SET ${assignments.join(', ')} WHERE tenant = $1 AND id = $2`, values);
   if (update.files) await replaceFiles(transaction, tenant, projectId, update.files);

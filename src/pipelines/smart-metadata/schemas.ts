@@ -48,12 +48,17 @@ const projectFields = {
 const schoolOnly = ['course_name', 'course_code', 'teacher'] as const;
 const selfStudyOnly = ['goal_description', 'study_frequency'] as const;
 
+/** The fields only the other project type has: a project of `type` holds none of them. */
+export function otherTypeFieldNames(type: ProjectType): ReadonlyArray<(typeof schoolOnly)[number] | (typeof selfStudyOnly)[number]> {
+  return type === 'school' ? selfStudyOnly : schoolOnly;
+}
+
 /**
  * The fields of the other project type that `value` sets (null clears, so it is allowed), each
  * with a message naming the field and the type (`subject`: how the message names it).
  */
 export function otherTypeFields(value: Record<string, unknown>, type: ProjectType, subject: string = type): Array<{ path: string; message: string }> {
-  const foreign = type === 'school' ? selfStudyOnly : schoolOnly;
+  const foreign = otherTypeFieldNames(type);
   const owner = type === 'school' ? 'self_study' : 'school';
   return foreign
     .filter((field) => value[field] !== undefined && value[field] !== null)
