@@ -9,6 +9,7 @@ import { defaultDeadlineGraceMs } from '../../src/pipelines/learning/big-learnin
 import { bigLearningJobInput, bigLearningTaskType, createWordNetSource, learningEvents, learningTaskTypes, maxBudgetSeconds, sharedWordNet } from '../../src/pipelines/learning/index.ts';
 import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { testLogger } from '../support/engine.ts';
+import { createApiKey } from '../../src/api/keys.ts';
 import { waitFor } from '../support/http.ts';
 import { learningConfig, recordingSource, startLearningHarness, wsUrl, type LearningHarness } from './helpers.ts';
 
@@ -116,6 +117,29 @@ describe('tenant isolation', () => {
   }, 40_000);
 });
 
+describe('the knowledge browser', () => {
+  it('filters by any category an entry can have, taken as text, not as a pattern', async () => {
+    const key = (await createApiKey(harness.db.pool, { tenant: 'gamma' })).key;
+    const categories = { kernel: 'computer science', bagel: 'food & drink', otter: 'noun.animal', thing: 'noun', odds: '100%_sure' };
+    for (const [word, category] of Object.entries(categories)) {
+      await harness.db.pool.query("INSERT INTO known_words (tenant, normalised, word, explanation, category, source) VALUES ('gamma', $1, $1, 'A word seeded for the test.', $2, 'test-source')", [word, category]);
+    }
+    const words = async (category: string): Promise<string[]> => {
+      const listed = await harness.request('GET', `/knowledge?category=${encodeURIComponent(category)}`, { key });
+      expect(listed.status, JSON.stringify(listed.body)).toBe(200);
+      return (listed.body.entries as Array<{ normalised: string }>).map((entry) => entry.normalised);
+    };
+    expect(await words('computer science')).toEqual(['kernel']);
+    expect(await words('food & drink')).toEqual(['bagel']);
+    // A part of speech takes its categories in.
+    expect(await words('noun')).toEqual(['otter', 'thing']);
+    // `%` and `_` are themselves.
+    expect(await words('100%_sure')).toEqual(['odds']);
+    expect(await words('%')).toEqual([]);
+    expect(await words('noun.anima_')).toEqual([]);
+  });
+});
+
 describe('bad input', () => {
   it.each([
     ['POST', '/jobs/start', { mode: 'slow' }],
@@ -126,7 +150,7 @@ describe('bad input', () => {
     ['POST', '/jobs/start_big', { budget_seconds: 'ten' }],
     ['POST', '/jobs/start_big', { words_per_round: 100_000 }],
     ['GET', '/knowledge?limit=0', undefined],
-    ['GET', '/knowledge?category=noun;drop', undefined],
+    ['GET', `/knowledge?category=${'x'.repeat(61)}`, undefined],
     ['GET', '/knowledge?colour=blue', undefined],
   ])('%s %s %j answers 400 validation_failed', async (method, path, body) => {
     const response = await harness.request(method, path, body === undefined ? {} : { body });

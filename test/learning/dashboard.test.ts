@@ -4,6 +4,7 @@
  * WordNet, the page shows its status badge, progress bar, tokens-learned counter and live event
  * log, and the knowledge browser shows a learned word's entry.
  */
+import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, signInDirectly, type TestBrowser } from '../browser/support/browser.ts';
@@ -59,3 +60,28 @@ it('starts a big learning job, follows it live to completion and browses what it
   await page.getByLabel('Search').fill(word);
   await expect.poll(() => browserPanel.locator('tbody tr').count()).toBeGreaterThanOrEqual(1);
 }, 90_000);
+
+it('stops following a job that is not there instead of reconnecting every second', async () => {
+  const missing = await browser.newPage();
+  try {
+    const sockets: string[] = [];
+    missing.on('websocket', (socket) => {
+      if (socket.url().includes('/ws/jobs/')) sockets.push(socket.url());
+    });
+    const reads: number[] = [];
+    missing.on('response', (response) => {
+      if (/^\/jobs\/[0-9a-f-]{36}$/.test(new URL(response.url()).pathname)) reads.push(response.status());
+    });
+    await signInDirectly(missing, server.url, server.apiKey);
+    await missing.goto(`${server.url}/learning/jobs/${randomUUID()}`);
+    // The page's own read, then the stream's after its refused socket: both 404, and said so.
+    await expect.poll(() => reads, { timeout: 10_000 }).toEqual([404, 404]);
+    await missing.getByTestId('learning-job').getByRole('alert').waitFor();
+    // None follows: before, the stream tried again every second for as long as the page was open.
+    await missing.waitForTimeout(2500);
+    expect(sockets).toHaveLength(1);
+    expect(reads).toEqual([404, 404]);
+  } finally {
+    await missing.close();
+  }
+}, 30_000);

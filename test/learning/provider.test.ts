@@ -48,8 +48,9 @@ it('learns through the research model, several words per call, naming the model 
 it('never stores a failing provider\'s answer: the words stay queued and the job reports the error', async () => {
   const words = ['Lantern', 'harbour', 'ＱＵＩＬＬ'];
   await harness.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'beta', lower(normalize(w, NFKC)), w FROM unnest($1::text[]) AS w", [words]);
-  // Every attempt's call and its one retry fail (4 attempts x 2 requests).
-  server.script('chat', ...Array.from({ length: 8 }, () => ({ kind: 'status' as const, status: 503, message: 'I am having trouble accessing my knowledge base' })));
+  // Every attempt's call and its one retry fail (4 attempts x 2 requests), and on the last attempt,
+  // which no retry follows, each word's call alone too (3 words x 2 requests).
+  server.script('chat', ...Array.from({ length: 14 }, () => ({ kind: 'status' as const, status: 503, message: 'I am having trouble accessing my knowledge base' })));
   const before = server.requests.length;
 
   const started = await harness.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: harness.keyB });
@@ -57,7 +58,7 @@ it('never stores a failing provider\'s answer: the words stay queued and the job
   const done = await waitFor(() => harness.request('GET', `/jobs/${started.body.job_id}`, { key: harness.keyB }), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
   expect(done.body.status).toBe('failed');
   expect(done.body.total_tokens).toBe(0);
-  expect(server.requests.length - before).toBe(8);
+  expect(server.requests.length - before).toBe(14);
   // Each failed attempt is on the document: code, provider message, the words it was for.
   const failures = done.body.errors.filter((entry: { code: string }) => entry.code === 'research_provider_failed');
   expect(failures.length).toBe(4);
@@ -67,8 +68,12 @@ it('never stores a failing provider\'s answer: the words stay queued and the job
 
   const stored = await harness.db.pool.query("SELECT 1 FROM known_words WHERE tenant = 'beta' UNION ALL SELECT 1 FROM solidified_knowledge WHERE tenant = 'beta'");
   expect(stored.rowCount).toBe(0);
-  const queued = await harness.db.pool.query<{ normalised: string; attempts: number }>("SELECT normalised, attempts FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
-  expect(queued.rows).toEqual([{ normalised: 'lantern', attempts: 0 }, { normalised: 'harbour', attempts: 0 }, { normalised: 'quill', attempts: 0 }]);
+  // The words stay queued. The retried attempts charged them nothing; the last one's failure is
+  // counted once on each, with the provider's message, so a batch that keeps failing cannot head
+  // the queue for good (failing-batch.test.ts).
+  const queued = await harness.db.pool.query<{ normalised: string; attempts: number; last_error: string | null; claimed_by: string | null }>("SELECT normalised, attempts, last_error, claimed_by FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
+  expect(queued.rows.map((row) => [row.normalised, row.attempts, row.claimed_by])).toEqual([['lantern', 1, null], ['harbour', 1, null], ['quill', 1, null]]);
+  expect(queued.rows.every((row) => row.last_error?.includes('503'))).toBe(true);
   const missing = await harness.request('GET', '/knowledge/lantern', { key: harness.keyB });
   expect(missing.status).toBe(404);
 }, 60_000);

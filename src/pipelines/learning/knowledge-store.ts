@@ -106,6 +106,23 @@ export async function releaseClaims(database: Queryable, tenant: string, taskId:
   );
 }
 
+/**
+ * Gives back job `taskId`'s claims on words whose research failed for good (an error no retry of
+ * this job will clear) and counts that failed attempt, with the reason, in the same statement: a
+ * failing batch heads the queue (it is taken in `attempts, id` order), so without the count every
+ * retry and every later job would take the same words and fail the same way. Fenced by the claim
+ * like recordUnresolved: a word another job holds now is not this job's to count.
+ */
+export async function releaseFailedClaims(database: Queryable, tenant: string, taskId: string, failed: readonly UnresolvedWord[]): Promise<void> {
+  if (failed.length === 0) return;
+  await database.query(
+    `UPDATE unknown_words u SET claimed_by = NULL, claim_expires_at = NULL, attempts = u.attempts + 1, last_error = f.reason
+     FROM unnest($3::text[], $4::text[]) AS f(normalised, reason)
+     WHERE u.tenant = $1 AND u.claimed_by = $2 AND u.normalised = f.normalised`,
+    [tenant, taskId, failed.map((entry) => entry.normalised), failed.map((entry) => entry.reason.slice(0, 500))],
+  );
+}
+
 /** The newest queue id (deep mode learns the queue as it stood when it started). */
 export async function lastQueuedId(database: Queryable, tenant: string): Promise<{ lastId: number; waiting: number }> {
   const result = await database.query<{ last_id: number | null; waiting: number }>(
@@ -144,7 +161,8 @@ export async function saveLearned(transaction: Queryable, scope: { tenant: strin
 }
 
 /**
- * Counts job `taskId`'s failed attempt on queued words; they stay queued with the reason. Fenced
+ * Counts job `taskId`'s failed attempt on queued words (the source could not define them, or its
+ * call for them failed for good); they stay queued with the reason. Fenced
  * by the claim: a word another job claimed after this job's claim lapsed is that job's to count,
  * so one word is never counted twice for one moment of research.
  */
@@ -207,7 +225,10 @@ const knowledgeColumns = `k.word, k.normalised, k.explanation, s.definition, coa
 export interface KnowledgeQuery {
   /** Substring of the normalised word (case- and width-insensitive like every identity). */
   search?: string | undefined;
-  /** Exact category (`noun.animal`) or a part of speech prefix (`noun`). */
+  /**
+   * Exact category (`noun.animal`) or a part of speech prefix (`noun`), compared as text: a `%`
+   * or `_` in it is itself, not a pattern.
+   */
   category?: string | undefined;
   limit: number;
   /** Normalised word to continue after (the previous page's `next_after`). */
@@ -217,7 +238,7 @@ export interface KnowledgeQuery {
 export async function listKnowledge(database: Queryable, tenant: string, query: KnowledgeQuery): Promise<{ entries: KnowledgeEntry[]; total: number }> {
   const filters = `k.tenant = $1
     AND ($2::text IS NULL OR strpos(k.normalised, $2) > 0)
-    AND ($3::text IS NULL OR k.category = $3 OR k.category LIKE $3 || '.%')`;
+    AND ($3::text IS NULL OR k.category = $3 OR left(k.category, length($3) + 1) = $3 || '.')`;
   const parameters = [tenant, query.search ?? null, query.category ?? null];
   const [page, count] = await Promise.all([
     database.query<KnowledgeEntry>(

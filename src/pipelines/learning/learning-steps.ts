@@ -6,12 +6,12 @@
  * their words again.
  */
 import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
-import { serializeError } from '../../errors.ts';
+import { isTaskloomError, serializeError, type TaskloomError } from '../../errors.ts';
 import { updateJob } from './jobs-store.ts';
-import { claimQueuedWords, entriesToDeepen, recordNotDeepened, recordRound, recordUnresolved, releaseClaims, saveDeepened, saveLearned } from './knowledge-store.ts';
+import { claimQueuedWords, entriesToDeepen, recordNotDeepened, recordRound, recordUnresolved, releaseClaims, releaseFailedClaims, saveDeepened, saveLearned } from './knowledge-store.ts';
 import { distinctLearnableWords, normaliseWord } from './normalise.ts';
 import type { JobError } from './schemas.ts';
-import type { DeepenedWord, ResearchedWord, ResearchSource, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
+import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchOutcome, ResearchSource, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
 
 export interface ProposeResult {
   tokens: string[];
@@ -69,7 +69,8 @@ export async function proposeStep(context: TaskContext<unknown>, source: Researc
  *
  * The claims are given back when the batch is saved, in its transaction, and when its research
  * fails; a job that dies with claims keeps them for its resumed attempt, and they lapse at
- * `claimUntil` if it never resumes.
+ * `claimUntil` if it never resumes. A research failure that no retry of this job will clear is
+ * charged to the words that cause it (researchClaimed), so it cannot head the queue for good.
  */
 export async function learnBatchStep(context: TaskContext<unknown>, options: { source: ResearchSource; key: string; limit: number; picked: ReadonlySet<string>; round?: number; upToId?: number; pool: Pool; claimUntil: Date; signal?: AbortSignal }): Promise<BatchResult> {
   const { taskId, tenant, logger } = context;
@@ -83,9 +84,18 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
       ...(options.upToId === undefined ? {} : { upToId: options.upToId }),
     });
     if (words.length === 0) return { words: [], learned: [], unresolved: [], calls: 0 };
-    let outcome: Awaited<ReturnType<ResearchSource['research']>>;
+    let outcome: ResearchOutcome;
     try {
-      outcome = await source.research(words, { signal, taskId, step: key });
+      const researched = await researchClaimed(source, words, { signal, taskId, step: key }, context.willRetry);
+      if (!researched.ok) {
+        // Every word of a batch failed on its own too: the source refuses everything it is asked
+        // now. The words are charged (in the statement that gives their claims back) and the job
+        // fails, rather than charging the rest of the queue one batch after another.
+        await releaseFailedClaims(options.pool, tenant, taskId, researched.failed)
+          .catch((releaseError: unknown) => logger.warn({ err: releaseError, taskId }, 'could not count the failed attempt of a learning batch'));
+        throw researched.error;
+      }
+      outcome = researched.outcome;
     } catch (error) {
       // Other jobs may take these words while this one waits for its retry or ends; best effort,
       // as the claims lapse at claimUntil anyway.
@@ -110,6 +120,51 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
       await updateJob(transaction, taskId, { totalTokens: inserted.length, wordsFailed: result.unresolved.length, errors: unresolvedError(result.unresolved) });
     },
   });
+}
+
+/** A research source's own failure (not the task's abort, not a bug of ours). */
+function isProviderFailure(error: unknown, signal: AbortSignal): error is TaskloomError {
+  return !signal.aborted && isTaskloomError(error) && error.code === 'research_provider_failed';
+}
+
+/**
+ * Researches a claimed batch. A provider failure a retry of this job may clear (retryable, with
+ * attempts left) is thrown as it was, charging nothing: the attempt is retried from its
+ * checkpoints and takes the same words again. Any other provider failure (refused for good, or on
+ * the job's last attempt) would recur on every later job, because the words head the queue; so a
+ * batch of several words is researched again one word at a time (at most one call per word, once),
+ * the words that answer are learned and only the ones that fail on their own are charged, as
+ * unresolved words with the provider's message. When no word of a batch of several answers, the
+ * failure is not the words' but the source's: `ok: false`, every word charged, and the step fails.
+ * A single-word batch that fails is charged to its word and the job goes on.
+ */
+async function researchClaimed(source: ResearchSource, words: readonly WordToLearn[], options: ResearchOptions, willRetry: boolean): Promise<{ ok: true; outcome: ResearchOutcome } | { ok: false; error: TaskloomError; failed: UnresolvedWord[] }> {
+  const final = (error: unknown): error is TaskloomError => isProviderFailure(error, options.signal) && !(error.retryable && willRetry);
+  let batchError: TaskloomError;
+  try {
+    return { ok: true, outcome: await source.research(words, options) };
+  } catch (error) {
+    if (!final(error)) throw error;
+    batchError = error;
+  }
+  if (words.length === 1) return { ok: true, outcome: { learned: [], unresolved: words.map((word) => ({ ...word, reason: batchError.message })), calls: 1 } };
+  const outcome: ResearchOutcome = { learned: [], unresolved: [], calls: 1 };
+  const failed: UnresolvedWord[] = [];
+  for (const word of words) {
+    try {
+      const single = await source.research([word], options);
+      outcome.learned.push(...single.learned);
+      outcome.unresolved.push(...single.unresolved);
+      outcome.calls += single.calls;
+    } catch (error) {
+      if (!final(error)) throw error;
+      failed.push({ ...word, reason: error.message });
+      outcome.calls += 1;
+    }
+  }
+  if (failed.length === words.length) return { ok: false, error: batchError, failed };
+  outcome.unresolved.push(...failed);
+  return { ok: true, outcome };
 }
 
 /**

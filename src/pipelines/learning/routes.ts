@@ -27,7 +27,9 @@ const jobParams = z.object({ job_id: z.string().min(1).max(100) }).strict();
 const wordParams = z.object({ word: z.string().min(1).max(200) }).strict();
 const knowledgeQuery = z.object({
   search: z.string().max(maxWordLength).optional(),
-  category: z.string().trim().min(1).max(60).regex(/^[A-Za-z]+(?:\.[A-Za-z]+)?$/, 'a category such as noun.animal, or a part of speech such as noun').optional(),
+  // Any category an entry can have: WordNet's (noun.animal), or a subject area the research model
+  // named when none of WordNet's fits ("computer science").
+  category: z.string().trim().min(1).max(60).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   after: z.string().min(1).max(200).optional(),
 }).strict();

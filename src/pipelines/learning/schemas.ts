@@ -33,9 +33,41 @@ export const bigLearningJobInput = z.object({
 }).strict();
 export type BigLearningJobInput = z.infer<typeof bigLearningJobInput>;
 
+/**
+ * Phrases in which a model talks about itself or apologises instead of defining: the seed stored
+ * such answers as knowledge ("I am having trouble accessing my knowledge base"), and a model may
+ * still write one into an entry whatever its instructions say. First person and the model's own
+ * workings only, so a definition may still be about apologies or knowledge bases ("lost": "unable
+ * to find one's way"); quoted text is left out, as a definition may quote a usage ("I'm sorry").
+ */
+const modelTalk: readonly RegExp[] = [
+  /\b(?:I am|I'm|I was) (?:sorry|afraid|unable|not able|having (?:trouble|difficulty|issues)|an? (?:AI|language model|assistant))\b/i,
+  /\bI (?:cannot|can't|can not|could not|couldn't|do not|don't|did not|didn't) (?:find|access|locate|retrieve|provide|define|verify|help|answer|determine|research)\b/i,
+  /\bI apologi[sz]e\b/i,
+  /\b(?:my|our) apologies\b/i,
+  /\b(?:sorry|unfortunately),? (?:but )?I\b/i,
+  // "As an AI language model, I ..."; not "acts as an assistant to a witch" (WordNet's "familiar").
+  /\bas an? (?:AI|artificial intelligence|(?:large )?language model|LLM)(?: (?:language )?model| assistant)?,? I\b/i,
+  /\bmy (?:knowledge base|knowledge cut-?off|training data|sources|database|search results|capabilities)\b/i,
+  /\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate|retrieve|access) (?:any |reliable |relevant |enough )?(?:information|a definition|definitions|details|sources|results|data)\b/i,
+];
+
+/** The phrase of `text` in which a model talks about itself or apologises, if any. */
+export function modelTalkIn(text: string): string | undefined {
+  const unquoted = text.replace(/"[^"]*"|\u201c[^\u201d]*\u201d/g, ' ');
+  for (const pattern of modelTalk) {
+    const found = pattern.exec(unquoted);
+    if (found) return found[0];
+  }
+  return undefined;
+}
+
 /** Knowledge a research source hands back for one word, checked before it is stored. */
 export const solidifiedEntry = z.object({
-  definition: z.string().trim().min(10).max(1500),
+  definition: z.string().trim().min(10).max(1500).superRefine((text, context) => {
+    const talk = modelTalkIn(text);
+    if (talk !== undefined) context.addIssue({ code: 'custom', message: `reads as the model talking about itself or apologising ("${talk}"), not as a definition` });
+  }),
   related_concepts: z.array(z.string().trim().min(1).max(100)).max(5),
   examples: z.array(z.string().trim().min(3).max(500)).max(2),
   category: z.string().trim().min(1).max(60).nullable(),
@@ -53,25 +85,56 @@ export type DeepenedEntry = z.infer<typeof deepenedEntry>;
 /** The research model's answer to "propose N words". */
 export function proposalAnswer(count: number) {
   return z.object({
-    words: z.array(z.string().min(1).max(80)).min(1).max(Math.ceil(count * 1.5)).describe(`About ${count} distinct English words, one word or short compound each.`),
+    // No maximum: a model answering more than asked would fail the whole call (and its retries)
+    // for it; the round keeps what it asked for plus slack instead (proposeStep).
+    words: z.array(z.string().min(1).max(80)).min(1).describe(`About ${count} distinct English words, one word or short compound each.`),
   });
 }
 
 /**
+ * One word's entry in the research model's answer, as it is accepted: lists the model leaves out
+ * are empty and the category may be null. The strict check (`solidifiedEntry`) follows per word.
+ */
+export const researchEntryAnswer = z.object({
+  definition: z.string().describe('A 2-3 sentence definition in plain English, synthesised from what you found.'),
+  related_concepts: z.array(z.string()).default([]).describe('Up to 5 related concepts: synonyms, broader terms, closely related ideas.'),
+  examples: z.array(z.string()).default([]).describe('2 example sentences using the word.'),
+  category: z.string().nullable().default(null).describe('A category such as noun.animal, verb.motion, adj.all, or a subject area.'),
+  sources: z.array(z.string()).default([]).describe('URLs of the sources you used (may be empty).'),
+});
+
+/**
+ * What the model is asked for per word: every field (structured output's strict mode wants every
+ * property required), or null.
+ */
+const researchEntryRequested = z.object({
+  definition: researchEntryAnswer.shape.definition,
+  related_concepts: z.array(z.string()).describe(researchEntryAnswer.shape.related_concepts.description ?? ''),
+  examples: z.array(z.string()).describe(researchEntryAnswer.shape.examples.description ?? ''),
+  category: z.string().nullable().describe(researchEntryAnswer.shape.category.description ?? ''),
+  sources: z.array(z.string()).describe(researchEntryAnswer.shape.sources.description ?? ''),
+}).nullable();
+
+/**
  * The research model's answer for a batch: one property per requested word (so an answer can
  * never attach a definition to the wrong word), null when the model cannot define it honestly.
- * The entry schema is loose here and strict (`solidifiedEntry`) per word afterwards, so one bad
- * entry costs that word, not the batch.
+ *
+ * The model is shown that shape (the JSON Schema of every word's property, all required), but the
+ * answer is accepted as any object: a word left out, or an entry of the wrong shape, would
+ * otherwise fail the whole answer (the gateway asks for a repair, then fails the call, and the
+ * batch with it). Each word's entry is checked on its own afterwards (`researchEntryAnswer`, then
+ * `solidifiedEntry`, in llm-source.ts), so one missing or bad entry costs that word, not the batch.
+ * zod merges a schema's metadata into its JSON Schema, which is how the shown shape is attached.
  */
 export function researchAnswer(words: readonly string[]) {
-  const entry = z.object({
-    definition: z.string().describe('A 2-3 sentence definition in plain English, synthesised from what you found.'),
-    related_concepts: z.array(z.string()).describe('Up to 5 related concepts: synonyms, broader terms, closely related ideas.'),
-    examples: z.array(z.string()).describe('2 example sentences using the word.'),
-    category: z.string().describe('A category such as noun.animal, verb.motion, adj.all, or a subject area.'),
-    sources: z.array(z.string()).describe('URLs of the sources you used (may be empty).'),
-  }).nullable();
-  return z.object(Object.fromEntries(words.map((word) => [word, entry])));
+  const requested = z.object(Object.fromEntries(words.map((word) => [word, researchEntryRequested])));
+  return z.looseObject({}).meta({ ...jsonSchemaOf(requested), additionalProperties: false });
+}
+
+function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  // As the AI SDK converts output schemas (draft 7, input side); `$schema` belongs to the root, which the SDK writes.
+  const { $schema: _root, ...definition } = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
+  return definition;
 }
 
 /** The research model's answer when deepening a batch of entries (same keying as researchAnswer). */

@@ -51,7 +51,7 @@ function JobPanel({ jobId, onChange }: { jobId: string; onChange: () => void }) 
         learnedRef.current = next.total_tokens;
         onChange();
       }
-    }, setJobState);
+    }, setJobState, setError);
     const stream = new TaskEventStream(jobId, 0, {
       onEvents: (batch) => {
         // The log keeps the most recent 500 events: a 10-minute job appends thousands.

@@ -10,7 +10,7 @@
  */
 import { isLlmError, type LlmGateway } from '../../../llm/index.ts';
 import { ResearchProviderError } from '../errors.ts';
-import { deepenAnswer, deepenedEntry, proposalAnswer, researchAnswer, solidifiedEntry } from '../schemas.ts';
+import { deepenAnswer, deepenedEntry, proposalAnswer, researchAnswer, researchEntryAnswer, solidifiedEntry } from '../schemas.ts';
 import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchSource, UnresolvedWord } from './research-source.ts';
 
 const proposalInstructions = 'You build vocabulary lists for a learning system. Answer with JSON only: {"words": [...]}. Each entry is one real English word or a short established compound, lower case unless it is a proper noun. No numbers, no phrases, no duplicates, no explanations.';
@@ -78,20 +78,26 @@ export function createLlmSource(options: LlmSourceOptions): ResearchSource {
       }, researchOptions, keys);
       const learned: ResearchedWord[] = [];
       const unresolved: UnresolvedWord[] = [];
+      // The answer is any object (schemas.ts): each word's entry is checked here, on its own.
       const entries = answer.object as Record<string, unknown>;
       for (const word of words) {
-        const raw = entries[word.normalised] as { definition: string; related_concepts: string[]; examples: string[]; category: string; sources: string[] } | null | undefined;
-        if (!raw) {
-          unresolved.push({ ...word, reason: `${answer.model} could not define it` });
+        const raw = Object.hasOwn(entries, word.normalised) ? entries[word.normalised] : undefined;
+        if (raw === undefined || raw === null) {
+          unresolved.push({ ...word, reason: raw === null ? `${answer.model} could not define it` : `${answer.model} left it out of its answer` });
+          continue;
+        }
+        const entry = researchEntryAnswer.safeParse(raw);
+        if (!entry.success) {
+          unresolved.push({ ...word, reason: `${answer.model} answered an entry that does not fit the answer's schema: ${issuesOf(entry.error)}` });
           continue;
         }
         // "Up to 5" and "2" are caps: a model giving more is trimmed, not refused.
-        const parsed = solidifiedEntry.safeParse({ definition: raw.definition, related_concepts: raw.related_concepts.slice(0, 5), examples: raw.examples.slice(0, 2), category: raw.category || null });
+        const parsed = solidifiedEntry.safeParse({ definition: entry.data.definition, related_concepts: entry.data.related_concepts.slice(0, 5), examples: entry.data.examples.slice(0, 2), category: entry.data.category || null });
         if (!parsed.success) {
           unresolved.push({ ...word, reason: `${answer.model} answered an entry that does not fit the knowledge schema: ${issuesOf(parsed.error)}` });
           continue;
         }
-        learned.push({ ...parsed.data, ...word, source: answer.model, references: raw.sources.filter(isUrl).slice(0, 10) });
+        learned.push({ ...parsed.data, ...word, source: answer.model, references: entry.data.sources.filter(isUrl).slice(0, 10) });
       }
       return { learned, unresolved, calls: 1 };
     },
