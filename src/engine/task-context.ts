@@ -23,6 +23,8 @@ export interface ContextDependencies {
    * resolved meanwhile, so the handler goes on instead of parking. Absent: it parks at once.
    */
   holdChildrenWait?: (waitpoint: WaitpointRecord, signal: AbortSignal) => Promise<boolean>;
+  /** The least the engine would wait before retrying this attempt (its backoff without jitter). */
+  shortestRetryDelayMs: number;
 }
 
 /** Takes a share lock on the task row if this attempt still holds it; throws otherwise. */
@@ -160,6 +162,7 @@ export function createTaskContext<Input>(
     attempt: task.attempts,
     maxAttempts: task.max_attempts,
     willRetry: task.attempts < task.max_attempts,
+    shortestRetryDelayMs: task.attempts < task.max_attempts ? dependencies.shortestRetryDelayMs : null,
     signal,
     logger,
 

@@ -47,6 +47,12 @@ export interface TaskContext<Input> {
   /** True when a retryable failure of this attempt would be retried (attempts remain). */
   readonly willRetry: boolean;
   /**
+   * The least the engine waits before the next attempt if this one fails retryably (its backoff;
+   * jitter draws the wait between this and twice this), or null when none follows. A task with a
+   * deadline of its own can tell whether a retry could still start before it.
+   */
+  readonly shortestRetryDelayMs: number | null;
+  /**
    * Hands the task back to run again after `delayMs` without spending an attempt (a rate limit,
    * a resource not ready yet). Never returns: `return context.snooze(60_000)`.
    */

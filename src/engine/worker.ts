@@ -26,7 +26,7 @@ import { appendEvents, type NewEvent } from './event-log.ts';
 import { FailureHandlers } from './failure-handlers.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
-import { retryDelayMs } from './retry-policy.ts';
+import { taskRetryDelayMs } from './retry-policy.ts';
 import { attemptEnding } from './attempt-ending.ts';
 import { Settler, type CarriedFinishes, type Outcome, type Settlement } from './settle.ts';
 import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
@@ -688,7 +688,7 @@ export class Worker {
       }
       const input = validateInput(definition, task.input);
       const taskContext = createTaskContext(
-        { pool, logger, submit: (request) => this.#dependencies.submit(request), holdChildrenWait: (waitpoint, signal) => this.#holdChildrenWait(waitpoint, signal) },
+        { pool, logger, submit: (request) => this.#dependencies.submit(request), holdChildrenWait: (waitpoint, signal) => this.#holdChildrenWait(waitpoint, signal), shortestRetryDelayMs: taskRetryDelayMs(definition, task.attempts, () => 0) },
         task, input, controller.signal, () => (running.firstRun ? Promise.resolve(new Map()) : loadCompletedSteps(pool, task.id)),
       );
       context = taskContext;
@@ -763,8 +763,7 @@ export class Worker {
     const errorRecord = { ...serialized, attempt: task.attempts };
     if (ending.kind === 'retry') {
       const definition = this.#dependencies.registry.has(task.task_type) ? this.#dependencies.registry.get(task.task_type) : undefined;
-      const policy = queuePolicy(definition?.queue ?? 'default');
-      const delayMs = retryDelayMs(task.attempts, definition?.retryBaseDelayMs ?? policy.retryBaseDelayMs, policy.retryMaxDelayMs);
+      const delayMs = taskRetryDelayMs(definition, task.attempts);
       this.#logger.warn({ taskId: task.id, attempt: task.attempts, delayMs, error: serialized.message }, 'task attempt failed; retrying');
       return { kind: 'retry', error: errorRecord, delayMs };
     }

@@ -58,8 +58,10 @@ export async function finishJob(context: TaskContext<unknown>, ending: JobEnding
  * What an attempt that threw does: a cancel ends it `cancelled`; the engine's own stops (timeouts,
  * shutdown) are rethrown for the engine; the deadline's cut-off is the stop, not a failure (the
  * step it cut short wrote nothing) and completes; any other error is recorded on the job document
- * and rethrown to be retried, unless the deadline has passed, when a retry would only complete at
- * once: it completes now with what was learned.
+ * and rethrown to be retried, unless the deadline has passed or the retry could only start after
+ * it (the engine's backoff is longer than the time left), when a retry would only complete at once:
+ * it completes now with what was learned, instead of staying `running` past the deadline for as
+ * long as the backoff lasts.
  */
 export async function endAfterError(context: TaskContext<unknown>, ending: JobEnding, error: unknown): Promise<LearningResult> {
   const { signal, taskId } = context;
@@ -71,8 +73,9 @@ export async function endAfterError(context: TaskContext<unknown>, ending: JobEn
     return finishJob(context, ending, 'completed');
   }
   const retryable = isTaskloomError(error) ? error.retryable : true;
-  const willRetry = retryable && context.willRetry && ending.deadline.beforeDeadline();
+  const retryStartsInTime = Date.now() + (context.shortestRetryDelayMs ?? 0) < ending.deadline.deadline;
+  const willRetry = retryable && context.willRetry && retryStartsInTime;
   await reportJobError(ending.pool, taskId, error, willRetry).catch((reportError: unknown) => ending.logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
-  if (!ending.deadline.beforeDeadline()) return finishJob(context, ending, 'completed');
+  if (!retryStartsInTime) return finishJob(context, ending, 'completed');
   throw error;
 }

@@ -1,0 +1,59 @@
+/**
+ * A retryable failure whose retry could only start after the job's deadline (the engine's backoff
+ * is longer than the time left) completes the job at once with what it kept, instead of leaving it
+ * `running` past its deadline until the retry runs and completes it.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Engine } from '../../src/engine/index.ts';
+import { learningTaskTypes, ResearchProviderError, type ResearchSource } from '../../src/pipelines/learning/index.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
+import { learningConfig, learningGateway } from './helpers.ts';
+
+/** The first retry waits 30-60 s: far past the budget of the job below. */
+const retryBaseDelayMs = 60_000;
+
+let database: TestDatabase;
+let engine: Engine;
+let researchCalls = 0;
+
+/** Proposes nothing (the job works the seeded queue), and every research call meets an outage. */
+const source: ResearchSource = {
+  kind: 'llm',
+  name: 'test:model',
+  batchSize: 5,
+  proposeWords: async () => ({ tokens: [], source: 'test:model', calls: 0 }),
+  deepen: async () => ({ deepened: [], unresolved: [], calls: 0 }),
+  async research(words) {
+    researchCalls += 1;
+    throw new ResearchProviderError('test:model', 'research', '503 service unavailable', { retryable: true, details: { words: words.map((word) => word.normalised) } });
+  },
+};
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  const config = learningConfig();
+  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source, retryBaseDelayMs }));
+  await engine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
+});
+
+afterAll(async () => {
+  await engine?.stop({ graceMs: 500 });
+  await database?.drop();
+});
+
+it('completes a job at once when its retry could only start after its deadline', async () => {
+  await database.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'alpha', w, w FROM unnest($1::text[]) AS w", [['anchor', 'rope', 'sail']]);
+  const { task } = await engine.submit({ taskType: 'big_learning_job', tenant: 'alpha', input: { budget_seconds: 3 } });
+  const done = await waitForTask(engine, task.id, ['completed', 'failed', 'cancelled'], 10_000);
+  expect(done.status).toBe('completed');
+  expect(done.attempts).toBe(1);
+  expect(researchCalls).toBe(1);
+  // Before its deadline, not after a retry 30 s on.
+  expect(done.result).toMatchObject({ status: 'completed', total_tokens: 0, past_deadline_ms: 0 });
+  // The document keeps the error, not said to be retried.
+  const document = await database.pool.query<{ errors: Array<{ code: string; message: string }> }>('SELECT errors FROM learning_jobs WHERE task_id = $1', [task.id]);
+  expect(document.rows[0]!.errors).toHaveLength(1);
+  expect(document.rows[0]!.errors[0]!.message).toContain('503 service unavailable');
+  expect(document.rows[0]!.errors[0]!.message).not.toContain('will retry');
+}, 20_000);
