@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStatus } from '../support/engine.ts';
-import { neuralNetworksBody } from './fixtures/projects.ts';
+import { tagPattern } from '../../src/pipelines/smart-metadata/schemas.ts';
+import { neuralNetworksBody, quantumMechanicsRussianBody } from './fixtures/projects.ts';
 import { startMetadataApi, type MetadataApi } from './helpers.ts';
 
 let api: MetadataApi;
@@ -86,6 +87,24 @@ describe('generate_metadata', () => {
     }
     const foreign = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`, { key: api.keyB });
     expect(foreign.status).toBe(404);
+  });
+
+  it('the offline analyser stores a Russian project\'s tags in Russian, and a project with only a name gets its kind as its one tag', async () => {
+    const generate = async (body: unknown): Promise<Record<string, any>> => {
+      const project = await createProject(body);
+      const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+      const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed']);
+      expect(task.status, JSON.stringify(task.error)).toBe('completed');
+      return (await api.request('GET', `/api/projects/${project.id}`)).body;
+    };
+    const russian = await generate(quantumMechanicsRussianBody);
+    expect(russian.ai_model_used).toBe('offline:extractive');
+    expect(russian.ai_generated_tags).toEqual(expect.arrayContaining(['квантовая-механика', 'принцип-неопределённости-гейзенберга']));
+    for (const tag of russian.ai_generated_tags) expect(tag).toMatch(tagPattern);
+
+    const bare = await generate({ name: 'X', project_type: 'self_study' });
+    expect(bare.ai_generated_tags).toEqual(['self-study']);
+    expect(bare.content_summary).toBe('X: a self-study project.');
   });
 
   it('a bad force value is a 400', async () => {

@@ -3,14 +3,15 @@
  * tag normalisation and validation, keywords, TextRank summary and difficulty.
  */
 import { describe, expect, it } from 'vitest';
-import { analyseOffline, offlineModelId } from '../../src/pipelines/smart-metadata/offline/index.ts';
+import { analyseOffline, offlineMinTags, offlineModelId } from '../../src/pipelines/smart-metadata/offline/index.ts';
 import { assessDifficulty } from '../../src/pipelines/smart-metadata/offline/difficulty.ts';
 import { textRank } from '../../src/pipelines/smart-metadata/offline/summary.ts';
 import { countSyllables, foldPlural } from '../../src/pipelines/smart-metadata/offline/text.ts';
 import { buildProjectText, fileExcerptChars, maxProjectTextChars } from '../../src/pipelines/smart-metadata/project-text.ts';
 
-import { normaliseTags, validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
-import { neuralNetworksProject, projectFixture } from './fixtures/projects.ts';
+import { aiMetadataValue, tagPattern } from '../../src/pipelines/smart-metadata/schemas.ts';
+import { normaliseTag, normaliseTags, validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
+import { neuralNetworksProject, projectFixture, quantumMechanicsRussianProject } from './fixtures/projects.ts';
 
 describe('project text', () => {
   it('has the seed fields in order, the first 1,000 characters of each file, and 4,000 characters in all', () => {
@@ -33,7 +34,31 @@ describe('project text', () => {
 
 describe('tags', () => {
   it('normalises to lower-case kebab-case and drops duplicates', () => {
-    expect(normaliseTags(['Machine Learning', 'machine_learning', ' #Python ', 'C++', 'C#', 'Éducation', '---', 'JavaScript'])).toEqual(['machine-learning', 'python', 'cpp', 'csharp', 'education', 'javascript']);
+    // Letters keep their accents (NFKC composes them, nothing strips them): "éducation" is the French word.
+    expect(normaliseTags(['Machine Learning', 'machine_learning', ' #Python ', 'C++', 'C#', 'Éducation', '---', 'JavaScript'])).toEqual(['machine-learning', 'python', 'cpp', 'csharp', 'éducation', 'javascript']);
+  });
+
+  it('keeps letters and digits of every script: tags in the project\'s language are normalised, not stripped', () => {
+    expect(normaliseTag('Квантовая Механика')).toBe('квантовая-механика');
+    expect(normaliseTags(['Квантовая Механика', 'квантовая_механика', 'ФИЗИКА', ' #Термодинамика ', 'Уравнение Шрёдингера', 'Квантовый  спин--1/2']))
+      .toEqual(['квантовая-механика', 'физика', 'термодинамика', 'уравнение-шрёдингера', 'квантовый-спин-1-2']);
+    // "й" and "ё" stay themselves (stripping combining marks after NFKD made "квантовый" "квантовыи").
+    expect(normaliseTag('Квантовый ёж')).toBe('квантовый-ёж');
+    // NFKC: full-width and compatibility forms become the ordinary ones.
+    expect(normaliseTags(['ＰＹＴＨＯＮ', 'Ｃ＋＋', 'ﬁnance'])).toEqual(['python', 'cpp', 'finance']);
+    // Greek, CJK, Devanagari (whose vowel signs are combining marks, kept inside the word).
+    expect(normaliseTags(['Θερμοδυναμική', '機械学習', 'हिन्दी व्याकरण'])).toEqual(['θερμοδυναμική', '機械学習', 'हिन्दी-व्याकरण']);
+    // At most 60 characters, never ending in a dash.
+    expect(normaliseTag(`${'квант'.repeat(11)} механика`)).toBe(`${'квант'.repeat(11)}-меха`);
+    expect(normaliseTag(`${'квант'.repeat(12)} механика`)).toBe('квант'.repeat(12));
+  });
+
+  it('has one rule for what a stored tag is: the validator\'s output always matches the stored row\'s schema', () => {
+    for (const tag of ['квантовая-механика', 'python', 'c2', '機械学習', 'éducation']) expect(tagPattern.test(tag)).toBe(true);
+    for (const tag of ['Квантовая', 'квантовая--механика', '-физика', 'физика-', 'квантовая механика', '']) expect(tagPattern.test(tag)).toBe(false);
+    const validated = validateMetadata({ ai_generated_tags: ['Квантовая Механика', 'физика', 'Волновая функция', 'физика'], content_summary: 'Курс квантовой механики с нуля.', difficulty_level: 'intermediate' }, 'mock:model');
+    expect(validated.ai_generated_tags).toEqual(['квантовая-механика', 'физика', 'волновая-функция']);
+    expect(aiMetadataValue.parse({ ...validated, model_used: 'mock:model', prompt_version: '2.0', generated_at: '2026-01-01T00:00:00.000Z' }).ai_generated_tags).toEqual(validated.ai_generated_tags);
   });
 
   it('refuses fewer than three usable tags and keeps at most ten', () => {
@@ -89,10 +114,33 @@ describe('offline analyser', () => {
     expect(chemistry.answer.ai_generated_tags).not.toContain('chem');
   });
 
-  it('still answers three honest tags and a summary for a project with no text', () => {
-    const analysis = analyseOffline(buildProjectText(projectFixture({ name: 'X', goal_description: null, study_frequency: null })));
-    expect(analysis.answer.ai_generated_tags).toEqual(['self-study', 'study-project', 'learning-plan']);
-    expect(analysis.answer.content_summary).toBe('X: a self-study project.');
+  it('tags a project written in Russian with topics from its own text', () => {
+    const projectText = buildProjectText(quantumMechanicsRussianProject());
+    const analysis = analyseOffline(projectText);
+    const tags = analysis.answer.ai_generated_tags;
+    expect(tags).toContain('квантовая-механика');
+    expect(tags).toContain('принцип-неопределённости-гейзенберга');
+    // Every tag is words of the project's own text.
+    const words = projectText.text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ');
+    for (const tag of tags) expect(words).toContain(tag.replaceAll('-', ' '));
+    expect(tags.length).toBeGreaterThanOrEqual(3);
+    expect(tags.length).toBeLessThanOrEqual(10);
+    for (const tag of tags) expect(tag).toMatch(tagPattern);
+    // Topics, not the kind of project.
+    expect(tags).not.toContain('self-study');
+    expect(() => validateMetadata(analysis.answer, offlineModelId)).not.toThrow();
+  });
+
+  it('never pads a project with too little text with placeholders: its kind is its only tag', () => {
+    const bare = analyseOffline(buildProjectText(projectFixture({ name: 'X', goal_description: null, study_frequency: null })));
+    expect(bare.answer.ai_generated_tags).toEqual(['self-study']);
+    expect(bare.answer.content_summary).toBe('X: a self-study project.');
+    const school = analyseOffline(buildProjectText(projectFixture({ name: 'Spanish', project_type: 'school', goal_description: null, study_frequency: null })));
+    expect(school.answer.ai_generated_tags).toEqual(['spanish', 'school-course']);
+    for (const placeholder of ['study-project', 'learning-plan']) expect([...bare.answer.ai_generated_tags, ...school.answer.ai_generated_tags]).not.toContain(placeholder);
+    // Stored as it is for the offline analyser; a model's answer still needs three tags.
+    expect(validateMetadata(bare.answer, offlineModelId, offlineMinTags).ai_generated_tags).toEqual(['self-study']);
+    expect(() => validateMetadata(bare.answer, offlineModelId)).toThrow(/at least 3/);
   });
 });
 

@@ -9,7 +9,7 @@ import { eventually, waitForStatus } from '../support/engine.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { deliver, deliverySettings, recoverLostLeases } from '../../src/engine/ready-queue.ts';
 import { waitForFailureHandled } from '../../src/kit/testing.ts';
-import { neuralNetworksBody } from './fixtures/projects.ts';
+import { neuralNetworksBody, quantumMechanicsRussianBody } from './fixtures/projects.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
 import { smartMetadataTaskTypes } from '../../src/pipelines/smart-metadata/index.ts';
 import { testLogger } from '../support/engine.ts';
@@ -77,6 +77,22 @@ describe('with a mock provider', () => {
     const events = await api.engine.readEvents({ taskId: started.body.task_id, limit: 100 });
     expect(events.filter((event) => event.type === 'metadata_generation_failed')).toHaveLength(1);
     expect(events.some((event) => event.type === 'metadata_generated')).toBe(false);
+  });
+
+  it('stores tags in the project\'s language, normalised, instead of stripping them to nothing', async () => {
+    mock.behaviour = {
+      delayMs: 0, failWithStatus: null,
+      answer: { ai_generated_tags: ['Квантовая Механика', 'квантовая-механика', 'физика', 'Уравнение Шрёдингера', '#Волновая_функция'], content_summary: 'Квантовая механика с нуля: уравнение Шрёдингера и волновая функция.', difficulty_level: 'advanced' },
+    };
+    const project = (await api.request('POST', '/api/projects', { body: quantumMechanicsRussianBody })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
+    const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+    expect(read.ai_generated_tags).toEqual(['квантовая-механика', 'физика', 'уравнение-шрёдингера', 'волновая-функция']);
+    expect(read.ai_model_used).toBe('mock:metadata');
+    const stored = await api.db.pool.query('SELECT value FROM project_meta WHERE project_id = $1 AND key = $2', [project.id, 'ai_generated_metadata']);
+    expect(stored.rows[0].value.ai_generated_tags).toEqual(read.ai_generated_tags);
   });
 
   it('an answer with fewer than three usable tags is a failure, not a stored placeholder', async () => {

@@ -9,12 +9,12 @@ import type { Pool } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError } from '../../errors.ts';
 import { isLlmError, LlmError, type LlmGateway } from '../../llm/index.ts';
 import type { Logger } from '../../logger.ts';
-import { analyseOffline, offlineAnalyserVersion, offlineModelId, type OfflineAnalysis } from './offline/index.ts';
+import { analyseOffline, offlineAnalyserVersion, offlineMinTags, offlineModelId, type OfflineAnalysis } from './offline/index.ts';
 import { buildProjectText } from './project-text.ts';
 import { getProject } from './projects-store.ts';
 import { metadataInstructions, metadataPrompt, promptVersion } from './prompt.ts';
 import { metadataAnswer, type AiMetadataValue, type ProjectType } from './schemas.ts';
-import { validateMetadata } from './validate-answer.ts';
+import { minTags, validateMetadata } from './validate-answer.ts';
 
 export interface MetadataServices {
   config: Config;
@@ -88,7 +88,9 @@ export async function analyseProject(services: MetadataServices, request: { tena
     modelUsed = result.model;
     usedPrompt = promptVersion;
   }
-  const validated = validateMetadata(answer, modelUsed);
+  // A model's answer needs three usable tags; the offline analyser tags a project with too little
+  // text with what it has (at least its kind) rather than with placeholders.
+  const validated = validateMetadata(answer, modelUsed, modelUsed === offlineModelId ? offlineMinTags : minTags);
   return {
     value: { ...validated, model_used: modelUsed, prompt_version: usedPrompt, generated_at: new Date().toISOString() },
     projectType: project.project_type,

@@ -4,6 +4,7 @@
  * schema per shape drives validation, types and the OpenAPI/LLM JSON schemas.
  */
 import { z } from 'zod';
+import { maxTagChars, maxTags, tagPattern } from './tags.ts';
 
 // Defined with the pipeline's task types, which its definition lists without loading these schemas.
 export { cleanupOldMetadataType, generateMissingMetadataType, generateProjectMetaType } from './task-types.ts';
@@ -94,12 +95,13 @@ export const projectUpdate = z.object({
 }).strict().superRefine(checkTypeFields);
 export type ProjectUpdate = z.infer<typeof projectUpdate>;
 
-/** A tag as stored: lower-case kebab-case words of letters and digits. */
-export const tagPattern = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+// The tag rule (tags.ts) is the validator's too: lower-case words of letters (any script) and digits, joined by dashes.
+export { tagPattern } from './tags.ts';
 
 /** The value of the `ai_generated_metadata` row. */
 export const aiMetadataValue = z.object({
-  ai_generated_tags: z.array(z.string().regex(tagPattern).max(60)).min(3).max(10),
+  /** 3 to 10 from a model; the offline analyser stores fewer (at least one) for a project with too little text. */
+  ai_generated_tags: z.array(z.string().regex(tagPattern).max(maxTagChars)).min(1).max(maxTags),
   content_summary: z.string().min(1).max(1000),
   difficulty_level: z.enum(difficultyLevels),
   /** The `provider:model` that actually answered, or `offline:extractive`. */
@@ -112,8 +114,9 @@ export type AiMetadataValue = z.infer<typeof aiMetadataValue>;
 
 /**
  * What the model is asked to answer. Tags are lenient here (any short strings): the pipeline
- * normalises them to kebab-case and de-duplicates before checking the 3-10 rule, so "Machine
- * Learning" and "machine-learning" count once instead of failing the call.
+ * normalises them to kebab-case (letters of any script kept, tags.ts) and de-duplicates before
+ * checking the 3-10 rule, so "Machine Learning" and "machine-learning" count once instead of
+ * failing the call.
  */
 export const metadataAnswer = z.object({
   ai_generated_tags: z.array(z.string().min(1).max(80)).min(1).max(20)

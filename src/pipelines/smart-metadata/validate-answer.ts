@@ -1,41 +1,16 @@
 /**
  * Checks and normalises an answer (the model's or the offline analyser's) before it may be
- * stored: tags become lower-case kebab-case, duplicates go, and 3 to 10 must remain; the summary
+ * stored: tags become lower-case kebab-case in any script (tags.ts), duplicates go, and 3 to 10
+ * must remain (the offline analyser's answer may hold fewer, never less than one); the summary
  * must say something. An answer that fails is an error, never a stored placeholder (the seed
  * stored `["error"]` and counted it as a success).
  */
 import { PermanentError } from '../../errors.ts';
-import { tagPattern, type DifficultyLevel } from './schemas.ts';
+import type { DifficultyLevel } from './schemas.ts';
+import { maxTags, minTags, normaliseTags } from './tags.ts';
 
-export const minTags = 3;
-export const maxTags = 10;
-
-/** "Machine Learning", "machine_learning", " machine--learning " -> "machine-learning" (camelCase is kept whole: "JavaScript" -> "javascript"); C++ -> "cpp", C# -> "csharp". */
-export function normaliseTag(raw: string): string {
-  return raw
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .replace(/\+\+/g, 'pp')
-    .replace(/#/g, 'sharp')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 60)
-    .replace(/-+$/g, '');
-}
-
-export function normaliseTags(raw: string[]): string[] {
-  const seen = new Set<string>();
-  const tags: string[] = [];
-  for (const entry of raw) {
-    // A leading "#" is a hashtag, not C#.
-    const tag = normaliseTag(entry.trim().replace(/^#+/, ''));
-    if (!tagPattern.test(tag) || seen.has(tag)) continue;
-    seen.add(tag);
-    tags.push(tag);
-  }
-  return tags;
-}
+// The tag rule lives in tags.ts; these names stay importable from here.
+export { maxTags, minTags, normaliseTag, normaliseTags } from './tags.ts';
 
 export class InvalidMetadataError extends PermanentError {
   constructor(message: string, details: Record<string, unknown>) {
@@ -49,11 +24,15 @@ export interface ValidatedMetadata {
   difficulty_level: DifficultyLevel;
 }
 
-/** Throws InvalidMetadataError (not retryable) naming what is wrong and who answered. */
-export function validateMetadata(answer: { ai_generated_tags: string[]; content_summary: string; difficulty_level: DifficultyLevel }, modelUsed: string): ValidatedMetadata {
+/**
+ * Throws InvalidMetadataError (not retryable) naming what is wrong and who answered.
+ * `requiredTags`: the fewest usable tags accepted (a model's answer: `minTags`, the default).
+ */
+export function validateMetadata(answer: { ai_generated_tags: string[]; content_summary: string; difficulty_level: DifficultyLevel }, modelUsed: string, requiredTags: number = minTags): ValidatedMetadata {
+  const required = Math.max(1, requiredTags);
   const tags = normaliseTags(answer.ai_generated_tags);
-  if (tags.length < minTags) {
-    throw new InvalidMetadataError(`${modelUsed} returned ${tags.length} usable tag(s) after normalising and de-duplicating ${JSON.stringify(answer.ai_generated_tags)}; at least ${minTags} are required. Nothing was stored.`, { model_used: modelUsed, tags: answer.ai_generated_tags });
+  if (tags.length < required) {
+    throw new InvalidMetadataError(`${modelUsed} returned ${tags.length} usable tag(s) after normalising and de-duplicating ${JSON.stringify(answer.ai_generated_tags)}; at least ${required} are required. Nothing was stored.`, { model_used: modelUsed, tags: answer.ai_generated_tags });
   }
   const summary = answer.content_summary.replace(/\s+/g, ' ').trim();
   if (summary.length < 10) {

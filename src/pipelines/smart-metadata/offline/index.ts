@@ -6,7 +6,7 @@
  */
 import type { ProjectText } from '../project-text.ts';
 import type { MetadataAnswer } from '../schemas.ts';
-import { maxTags, minTags, normaliseTags } from '../validate-answer.ts';
+import { maxTags, minTags, normaliseTags } from '../tags.ts';
 import { assessDifficulty, type DifficultyAssessment } from './difficulty.ts';
 import { extractKeywords, type Keyword } from './keywords.ts';
 import { extractSummary } from './summary.ts';
@@ -21,6 +21,12 @@ const relativeCutoff = 0.2;
 const assuredTags = 5;
 /** Tags the analyser stops at when the text supports more. */
 const preferredTags = 8;
+/**
+ * Fewest tags an offline answer may store. A project whose text yields fewer than three topics
+ * gets its kind as a tag (`self-study` or `school-course`, always there) and no filler: three
+ * tags padded with words true of every project would be placeholders, which are never stored.
+ */
+export const offlineMinTags = 1;
 
 export interface OfflineAnalysis {
   answer: MetadataAnswer;
@@ -40,10 +46,13 @@ function chooseTags(keywords: Keyword[], projectText: ProjectText): string[] {
     if (chosen.some((existing) => existing.split('-').includes(tag) || tag.split('-').every((part) => existing.split('-').includes(part)))) continue;
     chosen.push(tag);
   }
-  // A project with almost no text still gets three honest tags: what kind of project it is.
-  const type = projectText.sections.find((section) => section.kind === 'type');
-  const fallbacks = [type?.content === 'school course' ? 'school-course' : 'self-study', 'study-project', 'learning-plan'];
-  for (const fallback of fallbacks) if (chosen.length < minTags && !chosen.includes(fallback)) chosen.push(fallback);
+  // Too little text for three topics: what kind of project it is, a fact about this project, is a
+  // tag too. Nothing else is added to reach three ("study-project" would say nothing about it).
+  if (chosen.length < minTags) {
+    const type = projectText.sections.find((section) => section.kind === 'type');
+    const kind = type?.content === 'school course' ? 'school-course' : 'self-study';
+    if (!chosen.includes(kind)) chosen.push(kind);
+  }
   return chosen.slice(0, maxTags);
 }
 
