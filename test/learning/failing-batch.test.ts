@@ -8,11 +8,11 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, ResearchProviderError, type ResearchSource } from '../../src/pipelines/learning/index.ts';
+import { learningTaskTypes, ResearchProviderError } from '../../src/pipelines/learning/index.ts';
 import { maxWordAttempts } from '../../src/pipelines/learning/knowledge-store.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway } from './helpers.ts';
+import { learningConfig, learningGateway, queueOnlySource } from './helpers.ts';
 
 let database: TestDatabase;
 let engine: Engine;
@@ -24,25 +24,18 @@ const calls = new Map<string, string[][]>();
  * with a `refused…` word in it is refused for good (400, not retryable) and a call with an
  * `outage…` word fails as a provider outage does (retryable), whichever other words it holds.
  */
-const source: ResearchSource = {
-  kind: 'llm',
-  name: 'test:model',
-  batchSize: 5,
-  proposeWords: async () => ({ tokens: [], source: 'test:model', calls: 0 }),
-  deepen: async () => ({ deepened: [], unresolved: [], calls: 0 }),
-  async research(words, options) {
-    const normalised = words.map((word) => word.normalised);
-    const tenant = (await database.pool.query<{ tenant: string }>('SELECT tenant FROM learning_jobs WHERE task_id = $1', [options.taskId])).rows[0]!.tenant;
-    calls.set(tenant, [...(calls.get(tenant) ?? []), normalised]);
-    if (normalised.some((word) => word.startsWith('refused'))) throw new ResearchProviderError('test:model', 'research', '400 content policy', { retryable: false, details: { words: normalised } });
-    if (normalised.some((word) => word.startsWith('outage'))) throw new ResearchProviderError('test:model', 'research', '503 service unavailable', { retryable: true, details: { words: normalised } });
-    return {
-      learned: words.map((word) => ({ normalised: word.normalised, word: word.word, definition: `${word.word} is a word seeded for the failing-batch test.`, related_concepts: [], examples: [], category: 'noun.artifact', source: 'test:model', references: [] })),
-      unresolved: [],
-      calls: 1,
-    };
-  },
-};
+const source = queueOnlySource(async (words, options) => {
+  const normalised = words.map((word) => word.normalised);
+  const tenant = (await database.pool.query<{ tenant: string }>('SELECT tenant FROM learning_jobs WHERE task_id = $1', [options.taskId])).rows[0]!.tenant;
+  calls.set(tenant, [...(calls.get(tenant) ?? []), normalised]);
+  if (normalised.some((word) => word.startsWith('refused'))) throw new ResearchProviderError('test:model', 'research', '400 content policy', { retryable: false, details: { words: normalised } });
+  if (normalised.some((word) => word.startsWith('outage'))) throw new ResearchProviderError('test:model', 'research', '503 service unavailable', { retryable: true, details: { words: normalised } });
+  return {
+    learned: words.map((word) => ({ normalised: word.normalised, word: word.word, definition: `${word.word} is a word seeded for the failing-batch test.`, related_concepts: [], examples: [], category: 'noun.artifact', source: 'test:model', references: [] })),
+    unresolved: [],
+    calls: 1,
+  };
+}, { kind: 'llm', name: 'test:model', batchSize: 5 });
 
 beforeAll(async () => {
   database = await createTestDatabase();

@@ -83,3 +83,19 @@ export async function startLearningHarness(options: { config?: ConfigOverrides; 
 export function wsUrl(harness: Pick<ApiHarness, 'url'>, path: string, key: string): string {
   return `${harness.url.replace('http', 'ws')}${path}${path.includes('?') ? '&' : '?'}api_key=${key}`;
 }
+
+/**
+ * A research source that proposes nothing (a job works only the queue the test seeds) and
+ * deepens nothing, around the test's `research`.
+ */
+export function queueOnlySource(research: ResearchSource['research'], options: { kind?: ResearchSource['kind']; name?: string; batchSize?: number } = {}): ResearchSource {
+  const name = options.name ?? 'test-source';
+  return {
+    kind: options.kind ?? 'wordnet',
+    name,
+    batchSize: options.batchSize ?? 10,
+    proposeWords: async () => ({ tokens: [], source: name, calls: 0 }),
+    deepen: async () => ({ deepened: [], unresolved: [], calls: 0 }),
+    research,
+  };
+}

@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, ResearchProviderError, type ResearchSource } from '../../src/pipelines/learning/index.ts';
+import { learningTaskTypes, ResearchProviderError } from '../../src/pipelines/learning/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway } from './helpers.ts';
+import { learningConfig, learningGateway, queueOnlySource } from './helpers.ts';
 
 /** The first retry waits 30-60 s: far past the budget of the job below. */
 const retryBaseDelayMs = 60_000;
@@ -17,18 +17,11 @@ let database: TestDatabase;
 let engine: Engine;
 let researchCalls = 0;
 
-/** Proposes nothing (the job works the seeded queue), and every research call meets an outage. */
-const source: ResearchSource = {
-  kind: 'llm',
-  name: 'test:model',
-  batchSize: 5,
-  proposeWords: async () => ({ tokens: [], source: 'test:model', calls: 0 }),
-  deepen: async () => ({ deepened: [], unresolved: [], calls: 0 }),
-  async research(words) {
-    researchCalls += 1;
-    throw new ResearchProviderError('test:model', 'research', '503 service unavailable', { retryable: true, details: { words: words.map((word) => word.normalised) } });
-  },
-};
+/** Every research call meets an outage. */
+const source = queueOnlySource(async (words) => {
+  researchCalls += 1;
+  throw new ResearchProviderError('test:model', 'research', '503 service unavailable', { retryable: true, details: { words: words.map((word) => word.normalised) } });
+}, { kind: 'llm', name: 'test:model', batchSize: 5 });
 
 beforeAll(async () => {
   database = await createTestDatabase();

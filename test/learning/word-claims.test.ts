@@ -10,10 +10,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
 import { claimQueuedWords } from '../../src/pipelines/learning/knowledge-store.ts';
-import { learningTaskTypes, type ResearchSource } from '../../src/pipelines/learning/index.ts';
+import { learningTaskTypes } from '../../src/pipelines/learning/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway } from './helpers.ts';
+import { learningConfig, learningGateway, queueOnlySource } from './helpers.ts';
 
 const queuedWords = Array.from({ length: 120 }, (_, index) => `claimword${String(index).padStart(3, '0')}`);
 /** Words the test source cannot define: each research of one is a failed attempt. */
@@ -38,44 +38,37 @@ const firstCalls = new Set<string>();
 let releaseFirstCalls: () => void = () => {};
 const allThreeResearching = new Promise<void>((resolve) => { releaseFirstCalls = resolve; });
 
-const source: ResearchSource = {
-  kind: 'wordnet',
-  name: 'test-source',
-  batchSize: 10,
-  // Nothing new: the jobs work the seeded queue only.
-  proposeWords: async () => ({ tokens: [], source: 'test-source', calls: 0 }),
-  deepen: async () => ({ deepened: [], unresolved: [], calls: 0 }),
-  async research(words, options) {
-    const normalised = words.map((word) => word.normalised);
-    researchCalls.push({ taskId: options.taskId, words: normalised });
-    for (const word of normalised) {
-      const holders = [...inFlight.entries()].filter(([, held]) => held.has(word)).map(([taskId]) => taskId);
-      if (holders.length > 0) overlaps.push({ word, jobs: [...holders, options.taskId] });
+// Nothing new is proposed: the jobs work the seeded queue only.
+const source = queueOnlySource(async (words, options) => {
+  const normalised = words.map((word) => word.normalised);
+  researchCalls.push({ taskId: options.taskId, words: normalised });
+  for (const word of normalised) {
+    const holders = [...inFlight.entries()].filter(([, held]) => held.has(word)).map(([taskId]) => taskId);
+    if (holders.length > 0) overlaps.push({ word, jobs: [...holders, options.taskId] });
+  }
+  const held = inFlight.get(options.taskId) ?? new Set<string>();
+  inFlight.set(options.taskId, held);
+  for (const word of normalised) held.add(word);
+  try {
+    if (!firstCalls.has(options.taskId)) {
+      firstCalls.add(options.taskId);
+      if (firstCalls.size === 3) releaseFirstCalls();
+      await Promise.race([allThreeResearching, new Promise((_, reject) => setTimeout(() => reject(new Error('the three jobs never researched at the same time')), 15_000))]);
     }
-    const held = inFlight.get(options.taskId) ?? new Set<string>();
-    inFlight.set(options.taskId, held);
-    for (const word of normalised) held.add(word);
-    try {
-      if (!firstCalls.has(options.taskId)) {
-        firstCalls.add(options.taskId);
-        if (firstCalls.size === 3) releaseFirstCalls();
-        await Promise.race([allThreeResearching, new Promise((_, reject) => setTimeout(() => reject(new Error('the three jobs never researched at the same time')), 15_000))]);
-      }
-      // A little research time, so later batches of the jobs overlap too.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      return {
-        learned: words.filter((word) => !refused.has(word.normalised)).map((word) => ({
-          normalised: word.normalised, word: word.word, definition: `${word.word} is a word seeded for the claims test.`,
-          related_concepts: [], examples: [], category: 'noun.artifact', source: 'test-source', references: [],
-        })),
-        unresolved: words.filter((word) => refused.has(word.normalised)).map((word) => ({ ...word, reason: refusal })),
-        calls: 1,
-      };
-    } finally {
-      for (const word of normalised) held.delete(word);
-    }
-  },
-};
+    // A little research time, so later batches of the jobs overlap too.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return {
+      learned: words.filter((word) => !refused.has(word.normalised)).map((word) => ({
+        normalised: word.normalised, word: word.word, definition: `${word.word} is a word seeded for the claims test.`,
+        related_concepts: [], examples: [], category: 'noun.artifact', source: 'test-source', references: [],
+      })),
+      unresolved: words.filter((word) => refused.has(word.normalised)).map((word) => ({ ...word, reason: refusal })),
+      calls: 1,
+    };
+  } finally {
+    for (const word of normalised) held.delete(word);
+  }
+});
 
 beforeAll(async () => {
   database = await createTestDatabase();
