@@ -3,11 +3,11 @@
  * its work is done, cancelled with what it kept, or failed to be retried from its checkpoints.
  * One implementation, so every mode stops at its deadline the same way (deadline.ts).
  */
-import { abortReason, type Pool, type TaskContext } from '../../kit/index.ts';
+import { abortReason, appendEvents, type Pool, type Queryable, type TaskContext, type TaskRecord } from '../../kit/index.ts';
 import { isTaskloomError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import type { JobDeadline } from './deadline.ts';
-import { getJob } from './jobs-store.ts';
+import { getJob, type LearningJobRow } from './jobs-store.ts';
 import { releaseClaims } from './knowledge-store.ts';
 import { reportJobError } from './learning-steps.ts';
 import type { JobMode, LearningResult } from './schemas.ts';
@@ -31,17 +31,7 @@ export async function finishJob(context: TaskContext<unknown>, ending: JobEnding
   // jobs need not wait for them to lapse.
   await releaseClaims(ending.pool, context.tenant, context.taskId)
     .catch((error: unknown) => ending.logger.warn({ err: error, taskId: context.taskId }, 'could not release a learning job\'s word claims'));
-  const result: LearningResult = {
-    status,
-    mode: ending.mode,
-    total_tokens: job?.total_tokens ?? 0,
-    rounds: job?.last_round ?? 0,
-    words_proposed: job?.words_proposed ?? 0,
-    words_queued: job?.words_queued ?? 0,
-    words_failed: job?.words_failed ?? 0,
-    entries_deepened: job?.entries_deepened ?? 0,
-    past_deadline_ms: pastDeadlineMs,
-  };
+  const result = jobResult(job, ending.mode, status, pastDeadlineMs);
   if (status === 'cancelled') {
     await context.emit('learning_cancelled', { ...result }).catch(() => {});
     return result;
@@ -52,6 +42,37 @@ export async function finishJob(context: TaskContext<unknown>, ending: JobEnding
   });
   await context.progress(100, ending.mode === 'big' ? `learned ${result.total_tokens} words in ${result.rounds} rounds` : `learned ${result.total_tokens} words`).catch(() => {});
   return result;
+}
+
+/** A job's result: the counts its committed steps moved, as its row holds them. */
+function jobResult(job: LearningJobRow | undefined, mode: JobMode, status: LearningResult['status'], pastDeadlineMs: number): LearningResult {
+  return {
+    status,
+    mode,
+    total_tokens: job?.total_tokens ?? 0,
+    rounds: job?.last_round ?? 0,
+    words_proposed: job?.words_proposed ?? 0,
+    words_queued: job?.words_queued ?? 0,
+    words_failed: job?.words_failed ?? 0,
+    entries_deepened: job?.entries_deepened ?? 0,
+    past_deadline_ms: pastDeadlineMs,
+  };
+}
+
+/**
+ * The failure handler's part for a cancel none of the job's code saw (it came while the job
+ * waited for a retry, so no attempt ran to end it): the `learning_cancelled` event the job would
+ * have written, with the counts its committed steps moved. Once: a cancel the running job saw
+ * wrote it already.
+ */
+export async function recordUnseenCancel(transaction: Queryable, task: TaskRecord, mode: JobMode): Promise<void> {
+  if (task.status !== 'cancelled') return;
+  const written = await transaction.query("SELECT 1 FROM task_events WHERE task_id = $1 AND type = 'learning_cancelled' LIMIT 1", [task.id]);
+  if ((written.rowCount ?? 0) > 0) return;
+  const job = await getJob(transaction, task.tenant, task.id);
+  const deadline = job?.deadline_at ? Date.parse(job.deadline_at) : Number.NaN;
+  const pastDeadlineMs = Number.isFinite(deadline) ? Math.max(0, Date.now() - deadline) : 0;
+  await appendEvents(transaction, [{ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'learning_cancelled', payload: { ...jobResult(job, job?.mode ?? mode, 'cancelled', pastDeadlineMs) } }]);
 }
 
 /**

@@ -19,7 +19,7 @@
  */
 import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { defaultDeadlineGraceMs, hardTimeoutFor, watchDeadline } from './deadline.ts';
-import { endAfterError, finishJob, type JobEnding } from './job-ending.ts';
+import { endAfterError, finishJob, recordUnseenCancel, type JobEnding } from './job-ending.ts';
 import { startJob, updateJob } from './jobs-store.ts';
 import { lastQueuedId, releaseClaims } from './knowledge-store.ts';
 import { deepenStep, learnBatchStep, proposeStep } from './learning-steps.ts';
@@ -103,9 +103,11 @@ export function createLearningTask(services: ResolvedLearningServices) {
       }
     },
     // Every way the job ends gives its word claims back; this covers the endings none of its code
-    // saw (its worker died on the last attempt, a cancel during a retry's backoff).
+    // saw (its worker died on the last attempt, a cancel during a retry's backoff), and writes the
+    // cancel's event when no attempt was there to.
     async onFailure({ task, transaction }) {
       await releaseClaims(transaction, task.tenant, task.id);
+      await recordUnseenCancel(transaction, task, (task.input as LearningJobInput).mode);
     },
   });
 }
