@@ -162,13 +162,16 @@ function sampleArray(walk: Walk, schema: JSONSchema7, position: Position): unkno
   const itemSchema: JSONSchema7Definition = Array.isArray(schema.items) ? (schema.additionalItems ?? {}) : (schema.items ?? {});
   const minimum = Math.max(schema.minItems ?? 0, tuple?.length ?? 0);
   const closedTuple = tuple !== undefined && (itemSchema === false || (schema as { items?: unknown }).items === false);
-  const maximum = closedTuple ? (tuple?.length ?? 0) : (schema.maxItems ?? Math.max(minimum, 8));
+  const requested = !walk.requestedCountUsed && walk.options.requestedCount !== undefined && tuple === undefined;
+  // A free array with no maxItems is cut at 8, unless it is the one the prompt asked a count of:
+  // "propose 40 words", answered into an array with no limit, got 8.
+  const maximum = closedTuple ? (tuple?.length ?? 0) : (schema.maxItems ?? Math.max(minimum, requested ? walk.options.requestedCount! : 8));
   const random = randomAt(walk, position, 'length');
   let count: number;
-  if (!walk.requestedCountUsed && walk.options.requestedCount !== undefined && tuple === undefined) {
+  if (requested) {
     // The outermost free array takes the count the prompt asked for, within the bounds.
     walk.requestedCountUsed = true;
-    count = walk.options.requestedCount;
+    count = walk.options.requestedCount!;
   } else if (position.depth >= maxDepth - 3) {
     count = minimum;
   } else {

@@ -107,6 +107,12 @@ describe('offline language model', () => {
     expect(failures).toEqual([]);
   });
 
+  it('answers as many items as the prompt asks for into an array with no maximum', async () => {
+    const schema = z.object({ words: z.array(z.string().min(1)).min(1) });
+    const { words } = await generate(schema, 'Propose 40 distinct English words about harbours and ships.');
+    expect(words).toHaveLength(40);
+  });
+
   it('repeats itself for the same prompt and differs for different prompts', async () => {
     const schema = z.object({ title: z.string(), content: z.string().min(40), tags: z.array(z.string()).min(2).max(5) });
     const first = await generate(schema, 'Write about color grading for a neo-noir feature.');
