@@ -43,7 +43,7 @@ export async function startMetadataApi(options: { config?: ConfigOverrides; prov
     },
     routePluginsFor: (database) => [metadataRoutes({
       config, pool: database.pool, logger: testLogger,
-      engine: { submit: (request) => engine.current!.submit(request) },
+      engine: { submit: (request) => engine.current!.submit(request), getTask: (taskId, options) => engine.current!.getTask(taskId, options) },
     })],
   });
   engine.current = harness.engine;

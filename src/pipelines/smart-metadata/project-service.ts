@@ -17,7 +17,7 @@ export interface ProjectServiceDependencies {
   pool: Pool;
   logger: Logger;
   /** Needed only to start generations (commands that only read may leave it out). */
-  engine?: Pick<Engine, 'submit'> | undefined;
+  engine?: Pick<Engine, 'submit' | 'getTask'> | undefined;
 }
 
 /** A project as the API shows it: its fields, every meta key, and the AI fields flattened (seed shape). */
@@ -77,7 +77,11 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
       return { kind: 'started', taskId: submitted.task.id, forceRegenerate: force };
     } catch (error) {
       if (isTaskloomError(error) && error.code === 'concurrency_conflict' && typeof error.details.running_task_id === 'string') {
-        return { kind: 'already_running', taskId: error.details.running_task_id, forceRegenerate: force };
+        // The running task's own `force`: a forced request answered with a generation that is not
+        // forced may still end `skipped`, and must not be told otherwise.
+        const running = await engine.getTask(error.details.running_task_id, { tenant }).catch(() => undefined);
+        const runningForce = (running?.input as { force?: unknown } | undefined)?.force;
+        return { kind: 'already_running', taskId: error.details.running_task_id, forceRegenerate: typeof runningForce === 'boolean' ? runningForce : force };
       }
       throw error;
     }
