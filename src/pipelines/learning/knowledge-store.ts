@@ -106,23 +106,6 @@ export async function releaseClaims(database: Queryable, tenant: string, taskId:
   );
 }
 
-/**
- * Gives back job `taskId`'s claims on words whose research failed for good (an error no retry of
- * this job will clear) and counts that failed attempt, with the reason, in the same statement: a
- * failing batch heads the queue (it is taken in `attempts, id` order), so without the count every
- * retry and every later job would take the same words and fail the same way. Fenced by the claim
- * like recordUnresolved: a word another job holds now is not this job's to count.
- */
-export async function releaseFailedClaims(database: Queryable, tenant: string, taskId: string, failed: readonly UnresolvedWord[]): Promise<void> {
-  if (failed.length === 0) return;
-  await database.query(
-    `UPDATE unknown_words u SET claimed_by = NULL, claim_expires_at = NULL, attempts = u.attempts + 1, last_error = f.reason
-     FROM unnest($3::text[], $4::text[]) AS f(normalised, reason)
-     WHERE u.tenant = $1 AND u.claimed_by = $2 AND u.normalised = f.normalised`,
-    [tenant, taskId, failed.map((entry) => entry.normalised), failed.map((entry) => entry.reason.slice(0, 500))],
-  );
-}
-
 /** The newest queue id (deep mode learns the queue as it stood when it started). */
 export async function lastQueuedId(database: Queryable, tenant: string): Promise<{ lastId: number; waiting: number }> {
   const result = await database.query<{ last_id: number | null; waiting: number }>(

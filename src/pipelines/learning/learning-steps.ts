@@ -8,7 +8,7 @@
 import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
 import { isTaskloomError, serializeError, type TaskloomError } from '../../errors.ts';
 import { updateJob } from './jobs-store.ts';
-import { claimQueuedWords, entriesToDeepen, recordNotDeepened, recordRound, recordUnresolved, releaseClaims, releaseFailedClaims, saveDeepened, saveLearned } from './knowledge-store.ts';
+import { claimQueuedWords, entriesToDeepen, recordNotDeepened, recordRound, recordUnresolved, releaseClaims, saveDeepened, saveLearned } from './knowledge-store.ts';
 import { distinctLearnableWords, normaliseWord } from './normalise.ts';
 import type { JobError } from './schemas.ts';
 import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchOutcome, ResearchSource, UnresolvedWord, WordToLearn } from './sources/research-source.ts';
@@ -89,10 +89,10 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
       const researched = await researchClaimed(source, words, { signal, taskId, step: key }, context.willRetry);
       if (!researched.ok) {
         // Every word of a batch failed on its own too: the source refuses everything it is asked
-        // now. The words are charged (in the statement that gives their claims back) and the job
-        // fails, rather than charging the rest of the queue one batch after another.
-        await releaseFailedClaims(options.pool, tenant, taskId, researched.failed)
-          .catch((releaseError: unknown) => logger.warn({ err: releaseError, taskId }, 'could not count the failed attempt of a learning batch'));
+        // now. The words are charged (their claims go back below) and the job fails, rather than
+        // charging the rest of the queue one batch after another.
+        await recordUnresolved(options.pool, tenant, taskId, researched.failed)
+          .catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not count the failed attempt of a learning batch'));
         throw researched.error;
       }
       outcome = researched.outcome;
