@@ -23,8 +23,11 @@ export interface ContextDependencies {
    * resolved meanwhile, so the handler goes on instead of parking. Absent: it parks at once.
    */
   holdChildrenWait?: (waitpoint: WaitpointRecord, signal: AbortSignal) => Promise<boolean>;
-  /** The least the engine would wait before retrying this attempt (its backoff without jitter). */
-  shortestRetryDelayMs: number;
+  /**
+   * The least the engine would wait before retrying this attempt (its backoff without jitter).
+   * Asked for only by a handler that reads it: not worked out at every task's start.
+   */
+  shortestRetryDelayMs: () => number;
 }
 
 /** Takes a share lock on the task row if this attempt still holds it; throws otherwise. */
@@ -162,7 +165,9 @@ export function createTaskContext<Input>(
     attempt: task.attempts,
     maxAttempts: task.max_attempts,
     willRetry: task.attempts < task.max_attempts,
-    shortestRetryDelayMs: task.attempts < task.max_attempts ? dependencies.shortestRetryDelayMs : null,
+    get shortestRetryDelayMs() {
+      return task.attempts < task.max_attempts ? dependencies.shortestRetryDelayMs() : null;
+    },
     signal,
     logger,
 

@@ -688,7 +688,7 @@ export class Worker {
       }
       const input = validateInput(definition, task.input);
       const taskContext = createTaskContext(
-        { pool, logger, submit: (request) => this.#dependencies.submit(request), holdChildrenWait: (waitpoint, signal) => this.#holdChildrenWait(waitpoint, signal), shortestRetryDelayMs: taskRetryDelayMs(definition, task.attempts, () => 0) },
+        { pool, logger, submit: (request) => this.#dependencies.submit(request), holdChildrenWait: (waitpoint, signal) => this.#holdChildrenWait(waitpoint, signal), shortestRetryDelayMs: () => taskRetryDelayMs(definition, task.attempts, () => 0) },
         task, input, controller.signal, () => (running.firstRun ? Promise.resolve(new Map()) : loadCompletedSteps(pool, task.id)),
       );
       context = taskContext;
