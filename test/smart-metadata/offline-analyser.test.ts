@@ -10,7 +10,8 @@ import { countSyllables, foldPlural } from '../../src/pipelines/smart-metadata/o
 import { buildProjectText, fileExcerptChars, maxProjectTextChars } from '../../src/pipelines/smart-metadata/project-text.ts';
 
 import { aiMetadataValue, tagPattern } from '../../src/pipelines/smart-metadata/schemas.ts';
-import { normaliseTag, normaliseTags, validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
+import { normaliseTag, normaliseTags } from '../../src/pipelines/smart-metadata/tags.ts';
+import { validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
 import { neuralNetworksProject, projectFixture, quantumMechanicsRussianProject } from './fixtures/projects.ts';
 
 describe('project text', () => {

@@ -14,7 +14,8 @@ import { buildProjectText } from './project-text.ts';
 import { getProject } from './projects-store.ts';
 import { metadataInstructions, metadataPrompt, promptVersion } from './prompt.ts';
 import { metadataAnswer, type AiMetadataValue, type ProjectType } from './schemas.ts';
-import { minTags, validateMetadata } from './validate-answer.ts';
+import { minTags } from './tags.ts';
+import { validateMetadata } from './validate-answer.ts';
 
 export interface MetadataServices {
   config: Config;

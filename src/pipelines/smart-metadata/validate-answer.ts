@@ -9,9 +9,6 @@ import { PermanentError } from '../../errors.ts';
 import type { DifficultyLevel } from './schemas.ts';
 import { maxTags, minTags, normaliseTags } from './tags.ts';
 
-// The tag rule lives in tags.ts; these names stay importable from here.
-export { maxTags, minTags, normaliseTag, normaliseTags } from './tags.ts';
-
 export class InvalidMetadataError extends PermanentError {
   constructor(message: string, details: Record<string, unknown>) {
     super(message, { ...details, error_type: 'invalid_output' });
