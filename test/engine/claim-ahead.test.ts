@@ -63,8 +63,11 @@ async function leaseHolder(taskId: string): Promise<string | undefined> {
 
 it('holds a short task for its busy slot, cancels it there without running it, and hands one back at shutdown', async () => {
   const worker = await engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
-  // Short tasks first, so the queue counts as short for this worker.
-  const warmUp = await Promise.all(Array.from({ length: 5 }, () => engine.submit({ taskType: quick.type, input: {} })));
+  // Short tasks first, so the queue counts as short for this worker: twenty, so that a first one
+  // slowed by a loaded machine (a cold process, a busy test run) no longer weighs on the moving
+  // average (a 100 ms first task is 1.4 ms of it after twenty; after five it kept the queue at
+  // 41 ms, over the 20 ms that makes a queue short, and nothing was claimed ahead).
+  const warmUp = await Promise.all(Array.from({ length: 20 }, () => engine.submit({ taskType: quick.type, input: {} })));
   for (const { task } of warmUp) await waitForTask(engine, task.id, ['completed']);
 
   const busy = await engine.submit({ taskType: gated.type, input: { gate: 'busy' } });
@@ -170,7 +173,7 @@ it('records the outcome and stops when stopped just as a pipelined claim starts 
   const queued = await startTestEngine(database, [quick, gated], { eagerStart: false });
   try {
     const worker = await queued.startWorker({ concurrency: 2, pollIntervalMs: 200 });
-    const warmUp = await Promise.all(Array.from({ length: 5 }, () => queued.submit({ taskType: quick.type, input: {} })));
+    const warmUp = await Promise.all(Array.from({ length: 20 }, () => queued.submit({ taskType: quick.type, input: {} })));
     for (const { task } of warmUp) await waitForTask(queued, task.id, ['completed']);
 
     // The next task to start is the one submitted below (the warm-up has completed).
