@@ -1,8 +1,8 @@
 /**
  * The learning pipeline's shapes: task inputs, the job document of the seed's API, knowledge as
  * stored and shown, and the structured answers asked of research models. One zod schema per shape
- * drives validation and types; knowledge is validated against `solidifiedEntry` before any write,
- * whatever source produced it.
+ * drives validation and types; knowledge is validated against `solidifiedEntry` (a deepening
+ * against `deepenedEntry`) before any write, whatever source produced it.
  */
 import { z } from 'zod';
 import { maxBudgetSeconds } from './limits.ts';
@@ -62,23 +62,34 @@ export function modelTalkIn(text: string): string | undefined {
   return undefined;
 }
 
+/** `text`, refused when it reads as the model talking about itself (modelTalkIn) rather than as `what` it should be. */
+function withoutModelTalk(text: z.ZodString, what: string): z.ZodString {
+  return text.superRefine((value, context) => {
+    const talk = modelTalkIn(value);
+    if (talk !== undefined) context.addIssue({ code: 'custom', message: `reads as the model talking about itself or apologising ("${talk}"), not as ${what}` });
+  });
+}
+
 /** Knowledge a research source hands back for one word, checked before it is stored. */
 export const solidifiedEntry = z.object({
-  definition: z.string().trim().min(10).max(1500).superRefine((text, context) => {
-    const talk = modelTalkIn(text);
-    if (talk !== undefined) context.addIssue({ code: 'custom', message: `reads as the model talking about itself or apologising ("${talk}"), not as a definition` });
-  }),
+  definition: withoutModelTalk(z.string().trim().min(10).max(1500), 'a definition'),
   related_concepts: z.array(z.string().trim().min(1).max(100)).max(5),
   examples: z.array(z.string().trim().min(3).max(500)).max(2),
   category: z.string().trim().min(1).max(60).nullable(),
 });
 export type SolidifiedEntry = z.infer<typeof solidifiedEntry>;
 
-/** What deep mode adds to a solidified entry. */
+/**
+ * What deep mode adds to a solidified entry. Its explanations (the expanded definition and the
+ * misconceptions) are checked for the model talking about itself, as a definition is. The
+ * applications are not, as examples are not: they are usage sentences, which may well be in the
+ * first person (10 of WordNet's 48,571 example sentences read as model talk: "I'm afraid you're
+ * wrong", "I cannot find my gloves!"), and an answer that apologises does so in its explanation.
+ */
 export const deepenedEntry = z.object({
-  expanded_definition: z.string().trim().min(20).max(5000),
+  expanded_definition: withoutModelTalk(z.string().trim().min(20).max(5000), 'an explanation'),
   applications: z.array(z.string().trim().min(3).max(600)).min(1).max(5),
-  misconceptions: z.array(z.string().trim().min(3).max(600)).max(5),
+  misconceptions: z.array(withoutModelTalk(z.string().trim().min(3).max(600), 'a misconception')).max(5),
 });
 export type DeepenedEntry = z.infer<typeof deepenedEntry>;
 
@@ -104,31 +115,97 @@ export const researchEntryAnswer = z.object({
 });
 
 /**
- * What the model is asked for per word: every field (structured output's strict mode wants every
- * property required), or null.
+ * One word's entry in the deepening answer, as it is accepted: lists the model leaves out are
+ * empty. The strict check (`deepenedEntry`) follows per word.
  */
-const researchEntryRequested = z.object({
-  definition: researchEntryAnswer.shape.definition,
-  related_concepts: z.array(z.string()).describe(researchEntryAnswer.shape.related_concepts.description ?? ''),
-  examples: z.array(z.string()).describe(researchEntryAnswer.shape.examples.description ?? ''),
-  category: z.string().nullable().describe(researchEntryAnswer.shape.category.description ?? ''),
-  sources: z.array(z.string()).describe(researchEntryAnswer.shape.sources.description ?? ''),
-}).nullable();
+export const deepenEntryAnswer = z.object({
+  expanded_definition: z.string().describe('A fuller explanation: a paragraph of 4-8 sentences.'),
+  applications: z.array(z.string()).default([]).describe('Up to 5 ways or contexts in which the word or concept is used.'),
+  misconceptions: z.array(z.string()).default([]).describe('Up to 5 common misunderstandings or confusions, each with the correction.'),
+});
 
 /**
- * The research model's answer for a batch: one property per requested word (so an answer can
- * never attach a definition to the wrong word), null when the model cannot define it honestly.
+ * How one word's entry of a keyed answer is read: accepted as `answered`, then, with its caps
+ * applied by `toStored`, checked against `stored`, the shape it is kept in.
+ */
+export interface AnswerEntryShape<Answered, Stored> {
+  answered: z.ZodType<Answered>;
+  toStored: (entry: Answered) => unknown;
+  stored: z.ZodType<Stored>;
+  /** What the model was asked to do with the word, as the reasons say it (`define`). */
+  task: string;
+  /** The stored shape, as the reasons name it (`knowledge`). */
+  storedName: string;
+}
+
+export const researchEntryShape: AnswerEntryShape<z.infer<typeof researchEntryAnswer>, SolidifiedEntry> = {
+  answered: researchEntryAnswer,
+  // "Up to 5" and "2" are caps: a model giving more is trimmed, not refused.
+  toStored: (entry) => ({ definition: entry.definition, related_concepts: entry.related_concepts.slice(0, 5), examples: entry.examples.slice(0, 2), category: entry.category || null }),
+  stored: solidifiedEntry,
+  task: 'define',
+  storedName: 'knowledge',
+};
+
+export const deepenEntryShape: AnswerEntryShape<z.infer<typeof deepenEntryAnswer>, DeepenedEntry> = {
+  answered: deepenEntryAnswer,
+  // "Up to 5" is a cap: a model giving more is trimmed, not refused.
+  toStored: (entry) => ({ expanded_definition: entry.expanded_definition, applications: entry.applications.slice(0, 5), misconceptions: entry.misconceptions.slice(0, 5) }),
+  stored: deepenedEntry,
+  task: 'deepen',
+  storedName: 'deepening',
+};
+
+/**
+ * One word's entry of a keyed answer, checked on its own: the entry, or why the word gets none
+ * (`reason` reads after the model's name: "openai:gpt-4o left it out of its answer"). `declined`
+ * is the model answering null, as it is told to when it cannot answer honestly; `left-out` and
+ * `malformed` do not fit the answer's shape; `refused` fits it but not the stored shape.
+ */
+export type AnswerEntry<Answered, Stored> =
+  | { kind: 'entry'; answered: Answered; entry: Stored }
+  | { kind: 'declined' | 'left-out' | 'malformed' | 'refused'; reason: string };
+
+export function checkAnswerEntry<Answered, Stored>(answer: Readonly<Record<string, unknown>>, word: string, shape: AnswerEntryShape<Answered, Stored>): AnswerEntry<Answered, Stored> {
+  const raw = Object.hasOwn(answer, word) ? answer[word] : undefined;
+  if (raw === null) return { kind: 'declined', reason: `could not ${shape.task} it` };
+  if (raw === undefined) return { kind: 'left-out', reason: 'left it out of its answer' };
+  const answered = shape.answered.safeParse(raw);
+  if (!answered.success) return { kind: 'malformed', reason: `answered an entry that does not fit the answer's schema: ${issuesOf(answered.error)}` };
+  const entry = shape.stored.safeParse(shape.toStored(answered.data));
+  if (!entry.success) return { kind: 'refused', reason: `answered an entry that does not fit the ${shape.storedName} schema: ${issuesOf(entry.error)}` };
+  return { kind: 'entry', answered: answered.data, entry: entry.data };
+}
+
+function issuesOf(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.map(String).join('.') || 'entry'}: ${issue.message}`).join('; ').slice(0, 300);
+}
+
+/**
+ * A keyed answer: one property per requested word (so an answer can never attach an entry to the
+ * wrong word), null when the model cannot answer for it honestly.
  *
  * The model is shown that shape (the JSON Schema of every word's property, all required), but the
- * answer is accepted as any object: a word left out, or an entry of the wrong shape, would
- * otherwise fail the whole answer (the gateway asks for a repair, then fails the call, and the
- * batch with it). Each word's entry is checked on its own afterwards (`researchEntryAnswer`, then
- * `solidifiedEntry`, in llm-source.ts), so one missing or bad entry costs that word, not the batch.
- * zod merges a schema's metadata into its JSON Schema, which is how the shown shape is attached.
+ * answer is accepted as any object (`check` aside): a word left out, or an entry of the wrong
+ * shape, would otherwise fail the whole answer (the gateway asks for a repair, then fails the
+ * call, and the step with it). Each word's entry is checked on its own afterwards
+ * (`checkAnswerEntry`, in llm-source.ts), so one missing or bad entry costs that word, not the
+ * call. zod merges a schema's metadata into its JSON Schema, which is how the shown shape is attached.
  */
-export function researchAnswer(words: readonly string[]) {
-  const requested = z.object(Object.fromEntries(words.map((word) => [word, researchEntryRequested])));
-  return z.looseObject({}).meta({ ...jsonSchemaOf(requested), additionalProperties: false });
+function keyedAnswer(words: readonly string[], answered: z.ZodObject<Record<string, z.ZodType>>, check?: (answer: Record<string, unknown>, context: z.RefinementCtx) => void) {
+  const entry = requestedEntry(answered);
+  const requested = z.object(Object.fromEntries(words.map((word) => [word, entry])));
+  const accepted = z.looseObject({});
+  return (check ? accepted.superRefine(check) : accepted).meta({ ...jsonSchemaOf(requested), additionalProperties: false });
+}
+
+/**
+ * What the model is asked for per word: every field of the accepted entry (structured output's
+ * strict mode wants every property required, so the defaults are left out), or null.
+ */
+function requestedEntry(answered: z.ZodObject<Record<string, z.ZodType>>) {
+  const fields = Object.entries(answered.shape).map(([name, field]) => [name, field instanceof z.ZodDefault ? (field.unwrap() as z.ZodType).describe(field.description ?? '') : field]);
+  return z.object(Object.fromEntries(fields)).nullable();
 }
 
 function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
@@ -137,14 +214,30 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
   return definition;
 }
 
-/** The research model's answer when deepening a batch of entries (same keying as researchAnswer). */
+/** The research model's answer for a batch of words (keyedAnswer, entries read by `researchEntryShape`). */
+export function researchAnswer(words: readonly string[]) {
+  return keyedAnswer(words, researchEntryAnswer);
+}
+
+/**
+ * The research model's answer when deepening entries (keyedAnswer, entries read by
+ * `deepenEntryShape`). An answer in which no entry fits its shape (every one left out or
+ * malformed; null is an answer) is refused as a whole, as such an answer always was: that is the
+ * call failing, not the entries, so the gateway asks for a repair and tries its fallback models,
+ * and a call that still fails fails the attempt, which the engine retries. Charging it to the
+ * entries instead would put all of a deep run's entries behind the others for the model's fault.
+ */
 export function deepenAnswer(words: readonly string[]) {
-  const entry = z.object({
-    expanded_definition: z.string().describe('A fuller explanation: a paragraph of 4-8 sentences.'),
-    applications: z.array(z.string()).describe('Up to 5 ways or contexts in which the word or concept is used.'),
-    misconceptions: z.array(z.string()).describe('Up to 5 common misunderstandings or confusions, each with the correction.'),
-  }).nullable();
-  return z.object(Object.fromEntries(words.map((word) => [word, entry])));
+  return keyedAnswer(words, deepenEntryAnswer, (answer, context) => {
+    const unfit: Array<{ word: string; reason: string }> = [];
+    for (const word of words) {
+      const entry = checkAnswerEntry(answer, word, deepenEntryShape);
+      if (entry.kind !== 'left-out' && entry.kind !== 'malformed') return;
+      unfit.push({ word, reason: entry.reason });
+    }
+    // Each word's issue under its key: the call's error says what did not fit, word by word.
+    for (const { word, reason } of unfit) context.addIssue({ code: 'custom', path: [word], message: reason });
+  });
 }
 
 /** A known word with its knowledge, as `GET /knowledge` shows it. */

@@ -6,23 +6,37 @@
  * batch and one 1,000-word proposal per 200 learned words, a word costs 0.105 calls. The answer
  * has one property per requested word, so a definition cannot land on the wrong word, and each
  * entry is validated on its own: a bad entry costs that word (it stays queued), not the batch.
+ * A deepening's answer is read the same way: a bad entry costs that entry a deepening attempt.
  * Gateway failures (after its retries and fallbacks) become ResearchProviderError.
  */
 import { isLlmError, type LlmGateway } from '../../../llm/index.ts';
 import { ResearchProviderError } from '../errors.ts';
-import { deepenAnswer, deepenedEntry, proposalAnswer, researchAnswer, researchEntryAnswer, solidifiedEntry } from '../schemas.ts';
-import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchSource, UnresolvedWord } from './research-source.ts';
+import { checkAnswerEntry, deepenAnswer, deepenEntryShape, proposalAnswer, researchAnswer, researchEntryShape, type AnswerEntryShape } from '../schemas.ts';
+import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchSource, UnresolvedWord, WordToLearn } from './research-source.ts';
 
 const proposalInstructions = 'You build vocabulary lists for a learning system. Answer with JSON only: {"words": [...]}. Each entry is one real English word or a short established compound, lower case unless it is a proper noun. No numbers, no phrases, no duplicates, no explanations.';
 const researchInstructions = 'You are a careful lexicographer with web search. For each requested word, research it and answer with facts you can support: a 2-3 sentence definition in plain English, up to 5 related concepts, 2 example sentences and a category (a WordNet lexicographer category such as noun.animal or verb.motion when it fits). List the URLs you relied on in `sources`. If you cannot define a word reliably, answer null for it: never answer with an apology, a placeholder or a message about your own state.';
 const deepenInstructions = 'You are a careful lexicographer with web search. For each word, give a fuller explanation (4-8 sentences), up to 5 applications (where and how the word or concept is used) and up to 5 common misconceptions, each with its correction. Answer null for a word you cannot treat reliably; never answer with an apology or a placeholder.';
 
-function issuesOf(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): string {
-  return error.issues.map((issue) => `${issue.path.map(String).join('.') || 'entry'}: ${issue.message}`).join('; ').slice(0, 300);
-}
-
 function isUrl(value: string): boolean {
   return /^https?:\/\/\S+$/i.test(value.trim());
+}
+
+/**
+ * The requested words' entries of a keyed answer (schemas.ts), each checked on its own: the ones
+ * that fit, and every other word as unresolved, with the reason its entry was not taken.
+ */
+function entriesOf<Word extends WordToLearn, Answered, Stored>(answer: { object: unknown; model: string }, words: readonly Word[], shape: AnswerEntryShape<Answered, Stored>): { fitting: Array<{ word: Word; answered: Answered; entry: Stored }>; unresolved: UnresolvedWord[] } {
+  const fitting: Array<{ word: Word; answered: Answered; entry: Stored }> = [];
+  const unresolved: UnresolvedWord[] = [];
+  // The answer is any object (schemas.ts): each word's entry is checked here, on its own.
+  const entries = answer.object as Record<string, unknown>;
+  for (const word of words) {
+    const checked = checkAnswerEntry(entries, word.normalised, shape);
+    if (checked.kind === 'entry') fitting.push({ word, answered: checked.answered, entry: checked.entry });
+    else unresolved.push({ word: word.word, normalised: word.normalised, reason: `${answer.model} ${checked.reason}` });
+  }
+  return { fitting, unresolved };
 }
 
 export interface LlmSourceOptions {
@@ -76,29 +90,8 @@ export function createLlmSource(options: LlmSourceOptions): ResearchSource {
         prompt: `Research these ${keys.length} words and answer with one entry per word, keyed by the word exactly as written:\n${keys.map((key) => `- ${key}`).join('\n')}`,
         signal: researchOptions.signal, context: { taskId: researchOptions.taskId, step: researchOptions.step },
       }, researchOptions, keys);
-      const learned: ResearchedWord[] = [];
-      const unresolved: UnresolvedWord[] = [];
-      // The answer is any object (schemas.ts): each word's entry is checked here, on its own.
-      const entries = answer.object as Record<string, unknown>;
-      for (const word of words) {
-        const raw = Object.hasOwn(entries, word.normalised) ? entries[word.normalised] : undefined;
-        if (raw === undefined || raw === null) {
-          unresolved.push({ ...word, reason: raw === null ? `${answer.model} could not define it` : `${answer.model} left it out of its answer` });
-          continue;
-        }
-        const entry = researchEntryAnswer.safeParse(raw);
-        if (!entry.success) {
-          unresolved.push({ ...word, reason: `${answer.model} answered an entry that does not fit the answer's schema: ${issuesOf(entry.error)}` });
-          continue;
-        }
-        // "Up to 5" and "2" are caps: a model giving more is trimmed, not refused.
-        const parsed = solidifiedEntry.safeParse({ definition: entry.data.definition, related_concepts: entry.data.related_concepts.slice(0, 5), examples: entry.data.examples.slice(0, 2), category: entry.data.category || null });
-        if (!parsed.success) {
-          unresolved.push({ ...word, reason: `${answer.model} answered an entry that does not fit the knowledge schema: ${issuesOf(parsed.error)}` });
-          continue;
-        }
-        learned.push({ ...parsed.data, ...word, source: answer.model, references: entry.data.sources.filter(isUrl).slice(0, 10) });
-      }
+      const { fitting, unresolved } = entriesOf(answer, words, researchEntryShape);
+      const learned: ResearchedWord[] = fitting.map(({ word, answered, entry }) => ({ ...entry, ...word, source: answer.model, references: answered.sources.filter(isUrl).slice(0, 10) }));
       return { learned, unresolved, calls: 1 };
     },
 
@@ -109,18 +102,8 @@ export function createLlmSource(options: LlmSourceOptions): ResearchSource {
         prompt: `Deepen the knowledge of these ${keys.length} words, keyed by the word exactly as written. Their current definitions:\n${entries.map((entry) => `- ${entry.normalised}: ${entry.definition}`).join('\n')}`,
         signal: researchOptions.signal, context: { taskId: researchOptions.taskId, step: researchOptions.step },
       }, researchOptions, keys);
-      const deepened: DeepenedWord[] = [];
-      const unresolved: UnresolvedWord[] = [];
-      const answers = answer.object as Record<string, unknown>;
-      for (const entry of entries) {
-        const raw = answers[entry.normalised] as { expanded_definition: string; applications: string[]; misconceptions: string[] } | null | undefined;
-        const parsed = raw ? deepenedEntry.safeParse({ ...raw, applications: raw.applications.slice(0, 5), misconceptions: raw.misconceptions.slice(0, 5) }) : undefined;
-        if (!parsed?.success) {
-          unresolved.push({ normalised: entry.normalised, word: entry.word, reason: parsed ? `${answer.model} answered an entry that does not fit the deepening schema: ${issuesOf(parsed.error)}` : `${answer.model} could not deepen it` });
-          continue;
-        }
-        deepened.push({ ...parsed.data, normalised: entry.normalised, source: answer.model });
-      }
+      const { fitting, unresolved } = entriesOf(answer, entries, deepenEntryShape);
+      const deepened: DeepenedWord[] = fitting.map(({ word, entry }) => ({ ...entry, normalised: word.normalised, source: answer.model }));
       return { deepened, unresolved, calls: 1 };
     },
   };
