@@ -10,7 +10,7 @@ import type { Engine } from '../../src/engine/index.ts';
 import { createLlmGateway, type LlmGateway } from '../../src/llm/index.ts';
 import { metadataRoutes, smartMetadataTaskTypes, type SmartMetadataOptions } from '../../src/pipelines/smart-metadata/index.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { testLogger } from '../support/engine.ts';
+import { eventually, testLogger } from '../support/engine.ts';
 import { startApiHarness, type ApiHarness } from '../support/http.ts';
 
 export function metadataConfig(overrides: ConfigOverrides = {}): Config {
@@ -53,4 +53,31 @@ export async function startMetadataApi(options: { config?: ConfigOverrides; prov
 /** Seconds-old projects are not back-filled: make some look created `hours` ago. */
 export async function backdate(database: Pick<TestDatabase, 'pool'>, projectIds: string[], hours: number): Promise<void> {
   await database.pool.query(`UPDATE projects SET created_at = now() - $2 * interval '1 hour' WHERE id = ANY($1::uuid[])`, [projectIds, hours]);
+}
+
+/**
+ * A transaction of the test's own that holds the lock `statement` takes until `release` (which a
+ * `finally` may call again): a task is held at the exact statement that needs a conflicting lock,
+ * with no sleep. `pid` is its backend, for `blockedBy`.
+ */
+export async function holdLock(database: Pick<TestDatabase, 'pool'>, statement: string, values: unknown[]): Promise<{ pid: number; release: () => Promise<void> }> {
+  const client = await database.pool.connect();
+  await client.query('BEGIN');
+  await client.query(statement, values);
+  const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  let released = false;
+  return {
+    pid,
+    release: async () => {
+      if (released) return;
+      released = true;
+      await client.query('ROLLBACK');
+      client.release();
+    },
+  };
+}
+
+/** Until some statement waits for a lock that backend `pid` (a `holdLock`) holds. */
+export async function blockedBy(database: Pick<TestDatabase, 'pool'>, pid: number): Promise<void> {
+  await eventually(async () => (await database.pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rowCount);
 }

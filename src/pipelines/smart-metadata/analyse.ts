@@ -11,7 +11,7 @@ import { isLlmError, LlmError, type LlmGateway } from '../../llm/index.ts';
 import type { Logger } from '../../logger.ts';
 import { analyseOffline, offlineAnalyserVersion, offlineMinTags, offlineModelId, type OfflineAnalysis } from './offline/index.ts';
 import { buildProjectText } from './project-text.ts';
-import { getProject } from './projects-store.ts';
+import { getProject, projectContentChangedAt } from './projects-store.ts';
 import { metadataInstructions, metadataPrompt, promptVersion } from './prompt.ts';
 import { metadataAnswer, type AiMetadataValue, type ProjectType } from './schemas.ts';
 import { minTags } from './tags.ts';
@@ -26,6 +26,11 @@ export interface MetadataServices {
 
 export interface AnalysisResult {
   value: AiMetadataValue;
+  /**
+   * The project's content version (`projectContentChangedAt`), read before its text, so the text
+   * is at least as new: the row stored from this answer records it (`writeAiMetadata`).
+   */
+  contentVersion: number;
   projectType: ProjectType;
   contentLengthChars: number;
   durationSeconds: number;
@@ -56,8 +61,12 @@ export function metadataModelLabel(services: Pick<MetadataServices, 'config' | '
 
 export async function analyseProject(services: MetadataServices, request: { tenant: string; projectId: string; signal: AbortSignal; taskId?: string; step?: string }): Promise<AnalysisResult> {
   const started = performance.now();
+  // Before the text, never after: an edit between the two reads then makes the version look older
+  // than the text (a regeneration that was not needed), never the text older than its version
+  // (an edit no regeneration would follow).
+  const contentVersion = await projectContentChangedAt(services.pool, request.tenant, request.projectId);
   const project = await getProject(services.pool, request.tenant, request.projectId);
-  if (!project) throw new NotFoundError('Project', request.projectId);
+  if (contentVersion === undefined || !project) throw new NotFoundError('Project', request.projectId);
   const projectText = buildProjectText(project);
   const model = metadataModel(services);
   let answer;
@@ -94,6 +103,7 @@ export async function analyseProject(services: MetadataServices, request: { tena
   const validated = validateMetadata(answer, modelUsed, modelUsed === offlineModelId ? offlineMinTags : minTags);
   return {
     value: { ...validated, model_used: modelUsed, prompt_version: usedPrompt, generated_at: new Date().toISOString() },
+    contentVersion,
     projectType: project.project_type,
     contentLengthChars: projectText.text.length,
     durationSeconds: (performance.now() - started) / 1000,

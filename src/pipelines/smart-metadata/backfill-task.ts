@@ -184,7 +184,7 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
               const { analysis } = outcome;
               // Only if still absent: metadata generated meanwhile (the API, a content change, or
               // a back-fill that took the project over after this run's claim lapsed) wins.
-              const written = await writeAiMetadata(transaction, candidate.tenant, candidate.id, analysis.value, { onlyIfAbsent: true });
+              const written = await writeAiMetadata(transaction, candidate.tenant, candidate.id, analysis.value, { contentVersion: analysis.contentVersion, onlyIfAbsent: true });
               if (!written) throw new MetadataNotWrittenError(candidate.id, outcome.started_at);
               await recordGeneration(transaction, {
                 tenant: candidate.tenant, projectId: candidate.id, taskId, status: 'success', modelUsed: analysis.value.model_used, projectType: analysis.projectType,

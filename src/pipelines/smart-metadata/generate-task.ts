@@ -18,39 +18,45 @@
  *
  * Regeneration after a content change (trigger `content_change`, for tenants that enable it) is
  * debounced: the task first waits until the project has been left alone for
- * TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS, so a burst of edits costs one generation; further
- * edits meanwhile find this task active and are absorbed by it. An edit that lands while the
- * model is answering starts another round (at most `maxRounds`, each debounced), so the stored
- * metadata always describes the latest content: in a `content_change` task, and in any other
- * (`api`, `cli`) of a tenant that regenerates on change, since the edit's own regeneration found
- * this task active and was refused. The waits are durable sleeps: the task holds no worker slot
- * while it waits, and a restart does not shorten or repeat them.
+ * TASKLOOM_METADATA_REGENERATE_DEBOUNCE_MS, so a burst of edits costs one generation. The waits
+ * are durable sleeps: the task holds no worker slot while it waits, and a restart does not
+ * shorten or repeat them. An edit whose own regeneration is refused because a generation (of any
+ * trigger) is active is not left to that generation, which may have read the text before it: the
+ * edit's side queues a follow-up (follow-up-task.ts) that submits a `content_change` regeneration
+ * once the project has no active generation. Such a regeneration skips content the stored metadata
+ * already describes: each AI row records the content version it was generated from
+ * (meta-store.ts), so the follow-up of a generation that did read the edit (one made during its
+ * debounce) costs no model call.
  */
 import { abortReason, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
 import { NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
 import { recordFinalFailure, recordGeneration } from './generations-store.ts';
-import { readAiMetadata, writeAiMetadata } from './meta-store.ts';
+import { aiMetadataIsCurrent, readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { generationDisabledMessage } from './project-service.ts';
 import { projectContentChangedAt, projectTypeOf } from './projects-store.ts';
-import { readTenantSettings } from './settings-store.ts';
 import { generateProjectMetaInput, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 import { generateProjectMetaSummary } from './task-types.ts';
+
+/**
+ * Why a generation wrote nothing: metadata exists and the request was not forced, or (a
+ * regeneration after a content change) the stored metadata already describes the current content.
+ */
+type SkipReason = 'metadata_exists' | 'metadata_current';
 
 export interface GenerateProjectMetaResult {
   status: 'generated' | 'skipped';
   project_id: string;
   force_regenerate: boolean;
   /** Why nothing was generated (`skipped`). */
-  reason?: 'metadata_exists';
+  reason?: SkipReason;
   metadata?: AiMetadataValue;
   /** The offline analyser's scored terms and readability figures; null for model answers. */
   analysis?: AnalysisResult['offline'];
 }
 
-/** `contentVersion`: when the project's text last changed, as read with it (debounced rounds compare it). */
-type GenerationOutcome = { status: 'skipped' } | ({ status: 'generated'; contentVersion: number | null } & AnalysisResult);
+type GenerationOutcome = { status: 'skipped'; reason: SkipReason } | ({ status: 'generated' } & AnalysisResult);
 
 export interface GenerateTaskOptions {
   /** First retry delay of a failed attempt. @default the ai_jobs queue's (5 s) */
@@ -74,8 +80,6 @@ export function generationHardTimeoutMs(config: MetadataServices['config']): num
 
 /** Attempts in all: a provider failure the gateway's own retries did not overcome gets two more chances. */
 const maxAttempts = 3;
-/** Content-change rounds in one task at most: a project edited without pause is not chased forever. */
-const maxRounds = 5;
 /** How long a generation waits for a back-fill's claim on its project before it looks again. */
 const claimWaitMs = 2000;
 
@@ -95,14 +99,16 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
         return context.snooze(claimWaitMs);
       }
       try {
-        if (!force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped' };
-        const contentVersion = (await projectContentChangedAt(pool, tenant, projectId)) ?? null;
+        if (!force && (await readAiMetadata(pool, tenant, projectId))) return { status: 'skipped', reason: 'metadata_exists' };
+        // Checked under the claim, after the debounce: edits a generation has described since this
+        // regeneration was asked for (a follow-up of one that read them after all) cost nothing.
+        if (input.trigger === 'content_change' && (await aiMetadataIsCurrent(pool, tenant, projectId))) return { status: 'skipped', reason: 'metadata_current' };
         const result = await analyseProject(services, { tenant, projectId, signal, taskId, step: key });
         scope.emit('metadata_generated', {
           project_id: projectId, model_used: result.value.model_used, prompt_version: result.value.prompt_version,
           ai_generated_tags: result.value.ai_generated_tags, difficulty_level: result.value.difficulty_level, force_regenerate: force, trigger: input.trigger,
         });
-        return { status: 'generated', ...result, contentVersion };
+        return { status: 'generated', ...result };
       } catch (error) {
         // Let a back-fill have the project now rather than when the claim lapses; best effort
         // (the failure handler releases it too).
@@ -113,7 +119,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
       save: async (transaction, outcome) => {
         await releaseProjectClaim(transaction, claim);
         if (outcome.status !== 'generated') return;
-        const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value);
+        const written = await writeAiMetadata(transaction, tenant, projectId, outcome.value, { contentVersion: outcome.contentVersion });
         // Deleted while the model answered: nothing to attach the metadata to.
         if (written === undefined) throw new NotFoundError('Project', projectId);
         await recordGeneration(transaction, {
@@ -163,14 +169,14 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
    * the debounce period. Each check is a step, so a replay after a wake-up sees the same answers
    * and goes on from the first check not yet made.
    */
-  const waitUntilQuiet = async (context: TaskContext<GenerateProjectMetaInput>, round: number): Promise<void> => {
+  const waitUntilQuiet = async (context: TaskContext<GenerateProjectMetaInput>): Promise<void> => {
     for (let check = 1; ; check += 1) {
-      const remainingMs = await context.step(`quiet:${round}:${check}`, async () => {
+      const remainingMs = await context.step(`quiet:${check}`, async () => {
         const changedAt = await projectContentChangedAt(pool, context.tenant, context.input.project_id);
         return changedAt === undefined ? 0 : Math.max(0, Math.ceil(changedAt + config.metadataRegenerateDebounceMs - Date.now()));
       });
       if (remainingMs <= 0) return;
-      await context.sleep(`debounce:${round}:${check}`, remainingMs);
+      await context.sleep(`debounce:${check}`, remainingMs);
     }
   };
 
@@ -183,29 +189,16 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
-      const { input, tenant } = context;
+      const { input } = context;
       // Switched off after this task was queued (or submitted through the generic task API).
       if (!config.enableSti) throw new PermanentError(generationDisabledMessage);
       const projectId = input.project_id;
-      const debounce = input.trigger === 'content_change';
-      let outcome: GenerationOutcome;
-      for (let round = 1; ; round += 1) {
-        if (debounce || round > 1) await waitUntilQuiet(context, round);
-        // A later round rewrites what the first stored: metadata exists by then.
-        outcome = await generateOrRecordFailure(context, round === 1 ? 'generate' : `generate:${round}`, input.force || round > 1);
-        if (outcome.status !== 'generated' || round >= maxRounds) break;
-        // Edited while the model answered: the stored metadata already lags; go round again. Not
-        // for a tenant that does not regenerate on change (only a content_change task is sure it does).
-        const version = outcome.contentVersion;
-        const edited = await context.step(`recheck:${round}`, async () => {
-          if (!debounce && !(await readTenantSettings(pool, tenant)).regenerate_on_change) return false;
-          const now = await projectContentChangedAt(pool, tenant, projectId);
-          return now !== undefined && now !== version;
-        });
-        if (!edited) break;
-      }
+      if (input.trigger === 'content_change') await waitUntilQuiet(context);
+      // No second look at the content after this: an edit from here on was refused a generation
+      // of its own while this task is active, and is followed up instead (follow-up-task.ts).
+      const outcome = await generateOrRecordFailure(context, 'generate', input.force);
       if (outcome.status === 'skipped') {
-        return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: 'metadata_exists' };
+        return { status: 'skipped', project_id: projectId, force_regenerate: input.force, reason: outcome.reason };
       }
       await context.progress(100, `tags: ${outcome.value.ai_generated_tags.join(', ')}`).catch(() => {});
       return { status: 'generated', project_id: projectId, force_regenerate: input.force, metadata: outcome.value, analysis: outcome.offline };

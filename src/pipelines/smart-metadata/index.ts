@@ -5,6 +5,7 @@
 import type { AnyTaskDefinition, PipelineServices } from '../../kit/index.ts';
 import { createBackfillTask } from './backfill-task.ts';
 import { createCleanupTask } from './cleanup-task.ts';
+import { createFollowUpTask } from './follow-up-task.ts';
 import { createGenerateProjectMetaTask, type GenerateTaskOptions } from './generate-task.ts';
 
 export { smartMetadata } from './pipeline.ts';
@@ -30,6 +31,7 @@ export function smartMetadataTaskTypes(services: PipelineServices, options: Smar
   const scheduled = options.schedules ?? config.enableSti;
   return [
     createGenerateProjectMetaTask(services, options),
+    createFollowUpTask(services),
     createBackfillTask(services, { schedules: scheduled ? [{ cron: config.metadataNightlyCron, timezone: config.metadataTimezone }] : [], ...(options.rateWindowMs === undefined ? {} : { rateWindowMs: options.rateWindowMs }) }),
     createCleanupTask(services, { schedules: scheduled ? [{ cron: config.metadataCleanupCron, timezone: config.metadataTimezone }] : [] }),
   ];

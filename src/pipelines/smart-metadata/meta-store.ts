@@ -4,6 +4,7 @@
  * the pipeline's tasks (every AI query names the key).
  */
 import type { Queryable } from '../../kit/index.ts';
+import { contentVersionSql } from './projects-store.ts';
 import { aiMetadataKey, type AiMetadataValue } from './schemas.ts';
 
 /** All keys of each project, `{key: value}` per project id. */
@@ -24,20 +25,41 @@ export async function readAiMetadata(database: Queryable, tenant: string, projec
 }
 
 /**
- * Replaces the project's AI row (insert or overwrite). `onlyIfAbsent`: leave an existing row
- * alone (the back-fill must not overwrite metadata generated meanwhile). Returns whether it wrote,
- * or undefined when the project no longer exists.
+ * Replaces the project's AI row (insert or overwrite). `contentVersion`: the project's content
+ * version the value was generated from (`AnalysisResult.contentVersion`); the row records it when
+ * it is still the project's, so `aiMetadataIsCurrent` can tell later whether the row describes
+ * the current content (without it, the row is never taken for current). `onlyIfAbsent`: leave an
+ * existing row alone (the back-fill must not overwrite metadata generated meanwhile). Returns
+ * whether it wrote, or undefined when the project no longer exists.
  */
-export async function writeAiMetadata(transaction: Queryable, tenant: string, projectId: string, value: AiMetadataValue, options: { onlyIfAbsent?: boolean } = {}): Promise<boolean | undefined> {
+export async function writeAiMetadata(
+  transaction: Queryable, tenant: string, projectId: string, value: AiMetadataValue,
+  options: { contentVersion?: number; onlyIfAbsent?: boolean } = {},
+): Promise<boolean | undefined> {
   // Lock the project row: a concurrent delete either happens before (we see no row and write
-  // nothing) or waits for this commit (and its cascade removes what we wrote).
+  // nothing) or waits for this commit (and its cascade removes what we wrote); an edit waits too,
+  // so the version compared below is the one the row is stored beside.
   const project = await transaction.query('SELECT 1 FROM projects WHERE tenant = $1 AND id = $2 FOR SHARE', [tenant, projectId]);
   if (project.rowCount === 0) return undefined;
-  const conflict = options.onlyIfAbsent ? 'DO NOTHING' : 'DO UPDATE SET value = excluded.value, updated_at = now()';
+  const conflict = options.onlyIfAbsent ? 'DO NOTHING' : 'DO UPDATE SET value = excluded.value, content_changed_at = excluded.content_changed_at, updated_at = now()';
   const result = await transaction.query(
-    `INSERT INTO project_meta (tenant, project_id, key, value) VALUES ($1, $2, $3, $4)
+    `INSERT INTO project_meta (tenant, project_id, key, value, content_changed_at)
+     VALUES ($1, $2, $3, $4, (SELECT p.content_changed_at FROM projects p WHERE p.id = $2 AND ${contentVersionSql('p')} = $5::float8))
      ON CONFLICT (project_id, key) ${conflict}`,
-    [tenant, projectId, aiMetadataKey, JSON.stringify(value)],
+    [tenant, projectId, aiMetadataKey, JSON.stringify(value), options.contentVersion ?? null],
+  );
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Whether the project's AI row describes its current content: it was generated from the text the
+ * project still has. False without a row, and for a row stored after an edit it did not read.
+ */
+export async function aiMetadataIsCurrent(database: Queryable, tenant: string, projectId: string): Promise<boolean> {
+  const result = await database.query(
+    `SELECT 1 FROM project_meta m JOIN projects p ON p.id = m.project_id
+     WHERE m.tenant = $1 AND m.project_id = $2 AND m.key = $3 AND m.content_changed_at = p.content_changed_at`,
+    [tenant, projectId, aiMetadataKey],
   );
   return (result.rowCount ?? 0) > 0;
 }

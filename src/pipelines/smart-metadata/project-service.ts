@@ -9,7 +9,7 @@ import { isTaskloomError, NotFoundError, TaskloomError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { metaOfProjects, readAiMetadata } from './meta-store.ts';
 import { getProject, insertProject, listProjects, projectExists, updateProject, type Project, type ProjectSummary } from './projects-store.ts';
-import { aiMetadataKey, generateProjectMetaType, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
+import { aiMetadataKey, followUpProjectMetaType, generateProjectMetaType, uuidPattern, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
 import { readTenantSettings } from './settings-store.ts';
 
 export interface ProjectServiceDependencies {
@@ -54,13 +54,23 @@ export class GenerationDisabledError extends TaskloomError {
   }
 }
 
+/**
+ * The active generation a submit was refused for (`concurrency_conflict` names it), or undefined
+ * for any other error. The id may be `unknown` when that generation ended before it could be
+ * looked up.
+ */
+export function activeGenerationOf(error: unknown): string | undefined {
+  if (isTaskloomError(error) && error.code === 'concurrency_conflict' && typeof error.details.running_task_id === 'string') return error.details.running_task_id;
+  return undefined;
+}
+
 export type GenerationRequestOutcome =
   | { kind: 'started'; taskId: string; forceRegenerate: boolean }
   | { kind: 'already_running'; taskId: string; forceRegenerate: boolean }
   | { kind: 'exists' };
 
 export function createProjectService(dependencies: ProjectServiceDependencies) {
-  const { pool, engine, config, logger } = dependencies;
+  const { pool, config, logger } = dependencies;
 
   const readProject = async (tenant: string, projectId: string): Promise<ProjectView> => {
     const project = await getProject(pool, tenant, projectId);
@@ -69,33 +79,60 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     return projectView(project, meta.get(projectId) ?? {});
   };
 
+  const requireEngine = (): NonNullable<ProjectServiceDependencies['engine']> => {
+    if (!dependencies.engine) throw new Error('This project service has no engine to submit tasks to.');
+    return dependencies.engine;
+  };
+
   /** Submits a generation; a generation already active for the project is returned instead. */
   const submitGeneration = async (tenant: string, projectId: string, force: boolean, trigger: 'api' | 'cli' | 'content_change'): Promise<GenerationRequestOutcome> => {
-    if (!engine) throw new Error('This project service has no engine to submit tasks to.');
+    const engine = requireEngine();
     try {
       const submitted = await engine.submit({ taskType: generateProjectMetaType, input: { project_id: projectId, force, trigger }, tenant, projectId });
       return { kind: 'started', taskId: submitted.task.id, forceRegenerate: force };
     } catch (error) {
-      if (isTaskloomError(error) && error.code === 'concurrency_conflict' && typeof error.details.running_task_id === 'string') {
-        // The running task's own `force`: a forced request answered with a generation that is not
-        // forced may still end `skipped`, and must not be told otherwise.
-        const running = await engine.getTask(error.details.running_task_id, { tenant }).catch(() => undefined);
-        const runningForce = (running?.input as { force?: unknown } | undefined)?.force;
-        return { kind: 'already_running', taskId: error.details.running_task_id, forceRegenerate: typeof runningForce === 'boolean' ? runningForce : force };
-      }
-      throw error;
+      const activeTaskId = activeGenerationOf(error);
+      if (activeTaskId === undefined) throw error;
+      // The running task's own `force`: a forced request answered with a generation that is not
+      // forced may still end `skipped`, and must not be told otherwise.
+      const running = await engine.getTask(activeTaskId, { tenant }).catch(() => undefined);
+      const runningForce = (running?.input as { force?: unknown } | undefined)?.force;
+      return { kind: 'already_running', taskId: activeTaskId, forceRegenerate: typeof runningForce === 'boolean' ? runningForce : force };
     }
   };
 
-  /** After a content change: regenerate if the tenant asked for it (the task debounces). */
+  /**
+   * After a content change: regenerate if the tenant asked for it (the task debounces). A
+   * generation already active for the project cannot be relied on to describe this edit: it may
+   * have read the text before the edit committed (and looks no more), or end skipped, failed or
+   * cancelled. So the edit's regeneration, refused while that generation is active, is queued as
+   * a follow-up task (follow-up-task.ts), durable from here on: it waits until the project has no
+   * active generation, then submits this regeneration, which costs nothing if the metadata
+   * describes the content by then. One follow-up per active generation however many edits it
+   * refuses (the idempotency key): each was refused while that generation was active, so each
+   * committed before the regeneration the follow-up submits once it has ended.
+   */
   const afterContentChange = async (tenant: string, projectId: string): Promise<void> => {
     if (!config.enableSti) return;
     const settings = await readTenantSettings(pool, tenant);
     if (!settings.regenerate_on_change) return;
-    await submitGeneration(tenant, projectId, true, 'content_change').catch((error: unknown) => {
+    try {
+      const outcome = await submitGeneration(tenant, projectId, true, 'content_change');
+      if (outcome.kind !== 'already_running') return;
+      // `unknown`: the refusing generation ended before it could be named; the follow-up then
+      // finds the project free at once, and needs no key to share.
+      const followed = uuidPattern.test(outcome.taskId) ? outcome.taskId : undefined;
+      await requireEngine().submit({
+        taskType: followUpProjectMetaType,
+        input: { project_id: projectId, ...(followed ? { after_task_id: followed } : {}) },
+        tenant,
+        projectId,
+        ...(followed ? { idempotencyKey: `${followUpProjectMetaType}:${followed}` } : {}),
+      });
+    } catch (error) {
       // The project is saved either way; a regeneration that could not be queued is logged, not fatal.
       logger.warn({ err: error, tenant, projectId }, 'could not queue the metadata regeneration after a content change');
-    });
+    }
   };
 
   return {

@@ -196,10 +196,17 @@ export async function projectTypeOf(database: Queryable, tenant: string, project
 }
 
 /**
- * When the text the metadata is built from last changed (epoch ms), or undefined when the project
- * is gone. Not updated_at, which every PATCH moves (`is_draft` alone too).
+ * A project's content version: its `content_changed_at` as epoch milliseconds (with the
+ * microseconds as a fraction). Every reader uses this one expression, so a version read earlier
+ * compares equal in SQL and in JavaScript exactly when the content has not changed since.
+ */
+export const contentVersionSql = (alias: string): string => `(extract(epoch FROM ${alias}.content_changed_at) * 1000)::float8`;
+
+/**
+ * When the text the metadata is built from last changed (epoch ms, `contentVersionSql`), or
+ * undefined when the project is gone. Not updated_at, which every PATCH moves (`is_draft` alone too).
  */
 export async function projectContentChangedAt(database: Queryable, tenant: string, projectId: string): Promise<number | undefined> {
-  const result = await database.query<{ changed_ms: number }>('SELECT (extract(epoch FROM content_changed_at) * 1000)::float8 AS changed_ms FROM projects WHERE tenant = $1 AND id = $2', [tenant, projectId]);
+  const result = await database.query<{ changed_ms: number }>(`SELECT ${contentVersionSql('p')} AS changed_ms FROM projects p WHERE p.tenant = $1 AND p.id = $2`, [tenant, projectId]);
   return result.rows[0]?.changed_ms;
 }

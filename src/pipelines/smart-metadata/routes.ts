@@ -17,10 +17,9 @@ import { recentGenerations } from './generations-store.ts';
 import { deleteUserMeta, setUserMeta } from './meta-store.ts';
 import { createProjectService, type ProjectServiceDependencies } from './project-service.ts';
 import { deleteProject, InvalidProjectCursorError, projectExists } from './projects-store.ts';
-import { projectCreate, projectUpdate, settingsUpdate, userMetaKey } from './schemas.ts';
+import { projectCreate, projectUpdate, settingsUpdate, userMetaKey, uuidPattern } from './schemas.ts';
 import { readTenantSettings, updateTenantSettings } from './settings-store.ts';
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const projectParams = z.object({ id: z.string().min(1).max(200) });
 const metaParams = z.object({ id: z.string().min(1).max(200), key: userMetaKey });
 const generateQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() }).strict();

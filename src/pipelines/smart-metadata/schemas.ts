@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { maxTagChars, maxTags, tagPattern } from './tags.ts';
 
 // Defined with the pipeline's task types, which its definition lists without loading these schemas.
-export { cleanupOldMetadataType, generateMissingMetadataType, generateProjectMetaType } from './task-types.ts';
+export { cleanupOldMetadataType, followUpProjectMetaType, generateMissingMetadataType, generateProjectMetaType } from './task-types.ts';
+
+/** A uuid in any case: project ids in paths, task ids in errors. */
+export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The project_meta key the pipeline owns. Every other key belongs to users. */
 export const aiMetadataKey = 'ai_generated_metadata';
@@ -132,6 +135,12 @@ export const generateProjectMetaInput = z.object({
   trigger: z.enum(['api', 'cli', 'content_change', 'backfill']).default('api'),
 }).strict();
 export type GenerateProjectMetaInput = z.infer<typeof generateProjectMetaInput>;
+
+export const followUpProjectMetaInput = z.object({
+  project_id: z.uuid(),
+  after_task_id: z.uuid().optional().describe('The generation whose activity refused the edit\'s own regeneration; absent when it ended before the refusal could name it.'),
+}).strict();
+export type FollowUpProjectMetaInput = z.infer<typeof followUpProjectMetaInput>;
 
 export const generateMissingMetadataInput = z.object({
   batch_size: z.number().int().min(1).max(100).default(10).describe('Projects per batch (seed: 10).'),

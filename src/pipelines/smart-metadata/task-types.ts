@@ -6,6 +6,7 @@
 import type { TaskTypeSummary } from '../../engine/task-definition.ts';
 
 export const generateProjectMetaType = 'generate_project_meta';
+export const followUpProjectMetaType = 'follow_up_project_meta';
 export const generateMissingMetadataType = 'generate_missing_metadata';
 export const cleanupOldMetadataType = 'cleanup_old_metadata';
 
@@ -13,6 +14,12 @@ export const generateProjectMetaSummary: TaskTypeSummary = {
   type: generateProjectMetaType,
   queue: 'ai_jobs',
   description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
+};
+
+export const followUpProjectMetaSummary: TaskTypeSummary = {
+  type: followUpProjectMetaType,
+  queue: 'quick',
+  description: 'The regeneration an edit of a project\'s content is owed when a generation of the project was already active (it may have read the text before the edit, or end skipped, failed or cancelled): waits until no generation of the project is active, then submits generate_project_meta (content_change), which skips content the stored metadata already describes.',
 };
 
 export const generateMissingMetadataSummary: TaskTypeSummary = {
