@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/pool.ts';
+import { isUuid } from '../db/sql.ts';
 import { ValidationError } from '../errors.ts';
 // The module itself, not the webhooks index: that pulls in the engine and pg-boss, 250 ms of a CLI read.
 import { ensureTenant } from '../integrations/webhooks/tenant-secret.ts';
@@ -126,7 +127,7 @@ export async function listApiKeys(database: Queryable, options: { tenant?: strin
 
 /** Revokes the key with this id or prefix. Returns the keys revoked (0 or 1; an ambiguous prefix revokes none). */
 export async function revokeApiKey(database: Queryable, idOrPrefix: string): Promise<KeyListing[]> {
-  const isId = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(idOrPrefix);
+  const isId = isUuid(idOrPrefix);
   const matches = await database.query<{ id: string }>(
     isId ? 'SELECT id FROM api_keys WHERE id = $1 AND revoked_at IS NULL' : 'SELECT id FROM api_keys WHERE prefix = $1 AND revoked_at IS NULL',
     [idOrPrefix],

@@ -3,6 +3,16 @@
  */
 
 /**
+ * True for a well-formed uuid. A path's id that is not one is simply not found: cast to `uuid` in
+ * a statement it would fail the statement (a 500) instead.
+ */
+export function isUuid(value: string): boolean {
+  return uuidPattern.test(value);
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
  * A timestamptz column as the API shows times: ISO 8601 in UTC with milliseconds
  * (`2026-11-22T03:16:24.458Z`), formatted by PostgreSQL so rows need no conversion in Node.
  */

@@ -3,6 +3,7 @@
  * PostgreSQL. Every process (API, worker, CLI) opens an Engine on the same database.
  */
 import { createPool, type Pool } from '../db/pool.ts';
+import { isUuid } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { startBoss, type Boss } from './boss.ts';
@@ -240,7 +241,3 @@ export class Engine {
   }
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(value: string): boolean {
-  return uuidPattern.test(value);
-}

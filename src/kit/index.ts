@@ -47,7 +47,7 @@ export {
   WaitpointResolvedError,
 } from '../engine/index.ts';
 export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
-export { isoTimestamp } from '../db/sql.ts';
+export { isoTimestamp, isUuid } from '../db/sql.ts';
 // From the modules themselves, not the API's index: that loads Fastify and every route, which a
 // CLI command that only lists task types should not pay for.
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow } from '../api/validation.ts';

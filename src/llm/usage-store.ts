@@ -3,6 +3,7 @@
  * crash) and per cache hit, and the per-task totals read back from it.
  */
 import type { Queryable } from '../db/pool.ts';
+import { isUuid } from '../db/sql.ts';
 
 export type LlmPurpose = 'generation' | 'judging' | 'research' | 'embedding';
 
@@ -22,11 +23,9 @@ export interface LlmCallRow {
   error?: string | undefined;
 }
 
-const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** A non-uuid task id (a CLI label) is kept out of the uuid column rather than failing the call. */
 function taskIdColumn(taskId: string | undefined): string | null {
-  return taskId !== undefined && uuidPattern.test(taskId) ? taskId : null;
+  return taskId !== undefined && isUuid(taskId) ? taskId : null;
 }
 
 /** What is known of a provider request when it starts. */
@@ -147,7 +146,7 @@ interface UsageRow {
  */
 export async function usageForTask(database: Queryable, taskId: string): Promise<{ usage: TaskUsage; lapsed: number }> {
   const empty: TaskUsage = { calls: 0, cachedCalls: 0, failedCalls: 0, inputTokens: 0, outputTokens: 0, costUsd: 0, byModel: {}, byStep: {} };
-  if (!uuidPattern.test(taskId)) return { usage: empty, lapsed: 0 };
+  if (!isUuid(taskId)) return { usage: empty, lapsed: 0 };
   const result = await database.query<UsageRow & { lapsed: number }>(
     `SELECT provider, model, coalesce(step, '') AS step,
             count(*) FILTER (WHERE state = 'in_flight' AND deadline_at < now())::int AS lapsed,

@@ -1,9 +1,9 @@
 /**
  * Companies and their researched DNA (content_companies, content_company_dna).
  */
-import type { Queryable } from '../../kit/index.ts';
+import { isUuid, type Queryable } from '../../kit/index.ts';
 import { diffFields, recordEdit } from './edits.ts';
-import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import { firstOrNotFound, isoRow } from './rows.ts';
 import { notFound, type CompanyDna, type Plan } from './schemas.ts';
 
 export interface Company {

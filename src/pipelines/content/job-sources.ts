@@ -10,11 +10,11 @@
  * Each row comes as JSON (`row_to_json`) from the same columns the stores select, so the objects
  * are the stores' own; 404 as the stores answer it.
  */
-import type { Queryable } from '../../kit/index.ts';
+import { isUuid, type Queryable } from '../../kit/index.ts';
 import { companyColumns, dnaColumns, type Company, type CompanyDnaRecord } from './companies-store.ts';
 import { personaColumns, type Persona } from './personas-store.ts';
 import { postColumns, type BlogPost } from './posts-store.ts';
-import { firstOrNotFound, isoJsonRow, isUuid } from './rows.ts';
+import { firstOrNotFound, isoJsonRow } from './rows.ts';
 import type { ContentStatus, Platform } from './schemas.ts';
 import { topicColumns, type Topic } from './topics-store.ts';
 

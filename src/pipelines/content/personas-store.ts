@@ -3,10 +3,10 @@
  * makes 3 to the plan's cap of them `active` and archives the rest.
  */
 import { ConflictError } from './errors.ts';
-import type { Queryable } from '../../kit/index.ts';
+import { isUuid, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { diffFields, recordEdit } from './edits.ts';
-import { firstOrNotFound, isoRow, isUuid } from './rows.ts';
+import { firstOrNotFound, isoRow } from './rows.ts';
 import { personaCaps, type GeneratedPersona, type Plan } from './schemas.ts';
 
 export interface Persona extends GeneratedPersona {

@@ -1,13 +1,13 @@
 /**
  * Blog posts (content_blog_posts) and their per-platform social posts (content_social_posts).
  */
-import type { Queryable } from '../../kit/index.ts';
+import { isUuid, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { diffFields, recordEdit } from './edits.ts';
 import { FinalPostError, InvalidStatusError } from './errors.ts';
 import { composePost, normaliseHashtags, ruleViolations } from './platform-rules.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
-import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
+import { firstOrNotFound, isoRow, type Reviewed } from './rows.ts';
 import type { ContentStatus, Platform } from './schemas.ts';
 import { editableStatuses } from './topics-store.ts';
 

@@ -11,10 +11,10 @@
  * Each move is one conditional UPDATE (`WHERE status = ANY(from)`), so two supervisors approving
  * at once cannot both succeed: the second sees 409 with the status the first one left.
  */
-import type { Queryable } from '../../kit/index.ts';
+import { isUuid, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { InvalidStatusError } from './errors.ts';
-import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
+import { firstOrNotFound, isoRow, type Reviewed } from './rows.ts';
 import { contentStatuses, type ContentStatus } from './schemas.ts';
 
 export const reviewableKinds = ['topic', 'blog_post', 'social_post'] as const;

@@ -28,10 +28,6 @@ export function firstOrNotFound<Row>(rows: Row[], what: string, id: string): Row
   return row;
 }
 
-/** True for a well-formed uuid; other ids are simply not found (no 500 from a cast). */
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}
 
 /** The review fields topics, blog posts and social posts share (the seed's content status). */
 export interface Reviewed {

@@ -1,11 +1,11 @@
 /**
  * Topics (content_topics): a month's plan, one row per post to write, tied to a persona and a week.
  */
-import type { Queryable } from '../../kit/index.ts';
+import { isUuid, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { diffFields, recordEdit } from './edits.ts';
 import { InvalidStatusError } from './errors.ts';
-import { firstOrNotFound, isoRow, isUuid, type Reviewed } from './rows.ts';
+import { firstOrNotFound, isoRow, type Reviewed } from './rows.ts';
 import type { ContentStatus, GeneratedTopic } from './schemas.ts';
 
 export interface Topic extends GeneratedTopic, Reviewed {

@@ -4,12 +4,12 @@
  * metadata generation with the seed's rules (existing metadata, force, one run per project).
  */
 import type { Config } from '../../config.ts';
-import { withTransaction, type Engine, type Pool } from '../../kit/index.ts';
+import { isUuid, withTransaction, type Engine, type Pool } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError, TaskloomError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { metaOfProjects, readAiMetadata } from './meta-store.ts';
 import { getProject, insertProject, listProjects, projectExists, updateProject, type Project, type ProjectSummary } from './projects-store.ts';
-import { aiMetadataKey, followUpProjectMetaType, generateProjectMetaType, uuidPattern, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
+import { aiMetadataKey, followUpProjectMetaType, generateProjectMetaType, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
 import { readTenantSettings } from './settings-store.ts';
 
 export interface ProjectServiceDependencies {
@@ -121,7 +121,7 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
       if (outcome.kind !== 'already_running') return;
       // `unknown`: the refusing generation ended before it could be named; the follow-up then
       // finds the project free at once, and needs no key to share.
-      const followed = uuidPattern.test(outcome.taskId) ? outcome.taskId : undefined;
+      const followed = isUuid(outcome.taskId) ? outcome.taskId : undefined;
       await requireEngine().submit({
         taskType: followUpProjectMetaType,
         input: { project_id: projectId, ...(followed ? { after_task_id: followed } : {}) },

@@ -11,13 +11,13 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow, tenantOf } from '../../kit/index.ts';
+import { isUuid, parseOrThrow, tenantOf } from '../../kit/index.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import { recentGenerations } from './generations-store.ts';
 import { deleteUserMeta, setUserMeta } from './meta-store.ts';
 import { createProjectService, type ProjectServiceDependencies } from './project-service.ts';
 import { deleteProject, InvalidProjectCursorError, projectExists } from './projects-store.ts';
-import { projectCreate, projectUpdate, settingsUpdate, userMetaKey, uuidPattern } from './schemas.ts';
+import { projectCreate, projectUpdate, settingsUpdate, userMetaKey } from './schemas.ts';
 import { readTenantSettings, updateTenantSettings } from './settings-store.ts';
 
 const projectParams = z.object({ id: z.string().min(1).max(200) });
@@ -29,7 +29,7 @@ const metaBody = z.object({ value: z.json() }).strict();
 /** A project id from the path: anything that is not a uuid names no project (404, like another tenant's). */
 function projectIdOf(request: FastifyRequest): string {
   const { id } = parseOrThrow(projectParams, request.params, 'params');
-  if (!uuidPattern.test(id)) throw new NotFoundError('Project', id);
+  if (!isUuid(id)) throw new NotFoundError('Project', id);
   return id.toLowerCase();
 }
 

@@ -9,8 +9,6 @@ import { maxTagChars, maxTags, tagPattern } from './tags.ts';
 // Defined with the pipeline's task types, which its definition lists without loading these schemas.
 export { cleanupOldMetadataType, followUpProjectMetaType, generateMissingMetadataType, generateProjectMetaType } from './task-types.ts';
 
-/** A uuid in any case: project ids in paths, task ids in errors. */
-export const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The project_meta key the pipeline owns. Every other key belongs to users. */
 export const aiMetadataKey = 'ai_generated_metadata';
