@@ -77,6 +77,8 @@ it('deepens the good entries of an answer with a malformed entry, an apology and
   });
   const done = await deepRun(harness.keyA);
   expect(done).toMatchObject({ status: 'completed', entries_deepened: 2 });
+  // The words are learned: their entries are what waits, under a code of their own.
+  expect(done.errors).toEqual([expect.objectContaining({ code: 'entry_not_deepened', words: expect.arrayContaining(['quill', 'anchor', 'rope']) })]);
   // One call, no repair round or retry: the answer as a whole was accepted.
   expect(server.requests.length - before).toBe(1);
   // The model was still shown every word's entry as required, with its fields.

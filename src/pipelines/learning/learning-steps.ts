@@ -34,8 +34,13 @@ export interface DeepenResult {
   calls: number;
 }
 
-const unresolvedError = (unresolved: readonly UnresolvedWord[]): JobError[] =>
-  unresolved.length === 0 ? [] : [{ code: 'word_not_learned', message: unresolved.slice(0, 3).map((entry) => `${entry.word}: ${entry.reason}`).join('; '), at: new Date().toISOString(), words: unresolved.map((entry) => entry.word).slice(0, 20) }];
+/**
+ * The job's error for the words a step left unresolved: `word_not_learned` for research (the word
+ * stays queued), `entry_not_deepened` for deepening (the word is learned; its entry waits for a
+ * later deep run).
+ */
+const unresolvedError = (code: 'word_not_learned' | 'entry_not_deepened', unresolved: readonly UnresolvedWord[]): JobError[] =>
+  unresolved.length === 0 ? [] : [{ code, message: unresolved.slice(0, 3).map((entry) => `${entry.word}: ${entry.reason}`).join('; '), at: new Date().toISOString(), words: unresolved.map((entry) => entry.word).slice(0, 20) }];
 
 /**
  * One round's proposal: the tokens as proposed go to raw_training, the learnable new ones to the
@@ -117,7 +122,7 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
       const inserted = await saveLearned(transaction, { tenant, taskId }, result.learned);
       await recordUnresolved(transaction, tenant, taskId, result.unresolved);
       await releaseClaims(transaction, tenant, taskId, result.words);
-      await updateJob(transaction, taskId, { totalTokens: inserted.length, wordsFailed: result.unresolved.length, errors: unresolvedError(result.unresolved) });
+      await updateJob(transaction, taskId, { totalTokens: inserted.length, wordsFailed: result.unresolved.length, errors: unresolvedError('word_not_learned', result.unresolved) });
     },
   });
 }
@@ -184,7 +189,7 @@ export async function deepenStep(context: TaskContext<unknown>, options: { sourc
     save: async (transaction: PoolClient, result) => {
       const deepened = await saveDeepened(transaction, tenant, result.deepened);
       await recordNotDeepened(transaction, tenant, result.unresolved);
-      await updateJob(transaction, taskId, { entriesDeepened: deepened, errors: unresolvedError(result.unresolved) });
+      await updateJob(transaction, taskId, { entriesDeepened: deepened, errors: unresolvedError('entry_not_deepened', result.unresolved) });
     },
   });
 }
