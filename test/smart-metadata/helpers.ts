@@ -25,11 +25,14 @@ export interface MetadataApi extends ApiHarness {
   llm: LlmGateway;
 }
 
+type Submit = Engine['submit'];
+
 /**
  * The API with the pipeline's routes and task types (and a worker unless `worker: false`);
- * `tasks` overrides the task types' options (a tiny hard timeout, say).
+ * `tasks` overrides the task types' options (a tiny hard timeout, say); `submit` stands between
+ * the routes and the engine's submit (to hold or fail it).
  */
-export async function startMetadataApi(options: { config?: ConfigOverrides; providers?: Record<string, ProviderV4>; worker?: boolean; tasks?: SmartMetadataOptions } = {}): Promise<MetadataApi> {
+export async function startMetadataApi(options: { config?: ConfigOverrides; providers?: Record<string, ProviderV4>; worker?: boolean; tasks?: SmartMetadataOptions; submit?: (request: Parameters<Submit>[0], submit: Submit) => ReturnType<Submit> } = {}): Promise<MetadataApi> {
   const config = metadataConfig(options.config);
   let llm: LlmGateway | undefined;
   // The routes need the harness's engine, which exists only once the harness has started it.
@@ -43,7 +46,13 @@ export async function startMetadataApi(options: { config?: ConfigOverrides; prov
     },
     routePluginsFor: (database) => [metadataRoutes({
       config, pool: database.pool, logger: testLogger,
-      engine: { submit: (request) => engine.current!.submit(request), getTask: (taskId, options) => engine.current!.getTask(taskId, options) },
+      engine: {
+        submit: (request) => {
+          const submit: Submit = (submitted) => engine.current!.submit(submitted);
+          return options.submit ? options.submit(request, submit) : submit(request);
+        },
+        getTask: (taskId, getOptions) => engine.current!.getTask(taskId, getOptions),
+      },
     })],
   });
   engine.current = harness.engine;

@@ -70,7 +70,7 @@ export type GenerationRequestOutcome =
   | { kind: 'exists' };
 
 export function createProjectService(dependencies: ProjectServiceDependencies) {
-  const { pool, config, logger } = dependencies;
+  const { pool, config } = dependencies;
 
   const readProject = async (tenant: string, projectId: string): Promise<ProjectView> => {
     const project = await getProject(pool, tenant, projectId);
@@ -102,8 +102,16 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
   };
 
   /**
-   * After a content change: regenerate if the tenant asked for it (the task debounces). A
-   * generation already active for the project cannot be relied on to describe this edit: it may
+   * After a content change, for a tenant that asked for regeneration: submits it (the task
+   * debounces), called inside the edit's transaction while it holds the project's row lock, so
+   * that the edit commits only once its regeneration is a task. A submit that fails throws, and
+   * the edit rolls back with it: an edit is never kept without its regeneration (a process dying
+   * between the two commits used to keep the edit and lose the regeneration). Should the edit's
+   * commit fail after the submit, the task finds the content its metadata already describes and
+   * skips (`metadata_current`). The task may start before the edit commits; its first read of the
+   * project waits for the row lock (`projectContentChangedAt`), so it reads the edit.
+   *
+   * A generation already active for the project cannot be relied on to describe this edit: it may
    * have read the text before the edit committed (and looks no more), or end skipped, failed or
    * cancelled. So the edit's regeneration, refused while that generation is active, is queued as
    * a follow-up task (follow-up-task.ts), durable from here on: it waits until the project has no
@@ -112,27 +120,19 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
    * refuses (the idempotency key): each was refused while that generation was active, so each
    * committed before the regeneration the follow-up submits once it has ended.
    */
-  const afterContentChange = async (tenant: string, projectId: string): Promise<void> => {
-    if (!config.enableSti) return;
-    const settings = await readTenantSettings(pool, tenant);
-    if (!settings.regenerate_on_change) return;
-    try {
-      const outcome = await submitGeneration(tenant, projectId, true, 'content_change');
-      if (outcome.kind !== 'already_running') return;
-      // `unknown`: the refusing generation ended before it could be named; the follow-up then
-      // finds the project free at once, and needs no key to share.
-      const followed = isUuid(outcome.taskId) ? outcome.taskId : undefined;
-      await requireEngine().submit({
-        taskType: followUpProjectMetaType,
-        input: { project_id: projectId, ...(followed ? { after_task_id: followed } : {}) },
-        tenant,
-        projectId,
-        ...(followed ? { idempotencyKey: `${followUpProjectMetaType}:${followed}` } : {}),
-      });
-    } catch (error) {
-      // The project is saved either way; a regeneration that could not be queued is logged, not fatal.
-      logger.warn({ err: error, tenant, projectId }, 'could not queue the metadata regeneration after a content change');
-    }
+  const handOverRegeneration = async (tenant: string, projectId: string): Promise<void> => {
+    const outcome = await submitGeneration(tenant, projectId, true, 'content_change');
+    if (outcome.kind !== 'already_running') return;
+    // `unknown`: the refusing generation ended before it could be named; the follow-up then
+    // finds the project free at once, and needs no key to share.
+    const followed = isUuid(outcome.taskId) ? outcome.taskId : undefined;
+    await requireEngine().submit({
+      taskType: followUpProjectMetaType,
+      input: { project_id: projectId, ...(followed ? { after_task_id: followed } : {}) },
+      tenant,
+      projectId,
+      ...(followed ? { idempotencyKey: `${followUpProjectMetaType}:${followed}` } : {}),
+    });
   };
 
   return {
@@ -144,9 +144,13 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     },
 
     async updateProject(tenant: string, projectId: string, update: ProjectUpdate): Promise<ProjectView> {
-      const outcome = await withTransaction(pool, (transaction) => updateProject(transaction, tenant, projectId, update));
+      const regenerate = config.enableSti && (await readTenantSettings(pool, tenant)).regenerate_on_change;
+      const outcome = await withTransaction(pool, async (transaction) => {
+        const updated = await updateProject(transaction, tenant, projectId, update);
+        if (updated.contentChanged && regenerate) await handOverRegeneration(tenant, projectId);
+        return updated;
+      });
       if (!outcome.found) throw new NotFoundError('Project', projectId);
-      if (outcome.contentChanged) await afterContentChange(tenant, projectId);
       return readProject(tenant, projectId);
     },
 

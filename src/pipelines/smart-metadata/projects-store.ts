@@ -205,8 +205,13 @@ export const contentVersionSql = (alias: string): string => `(extract(epoch FROM
 /**
  * When the text the metadata is built from last changed (epoch ms, `contentVersionSql`), or
  * undefined when the project is gone. Not updated_at, which every PATCH moves (`is_draft` alone too).
+ *
+ * Waits for an edit in progress: an edit submits its regeneration before it commits, holding the
+ * row lock (project-service.ts), and the task may start at once. The weakest row lock (`KEY
+ * SHARE`, held only for this statement outside a transaction) waits for that edit's commit or
+ * rollback, and then reads what it left.
  */
 export async function projectContentChangedAt(database: Queryable, tenant: string, projectId: string): Promise<number | undefined> {
-  const result = await database.query<{ changed_ms: number }>(`SELECT ${contentVersionSql('p')} AS changed_ms FROM projects p WHERE p.tenant = $1 AND p.id = $2`, [tenant, projectId]);
+  const result = await database.query<{ changed_ms: number }>(`SELECT ${contentVersionSql('p')} AS changed_ms FROM projects p WHERE p.tenant = $1 AND p.id = $2 FOR KEY SHARE`, [tenant, projectId]);
   return result.rows[0]?.changed_ms;
 }

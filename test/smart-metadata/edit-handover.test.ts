@@ -1,0 +1,122 @@
+/**
+ * An edit of a project's content and its regeneration commit together: the edit's transaction
+ * submits the regeneration before it commits, so a process dying between the two, or a submit
+ * that fails, cannot keep the edit without it. The routes' submit is held or failed here at that
+ * exact point; the test waits on the database's lock table, never on a sleep.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { DependencyError } from '../../src/errors.ts';
+import { aiMetadataKey } from '../../src/pipelines/smart-metadata/schemas.ts';
+import { eventually, waitForStatus } from '../support/engine.ts';
+import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
+import { neuralNetworksBody } from './fixtures/projects.ts';
+import { startMetadataApi, type MetadataApi } from './helpers.ts';
+
+let api: MetadataApi;
+let mock: MetadataProviderControl;
+/** What the routes' next submit of a regeneration does; `undefined`: it goes through. */
+let onRegenerationSubmit: ((submit: () => Promise<unknown>) => Promise<unknown>) | undefined;
+
+beforeAll(async () => {
+  mock = metadataProvider();
+  api = await startMetadataApi({
+    // No debounce: the regeneration reads the project as soon as it starts.
+    config: { metadataModel: 'mock:metadata', metadataRegenerateDebounceMs: 0 },
+    providers: { mock: mock.provider },
+    submit: (request, submit) => {
+      const intercept = request.taskType === 'generate_project_meta' ? onRegenerationSubmit : undefined;
+      if (!intercept) return submit(request);
+      onRegenerationSubmit = undefined;
+      return intercept(() => submit(request)) as ReturnType<typeof submit>;
+    },
+  });
+  expect((await api.request('PUT', '/api/smart-metadata/settings', { body: { regenerate_on_change: true } })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await api?.close();
+});
+
+const chemistryEdit = { name: 'Chemistry', goal_description: 'Organic chemistry: reaction mechanisms, nucleophilic substitution and elimination reactions.', files: [] };
+
+interface TaskRow { id: string; status: string; input: Record<string, unknown>; result: any }
+
+async function regenerationsOf(projectId: string): Promise<TaskRow[]> {
+  const page = await api.engine.listTasks({ tenant: 'alpha', taskType: 'generate_project_meta', projectId, limit: 50 });
+  return (page.tasks as unknown as TaskRow[]).filter((task) => task.input.trigger === 'content_change');
+}
+
+/** A project with metadata generated from its current content. */
+async function projectWithMetadata(): Promise<string> {
+  const created = await api.request('POST', '/api/projects', { body: neuralNetworksBody });
+  expect(created.status).toBe(201);
+  const projectId = created.body.id as string;
+  const started = await api.request('POST', `/api/projects/${projectId}/generate_metadata/`);
+  expect(started.status).toBe(202);
+  expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).result).toMatchObject({ status: 'generated' });
+  return projectId;
+}
+
+async function versions(projectId: string): Promise<{ project: Date; metadata: Date | null; name: string }> {
+  const row = await api.db.pool.query<{ project: Date; metadata: Date | null; name: string }>(
+    `SELECT p.content_changed_at AS project, m.content_changed_at AS metadata, p.name FROM projects p
+     LEFT JOIN project_meta m ON m.project_id = p.id AND m.key = $2 WHERE p.id = $1`,
+    [projectId, aiMetadataKey],
+  );
+  return row.rows[0]!;
+}
+
+it('an edit whose regeneration cannot be submitted is not kept', async () => {
+  const projectId = await projectWithMetadata();
+  const before = await versions(projectId);
+  onRegenerationSubmit = async () => { throw new DependencyError('database', 'the submit failed (a test stands in for an outage)', { httpStatus: 503 }); };
+  const edit = await api.request('PATCH', `/api/projects/${projectId}`, { body: chemistryEdit });
+  expect(edit.status).toBe(503);
+  expect(edit.body.error.code).toBe('dependency_failed');
+  // Nothing of the edit: it would otherwise stand with no regeneration to describe it.
+  expect(await versions(projectId)).toEqual(before);
+  expect((await api.request('GET', `/api/projects/${projectId}`)).body.name).toBe(neuralNetworksBody.name);
+  expect(await regenerationsOf(projectId)).toEqual([]);
+}, 30_000);
+
+it('a regeneration that starts before its edit commits waits for the commit and describes the edit', async () => {
+  const projectId = await projectWithMetadata();
+  const calls = mock.calls;
+  onRegenerationSubmit = async (submit) => {
+    const submitted = await submit();
+    // The task runs now, the edit still uncommitted: its first read of the project waits on the
+    // edit's row lock. Only then does the edit go on to commit.
+    await eventually(async () => (await api.db.pool.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%content_changed_at%FOR KEY SHARE%'")).rowCount);
+    return submitted;
+  };
+  mock.behaviour = { ...mock.behaviour, answer: { ...mockAnswer, content_summary: 'Reaction mechanisms in organic chemistry.' } };
+  try {
+    expect((await api.request('PATCH', `/api/projects/${projectId}`, { body: chemistryEdit })).status).toBe(200);
+    const [regeneration] = await regenerationsOf(projectId);
+    expect((await waitForStatus(api.engine, regeneration!.id, ['completed', 'failed'])).result).toMatchObject({ status: 'generated' });
+  } finally {
+    mock.behaviour = { ...mock.behaviour, answer: mockAnswer };
+  }
+  expect(mock.calls - calls).toBe(1);
+  // Generated from the edited content: the row records the version it read, the edit's.
+  const after = await versions(projectId);
+  expect(after.name).toBe('Chemistry');
+  expect(after.metadata).toEqual(after.project);
+  expect((await api.request('GET', `/api/projects/${projectId}`)).body.content_summary).toBe('Reaction mechanisms in organic chemistry.');
+}, 30_000);
+
+it('a regeneration submitted for an edit that then rolls back finds the metadata current and makes no model call', async () => {
+  const projectId = await projectWithMetadata();
+  const before = await versions(projectId);
+  const calls = mock.calls;
+  // The submit commits its task; the edit's commit then fails (as a process dying there would).
+  onRegenerationSubmit = async (submit) => {
+    await submit();
+    throw new DependencyError('database', 'the connection was lost after the submit (a test stands in for it)', { httpStatus: 503 });
+  };
+  expect((await api.request('PATCH', `/api/projects/${projectId}`, { body: chemistryEdit })).status).toBe(503);
+  const [regeneration] = await regenerationsOf(projectId);
+  expect((await waitForStatus(api.engine, regeneration!.id, ['completed', 'failed'])).result).toMatchObject({ status: 'skipped', reason: 'metadata_current' });
+  expect(mock.calls).toBe(calls);
+  expect(await versions(projectId)).toEqual(before);
+}, 30_000);
