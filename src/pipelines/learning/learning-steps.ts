@@ -132,44 +132,69 @@ function isProviderFailure(error: unknown, signal: AbortSignal): error is Tasklo
   return !signal.aborted && isTaskloomError(error) && error.code === 'research_provider_failed';
 }
 
+/** What a source call answered for its words: those it could not do, and the calls it cost. */
+interface CallOutcome {
+  unresolved: UnresolvedWord[];
+  calls: number;
+}
+
 /**
- * Researches a claimed batch. A provider failure a retry of this job may clear (retryable, with
- * attempts left) is thrown as it was, charging nothing: the attempt is retried from its
- * checkpoints and takes the same words again. Any other provider failure (refused for good, or on
- * the job's last attempt) would recur on every later job, because the words head the queue; so a
- * batch of several words is researched again one word at a time (at most one call per word, once),
- * the words that answer are learned and only the ones that fail on their own are charged, as
- * unresolved words with the provider's message. When no word of a batch of several answers, the
- * failure is not the words' but the source's: `ok: false`, every word charged, and the step fails.
- * A single-word batch that fails is charged to its word and the job goes on.
+ * Calls the source for several words (a research batch, a deepening). A provider failure a retry
+ * of this job may clear (retryable, with attempts left) is thrown as it was, charging nothing: the
+ * attempt is retried from its checkpoints and takes the same words again. Any other provider
+ * failure (refused for good, or on the job's last attempt) would recur on every later job, because
+ * the words head their queue (fewest failures first); so the words of a call of several are taken
+ * again one at a time (at most one call per word, once), those that answer count and only the
+ * ones that fail on their own are charged, as unresolved words with the provider's message. When
+ * no word answers alone either, the failure is not the words' but the source's: `ok: false`, every
+ * word to be charged, and the step fails. A call for a single word that fails is charged to its
+ * word and the job goes on.
  */
-async function researchClaimed(source: ResearchSource, words: readonly WordToLearn[], options: ResearchOptions, willRetry: boolean): Promise<{ ok: true; outcome: ResearchOutcome } | { ok: false; error: TaskloomError; failed: UnresolvedWord[] }> {
-  const final = (error: unknown): error is TaskloomError => isProviderFailure(error, options.signal) && !(error.retryable && willRetry);
-  let batchError: TaskloomError;
+async function callIsolatingFailures<Word extends WordToLearn, Outcome extends CallOutcome>(
+  words: readonly Word[],
+  call: (words: readonly Word[]) => Promise<Outcome>,
+  options: { signal: AbortSignal; willRetry: boolean; empty: () => Outcome; merge: (into: Outcome, from: Outcome) => void },
+): Promise<{ ok: true; outcome: Outcome } | { ok: false; error: TaskloomError; failed: UnresolvedWord[] }> {
+  const final = (error: unknown): error is TaskloomError => isProviderFailure(error, options.signal) && !(error.retryable && options.willRetry);
+  let callError: TaskloomError;
   try {
-    return { ok: true, outcome: await source.research(words, options) };
+    return { ok: true, outcome: await call(words) };
   } catch (error) {
     if (!final(error)) throw error;
-    batchError = error;
+    callError = error;
   }
-  if (words.length === 1) return { ok: true, outcome: { learned: [], unresolved: words.map((word) => ({ ...word, reason: batchError.message })), calls: 1 } };
-  const outcome: ResearchOutcome = { learned: [], unresolved: [], calls: 1 };
+  const outcome = options.empty();
+  outcome.calls = 1;
+  if (words.length === 1) {
+    outcome.unresolved.push(...words.map((word) => ({ ...word, reason: callError.message })));
+    return { ok: true, outcome };
+  }
   const failed: UnresolvedWord[] = [];
   for (const word of words) {
     try {
-      const single = await source.research([word], options);
-      outcome.learned.push(...single.learned);
-      outcome.unresolved.push(...single.unresolved);
-      outcome.calls += single.calls;
+      options.merge(outcome, await call([word]));
     } catch (error) {
       if (!final(error)) throw error;
       failed.push({ ...word, reason: error.message });
       outcome.calls += 1;
     }
   }
-  if (failed.length === words.length) return { ok: false, error: batchError, failed };
+  if (failed.length === words.length) return { ok: false, error: callError, failed };
   outcome.unresolved.push(...failed);
   return { ok: true, outcome };
+}
+
+/** Researches a claimed batch (`callIsolatingFailures`). */
+function researchClaimed(source: ResearchSource, words: readonly WordToLearn[], options: ResearchOptions, willRetry: boolean) {
+  return callIsolatingFailures(words, (some) => source.research(some, options), {
+    signal: options.signal, willRetry,
+    empty: (): ResearchOutcome => ({ learned: [], unresolved: [], calls: 0 }),
+    merge: (into, from) => {
+      into.learned.push(...from.learned);
+      into.unresolved.push(...from.unresolved);
+      into.calls += from.calls;
+    },
+  });
 }
 
 /**
@@ -177,12 +202,29 @@ async function researchClaimed(source: ResearchSource, words: readonly WordToLea
  * and misconceptions. `signal` (default the task's) aborts the source call.
  */
 export async function deepenStep(context: TaskContext<unknown>, options: { source: ResearchSource; limit: number; pool: Pool; signal?: AbortSignal }): Promise<DeepenResult> {
-  const { taskId, tenant } = context;
+  const { taskId, tenant, logger } = context;
   const signal = options.signal ?? context.signal;
   return context.step('deepen', async (scope: StepScope): Promise<DeepenResult> => {
     const entries = await entriesToDeepen(options.pool, tenant, options.limit);
     if (entries.length === 0) return { deepened: [], unresolved: [], calls: 0 };
-    const outcome = await options.source.deepen(entries, { signal, taskId, step: 'deepen' });
+    const researchOptions: ResearchOptions = { signal, taskId, step: 'deepen' };
+    const deepening = await callIsolatingFailures(entries, (some) => options.source.deepen(some, researchOptions), {
+      signal, willRetry: context.willRetry,
+      empty: (): DeepenResult => ({ deepened: [], unresolved: [], calls: 0 }),
+      merge: (into, from) => {
+        into.deepened.push(...from.deepened);
+        into.unresolved.push(...from.unresolved);
+        into.calls += from.calls;
+      },
+    });
+    if (!deepening.ok) {
+      // No entry could be deepened even alone: counted on each, so that after three such runs the
+      // next deep run reaches other entries rather than fail on these for good.
+      await recordNotDeepened(options.pool, tenant, deepening.failed)
+        .catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not count the failed attempt of a deepening'));
+      throw deepening.error;
+    }
+    const outcome = deepening.outcome;
     scope.emit('entries_deepened', { words: outcome.deepened.map((entry) => entry.normalised), not_deepened: outcome.unresolved.map((entry) => ({ word: entry.word, reason: entry.reason })) });
     return outcome;
   }, {
