@@ -5,10 +5,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, type ResearchSource } from '../../src/pipelines/learning/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway } from './helpers.ts';
+import type { ResearchSource } from '../../src/pipelines/learning/index.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { waitForTask } from '../support/engine.ts';
+import { startLearningEngine, type LearningEngine } from './helpers.ts';
 
 const refused = ['aardvark', 'abacus', 'abbey', 'abdomen', 'ability'];
 const accepted = 'zebra';
@@ -16,6 +16,7 @@ const refusal = 'the test source cannot deepen it';
 
 let database: TestDatabase;
 let engine: Engine;
+let learning: LearningEngine;
 /** The entries each deep run asked the source to deepen, in order. */
 const deepenCalls: string[][] = [];
 
@@ -38,10 +39,8 @@ const source: ResearchSource = {
 };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const config = learningConfig();
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source }));
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  learning = await startLearningEngine(source);
+  ({ database, engine } = learning);
   // The refused entries are the oldest, so they head the line; the accepted one came a day later.
   const entries = [...refused.map((word, index) => ({ word, age: `${2 * 24 * 60 - index} minutes` })), { word: accepted, age: '1 day' }];
   for (const entry of entries) {
@@ -51,8 +50,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
+  await learning?.stop();
 });
 
 async function runDeep(): Promise<number> {

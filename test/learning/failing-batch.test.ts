@@ -8,14 +8,15 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, ResearchProviderError } from '../../src/pipelines/learning/index.ts';
+import { ResearchProviderError } from '../../src/pipelines/learning/index.ts';
 import { maxWordAttempts } from '../../src/pipelines/learning/knowledge-store.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway, queueOnlySource } from './helpers.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { waitForTask } from '../support/engine.ts';
+import { queueOnlySource, startLearningEngine, type LearningEngine } from './helpers.ts';
 
 let database: TestDatabase;
 let engine: Engine;
+let learning: LearningEngine;
 /** Every research call's words, per tenant, in order. */
 const calls = new Map<string, string[][]>();
 
@@ -38,15 +39,12 @@ const source = queueOnlySource(async (words, options) => {
 }, { kind: 'llm', name: 'test:model', batchSize: 5 });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const config = learningConfig();
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source, retryBaseDelayMs: 20 }));
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
+  learning = await startLearningEngine(source, { retryBaseDelayMs: 20, pollIntervalMs: 100 });
+  ({ database, engine } = learning);
 });
 
 afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
+  await learning?.stop();
 });
 
 async function queue(tenant: string, words: string[]): Promise<void> {

@@ -8,13 +8,14 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, ResearchProviderError } from '../../src/pipelines/learning/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway, queueOnlySource } from './helpers.ts';
+import { ResearchProviderError } from '../../src/pipelines/learning/index.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { waitForTask } from '../support/engine.ts';
+import { queueOnlySource, startLearningEngine, type LearningEngine } from './helpers.ts';
 
 let database: TestDatabase;
 let engine: Engine;
+let learning: LearningEngine;
 /** Every deepening call's entries, per tenant, in order. */
 const calls = new Map<string, string[][]>();
 
@@ -44,15 +45,12 @@ const source = {
 };
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const config = learningConfig();
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source, retryBaseDelayMs: 20 }));
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
+  learning = await startLearningEngine(source, { retryBaseDelayMs: 20, pollIntervalMs: 100 });
+  ({ database, engine } = learning);
 });
 
 afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
+  await learning?.stop();
 });
 
 /** Solidified entries, oldest first in the order given, so a deep run picks them in that order. */

@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { createWordNetSource, learningTaskTypes, sharedWordNet, type ResearchSource } from '../../src/pipelines/learning/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway } from './helpers.ts';
+import { createWordNetSource, sharedWordNet, type ResearchSource } from '../../src/pipelines/learning/index.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { waitForTask } from '../support/engine.ts';
+import { startLearningEngine, type LearningEngine } from './helpers.ts';
 
 const budgetSeconds = 2;
 const deadlineGraceMs = 300;
@@ -18,6 +18,7 @@ const stuckCallMs = 15_000;
 
 let database: TestDatabase;
 let engine: Engine;
+let learning: LearningEngine;
 const wordnet = createWordNetSource({ reader: sharedWordNet(), batchSize: 10 });
 /** The words the stuck call was asked for, and whether its signal aborted. */
 const stuck: { words: string[]; aborted: boolean } = { words: [], aborted: false };
@@ -48,15 +49,12 @@ beforeAll(async () => {
   // so the first batch is done well before the deadline and the second one is the call in hand.
   await wordnet.research([{ word: 'dog', normalised: 'dog' }], { signal: new AbortController().signal, taskId: 'warm-up', step: 'warm-up' });
   await wordnet.proposeWords({ count: 10, round: 1 }, { signal: new AbortController().signal, taskId: 'warm-up', step: 'warm-up' });
-  database = await createTestDatabase();
-  const config = learningConfig();
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source, deadlineGraceMs }));
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  learning = await startLearningEngine(source, { deadlineGraceMs });
+  ({ database, engine } = learning);
 });
 
 afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
+  await learning?.stop();
 });
 
 it('aborts the source call in hand at the deadline plus the grace and completes with what it learned', async () => {

@@ -8,8 +8,8 @@ import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.
 import type { Engine } from '../../src/engine/index.ts';
 import { createLlmGateway, type LlmGateway } from '../../src/llm/index.ts';
 import { createResearchSource, learningRoutes, learningTaskTypes, type ResearchSource } from '../../src/pipelines/learning/index.ts';
-import type { TestDatabase } from '../support/database.ts';
-import { testLogger } from '../support/engine.ts';
+import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { startTestEngine, testLogger } from '../support/engine.ts';
 import { startApiHarness, type ApiHarness } from '../support/http.ts';
 
 export function learningConfig(overrides: ConfigOverrides = {}): Config {
@@ -20,6 +20,40 @@ export function learningConfig(overrides: ConfigOverrides = {}): Config {
 
 export function learningGateway(database: Pick<TestDatabase, 'pool'>, config: Config): LlmGateway {
   return createLlmGateway({ config, pool: database.pool, logger: testLogger, privateLimiters: true, retry: { baseDelayMs: 5, maxDelayMs: 20 } });
+}
+
+export interface LearningEngine {
+  database: TestDatabase;
+  engine: Engine;
+  /** Stops the engine (its worker given 500 ms) and drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * A database of its own and an engine running the learning task types on `source`, with a worker
+ * of two slots polling every `pollIntervalMs` (200).
+ */
+export async function startLearningEngine(source: ResearchSource, options: { config?: ConfigOverrides; retryBaseDelayMs?: number; deadlineGraceMs?: number; pollIntervalMs?: number } = {}): Promise<LearningEngine> {
+  const database = await createTestDatabase();
+  try {
+    const config = learningConfig(options.config);
+    const engine = await startTestEngine(database, learningTaskTypes({
+      config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source,
+      retryBaseDelayMs: options.retryBaseDelayMs, deadlineGraceMs: options.deadlineGraceMs,
+    }));
+    await engine.startWorker({ concurrency: 2, pollIntervalMs: options.pollIntervalMs ?? 200 });
+    return {
+      database,
+      engine,
+      stop: async () => {
+        await engine.stop({ graceMs: 500 });
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
 }
 
 /** A real source that records every word it researched, optionally `delayMs` slower per batch. */

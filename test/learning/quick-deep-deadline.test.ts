@@ -6,10 +6,10 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, type ResearchSource } from '../../src/pipelines/learning/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway } from './helpers.ts';
+import type { ResearchSource } from '../../src/pipelines/learning/index.ts';
+import type { TestDatabase } from '../support/database.ts';
+import { waitForTask } from '../support/engine.ts';
+import { startLearningEngine, type LearningEngine } from './helpers.ts';
 
 const budgetSeconds = 2;
 /** Long enough that the tenth kept for deepening (500 ms) holds a deepening on a loaded machine. */
@@ -21,6 +21,7 @@ const batchMs = 100;
 
 let database: TestDatabase;
 let engine: Engine;
+let learning: LearningEngine;
 /** The call the quick job is stuck in: its words, and whether its signal aborted. */
 const stuck: { words: string[]; aborted: boolean } = { words: [], aborted: false };
 
@@ -72,15 +73,12 @@ const seedQueue = (tenant: string, count: number): Promise<unknown> => database.
 );
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const config = learningConfig({ learningQuickBudgetSeconds: budgetSeconds, learningDeepBudgetSeconds: deepBudgetSeconds, learningQuickWords: 20 });
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source, deadlineGraceMs }));
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+  learning = await startLearningEngine(source, { config: { learningQuickBudgetSeconds: budgetSeconds, learningDeepBudgetSeconds: deepBudgetSeconds, learningQuickWords: 20 }, deadlineGraceMs });
+  ({ database, engine } = learning);
 });
 
 afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
+  await learning?.stop();
 });
 
 const jobRow = async (taskId: string) => (await database.pool.query<{ deadline_at: Date | null; budget_ms: number | null; started_at: Date; errors: unknown[]; total_tokens: number; words_failed: number }>(

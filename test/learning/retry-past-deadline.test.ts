@@ -7,17 +7,18 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { learningTaskTypes, ResearchProviderError } from '../../src/pipelines/learning/index.ts';
-import { createTestDatabase, type TestDatabase } from '../support/database.ts';
+import { ResearchProviderError } from '../../src/pipelines/learning/index.ts';
+import type { TestDatabase } from '../support/database.ts';
 import { waitForFailureHandled } from '../../src/kit/testing.ts';
-import { startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
-import { learningConfig, learningGateway, queueOnlySource } from './helpers.ts';
+import { waitForTask } from '../support/engine.ts';
+import { queueOnlySource, startLearningEngine, type LearningEngine } from './helpers.ts';
 
 /** The first retry waits 30-60 s: far past the budget of the job below. */
 const retryBaseDelayMs = 60_000;
 
 let database: TestDatabase;
 let engine: Engine;
+let learning: LearningEngine;
 let researchCalls = 0;
 
 /** Every research call meets an outage. */
@@ -27,15 +28,12 @@ const source = queueOnlySource(async (words) => {
 }, { kind: 'llm', name: 'test:model', batchSize: 5 });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const config = learningConfig();
-  engine = await startTestEngine(database, learningTaskTypes({ config, pool: database.pool, logger: testLogger, llm: learningGateway(database, config), source, retryBaseDelayMs }));
-  await engine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
+  learning = await startLearningEngine(source, { retryBaseDelayMs, pollIntervalMs: 100 });
+  ({ database, engine } = learning);
 });
 
 afterAll(async () => {
-  await engine?.stop({ graceMs: 500 });
-  await database?.drop();
+  await learning?.stop();
 });
 
 it('completes a job at once when its retry could only start after its deadline', async () => {
