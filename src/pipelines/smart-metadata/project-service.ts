@@ -144,10 +144,9 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     },
 
     async updateProject(tenant: string, projectId: string, update: ProjectUpdate): Promise<ProjectView> {
-      const regenerate = config.enableSti && (await readTenantSettings(pool, tenant)).regenerate_on_change;
       const outcome = await withTransaction(pool, async (transaction) => {
         const updated = await updateProject(transaction, tenant, projectId, update);
-        if (updated.contentChanged && regenerate) await handOverRegeneration(tenant, projectId);
+        if (updated.contentChanged && config.enableSti && (await readTenantSettings(transaction, tenant)).regenerate_on_change) await handOverRegeneration(tenant, projectId);
         return updated;
       });
       if (!outcome.found) throw new NotFoundError('Project', projectId);
