@@ -150,11 +150,11 @@ interface CallOutcome {
  * word to be charged, and the step fails. A call for a single word that fails is charged to its
  * word and the job goes on.
  */
-async function callIsolatingFailures<Word extends WordToLearn, Outcome extends CallOutcome>(
+async function callIsolatingFailures<Word extends WordToLearn, Field extends 'learned' | 'deepened', Done>(
   words: readonly Word[],
-  call: (words: readonly Word[]) => Promise<Outcome>,
-  options: { signal: AbortSignal; willRetry: boolean; empty: () => Outcome; merge: (into: Outcome, from: Outcome) => void },
-): Promise<{ ok: true; outcome: Outcome } | { ok: false; error: TaskloomError; failed: UnresolvedWord[] }> {
+  call: (words: readonly Word[]) => Promise<CallOutcome & Record<Field, Done[]>>,
+  options: { signal: AbortSignal; willRetry: boolean; done: Field },
+): Promise<{ ok: true; outcome: CallOutcome & Record<Field, Done[]> } | { ok: false; error: TaskloomError; failed: UnresolvedWord[] }> {
   const final = (error: unknown): error is TaskloomError => isProviderFailure(error, options.signal) && !(error.retryable && options.willRetry);
   let callError: TaskloomError;
   try {
@@ -163,8 +163,7 @@ async function callIsolatingFailures<Word extends WordToLearn, Outcome extends C
     if (!final(error)) throw error;
     callError = error;
   }
-  const outcome = options.empty();
-  outcome.calls = 1;
+  const outcome = { [options.done]: [], unresolved: [], calls: 1 } as unknown as CallOutcome & Record<Field, Done[]>;
   if (words.length === 1) {
     outcome.unresolved.push(...words.map((word) => ({ ...word, reason: callError.message })));
     return { ok: true, outcome };
@@ -172,7 +171,10 @@ async function callIsolatingFailures<Word extends WordToLearn, Outcome extends C
   const failed: UnresolvedWord[] = [];
   for (const word of words) {
     try {
-      options.merge(outcome, await call([word]));
+      const single = await call([word]);
+      outcome[options.done].push(...single[options.done]);
+      outcome.unresolved.push(...single.unresolved);
+      outcome.calls += single.calls;
     } catch (error) {
       if (!final(error)) throw error;
       failed.push({ ...word, reason: error.message });
@@ -186,15 +188,7 @@ async function callIsolatingFailures<Word extends WordToLearn, Outcome extends C
 
 /** Researches a claimed batch (`callIsolatingFailures`). */
 function researchClaimed(source: ResearchSource, words: readonly WordToLearn[], options: ResearchOptions, willRetry: boolean) {
-  return callIsolatingFailures(words, (some) => source.research(some, options), {
-    signal: options.signal, willRetry,
-    empty: (): ResearchOutcome => ({ learned: [], unresolved: [], calls: 0 }),
-    merge: (into, from) => {
-      into.learned.push(...from.learned);
-      into.unresolved.push(...from.unresolved);
-      into.calls += from.calls;
-    },
-  });
+  return callIsolatingFailures<WordToLearn, 'learned', ResearchedWord>(words, (some) => source.research(some, options), { signal: options.signal, willRetry, done: 'learned' });
 }
 
 /**
@@ -208,15 +202,7 @@ export async function deepenStep(context: TaskContext<unknown>, options: { sourc
     const entries = await entriesToDeepen(options.pool, tenant, options.limit);
     if (entries.length === 0) return { deepened: [], unresolved: [], calls: 0 };
     const researchOptions: ResearchOptions = { signal, taskId, step: 'deepen' };
-    const deepening = await callIsolatingFailures(entries, (some) => options.source.deepen(some, researchOptions), {
-      signal, willRetry: context.willRetry,
-      empty: (): DeepenResult => ({ deepened: [], unresolved: [], calls: 0 }),
-      merge: (into, from) => {
-        into.deepened.push(...from.deepened);
-        into.unresolved.push(...from.unresolved);
-        into.calls += from.calls;
-      },
-    });
+    const deepening = await callIsolatingFailures<(typeof entries)[number], 'deepened', DeepenedWord>(entries, (some) => options.source.deepen(some, researchOptions), { signal, willRetry: context.willRetry, done: 'deepened' });
     if (!deepening.ok) {
       // No entry could be deepened even alone: counted on each, so that after three such runs the
       // next deep run reaches other entries rather than fail on these for good.
