@@ -75,17 +75,23 @@ it('approves, rejects with a reason and previews a month of content in the brows
     const listed = (await server.api<{ posts: Array<{ id: string; title: string }> }>(`/api/v1/content/posts?company_id=${company.id}&status=pending_approval`)).body.posts;
     return listed.length === 2 ? listed : undefined;
   }, 120_000);
+  // Once both posts are decided the run writes their social posts, which join the inbox at once
+  // (offline they take milliseconds), so the posts' approvals are counted by kind.
+  const postApprovals = () => page.locator('[data-testid="approval"][data-kind="blog_post"]');
   await page.goto(`${server.url}/content/approvals`);
-  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(2);
-  await page.getByTestId('approval').first().getByRole('button', { name: 'Approve', exact: true }).click();
-  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(1);
-  await page.getByTestId('approval').first().getByRole('button', { name: 'Edit before approving' }).click();
-  const editor = page.getByTestId('approval').first().locator('textarea');
+  await expect.poll(() => postApprovals().count(), { timeout: 20_000 }).toBe(2);
+  await postApprovals().first().getByRole('button', { name: 'Approve', exact: true }).click();
+  await expect.poll(() => postApprovals().count(), { timeout: 20_000 }).toBe(1);
+  await postApprovals().first().getByRole('button', { name: 'Edit before approving' }).click();
+  const editor = postApprovals().first().locator('textarea');
   await editor.fill(`${await editor.inputValue()}\n\nEdited by the supervisor before approving.`);
-  await page.getByTestId('approval').first().getByRole('button', { name: 'Approve with edit' }).click();
-  await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(0);
+  await postApprovals().first().getByRole('button', { name: 'Approve with edit' }).click();
+  await expect.poll(() => postApprovals().count(), { timeout: 20_000 }).toBe(0);
 
   await until(async () => ((await server.api<{ status: string }>(`/api/v1/ai/jobs/${run.job_id}/`)).body.status === 'completed' ? true : undefined));
+  // Its social posts, 2 posts x 2 platforms, now wait in the inbox in turn.
+  await page.goto(`${server.url}/content/approvals`);
+  await expect.poll(() => page.locator('[data-testid="approval"][data-kind="social_post"]').count(), { timeout: 20_000 }).toBe(4);
 
   // The post preview: markdown rendered (title and section headings), social previews with counts.
   await page.goto(`${server.url}/content/posts/${posts[0]!.id}`);
