@@ -25,30 +25,55 @@ export async function readAiMetadata(database: Queryable, tenant: string, projec
 }
 
 /**
+ * A condition on an AI row (`row`): it describes content older than `version` (a timestamptz
+ * expression). A row without `content_changed_at` was stored before migration 0005, and is taken
+ * to describe the content it was written after (`updated_at`).
+ */
+export const describesOlderContent = (row: string, version: string): string => `coalesce(${row}.content_changed_at, ${row}.updated_at) < ${version}`;
+
+/**
  * Replaces the project's AI row (insert or overwrite). `contentVersion`: the project's content
- * version the value was generated from (`AnalysisResult.contentVersion`); the row records it when
- * it is still the project's, so `aiMetadataIsCurrent` can tell later whether the row describes
- * the current content (without it, the row is never taken for current). `onlyIfAbsent`: leave an
- * existing row alone (the back-fill must not overwrite metadata generated meanwhile). Returns
- * whether it wrote, or undefined when the project no longer exists.
+ * version the value was generated from (`AnalysisResult.contentVersion`), which the row records
+ * (exactly while it is still the project's, so `aiMetadataIsCurrent` can tell later whether the
+ * row describes the current content; otherwise to the microsecond, older than the project's).
+ * `keepNewer`: write only where the project has no AI row or its row describes older content (the
+ * back-fill must not overwrite metadata generated meanwhile). Returns whether it wrote, or
+ * undefined when the project no longer exists.
  */
 export async function writeAiMetadata(
   transaction: Queryable, tenant: string, projectId: string, value: AiMetadataValue,
-  options: { contentVersion?: number; onlyIfAbsent?: boolean } = {},
+  options: { contentVersion?: number; keepNewer?: boolean } = {},
 ): Promise<boolean | undefined> {
   // Lock the project row: a concurrent delete either happens before (we see no row and write
   // nothing) or waits for this commit (and its cascade removes what we wrote); an edit waits too,
   // so the version compared below is the one the row is stored beside.
   const project = await transaction.query('SELECT 1 FROM projects WHERE tenant = $1 AND id = $2 FOR SHARE', [tenant, projectId]);
   if (project.rowCount === 0) return undefined;
-  const conflict = options.onlyIfAbsent ? 'DO NOTHING' : 'DO UPDATE SET value = excluded.value, content_changed_at = excluded.content_changed_at, updated_at = now()';
+  const update = 'DO UPDATE SET value = excluded.value, content_changed_at = excluded.content_changed_at, updated_at = now()';
   const result = await transaction.query(
     `INSERT INTO project_meta (tenant, project_id, key, value, content_changed_at)
-     VALUES ($1, $2, $3, $4, (SELECT p.content_changed_at FROM projects p WHERE p.id = $2 AND ${contentVersionSql('p')} = $5::float8))
-     ON CONFLICT (project_id, key) ${conflict}`,
+     VALUES ($1, $2, $3, $4, coalesce(
+       (SELECT p.content_changed_at FROM projects p WHERE p.id = $2 AND ${contentVersionSql('p')} = $5::float8),
+       to_timestamp($5::float8 / 1000)))
+     ON CONFLICT (project_id, key) ${update}${options.keepNewer ? ` WHERE ${describesOlderContent('project_meta', 'excluded.content_changed_at')}` : ''}`,
     [tenant, projectId, aiMetadataKey, JSON.stringify(value), options.contentVersion ?? null],
   );
   return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * What the project's AI metadata lacks: `missing` (no row), `outdated` (a row describing older
+ * content than the project's, `describesOlderContent`), or null (a row of its current content, or
+ * no such project). The back-fill generates the first two, and checks again under its claim.
+ */
+export async function aiMetadataLack(database: Queryable, tenant: string, projectId: string): Promise<'missing' | 'outdated' | null> {
+  const result = await database.query<{ lack: 'missing' | 'outdated' | null }>(
+    `SELECT CASE WHEN m.id IS NULL THEN 'missing' WHEN ${describesOlderContent('m', 'p.content_changed_at')} THEN 'outdated' END AS lack
+     FROM projects p LEFT JOIN project_meta m ON m.project_id = p.id AND m.key = $3
+     WHERE p.tenant = $1 AND p.id = $2`,
+    [tenant, projectId, aiMetadataKey],
+  );
+  return result.rows[0]?.lack ?? null;
 }
 
 /**

@@ -166,12 +166,12 @@ function NightlyRuns() {
       {runs.data && runs.data.tasks.length === 0 ? <p class="muted small">No run yet. The back-fill runs every night; <code>taskloom projects backfill</code> starts one now.</p> : null}
       <ul style={{ ...cardList, gap: '0.5rem' }}>
         {runs.data?.tasks.map((run) => {
-          const result = run.result as { generated?: number; failed?: number; processed?: number } | null;
+          const result = run.result as { generated?: number; refreshed?: number; failed?: number; processed?: number } | null;
           return (
             <li key={run.id}>
               <Link href={`/tasks/${run.id}`}><code>{shortId(run.id)}</code></Link> <StatusBadge status={run.status} />
               <span class="muted small"> {formatRelative(run.created_at, now)}</span>
-              {result ? <span class="small"> · {result.generated ?? 0} generated, {result.failed ?? 0} failed of {result.processed ?? 0}</span> : null}
+              {result ? <span class="small"> · {result.generated ?? 0} generated{result.refreshed ? ` (${result.refreshed} outdated)` : ''}, {result.failed ?? 0} failed of {result.processed ?? 0}</span> : null}
               {run.status === 'running' ? <ProgressBar value={run.progress} label={`Progress of run ${shortId(run.id)}`} status={run.status} /> : null}
             </li>
           );
