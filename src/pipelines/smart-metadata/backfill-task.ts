@@ -50,7 +50,7 @@ export const operatorTenant = 'default';
 
 interface PlanResult {
   createdBefore: string;
-  /** Projects without metadata when the run started (progress denominator). */
+  /** Projects needing metadata when the run started (progress denominator). */
   total: number;
   startedAt: string;
 }
