@@ -160,7 +160,7 @@ export function projectsCommand(runtime: Runtime): Command {
     });
 
   projects.command('backfill')
-    .description('Run the nightly back-fill now: metadata for every non-draft project older than an hour without it')
+    .description('Run the nightly back-fill now: metadata for every non-draft project older than an hour without it (or, for a tenant that regenerates on change, with metadata of older content)')
     .option('--all-tenants', 'every tenant\'s projects (operator tenant "default" only)')
     .option('--min-age-minutes <n>', 'only projects older than this', (value) => Number.parseInt(value, 10), 60)
     .option('--wait', 'wait for the run; exit code 0 only when it completed')

@@ -160,7 +160,8 @@ export function extractKeywords(sections: ProjectTextSection[]): Keyword[] {
     // Phrases are what tags are best at ("machine learning", not "machine"): a mild preference.
     const phraseBonus = candidate.words > 1 ? 1.3 : 1;
     const score = candidate.weight * (1 + Math.log(candidate.sentences.size)) * specificity(candidate) * phraseBonus;
-    keywords.push({ text: mostCommon(candidate.surfaces), score, occurrences: candidate.occurrences });
+    // Three decimals: the score goes into the task's result, where 3.9000000000000004 is noise.
+    keywords.push({ text: mostCommon(candidate.surfaces), score: Math.round(score * 1000) / 1000, occurrences: candidate.occurrences });
   }
   return keywords.sort((left, right) => right.score - left.score || left.text.localeCompare(right.text));
 }
