@@ -40,11 +40,12 @@ export function contentCommand(runtime: Runtime): Command {
   const tenantOption = (): Option => new Option('--tenant <name>', 'tenant').default('default');
 
   const companies = content.command('companies').description('Companies whose content is generated');
-  companies.command('list').addOption(tenantOption()).action(async (options: { tenant: string }) => {
+  companies.command('list').description('The tenant\'s companies, one JSON line each').addOption(tenantOption()).action(async (options: { tenant: string }) => {
     const database = await runtime.openDatabase();
     for (const company of await listCompanies(database.pool, options.tenant)) write(company);
   });
   companies.command('create')
+    .description('Create a company; prints it as JSON (its DNA is researched by the first run)')
     .requiredOption('--name <name>', 'company name')
     .option('--website <url>', 'company website (the research starts there)')
     .addOption(new Option('--plan <plan>', 'plan (paid plans run on ai_priority)').choices([...plans]).default('free'))
@@ -56,6 +57,7 @@ export function contentCommand(runtime: Runtime): Command {
 
   const runs = content.command('runs').description('content_pipeline runs');
   runs.command('start')
+    .description('Start a content_pipeline run for one month: DNA, personas, topics, posts, social posts')
     .requiredOption('--company <id>', 'company id')
     .requiredOption('--year <year>', 'year', integer(2000, 2100))
     .requiredOption('--month <month>', 'month (1-12)', integer(1, 12))
@@ -85,12 +87,12 @@ export function contentCommand(runtime: Runtime): Command {
       }
       controller.abort();
     });
-  runs.command('list').requiredOption('--company <id>', 'company id').addOption(tenantOption()).action(async (options: { company: string; tenant: string }) => {
+  runs.command('list').description('A company\'s jobs, newest first, one JSON line each').requiredOption('--company <id>', 'company id').addOption(tenantOption()).action(async (options: { company: string; tenant: string }) => {
     const { engine, database } = await runtime.openEngine();
     const company = await getCompany(database.pool, options.tenant, options.company);
     for (const task of await listCompanyJobs(engine, options.tenant, company.id)) write(jobView(task));
   });
-  runs.command('show').argument('<job-id>', 'job id').addOption(tenantOption()).action(async (jobId: string, options: { tenant: string }) => {
+  runs.command('show').description('A run as a tree of its jobs, with status and progress').argument('<job-id>', 'job id').addOption(tenantOption()).action(async (jobId: string, options: { tenant: string }) => {
     const { engine } = await runtime.openEngine();
     for (const node of await jobTree(engine, options.tenant, jobId)) {
       process.stdout.write(`${'  '.repeat(node.depth)}${node.job_type} ${node.id} ${node.status}${node.waiting ? ' (waiting)' : ''} ${node.progress}% ${node.progress_message}\n`);
@@ -98,12 +100,12 @@ export function contentCommand(runtime: Runtime): Command {
   });
 
   const approvals = content.command('approvals').description('Topics, blog posts and social posts waiting for a supervisor');
-  approvals.command('list').option('--company <id>', 'only this company').addOption(tenantOption()).action(async (options: { company?: string; tenant: string }) => {
+  approvals.command('list').description('What waits for a decision, oldest first, one JSON line each').option('--company <id>', 'only this company').addOption(tenantOption()).action(async (options: { company?: string; tenant: string }) => {
     const database = await runtime.openDatabase();
     for (const pending of await pendingApprovals(database.pool, options.tenant, options.company)) write(pending);
   });
   const decideCommand = (name: 'approve' | 'reject') => {
-    const command = approvals.command(name).argument('<kind>', reviewableKinds.join(' | '), kindOf).argument('<id>', 'row id').addOption(tenantOption());
+    const command = approvals.command(name).description(name === 'approve' ? 'Approve a topic, blog post or social post; a run waiting for it goes on' : 'Reject one with a reason, and optionally have it rewritten').argument('<kind>', reviewableKinds.join(' | '), kindOf).argument('<id>', 'row id').addOption(tenantOption());
     if (name === 'reject') command.requiredOption('--reason <text>', 'why (required; a regeneration sees it)').option('--regenerate', 'rewrite it with the reason in mind');
     command.action(async (kind: ReviewableKind, id: string, options: { tenant: string; reason?: string; regenerate?: boolean }) => {
       const { engine, services } = await runtime.openEngine();
