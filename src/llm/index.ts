@@ -17,7 +17,7 @@ export {
 export { cosineSimilarity } from './cosine-similarity.ts';
 export { LlmError, isLlmError, type LlmErrorCode, type LlmErrorDetails } from './errors.ts';
 export { listModelsForConfig, type LlmModelInfo } from './model-catalog.ts';
-export { parseModelId, formatModelId, providerNames, type ProviderName } from './model-id.ts';
+export { parseModelId, formatModelId, isOfflineModel, providerNames, type ProviderName } from './model-id.ts';
 export { OfflineLanguageModel, estimateTokens } from './offline-language-model.ts';
 export { OfflineEmbeddingModel, embedText, hashedEmbeddingModelId, hashedEmbeddingVersion, offlineEmbeddingDimensions } from './offline-embedding-model.ts';
 export { duplicateThresholdFor, resolveDuplicateThreshold, type DuplicateThreshold } from './duplicate-thresholds.ts';

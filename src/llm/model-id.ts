@@ -36,6 +36,11 @@ export function parseModelId(id: string, extraProviders: Iterable<string> = []):
   return { provider: undefined, model: trimmed };
 }
 
+/** Whether `id` (as `resolveModel` returns it) is served by the offline model, which reads nothing. */
+export function isOfflineModel(id: string): boolean {
+  return parseModelId(id).provider === 'offline';
+}
+
 export function formatModelId(provider: string, model: string): string {
   return `${provider}:${model}`;
 }

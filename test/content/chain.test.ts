@@ -40,8 +40,14 @@ it('runs a month from DNA to social posts, gated by a supervisor', async () => {
   expect(run.status).toBe('waiting');
   const personas = (await request('GET', `/api/v1/content/companies/${company.id}/personas`)).body.personas as Array<{ id: string; archetype: string; mbti: string }>;
   expect(personas).toHaveLength(6);
+  // Research on the offline model finds nothing, and invents nothing: the company's own name,
+  // every other data point "Not found", no sources, no model call.
   const dna = (await request('GET', `/api/v1/content/companies/${company.id}/dna`)).body;
   expect(Object.keys(dna.data).length).toBeGreaterThanOrEqual(30);
+  expect(dna).toMatchObject({ model: 'offline:default', sources: [], data: { company_name: 'Acme Roasters', mission: 'Not found', founded_year: 'Not found', key_people: [], tone_formal_casual: null } });
+  expect(dna.not_found).toHaveLength(Object.keys(dna.data).length - 1);
+  const researched = (await harness.engine.readEvents({ taskId: runId })).find((event) => event.type === 'dna_generated')!;
+  expect(researched.payload).toMatchObject({ sources: 0, offline: true });
 
   // The supervisor may not select; the marketer selects three.
   expect((await request('POST', '/api/v1/content/personas/select/', { key: keys.supervisor, body: { company_id: company.id, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(403);

@@ -32,7 +32,10 @@ export interface ContentHarness {
 export interface ContentHarnessOptions {
   config?: ConfigOverrides;
   providers?: Record<string, ProviderV4>;
-  /** A scripted writing model: the content jobs write with it (as `mock:writer`). */
+  /**
+   * A scripted model: the content jobs write and research with it (as `mock:writer`). Without
+   * one, the research of a company's DNA finds nothing (the offline model reads nothing).
+   */
   writer?: LanguageModelV4;
   imageModel?: ImageModelV4;
   /** @default true */
@@ -45,7 +48,7 @@ export function contentConfig(overrides: ConfigOverrides = {}): Config {
 
 export async function startContentHarness(options: ContentHarnessOptions = {}): Promise<ContentHarness> {
   const db = await createTestDatabase({ migrations: migrationSources });
-  const config = contentConfig({ ...(options.writer ? { contentWritingModel: 'mock:writer' } : {}), ...options.config });
+  const config = contentConfig({ ...(options.writer ? { contentWritingModel: 'mock:writer', llmResearchModel: 'mock:writer' } : {}), ...options.config });
   const providers = { ...options.providers, ...(options.writer ? { mock: customProvider({ languageModels: { writer: options.writer } }) } : {}) };
   const llm = createLlmGateway({ config, pool: db.pool, logger: testLogger, privateLimiters: true, retry: { baseDelayMs: 5, maxDelayMs: 20 }, ...(Object.keys(providers).length > 0 ? { providers } : {}) });
   const services = { config, pool: db.pool, logger: testLogger, llm, ...(options.imageModel ? { imageModel: options.imageModel } : {}) };

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
+import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { startContentHarness, type ContentHarness } from './helpers.ts';
 
 let harness: ContentHarness;
@@ -12,7 +13,9 @@ let harness: ContentHarness;
 let finishedCompanyId: string;
 
 beforeAll(async () => {
-  harness = await startContentHarness({ worker: false });
+  // The offline model's text behind a provider of its own: research then makes a call (with
+  // no provider the DNA research reads nothing and calls no model), counted like the others.
+  harness = await startContentHarness({ worker: false, writer: new OfflineLanguageModel('default') });
 });
 
 afterAll(async () => {

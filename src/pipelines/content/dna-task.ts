@@ -1,12 +1,20 @@
 /**
  * `generate_dna` (seed: Perplexity): research the company's 30+ data points with the research
  * model and store them, "Not found" where research found nothing.
+ *
+ * With no research model from a provider, the research finds nothing: the offline model reads no
+ * web page, and the facts it would write (a founding year, key people, sources) would be made up,
+ * which a company's DNA must never hold ("never invented", docs/pipelines/content.md). The DNA then
+ * has the company's own name and every other point "Not found", for a marketer to fill in
+ * (`PATCH /api/v1/content/companies/{id}/dna`); the later stages write from what it holds.
  */
+import { z } from 'zod';
+import { isOfflineModel } from '../../llm/index.ts';
 import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { getCompany, normaliseDna, notFoundFields, saveDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
 import { dnaInstructions, dnaPrompt } from './prompts.ts';
-import { dnaAnswer, dnaInput, jobTypes, type CompanyDna } from './schemas.ts';
+import { companyDna, dnaAnswer, dnaInput, jobTypes, notFound, type CompanyDna } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 
 export interface DnaResearch {
@@ -22,6 +30,13 @@ export interface DnaResearch {
  */
 export function researchDna(services: ContentServices, context: TaskContext<unknown>, company: Company, options: { key: string; after?: Promise<unknown> }): PipelinedStep<DnaResearch> {
   return pipelinedStep(context, options.key, async (step) => {
+    const researchModel = services.llm.resolveModel('research');
+    if (isOfflineModel(researchModel)) {
+      const dna = nothingResearched(company);
+      step.emit('dna_generated', { company_id: company.id, not_found: notFoundFields(dna), sources: 0, model: researchModel, offline: true });
+      await options.after;
+      return { dna, sources: [], model: researchModel };
+    }
     const answer = await services.llm.generateStructured({
       purpose: 'research',
       schema: dnaAnswer,
@@ -37,6 +52,15 @@ export function researchDna(services: ContentServices, context: TaskContext<unkn
   }, {
     save: (transaction, result) => saveDna(transaction, { tenant: context.tenant, companyId: company.id, data: result.dna, sources: result.sources, model: result.model, taskId: context.taskId }),
   });
+}
+
+/** The DNA of a research that read nothing: the company's name, and every other point not found. */
+function nothingResearched(company: Company): CompanyDna {
+  const dna: Record<string, unknown> = {};
+  for (const [field, schema] of Object.entries(companyDna.shape)) {
+    dna[field] = schema instanceof z.ZodArray ? [] : schema instanceof z.ZodNullable ? null : notFound;
+  }
+  return { ...dna, company_name: company.name } as CompanyDna;
 }
 
 export function createDnaTask(services: ContentServices): AnyTaskDefinition[] {

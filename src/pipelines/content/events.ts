@@ -6,7 +6,7 @@ import { z } from 'zod';
 const company = { company_id: z.string() };
 
 export const contentEvents = {
-  dna_generated: z.object({ ...company, not_found: z.array(z.string()), sources: z.number(), model: z.string() }),
+  dna_generated: z.object({ ...company, not_found: z.array(z.string()), sources: z.number(), model: z.string(), offline: z.literal(true).optional().describe('no research model from a provider: nothing was researched') }),
   personas_generated: z.object({ ...company, personas: z.number(), model: z.string() }),
   topics_generated: z.object({ ...company, persona_id: z.string(), topics: z.number(), year: z.number(), month: z.number() }),
   topic_regenerated: z.object({ ...company, topic_id: z.string(), reason: z.string() }),

@@ -5,7 +5,7 @@
 import type { Config } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
 import type { Pool } from '../../kit/index.ts';
-import type { LlmGateway } from '../../llm/index.ts';
+import { isOfflineModel, type LlmGateway } from '../../llm/index.ts';
 import type { Logger } from '../../logger.ts';
 import { createLlmSource } from './sources/llm-source.ts';
 import { sampleFrequentLemmas } from './sources/frequent-words.ts';
@@ -47,7 +47,7 @@ export function createResearchSource(config: Config, llm: LlmGateway): ResearchS
   const choice = config.learningSource === 'auto' ? (llm.isOffline() ? 'wordnet' : 'llm') : config.learningSource;
   const reader = sharedWordNet();
   if (choice === 'wordnet') return createWordNetSource({ reader, batchSize: config.learningBatchSize });
-  if (llm.resolveModel('research').startsWith('offline:')) {
+  if (isOfflineModel(llm.resolveModel('research'))) {
     throw new ConfigError('TASKLOOM_LEARNING_SOURCE=llm needs a research model from a provider (set PERPLEXITY_API_KEY, another provider key or TASKLOOM_LLM_RESEARCH_MODEL): the offline model\'s text must not become knowledge. Use `wordnet` or `auto` to learn offline.');
   }
   const source = createLlmSource({ llm, batchSize: config.learningBatchSize, topicHints: (count) => sampleFrequentLemmas(reader, count) });
