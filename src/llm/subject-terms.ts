@@ -65,7 +65,7 @@ function isSubjectWord(token: Token): boolean {
 }
 
 /** A line's leading label: up to four words and a colon, then the value (not a URL's scheme). */
-const lineLabel = /^\s*(\p{L}[\p{L}\p{N}'’_-]*(?: [\p{L}\p{N}'’_-]+){0,3}):\s/u;
+const lineLabel = /^\s*\p{L}[\p{L}\p{N}'’_-]*(?: [\p{L}\p{N}'’_-]+){0,3}:\s/u;
 
 const generationVerbs = /(?:generate|create|write|produce|give|suggest|propose|draft|list|return|provide|add|make)\s+(?:me\s+)?(?:exactly\s+|up\s+to\s+|at\s+least\s+|about\s+|around\s+)?(\d{1,3})\b/gi;
 const itemNouns = '(?:gather\\s+)?(?:items?|entries|records|pieces|ideas|posts|topics|personas|notes|facts|words|sources|results)';
@@ -80,14 +80,13 @@ export function extractSubjectTerms(text: string, secondaryText = ''): SubjectTe
   let position = 0;
   const addText = (source: string, weight: number): void => {
     // A line's leading label ("Company name: Acme", "Persona: ...") names a slot, not the
-    // subject: its words count as meta words do, and the value after it as usual.
+    // subject: only the value after it counts.
     for (const line of source.split('\n')) {
       const label = lineLabel.exec(line);
-      if (label) addRuns(label[1]!, weight * 0.15, false);
-      addRuns(label ? line.slice(label[0].length) : line, weight, true);
+      addRuns(label ? line.slice(label[0].length) : line, weight);
     }
   };
-  const addRuns = (source: string, weight: number, phrases: boolean): void => {
+  const addRuns = (source: string, weight: number): void => {
     for (const run of tokenize(source)) {
       let previous: Token | undefined;
       for (const token of run) {
@@ -110,7 +109,7 @@ export function extractSubjectTerms(text: string, secondaryText = ''): SubjectTe
         } else {
           scores.set(token.lower, { score: tokenWeight, display, first: position, lowercaseSeen: !token.sentenceStart && !token.capitalised });
         }
-        if (previous && phrases && weight >= 1 && !metaWords.has(previous.lower) && !metaWords.has(token.lower) && !templateVocabulary.has(previous.lower) && !templateVocabulary.has(token.lower)) {
+        if (previous && weight >= 1 && !metaWords.has(previous.lower) && !metaWords.has(token.lower) && !templateVocabulary.has(previous.lower) && !templateVocabulary.has(token.lower)) {
           const phrase = `${scores.get(previous.lower)?.display ?? previous.lower} ${display}`;
           const phraseEntry = phraseScores.get(phrase);
           if (phraseEntry) phraseEntry.score += weight;
