@@ -10,7 +10,7 @@ import { aiMetadataKey } from '../../src/pipelines/smart-metadata/schemas.ts';
 import { eventually, waitForStatus } from '../support/engine.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
-import { startMetadataApi, type MetadataApi } from './helpers.ts';
+import { projectWithMetadata, startMetadataApi, type MetadataApi } from './helpers.ts';
 
 let api: MetadataApi;
 let mock: MetadataProviderControl;
@@ -46,17 +46,6 @@ async function regenerationsOf(projectId: string): Promise<TaskRow[]> {
   return (page.tasks as unknown as TaskRow[]).filter((task) => task.input.trigger === 'content_change');
 }
 
-/** A project with metadata generated from its current content. */
-async function projectWithMetadata(): Promise<string> {
-  const created = await api.request('POST', '/api/projects', { body: neuralNetworksBody });
-  expect(created.status).toBe(201);
-  const projectId = created.body.id as string;
-  const started = await api.request('POST', `/api/projects/${projectId}/generate_metadata/`);
-  expect(started.status).toBe(202);
-  expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).result).toMatchObject({ status: 'generated' });
-  return projectId;
-}
-
 async function versions(projectId: string): Promise<{ project: Date; metadata: Date | null; name: string }> {
   const row = await api.db.pool.query<{ project: Date; metadata: Date | null; name: string }>(
     `SELECT p.content_changed_at AS project, m.content_changed_at AS metadata, p.name FROM projects p
@@ -67,7 +56,7 @@ async function versions(projectId: string): Promise<{ project: Date; metadata: D
 }
 
 it('an edit whose regeneration cannot be submitted is not kept', async () => {
-  const projectId = await projectWithMetadata();
+  const projectId = await projectWithMetadata(api);
   const before = await versions(projectId);
   onRegenerationSubmit = async () => { throw new DependencyError('database', 'the submit failed (a test stands in for an outage)', { httpStatus: 503 }); };
   const edit = await api.request('PATCH', `/api/projects/${projectId}`, { body: chemistryEdit });
@@ -80,7 +69,7 @@ it('an edit whose regeneration cannot be submitted is not kept', async () => {
 }, 30_000);
 
 it('a regeneration that starts before its edit commits waits for the commit and describes the edit', async () => {
-  const projectId = await projectWithMetadata();
+  const projectId = await projectWithMetadata(api);
   const calls = mock.calls;
   onRegenerationSubmit = async (submit) => {
     const submitted = await submit();
@@ -106,7 +95,7 @@ it('a regeneration that starts before its edit commits waits for the commit and 
 }, 30_000);
 
 it('a regeneration submitted for an edit that then rolls back finds the metadata current and makes no model call', async () => {
-  const projectId = await projectWithMetadata();
+  const projectId = await projectWithMetadata(api);
   const before = await versions(projectId);
   const calls = mock.calls;
   // The submit commits its task; the edit's commit then fails (as a process dying there would).

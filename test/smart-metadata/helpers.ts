@@ -5,13 +5,15 @@
  * types and routes on a fresh database.
  */
 import type { ProviderV4 } from '@ai-sdk/provider';
+import { expect } from 'vitest';
 import { loadConfig, type Config, type ConfigOverrides } from '../../src/config.ts';
 import type { Engine } from '../../src/engine/index.ts';
 import { createLlmGateway, type LlmGateway } from '../../src/llm/index.ts';
 import { metadataRoutes, smartMetadataTaskTypes, type SmartMetadataOptions } from '../../src/pipelines/smart-metadata/index.ts';
 import type { TestDatabase } from '../support/database.ts';
-import { eventually, testLogger } from '../support/engine.ts';
+import { eventually, testLogger, waitForStatus } from '../support/engine.ts';
 import { startApiHarness, type ApiHarness } from '../support/http.ts';
+import { neuralNetworksBody } from './fixtures/projects.ts';
 
 export function metadataConfig(overrides: ConfigOverrides = {}): Config {
   return loadConfig({ llmMaxRetries: 0, llmRequestsPerMinute: 100_000, llmConcurrency: 16, ...overrides }, {});
@@ -89,4 +91,15 @@ export async function holdLock(database: Pick<TestDatabase, 'pool'>, statement: 
 /** Until some statement waits for a lock that backend `pid` (a `holdLock`) holds. */
 export async function blockedBy(database: Pick<TestDatabase, 'pool'>, pid: number): Promise<void> {
   await eventually(async () => (await database.pool.query('SELECT 1 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rowCount);
+}
+
+/** A project of tenant alpha with metadata generated from its current content (the routes' own generation). */
+export async function projectWithMetadata(api: MetadataApi): Promise<string> {
+  const created = await api.request('POST', '/api/projects', { body: neuralNetworksBody });
+  expect(created.status).toBe(201);
+  const projectId = created.body.id as string;
+  const started = await api.request('POST', `/api/projects/${projectId}/generate_metadata/`);
+  expect(started.status).toBe(202);
+  expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).result).toMatchObject({ status: 'generated' });
+  return projectId;
 }

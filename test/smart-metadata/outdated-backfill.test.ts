@@ -13,8 +13,7 @@ import { projectContentChangedAt } from '../../src/pipelines/smart-metadata/proj
 import { aiMetadataKey } from '../../src/pipelines/smart-metadata/schemas.ts';
 import { waitForStatus } from '../support/engine.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
-import { neuralNetworksBody } from './fixtures/projects.ts';
-import { startMetadataApi, type MetadataApi } from './helpers.ts';
+import { projectWithMetadata, startMetadataApi, type MetadataApi } from './helpers.ts';
 
 let api: MetadataApi;
 let mock: MetadataProviderControl;
@@ -35,16 +34,10 @@ async function setRegenerateOnChange(on: boolean): Promise<void> {
   expect((await api.request('PUT', '/api/smart-metadata/settings', { body: { regenerate_on_change: on } })).status).toBe(200);
 }
 
-/** A project of tenant alpha with metadata generated from its current content. */
-async function projectWithMetadata(): Promise<string> {
+/** A project with metadata of its current content, written from the usual answer. */
+async function projectWithCurrentMetadata(): Promise<string> {
   mock.behaviour.answer = mockAnswer;
-  const created = await api.request('POST', '/api/projects', { body: neuralNetworksBody });
-  expect(created.status).toBe(201);
-  const projectId = created.body.id as string;
-  const started = await api.request('POST', `/api/projects/${projectId}/generate_metadata/`);
-  expect(started.status).toBe(202);
-  expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).result).toMatchObject({ status: 'generated' });
-  return projectId;
+  return projectWithMetadata(api);
 }
 
 /** Runs tenant alpha's back-fill over every project (no minimum age) and returns its result. */
@@ -66,8 +59,8 @@ async function metadataOf(projectId: string): Promise<{ tags: string[]; current:
 
 it('regenerates metadata whose regeneration failed for good, and leaves current metadata alone', async () => {
   await setRegenerateOnChange(true);
-  const failing = await projectWithMetadata();
-  const untouched = await projectWithMetadata();
+  const failing = await projectWithCurrentMetadata();
+  const untouched = await projectWithCurrentMetadata();
 
   // The provider refuses for good (400, not retried): the edit's regeneration fails.
   mock.behaviour.failWithStatus = 400;
@@ -94,7 +87,7 @@ it('regenerates metadata whose regeneration failed for good, and leaves current 
 
 it('leaves outdated metadata alone while the tenant does not regenerate on change, and refreshes it once it does', async () => {
   await setRegenerateOnChange(false);
-  const projectId = await projectWithMetadata();
+  const projectId = await projectWithCurrentMetadata();
   expect((await api.request('PATCH', `/api/projects/${projectId}`, { body: chemistryEdit })).status).toBe(200);
   expect(await metadataOf(projectId)).toMatchObject({ current: false, lack: 'outdated' });
 
@@ -110,7 +103,7 @@ it('leaves outdated metadata alone while the tenant does not regenerate on chang
 it('records the older content a row was generated from, and judges a row without a version by when it was written', async () => {
   // Off while the edit is made, so that no regeneration runs beside the row written below.
   await setRegenerateOnChange(false);
-  const projectId = await projectWithMetadata();
+  const projectId = await projectWithCurrentMetadata();
   const before = (await projectContentChangedAt(api.db.pool, 'alpha', projectId))!;
   // Edited while the model answered: the row stored afterwards names the content it read.
   expect((await api.request('PATCH', `/api/projects/${projectId}`, { body: { ...chemistryEdit, name: 'Chemistry, edited meanwhile' } })).status).toBe(200);
