@@ -206,8 +206,11 @@ export function finishing(first: number, source: RowSource = manyRows): string {
            ELSE jsonb_build_object('error', o.error, 'attempt', t.attempts)
          END AS payload
      ), released AS (
-       DELETE FROM task_leases l USING finished WHERE l.task_id = finished.id AND l.lease = finished.lease
-       RETURNING finished.queue, l.concurrency_key
+       -- By key, not joined: planned while the leases were few, a join walked every lease for
+       -- each finish. A lease is a random id of one attempt, so the two lists fence as pairs.
+       DELETE FROM task_leases l
+       WHERE l.task_id = ANY(ARRAY(SELECT id FROM finished)) AND l.lease = ANY(ARRAY(SELECT lease FROM finished))
+       RETURNING CASE WHEN l.concurrency_key IS NOT NULL THEN (SELECT queue FROM tasks WHERE id = l.task_id) END AS queue, l.concurrency_key
      ), dropped_waits AS (
        -- A task that ended takes its unresolved waits with it.
        UPDATE waitpoints w SET status = 'cancelled', completed_at = now() FROM finished WHERE w.task_id = finished.id AND w.status = 'pending'

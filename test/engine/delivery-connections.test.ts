@@ -41,6 +41,11 @@ it('plans the delivery statement once per connection, generic from its first exe
 
 interface PlanNode { 'Relation Name'?: string; 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; Plans?: PlanNode[] }
 
+/** The plan's nodes, depth first. */
+function nodesOf(node: PlanNode): PlanNode[] {
+  return [node, ...(node.Plans ?? []).flatMap(nodesOf)];
+}
+
 /** Rows each plan node read from `tables`, all loops together, by table. */
 function rowsRead(node: PlanNode, tables: string[], read: Record<string, number> = {}): Record<string, number> {
   const table = node['Relation Name'];
@@ -86,6 +91,10 @@ it('reads tasks and the queue by key with the statistics autovacuum keeps, not t
     // take the claim's walk past locked rows; a scan of the whole table reads 2,000.
     expect(read.tasks).toBeLessThanOrEqual(100);
     expect(read.task_queue).toBeLessThanOrEqual(100);
+    // Nor is a CTE's or an unnest's result read again for each row of another: such a plan
+    // compares every row of one with every row of the other.
+    const rescanned = nodesOf(explained.rows[0]!['QUERY PLAN'][0]!.Plan).filter((node) => ['CTE Scan', 'Function Scan'].includes(node['Node Type']) && node['Actual Loops'] > 1);
+    expect(rescanned.map((node) => `${node['Node Type']} x${node['Actual Loops']}`)).toEqual([]);
     expect((await database.pool.query("SELECT count(*)::int AS count FROM tasks WHERE status = 'completed'")).rows[0]).toEqual({ count: 50 });
   } finally {
     await deliveryPool.end();
