@@ -70,8 +70,9 @@ export async function releaseLeases(transaction: Queryable, leases: Array<{ task
   if (leases.length === 0) return;
   await transaction.query(
     `WITH released AS (
-       DELETE FROM task_leases l USING unnest($1::uuid[], $2::uuid[]) AS ended (task_id, lease)
-       WHERE l.task_id = ended.task_id AND l.lease = ended.lease
+       -- By key, as a finish's (see \`finishing\`): joined, a plan made while the leases were few
+       -- walks every lease for each of these.
+       DELETE FROM task_leases l WHERE l.task_id = ANY($1::uuid[]) AND l.lease = ANY($2::uuid[])
        RETURNING l.concurrency_key, (SELECT queue FROM tasks WHERE id = l.task_id) AS queue
      )
      SELECT ${readyNotified('released WHERE concurrency_key IS NOT NULL')}`,
