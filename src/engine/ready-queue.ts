@@ -161,8 +161,9 @@ export interface DeliveryResult extends ClaimResult {
  * The rows of CTE `cte` as an unnest of one array per column (aligned: each sorted by the first
  * column), under `alias`, for a statement that joins them with a table. The planner counts an
  * unnest as ten rows and probes the table's index for each; joined to a CTE whose size it guessed
- * from `LIMIT $n` (a tenth of the queue), it hashed all of `tasks` in each statement. With the statistics autovacuum keeps, 50,000 queued among 100,000 stored, a delivery
- * statement of 90 tasks took 65-75 ms that way, against 8 ms (docs/benchmarks.md).
+ * from `LIMIT $n` (a tenth of the queue), it hashed all of `tasks` in each statement. With the
+ * statistics autovacuum keeps, 50,000 queued among 100,000 stored, a delivery statement of 90
+ * tasks took 65-75 ms that way, against 5-7 ms (docs/benchmarks.md, "Plans on analyzed tables").
  */
 function unnestedRows(cte: string, columns: string[], alias: string): string {
   const arrays = columns.map((column) => `(SELECT array_agg(${column} ORDER BY ${columns[0]}) FROM ${cte})`);
