@@ -66,6 +66,8 @@ it('approves, rejects with a reason and previews a month of content in the brows
   // The calendar on the company page shows both topics, approved, in their weeks.
   await page.goto(`${server.url}/content/companies/${company.id}`);
   await page.getByTestId('dna').waitFor();
+  // Researched offline: the page says why the points are "Not found".
+  expect(await page.getByTestId('dna-offline').textContent()).toContain('reads no web page');
   await page.getByRole('combobox', { name: 'Month' }).selectOption('3');
   await page.getByRole('spinbutton', { name: 'Year' }).fill('2027');
   await expect.poll(() => page.getByTestId('topic-calendar').textContent(), { timeout: 20_000 }).toMatch(/approved[\s\S]*approved/);
