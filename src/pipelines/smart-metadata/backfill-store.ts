@@ -6,8 +6,8 @@
  * its follow-up, has had the run's `min_age_minutes` to happen).
  *
  * Why a keyset cursor and not OFFSET: every project the back-fill handles leaves the set (it
- * needs metadata no more), so paging a shrinking set by offset skips a page's worth of projects each time (the
- * seed's bug). Walking `(created_at, id)` upward from the last project handled never skips a row
+ * needs metadata no more), so paging a shrinking set by offset skips a page's worth of projects
+ * each time (the seed's bug). Walking `(created_at, id)` upward from the last project handled never skips a row
  * and never returns one twice, whatever else changes meanwhile.
  */
 import type { Queryable } from '../../kit/index.ts';

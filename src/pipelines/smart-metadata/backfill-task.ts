@@ -59,8 +59,9 @@ type ProjectOutcome =
   /** `refreshed`: the project had metadata, describing older content. */
   | { status: 'generated'; started_at: number | null; model_used: string; analysis: AnalysisResult; refreshed: boolean }
   /**
-   * Had metadata (describing its current content), was deleted, or was claimed by another run. `started_at`: the request a project
-   * spent when its metadata was stored by someone else during the call.
+   * Had metadata (describing its current content), was deleted, or was claimed by another run.
+   * `started_at`: the request a project spent when its metadata was stored by someone else during
+   * the call.
    */
   | { status: 'skipped'; started_at: number | null }
   | { status: 'failed'; started_at: number | null; model_used: string; error: string; error_type: string; duration_seconds: number; project_type: string };

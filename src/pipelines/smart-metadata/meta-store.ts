@@ -26,7 +26,7 @@ export async function readAiMetadata(database: Queryable, tenant: string, projec
 
 /**
  * A condition on an AI row (`row`): it describes content older than `version` (a timestamptz
- * expression). A row without `content_changed_at` was stored before migration 0005, and is taken
+ * expression). A row without `content_changed_at` was stored before migration 0006, and is taken
  * to describe the content it was written after (`updated_at`).
  */
 export const describesOlderContent = (row: string, version: string): string => `coalesce(${row}.content_changed_at, ${row}.updated_at) < ${version}`;

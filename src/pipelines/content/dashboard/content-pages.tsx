@@ -117,6 +117,7 @@ export function CompanyPage({ companyId }: { companyId: string }) {
       </div>
 
       <h2>DNA</h2>
+      {/* `isOfflineModel` (src/llm) on the server; the page reads the prefix of the id it stored. */}
       {data.dna && String(data.dna.model).startsWith('offline:') ? <p class="muted small" data-testid="dna-offline">Researched offline: the offline model reads no web page, so every point but the name is "Not found" rather than made up. Set a research model's key, or fill the points in with <code>PATCH /api/v1/content/companies/{companyId}/dna</code>.</p> : null}
       {data.dna ? (
         <dl class="facts" data-testid="dna">
