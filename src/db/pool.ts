@@ -28,8 +28,6 @@ export interface PoolOptions {
    * instead of answering 503. @default 10000
    */
   connectionTimeoutMs?: number;
-  /** Session settings every connection starts with (`-c name=value`), for a pool with one purpose. */
-  settings?: Record<string, string>;
 }
 
 export function createPool(connectionString: string, options: PoolOptions = {}): Pool {
@@ -43,7 +41,6 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
     // again at the start of each (bench/content-timeline.ts with PAUSE_MS=35000: 85 ms of a run).
     idleTimeoutMillis: 600_000,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
-    ...(options.settings ? { options: Object.entries(options.settings).map(([name, value]) => `-c ${name}=${value}`).join(' ') } : {}),
     // A connection whose peer vanished (a failover, a cut cable) is found out by TCP keepalive
     // rather than by the next query hanging.
     keepAlive: true,
@@ -74,11 +71,9 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
  * process's first month of content spent about 100 ms of server time on statements each
  * connection ran for the first time (a statement log of `bench/content-timeline.ts`), and one
  * statement over four tables took 2.6-4.3 ms the first time on a connection, 1.2-1.4 ms once its
- * tables were loaded. Priming costs 9-12 ms per connection at start (40 tables). A pool that
- * runs a few statements over a few tables (a worker's delivery connections) skips it with
- * `primeCatalog: false`: its first statement loads what it needs, and nothing else is used.
+ * tables were loaded. Priming costs 9-12 ms per connection at start (40 tables).
  */
-export async function openConnections(pool: Pool, count: number = pool.options.max, options: { primeCatalog?: boolean } = {}): Promise<void> {
+export async function openConnections(pool: Pool, count: number = pool.options.max): Promise<void> {
   // The idle connections are checked out too, so that the pool opens new ones for the rest
   // instead of handing back an idle one.
   const missing = Math.max(0, count - pool.totalCount);
@@ -86,7 +81,7 @@ export async function openConnections(pool: Pool, count: number = pool.options.m
   const clients = await Promise.allSettled(opening);
   await Promise.all(clients.map(async (client) => {
     if (client.status !== 'fulfilled') return;
-    if (options.primeCatalog === false || primed.has(client.value)) return client.value.release();
+    if (primed.has(client.value)) return client.value.release();
     primed.add(client.value);
     const failure = await client.value.query(primeCatalog).then(() => undefined, (error: unknown) => error);
     // The server refusing a table (no privilege) leaves the connection good; a connection that

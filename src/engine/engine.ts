@@ -2,7 +2,7 @@
  * The engine's one entry point: submit, read, cancel, subscribe, and run workers, on one
  * PostgreSQL. Every process (API, worker, CLI) opens an Engine on the same database.
  */
-import { createPool, type Pool } from '../db/pool.ts';
+import type { Pool } from '../db/pool.ts';
 import { isUuid } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -11,7 +11,6 @@ import { cancelTask, type CancelResult } from './cancel.ts';
 import { EventHub, type SubscribeOptions } from './event-hub.ts';
 import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
-import { deliverySettings } from './ready-queue.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
 import { compileInputSchemas, SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
@@ -96,8 +95,7 @@ export class Engine {
           for (const worker of this.#workers) worker.expectSubmit();
         },
         carry: () => {
-          // One worker's: the statement runs on its delivery connections. The others' wait for
-          // their claim or flush, or the next submit.
+          // One worker's. The others' wait for their claim or flush, or the next submit.
           let carried: CarriedFinishes | undefined;
           for (const worker of this.#workers) {
             if (carried) worker.releaseExpectedSubmit();
@@ -207,7 +205,6 @@ export class Engine {
     const worker = new Worker(
       {
         pool: this.pool,
-        deliveryPool: createPool(this.#options.url, { max: 3, applicationName: 'taskloom-worker', settings: deliverySettings }),
         registry: this.registry,
         listener: this.listener,
         events: this.events,

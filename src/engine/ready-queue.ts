@@ -12,7 +12,7 @@
  * waitpoint's resolution) therefore never waits for a queue row: it removes one only if no claim
  * holds it (`SKIP LOCKED`), and a claim that holds it finds the task no longer runnable.
  */
-import type { Pool, Queryable } from '../db/pool.ts';
+import type { Queryable } from '../db/pool.ts';
 import { manyRows, oneRow, type RowSource } from '../db/sql.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
 import { taskColumnsOf, type TaskRecord } from './task-store.ts';
@@ -100,28 +100,6 @@ export interface ClaimResult {
   /** Leased rows whose task was no longer runnable (cancelled meanwhile): their leases to drop. */
   unclaimed: Array<{ taskId: string; lease: string }>;
 }
-
-/**
- * Session settings of the connections a worker claims and settles on (see `Engine.startWorker`).
- * A claim must walk `task_queue_ready` in order and stop after `limit` rows. Whenever the table's
- * statistics are older than its contents, which is what a burst of submits produces, the planner
- * guesses a handful of ready rows and picks a bitmap scan and a sort of the whole queue instead
- * (measured with 5,000 queued: 3.8 ms per claim of 8 instead of 0.2, growing with the backlog).
- * Likewise a statement prepared while `tasks` was small joins it by a sequential scan, and the
- * connection may keep that plan as the table grows (a finish measured 2 ms slower per 5,000 tasks
- * stored). Those connections run only the delivery statements (and the submits
- * that carry their finishes), which look rows up by key and need none of these. A plan that must
- * sort anyway (a few leases put in key order) then costs over `jit_above_cost`, and compiling it
- * took 1.7 s, so JIT is off there too: these statements touch a handful of rows each.
- *
- * With those, a statement's plan does not depend on its parameters, so each is planned once per
- * connection (`force_generic_plan`). Left to choose, PostgreSQL planned the delivery statement
- * afresh for its first five executions on each connection, 1-3 ms each, at the very start of a
- * drain when the worker's cores are what its first tasks wait for. Drains of 5,000, twelve
- * alternating pairs: faster in ten, 9,125 -> 9,785 tasks/s (means), first task started 27.7 ->
- * 22.5 ms after the worker (docs/benchmarks.md, fifteenth session).
- */
-export const deliverySettings: Record<string, string> = { enable_bitmapscan: 'off', enable_seqscan: 'off', enable_sort: 'off', jit: 'off', plan_cache_mode: 'force_generic_plan' };
 
 /**
  * An attempt that ended, as the delivery statement records it (JSON already serialized). Its
@@ -323,9 +301,10 @@ const deliveryStatement = `WITH ${finishing(4)}, candidates AS (
 
 /**
  * Records `finishes` and claims as `claim` asks (nothing when absent), in one statement prepared
- * once per connection; see above.
+ * once per connection; see above. Run it on a worker's delivery connections
+ * (delivery-connections.ts), whose settings its plan is made for.
  */
-export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimRequest): Promise<DeliveryResult> {
+export async function deliver(database: Queryable, finishes: Finish[], claim?: ClaimRequest): Promise<DeliveryResult> {
   type Row = { finished: Finished[] | null; leased_id: string | null; leased_lease: string; previous_status: string | null; first_run: boolean; notified_events: unknown; notified_queues: unknown } & TaskRecord;
   const result = await database.query<Row>({
     name: 'taskloom_deliver',
@@ -349,10 +328,11 @@ export async function deliver(database: Pool, finishes: Finish[], claim?: ClaimR
  * Which of `queues` hold a task that is due: a worker's polling backstop asks this once for the
  * queues whose last claim came back short, and claims again only those (a retry whose backoff
  * ended, work whose NOTIFY it missed). A claim per queue instead cost an idle worker of the six
- * built-in queues three delivery statements a second. Run on the delivery connections, whose
- * settings keep the lookup on `task_queue_ready` however stale the table's statistics are.
+ * built-in queues three delivery statements a second. Run on the delivery connections
+ * (delivery-connections.ts), whose settings keep the lookup on `task_queue_ready` however stale
+ * the table's statistics are.
  */
-export async function queuesWithDueTasks<Queue extends string>(database: Pool, queues: Queue[]): Promise<Queue[]> {
+export async function queuesWithDueTasks<Queue extends string>(database: Queryable, queues: Queue[]): Promise<Queue[]> {
   if (queues.length === 0) return [];
   const result = await database.query<{ queue: Queue }>({
     name: 'taskloom_due_queues',

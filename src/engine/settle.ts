@@ -8,6 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
+import type { DeliveryConnections } from './delivery-connections.ts';
 import type { Logger } from '../logger.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import { deliver, enqueue, releaseLeases, type ClaimRequest, type DeliveryResult, type Finish, type Finished } from './ready-queue.ts';
@@ -28,12 +29,12 @@ export type Outcome =
 
 /**
  * Ended attempts handed to a statement that records them along with its own work (`Settler.carry`).
- * It runs on `pool`, the worker's delivery connections, whose settings keep each finish an index
- * lookup (ready-queue.ts). Its sender calls `recorded` once that statement committed, or `failed`
- * if it did not.
+ * It runs on `database`, the worker's delivery connections, whose settings keep each finish an
+ * index lookup (delivery-connections.ts). Its sender calls `recorded` once that statement
+ * committed, or `failed` if it did not.
  */
 export interface CarriedFinishes {
-  pool: Pool;
+  database: DeliveryConnections;
   finishes: Finish[];
   recorded: (finished: Finished[]) => Promise<void>;
   failed: () => void;
@@ -54,7 +55,10 @@ interface Pending {
 }
 
 export class Settler {
+  /** For the transactions that record other outcomes (requeue, park) and resume parents. */
   readonly #pool: Pool;
+  /** Where the delivery statement goes. */
+  readonly #delivery: DeliveryConnections;
   readonly #logger: Logger;
   #pending: Pending[] = [];
   /** Tasks whose outcome is not yet recorded (queued here or being written): their leases stay alive. */
@@ -72,8 +76,9 @@ export class Settler {
   #carrierExpected = false;
   readonly #onSettled: (settlements: Settlement[]) => void;
 
-  constructor(pool: Pool, logger: Logger, onSettled: (settlements: Settlement[]) => void = () => {}) {
-    this.#pool = pool;
+  constructor(connections: { pool: Pool; delivery: DeliveryConnections }, logger: Logger, onSettled: (settlements: Settlement[]) => void = () => {}) {
+    this.#pool = connections.pool;
+    this.#delivery = connections.delivery;
     this.#logger = logger;
     this.#onSettled = onSettled;
   }
@@ -142,7 +147,7 @@ export class Settler {
    */
   carry(): CarriedFinishes | undefined {
     this.#carrierExpected = false;
-    const taken = this.#pool.idleCount > 0 ? this.#take((task) => task.concurrency_key === null) : { items: [], finishes: [] };
+    const taken = this.#delivery.available ? this.#take((task) => task.concurrency_key === null) : { items: [], finishes: [] };
     this.#flushPending();
     if (taken.items.length === 0) return undefined;
     let reported!: () => void;
@@ -150,7 +155,7 @@ export class Settler {
     this.#carried.add(handedOff);
     void handedOff.then(() => this.#carried.delete(handedOff));
     return {
-      pool: this.#pool,
+      database: this.#delivery,
       finishes: taken.finishes,
       recorded: async (finished) => {
         try {
@@ -285,7 +290,7 @@ export class Settler {
 
   /** Records ended attempts (and claims, when asked) in one statement; settles their promises. */
   async #deliver(ended: Pending[], claim?: ClaimRequest, finishes = ended.map((item) => finishOf(item.settlement))): Promise<DeliveryResult> {
-    const result = await deliver(this.#pool, finishes, claim);
+    const result = await deliver(this.#delivery, finishes, claim);
     await this.#recorded(ended, result.finished);
     return result;
   }

@@ -427,7 +427,7 @@ export class SubmitBatcher {
     let carried: CarriedFinishes | undefined;
     try {
       carried = this.#dependencies.finishes?.carry();
-      const written = await insertPrepared(carried?.pool ?? this.#dependencies.pool, batch, slots, carried?.finishes);
+      const written = await insertPrepared(carried?.database ?? this.#dependencies.pool, batch, slots, carried?.finishes);
       if (carried) void carried.recorded(written.finished);
       return written.created;
     } catch (error) {

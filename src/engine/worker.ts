@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { openConnections, withTransaction, type Pool } from '../db/pool.ts';
+import { withTransaction, type Pool } from '../db/pool.ts';
 import { HardTimeoutError, serializeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
@@ -21,6 +21,7 @@ import type { EventHub } from './event-hub.ts';
 import { holdUntilResolved } from './wait-hold.ts';
 import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
 import { cancelChannel } from './cancel.ts';
+import { DeliveryConnections } from './delivery-connections.ts';
 import { extendLeases, queuesWithDueTasks, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import { FailureHandlers } from './failure-handlers.ts';
@@ -57,13 +58,11 @@ export interface WorkerOptions {
 }
 
 export interface WorkerDependencies {
-  pool: Pool;
   /**
-   * Connections of this worker's own for the hot path, claims and settles, opened with
-   * `deliverySettings` (ready-queue.ts): three, for two pipelined claims and a settle beside
-   * them. The worker closes it when it stops.
+   * The engine's pool. The worker holds up to three of its connections for claims and settles
+   * while it runs (delivery-connections.ts), and hands them back when it stops.
    */
-  deliveryPool: Pool;
+  pool: Pool;
   registry: TaskRegistry;
   listener: NotificationListener;
   /** Where an attempt holding a children wait hears it resolve. */
@@ -184,8 +183,8 @@ export class Worker {
   #sweeping: Promise<void> | undefined;
   /** The polling backstop's question in flight: which queues found empty hold due work. */
   #pollingDrained: Promise<void> | undefined;
-  /** The delivery connections opening after the first (start); the pool ends only once they have. */
-  #connectionsOpening: Promise<void> | undefined;
+  /** Where claims and settles go, borrowed from the pool (delivery-connections.ts). */
+  readonly #delivery: DeliveryConnections;
   /** Current wait between failed claims (0: the last claim worked). */
   #claimBackoffMs = 0;
   /** No claim before this time (`Date.now()`): the last one failed. */
@@ -213,7 +212,8 @@ export class Worker {
     this.#childWaitHoldMs = options.childWaitHoldMs ?? 0;
     this.#logger = dependencies.logger.child({ workerId: this.id });
     this.#failureHandlers = new FailureHandlers({ pool: dependencies.pool, registry: dependencies.registry, logger: this.#logger, onHandled: (task) => dependencies.onFailureHandled?.(task) });
-    this.#settler = new Settler(dependencies.deliveryPool, this.#logger, (settlements) => {
+    this.#delivery = new DeliveryConnections(dependencies.pool);
+    this.#settler = new Settler({ pool: dependencies.pool, delivery: this.#delivery }, this.#logger, (settlements) => {
       dependencies.onSettled?.(settlements);
       // A failure handler runs as soon as its task's ending committed, not at the next poll.
       if (settlements.some(({ task, outcome }) => (outcome.kind === 'failed' || outcome.kind === 'cancelled') && this.#failureHandlers.handles(task.task_type))) this.#handleFailures();
@@ -243,26 +243,7 @@ export class Worker {
       this.#drained.clear();
       this.#wakeUp();
     }));
-    // The first claim goes out as soon as one delivery connection is open; the others open
-    // meanwhile, so that claims and settles overlap by the time tasks flow. A connection costs
-    // 12-35 ms to open here, and waiting for all three (each loading the whole schema's catalog)
-    // kept a fresh worker from its backlog for 65 ms. A connection that cannot be opened now is
-    // not an error: the first claim opens one, and its failure backs off and is logged like any
-    // other claim's.
-    const { deliveryPool } = this.#dependencies;
-    const opening = deliveryPool.connect().then((client) => client, () => undefined);
-    try {
-      await Promise.all([registerWorker(pool, this.#registration()), this.#failureHandlers.register()]);
-    } catch (error) {
-      (await opening)?.release();
-      await deliveryPool.end();
-      throw error;
-    }
-    const first = await opening;
-    // Asked for while the first is checked out, so that the pool opens new ones for the rest
-    // rather than lending out the first, which the first claim is about to use.
-    this.#connectionsOpening = openConnections(deliveryPool, deliveryPool.options.max, { primeCatalog: false });
-    first?.release();
+    await Promise.all([registerWorker(pool, this.#registration()), this.#failureHandlers.register()]);
     this.#heartbeat = setInterval(() => void this.#beat(), (this.#heartbeatSeconds * 1000) / 2);
     this.#heartbeat.unref();
     this.#loop = this.#run();
@@ -311,11 +292,10 @@ export class Worker {
     await this.#settler.idle();
     // Started by the last settles at the latest; none starts after them.
     await this.#handlingFailures;
+    await this.#delivery.close();
     await unregisterWorker(this.#dependencies.pool, this.id).catch((error: unknown) => {
       this.#logger.warn({ err: error }, 'could not remove this worker\'s heartbeat row; it ages out');
     });
-    await this.#connectionsOpening;
-    await this.#dependencies.deliveryPool.end();
     this.#dependencies.onStopped?.();
     this.#logger.info({ released: stragglers.length }, 'worker stopped');
   }
@@ -497,7 +477,7 @@ export class Worker {
         // Leased to this worker as it began stopping: handed back like a task claimed ahead,
         // without spending its attempt.
         if (this.#settlerClosing) {
-          new Settler(this.#dependencies.pool, this.#logger, () => {}).settle({ task, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
+          new Settler({ pool: this.#dependencies.pool, delivery: this.#delivery }, this.#logger, () => {}).settle({ task, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
             this.#logger.error({ err: error, taskId: task.id }, 'handing back a task submitted during shutdown failed; it resumes after its lease lapses');
           });
           return;
@@ -564,7 +544,7 @@ export class Worker {
   #pollDrained(): void {
     const drained = [...this.#drained];
     if (drained.length === 0 || this.#pollingDrained) return;
-    this.#pollingDrained = queuesWithDueTasks(this.#dependencies.deliveryPool, drained)
+    this.#pollingDrained = queuesWithDueTasks(this.#delivery, drained)
       .then((due) => due, () => drained)
       .then((due) => this.#reopen(due))
       .finally(() => { this.#pollingDrained = undefined; });
@@ -622,7 +602,7 @@ export class Worker {
    * died while running them on their last allowed attempt.
    */
   async #discard(unclaimed: Array<{ taskId: string; lease: string }>, abandoned: TaskRecord[]): Promise<void> {
-    const ended = await withTransaction(this.#dependencies.deliveryPool, async (transaction) => {
+    const ended = await withTransaction(this.#dependencies.pool, async (transaction) => {
       const events: NewEvent[] = [];
       const cancelled = await transaction.query<TaskRecord>(
         `UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL

@@ -1,8 +1,7 @@
 /**
  * openConnections: a service opens its pool's connections as its worker starts, each loading the
  * schema's tables into its server process, and a database that does not answer then is not an
- * error (the pool reports it at the first real checkout), nor is a table it may not read. A
- * pool of a few statements (a worker's delivery connections) opens without the priming.
+ * error (the pool reports it at the first real checkout), nor is a table it may not read.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPool, openConnections } from '../../src/db/pool.ts';
@@ -33,26 +32,6 @@ it('opens the pool up to its size, and only the connections it lacks', async () 
     expect(primed.rows[0]!.count).toBe(2);
     await openConnections(pool);
     expect(pool.totalCount).toBe(3);
-  } finally {
-    await pool.end();
-  }
-});
-
-it('opens connections without priming them when asked, for a pool of a few statements', async () => {
-  const pool = createPool(database.url, { max: 2, applicationName: 'taskloom-pool-test-unprimed' });
-  try {
-    await openConnections(pool, 1, { primeCatalog: false });
-    expect(pool.totalCount).toBe(1);
-    await openConnections(pool, 2, { primeCatalog: false });
-    expect(pool.totalCount).toBe(2);
-    const sessions = createPool(database.url, { max: 1 });
-    try {
-      // Both connections are idle and neither ran a statement: no priming went out on them.
-      const backends = await sessions.query<{ query: string }>("SELECT query FROM pg_stat_activity WHERE application_name = 'taskloom-pool-test-unprimed'");
-      expect(backends.rows.map((row) => row.query)).toEqual(['', '']);
-    } finally {
-      await sessions.end();
-    }
   } finally {
     await pool.end();
   }

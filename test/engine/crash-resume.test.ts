@@ -1,8 +1,6 @@
 import { expect, it } from 'vitest';
-import { eventually, waitForStatus, useTestEngine } from '../support/engine.ts';
+import { claimAndVanish, eventually, waitForStatus, useTestEngine } from '../support/engine.ts';
 import { killChildren, spawnNode } from '../support/processes.ts';
-import { createPool } from '../../src/db/pool.ts';
-import { deliver, deliverySettings } from '../../src/engine/ready-queue.ts';
 
 const fixture = useTestEngine({ beforeStop: killChildren });
 
@@ -46,15 +44,8 @@ it('resumes a task from its last completed step after its worker is SIGKILLed', 
 it('resumes a task whose claim committed but whose worker never heard so (the answer lost with its connection)', async () => {
   for (const running of fixture.engine.workers) await running.stop();
   const task = await fixture.engine.submit({ taskType: 'test_record_run', input: { n: 7 } });
-  // The claim statement exactly as a worker sends it, from a worker that then never runs the
-  // task or extends its lease: what a worker whose connection dropped with the answer is left with.
-  const deliveryPool = createPool(fixture.database.url, { max: 1, settings: deliverySettings });
-  try {
-    const lost = await deliver(deliveryPool, [], { queue: 'default', limit: 10, workerId: 'worker-that-lost-the-answer', leaseSeconds: 1 });
-    expect(lost.claimed.map((claimed) => claimed.task.id)).toContain(task.task.id);
-  } finally {
-    await deliveryPool.end();
-  }
+  const lost = await claimAndVanish(fixture.database.pool, { queue: 'default', limit: 10, workerId: 'worker-that-lost-the-answer', leaseSeconds: 1 });
+  expect(lost.claimed.map((claimed) => claimed.task.id)).toContain(task.task.id);
   expect((await fixture.engine.getTask(task.task.id)).status).toBe('running');
 
   const worker = await fixture.engine.startWorker({ concurrency: 2, pollIntervalMs: 250 });

@@ -1,14 +1,17 @@
 /**
- * A worker's delivery connections (ready-queue.ts `deliverySettings`): their statements look rows
- * up by key whatever the planner's statistics say, and each is planned once per connection, so
- * that the first claims of a fresh worker are not each planned afresh. Checked on the plan itself
- * (EXPLAIN ANALYZE: rows read per table), not on a timing.
+ * A worker's delivery connections (delivery-connections.ts): borrowed from the engine's pool with
+ * `deliverySettings`, and handed back with them reset. Their statements look rows up by key
+ * whatever the planner's statistics say, and each is planned once per connection, so that the
+ * first claims of a fresh worker are not each planned afresh. Checked on the plan itself (EXPLAIN
+ * ANALYZE: rows read per table), not on a timing.
  */
+import { escapeLiteral } from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createPool, type Pool } from '../../src/db/pool.ts';
+import { createPool, type Pool, type Queryable } from '../../src/db/pool.ts';
 import { defineTask } from '../../src/engine/index.ts';
-import { deliver, deliverySettings, type Finish } from '../../src/engine/ready-queue.ts';
+import { DeliveryConnections, deliverySettings } from '../../src/engine/delivery-connections.ts';
+import { deliver, type Finish } from '../../src/engine/ready-queue.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestEngine } from '../support/engine.ts';
 
@@ -22,20 +25,34 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** The delivery settings' values on the connection `database` runs its statements on. */
+async function settingsOn(database: Queryable): Promise<Record<string, string>> {
+  const settings = await database.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])', [Object.keys(deliverySettings)]);
+  return Object.fromEntries(settings.rows.map((row) => [row.name, row.setting]));
+}
+
 it('plans the delivery statement once per connection, generic from its first execution', async () => {
   // One connection, so that every statement below runs on it.
-  const deliveryPool = createPool(database.url, { max: 1, settings: deliverySettings });
+  const pool = createPool(database.url, { max: 1 });
+  const delivery = new DeliveryConnections(pool);
   try {
-    const settings = await deliveryPool.query<{ name: string; setting: string }>('SELECT name, setting FROM pg_settings WHERE name = ANY($1::text[])', [Object.keys(deliverySettings)]);
-    expect(Object.fromEntries(settings.rows.map((row) => [row.name, row.setting]))).toEqual(deliverySettings);
+    const defaults = await settingsOn(pool);
+    expect(defaults).not.toEqual(deliverySettings);
+    expect(await settingsOn(delivery)).toEqual(deliverySettings);
     for (let round = 0; round < 3; round += 1) {
-      const answer = await deliver(deliveryPool, [], { queue: 'default', limit: 8, workerId: 'planning-probe', leaseSeconds: 30 });
+      const answer = await deliver(delivery, [], { queue: 'default', limit: 8, workerId: 'planning-probe', leaseSeconds: 30 });
       expect(answer).toEqual({ claimed: [], unclaimed: [], finished: [] });
     }
-    const plans = await deliveryPool.query('SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE name = $1', ['taskloom_deliver']);
+    const plans = await delivery.query('SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE name = $1', ['taskloom_deliver']);
     expect(plans.rows).toEqual([{ generic_plans: 3, custom_plans: 0 }]);
+    // Handed back, the connection is as the pool's other users expect it, its statement still
+    // prepared for the next worker that borrows it.
+    await delivery.close();
+    expect(await settingsOn(pool)).toEqual(defaults);
+    expect((await pool.query('SELECT count(*)::int AS count FROM pg_prepared_statements WHERE name = $1', ['taskloom_deliver'])).rows).toEqual([{ count: 1 }]);
   } finally {
-    await deliveryPool.end();
+    await delivery.close();
+    await pool.end();
   }
 });
 
@@ -59,33 +76,29 @@ it('reads tasks and the queue by key with the statistics autovacuum keeps, not t
   // a claim is then a tenth of the queue, which once made it hash all of `tasks` per claim.
   const noop = defineTask({ type: 'plan_probe', description: 'does nothing', queue: 'default', input: z.object({}), run: async () => null });
   const engine = await startTestEngine(database, [noop]);
-  const deliveryPool = createPool(database.url, { max: 1, settings: deliverySettings });
+  const delivery = new DeliveryConnections(database.pool, 1);
   try {
     for (let batch = 0; batch < 20; batch += 1) await Promise.all(Array.from({ length: 100 }, () => engine.submit({ taskType: noop.type, input: {} })));
     await database.pool.query('ANALYZE tasks; ANALYZE task_queue; ANALYZE task_leases');
     const claim = { queue: 'default', limit: 50, workerId: 'plan-probe', leaseSeconds: 30 };
-    const first = await deliver(deliveryPool, [], claim);
+    const first = await deliver(delivery, [], claim);
     expect(first.claimed).toHaveLength(50);
     // The next statement as a worker sends it (its finishes and a claim), explained as it runs.
     const finishes: Finish[] = first.claimed.map(({ task }) => ({ taskId: task.id, lease: task.lease!, status: 'completed', result: null, error: null, durationMs: 1 }));
     let statement: { text: string; values: unknown[] } | undefined;
     const recorder = { query: async (config: { text: string; values: unknown[] }) => { statement = config; return { rows: [] }; } } as unknown as Pool;
     await deliver(recorder, finishes, claim);
-    // Prepared, so that it runs on the generic plan every execution of a worker's uses.
-    const client = await deliveryPool.connect();
-    let explained: { rows: Array<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }> };
-    try {
-      await client.query(`PREPARE explained AS ${statement!.text}`);
-      // EXECUTE takes its arguments as literals; arrays in PostgreSQL's text form.
-      const literal = (value: unknown): string => {
-        if (value === null || value === undefined) return 'NULL';
-        const text = Array.isArray(value) ? `{${value.map((element) => (element === null ? 'NULL' : `"${String(element).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}` : String(value);
-        return client.escapeLiteral(text);
-      };
-      explained = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE explained(${statement!.values.map(literal).join(', ')})`);
-    } finally {
-      client.release();
-    }
+    // Prepared on the delivery connection (one, so the EXECUTE finds it there), so that it runs
+    // on the generic plan every execution of a worker's uses.
+    await delivery.query(`PREPARE explained AS ${statement!.text}`);
+    // EXECUTE takes its arguments as literals; arrays in PostgreSQL's text form.
+    const literal = (value: unknown): string => {
+      if (value === null || value === undefined) return 'NULL';
+      const text = Array.isArray(value) ? `{${value.map((element) => (element === null ? 'NULL' : `"${String(element).replace(/[\\"]/g, '\\$&')}"`)).join(',')}}` : String(value);
+      return escapeLiteral(text);
+    };
+    const explained = await delivery.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE explained(${statement!.values.map(literal).join(', ')})`);
+    await delivery.query('DEALLOCATE explained');
     const read = rowsRead(explained.rows[0]!['QUERY PLAN'][0]!.Plan, ['tasks', 'task_queue']);
     // Each table is read a row per task the statement handles (50 finished, 50 claimed), give or
     // take the claim's walk past locked rows; a scan of the whole table reads 2,000.
@@ -97,7 +110,7 @@ it('reads tasks and the queue by key with the statistics autovacuum keeps, not t
     expect(rescanned.map((node) => `${node['Node Type']} x${node['Actual Loops']}`)).toEqual([]);
     expect((await database.pool.query("SELECT count(*)::int AS count FROM tasks WHERE status = 'completed'")).rows[0]).toEqual({ count: 50 });
   } finally {
-    await deliveryPool.end();
+    await delivery.close();
     await engine.stop();
   }
 });

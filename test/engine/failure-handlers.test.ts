@@ -1,13 +1,11 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createPool } from '../../src/db/pool.ts';
 import { defineTask, failureHandlerPasses, type Engine, type TaskRecord, type Worker } from '../../src/engine/index.ts';
-import { deliver, deliverySettings } from '../../src/engine/ready-queue.ts';
 import { PermanentError } from '../../src/errors.ts';
 import { FailureHandlers } from '../../src/engine/failure-handlers.ts';
 import { TaskRegistry } from '../../src/engine/task-registry.ts';
 import { createTestDatabase, startTestEngine, testLogger, waitForTask, type TestDatabase } from '../../src/kit/testing.ts';
-import { eventually } from '../support/engine.ts';
+import { claimAndVanish, eventually } from '../support/engine.ts';
 
 // Each handler writes one row per call through the transaction it is given: a row that exists
 // committed with the handler's cursor, and the count says how often it ran.
@@ -146,15 +144,8 @@ it('runs for a task cancelled while it waits for a retry, when none of its code 
 it('runs for a task failed as abandoned when its worker stopped answering on its last attempt', async () => {
   await worker.stop();
   const { task } = await engine.submit({ taskType: abandoned.type, input: {} });
-  // The claim exactly as a worker sends it, from a worker that then never runs the task or
-  // extends its lease: what a worker that died right after its claim leaves behind.
-  const deliveryPool = createPool(database.url, { max: 1, settings: deliverySettings });
-  try {
-    const lost = await deliver(deliveryPool, [], { queue: 'default', limit: 10, workerId: 'worker-that-died', leaseSeconds: 1 });
-    expect(lost.claimed.map((claimed) => claimed.task.id)).toContain(task.id);
-  } finally {
-    await deliveryPool.end();
-  }
+  const lost = await claimAndVanish(database.pool, { queue: 'default', limit: 10, workerId: 'worker-that-died', leaseSeconds: 1 });
+  expect(lost.claimed.map((claimed) => claimed.task.id)).toContain(task.id);
   const heard = handled(task.id);
   worker = await engine.startWorker({ concurrency: 4, pollIntervalMs: 100, heartbeatSeconds: 1 });
   await heard;

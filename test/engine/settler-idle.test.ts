@@ -7,9 +7,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createPool, openConnections } from '../../src/db/pool.ts';
 import { defineTask, type Engine } from '../../src/engine/index.ts';
-import { deliver, deliverySettings } from '../../src/engine/ready-queue.ts';
+import { DeliveryConnections } from '../../src/engine/delivery-connections.ts';
+import { deliver } from '../../src/engine/ready-queue.ts';
 import { Settler } from '../../src/engine/settle.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestEngine, testLogger } from '../support/engine.ts';
@@ -43,19 +43,18 @@ async function settlesThisTurn(promise: Promise<unknown>): Promise<boolean> {
 }
 
 it('stays busy while a submit carries its finishes, and goes idle once the submit reports back', async () => {
-  const deliveryPool = createPool(database.url, { max: 1, settings: deliverySettings });
+  const delivery = new DeliveryConnections(database.pool, 1);
   try {
     for (const outcome of ['recorded', 'failed'] as const) {
       const { task } = await engine.submit({ taskType: quick.type, input: {} });
-      const claim = await deliver(deliveryPool, [], { queue: 'default', limit: 1, workerId: 'settler-test', leaseSeconds: 30 });
+      const claim = await deliver(delivery, [], { queue: 'default', limit: 1, workerId: 'settler-test', leaseSeconds: 30 });
       const claimed = claim.claimed.map((row) => row.task);
       expect(claimed.map((row) => row.id)).toEqual([task.id]);
 
-      const settler = new Settler(deliveryPool, testLogger);
+      const settler = new Settler({ pool: database.pool, delivery }, testLogger);
       // As a submit about to go out does (submit.ts): the outcome waits for it instead of a flush.
       settler.expectCarrier();
       const settled = settler.settle({ task: claimed[0]!, outcome: { kind: 'completed', result: { outcome } }, durationMs: 1 });
-      await openConnections(deliveryPool, 1, { primeCatalog: false });
       const carried = settler.carry();
       expect(carried?.finishes.map((finish) => finish.taskId)).toEqual([task.id]);
 
@@ -63,7 +62,7 @@ it('stays busy while a submit carries its finishes, and goes idle once the submi
       expect(await settlesThisTurn(idle)).toBe(false);
       if (outcome === 'recorded') {
         // The submit's statement committed with the finish in it.
-        const written = await deliver(carried!.pool, carried!.finishes);
+        const written = await deliver(carried!.database, carried!.finishes);
         await carried!.recorded(written.finished);
       } else {
         // It failed: the finish goes back, and the Settler writes it itself.
@@ -74,6 +73,6 @@ it('stays busy while a submit carries its finishes, and goes idle once the submi
       expect((await engine.getTask(task.id)).status).toBe('completed');
     }
   } finally {
-    await deliveryPool.end();
+    await delivery.close();
   }
 });

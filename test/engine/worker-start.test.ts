@@ -1,16 +1,18 @@
 /**
- * A worker's start (worker.ts `start`): it claims as soon as one delivery connection is open and
- * opens the others meanwhile. A delivery connection that cannot open at start is not fatal (the
- * claims open one when the database answers again); a worker that cannot register itself fails
- * to start and leaves no delivery connection behind. A worker stopped on its own leaves the
- * engine's list of workers (readiness counts the ones listed).
+ * A worker's start and its connections (worker.ts `start`, delivery-connections.ts): it claims
+ * and settles on connections it borrows from the engine's pool, opening no server process of its
+ * own, and hands them back with their settings reset when it stops. A connection it holds that is
+ * lost (a restart, a failover) is dropped at once and another borrowed, not found dead by the next
+ * claim. A worker that cannot register itself fails to start. A worker stopped on its own leaves
+ * the engine's list of workers (readiness counts the ones listed).
  */
+import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createPool } from '../../src/db/pool.ts';
+import { createPool, openConnections, type Pool } from '../../src/db/pool.ts';
 import { Engine } from '../../src/engine/index.ts';
 import { createSideEffectTables, stepsTask } from '../fixtures/task-types.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { eventually, testLogger, waitForStatus } from '../support/engine.ts';
+import { testLogger, waitForStatus } from '../support/engine.ts';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.ts';
 
 let database: TestDatabase;
@@ -27,44 +29,100 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Delivery connections of this test's database, as the server sees them. */
-async function deliveryConnections(): Promise<number> {
-  const result = await database.pool.query<{ count: number }>(
-    "SELECT count(*)::int AS count FROM pg_stat_activity WHERE application_name = 'taskloom-worker' AND datname = current_database()",
-  );
+/** Server processes connected to this test's database. */
+async function backends(): Promise<number> {
+  const result = await database.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM pg_stat_activity WHERE datname = current_database()');
   return result.rows[0]!.count;
 }
 
-it('starts with its delivery connections refused, and claims once the database answers them', async () => {
-  // The delivery connections (and the listener) go through the proxy; the engine's pool does not.
-  const engine = await Engine.start({ url: proxy.url, pool: database.pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false, eagerStart: false });
+/** Runs `tasks` one-step tasks and waits for each to complete. */
+async function runTasks(engine: Engine, tasks: number): Promise<void> {
+  const submitted = await Promise.all(Array.from({ length: tasks }, (_, index) => engine.submit({ taskType: stepsTask.type, input: { steps: 1 + (index % 2) } })));
+  for (const { task } of submitted) expect((await waitForStatus(engine, task.id, ['completed'])).status).toBe('completed');
+}
+
+/** The delivery settings as each of `pool`'s connections has them now (all checked out at once). */
+async function settingsOfEveryConnection(pool: Pool): Promise<Array<{ enable_seqscan: string; plan_cache_mode: string; prepared: number }>> {
+  const clients = await Promise.all(Array.from({ length: pool.options.max }, () => pool.connect()));
   try {
-    await proxy.cut();
-    const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
-    const { task } = await engine.submit({ taskType: stepsTask.type, input: { steps: 1 } });
-    expect((await engine.getTask(task.id)).status).toBe('queued');
-    await proxy.restore();
-    expect((await waitForStatus(engine, task.id, ['completed'])).result).toEqual({ values: [1], sum: 1 });
-    // The claim opened a delivery connection of its own once the proxy accepted again.
-    expect(await deliveryConnections()).toBeGreaterThan(0);
-    await worker.stop();
-    // A backend leaves pg_stat_activity shortly after its client has gone.
-    await eventually(async () => (await deliveryConnections()) === 0);
+    return await Promise.all(clients.map(async (client) => (await client.query(
+      "SELECT current_setting('enable_seqscan') AS enable_seqscan, current_setting('plan_cache_mode') AS plan_cache_mode, (SELECT count(*)::int FROM pg_prepared_statements WHERE name = 'taskloom_deliver') AS prepared",
+    )).rows[0]));
   } finally {
-    await proxy.restore();
+    for (const client of clients) client.release();
+  }
+}
+
+it('claims on connections borrowed from the engine\'s pool, and hands them back with their settings reset', async () => {
+  // Opened and primed as a service opens its pool at start.
+  const pool = createPool(database.url, { max: 4 });
+  await openConnections(pool);
+  const engine = await Engine.start({ url: database.url, pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false, eagerStart: false });
+  try {
+    const before = await backends();
+    const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+    await runTasks(engine, 6);
+    // No server process was started for the worker.
+    expect(await backends()).toBe(before);
+    await worker.stop();
+    const connections = await settingsOfEveryConnection(pool);
+    expect(connections.map(({ enable_seqscan, plan_cache_mode }) => ({ enable_seqscan, plan_cache_mode }))).toEqual(Array.from({ length: 4 }, () => ({ enable_seqscan: 'on', plan_cache_mode: 'auto' })));
+    // The connections the worker held keep its statement prepared, for the next worker.
+    expect(connections.some((connection) => connection.prepared === 1)).toBe(true);
+  } finally {
     await engine.stop();
+    await pool.end();
   }
 });
 
-it('fails to start when it cannot register, and leaves no delivery connection open', async () => {
-  // The engine's pool goes through the proxy; the delivery connections do not.
+it('gives the connections it is not using back as soon as others wait for the pool', async () => {
+  // A checkout that waits longer than half a second fails: the worker's connections unused
+  // since the tasks ended would otherwise stay with it for a second (`lingerMs`).
+  const pool = createPool(database.url, { max: 3, connectionTimeoutMs: 500 });
+  const engine = await Engine.start({ url: database.url, pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false, eagerStart: false });
+  try {
+    const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+    await runTasks(engine, 6);
+    const checkouts = await Promise.allSettled(Array.from({ length: 3 }, () => pool.connect()));
+    for (const checkout of checkouts) if (checkout.status === 'fulfilled') checkout.value.release();
+    expect(checkouts.map((checkout) => checkout.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    await worker.stop();
+  } finally {
+    await engine.stop();
+    await pool.end();
+  }
+});
+
+it('drops a connection it holds as soon as it is lost, and claims on another once the database answers', async () => {
+  // Everything goes through the proxy: the pool the worker borrows from, and the listener.
+  const pool = createPool(proxy.url, { max: 4, connectionTimeoutMs: 1000 });
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => warnings.push(line) });
+  const engine = await Engine.start({ url: proxy.url, pool, logger, taskTypes: [stepsTask], maintenance: false, schedules: false, eagerStart: false });
+  try {
+    const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 200 });
+    await runTasks(engine, 4);
+    // A failover as the worker sees it: every connection drops, and the next ones are accepted.
+    await proxy.cut();
+    await proxy.restore();
+    await runTasks(engine, 4);
+    // Had a lost connection stayed among the worker's, a claim would have failed on it first.
+    expect(warnings.filter((line) => line.includes('claiming tasks failed'))).toEqual([]);
+    await worker.stop();
+  } finally {
+    await proxy.restore();
+    await engine.stop();
+    await pool.end();
+  }
+});
+
+it('fails to start when it cannot register', async () => {
   const pool = createPool(proxy.url, { max: 2, connectionTimeoutMs: 1000 });
   const engine = await Engine.start({ url: database.url, pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false });
   try {
     await proxy.cut();
     await expect(engine.startWorker({ concurrency: 2 })).rejects.toThrow();
     expect(engine.workers.size).toBe(0);
-    await eventually(async () => (await deliveryConnections()) === 0);
   } finally {
     await proxy.restore();
     await engine.stop();

@@ -5,9 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
-import { eventually, waitForStatus } from '../support/engine.ts';
-import { createPool } from '../../src/db/pool.ts';
-import { deliver, deliverySettings, recoverLostLeases } from '../../src/engine/ready-queue.ts';
+import { claimAndVanish, eventually, waitForStatus } from '../support/engine.ts';
+import { recoverLostLeases } from '../../src/engine/ready-queue.ts';
 import { waitForFailureHandled } from '../../src/kit/testing.ts';
 import { neuralNetworksBody, quantumMechanicsRussianBody } from './fixtures/projects.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
@@ -333,17 +332,12 @@ describe('a worker that dies on the last attempt', () => {
     const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Abandoned project' } })).body;
     const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
     const taskId = started.body.task_id as string;
-    // Every attempt claimed by a worker that then dies: the claim statement exactly as a worker
-    // sends it, with a lease that has lapsed by the time the next sweep looks.
-    const deliveryPool = createPool(api.db.url, { max: 1, settings: deliverySettings });
-    try {
-      for (let attempt = 1; attempt <= (await api.engine.getTask(taskId)).max_attempts; attempt += 1) {
-        const claimed = await deliver(deliveryPool, [], { queue: 'ai_jobs', limit: 10, workerId: `worker-that-died-${attempt}`, leaseSeconds: 0.001 });
-        expect(claimed.claimed.map((claim) => claim.task.id)).toEqual([taskId]);
-        await eventually(async () => (await recoverLostLeases(api.db.pool)) > 0);
-      }
-    } finally {
-      await deliveryPool.end();
+    // Every attempt claimed by a worker that then dies, with a lease that has lapsed by the time
+    // the next sweep looks.
+    for (let attempt = 1; attempt <= (await api.engine.getTask(taskId)).max_attempts; attempt += 1) {
+      const claimed = await claimAndVanish(api.db.pool, { queue: 'ai_jobs', limit: 10, workerId: `worker-that-died-${attempt}`, leaseSeconds: 0.001 });
+      expect(claimed.claimed.map((claim) => claim.task.id)).toEqual([taskId]);
+      await eventually(async () => (await recoverLostLeases(api.db.pool)) > 0);
     }
     await api.engine.startWorker({ concurrency: 2, pollIntervalMs: 100 });
     const task = await waitForStatus(api.engine, taskId, ['failed', 'completed'], 30_000);

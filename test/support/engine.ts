@@ -2,7 +2,9 @@
  * An engine on a test database, with the logger silenced unless TASKLOOM_TEST_LOG is set.
  */
 import { afterAll, beforeAll } from 'vitest';
-import type { Queryable } from '../../src/db/pool.ts';
+import type { Pool, Queryable } from '../../src/db/pool.ts';
+import { DeliveryConnections } from '../../src/engine/delivery-connections.ts';
+import { deliver, type ClaimRequest, type DeliveryResult } from '../../src/engine/ready-queue.ts';
 import type { Engine, SubmitResult, Worker, WorkerOptions } from '../../src/engine/index.ts';
 import { createSideEffectTables, testTaskTypes } from '../fixtures/task-types.ts';
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -40,6 +42,20 @@ export function useTestEngine(options: { worker?: WorkerOptions; beforeStop?: ()
 }
 
 /** Polls `check` until it returns a truthy value or the timeout passes. */
+/**
+ * The claim statement exactly as a worker sends it, from a worker that then never runs what it
+ * took nor extends its leases: what a worker that died right after its claim, or lost the answer
+ * with its connection, leaves behind.
+ */
+export async function claimAndVanish(pool: Pool, claim: ClaimRequest): Promise<DeliveryResult> {
+  const delivery = new DeliveryConnections(pool, 1);
+  try {
+    return await deliver(delivery, [], claim);
+  } finally {
+    await delivery.close();
+  }
+}
+
 export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 20_000, intervalMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
