@@ -2,8 +2,8 @@
  * The connections a worker claims and settles on: up to three (two pipelined claims and a settle
  * beside them) borrowed from the engine's pool as they are needed, each with `deliverySettings`
  * set while the worker holds it and reset as it goes back. Nothing else runs on them meanwhile.
- * One the worker is not using goes back as soon as anything else waits for the pool, or after a
- * second unused.
+ * One the worker is not using goes back as soon as anything else waits for the pool (within
+ * `lookEveryMs`), or after `lingerMs` unused.
  *
  * Borrowed rather than opened: a connection of the worker's own is a new server process, and its
  * first delivery statement loads the tables' catalog entries afresh. On a 2-core machine whose
@@ -45,8 +45,12 @@ const settingsReset = Object.keys(deliverySettings).map((name) => `RESET ${name}
 
 type Statement = string | { name: string; text: string; values: unknown[] };
 
-/** How long a connection may sit unused here before it goes back to the pool. */
-const lingerMs = 1000;
+/**
+ * How long a connection may sit unused here before it goes back to the pool, when nothing waits
+ * for one. Long enough that a worker whose tasks come seconds apart keeps the connections its
+ * statements are prepared on (a connection that never ran one plans it afresh, 1-3 ms).
+ */
+const lingerMs = 30_000;
 /** How often the unused ones are looked at, and whether anyone waits for the pool. */
 const lookEveryMs = 50;
 

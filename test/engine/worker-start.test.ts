@@ -77,7 +77,7 @@ it('claims on connections borrowed from the engine\'s pool, and hands them back 
 
 it('gives the connections it is not using back as soon as others wait for the pool', async () => {
   // A checkout that waits longer than half a second fails: the worker's connections unused
-  // since the tasks ended would otherwise stay with it for a second (`lingerMs`).
+  // since the tasks ended would otherwise stay with it for thirty seconds (`lingerMs`).
   const pool = createPool(database.url, { max: 3, connectionTimeoutMs: 500 });
   const engine = await Engine.start({ url: database.url, pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false, eagerStart: false });
   try {
