@@ -1,7 +1,7 @@
 /**
  * A fresh database for one benchmark run: on DATABASE_URL's server when it is set, else on an
- * embedded PostgreSQL in a temporary folder; migrated, and dropped (with the embedded server
- * and its folder) by `drop`.
+ * embedded PostgreSQL in a temporary folder; migrated, its pool's connections opened, and dropped
+ * (with the embedded server and its folder) by `drop`.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import pg from 'pg';
 import { ensureEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { migrationSources } from '../../src/pipelines/index.ts';
-import { createPool, type Pool } from '../../src/db/pool.ts';
+import { createPool, openConnections, type Pool } from '../../src/db/pool.ts';
 
 export interface BenchDatabase {
   url: string;
@@ -52,6 +52,9 @@ export async function openBenchDatabase(options: { name: string; poolSize: numbe
     url.pathname = `/${name}`;
     pool = createPool(url.toString(), { max: options.poolSize });
     await migrate(pool, migrationSources);
+    // Opened and primed as a service's pool is when it starts (cli/service-commands.ts): a
+    // worker's claims run on these connections.
+    await openConnections(pool);
     return { url: url.toString(), pool, drop: cleanUp };
   } catch (error) {
     await cleanUp();
