@@ -56,6 +56,74 @@ it('plans the delivery statement once per connection, generic from its first exe
   }
 });
 
+/** The server process a statement on `database` runs in. */
+async function backendOf(database: Queryable, sleepSeconds = 0): Promise<number> {
+  return (await database.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep($1)', [sleepSeconds])).rows[0]!.pid;
+}
+
+it('runs at most three statements at once, a fourth waiting for one of their connections', async () => {
+  const pool = createPool(database.url, { max: 10 });
+  const delivery = new DeliveryConnections(pool);
+  try {
+    const backends = await Promise.all(Array.from({ length: 4 }, () => backendOf(delivery, 0.1)));
+    expect(new Set(backends).size).toBe(3);
+    expect(pool.totalCount).toBe(3);
+  } finally {
+    await delivery.close();
+    await pool.end();
+  }
+});
+
+it('keeps a connection through a statement the server refuses, and replaces one that is lost', async () => {
+  const pool = createPool(database.url, { max: 2 });
+  const delivery = new DeliveryConnections(pool, 1);
+  try {
+    const first = await backendOf(delivery);
+    await expect(delivery.query('SELECT 1 / 0')).rejects.toThrow(/division by zero/);
+    expect(await backendOf(delivery)).toBe(first);
+    await database.pool.query('SELECT pg_terminate_backend($1)', [first]);
+    // The lost connection goes as soon as the client hears of it, and the next statement
+    // borrows another, with the settings set on it.
+    const second = await eventuallyDifferent(() => backendOf(delivery), first);
+    expect(await settingsOn(delivery)).toEqual(deliverySettings);
+    expect(second).not.toBe(first);
+  } finally {
+    await delivery.close();
+    await pool.end();
+  }
+});
+
+/** Runs `read` until it answers something other than `than` (a statement failing meanwhile is retried). */
+async function eventuallyDifferent<Value>(read: () => Promise<Value>, than: Value): Promise<Value> {
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const value = await read().catch(() => than);
+    if (value !== than) return value;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('the answer never changed');
+}
+
+it('closes once the statement running on it has ended, and hands every connection back reset', async () => {
+  const pool = createPool(database.url, { max: 2 });
+  const delivery = new DeliveryConnections(pool, 2);
+  try {
+    const running = backendOf(delivery, 0.2);
+    await backendOf(delivery);
+    const closed = delivery.close();
+    expect(typeof (await running)).toBe('number');
+    await closed;
+    await expect(delivery.query('SELECT 1')).rejects.toThrow(/closed/);
+    const clients = await Promise.all([pool.connect(), pool.connect()]);
+    try {
+      for (const client of clients) expect(await settingsOn(client)).not.toEqual(deliverySettings);
+    } finally {
+      for (const client of clients) client.release();
+    }
+  } finally {
+    await pool.end();
+  }
+});
+
 interface PlanNode { 'Relation Name'?: string; 'Node Type': string; 'Actual Rows': number; 'Actual Loops': number; Plans?: PlanNode[] }
 
 /** The plan's nodes, depth first. */
