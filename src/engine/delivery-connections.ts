@@ -45,6 +45,8 @@ const settingsReset = Object.keys(deliverySettings).map((name) => `RESET ${name}
 
 type Statement = string | { name: string; text: string; values: unknown[] };
 
+const closedMessage = 'The worker\'s delivery connections are closed: it has stopped.';
+
 /**
  * How long a connection may sit unused here before it goes back to the pool, when nothing waits
  * for one. Long enough that a worker whose tasks come seconds apart keeps the connections its
@@ -77,7 +79,7 @@ export class DeliveryConnections implements Queryable {
   query<Row extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<Row>>;
   query<Row extends pg.QueryResultRow = pg.QueryResultRow>(statement: { name: string; text: string; values: unknown[] }): Promise<pg.QueryResult<Row>>;
   async query<Row extends pg.QueryResultRow>(statement: Statement, values?: unknown[]): Promise<pg.QueryResult<Row>> {
-    if (this.#closing) throw new Error('The worker\'s delivery connections are closed: it has stopped.');
+    if (this.#closing) throw new Error(closedMessage);
     const client = await this.#acquire();
     try {
       const result = typeof statement === 'string' ? await client.query<Row>(statement, values) : await client.query<Row>(statement);
@@ -103,7 +105,7 @@ export class DeliveryConnections implements Queryable {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error('The worker\'s delivery connections are closed: it has stopped.'));
+      for (const waiter of this.#waiting.splice(0)) waiter.reject(new Error(closedMessage));
       if (this.#held > this.#idle.length) await new Promise<void>((resolve) => { this.#allIdle = resolve; });
       clearInterval(this.#looking);
       await Promise.all(this.#idle.splice(0).map(({ client }) => this.#handBack(client)));
@@ -152,7 +154,7 @@ export class DeliveryConnections implements Queryable {
     if (waiter) return waiter.resolve(client);
     this.#idle.push({ client, since: performance.now() });
     this.#lookAtIdle();
-    if (this.#allIdle && this.#held === this.#idle.length) this.#allIdle();
+    this.#noteIdle();
   }
 
   /**
@@ -207,6 +209,11 @@ export class DeliveryConnections implements Queryable {
   /** One connection fewer is held. */
   #gone(): void {
     this.#held -= 1;
+    this.#noteIdle();
+  }
+
+  /** Lets a waiting `close` go on once no statement runs. */
+  #noteIdle(): void {
     if (this.#allIdle && this.#held === this.#idle.length) this.#allIdle();
   }
 }

@@ -13,7 +13,7 @@ import { defineTask } from '../../src/engine/index.ts';
 import { DeliveryConnections, deliverySettings } from '../../src/engine/delivery-connections.ts';
 import { deliver, type Finish } from '../../src/engine/ready-queue.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
-import { startTestEngine } from '../support/engine.ts';
+import { eventually, startTestEngine } from '../support/engine.ts';
 
 let database: TestDatabase;
 
@@ -84,7 +84,10 @@ it('keeps a connection through a statement the server refuses, and replaces one 
     await database.pool.query('SELECT pg_terminate_backend($1)', [first]);
     // The lost connection goes as soon as the client hears of it, and the next statement
     // borrows another, with the settings set on it.
-    const second = await eventuallyDifferent(() => backendOf(delivery), first);
+    const second = await eventually(async () => {
+      const backend = await backendOf(delivery).catch(() => first);
+      return backend === first ? undefined : backend;
+    });
     expect(await settingsOn(delivery)).toEqual(deliverySettings);
     expect(second).not.toBe(first);
   } finally {
@@ -92,16 +95,6 @@ it('keeps a connection through a statement the server refuses, and replaces one 
     await pool.end();
   }
 });
-
-/** Runs `read` until it answers something other than `than` (a statement failing meanwhile is retried). */
-async function eventuallyDifferent<Value>(read: () => Promise<Value>, than: Value): Promise<Value> {
-  for (let attempt = 0; attempt < 200; attempt += 1) {
-    const value = await read().catch(() => than);
-    if (value !== than) return value;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error('the answer never changed');
-}
 
 it('closes once the statement running on it has ended, and hands every connection back reset', async () => {
   const pool = createPool(database.url, { max: 2 });
