@@ -74,16 +74,32 @@ const stepStatement = `WITH fenced AS (
      )
      SELECT count(*)::int AS stored, ${eventsNotified('announced')} AS notified FROM stored`;
 
+/** A task's context, and what its worker waits for before recording the attempt's outcome. */
+export interface AttemptContext<Input> {
+  context: TaskContext<Input>;
+  /**
+   * Resolves once the step checkpoints the context had under way have committed or failed. The
+   * worker records an attempt's outcome only after them: a step whose work was done and whose
+   * transaction was on its way when the handler threw (a section failing while the outline it was
+   * built on commits, `pipelinedStep`) would otherwise race the settle, lose its lease fence now
+   * and then, and leave nothing of a step that did its work. Undefined when none is under way, so
+   * the common case costs no await.
+   */
+  stepCommitsSettled: () => Promise<unknown> | undefined;
+}
+
 export function createTaskContext<Input>(
   dependencies: ContextDependencies,
   task: TaskRecord,
   input: Input,
   signal: AbortSignal,
   loadSteps: () => Promise<Map<string, unknown>>,
-): TaskContext<Input> {
+): AttemptContext<Input> {
   // Loaded on the first step: tasks that never checkpoint pay nothing for it.
   let loading: Promise<Map<string, unknown>> | undefined;
-  const logger = dependencies.logger.child({ taskId: task.id, taskType: task.task_type, attempt: task.attempts });
+  // Made on first use: a child logger is a few microseconds and an object to collect, at every
+  // task's start, for handlers that mostly never log.
+  let logger: Logger | undefined;
   const event = (type: string, payload: Record<string, unknown>): NewEvent => ({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
   const runningSteps = new Set<string>();
   /** Checkpoints whose transaction is under way (stepCommitsSettled). */
@@ -169,7 +185,10 @@ export function createTaskContext<Input>(
       return task.attempts < task.max_attempts ? dependencies.shortestRetryDelayMs() : null;
     },
     signal,
-    logger,
+    get logger() {
+      logger ??= dependencies.logger.child({ taskId: task.id, taskType: task.task_type, attempt: task.attempts });
+      return logger;
+    },
 
     async snooze(delayMs: number): Promise<never> {
       if (!Number.isFinite(delayMs) || delayMs < 0) throw new ValidationError(`snooze needs a delay of 0 ms or more, got ${delayMs}`);
@@ -299,20 +318,8 @@ export function createTaskContext<Input>(
       return { taskId: submitted.task.id };
     },
   };
-  commitsOf.set(context, committing);
-  return context;
-}
-
-const commitsOf = new WeakMap<object, Set<Promise<void>>>();
-
-/**
- * Resolves once the step checkpoints `context` had under way have committed or failed. The worker
- * records an attempt's outcome only after them: a step whose work was done and whose transaction
- * was on its way when the handler threw (a section failing while the outline it was built on
- * commits, `pipelinedStep`) would otherwise race the settle, lose its lease fence now and then,
- * and leave nothing of a step that did its work.
- */
-export async function stepCommitsSettled(context: object): Promise<void> {
-  const commits = commitsOf.get(context);
-  if (commits !== undefined && commits.size > 0) await Promise.allSettled([...commits]);
+  return {
+    context,
+    stepCommitsSettled: () => (committing.size === 0 ? undefined : Promise.allSettled([...committing])),
+  };
 }

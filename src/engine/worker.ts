@@ -32,7 +32,7 @@ import { attemptEnding } from './attempt-ending.ts';
 import { Settler, type CarriedFinishes, type Outcome, type Settlement } from './settle.ts';
 import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
 import { validateInput, type EagerSlot, type SubmitRequest, type SubmitResult } from './submit.ts';
-import { createTaskContext, loadCompletedSteps, stepCommitsSettled } from './task-context.ts';
+import { createTaskContext, loadCompletedSteps, type AttemptContext } from './task-context.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import { taskColumns, type TaskRecord } from './task-store.ts';
 
@@ -653,7 +653,7 @@ export class Worker {
     const started = performance.now();
     const timers: NodeJS.Timeout[] = [];
     let outcome: Outcome;
-    let context: object | undefined;
+    let attempt: AttemptContext<unknown> | undefined;
     try {
       const definition = registry.get(task.task_type);
       const hardTimeoutMs = definition.hardTimeoutMs ?? queuePolicy(definition.queue).hardTimeoutMs;
@@ -667,18 +667,18 @@ export class Worker {
         timers.push(setTimeout(() => controller.abort(new TaskAbortedError('soft_timeout')), definition.softTimeoutMs));
       }
       const input = validateInput(definition, task.input);
-      const taskContext = createTaskContext(
+      attempt = createTaskContext(
         { pool, logger, submit: (request) => this.#dependencies.submit(request), holdChildrenWait: (waitpoint, signal) => this.#holdChildrenWait(waitpoint, signal), shortestRetryDelayMs: () => taskRetryDelayMs(definition, task.attempts, () => 0) },
         task, input, controller.signal, () => (running.firstRun ? Promise.resolve(new Map()) : loadCompletedSteps(pool, task.id)),
       );
-      context = taskContext;
-      const result = await Promise.race([definition.run(taskContext), hardTimeout]);
-      await stepCommitsSettled(taskContext);
+      const result = await Promise.race([definition.run(attempt.context), hardTimeout]);
+      const checkpoints = attempt.stepCommitsSettled();
+      if (checkpoints !== undefined) await checkpoints;
       outcome = abortReason(controller.signal) === 'cancelled' ? { kind: 'cancelled', result } : { kind: 'completed', result };
     } catch (error) {
       // The checkpoints the handler left on their way commit (or fail) before the outcome is
       // recorded; not after a hard timeout, which settles without waiting for the handler.
-      if (context !== undefined && abortReason(controller.signal) !== 'hard_timeout') await stepCommitsSettled(context);
+      if (abortReason(controller.signal) !== 'hard_timeout') await attempt?.stepCommitsSettled();
       outcome = this.#failureOutcome(running, error);
     } finally {
       for (const timer of timers) clearTimeout(timer);
