@@ -321,6 +321,10 @@ export class Worker {
   }
 
   async #run(): Promise<void> {
+    // The first poll: the sweep in the background, and which queues hold work before any claim.
+    this.#lastPoll = Date.now();
+    this.#sweep();
+    await this.#skipIdleQueues();
     while (!this.#stopping) {
       let claimedAny = false;
       // The backstop: the queues found empty that hold due work again (retries that came due, a
@@ -403,6 +407,23 @@ export class Worker {
       this.#claimsAnswered.delete(answer);
       answered();
     }
+  }
+
+  /**
+   * Before the first claims: which of the worker's queues hold due work, in one statement
+   * (`queuesWithDueTasks`). The others count as drained, as after a claim that came back short,
+   * so the first claims go only where there is work: a worker of the six built-in queues sent a
+   * delivery statement to each in turn, the first with a plan to make, before reaching the one
+   * holding its backlog. A queue whose NOTIFY is heard meanwhile stays open (its turn moved on),
+   * and so does every queue when the lookup fails: they are claimed as before.
+   */
+  async #skipIdleQueues(): Promise<void> {
+    if (this.#queues.length < 2) return;
+    const turns = this.#queues.map((queue) => this.#nextTurn(queue));
+    const due = new Set(await queuesWithDueTasks(this.#delivery, [...this.#queues]).catch(() => this.#queues));
+    this.#queues.forEach((queue, index) => {
+      if (!due.has(queue) && this.#queueTurns.get(queue) === turns[index]) this.#drained.add(queue);
+    });
   }
 
   #nextTurn(queue: string): number {

@@ -3,9 +3,11 @@
  * and settles on connections it borrows from the engine's pool, opening no server process of its
  * own, and hands them back with their settings reset when it stops. A connection it holds that is
  * lost (a restart, a failover) is dropped at once and another borrowed, not found dead by the next
- * claim. A worker that cannot register itself fails to start. A worker stopped on its own leaves
- * the engine's list of workers (readiness counts the ones listed).
+ * claim. A worker that cannot register itself fails to start; registering also forgets the rows
+ * of workers gone for over a day. Its first claims go only to the queues holding due work. A worker
+ * stopped on its own leaves the engine's list of workers (readiness counts the ones listed).
  */
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPool, openConnections, type Pool } from '../../src/db/pool.ts';
@@ -127,6 +129,46 @@ it('fails to start when it cannot register', async () => {
     await proxy.restore();
     await engine.stop();
     await pool.end();
+  }
+});
+
+it('forgets the workers gone for over a day as it registers', async () => {
+  await database.pool.query(
+    `INSERT INTO workers (id, hostname, pid, queues, concurrency, started_at, heartbeat_at, expires_at) VALUES
+       ('gone-long-ago', 'elsewhere', 1, '{default}', 1, now() - interval '30 hours', now() - interval '30 hours', now() - interval '25 hours'),
+       ('gone-an-hour-ago', 'elsewhere', 2, '{default}', 1, now() - interval '2 hours', now() - interval '2 hours', now() - interval '1 hour')`,
+  );
+  const engine = await Engine.start({ url: database.url, pool: database.pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false });
+  try {
+    const worker = await engine.startWorker({ concurrency: 1 });
+    const rows = await database.pool.query<{ id: string }>('SELECT id FROM workers ORDER BY id');
+    // The one an hour gone stays for the dashboard's history; the one a day gone is forgotten.
+    expect(rows.rows.map((row) => row.id)).toEqual(['gone-an-hour-ago', worker.id].sort());
+  } finally {
+    await engine.stop();
+    await database.pool.query("DELETE FROM workers WHERE id = 'gone-an-hour-ago'");
+  }
+});
+
+it('claims at start only in the queues that hold due work', async () => {
+  const engine = await Engine.start({ url: database.url, pool: database.pool, logger: testLogger, taskTypes: [stepsTask], maintenance: false, schedules: false, eagerStart: false });
+  const claimedQueues: string[] = [];
+  const original = pg.Client.prototype.query;
+  try {
+    const { task } = await engine.submit({ taskType: stepsTask.type, input: { steps: 1 } });
+    // Every claim is a delivery statement asking for tasks of one queue ($1) up to a limit ($2).
+    pg.Client.prototype.query = function watchedQuery(this: pg.Client, ...parameters: unknown[]): unknown {
+      const statement = parameters[0] as { name?: string; values?: unknown[] } | undefined;
+      if (statement?.name === 'taskloom_deliver' && Number(statement.values?.[1]) > 0) claimedQueues.push(String(statement.values?.[0]));
+      return (original as (...values: unknown[]) => unknown).apply(this, parameters);
+    } as typeof original;
+    const worker = await engine.startWorker({ concurrency: 2, pollIntervalMs: 60_000 });
+    expect(worker.queueNames.length).toBeGreaterThan(1);
+    await waitForStatus(engine, task.id, ['completed']);
+    expect(claimedQueues).toEqual([task.queue]);
+  } finally {
+    pg.Client.prototype.query = original;
+    await engine.stop();
   }
 });
 
