@@ -29,10 +29,7 @@ export interface WorkerRegistration {
 /** Rows older than this are someone's crash long ago; the next worker to start deletes them. */
 const forgottenAfterHours = 24;
 
-/**
- * Inserts or refreshes the worker's row. An upsert every time: a row pruned while its process
- * was suspended (a laptop asleep overnight) comes back at the next beat.
- */
+/** A worker's row, inserted or refreshed. */
 const upsertWorker = `INSERT INTO workers (id, hostname, pid, queues, concurrency, expires_at)
      VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))
      ON CONFLICT (id) DO UPDATE SET heartbeat_at = now(), expires_at = excluded.expires_at`;
@@ -41,6 +38,10 @@ function registrationValues(worker: WorkerRegistration): unknown[] {
   return [worker.id, hostname(), process.pid, [...worker.queues], worker.concurrency, heartbeatWindowSeconds(worker.heartbeatSeconds)];
 }
 
+/**
+ * Inserts or refreshes the worker's row. An upsert every time: a row pruned while its process
+ * was suspended (a laptop asleep overnight) comes back at the next beat.
+ */
 export async function touchWorker(database: Queryable, worker: WorkerRegistration): Promise<void> {
   await database.query(upsertWorker, registrationValues(worker));
 }
