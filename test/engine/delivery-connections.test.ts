@@ -61,23 +61,28 @@ async function backendOf(database: Queryable, sleepSeconds = 0): Promise<number>
   return (await database.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep($1)', [sleepSeconds])).rows[0]!.pid;
 }
 
-it('runs at most three statements at once, a fourth waiting for one of their connections', async () => {
-  const pool = createPool(database.url, { max: 10 });
-  const delivery = new DeliveryConnections(pool);
+/** Runs `body` with delivery connections of `size` over a pool of its own of `max`, closing both after. */
+async function withDelivery(max: number, size: number | undefined, body: (delivery: DeliveryConnections, pool: Pool) => Promise<void>): Promise<void> {
+  const pool = createPool(database.url, { max });
+  const delivery = new DeliveryConnections(pool, size);
   try {
-    const backends = await Promise.all(Array.from({ length: 4 }, () => backendOf(delivery, 0.1)));
-    expect(new Set(backends).size).toBe(3);
-    expect(pool.totalCount).toBe(3);
+    await body(delivery, pool);
   } finally {
     await delivery.close();
     await pool.end();
   }
+}
+
+it('runs at most three statements at once, a fourth waiting for one of their connections', async () => {
+  await withDelivery(10, undefined, async (delivery, pool) => {
+    const backends = await Promise.all(Array.from({ length: 4 }, () => backendOf(delivery, 0.1)));
+    expect(new Set(backends).size).toBe(3);
+    expect(pool.totalCount).toBe(3);
+  });
 });
 
 it('keeps a connection through a statement the server refuses, and replaces one that is lost', async () => {
-  const pool = createPool(database.url, { max: 2 });
-  const delivery = new DeliveryConnections(pool, 1);
-  try {
+  await withDelivery(2, 1, async (delivery) => {
     const first = await backendOf(delivery);
     await expect(delivery.query('SELECT 1 / 0')).rejects.toThrow(/division by zero/);
     expect(await backendOf(delivery)).toBe(first);
@@ -90,10 +95,7 @@ it('keeps a connection through a statement the server refuses, and replaces one 
     });
     expect(await settingsOn(delivery)).toEqual(deliverySettings);
     expect(second).not.toBe(first);
-  } finally {
-    await delivery.close();
-    await pool.end();
-  }
+  });
 });
 
 it('closes once the statement running on it has ended, and hands every connection back reset', async () => {
