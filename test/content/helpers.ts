@@ -136,6 +136,8 @@ export async function startJob(harness: ContentHarness, companyId: string, path:
   const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/${path}/`, { body });
   expect(started.status, JSON.stringify(started.body)).toBe(202);
   expect(started.body.status).toBe('queued');
+  // The seed's key for the same id.
+  expect(started.body.jobId).toBe(started.body.job_id);
   return started.body.job_id as string;
 }
 

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { socialInstructions, topicsInstructions } from '../../src/pipelines/content/prompts.ts';
+import { yearOfComingMonth } from '../../src/pipelines/content/schemas.ts';
 import { callText } from '../support/model-calls.ts';
 import { contentRowCounts, runJob, startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
 
@@ -203,6 +204,25 @@ it('cancels a running job and keeps what it saved', async () => {
   expect(new Set(kept.map((topic) => topic.persona_id))).toEqual(new Set([active[0]!.id, active[1]!.id]));
   expect((await harness.request('GET', `/api/v1/ai/jobs/${started.body.job_id}/`)).body.status).toBe('cancelled');
 }, 60_000);
+
+it('plans topics from the seed\'s call: one persona and a month, the year its coming one', async () => {
+  const { request } = harness;
+  const personas = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string; status: string }>;
+  const persona = personas.find((entry) => entry.status === 'active')!;
+  const month = 11;
+  const year = yearOfComingMonth(month);
+  const job = await runJob(harness, companyId, 'generate-topics', { persona_id: persona.id, month, posts_count: 3 });
+  // Resolved when the job was asked for: the stored input every attempt replays.
+  expect(job.input).toMatchObject({ year, month, persona_ids: [persona.id] });
+  expect(job.input).not.toHaveProperty('persona_id');
+  expect(job.result_data).toMatchObject({ year, month, topics: 3 });
+  const topics = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=${year}&month=${month}`)).body.topics as Array<{ persona_id: string }>;
+  expect(topics.map((topic) => topic.persona_id)).toEqual([persona.id, persona.id, persona.id]);
+  // One persona or several, not both.
+  const both = await request('POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { body: { persona_id: persona.id, persona_ids: [persona.id], month } });
+  expect(both.status).toBe(400);
+  expect(JSON.stringify(both.body.error)).toContain('persona_id');
+});
 
 it('answers bad input with 4xx and writes nothing', async () => {
   const { request, keys } = harness;

@@ -3,7 +3,7 @@
  *
  * - `POST companies/{id}/scrape-dna/`, `generate-personas/`, `generate-topics/`,
  *   `generate-blogpost/`, `generate-social/`, `generate-image/` and `content-pipeline/` answer
- *   `{job_id, status: "queued"}` (202); a marketer's or admin's key only
+ *   `{job_id, jobId, status: "queued"}` (202); a marketer's or admin's key only
  * - `GET jobs/{id}/`, `POST jobs/{id}/cancel/`, `GET jobs/{id}/stream/` (SSE: the job after each change)
  * - `GET companies/{id}/jobs/?status=`, `GET companies/{id}/jobs/stats/`
  *
@@ -20,7 +20,7 @@ import { resolveImageModel } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
-import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInput, type JobType, type Platform } from './schemas.ts';
+import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInputOf, type JobType, type Platform } from './schemas.ts';
 import { refuseFinalPosts } from './social-task.ts';
 import { imageModelName, writingModel, type ContentServices } from './services.ts';
 import { getTopic } from './topics-store.ts';
@@ -46,13 +46,14 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
     await check?.(tenant, input);
     const { task } = await engine.submit({ taskType: taskTypeFor(jobType, company.plan), input, tenant, projectId: company.id });
     reply.code(202);
-    return { job_id: task.id, job_type: jobType, queue: task.queue, status: 'queued' };
+    // `jobId` is the seed's key for the same id (its views answered `{"jobId": ...}`).
+    return { job_id: task.id, jobId: task.id, job_type: jobType, queue: task.queue, status: 'queued' };
   };
 
   return async (app) => {
     app.post('/api/v1/ai/companies/:id/scrape-dna', (request, reply) => start(request, reply, jobTypes.dna, z.object({ company_id: z.string() }).strict()));
     app.post('/api/v1/ai/companies/:id/generate-personas', (request, reply) => start(request, reply, jobTypes.personas, personasInput));
-    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInput, async (tenant, input) => {
+    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInputOf(request.body), async (tenant, input) => {
       if (typeof input.topic_id !== 'string') return;
       // Rewriting one topic: a rejected one of this company.
       const topic = await getTopic(pool, tenant, input.topic_id);

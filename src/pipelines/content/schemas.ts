@@ -41,22 +41,43 @@ export const personasInput = z.object({
 }).strict();
 export type PersonasInput = z.infer<typeof personasInput>;
 
-/** generate_topics planning a month. */
+/**
+ * The year a month falls in when a request names the month alone: this year's, unless that month
+ * is already over (UTC), then next year's. Topics are planned for a month to come.
+ */
+export function yearOfComingMonth(month: number, now: Date = new Date()): number {
+  return month < now.getUTCMonth() + 1 ? now.getUTCFullYear() + 1 : now.getUTCFullYear();
+}
+
+/**
+ * generate_topics planning a month. The seed's call is `generate_topics(company, persona, month)`:
+ * `persona_id` and a month alone are accepted and resolved when the job is asked for (into
+ * `persona_ids` and `year`), so the stored input, which every attempt replays, never changes.
+ */
 export const monthTopicsInput = z.object({
   company_id: companyId,
-  year: z.number().int().min(2000).max(2100),
+  /** @default the month's coming occurrence: this year's, or next year's when it is over */
+  year: z.number().int().min(2000).max(2100).optional(),
   month: z.number().int().min(1).max(12),
   /** Topics in the month, spread evenly over the personas. @default 8 */
   posts_count: z.number().int().min(1).max(60).default(8),
   /** @default the company's active (selected) personas */
   persona_ids: z.array(z.uuid()).min(1).max(12).optional(),
+  /** One persona, the seed's argument: the same as `persona_ids` with one id. @default none */
+  persona_id: z.uuid().optional(),
   /**
    * Topics go straight to `pending_approval`. A content_pipeline run passes false: its topics stay
    * `draft` until the run opens their approval gates, so no decision can come before the gate.
    * @default true
    */
   submit_for_approval: z.boolean().default(true),
-}).strict();
+}).strict()
+  .refine((input) => input.persona_id === undefined || input.persona_ids === undefined, { message: 'give persona_id (one persona) or persona_ids (several), not both', path: ['persona_id'] })
+  .transform(({ persona_id: personaId, year, ...input }) => ({
+    ...input,
+    year: year ?? yearOfComingMonth(input.month),
+    ...(personaId === undefined ? {} : { persona_ids: [personaId] }),
+  }));
 
 /**
  * generate_topics rewriting one rejected topic: the prompt quotes the supervisor's reason, the
@@ -80,6 +101,14 @@ export type TopicRegenerationInput = z.infer<typeof topicRegenerationInput>;
 
 export const topicsInput = z.union([topicRegenerationInput, monthTopicsInput]);
 export type TopicsInput = z.infer<typeof topicsInput>;
+
+/**
+ * The generate_topics shape a request body means (a rewrite names `topic_id`), so a refusal names
+ * that shape's fields: the union answers only "Invalid input" when neither shape matches.
+ */
+export function topicsInputOf(body: unknown): typeof topicRegenerationInput | typeof monthTopicsInput {
+  return typeof body === 'object' && body !== null && 'topic_id' in body ? topicRegenerationInput : monthTopicsInput;
+}
 
 export const blogpostInput = z.object({
   company_id: companyId,
