@@ -104,6 +104,9 @@ it('approves, rejects with a reason and previews a month of content in the brows
   expect(await twitter.textContent()).toMatch(/\d+ \/ 280 characters/);
   expect(await twitter.textContent()).toMatch(/\d hashtags \(1-2\)/);
   await page.getByTestId('offline-notice').waitFor();
+  // Each row the offline model wrote says so: the post, and each of its social posts.
+  expect(await page.locator('header [data-testid="offline-row"]').count()).toBe(1);
+  expect(await twitter.locator('[data-testid="offline-row"]').count()).toBe(1);
 
   // The run as a tree: the run (DNA, personas and topics are its own steps) and its children:
   // 2 posts, 2 x 2 platforms.

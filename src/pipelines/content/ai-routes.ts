@@ -14,6 +14,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany } from './companies-store.ts';
 import { FinalPostError, InvalidStatusError } from './errors.ts';
 import { resolveImageModel } from './image-model.ts';
@@ -94,10 +95,14 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       return { job_id: id, nodes: await jobTree(engine, tenant, id) };
     });
 
-    // What serves the content: the dashboard labels offline stand-in text as such.
+    // What serves the content: the dashboard labels offline stand-in text as such. `offline` is
+    // the gateway's (no provider at all); a provider for research alone still leaves the writing
+    // to the offline model, which `writing_offline` says.
     app.get('/api/v1/ai/status', async (request) => {
       tenantOf(request);
-      return { offline: services.llm.isOffline(), writing_model: services.llm.resolveModel('generation', writingModel(services.config)), research_model: services.llm.resolveModel('research'), image_model: imageModelName(services) ?? null };
+      const writing = services.llm.resolveModel('generation', writingModel(services.config));
+      const research = services.llm.resolveModel('research');
+      return { offline: services.llm.isOffline(), writing_model: writing, writing_offline: isOfflineModel(writing), research_model: research, research_offline: isOfflineModel(research), image_model: imageModelName(services) ?? null };
     });
 
     app.post('/api/v1/ai/jobs/:id/cancel', async (request) => {

@@ -26,6 +26,7 @@ import { finalStatuses, rewritableStatuses } from './review.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
 import { blogpostInput, imageInput, type BlogpostInput, jobTypes, outlineAnswer, sectionAnswer, taskTypeFor, type Outline } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
+import { writtenBy } from './written-by.ts';
 
 /** Words one section aims at: about 300, so a 2,000-word post has about seven sections. */
 const wordsPerSection = 300;
@@ -75,10 +76,10 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         const answer = await ask('outline', outlineAnswer, outlineInstructions, outlinePrompt(context$, persona, topic, { minWords: input.min_words, maxWords: input.max_words, sections, rejectionReason: input.rejection_reason }));
         step.emit('blogpost_outlined', { company_id: company.id, topic_id: topic.id, sections: answer.object.sections.length });
         // A post another job left `generating` has no text of its own to go back to.
-        return { ...answer.object, post_id: existing?.id ?? randomUUID(), before: existing && existing.status !== 'generating' ? blogPostBefore(existing) : null };
+        return { ...answer.object, post_id: existing?.id ?? randomUUID(), before: existing && existing.status !== 'generating' ? blogPostBefore(existing) : null, model: answer.model };
       }, {
         // The post exists from here on, `generating`, so a cancelled job leaves it visible.
-        save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections }),
+        save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections, model: writtenBy([result.model]) }),
       });
       const outline = await outlineStep.value;
 
@@ -89,7 +90,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         const words = countWords(answer.object.body);
         step.emit('blogpost_section_written', { company_id: company.id, topic_id: topic.id, section: index + 1, words });
         await outlineStep.committed;
-        return { heading: section.heading, body: answer.object.body.trim() };
+        return { heading: section.heading, body: answer.object.body.trim(), model: answer.model };
       }).then((body) => {
         written += 1;
         report(10 + Math.round((written / outline.sections.length) * 75), `section ${written} of ${outline.sections.length} written`);
@@ -107,7 +108,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         parts.push(await context.step(`extend:${extension}`, async () => {
           const words = Math.max(120, missing + 60);
           const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
-          return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim() };
+          return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim(), model: answer.model };
         }));
       }
       if (countWords(assembled()) > input.max_words) {
@@ -115,7 +116,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
         parts[longest] = await context.step('condense', async () => {
           const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
-          return { heading: parts[longest]!.heading, body: answer.object.body.trim() };
+          return { heading: parts[longest]!.heading, body: answer.object.body.trim(), model: answer.model };
         });
       }
       const content = assembled();
@@ -126,7 +127,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
         return null;
       }, {
-        save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections }),
+        save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections, model: writtenBy([outline.model, ...parts.map((part) => part.model)]) }),
       });
 
       let imageTaskId: string | null = null;

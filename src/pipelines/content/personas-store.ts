@@ -14,27 +14,29 @@ export interface Persona extends GeneratedPersona {
   company_id: string;
   position: number;
   status: 'draft' | 'active' | 'archived';
+  /** The model that wrote the persona (`offline:` for the offline stand-in); null before migration content/0002. */
+  model: string | null;
   task_id: string | null;
   created_at: string;
   updated_at: string;
 }
 
-export const personaColumns = 'id, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, status, task_id, created_at, updated_at';
+export const personaColumns = 'id, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, status, model, task_id, created_at, updated_at';
 
 /**
  * Replaces the company's personas that are not in use (draft ones) by the generated ones, in
  * their order after the company's other personas: two statements, whatever the count (it is in
  * the step's transaction, which the run's next stage waits for).
  */
-export async function replaceDraftPersonas(database: Queryable, scope: { tenant: string; companyId: string; taskId: string }, personas: GeneratedPersona[]): Promise<void> {
+export async function replaceDraftPersonas(database: Queryable, scope: { tenant: string; companyId: string; taskId: string; model: string | null }, personas: GeneratedPersona[]): Promise<void> {
   await database.query("DELETE FROM content_personas WHERE tenant = $1 AND company_id = $2 AND status = 'draft' AND NOT EXISTS (SELECT 1 FROM content_topics t WHERE t.persona_id = content_personas.id)", [scope.tenant, scope.companyId]);
   await database.query(
-    `INSERT INTO content_personas (tenant, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, task_id)
+    `INSERT INTO content_personas (tenant, company_id, position, name, bio, archetype, mbti, "values", frustrations, expertise_topics, vocabulary_level, task_id, model)
      SELECT $1, $2, (SELECT coalesce(max(position), 0) FROM content_personas WHERE company_id = $2) + persona.position,
-       persona.name, persona.bio, persona.archetype, persona.mbti, persona."values", persona.frustrations, persona.expertise_topics, persona.vocabulary_level, $3
+       persona.name, persona.bio, persona.archetype, persona.mbti, persona."values", persona.frustrations, persona.expertise_topics, persona.vocabulary_level, $3, $5
      FROM jsonb_to_recordset($4::jsonb) AS persona (position int, name text, bio text, archetype text, mbti text, "values" text[], frustrations text[], expertise_topics text[], vocabulary_level text)
      ORDER BY persona.position`,
-    [scope.tenant, scope.companyId, scope.taskId, JSON.stringify(personas.map((persona, index) => ({ ...persona, position: index + 1 })))],
+    [scope.tenant, scope.companyId, scope.taskId, JSON.stringify(personas.map((persona, index) => ({ ...persona, position: index + 1 }))), scope.model],
   );
 }
 

@@ -30,7 +30,8 @@ export function writePersonas(services: ContentServices, context: TaskContext<un
     await options.after;
     return { personas: answer.object.personas, model: answer.model };
   }, {
-    save: (transaction, result) => replaceDraftPersonas(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId }, result.personas),
+    // A checkpoint from before migration content/0002 holds no model.
+    save: (transaction, result) => replaceDraftPersonas(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId, model: result.model ?? null }, result.personas),
   });
 }
 

@@ -21,6 +21,7 @@
  */
 import { pipelinedStep, type AnyTaskDefinition, type ChildOutcome, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
+import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { researchDna } from './dna-task.ts';
 import { ApprovalTimedOutError } from './errors.ts';
@@ -31,7 +32,8 @@ import { getPersona, listPersonas, selectPersonas } from './personas-store.ts';
 import { getBlogPost } from './posts-store.ts';
 import { lockedReviewState, moveStatuses, reviewState, reviewStates, type ReviewState } from './review.ts';
 import { jobTypes, personaCaps, personaCount, pipelineInput, taskTypeFor, type CompanyDna, type PipelineInput } from './schemas.ts';
-import type { ContentServices } from './services.ts';
+import { writingModel, type ContentServices } from './services.ts';
+import { writtenOffline } from './written-by.ts';
 import { regenerateTopic, writeMonthTopics } from './topics-task.ts';
 import { getTopic } from './topics-store.ts';
 
@@ -122,12 +124,14 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       };
 
       // 1. DNA and personas, unless the company has them and reuse is asked for (decided once:
-      // a replay must take the same path even though the DNA exists by then).
+      // a replay must take the same path even though the DNA exists by then). The offline
+      // model's stand-ins are not reused once a provider's model would write them instead.
       const planned = pipelinedStep(context, 'plan', async () => {
         const [dna, personas] = input.reuse_existing ? await Promise.all([getDna(pool, tenant, company.id), listPersonas(pool, tenant, company.id)]) : [undefined, []];
+        const nowOffline = { research: isOfflineModel(services.llm.resolveModel('research')), writing: isOfflineModel(services.llm.resolveModel('generation', writingModel(services.config))) };
         return {
-          dna: dna === undefined,
-          personas: personas.length === 0,
+          dna: dna === undefined || (writtenOffline(dna.model) && !nowOffline.research),
+          personas: personas.length === 0 || (!nowOffline.writing && personas.every((persona) => writtenOffline(persona.model))),
           // DNA, personas and topics are steps of the run: a model call each (one per persona
           // for topics) that the run waits for anyway, where a child task cost a hand-off before
           // and after it (submit, claim; settle, wake, claim and replay the run), 30-110 ms a

@@ -41,7 +41,7 @@ export interface SocialPost extends Reviewed {
   image_id: string | null;
 }
 
-const reviewColumns = 'status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
+const reviewColumns = 'status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, model, task_id, created_at, updated_at';
 export const postColumns = `id, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, featured_image_id, outline, ${reviewColumns}`;
 const socialColumns = `id, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, image_id, ${reviewColumns}`;
 
@@ -67,6 +67,8 @@ export interface NewBlogPost {
   meta_description: string;
   keywords: string[];
   outline: unknown;
+  /** The models that wrote it (written-by.ts); null when not known. */
+  model: string | null;
 }
 
 /**
@@ -76,14 +78,14 @@ export interface NewBlogPost {
 export async function upsertBlogPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; topicId: string; personaId: string; taskId: string; status: ContentStatus }, post: NewBlogPost): Promise<void> {
   const words = countWords(post.content);
   const written = await database.query(
-    `INSERT INTO content_blog_posts (id, tenant, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, task_id)
-     VALUES ($17, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    `INSERT INTO content_blog_posts (id, tenant, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, task_id, model)
+     VALUES ($17, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $19)
      ON CONFLICT (topic_id) DO UPDATE SET title = excluded.title, content = excluded.content, excerpt = excluded.excerpt, meta_title = excluded.meta_title,
        meta_description = excluded.meta_description, slug = excluded.slug, keywords = excluded.keywords, word_count = excluded.word_count,
-       reading_time_minutes = excluded.reading_time_minutes, outline = excluded.outline, status = excluded.status, task_id = excluded.task_id,
+       reading_time_minutes = excluded.reading_time_minutes, outline = excluded.outline, status = excluded.status, task_id = excluded.task_id, model = excluded.model,
        version = content_blog_posts.version + CASE WHEN excluded.status = 'generating' THEN 1 ELSE 0 END, approved_by = NULL, approved_at = NULL, updated_at = now()
      WHERE content_blog_posts.status <> ALL($18::text[])`,
-    [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id, finalStatuses],
+    [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id, finalStatuses, post.model],
   );
   if (written.rowCount === 0) {
     const final = (await blogPostOfTopic(database, scope.tenant, scope.topicId))!;
@@ -92,11 +94,11 @@ export async function upsertBlogPost(database: Queryable, scope: { id: string; t
 }
 
 /** The columns of a post that a generate_blogpost job overwrites (upsertBlogPost), as they were before it. */
-export type BlogPostBefore = Pick<BlogPost, 'title' | 'content' | 'excerpt' | 'meta_title' | 'meta_description' | 'slug' | 'keywords' | 'word_count' | 'reading_time_minutes' | 'outline' | 'status' | 'version' | 'task_id' | 'approved_by' | 'approved_at'>;
+export type BlogPostBefore = Pick<BlogPost, 'title' | 'content' | 'excerpt' | 'meta_title' | 'meta_description' | 'slug' | 'keywords' | 'word_count' | 'reading_time_minutes' | 'outline' | 'status' | 'version' | 'model' | 'task_id' | 'approved_by' | 'approved_at'>;
 
 export function blogPostBefore(post: BlogPost): BlogPostBefore {
-  const { title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, version, task_id, approved_by, approved_at } = post;
-  return { title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, version, task_id, approved_by, approved_at };
+  const { title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, version, model, task_id, approved_by, approved_at } = post;
+  return { title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, version, model, task_id, approved_by, approved_at };
 }
 
 /**
@@ -114,10 +116,12 @@ export async function restoreBlogPost(database: Queryable, scope: { tenant: stri
   }
   await database.query(
     `UPDATE content_blog_posts SET title = $4, content = $5, excerpt = $6, meta_title = $7, meta_description = $8, slug = $9, keywords = $10, word_count = $11, reading_time_minutes = $12,
-       outline = $13, status = $14, version = $15, task_id = $16, approved_by = $17, approved_at = $18, updated_at = now()
+       outline = $13, status = $14, version = $15, task_id = $16, approved_by = $17, approved_at = $18, model = $19, updated_at = now()
      WHERE ${job}`,
     [scope.tenant, scope.topicId, scope.taskId, before.title, before.content, before.excerpt, before.meta_title, before.meta_description, before.slug, before.keywords, before.word_count, before.reading_time_minutes,
-      JSON.stringify(before.outline), before.status, before.version, before.task_id, before.approved_by, before.approved_at],
+      JSON.stringify(before.outline), before.status, before.version, before.task_id, before.approved_by, before.approved_at,
+      // A checkpoint from before migration content/0002 kept no model.
+      before.model ?? null],
   );
 }
 
@@ -154,15 +158,15 @@ export async function editBlogPost(database: Queryable, tenant: string, id: stri
  * Writes the post's `platform` post; a regeneration rewrites it (version + 1) and keeps its id. A
  * platform's post approved or published meanwhile is left as it is: FinalPostError.
  */
-export async function upsertSocialPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string }): Promise<string> {
+export async function upsertSocialPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string; model: string | null }): Promise<string> {
   const result = await database.query<{ id: string }>(
-    `INSERT INTO content_social_posts (tenant, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, status, task_id, id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    `INSERT INTO content_social_posts (tenant, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, status, task_id, id, model)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
      ON CONFLICT (blog_post_id, platform) DO UPDATE SET text = excluded.text, hashtags = excluded.hashtags, cta_text = excluded.cta_text, character_count = excluded.character_count,
-       status = excluded.status, task_id = excluded.task_id, version = content_social_posts.version + 1, approved_by = NULL, approved_at = NULL, updated_at = now()
+       status = excluded.status, task_id = excluded.task_id, model = excluded.model, version = content_social_posts.version + 1, approved_by = NULL, approved_at = NULL, updated_at = now()
      WHERE content_social_posts.status <> ALL($12::text[])
      RETURNING id`,
-    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id, finalStatuses],
+    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id, finalStatuses, post.model],
   );
   if (result.rows[0] === undefined) {
     const final = (await listSocialPosts(database, scope.tenant, { blogPostId: scope.blogPostId })).find((social) => social.platform === post.platform)!;

@@ -39,6 +39,8 @@ export interface Reviewed {
   rejection_reason: string | null;
   published_at: string | null;
   version: number;
+  /** The model that wrote the text (`offline:` for the offline stand-in); null before migration content/0002. */
+  model: string | null;
   task_id: string | null;
   created_at: string;
   updated_at: string;

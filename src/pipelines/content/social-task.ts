@@ -54,10 +54,11 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
       if (broken.length > 0) step.emit('platform_rules_broken', { company_id: company.id, blog_post_id: post.id, platform, generation, violations: broken });
       else step.emit('social_post_generated', { company_id: company.id, blog_post_id: post.id, social_post_id: id, platform, character_count: characters, hashtags: candidate.hashtags.length });
       await before;
-      return { ...candidate, id, characters, violations: broken };
+      return { ...candidate, id, characters, violations: broken, model: generated.model };
     }, {
       save: async (transaction, result) => {
-        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result });
+        // A checkpoint from before migration content/0002 holds no model.
+        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result, model: result.model ?? null });
       },
     });
     previousCommitted = written.committed;

@@ -16,20 +16,20 @@ export interface Topic extends GeneratedTopic, Reviewed {
   month: number;
 }
 
-export const topicColumns = 'id, company_id, persona_id, title, description, keywords, year, month, week_number, status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, task_id, created_at, updated_at';
+export const topicColumns = 'id, company_id, persona_id, title, description, keywords, year, month, week_number, status, approved_by, approved_at, rejected_by, rejected_at, rejection_reason, published_at, version, model, task_id, created_at, updated_at';
 
 /** Statuses in which a person may still change the text. */
 export const editableStatuses: readonly ContentStatus[] = ['draft', 'pending_approval', 'rejected'];
 
 /** A persona's topics of a month, in one statement (inside its step's transaction). */
-export async function insertTopics(database: Queryable, scope: { tenant: string; companyId: string; taskId: string; year: number; month: number; status: ContentStatus }, topics: Array<GeneratedTopic & { id: string; persona_id: string }>): Promise<void> {
+export async function insertTopics(database: Queryable, scope: { tenant: string; companyId: string; taskId: string; year: number; month: number; status: ContentStatus; model: string | null }, topics: Array<GeneratedTopic & { id: string; persona_id: string }>): Promise<void> {
   if (topics.length === 0) return;
   await database.query(
-    `INSERT INTO content_topics (id, tenant, company_id, persona_id, title, description, keywords, year, month, week_number, status, task_id)
-     SELECT topic.id, $1, $2, topic.persona_id, topic.title, topic.description, topic.keywords, $3, $4, topic.week_number, $5, $6
+    `INSERT INTO content_topics (id, tenant, company_id, persona_id, title, description, keywords, year, month, week_number, status, task_id, model)
+     SELECT topic.id, $1, $2, topic.persona_id, topic.title, topic.description, topic.keywords, $3, $4, topic.week_number, $5, $6, $8
      FROM jsonb_to_recordset($7::jsonb) AS topic (id uuid, persona_id uuid, title text, description text, keywords text[], week_number int, position int)
      ORDER BY topic.position`,
-    [scope.tenant, scope.companyId, scope.year, scope.month, scope.status, scope.taskId, JSON.stringify(topics.map(({ id, persona_id, title, description, keywords, week_number }, position) => ({ id, persona_id, title, description, keywords, week_number, position })))],
+    [scope.tenant, scope.companyId, scope.year, scope.month, scope.status, scope.taskId, JSON.stringify(topics.map(({ id, persona_id, title, description, keywords, week_number }, position) => ({ id, persona_id, title, description, keywords, week_number, position }))), scope.model],
   );
 }
 
@@ -40,11 +40,11 @@ export async function insertTopics(database: Queryable, scope: { tenant: string;
  * while the model wrote made a newer decision, and it wins (nothing is written). Returns whether
  * the rewrite was written.
  */
-export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic, status: Extract<ContentStatus, 'draft' | 'pending_approval'>, rejectedVersion: number): Promise<boolean> {
+export async function replaceTopicText(database: Queryable, id: string, topic: GeneratedTopic, status: Extract<ContentStatus, 'draft' | 'pending_approval'>, rejectedVersion: number, model: string | null): Promise<boolean> {
   const updated = await database.query(
-    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = $6, version = version + 1,
+    `UPDATE content_topics SET title = $2, description = $3, keywords = $4, week_number = $5, status = $6, version = version + 1, model = $8,
        approved_by = NULL, approved_at = NULL, updated_at = now() WHERE id = $1 AND status = 'rejected' AND version = $7`,
-    [id, topic.title, topic.description, topic.keywords, topic.week_number, status, rejectedVersion],
+    [id, topic.title, topic.description, topic.keywords, topic.week_number, status, rejectedVersion, model],
   );
   return updated.rowCount === 1;
 }

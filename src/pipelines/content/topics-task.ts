@@ -81,9 +81,10 @@ export async function writeMonthTopics(services: ContentServices, context: TaskC
       const topics = answer.object.topics.map((topic, index) => ({ ...topic, id: randomUUID(), week_number: weeks[index]!, persona_id: personaId }));
       step.emit('topics_generated', { company_id: company.id, persona_id: personaId, topics: topics.length, year: request.year, month: request.month });
       await request.after;
-      return { topics, ids: topics.map((topic) => topic.id) };
+      return { topics, ids: topics.map((topic) => topic.id), model: answer.model };
     }, {
-      save: (transaction, result) => insertTopics(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId, year: request.year, month: request.month, status: request.status }, result.topics),
+      // A checkpoint from before migration content/0002 holds no model.
+      save: (transaction, result) => insertTopics(transaction, { tenant: context.tenant, companyId: company.id, taskId: context.taskId, year: request.year, month: request.month, status: request.status, model: result.model ?? null }, result.topics),
     }).then((result) => {
       done += 1;
       onPersonaDone?.(done, personaIds.length);
@@ -116,8 +117,8 @@ export async function regenerateTopic(services: ContentServices, context: TaskCo
       context: { taskId: context.taskId, step: key },
     });
     step.emit('topic_regenerated', { company_id: company.id, topic_id: topic.id, reason });
-    return { ...answer.object, week_number: topic.week_number };
-  }, { save: async (transaction, result: GeneratedTopic) => { await replaceTopicText(transaction, topic.id, result, status, rejection.version); } });
+    return { ...answer.object, week_number: topic.week_number, model: answer.model };
+  }, { save: async (transaction, result: GeneratedTopic & { model?: string }) => { await replaceTopicText(transaction, topic.id, result, status, rejection.version, result.model ?? null); } });
   // The save's outcome is not in the checkpoint: the row tells (only this rewrite moves it past the rejected version).
   return (await getTopic(services.pool, context.tenant, topic.id)).version > rejection.version;
 }

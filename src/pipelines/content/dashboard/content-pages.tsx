@@ -15,6 +15,7 @@ import { navigate } from '@dashboard/lib/router.ts';
 import { ErrorNotice } from '@dashboard/pages/shared.tsx';
 import { composePost, platformRules } from '../platform-rules.ts';
 import type { Platform } from '../schemas.ts';
+import { writtenOffline } from '../written-by.ts';
 import { Markdown } from './markdown.tsx';
 
 type Row = Record<string, any>;
@@ -25,11 +26,20 @@ function Status({ status }: { status: string }) {
   return <Tag tone={statusTone[status]}>{status.replace('_', ' ')}</Tag>;
 }
 
-/** Says so when the offline model wrote the text: it is a stand-in, not copy to publish. */
+/**
+ * Says so when new text would be written by the offline model: no provider serves the writing
+ * model (none at all, or one for research only). Rows it wrote carry `OfflineTag` whatever the
+ * configuration is now.
+ */
 export function OfflineNotice() {
-  const status = useLoader((signal) => request<{ offline: boolean; writing_model: string }>('/api/v1/ai/status', { signal }), 'status');
-  if (!status.data?.offline) return null;
-  return <p class="notice" data-testid="offline-notice">Offline stand-in text: no model provider is configured, so this content was written by taskloom's offline model ({status.data.writing_model}). It shows the pipeline working end to end; it is not copy to publish.</p>;
+  const status = useLoader((signal) => request<{ offline: boolean; writing_offline: boolean; writing_model: string }>('/api/v1/ai/status', { signal }), 'status');
+  if (!status.data?.writing_offline) return null;
+  return <p class="notice" data-testid="offline-notice">Offline stand-in text: {status.data.offline ? 'no model provider is configured' : 'no provider serves the writing model'}, so new content is written by taskloom's offline model ({status.data.writing_model}). It shows the pipeline working end to end; it is not copy to publish. Rows it wrote are marked "offline stand-in".</p>;
+}
+
+/** Marks a row whose text the offline model wrote (its `model`), not copy to publish. */
+function OfflineTag({ row }: { row: Row }) {
+  return writtenOffline(row.model) ? <span data-testid="offline-row" title={`Written by ${row.model}`}><Tag tone="warn">offline stand-in</Tag></span> : null;
 }
 
 export function CompaniesPage() {
@@ -74,7 +84,7 @@ function TopicCalendar({ topics, personas }: { topics: Row[]; personas: Row[] })
       {weeks.map((week) => (
         <div class="panel" key={week}>
           <h4>Week {week}</h4>
-          <ul class="plain-list">{topics.filter((topic) => topic.week_number === week).map((topic) => <li key={topic.id}><Status status={topic.status} /> {topic.title} <span class="muted small">· {names.get(topic.persona_id) ?? 'persona'}</span></li>)}</ul>
+          <ul class="plain-list">{topics.filter((topic) => topic.week_number === week).map((topic) => <li key={topic.id}><Status status={topic.status} /> {topic.title} <OfflineTag row={topic} /> <span class="muted small">· {names.get(topic.persona_id) ?? 'persona'}</span></li>)}</ul>
         </div>
       ))}
     </div>
@@ -135,7 +145,7 @@ export function CompanyPage({ companyId }: { companyId: string }) {
             <label><input type="checkbox" checked={selection.includes(persona.id) || (selection.length === 0 && persona.status === 'active')} onChange={(event) => setSelection((current) => {
               const base = current.length === 0 ? personas.filter((entry) => entry.status === 'active').map((entry) => entry.id) : current;
               return event.currentTarget.checked ? [...new Set([...base, persona.id])] : base.filter((id) => id !== persona.id);
-            })} /> <strong>{persona.name}</strong></label> <Tag>{persona.archetype}</Tag> <Tag>{persona.mbti}</Tag> <Status status={persona.status} />
+            })} /> <strong>{persona.name}</strong></label> <Tag>{persona.archetype}</Tag> <Tag>{persona.mbti}</Tag> <Status status={persona.status} /> <OfflineTag row={persona} />
             <p class="small">{persona.bio}</p>
             <p class="muted small">Values: {persona.values.join(', ')} · Expertise: {persona.expertise_topics.join(', ')} · {persona.vocabulary_level} vocabulary</p>
           </li>
@@ -151,7 +161,7 @@ export function CompanyPage({ companyId }: { companyId: string }) {
       <TopicCalendar topics={topics.data?.topics ?? []} personas={personas} />
 
       <h2>Blog posts</h2>
-      <ul class="card-list">{(posts.data?.posts ?? []).map((post) => <li class="card-list-item" key={post.id}><Link href={`/content/posts/${post.id}`}>{post.title}</Link> <Status status={post.status} /> <span class="muted small">{post.word_count} words · {post.reading_time_minutes} min</span></li>)}</ul>
+      <ul class="card-list">{(posts.data?.posts ?? []).map((post) => <li class="card-list-item" key={post.id}><Link href={`/content/posts/${post.id}`}>{post.title}</Link> <Status status={post.status} /> <OfflineTag row={post} /> <span class="muted small">{post.word_count} words · {post.reading_time_minutes} min</span></li>)}</ul>
 
       <h2>Jobs</h2>
       <table class="data-table">
@@ -181,7 +191,7 @@ function ApprovalItem({ item, onDone }: { item: Row; onDone: () => void }) {
   const row = detail.data;
   return (
     <li class="card-list-item" data-testid="approval" data-kind={item.kind}>
-      <p><Tag>{item.kind.replace('_', ' ')}</Tag> <strong>{item.title}</strong> <span class="muted small">v{item.version}</span> {item.kind === 'blog_post' ? <Link href={`/content/posts/${item.id}`}>preview</Link> : null}</p>
+      <p><Tag>{item.kind.replace('_', ' ')}</Tag> <strong>{item.title}</strong> <span class="muted small">v{item.version}</span> {row ? <OfflineTag row={row} /> : null} {item.kind === 'blog_post' ? <Link href={`/content/posts/${item.id}`}>preview</Link> : null}</p>
       {row && edit === null ? <p class="small">{String(row[field] ?? '').slice(0, 600)}</p> : null}
       {edit !== null ? <textarea rows={item.kind === 'blog_post' ? 16 : 5} value={edit} onInput={(event) => setEdit(event.currentTarget.value)} /> : null}
       <ErrorNotice error={error as never} />
@@ -216,7 +226,7 @@ function SocialPreview({ post }: { post: Row }) {
   const hashtagsOk = post.hashtags.length >= rule.minHashtags && post.hashtags.length <= rule.maxHashtags;
   return (
     <div class="panel" data-testid="social-preview" data-platform={post.platform}>
-      <div class="panel-header"><h4>{post.platform}</h4> <Status status={post.status} /></div>
+      <div class="panel-header"><h4>{post.platform}</h4> <Status status={post.status} /> <OfflineTag row={post} /></div>
       <p class="readable" style="white-space: pre-wrap">{composePost(post.text, post.hashtags)}</p>
       {post.cta_text ? <p class="small"><strong>{post.cta_text}</strong></p> : null}
       <p class="small"><Tag tone={characters <= rule.maxCharacters ? 'good' : 'bad'}>{`${characters} / ${rule.maxCharacters} characters`}</Tag> <Tag tone={hashtagsOk ? 'good' : 'bad'}>{`${post.hashtags.length} hashtags (${rule.minHashtags}-${rule.maxHashtags})`}</Tag></p>
@@ -231,7 +241,7 @@ export function PostPage({ postId }: { postId: string }) {
   if (!data) return <section class="page"><ErrorNotice error={post.error} /></section>;
   return (
     <section class="page">
-      <header class="page-header"><h1>{data.title} <Status status={data.status} /></h1><Link href={`/content/companies/${data.company_id}`}>Company</Link></header>
+      <header class="page-header"><h1>{data.title} <Status status={data.status} /> <OfflineTag row={data} /></h1><Link href={`/content/companies/${data.company_id}`}>Company</Link></header>
       <OfflineNotice />
       <dl class="facts facts-inline">
         <dt>Words</dt><dd>{data.word_count}</dd><dt>Reading time</dt><dd>{data.reading_time_minutes} min</dd>
