@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
-import { startContentHarness, type ContentHarness } from './helpers.ts';
+import { runJob, startContentHarness, type ContentHarness } from './helpers.ts';
 
 let harness: ContentHarness;
 /** The company of the run the second test makes, for the third. */
@@ -67,11 +67,20 @@ it('researches, writes personas and plans topics in the run, and counts their ca
   expect(types.indexOf('dna_generated')).toBeGreaterThan(events.findIndex((event) => event.payload.stage === 'dna'));
   expect(types.indexOf('personas_generated')).toBeGreaterThan(events.findIndex((event) => event.payload.stage === 'personas'));
   expect(events.findIndex((event) => event.payload.stage === 'personas')).toBeGreaterThan(types.indexOf('dna_generated'));
+
+  // auto_approve decides every row the run made: topics, posts and social posts alike.
+  const social = (await harness.request('GET', `/api/v1/content/social-posts?company_id=${companyId}`)).body.social_posts as Array<{ status: string; approved_by: string }>;
+  expect(social).toHaveLength(2);
+  expect(social.map((post) => [post.status, post.approved_by])).toEqual([['approved', `content_pipeline:${runId}`], ['approved', `content_pipeline:${runId}`]]);
 }, 180_000);
 
 it('rewrites a rejected social post in place, as the next version of the same row', async () => {
   const { request, keys } = harness;
-  const [social] = (await request('GET', `/api/v1/content/social-posts?company_id=${finishedCompanyId}`)).body.social_posts as Array<{ id: string; version: number }>;
+  // The run approved its social posts (auto_approve); a post of another platform waits for a decision.
+  const [post] = (await request('GET', `/api/v1/content/posts?company_id=${finishedCompanyId}`)).body.posts as Array<{ id: string }>;
+  await runJob(harness, finishedCompanyId, 'generate-social', { blog_post_id: post!.id, platforms: ['linkedin'] });
+  const social = ((await request('GET', `/api/v1/content/social-posts?blog_post_id=${post!.id}`)).body.social_posts as Array<{ id: string; version: number; platform: string; status: string }>).find((entry) => entry.platform === 'linkedin');
+  expect(social?.status).toBe('pending_approval');
   const rejected = await request('POST', `/api/v1/content/social-posts/${social!.id}/reject`, { key: keys.supervisor, body: { reason: 'Say when the roastery opens', regenerate: true } });
   expect(rejected.body.regeneration_job_id).toEqual(expect.any(String));
   const rewrite = await waitForTask(harness.engine, rejected.body.regeneration_job_id, ['completed', 'failed'], 60_000);

@@ -221,6 +221,17 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         input: { company_id: company.id, blog_post_id: postId, platforms: [platform] },
       }))));
       count('social', socialOutcomes);
+      if (input.auto_approve) {
+        // The run decides these too: the social posts its children wrote, pending approval. One a
+        // person decided meanwhile keeps that decision.
+        const socialPostIds = socialOutcomes.filter((outcome) => outcome.status === 'completed').map((outcome) => (outcome.result as { social_post_id?: string | null }).social_post_id).filter((id): id is string => typeof id === 'string');
+        await context.step('approve:social', async () => ({ ids: socialPostIds }), {
+          save: async (transaction, result) => {
+            const pending = (await reviewStates(transaction, tenant, 'social_post', result.ids)).filter((state) => state.status === 'pending_approval');
+            await moveStatuses(transaction, tenant, 'social_post', pending.map((state) => state.id), 'approve', { actor: `content_pipeline:${context.taskId}` });
+          },
+        });
+      }
       // The run's own model calls (DNA, personas, topics and rewritten topics) by stage, read
       // while the last stage's step commits.
       const [, own] = await Promise.all([stage('done', 100, 'done'), readUsage()]);
