@@ -154,7 +154,7 @@ it('survives an engine restart while the run waits for approval, without a slot'
   expect(topics).toHaveLength(2);
   for (const topic of topics) expect((await request('POST', `/api/v1/content/topics/${topic.id}/approve`, { key: keys.supervisor })).status).toBe(200);
   await waitForDecisionWait(harness.engine, runId, 'blog_post');
-  const posts = (await request('GET', `/api/v1/content/posts?company_id=${company.id}&status=pending_approval`)).body.posts as Array<{ id: string }>;
+  const posts = (await request('GET', `/api/v1/content/posts?company_id=${company.id}&status=pending_approval`)).body.posts as Array<{ id: string; topic_id: string }>;
   expect(posts).toHaveLength(2);
   // One post is rejected with a reason and rewritten by the run; the rewrite sees the reason.
   const rejected = await request('POST', `/api/v1/content/posts/${posts[0]!.id}/reject`, { key: keys.supervisor, body: { reason: 'Needs a section on water temperature', regenerate: true } });
@@ -177,4 +177,8 @@ it('survives an engine restart while the run waits for approval, without a slot'
   const image = await request('POST', `/api/v1/ai/companies/${company.id}/generate-image/`, { body: { target: 'blog_post', target_id: posts[1]!.id } });
   expect(image.status).toBe(422);
   expect(image.body.error.code).toBe('provider_not_configured');
+  // So is a post that asks for a featured image: its job would queue an image that can only fail.
+  const featured = await request('POST', `/api/v1/ai/companies/${company.id}/generate-blogpost/`, { body: { topic_id: posts[1]!.topic_id, featured_image: true } });
+  expect(featured.status).toBe(422);
+  expect(featured.body.error.code).toBe('provider_not_configured');
 }, 240_000);

@@ -229,7 +229,16 @@ it('answers bad input with 4xx and writes nothing', async () => {
   const topic = ((await request('GET', `/api/v1/content/topics?company_id=${companyId}&status=approved`)).body.topics as Array<{ id: string }>)[0]!;
   const pendingTopic = ((await request('GET', `/api/v1/content/topics?company_id=${companyId}&status=pending_approval`)).body.topics as Array<{ id: string }>)[0]!;
   const otherCompany = (await request('POST', '/api/v1/content/companies', { key: keys.otherMarketer, body: { name: 'Beta Beans' } })).body.id as string;
+  const freeCompany = (await request('POST', '/api/v1/content/companies', { body: { name: 'Free Beans', plan: 'free' } })).body.id as string;
   const counts = await contentRowCounts(harness.db);
+
+  // Images are the pro and ultimate plans' (the seed's [PRO+]), asked for alone or with a post.
+  for (const [path, body] of [['generate-image', { target: 'blog_post', target_id: topic.id }], ['generate-blogpost', { topic_id: topic.id, featured_image: true }]] as const) {
+    const refused = await request('POST', `/api/v1/ai/companies/${freeCompany}/${path}/`, { body });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'plan_required', details: { company_id: freeCompany, plan: 'free', plans: ['pro', 'ultimate'] } });
+    expect(refused.body.error.message).toContain('"plan": "pro"');
+  }
 
   const cases: Array<[string, string, unknown, string | undefined, number]> = [
     ['POST', '/api/v1/ai/companies/7d8f2b1e-0000-4000-8000-000000000000/scrape-dna/', {}, undefined, 404],

@@ -15,9 +15,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
-import { getCompany } from './companies-store.ts';
+import { getCompany, type Company } from './companies-store.ts';
 import { FinalPostError, InvalidStatusError } from './errors.ts';
-import { resolveImageModel } from './image-model.ts';
+import { imageModelFor } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
@@ -37,14 +37,14 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
   const { engine, pool } = services;
 
   /** Validates the whole input (path company included), checks the rows it names, then submits. */
-  const start = async (request: FastifyRequest, reply: FastifyReply, jobType: JobType, schema: z.ZodType, check?: (tenant: string, input: Record<string, unknown>) => Promise<void>) => {
+  const start = async (request: FastifyRequest, reply: FastifyReply, jobType: JobType, schema: z.ZodType, check?: (tenant: string, input: Record<string, unknown>, company: Company) => Promise<void>) => {
     const tenant = tenantOf(request);
     requireRole(request, 'marketer');
     const { id } = parseOrThrow(idParams, request.params, 'params');
     const body = parseOrThrow(jobBody, request.body, 'body');
     const company = await getCompany(pool, tenant, id);
     const input = parseOrThrow(schema, { ...body, company_id: company.id }, 'body') as Record<string, unknown>;
-    await check?.(tenant, input);
+    await check?.(tenant, input, company);
     const { task } = await engine.submit({ taskType: taskTypeFor(jobType, company.plan), input, tenant, projectId: company.id });
     reply.code(202);
     // `jobId` is the seed's key for the same id (its views answered `{"jobId": ...}`).
@@ -61,7 +61,9 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);
       if (topic.status !== 'rejected') throw new InvalidStatusError('topic', topic.id, topic.status, ['rejected']);
     }));
-    app.post('/api/v1/ai/companies/:id/generate-blogpost', (request, reply) => start(request, reply, jobTypes.blogpost, blogpostInput, async (tenant, input) => {
+    app.post('/api/v1/ai/companies/:id/generate-blogpost', (request, reply) => start(request, reply, jobTypes.blogpost, blogpostInput, async (tenant, input, company) => {
+      // A featured image the post's job would queue and that could only fail: refused now.
+      if (input.featured_image === true) await imageModelFor(services, company);
       const topic = await getTopic(pool, tenant, input.topic_id as string);
       if (topic.company_id !== input.company_id) throw new InvalidStatusError('topic', topic.id, `of another company (${topic.company_id})`, ['of this company']);
       if (topic.status !== 'approved' && topic.status !== 'published') throw new InvalidStatusError('topic', topic.id, topic.status, ['approved']);
@@ -75,9 +77,9 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const socialPosts = await listSocialPosts(pool, tenant, { blogPostId: post.id });
       refuseFinalPosts(Object.fromEntries(socialPosts.map((social) => [social.platform, social])), input.platforms as Platform[]);
     }));
-    app.post('/api/v1/ai/companies/:id/generate-image', (request, reply) => start(request, reply, jobTypes.image, imageInput, async (tenant, input) => {
+    app.post('/api/v1/ai/companies/:id/generate-image', (request, reply) => start(request, reply, jobTypes.image, imageInput, async (tenant, input, company) => {
       // Refused before anything is queued: a job that can only fail is not worth a row.
-      await resolveImageModel(services);
+      await imageModelFor(services, company);
       const target = input.target === 'blog_post' ? await getBlogPost(pool, tenant, input.target_id as string) : await getSocialPost(pool, tenant, input.target_id as string);
       if (target.company_id !== input.company_id) throw new InvalidStatusError(input.target as string, target.id, `of another company (${target.company_id})`, ['of this company']);
     }));

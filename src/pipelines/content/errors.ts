@@ -34,6 +34,13 @@ export class ImageProviderNotConfiguredError extends TaskloomError {
   }
 }
 
+/** The company's plan does not include what was asked for (the seed: images are [PRO+]). */
+export class PlanRequiredError extends TaskloomError {
+  constructor(details: { company_id: string; plan: string; feature: string; plans: readonly string[] }) {
+    super('plan_required', `Company ${details.company_id} is on the ${details.plan} plan; ${details.feature} need the ${details.plans.join(' or ')} plan. Change its plan (PATCH /api/v1/content/companies/${details.company_id} with {"plan": "${details.plans[0]}"}) or leave ${details.feature} out.`, { httpStatus: 403, details, retryable: false });
+  }
+}
+
 /** A generated post kept breaking its platform's rules after every regeneration. */
 export class PlatformRulesError extends TaskloomError {
   constructor(platform: string, violations: string[], attempts: number) {

@@ -6,7 +6,9 @@
 import type { ImageModelV4 } from '@ai-sdk/provider';
 import { cachedPromise } from '../../cached-promise.ts';
 import { configureProviders, formatModelId, parseModelId } from '../../llm/index.ts';
-import { ImageProviderNotConfiguredError } from './errors.ts';
+import type { Company } from './companies-store.ts';
+import { ImageProviderNotConfiguredError, PlanRequiredError } from './errors.ts';
+import { imagePlans } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 
 /** The providers whose image models generate_image can use. */
@@ -14,6 +16,16 @@ const imageProviders = new Set(['openai', 'google', 'openai-compatible']);
 
 /** Built once per services object: the configuration does not change while a process runs. */
 const resolved = new WeakMap<ContentServices, Promise<ImageModelV4>>();
+
+/**
+ * What an image for `company` needs, checked before anything is queued and again by the job:
+ * a plan that includes images (`plan_required`), then a configured image model
+ * (`provider_not_configured`). Returns the model.
+ */
+export async function imageModelFor(services: ContentServices, company: Pick<Company, 'id' | 'plan'>): Promise<ImageModelV4> {
+  if (!imagePlans.includes(company.plan)) throw new PlanRequiredError({ company_id: company.id, plan: company.plan, feature: 'images', plans: imagePlans });
+  return resolveImageModel(services);
+}
 
 /**
  * The image model, or `provider_not_configured`. The API checks it before queueing an image job

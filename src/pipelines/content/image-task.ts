@@ -1,12 +1,13 @@
 /**
  * `generate_image`: a featured image for a blog post or an image for a social post, through the
- * AI SDK's image models. With no image provider configured it fails at once with
+ * AI SDK's image models, for a company whose plan includes images (pro and up; else
+ * `plan_required`). With no image provider configured it fails at once with
  * `provider_not_configured`: nothing is stored, no placeholder passes for an image.
  */
 import type { AnyTaskDefinition } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { getCompany } from './companies-store.ts';
-import { resolveImageModel } from './image-model.ts';
+import { imageModelFor } from './image-model.ts';
 import { contentJob } from './job.ts';
 import { getBlogPost, getSocialPost } from './posts-store.ts';
 import { imageInput, jobTypes } from './schemas.ts';
@@ -19,8 +20,9 @@ export function createImageTask(services: ContentServices): AnyTaskDefinition[] 
     input: imageInput,
     async run(context, report) {
       const { input, tenant, taskId } = context;
-      const model = await resolveImageModel(services);
       const company = await getCompany(pool, tenant, input.company_id);
+      // Again here: the plan may have changed since the job was queued.
+      const model = await imageModelFor(services, company);
       const target = input.target === 'blog_post' ? await getBlogPost(pool, tenant, input.target_id) : await getSocialPost(pool, tenant, input.target_id);
       if (target.company_id !== company.id) throw new PermanentError(`The ${input.target.replace('_', ' ')} ${target.id} is not one of company ${company.id}'s.`, { target_id: target.id });
       const prompt = input.prompt ?? ('title' in target

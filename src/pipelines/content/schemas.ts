@@ -8,6 +8,9 @@ import { z } from 'zod';
 export const plans = ['free', 'pro', 'ultimate'] as const;
 export type Plan = (typeof plans)[number];
 
+/** Plans that include images (the seed's pipeline: "Generate Images (Nanobana) [PRO+]"). */
+export const imagePlans: readonly Plan[] = ['pro', 'ultimate'];
+
 /** Active personas a plan allows (the issue: free 3, pro 6, ultimate 12). */
 export const personaCaps: Record<Plan, number> = { free: 3, pro: 6, ultimate: 12 };
 
