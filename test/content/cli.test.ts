@@ -66,6 +66,7 @@ it('rejects a topic no run waits for with --regenerate: a generate_topics job re
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     expect((await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 60_000)).status).toBe('completed');
   };
+  await job('scrape-dna', {});
   await job('generate-personas', {});
   const personas = (await harness.request('GET', `/api/v1/content/companies/${company!.id}/personas`)).body.personas as Array<{ id: string }>;
   expect((await harness.request('POST', '/api/v1/content/personas/select', { body: { company_id: company!.id, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);

@@ -158,12 +158,14 @@ export async function runJob(harness: ContentHarness, companyId: string, path: s
 }
 
 /**
- * A new company of tenant `alpha` with its personas written, three of them selected, and `count`
- * topics of a month that no run waits for: pending approval, or approved by the supervisor.
+ * A new company of tenant `alpha` with its DNA researched, its personas written, three of them
+ * selected, and `count` topics of a month that no run waits for: pending approval, or approved by
+ * the supervisor.
  */
 export async function companyWithTopics(harness: ContentHarness, options: { name: string; year: number; month: number; count: number; approved?: boolean }): Promise<{ companyId: string; topicIds: string[] }> {
   const { request } = harness;
   const companyId = (await request('POST', '/api/v1/content/companies', { body: { name: options.name, plan: 'free' } })).body.id as string;
+  await runJob(harness, companyId, 'scrape-dna', {});
   await runJob(harness, companyId, 'generate-personas', {});
   const personas = (await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>;
   expect((await request('POST', '/api/v1/content/personas/select/', { body: { company_id: companyId, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);

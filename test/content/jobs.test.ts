@@ -239,6 +239,11 @@ it('answers bad input with 4xx and writes nothing', async () => {
     expect(refused.body.error).toMatchObject({ code: 'plan_required', details: { company_id: freeCompany, plan: 'free', plans: ['pro', 'ultimate'] } });
     expect(refused.body.error.message).toContain('"plan": "pro"');
   }
+  // Personas are written from the DNA, which this company does not have yet.
+  const noDna = await request('POST', `/api/v1/ai/companies/${freeCompany}/generate-personas/`, { body: {} });
+  expect(noDna.status).toBe(409);
+  expect(noDna.body.error).toMatchObject({ code: 'dna_required', details: { company_id: freeCompany } });
+  expect(noDna.body.error.message).toContain(`/api/v1/ai/companies/${freeCompany}/scrape-dna/`);
 
   const cases: Array<[string, string, unknown, string | undefined, number]> = [
     ['POST', '/api/v1/ai/companies/7d8f2b1e-0000-4000-8000-000000000000/scrape-dna/', {}, undefined, 404],

@@ -15,8 +15,8 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
-import { getCompany, type Company } from './companies-store.ts';
-import { FinalPostError, InvalidStatusError } from './errors.ts';
+import { getCompany, getDna, type Company } from './companies-store.ts';
+import { DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
 import { imageModelFor } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
@@ -53,7 +53,9 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
 
   return async (app) => {
     app.post('/api/v1/ai/companies/:id/scrape-dna', (request, reply) => start(request, reply, jobTypes.dna, z.object({ company_id: z.string() }).strict()));
-    app.post('/api/v1/ai/companies/:id/generate-personas', (request, reply) => start(request, reply, jobTypes.personas, personasInput));
+    app.post('/api/v1/ai/companies/:id/generate-personas', (request, reply) => start(request, reply, jobTypes.personas, personasInput, async (tenant, _input, company) => {
+      if (!(await getDna(pool, tenant, company.id))) throw new DnaRequiredError(company.id);
+    }));
     app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInputOf(request.body), async (tenant, input) => {
       if (typeof input.topic_id !== 'string') return;
       // Rewriting one topic: a rejected one of this company.

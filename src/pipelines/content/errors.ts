@@ -34,6 +34,17 @@ export class ImageProviderNotConfiguredError extends TaskloomError {
   }
 }
 
+/**
+ * Personas are written from the company's DNA (the seed: "Uses Company DNA as context"), and the
+ * company has none: researched never, or every research failed. Written from the name alone they
+ * would be invented, and stored as if they were the company's.
+ */
+export class DnaRequiredError extends ConflictError {
+  constructor(companyId: string) {
+    super('dna_required', `Company ${companyId} has no DNA yet: personas are written from it. Research it first (POST /api/v1/ai/companies/${companyId}/scrape-dna/), then ask for personas again.`, { company_id: companyId });
+  }
+}
+
 /** The company's plan does not include what was asked for (the seed: images are [PRO+]). */
 export class PlanRequiredError extends TaskloomError {
   constructor(details: { company_id: string; plan: string; feature: string; plans: readonly string[] }) {

@@ -1,9 +1,11 @@
 /**
  * `generate_personas`: six personas (by default) from the company's DNA, stored as drafts; a
- * selection (`POST personas/select/`) makes 3-6 of them active.
+ * selection (`POST personas/select/`) makes 3-6 of them active. A company with no DNA is refused
+ * (`dna_required`): personas from its name alone would be made up.
  */
 import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
+import { DnaRequiredError } from './errors.ts';
 import { contentJob } from './job.ts';
 import { replaceDraftPersonas } from './personas-store.ts';
 import { dnaContext, personasInstructions, personasPrompt } from './prompts.ts';
@@ -44,8 +46,10 @@ export function createPersonasTask(services: ContentServices): AnyTaskDefinition
       const { input } = context;
       const company = await getCompany(pool, context.tenant, input.company_id);
       const dna = await getDna(pool, context.tenant, company.id);
+      // Checked when the job was asked for too; the DNA cannot be removed but with the company.
+      if (!dna) throw new DnaRequiredError(company.id);
       report(10, `writing ${input.count} personas`);
-      const generated = await writePersonas(services, context, company, dna?.data, input.count, { key: 'personas' }).committed;
+      const generated = await writePersonas(services, context, company, dna.data, input.count, { key: 'personas' }).committed;
       report(100, `${generated.personas.length} personas`);
       return { company_id: company.id, personas: generated.personas.length, model: generated.model };
     },
