@@ -99,23 +99,29 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
 
       await outlineStep.committed;
 
-      // The length check: extend while short, condense once when long.
+      // The length check: extend while short, condense once when long. `planned` is the outline
+      // the post ends up with, one section per part: the model's, then each extension. Each
+      // further call is prompted from it, so the section it writes is the one its heading names
+      // (condensing an extension from the outline alone rewrote the last outline section under
+      // the extension's heading: the same section twice).
       const parts = [...bodies];
+      let planned: Outline = outline;
       const assembled = (): string => `# ${outline.title}\n\n${parts.map((part) => `## ${part.heading}\n\n${part.body}`).join('\n\n')}\n`;
       for (let extension = 1; countWords(assembled()) < input.min_words && extension <= maxExtensions; extension += 1) {
         const missing = input.min_words - countWords(assembled());
-        const extra: Outline = { ...outline, sections: [...outline.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
+        const extended: Outline = { ...planned, sections: [...planned.sections, { heading: extension === 1 ? 'Putting it into practice' : `Further considerations ${extension}`, points: outline.keywords.slice(0, 3) }] };
         parts.push(await context.step(`extend:${extension}`, async () => {
           const words = Math.max(120, missing + 60);
-          const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extra, extra.sections.length - 1, words, input.rejection_reason));
-          return { heading: extra.sections.at(-1)!.heading, body: answer.object.body.trim(), model: answer.model };
+          const answer = await ask(`extend:${extension}`, sectionAnswer(words), sectionInstructions, sectionPrompt(context$, persona, extended, extended.sections.length - 1, words, input.rejection_reason));
+          return { heading: extended.sections.at(-1)!.heading, body: answer.object.body.trim(), model: answer.model };
         }));
+        planned = extended;
       }
       if (countWords(assembled()) > input.max_words) {
         const longest = parts.reduce((best, part, index) => (countWords(part.body) > countWords(parts[best]!.body) ? index : best), 0);
         const keep = Math.max(80, countWords(parts[longest]!.body) - (countWords(assembled()) - input.max_words) - 60);
         parts[longest] = await context.step('condense', async () => {
-          const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, outline, Math.min(longest, outline.sections.length - 1), keep)}\nShorter than before: about ${keep} words.`);
+          const answer = await ask('condense', sectionAnswer(keep), sectionInstructions, `${sectionPrompt(context$, persona, planned, longest, keep, input.rejection_reason)}\nShorter than before: about ${keep} words.`);
           return { heading: parts[longest]!.heading, body: answer.object.body.trim(), model: answer.model };
         });
       }
