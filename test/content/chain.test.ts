@@ -99,6 +99,13 @@ it('runs a month from DNA to social posts, gated by a supervisor', async () => {
     expect(post.hashtags.length).toBeGreaterThanOrEqual(platformRules[post.platform].minHashtags);
     expect(post.status).toBe('pending_approval');
   }
+  // Every decision is in the run's log, in the order it was made, as it landed.
+  const decided = (await harness.engine.readEvents({ taskId: runId })).filter((event) => event.type === 'approval_decided').map((event) => event.payload);
+  expect(decided.map((payload) => [payload.kind, payload.id, payload.decision])).toEqual([
+    ['topic', first, 'approved'], ['topic', second, 'rejected'], ['topic', third, 'approved'], ['topic', second, 'approved'],
+    ...posts.map((post) => ['blog_post', post.id, 'approved']),
+  ]);
+  expect(decided[1]).toMatchObject({ company_id: company.id, reason: 'Too generic: make it about cold brew at home', by: expect.any(String) });
   const job = (await request('GET', `/api/v1/ai/jobs/${runId}/`, { key: keys.supervisor })).body;
   expect(job).toMatchObject({ job_type: 'content_pipeline', status: 'completed', progress: 100 });
   expect(job.result_data.llm_usage_by_stage.blogposts.calls).toBeGreaterThan(0);

@@ -153,7 +153,7 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
 
 it('rewrites a rejected topic no run waits for: a generate_topics job whose prompt quotes the reason', async () => {
   const { request, keys } = harness;
-  const pending = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=2&status=pending_approval`)).body.topics as Array<{ id: string; title: string; version: number; week_number: number }>;
+  const pending = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=2&status=pending_approval`)).body.topics as Array<{ id: string; title: string; version: number; week_number: number; task_id: string }>;
   const topic = pending[0]!;
   const reason = 'Too vague: name one brewing method';
   const rejected = await request('POST', `/api/v1/content/topics/${topic.id}/reject`, { key: keys.supervisor, body: { reason, regenerate: true } });
@@ -161,6 +161,9 @@ it('rewrites a rejected topic no run waits for: a generate_topics job whose prom
   expect(rejected.body).toMatchObject({ id: topic.id, status: 'rejected', rejection_reason: reason, version: topic.version });
   const jobId = rejected.body.regeneration_job_id as string;
   expect(jobId).toEqual(expect.any(String));
+  // No run waits for it: the decision is in the log of the job that wrote the topic.
+  const decided = (await harness.engine.readEvents({ taskId: topic.task_id })).filter((event) => event.type === 'approval_decided' && event.payload.id === topic.id);
+  expect(decided.map((event) => event.payload)).toEqual([{ company_id: companyId, kind: 'topic', id: topic.id, decision: 'rejected', by: expect.any(String), reason }]);
 
   expect((await waitForTask(harness.engine, jobId, ['completed', 'failed', 'cancelled'], 60_000)).status).toBe('completed');
   const job = (await request('GET', `/api/v1/ai/jobs/${jobId}/`, { key: keys.supervisor })).body;

@@ -72,6 +72,8 @@ it('researches, writes personas and plans topics in the run, and counts their ca
   const social = (await harness.request('GET', `/api/v1/content/social-posts?company_id=${companyId}`)).body.social_posts as Array<{ status: string; approved_by: string }>;
   expect(social).toHaveLength(2);
   expect(social.map((post) => [post.status, post.approved_by])).toEqual([['approved', `content_pipeline:${runId}`], ['approved', `content_pipeline:${runId}`]]);
+  const decided = events.filter((event) => event.type === 'approval_decided').map((event) => [event.payload.kind, event.payload.by]);
+  expect(decided).toEqual([...['topic', 'topic', 'blog_post', 'blog_post', 'social_post', 'social_post'].map((kind) => [kind, `content_pipeline:${runId}`])]);
 }, 180_000);
 
 it('rewrites a rejected social post in place, as the next version of the same row', async () => {

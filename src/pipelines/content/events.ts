@@ -18,5 +18,6 @@ export const contentEvents = {
   image_generated: z.object({ ...company, image_id: z.string(), target: z.string(), target_id: z.string(), model: z.string() }),
   pipeline_stage: z.object({ ...company, stage: z.string(), message: z.string() }),
   approval_requested: z.object({ ...company, kind: z.string(), id: z.string(), version: z.number() }),
+  /** Every approval and rejection, as it lands: in the waiting run's log, else in that of the job that wrote the row (gates.ts). */
   approval_decided: z.object({ ...company, kind: z.string(), id: z.string(), decision: z.enum(['approved', 'rejected']), by: z.string().nullable(), reason: z.string().nullable() }),
 } satisfies Record<string, z.ZodType>;

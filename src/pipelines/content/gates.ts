@@ -35,7 +35,7 @@
  * gate at that version (`:r2`, `:r3`): the run opens it when it finds the row submitted again
  * (pipeline-task.ts).
  */
-import { activeStatuses, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
+import { activeStatuses, appendEvents, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
 import { submitRegeneration } from './regeneration.ts';
@@ -221,6 +221,17 @@ export async function decide(services: ContentServices & { engine: Engine }, req
     decided = await rows.read(transaction, request.tenant, request.id);
   };
   const regenerate = request.decision === 'rejected' && request.regenerate === true;
+  /**
+   * The decision's `approval_decided` event, in the deciding transaction: in the log of each run
+   * that will read it, else of the job that wrote the row, so a decision no run waits for is
+   * recorded too, and a run's live stream shows it as it lands, not when the run wakes.
+   */
+  const announce = async (transaction: PoolClient, runs: string[]): Promise<void> => {
+    const readers = runs.length > 0 ? await activeRuns(services.engine, request.tenant, runs) : [];
+    const taskIds = readers.length > 0 ? readers : decided.task_id === null ? [] : [decided.task_id];
+    const payload = { company_id: decided.company_id, kind: request.kind, id: request.id, decision: request.decision, by: request.actor, reason: request.reason ?? null };
+    await appendEvents(transaction, taskIds.map((taskId) => ({ taskId, tenant: request.tenant, projectId: decided.company_id, type: 'approval_decided', payload })));
+  };
   // In the deciding transaction, after the gates closed: a run that will read its gate rewrites
   // the row itself (it reads the reason from the gate); with none, the row's own job is submitted
   // before the rejection commits.
@@ -233,9 +244,13 @@ export async function decide(services: ContentServices & { engine: Engine }, req
     await withTransaction(services.pool, async (transaction) => {
       await work(transaction);
       await assignRegeneration(transaction, []);
+      await announce(transaction, []);
     });
   } else {
-    await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work, assignRegeneration);
+    await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work, async (transaction, runs) => {
+      await assignRegeneration(transaction, runs);
+      await announce(transaction, runs);
+    });
   }
   return { decided, regenerationJobId };
 }

@@ -225,11 +225,14 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         // The run decides these too: the social posts its children wrote, pending approval. One a
         // person decided meanwhile keeps that decision.
         const socialPostIds = socialOutcomes.filter((outcome) => outcome.status === 'completed').map((outcome) => (outcome.result as { social_post_id?: string | null }).social_post_id).filter((id): id is string => typeof id === 'string');
-        await context.step('approve:social', async () => ({ ids: socialPostIds }), {
-          save: async (transaction, result) => {
-            const pending = (await reviewStates(transaction, tenant, 'social_post', result.ids)).filter((state) => state.status === 'pending_approval');
-            await moveStatuses(transaction, tenant, 'social_post', pending.map((state) => state.id), 'approve', { actor: `content_pipeline:${context.taskId}` });
-          },
+        // A person deciding one between the read and the save fails the save (invalid_status);
+        // the attempt's retry reads again.
+        await context.step('approve:social', async (step) => {
+          const pending = (await reviewStates(pool, tenant, 'social_post', socialPostIds)).filter((state) => state.status === 'pending_approval').map((state) => state.id);
+          for (const id of pending) step.emit('approval_decided', { company_id: company.id, kind: 'social_post', id, decision: 'approved', by: `content_pipeline:${context.taskId}`, reason: null });
+          return { ids: pending };
+        }, {
+          save: async (transaction, result) => { await moveStatuses(transaction, tenant, 'social_post', result.ids, 'approve', { actor: `content_pipeline:${context.taskId}` }); },
         });
       }
       // The run's own model calls (DNA, personas, topics and rewritten topics) by stage, read
@@ -339,6 +342,8 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
       stage.report(stage.percent, stage.message);
     }
     for (const state of states) step.emit('approval_requested', { company_id: company.id, kind, id: state.id, version: state.version });
+    // The run's own decisions, as a person's are recorded (gates.ts); rows asked about before are not the run's to decide.
+    if (input.auto_approve) for (const state of states.filter((entry) => entry.status === 'draft')) step.emit('approval_decided', { company_id: company.id, kind, id: state.id, decision: 'approved', by: `content_pipeline:${taskId}`, reason: null });
     return { at: Date.now(), rows: states.map((state) => ({ id: state.id, version: state.version, draft: state.status === 'draft' })) };
   }, {
     save: async (transaction, result) => {
@@ -385,10 +390,7 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
     for (const id of ids) {
       const gate = current.get(id);
       if (gate?.decision?.decision !== 'rejected' || !gate.decision.regenerate) continue;
-      await context.step(`decided:${kind}:${id}:${rejectionKey(gate)}`, async (step) => {
-        step.emit('approval_decided', { company_id: company.id, kind, id, decision: 'rejected', by: gate.decision!.by, reason: gate.decision!.reason });
-        return null;
-      });
+      // Its approval_decided event was written with the decision (gates.ts).
       await regenerate(id, gate);
       const rewritten = await reviewState(pool, tenant, kind, id);
       // Not rewritten: a person submitted or approved the row while the model wrote, and their
