@@ -13,7 +13,7 @@ import { advanceTime, waitForFailureHandled, waitForTask } from '../../src/kit/t
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { sectionInstructions } from '../../src/pipelines/content/prompts.ts';
 import { callText } from '../support/model-calls.ts';
-import { companyWithTopics, postOfTopic, runJob, startContentHarness, startJob, waitForEvent, type ContentHarness } from './helpers.ts';
+import { companyWithTopics, postOfTopic, runJob, startContentHarness, startJob, waitForDecisionWait, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
 /** How the writer answers a section: a refusal (not retried), an outage (retried), or the offline model's text. */
@@ -127,3 +127,36 @@ it('puts a post back when its job is cancelled while it waits for a retry, with 
   expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ status: 'failed', content: '', version: 1 });
   sections = 'written';
 }, 120_000);
+
+it('goes on with the other posts when a run\'s rewrite of a rejected post fails, and puts that post back', async () => {
+  const { request, keys } = harness;
+  sections = 'written';
+  const started = await request('POST', `/api/v1/ai/companies/${companyId}/content-pipeline/`, { body: { year: 2027, month: 9, posts_count: 2, auto_select_personas: true, min_words: 300, max_words: 700, platforms: ['twitter'] } });
+  expect(started.status).toBe(202);
+  const runId = started.body.job_id as string;
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+  // The run's rows: its month's topics, and their posts (the earlier tests left others pending).
+  const topics = (await request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=9`)).body.topics as Array<{ id: string }>;
+  expect(topics).toHaveLength(2);
+  for (const topic of topics) expect((await request('POST', `/api/v1/content/topics/${topic.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  await waitForDecisionWait(harness.engine, runId, 'blog_post');
+  const [kept, rejected] = await Promise.all(topics.map((topic) => postOfTopic(harness, companyId, topic.id)));
+
+  // The rewrite's sections are refused (not retried): its job fails.
+  sections = 'refused';
+  const reason = 'Say which beans';
+  expect((await request('POST', `/api/v1/content/posts/${rejected!.id}/reject`, { key: keys.supervisor, body: { reason, regenerate: true } })).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/posts/${kept!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 120_000);
+  sections = 'written';
+  expect(run.status, JSON.stringify(run.error)).toBe('completed');
+  const result = run.result as { blog_posts_approved: number; blog_post_rewrites_failed: string[]; social_tasks: unknown[] };
+  expect(result.blog_posts_approved).toBe(1);
+  expect(result.blog_post_rewrites_failed).toHaveLength(1);
+  expect(result.social_tasks).toHaveLength(1);
+  const rewrite = await harness.engine.getTask(result.blog_post_rewrites_failed[0]!);
+  expect(rewrite).toMatchObject({ status: 'failed', parent_task_id: runId });
+  await waitForFailureHandled(harness.engine, rewrite.id);
+  // As the rejection left it, for the marketer to edit and submit again.
+  expect((await request('GET', `/api/v1/content/posts/${rejected!.id}`)).body).toMatchObject({ status: 'rejected', rejection_reason: reason });
+}, 180_000);

@@ -191,6 +191,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       const approvedTopics = await decideAll(services, context, company, input, 'topic', topicIds, { stage: 'topic_approval', percent: 40, message: `${topicIds.length} topics wait for approval`, report }, async (id, gate) => {
         const topic = await getTopic(pool, tenant, id);
         await regenerateTopic(services, context, company, await getPersona(pool, tenant, topic.persona_id), topic, gate.decision!.reason ?? '', { version: gate.version, key: rejectionKey(gate) }, 'draft');
+        return true;
       });
 
       // 4. Blog posts for the approved topics, in parallel, then a decision per post.
@@ -201,6 +202,8 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       count('blogposts', postOutcomes);
       const postIds = postOutcomes.filter((outcome) => outcome.status === 'completed').map((outcome) => (outcome.result as { blog_post_id: string }).blog_post_id);
       const failedPosts = postOutcomes.filter((outcome) => outcome.status !== 'completed').map((outcome) => outcome.taskId);
+      // Filled again on every replay: each rewrite's outcome is its child's, read back.
+      const failedRewrites: string[] = [];
       const approvedPosts = await decideAll(services, context, company, input, 'blog_post', postIds, { stage: 'blogpost_approval', percent: 70, message: `${postIds.length} blog posts wait for approval`, report }, async (id, gate) => {
         const post = await getBlogPost(pool, tenant, id);
         // Keyed by the rejection (its version and round), not the row's version: a replay after
@@ -210,7 +213,11 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
           input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected', submit_for_approval: false },
         }]);
         count('blogposts', outcomes);
-        requireCompleted('generate_blogpost (rewrite)', outcomes);
+        // A rewrite that failed is one post short, not a failed month: its job's failure handler
+        // puts the post back as the rejection left it, and the phase goes on with the others.
+        if (outcomes[0]!.status === 'completed') return true;
+        failedRewrites.push(outcomes[0]!.taskId);
+        return false;
       });
 
       // 5. Social posts for the approved posts: one generate_social child per post and platform,
@@ -251,6 +258,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         topics_approved: approvedTopics.length,
         blog_posts: postIds.length,
         blog_posts_failed: failedPosts,
+        blog_post_rewrites_failed: failedRewrites,
         blog_posts_approved: approvedPosts.length,
         social_tasks: socialOutcomes.map((outcome) => ({ task_id: outcome.taskId, status: outcome.status })),
         llm_usage_by_stage: usage,
@@ -324,8 +332,10 @@ async function decidedPersonas(services: ContentServices, context: TaskContext<P
  * Asks for a decision on each row (a gate per row and version), waits until every gate is
  * decided, regenerating rejected rows that ask for it (then asking again), and returns the
  * approved ids in the order given. With auto_approve the run approves each row itself.
+ * `regenerate` answers false when the rewrite failed: the row is not asked about again, unless a
+ * person edits and submits it before the phase ends.
  */
-async function decideAll(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, kind: Exclude<GateKind, 'personas'>, ids: string[], announce: { stage: string; percent: number; message: string; report: (percent: number, message: string) => void }, regenerate: (id: string, gate: Gate) => Promise<void>): Promise<string[]> {
+async function decideAll(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, kind: Exclude<GateKind, 'personas'>, ids: string[], announce: { stage: string; percent: number; message: string; report: (percent: number, message: string) => void }, regenerate: (id: string, gate: Gate) => Promise<boolean>): Promise<string[]> {
   const { pool } = services;
   const { tenant, taskId } = context;
   /**
@@ -391,7 +401,9 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
       const gate = current.get(id);
       if (gate?.decision?.decision !== 'rejected' || !gate.decision.regenerate) continue;
       // Its approval_decided event was written with the decision (gates.ts).
-      await regenerate(id, gate);
+      // False: the rewrite failed. The row is then read below as after a rejection without
+      // regenerate (it is not `pending_approval` again, so it is not asked about again).
+      if (!(await regenerate(id, gate))) continue;
       const rewritten = await reviewState(pool, tenant, kind, id);
       // Not rewritten: a person submitted or approved the row while the model wrote, and their
       // newer decision stands. The row is then read below as after a rejection without regenerate.
