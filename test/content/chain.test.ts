@@ -79,7 +79,9 @@ it('runs a month from DNA to social posts, gated by a supervisor', async () => {
   // The run regenerates the rejected topic (the prompt sees the reason) and asks again.
   const regenerated = await waitForStatus('topics', second, 'pending_approval');
   expect(regenerated.version).toBe(before.version + 1);
-  expect((await request('POST', `/api/v1/content/topics/${second}/approve`, { key: keys.supervisor })).status).toBe(200);
+  expect(regenerated.rejection_reason).toBe('Too generic: make it about cold brew at home');
+  // Approved, it no longer carries the reason it was rejected for.
+  expect((await request('POST', `/api/v1/content/topics/${second}/approve`, { key: keys.supervisor })).body).toMatchObject({ status: 'approved', rejection_reason: null, rejected_by: null });
 
   // Three blog posts are written as child tasks, then wait for approval.
   const posts = await waitForPosts(company.id, 3);

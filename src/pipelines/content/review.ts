@@ -68,7 +68,9 @@ interface Move {
 
 const moves = {
   submit: { from: ['draft', 'rejected'], to: 'pending_approval', set: '' },
-  approve: { from: ['pending_approval'], to: 'approved', set: ', approved_by = $4, approved_at = now(), rejected_by = NULL, rejected_at = NULL' },
+  // An approval clears the last rejection with its reason: the row no longer stands rejected (the
+  // decisions stay in the approval_decided events).
+  approve: { from: ['pending_approval'], to: 'approved', set: ', approved_by = $4, approved_at = now(), rejected_by = NULL, rejected_at = NULL, rejection_reason = NULL' },
   reject: { from: ['pending_approval'], to: 'rejected', set: ', rejected_by = $4, rejected_at = now(), rejection_reason = $5' },
   publish: { from: ['approved'], to: 'published', set: ', published_at = now()' },
 } satisfies Record<string, Move>;
