@@ -9,16 +9,13 @@ import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { outlineInstructions, sectionInstructions } from '../../src/pipelines/content/prompts.ts';
+import { jsonResult } from '../llm/helpers.ts';
 import { callText } from '../support/model-calls.ts';
 import { companyWithTopics, postOfTopic, runJob, startContentHarness, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
 /** The post's section calls, in the order they were made. */
 const sectionPrompts: string[] = [];
-
-function json(value: unknown) {
-  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], finishReason: { unified: 'stop' as const, raw: 'stop' }, usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 40, text: 40, reasoning: 0 } }, warnings: [] };
-}
 
 /**
  * With 400-500 words asked for: three outline sections of 95 words (290 with the title and
@@ -30,13 +27,13 @@ const writer = new MockLanguageModelV4({
   doGenerate: async (options: LanguageModelV4CallOptions) => {
     const { system, user } = callText(options);
     if (system.startsWith(outlineInstructions)) {
-      return json({ title: 'Cold brew', sections: ['One', 'Two', 'Three'].map((heading) => ({ heading, points: [`${heading} point`] })), excerpt: 'Cold brew at home.', meta_title: 'Cold brew', meta_description: 'Cold brew at home.', keywords: ['cold brew', 'coffee', 'home'] });
+      return jsonResult({ title: 'Cold brew', sections: ['One', 'Two', 'Three'].map((heading) => ({ heading, points: [`${heading} point`] })), excerpt: 'Cold brew at home.', meta_title: 'Cold brew', meta_description: 'Cold brew at home.', keywords: ['cold brew', 'coffee', 'home'] });
     }
     if (system.startsWith(sectionInstructions)) {
       sectionPrompts.push(user);
-      if (user.includes('Shorter than before')) return json({ body: 'brewing '.repeat(150) });
-      if (user.includes('"Putting it into practice"')) return json({ body: 'go '.repeat(500) });
-      return json({ body: 'aeropress '.repeat(95) });
+      if (user.includes('Shorter than before')) return jsonResult({ body: 'brewing '.repeat(150) });
+      if (user.includes('"Putting it into practice"')) return jsonResult({ body: 'go '.repeat(500) });
+      return jsonResult({ body: 'aeropress '.repeat(95) });
     }
     return offline.doGenerate(options);
   },

@@ -13,7 +13,11 @@ import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { socialInstructions, topicsInstructions } from '../../src/pipelines/content/prompts.ts';
 import { yearOfComingMonth } from '../../src/pipelines/content/schemas.ts';
+import { jsonResult } from '../llm/helpers.ts';
 import { callText } from '../support/model-calls.ts';
+
+/** A model's JSON answer, with the token counts these tests' usage figures come from. */
+const jsonAnswer = (value: unknown) => jsonResult(value, { input: 50, output: 40 });
 import { contentRowCounts, runJob, startContentHarness, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
@@ -21,10 +25,6 @@ const socialPrompts: string[] = [];
 const topicPrompts: string[] = [];
 /** Topics for this persona hang until the call is aborted (the cancellation test). */
 let slowPersona: string | undefined;
-
-function json(value: unknown) {
-  return { content: [{ type: 'text' as const, text: JSON.stringify(value) }], finishReason: { unified: 'stop' as const, raw: 'stop' }, usage: { inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 }, outputTokens: { total: 40, text: 40, reasoning: 0 } }, warnings: [] };
-}
 
 const writer = new MockLanguageModelV4({
   provider: 'mock',
@@ -36,12 +36,12 @@ const writer = new MockLanguageModelV4({
       // LinkedIn's first answer repeats hashtags: 5 items pass the schema, 2 remain, the rule wants 3-5.
       if (user.includes('Platform: linkedin')) {
         return user.includes('broke the rules')
-          ? json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'coldbrew', 'roasting', 'Roasting', 'coffee'], cta_text: 'Read the post' })
-          : json({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'Coffee', 'COFFEE', 'roasting', 'Roasting'], cta_text: 'Read the post' });
+          ? jsonAnswer({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'coldbrew', 'roasting', 'Roasting', 'coffee'], cta_text: 'Read the post' })
+          : jsonAnswer({ text: 'What we learned roasting for cold brew.', hashtags: ['coffee', 'Coffee', 'COFFEE', 'roasting', 'Roasting'], cta_text: 'Read the post' });
       }
       // Instagram never complies: seven hashtags that are one.
-      if (user.includes('Platform: instagram')) return json({ text: 'A cup.', hashtags: ['cup', 'Cup', 'CUP', '#cup', 'cUp', 'cuP', 'CUp'], cta_text: 'Link in bio' });
-      return json({ text: 'Cold brew at home, step by step.', hashtags: ['coldbrew', 'homebrew'], cta_text: 'Read more' });
+      if (user.includes('Platform: instagram')) return jsonAnswer({ text: 'A cup.', hashtags: ['cup', 'Cup', 'CUP', '#cup', 'cUp', 'cuP', 'CUp'], cta_text: 'Link in bio' });
+      return jsonAnswer({ text: 'Cold brew at home, step by step.', hashtags: ['coldbrew', 'homebrew'], cta_text: 'Read more' });
     }
     if (system.startsWith(topicsInstructions)) topicPrompts.push(user);
     if (slowPersona && system.startsWith(topicsInstructions) && user.includes(`Persona: ${slowPersona} `)) {
