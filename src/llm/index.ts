@@ -16,6 +16,7 @@ export {
 } from './gateway.ts';
 export { cosineSimilarity } from './cosine-similarity.ts';
 export { LlmError, isLlmError, type LlmErrorCode, type LlmErrorDetails } from './errors.ts';
+export { refuseOfflineFallback } from './offline-fallback.ts';
 export { listModelsForConfig, type LlmModelInfo } from './model-catalog.ts';
 export { parseModelId, formatModelId, isOfflineModel, providerNames, type ProviderName } from './model-id.ts';
 export { OfflineLanguageModel, estimateTokens } from './offline-language-model.ts';

@@ -77,3 +77,33 @@ it('never stores a failing provider\'s answer: the words stay queued and the job
   const missing = await harness.request('GET', '/knowledge/lantern', { key: harness.keyB });
   expect(missing.status).toBe(404);
 }, 60_000);
+
+it('never stores the offline fallback model\'s text as knowledge when the provider fails', async () => {
+  // An operator's fallback to the offline model, which answers every call: when the provider
+  // fails, its template text would otherwise pass for the words' definitions.
+  const failing = await startOpenAiCompatibleServer();
+  const withFallback = await startLearningHarness({
+    config: { openaiCompatibleBaseUrl: failing.baseUrl, llmResearchModel: 'openai-compatible:test-chat', llmFallbackModels: 'offline:default', learningSource: 'auto', llmMaxRetries: 1, learningBatchSize: 5 },
+  });
+  try {
+    await withFallback.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'beta', w, w FROM unnest($1::text[]) AS w", [['lantern', 'harbour']]);
+    failing.script('chat', ...Array.from({ length: 40 }, () => ({ kind: 'status' as const, status: 503, message: 'I am having trouble accessing my knowledge base' })));
+    const started = await withFallback.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: withFallback.keyB });
+    expect(started.status).toBe(202);
+    const done = await waitFor(() => withFallback.request('GET', `/jobs/${started.body.job_id}`, { key: withFallback.keyB }), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
+    expect(done.body).toMatchObject({ status: 'failed', total_tokens: 0 });
+    // The offline model did answer: that answer is what was refused.
+    const offline = await withFallback.db.pool.query("SELECT count(*)::int AS count FROM llm_calls WHERE task_id = $1 AND provider = 'offline'", [started.body.job_id]);
+    expect(offline.rows[0].count).toBeGreaterThan(0);
+    const failures = done.body.errors.filter((entry: { code: string }) => entry.code === 'research_provider_failed');
+    expect(failures.length).toBeGreaterThan(0);
+    expect(failures[0].message).toContain('only the offline fallback offline:default answered');
+    const stored = await withFallback.db.pool.query("SELECT source FROM known_words WHERE tenant = 'beta' UNION ALL SELECT source FROM solidified_knowledge WHERE tenant = 'beta'");
+    expect(stored.rows).toEqual([]);
+    const queued = await withFallback.db.pool.query<{ normalised: string }>("SELECT normalised FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
+    expect(queued.rows.map((row) => row.normalised)).toEqual(['lantern', 'harbour']);
+  } finally {
+    await withFallback.close();
+    await failing.close();
+  }
+}, 60_000);

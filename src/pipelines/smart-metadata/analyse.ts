@@ -7,7 +7,7 @@
 import type { Config } from '../../config.ts';
 import type { Pool } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError } from '../../errors.ts';
-import { isLlmError, LlmError, type LlmGateway } from '../../llm/index.ts';
+import { isLlmError, refuseOfflineFallback, type LlmGateway } from '../../llm/index.ts';
 import type { Logger } from '../../logger.ts';
 import { analyseOffline, offlineAnalyserVersion, offlineMinTags, offlineModelId, type OfflineAnalysis } from './offline/index.ts';
 import { buildProjectText } from './project-text.ts';
@@ -89,10 +89,8 @@ export async function analyseProject(services: MetadataServices, request: { tena
       signal: request.signal,
       context: { ...(request.taskId ? { taskId: request.taskId } : {}), ...(request.step ? { step: request.step } : {}) },
     });
-    // The gateway's chain ends with TASKLOOM_LLM_FALLBACK_MODELS whatever a call asks, and an
-    // `offline:` model there answers every call, with template text that is not about the
-    // project. Its answer means the provider failed: a retryable failure, never metadata.
-    if (result.model.startsWith('offline:')) throw offlineFallbackError(model, result.model);
+    // Only an offline fallback answered: the provider failed (retryable), no metadata.
+    refuseOfflineFallback(result, model, 'is not about the project');
     answer = result.object;
     // The model that answered, after any fallback: not the one configured.
     modelUsed = result.model;
@@ -111,19 +109,6 @@ export async function analyseProject(services: MetadataServices, request: { tena
   };
 }
 
-/**
- * A call `requested` of a provider that only `answeredBy`, an offline fallback, answered: the
- * gateway's failure for a chain that ran out (`llm_call_failed`, retryable, `provider_error`).
- */
-function offlineFallbackError(requested: string, answeredBy: string): LlmError {
-  const separator = requested.indexOf(':');
-  const provider = separator < 0 ? requested : requested.slice(0, separator);
-  const model = separator < 0 ? requested : requested.slice(separator + 1);
-  return new LlmError('llm_call_failed', `LLM generation call failed: provider ${provider}, model ${model}: only the offline fallback ${answeredBy} answered, whose template text is not about the project; it is not stored (TASKLOOM_LLM_FALLBACK_MODELS)`, {
-    details: { provider, model, answered_by: answeredBy },
-    retryable: true,
-  });
-}
 
 /** The `error_type` label of a failure. */
 export function errorTypeOf(error: unknown): string {

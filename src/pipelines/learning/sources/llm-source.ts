@@ -7,9 +7,10 @@
  * has one property per requested word, so a definition cannot land on the wrong word, and each
  * entry is validated on its own: a bad entry costs that word (it stays queued), not the batch.
  * A deepening's answer is read the same way: a bad entry costs that entry a deepening attempt.
- * Gateway failures (after its retries and fallbacks) become ResearchProviderError.
+ * Gateway failures (after its retries and fallbacks) become ResearchProviderError, as does an
+ * answer only an offline fallback model (TASKLOOM_LLM_FALLBACK_MODELS) gave.
  */
-import { isLlmError, type LlmGateway } from '../../../llm/index.ts';
+import { isLlmError, refuseOfflineFallback, type LlmGateway } from '../../../llm/index.ts';
 import { ResearchProviderError } from '../errors.ts';
 import { checkAnswerEntry, deepenAnswer, deepenEntryShape, proposalAnswer, researchAnswer, researchEntryShape, type AnswerEntryShape } from '../schemas.ts';
 import type { DeepenedWord, ResearchedWord, ResearchOptions, ResearchSource, UnresolvedWord, WordToLearn } from './research-source.ts';
@@ -57,7 +58,11 @@ export function createLlmSource(options: LlmSourceOptions): ResearchSource {
   /** Calls the gateway; any failure but the task's own abort is a ResearchProviderError. */
   const call = async <T>(operation: 'propose' | 'research' | 'deepen', request: Parameters<LlmGateway['generateStructured']>[0] & { schema: import('zod').ZodType<T> }, researchOptions: ResearchOptions, words: readonly string[]) => {
     try {
-      return await llm.generateStructured<T>(request);
+      const answer = await llm.generateStructured<T>(request);
+      // Only an offline fallback answered: the provider failed, and template text built from the
+      // prompt's words must not become knowledge.
+      refuseOfflineFallback(answer, name, 'is not knowledge');
+      return answer;
     } catch (error) {
       if (researchOptions.signal.aborted) throw researchOptions.signal.reason instanceof Error ? researchOptions.signal.reason : error;
       const details = { words: words.slice(0, 20), ...(isLlmError(error) ? { llm_code: error.code, provider: error.details.provider, model: error.details.model, status_code: error.details.statusCode } : {}) };
