@@ -1,6 +1,6 @@
 /**
- * The research model as a source, through the LLM gateway with purpose `research` (Perplexity
- * when PERPLEXITY_API_KEY is set, else TASKLOOM_LLM_RESEARCH_MODEL or the generation default).
+ * The research model as a source, through the LLM gateway with purpose `research`
+ * (TASKLOOM_LLM_RESEARCH_MODEL, else the gateway's research default: provider-registry.ts).
  *
  * One call per batch researches, defines and enriches several words at once: with 10 words a
  * batch and one 1,000-word proposal per 200 learned words, a word costs 0.105 calls. The answer
