@@ -3,7 +3,8 @@
  * OpenAI-compatible server: a word it leaves out, answers null for or answers with a malformed
  * entry costs that word (not learned, with the reason), not the batch; lists it leaves out are
  * empty and its category may be null; a definition in which it apologises or talks about itself
- * is refused; a proposal longer than asked is trimmed, not refused.
+ * is refused; a proposal longer than asked is trimmed, not refused; a blank or over-long item of
+ * a secondary list (or of a proposal) is dropped, not the entry.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { solidifiedEntry } from '../../src/pipelines/learning/index.ts';
@@ -128,3 +129,25 @@ it('checks every source\'s entries for the model talking about itself, never a d
     expect(solidifiedEntry.safeParse({ ...base, definition }).success).toBe(true);
   }
 });
+
+it('keeps an entry whose secondary lists hold a blank or over-long item, dropping only those items', async () => {
+  await harness.db.pool.query("DELETE FROM unknown_words WHERE tenant = 'alpha'");
+  await queue('alpha', ['trellis', 'pergola']);
+  server.script('chat', { kind: 'ok', content: JSON.stringify({
+    trellis: entry('A framework of light wooden or metal bars, used as a support for climbing plants.', { related_concepts: ['lattice', '', ' arbor ', 'x'.repeat(110)], examples: ['', 'Roses climbed the trellis.', 'ok'], category: `a subject area described at length ${'y'.repeat(60)}` }),
+    pergola: entry('An archway in a garden or park consisting of a framework covered with climbing plants.', { category: '  noun.artifact  ' }),
+  }) });
+  const done = await quickRun(harness.keyA);
+  expect(done).toMatchObject({ status: 'completed', total_tokens: 2, words_failed: 0 });
+  const trellis = (await harness.request('GET', '/knowledge/trellis', { key: harness.keyA })).body;
+  expect(trellis).toMatchObject({ related_concepts: ['lattice', 'arbor'], examples: ['Roses climbed the trellis.'], category: null });
+  expect((await harness.request('GET', '/knowledge/pergola', { key: harness.keyA })).body.category).toBe('noun.artifact');
+
+  // A proposal with a blank and an over-long item is kept too: those are simply not words.
+  await harness.db.pool.query("DELETE FROM unknown_words WHERE tenant = 'alpha'");
+  server.script('chat', { kind: 'ok', content: JSON.stringify({ words: ['', 'quartz', 'z'.repeat(81), 'obsidian'] }) });
+  const proposed = await quickRun(harness.keyA);
+  expect(proposed.status).toBe('completed');
+  const round = await harness.db.pool.query<{ words_queued: number }>('SELECT words_queued FROM learning_jobs WHERE task_id = $1', [proposed.job_id]);
+  expect(round.rows[0]!.words_queued).toBe(2);
+}, 60_000);

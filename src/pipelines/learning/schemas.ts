@@ -96,9 +96,10 @@ export type DeepenedEntry = z.infer<typeof deepenedEntry>;
 /** The research model's answer to "propose N words". */
 export function proposalAnswer(count: number) {
   return z.object({
-    // No maximum: a model answering more than asked would fail the whole call (and its retries)
-    // for it; the round keeps what it asked for plus slack instead (proposeStep).
-    words: z.array(z.string().min(1).max(80)).min(1).describe(`About ${count} distinct English words, one word or short compound each.`),
+    // No maximum, and any strings: a model answering more than asked, or one blank or over-long
+    // item, would fail the whole call (and its retries) for it. The round keeps what it asked for
+    // plus slack (proposeStep), and drops what is not a learnable word (distinctLearnableWords).
+    words: z.array(z.string()).min(1).describe(`About ${count} distinct English words, one word or short compound each.`),
   });
 }
 
@@ -138,10 +139,26 @@ export interface AnswerEntryShape<Answered, Stored> {
   storedName: string;
 }
 
+/**
+ * The items of an answer's secondary list that can be kept: trimmed, without the blank ones and
+ * those outside the stored length, at most `cap`. One such item would otherwise refuse the whole
+ * entry (a trailing "" among related concepts cost the word its valid definition); the items are
+ * extras, and "up to 5" is a cap, so a model giving more is trimmed, not refused. Model talk is
+ * still checked on what is kept.
+ */
+function keptItems(items: readonly string[], length: { min: number; max: number }, cap: number): string[] {
+  return items.map((item) => item.trim()).filter((item) => item.length >= length.min && item.length <= length.max).slice(0, cap);
+}
+
+/** A category the stored shape takes: trimmed, null when blank or longer than 60 characters (a sentence, not a category). */
+function keptCategory(category: string | null): string | null {
+  const trimmed = category?.trim() ?? '';
+  return trimmed.length === 0 || trimmed.length > 60 ? null : trimmed;
+}
+
 export const researchEntryShape: AnswerEntryShape<z.infer<typeof researchEntryAnswer>, SolidifiedEntry> = {
   answered: researchEntryAnswer,
-  // "Up to 5" and "2" are caps: a model giving more is trimmed, not refused.
-  toStored: (entry) => ({ definition: entry.definition, related_concepts: entry.related_concepts.slice(0, 5), examples: entry.examples.slice(0, 2), category: entry.category || null }),
+  toStored: (entry) => ({ definition: entry.definition, related_concepts: keptItems(entry.related_concepts, { min: 1, max: 100 }, 5), examples: keptItems(entry.examples, { min: 3, max: 500 }, 2), category: keptCategory(entry.category) }),
   stored: solidifiedEntry,
   task: 'define',
   storedName: 'knowledge',
@@ -149,8 +166,8 @@ export const researchEntryShape: AnswerEntryShape<z.infer<typeof researchEntryAn
 
 export const deepenEntryShape: AnswerEntryShape<z.infer<typeof deepenEntryAnswer>, DeepenedEntry> = {
   answered: deepenEntryAnswer,
-  // "Up to 5" is a cap: a model giving more is trimmed, not refused.
-  toStored: (entry) => ({ expanded_definition: entry.expanded_definition, applications: entry.applications.slice(0, 5), misconceptions: entry.misconceptions.slice(0, 5) }),
+  // As for research (keptItems); an entry left with no application is still refused.
+  toStored: (entry) => ({ expanded_definition: entry.expanded_definition, applications: keptItems(entry.applications, { min: 3, max: 600 }, 5), misconceptions: keptItems(entry.misconceptions, { min: 3, max: 600 }, 5) }),
   stored: deepenedEntry,
   task: 'deepen',
   storedName: 'deepening',
