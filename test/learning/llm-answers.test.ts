@@ -151,3 +151,19 @@ it('keeps an entry whose secondary lists hold a blank or over-long item, droppin
   const round = await harness.db.pool.query<{ words_queued: number }>('SELECT words_queued FROM learning_jobs WHERE task_id = $1', [proposed.job_id]);
   expect(round.rows[0]!.words_queued).toBe(2);
 }, 60_000);
+
+it('counts words given up after three failures apart from the waiting ones, and queues one again when a round proposes it', async () => {
+  await harness.db.pool.query("DELETE FROM unknown_words WHERE tenant = 'beta'");
+  await harness.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word, attempts, last_error) VALUES ('beta', 'astrolabe', 'astrolabe', 3, 'test-chat could not define it')");
+  const before = (await harness.request('GET', '/knowledge?limit=1', { key: harness.keyB })).body;
+  expect(before).toMatchObject({ queued_words: 0, given_up_words: 1 });
+
+  // Nothing waits, so the quick run proposes a round first; the model proposes the word again.
+  server.script('chat', { kind: 'ok', content: JSON.stringify({ words: ['astrolabe'] }) }, { kind: 'ok', content: JSON.stringify({ astrolabe: null }) });
+  const done = await quickRun(harness.keyB);
+  expect(done.status).toBe('completed');
+  const row = await harness.db.pool.query<{ attempts: number; queued_by_task: string }>("SELECT attempts, queued_by_task FROM unknown_words WHERE tenant = 'beta' AND normalised = 'astrolabe'");
+  // Queued afresh by this job; its one research this time answered null, a first failure.
+  expect(row.rows).toEqual([{ attempts: 1, queued_by_task: done.job_id }]);
+  expect((await harness.request('GET', '/knowledge?limit=1', { key: harness.keyB })).body).toMatchObject({ queued_words: 1, given_up_words: 0 });
+}, 60_000);

@@ -25,7 +25,10 @@ export const maxWordAttempts = 3;
 
 /**
  * Records a round's tokens in raw_training and queues the learnable ones this job has not seen in
- * an earlier round and the tenant does not know yet. Returns how many were newly queued.
+ * an earlier round and the tenant does not know yet. A word given up on (`maxWordAttempts`
+ * failures) that a round proposes again is queued again with its attempts reset: its failures
+ * may have been an outage on a job's last attempt or a model's bad day, and nothing else would
+ * ever make it learnable. Returns how many were queued, new or again.
  */
 export async function recordRound(transaction: Queryable, scope: { tenant: string; taskId: string; round: number }, tokens: readonly string[], words: ReadonlyArray<WordToLearn>, normalise: (token: string) => string): Promise<{ queued: number; fresh: number }> {
   if (tokens.length > 0) {
@@ -45,10 +48,12 @@ export async function recordRound(transaction: Queryable, scope: { tenant: strin
      ), inserted AS (
        INSERT INTO unknown_words (tenant, normalised, word, queued_by_task, round)
        SELECT $1, normalised, word, $2, $3 FROM candidates
-       ON CONFLICT DO NOTHING RETURNING 1
+       ON CONFLICT (tenant, normalised) DO UPDATE SET attempts = 0, last_error = NULL, queued_by_task = excluded.queued_by_task, round = excluded.round
+         WHERE unknown_words.attempts >= $6
+       RETURNING 1
      )
      SELECT (SELECT count(*) FROM inserted)::int AS queued, (SELECT count(*) FROM candidates)::int AS fresh`,
-    [scope.tenant, scope.taskId, scope.round, words.map((word) => word.word), words.map((word) => word.normalised)],
+    [scope.tenant, scope.taskId, scope.round, words.map((word) => word.word), words.map((word) => word.normalised), maxWordAttempts],
   );
   return result.rows[0] ?? { queued: 0, fresh: 0 };
 }
@@ -243,13 +248,18 @@ export async function getKnowledge(database: Queryable, tenant: string, normalis
   return result.rows[0];
 }
 
-/** Known and queued word counts of a tenant (the page's header, the CLI). */
-export async function knowledgeCounts(database: Queryable, tenant: string): Promise<{ known: number; queued: number; deepened: number }> {
-  const result = await database.query<{ known: number; queued: number; deepened: number }>(
+/**
+ * Word counts of a tenant (the page's header, `GET /knowledge`): known, queued (still to be
+ * tried), given up (`maxWordAttempts` failures: no job picks them until a round proposes them
+ * again), deepened.
+ */
+export async function knowledgeCounts(database: Queryable, tenant: string): Promise<{ known: number; queued: number; givenUp: number; deepened: number }> {
+  const result = await database.query<{ known: number; queued: number; givenUp: number; deepened: number }>(
     `SELECT (SELECT count(*) FROM known_words WHERE tenant = $1)::int AS known,
-            (SELECT count(*) FROM unknown_words WHERE tenant = $1)::int AS queued,
+            (SELECT count(*) FROM unknown_words WHERE tenant = $1 AND attempts < $2)::int AS queued,
+            (SELECT count(*) FROM unknown_words WHERE tenant = $1 AND attempts >= $2)::int AS "givenUp",
             (SELECT count(*) FROM solidified_knowledge WHERE tenant = $1 AND deepened_at IS NOT NULL)::int AS deepened`,
-    [tenant],
+    [tenant, maxWordAttempts],
   );
-  return result.rows[0] ?? { known: 0, queued: 0, deepened: 0 };
+  return result.rows[0] ?? { known: 0, queued: 0, givenUp: 0, deepened: 0 };
 }

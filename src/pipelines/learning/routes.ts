@@ -149,6 +149,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
         next_after: page.entries.length === query.limit ? page.entries.at(-1)?.normalised ?? null : null,
         known_words: counts.known,
         queued_words: counts.queued,
+        given_up_words: counts.givenUp,
       };
     });
 

@@ -26,6 +26,7 @@ interface KnowledgePage {
   next_after: string | null;
   known_words: number;
   queued_words: number;
+  given_up_words: number;
 }
 
 const lastJobKey = 'taskloom.learning.lastJob';
@@ -115,7 +116,7 @@ function KnowledgeBrowser({ version }: { version: number }) {
     <section class="panel" aria-labelledby="knowledge-heading" data-testid="knowledge-browser">
       <div class="panel-header">
         <h2 id="knowledge-heading">Knowledge</h2>
-        {list.data ? <span class="muted small">{formatNumber(list.data.known_words)} known · {formatNumber(list.data.queued_words)} waiting</span> : null}
+        {list.data ? <span class="muted small">{formatNumber(list.data.known_words)} known · {formatNumber(list.data.queued_words)} waiting{list.data.given_up_words > 0 ? ` · ${formatNumber(list.data.given_up_words)} given up after 3 failures` : ''}</span> : null}
       </div>
       <div class="filters">
         <div class="field"><label for="knowledge-search">Search</label><input id="knowledge-search" type="search" value={search} onInput={(event) => setSearch((event.target as HTMLInputElement).value)} placeholder="word" /></div>
