@@ -12,7 +12,7 @@ import { EventHub, type SubscribeOptions } from './event-hub.ts';
 import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
-import { compileInputSchemas, SubmitBatcher, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { compileInputSchemas, SubmitBatcher, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
 import { getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
@@ -131,8 +131,18 @@ export class Engine {
   }
 
   async submit(request: SubmitRequest): Promise<SubmitResult> {
-    const submitted = await this.#submits.submit(request);
+    const definition = this.registry.has(request.taskType) ? this.registry.get(request.taskType) : undefined;
+    // Only types that ask for it pay for a second validation (the batch validates again).
+    const giveBack = definition?.admit ? await definition.admit({ tenant: request.tenant ?? 'default', input: validateInput(definition, request.input) }) : undefined;
+    let submitted: SubmitResult;
+    try {
+      submitted = await this.#submits.submit(request);
+    } catch (error) {
+      await giveBack?.().catch((undo: unknown) => this.logger.warn({ err: undo, taskType: request.taskType }, 'could not give back what admitting the task took'));
+      throw error;
+    }
     if (submitted.created) for (const hook of this.hooks.submitted) hook(submitted.task);
+    else await giveBack?.();
     return submitted;
   }
 

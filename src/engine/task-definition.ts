@@ -178,6 +178,14 @@ export interface TaskDefinition<Input = unknown, Result = unknown> {
    */
   callbackUrl?: (input: Input) => string | undefined;
   schedules?: ScheduleDefinition<Input>[];
+  /**
+   * Decides whether a task of this type may be submitted now, before it is recorded, on every
+   * path a submit takes (the API, a pipeline's own route, the CLI, a schedule, a child): throw to
+   * refuse it (a throttle's 429). What it returns is called to give back what it took when the
+   * task was not created after all (the submit failed, or an idempotency key named an older
+   * task). Keep it to one statement: every submit of the type waits for it.
+   */
+  admit?(request: { tenant: string; input: Input }): Promise<(() => Promise<void>) | void>;
   run(context: TaskContext<Input>): Promise<Result>;
   /**
    * Puts the task's own records right once it has ended without success: failed for good,

@@ -54,6 +54,14 @@ describe('starting jobs', () => {
     for (const [jobId, key] of [[first.body.job_id, harness.keyA], [deep.body.job_id, harness.keyA]] as const) {
       await waitFor(() => harness.request('GET', `/jobs/${jobId}`, { key }), (response) => response.body.status === 'completed', 30_000);
     }
+    // The first run is over, its window is not: the generic submit (the dashboard's form) is
+    // throttled as well, and records nothing.
+    const generic = await harness.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'learning_job', task_data: { mode: 'quick' } } });
+    expect(generic.status).toBe(429);
+    expect(generic.body.error.code).toBe('learning_throttled');
+    expect(Number(generic.headers.get('retry-after'))).toBeGreaterThan(0);
+    const quickRuns = await harness.db.pool.query("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'alpha' AND task_type = 'learning_job' AND input->>'mode' = 'quick'");
+    expect(quickRuns.rows[0].count).toBe(1);
   }, 60_000);
 
   it('runs one big job per tenant at a time: a second start answers 409 naming the running one', async () => {

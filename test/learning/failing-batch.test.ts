@@ -39,7 +39,8 @@ const source = queueOnlySource(async (words, options) => {
 }, { kind: 'llm', name: 'test:model', batchSize: 5 });
 
 beforeAll(async () => {
-  learning = await startLearningEngine(source, { retryBaseDelayMs: 20, pollIntervalMs: 100 });
+  // Quick runs back to back: no throttle window between them.
+  learning = await startLearningEngine(source, { retryBaseDelayMs: 20, pollIntervalMs: 100, config: { learningQuickIntervalSeconds: 0 } });
   ({ database, engine } = learning);
 });
 

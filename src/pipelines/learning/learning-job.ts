@@ -19,8 +19,9 @@
  */
 import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { defaultDeadlineGraceMs, hardTimeoutFor, watchDeadline } from './deadline.ts';
+import { LearningThrottledError } from './errors.ts';
 import { endAfterError, finishJob, recordUnseenCancel, type JobEnding } from './job-ending.ts';
-import { startJob, updateJob } from './jobs-store.ts';
+import { claimQuickSlot, releaseQuickSlot, startJob, updateJob } from './jobs-store.ts';
 import { lastQueuedId, releaseClaims } from './knowledge-store.ts';
 import { deepenStep, learnBatchStep, proposeStep } from './learning-steps.ts';
 import { learningJobInput, type LearningJobInput, type LearningResult } from './schemas.ts';
@@ -59,6 +60,15 @@ export function createLearningTask(services: ResolvedLearningServices) {
     hardTimeoutMs: hardTimeoutFor(Math.max(config.learningQuickBudgetSeconds, config.learningDeepBudgetSeconds), deadlineGraceMs, config.llmTimeoutMs),
     ...(services.retryBaseDelayMs === undefined ? {} : { retryBaseDelayMs: services.retryBaseDelayMs }),
     concurrency: { key: (input: LearningJobInput) => input.mode, onConflict: 'reject' },
+    // The seed's throttle, on every path a quick run is submitted by (the API's generic submit
+    // and the dashboard's form as well as /jobs/start and the CLI): at most one per tenant per
+    // window, else 429 learning_throttled. A submit that did not create the run gives it back.
+    async admit({ tenant, input }) {
+      if (input.mode !== 'quick') return undefined;
+      const slot = await claimQuickSlot(pool, tenant, config.learningQuickIntervalSeconds);
+      if (!slot.claimed) throw new LearningThrottledError(slot.retryAfterSeconds, config.learningQuickIntervalSeconds);
+      return () => releaseQuickSlot(pool, tenant);
+    },
     async run(context: TaskContext<LearningJobInput>): Promise<LearningResult> {
       const { input, signal, taskId, tenant } = context;
       const generic = context as TaskContext<unknown>;

@@ -1,13 +1,12 @@
 /**
- * Starting and reading learning jobs, shared by the HTTP API and the CLI so both apply the same
- * quick-mode throttle and show the same document.
+ * Starting and reading learning jobs, shared by the HTTP API and the CLI so both show the same
+ * document.
  */
 import type { Config } from '../../config.ts';
 import type { Engine, Pool, TaskRecord } from '../../kit/index.ts';
 import { NotFoundError } from '../../errors.ts';
-import { LearningThrottledError } from './errors.ts';
 import { jobDocument } from './job-document.ts';
-import { claimQuickSlot, getJob, releaseQuickSlot } from './jobs-store.ts';
+import { getJob } from './jobs-store.ts';
 import { bigLearningTaskType, learningTaskType, type BigLearningJobInput, type JobDocument, type LearningJobInput } from './schemas.ts';
 
 const learningTaskTypes = new Set([learningTaskType, bigLearningTaskType]);
@@ -19,22 +18,12 @@ export interface JobStarter {
 }
 
 /**
- * Submits a `learning_job`. A quick run first takes the tenant's throttle slot (throws
- * LearningThrottledError, 429, when a quick run started within the window) and gives it back
- * when the submit itself fails.
+ * Submits a `learning_job`. A quick run takes the tenant's throttle slot as it is submitted (the
+ * task type's `admit`: LearningThrottledError, 429, when a quick run started within the window).
  */
 export async function startLearningJob(starter: JobStarter, tenant: string, input: LearningJobInput): Promise<{ jobId: string }> {
-  if (input.mode === 'quick') {
-    const slot = await claimQuickSlot(starter.pool, tenant, starter.config.learningQuickIntervalSeconds);
-    if (!slot.claimed) throw new LearningThrottledError(slot.retryAfterSeconds, starter.config.learningQuickIntervalSeconds);
-  }
-  try {
-    const submitted = await starter.engine.submit({ taskType: learningTaskType, input, tenant });
-    return { jobId: submitted.task.id };
-  } catch (error) {
-    if (input.mode === 'quick') await releaseQuickSlot(starter.pool, tenant).catch(() => {});
-    throw error;
-  }
+  const submitted = await starter.engine.submit({ taskType: learningTaskType, input, tenant });
+  return { jobId: submitted.task.id };
 }
 
 /** Submits a `big_learning_job` (one per tenant at a time: a second answers 409 concurrency_conflict). */
