@@ -107,3 +107,31 @@ it('never stores the offline fallback model\'s text as knowledge when the provid
     await failing.close();
   }
 }, 60_000);
+
+it('says on the document when the deadline stopped a call the provider kept failing', async () => {
+  // A provider down for the whole quick run: the gateway retries its one call (for up to
+  // TASKLOOM_LLM_RETRY_WINDOW_MS) until the job's deadline cuts it off.
+  const down = await startOpenAiCompatibleServer();
+  const slow = await startLearningHarness({
+    config: { openaiCompatibleBaseUrl: down.baseUrl, llmResearchModel: 'openai-compatible:test-chat', learningSource: 'auto', llmMaxRetries: 1000, llmRetryWindowMs: 300_000, learningQuickBudgetSeconds: 1, learningBatchSize: 5 },
+  });
+  try {
+    await slow.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'beta', w, w FROM unnest($1::text[]) AS w", [['lantern', 'harbour']]);
+    // The test gateway retries within milliseconds: enough failures for the whole budget and grace.
+    down.script('chat', ...Array.from({ length: 5000 }, () => ({ kind: 'status' as const, status: 503, message: 'upstream unavailable' })));
+    const started = await slow.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: slow.keyB });
+    expect(started.status).toBe(202);
+    const done = await waitFor(() => slow.request('GET', `/jobs/${started.body.job_id}`, { key: slow.keyB }), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
+    // The deadline is the stop: the job completes, with nothing learned and the provider's failure named.
+    expect(done.body).toMatchObject({ status: 'completed', total_tokens: 0 });
+    expect(done.body.errors).toEqual([expect.objectContaining({ code: 'research_provider_failed' })]);
+    expect(done.body.errors[0].message).toContain('still failing when the deadline stopped it');
+    expect(done.body.errors[0].message).toContain('503');
+    // A cut-off call charges no word.
+    const queued = await slow.db.pool.query<{ normalised: string; attempts: number }>("SELECT normalised, attempts FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
+    expect(queued.rows).toEqual([{ normalised: 'lantern', attempts: 0 }, { normalised: 'harbour', attempts: 0 }]);
+  } finally {
+    await slow.close();
+    await down.close();
+  }
+}, 60_000);

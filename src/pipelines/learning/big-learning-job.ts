@@ -17,6 +17,7 @@
  */
 import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { defaultDeadlineGraceMs, hardTimeoutFor, watchDeadline } from './deadline.ts';
+import { watchFailingCalls } from './sources/failing-calls.ts';
 import { endAfterError, finishJob, recordUnseenCancel, type JobEnding } from './job-ending.ts';
 import { startJob } from './jobs-store.ts';
 import { releaseClaims } from './knowledge-store.ts';
@@ -37,7 +38,7 @@ interface Plan {
 }
 
 export function createBigLearningTask(services: ResolvedLearningServices) {
-  const { config, pool, source, logger } = services;
+  const { config, pool, logger } = services;
   const deadlineGraceMs = services.deadlineGraceMs ?? defaultDeadlineGraceMs;
   return defineTask({
     ...bigLearningTaskSummary,
@@ -50,6 +51,8 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
     // One big job per tenant at a time (the unique key is per tenant and task type).
     concurrency: { key: () => 'big', onConflict: 'reject' },
     async run(context: TaskContext<BigLearningJobInput>): Promise<LearningResult> {
+      // This attempt's source, watched for a call it keeps retrying when the deadline cuts it off.
+      const { source, failing } = watchFailingCalls(services.source);
       const { input, signal, taskId, tenant } = context;
       const generic = context as TaskContext<unknown>;
       let round = 0;
@@ -58,11 +61,11 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
         const budgetMs = (input.budget_seconds ?? config.learningBudgetSeconds) * 1000;
         const wordsPerRound = input.words_per_round ?? config.learningWordsPerRound;
         const learnedPerRound = input.words_learned_per_round ?? config.learningWordsLearnedPerRound;
-        scope.emit('learning_started', { mode: 'big', budget_ms: budgetMs, deadline_at: new Date(startedAt + budgetMs).toISOString(), words_per_round: wordsPerRound, words_learned_per_round: learnedPerRound, source: source.name });
+        scope.emit('learning_started', { mode: 'big', budget_ms: budgetMs, deadline_at: new Date(startedAt + budgetMs).toISOString(), words_per_round: wordsPerRound, words_learned_per_round: learnedPerRound, source: services.source.name });
         return { startedAt, deadline: startedAt + budgetMs, budgetMs, wordsPerRound, learnedPerRound };
       }, { save: (transaction, result) => startJob(transaction, { taskId, tenant, mode: 'big', budgetMs: result.budgetMs, deadlineAt: new Date(result.deadline) }) });
       const deadline = watchDeadline(plan.deadline, deadlineGraceMs, signal);
-      const ending: JobEnding = { pool, logger, mode: 'big', deadline };
+      const ending: JobEnding = { pool, logger, mode: 'big', deadline, source: { name: source.name, failing } };
       const progress = (): void => {
         const elapsed = Math.min(99, Math.floor(((Date.now() - plan.startedAt) / plan.budgetMs) * 100));
         void context.progress(elapsed, `round ${round}`).catch((error: unknown) => logger.debug({ err: error, taskId }, 'progress update skipped'));

@@ -10,6 +10,8 @@ import type { JobDeadline } from './deadline.ts';
 import { getJob, type LearningJobRow } from './jobs-store.ts';
 import { releaseClaims } from './knowledge-store.ts';
 import { reportJobError } from './learning-steps.ts';
+import { ResearchProviderError } from './errors.ts';
+import type { FailingCall } from './sources/failing-calls.ts';
 import type { JobMode, LearningResult } from './schemas.ts';
 
 export interface JobEnding {
@@ -17,6 +19,8 @@ export interface JobEnding {
   logger: Logger;
   mode: JobMode;
   deadline: JobDeadline;
+  /** The source's name, and the call in hand it was retrying, if any (failing-calls.ts). */
+  source: { name: string; failing: () => FailingCall | undefined };
 }
 
 /**
@@ -78,7 +82,8 @@ export async function recordUnseenCancel(transaction: Queryable, task: TaskRecor
 /**
  * What an attempt that threw does: a cancel ends it `cancelled`; the engine's own stops (timeouts,
  * shutdown) are rethrown for the engine; the deadline's cut-off is the stop, not a failure (the
- * step it cut short wrote nothing) and completes; any other error is recorded on the job document
+ * step it cut short wrote nothing) and completes, with an error on the document when the call it
+ * cut off was one the source kept retrying; any other error is recorded on the job document
  * and rethrown to be retried, unless the deadline has passed or the retry could only start after
  * it (the engine's backoff is longer than the time left), when a retry would only complete at once:
  * it completes now with what was learned, instead of staying `running` past the deadline for as
@@ -91,6 +96,13 @@ export async function endAfterError(context: TaskContext<unknown>, ending: JobEn
   if (reason !== undefined) throw signal.reason;
   if (ending.deadline.cutOffFired()) {
     ending.logger.info({ taskId, mode: ending.mode }, 'learning job stopped its source call at the deadline');
+    // A call the provider kept failing until the cut-off is the provider's failure, and the
+    // document says so; a merely slow one is not.
+    const failing = ending.source.failing();
+    if (failing) {
+      const stopped = new ResearchProviderError(ending.source.name, failing.operation, `it was still failing when the deadline stopped it: ${failing.reason}`, { retryable: false });
+      await reportJobError(ending.pool, taskId, stopped, false).catch((reportError: unknown) => ending.logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
+    }
     return finishJob(context, ending, 'completed');
   }
   const retryable = isTaskloomError(error) ? error.retryable : true;

@@ -20,6 +20,7 @@
 import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { defaultDeadlineGraceMs, hardTimeoutFor, watchDeadline } from './deadline.ts';
 import { LearningThrottledError } from './errors.ts';
+import { watchFailingCalls } from './sources/failing-calls.ts';
 import { endAfterError, finishJob, recordUnseenCancel, type JobEnding } from './job-ending.ts';
 import { claimQuickSlot, releaseQuickSlot, startJob, updateJob } from './jobs-store.ts';
 import { lastQueuedId, releaseClaims } from './knowledge-store.ts';
@@ -48,7 +49,7 @@ interface Selection {
 }
 
 export function createLearningTask(services: ResolvedLearningServices) {
-  const { config, pool, source, logger } = services;
+  const { config, pool, logger } = services;
   const deadlineGraceMs = services.deadlineGraceMs ?? defaultDeadlineGraceMs;
   const budgetSecondsOf = (mode: LearningJobInput['mode']): number => (mode === 'quick' ? config.learningQuickBudgetSeconds : config.learningDeepBudgetSeconds);
   return defineTask({
@@ -70,19 +71,21 @@ export function createLearningTask(services: ResolvedLearningServices) {
       return () => releaseQuickSlot(pool, tenant);
     },
     async run(context: TaskContext<LearningJobInput>): Promise<LearningResult> {
+      // This attempt's source, watched for a call it keeps retrying when the deadline cuts it off.
+      const { source, failing } = watchFailingCalls(services.source);
       const { input, signal, taskId, tenant } = context;
       const generic = context as TaskContext<unknown>;
       const stored = await context.step('plan', async (scope): Promise<Plan> => {
         const startedAt = Date.now();
         const budgetMs = budgetSecondsOf(input.mode) * 1000;
         const queue = await lastQueuedId(pool, tenant);
-        scope.emit('learning_started', { mode: input.mode, queued_words: queue.waiting, budget_ms: budgetMs, deadline_at: new Date(startedAt + budgetMs).toISOString(), source: source.name });
+        scope.emit('learning_started', { mode: input.mode, queued_words: queue.waiting, budget_ms: budgetMs, deadline_at: new Date(startedAt + budgetMs).toISOString(), source: services.source.name });
         return { waiting: queue.waiting, startedAt, deadline: startedAt + budgetMs, budgetMs };
       }, { save: (transaction, result) => startJob(transaction, { taskId, tenant, mode: input.mode, ...(result.deadline === undefined ? {} : { budgetMs: result.budgetMs, deadlineAt: new Date(result.deadline) }) }) });
       // A job planned before it had a deadline gets its budget from now on.
       const budgetMs = stored.budgetMs ?? budgetSecondsOf(input.mode) * 1000;
       const deadline = watchDeadline(stored.deadline ?? Date.now() + budgetMs, deadlineGraceMs, signal);
-      const ending: JobEnding = { pool, logger, mode: input.mode, deadline };
+      const ending: JobEnding = { pool, logger, mode: input.mode, deadline, source: { name: source.name, failing } };
       const learnUntil = input.mode === 'deep' ? deadline.deadline - budgetMs * deepenShareOfBudget : deadline.deadline;
 
       try {

@@ -58,7 +58,7 @@ export function createLlmSource(options: LlmSourceOptions): ResearchSource {
   /** Calls the gateway; any failure but the task's own abort is a ResearchProviderError. */
   const call = async <T>(operation: 'propose' | 'research' | 'deepen', request: Parameters<LlmGateway['generateStructured']>[0] & { schema: import('zod').ZodType<T> }, researchOptions: ResearchOptions, words: readonly string[]) => {
     try {
-      const answer = await llm.generateStructured<T>(request);
+      const answer = await llm.generateStructured<T>({ ...request, ...(researchOptions.onRetry ? { onRetry: (notice) => researchOptions.onRetry!(notice.reason) } : {}) });
       // Only an offline fallback answered: the provider failed, and template text built from the
       // prompt's words must not become knowledge.
       refuseOfflineFallback(answer, name, 'is not knowledge');

@@ -41,6 +41,8 @@ export interface ResearchOptions {
   /** Recorded on LLM usage rows. */
   taskId: string;
   step: string;
+  /** Told with the provider's reason each time the source is about to retry a call that failed. @default none */
+  onRetry?: (reason: string) => void;
 }
 
 export interface Proposal {
