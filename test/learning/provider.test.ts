@@ -135,3 +135,26 @@ it('says on the document when the deadline stopped a call the provider kept fail
     await down.close();
   }
 }, 60_000);
+
+it('fails a run whose round proposal the provider keeps refusing, keeping nothing of it and charging no word', async () => {
+  const failing = await startOpenAiCompatibleServer();
+  const empty = await startLearningHarness({
+    config: { openaiCompatibleBaseUrl: failing.baseUrl, llmResearchModel: 'openai-compatible:test-chat', learningSource: 'auto', llmMaxRetries: 1, learningWordsPerRound: 40 },
+  });
+  try {
+    // Nothing queued: the quick run must propose a round first, and every proposal call fails.
+    failing.script('chat', ...Array.from({ length: 40 }, () => ({ kind: 'status' as const, status: 503, message: 'upstream unavailable' })));
+    const started = await empty.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: empty.keyB });
+    const done = await waitFor(() => empty.request('GET', `/jobs/${started.body.job_id}`, { key: empty.keyB }), (response) => ['completed', 'failed'].includes(response.body.status), 30_000);
+    expect(done.body).toMatchObject({ status: 'failed', total_tokens: 0, words_proposed: 0, words_queued: 0 });
+    const failures = done.body.errors.filter((entry: { code: string }) => entry.code === 'research_provider_failed');
+    // One per attempt (four), each the proposal's.
+    expect(failures.length).toBe(4);
+    expect(failures.every((entry: { message: string }) => entry.message.includes('could not propose'))).toBe(true);
+    const kept = await empty.db.pool.query("SELECT 1 FROM raw_training WHERE tenant = 'beta' UNION ALL SELECT 1 FROM unknown_words WHERE tenant = 'beta'");
+    expect(kept.rowCount).toBe(0);
+  } finally {
+    await empty.close();
+    await failing.close();
+  }
+}, 60_000);
