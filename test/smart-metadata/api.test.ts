@@ -60,6 +60,8 @@ describe('generate_metadata', () => {
       ai_generated_tags: ai.ai_generated_tags, content_summary: ai.content_summary, difficulty_level: ai.difficulty_level,
       ai_model_used: 'offline:extractive', ai_prompt_version: 'extractive-1',
     });
+    // The seed's path: its frontend reads `project.meta?.ai_generated_tags`.
+    expect(read.body.meta).toMatchObject({ ai_generated_tags: ai.ai_generated_tags, content_summary: ai.content_summary, difficulty_level: ai.difficulty_level, model_used: 'offline:extractive', prompt_version: 'extractive-1' });
     expect(Date.parse(ai.generated_at)).toBeGreaterThan(Date.now() - 60_000);
 
     // Metadata exists: 200 with the seed's message, no task.
@@ -124,6 +126,10 @@ describe('users\' own meta keys', () => {
     expect(read.body.meta).toEqual({ color: { hex: '#ff0' } });
     const reserved = await api.request('PUT', `/api/projects/${project.id}/meta/ai_generated_metadata`, { body: { value: { ai_generated_tags: ['x'] } } });
     expect(reserved.status).toBe(400);
+    // Nor the AI metadata's fields, which a project's meta carries at its top level (the seed's shape).
+    const seedField = await api.request('PUT', `/api/projects/${project.id}/meta/ai_generated_tags`, { body: { value: ['x'] } });
+    expect(seedField.status).toBe(400);
+    expect(JSON.stringify(seedField.body.error)).toContain('choose another key');
     expect((await api.request('DELETE', `/api/projects/${project.id}/meta/color`)).status).toBe(204);
     expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
   });

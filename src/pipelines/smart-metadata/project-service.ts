@@ -9,7 +9,7 @@ import { isTaskloomError, NotFoundError, TaskloomError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { metaOfProjects, readAiMetadata } from './meta-store.ts';
 import { getProject, insertProject, listProjects, projectExists, updateProject, type Project, type ProjectSummary } from './projects-store.ts';
-import { aiMetadataKey, followUpProjectMetaType, generateProjectMetaType, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
+import { aiMetadataKey, seedMetaFields, followUpProjectMetaType, generateProjectMetaType, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
 import { readTenantSettings } from './settings-store.ts';
 
 export interface ProjectServiceDependencies {
@@ -35,7 +35,9 @@ export function projectView<Base extends { id: string }>(project: Base, meta: Re
   const ai = meta[aiMetadataKey] as AiMetadataValue | undefined;
   return {
     ...project,
-    meta,
+    // Every key, and the AI value's fields at the top level too, where the seed's clients read
+    // them (`meta.ai_generated_tags`); users' keys cannot take those names (userMetaKey).
+    meta: ai ? { ...meta, ...Object.fromEntries(seedMetaFields.map((field) => [field, ai[field]])) } : meta,
     ai_generated_tags: ai?.ai_generated_tags ?? null,
     content_summary: ai?.content_summary ?? null,
     difficulty_level: ai?.difficulty_level ?? null,

@@ -159,6 +159,13 @@ export const settingsUpdate = z.object({
 }).strict();
 export type SettingsUpdate = z.infer<typeof settingsUpdate>;
 
-/** A user's own project_meta key: anything but the pipeline's key. */
+/**
+ * The AI value's fields a project's `meta` also carries at its top level: the seed's frontend
+ * reads `project.meta?.ai_generated_tags` (its ProjectMeta is the AI value itself).
+ */
+export const seedMetaFields = ['ai_generated_tags', 'content_summary', 'difficulty_level', 'model_used', 'prompt_version', 'generated_at'] as const;
+
+/** A user's own project_meta key: anything but the pipeline's key and the seed's fields beside it. */
 export const userMetaKey = z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits, _ . : -')
-  .refine((key) => key !== aiMetadataKey, { message: `${aiMetadataKey} is written only by the pipeline` });
+  .refine((key) => key !== aiMetadataKey, { message: `${aiMetadataKey} is written only by the pipeline` })
+  .refine((key) => !(seedMetaFields as readonly string[]).includes(key), { message: `${seedMetaFields.join(', ')} are the AI metadata's fields in a project's meta (the seed's shape); choose another key` });
