@@ -27,19 +27,23 @@ describe('cleanup_old_metadata', () => {
     await api?.close();
   });
 
-  async function project(tenant: string, options: { draft: boolean; ageDays: number }): Promise<string> {
+  /** A project `ageDays` old whose AI metadata is `metadataAgeDays` old (as old as the project unless given). */
+  async function project(tenant: string, options: { draft: boolean; ageDays: number; metadataAgeDays?: number }): Promise<string> {
     const id = await withTransaction(api.db.pool, (transaction) => insertProject(transaction, tenant, { ...neuralNetworksBody, is_draft: options.draft }));
     await api.db.pool.query(`UPDATE projects SET created_at = now() - $2 * interval '1 day' WHERE id = $1`, [id, options.ageDays]);
     await withTransaction(api.db.pool, (transaction) => writeAiMetadata(transaction, tenant, id, aiValue));
+    await api.db.pool.query(`UPDATE project_meta SET updated_at = now() - $2 * interval '1 day' WHERE project_id = $1`, [id, options.metadataAgeDays ?? options.ageDays]);
     await setUserMeta(api.db.pool, tenant, id, 'my_notes', { text: 'mine' });
     return id;
   }
 
-  it('removes the AI rows of drafts older than 7 days, keeps users\' keys, and reports each removal', async () => {
+  it('removes the AI rows of drafts older than 7 days whose metadata is as old, keeps users\' keys, and reports each removal', async () => {
     const oldDraft = await project('alpha', { draft: true, ageDays: 10 });
     const youngDraft = await project('alpha', { draft: true, ageDays: 2 });
     const oldPublished = await project('alpha', { draft: false, ageDays: 30 });
     const otherTenantDraft = await project('beta', { draft: true, ageDays: 10 });
+    // An old draft whose metadata was generated an hour ago: not old metadata.
+    const freshlyGenerated = await project('alpha', { draft: true, ageDays: 10, metadataAgeDays: 0.04 });
 
     const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'cleanup_old_metadata', task_data: {} } });
     expect(submitted.status).toBe(202);
@@ -51,6 +55,7 @@ describe('cleanup_old_metadata', () => {
     expect(await keys(oldDraft)).toEqual(['my_notes']);
     expect(await keys(youngDraft)).toEqual(['ai_generated_metadata', 'my_notes']);
     expect(await keys(oldPublished)).toEqual(['ai_generated_metadata', 'my_notes']);
+    expect(await keys(freshlyGenerated)).toEqual(['ai_generated_metadata', 'my_notes']);
     // Tenant alpha's cleanup does not reach tenant beta.
     expect(await keys(otherTenantDraft)).toEqual(['ai_generated_metadata', 'my_notes']);
     const events = await api.engine.readEvents({ taskId: task.id, limit: 100 });

@@ -105,11 +105,16 @@ export async function deleteUserMeta(database: Queryable, tenant: string, projec
   return (result.rowCount ?? 0) > 0;
 }
 
-/** The AI rows of draft projects created more than `draftAgeDays` ago (what a cleanup would remove). */
+/**
+ * The AI rows of draft projects created more than `draftAgeDays` ago whose metadata is as old
+ * (what a cleanup would remove): a draft's metadata generated last hour is not old, whatever the
+ * project's age.
+ */
 export async function staleAiMetadata(database: Queryable, options: { tenant: string | undefined; draftAgeDays: number }): Promise<Array<{ id: string; project_id: string; tenant: string }>> {
   const result = await database.query<{ id: string; project_id: string; tenant: string }>(
     `SELECT m.id, m.project_id, m.tenant FROM project_meta m JOIN projects p ON p.id = m.project_id
-     WHERE m.key = $1 AND p.is_draft AND p.created_at < now() - $2 * interval '1 day' AND ($3::text IS NULL OR m.tenant = $3)
+     WHERE m.key = $1 AND p.is_draft AND p.created_at < now() - $2 * interval '1 day' AND m.updated_at < now() - $2 * interval '1 day'
+       AND ($3::text IS NULL OR m.tenant = $3)
      ORDER BY m.tenant, m.project_id`,
     [aiMetadataKey, options.draftAgeDays, options.tenant ?? null],
   );
@@ -117,14 +122,15 @@ export async function staleAiMetadata(database: Queryable, options: { tenant: st
 }
 
 /**
- * Deletes exactly these AI rows if each still qualifies (key, draft, age). Returns how many went;
+ * Deletes exactly these AI rows if each still qualifies (key, draft, both ages). Returns how many went;
  * fewer than asked means a project changed since the rows were chosen.
  */
 export async function deleteAiMetadataRows(transaction: Queryable, ids: string[], draftAgeDays: number): Promise<number> {
   if (ids.length === 0) return 0;
   const result = await transaction.query(
     `DELETE FROM project_meta m USING projects p
-     WHERE m.id = ANY($1::uuid[]) AND m.key = $2 AND p.id = m.project_id AND p.is_draft AND p.created_at < now() - $3 * interval '1 day'`,
+     WHERE m.id = ANY($1::uuid[]) AND m.key = $2 AND p.id = m.project_id AND p.is_draft AND p.created_at < now() - $3 * interval '1 day'
+       AND m.updated_at < now() - $3 * interval '1 day'`,
     [ids, aiMetadataKey, draftAgeDays],
   );
   return result.rowCount ?? 0;
