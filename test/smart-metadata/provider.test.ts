@@ -447,3 +447,32 @@ describe('ENABLE_STI=false', () => {
     expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
   });
 });
+
+describe('with the LLM response cache on', () => {
+  let api: MetadataApi;
+  let mock: MetadataProviderControl;
+
+  beforeAll(async () => {
+    mock = metadataProvider();
+    api = await startMetadataApi({ config: { metadataModel: 'mock:metadata', llmCache: 'on' }, providers: { mock: mock.provider } });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it('asks the model again on a forced rerun, never replaying a cached answer', async () => {
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Cached project' } })).body;
+    const run = async (force: boolean): Promise<void> => {
+      const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/${force ? '?force=true' : ''}`);
+      expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).status).toBe('completed');
+    };
+    await run(false);
+    const before = mock.calls;
+    // A QA rerun for unchanged text: the model answers it, with whatever it answers now.
+    mock.behaviour = { ...mock.behaviour, answer: { ...mockAnswer, ai_generated_tags: ['deep-learning', 'python', 'tensorflow'] } };
+    await run(true);
+    expect(mock.calls).toBe(before + 1);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.ai_generated_tags).toEqual(['deep-learning', 'python', 'tensorflow']);
+  });
+});

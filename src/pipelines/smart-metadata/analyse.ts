@@ -86,6 +86,10 @@ export async function analyseProject(services: MetadataServices, request: { tena
       schema: metadataAnswer,
       instructions: metadataInstructions,
       prompt: metadataPrompt(projectText),
+      // Never from the response cache (TASKLOOM_LLM_CACHE=on): a project's metadata for unchanged
+      // text is stored already, so a call is made only to get a new answer (a forced rerun, a
+      // retry after an answer this pipeline refused, which the cache would replay for good).
+      cache: false,
       signal: request.signal,
       context: { ...(request.taskId ? { taskId: request.taskId } : {}), ...(request.step ? { step: request.step } : {}) },
     });
