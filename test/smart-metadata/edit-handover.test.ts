@@ -2,10 +2,11 @@
  * An edit of a project's content and its regeneration commit together: the edit's transaction
  * submits the regeneration before it commits, so a process dying between the two, or a submit
  * that fails, cannot keep the edit without it. The routes' submit is held or failed here at that
- * exact point; the test waits on the database's lock table, never on a sleep.
+ * exact point; the test waits on the database's lock table, never on a sleep. A generation asked
+ * for while one that then ended held the project starts, not answered as "already running".
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { DependencyError } from '../../src/errors.ts';
+import { ConcurrencyConflictError, DependencyError } from '../../src/errors.ts';
 import { aiMetadataKey } from '../../src/pipelines/smart-metadata/schemas.ts';
 import { eventually, waitForStatus } from '../support/engine.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
@@ -109,3 +110,16 @@ it('a regeneration submitted for an edit that then rolls back finds the metadata
   expect(mock.calls).toBe(calls);
   expect(await versions(projectId)).toEqual(before);
 }, 30_000);
+
+it('starts a generation when the one that refused it ended before it could be named', async () => {
+  const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Race project' } })).body;
+  // The refusing generation ended between the refused insert and the engine's look for it.
+  onRegenerationSubmit = async () => {
+    throw new ConcurrencyConflictError('generate_project_meta', project.id, 'unknown');
+  };
+  const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/?force=True`);
+  expect(started.status).toBe(202);
+  expect(started.body).toMatchObject({ message: 'Metadata generation started', project_id: project.id, force_regenerate: true });
+  expect(started.body.task_id).toMatch(/^[0-9a-f-]{36}$/);
+  expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'])).status).toBe('completed');
+});

@@ -86,8 +86,11 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     return dependencies.engine;
   };
 
-  /** Submits a generation; a generation already active for the project is returned instead. */
-  const submitGeneration = async (tenant: string, projectId: string, force: boolean, trigger: 'api' | 'cli' | 'content_change'): Promise<GenerationRequestOutcome> => {
+  /**
+   * Submits a generation; a generation already active for the project is returned instead. One
+   * that ended before it could be named (`unknown`) no longer holds the project: submitted again.
+   */
+  const submitGeneration = async (tenant: string, projectId: string, force: boolean, trigger: 'api' | 'cli' | 'content_change', tries = 2): Promise<GenerationRequestOutcome> => {
     const engine = requireEngine();
     try {
       const submitted = await engine.submit({ taskType: generateProjectMetaType, input: { project_id: projectId, force, trigger }, tenant, projectId });
@@ -95,6 +98,7 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     } catch (error) {
       const activeTaskId = activeGenerationOf(error);
       if (activeTaskId === undefined) throw error;
+      if (!isUuid(activeTaskId) && tries > 1) return submitGeneration(tenant, projectId, force, trigger, tries - 1);
       // The running task's own `force`: a forced request answered with a generation that is not
       // forced may still end `skipped`, and must not be told otherwise.
       const running = await engine.getTask(activeTaskId, { tenant }).catch(() => undefined);

@@ -22,7 +22,8 @@ import { readTenantSettings, updateTenantSettings } from './settings-store.ts';
 
 const projectParams = z.object({ id: z.string().min(1).max(200) });
 const metaParams = z.object({ id: z.string().min(1).max(200), key: userMetaKey });
-const generateQuery = z.object({ force: z.enum(['true', 'false', '1', '0']).optional() }).strict();
+// Any case: Python clients (the seed's) send `force=True`.
+const generateQuery = z.object({ force: z.string().transform((value) => value.toLowerCase()).pipe(z.enum(['true', 'false', '1', '0'])).optional() }).strict();
 const listQuery = z.object({ limit: z.coerce.number().int().min(1).max(200).default(50), cursor: z.string().min(1).max(100).optional() }).strict();
 const metaBody = z.object({ value: z.json() }).strict();
 
