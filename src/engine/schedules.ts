@@ -17,9 +17,11 @@ interface ScheduleSlot {
 }
 
 /**
- * Registers the task types' schedules (an upsert per schedule key). Schedules filed by an
- * earlier version on the task's own queue are moved here, or their slots would be sent where
- * nothing reads them.
+ * Registers the task types' schedules (an upsert per schedule key). A registered type's schedule
+ * that it no longer declares (the configuration turned it off: smart metadata's ENABLE_STI=false,
+ * say) is removed, or its slots would go on firing tasks nobody asked for. Types this process does
+ * not register keep theirs. Schedules filed by an earlier version on the task's own queue are
+ * moved here, or their slots would be sent where nothing reads them.
  */
 export async function registerSchedules(boss: Boss, definitions: AnyTaskDefinition[]): Promise<number> {
   let count = 0;
@@ -32,8 +34,10 @@ export async function registerSchedules(boss: Boss, definitions: AnyTaskDefiniti
       count += 1;
     }
   }
+  const types = definitions.map((definition) => `${definition.type}.`);
   for (const stale of await boss.getSchedules()) {
     if (stale.name !== schedulesQueue && registered.has(stale.key)) await boss.unschedule(stale.name, stale.key);
+    else if (stale.name === schedulesQueue && !registered.has(stale.key) && types.some((prefix) => stale.key.startsWith(prefix))) await boss.unschedule(stale.name, stale.key);
   }
   return count;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { startTestEngine } from '../support/engine.ts';
-import { scheduledTask } from '../fixtures/task-types.ts';
+import { scheduledTask, stepsTask } from '../fixtures/task-types.ts';
 
 let database: TestDatabase;
 const engines: Engine[] = [];
@@ -42,3 +42,14 @@ it('fires a cron schedule once per slot with two workers running the scheduler',
   const schedules = await database.pool.query<{ timezone: string }>(`SELECT timezone FROM pgboss.schedule`);
   expect(schedules.rows).toEqual([{ timezone: 'Europe/Prague' }]);
 }, 90_000);
+
+it('removes a schedule its task type no longer declares, and keeps the schedules of types it does not register', async () => {
+  const scheduled = async (): Promise<string[]> => (await database.pool.query<{ key: string }>('SELECT key FROM pgboss.schedule ORDER BY key')).rows.map((row) => row.key);
+  expect(await scheduled()).toEqual(['test_scheduled.default']);
+  // A process that registers other types only leaves it alone.
+  engines.push(await startTestEngine(database, [stepsTask], { maintenance: true, schedules: true }));
+  expect(await scheduled()).toEqual(['test_scheduled.default']);
+  // The type registered with its schedule switched off (a pipeline's configuration): removed.
+  engines.push(await startTestEngine(database, [{ ...scheduledTask, schedules: [] }], { maintenance: true, schedules: true }));
+  expect(await scheduled()).toEqual([]);
+}, 30_000);
