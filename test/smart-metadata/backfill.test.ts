@@ -88,6 +88,11 @@ describe('nightly back-fill', () => {
       "SELECT project_id, count(*)::int AS count FROM project_meta_generations WHERE task_id = $1 AND status = 'success' GROUP BY project_id", [task.id]);
     expect(generations.rows).toHaveLength(25);
     expect(generations.rows.every((row) => row.count === 1)).toBe(true);
+    // And one `metadata_generated` per project, filed under the project, as an API generation's is.
+    const generated = (await database.pool.query<{ project_id: string; trigger: string }>(
+      "SELECT project_id, payload->>'trigger' AS trigger FROM task_events WHERE task_id = $1 AND type = 'metadata_generated'", [task.id])).rows;
+    expect(generated.map((event) => event.project_id).sort()).toEqual([...eligible].sort());
+    expect(new Set(generated.map((event) => event.trigger))).toEqual(new Set(['backfill']));
 
     // Model calls: one per project, except the one the kill interrupted (its answer may have come
     // back before its checkpoint could commit).
@@ -173,6 +178,10 @@ describe('an offline model among the fallbacks', () => {
         expect(stored.rows[0]!.count).toBe(0);
         const recorded = await failing.pool.query('SELECT project_id, status, error_type, model_used FROM project_meta_generations WHERE task_id = $1', [task.id]);
         expect(recorded.rows).toEqual([{ project_id: id, status: 'failure', error_type: 'provider_error', model_used: 'mock:metadata' }]);
+        const failed = await failingEngine.readEvents({ projectId: id, limit: 100 });
+        expect(failed.filter((event) => event.type.startsWith('metadata_')).map((event) => [event.type, event.payload])).toEqual([
+          ['metadata_generation_failed', { project_id: id, error_type: 'provider_error', error: expect.stringContaining('offline:default'), code: 'llm_call_failed' }],
+        ]);
       } finally {
         await failingEngine.stop({ graceMs: 0 });
       }

@@ -31,7 +31,7 @@
  * `skipped`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { abortReason, defineTask, type TaskContext } from '../../kit/index.ts';
+import { abortReason, appendEvents, defineTask, type TaskContext } from '../../kit/index.ts';
 import { PermanentError, serializeError, TaskloomError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';
@@ -64,7 +64,8 @@ type ProjectOutcome =
    * the call.
    */
   | { status: 'skipped'; started_at: number | null }
-  | { status: 'failed'; started_at: number | null; model_used: string; error: string; error_type: string; duration_seconds: number; project_type: string };
+  /** `code`: the error's stable code (absent from checkpoints written before it was kept). */
+  | { status: 'failed'; started_at: number | null; model_used: string; error: string; code?: string; error_type: string; duration_seconds: number; project_type: string };
 
 export interface BackfillResult {
   status: 'completed';
@@ -185,7 +186,10 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
 
       /**
        * A project's checkpointed step: its metadata row (only if still absent) or its failure
-       * commits with the checkpoint, and so does the release of the run's claim on the project.
+       * commits with the checkpoint, and so does the release of the run's claim on the project,
+       * and the project's event (`metadata_generated` with trigger `backfill`, or
+       * `metadata_generation_failed`), under the project's tenant and id, so whoever follows the
+       * project's events hears of the nightly run's work as of an API generation.
        */
       function projectStep(candidate: BackfillCandidate, run: () => Promise<ProjectOutcome>): Promise<ProjectOutcome> {
         return context.step(`project:${candidate.id}`, run, {
@@ -203,11 +207,22 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
                 durationSeconds: analysis.durationSeconds, contentLengthChars: analysis.contentLengthChars,
                 tagsCount: analysis.value.ai_generated_tags.length, summaryLengthChars: analysis.value.content_summary.length,
               });
+              await appendEvents(transaction, [{
+                taskId, tenant: candidate.tenant, projectId: candidate.id, type: 'metadata_generated',
+                payload: {
+                  project_id: candidate.id, model_used: analysis.value.model_used, prompt_version: analysis.value.prompt_version,
+                  ai_generated_tags: analysis.value.ai_generated_tags, difficulty_level: analysis.value.difficulty_level, force_regenerate: false, trigger: 'backfill',
+                },
+              }]);
             } else if (outcome.status === 'failed') {
               await recordGeneration(transaction, {
                 tenant: candidate.tenant, projectId: candidate.id, taskId, status: 'failure', modelUsed: outcome.model_used, projectType: outcome.project_type,
                 errorType: outcome.error_type, errorMessage: outcome.error, durationSeconds: outcome.duration_seconds,
               });
+              await appendEvents(transaction, [{
+                taskId, tenant: candidate.tenant, projectId: candidate.id, type: 'metadata_generation_failed',
+                payload: { project_id: candidate.id, error_type: outcome.error_type, error: outcome.error, code: outcome.code ?? outcome.error_type },
+              }]);
             }
           },
         });
@@ -233,7 +248,7 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
             if (abortReason(signal) !== undefined || signal.aborted) throw error;
             const projectType = await projectTypeOf(pool, candidate.tenant, candidate.id) ?? 'unknown';
             return {
-              status: 'failed', started_at: startedAt, model_used: metadataModelLabel(services), error: serializeError(error).message, error_type: errorTypeOf(error),
+              status: 'failed', started_at: startedAt, model_used: metadataModelLabel(services), error: serializeError(error).message, code: serializeError(error).code, error_type: errorTypeOf(error),
               duration_seconds: (performance.now() - started) / 1000, project_type: projectType,
             };
           }
