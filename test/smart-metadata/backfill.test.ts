@@ -104,11 +104,13 @@ describe('nightly back-fill', () => {
     for (const row of repeated) expect(atCrash).not.toContain(row.step);
   }, 150_000);
 
-  it('only the operator tenant may span every tenant', async () => {
-    const { task } = await engine.submit({ taskType: 'generate_missing_metadata', input: { all_tenants: true }, tenant: 'beta' });
-    const finished = await waitForStatus(engine, task.id, ['completed', 'failed'], 30_000);
-    expect(finished.status).toBe('failed');
-    expect((finished.error as { message: string }).message).toMatch(/operator tenant "default"/);
+  it('only the operator tenant may span every tenant: another is refused at submit, and nothing is queued', async () => {
+    const count = async (): Promise<number> => (await database.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'beta'")).rows[0]!.count;
+    const before = await count();
+    for (const taskType of ['generate_missing_metadata', 'cleanup_old_metadata']) {
+      await expect(engine.submit({ taskType, input: { all_tenants: true }, tenant: 'beta' })).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/operator tenant "default"/) });
+    }
+    expect(await count()).toBe(before);
   });
 });
 

@@ -439,11 +439,13 @@ describe('ENABLE_STI=false', () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toMatchObject({ code: 'metadata_generation_disabled', message: 'AI metadata generation is disabled (ENABLE_STI=false).' });
     expect((await api.engine.listTasks({ tenant: 'alpha', taskType: 'generate_project_meta', limit: 10 })).tasks).toHaveLength(0);
-    // The generic task API cannot go around the switch either.
-    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'generate_project_meta', task_data: { project_id: project.id } } });
-    const task = await waitForStatus(api.engine, submitted.body.task_id, ['completed', 'failed']);
-    expect(task.status).toBe('failed');
-    expect((task.error as { message: string }).message).toBe('AI metadata generation is disabled (ENABLE_STI=false).');
+    // The generic task API cannot go around the switch either: refused the same way, nothing queued.
+    for (const [taskType, taskData] of [['generate_project_meta', { project_id: project.id }], ['generate_missing_metadata', {}]] as const) {
+      const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: taskType, task_data: taskData } });
+      expect(submitted.status).toBe(400);
+      expect(submitted.body.error).toMatchObject({ code: 'metadata_generation_disabled' });
+    }
+    expect((await api.engine.listTasks({ tenant: 'alpha', limit: 10 })).tasks).toHaveLength(0);
     expect((await api.request('GET', `/api/projects/${project.id}`)).body.meta).toEqual({});
   });
 });

@@ -32,14 +32,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortReason, appendEvents, defineTask, type TaskContext } from '../../kit/index.ts';
-import { PermanentError, serializeError, TaskloomError } from '../../errors.ts';
+import { PermanentError, serializeError, TaskloomError, ValidationError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
 import { recordGeneration } from './generations-store.ts';
 import { aiMetadataLack, writeAiMetadata } from './meta-store.ts';
 import { offlineModelId } from './offline/index.ts';
-import { generationDisabledMessage } from './project-service.ts';
+import { GenerationDisabledError, generationDisabledMessage } from './project-service.ts';
 import { projectTypeOf } from './projects-store.ts';
 import { reserveModelRequest } from './request-window-store.ts';
 import { generateMissingMetadataInput, type GenerateMissingMetadataInput } from './schemas.ts';
@@ -47,6 +47,16 @@ import { generateMissingMetadataSummary } from './task-types.ts';
 
 /** The tenant whose tasks may span every tenant: where schedules submit, the operator's. */
 export const operatorTenant = 'default';
+
+/**
+ * A task's `admit` (and the run's own check, for one queued before): only the operator tenant may
+ * span every tenant. Refused at submit, 400, rather than accepted and failed.
+ */
+export function refuseOtherTenantsScope(tenant: string, input: { all_tenants: boolean }, what: string): void {
+  if (input.all_tenants && tenant !== operatorTenant) {
+    throw new ValidationError(`all_tenants is only for the operator tenant "${operatorTenant}" (where the schedules run); tenant ${tenant} can ${what} its own projects only.`, { issues: [{ path: 'all_tenants', message: `only for tenant "${operatorTenant}"` }] });
+  }
+}
 
 interface PlanResult {
   createdBefore: string;
@@ -128,12 +138,16 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
     maxAttempts: 5,
     concurrency: { key: () => 'backfill', onConflict: 'reject' },
     schedules: (options.schedules ?? []).map((schedule) => ({ cron: schedule.cron, timezone: schedule.timezone, input: { batch_size: 10, min_age_minutes: 60, all_tenants: true }, key: 'nightly' })),
+    // Refused at submit: with generation off, or across tenants from another tenant.
+    async admit({ tenant, input }) {
+      if (!config.enableSti) throw new GenerationDisabledError();
+      refuseOtherTenantsScope(tenant, input, 'back-fill');
+    },
     async run(context: TaskContext<GenerateMissingMetadataInput>): Promise<BackfillResult> {
       const { input, tenant, taskId, signal } = context;
+      // Switched off after this task was queued; or queued before admission was asked.
       if (!config.enableSti) throw new PermanentError(generationDisabledMessage);
-      if (input.all_tenants && tenant !== operatorTenant) {
-        throw new PermanentError(`all_tenants is only for the operator tenant "${operatorTenant}" (where the schedules run); tenant ${tenant} can back-fill its own projects only.`);
-      }
+      refuseOtherTenantsScope(tenant, input, 'back-fill');
       const scopeTenant = input.all_tenants ? undefined : tenant;
       const rateWindowMs = options.rateWindowMs ?? 60_000;
       const leaseMs = claimLeaseMs(config);

@@ -11,9 +11,9 @@
  * rolls back and the task retries with a fresh choice, so the report is always exactly what went.
  */
 import { defineTask, type TaskContext } from '../../kit/index.ts';
-import { PermanentError, TaskloomError } from '../../errors.ts';
+import { TaskloomError } from '../../errors.ts';
 import type { MetadataServices } from './analyse.ts';
-import { operatorTenant } from './backfill-task.ts';
+import { refuseOtherTenantsScope } from './backfill-task.ts';
 import { deleteAiMetadataRows, staleAiMetadata } from './meta-store.ts';
 import { cleanupOldMetadataInput, type CleanupOldMetadataInput } from './schemas.ts';
 import { cleanupOldMetadataSummary } from './task-types.ts';
@@ -32,11 +32,13 @@ export function createCleanupTask(services: MetadataServices, options: { schedul
     input: cleanupOldMetadataInput,
     concurrency: { key: () => 'cleanup', onConflict: 'reject' },
     schedules: (options.schedules ?? []).map((schedule) => ({ cron: schedule.cron, timezone: schedule.timezone, input: { draft_age_days: 7, all_tenants: true }, key: 'weekly' })),
+    async admit({ tenant, input }) {
+      refuseOtherTenantsScope(tenant, input, 'clean up');
+    },
     async run(context: TaskContext<CleanupOldMetadataInput>): Promise<CleanupResult> {
       const { input, tenant } = context;
-      if (input.all_tenants && tenant !== operatorTenant) {
-        throw new PermanentError(`all_tenants is only for the operator tenant "${operatorTenant}" (where the schedules run); tenant ${tenant} can clean up its own projects only.`);
-      }
+      // Again for a task queued before admission was asked.
+      refuseOtherTenantsScope(tenant, input, 'clean up');
       const scopeTenant = input.all_tenants ? undefined : tenant;
       const removed = await context.step('remove', async (scope) => {
         const rows = await staleAiMetadata(pool, { tenant: scopeTenant, draftAgeDays: input.draft_age_days });

@@ -34,7 +34,7 @@ import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, t
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
 import { recordFinalFailure, recordGeneration } from './generations-store.ts';
 import { aiMetadataIsCurrent, readAiMetadata, writeAiMetadata } from './meta-store.ts';
-import { generationDisabledMessage } from './project-service.ts';
+import { GenerationDisabledError, generationDisabledMessage } from './project-service.ts';
 import { projectContentChangedAt, projectTypeOf } from './projects-store.ts';
 import { generateProjectMetaInput, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 import { generateProjectMetaSummary } from './task-types.ts';
@@ -188,9 +188,13 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     hardTimeoutMs: options.hardTimeoutMs ?? generationHardTimeoutMs(config),
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
+    // Refused at submit (the generic task API, the CLI) while generation is off.
+    async admit() {
+      if (!config.enableSti) throw new GenerationDisabledError();
+    },
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
       const { input } = context;
-      // Switched off after this task was queued (or submitted through the generic task API).
+      // Switched off after this task was queued.
       if (!config.enableSti) throw new PermanentError(generationDisabledMessage);
       const projectId = input.project_id;
       if (input.trigger === 'content_change') await waitUntilQuiet(context);
