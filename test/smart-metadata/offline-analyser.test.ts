@@ -100,6 +100,12 @@ describe('offline analyser', () => {
     expect(summary.toLowerCase()).toContain('neural network');
   });
 
+  it('falls back to a summary of the project\'s fields when its only sentence is too short to store', () => {
+    const analysis = analyseOffline(buildProjectText(projectFixture({ name: 'X', project_type: 'self_study', goal_description: 'I go to X' })));
+    expect(analysis.answer.content_summary.length).toBeGreaterThanOrEqual(10);
+    expect(() => validateMetadata(analysis.answer, offlineModelId, offlineMinTags)).not.toThrow();
+  });
+
   it('is deterministic', () => {
     const text = buildProjectText(neuralNetworksProject());
     expect(analyseOffline(text)).toEqual(analyseOffline(text));

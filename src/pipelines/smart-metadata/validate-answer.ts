@@ -15,6 +15,9 @@ export class InvalidMetadataError extends PermanentError {
   }
 }
 
+/** The shortest content_summary stored (after collapsing whitespace). */
+export const minSummaryChars = 10;
+
 export interface ValidatedMetadata {
   ai_generated_tags: string[];
   content_summary: string;
@@ -32,7 +35,7 @@ export function validateMetadata(answer: { ai_generated_tags: string[]; content_
     throw new InvalidMetadataError(`${modelUsed} returned ${tags.length} usable tag(s) after normalising and de-duplicating ${JSON.stringify(answer.ai_generated_tags)}; at least ${required} are required. Nothing was stored.`, { model_used: modelUsed, tags: answer.ai_generated_tags });
   }
   const summary = answer.content_summary.replace(/\s+/g, ' ').trim();
-  if (summary.length < 10) {
+  if (summary.length < minSummaryChars) {
     throw new InvalidMetadataError(`${modelUsed} returned an empty or too short content_summary (${JSON.stringify(summary)}). Nothing was stored.`, { model_used: modelUsed });
   }
   return { ai_generated_tags: tags.slice(0, maxTags), content_summary: summary.slice(0, 1000), difficulty_level: answer.difficulty_level };

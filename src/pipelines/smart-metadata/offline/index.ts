@@ -7,6 +7,7 @@
 import type { ProjectText } from '../project-text.ts';
 import type { MetadataAnswer } from '../schemas.ts';
 import { maxTags, minTags, normaliseTags } from '../tags.ts';
+import { minSummaryChars } from '../validate-answer.ts';
 import { assessDifficulty, type DifficultyAssessment } from './difficulty.ts';
 import { extractKeywords, type Keyword } from './keywords.ts';
 import { extractSummary } from './summary.ts';
@@ -67,7 +68,9 @@ function fallbackSummary(projectText: ProjectText): string {
 export function analyseOffline(projectText: ProjectText): OfflineAnalysis {
   const keywords = extractKeywords(projectText.sections);
   const difficulty = assessDifficulty(projectText.sections);
-  const summary = extractSummary(projectText.sections) ?? fallbackSummary(projectText);
+  // A sentence of four short words ("I go to X") can be too short to store: the fallback then.
+  const extracted = extractSummary(projectText.sections);
+  const summary = extracted !== undefined && extracted.replace(/\s+/g, ' ').trim().length >= minSummaryChars ? extracted : fallbackSummary(projectText);
   return {
     answer: { ai_generated_tags: chooseTags(keywords, projectText), content_summary: summary, difficulty_level: difficulty.level },
     details: { keywords: keywords.slice(0, 20), difficulty },
