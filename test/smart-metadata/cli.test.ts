@@ -66,6 +66,18 @@ it('creates, lists, shows and generates metadata from the command line', async (
   const invalid = await taskloom('create', '--name', 'x', '--type', 'university');
   expect(invalid.code).toBe(1);
   expect(invalid.output).toContain('project_type');
+  // An id as typed that is no uuid names no project; a binary file is refused by name.
+  for (const command of ['show', 'generate-metadata']) {
+    const unknown = await taskloom(command, 'not-a-uuid');
+    expect(unknown.code).toBe(1);
+    expect(unknown.output).toMatch(/Project not-a-uuid .*not found|not found.*not-a-uuid/i);
+    expect(unknown.output).not.toContain('invalid input syntax');
+  }
+  const binary = path.join(folder, 'slides.pdf');
+  await writeFile(binary, Buffer.from([0x25, 0x50, 0x44, 0x46, 0x00, 0x01, 0x02]));
+  const refused = await taskloom('create', '--name', 'Slides', '--type', 'self_study', '--file', binary);
+  expect(refused.code).toBe(1);
+  expect(refused.output).toContain(`--file ${binary}: not a text file`);
 }, 90_000);
 
 it('runs the back-fill now', async () => {

@@ -69,7 +69,12 @@ async function createBody(options: CreateOptions): Promise<unknown> {
       throw new ValidationError(`--data is not JSON: ${(error as Error).message}`);
     }
   }
-  const files = await Promise.all(options.file.map(async (file) => ({ name: path.basename(file), extracted_text: await readFile(file, 'utf8') })));
+  const files = await Promise.all(options.file.map(async (file) => {
+    const text = await readFile(file, 'utf8');
+    // A binary file (a PDF, say) read as text: refused here with its name, not by the database.
+    if (text.includes('\u0000')) throw new ValidationError(`--file ${file}: not a text file (it contains NUL characters); give its extracted text as a .txt file.`);
+    return { name: path.basename(file), extracted_text: text };
+  }));
   const dates = options.date.map((entry) => {
     const separator = entry.lastIndexOf('=');
     if (separator <= 0) throw new ValidationError(`--date ${JSON.stringify(entry)}: expected TITLE=YYYY-MM-DD`);

@@ -75,7 +75,8 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
   const { pool, config } = dependencies;
 
   const readProject = async (tenant: string, projectId: string): Promise<ProjectView> => {
-    const project = await getProject(pool, tenant, projectId);
+    // Not a uuid names no project (the CLI passes ids as typed; the API checks them too).
+    const project = isUuid(projectId) ? await getProject(pool, tenant, projectId) : undefined;
     if (!project) throw new NotFoundError('Project', projectId);
     const meta = await metaOfProjects(pool, tenant, [projectId]);
     return projectView(project, meta.get(projectId) ?? {});
@@ -172,7 +173,7 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
      */
     async requestGeneration(tenant: string, projectId: string, options: { force: boolean; trigger: 'api' | 'cli' }): Promise<GenerationRequestOutcome> {
       if (!config.enableSti) throw new GenerationDisabledError();
-      if (!(await projectExists(pool, tenant, projectId))) throw new NotFoundError('Project', projectId);
+      if (!isUuid(projectId) || !(await projectExists(pool, tenant, projectId))) throw new NotFoundError('Project', projectId);
       if (!options.force && (await readAiMetadata(pool, tenant, projectId))) return { kind: 'exists' };
       return submitGeneration(tenant, projectId, options.force, options.trigger);
     },
