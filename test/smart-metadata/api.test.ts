@@ -257,3 +257,23 @@ describe('bad input gets a 4xx and writes nothing', () => {
     expect((await api.request('GET', `/api/projects/${project.id}`)).body.name).toBe(neuralNetworksBody.name);
   });
 });
+
+describe('the seed\'s NEXT_PUBLIC_SHOW_AI_META flag', () => {
+  let hidden: MetadataApi;
+
+  beforeAll(async () => {
+    hidden = await startMetadataApi({ config: { showAiMeta: false } });
+  });
+
+  afterAll(async () => {
+    await hidden?.close();
+  });
+
+  it('is the default of tenants without a setting, and a tenant\'s own setting overrides it', async () => {
+    expect((await hidden.request('GET', '/api/smart-metadata/settings')).body).toMatchObject({ show_ai_meta: false, regenerate_on_change: false });
+    // A tenant's first update of the other field keeps the flag's default.
+    expect((await hidden.request('PUT', '/api/smart-metadata/settings', { body: { regenerate_on_change: true } })).body).toMatchObject({ show_ai_meta: false, regenerate_on_change: true });
+    expect((await hidden.request('PUT', '/api/smart-metadata/settings', { body: { show_ai_meta: true } })).body).toMatchObject({ show_ai_meta: true });
+    expect((await hidden.request('GET', '/api/smart-metadata/settings', { key: hidden.keyB })).body).toMatchObject({ show_ai_meta: false });
+  });
+});

@@ -38,7 +38,7 @@ const chemistry = 'Organic chemistry: reaction mechanisms, nucleophilic substitu
 
 it('regenerates an edit whose follow-up was queued just before the process running the generation was killed', async () => {
   const service = createProjectService({ config, pool: database.pool, logger: testLogger, engine });
-  await updateTenantSettings(database.pool, 'alpha', { regenerate_on_change: true });
+  await updateTenantSettings(database.pool, 'alpha', { regenerate_on_change: true }, { show_ai_meta: true, regenerate_on_change: false });
   const projectId = await withTransaction(database.pool, (transaction) => insertProject(transaction, 'alpha', neuralNetworksBody));
 
   const child = spawnNode('test/smart-metadata/fixtures/metadata-worker.ts', [database.url, '0', '200']);

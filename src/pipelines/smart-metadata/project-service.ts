@@ -10,7 +10,7 @@ import type { Logger } from '../../logger.ts';
 import { metaOfProjects, readAiMetadata } from './meta-store.ts';
 import { getProject, insertProject, listProjects, projectExists, updateProject, type Project, type ProjectSummary } from './projects-store.ts';
 import { aiMetadataKey, seedMetaFields, followUpProjectMetaType, generateProjectMetaType, type AiMetadataValue, type ProjectCreate, type ProjectUpdate } from './schemas.ts';
-import { readTenantSettings } from './settings-store.ts';
+import { defaultTenantSettings, readTenantSettings } from './settings-store.ts';
 
 export interface ProjectServiceDependencies {
   config: Config;
@@ -153,7 +153,7 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     async updateProject(tenant: string, projectId: string, update: ProjectUpdate): Promise<ProjectView> {
       const outcome = await withTransaction(pool, async (transaction) => {
         const updated = await updateProject(transaction, tenant, projectId, update);
-        if (updated.contentChanged && config.enableSti && (await readTenantSettings(transaction, tenant)).regenerate_on_change) await handOverRegeneration(tenant, projectId);
+        if (updated.contentChanged && config.enableSti && (await readTenantSettings(transaction, tenant, defaultTenantSettings(config))).regenerate_on_change) await handOverRegeneration(tenant, projectId);
         return updated;
       });
       if (!outcome.found) throw new NotFoundError('Project', projectId);

@@ -18,7 +18,7 @@ import { deleteUserMeta, setUserMeta } from './meta-store.ts';
 import { createProjectService, type ProjectServiceDependencies } from './project-service.ts';
 import { deleteProject, InvalidProjectCursorError, projectExists } from './projects-store.ts';
 import { projectCreate, projectUpdate, settingsUpdate, userMetaKey } from './schemas.ts';
-import { readTenantSettings, updateTenantSettings } from './settings-store.ts';
+import { defaultTenantSettings, readTenantSettings, updateTenantSettings } from './settings-store.ts';
 
 const projectParams = z.object({ id: z.string().min(1).max(200) });
 const metaParams = z.object({ id: z.string().min(1).max(200), key: userMetaKey });
@@ -120,12 +120,12 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
       return { project_id: id, generations: await recentGenerations(pool, tenant, id, 20) };
     });
 
-    app.get('/api/smart-metadata/settings', async (request) => ({ ...(await readTenantSettings(pool, tenantOf(request))), generation_enabled: dependencies.config.enableSti }));
+    app.get('/api/smart-metadata/settings', async (request) => ({ ...(await readTenantSettings(pool, tenantOf(request), defaultTenantSettings(dependencies.config))), generation_enabled: dependencies.config.enableSti }));
 
     app.put('/api/smart-metadata/settings', async (request) => {
       const tenant = tenantOf(request);
       const body = parseOrThrow(settingsUpdate, request.body, 'body');
-      return { ...(await updateTenantSettings(pool, tenant, body)), generation_enabled: dependencies.config.enableSti };
+      return { ...(await updateTenantSettings(pool, tenant, body, defaultTenantSettings(dependencies.config))), generation_enabled: dependencies.config.enableSti };
     });
   };
 }
