@@ -91,3 +91,19 @@ it('lists nightly back-fill runs', async () => {
     await page.screenshot({ path: path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../docs/screenshots/projects-desktop.png'), fullPage: true });
   }
 });
+
+it('shows the newest hundred projects and loads older ones on request', async () => {
+  for (let index = 0; index < 100; index += 1) {
+    expect((await server.api('/api/projects', { method: 'POST', body: { ...neuralNetworksBody, name: `Course ${index}` } })).status).toBe(201);
+  }
+  await page.reload();
+  const cards = page.locator('[data-testid="project-list"] [data-project-id]');
+  await expect.poll(() => cards.count(), { timeout: 15_000 }).toBe(100);
+  // The first project is the oldest of 101: not on the first page, reachable after one click.
+  expect(await page.locator(`[data-project-id="${projectId}"]`).count()).toBe(0);
+  await page.locator('[data-testid="load-more-projects"]').click();
+  await page.locator(`[data-project-id="${projectId}"]`).waitFor();
+  expect(await cards.count()).toBe(101);
+  expect(await page.locator('[data-testid="load-more-projects"]').count()).toBe(0);
+  expect(browser.problems).toEqual([]);
+}, 60_000);

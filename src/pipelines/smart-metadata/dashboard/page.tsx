@@ -181,8 +181,26 @@ function NightlyRuns() {
   );
 }
 
+/** Projects a page of the list shows at first and loads at a time. */
+const projectsPerPage = 100;
+
 export function ProjectsPage() {
-  const projects = useLoader((signal) => request<{ projects: ProjectRow[] }>('/api/projects?limit=100', { signal }), 'projects', 10_000);
+  const projects = useLoader((signal) => request<{ projects: ProjectRow[]; next_cursor: string | null }>(`/api/projects?limit=${projectsPerPage}`, { signal }), 'projects', 10_000);
+  // Older projects loaded on request, after the first page (which refreshes on its own).
+  const [older, setOlder] = useState<{ projects: ProjectRow[]; cursor: string | null } | null>(null);
+  const [loadError, setLoadError] = useState<unknown>(null);
+  const cursor = older ? older.cursor : projects.data?.next_cursor ?? null;
+  const loadMore = async (): Promise<void> => {
+    if (!cursor) return;
+    try {
+      const page = await request<{ projects: ProjectRow[]; next_cursor: string | null }>(`/api/projects?limit=${projectsPerPage}&cursor=${encodeURIComponent(cursor)}`);
+      setOlder((current) => ({ projects: [...(current?.projects ?? []), ...page.projects], cursor: page.next_cursor }));
+    } catch (error) {
+      setLoadError(error);
+    }
+  };
+  const firstPage = projects.data?.projects ?? [];
+  const shown = [...firstPage, ...(older?.projects ?? []).filter((project) => !firstPage.some((first) => first.id === project.id))];
   const settings = useLoader((signal) => request<Settings>('/api/smart-metadata/settings', { signal }), 'metadata-settings');
   return (
     <div class="page">
@@ -190,16 +208,17 @@ export function ProjectsPage() {
         <h1>Projects</h1>
         <p class="muted">AI tags, summaries and difficulty levels of study projects.</p>
       </div>
-      <ErrorNotice error={projects.error ?? settings.error} />
+      <ErrorNotice error={projects.error ?? settings.error ?? (loadError as never)} />
       <div class="grid-2">
         <section class="panel" aria-labelledby="projects-title">
           <h2 id="projects-title">Projects</h2>
           {projects.data && projects.data.projects.length === 0 ? <p class="muted">No project yet. Create one with <code>POST /api/projects</code> or <code>taskloom projects create</code>.</p> : null}
           <ul data-testid="project-list" style={cardList}>
-            {projects.data?.projects.map((project) => (
+            {shown.map((project) => (
               <ProjectCard key={project.id} project={project} showTags={settings.data?.show_ai_meta ?? false} onChanged={projects.reload} />
             ))}
           </ul>
+          {cursor ? <p class="muted small">{shown.length} projects shown, newest first; older ones exist. <button class="button button-quiet" data-testid="load-more-projects" onClick={() => { void loadMore(); }}>Load {projectsPerPage} more</button></p> : null}
         </section>
         <div>
           {settings.data ? <SettingsPanel settings={settings.data} onSaved={settings.reload} /> : null}
