@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
 import { waitFor } from '../support/http.ts';
+import type { ConfigOverrides } from '../../src/config.ts';
 import { startLearningHarness, type LearningHarness } from './helpers.ts';
 
 let server: OpenAiCompatibleServer;
@@ -22,6 +23,21 @@ afterAll(async () => {
   await harness?.close();
   await server?.close();
 });
+
+/**
+ * A test with a model server and a learning harness of its own (its scripted answers and its
+ * tenants' queues touch no other test), the research model that server's, closed after `body`.
+ */
+async function withOwnProvider(config: ConfigOverrides, body: (provider: OpenAiCompatibleServer, learning: LearningHarness) => Promise<void>): Promise<void> {
+  const provider = await startOpenAiCompatibleServer();
+  const learning = await startLearningHarness({ config: { openaiCompatibleBaseUrl: provider.baseUrl, llmResearchModel: 'openai-compatible:test-chat', learningSource: 'auto', ...config } });
+  try {
+    await body(provider, learning);
+  } finally {
+    await learning.close();
+    await provider.close();
+  }
+}
 
 it('learns through the research model, several words per call, naming the model as the source', async () => {
   const started = await harness.request('POST', '/jobs/start', { body: { mode: 'deep' } });
@@ -81,11 +97,7 @@ it('never stores a failing provider\'s answer: the words stay queued and the job
 it('never stores the offline fallback model\'s text as knowledge when the provider fails', async () => {
   // An operator's fallback to the offline model, which answers every call: when the provider
   // fails, its template text would otherwise pass for the words' definitions.
-  const failing = await startOpenAiCompatibleServer();
-  const withFallback = await startLearningHarness({
-    config: { openaiCompatibleBaseUrl: failing.baseUrl, llmResearchModel: 'openai-compatible:test-chat', llmFallbackModels: 'offline:default', learningSource: 'auto', llmMaxRetries: 1, learningBatchSize: 5 },
-  });
-  try {
+  await withOwnProvider({ llmFallbackModels: 'offline:default', llmMaxRetries: 1, learningBatchSize: 5 }, async (failing, withFallback) => {
     await withFallback.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'beta', w, w FROM unnest($1::text[]) AS w", [['lantern', 'harbour']]);
     failing.script('chat', ...Array.from({ length: 40 }, () => ({ kind: 'status' as const, status: 503, message: 'I am having trouble accessing my knowledge base' })));
     const started = await withFallback.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: withFallback.keyB });
@@ -102,20 +114,13 @@ it('never stores the offline fallback model\'s text as knowledge when the provid
     expect(stored.rows).toEqual([]);
     const queued = await withFallback.db.pool.query<{ normalised: string }>("SELECT normalised FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
     expect(queued.rows.map((row) => row.normalised)).toEqual(['lantern', 'harbour']);
-  } finally {
-    await withFallback.close();
-    await failing.close();
-  }
+  });
 }, 60_000);
 
 it('says on the document when the deadline stopped a call the provider kept failing', async () => {
   // A provider down for the whole quick run: the gateway retries its one call (for up to
   // TASKLOOM_LLM_RETRY_WINDOW_MS) until the job's deadline cuts it off.
-  const down = await startOpenAiCompatibleServer();
-  const slow = await startLearningHarness({
-    config: { openaiCompatibleBaseUrl: down.baseUrl, llmResearchModel: 'openai-compatible:test-chat', learningSource: 'auto', llmMaxRetries: 1000, llmRetryWindowMs: 300_000, learningQuickBudgetSeconds: 1, learningBatchSize: 5 },
-  });
-  try {
+  await withOwnProvider({ llmMaxRetries: 1000, llmRetryWindowMs: 300_000, learningQuickBudgetSeconds: 1, learningBatchSize: 5 }, async (down, slow) => {
     await slow.db.pool.query("INSERT INTO unknown_words (tenant, normalised, word) SELECT 'beta', w, w FROM unnest($1::text[]) AS w", [['lantern', 'harbour']]);
     // The test gateway retries within milliseconds: enough failures for the whole budget and grace.
     down.script('chat', ...Array.from({ length: 5000 }, () => ({ kind: 'status' as const, status: 503, message: 'upstream unavailable' })));
@@ -130,18 +135,11 @@ it('says on the document when the deadline stopped a call the provider kept fail
     // A cut-off call charges no word.
     const queued = await slow.db.pool.query<{ normalised: string; attempts: number }>("SELECT normalised, attempts FROM unknown_words WHERE tenant = 'beta' ORDER BY id");
     expect(queued.rows).toEqual([{ normalised: 'lantern', attempts: 0 }, { normalised: 'harbour', attempts: 0 }]);
-  } finally {
-    await slow.close();
-    await down.close();
-  }
+  });
 }, 60_000);
 
 it('fails a run whose round proposal the provider keeps refusing, keeping nothing of it and charging no word', async () => {
-  const failing = await startOpenAiCompatibleServer();
-  const empty = await startLearningHarness({
-    config: { openaiCompatibleBaseUrl: failing.baseUrl, llmResearchModel: 'openai-compatible:test-chat', learningSource: 'auto', llmMaxRetries: 1, learningWordsPerRound: 40 },
-  });
-  try {
+  await withOwnProvider({ llmMaxRetries: 1, learningWordsPerRound: 40 }, async (failing, empty) => {
     // Nothing queued: the quick run must propose a round first, and every proposal call fails.
     failing.script('chat', ...Array.from({ length: 40 }, () => ({ kind: 'status' as const, status: 503, message: 'upstream unavailable' })));
     const started = await empty.request('POST', '/jobs/start', { body: { mode: 'quick' }, key: empty.keyB });
@@ -153,8 +151,5 @@ it('fails a run whose round proposal the provider keeps refusing, keeping nothin
     expect(failures.every((entry: { message: string }) => entry.message.includes('could not propose'))).toBe(true);
     const kept = await empty.db.pool.query("SELECT 1 FROM raw_training WHERE tenant = 'beta' UNION ALL SELECT 1 FROM unknown_words WHERE tenant = 'beta'");
     expect(kept.rowCount).toBe(0);
-  } finally {
-    await empty.close();
-    await failing.close();
-  }
+  });
 }, 60_000);
