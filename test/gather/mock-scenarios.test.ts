@@ -339,3 +339,36 @@ it('with the judge on, sends only borderline pairs (0.80-0.90) to one judge call
   const perIteration = await llmCallsPerIteration(task.id);
   expect(Object.fromEntries(perIteration)).toEqual({ 'story:1': 3, 'story:2': 4, 'character:1': 3 });
 });
+
+it('never stores the offline fallback\'s template text as items, nor lets its score end a department', async () => {
+  // An operator's last resort, TASKLOOM_LLM_FALLBACK_MODELS=offline:default: it answers every call.
+  await harness.engine.stop({ graceMs: 500 });
+  const config = gatherConfig({ llmGenerationModel: 'mock:default', llmEmbeddingModel: 'offline:embedding-hashed', llmFallbackModels: 'offline:default', llmMaxRetries: 0 });
+  harness = await startGatherEngine(database, { config, llm: testGateway(database, config, { mock: customProvider({ languageModels: { default: model }, embeddingModels: { embed: embedder } }) }) });
+  // The provider fails every generation: no item is ever written.
+  await twoDepartments('fallback-generate');
+  scripts.set('fallback-generate', {
+    generate: () => { throw httpStatusError(500); },
+    quality: () => 95,
+  });
+  const generating = await run('fallback-generate');
+  expect(generating.task.status).toBe('failed');
+  expect(generating.task.error).toMatchObject({ code: 'llm_call_failed' });
+  expect((generating.task.error as { message: string }).message).toContain('only the offline fallback offline:default answered');
+  const offline = await database.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM llm_calls WHERE task_id = $1 AND provider = 'offline'", [generating.task.id]);
+  expect(offline.rows[0]!.count).toBeGreaterThan(0);
+  const written = await database.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM gather_items WHERE project_id = 'fallback-generate'");
+  expect(written.rows[0]!.count).toBe(0);
+
+  // The provider fails every quality review: its template score ends no department.
+  await twoDepartments('fallback-quality');
+  scripts.set('fallback-quality', {
+    generate: (call) => jsonAnswer({ items: items(7000 + call) }),
+    quality: () => { throw httpStatusError(500); },
+  });
+  const scoring = await run('fallback-quality');
+  expect(scoring.task.status).toBe('failed');
+  expect(scoring.task.error).toMatchObject({ code: 'llm_call_failed' });
+  expect(ofType(scoring.events, 'iteration_complete')).toEqual([]);
+  expect(ofType(scoring.events, 'department_complete')).toEqual([]);
+}, 60_000);

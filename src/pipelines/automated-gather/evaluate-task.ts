@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
+import { refuseOfflineFallback } from '../../llm/index.ts';
 import { listTableDepartments } from './departments.ts';
 import { insertEvaluation, type DepartmentEvaluation } from './evaluations-store.ts';
 import { departmentSummaries } from './items-store.ts';
@@ -56,6 +57,8 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
             signal,
             context: { taskId, step: 'evaluate' },
           });
+          // A template's rating is no evaluation: the provider failed (retried), nothing stored.
+          refuseOfflineFallback(answer, llm.resolveModel('judging'), 'is not an evaluation of these items');
           evaluation = { ...base, ...answer.object, rating: Math.round(answer.object.rating), model: answer.model };
         }
         // Id and time are chosen here, so the stored checkpoint is exactly the row the save writes.

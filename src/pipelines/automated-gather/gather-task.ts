@@ -14,6 +14,7 @@
  */
 import { abortReason, defineTask, pipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
 import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
+import { refuseOfflineFallback } from '../../llm/index.ts';
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
 import { nextStagnation, weightedQuality } from './quality.ts';
@@ -242,6 +243,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
                 signal,
                 context: { taskId, step: `${prefix}:generate` },
               });
+              // Only an offline fallback answered: the provider failed (retried), no items.
+              refuseOfflineFallback(answer, llm.resolveModel('generation', department.defaultModel ?? undefined), 'is not about this project');
               append(step, 'deduplicating', { department: slug, department_name: department.name, iteration, items_to_check: answer.object.items.length });
               return { items: answer.object.items, model: answer.model };
             });
@@ -317,6 +320,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
                 signal,
                 context: { taskId, step: `${prefix}:quality` },
               });
+              // A template's score would decide the department's end: the provider failed.
+              refuseOfflineFallback(answer, llm.resolveModel('judging'), 'is not a judgement of these items');
               const scored = weightedQuality(answer.object);
               const next = nextStagnation(stagnationBefore, scored.score);
               // Once per stagnationLimit iterations without improvement: a warning, not a flood.

@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import type { Pool, PoolClient } from '../../kit/index.ts';
 import { serializeError, TaskloomError } from '../../errors.ts';
 import type { Brain } from '../../integrations/brain/index.ts';
-import { resolveDuplicateThreshold, type LlmGateway } from '../../llm/index.ts';
+import { refuseOfflineFallback, resolveDuplicateThreshold, type LlmGateway } from '../../llm/index.ts';
 import { contentHash, semanticDuplicates, type StoredVector } from './dedup.ts';
 import { departmentEmbeddings, departmentHashes, insertItems, replaceEmbeddings, staleEmbeddingItems, type AutomationMetadata, type EmbeddingIdentity, type NewGatherItem } from './items-store.ts';
 import { judgeInstructions, judgePrompt } from './prompts.ts';
@@ -172,6 +172,8 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
       signal: options.signal,
       context: { taskId: options.taskId, step: options.stepKey },
     });
+    // A template verdict would drop or keep items at random: the provider failed.
+    refuseOfflineFallback(judged, llm.resolveModel('judging'), 'is not a judgement of these items');
     result.llmCalls.judge += 1;
     for (const verdict of judged.object.verdicts) {
       const pair = pairs[verdict.pair - 1];
