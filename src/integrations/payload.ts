@@ -24,6 +24,17 @@ export interface PayloadClientOptions {
   fetch?: typeof fetch;
 }
 
+/**
+ * An optional number a CMS field holds: a number, or a number written as text; null, undefined
+ * and blank text are absent. Anything else (a boolean, other text) does not fit.
+ */
+function optionalNumber(number: z.ZodNumber) {
+  return z.union([
+    number,
+    z.string().trim().regex(/^$|^-?\d+(\.\d+)?$/, 'a number').transform((value) => (value === '' ? null : Number(value))).pipe(number.nullable()),
+  ]).nullish();
+}
+
 /** A department as Payload returns it (ids may be numbers on SQL adapters). */
 export const payloadDepartment = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
@@ -37,8 +48,10 @@ export const payloadDepartment = z.object({
   isActive: z.boolean().nullish().transform((value) => value ?? true),
   defaultModel: z.string().nullish().transform((value) => (value && value.trim().length > 0 ? value.trim() : null)),
   coordinationSettings: z.object({
-    minQualityThreshold: z.coerce.number().min(0).max(100).nullish(),
-    maxRetries: z.coerce.number().int().min(0).nullish(),
+    // As for the number above, not coerced: a cleared field ("") or a boolean became 0 or 1, a
+    // threshold every department reached at once. Blank is absent (the default applies).
+    minQualityThreshold: optionalNumber(z.number().min(0).max(100)),
+    maxRetries: optionalNumber(z.number().int().min(0)),
   }).loose().nullish(),
 }).loose();
 export type PayloadDepartment = z.infer<typeof payloadDepartment>;

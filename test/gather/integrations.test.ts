@@ -111,6 +111,8 @@ it('refuses Payload departments it cannot key a gather by: a repeated slug, a sl
       { project: 'payload-twice', departments: [...valid, { ...valid[1]!, id: 15, name: 'Story Two', codeDepNumber: 4 }], message: /two departments to gather have the slug "story"/ },
       { project: 'payload-slug', departments: [{ ...valid[1]!, slug: 'Story Dept' }], message: /department slug "Story Dept" is not one taskloom can key a gather by/ },
       { project: 'payload-number', departments: [{ ...valid[1]!, codeDepNumber: null }], message: /department 0 of GET .* is invalid \(codeDepNumber/ },
+      // A boolean is no threshold: coerced, `true` was 1, which every department reached at once.
+      { project: 'payload-threshold', departments: [{ ...valid[1]!, coordinationSettings: { minQualityThreshold: true } }], message: /department 0 of GET .* is invalid \(coordinationSettings\.minQualityThreshold/ },
     ];
     for (const { project, departments, message } of cases) {
       payload.departments = departments;
@@ -120,9 +122,11 @@ it('refuses Payload departments it cannot key a gather by: a repeated slug, a sl
       expect((refused.task.error as { message: string }).message).toMatch(message);
       expect(ofType(refused.events, 'department_started')).toHaveLength(0);
     }
-    // A number Payload sends as text is read as that number.
-    payload.departments = [{ ...valid[1]!, codeDepNumber: '1' }];
-    expect((await createPayloadClient({ baseUrl: payload.baseUrl, apiKey: 'payload-secret' }).fetchGatherDepartments()).map((entry) => entry.codeDepNumber)).toEqual([1]);
+    // A number Payload sends as text is read as that number; a cleared threshold ("") is absent
+    // (the default, 80, applies), not 0.
+    payload.departments = [{ ...valid[1]!, codeDepNumber: '1', coordinationSettings: { minQualityThreshold: '', maxRetries: '2' } }];
+    const [read] = await createPayloadClient({ baseUrl: payload.baseUrl, apiKey: 'payload-secret' }).fetchGatherDepartments();
+    expect(read).toMatchObject({ codeDepNumber: 1, coordinationSettings: { minQualityThreshold: null, maxRetries: 2 } });
   } finally {
     payload.departments = valid;
   }
