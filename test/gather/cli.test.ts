@@ -10,24 +10,24 @@ import { describeGatherEvent, gatherCommand } from '../../src/pipelines/automate
 import type { Runtime } from '../../src/cli/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { testLogger } from '../support/engine.ts';
-import { startGatherEngine, type GatherHarness } from './helpers.ts';
+import { slowOfflineProvider } from './fixtures/slow-offline-provider.ts';
+import { gatherConfig, startGatherEngine, testGateway, type GatherHarness } from './helpers.ts';
 import { runCommand } from '../support/command-output.ts';
 
 let database: TestDatabase;
 let harness: GatherHarness;
 let runtime: Runtime;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  harness = await startGatherEngine(database);
+/** A CLI runtime on the test database whose engine is `on`'s. */
+function runtimeOf(on: GatherHarness): Runtime {
   const handle = { url: database.url, pool: database.pool, close: async () => {}, abandon: async () => {} };
-  runtime = {
-    loadConfig: () => harness.config,
+  return {
+    loadConfig: () => on.config,
     logger: testLogger,
     openDatabase: async () => handle,
-    openEngine: async () => ({ engine: harness.engine, database: handle, services: { config: harness.config, pool: database.pool, logger: testLogger, llm: harness.llm } }),
-    openReader: async () => harness.engine,
-    taskTypes: async () => harness.engine.registry.list(),
+    openEngine: async () => ({ engine: on.engine, database: handle, services: { config: on.config, pool: database.pool, logger: testLogger, llm: on.llm } }),
+    openReader: async () => on.engine,
+    taskTypes: async () => on.engine.registry.list(),
     verbose: false,
     commandName: 'gather',
     close: async () => {},
@@ -35,6 +35,12 @@ beforeAll(async () => {
     handlesSignals: false,
     onClose: () => {},
   };
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  harness = await startGatherEngine(database);
+  runtime = runtimeOf(harness);
 });
 
 afterAll(async () => {
@@ -80,3 +86,19 @@ it('says what a run does after a stagnant department, as its on_stagnation asks'
   expect(stagnant('continue')).toBe('Story Department: quality stagnant at 61 for 3 iterations; going on (on_stagnation: continue)');
   expect(stagnant('next_department')).toBe('Story Department: quality stagnant at 61 for 3 iterations; moving on to the next department');
 });
+
+it('exits non-zero after --wait when the run stopped at its soft timeout', async () => {
+  // Its own engine, with slow models and a short soft timeout; the first one's worker stops first.
+  const config = gatherConfig({ llmGenerationModel: 'slow:default', llmEmbeddingModel: 'slow:embedding', gatherSoftTimeoutMs: 1500, gatherHardTimeoutMs: 20_000 });
+  await harness.engine.stop({ graceMs: 500 });
+  harness = await startGatherEngine(database, { config, llm: testGateway(database, config, { slow: slowOfflineProvider(60) }) });
+  const before = process.exitCode;
+  try {
+    const output = await runCommand(gatherCommand(runtimeOf(harness)), ['start', '--project', 'cli-slow', '--max-iterations', '50', '--wait']);
+    const last = JSON.parse(output.trim().split('\n').at(-1)!) as { status: string; result: { status: string } };
+    expect(last).toMatchObject({ status: 'completed', result: { status: 'timeout' } });
+    expect(process.exitCode).toBe(1);
+  } finally {
+    process.exitCode = before;
+  }
+}, 60_000);

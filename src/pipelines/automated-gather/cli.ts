@@ -117,7 +117,9 @@ export function gatherCommand(runtime: Runtime): Command {
       await warnWhenNoWorker(engine);
       const finished = await follow(engine, task.id);
       process.stdout.write(`${JSON.stringify({ task_id: finished.id, status: finished.status, result: finished.result, error: finished.error })}\n`);
-      process.exitCode = finished.status === 'completed' ? 0 : 1;
+      // A run stopped at its soft timeout completes with `status: "timeout"`: not a success to a script.
+      const result = finished.result as { status?: string } | null;
+      process.exitCode = finished.status === 'completed' && result?.status !== 'timeout' ? 0 : 1;
     });
 
   gather.command('items')
