@@ -5,6 +5,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { replaceProjectDepartments } from '../../src/pipelines/automated-gather/index.ts';
+import { departmentsUpdate } from '../../src/pipelines/automated-gather/schemas.ts';
 import { buildApp, createApiKey } from '../../src/api/index.ts';
 import { gatherRoutes } from '../../src/pipelines/automated-gather/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
@@ -101,11 +103,32 @@ it('reads the tenant default departments and replaces one project\'s list', asyn
   expect(duplicate.statusCode).toBe(400);
   const badSlug = await app.inject({ method: 'PUT', url: '/api/v1/projects/short-film/departments', headers: { 'x-api-key': key }, payload: { departments: [{ slug: 'Bad Slug', name: 'A', codeDepNumber: 1 }] } });
   expect(badSlug.statusCode).toBe(400);
+  // A model whose provider has no key here would fail the run at that department: refused now.
+  const noProvider = await app.inject({ method: 'PUT', url: '/api/v1/projects/short-film/departments', headers: { 'x-api-key': key }, payload: { departments: [{ slug: 'a', name: 'A', codeDepNumber: 1 }, { slug: 'b', name: 'B', codeDepNumber: 2, defaultModel: 'google:gemini-2.5-pro' }] } });
+  expect(noProvider.statusCode).toBe(400);
+  const refusal = (noProvider.json() as { error: { details: { issues: Array<{ path: string; message: string }> } } }).error.details.issues;
+  expect(refusal).toEqual([{ path: 'departments.1.defaultModel', message: expect.stringContaining('needs provider "google", which is not configured') }]);
 
   // A gather of that project uses its own list: only the active department.
   const submitted = await harness.engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'short-film', max_iterations: 2, enable_auto_evaluation: false } });
   const task = await waitForStatus(harness.engine, submitted.task.id, ['completed', 'failed'], 30_000);
   expect((task.result as { summary: Array<{ department: string }> }).summary.map((entry) => entry.department)).toEqual(['story']);
+
+  // A list written without the route's check (an earlier version, the table by hand): the run
+  // fails before its first department, naming the model, and calls no model.
+  await replaceProjectDepartments(database.pool, 'default', 'bad-model', departmentsUpdate.parse({ departments: [
+    { slug: 'story', name: 'Story', description: 'Plot.', codeDepNumber: 1, defaultModel: null },
+    { slug: 'music', name: 'Music', description: 'Score.', codeDepNumber: 2, defaultModel: 'google:gemini-2.5-pro' },
+  ] }));
+  const refused = await harness.engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'bad-model', max_iterations: 2, enable_auto_evaluation: false } });
+  const failed = await waitForStatus(harness.engine, refused.task.id, ['completed', 'failed'], 30_000);
+  expect(failed.status).toBe('failed');
+  expect((failed.error as { message: string }).message).toContain('music: Model "google:gemini-2.5-pro" needs provider "google"');
+  expect(failed.attempts).toBe(1);
+  const started = (await harness.engine.readEvents({ taskId: failed.id })).filter((event) => event.type === 'department_started');
+  expect(started).toEqual([]);
+  const calls = await database.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM llm_calls WHERE task_id = $1', [failed.id]);
+  expect(calls.rows[0]!.count).toBe(0);
 });
 
 it('lists evaluations newest first, per department', async () => {

@@ -9,6 +9,7 @@
 import { withTransaction, type Pool, type Queryable } from '../../kit/index.ts';
 import { DependencyError, ValidationError } from '../../errors.ts';
 import type { PayloadClient } from '../../integrations/payload.ts';
+import type { LlmGateway } from '../../llm/index.ts';
 import { department, type Department, type DepartmentsUpdate } from './schemas.ts';
 
 const seedModel = 'anthropic/claude-sonnet-4.5';
@@ -85,6 +86,25 @@ async function insertDepartments(database: Queryable, tenant: string, projectId:
  * Every department of a project from the table (active or not, gathered or not), in
  * codeDepNumber order, and whether they are the project's own list or the tenant's defaults.
  */
+/**
+ * The departments whose `defaultModel` no call could be served by: a `provider:model` whose
+ * provider has no key, or none after the colon (a bare seed id is served through OpenRouter, or
+ * the default model, as the gateway resolves it). One issue per such department, at its path in a
+ * department list, for a refusal that names them all.
+ */
+export function unusableModels(llm: Pick<LlmGateway, 'resolveModel'>, departments: ReadonlyArray<Pick<Department, 'slug' | 'defaultModel'>>): Array<{ path: string; message: string }> {
+  const issues: Array<{ path: string; message: string }> = [];
+  departments.forEach((entry, index) => {
+    if (!entry.defaultModel) return;
+    try {
+      llm.resolveModel('generation', entry.defaultModel);
+    } catch (error) {
+      issues.push({ path: `departments.${index}.defaultModel`, message: `${entry.slug}: ${error instanceof Error ? error.message : String(error)}` });
+    }
+  });
+  return issues;
+}
+
 export async function listTableDepartments(pool: Pool, tenant: string, projectId: string): Promise<{ departments: Department[]; scope: 'project' | 'tenant' }> {
   const own = await pool.query<DepartmentRow>(`SELECT ${columns} FROM departments WHERE tenant = $1 AND project_id = $2 ORDER BY code_dep_number, slug`, [tenant, projectId]);
   if (own.rows.length > 0) return { departments: own.rows.map(fromRow), scope: 'project' };

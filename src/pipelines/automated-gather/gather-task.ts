@@ -15,6 +15,7 @@
 import { abortReason, defineTask, pipelinedStep, type StepScope, type TaskContext } from '../../kit/index.ts';
 import { DependencyError, isTaskloomError, PermanentError, serializeError } from '../../errors.ts';
 import { refuseOfflineFallback } from '../../llm/index.ts';
+import { unusableModels } from './departments.ts';
 import { departmentSummaries } from './items-store.ts';
 import { generationInstructions, generationPrompt, qualityInstructions, qualityPrompt, type PreviousDepartment } from './prompts.ts';
 import { nextStagnation, weightedQuality } from './quality.ts';
@@ -140,6 +141,12 @@ export function createGatherTask(services: ResolvedGatherServices) {
           }
           if (departments.length === 0) {
             throw new PermanentError(`No active department has gatherCheck=true in ${services.departments.kind === 'payload' ? 'Payload CMS' : 'taskloom\'s departments table'} for project ${projectId}; nothing to gather.`, { source: services.departments.kind });
+          }
+          // Every department's model, before the first is gathered: one no call can be served by
+          // would fail the run at that department, after the ones before it were paid for.
+          const unusable = unusableModels(llm, departments);
+          if (unusable.length > 0) {
+            throw new PermanentError(`Departments name models no configured provider serves: ${unusable.map((issue) => issue.message).join('; ')}. Set the provider's key, or change the department's defaultModel.`, { source: services.departments.kind, issues: unusable });
           }
           append(step, 'automation_started', {
             departments_count: departments.length,

@@ -12,7 +12,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
 import { parseOrThrow, tenantOf } from '../../kit/index.ts';
 import { TaskloomError, ValidationError } from '../../errors.ts';
-import { listTableDepartments, replaceProjectDepartments } from './departments.ts';
+import { listTableDepartments, replaceProjectDepartments, unusableModels } from './departments.ts';
 import { listEvaluations } from './evaluations-store.ts';
 import { InvalidItemCursorError, listItems } from './items-store.ts';
 import { departmentsUpdate } from './schemas.ts';
@@ -64,6 +64,8 @@ export function gatherRoutes(services: GatherServices): FastifyPluginAsync {
       if (resolved.departments.kind === 'payload') {
         throw new TaskloomError('departments_managed_by_payload', 'Departments come from Payload CMS (PAYLOAD_API_URL is set); edit them there.', { httpStatus: 409, retryable: false });
       }
+      const unusable = unusableModels(resolved.llm, body.departments);
+      if (unusable.length > 0) throw new ValidationError(`Invalid request body: ${unusable.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { location: 'body', issues: unusable });
       const departments = await replaceProjectDepartments(pool, tenant, id, body);
       return { project_id: id, source: 'project', departments };
     });
