@@ -24,6 +24,9 @@ export type ChannelMap = Record<string, (event: TaskEvent) => string | undefined
 
 export const seedChannels: ChannelMap = {
   automated_gather_creation: (event) => (event.project_id ? `automated-gather:${event.project_id}` : undefined),
+  // An evaluation is a task of its own (auto-triggered by a run, or asked for): its result, not
+  // its lifecycle, belongs on the project's channel, where a client of the seed listens for it.
+  evaluate_department: (event) => (event.type === 'department_evaluated' && event.project_id ? `automated-gather:${event.project_id}` : undefined),
 };
 
 /** The tenant whose channels are the seed's own, unprefixed. */

@@ -33,13 +33,25 @@ const fakeGather = defineTask({
   },
 });
 
+// The evaluation task's double: only its `department_evaluated` is the channel's.
+const fakeEvaluation = defineTask({
+  type: 'evaluate_department',
+  description: 'test double',
+  queue: 'default',
+  input: z.object({ project_id: z.string() }).strict(),
+  async run(context) {
+    await context.emit('department_evaluated', { department: 'story', rating: 77 });
+    return { ok: true };
+  },
+});
+
 let api: ApiHarness;
 let defaultKey: string;
 let subscriber: Redis;
 const sinks: RedisEventSink[] = [];
 
 beforeAll(async () => {
-  api = await startApiHarness({ taskTypes: [sleepTask, fakeGather] });
+  api = await startApiHarness({ taskTypes: [sleepTask, fakeGather, fakeEvaluation] });
   defaultKey = (await createApiKey(api.db.pool, { tenant: 'default' })).key;
   subscriber = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   await subscriber.connect();
@@ -75,6 +87,29 @@ describe('Redis event sink', () => {
     const started = messages.find((message) => message.type === 'department_started');
     expect(started).toMatchObject({ type: 'department_started', project_id: project, tenant: 'default', department: 'story', department_name: 'Story Department', threshold: 80, task_id: submitted.body.task_id });
     expect(new Set(messages.map((message) => message.task_id))).toEqual(new Set([submitted.body.task_id]));
+    await sink.stop();
+    await subscriber.unsubscribe();
+  });
+
+  it('publishes an evaluation\'s department_evaluated on the project\'s channel, and nothing else of that task', async () => {
+    const project = `project-${randomUUID().slice(0, 8)}`;
+    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100 });
+    sinks.push(sink);
+    await sink.start();
+    const messages: Array<Record<string, unknown>> = [];
+    await subscriber.subscribe(`automated-gather:${project}`);
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel === `automated-gather:${project}`) messages.push(JSON.parse(message) as Record<string, unknown>);
+    });
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'evaluate_department', task_data: {} } });
+    await waitFor(() => api.request('GET', `/api/v1/tasks/${submitted.body.task_id}`, { key: defaultKey }), (response) => response.body.status === 'completed');
+    await waitFor(async () => messages.length, (count) => count > 0);
+    // The sink passes events in order: a task_completed would have been published by now.
+    const marker = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
+    await waitFor(async () => messages.map((message) => message.type), (types) => types.includes('automation_complete'));
+    const evaluation = messages.filter((message) => message.task_id === submitted.body.task_id);
+    expect(evaluation).toEqual([expect.objectContaining({ type: 'department_evaluated', project_id: project, department: 'story', rating: 77 })]);
+    expect(marker.status).toBe(202);
     await sink.stop();
     await subscriber.unsubscribe();
   });
