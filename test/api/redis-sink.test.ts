@@ -63,20 +63,26 @@ afterAll(async () => {
   await api?.close();
 });
 
+/** A sink of this process started, and the messages of `project`'s seed channel as they come. */
+async function listenOnProject(project: string): Promise<{ sink: RedisEventSink; messages: Array<Record<string, unknown>> }> {
+  const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100 });
+  sinks.push(sink);
+  await sink.start();
+  const messages: Array<Record<string, unknown>> = [];
+  await subscriber.subscribe(`automated-gather:${project}`);
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === `automated-gather:${project}`) messages.push(JSON.parse(message) as Record<string, unknown>);
+  });
+  return { sink, messages };
+}
+
 describe('Redis event sink', () => {
   it('publishes every automated gather event on the seed channel, in order, from its first start on', async () => {
     const project = `project-${randomUUID().slice(0, 8)}`;
     // A task that ran before any sink ever started (REDIS_URL set later): never published.
     const before = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
     await waitFor(() => api.request('GET', `/api/v1/tasks/${before.body.task_id}`, { key: defaultKey }), (response) => response.body.status === 'completed');
-    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100 });
-    sinks.push(sink);
-    await sink.start();
-    const messages: Array<Record<string, unknown>> = [];
-    await subscriber.subscribe(`automated-gather:${project}`);
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === `automated-gather:${project}`) messages.push(JSON.parse(message) as Record<string, unknown>);
-    });
+    const { sink, messages } = await listenOnProject(project);
     const submitted = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'automated_gather_creation', task_data: {} } });
     expect(submitted.status).toBe(202);
     // Another type on a same-named project: not published.
@@ -93,14 +99,7 @@ describe('Redis event sink', () => {
 
   it('publishes an evaluation\'s department_evaluated on the project\'s channel, and nothing else of that task', async () => {
     const project = `project-${randomUUID().slice(0, 8)}`;
-    const sink = new RedisEventSink({ pool: api.db.pool, logger: silentLogger, redisUrl, engine: api.engine, pollIntervalMs: 100 });
-    sinks.push(sink);
-    await sink.start();
-    const messages: Array<Record<string, unknown>> = [];
-    await subscriber.subscribe(`automated-gather:${project}`);
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel === `automated-gather:${project}`) messages.push(JSON.parse(message) as Record<string, unknown>);
-    });
+    const { sink, messages } = await listenOnProject(project);
     const submitted = await api.request('POST', '/api/v1/tasks/submit', { key: defaultKey, body: { project_id: project, task_type: 'evaluate_department', task_data: {} } });
     await waitFor(() => api.request('GET', `/api/v1/tasks/${submitted.body.task_id}`, { key: defaultKey }), (response) => response.body.status === 'completed');
     await waitFor(async () => messages.length, (count) => count > 0);
