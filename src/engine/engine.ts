@@ -134,15 +134,18 @@ export class Engine {
     const definition = this.registry.has(request.taskType) ? this.registry.get(request.taskType) : undefined;
     // Only types that ask for it pay for a second validation (the batch validates again).
     const giveBack = definition?.admit ? await definition.admit({ tenant: request.tenant ?? 'default', input: validateInput(definition, request.input) }) : undefined;
+    const giveBackQuietly = async (): Promise<void> => {
+      await giveBack?.().catch((undo: unknown) => this.logger.warn({ err: undo, taskType: request.taskType }, 'could not give back what admitting the task took'));
+    };
     let submitted: SubmitResult;
     try {
       submitted = await this.#submits.submit(request);
     } catch (error) {
-      await giveBack?.().catch((undo: unknown) => this.logger.warn({ err: undo, taskType: request.taskType }, 'could not give back what admitting the task took'));
+      await giveBackQuietly();
       throw error;
     }
     if (submitted.created) for (const hook of this.hooks.submitted) hook(submitted.task);
-    else await giveBack?.();
+    else await giveBackQuietly();
     return submitted;
   }
 
