@@ -122,6 +122,12 @@ it('refuses Payload departments it cannot key a gather by: a repeated slug, a sl
       expect((refused.task.error as { message: string }).message).toMatch(message);
       expect(ofType(refused.events, 'department_started')).toHaveLength(0);
     }
+    // Two Payload departments sharing a number: an evaluation by number names neither, and says so.
+    payload.departments = [valid[0]!, { ...valid[1]!, codeDepNumber: 2 }];
+    const ambiguous = await harness.engine.submit({ taskType: 'evaluate_department', input: { project_id: 'payload-ambiguous', department_number: 2, auto_triggered: false } });
+    const evaluation = await waitForStatus(harness.engine, ambiguous.task.id, ['completed', 'failed'], 20_000);
+    expect(evaluation.status).toBe('failed');
+    expect((evaluation.error as { message: string }).message).toContain('character and story share number 2');
     // A number Payload sends as text is read as that number; a cleared threshold ("") is absent
     // (the default, 80, applies), not 0.
     payload.departments = [{ ...valid[1]!, codeDepNumber: '1', coordinationSettings: { minQualityThreshold: '', maxRetries: '2' } }];

@@ -103,6 +103,10 @@ it('reads the tenant default departments and replaces one project\'s list', asyn
   expect(duplicate.statusCode).toBe(400);
   const badSlug = await app.inject({ method: 'PUT', url: '/api/v1/projects/short-film/departments', headers: { 'x-api-key': key }, payload: { departments: [{ slug: 'Bad Slug', name: 'A', codeDepNumber: 1 }] } });
   expect(badSlug.statusCode).toBe(400);
+  // Two departments with one number: the cascade's order and an evaluation by number are ambiguous.
+  const sameNumber = await app.inject({ method: 'PUT', url: '/api/v1/projects/short-film/departments', headers: { 'x-api-key': key }, payload: { departments: [{ slug: 'a', name: 'A', codeDepNumber: 3 }, { slug: 'b', name: 'B', codeDepNumber: 3 }] } });
+  expect(sameNumber.statusCode).toBe(400);
+  expect((sameNumber.json() as { error: { details: { issues: Array<{ path: string }> } } }).error.details.issues).toEqual([expect.objectContaining({ path: 'departments.1.codeDepNumber' })]);
   // A model whose provider has no key here would fail the run at that department: refused now.
   const noProvider = await app.inject({ method: 'PUT', url: '/api/v1/projects/short-film/departments', headers: { 'x-api-key': key }, payload: { departments: [{ slug: 'a', name: 'A', codeDepNumber: 1 }, { slug: 'b', name: 'B', codeDepNumber: 2, defaultModel: 'google:gemini-2.5-pro' }] } });
   expect(noProvider.statusCode).toBe(400);

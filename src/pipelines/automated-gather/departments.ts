@@ -124,9 +124,14 @@ export async function listTableDepartments(pool: Pool, tenant: string, projectId
  */
 export async function replaceProjectDepartments(pool: Pool, tenant: string, projectId: string, update: DepartmentsUpdate): Promise<Department[]> {
   const slugs = new Set<string>();
-  for (const entry of update.departments) {
+  // A number orders the cascade and names a department to evaluate: two sharing one are ambiguous.
+  const numbers = new Map<number, string>();
+  for (const [index, entry] of update.departments.entries()) {
     if (slugs.has(entry.slug)) throw new ValidationError(`Department slug "${entry.slug}" appears twice.`, { issues: [{ path: 'departments', message: `duplicate slug ${entry.slug}` }] });
     slugs.add(entry.slug);
+    const taken = numbers.get(entry.codeDepNumber);
+    if (taken !== undefined) throw new ValidationError(`Departments "${taken}" and "${entry.slug}" both have codeDepNumber ${entry.codeDepNumber}; give each its own place in the cascade.`, { issues: [{ path: `departments.${index}.codeDepNumber`, message: `duplicate number ${entry.codeDepNumber} (also ${taken})` }] });
+    numbers.set(entry.codeDepNumber, entry.slug);
   }
   await withTransaction(pool, async (transaction) => {
     await transaction.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`departments:${tenant}:${projectId}`]);

@@ -23,7 +23,12 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
     const candidates = services.departments.kind === 'payload'
       ? await services.departments.gatherDepartments(tenant, input.project_id, signal)
       : (await listTableDepartments(services.pool, tenant, input.project_id)).departments;
-    const found = candidates.find((entry) => (input.department !== undefined ? entry.slug === input.department : entry.codeDepNumber === input.department_number));
+    const matching = candidates.filter((entry) => (input.department !== undefined ? entry.slug === input.department : entry.codeDepNumber === input.department_number));
+    // Payload may hold two departments with one number (taskloom's table refuses them).
+    if (matching.length > 1) {
+      throw new PermanentError(`Departments ${matching.map((entry) => entry.slug).join(' and ')} share number ${input.department_number} for project ${input.project_id}; name the department by its slug (department) instead.`, { department_number: input.department_number ?? null, departments: matching.map((entry) => entry.slug) });
+    }
+    const found = matching[0];
     if (!found) {
       throw new PermanentError(`Department ${input.department ?? `number ${input.department_number}`} does not exist for project ${input.project_id}.`, { department: input.department ?? null, department_number: input.department_number ?? null });
     }
