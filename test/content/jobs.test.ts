@@ -225,6 +225,14 @@ it('plans topics from the seed\'s call: one persona and a month, the year its co
   const both = await request('POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { body: { persona_id: persona.id, persona_ids: [persona.id], month } });
   expect(both.status).toBe(400);
   expect(JSON.stringify(both.body.error)).toContain('persona_id');
+  // A persona that is not this company's, or no one's: refused before anything is queued.
+  const otherCompany = (await request('POST', '/api/v1/content/companies', { body: { name: 'Other Roasters' } })).body.id as string;
+  const foreign = await request('POST', `/api/v1/ai/companies/${otherCompany}/generate-topics/`, { body: { persona_id: persona.id, month } });
+  expect(foreign.status).toBe(409);
+  expect(foreign.body.error.details).toMatchObject({ entity: 'persona', id: persona.id });
+  const unknown = await request('POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { body: { persona_id: '7d8f2b1e-0000-4000-8000-000000000000', month } });
+  expect(unknown.status).toBe(404);
+  expect((await request('GET', `/api/v1/ai/companies/${otherCompany}/jobs/`)).body.jobs).toEqual([]);
 });
 
 it('answers bad input with 4xx and writes nothing', async () => {

@@ -19,6 +19,7 @@ import { getCompany, getDna, type Company } from './companies-store.ts';
 import { DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
 import { imageModelFor } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
+import { getPersonas } from './personas-store.ts';
 import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
 import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInputOf, type JobType, type Platform } from './schemas.ts';
@@ -57,6 +58,12 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       if (!(await getDna(pool, tenant, company.id))) throw new DnaRequiredError(company.id);
     }));
     app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInputOf(request.body), async (tenant, input) => {
+      if (Array.isArray(input.persona_ids)) {
+        // Personas of this company, or the job could only fail (404 for one that is no one's here).
+        for (const persona of await getPersonas(pool, tenant, input.persona_ids as string[])) {
+          if (persona.company_id !== input.company_id) throw new InvalidStatusError('persona', persona.id, `of another company (${persona.company_id})`, ['of this company']);
+        }
+      }
       if (typeof input.topic_id !== 'string') return;
       // Rewriting one topic: a rejected one of this company.
       const topic = await getTopic(pool, tenant, input.topic_id);
