@@ -7,6 +7,7 @@ import type { AnyTaskDefinition } from '../../engine/index.ts';
 import { isTaskloomError, NotFoundError, UnknownTaskTypeError, ValidationError } from '../../errors.ts';
 import { refuseUrl, webhookDeliveryRecord } from '../../integrations/webhooks/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
+import { requireRole } from '../auth.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { errorSchema, listQuery, statsQuery, submitBody, taskIdParams, taskView, taskViewSchema } from '../schemas.ts';
 import { taskStats } from '../store/task-stats.ts';
@@ -49,6 +50,8 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
         response: { 202: jsonSchema(submitResponse, 'output'), 200: jsonSchema(submitResponse, 'output'), 409: jsonSchema(errorSchema), 413: jsonSchema(errorSchema), ...errors },
       },
     }, async (request, reply) => {
+      // A supervisor's key reads, approves and rejects; starting work (and spending) is not its.
+      requireRole(request, 'marketer');
       const body = parseOrThrow(submitBody, request.body, 'body');
       if (body.callback_url) {
         const reason = refuseUrl(body.callback_url, context.webhookPolicy);
@@ -143,6 +146,7 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
     app.post('/api/v1/tasks/:id/cancel', {
       schema: { tags: ['tasks'], summary: 'Cancel a task', security: securityRequirement, params: jsonSchema(taskIdParams), response: { 200: jsonSchema(cancelResponse, 'output'), ...errors } },
     }, async (request) => {
+      requireRole(request, 'marketer');
       const { id } = parseOrThrow(taskIdParams, request.params, 'params');
       return cancel(request.tenant, id);
     });
@@ -150,6 +154,7 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
     app.delete('/api/v1/tasks/:id', {
       schema: { tags: ['tasks'], summary: 'Cancel a task (same as POST /cancel)', security: securityRequirement, params: jsonSchema(taskIdParams), response: { 200: jsonSchema(cancelResponse, 'output'), ...errors } },
     }, async (request) => {
+      requireRole(request, 'marketer');
       const { id } = parseOrThrow(taskIdParams, request.params, 'params');
       return cancel(request.tenant, id);
     });

@@ -1,8 +1,11 @@
 /**
- * The calling tenant: its name and webhook signing secret (to verify X-Taskloom-Signature).
+ * The calling tenant: its name, the key's role, and (for an admin's key) the webhook signing
+ * secret (to verify X-Taskloom-Signature), which only an admin may rotate: a new secret breaks
+ * every receiver's signature check until it is updated.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ensureTenant, rotateWebhookSecret } from '../../integrations/webhooks/index.ts';
+import { requireRole } from '../auth.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { emptyBody, emptyQuery, parseOrThrow } from '../validation.ts';
 
@@ -13,12 +16,14 @@ export function tenantRoutes(context: ApiContext): FastifyPluginAsync {
     }, async (request) => {
       parseOrThrow(emptyQuery, request.query, 'query');
       const tenant = await ensureTenant(context.pool, request.tenant);
-      return { tenant: tenant.name, webhook_secret: tenant.webhookSecret, created_at: tenant.createdAt };
+      const admin = request.apiKeyRole === 'admin';
+      return { tenant: tenant.name, role: request.apiKeyRole, ...(admin ? { webhook_secret: tenant.webhookSecret } : {}), created_at: tenant.createdAt };
     });
 
     app.post('/api/v1/tenant/webhook-secret/rotate', {
       schema: { tags: ['webhooks'], summary: 'Replace the tenant\'s webhook signing secret', security: securityRequirement },
     }, async (request) => {
+      requireRole(request);
       parseOrThrow(emptyQuery, request.query, 'query');
       parseOrThrow(emptyBody, request.body, 'body');
       const secret = await rotateWebhookSecret(context.pool, request.tenant);
