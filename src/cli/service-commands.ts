@@ -8,8 +8,10 @@ import { ensureBootstrapKey, startApiServer } from '../api/index.ts';
 import { WebhookDispatcher } from '../integrations/webhooks/index.ts';
 import { RedisEventSink } from '../integrations/redis-sink.ts';
 import type { Config } from '../config.ts';
+import { ConfigError } from '../errors.ts';
 import { builtinRoutes, migrationSources, type PipelineServices } from '../pipelines/index.ts';
 import { redact } from './db-command.ts';
+import { positiveIntegerOption } from './option-parsers.ts';
 import type { Runtime } from './runtime.ts';
 
 function parseQueues(value: string): QueueName[] {
@@ -21,10 +23,18 @@ function parseQueues(value: string): QueueName[] {
   return names as QueueName[];
 }
 
-function parsePositive(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError(`expected a whole number of at least 1, got "${value}"`);
-  return number;
+/**
+ * The queues TASKLOOM_QUEUES names, checked before the process starts anything: an unknown name
+ * is a configuration error (exit code 2, naming the variable), as every other invalid setting.
+ * Thrown from the worker's start instead, it ended the process with no message at all.
+ */
+function configuredQueues(config: Config): QueueName[] | undefined {
+  if (!config.queueList) return undefined;
+  try {
+    return parseQueues(config.queueList.join(','));
+  } catch (error) {
+    throw new ConfigError(`TASKLOOM_QUEUES="${config.queueList.join(',')}" is invalid: ${error instanceof Error ? error.message : String(error)}.`, { variable: 'TASKLOOM_QUEUES' });
+  }
 }
 
 /**
@@ -82,7 +92,7 @@ function describeDatabase(database: Database): string {
  * and the main pool opens its connections, so the first tasks do neither inside their work.
  */
 async function startProcessWorker(config: Config, opened: { engine: Engine; database: Database; services: PipelineServices }, options: { queues?: QueueName[] | undefined; concurrency?: number | undefined } = {}): Promise<{ queues: QueueName[] | undefined; concurrency: number }> {
-  const queues = options.queues ?? (config.queueList ? parseQueues(config.queueList.join(',')) : undefined);
+  const queues = options.queues ?? configuredQueues(config);
   const concurrency = options.concurrency ?? config.workerConcurrency;
   await opened.engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs, childWaitHoldMs: config.childWaitHoldMs });
   void opened.services.llm.warmUp();
@@ -94,9 +104,10 @@ export function serviceCommands(runtime: Runtime): Command[] {
   const worker = new Command('worker')
     .description('Run a worker: claim and run tasks until SIGTERM, then stop gracefully')
     .option('--queues <names>', `comma-separated queues to work (${queueNames().join(', ')})`, parseQueues)
-    .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', parsePositive)
+    .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', positiveIntegerOption)
     .action(async (options: { queues?: QueueName[]; concurrency?: number }) => {
       const config = runtime.loadConfig();
+      if (!options.queues) configuredQueues(config);
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database } = opened;
       await startDeliveries(runtime, engine, database);
@@ -112,6 +123,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .option('--no-worker', 'serve the API only (run workers separately with `taskloom worker`)')
     .action(async (options: { worker: boolean }) => {
       const config = runtime.loadConfig();
+      if (options.worker) configuredQueues(config);
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database, services } = opened;
       const signalled = takeOverSignals(runtime);

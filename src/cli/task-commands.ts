@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 // The engine's task store alone, not its index: reads do not load pg-boss and the worker.
 import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-store.ts';
 import { ValidationError } from '../errors.ts';
+import { integerOption } from './option-parsers.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
 import type { Runtime, TaskReader } from './runtime.ts';
 
@@ -72,7 +73,7 @@ export function taskCommands(runtime: Runtime): Command[] {
     .option('--data <json>', 'task input as JSON', parseJson, {})
     .option('--project <id>', 'project id')
     .option('--idempotency-key <key>', 'submitting the same key again returns the same task')
-    .option('--priority <n>', 'priority (higher runs first)', (value) => Number.parseInt(value, 10))
+    .option('--priority <n>', 'priority from -100 to 100 (higher runs first)', integerOption(-100, 100))
     .option('--tenant <name>', 'tenant', 'default')
     .option('--wait', 'follow the task until it completes, fails or is cancelled')
     .action(async (type: string, options: { data: unknown; project?: string; idempotencyKey?: string; priority?: number; tenant: string; wait?: boolean }) => {
@@ -116,7 +117,7 @@ export function taskCommands(runtime: Runtime): Command[] {
     .option('--type <type>', 'filter by task type')
     .option('--project <id>', 'filter by project')
     .option('--tenant <name>', 'tenant', 'default')
-    .option('--limit <n>', 'how many', (value) => Number.parseInt(value, 10), 20)
+    .option('--limit <n>', 'how many (1-200)', integerOption(1, 200), 20)
     .option('--json', 'print JSON instead of a table')
     .action(async (options: { status?: TaskStatus; type?: string; project?: string; tenant: string; limit: number; json?: boolean }) => {
       const database = await runtime.openDatabase({ migrate: 'if-needed' });
@@ -137,7 +138,7 @@ export function taskCommands(runtime: Runtime): Command[] {
   const watch = new Command('watch')
     .description('Replay and follow a task\'s events until it ends')
     .argument('<id>', 'task id')
-    .option('--after <id>', 'only events after this event id', (value) => Number.parseInt(value, 10), 0)
+    .option('--after <id>', 'only events after this event id', integerOption(0), 0)
     .action(async (id: string, options: { after: number }) => {
       const final = await follow(await runtime.openReader({ follow: true }), id, options.after);
       process.exitCode = exitCodeFor(final);

@@ -7,6 +7,7 @@
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { WaitpointRecord, WaitpointStatus } from '../engine/index.ts';
+import { integerOption } from './option-parsers.ts';
 import type { Runtime } from './runtime.ts';
 
 const statuses: readonly WaitpointStatus[] = ['pending', 'completed', 'timed_out', 'cancelled'];
@@ -40,7 +41,7 @@ export function waitpointsCommand(runtime: Runtime): Command {
     .option('--task <id>', 'waitpoints of one task')
     .option('--project <id>', 'waitpoints of one project')
     .option('--tenant <name>', 'tenant', 'default')
-    .option('--limit <n>', 'at most this many', (value) => Number.parseInt(value, 10), 100)
+    .option('--limit <n>', 'at most this many (1-500)', integerOption(1, 500), 100)
     .option('--json', 'print JSON')
     .action(async (options: { status?: WaitpointStatus; task?: string; project?: string; tenant: string; limit: number; json?: boolean }) => {
       const { engine } = await runtime.openEngine();

@@ -68,6 +68,18 @@ it('explains bad input and bad configuration, writing nothing', async () => {
   const badLogLevel = taskloom(['tasks'], { LOG_LEVEL: 'loud' });
   expect(await badLogLevel.exited).toBe(2);
   expect(badLogLevel.output()).toContain('LOG_LEVEL="loud" is invalid');
+  // A queue name's typo stops a worker at once, naming the variable (it used to exit silently).
+  const badQueues = taskloom(['worker'], { TASKLOOM_QUEUES: 'defualt' });
+  expect(await badQueues.exited).toBe(2);
+  expect(badQueues.output()).toContain('TASKLOOM_QUEUES="defualt" is invalid: unknown queue(s) defualt; valid queues:');
+  // Numbers that are not numbers, or out of range, are refused by the option, before any SQL.
+  for (const [args, option] of [[['tasks', '--limit', 'abc'], '--limit'], [['tasks', '--limit', '-5'], '--limit'], [['submit', 'sleep', '--priority', '500'], '--priority'], [['watch', '00000000-0000-4000-8000-000000000000', '--after', 'x'], '--after']] as const) {
+    const refused = taskloom([...args]);
+    expect(await refused.exited, args.join(' ')).toBe(1);
+    expect(refused.output()).toContain(`option '${option} <`);
+    expect(refused.output()).not.toContain('internal_error');
+  }
+  expect((await database.pool.query('SELECT 1 FROM tasks')).rowCount).toBe(before);
 }, 60_000);
 
 it('watch replays a finished task from --after and exits, also when nothing is left to show', async () => {

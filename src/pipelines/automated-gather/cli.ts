@@ -9,7 +9,7 @@
  * - `gather evaluations --project ID`: stored department evaluations
  */
 import { readFile } from 'node:fs/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import type { Engine, TaskEvent, TaskRecord } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { createDepartmentSource, listTableDepartments, replaceProjectDepartments } from './departments.ts';
@@ -17,16 +17,11 @@ import { listEvaluations } from './evaluations-store.ts';
 import { listItems } from './items-store.ts';
 import { departmentsUpdate, gatherTaskType } from './schemas.ts';
 import { createPayloadClient } from '../../integrations/payload.ts';
+import { positiveIntegerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 
 const terminal = new Set(['task_completed', 'task_failed', 'task_cancelled']);
-
-function positiveInteger(value: string): number {
-  const parsed = Number.parseInt(value, 10);
-  if (!Number.isInteger(parsed) || parsed < 1 || String(parsed) !== value.trim()) throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
 
 /** One readable line per pipeline event worth showing; undefined for the rest. */
 export function describeGatherEvent(event: TaskEvent): string | undefined {
@@ -96,7 +91,7 @@ export function gatherCommand(runtime: Runtime): Command {
     .description('Start an automated gather for a project; with --wait, follow it department by department')
     .requiredOption('--project <id>', 'project id')
     .option('--user <id>', 'user recorded as createdBy on the items')
-    .option('--max-iterations <n>', 'iterations for the whole run', positiveInteger, 50)
+    .option('--max-iterations <n>', 'iterations for the whole run', positiveIntegerOption, 50)
     .option('--no-evaluation', 'do not submit evaluate_department after each department')
     .option('--tenant <name>', 'tenant', 'default')
     .option('--wait', 'follow the run until it ends; exit code 0 only when it completed')
@@ -126,7 +121,7 @@ export function gatherCommand(runtime: Runtime): Command {
     .description('List a project\'s gather items (oldest first)')
     .requiredOption('--project <id>', 'project id')
     .option('--department <slug>', 'only this department')
-    .option('--limit <n>', 'items to show', positiveInteger, 100)
+    .option('--limit <n>', 'items to show', positiveIntegerOption, 100)
     .option('--tenant <name>', 'tenant', 'default')
     .option('--json', 'one JSON object per line')
     .action(async (options: { project: string; department?: string; limit: number; tenant: string; json?: boolean }) => {

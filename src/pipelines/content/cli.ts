@@ -11,20 +11,13 @@
  */
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { integerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { createCompany, getCompany, listCompanies } from './companies-store.ts';
 import { decide } from './gates.ts';
 import { jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { pendingApprovals, reviewableKinds, type ReviewableKind } from './review.ts';
 import { jobTypes, plans, taskTypeFor, type Plan } from './schemas.ts';
-
-function integer(minimum: number, maximum: number) {
-  return (value: string): number => {
-    const parsed = Number.parseInt(value, 10);
-    if (!Number.isInteger(parsed) || String(parsed) !== value.trim() || parsed < minimum || parsed > maximum) throw new InvalidArgumentError(`must be an integer from ${minimum} to ${maximum}`);
-    return parsed;
-  };
-}
 
 function kindOf(value: string): ReviewableKind {
   if (!(reviewableKinds as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${reviewableKinds.join(', ')}`);
@@ -59,9 +52,9 @@ export function contentCommand(runtime: Runtime): Command {
   runs.command('start')
     .description('Start a content_pipeline run for one month: DNA, personas, topics, posts, social posts')
     .requiredOption('--company <id>', 'company id')
-    .requiredOption('--year <year>', 'year', integer(2000, 2100))
-    .requiredOption('--month <month>', 'month (1-12)', integer(1, 12))
-    .option('--posts <count>', 'topics (and posts) in the month', integer(1, 60), 8)
+    .requiredOption('--year <year>', 'year', integerOption(2000, 2100))
+    .requiredOption('--month <month>', 'month (1-12)', integerOption(1, 12))
+    .option('--posts <count>', 'topics (and posts) in the month', integerOption(1, 60), 8)
     .option('--auto-approve', 'approve every topic and post as it comes (no supervisor)')
     .option('--auto-select', 'select the first personas the plan allows (no selection gate)')
     .option('--wait', 'follow the run until it ends (or waits for a person)')

@@ -10,7 +10,8 @@
  * `--wait` prints the job document's changes once a second (one line each on a terminal, JSON
  * lines otherwise) and exits 0 only when the job completed.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { positiveIntegerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 import { NotFoundError } from '../../errors.ts';
@@ -20,12 +21,6 @@ import type { JobDocument } from './schemas.ts';
 import { readJobDocument, startBigLearningJob, startLearningJob, type JobStarter } from './start-job.ts';
 
 const finished = new Set(['completed', 'failed', 'cancelled']);
-
-function positiveInteger(value: string): number {
-  const parsed = Number.parseInt(value, 10);
-  if (!Number.isInteger(parsed) || parsed < 1 || String(parsed) !== value.trim()) throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
 
 export function describeJob(document: JobDocument): string {
   const errors = document.errors.length > 0 ? `, last error: ${document.errors.at(-1)?.message}` : '';
@@ -72,8 +67,8 @@ export function learningCommand(runtime: Runtime): Command {
 
   learning.command('start-big')
     .description('Start a big learning job: rounds of words until the budget (TASKLOOM_LEARNING_BUDGET_SECONDS) runs out')
-    .option('--budget <seconds>', 'wall-clock budget from the first start', positiveInteger)
-    .option('--words-per-round <n>', 'words one round asks for', positiveInteger)
+    .option('--budget <seconds>', 'wall-clock budget from the first start', positiveIntegerOption)
+    .option('--words-per-round <n>', 'words one round asks for', positiveIntegerOption)
     .option('--tenant <name>', 'tenant', 'default')
     .option('--wait', 'follow the job until it ends; exit code 0 only when it completed')
     .action((options: { budget?: number; wordsPerRound?: number; tenant: string; wait?: boolean }) =>
@@ -96,7 +91,7 @@ export function learningCommand(runtime: Runtime): Command {
     .argument('[word]', 'show this word (any spelling)')
     .option('--search <text>', 'words containing this text')
     .option('--category <category>', 'a category (noun.animal) or part of speech (noun)')
-    .option('--limit <n>', 'words to show', positiveInteger, 50)
+    .option('--limit <n>', 'words to show', positiveIntegerOption, 50)
     .option('--tenant <name>', 'tenant', 'default')
     .option('--json', 'one JSON object per line')
     .action(async (word: string | undefined, options: { search?: string; category?: string; limit: number; tenant: string; json?: boolean }) => {

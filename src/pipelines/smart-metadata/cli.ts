@@ -12,19 +12,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { integerOption, positiveIntegerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Engine, TaskRecord } from '../../kit/index.ts';
 import { createProjectService } from './project-service.ts';
 import { generateMissingMetadataType, projectCreate } from './schemas.ts';
-
-function positiveInteger(value: string): number {
-  const parsed = Number.parseInt(value, 10);
-  if (!Number.isInteger(parsed) || parsed < 1 || String(parsed) !== value.trim()) throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -121,7 +116,7 @@ export function projectsCommand(runtime: Runtime): Command {
 
   projects.command('list')
     .description('List projects, newest first, with their tags')
-    .option('--limit <n>', 'projects to show', positiveInteger, 50)
+    .option('--limit <n>', 'projects to show', positiveIntegerOption, 50)
     .option('--tenant <name>', 'tenant', 'default')
     .option('--json', 'one JSON object per line')
     .action(async (options: { limit: number; tenant: string; json?: boolean }) => {
@@ -167,7 +162,7 @@ export function projectsCommand(runtime: Runtime): Command {
   projects.command('backfill')
     .description('Run the nightly back-fill now: metadata for every non-draft project older than an hour without it (or, for a tenant that regenerates on change, with metadata of older content)')
     .option('--all-tenants', 'every tenant\'s projects (operator tenant "default" only)')
-    .option('--min-age-minutes <n>', 'only projects older than this', (value) => Number.parseInt(value, 10), 60)
+    .option('--min-age-minutes <n>', 'only projects older than this', integerOption(0), 60)
     .option('--wait', 'wait for the run; exit code 0 only when it completed')
     .option('--tenant <name>', 'tenant', 'default')
     .action(async (options: { allTenants?: boolean; minAgeMinutes: number; wait?: boolean; tenant: string }) => {
