@@ -127,7 +127,6 @@ export function serviceCommands(runtime: Runtime): Command[] {
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database, services } = opened;
       const signalled = takeOverSignals(runtime);
-      if (options.worker) await startProcessWorker(config, opened);
       // Two servers starting together must not both create a bootstrap key.
       const bootstrap = await withTransaction(database.pool, async (transaction) => {
         await transaction.query('SELECT pg_advisory_xact_lock(7214221003)');
@@ -138,10 +137,20 @@ export function serviceCommands(runtime: Runtime): Command[] {
       } else if (bootstrap.imported) {
         process.stderr.write('registered TASKLOOM_API_KEY for tenant "default"\n');
       }
-      await startDeliveries(runtime, engine, database);
-      const server = await startApiServer({ engine, config, logger: runtime.logger, pool: database.pool, routePlugins: builtinRoutes({ ...services, engine }), migrations: migrationSources });
+      // Listening comes before the worker and the deliveries: a port already taken (a second
+      // `npm start` in the same folder) stops the process before it claims a single task.
+      let server: Awaited<ReturnType<typeof startApiServer>>;
+      try {
+        server = await startApiServer({ engine, config, logger: runtime.logger, pool: database.pool, routePlugins: builtinRoutes({ ...services, engine }), migrations: migrationSources });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'EADDRINUSE' || code === 'EACCES') throw new ConfigError(`PORT=${config.port} cannot be listened on (${code === 'EADDRINUSE' ? 'another process is using it' : 'permission denied'}): set PORT to a free port, or stop the other server.`, { variable: 'PORT', port: config.port });
+        throw error;
+      }
       // Closers run last-registered first: the HTTP server stops before the engine.
       runtime.onClose(() => server.close());
+      if (options.worker) await startProcessWorker(config, opened);
+      await startDeliveries(runtime, engine, database);
       process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${describeDatabase(database)}${options.worker ? ' with an in-process worker' : ''}\n`);
       const signal = await signalled;
       runtime.logger.info({ signal }, 'stopping');
