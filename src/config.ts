@@ -163,6 +163,12 @@ export function loadConfig(overrides: ConfigOverrides = {}, environment: NodeJS.
       problems.push(`${definition.env}=${JSON.stringify(raw)} is invalid (${reason}). ${definition.help}`);
     }
   }
+  // Settings that are each valid but contradict each other.
+  const gatherHard = resolved.gatherHardTimeoutMs as number | undefined;
+  const gatherSoft = resolved.gatherSoftTimeoutMs as number | undefined;
+  if (gatherHard !== undefined && gatherSoft !== undefined && gatherHard <= gatherSoft) {
+    problems.push(`${settings.gatherHardTimeoutMs.env}=${gatherHard} does not exceed ${settings.gatherSoftTimeoutMs.env}=${gatherSoft}: a run must reach its soft timeout (and stop with its work saved) before the hard one stops it. Raise the hard timeout or lower the soft one.`);
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
   }

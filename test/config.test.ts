@@ -59,3 +59,8 @@ it('holds every learning budget to the one limit the learning jobs\' hard timeou
   expect(bigLearningJobInput.safeParse({ budget_seconds: maxBudgetSeconds + 1 }).success).toBe(false);
   expect(loadConfig({}, {})).toMatchObject({ learningBudgetSeconds: 600, learningQuickBudgetSeconds: 120, learningDeepBudgetSeconds: 600 });
 });
+
+it('refuses a gather hard timeout that does not exceed its soft timeout, naming both', () => {
+  expect(() => loadConfig({}, { TASKLOOM_GATHER_SOFT_TIMEOUT_MS: '2000', TASKLOOM_GATHER_HARD_TIMEOUT_MS: '1000' })).toThrow(/TASKLOOM_GATHER_HARD_TIMEOUT_MS=1000 does not exceed TASKLOOM_GATHER_SOFT_TIMEOUT_MS=2000/);
+  expect(loadConfig({}, { TASKLOOM_GATHER_SOFT_TIMEOUT_MS: '2000', TASKLOOM_GATHER_HARD_TIMEOUT_MS: '3000' }).gatherHardTimeoutMs).toBe(3000);
+});

@@ -56,7 +56,7 @@ export function keysCommand(runtime: Runtime): Command {
     });
 
   keys.command('revoke')
-    .description('Revoke a key by its id or prefix; requests with it answer 401 (within 10 s on running servers)')
+    .description('Revoke a key by its id or prefix; requests with it answer 401 at once on running servers (they are notified), and its open streams close')
     .argument('<id-or-prefix>', 'key id (uuid) or prefix from `keys list`')
     .action(async (idOrPrefix: string) => {
       const database = await runtime.openDatabase();
