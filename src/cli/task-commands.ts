@@ -4,7 +4,8 @@
 import { Command, InvalidArgumentError } from 'commander';
 // The engine's task store alone, not its index: reads do not load pg-boss and the worker.
 import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-store.ts';
-import { ValidationError } from '../errors.ts';
+import { inputWithProjectId } from '../engine/index.ts';
+import { UnknownTaskTypeError, ValidationError } from '../errors.ts';
 import { integerOption } from './option-parsers.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
 import type { Runtime, TaskReader } from './runtime.ts';
@@ -81,9 +82,12 @@ export function taskCommands(runtime: Runtime): Command[] {
       if (options.data === null || typeof options.data !== 'object' || Array.isArray(options.data)) {
         throw new ValidationError('--data must be a JSON object, for example --data \'{"ms":2000,"steps":4}\'');
       }
+      if (!engine.registry.has(type)) throw new UnknownTaskTypeError(type, engine.registry.types());
+      // --project as the API's project_id: into the input when its type has that field.
+      const input = inputWithProjectId(engine.registry.get(type), options.data as Record<string, unknown>, options.project, { input: '--data project_id', project: '--project', prefix: '' });
       const { task, created } = await engine.submit({
         taskType: type,
-        input: options.data,
+        input,
         tenant: options.tenant,
         projectId: options.project,
         idempotencyKey: options.idempotencyKey,

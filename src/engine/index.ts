@@ -2,6 +2,7 @@ export { abortReason, TaskAbortedError, type AbortReason } from './abort.ts';
 export { attemptEnding, endsWithoutSuccess, type AttemptEnding } from './attempt-ending.ts';
 export { type CancelResult } from './cancel.ts';
 export { Engine, type EngineOptions } from './engine.ts';
+export { inputWithProjectId } from './project-input.ts';
 export { EventConsumer, type EventConsumerOptions } from './event-consumer.ts';
 export { failureHandlerCursor, failureHandlerPassed, failureHandlerPasses } from './failure-handlers.ts';
 export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';

@@ -82,6 +82,22 @@ it('explains bad input and bad configuration, writing nothing', async () => {
   expect((await database.pool.query('SELECT 1 FROM tasks')).rowCount).toBe(before);
 }, 60_000);
 
+it('carries --project into the input as the API does with project_id, and refuses an input naming another project', async () => {
+  // A gather's input requires project_id: --project alone is enough, as project_id is over HTTP.
+  const given = taskloom(['submit', 'automated_gather_creation', '--project', 'aladdin', '--data', '{"max_iterations":1,"enable_auto_evaluation":false}']);
+  expect(await given.exited, given.output()).toBe(0);
+  const { task_id: taskId } = JSON.parse(given.output().slice(given.output().indexOf('{'))) as { task_id: string };
+  const row = (await database.pool.query<{ project_id: string; input: { project_id: string } }>('SELECT project_id, input FROM tasks WHERE id = $1', [taskId])).rows[0]!;
+  expect(row).toMatchObject({ project_id: 'aladdin', input: { project_id: 'aladdin' } });
+  await engine.cancel(taskId);
+  // Filed under one project while working for another: refused, nothing written.
+  const before = (await database.pool.query('SELECT 1 FROM tasks')).rowCount;
+  const conflicting = taskloom(['submit', 'automated_gather_creation', '--project', 'A', '--data', '{"project_id":"B"}']);
+  expect(await conflicting.exited).toBe(1);
+  expect(conflicting.output()).toContain('--data project_id ("B") differs from --project ("A")');
+  expect((await database.pool.query('SELECT 1 FROM tasks')).rowCount).toBe(before);
+}, 60_000);
+
 it('watch replays a finished task from --after and exits, also when nothing is left to show', async () => {
   const { task } = await engine.submit({ taskType: 'sleep', input: { ms: 0 } });
   const events = await (async () => {

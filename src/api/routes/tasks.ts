@@ -3,7 +3,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { AnyTaskDefinition } from '../../engine/index.ts';
+import { inputWithProjectId, type AnyTaskDefinition } from '../../engine/index.ts';
 import { isTaskloomError, NotFoundError, UnknownTaskTypeError, ValidationError } from '../../errors.ts';
 import { refuseUrl, webhookDeliveryRecord } from '../../integrations/webhooks/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
@@ -16,16 +16,6 @@ import { jsonSchema, parseOrThrow } from '../validation.ts';
 const submitResponse = z.object({ task_id: z.uuid(), status: z.string(), message: z.string() });
 const cancelResponse = z.object({ task_id: z.uuid(), previous_state: z.string(), status: z.string(), message: z.string() });
 const errors = { 400: jsonSchema(errorSchema), 401: jsonSchema(errorSchema), 404: jsonSchema(errorSchema), 429: jsonSchema(errorSchema) };
-
-function acceptsProjectId(definition: AnyTaskDefinition, cache: Map<string, boolean>): boolean {
-  let accepts = cache.get(definition.type);
-  if (accepts === undefined) {
-    const properties = jsonSchema(definition.input).properties as Record<string, unknown> | undefined;
-    accepts = properties !== undefined && 'project_id' in properties;
-    cache.set(definition.type, accepts);
-  }
-  return accepts;
-}
 
 /** The webhook URL a task type reads from its input, and the task_data field that holds it. */
 function callbackUrlInInput(definition: AnyTaskDefinition, taskData: Record<string, unknown>): { url: string; field: string } | undefined {
@@ -41,7 +31,6 @@ function callbackUrlInInput(definition: AnyTaskDefinition, taskData: Record<stri
 
 export function taskRoutes(context: ApiContext): FastifyPluginAsync {
   const { engine } = context;
-  const projectIdFields = new Map<string, boolean>();
   return async (app) => {
     app.post('/api/v1/tasks/submit', {
       schema: {
@@ -59,16 +48,8 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       }
       if (!engine.registry.has(body.task_type)) throw new UnknownTaskTypeError(body.task_type, engine.registry.types());
       const definition = engine.registry.get(body.task_type);
-      let input: Record<string, unknown> = body.task_data;
       const projectId = body.project_id ?? undefined;
-      if (projectId !== undefined) {
-        const given = input.project_id;
-        if (given !== undefined && given !== null && String(given) !== projectId) {
-          const message = `task_data.project_id (${JSON.stringify(given)}) differs from project_id (${JSON.stringify(projectId)})`;
-          throw new ValidationError(`Invalid request body: ${message}`, { location: 'body', issues: [{ path: 'task_data.project_id', message }] });
-        }
-        if (given === undefined && acceptsProjectId(definition, projectIdFields)) input = { ...input, project_id: projectId };
-      }
+      const input = inputWithProjectId(definition, body.task_data, projectId, { input: 'task_data.project_id', project: 'project_id', prefix: 'Invalid request body: ', location: 'body' });
       // A webhook URL inside task_data (the seeds' webhook_url) meets the same target policy.
       const inputCallback = body.callback_url ? undefined : callbackUrlInInput(definition, input);
       if (inputCallback) {
