@@ -61,6 +61,13 @@ describe('waiting tasks in the dashboard', () => {
     const stats = await server.api<{ by_status: Record<string, number> }>('/api/v1/tasks/stats');
     expect(stats.body.by_status.waiting).toBe(1);
     await page.locator('[data-testid="status-counts"] [data-status="waiting"]').getByText('waiting').waitFor();
+    // The per-type table counts the parked task in a column of its own: its columns add up.
+    const typeRow = page.locator('section[aria-labelledby="table-Task types"] tr', { has: page.getByRole('link', { name: 'test_approval' }) });
+    await typeRow.waitFor();
+    const cells = (await typeRow.locator('td').allTextContents()).map(Number);
+    // Queued, Running, Parked, Completed, Failed, Cancelled, Total.
+    expect(cells[2]).toBe(1);
+    expect(cells.slice(0, 6).reduce((sum, value) => sum + value, 0)).toBe(cells[6]);
     await page.getByRole('link', { name: '1 waiting tasks' }).click();
     await page.locator(`tr[data-task-id="${taskId}"][data-status="waiting"]`).waitFor();
     expect(await page.locator('#filter-status').inputValue()).toBe('waiting');

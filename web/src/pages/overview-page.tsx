@@ -105,7 +105,12 @@ function LlmModelTable({ usage }: { usage: LlmUsageSummary | undefined }) {
   );
 }
 
-function CountTable({ title, rows, depth }: { title: string; rows: Record<string, Record<string, number>>; depth?: Record<string, number> }) {
+/**
+ * Counts per queue or type, one column per state, so the columns add up to the total: queued
+ * (retries waiting for their time included), running, parked (`waiting`: on a waitpoint or its
+ * children, holding no slot), then the three endings.
+ */
+function CountTable({ title, rows }: { title: string; rows: Record<string, Record<string, number>> }) {
   const names = Object.keys(rows).sort();
   return (
     <section class="panel" aria-labelledby={`table-${title}`}>
@@ -116,8 +121,9 @@ function CountTable({ title, rows, depth }: { title: string; rows: Record<string
             <thead>
               <tr>
                 <th scope="col">{title === 'Queues' ? 'Queue' : 'Type'}</th>
-                {depth ? <th scope="col" class="numeric">Waiting</th> : null}
+                <th scope="col" class="numeric" title="queued, and retries waiting for their time">Queued</th>
                 <th scope="col" class="numeric">Running</th>
+                <th scope="col" class="numeric" title="waiting on a waitpoint or on child tasks, holding no worker slot">Parked</th>
                 <th scope="col" class="numeric">Completed</th>
                 <th scope="col" class="numeric">Failed</th>
                 <th scope="col" class="numeric hide-phone">Cancelled</th>
@@ -130,8 +136,9 @@ function CountTable({ title, rows, depth }: { title: string; rows: Record<string
                 return (
                   <tr key={name}>
                     <th scope="row">{title === 'Queues' ? name : <Link href={`/tasks${query({ task_type: name })}`}>{name}</Link>}</th>
-                    {depth ? <td class="numeric">{depth[name] ?? 0}</td> : null}
+                    <td class="numeric">{(counts.queued ?? 0) + (counts.retrying ?? 0)}</td>
                     <td class="numeric">{counts.running ?? 0}</td>
+                    <td class="numeric">{counts.waiting ?? 0}</td>
                     <td class="numeric">{counts.completed ?? 0}</td>
                     <td class="numeric">{counts.failed ?? 0}</td>
                     <td class="numeric hide-phone">{counts.cancelled ?? 0}</td>
@@ -226,7 +233,7 @@ export function OverviewPage() {
       </div>
 
       <LlmModelTable usage={usage} />
-      <CountTable title="Queues" rows={data?.by_queue ?? {}} depth={data?.queue_depth ?? {}} />
+      <CountTable title="Queues" rows={data?.by_queue ?? {}} />
       <CountTable title="Task types" rows={data?.by_type ?? {}} />
 
       {data && Object.keys(data.durations.by_type).length > 0 ? (
