@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-store.ts';
 import { inputWithProjectId } from '../engine/index.ts';
 import { UnknownTaskTypeError, ValidationError } from '../errors.ts';
+import { taskView } from '../api/schemas.ts';
 import { integerOption } from './option-parsers.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
 import type { Runtime, TaskReader } from './runtime.ts';
@@ -107,12 +108,14 @@ export function taskCommands(runtime: Runtime): Command[] {
       process.exitCode = exitCodeFor(final);
     });
 
+  // Tasks are printed as the API shows them (`task_id`, `task_data`, no internal columns), so a
+  // script reads the CLI's JSON and the API's alike.
   const status = new Command('status')
-    .description('Show one task as JSON')
+    .description('Show one task as JSON, as GET /api/v1/tasks/{id} does')
     .argument('<id>', 'task id')
     .action(async (id: string) => {
       const reader = await runtime.openReader();
-      process.stdout.write(`${JSON.stringify(await reader.getTask(id), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(taskView(await reader.getTask(id)), null, 2)}\n`);
     });
 
   const tasks = new Command('tasks')
@@ -122,13 +125,21 @@ export function taskCommands(runtime: Runtime): Command[] {
     .option('--project <id>', 'filter by project')
     .option('--tenant <name>', 'tenant', 'default')
     .option('--limit <n>', 'how many (1-200)', integerOption(1, 200), 20)
-    .option('--json', 'print JSON instead of a table')
-    .action(async (options: { status?: TaskStatus; type?: string; project?: string; tenant: string; limit: number; json?: boolean }) => {
+    .option('--cursor <cursor>', 'the next page: a previous page\'s next_cursor')
+    .option('--json', 'print JSON instead of a table, as GET /api/v1/tasks does: {tasks, next_cursor}')
+    .action(async (options: { status?: TaskStatus; type?: string; project?: string; tenant: string; limit: number; cursor?: string; json?: boolean }) => {
       const database = await runtime.openDatabase({ migrate: 'if-needed' });
-      const { listTasks } = await import('../engine/task-store.ts');
-      const page = await listTasks(database.pool, { tenant: options.tenant, status: options.status, taskType: options.type, projectId: options.project, limit: options.limit });
-      if (options.json) process.stdout.write(`${JSON.stringify(page, null, 2)}\n`);
-      else printTable(page.tasks);
+      const { InvalidCursorError, listTasks } = await import('../engine/task-store.ts');
+      const page = await listTasks(database.pool, { tenant: options.tenant, status: options.status, taskType: options.type, projectId: options.project, limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) })
+        .catch((error: unknown) => {
+          if (error instanceof InvalidCursorError) throw new ValidationError(`--cursor: ${error.message}`);
+          throw error;
+        });
+      if (options.json) process.stdout.write(`${JSON.stringify({ tasks: page.tasks.map(taskView), next_cursor: page.nextCursor }, null, 2)}\n`);
+      else {
+        printTable(page.tasks);
+        if (page.nextCursor) process.stdout.write(`more: --cursor ${page.nextCursor}\n`);
+      }
     });
 
   const cancel = new Command('cancel')

@@ -39,11 +39,27 @@ it('status, tasks and cancel work from the command line', async () => {
   const { task } = await engine.submit({ taskType: 'sleep', input: { ms: 0 } });
   const status = taskloom(['status', task.id]);
   expect(await status.exited).toBe(0);
-  expect(JSON.parse(status.output().slice(status.output().indexOf('{'))).id).toBe(task.id);
+  // The API's shape: task_id and task_data, no internal column.
+  const shown = JSON.parse(status.output().slice(status.output().indexOf('{'))) as Record<string, unknown>;
+  expect(shown).toMatchObject({ task_id: task.id, id: task.id, task_data: { ms: 0 } });
+  expect(shown).not.toHaveProperty('lease');
   const list = taskloom(['tasks', '--type', 'sleep', '--json']);
   expect(await list.exited).toBe(0);
   const page = JSON.parse(list.output().slice(list.output().indexOf('{'))) as { tasks: Array<{ id: string }> };
   expect(page.tasks.map((each) => each.id)).toContain(task.id);
+  // Page by page, as the API does.
+  const first = taskloom(['tasks', '--type', 'sleep', '--limit', '1', '--json']);
+  expect(await first.exited).toBe(0);
+  const firstPage = JSON.parse(first.output().slice(first.output().indexOf('{'))) as { tasks: Array<{ task_id: string }>; next_cursor: string };
+  expect(firstPage.next_cursor).toEqual(expect.any(String));
+  const second = taskloom(['tasks', '--type', 'sleep', '--limit', '1', '--json', '--cursor', firstPage.next_cursor]);
+  expect(await second.exited).toBe(0);
+  const secondPage = JSON.parse(second.output().slice(second.output().indexOf('{'))) as { tasks: Array<{ task_id: string }> };
+  expect(secondPage.tasks).toHaveLength(1);
+  expect(secondPage.tasks[0]!.task_id).not.toBe(firstPage.tasks[0]!.task_id);
+  const badCursor = taskloom(['tasks', '--cursor', 'not-a-cursor']);
+  expect(await badCursor.exited).toBe(1);
+  expect(badCursor.output()).toContain('--cursor');
   const cancel = taskloom(['cancel', task.id]);
   expect(await cancel.exited).toBe(0);
   expect(cancel.output()).toContain('"task_id"');
