@@ -170,11 +170,24 @@ export class Engine {
     return cancelTask(this, taskId, options);
   }
 
-  /** A task's children, oldest first. */
+  /** The most children `listChildren` returns; `countChildren` counts them all. */
+  static readonly childrenListed = 1000;
+
+  /** A task's children, oldest first: the first `Engine.childrenListed`. */
   async listChildren(taskId: string, options: { tenant?: string } = {}): Promise<TaskRecord[]> {
     const parent = await this.getTask(taskId, options);
-    const result = await this.pool.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE parent_task_id = $1 ORDER BY created_at, id LIMIT 1000`, [parent.id]);
+    const result = await this.pool.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE parent_task_id = $1 ORDER BY created_at, id LIMIT ${Engine.childrenListed}`, [parent.id]);
     return result.rows;
+  }
+
+  /** How many children a task has, and how many of them have ended (completed, failed or cancelled). */
+  async countChildren(taskId: string, options: { tenant?: string } = {}): Promise<{ total: number; settled: number }> {
+    const parent = await this.getTask(taskId, options);
+    const result = await this.pool.query<{ total: number; settled: number }>(
+      "SELECT count(*)::int AS total, count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))::int AS settled FROM tasks WHERE parent_task_id = $1",
+      [parent.id],
+    );
+    return result.rows[0] ?? { total: 0, settled: 0 };
   }
 
   async getWaitpoint(id: string, options: { tenant?: string } = {}): Promise<WaitpointRecord> {

@@ -86,5 +86,17 @@ it('lists a task\'s children with their parent', async () => {
   expect(children.status).toBe(200);
   expect(children.body.children).toHaveLength(3);
   expect(children.body.children.every((child: { parent_task_id: string }) => child.parent_task_id === submitted.body.task_id)).toBe(true);
+  expect(children.body).toMatchObject({ total: 3, settled: 3, truncated: false });
   expect((await api.request('GET', `/api/v1/tasks/${submitted.body.task_id}/children`, { key: api.keyB })).status).toBe(404);
+
+  // A fan-out wider than the list: the counts are of all of them, and the answer says it is cut.
+  // The extra children are copies of a real one (1,000 tasks through the engine would add nothing here).
+  await api.db.pool.query(
+    `INSERT INTO tasks SELECT (jsonb_populate_record(null::tasks, to_jsonb(child) || jsonb_build_object('id', gen_random_uuid(), 'idempotency_key', null, 'status', 'queued'))).*
+     FROM tasks child, generate_series(1, 1000) WHERE child.id = $1`,
+    [children.body.children[0].task_id],
+  );
+  const wide = await api.request('GET', `/api/v1/tasks/${submitted.body.task_id}/children`);
+  expect(wide.body.children).toHaveLength(1000);
+  expect(wide.body).toMatchObject({ total: 1003, settled: 3, truncated: true });
 });

@@ -33,10 +33,14 @@ export interface Task {
   updated_at: string;
 }
 
-/** GET /api/v1/tasks/ID/children: oldest first. */
+/** GET /api/v1/tasks/ID/children: the first 1,000, oldest first, and counts of all of them. */
 export interface TaskChildren {
   task_id: string;
   children: Task[];
+  total: number;
+  settled: number;
+  /** More children exist than `children` lists. */
+  truncated: boolean;
 }
 
 /** What a `waiting` task waits for (GET /api/v1/waitpoints, docs/api.md "Waitpoints"). */

@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import { request } from '../api/client.ts';
-import { terminalStatuses, type Task, type TaskChildren } from '../api/types.ts';
+import type { Task, TaskChildren } from '../api/types.ts';
 import { shortId } from '../lib/format.ts';
 import { useLoader, type Loaded } from '../lib/hooks.ts';
 import { ErrorNotice } from '../pages/shared.tsx';
@@ -16,17 +16,14 @@ import { StatusBadge } from './status-badge.tsx';
 /** Re-read interval of a level while some task in it has not settled. */
 const unsettledIntervalMs = 3000;
 
-export function hasUnsettled(tasks: Task[] | undefined): boolean {
-  return (tasks ?? []).some((task) => !terminalStatuses.includes(task.status));
-}
-
 /** The children of `taskId`, re-read every 3 s while one of them is unsettled. */
 export function useTaskChildren(taskId: string): Loaded<TaskChildren> {
   const [unsettled, setUnsettled] = useState(true);
   const loaded = useLoader(
     async (signal) => {
       const answer = await request<TaskChildren>(`/api/v1/tasks/${encodeURIComponent(taskId)}/children`, { signal });
-      setUnsettled(hasUnsettled(answer.children));
+      // Counted over all children, also those past the listed first thousand.
+      setUnsettled(answer.settled < answer.total);
       return answer;
     },
     taskId,
@@ -65,15 +62,15 @@ function TreeLevel({ tasks }: { tasks: Task[] }) {
   return <ul>{tasks.map((task) => <TreeNode key={task.id} task={task} />)}</ul>;
 }
 
-/** The panel: renders nothing for a task without children. */
-export function ChildTaskTree({ children }: { children: Task[] }) {
-  if (children.length === 0) return null;
-  const settled = children.filter((child) => terminalStatuses.includes(child.status)).length;
+/** The panel: renders nothing for a task without children. Counts are of all its children. */
+export function ChildTaskTree({ answer }: { answer: TaskChildren | undefined }) {
+  const children = answer?.children ?? [];
+  if (children.length === 0 || !answer) return null;
   return (
     <section class="panel" aria-labelledby="children-title" data-testid="child-tasks">
       <div class="panel-header">
         <h2 id="children-title">Child tasks</h2>
-        <span class="muted small">{settled} of {children.length} settled</span>
+        <span class="muted small" data-testid="child-tasks-settled">{answer.settled} of {answer.total} settled{answer.truncated ? ` (the first ${children.length} listed)` : ''}</span>
       </div>
       <div class="task-tree">
         <TreeLevel tasks={children} />

@@ -216,7 +216,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
       </section>
 
       <WaitingPanel waitpoints={waitpoints.data?.waitpoints ?? []} children={children.data?.children} now={now} onChanged={reloadWaits} />
-      <ChildTaskTree children={children.data?.children ?? []} />
+      <ChildTaskTree answer={children.data} />
 
       <div class="grid-2">
         <section class="panel" aria-labelledby="timings-title">
