@@ -101,6 +101,19 @@ describe('tasks over HTTP', () => {
     expect(response.body.by_type.sleep.completed).toBeGreaterThan(0);
     expect(response.body.durations.by_type.sleep).toMatchObject({ count: expect.any(Number), mean_ms: expect.any(Number), p95_ms: expect.any(Number) });
     expect(response.body.queue_depth).toEqual(expect.any(Object));
+    // Tasks ended per 5 minutes over the last hour, by when they ended: the tasks of this file
+    // ended in the last slot or the one before, whenever they were created.
+    const slots = response.body.ended_last_hour as Array<{ start: string; completed: number; failed: number; cancelled: number }>;
+    expect(slots).toHaveLength(12);
+    expect(Date.parse(slots[11]!.start)).toBeLessThanOrEqual(Date.now());
+    expect(Date.now() - Date.parse(slots[11]!.start)).toBeLessThan(300_000);
+    const ended = slots.reduce((sum, slot) => sum + slot.completed + slot.failed + slot.cancelled, 0);
+    const finished = response.body.by_status.completed + response.body.by_status.failed + response.body.by_status.cancelled;
+    expect(ended).toBe(finished);
+    // A task created long ago that ended just now counts now.
+    await api.db.pool.query("UPDATE tasks SET created_at = now() - interval '3 days' WHERE tenant = 'alpha' AND status = 'completed'");
+    const again = (await api.request('GET', '/api/v1/tasks/stats')).body.ended_last_hour as typeof slots;
+    expect(again.reduce((sum, slot) => sum + slot.completed, 0)).toBe(response.body.by_status.completed);
   });
 
   it('reports running tasks in the same scrape that sees them', async () => {

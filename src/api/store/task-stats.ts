@@ -18,7 +18,16 @@ export interface TaskStats {
     window_hours: number;
     by_type: Record<string, { count: number; mean_ms: number; p95_ms: number }>;
   };
+  /**
+   * Tasks that ended in each of the last twelve 5-minute slots (the last one still filling),
+   * oldest first, by when they ended: a task started hours ago counts when it finishes.
+   */
+  ended_last_hour: Array<{ start: string; completed: number; failed: number; cancelled: number }>;
 }
+
+/** The slots of `ended_last_hour`: twelve of five minutes. */
+const slotSeconds = 300;
+const slots = 12;
 
 function emptyCounts(): StatusCounts {
   const counts = { total: 0 } as StatusCounts;
@@ -47,6 +56,21 @@ export async function taskStats(database: Queryable, options: { tenant: string; 
      GROUP BY task_type`,
     [...values, options.windowHours],
   );
+  // Slots aligned to the epoch, so successive reads share their boundaries; the current one last.
+  const ended = await database.query<{ slot: number; status: 'completed' | 'failed' | 'cancelled'; count: number }>(
+    `SELECT floor(extract(epoch FROM completed_at) / ${slotSeconds})::bigint::float8 AS slot, status, count(*)::int AS count
+     FROM tasks
+     WHERE tenant = $1 ${projectCondition} AND status IN ('completed', 'failed', 'cancelled')
+       AND completed_at >= to_timestamp((floor(extract(epoch FROM now()) / ${slotSeconds}) - ${slots - 1}) * ${slotSeconds})
+     GROUP BY 1, 2`,
+    values,
+  );
+  const currentSlot = Math.floor(Date.now() / 1000 / slotSeconds);
+  const endedLastHour = Array.from({ length: slots }, (_, index) => ({ start: new Date((currentSlot - slots + 1 + index) * slotSeconds * 1000).toISOString(), completed: 0, failed: 0, cancelled: 0 }));
+  for (const row of ended.rows) {
+    const slot = endedLastHour[row.slot - (currentSlot - slots + 1)];
+    if (slot) slot[row.status] += row.count;
+  }
   const stats: TaskStats = {
     total: 0,
     by_status: emptyCounts(),
@@ -54,6 +78,7 @@ export async function taskStats(database: Queryable, options: { tenant: string; 
     by_queue: {},
     queue_depth: {},
     durations: { window_hours: options.windowHours, by_type: {} },
+    ended_last_hour: endedLastHour,
   };
   for (const row of counts.rows) {
     stats.total += row.count;

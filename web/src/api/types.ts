@@ -78,6 +78,8 @@ export interface TaskStats {
   by_queue: Record<string, StatusCounts>;
   queue_depth: Record<string, number>;
   durations: { window_hours: number; by_type: Record<string, { count: number; mean_ms: number; p95_ms: number }> };
+  /** Tasks that ended per 5 minutes over the last hour, oldest slot first. */
+  ended_last_hour: Array<{ start: string; completed: number; failed: number; cancelled: number }>;
 }
 
 /** A JSON Schema as zod 4 produces it (the subset the form generator reads). */

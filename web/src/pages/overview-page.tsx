@@ -1,60 +1,19 @@
 /**
- * Overview: tasks by status and by queue, queue depths, durations per type, throughput over the
- * last hour, recent failures, and today's LLM calls, tokens and cost per model.
+ * Overview: tasks by status and by queue, durations per type, throughput over the last hour,
+ * recent failures, and today's LLM calls, tokens and cost per model.
  *
- * Counts, depths and durations come from GET /api/v1/tasks/stats, LLM usage from
- * GET /api/v1/llm/usage (every call the gateway recorded for this tenant's tasks, whatever
- * their type or outcome). The API has no time series, so throughput is computed here from the
- * newest tasks (GET /api/v1/tasks, at most `recentTaskLimit` of them); the page says when that
- * cap is hit.
+ * Counts, durations and throughput (tasks ended per 5 minutes, by when they ended) come from
+ * GET /api/v1/tasks/stats, LLM usage from GET /api/v1/llm/usage (every call the gateway recorded
+ * for this tenant's tasks, whatever their type or outcome).
  */
 import { query, request } from '../api/client.ts';
-import { taskStatuses, type LlmUsageSummary, type Task, type TaskPage, type TaskStats } from '../api/types.ts';
+import { taskStatuses, type LlmUsageSummary, type TaskPage, type TaskStats } from '../api/types.ts';
 import { Link } from '../components/link.tsx';
 import { StatusBadge } from '../components/status-badge.tsx';
-import { ThroughputChart, type ThroughputBucket } from '../components/throughput-chart.tsx';
+import { ThroughputChart } from '../components/throughput-chart.tsx';
 import { formatCost, formatDuration, formatNumber, formatRelative, shortId } from '../lib/format.ts';
 import { useLoader } from '../lib/hooks.ts';
 import { ErrorNotice } from './shared.tsx';
-
-const recentTaskLimit = 1000;
-const bucketMs = 5 * 60_000;
-
-interface RecentTasks {
-  tasks: Task[];
-  /** True when older tasks of the window were not read (the cap was hit). */
-  truncated: boolean;
-}
-
-/** Newest tasks back to `since` (by created_at), at most recentTaskLimit. */
-async function recentTasks(since: number, signal: AbortSignal): Promise<RecentTasks> {
-  const tasks: Task[] = [];
-  let cursor: string | null = null;
-  for (;;) {
-    const page: TaskPage = await request<TaskPage>(`/api/v1/tasks${query({ limit: 200, cursor })}`, { signal });
-    tasks.push(...page.tasks);
-    const oldest = page.tasks[page.tasks.length - 1];
-    if (!page.next_cursor || !oldest || Date.parse(oldest.created_at) < since) return { tasks, truncated: false };
-    if (tasks.length >= recentTaskLimit) return { tasks, truncated: true };
-    cursor = page.next_cursor;
-  }
-}
-
-function throughput(tasks: Task[], now: number): ThroughputBucket[] {
-  const end = Math.ceil(now / bucketMs) * bucketMs;
-  const buckets: ThroughputBucket[] = [];
-  for (let start = end - 12 * bucketMs; start < end; start += bucketMs) buckets.push({ start, completed: 0, failed: 0, cancelled: 0 });
-  for (const task of tasks) {
-    if (!task.completed_at) continue;
-    const index = Math.floor((Date.parse(task.completed_at) - (end - 12 * bucketMs)) / bucketMs);
-    const bucket = buckets[index];
-    if (!bucket) continue;
-    if (task.status === 'completed') bucket.completed += 1;
-    else if (task.status === 'failed') bucket.failed += 1;
-    else if (task.status === 'cancelled') bucket.cancelled += 1;
-  }
-  return buckets;
-}
 
 /** Midnight of today in the viewer's time zone: "today" is their day, not UTC's. */
 function localMidnight(): Date {
@@ -156,7 +115,6 @@ function CountTable({ title, rows }: { title: string; rows: Record<string, Recor
 
 export function OverviewPage() {
   const stats = useLoader((signal) => request<TaskStats>('/api/v1/tasks/stats', { signal }), 'stats', 5000);
-  const recent = useLoader((signal) => recentTasks(Date.now() - 3_600_000, signal), 'recent', 10_000);
   const llmUsage = useLoader((signal) => request<LlmUsageSummary>(`/api/v1/llm/usage${query({ since: localMidnight().toISOString() })}`, { signal }), 'llm-usage', 10_000);
   const failures = useLoader((signal) => request<TaskPage>(`/api/v1/tasks${query({ status: 'failed', limit: 5 })}`, { signal }), 'failures', 10_000);
 
@@ -210,8 +168,7 @@ export function OverviewPage() {
       <div class="grid-2">
         <section class="panel" aria-labelledby="throughput-heading">
           <h2 id="throughput-heading">Throughput, last hour</h2>
-          {recent.data ? <ThroughputChart buckets={throughput(recent.data.tasks, now)} /> : <p class="muted">Loading…</p>}
-          {recent.data?.truncated ? <p class="help">Counted from the newest {recentTaskLimit} tasks.</p> : null}
+          {data ? <ThroughputChart buckets={data.ended_last_hour.map((slot) => ({ ...slot, start: Date.parse(slot.start) }))} /> : <p class="muted">Loading…</p>}
         </section>
 
         <section class="panel" aria-labelledby="failures-heading">
