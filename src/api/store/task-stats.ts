@@ -56,21 +56,26 @@ export async function taskStats(database: Queryable, options: { tenant: string; 
      GROUP BY task_type`,
     [...values, options.windowHours],
   );
-  // Slots aligned to the epoch, so successive reads share their boundaries; the current one last.
-  const ended = await database.query<{ slot: number; status: 'completed' | 'failed' | 'cancelled'; count: number }>(
-    `SELECT floor(extract(epoch FROM completed_at) / ${slotSeconds})::bigint::float8 AS slot, status, count(*)::int AS count
-     FROM tasks
-     WHERE tenant = $1 ${projectCondition} AND status IN ('completed', 'failed', 'cancelled')
-       AND completed_at >= to_timestamp((floor(extract(epoch FROM now()) / ${slotSeconds}) - ${slots - 1}) * ${slotSeconds})
-     GROUP BY 1, 2`,
+  // Slots aligned to the epoch (successive reads share their boundaries), the current one last,
+  // all twelve from the database's clock, empty ones included.
+  const ended = await database.query<{ start: Date; completed: number; failed: number; cancelled: number }>(
+    `WITH current AS (SELECT floor(extract(epoch FROM now()) / ${slotSeconds})::bigint AS slot),
+     ended AS (
+       SELECT floor(extract(epoch FROM completed_at) / ${slotSeconds})::bigint AS slot, status
+       FROM tasks, current
+       WHERE tenant = $1 ${projectCondition} AND status IN ('completed', 'failed', 'cancelled')
+         AND completed_at >= to_timestamp((current.slot - ${slots - 1}) * ${slotSeconds})
+     )
+     SELECT to_timestamp(s.slot * ${slotSeconds}) AS start,
+       count(e.slot) FILTER (WHERE e.status = 'completed')::int AS completed,
+       count(e.slot) FILTER (WHERE e.status = 'failed')::int AS failed,
+       count(e.slot) FILTER (WHERE e.status = 'cancelled')::int AS cancelled
+     FROM current, generate_series(current.slot - ${slots - 1}, current.slot) AS s (slot)
+     LEFT JOIN ended e ON e.slot = s.slot
+     GROUP BY s.slot ORDER BY s.slot`,
     values,
   );
-  const currentSlot = Math.floor(Date.now() / 1000 / slotSeconds);
-  const endedLastHour = Array.from({ length: slots }, (_, index) => ({ start: new Date((currentSlot - slots + 1 + index) * slotSeconds * 1000).toISOString(), completed: 0, failed: 0, cancelled: 0 }));
-  for (const row of ended.rows) {
-    const slot = endedLastHour[row.slot - (currentSlot - slots + 1)];
-    if (slot) slot[row.status] += row.count;
-  }
+  const endedLastHour = ended.rows.map((row) => ({ start: row.start.toISOString(), completed: row.completed, failed: row.failed, cancelled: row.cancelled }));
   const stats: TaskStats = {
     total: 0,
     by_status: emptyCounts(),
