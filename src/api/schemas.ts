@@ -3,7 +3,10 @@
  * documents it in OpenAPI; the response types below are what the routes return.
  */
 import { z } from 'zod';
-import { taskStatuses, type TaskEvent, type TaskRecord } from '../engine/index.ts';
+// The task store and event log alone, not the engine's index: the CLI's read commands print
+// tasks with taskView without loading pg-boss and the worker.
+import type { TaskEvent } from '../engine/event-log.ts';
+import { taskStatuses, type TaskRecord } from '../engine/task-store.ts';
 
 // A string, as the contract says: a number is refused (400) rather than silently turned into one.
 const projectId = z.string().trim().min(1).max(200).describe('Project the task belongs to.');

@@ -91,8 +91,8 @@ function describeDatabase(database: Database): string {
  * The process's worker, as `worker` and `serve` start it; then the default models' providers load
  * and the main pool opens its connections, so the first tasks do neither inside their work.
  */
-async function startProcessWorker(config: Config, opened: { engine: Engine; database: Database; services: PipelineServices }, options: { queues?: QueueName[] | undefined; concurrency?: number | undefined } = {}): Promise<{ queues: QueueName[] | undefined; concurrency: number }> {
-  const queues = options.queues ?? configuredQueues(config);
+async function startProcessWorker(config: Config, opened: { engine: Engine; database: Database; services: PipelineServices }, options: { queues: QueueName[] | undefined; concurrency?: number | undefined }): Promise<{ queues: QueueName[] | undefined; concurrency: number }> {
+  const { queues } = options;
   const concurrency = options.concurrency ?? config.workerConcurrency;
   await opened.engine.startWorker({ queues, concurrency, pollIntervalMs: config.pollIntervalMs, shutdownGraceMs: config.shutdownGraceMs, childWaitHoldMs: config.childWaitHoldMs });
   void opened.services.llm.warmUp();
@@ -107,12 +107,12 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .option('--concurrency <n>', 'tasks to run at once (default TASKLOOM_WORKER_CONCURRENCY)', positiveIntegerOption)
     .action(async (options: { queues?: QueueName[]; concurrency?: number }) => {
       const config = runtime.loadConfig();
-      if (!options.queues) configuredQueues(config);
+      const queues = options.queues ?? configuredQueues(config);
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database } = opened;
       await startDeliveries(runtime, engine, database);
       const signalled = takeOverSignals(runtime);
-      const { queues, concurrency } = await startProcessWorker(config, opened, options);
+      const { concurrency } = await startProcessWorker(config, opened, { queues, concurrency: options.concurrency });
       process.stderr.write(`taskloom worker started (queues ${(queues ?? queueNames()).join(', ')}, ${concurrency} at once) on database ${describeDatabase(database)}\n`);
       const signal = await signalled;
       runtime.logger.info({ signal }, 'stopping worker');
@@ -123,7 +123,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
     .option('--no-worker', 'serve the API only (run workers separately with `taskloom worker`)')
     .action(async (options: { worker: boolean }) => {
       const config = runtime.loadConfig();
-      if (options.worker) configuredQueues(config);
+      const queues = options.worker ? configuredQueues(config) : undefined;
       const opened = await runtime.openEngine({ maintenance: true });
       const { engine, database, services } = opened;
       const signalled = takeOverSignals(runtime);
@@ -149,7 +149,7 @@ export function serviceCommands(runtime: Runtime): Command[] {
       }
       // Closers run last-registered first: the HTTP server stops before the engine.
       runtime.onClose(() => server.close());
-      if (options.worker) await startProcessWorker(config, opened);
+      if (options.worker) await startProcessWorker(config, opened, { queues });
       await startDeliveries(runtime, engine, database);
       process.stderr.write(`taskloom serving ${server.url} (docs ${server.url}/docs) on database ${describeDatabase(database)}${options.worker ? ' with an in-process worker' : ''}\n`);
       const signal = await signalled;

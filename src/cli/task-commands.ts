@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 // The engine's task store alone, not its index: reads do not load pg-boss and the worker.
 import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-store.ts';
-import { inputWithProjectId } from '../engine/index.ts';
+import { inputWithProjectId } from '../engine/project-input.ts';
 import { UnknownTaskTypeError, ValidationError } from '../errors.ts';
 import { taskView } from '../api/schemas.ts';
 import { integerOption } from './option-parsers.ts';

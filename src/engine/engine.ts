@@ -170,24 +170,29 @@ export class Engine {
     return cancelTask(this, taskId, options);
   }
 
-  /** The most children `listChildren` returns; `countChildren` counts them all. */
+  /** The most children `children` lists. */
   static readonly childrenListed = 1000;
+
+  /**
+   * A task's children, oldest first (the first `Engine.childrenListed`), with how many it has and
+   * how many of them have ended (completed, failed or cancelled), counted over all of them.
+   */
+  async children(taskId: string, options: { tenant?: string } = {}): Promise<{ children: TaskRecord[]; total: number; settled: number }> {
+    const parent = await this.getTask(taskId, options);
+    // The window counts run before the LIMIT: over every child, in the same read.
+    const result = await this.pool.query<TaskRecord & { children_total: number; children_settled: number }>(
+      `SELECT ${taskColumns}, count(*) OVER ()::int AS children_total,
+         count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled')) OVER ()::int AS children_settled
+       FROM tasks WHERE parent_task_id = $1 ORDER BY created_at, id LIMIT ${Engine.childrenListed}`,
+      [parent.id],
+    );
+    const children = result.rows.map(({ children_total: _total, children_settled: _settled, ...task }) => task as TaskRecord);
+    return { children, total: result.rows[0]?.children_total ?? 0, settled: result.rows[0]?.children_settled ?? 0 };
+  }
 
   /** A task's children, oldest first: the first `Engine.childrenListed`. */
   async listChildren(taskId: string, options: { tenant?: string } = {}): Promise<TaskRecord[]> {
-    const parent = await this.getTask(taskId, options);
-    const result = await this.pool.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE parent_task_id = $1 ORDER BY created_at, id LIMIT ${Engine.childrenListed}`, [parent.id]);
-    return result.rows;
-  }
-
-  /** How many children a task has, and how many of them have ended (completed, failed or cancelled). */
-  async countChildren(taskId: string, options: { tenant?: string } = {}): Promise<{ total: number; settled: number }> {
-    const parent = await this.getTask(taskId, options);
-    const result = await this.pool.query<{ total: number; settled: number }>(
-      "SELECT count(*)::int AS total, count(*) FILTER (WHERE status IN ('completed', 'failed', 'cancelled'))::int AS settled FROM tasks WHERE parent_task_id = $1",
-      [parent.id],
-    );
-    return result.rows[0] ?? { total: 0, settled: 0 };
+    return (await this.children(taskId, options)).children;
   }
 
   async getWaitpoint(id: string, options: { tenant?: string } = {}): Promise<WaitpointRecord> {

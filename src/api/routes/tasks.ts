@@ -110,9 +110,9 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       schema: { tags: ['tasks'], summary: 'A task\'s child tasks, oldest first', security: securityRequirement, params: jsonSchema(taskIdParams), response: errors },
     }, async (request) => {
       const { id } = parseOrThrow(taskIdParams, request.params, 'params');
-      const [children, counts] = await Promise.all([engine.listChildren(id, { tenant: request.tenant }), engine.countChildren(id, { tenant: request.tenant })]);
+      const { children, total, settled } = await engine.children(id, { tenant: request.tenant });
       // A fan-out wider than the list: the counts are of all of them, and `truncated` says so.
-      return { task_id: id, children: children.map(taskView), total: counts.total, settled: counts.settled, truncated: children.length < counts.total };
+      return { task_id: id, children: children.map(taskView), total, settled, truncated: children.length < total };
     });
 
     const cancel = async (tenant: string, id: string): Promise<z.output<typeof cancelResponse>> => {

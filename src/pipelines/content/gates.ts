@@ -223,11 +223,11 @@ export async function decide(services: ContentServices & { engine: Engine }, req
   const regenerate = request.decision === 'rejected' && request.regenerate === true;
   /**
    * The decision's `approval_decided` event, in the deciding transaction: in the log of each run
-   * that will read it, else of the job that wrote the row, so a decision no run waits for is
-   * recorded too, and a run's live stream shows it as it lands, not when the run wakes.
+   * that will read it (`readers`: active, not being cancelled), else of the job that wrote the row,
+   * so a decision no run waits for is recorded too, and a run's live stream shows it as it lands,
+   * not when the run wakes.
    */
-  const announce = async (transaction: PoolClient, runs: string[]): Promise<void> => {
-    const readers = runs.length > 0 ? await activeRuns(services.engine, request.tenant, runs) : [];
+  const announce = async (transaction: PoolClient, readers: string[]): Promise<void> => {
     const taskIds = readers.length > 0 ? readers : decided.task_id === null ? [] : [decided.task_id];
     const payload = { company_id: decided.company_id, kind: request.kind, id: request.id, decision: request.decision, by: request.actor, reason: request.reason ?? null };
     await appendEvents(transaction, taskIds.map((taskId) => ({ taskId, tenant: request.tenant, projectId: decided.company_id, type: 'approval_decided', payload })));
@@ -235,10 +235,9 @@ export async function decide(services: ContentServices & { engine: Engine }, req
   // In the deciding transaction, after the gates closed: a run that will read its gate rewrites
   // the row itself (it reads the reason from the gate); with none, the row's own job is submitted
   // before the rejection commits.
-  const assignRegeneration = async (transaction: PoolClient, runs: string[]): Promise<void> => {
+  const assignRegeneration = async (transaction: PoolClient, readers: string[]): Promise<void> => {
     if (!regenerate) return;
-    const [run] = await activeRuns(services.engine, request.tenant, runs);
-    regenerationJobId = run ?? await submitRegeneration(services, transaction, { tenant: request.tenant, kind: request.kind, id: request.id, reason: request.reason ?? '' });
+    regenerationJobId = readers[0] ?? await submitRegeneration(services, transaction, { tenant: request.tenant, kind: request.kind, id: request.id, reason: request.reason ?? '' });
   };
   if (request.kind === 'social_post') {
     await withTransaction(services.pool, async (transaction) => {
@@ -248,8 +247,10 @@ export async function decide(services: ContentServices & { engine: Engine }, req
     });
   } else {
     await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work, async (transaction, runs) => {
-      await assignRegeneration(transaction, runs);
-      await announce(transaction, runs);
+      // Which of the runs whose gates closed will read them: asked once, for both uses.
+      const readers = runs.length > 0 ? await activeRuns(services.engine, request.tenant, runs) : [];
+      await assignRegeneration(transaction, readers);
+      await announce(transaction, readers);
     });
   }
   return { decided, regenerationJobId };

@@ -256,9 +256,10 @@ export async function getKnowledge(database: Queryable, tenant: string, normalis
 export async function knowledgeCounts(database: Queryable, tenant: string): Promise<{ known: number; queued: number; givenUp: number; deepened: number }> {
   const result = await database.query<{ known: number; queued: number; givenUp: number; deepened: number }>(
     `SELECT (SELECT count(*) FROM known_words WHERE tenant = $1)::int AS known,
-            (SELECT count(*) FROM unknown_words WHERE tenant = $1 AND attempts < $2)::int AS queued,
-            (SELECT count(*) FROM unknown_words WHERE tenant = $1 AND attempts >= $2)::int AS "givenUp",
-            (SELECT count(*) FROM solidified_knowledge WHERE tenant = $1 AND deepened_at IS NOT NULL)::int AS deepened`,
+            queue.queued, queue."givenUp",
+            (SELECT count(*) FROM solidified_knowledge WHERE tenant = $1 AND deepened_at IS NOT NULL)::int AS deepened
+     FROM (SELECT count(*) FILTER (WHERE attempts < $2)::int AS queued, count(*) FILTER (WHERE attempts >= $2)::int AS "givenUp"
+           FROM unknown_words WHERE tenant = $1) AS queue`,
     [tenant, maxWordAttempts],
   );
   return result.rows[0] ?? { known: 0, queued: 0, givenUp: 0, deepened: 0 };

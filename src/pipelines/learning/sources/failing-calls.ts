@@ -19,7 +19,7 @@ export interface FailingCall {
  */
 export function watchFailingCalls(source: ResearchSource): { source: ResearchSource; failing: () => FailingCall | undefined } {
   let failing: FailingCall | undefined;
-  const watched = <Result>(operation: FailingCall['operation'], call: (options: ResearchOptions) => Promise<Result>) => async (options: ResearchOptions): Promise<Result> => {
+  const watched = async <Result>(operation: FailingCall['operation'], options: ResearchOptions, call: (options: ResearchOptions) => Promise<Result>): Promise<Result> => {
     failing = undefined;
     const result = await call({ ...options, onRetry: (reason) => { failing = { operation, reason }; } });
     failing = undefined;
@@ -30,9 +30,9 @@ export function watchFailingCalls(source: ResearchSource): { source: ResearchSou
       kind: source.kind,
       name: source.name,
       batchSize: source.batchSize,
-      proposeWords: (request, options) => watched('propose', (watchedOptions) => source.proposeWords(request, watchedOptions))(options),
-      research: (words, options) => watched('research', (watchedOptions) => source.research(words, watchedOptions))(options),
-      deepen: (entries, options) => watched('deepen', (watchedOptions) => source.deepen(entries, watchedOptions))(options),
+      proposeWords: (request, options) => watched('propose', options, (watchedOptions) => source.proposeWords(request, watchedOptions)),
+      research: (words, options) => watched('research', options, (watchedOptions) => source.research(words, watchedOptions)),
+      deepen: (entries, options) => watched('deepen', options, (watchedOptions) => source.deepen(entries, watchedOptions)),
     },
     failing: () => failing,
   };
