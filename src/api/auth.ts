@@ -131,5 +131,6 @@ export function requireRole(request: FastifyRequest, ...roles: ApiKeyRole[]): Ap
   tenantOf(request);
   const role = request.apiKeyRole;
   if (role === 'admin' || roles.includes(role)) return role;
-  throw new ForbiddenError(`This API key's role "${role}" may not do this; it needs ${roles.length === 1 ? `the role "${roles[0]}"` : `one of the roles ${roles.map((entry) => `"${entry}"`).join(', ')}`} (or "admin").`, { role, required_roles: roles });
+  const needed = roles.length === 0 ? 'an "admin" key' : `${roles.length === 1 ? `the role "${roles[0]}"` : `one of the roles ${roles.map((entry) => `"${entry}"`).join(', ')}`} (or "admin")`;
+  throw new ForbiddenError(`This API key's role "${role}" may not do this; it needs ${needed}.`, { role, required_roles: roles });
 }

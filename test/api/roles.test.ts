@@ -49,7 +49,9 @@ it('shows and rotates the webhook secret to an admin only', async () => {
     expect(read.status).toBe(200);
     expect(read.body.tenant).toBe('alpha');
     expect(read.body).not.toHaveProperty('webhook_secret');
-    expect((await api.request('POST', '/api/v1/tenant/webhook-secret/rotate', { key })).status).toBe(403);
+    const rotate = await api.request('POST', '/api/v1/tenant/webhook-secret/rotate', { key });
+    expect(rotate.status).toBe(403);
+    expect(rotate.body.error.message).toMatch(/needs an "admin" key\.$/);
   }
   // Unchanged by the refusals.
   expect((await api.request('GET', '/api/v1/tenant')).body.webhook_secret).toBe(admin.body.webhook_secret);

@@ -135,6 +135,22 @@ it('reads the tenant default departments and replaces one project\'s list', asyn
   expect(calls.rows[0]!.count).toBe(0);
 });
 
+it('refuses a supervisor\'s department list and keeps the one in place', async () => {
+  const supervisor = (await createApiKey(database.pool, { tenant: 'default', role: 'supervisor' })).key;
+  const before = (await get('/api/v1/projects/role-film/departments', supervisor)).json() as { departments: unknown[] };
+  const refused = await app.inject({
+    method: 'PUT',
+    url: '/api/v1/projects/role-film/departments',
+    headers: { 'x-api-key': supervisor },
+    payload: { departments: [{ slug: 'story', name: 'Story', description: 'Plot.', codeDepNumber: 1 }] },
+  });
+  expect(refused.statusCode).toBe(403);
+  expect(refused.json()).toMatchObject({ error: { code: 'forbidden', details: { role: 'supervisor', required_roles: ['marketer'] } } });
+  const after = (await get('/api/v1/projects/role-film/departments', supervisor)).json() as { source: string; departments: unknown[] };
+  expect(after.source).toBe('tenant');
+  expect(after.departments).toEqual(before.departments);
+});
+
 it('lists evaluations newest first, per department', async () => {
   const evaluations = await eventually(async () => {
     const body = (await get('/api/v1/projects/film/evaluations')).json() as { evaluations: Array<Record<string, any>> };

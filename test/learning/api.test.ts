@@ -96,6 +96,27 @@ it('cancel stops a running big job and keeps every word it learned', async () =>
   expect(expectDeclaredPayloads(events, learningEvents)).toContain('learning_cancelled');
 }, 40_000);
 
+it('lets a supervisor read a job but not start or cancel one', async () => {
+  const supervisor = (await createApiKey(harness.db.pool, { tenant: 'delta', role: 'supervisor' })).key;
+  const marketer = (await createApiKey(harness.db.pool, { tenant: 'delta', role: 'marketer' })).key;
+  const taskCount = async (): Promise<number> => (await harness.db.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'delta'")).rows[0]!.count;
+  for (const [path, body] of [['/jobs/start', { mode: 'quick' }], ['/jobs/start_big', { budget_seconds: 60 }]] as const) {
+    const refused = await harness.request('POST', path, { body, key: supervisor });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'forbidden', details: { role: 'supervisor', required_roles: ['marketer'] } });
+  }
+  expect(await taskCount()).toBe(0);
+
+  const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 60 }, key: marketer });
+  expect(started.status).toBe(202);
+  const jobId = started.body.job_id as string;
+  expect((await harness.request('GET', `/jobs/${jobId}`, { key: supervisor })).status).toBe(200);
+  expect((await harness.request('POST', `/jobs/${jobId}/cancel`, { key: supervisor })).status).toBe(403);
+  expect((await harness.engine.getTask(jobId)).cancel_requested_at).toBeNull();
+  expect((await harness.request('POST', `/jobs/${jobId}/cancel`, { key: marketer })).status).toBe(200);
+  await waitFor(() => harness.request('GET', `/jobs/${jobId}`, { key: marketer }), (response) => response.body.status === 'cancelled', 10_000);
+}, 30_000);
+
 describe('tenant isolation', () => {
   it('shows another tenant\'s job and words as not found', async () => {
     const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 1 } });

@@ -5,6 +5,7 @@
  * and bad input that gets a 4xx and writes nothing. No provider key: the offline analyser answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/api/keys.ts';
 import { waitForStatus } from '../support/engine.ts';
 import { tagPattern } from '../../src/pipelines/smart-metadata/schemas.ts';
 import { neuralNetworksBody, quantumMechanicsRussianBody } from './fixtures/projects.ts';
@@ -148,6 +149,35 @@ describe('tenant isolation', () => {
     const mine = await api.request('GET', `/api/projects/${project.id}`);
     expect(mine.body.name).toBe(neuralNetworksBody.name);
     expect(mine.body.meta).toEqual({});
+  });
+});
+
+describe('key roles', () => {
+  it('a supervisor reads projects and settings but creates, changes, deletes and generates nothing', async () => {
+    const supervisor = (await createApiKey(api.db.pool, { tenant: 'alpha', role: 'supervisor' })).key;
+    const project = await createProject();
+    await api.request('PUT', `/api/projects/${project.id}/meta/color`, { body: { value: 'blue' } });
+    const before = await counts();
+    const tasksBefore = (await api.db.pool.query("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'alpha'")).rows[0].count as number;
+    for (const [method, path, body] of [
+      ['POST', '/api/projects', neuralNetworksBody],
+      ['PATCH', `/api/projects/${project.id}`, { name: 'renamed' }],
+      ['DELETE', `/api/projects/${project.id}`, undefined],
+      ['POST', `/api/projects/${project.id}/generate_metadata/`, undefined],
+      ['PUT', `/api/projects/${project.id}/meta/color`, { value: 'red' }],
+      ['DELETE', `/api/projects/${project.id}/meta/color`, undefined],
+      ['PUT', '/api/smart-metadata/settings', { show_ai_meta: false }],
+    ] as const) {
+      const refused = await api.request(method, path, { key: supervisor, ...(body === undefined ? {} : { body }) });
+      expect(refused.status, `${method} ${path}`).toBe(403);
+      expect(refused.body.error).toMatchObject({ code: 'forbidden', details: { role: 'supervisor', required_roles: ['marketer'] } });
+    }
+    expect(await counts()).toEqual(before);
+    expect((await api.db.pool.query("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'alpha'")).rows[0].count).toBe(tasksBefore);
+    const read = await api.request('GET', `/api/projects/${project.id}`, { key: supervisor });
+    expect(read.status).toBe(200);
+    expect(read.body).toMatchObject({ name: neuralNetworksBody.name, meta: { color: 'blue' } });
+    expect((await api.request('GET', '/api/smart-metadata/settings', { key: supervisor })).status).toBe(200);
   });
 });
 

@@ -10,7 +10,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow, tenantOf } from '../../kit/index.ts';
+import { parseOrThrow, requireRole, tenantOf } from '../../kit/index.ts';
 import { TaskloomError, ValidationError } from '../../errors.ts';
 import { listTableDepartments, replaceProjectDepartments, unusableModels } from './departments.ts';
 import { listEvaluations } from './evaluations-store.ts';
@@ -59,6 +59,7 @@ export function gatherRoutes(services: GatherServices): FastifyPluginAsync {
 
     app.put('/api/v1/projects/:id/departments', async (request) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const { id } = parseOrThrow(projectParams, request.params, 'params');
       const body = parseOrThrow(departmentsUpdate, request.body, 'body');
       if (resolved.departments.kind === 'payload') {

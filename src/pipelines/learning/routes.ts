@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { jsonSchema, parseOrThrow, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { jsonSchema, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
@@ -107,6 +107,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
 
   return async (app: FastifyInstance) => {
     app.post('/jobs/start', { schema: { tags: ['learning'], summary: 'Start a quick or deep learning job (seed 004)', body: jsonSchema(learningJobInput) } }, async (request, reply) => {
+      requireRole(request, 'marketer');
       const body = parseOrThrow(learningJobInput, request.body ?? {}, 'body');
       try {
         const { jobId } = await startLearningJob({ engine: engineOf(), pool, config: services.config }, tenantOf(request), body);
@@ -118,6 +119,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
     });
 
     app.post('/jobs/start_big', { schema: { tags: ['learning'], summary: 'Start a big learning job: rounds of words until the wall-clock budget', body: jsonSchema(bigLearningJobInput) } }, async (request, reply) => {
+      requireRole(request, 'marketer');
       const body = parseOrThrow(bigLearningJobInput, request.body ?? {}, 'body');
       const { jobId } = await startBigLearningJob({ engine: engineOf(), pool, config: services.config }, tenantOf(request), body);
       return reply.code(202).send({ job_id: jobId });
@@ -131,6 +133,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
 
     app.post('/jobs/:job_id/cancel', { schema: { tags: ['learning'], summary: 'Cancel a learning job; what it learned stays', params: jsonSchema(jobParams) } }, async (request) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const { job_id: jobId } = parseOrThrow(jobParams, request.params, 'params');
       await learningTask(engineOf(), tenant, jobId);
       await engineOf().cancel(jobId, { tenant });

@@ -11,7 +11,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isUuid, parseOrThrow, tenantOf } from '../../kit/index.ts';
+import { isUuid, parseOrThrow, requireRole, tenantOf } from '../../kit/index.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import { recentGenerations } from './generations-store.ts';
 import { deleteUserMeta, setUserMeta } from './meta-store.ts';
@@ -45,6 +45,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
     app.addHook('onClose', async () => detach());
     app.post('/api/projects', async (request, reply) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const body = parseOrThrow(projectCreate, request.body, 'body');
       return reply.code(201).send(await service.createProject(tenant, body));
     });
@@ -65,6 +66,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
 
     app.patch('/api/projects/:id', async (request) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const id = projectIdOf(request);
       const body = parseOrThrow(projectUpdate, request.body, 'body');
       return service.updateProject(tenant, id, body);
@@ -72,6 +74,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
 
     app.delete('/api/projects/:id', async (request, reply) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const id = projectIdOf(request);
       if (!(await deleteProject(pool, tenant, id))) throw new NotFoundError('Project', id);
       return reply.code(204).send();
@@ -80,6 +83,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
     // Seed path, trailing slash included (the API ignores trailing slashes, so both forms work).
     app.post('/api/projects/:id/generate_metadata/', async (request, reply) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const id = projectIdOf(request);
       const query = parseOrThrow(generateQuery, request.query, 'query');
       const force = query.force === 'true' || query.force === '1';
@@ -98,6 +102,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
 
     app.put('/api/projects/:id/meta/:key', async (request) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const id = projectIdOf(request);
       const { key } = parseOrThrow(metaParams, request.params, 'params');
       const { value } = parseOrThrow(metaBody, request.body, 'body');
@@ -107,6 +112,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
 
     app.delete('/api/projects/:id/meta/:key', async (request, reply) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const id = projectIdOf(request);
       const { key } = parseOrThrow(metaParams, request.params, 'params');
       if (!(await deleteUserMeta(pool, tenant, id, key))) throw new NotFoundError('Meta key', `${id}/${key}`);
@@ -124,6 +130,7 @@ export function metadataRoutes(dependencies: ProjectServiceDependencies) {
 
     app.put('/api/smart-metadata/settings', async (request) => {
       const tenant = tenantOf(request);
+      requireRole(request, 'marketer');
       const body = parseOrThrow(settingsUpdate, request.body, 'body');
       return { ...(await updateTenantSettings(pool, tenant, body, defaultTenantSettings(dependencies.config))), generation_enabled: dependencies.config.enableSti };
     });
