@@ -13,7 +13,7 @@
  */
 import websocket from '@fastify/websocket';
 import rateLimit from '@fastify/rate-limit';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Config } from '../config.ts';
 import { ValidationError } from '../errors.ts';
 import type { Pool } from '../db/pool.ts';
@@ -24,7 +24,7 @@ import { instrumentEngine, taskloomMetrics } from '../metrics.ts';
 import { authenticationHook, KeyAuthenticator } from './auth.ts';
 import { followRevocations } from './revocations.ts';
 import type { ApiContext } from './context.ts';
-import { declaredCharset, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
+import { declaredCharset, PayloadTooLargeError, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -130,7 +130,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   app.setErrorHandler((error, request, reply) => {
-    const response = toErrorResponse(error);
+    // Fastify's error does not say the limit; the answer does, so a client knows what fits.
+    const response = toErrorResponse((error as FastifyError).code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? new PayloadTooLargeError(config.apiBodyLimitBytes) : error);
     if (response.internal) request.log.error({ err: error, method: request.method, url: request.routeOptions.url }, 'request failed');
     if (response.headers) void reply.headers(response.headers);
     void reply.code(response.statusCode).send(response.body);

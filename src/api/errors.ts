@@ -28,8 +28,13 @@ export class RateLimitedError extends TaskloomError {
 }
 
 export class PayloadTooLargeError extends TaskloomError {
-  constructor(limitBytes: number) {
-    super('payload_too_large', `Request body is larger than the limit of ${limitBytes} bytes.`, { httpStatus: 413, details: { limit_bytes: limitBytes }, retryable: false });
+  /** `limitBytes`: the limit the body went over, when the caller knows it. */
+  constructor(limitBytes?: number) {
+    super(
+      'payload_too_large',
+      limitBytes === undefined ? 'Request body is larger than the limit.' : `Request body is larger than the limit of ${limitBytes} bytes (TASKLOOM_API_BODY_LIMIT_BYTES).`,
+      { httpStatus: 413, details: limitBytes === undefined ? {} : { limit_bytes: limitBytes }, retryable: false },
+    );
   }
 }
 
@@ -105,7 +110,7 @@ export interface ErrorResponse {
 function fromFastifyError(error: FastifyError): TaskloomError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new PayloadTooLargeError(Number((error as FastifyError & { limit?: number }).limit ?? 0) || 0);
+      return new PayloadTooLargeError();
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? new UnsupportedMediaTypeError(undefined) : new BadRequestError(error.message);
@@ -119,7 +124,7 @@ function fromFastifyError(error: FastifyError): TaskloomError | undefined {
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return new InvalidJsonError(error.message);
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    if (status === 413) return new PayloadTooLargeError(0);
+    if (status === 413) return new PayloadTooLargeError();
     if (status === 415) return new UnsupportedMediaTypeError(undefined);
     return new TaskloomError('bad_request', error.message, { httpStatus: status, retryable: false });
   }

@@ -112,6 +112,13 @@ describe('bad inputs', () => {
     expect(await taskCount()).toBe(before);
   });
 
+  it('a body over the limit is told the limit', async () => {
+    const response = await api.request('POST', submit, { body: { task_type: 'sleep', task_data: { padding: 'x'.repeat(api.config.apiBodyLimitBytes) } } });
+    expect(response.status).toBe(413);
+    expect(response.body.error).toMatchObject({ code: 'payload_too_large', details: { limit_bytes: api.config.apiBodyLimitBytes } });
+    expect(response.body.error.message).toContain(`${api.config.apiBodyLimitBytes} bytes`);
+  });
+
   it('unknown task type lists the valid ones', async () => {
     const response = await api.request('POST', submit, { body: { task_type: 'nope', task_data: {} } });
     expect(response.body.error.details.valid_task_types).toContain('sleep');

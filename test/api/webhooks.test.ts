@@ -265,3 +265,20 @@ describe('webhook target policy and signatures', () => {
     expect(webhookRetryDelayMs(2, 1000, 60_000, () => 0)).toBe(1600);
   });
 });
+
+describe('the delivery record', () => {
+  it('has every field before a dispatcher has taken the task up, and a task without a callback_url has none', async () => {
+    // No dispatcher runs here: the record is the route's own, before any delivery row exists.
+    const withHook = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 1 }, callback_url: `${receiverUrl}/record` } });
+    const record = await api.request('GET', `/api/v1/tasks/${withHook.body.task_id}/webhook`);
+    expect(record.status).toBe(200);
+    expect(record.body).toEqual({
+      task_id: withHook.body.task_id, url: `${receiverUrl}/record`, state: 'active', pending: true, attempts: 0, delivered_count: 0, dropped_count: 0,
+      last_status: null, last_error: null, last_attempt_at: null, next_attempt_at: null, recent_attempts: [],
+    });
+    const withoutHook = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 1 } } });
+    const none = await api.request('GET', `/api/v1/tasks/${withoutHook.body.task_id}/webhook`);
+    expect(none.status).toBe(404);
+    expect(none.body.error).toMatchObject({ code: 'not_found', message: expect.stringContaining('Webhook delivery for task') });
+  });
+});

@@ -148,7 +148,11 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       const task = await engine.getTask(id, { tenant: request.tenant });
       if (!task.callback_url) throw new NotFoundError('Webhook delivery for task', id);
       const record = await webhookDeliveryRecord(context.pool, task.id, request.tenant);
-      return record ?? { task_id: task.id, url: task.callback_url, state: 'active', pending: true, delivered_count: 0, dropped_count: 0, attempts: 0, recent_attempts: [] };
+      // Before a dispatcher has taken the task up there is no delivery row: the same fields, none yet.
+      return record ?? {
+        task_id: task.id, url: task.callback_url, state: 'active', pending: true, attempts: 0, delivered_count: 0, dropped_count: 0,
+        last_status: null, last_error: null, last_attempt_at: null, next_attempt_at: null, recent_attempts: [],
+      };
     });
   };
 }
