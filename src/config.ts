@@ -47,7 +47,7 @@ function setting<Output>(env: string, schema: z.ZodType<Output>, help: string, d
 
 /**
  * The catalog of every environment variable taskloom reads. The README's configuration table is
- * generated from the same list (`taskloom config --markdown`), so the two cannot drift.
+ * generated from the same list (`taskloom config`), and a test holds the two equal.
  */
 export const settings = {
   databaseUrl: setting('DATABASE_URL', urlString.optional(), 'PostgreSQL 13+ connection string. Unset: an embedded PostgreSQL is started under TASKLOOM_HOME.'),
@@ -107,7 +107,7 @@ export const settings = {
   openaiCompatibleApiKey: setting('OPENAI_COMPATIBLE_API_KEY', z.string().min(1).optional(), 'Optional bearer key for OPENAI_COMPATIBLE_BASE_URL.'),
   llmGenerationModel: setting('TASKLOOM_LLM_GENERATION_MODEL', z.string().min(1).optional(), 'Default model for content generation, as `provider:model` (or a bare OpenRouter id). Unset: the first configured provider\'s default, else `offline:default`.'),
   llmJudgingModel: setting('TASKLOOM_LLM_JUDGING_MODEL', z.string().min(1).optional(), 'Default model for quality scoring and evaluation. Unset: the generation default.'),
-  llmResearchModel: setting('TASKLOOM_LLM_RESEARCH_MODEL', z.string().min(1).optional(), 'Default model for research (company DNA, learning rounds). Unset: Perplexity when configured, else the generation default.'),
+  llmResearchModel: setting('TASKLOOM_LLM_RESEARCH_MODEL', z.string().min(1).optional(), 'Default model for research (company DNA, learning rounds). Unset: Perplexity when configured, else TASKLOOM_LLM_GENERATION_MODEL when set, else the first configured provider\'s research default (openai:gpt-4.1, google:gemini-2.5-pro, openrouter:perplexity/sonar, ...), else `offline:default`.'),
   llmEmbeddingModel: setting('TASKLOOM_LLM_EMBEDDING_MODEL', z.string().min(1).optional(), 'Default embedding model. Unset: `offline:embedding` (local GloVe word vectors, hashed n-grams for unknown words), which needs no key.'),
   llmFallbackModels: setting('TASKLOOM_LLM_FALLBACK_MODELS', z.string().optional(), 'Comma-separated models tried in order when the requested model keeps failing (after its retries).'),
   llmTimeoutMs: setting('TASKLOOM_LLM_TIMEOUT_MS', positiveInteger.max(3_600_000), 'Per-call timeout of one provider request, in milliseconds.', '120000'),
@@ -119,7 +119,7 @@ export const settings = {
   llmProviderLimits: setting('TASKLOOM_LLM_PROVIDER_LIMITS', z.string().optional(), 'Per-provider overrides as JSON, e.g. {"openrouter":{"concurrency":8,"rpm":120}}.'),
   llmPriceTable: setting('TASKLOOM_LLM_PRICES', z.string().optional(), 'Price table (JSON or a path to a JSON file): {"provider:model": {"inputPerMillion": 3, "outputPerMillion": 15}} in USD. Unpriced models report cost null.'),
   showAiMeta: setting('NEXT_PUBLIC_SHOW_AI_META', booleanFromString, 'Smart metadata (seed 003): the seed\'s feature flag for showing AI tags, as the default of tenants without a setting of their own (a tenant\'s PUT /api/smart-metadata/settings overrides it). The seed shipped it off until enabled; taskloom shows the tags unless this is `false`.', 'true'),
-  enableSti: setting('ENABLE_STI', booleanFromString, 'Smart metadata (seed 003): AI metadata generation through the API. `false`: POST /api/projects/{id}/generate_metadata/ answers 400 (the nightly back-fill is not scheduled either).', 'true'),
+  enableSti: setting('ENABLE_STI', booleanFromString, 'Smart metadata (seed 003): AI metadata generation through the API. `false`: POST /api/projects/{id}/generate_metadata/ answers 400, and neither the nightly back-fill nor the weekly cleanup is scheduled.', 'true'),
   metadataModel: setting('TASKLOOM_METADATA_MODEL', z.string().min(1).optional(), 'Smart metadata: model for tags, summary and difficulty, as `provider:model`. Unset: the generation default. With no provider configured the offline extractive analyser answers (`offline:extractive`).'),
   metadataNightlyCron: setting('TASKLOOM_METADATA_NIGHTLY_CRON', cronExpression, 'Smart metadata: when the back-fill of projects without AI metadata runs (five-field cron, read in TASKLOOM_METADATA_TIMEZONE).', '0 2 * * *'),
   metadataCleanupCron: setting('TASKLOOM_METADATA_CLEANUP_CRON', cronExpression, 'Smart metadata: when AI metadata of old draft projects is removed (weekly by default: Sundays 03:00).', '0 3 * * 0'),

@@ -159,7 +159,9 @@ export function serviceCommands(runtime: Runtime): Command[] {
   const migrateCommand = new Command('migrate')
     .description('Apply pending database migrations and exit')
     .action(async () => {
-      const database = await runtime.openDatabase();
+      // Opened without migrating: opening would apply them itself, and this would then report
+      // nothing applied on a database it had just migrated.
+      const database = await runtime.openDatabase({ migrate: false });
       const applied = await migrate(database.pool, migrationSources);
       process.stdout.write(applied.length > 0 ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
     });

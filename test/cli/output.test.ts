@@ -65,3 +65,16 @@ it('an unreachable database is an error line with a hint, exit 1, no stack trace
   expect(lines).toHaveLength(2);
   expect(run.stderr).not.toMatch(/\n\s+at /);
 });
+
+it('migrate names the migrations it applied to a new database, and then says it is up to date', async () => {
+  const fresh = await createTestDatabase({ migrate: false });
+  try {
+    const first = await taskloom(['migrate'], { DATABASE_URL: fresh.url });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^applied: 0001_tasks/);
+    const second = await taskloom(['migrate'], { DATABASE_URL: fresh.url });
+    expect(second.stdout).toBe('database is up to date\n');
+  } finally {
+    await fresh.drop();
+  }
+});
