@@ -3,10 +3,8 @@
  * `automated_gather_creation` task goes to `automated-gather:{projectId}` as JSON shaped like
  * the seed's messages (`{type, project_id, ...payload}`, plus tenant, task_id, event_id, created_at).
  *
- * Channels are per tenant: the `default` tenant keeps the seed's channel, so a single-tenant
- * install's subscribers keep working; any other tenant's channel is prefixed
- * `tenant:{tenant}:` (tenant names cannot contain `:`, and no seed channel starts with
- * `tenant:`, so no two tenants' channels can collide whatever their project ids).
+ * Channels are per tenant (`tenantScoped`): the `default` tenant keeps the seed's channel, any
+ * other tenant's is prefixed `tenant:{tenant}:`.
  *
  * It reads the event log through a durable consumer cursor, so exactly one process publishes
  * each event however many run, and events stored while Redis was down are published once it is
@@ -18,6 +16,7 @@ import { EventConsumer, type Engine, type TaskEvent } from '../engine/index.ts';
 import type { Logger } from '../logger.ts';
 import { taskloomMetrics } from '../metrics.ts';
 import { PassRunner } from './pass-runner.ts';
+import { tenantScoped } from './tenant-scope.ts';
 
 /** Task type -> channel of one of its events (undefined: not published). */
 export type ChannelMap = Record<string, (event: TaskEvent) => string | undefined>;
@@ -29,12 +28,9 @@ export const seedChannels: ChannelMap = {
   evaluate_department: (event) => (event.type === 'department_evaluated' && event.project_id ? `automated-gather:${event.project_id}` : undefined),
 };
 
-/** The tenant whose channels are the seed's own, unprefixed. */
-export const seedChannelTenant = 'default';
-
 /** The channel a tenant's event of seed channel `channel` is published on. */
 export function tenantChannel(tenant: string, channel: string): string {
-  return tenant === seedChannelTenant ? channel : `tenant:${tenant}:${channel}`;
+  return tenantScoped(tenant, channel);
 }
 
 export interface RedisEventSinkOptions {

@@ -214,3 +214,20 @@ it('an answer whose body breaks off after its 200 is a failed call: Payload retr
     brain.brokenBodies = false;
   }
 });
+
+it('keeps tenants apart at the Brain service: a tenant other than default sends its project id prefixed', async () => {
+  brain.requests.length = 0;
+  const client = createBrainServiceClient({ baseUrl: brain.baseUrl });
+  const scope = { tenant: 'studio-b', projectId: 'shared-film' };
+  await client.indexItems(scope, [{ id: 'item-b', content: 'A lighthouse keeper finds a map.', summary: 'map', context: 'story', department: 'story', properties: {} }], undefined as never);
+  await client.departmentContext({ ...scope, department: 'character', previousDepartments: ['story'] });
+  await client.searchDuplicates({ ...scope, department: 'story', content: 'A lighthouse keeper finds a map.', threshold: 0.9 });
+  await client.analyzeCoverage({ ...scope, department: 'story', departmentName: 'Story', description: 'Plot.' });
+  const sent = brain.requests.map((request) => (request.path === '/api/v1/context/department'
+    ? new URLSearchParams(request.query).get('projectId')
+    : request.path === '/api/v1/nodes/batch' ? (request.body as { nodes: Array<{ projectId: string }> }).nodes[0]!.projectId : (request.body as { projectId: string }).projectId));
+  expect(sent).toEqual(['tenant:studio-b:shared-film', 'tenant:studio-b:shared-film', 'tenant:studio-b:shared-film', 'tenant:studio-b:shared-film']);
+  // The default tenant's gather above used the seed's own project ids.
+  expect(brain.nodes.filter((node) => node.projectId === 'shared-film')).toEqual([]);
+  expect(brain.nodes.filter((node) => node.projectId === 'tenant:studio-b:shared-film')).toHaveLength(1);
+});

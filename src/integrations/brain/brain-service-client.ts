@@ -10,9 +10,13 @@
  * Answers are read leniently (the service's list key may be `nodes`, `results`, `duplicates` or
  * `matches`; a node's text `content`, `text` or `summary`), because only the fields used here
  * matter. Every failure is a DependencyError naming the Brain service, the endpoint and status.
+ *
+ * The seed's requests carry a project id and no tenant, so the id sent is `tenantScoped`: another
+ * tenant's gather with the same project id never reads, fills or deduplicates against this one's.
  */
 import { DependencyError } from '../../errors.ts';
 import type { Brain, BrainNode, CoverageAnalysis } from './types.ts';
+import { tenantScoped } from '../tenant-scope.ts';
 
 export interface BrainServiceOptions {
   baseUrl: string;
@@ -112,7 +116,7 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
     kind: 'service',
     async departmentContext(request) {
       const query = new URLSearchParams({
-        projectId: request.projectId,
+        projectId: tenantScoped(request.tenant, request.projectId),
         department: request.department,
         previousDepartments: request.previousDepartments.join(','),
         limit: String(request.limit ?? 12),
@@ -131,7 +135,7 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
           nodes: chunk.map((item) => ({
             type: 'gather',
             content: item.content,
-            projectId: scope.projectId,
+            projectId: tenantScoped(scope.tenant, scope.projectId),
             properties: { ...item.properties, gatherItemId: item.id, department: item.department, summary: item.summary, context: item.context },
           })),
         }, signal);
@@ -142,7 +146,7 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
     async searchDuplicates(request) {
       const body = await call('POST', '/api/v1/search/duplicates', {
         content: request.content,
-        projectId: request.projectId,
+        projectId: tenantScoped(request.tenant, request.projectId),
         threshold: request.threshold,
         limit: request.limit ?? 5,
         type: request.type ?? 'gather',
@@ -154,7 +158,7 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
     },
     async analyzeCoverage(request): Promise<CoverageAnalysis | null> {
       const body = asRecord(await call('POST', '/api/v1/analyze/coverage', {
-        projectId: request.projectId,
+        projectId: tenantScoped(request.tenant, request.projectId),
         department: request.department,
         departmentName: request.departmentName,
         description: request.description,
