@@ -24,6 +24,7 @@ import { instrumentEngine, taskloomMetrics } from '../metrics.ts';
 import { authenticationHook, KeyAuthenticator } from './auth.ts';
 import { followRevocations } from './revocations.ts';
 import type { ApiContext } from './context.ts';
+import { decorateHeldStreams } from './held-streams.ts';
 import { declaredCharset, PayloadTooLargeError, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -90,6 +91,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       void (reply as unknown as { code(status: number): { send(body: unknown): void } }).code(response.statusCode).send(response.body);
     },
   });
+  decorateHeldStreams(app, context.streams);
 
   // One schema per shape: zod validates in the handlers; route JSON Schemas are documentation.
   app.setValidatorCompiler(() => () => true);

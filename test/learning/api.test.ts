@@ -9,7 +9,7 @@ import { defaultDeadlineGraceMs } from '../../src/pipelines/learning/big-learnin
 import { bigLearningJobInput, bigLearningTaskType, createWordNetSource, learningEvents, learningTaskTypes, maxBudgetSeconds, sharedWordNet } from '../../src/pipelines/learning/index.ts';
 import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { testLogger } from '../support/engine.ts';
-import { createApiKey } from '../../src/api/keys.ts';
+import { createApiKey, revokeApiKey } from '../../src/api/keys.ts';
 import { waitFor } from '../support/http.ts';
 import { learningConfig, recordingSource, startLearningHarness, wsUrl, type LearningHarness } from './helpers.ts';
 
@@ -115,6 +115,26 @@ it('lets a supervisor read a job but not start or cancel one', async () => {
   expect((await harness.engine.getTask(jobId)).cancel_requested_at).toBeNull();
   expect((await harness.request('POST', `/jobs/${jobId}/cancel`, { key: marketer })).status).toBe(200);
   await waitFor(() => harness.request('GET', `/jobs/${jobId}`, { key: marketer }), (response) => response.body.status === 'cancelled', 10_000);
+}, 30_000);
+
+it('closes a job\'s WebSocket with 1008 within a second of its key being revoked', async () => {
+  const created = await createApiKey(harness.db.pool, { tenant: 'epsilon', role: 'marketer' });
+  const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 60 }, key: created.key });
+  expect(started.status).toBe(202);
+  const jobId = started.body.job_id as string;
+  const socket = new WebSocket(wsUrl(harness, `/ws/jobs/${jobId}`, created.key));
+  const closed = new Promise<{ code: number; at: number }>((resolve) => socket.on('close', (code) => resolve({ code, at: Date.now() })));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('message', () => resolve());
+    socket.once('error', reject);
+  });
+  const revokedAt = Date.now();
+  expect(await revokeApiKey(harness.db.pool, created.id)).toHaveLength(1);
+  const { code, at } = await closed;
+  expect(code).toBe(1008);
+  expect(at - revokedAt).toBeLessThan(1000);
+  await harness.engine.cancel(jobId, { tenant: 'epsilon' });
+  await waitFor(() => harness.engine.getTask(jobId), (task) => task.status === 'cancelled', 10_000);
 }, 30_000);
 
 describe('tenant isolation', () => {

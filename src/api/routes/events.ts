@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { terminalStatuses } from '../../engine/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
+import { holdStream } from '../held-streams.ts';
 import { pumpEvents } from '../event-stream.ts';
 import { eventsQuery, eventViewSchema, taskIdParams } from '../schemas.ts';
 import { BadRequestError } from '../errors.ts';
@@ -81,8 +82,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsync {
       response.write('retry: 2000\n\n');
       const controller = new AbortController();
       // A revoked key's stream just ends: the EventSource reconnects, gets 401 and gives up.
-      const stream = { keyId: request.apiKeyId, end: () => controller.abort() };
-      context.streams.add(stream);
+      const letGo = holdStream(request, () => controller.abort());
       const gauge = taskloomMetrics().streamClients;
       gauge.inc({ transport: 'sse' });
       const onClose = (): void => controller.abort();
@@ -103,7 +103,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsync {
       } finally {
         clearInterval(heartbeat);
         response.off('close', onClose);
-        context.streams.delete(stream);
+        letGo();
         gauge.dec({ transport: 'sse' });
         if (!response.writableEnded) response.end();
       }

@@ -9,7 +9,8 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { taskloomMetrics } from '../../metrics.ts';
-import { securityRequirement, type ApiContext, type OpenStream } from '../context.ts';
+import { securityRequirement, type ApiContext } from '../context.ts';
+import { holdStream } from '../held-streams.ts';
 import { pumpEvents } from '../event-stream.ts';
 import { eventBytes, projectIdParams, streamQuery, taskIdParams } from '../schemas.ts';
 import { UpgradeRequiredError } from '../errors.ts';
@@ -51,16 +52,12 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
     const gauge = taskloomMetrics().streamClients;
     gauge.inc({ transport: 'websocket' });
     const stopPing = keepAlive(socket);
-    const stream: OpenStream = {
-      keyId: request.apiKeyId,
-      end: (reason) => {
-        controller.abort();
-        if (socket.readyState !== socket.OPEN) return;
-        if (reason === 'revoked') socket.close(1008, 'API key revoked');
-        else socket.close(1012, `server restarting; reconnect with ?after=${lastId}`);
-      },
-    };
-    context.streams.add(stream);
+    const letGo = holdStream(request, (reason) => {
+      controller.abort();
+      if (socket.readyState !== socket.OPEN) return;
+      if (reason === 'revoked') socket.close(1008, 'API key revoked');
+      else socket.close(1012, `server restarting; reconnect with ?after=${lastId}`);
+    });
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());
     // Messages from the client are not part of the protocol; reading them keeps buffers empty.
@@ -92,7 +89,7 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
         else if (end === 'closed') socket.close(1012, `server restarting; reconnect with ?after=${lastId}`);
       }
     } finally {
-      context.streams.delete(stream);
+      letGo();
       stopPing();
       gauge.dec({ transport: 'websocket' });
     }

@@ -13,7 +13,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { emptyBody, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { emptyBody, holdStream, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
@@ -144,7 +144,8 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const controller = new AbortController();
       const stop = (): void => controller.abort();
       response.on('close', stop);
-      app.server.once('close', stop);
+      // Ended like the API's own streams when the server closes or the key is revoked.
+      const letGo = holdStream(request, stop);
       const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
       try {
         for await (const event of engine.subscribe({ tenant, taskId: id, signal: controller.signal })) {
@@ -157,7 +158,7 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       } finally {
         clearInterval(heartbeat);
         response.off('close', stop);
-        app.server.off('close', stop);
+        letGo();
         controller.abort();
         if (!response.writableEnded) response.end();
       }

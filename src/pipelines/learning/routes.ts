@@ -12,10 +12,10 @@
  * - `WS /ws/jobs/{job_id}` -> the job document on every change and at least once a second;
  *   closed (1000) after the document of the finished job
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { jsonSchema, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { holdStream, jsonSchema, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
@@ -46,8 +46,16 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
 
   const documentOf = (tenant: string, id: string): Promise<JobDocument> => readJobDocument(engineOf(), pool, tenant, id);
 
-  const streamJob = async (socket: WebSocket, tenant: string, jobId: string): Promise<void> => {
+  const streamJob = async (socket: WebSocket, request: FastifyRequest, jobId: string): Promise<void> => {
+    const tenant = tenantOf(request);
     const controller = new AbortController();
+    // Ended like the API's own streams when the server closes or the key is revoked.
+    const letGo = holdStream(request, (reason) => {
+      controller.abort();
+      if (socket.readyState !== socket.OPEN) return;
+      if (reason === 'revoked') socket.close(1008, 'API key revoked');
+      else socket.close(1012, 'server restarting; reconnect');
+    });
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());
     socket.on('message', () => {});
@@ -102,6 +110,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       if (socket.readyState === socket.OPEN) socket.close(1011, 'stream error');
     } finally {
       controller.abort();
+      letGo();
     }
   };
 
@@ -181,7 +190,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       },
       wsHandler: (socket, request) => {
         const { job_id: jobId } = request.params as { job_id: string };
-        void streamJob(socket, tenantOf(request), jobId);
+        void streamJob(socket, request, jobId);
       },
     });
   };
