@@ -130,10 +130,48 @@ function redactDetails(details: ErrorDetails): ErrorDetails {
  */
 export function serializeError(error: unknown): { code: string; message: string; details?: ErrorDetails; retryable: boolean } {
   if (isTaskloomError(error)) {
-    return { code: error.code, message: redactAddresses(error.message), details: redactDetails(error.details), retryable: error.retryable };
+    return storable({ code: error.code, message: redactAddresses(error.message), details: redactDetails(error.details), retryable: error.retryable });
   }
   if (error instanceof Error) {
-    return { code: 'internal_error', message: redactAddresses(error.message), retryable: true };
+    return storable({ code: 'internal_error', message: redactAddresses(error.message), retryable: true });
   }
-  return { code: 'internal_error', message: redactAddresses(String(error)), retryable: true };
+  return storable({ code: 'internal_error', message: redactAddresses(describeThrown(error)), retryable: true });
+}
+
+/**
+ * The record as PostgreSQL's jsonb takes it. A message quoting model or page text may hold NUL
+ * characters or half a surrogate pair, which jsonb refuses, and details may hold a BigInt or a
+ * cycle, which JSON cannot write: any of them failed the statement recording the attempt, and
+ * with it every other outcome written beside it. NULs are dropped, broken pairs become U+FFFD,
+ * BigInts become strings; details that still cannot be written are left out.
+ */
+function storable<Record extends { code: string; message: string; details?: ErrorDetails; retryable: boolean }>(record: Record): Record {
+  const clean = (_key: string, value: unknown): unknown => {
+    if (typeof value === 'string') return value.replaceAll('\u0000', '').toWellFormed();
+    if (typeof value === 'bigint') return value.toString();
+    return value;
+  };
+  try {
+    return JSON.parse(JSON.stringify(record, clean)) as Record;
+  } catch {
+    const { details: _details, ...rest } = record;
+    return JSON.parse(JSON.stringify(rest, clean)) as Record;
+  }
+}
+
+/**
+ * Text for a thrown value that is not an Error. `String()` itself throws for some (an object with
+ * no prototype, a `Symbol.toPrimitive` that throws), and a failure here would take the worker
+ * recording the attempt down with it.
+ */
+function describeThrown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    } catch {
+      return Object.prototype.toString.call(value);
+    }
+  }
 }

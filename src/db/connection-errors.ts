@@ -18,15 +18,21 @@ const pgClientMessages = [
   'Client was closed and is not queryable',
 ];
 
-export function isDatabaseConnectionError(error: unknown): boolean {
-  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < 5; depth += 1) {
+/**
+ * `followCauses: false` looks at the error itself only: a caller that may be handed any thrown
+ * value (a task's handler) must not take an HTTP client's refused connection, which `fetch`
+ * reports as `TypeError('fetch failed')` with the socket error as its cause, for the database's.
+ */
+export function isDatabaseConnectionError(error: unknown, options: { followCauses?: boolean } = {}): boolean {
+  const depthLimit = options.followCauses === false ? 1 : 5;
+  for (let current = error, depth = 0; current !== null && typeof current === 'object' && depth < depthLimit; depth += 1) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && (connectionSqlStates.test(code) || socketCodes.has(code))) return true;
     const message = (current as { message?: unknown }).message;
     if (typeof message === 'string' && pgClientMessages.some((known) => message.startsWith(known))) return true;
     // A dual-stack connect that fails on every address is an AggregateError of socket errors.
     const errors = (current as { errors?: unknown }).errors;
-    if (Array.isArray(errors) && errors.some((inner) => isDatabaseConnectionError(inner))) return true;
+    if (Array.isArray(errors) && errors.some((inner) => isDatabaseConnectionError(inner, options))) return true;
     current = (current as { cause?: unknown }).cause;
   }
   return false;

@@ -22,9 +22,12 @@ export type AttemptEnding =
 export function attemptEnding(attempt: { taskId: string; signal: AbortSignal; willRetry: boolean }, error: unknown): AttemptEnding {
   // The database went away under this attempt (a restart, a failover, a cut): its work up to the
   // last committed step is safe, so it is handed back rather than charged as a failed attempt.
-  // Only a raw driver error counts: a provider's refused connection arrives wrapped in a
-  // TaskloomError (LlmError, DependencyError) and is an ordinary, attempt-spending failure.
-  if (!isTaskloomError(error) && isDatabaseConnectionError(error)) return { kind: 'released' };
+  // Only a raw driver error counts, as the driver throws it: a provider's refused connection
+  // arrives wrapped in a TaskloomError (LlmError, DependencyError), and a handler's own `fetch`
+  // throws `TypeError('fetch failed')` with the socket error as its cause; both are ordinary,
+  // attempt-spending failures (taken for the database's, a refused URL requeued the task at once,
+  // hundreds of times a second, never spending an attempt).
+  if (!isTaskloomError(error) && isDatabaseConnectionError(error, { followCauses: false })) return { kind: 'released' };
   const reason = abortReason(attempt.signal);
   if (reason === 'cancelled') return { kind: 'cancelled' };
   if (reason === 'shutdown') return { kind: 'released' };

@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import { deliver, enqueue, releaseLeases, type ClaimRequest, type DeliveryResult, type Finish, type Finished } from './ready-queue.ts';
 import type { TaskRecord } from './task-store.ts';
-import { resolveChildWaits, waitpointColumns, type WaitpointRecord } from './waitpoints.ts';
+import { cancelPendingWaitpoints, resolveChildWaits, waitpointColumns, type WaitpointRecord } from './waitpoints.ts';
 
 export type Outcome =
   | { kind: 'completed'; result: unknown }
@@ -117,6 +117,10 @@ export class Settler {
       return await this.#deliver(taken.items, request, taken.finishes);
     } catch (error) {
       this.#giveBack(taken.items);
+      // The database refused something the finishes carry (a result jsonb cannot store): the
+      // flush records them one by one, and the claim goes again alone rather than the worker
+      // backing off every queue as if the database were away.
+      if (taken.items.length > 0 && !isTransient(error)) return this.#deliver([], request, []);
       throw error;
     }
   }
@@ -355,7 +359,11 @@ function finishOf(item: Settlement): Finish {
 
 /**
  * Retries, hand-backs, snoozes and parks, in the caller's transaction: the rare outcomes, one
- * statement each. Returns the ids of the tasks whose lease still held.
+ * statement each. Returns the ids of the tasks whose lease still held. A task whose cancel was
+ * requested while its attempt ended this way ends cancelled here instead (its outcome becomes
+ * `cancelled`): the worker hears a cancel only while the handler runs, and one that landed
+ * between the handler's end and this commit would otherwise park the task for good, or run it
+ * again after its backoff.
  */
 async function requeueOrPark(transaction: PoolClient, settlements: Settlement[]): Promise<string[]> {
   const held: string[] = [];
@@ -363,6 +371,31 @@ async function requeueOrPark(transaction: PoolClient, settlements: Settlement[])
   const event = (task: TaskRecord, type: string, payload: Record<string, unknown>): void => {
     events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
   };
+  // Locked first, in id order (two settles never wait for each other), so that a cancel either
+  // committed before this read or finds the task parked or queued and ends it itself.
+  const ids = settlements.map((item) => item.task.id);
+  const leases = settlements.map((item) => item.task.lease);
+  const locked = await transaction.query<{ id: string; cancel_requested: boolean }>(
+    `SELECT id, cancel_requested_at IS NOT NULL AS cancel_requested FROM tasks WHERE id = ANY($1::uuid[]) AND lease = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+    [ids, leases],
+  );
+  const toCancel = new Set(locked.rows.filter((row) => row.cancel_requested).map((row) => row.id));
+  const ending = settlements.filter((item) => toCancel.has(item.task.id));
+  for (const item of ending) {
+    const updated = await transaction.query(
+      `UPDATE tasks SET status = 'cancelled', completed_at = now(), updated_at = now(), lease = NULL, worker_id = NULL, next_attempt_at = NULL WHERE id = $1 AND lease = $2`,
+      [item.task.id, item.task.lease],
+    );
+    if (updated.rowCount === 0) continue;
+    held.push(item.task.id);
+    event(item.task, 'task_cancelled', { result: null, previous_state: 'running', attempt: item.task.attempts });
+    item.outcome = { kind: 'cancelled', result: null };
+  }
+  if (ending.length > 0) {
+    await cancelPendingWaitpoints(transaction, ending.map((item) => item.task.id));
+    const parents = ending.flatMap((item) => (item.task.parent_task_id === null ? [] : [item.task.parent_task_id]));
+    if (parents.length > 0) await resolveChildWaits(transaction, parents);
+  }
   // Parking: unless its waitpoint resolved meanwhile (then it is requeued below at once).
   const resumeNow: Settlement[] = [];
   for (const item of settlements.filter((settlement) => settlement.outcome.kind === 'waiting')) {

@@ -7,7 +7,7 @@ import { withTransaction, type Pool, type PoolClient, type Queryable } from '../
 import { LeaseLostError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { jsonSchema } from '../json-schema.ts';
-import { TaskAbortedError } from './abort.ts';
+import { abortReason, TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import { appendEvents, deferEvents, discardDeferredEvents, eventArrays, eventsInsert, eventsNotified, takeDeferredEvents, type NewEvent } from './event-log.ts';
 import type { ChildOptions, ChildOutcome, StepOptions, StepScope, TaskContext, WaitForOptions, WaitOutcome } from './task-definition.ts';
@@ -146,6 +146,9 @@ export function createTaskContext<Input>(
   };
 
   const submitChild = async (key: string, taskType: string, childInput: unknown, options: ChildOptions = {}): Promise<{ taskId: string }> => {
+    // A cancelled task starts no more work: its children listed at the cancel are cancelled
+    // with it, and one submitted after that would run to its end.
+    if (abortReason(signal) === 'cancelled') throw signal.reason;
     const submitted = await dependencies.submit({
       taskType,
       input: childInput,

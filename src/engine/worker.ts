@@ -19,7 +19,7 @@ import type { Logger } from '../logger.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import type { EventHub } from './event-hub.ts';
 import { holdUntilResolved } from './wait-hold.ts';
-import { resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
+import { cancelPendingWaitpoints, resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
 import { cancelChannel } from './cancel.ts';
 import { DeliveryConnections } from './delivery-connections.ts';
 import { extendLeases, queuesWithDueTasks, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
@@ -134,6 +134,11 @@ interface Running extends Claim {
   done: Promise<void>;
   /** Set when shutdown handed the task back without waiting for its handler. */
   released: boolean;
+  /**
+   * A cancel arrived after the signal had aborted for another reason (its soft timeout): the
+   * attempt still ends cancelled, whatever it returns.
+   */
+  cancelRequested?: boolean;
 }
 
 export class Worker {
@@ -641,6 +646,8 @@ export class Worker {
         for (const task of abandoned) events.push({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type: 'task_failed', payload: { error, attempt: task.attempts } });
       }
       await releaseLeases(transaction, [...unclaimed, ...abandoned.map((task) => ({ taskId: task.id, lease: task.lease }))]);
+      // A task that ended takes its unresolved waits with it, as every other ending does.
+      await cancelPendingWaitpoints(transaction, [...cancelled.rows, ...abandoned].map((task) => task.id));
       // Children that ended here may be what a parent waits for.
       const parents = [...cancelled.rows, ...abandoned].flatMap((task) => (task.parent_task_id === null ? [] : [task.parent_task_id]));
       if (parents.length > 0) await resolveChildWaits(transaction, parents);
@@ -695,7 +702,7 @@ export class Worker {
       const result = await Promise.race([definition.run(attempt.context), hardTimeout]);
       const checkpoints = attempt.stepCommitsSettled();
       if (checkpoints !== undefined) await checkpoints;
-      outcome = abortReason(controller.signal) === 'cancelled' ? { kind: 'cancelled', result } : { kind: 'completed', result };
+      outcome = abortReason(controller.signal) === 'cancelled' || running.cancelRequested ? { kind: 'cancelled', result } : { kind: 'completed', result };
     } catch (error) {
       // The checkpoints the handler left on their way commit (or fail) before the outcome is
       // recorded; not after a hard timeout, which settles without waiting for the handler.
@@ -752,6 +759,7 @@ export class Worker {
 
   #failureOutcome(running: Running, error: unknown): Outcome {
     const { task, controller } = running;
+    if (running.cancelRequested) return { kind: 'cancelled', result: null };
     const ending = attemptEnding({ taskId: task.id, signal: controller.signal, willRetry: task.attempts < task.max_attempts }, error);
     switch (ending.kind) {
       case 'released': return { kind: 'released' };
@@ -772,8 +780,12 @@ export class Worker {
     return { kind: 'failed', error: errorRecord };
   }
 
-  #abort(taskId: string, reason: 'cancelled' | 'lease_lost'): void {
-    const ahead = this.#claimedAhead.find((claim) => claim.task.id === taskId);
+  /**
+   * Stops the attempt of `taskId`, when `lease` (the lease it was seen with) is the one it runs
+   * under: the task may have been handed back and claimed again by this worker since.
+   */
+  #abort(taskId: string, reason: 'cancelled' | 'lease_lost', lease?: string | null): void {
+    const ahead = this.#claimedAhead.find((claim) => claim.task.id === taskId && (lease === undefined || claim.task.lease === lease));
     if (ahead) {
       // Never started: a cancel ends it here; a lost lease means another worker has it now.
       this.#claimedAhead = this.#claimedAhead.filter((claim) => claim !== ahead);
@@ -781,7 +793,9 @@ export class Worker {
       return;
     }
     const running = this.#active.get(taskId);
-    if (running && !running.controller.signal.aborted) running.controller.abort(new TaskAbortedError(reason));
+    if (!running || (lease !== undefined && running.task.lease !== lease)) return;
+    if (!running.controller.signal.aborted) running.controller.abort(new TaskAbortedError(reason));
+    else if (reason === 'cancelled') running.cancelRequested = true;
   }
 
   /** Refreshes this worker's heartbeat row and its leases; catches cancel requests or lost leases a NOTIFY missed. */
@@ -801,8 +815,10 @@ export class Worker {
       for (const state of states.rows) {
         const claim = byId.get(state.id);
         if (!claim) continue;
-        if (state.lease !== claim.task.lease) this.#abort(state.id, 'lease_lost');
-        else if (state.cancel_requested_at) this.#abort(state.id, 'cancelled');
+        // The attempt this worker read the lease of, not one that has begun since (a snooze or a
+        // hand-back claimed again while this read was in flight).
+        if (state.lease !== claim.task.lease) this.#abort(state.id, 'lease_lost', claim.task.lease);
+        else if (state.cancel_requested_at) this.#abort(state.id, 'cancelled', claim.task.lease);
       }
     } catch (error) {
       this.#logger.warn({ err: error }, 'heartbeat failed');

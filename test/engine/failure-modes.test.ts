@@ -1,0 +1,238 @@
+/**
+ * Attempts that end in the engine's awkward corners, each against the real database: a handler
+ * throwing a value `String()` cannot convert, a handler whose own HTTP call is refused, an error
+ * whose message jsonb refuses, a cancel arriving after the soft timeout, while the task parks or
+ * just before it retries, a cancelled parent submitting a child, and a result jsonb refuses.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { z } from 'zod';
+import pino from 'pino';
+import { defineTask, Engine } from '../../src/engine/index.ts';
+import { createTestDatabase, startTestEngine, type TestDatabase } from '../../src/kit/testing.ts';
+import { waitForStatus } from '../support/engine.ts';
+
+let database: TestDatabase;
+let engine: Engine;
+let refusedUrl: string;
+const handlerRuns = new Map<string, number>();
+const countRun = (taskId: string): number => {
+  const runs = (handlerRuns.get(taskId) ?? 0) + 1;
+  handlerRuns.set(taskId, runs);
+  return runs;
+};
+
+const throwsOddValue = defineTask({
+  type: 'test_throws_null_prototype',
+  description: 'throws an object with no prototype',
+  queue: 'default',
+  maxAttempts: 2,
+  retryBaseDelayMs: 10,
+  input: z.object({}),
+  async run() {
+    const thrown = Object.create(null) as Record<string, unknown>;
+    thrown.reason = 'no prototype';
+    throw thrown;
+  },
+});
+
+const fetchesRefused = defineTask({
+  type: 'test_fetch_refused',
+  description: 'calls an HTTP address nothing listens on',
+  queue: 'default',
+  maxAttempts: 2,
+  retryBaseDelayMs: 10,
+  input: z.object({}),
+  async run(context) {
+    countRun(context.taskId);
+    await fetch(refusedUrl);
+    return null;
+  },
+});
+
+const nulMessage = defineTask({
+  type: 'test_nul_message',
+  description: 'fails once with a NUL character in its message, then succeeds',
+  queue: 'default',
+  maxAttempts: 2,
+  retryBaseDelayMs: 10,
+  input: z.object({}),
+  async run(context) {
+    if (countRun(context.taskId) === 1) throw new Error('model said "a\u0000b" and \ud800 alone');
+    return { ok: true };
+  },
+});
+
+const ignoresSoftTimeout = defineTask({
+  type: 'test_ignores_soft_timeout',
+  description: 'keeps going past its soft timeout, then returns',
+  queue: 'default',
+  softTimeoutMs: 100,
+  input: z.object({}),
+  async run() {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return { finished: true };
+  },
+});
+
+const cancelsItselfThenParks = defineTask({
+  type: 'test_cancel_then_park',
+  description: 'asks for its own cancel from a wait check, then parks',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    await context.waitFor('never', {
+      check: async () => {
+        // Not awaited: the cancel commits while the attempt goes on to park.
+        void engine.cancel(context.taskId);
+        return undefined;
+      },
+    });
+    return null;
+  },
+});
+
+const cancelsItselfThenFails = defineTask({
+  type: 'test_cancel_then_fail',
+  description: 'asks for its own cancel, then throws with a long backoff ahead',
+  queue: 'default',
+  maxAttempts: 3,
+  retryBaseDelayMs: 60_000,
+  input: z.object({}),
+  async run(context) {
+    // Not awaited: the cancel commits while the attempt's failure is recorded.
+    void engine.cancel(context.taskId);
+    throw new Error('failing after the cancel');
+  },
+});
+
+const childOfCancelled = defineTask({
+  type: 'test_child_of_cancelled',
+  description: 'a child',
+  queue: 'default',
+  input: z.object({}),
+  async run() {
+    return null;
+  },
+});
+
+const submitsAfterCancel = defineTask({
+  type: 'test_submits_after_cancel',
+  description: 'ignores its cancel and submits a child',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    await engine.cancel(context.taskId);
+    await new Promise<void>((resolve) => {
+      if (context.signal.aborted) resolve();
+      else context.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await context.submitChild('late', childOfCancelled.type, {});
+    return null;
+  },
+});
+
+let refusing: http.Server;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // A port that was just free: nothing listens on it once this server is closed.
+  refusing = http.createServer();
+  await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
+  refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
+  await new Promise<void>((resolve) => refusing.close(() => resolve()));
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel]);
+  await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
+});
+
+afterAll(async () => {
+  await engine?.stop({ graceMs: 500 });
+  await database?.drop();
+});
+
+it('fails a task whose handler throws an object String() cannot convert, and the worker lives on', async () => {
+  const { task } = await engine.submit({ taskType: throwsOddValue.type, input: {} });
+  const failed = await waitForStatus(engine, task.id, ['failed']);
+  expect(failed.attempts).toBe(2);
+  expect(failed.error).toMatchObject({ code: 'internal_error', retryable: true });
+  expect(String((failed.error as { message: string }).message)).toContain('no prototype');
+});
+
+it('spends an attempt when a handler\'s own HTTP call is refused, instead of taking it for the database going away', async () => {
+  const { task } = await engine.submit({ taskType: fetchesRefused.type, input: {} });
+  const failed = await waitForStatus(engine, task.id, ['failed']);
+  expect(failed.attempts).toBe(2);
+  expect(handlerRuns.get(task.id)).toBe(2);
+  expect(failed.error).toMatchObject({ message: 'fetch failed' });
+});
+
+it('stores a retry whose error message jsonb would refuse, and the task goes on', async () => {
+  const { task } = await engine.submit({ taskType: nulMessage.type, input: {} });
+  const completed = await waitForStatus(engine, task.id, ['completed']);
+  expect(completed.attempts).toBe(2);
+  const retrying = (await engine.readEvents({ taskId: task.id })).filter((event) => event.type === 'task_retrying');
+  expect(retrying).toHaveLength(1);
+  expect((retrying[0]!.payload as { error: { message: string } }).error.message).toBe('model said "ab" and \ufffd alone');
+});
+
+it('ends a task cancelled after its soft timeout cancelled, not completed', async () => {
+  const { task } = await engine.submit({ taskType: ignoresSoftTimeout.type, input: {} });
+  await waitForStatus(engine, task.id, ['running']);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  await engine.cancel(task.id);
+  const ended = await waitForStatus(engine, task.id, ['cancelled', 'completed']);
+  expect(ended.status).toBe('cancelled');
+  expect(ended.result).toEqual({ finished: true });
+});
+
+it('ends cancelled every task whose cancel lands as it parks, and leaves no wait pending', async () => {
+  const submitted = await Promise.all(Array.from({ length: 20 }, () => engine.submit({ taskType: cancelsItselfThenParks.type, input: {} })));
+  for (const { task } of submitted) {
+    const ended = await waitForStatus(engine, task.id, ['cancelled'], 10_000);
+    expect(ended.status).toBe('cancelled');
+  }
+  const pending = await database.pool.query('SELECT 1 FROM waitpoints WHERE task_id = ANY($1::uuid[]) AND status = $2', [submitted.map(({ task }) => task.id), 'pending']);
+  expect(pending.rowCount).toBe(0);
+});
+
+it('ends cancelled at once a task whose cancel lands as it fails, instead of after its backoff', async () => {
+  const submitted = await Promise.all(Array.from({ length: 20 }, () => engine.submit({ taskType: cancelsItselfThenFails.type, input: {} })));
+  for (const { task } of submitted) expect((await waitForStatus(engine, task.id, ['cancelled'], 10_000)).status).toBe('cancelled');
+});
+
+it('refuses a child submitted by a task already cancelled', async () => {
+  const { task } = await engine.submit({ taskType: submitsAfterCancel.type, input: {} });
+  await waitForStatus(engine, task.id, ['cancelled']);
+  const children = await database.pool.query('SELECT 1 FROM tasks WHERE parent_task_id = $1', [task.id]);
+  expect(children.rowCount).toBe(0);
+});
+
+it('records a result the database refuses as outcome_not_stored without holding up the worker\'s claims', async () => {
+  const own = await createTestDatabase();
+  const warnings: string[] = [];
+  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+  const refusedResult = defineTask({
+    type: 'test_refused_result',
+    description: 'every third returns a string jsonb refuses',
+    queue: 'default',
+    input: z.object({ n: z.number().int() }),
+    async run(context) {
+      return context.input.n % 3 === 0 ? { text: 'a\u0000b' } : { n: context.input.n };
+    },
+  });
+  const other = await Engine.start({ url: own.url, pool: own.pool, logger, taskTypes: [refusedResult], maintenance: false, schedules: false });
+  try {
+    await other.startWorker({ concurrency: 4, pollIntervalMs: 100 });
+    const submitted = await Promise.all(Array.from({ length: 30 }, (_, n) => other.submit({ taskType: refusedResult.type, input: { n } })));
+    for (const [n, { task }] of submitted.entries()) {
+      const ended = await waitForStatus(other, task.id, ['completed', 'failed']);
+      if (n % 3 === 0) expect(ended).toMatchObject({ status: 'failed', error: { code: 'outcome_not_stored' } });
+      else expect(ended).toMatchObject({ status: 'completed', result: { n } });
+    }
+    expect(warnings.filter((line) => line.includes('claiming tasks failed'))).toEqual([]);
+  } finally {
+    await other.stop({ graceMs: 500 });
+    await own.drop();
+  }
+});
