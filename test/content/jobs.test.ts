@@ -250,6 +250,14 @@ it('answers bad input with 4xx and writes nothing', async () => {
     expect(refused.body.error).toMatchObject({ code: 'plan_required', details: { company_id: freeCompany, plan: 'free', plans: ['pro', 'ultimate'] } });
     expect(refused.body.error.message).toContain('"plan": "pro"');
   }
+  // The paid plans' queue taken by name through the generic submit: refused for a free company,
+  // before anything is queued; the free plan's type is accepted there.
+  const tasksBefore = (await harness.db.pool.query("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'alpha'")).rows[0].count as number;
+  const jumped = await request('POST', '/api/v1/tasks/submit', { body: { task_type: 'generate_dna@ai_priority', task_data: { company_id: freeCompany }, priority: 100 } });
+  expect(jumped.status, JSON.stringify(jumped.body)).toBe(403);
+  expect(jumped.body.error).toMatchObject({ code: 'plan_required', details: { company_id: freeCompany, plan: 'free', task_type: 'generate_dna@ai_priority', job_type: 'generate_dna' } });
+  expect(jumped.body.error.message).toContain('submit "generate_dna"');
+  expect((await harness.db.pool.query("SELECT count(*)::int AS count FROM tasks WHERE tenant = 'alpha'")).rows[0].count).toBe(tasksBefore);
   // Personas are written from the DNA, which this company does not have yet.
   const noDna = await request('POST', `/api/v1/ai/companies/${freeCompany}/generate-personas/`, { body: {} });
   expect(noDna.status).toBe(409);

@@ -52,6 +52,13 @@ export class PlanRequiredError extends TaskloomError {
   }
 }
 
+/** A job submitted by name onto the paid plans' queue for a company on the free plan. */
+export class PriorityQueuePlanError extends TaskloomError {
+  constructor(details: { company_id: string; plan: string; task_type: string; job_type: string }) {
+    super('plan_required', `Company ${details.company_id} is on the ${details.plan} plan, whose jobs run on the ai_jobs queue: submit "${details.job_type}", not "${details.task_type}" (the API's job routes pick the queue from the plan), or change the company's plan to pro or ultimate.`, { httpStatus: 403, details, retryable: false });
+  }
+}
+
 /** A generated post kept breaking its platform's rules after every regeneration. */
 export class PlatformRulesError extends TaskloomError {
   constructor(platform: string, violations: string[], attempts: number) {

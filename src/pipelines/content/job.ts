@@ -19,7 +19,10 @@ import { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefiniti
 import type { TaskUsage } from '../../llm/index.ts';
 import { usageTotals } from '../llm-usage-totals.ts';
 import type { ContentServices } from './services.ts';
-import { jobTaskTypes, type JobType } from './task-types.ts';
+import { getCompany } from './companies-store.ts';
+import { PriorityQueuePlanError } from './errors.ts';
+import { jobTaskTypes, priorityQueue, type JobType } from './task-types.ts';
+import { NotFoundError } from '../../errors.ts';
 
 /** How long into a job its first progress write waits. */
 const firstProgressAfterMs = 100;
@@ -49,6 +52,16 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
     ...(spec.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: spec.hardTimeoutMs }),
     projectId: (input: Input) => input.company_id,
     ...(spec.onFailure === undefined ? {} : { onFailure: spec.onFailure }),
+    // The paid plans' queue is for paid plans on every submit path: the API's job routes pick the
+    // type from the plan, but the generic submit, the CLI and a child take a task type by name,
+    // and a free company's job there would run ahead of paying tenants'.
+    ...(summary.queue === priorityQueue ? { admit: async ({ tenant, input }: { tenant: string; input: Input }) => {
+      const company = await getCompany(services.pool, tenant, input.company_id).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return undefined;
+        throw error;
+      });
+      if (company?.plan === 'free') throw new PriorityQueuePlanError({ company_id: company.id, plan: company.plan, task_type: summary.type, job_type: spec.jobType });
+    } } : {}),
     async run(context: TaskContext<Input>) {
       // At most one progress write per task in flight, paced (see above); reports arriving
       // meanwhile collapse into the latest.
