@@ -15,7 +15,7 @@ import { finishedOf, finishedOutcome, finishing, finishingValues, leaseKey, read
 import type { CarriedFinishes } from './settle.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import type { TaskRegistry } from './task-registry.ts';
-import { findActiveExclusive, findByIdempotencyKey, taskColumns, type NewTask, type TaskRecord } from './task-store.ts';
+import { findActiveExclusive, findByIdempotencyKey, getTask, taskColumns, type NewTask, type TaskRecord } from './task-store.ts';
 import { z } from 'zod';
 
 export interface SubmitRequest {
@@ -388,7 +388,13 @@ export class SubmitBatcher {
             try {
               item.resolve(await resultOf(this.#dependencies.pool, item.prepared, (await insertPrepared(this.#dependencies.pool, [item.prepared])).created));
             } catch (singleError) {
-              item.reject(await this.#explain(item.prepared, singleError));
+              // The batch's statement committed and only its answer was lost (the connection
+              // dropped with it): the task is there under the id this process gave it.
+              const stored = isDatabaseConnectionError(error) && (singleError as DatabaseError).code === '23505' && (singleError as DatabaseError).constraint === 'tasks_pkey'
+                ? await getTask(this.#dependencies.pool, item.prepared.task.id).catch(() => undefined)
+                : undefined;
+              if (stored) item.resolve({ task: stored, created: true });
+              else item.reject(await this.#explain(item.prepared, singleError));
             }
           }
           continue;
