@@ -145,9 +145,12 @@ export function serializeError(error: unknown): { code: string; message: string;
  * with it every other outcome written beside it. NULs are dropped, broken pairs become U+FFFD,
  * BigInts become strings; details that still cannot be written are left out.
  */
+/** Half a surrogate pair: a high one not followed by a low one, or a low one not after a high one. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 function storable<Record extends { code: string; message: string; details?: ErrorDetails; retryable: boolean }>(record: Record): Record {
   const clean = (_key: string, value: unknown): unknown => {
-    if (typeof value === 'string') return value.replaceAll('\u0000', '').toWellFormed();
+    if (typeof value === 'string') return value.replaceAll('\u0000', '').replace(loneSurrogate, '\ufffd');
     if (typeof value === 'bigint') return value.toString();
     return value;
   };
