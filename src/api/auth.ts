@@ -124,6 +124,17 @@ export function tenantOf(request: FastifyRequest): string {
 }
 
 /**
+ * Refuses (403 `forbidden`) a request whose key is not an admin's, saying `reason` (what the
+ * request would do that only an admin may).
+ */
+export function requireAdminKey(request: FastifyRequest, reason: string): void {
+  tenantOf(request);
+  const role = request.apiKeyRole;
+  if (role === 'admin') return;
+  throw new ForbiddenError(`This API key's role "${role}" may not do this: ${reason}; it needs an "admin" key.`, { role, required_roles: [] });
+}
+
+/**
  * Refuses (403 `forbidden`) a request whose key has none of `roles`; `admin` is always allowed.
  * Returns the key's role.
  */

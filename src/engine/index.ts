@@ -8,7 +8,7 @@ export { failureHandlerCursor, failureHandlerPassed, failureHandlerPasses } from
 export { EventHub, SlowSubscriberError, type SubscribeOptions, type EventFilter } from './event-hub.ts';
 export { appendEvents, readEvents, type NewEvent, type TaskEvent, type EventQuery } from './event-log.ts';
 export { builtinQueueNames, defineQueue, isQueueName, queueNames, queuePolicy, type QueueName, type QueuePolicy } from './queues.ts';
-export { describeIssues, type SubmitRequest, type SubmitResult } from './submit.ts';
+export { describeIssues, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 export { defineTask, type AnyTaskDefinition, type ChildOptions, type ChildOutcome, type StepOptions, type StepScope, type TaskContext, type TaskDefinition, type TaskFailure, type TaskTypeSummary, type WaitForOptions, type WaitOutcome } from './task-definition.ts';
 export { TaskRegistry } from './task-registry.ts';
 export { activeStatuses, countActiveTasks, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';

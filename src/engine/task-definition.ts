@@ -186,6 +186,12 @@ export interface TaskDefinition<Input = unknown, Result = unknown> {
    * task). Keep it to one statement: every submit of the type waits for it.
    */
   admit?(request: { tenant: string; input: Input }): Promise<(() => Promise<void>) | void>;
+  /**
+   * Why a submit with this input needs an admin's API key (a run that approves its own work
+   * needs no supervisor), or undefined when any key that may start work will do. The API asks
+   * it on every route that submits the type; the engine itself knows no keys.
+   */
+  requiresAdminKey?(input: Input): string | undefined;
   run(context: TaskContext<Input>): Promise<Result>;
   /**
    * Puts the task's own records right once it has ended without success: failed for good,

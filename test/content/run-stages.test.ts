@@ -26,7 +26,17 @@ const runInput = { year: 2027, month: 5, posts_count: 2, auto_select_personas: t
 
 async function startRun(name: string): Promise<{ companyId: string; runId: string }> {
   const company = (await harness.request('POST', '/api/v1/content/companies', { body: { name, plan: 'free' } })).body;
-  const started = await harness.request('POST', `/api/v1/ai/companies/${company.id}/content-pipeline/`, { body: runInput });
+  // Approving is a supervisor's: a run that approves itself takes an admin's key, on the job
+  // route and on the generic submit alike, and a refusal queues nothing.
+  const tasksBefore = (await harness.db.pool.query('SELECT count(*)::int AS count FROM tasks')).rows[0].count as number;
+  const refused = await harness.request('POST', `/api/v1/ai/companies/${company.id}/content-pipeline/`, { body: runInput });
+  expect(refused.status).toBe(403);
+  expect(refused.body.error).toMatchObject({ code: 'forbidden', details: { role: 'marketer' } });
+  expect(refused.body.error.message).toContain('auto_approve');
+  const generic = await harness.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'content_pipeline', task_data: { ...runInput, company_id: company.id } } });
+  expect(generic.status).toBe(403);
+  expect((await harness.db.pool.query('SELECT count(*)::int AS count FROM tasks')).rows[0].count).toBe(tasksBefore);
+  const started = await harness.request('POST', `/api/v1/ai/companies/${company.id}/content-pipeline/`, { body: runInput, key: harness.keys.admin });
   expect(started.status).toBe(202);
   return { companyId: company.id as string, runId: started.body.job_id as string };
 }

@@ -25,7 +25,7 @@ afterAll(async () => {
 const runInput = { posts_count: 1, auto_select_personas: true, auto_approve: true, min_words: 200, max_words: 500, platforms: ['twitter'] };
 
 async function runMonth(companyId: string, month: number): Promise<{ stages: unknown[]; personas: string[] }> {
-  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/content-pipeline/`, { body: { ...runInput, year: 2027, month } });
+  const started = await harness.request('POST', `/api/v1/ai/companies/${companyId}/content-pipeline/`, { body: { ...runInput, year: 2027, month }, key: harness.keys.admin });
   expect(started.status, JSON.stringify(started.body)).toBe(202);
   const run = await waitForTask(harness.engine, started.body.job_id, ['completed', 'failed', 'cancelled'], 120_000);
   expect(run.status, JSON.stringify(run.error)).toBe('completed');

@@ -3,11 +3,11 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import { inputWithProjectId, type AnyTaskDefinition } from '../../engine/index.ts';
+import { inputWithProjectId, validateInput, type AnyTaskDefinition } from '../../engine/index.ts';
 import { isTaskloomError, NotFoundError, UnknownTaskTypeError, ValidationError } from '../../errors.ts';
 import { refuseUrl, webhookDeliveryRecord } from '../../integrations/webhooks/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
-import { requireRole } from '../auth.ts';
+import { requireAdminKey, requireRole } from '../auth.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { errorSchema, listQuery, statsQuery, submitBody, taskIdParams, taskView, taskViewSchema } from '../schemas.ts';
 import { taskStats } from '../store/task-stats.ts';
@@ -50,6 +50,10 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       const definition = engine.registry.get(body.task_type);
       const projectId = body.project_id ?? undefined;
       const input = inputWithProjectId(definition, body.task_data, projectId, { input: 'task_data.project_id', project: 'project_id', prefix: 'Invalid request body: ', location: 'body' });
+      if (definition.requiresAdminKey) {
+        const reason = definition.requiresAdminKey(validateInput(definition, input));
+        if (reason) requireAdminKey(request, reason);
+      }
       // A webhook URL inside task_data (the seeds' webhook_url) meets the same target policy.
       const inputCallback = body.callback_url ? undefined : callbackUrlInInput(definition, input);
       if (inputCallback) {

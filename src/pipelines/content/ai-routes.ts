@@ -13,7 +13,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { emptyBody, holdStream, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { emptyBody, holdStream, parseOrThrow, requireAdminKey, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
@@ -46,7 +46,10 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
     const company = await getCompany(pool, tenant, id);
     const input = parseOrThrow(schema, { ...body, company_id: company.id }, 'body') as Record<string, unknown>;
     await check?.(tenant, input, company);
-    const { task } = await engine.submit({ taskType: taskTypeFor(jobType, company.plan), input, tenant, projectId: company.id });
+    const taskType = taskTypeFor(jobType, company.plan);
+    const adminReason = engine.registry.get(taskType).requiresAdminKey?.(input);
+    if (adminReason) requireAdminKey(request, adminReason);
+    const { task } = await engine.submit({ taskType, input, tenant, projectId: company.id });
     reply.code(202);
     // `jobId` is the seed's key for the same id (its views answered `{"jobId": ...}`).
     return { job_id: task.id, jobId: task.id, job_type: jobType, queue: task.queue, status: 'queued' };

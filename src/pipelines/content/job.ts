@@ -35,6 +35,8 @@ export interface JobSpec<Input> {
   input: z.ZodType<Input>;
   /** @default the queue's (300 s) */
   hardTimeoutMs?: number;
+  /** The task type's `requiresAdminKey` (task-definition.ts). */
+  requiresAdminKey?: (input: Input) => string | undefined;
   /**
    * `usage` reads the task's recorded model calls once per attempt (every attempt's calls, with
    * the gateway's pending rows written first); the job's `llm_usage` is made from the same read.
@@ -52,6 +54,7 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
     ...(spec.hardTimeoutMs === undefined ? {} : { hardTimeoutMs: spec.hardTimeoutMs }),
     projectId: (input: Input) => input.company_id,
     ...(spec.onFailure === undefined ? {} : { onFailure: spec.onFailure }),
+    ...(spec.requiresAdminKey === undefined ? {} : { requiresAdminKey: spec.requiresAdminKey }),
     // The paid plans' queue is for paid plans on every submit path: the API's job routes pick the
     // type from the plan, but the generic submit, the CLI and a child take a task type by name,
     // and a free company's job there would run ahead of paying tenants'.

@@ -72,6 +72,8 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
     input: pipelineInput,
     // An attempt runs between two waits; children do the model work.
     hardTimeoutMs: 600_000,
+    // Approving is a supervisor's: a run that approves its own topics and posts skips them.
+    requiresAdminKey: (input) => (input.auto_approve ? 'auto_approve approves the run\'s topics and posts without a supervisor' : undefined),
     async run(context, report, readUsage) {
       const { input, tenant } = context;
       const company = await getCompany(pool, tenant, input.company_id);
