@@ -1,6 +1,7 @@
 /**
- * Cancellation from any process. A queued, retrying or waiting task is cancelled at once (a
- * waiting task's pending waitpoints with it). A running task
+ * Cancellation from any process. A queued, retrying or waiting task, or a running one no attempt
+ * holds (no lease), is cancelled at once (a waiting task's pending waitpoints with it). A running
+ * task
  * is marked `cancel_requested_at` and its worker, wherever it is, hears a NOTIFY and aborts the
  * task's signal; the worker then records the outcome. A worker that dies before hearing it still
  * sees the mark when the task is next claimed.
@@ -43,7 +44,9 @@ export async function cancelTask(dependencies: { pool: Pool; logger: Logger }, t
     if (previous === 'completed' || previous === 'failed' || previous === 'cancelled') {
       return { task_id: taskId, previous_state: previous, status: previous, message: `Task already ${previous}; nothing to cancel.` };
     }
-    if (previous === 'running') {
+    // A running task that no attempt holds (its worker died and it waits to be resumed, or a
+    // claim's clean-up failed) has no one to hear a request: it is cancelled here, as queued.
+    if (previous === 'running' && task.lease !== null) {
       await transaction.query(`UPDATE tasks SET cancel_requested_at = coalesce(cancel_requested_at, now()), updated_at = now() WHERE id = $1`, [taskId]);
       await transaction.query(`SELECT pg_notify('${cancelChannel}', $1)`, [taskId]);
       return { task_id: taskId, previous_state: previous, status: 'running', message: 'Cancellation requested; the running task is being stopped.' };

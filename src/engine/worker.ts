@@ -618,8 +618,25 @@ export class Worker {
   async #claim(queue: QueueName, limit: number): Promise<Claim[]> {
     const { claimed, unclaimed } = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
     const abandoned = claimed.flatMap(({ task }) => (task.attempts > task.max_attempts ? [task] : []));
-    if (unclaimed.length > 0 || abandoned.length > 0) await this.#discard(unclaimed, abandoned);
+    // The claim committed: its tasks are this worker's whatever happens to the leftovers, and a
+    // failure there must not leave them waiting for their leases to lapse.
+    if (unclaimed.length > 0 || abandoned.length > 0) await this.#discard(unclaimed, abandoned).catch((error: unknown) => this.#discardLater(unclaimed, abandoned, error));
     return claimed.filter(({ task }) => task.attempts <= task.max_attempts);
+  }
+
+  /**
+   * `#discard` failed (the database refused or went away): it is tried again with backoff until
+   * it succeeds or the worker stops. It writes nothing when it fails, so a retry is safe; until
+   * then the leftovers' leases hold their tasks, and a task cancelled meanwhile is ended by the
+   * cancel itself (a running task no attempt holds is cancelled at once, cancel.ts).
+   */
+  #discardLater(unclaimed: Array<{ taskId: string; lease: string }>, abandoned: TaskRecord[], error: unknown, delayMs = 500): void {
+    if (this.#stopping) return;
+    this.#logger.warn({ err: error, retryInMs: delayMs }, 'discarding claimed rows whose tasks cannot run failed; retrying');
+    setTimeout(() => {
+      if (this.#stopping) return;
+      this.#discard(unclaimed, abandoned).catch((again: unknown) => this.#discardLater(unclaimed, abandoned, again, Math.min(30_000, delayMs * 2)));
+    }, delayMs).unref();
   }
 
   /**

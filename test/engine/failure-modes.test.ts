@@ -236,3 +236,40 @@ it('records a result the database refuses as outcome_not_stored without holding 
     await own.drop();
   }
 });
+
+it('starts a claim\'s tasks though its clean-up of a cancelled row fails, and ends that task once the clean-up can be written', async () => {
+  const own = await createTestDatabase();
+  const noop = defineTask({ type: 'test_discard_noop', description: 'returns at once', queue: 'default', input: z.object({}), async run() { return { done: true }; } });
+  const other = await startTestEngine(own, [noop], { heartbeatSeconds: 1 });
+  try {
+    // A task between workers with its cancel requested (what a dead worker's task looks like
+    // once its lease lapsed and someone asked to cancel it), queued ahead of a plain task.
+    const { task: doomed } = await other.submit({ taskType: noop.type, input: {} });
+    await own.pool.query(`DELETE FROM task_queue WHERE task_id = $1`, [doomed.id]);
+    await own.pool.query(`UPDATE tasks SET status = 'running', attempts = 1, cancel_requested_at = now() WHERE id = $1`, [doomed.id]);
+    await own.pool.query(`INSERT INTO task_queue (task_id, queue, priority, run_at) VALUES ($1, 'default', 100, now())`, [doomed.id]);
+    // The claim's clean-up writes the cancel: refused, as a database in trouble would.
+    await own.pool.query(`CREATE FUNCTION refuse_cancel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+    await own.pool.query(`CREATE TRIGGER refuse_cancel BEFORE UPDATE ON tasks FOR EACH ROW WHEN (NEW.status = 'cancelled') EXECUTE FUNCTION refuse_cancel()`);
+    const { task: plain } = await other.submit({ taskType: noop.type, input: {} });
+    await other.startWorker({ concurrency: 4, pollIntervalMs: 100 });
+    const completed = await waitForStatus(other, plain.id, ['completed']);
+    // Started by the claim that took it, not again after its lease lapsed.
+    expect(completed.attempts).toBe(1);
+    await own.pool.query('DROP TRIGGER refuse_cancel ON tasks');
+    expect((await waitForStatus(other, doomed.id, ['cancelled'], 15_000)).status).toBe('cancelled');
+  } finally {
+    await other.stop({ graceMs: 500 });
+    await own.drop();
+  }
+});
+
+it('cancels at once a running task that no attempt holds', async () => {
+  const { task } = await engine.submit({ taskType: childOfCancelled.type, input: {} });
+  await waitForStatus(engine, task.id, ['completed']);
+  // What a task whose worker died looks like once its lease lapsed: running, no lease, queued.
+  await database.pool.query(`UPDATE tasks SET status = 'running', lease = NULL, completed_at = NULL WHERE id = $1`, [task.id]);
+  const answer = await engine.cancel(task.id);
+  expect(answer).toMatchObject({ previous_state: 'running', status: 'cancelled' });
+  expect((await engine.getTask(task.id)).status).toBe('cancelled');
+});
