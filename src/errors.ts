@@ -138,6 +138,9 @@ export function serializeError(error: unknown): { code: string; message: string;
   return storable({ code: 'internal_error', message: redactAddresses(describeThrown(error)), retryable: true });
 }
 
+/** Half a surrogate pair: a high one not followed by a low one, or a low one not after a high one. */
+const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
  * The record as PostgreSQL's jsonb takes it. A message quoting model or page text may hold NUL
  * characters or half a surrogate pair, which jsonb refuses, and details may hold a BigInt or a
@@ -145,9 +148,6 @@ export function serializeError(error: unknown): { code: string; message: string;
  * with it every other outcome written beside it. NULs are dropped, broken pairs become U+FFFD,
  * BigInts become strings; details that still cannot be written are left out.
  */
-/** Half a surrogate pair: a high one not followed by a low one, or a low one not after a high one. */
-const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 function storable<Record extends { code: string; message: string; details?: ErrorDetails; retryable: boolean }>(record: Record): Record {
   const clean = (_key: string, value: unknown): unknown => {
     if (typeof value === 'string') return value.replaceAll('\u0000', '').replace(loneSurrogate, '\ufffd');

@@ -7,6 +7,7 @@
  * every process's cache at once.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AnyTaskDefinition } from '../engine/task-definition.ts';
 import type { Pool } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { ForbiddenError, UnauthorizedError } from './errors.ts';
@@ -135,6 +136,15 @@ export function requireAdminKey(request: FastifyRequest, reason: string): void {
 }
 
 /**
+ * Refuses a submit of `definition` with `input` (validated) when the task type says that input
+ * needs an admin's key (`requiresAdminKey`): every route that submits a type by request asks it.
+ */
+export function requireKeyForSubmit(request: FastifyRequest, definition: AnyTaskDefinition, input: unknown): void {
+  const reason = definition.requiresAdminKey?.(input);
+  if (reason) requireAdminKey(request, reason);
+}
+
+/**
  * Refuses (403 `forbidden`) a request whose key has none of `roles`; `admin` is always allowed.
  * Returns the key's role.
  */
@@ -142,6 +152,5 @@ export function requireRole(request: FastifyRequest, ...roles: ApiKeyRole[]): Ap
   tenantOf(request);
   const role = request.apiKeyRole;
   if (role === 'admin' || roles.includes(role)) return role;
-  const needed = roles.length === 0 ? 'an "admin" key' : `${roles.length === 1 ? `the role "${roles[0]}"` : `one of the roles ${roles.map((entry) => `"${entry}"`).join(', ')}`} (or "admin")`;
-  throw new ForbiddenError(`This API key's role "${role}" may not do this; it needs ${needed}.`, { role, required_roles: roles });
+  throw new ForbiddenError(`This API key's role "${role}" may not do this; it needs ${roles.length === 1 ? `the role "${roles[0]}"` : `one of the roles ${roles.map((entry) => `"${entry}"`).join(', ')}`} (or "admin").`, { role, required_roles: roles });
 }

@@ -51,7 +51,7 @@ export { isoTimestamp, isUuid } from '../db/sql.ts';
 // From the modules themselves, not the API's index: that loads Fastify and every route, which a
 // CLI command that only lists task types should not pay for.
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow } from '../api/validation.ts';
-export { requireAdminKey, requireRole, tenantOf } from '../api/auth.ts';
+export { requireAdminKey, requireKeyForSubmit, requireRole, tenantOf } from '../api/auth.ts';
 export { holdStream } from '../api/held-streams.ts';
 export { securityRequirement } from '../api/context.ts';
 export { ForbiddenError } from '../api/errors.ts';

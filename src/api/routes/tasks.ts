@@ -7,7 +7,7 @@ import { inputWithProjectId, validateInput, type AnyTaskDefinition } from '../..
 import { isTaskloomError, NotFoundError, UnknownTaskTypeError, ValidationError } from '../../errors.ts';
 import { refuseUrl, webhookDeliveryRecord } from '../../integrations/webhooks/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
-import { requireAdminKey, requireRole } from '../auth.ts';
+import { requireKeyForSubmit, requireRole } from '../auth.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { errorSchema, listQuery, statsQuery, submitBody, taskIdParams, taskView, taskViewSchema } from '../schemas.ts';
 import { taskStats } from '../store/task-stats.ts';
@@ -50,10 +50,7 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       const definition = engine.registry.get(body.task_type);
       const projectId = body.project_id ?? undefined;
       const input = inputWithProjectId(definition, body.task_data, projectId, { input: 'task_data.project_id', project: 'project_id', prefix: 'Invalid request body: ', location: 'body' });
-      if (definition.requiresAdminKey) {
-        const reason = definition.requiresAdminKey(validateInput(definition, input));
-        if (reason) requireAdminKey(request, reason);
-      }
+      if (definition.requiresAdminKey) requireKeyForSubmit(request, definition, validateInput(definition, input));
       // A webhook URL inside task_data (the seeds' webhook_url) meets the same target policy.
       const inputCallback = body.callback_url ? undefined : callbackUrlInInput(definition, input);
       if (inputCallback) {

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ensureTenant, rotateWebhookSecret } from '../../integrations/webhooks/index.ts';
-import { requireRole } from '../auth.ts';
+import { requireAdminKey } from '../auth.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { emptyBody, emptyQuery, parseOrThrow } from '../validation.ts';
 
@@ -23,7 +23,7 @@ export function tenantRoutes(context: ApiContext): FastifyPluginAsync {
     app.post('/api/v1/tenant/webhook-secret/rotate', {
       schema: { tags: ['webhooks'], summary: 'Replace the tenant\'s webhook signing secret', security: securityRequirement },
     }, async (request) => {
-      requireRole(request);
+      requireAdminKey(request, 'the webhook secret signs every delivery of the tenant');
       parseOrThrow(emptyQuery, request.query, 'query');
       parseOrThrow(emptyBody, request.body, 'body');
       const secret = await rotateWebhookSecret(context.pool, request.tenant);

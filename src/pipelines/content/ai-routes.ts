@@ -13,7 +13,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { emptyBody, holdStream, parseOrThrow, requireAdminKey, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { emptyBody, holdStream, parseOrThrow, requireKeyForSubmit, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
@@ -47,8 +47,7 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
     const input = parseOrThrow(schema, { ...body, company_id: company.id }, 'body') as Record<string, unknown>;
     await check?.(tenant, input, company);
     const taskType = taskTypeFor(jobType, company.plan);
-    const adminReason = engine.registry.get(taskType).requiresAdminKey?.(input);
-    if (adminReason) requireAdminKey(request, adminReason);
+    requireKeyForSubmit(request, engine.registry.get(taskType), input);
     const { task } = await engine.submit({ taskType, input, tenant, projectId: company.id });
     reply.code(202);
     // `jobId` is the seed's key for the same id (its views answered `{"jobId": ...}`).
