@@ -13,7 +13,9 @@
  *
  * Children: cancelling a task cancels its unfinished child tasks, each in a transaction of its
  * own after the parent's commits (a child settling locks the child, then its parent; taking the
- * parent first here and then the children would deadlock against it).
+ * parent first here and then the children would deadlock against it). A child submitted after
+ * that listing, by a handler that had not heard of the cancel yet, is cancelled when its parent's
+ * attempt ends cancelled (settle.ts).
  */
 import { withTransaction, type Pool } from '../db/pool.ts';
 import { NotFoundError } from '../errors.ts';
@@ -65,8 +67,12 @@ export async function cancelTask(dependencies: { pool: Pool; logger: Logger }, t
   return result;
 }
 
-/** Cancels the unfinished children of a task (and theirs), best effort: a failure is logged. */
-async function cancelChildren(dependencies: { pool: Pool; logger: Logger }, parentId: string, options: { tenant?: string }): Promise<void> {
+/**
+ * Cancels the unfinished children of a task (and theirs) that no cancel has reached yet, best
+ * effort: a child's failure is logged; a failure to list them is the caller's. Also run by the
+ * settler when a task ends cancelled (settle.ts), for children submitted after the first listing.
+ */
+export async function cancelChildren(dependencies: { pool: Pool; logger: Logger }, parentId: string, options: { tenant?: string }): Promise<void> {
   const children = await dependencies.pool.query<{ id: string }>(
     `SELECT id FROM tasks WHERE parent_task_id = $1 AND status IN ('queued', 'running', 'retrying', 'waiting') AND cancel_requested_at IS NULL`,
     [parentId],

@@ -10,6 +10,7 @@ import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { withTransaction, type Pool, type PoolClient } from '../db/pool.ts';
 import type { DeliveryConnections } from './delivery-connections.ts';
 import type { Logger } from '../logger.ts';
+import { cancelChildren } from './cancel.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import { deliver, enqueue, releaseLeases, type ClaimRequest, type DeliveryResult, type Finish, type Finished } from './ready-queue.ts';
 import type { TaskRecord } from './task-store.ts';
@@ -70,6 +71,8 @@ export class Settler {
    * closes its connections only after them.
    */
   readonly #carried = new Set<Promise<void>>();
+  /** Cancels of the children of tasks that ended cancelled (`#cancelChildrenOf`); `idle` waits for them. */
+  readonly #cancellingChildren = new Set<Promise<void>>();
   /** The worker claims (or calls `flushNow`) before long: ended outcomes wait to ride its claim. */
   #claimExpected = false;
   /** A submit statement is about to go out and will `carry` ended outcomes (submit.ts). */
@@ -99,9 +102,11 @@ export class Settler {
     return [...this.#unsettled];
   }
 
-  /** Until nothing is being written: the flush loop, and the finishes handed to a submit. */
+  /** Until nothing is being written: the flush loop, the finishes handed to a submit, children being cancelled. */
   async idle(): Promise<void> {
-    while (this.#flushing || this.#carried.size > 0) await Promise.all([this.#flushing, ...this.#carried]);
+    while (this.#flushing || this.#carried.size > 0 || this.#cancellingChildren.size > 0) {
+      await Promise.all([this.#flushing, ...this.#carried, ...this.#cancellingChildren]);
+    }
   }
 
   /**
@@ -320,6 +325,8 @@ export class Settler {
     }
     const settled = items.filter((item) => held.has(item.settlement.task.id)).map((item) => item.settlement);
     if (settled.length === 0) return;
+    const cancelled = settled.filter((settlement) => settlement.outcome.kind === 'cancelled').map((settlement) => settlement.task.id);
+    if (cancelled.length > 0) this.#cancelChildrenOf(cancelled);
     // The settled hook (metrics, tests): one that throws is logged, never taken for the
     // database refusing the outcomes, nor let into the submit that carried them.
     try {
@@ -327,6 +334,25 @@ export class Settler {
     } catch (error) {
       this.#logger.warn({ err: error }, 'a settled hook threw');
     }
+  }
+
+  /**
+   * A task that ended cancelled cancels its unfinished children once more, after its ending
+   * committed. The cancel itself lists them when it is requested, but a handler that had not yet
+   * heard of it may submit a child after that listing (the child's insert waiting on a lock, or
+   * the NOTIFY still on its way); the attempt's end comes after every child its handler awaited,
+   * so this pass finds them. A child the cancel already reached is not listed again.
+   */
+  #cancelChildrenOf(taskIds: string[]): void {
+    const cancelling = (async () => {
+      for (const taskId of taskIds) {
+        await cancelChildren({ pool: this.#pool, logger: this.#logger }, taskId, {}).catch((error: unknown) => {
+          this.#logger.warn({ err: error, taskId }, 'could not cancel the children of a cancelled task; they run to their end');
+        });
+      }
+    })();
+    this.#cancellingChildren.add(cancelling);
+    void cancelling.then(() => this.#cancellingChildren.delete(cancelling));
   }
 }
 

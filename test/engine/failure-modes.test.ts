@@ -2,7 +2,8 @@
  * Attempts that end in the engine's awkward corners, each against the real database: a handler
  * throwing a value `String()` cannot convert, a handler whose own HTTP call is refused, an error
  * whose message jsonb refuses, a cancel arriving after the soft timeout, while the task parks or
- * just before it retries, a cancelled parent submitting a child, and a result jsonb refuses.
+ * just before it retries, a cancelled parent submitting a child, a child submitted while its
+ * parent's cancel lists the children, and a result jsonb refuses.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,7 +12,8 @@ import { z } from 'zod';
 import pino from 'pino';
 import { defineTask, Engine } from '../../src/engine/index.ts';
 import { createTestDatabase, startTestEngine, type TestDatabase } from '../../src/kit/testing.ts';
-import { waitForStatus } from '../support/engine.ts';
+import { eventually, waitForStatus } from '../support/engine.ts';
+import { Gates } from '../support/gates.ts';
 
 let database: TestDatabase;
 let engine: Engine;
@@ -133,6 +135,31 @@ const submitsAfterCancel = defineTask({
   },
 });
 
+const gates = new Gates();
+
+const runsUntilCancelled = defineTask({
+  type: 'test_runs_until_cancelled',
+  description: 'a child that runs until it is cancelled or its gate opens',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    await gates.wait(`child:${context.taskId}`, context.signal);
+    return null;
+  },
+});
+
+const submitsChildWhenLetGo = defineTask({
+  type: 'test_submits_child_when_let_go',
+  description: 'submits a child once its gate opens, and returns once the child is submitted',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    await gates.wait(`parent:${context.taskId}`);
+    await context.submitChild('held', runsUntilCancelled.type, {});
+    return null;
+  },
+});
+
 let refusing: http.Server;
 
 beforeAll(async () => {
@@ -142,7 +169,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
   refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => refusing.close(() => resolve()));
-  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel]);
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
 });
 
@@ -206,6 +233,37 @@ it('refuses a child submitted by a task already cancelled', async () => {
   await waitForStatus(engine, task.id, ['cancelled']);
   const children = await database.pool.query('SELECT 1 FROM tasks WHERE parent_task_id = $1', [task.id]);
   expect(children.rowCount).toBe(0);
+});
+
+it('cancels a child whose submit committed after its parent\'s cancel had listed the children', async () => {
+  const { task: parent } = await engine.submit({ taskType: submitsChildWhenLetGo.type, input: {} });
+  // Another transaction inserting the child's idempotency key holds the child's insert, so that
+  // it commits after the cancel below has listed the parent's children and found none.
+  const blocker = await database.pool.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query(
+      `INSERT INTO tasks (id, tenant, task_type, queue, priority, status, input, max_attempts, idempotency_key)
+       VALUES (gen_random_uuid(), 'default', $1, 'default', 5, 'queued', '{}', 1, $2)`,
+      [runsUntilCancelled.type, `child:${parent.id}:held`],
+    );
+    await gates.open(`parent:${parent.id}`);
+    await eventually(async () => (await database.pool.query(`SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO tasks%'`)).rowCount === 1);
+    expect(await engine.cancel(parent.id)).toMatchObject({ status: 'running' });
+    expect((await database.pool.query('SELECT 1 FROM tasks WHERE parent_task_id = $1', [parent.id])).rowCount).toBe(0);
+    await blocker.query('ROLLBACK');
+  } finally {
+    await blocker.query('ROLLBACK').catch(() => {});
+    blocker.release();
+  }
+  expect((await waitForStatus(engine, parent.id, ['cancelled', 'completed'])).status).toBe('cancelled');
+  const child = await eventually(async () => (await database.pool.query<{ id: string }>('SELECT id FROM tasks WHERE parent_task_id = $1', [parent.id])).rows[0]);
+  try {
+    const ended = await waitForStatus(engine, child.id, ['cancelled', 'completed'], 10_000);
+    expect(ended.status).toBe('cancelled');
+  } finally {
+    if (gates.isReached(`child:${child.id}`)) await gates.open(`child:${child.id}`);
+  }
 });
 
 it('records a result the database refuses as outcome_not_stored without holding up the worker\'s claims', async () => {
