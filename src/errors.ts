@@ -165,16 +165,25 @@ function storable<Record extends { code: string; message: string; details?: Erro
 /**
  * Text for a thrown value that is not an Error. `String()` itself throws for some (an object with
  * no prototype, a `Symbol.toPrimitive` that throws), and a failure here would take the worker
- * recording the attempt down with it.
+ * recording the attempt down with it. A plain object's `String()` is `[object Object]`, which
+ * says nothing; its JSON (the first `thrownJsonChars` of it) says what was thrown.
  */
 function describeThrown(value: unknown): string {
+  let text: string | undefined;
   try {
-    return String(value);
+    text = String(value);
   } catch {
+    // No string form: the JSON below, or the object's tag.
+  }
+  if (text === undefined || /^\[object \w+\]$/.test(text)) {
     try {
-      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
+      const json = JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry));
+      if (json !== undefined) return json.length > thrownJsonChars ? `${json.slice(0, thrownJsonChars)}...` : json;
     } catch {
-      return Object.prototype.toString.call(value);
+      // A cycle: the tag below.
     }
   }
+  return text ?? Object.prototype.toString.call(value);
 }
+
+const thrownJsonChars = 2_000;

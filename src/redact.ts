@@ -13,8 +13,9 @@ const patterns: RegExp[] = [
   /\[[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\](?::\d+)?/gi,
   // IPv4, with an optional port.
   /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g,
-  // Bare IPv6 with a `::` (fe80::1, ::ffff:a00:1) or eight full groups.
-  /(?<![\w:])(?:[0-9a-f]{1,4}:){0,7}:(?::?[0-9a-f]{1,4}){0,7}(?![\w:])/gi,
+  // Bare IPv6 with a `::` (fe80::1, ::ffff:a00:1, ::1) or eight full groups. The `::` is required
+  // and a group must stand on one side of it: a lone `:1` is JSON's `"a":1`, a bare `::` a C++ scope.
+  /(?<![\w:])(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6}::(?:[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})?|::[0-9a-f]{1,4}(?::[0-9a-f]{1,4}){0,6})(?![\w:])/gi,
   /\b(?:[0-9a-f]{1,4}:){7}[0-9a-f]{1,4}\b/gi,
 ];
 
