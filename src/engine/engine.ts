@@ -15,7 +15,7 @@ import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts
 import { compileInputSchemas, SubmitBatcher, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
-import { getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
+import { findByIdempotencyKey, getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
 import { Worker, type WorkerOptions } from './worker.ts';
 import {
   completeWaitpoint,
@@ -132,8 +132,21 @@ export class Engine {
 
   async submit(request: SubmitRequest): Promise<SubmitResult> {
     const definition = this.registry.has(request.taskType) ? this.registry.get(request.taskType) : undefined;
-    // Only types that ask for it pay for a second validation (the batch validates again).
-    const giveBack = definition?.admit ? await definition.admit({ tenant: request.tenant ?? 'default', input: validateInput(definition, request.input) }) : undefined;
+    let giveBack: (() => Promise<void>) | void = undefined;
+    if (definition?.admit) {
+      // Only types that ask for it pay for a second validation (the batch validates again).
+      const input = validateInput(definition, request.input);
+      const tenant = request.tenant ?? 'default';
+      // A repeat of a submit (a client retrying after a lost answer) gets the task it made, as
+      // with any type, not a refusal from the admission its first submit already passed (a
+      // throttle it now counts against). A repeat racing its first submit is admitted, and what
+      // it took is given back below when the key turns out taken.
+      if (request.idempotencyKey !== undefined) {
+        const earlier = await findByIdempotencyKey(this.pool, tenant, request.idempotencyKey);
+        if (earlier) return { task: earlier, created: false };
+      }
+      giveBack = await definition.admit({ tenant, input });
+    }
     const giveBackQuietly = async (): Promise<void> => {
       await giveBack?.().catch((undo: unknown) => this.logger.warn({ err: undo, taskType: request.taskType }, 'could not give back what admitting the task took'));
     };

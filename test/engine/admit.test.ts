@@ -1,7 +1,8 @@
 /**
  * A task type's `admit`: asked before every submit of the type, whatever path submits it; a
  * refusal records nothing; what it took is given back when the submit did not create the task
- * (an idempotency key naming an older task, or a submit that failed).
+ * (a submit that failed). A repeat whose idempotency key names an older task gets that task
+ * without being asked again.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -59,12 +60,18 @@ it('admits a first task, refuses the next one with the admission\'s error, and r
   expect((await engine.submit({ taskType: 'gated', input: { label: 'other' }, tenant: 'beta' })).created).toBe(true);
 });
 
-it('gives back what it took when an idempotency key names an older task, or the submit fails', async () => {
-  held.delete('alpha');
-  // The older task is returned, not created: the slot this submit took is given back.
+it('answers a repeat with the task its key names, without asking the admission again', async () => {
+  // The slot is still held by the first task: a new submit would be refused, its repeat is not.
+  expect(held.has('alpha')).toBe(true);
+  const before = admitted.length;
   const again = await engine.submit({ taskType: 'gated', input: { label: 'first' }, tenant: 'alpha', idempotencyKey: 'alpha-1' });
-  expect(again.created).toBe(false);
-  expect(held.has('alpha')).toBe(false);
+  expect(again).toMatchObject({ created: false, task: { tenant: 'alpha', input: { label: 'first' } } });
+  expect(admitted.length).toBe(before);
+  expect(held.has('alpha')).toBe(true);
+  expect(await count()).toBe(2);
+});
+
+it('gives back what it took when the submit fails', async () => {
   // Refused after admission (no worker runs here, so the first `exclusive` task stays active):
   // given back too.
   expect((await engine.submit({ taskType: 'gated', input: { label: 'exclusive' }, tenant: 'gamma' })).created).toBe(true);
