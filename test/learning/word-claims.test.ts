@@ -5,11 +5,12 @@
  * job's, not the attempt's: a lapsed claim frees the word for other jobs, and a job may take its
  * own claimed words again (crash-resume.test.ts shows that with a killed worker). Two claiming
  * statements in the same instant are rare in a race of whole jobs, so the row lock that settles
- * them has a test of its own, with the first claim held open.
+ * them has a test of its own, with the first claim held open, and so has a round queueing a word
+ * while another job's batch learns it.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
-import { claimQueuedWords } from '../../src/pipelines/learning/knowledge-store.ts';
+import { claimQueuedWords, knowledgeCounts, lastQueuedId, recordRound, saveLearned } from '../../src/pipelines/learning/knowledge-store.ts';
 import { learningTaskTypes } from '../../src/pipelines/learning/index.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, startTestEngine, testLogger, waitForTask } from '../support/engine.ts';
@@ -170,4 +171,40 @@ it('skips the words another job is claiming at that instant instead of waiting f
   expect(secondWords.filter((word) => firstWords.includes(word))).toEqual([]);
   const claims = await database.pool.query<{ normalised: string; claimed_by: string }>("SELECT normalised, claimed_by FROM unknown_words WHERE tenant = 'gamma' AND claimed_by IS NOT NULL ORDER BY id");
   expect(claims.rows).toEqual([...firstWords.map((normalised) => ({ normalised, claimed_by: first })), ...secondWords.map((normalised) => ({ normalised, claimed_by: second }))]);
+});
+
+it('takes off the queue a word a round queued while another job learned it, instead of keeping it at the head for good', async () => {
+  const learner = '00000000-0000-4000-8000-000000000005';
+  const rounder = '00000000-0000-4000-8000-000000000006';
+  await database.pool.query("INSERT INTO unknown_words (tenant, normalised, word) VALUES ('delta', 'zebra', 'zebra')");
+  const holder = await database.pool.connect();
+  let queued: number;
+  try {
+    // One job's batch has learned "zebra" (known, taken off the queue) but not committed yet...
+    await holder.query('BEGIN');
+    await saveLearned(holder, { tenant: 'delta', taskId: learner }, [{
+      normalised: 'zebra', word: 'zebra', definition: 'An African wild horse with black and white stripes.',
+      related_concepts: [], examples: [], category: 'noun.animal', source: 'test-source', references: [],
+    }]);
+    // ...when another job's round proposes it: its "not known" check reads the tables as they
+    // were, and its insert waits for the batch's delete of the queued row.
+    const round = recordRound(database.pool, { tenant: 'delta', taskId: rounder, round: 1 }, [], [{ word: 'zebra', normalised: 'zebra' }], (token) => token);
+    await eventually(async () => (await database.pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount);
+    await holder.query('COMMIT');
+    queued = (await round).queued;
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    holder.release();
+  }
+  // The race's leftover: known and queued at once.
+  expect(queued).toBe(1);
+  expect((await database.pool.query("SELECT 1 FROM unknown_words WHERE tenant = 'delta' AND normalised = 'zebra'")).rowCount).toBe(1);
+  // It does not count as waiting (a quick job would propose no round while words wait)...
+  expect((await lastQueuedId(database.pool, 'delta')).waiting).toBe(0);
+  expect(await knowledgeCounts(database.pool, 'delta')).toMatchObject({ known: 1, queued: 0 });
+  // ...and the first claim to reach it takes it off the queue and claims the words behind it.
+  await database.pool.query("INSERT INTO unknown_words (tenant, normalised, word) VALUES ('delta', 'aardvark', 'aardvark')");
+  const claimed = await claimQueuedWords(database.pool, 'delta', 5, { taskId: rounder, claimUntil: new Date(Date.now() + 60_000) });
+  expect(claimed.map((word) => word.normalised)).toEqual(['aardvark']);
+  expect((await database.pool.query("SELECT normalised FROM unknown_words WHERE tenant = 'delta'")).rows).toEqual([{ normalised: 'aardvark' }]);
 });

@@ -23,6 +23,9 @@ export const maxWordAttempts = 3;
  * table for every queued word, 152 ms per batch after 6 s of a job; the probes take under 1 ms.
  */
 
+/** A word of tenant `$1` (its normalised form given by `normalised`) the tenant does not know. */
+const notKnown = (normalised: string): string => `NOT EXISTS (SELECT 1 FROM known_words k WHERE k.tenant = $1 AND k.normalised = ${normalised} OFFSET 0)`;
+
 /**
  * Records a round's tokens in raw_training and queues the learnable ones this job has not seen in
  * an earlier round and the tenant does not know yet. A word given up on (`maxWordAttempts`
@@ -44,7 +47,7 @@ export async function recordRound(transaction: Queryable, scope: { tenant: strin
     `WITH candidates AS (
        SELECT word, normalised FROM unnest($4::text[], $5::text[]) AS c(word, normalised)
        WHERE NOT EXISTS (SELECT 1 FROM raw_training r WHERE r.task_id = $2 AND r.round < $3 AND r.normalised = c.normalised OFFSET 0)
-         AND NOT EXISTS (SELECT 1 FROM known_words k WHERE k.tenant = $1 AND k.normalised = c.normalised OFFSET 0)
+         AND ${notKnown('c.normalised')}
      ), inserted AS (
        INSERT INTO unknown_words (tenant, normalised, word, queued_by_task, round)
        SELECT $1, normalised, word, $2, $3 FROM candidates
@@ -72,9 +75,14 @@ export async function recordRound(transaction: Queryable, scope: { tenant: strin
 export async function claimQueuedWords(database: Queryable, tenant: string, limit: number, options: { taskId: string; claimUntil: Date; upToId?: number; excluding?: readonly string[] }): Promise<WordToLearn[]> {
   if (limit <= 0) return [];
   // The queue's head first (index order), then the known check on those few rows only, whatever
-  // plan stale statistics lead to (see the planner note above): a word is taken off the queue when
-  // it is learned, so a known word in the queue is a rare race. The head's rows are locked while
+  // plan stale statistics lead to (see the planner note above). The head's rows are locked while
   // the statement runs; a concurrent claim skips them and takes the next ones.
+  //
+  // A known word in the queue is a race's leftover: a round queued it while another job's batch
+  // learned it (the round's "not known" check read the tables before that batch committed, and
+  // its insert waited for the batch's delete of the queued row, then went in). Such rows are
+  // deleted here as the head reaches them; left, they stayed at the head for good, counted as
+  // waiting and taking the places of the words behind them.
   const result = await database.query<WordToLearn & { attempts: number; id: string }>(
     `WITH head AS (
        SELECT u.tenant, u.normalised, u.attempts, u.id FROM unknown_words u
@@ -84,8 +92,11 @@ export async function claimQueuedWords(database: Queryable, tenant: string, limi
        FOR UPDATE OF u SKIP LOCKED
      ), unknown AS (
        SELECT head.tenant, head.normalised FROM head
-       WHERE NOT EXISTS (SELECT 1 FROM known_words k WHERE k.tenant = $1 AND k.normalised = head.normalised OFFSET 0)
+       WHERE ${notKnown('head.normalised')}
        ORDER BY head.attempts, head.id LIMIT $4
+     ), known AS (
+       DELETE FROM unknown_words u USING head
+       WHERE u.tenant = head.tenant AND u.normalised = head.normalised AND NOT ${notKnown('head.normalised')}
      )
      UPDATE unknown_words u SET claimed_by = $6, claim_expires_at = $7
      FROM unknown WHERE u.tenant = unknown.tenant AND u.normalised = unknown.normalised
@@ -114,7 +125,7 @@ export async function releaseClaims(database: Queryable, tenant: string, taskId:
 /** The newest queue id (deep mode learns the queue as it stood when it started). */
 export async function lastQueuedId(database: Queryable, tenant: string): Promise<{ lastId: number; waiting: number }> {
   const result = await database.query<{ last_id: number | null; waiting: number }>(
-    'SELECT max(id)::bigint AS last_id, count(*) FILTER (WHERE attempts < $2)::int AS waiting FROM unknown_words WHERE tenant = $1',
+    `SELECT max(id)::bigint AS last_id, count(*) FILTER (WHERE attempts < $2 AND ${notKnown('u.normalised')})::int AS waiting FROM unknown_words u WHERE tenant = $1`,
     [tenant, maxWordAttempts],
   );
   return { lastId: Number(result.rows[0]?.last_id ?? 0), waiting: result.rows[0]?.waiting ?? 0 };
@@ -259,7 +270,7 @@ export async function knowledgeCounts(database: Queryable, tenant: string): Prom
             queue.queued, queue."givenUp",
             (SELECT count(*) FROM solidified_knowledge WHERE tenant = $1 AND deepened_at IS NOT NULL)::int AS deepened
      FROM (SELECT count(*) FILTER (WHERE attempts < $2)::int AS queued, count(*) FILTER (WHERE attempts >= $2)::int AS "givenUp"
-           FROM unknown_words WHERE tenant = $1) AS queue`,
+           FROM unknown_words u WHERE tenant = $1 AND ${notKnown('u.normalised')}) AS queue`,
     [tenant, maxWordAttempts],
   );
   return result.rows[0] ?? { known: 0, queued: 0, givenUp: 0, deepened: 0 };
