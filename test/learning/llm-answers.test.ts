@@ -6,8 +6,12 @@
  * is refused; a proposal longer than asked is trimmed, not refused; a blank or over-long item of
  * a secondary list (or of a proposal) is dropped, not the entry.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { solidifiedEntry } from '../../src/pipelines/learning/index.ts';
+import { modelTalkIn, researchEntryShape } from '../../src/pipelines/learning/schemas.ts';
+import { parseDataLine, wordnetDatabaseFolder, type PartOfSpeech } from '../../src/pipelines/learning/wordnet/wordnet-reader.ts';
 import { startOpenAiCompatibleServer, type OpenAiCompatibleServer } from '../support/openai-compatible-server.ts';
 import { waitFor } from '../support/http.ts';
 import { startLearningHarness, type LearningHarness } from './helpers.ts';
@@ -128,6 +132,38 @@ it('checks every source\'s entries for the model talking about itself, never a d
   for (const definition of ['Lost: unable to find one\'s way; not knowing one\'s whereabouts.', 'Sorry: feeling regret, as in "I\'m sorry I am late".', 'A knowledge base is an organised store of facts that a system consults.']) {
     expect(solidifiedEntry.safeParse({ ...base, definition }).success).toBe(true);
   }
+  // A failure's text written where the definition goes.
+  for (const definition of [
+    'Sorry, no definition could be found for this word.', 'Apologies, the knowledge base is temporarily unreachable.',
+    'I\'m currently unable to look this up.', 'There was an error retrieving data for this word.',
+    'Request failed with status 429: rate limit exceeded.', 'Definition unavailable due to a network error.',
+    'No information is available for this term at the moment.', 'Not found.', 'Error: the upstream service timed out.',
+  ]) {
+    expect(solidifiedEntry.safeParse({ ...base, definition }).success, definition).toBe(false);
+  }
+});
+
+it('drops related concepts and a category in which the model talks about itself, keeping the entry', () => {
+  const stored = researchEntryShape.toStored({
+    definition: 'A large African wild horse with black and white stripes.',
+    related_concepts: ['horse', 'I\'m sorry, I could not find related concepts'],
+    examples: ['The zebra grazed beside the wildebeest.'],
+    category: 'I am unable to categorise this',
+    sources: [],
+  });
+  expect(researchEntryShape.stored.parse(stored)).toMatchObject({ related_concepts: ['horse'], category: null, examples: ['The zebra grazed beside the wildebeest.'] });
+});
+
+it('finds no model talk in any of WordNet\'s definitions', () => {
+  const flagged: string[] = [];
+  for (const pos of ['noun', 'verb', 'adj', 'adv'] satisfies PartOfSpeech[]) {
+    for (const line of readFileSync(path.join(wordnetDatabaseFolder(), `data.${pos}`), 'utf8').split('\n')) {
+      if (line.length === 0 || line.startsWith('  ')) continue;
+      const { definition } = parseDataLine(line, pos);
+      if (modelTalkIn(definition) !== undefined) flagged.push(definition);
+    }
+  }
+  expect(flagged).toEqual([]);
 });
 
 it('keeps an entry whose secondary lists hold a blank or over-long item, dropping only those items', async () => {

@@ -41,7 +41,7 @@ export type BigLearningJobInput = z.infer<typeof bigLearningJobInput>;
  * to find one's way"); quoted text is left out, as a definition may quote a usage ("I'm sorry").
  */
 const modelTalk: readonly RegExp[] = [
-  /\b(?:I am|I'm|I was) (?:sorry|afraid|unable|not able|having (?:trouble|difficulty|issues)|an? (?:AI|language model|assistant))\b/i,
+  /\b(?:I am|I'm|I was) (?:currently |temporarily |still )?(?:sorry|afraid|unable|not able|having (?:trouble|difficulty|issues)|an? (?:AI|language model|assistant))\b/i,
   /\bI (?:cannot|can't|can not|could not|couldn't|do not|don't|did not|didn't) (?:find|access|locate|retrieve|provide|define|verify|help|answer|determine|research)\b/i,
   /\bI apologi[sz]e\b/i,
   /\b(?:my|our) apologies\b/i,
@@ -50,6 +50,19 @@ const modelTalk: readonly RegExp[] = [
   /\bas an? (?:AI|artificial intelligence|(?:large )?language model|LLM)(?: (?:language )?model| assistant)?,? I\b/i,
   /\bmy (?:knowledge base|knowledge cut-?off|training data|sources|database|search results|capabilities)\b/i,
   /\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate|retrieve|access) (?:any |reliable |relevant |enough )?(?:information|a definition|definitions|details|sources|results|data)\b/i,
+  // A failure's text in place of the answer: an apology or an error opening it ("Sorry, ..."; not
+  // the word's own "Sorry: feeling regret"), "no definition could be found", a service
+  // "temporarily unavailable", an HTTP status. None of WordNet's 117,791 definitions matches
+  // (llm-answers.test.ts).
+  /^\W*(?:sorry|apologies|unfortunately)(?:,|\s+but\b)/i,
+  /^\W*(?:error|not found)\s*(?:$|[:.!])/i,
+  /\bno (?:definition|information|data|results?|entry|entries|details) (?:could be |was |were |is |are |has been )?(?:found|available|returned)\b/i,
+  /\b(?:definition|information|data|service|knowledge base|server|source) (?:is |was )?(?:currently |temporarily )?(?:unavailable|unreachable)\b/i,
+  /\berror (?:retrieving|fetching|looking up|getting|loading)\b/i,
+  /\b(?:due to|because of) an? (?:network|server|technical|internal|connection) (?:error|issue|problem|failure)\b/i,
+  /\b(?:request|call) failed\b/i,
+  /\bstatus(?: code)? [45]\d\d\b/i,
+  /\brate limit(?:ed| exceeded)\b/i,
 ];
 
 /** The phrase of `text` in which a model talks about itself or apologises, if any. */
@@ -143,22 +156,30 @@ export interface AnswerEntryShape<Answered, Stored> {
  * The items of an answer's secondary list that can be kept: trimmed, without the blank ones and
  * those outside the stored length, at most `cap`. One such item would otherwise refuse the whole
  * entry (a trailing "" among related concepts cost the word its valid definition); the items are
- * extras, and "up to 5" is a cap, so a model giving more is trimmed, not refused. Model talk is
- * still checked on what is kept.
+ * extras, and "up to 5" is a cap, so a model giving more is trimmed, not refused. With
+ * `dropModelTalk` (related concepts) an item in which the model talks about itself is dropped
+ * too. Examples and applications are usage sentences, which may be in the first person, so they
+ * are not; misconceptions are explanations, and the stored shape refuses the entry for one.
  */
-function keptItems(items: readonly string[], length: { min: number; max: number }, cap: number): string[] {
-  return items.map((item) => item.trim()).filter((item) => item.length >= length.min && item.length <= length.max).slice(0, cap);
+function keptItems(items: readonly string[], length: { min: number; max: number }, cap: number, options: { dropModelTalk?: boolean } = {}): string[] {
+  return items
+    .map((item) => item.trim())
+    .filter((item) => item.length >= length.min && item.length <= length.max && !(options.dropModelTalk && modelTalkIn(item) !== undefined))
+    .slice(0, cap);
 }
 
-/** A category the stored shape takes: trimmed, null when blank or longer than 60 characters (a sentence, not a category). */
+/**
+ * A category the stored shape takes: trimmed, null when blank, longer than 60 characters (a
+ * sentence, not a category) or the model talking about itself ("I am unable to categorise this").
+ */
 function keptCategory(category: string | null): string | null {
   const trimmed = category?.trim() ?? '';
-  return trimmed.length === 0 || trimmed.length > 60 ? null : trimmed;
+  return trimmed.length === 0 || trimmed.length > 60 || modelTalkIn(trimmed) !== undefined ? null : trimmed;
 }
 
 export const researchEntryShape: AnswerEntryShape<z.infer<typeof researchEntryAnswer>, SolidifiedEntry> = {
   answered: researchEntryAnswer,
-  toStored: (entry) => ({ definition: entry.definition, related_concepts: keptItems(entry.related_concepts, { min: 1, max: 100 }, 5), examples: keptItems(entry.examples, { min: 3, max: 500 }, 2), category: keptCategory(entry.category) }),
+  toStored: (entry) => ({ definition: entry.definition, related_concepts: keptItems(entry.related_concepts, { min: 1, max: 100 }, 5, { dropModelTalk: true }), examples: keptItems(entry.examples, { min: 3, max: 500 }, 2), category: keptCategory(entry.category) }),
   stored: solidifiedEntry,
   task: 'define',
   storedName: 'knowledge',
