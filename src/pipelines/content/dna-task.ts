@@ -6,10 +6,12 @@
  * web page, and the facts it would write (a founding year, key people, sources) would be made up,
  * which a company's DNA must never hold ("never invented", docs/pipelines/content.md). The DNA then
  * has the company's own name and every other point "Not found", for a marketer to fill in
- * (`PATCH /api/v1/content/companies/{id}/dna`); the later stages write from what it holds.
+ * (`PATCH /api/v1/content/companies/{id}/dna`); the later stages write from what it holds. A
+ * research provider that fails while the offline model stands in for it (the fallback list) fails
+ * the attempt instead: nothing of the stand-in's answer is stored.
  */
 import { z } from 'zod';
-import { isOfflineModel } from '../../llm/index.ts';
+import { isOfflineModel, refuseOfflineFallback } from '../../llm/index.ts';
 import { pipelinedStep, type AnyTaskDefinition, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { getCompany, normaliseDna, notFoundFields, saveDna, type Company } from './companies-store.ts';
 import { contentJob } from './job.ts';
@@ -45,6 +47,9 @@ export function researchDna(services: ContentServices, context: TaskContext<unkn
       signal: context.signal,
       context: { taskId: context.taskId, step: options.key },
     });
+    // The research provider failed and the offline fallback answered (TASKLOOM_LLM_FALLBACK_MODELS):
+    // its founding year, people and sources would be made up. The attempt fails and is retried.
+    refuseOfflineFallback(answer, researchModel, 'is not research about this company');
     const dna = normaliseDna(answer.object.dna);
     step.emit('dna_generated', { company_id: company.id, not_found: notFoundFields(dna), sources: answer.object.sources.length, model: answer.model });
     await options.after;
