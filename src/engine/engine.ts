@@ -2,7 +2,7 @@
  * The engine's one entry point: submit, read, cancel, subscribe, and run workers, on one
  * PostgreSQL. Every process (API, worker, CLI) opens an Engine on the same database.
  */
-import type { Pool } from '../db/pool.ts';
+import type { Pool, Queryable } from '../db/pool.ts';
 import { isUuid } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -12,7 +12,7 @@ import { EventHub, type SubscribeOptions } from './event-hub.ts';
 import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
-import { compileInputSchemas, SubmitBatcher, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { compileInputSchemas, SubmitBatcher, submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
 import { findByIdempotencyKey, getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
@@ -131,6 +131,31 @@ export class Engine {
   }
 
   async submit(request: SubmitRequest): Promise<SubmitResult> {
+    return this.#admitted(request, this.pool, () => this.#submits.submit(request));
+  }
+
+  /**
+   * Submits a task in the caller's transaction: the task exists, and its queue's workers hear of
+   * it, when that transaction commits, and not at all if it rolls back. For a write that must not
+   * be kept without its task (an edit and the work it owes), on the write's own connection: a
+   * submit through `submit` from inside an open transaction waits for a second connection, and a
+   * few of those at once can hold every connection of the pool while each waits for another.
+   *
+   * A refusal (an exclusive key an active task holds, bad input, the type's `admit`) throws and
+   * leaves the transaction usable. There is no eager start and no group commit; the `submitted`
+   * hooks run when the statement returns, before the commit; what `admit` took is not given back
+   * if the caller rolls back. From here to the commit the transaction holds the event log's order
+   * lock (event-log.ts), which every other event writer waits for: submit last, commit soon.
+   */
+  async submitWithin(transaction: Queryable, request: SubmitRequest): Promise<SubmitResult> {
+    return this.#admitted(request, transaction, () => submitInTransaction(transaction, this.registry, request));
+  }
+
+  /**
+   * `write` (a submit), after the task type's `admit` if it has one: what that took is given back
+   * when the task was not created after all. `database` is where an idempotency key is looked up.
+   */
+  async #admitted(request: SubmitRequest, database: Queryable, write: () => Promise<SubmitResult>): Promise<SubmitResult> {
     const definition = this.registry.has(request.taskType) ? this.registry.get(request.taskType) : undefined;
     let giveBack: (() => Promise<void>) | void = undefined;
     if (definition?.admit) {
@@ -142,7 +167,7 @@ export class Engine {
       // throttle it now counts against). A repeat racing its first submit is admitted, and what
       // it took is given back below when the key turns out taken.
       if (request.idempotencyKey !== undefined) {
-        const earlier = await findByIdempotencyKey(this.pool, tenant, request.idempotencyKey);
+        const earlier = await findByIdempotencyKey(database, tenant, request.idempotencyKey);
         if (earlier) return { task: earlier, created: false };
       }
       giveBack = await definition.admit({ tenant, input });
@@ -152,7 +177,7 @@ export class Engine {
     };
     let submitted: SubmitResult;
     try {
-      submitted = await this.#submits.submit(request);
+      submitted = await write();
     } catch (error) {
       await giveBackQuietly();
       throw error;

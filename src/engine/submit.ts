@@ -443,13 +443,37 @@ export class SubmitBatcher {
     return (await insertPrepared(this.#dependencies.pool, batch, slots)).created;
   }
 
-  /** Turns a clash on the exclusive-key index into a conflict naming the active task. */
   async #explain(prepared: PreparedSubmit, error: unknown): Promise<unknown> {
-    const databaseError = error as DatabaseError;
-    if (databaseError.code === '23505' && databaseError.constraint === 'task_exclusive_keys_pkey' && prepared.exclusiveKey !== null) {
-      const active = await findActiveExclusive(this.#dependencies.pool, prepared.task.tenant, prepared.task.taskType, prepared.exclusiveKey).catch(() => undefined);
-      return new ConcurrencyConflictError(prepared.task.taskType, prepared.exclusiveKey, active?.id ?? 'unknown');
-    }
-    return error;
+    return explainRefusal(this.#dependencies.pool, prepared, error);
   }
+}
+
+/** Turns a clash on the exclusive-key index into a conflict naming the active task. */
+async function explainRefusal(database: Queryable, prepared: PreparedSubmit, error: unknown): Promise<unknown> {
+  const databaseError = error as DatabaseError;
+  if (databaseError.code === '23505' && databaseError.constraint === 'task_exclusive_keys_pkey' && prepared.exclusiveKey !== null) {
+    const active = await findActiveExclusive(database, prepared.task.tenant, prepared.task.taskType, prepared.exclusiveKey).catch(() => undefined);
+    return new ConcurrencyConflictError(prepared.task.taskType, prepared.exclusiveKey, active?.id ?? 'unknown');
+  }
+  return error;
+}
+
+/**
+ * Writes one task in the caller's transaction (`Engine.submitWithin`), in a savepoint of its
+ * own: a refusal (an exclusive key an active task holds) is rolled back to it and leaves the
+ * transaction usable, which a failed statement would otherwise have aborted. The task, its queue
+ * row and its event become visible, and the NOTIFY is sent, when the caller commits.
+ */
+export async function submitInTransaction(transaction: Queryable, registry: TaskRegistry, request: SubmitRequest): Promise<SubmitResult> {
+  const prepared = prepare(registry, request);
+  await transaction.query('SAVEPOINT taskloom_submit');
+  let created: Map<string, TaskRecord>;
+  try {
+    created = (await insertPrepared(transaction, [prepared])).created;
+  } catch (error) {
+    await transaction.query('ROLLBACK TO SAVEPOINT taskloom_submit');
+    throw await explainRefusal(transaction, prepared, error);
+  }
+  await transaction.query('RELEASE SAVEPOINT taskloom_submit');
+  return resultOf(transaction, prepared, created);
 }
