@@ -1,14 +1,15 @@
 /**
  * An edit of a project's content and its regeneration commit together: the edit's transaction
- * submits the regeneration before it commits, so a process dying between the two, or a submit
- * that fails, cannot keep the edit without it. The routes' submit is held or failed here at that
- * exact point; the test waits on the database's lock table, never on a sleep. A generation asked
+ * submits the regeneration in itself (`submitWithin`), so a process dying between the two, or a
+ * submit that fails, cannot keep the edit without it, nor the regeneration without the edit. The
+ * routes' submit is held or failed here at that exact point. Edits at once, more than the pool
+ * has connections, all go through: the submit takes no second connection. A generation asked
  * for while one that then ended held the project starts, not answered as "already running".
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConcurrencyConflictError, DependencyError } from '../../src/errors.ts';
 import { aiMetadataKey } from '../../src/pipelines/smart-metadata/schemas.ts';
-import { eventually, waitForStatus } from '../support/engine.ts';
+import { waitForStatus } from '../support/engine.ts';
 import { metadataProvider, mockAnswer, type MetadataProviderControl } from './fixtures/metadata-provider.ts';
 import { neuralNetworksBody } from './fixtures/projects.ts';
 import { projectWithMetadata, startMetadataApi, type MetadataApi } from './helpers.ts';
@@ -69,14 +70,13 @@ it('an edit whose regeneration cannot be submitted is not kept', async () => {
   expect(await regenerationsOf(projectId)).toEqual([]);
 }, 30_000);
 
-it('a regeneration that starts before its edit commits waits for the commit and describes the edit', async () => {
+it('a regeneration is not there before its edit commits, and describes the edit', async () => {
   const projectId = await projectWithMetadata(api);
   const calls = mock.calls;
   onRegenerationSubmit = async (submit) => {
-    const submitted = await submit();
-    // The task runs now, the edit still uncommitted: its first read of the project waits on the
-    // edit's row lock. Only then does the edit go on to commit.
-    await eventually(async () => (await api.db.pool.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%content_changed_at%FOR KEY SHARE%'")).rowCount);
+    const submitted = (await submit()) as { task: { id: string } };
+    // Written in the edit's transaction: nothing outside it sees the task, so no worker runs it yet.
+    expect((await api.db.pool.query('SELECT 1 FROM tasks WHERE id = $1', [submitted.task.id])).rowCount).toBe(0);
     return submitted;
   };
   mock.behaviour = { ...mock.behaviour, answer: { ...mockAnswer, content_summary: 'Reaction mechanisms in organic chemistry.' } };
@@ -95,21 +95,31 @@ it('a regeneration that starts before its edit commits waits for the commit and 
   expect((await api.request('GET', `/api/projects/${projectId}`)).body.content_summary).toBe('Reaction mechanisms in organic chemistry.');
 }, 30_000);
 
-it('a regeneration submitted for an edit that then rolls back finds the metadata current and makes no model call', async () => {
+it('an edit that fails after submitting its regeneration leaves no regeneration either', async () => {
   const projectId = await projectWithMetadata(api);
   const before = await versions(projectId);
   const calls = mock.calls;
-  // The submit commits its task; the edit's commit then fails (as a process dying there would).
+  // The submit is written in the edit's transaction; the edit then fails (as its commit could).
   onRegenerationSubmit = async (submit) => {
     await submit();
     throw new DependencyError('database', 'the connection was lost after the submit (a test stands in for it)', { httpStatus: 503 });
   };
   expect((await api.request('PATCH', `/api/projects/${projectId}`, { body: chemistryEdit })).status).toBe(503);
-  const [regeneration] = await regenerationsOf(projectId);
-  expect((await waitForStatus(api.engine, regeneration!.id, ['completed', 'failed'])).result).toMatchObject({ status: 'skipped', reason: 'metadata_current' });
+  expect(await regenerationsOf(projectId)).toEqual([]);
   expect(mock.calls).toBe(calls);
   expect(await versions(projectId)).toEqual(before);
 }, 30_000);
+
+it('keeps every one of more edits at once than the pool has connections, each with its regeneration', async () => {
+  const count = api.db.pool.options.max + 4;
+  const projectIds = await Promise.all(Array.from({ length: count }, async (_, index) => (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: `Busy project ${index}` } })).body.id as string));
+  const edits = await Promise.all(projectIds.map((projectId, index) => api.request('PATCH', `/api/projects/${projectId}`, { body: { ...chemistryEdit, name: `Chemistry ${index}` } })));
+  expect(edits.map((edit) => edit.status)).toEqual(projectIds.map(() => 200));
+  for (const [index, projectId] of projectIds.entries()) {
+    expect((await versions(projectId)).name).toBe(`Chemistry ${index}`);
+    expect(await regenerationsOf(projectId)).toHaveLength(1);
+  }
+}, 60_000);
 
 it('starts a generation when the one that refused it ended before it could be named', async () => {
   const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Race project' } })).body;

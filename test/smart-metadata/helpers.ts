@@ -32,7 +32,7 @@ type Submit = Engine['submit'];
 /**
  * The API with the pipeline's routes and task types (and a worker unless `worker: false`);
  * `tasks` overrides the task types' options (a tiny hard timeout, say); `submit` stands between
- * the routes and the engine's submit (to hold or fail it).
+ * the routes and the engine's submits, `submit` and `submitWithin` alike (to hold or fail them).
  */
 export async function startMetadataApi(options: { config?: ConfigOverrides; providers?: Record<string, ProviderV4>; worker?: boolean; tasks?: SmartMetadataOptions; submit?: (request: Parameters<Submit>[0], submit: Submit) => ReturnType<Submit> } = {}): Promise<MetadataApi> {
   const config = metadataConfig(options.config);
@@ -51,6 +51,10 @@ export async function startMetadataApi(options: { config?: ConfigOverrides; prov
       engine: {
         submit: (request) => {
           const submit: Submit = (submitted) => engine.current!.submit(submitted);
+          return options.submit ? options.submit(request, submit) : submit(request);
+        },
+        submitWithin: (transaction, request) => {
+          const submit: Submit = (submitted) => engine.current!.submitWithin(transaction, submitted);
           return options.submit ? options.submit(request, submit) : submit(request);
         },
         getTask: (taskId, getOptions) => engine.current!.getTask(taskId, getOptions),

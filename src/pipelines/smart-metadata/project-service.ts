@@ -4,7 +4,7 @@
  * metadata generation with the seed's rules (existing metadata, force, one run per project).
  */
 import type { Config } from '../../config.ts';
-import { isUuid, withTransaction, type Engine, type Pool } from '../../kit/index.ts';
+import { isUuid, withTransaction, type Engine, type Pool, type Queryable } from '../../kit/index.ts';
 import { isTaskloomError, NotFoundError, TaskloomError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { metaOfProjects, readAiMetadata } from './meta-store.ts';
@@ -17,7 +17,7 @@ export interface ProjectServiceDependencies {
   pool: Pool;
   logger: Logger;
   /** Needed only to start generations (commands that only read may leave it out). */
-  engine?: Pick<Engine, 'submit' | 'getTask'> | undefined;
+  engine?: Pick<Engine, 'submit' | 'submitWithin' | 'getTask'> | undefined;
 }
 
 /** A project as the API shows it: its fields, every meta key, and the AI fields flattened (seed shape). */
@@ -110,13 +110,12 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
 
   /**
    * After a content change, for a tenant that asked for regeneration: submits it (the task
-   * debounces), called inside the edit's transaction while it holds the project's row lock, so
-   * that the edit commits only once its regeneration is a task. A submit that fails throws, and
-   * the edit rolls back with it: an edit is never kept without its regeneration (a process dying
-   * between the two commits used to keep the edit and lose the regeneration). Should the edit's
-   * commit fail after the submit, the task finds the content its metadata already describes and
-   * skips (`metadata_current`). The task may start before the edit commits; its first read of the
-   * project waits for the row lock (`projectContentChangedAt`), so it reads the edit.
+   * debounces) in the edit's transaction (`submitWithin`), while that holds the project's row
+   * lock, so that the edit and its regeneration commit together or not at all: an edit is never
+   * kept without its regeneration (a process dying between two commits used to keep the edit and
+   * lose the regeneration). The submit takes no second connection: edits submitting through the
+   * pool from inside their transactions held every connection of the pool at a dozen at once,
+   * each waiting for one more, until the pool's timeout failed them with 503s.
    *
    * A generation already active for the project cannot be relied on to describe this edit: it may
    * have read the text before the edit committed (and looks no more), or end skipped, failed or
@@ -127,13 +126,21 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
    * refuses (the idempotency key): each was refused while that generation was active, so each
    * committed before the regeneration the follow-up submits once it has ended.
    */
-  const handOverRegeneration = async (tenant: string, projectId: string): Promise<void> => {
-    const outcome = await submitGeneration(tenant, projectId, true, 'content_change');
-    if (outcome.kind !== 'already_running') return;
+  const handOverRegeneration = async (transaction: Queryable, tenant: string, projectId: string): Promise<void> => {
+    const engine = requireEngine();
+    let active: string;
+    try {
+      await engine.submitWithin(transaction, { taskType: generateProjectMetaType, input: { project_id: projectId, force: true, trigger: 'content_change' }, tenant, projectId });
+      return;
+    } catch (error) {
+      const activeTaskId = activeGenerationOf(error);
+      if (activeTaskId === undefined) throw error;
+      active = activeTaskId;
+    }
     // `unknown`: the refusing generation ended before it could be named; the follow-up then
     // finds the project free at once, and needs no key to share.
-    const followed = isUuid(outcome.taskId) ? outcome.taskId : undefined;
-    await requireEngine().submit({
+    const followed = isUuid(active) ? active : undefined;
+    await engine.submitWithin(transaction, {
       taskType: followUpProjectMetaType,
       input: { project_id: projectId, ...(followed ? { after_task_id: followed } : {}) },
       tenant,
@@ -153,7 +160,7 @@ export function createProjectService(dependencies: ProjectServiceDependencies) {
     async updateProject(tenant: string, projectId: string, update: ProjectUpdate): Promise<ProjectView> {
       const outcome = await withTransaction(pool, async (transaction) => {
         const updated = await updateProject(transaction, tenant, projectId, update);
-        if (updated.contentChanged && config.enableSti && (await readTenantSettings(transaction, tenant, defaultTenantSettings(config))).regenerate_on_change) await handOverRegeneration(tenant, projectId);
+        if (updated.contentChanged && config.enableSti && (await readTenantSettings(transaction, tenant, defaultTenantSettings(config))).regenerate_on_change) await handOverRegeneration(transaction, tenant, projectId);
         return updated;
       });
       if (!outcome.found) throw new NotFoundError('Project', projectId);
