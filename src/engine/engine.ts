@@ -153,7 +153,8 @@ export class Engine {
 
   /**
    * `write` (a submit), after the task type's `admit` if it has one: what that took is given back
-   * when the task was not created after all. `database` is where an idempotency key is looked up.
+   * when the task was not created after all. `database` is where the submit writes, through which
+   * an idempotency key is looked up and `admit` reads.
    */
   async #admitted(request: SubmitRequest, database: Queryable, write: () => Promise<SubmitResult>): Promise<SubmitResult> {
     const definition = this.registry.has(request.taskType) ? this.registry.get(request.taskType) : undefined;
@@ -170,7 +171,7 @@ export class Engine {
         const earlier = await findByIdempotencyKey(database, tenant, request.idempotencyKey);
         if (earlier) return { task: earlier, created: false };
       }
-      giveBack = await definition.admit({ tenant, input });
+      giveBack = await definition.admit({ tenant, input, database });
     }
     const giveBackQuietly = async (): Promise<void> => {
       await giveBack?.().catch((undo: unknown) => this.logger.warn({ err: undo, taskType: request.taskType }, 'could not give back what admitting the task took'));

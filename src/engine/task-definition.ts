@@ -3,7 +3,7 @@
  * `defineTask`; the engine never needs to know what a task does.
  */
 import type { z } from 'zod';
-import type { PoolClient } from '../db/pool.ts';
+import type { PoolClient, Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import type { QueueName } from './queues.ts';
 import type { TaskRecord } from './task-store.ts';
@@ -182,10 +182,12 @@ export interface TaskDefinition<Input = unknown, Result = unknown> {
    * Decides whether a task of this type may be submitted now, before it is recorded, on every
    * path a submit takes (the API, a pipeline's own route, the CLI, a schedule, a child): throw to
    * refuse it (a throttle's 429). What it returns is called to give back what it took when the
-   * task was not created after all (the submit failed, or an idempotency key named an older
-   * task). Keep it to one statement: every submit of the type waits for it.
+   * task was not created after all (the submit failed, or an idempotency key was taken
+   * meanwhile). Keep it to one statement: every submit of the type waits for it. Read through
+   * `database`, where the submit writes: the pool, or the caller's transaction for
+   * `submitWithin`, which must not wait for a second connection while it holds one.
    */
-  admit?(request: { tenant: string; input: Input }): Promise<(() => Promise<void>) | void>;
+  admit?(request: { tenant: string; input: Input; database: Queryable }): Promise<(() => Promise<void>) | void>;
   /**
    * Why a submit with this input needs an admin's API key (a run that approves its own work
    * needs no supervisor), or undefined when any key that may start work will do. The API asks
