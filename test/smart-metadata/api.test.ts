@@ -90,6 +90,13 @@ describe('generate_metadata', () => {
     }
     const foreign = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`, { key: api.keyB });
     expect(foreign.status).toBe(404);
+    // The generic task API too: no task that would fail and count as a failed generation.
+    for (const [key, projectId] of [[api.keyA, '7d4ac4a5-2f3c-4a51-9f70-8c1d6b4f0e11'], [api.keyB, project.id]] as const) {
+      const submitted = await api.request('POST', '/api/v1/tasks/submit', { key, body: { task_type: 'generate_project_meta', task_data: { project_id: projectId } } });
+      expect(submitted.status).toBe(404);
+      expect(submitted.body.error.code).toBe('not_found');
+    }
+    expect((await api.engine.listTasks({ tenant: 'beta', taskType: 'generate_project_meta', limit: 10 })).tasks).toHaveLength(0);
   });
 
   it('the offline analyser stores a Russian project\'s tags in Russian, and a project with only a name gets its kind as its one tag', async () => {
@@ -230,6 +237,7 @@ describe('bad input gets a 4xx and writes nothing', () => {
     ['a string for is_draft', { name: 'x', project_type: 'self_study', is_draft: 'yes' }, 400],
     ['files that are not a list', { name: 'x', project_type: 'self_study', files: 'notes.txt' }, 400],
     ['a bad date', { name: 'x', project_type: 'self_study', important_dates: [{ title: 'Exam', date: '31/12/2026' }] }, 400],
+    ['a date in year 0000, which PostgreSQL has not', { name: 'x', project_type: 'self_study', important_dates: [{ title: 'Exam', date: '0000-01-01' }] }, 400],
     ['a field of the other project type', { name: 'x', project_type: 'self_study', teacher: 'Dr. Who' }, 400],
     ['an unknown field', { name: 'x', project_type: 'self_study', owner: 'me' }, 400],
     ['an empty body', undefined, 400],
@@ -239,6 +247,14 @@ describe('bad input gets a 4xx and writes nothing', () => {
     expect(response.status).toBe(status);
     expect(response.body.error.code).toBe('validation_failed');
     expect(await counts()).toEqual(before);
+  });
+
+  it('a cursor past any time PostgreSQL keeps, or with an id that is no uuid, is a 400 naming the cursor', async () => {
+    for (const cursor of [`9999999999999999999:${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}`, `1:${'-'.repeat(36)}`]) {
+      const response = await api.request('GET', `/api/projects?cursor=${encodeURIComponent(cursor)}`);
+      expect(response.status).toBe(400);
+      expect(response.body.error).toMatchObject({ code: 'validation_failed', details: { issues: [{ path: 'cursor' }] } });
+    }
   });
 
   it('a 10 MB file text is refused before anything is written', async () => {

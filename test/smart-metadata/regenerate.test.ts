@@ -1,8 +1,8 @@
 /**
  * Regeneration on content change, for tenants that enable it: a burst of edits costs one
  * debounced generation that describes the latest content; edits that change nothing the metadata
- * is built from neither trigger one nor hold one back, and tenants that did not enable it get
- * nothing.
+ * is built from neither trigger one nor hold one back, tenants that did not enable it get
+ * nothing, and a project deleted before its regeneration ran ends it skipped, not failed.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { metadataEvents } from '../../src/pipelines/smart-metadata/index.ts';
@@ -87,4 +87,26 @@ it('a tenant that did not enable it gets no regeneration', async () => {
   await api.request('PATCH', `/api/projects/${project.id}`, { key: api.keyB, body: { goal_description: chemistry } });
   expect(await metadataTasks(api.keyB, project.id)).toHaveLength(0);
   expect((await api.request('GET', '/api/smart-metadata/settings', { key: api.keyB })).body).toMatchObject({ regenerate_on_change: false, show_ai_meta: true });
+});
+
+it('a project deleted while its regeneration waits out the debounce ends it skipped, with no failure counted', async () => {
+  await api.request('PUT', '/api/smart-metadata/settings', { body: { regenerate_on_change: true } });
+  const project = (await api.request('POST', '/api/projects', { body: neuralNetworksBody })).body;
+  expect((await api.request('PATCH', `/api/projects/${project.id}`, { body: { goal_description: chemistry } })).status).toBe(200);
+  const [regeneration] = (await metadataTasks(api.keyA, project.id)).filter((task) => task.input.trigger === 'content_change');
+  expect((await api.request('DELETE', `/api/projects/${project.id}`)).status).toBe(204);
+  const done = await waitForStatus(api.engine, regeneration!.id, ['completed', 'failed']);
+  expect(done).toMatchObject({ status: 'completed', result: { status: 'skipped', reason: 'project_not_found' } });
+  expect((await api.db.pool.query('SELECT 1 FROM project_meta_generations WHERE task_id = $1', [regeneration!.id])).rowCount).toBe(0);
+  const events = await api.engine.readEvents({ taskId: regeneration!.id, limit: 100 });
+  expect(events.map((event) => event.type)).not.toContain('metadata_generation_failed');
+});
+
+it('an edit that moves a value from one field to the next is a content change', async () => {
+  await api.request('PUT', '/api/smart-metadata/settings', { body: { regenerate_on_change: true } });
+  const project = (await api.request('POST', '/api/projects', { body: { name: 'Linear algebra', project_type: 'school', course_name: 'Linear Algebra' } })).body;
+  expect((await api.request('PATCH', `/api/projects/${project.id}`, { body: { course_name: null, course_code: 'Linear Algebra' } })).status).toBe(200);
+  const regenerations = (await metadataTasks(api.keyA, project.id)).filter((task) => task.input.trigger === 'content_change');
+  expect(regenerations).toHaveLength(1);
+  await waitForStatus(api.engine, regenerations[0]!.id, ['completed', 'failed']);
 });

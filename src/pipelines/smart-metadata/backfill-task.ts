@@ -32,7 +32,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { abortReason, appendEvents, defineTask, type TaskContext } from '../../kit/index.ts';
-import { PermanentError, serializeError, TaskloomError, ValidationError } from '../../errors.ts';
+import { NotFoundError, PermanentError, serializeError, TaskloomError, ValidationError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
@@ -260,10 +260,13 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
           } catch (error) {
             // Stopping the run (cancel, shutdown, timeout) is not this project's failure.
             if (abortReason(signal) !== undefined || signal.aborted) throw error;
-            const projectType = await projectTypeOf(pool, candidate.tenant, candidate.id) ?? 'unknown';
+            const projectType = await projectTypeOf(pool, candidate.tenant, candidate.id);
+            // Deleted while it was analysed: skipped, as one deleted before its claim is. A user
+            // deleting a project is not a failed generation.
+            if (projectType === undefined && error instanceof NotFoundError) return { status: 'skipped', started_at: startedAt };
             return {
               status: 'failed', started_at: startedAt, model_used: metadataModelLabel(services), error: serializeError(error).message, code: serializeError(error).code, error_type: errorTypeOf(error),
-              duration_seconds: (performance.now() - started) / 1000, project_type: projectType,
+              duration_seconds: (performance.now() - started) / 1000, project_type: projectType ?? 'unknown',
             };
           }
         } catch (error) {

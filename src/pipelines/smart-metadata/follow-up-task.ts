@@ -23,7 +23,7 @@
  * that crashed after submitting it finds that task again instead of making another.
  */
 import { defineTask, type TaskContext } from '../../kit/index.ts';
-import { PermanentError } from '../../errors.ts';
+import { NotFoundError, PermanentError } from '../../errors.ts';
 import type { MetadataServices } from './analyse.ts';
 import { activeGenerationOf, generationDisabledMessage } from './project-service.ts';
 import { projectContentChangedAt } from './projects-store.ts';
@@ -75,6 +75,8 @@ export function createFollowUpTask(services: MetadataServices) {
         const submitted = await context.submit(generateProjectMetaType, regeneration, { idempotencyKey: `${generateProjectMetaType}:${context.taskId}` });
         return { status: 'submitted', project_id: projectId, task_id: submitted.taskId };
       } catch (error) {
+        // Deleted since the look above: refused at admission, and nothing is owed.
+        if (error instanceof NotFoundError) return { status: 'skipped', project_id: projectId, reason: 'project_not_found' };
         // Whichever generation holds the project: the followed one, or one started since, which
         // read the edits but may still end skipped, failed or cancelled. The regeneration
         // submitted once none is active skips what such a one did describe.

@@ -35,7 +35,7 @@ import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.t
 import { recordFinalFailure, recordGeneration } from './generations-store.ts';
 import { aiMetadataIsCurrent, readAiMetadata, writeAiMetadata } from './meta-store.ts';
 import { GenerationDisabledError, generationDisabledMessage } from './project-service.ts';
-import { projectContentChangedAt, projectTypeOf } from './projects-store.ts';
+import { projectContentChangedAt, projectExists, projectTypeOf } from './projects-store.ts';
 import { generateProjectMetaInput, type AiMetadataValue, type GenerateProjectMetaInput } from './schemas.ts';
 import { generateProjectMetaSummary } from './task-types.ts';
 
@@ -43,7 +43,7 @@ import { generateProjectMetaSummary } from './task-types.ts';
  * Why a generation wrote nothing: metadata exists and the request was not forced, or (a
  * regeneration after a content change) the stored metadata already describes the current content.
  */
-type SkipReason = 'metadata_exists' | 'metadata_current';
+type SkipReason = 'metadata_exists' | 'metadata_current' | 'project_not_found';
 
 export interface GenerateProjectMetaResult {
   status: 'generated' | 'skipped';
@@ -138,6 +138,13 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     try {
       return await generateStep(context, key, force);
     } catch (error) {
+      // Deleted before or while it was generated (an edit's regeneration waits out its debounce
+      // first): nothing is owed any more, as the follow-up and the back-fill see it. A user
+      // deleting a project is not a failed generation.
+      if (error instanceof NotFoundError && (await projectTypeOf(pool, tenant, input.project_id)) === undefined) {
+        await releaseProjectClaim(pool, { tenant, projectId: input.project_id, taskId }).catch(() => {});
+        return { status: 'skipped', reason: 'project_not_found' };
+      }
       // A cancelled, stopped or taken-over attempt is not a failed generation, and a retried one
       // not yet. A hard timeout is: during a provider outage every attempt ends that way, and the
       // last one fails the task.
@@ -188,9 +195,11 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     hardTimeoutMs: options.hardTimeoutMs ?? generationHardTimeoutMs(config),
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
-    // Refused at submit (the generic task API, the CLI) while generation is off.
-    async admit() {
+    // Refused at submit (the generic task API, the CLI) while generation is off, and for a project
+    // the tenant does not have: 404 rather than a task that fails and counts as a failed generation.
+    async admit({ tenant, input, database }) {
       if (!config.enableSti) throw new GenerationDisabledError();
+      if (!(await projectExists(database, tenant, input.project_id))) throw new NotFoundError('Project', input.project_id);
     },
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
       const { input } = context;

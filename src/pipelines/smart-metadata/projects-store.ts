@@ -2,7 +2,7 @@
  * SQL for `projects`, `project_files` and `project_important_dates`. Every query is scoped by
  * tenant; a project of another tenant reads as absent.
  */
-import { isoTimestamp, type Queryable } from '../../kit/index.ts';
+import { isoTimestamp, isUuid, type Queryable } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
 import { otherTypeFieldNames, otherTypeFields, type ProjectCreate, type ProjectType, type ProjectUpdate } from './schemas.ts';
 
@@ -124,11 +124,16 @@ function assertOwnTypeFields(update: ProjectUpdate, storedType: ProjectType): vo
   throw new ValidationError(`Invalid request body: ${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`, { location: 'body', issues });
 }
 
-/** Everything the project text is built from, as one text (compared before and after an update). */
+/**
+ * Everything the project text is built from, as one text (compared before and after an update).
+ * A JSON array keeps each field in its place, NULLs included: `concat_ws` skipped them, so a value
+ * moved from one field to its neighbour (a course name that became the teacher) left the text
+ * the same and the edit went unregenerated.
+ */
 function contentSignatureSql(alias: string): string {
-  return `concat_ws(chr(31), ${alias}.name, ${alias}.project_type, ${alias}.course_name, ${alias}.course_code, ${alias}.teacher, ${alias}.goal_description, ${alias}.study_frequency,
-    (SELECT string_agg(f.name || chr(30) || f.extracted_text, chr(29) ORDER BY f.position) FROM project_files f WHERE f.project_id = ${alias}.id),
-    (SELECT string_agg(d.title || chr(30) || d.date::text, chr(29) ORDER BY d.position) FROM project_important_dates d WHERE d.project_id = ${alias}.id))`;
+  return `jsonb_build_array(${alias}.name, ${alias}.project_type, ${alias}.course_name, ${alias}.course_code, ${alias}.teacher, ${alias}.goal_description, ${alias}.study_frequency,
+    (SELECT jsonb_agg(jsonb_build_array(f.name, f.extracted_text) ORDER BY f.position) FROM project_files f WHERE f.project_id = ${alias}.id),
+    (SELECT jsonb_agg(jsonb_build_array(d.title, d.date) ORDER BY d.position) FROM project_important_dates d WHERE d.project_id = ${alias}.id))::text`;
 }
 
 export async function getProject(database: Queryable, tenant: string, projectId: string): Promise<Project | undefined> {
@@ -156,9 +161,13 @@ export const positionTimestamp = (parameter: string): string => `(timestamptz 'e
 
 export class InvalidProjectCursorError extends Error {}
 
+/** The last microsecond of year 9999: a position past it is no time PostgreSQL keeps. */
+const lastPositionMicros = 253_402_300_799_999_999n;
+
 export function parsePosition(cursor: string): { micros: string; id: string } {
   const match = /^(\d{1,19}):([0-9a-f-]{36})$/i.exec(cursor);
-  if (!match) throw new InvalidProjectCursorError('not a cursor returned by this API');
+  // Checked here, not left to the database: its out-of-range error names no field.
+  if (!match || BigInt(match[1]!) > lastPositionMicros || !isUuid(match[2]!)) throw new InvalidProjectCursorError('not a cursor returned by this API');
   return { micros: match[1]!, id: match[2]! };
 }
 

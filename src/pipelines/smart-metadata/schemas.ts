@@ -31,7 +31,8 @@ export const projectFileInput = z.object({
 
 export const importantDateInput = z.object({
   title: z.string().trim().min(1).max(200),
-  date: z.iso.date().describe('YYYY-MM-DD'),
+  // YYYY-MM-DD takes years 0000-9999, and PostgreSQL has no year 0.
+  date: z.iso.date().refine((value) => !value.startsWith('0000-'), 'there is no year 0000; years start at 0001').describe('YYYY-MM-DD'),
 }).strict();
 
 const projectFields = {
