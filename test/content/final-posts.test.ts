@@ -4,13 +4,15 @@
  * after the request, in the job, which then fails and leaves the post exactly as the supervisor
  * left it. The race is written out: the post is approved while its rewrite's model writes the
  * outline (held at a gate), so only the write's own guard can refuse it. Blog posts and social
- * posts alike; the model is the offline one behind a mock that counts and holds the calls.
+ * posts alike; the model is the offline one behind a mock that counts and holds the calls. A
+ * person's edit that waited for an approval to commit is refused too, not laid over it.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { outlineInstructions } from '../../src/pipelines/content/prompts.ts';
+import { eventually } from '../support/engine.ts';
 import { Gates } from '../support/gates.ts';
 import { callText } from '../support/model-calls.ts';
 import { companyWithTopics, postOfTopic, jobEnded, runJob, startContentHarness, startJob, type ContentHarness } from './helpers.ts';
@@ -127,4 +129,27 @@ it('refuses to rewrite an approved social post, and writes the platforms that ar
   // The request without the approved platform is taken.
   const twitter = await runJob(harness, companyId, 'generate-social', { blog_post_id: post.id, platforms: ['twitter'] });
   expect(twitter.result_data.platform).toBe('twitter');
+}, 120_000);
+
+it('refuses an edit that waited for an approval committing meanwhile, and keeps what was approved', async () => {
+  const { request } = harness;
+  const { topicIds: [topicId] } = await companyWithTopics(harness, { name: 'Racing Roasters', year: 2027, month: 8, count: 1 });
+  const before = (await request('GET', `/api/v1/content/topics/${topicId}`)).body;
+  expect(before.status).toBe('pending_approval');
+  // The supervisor's decision, written and not committed yet: it holds the row.
+  const approving = await harness.db.pool.connect();
+  try {
+    await approving.query('BEGIN');
+    await approving.query("UPDATE content_topics SET status = 'approved', approved_by = 'supervisor', approved_at = now() WHERE id = $1", [topicId]);
+    const edit = request('PATCH', `/api/v1/content/topics/${topicId}`, { body: { title: 'Edited after approval' } });
+    await eventually(async () => (await harness.db.pool.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%content_topics%'")).rowCount);
+    await approving.query('COMMIT');
+    const answered = await edit;
+    expect(answered.status).toBe(409);
+    expect(answered.body.error).toMatchObject({ code: 'invalid_status', details: { current_status: 'approved' } });
+  } finally {
+    await approving.query('ROLLBACK').catch(() => {});
+    approving.release();
+  }
+  expect((await request('GET', `/api/v1/content/topics/${topicId}`)).body).toMatchObject({ status: 'approved', title: before.title });
 }, 120_000);

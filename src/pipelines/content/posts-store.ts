@@ -125,8 +125,9 @@ export async function restoreBlogPost(database: Queryable, scope: { tenant: stri
   );
 }
 
-export async function getBlogPost(database: Queryable, tenant: string, id: string): Promise<BlogPost> {
-  const rows = isUuid(id) ? (await database.query<BlogPost>(`SELECT ${postColumns} FROM content_blog_posts WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+/** `forUpdate`: locked until the caller's transaction ends (an edit checks the status it changes under the lock). */
+export async function getBlogPost(database: Queryable, tenant: string, id: string, options: { forUpdate?: boolean } = {}): Promise<BlogPost> {
+  const rows = isUuid(id) ? (await database.query<BlogPost>(`SELECT ${postColumns} FROM content_blog_posts WHERE tenant = $1 AND id = $2${options.forUpdate ? ' FOR UPDATE' : ''}`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'blog post', id));
 }
 
@@ -141,7 +142,8 @@ export async function listBlogPosts(database: Queryable, tenant: string, filter:
 }
 
 export async function editBlogPost(database: Queryable, tenant: string, id: string, changes: Partial<Pick<BlogPost, 'title' | 'content' | 'excerpt' | 'meta_title' | 'meta_description' | 'keywords'>>, editedBy: string): Promise<BlogPost> {
-  const before = await getBlogPost(database, tenant, id);
+  // Locked, as a topic's edit is (editTopic).
+  const before = await getBlogPost(database, tenant, id, { forUpdate: true });
   if (!editableStatuses.includes(before.status)) throw new InvalidStatusError('blog_post', id, before.status, editableStatuses);
   if (Object.keys(changes).length === 0) throw new ValidationError('Nothing to change.', { issues: [{ path: '(root)', message: 'no field given' }] });
   const merged = { ...before, ...changes };
@@ -175,8 +177,9 @@ export async function upsertSocialPost(database: Queryable, scope: { id: string;
   return result.rows[0].id;
 }
 
-export async function getSocialPost(database: Queryable, tenant: string, id: string): Promise<SocialPost> {
-  const rows = isUuid(id) ? (await database.query<SocialPost>(`SELECT ${socialColumns} FROM content_social_posts WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+/** `forUpdate`: locked until the caller's transaction ends (an edit checks the status it changes under the lock). */
+export async function getSocialPost(database: Queryable, tenant: string, id: string, options: { forUpdate?: boolean } = {}): Promise<SocialPost> {
+  const rows = isUuid(id) ? (await database.query<SocialPost>(`SELECT ${socialColumns} FROM content_social_posts WHERE tenant = $1 AND id = $2${options.forUpdate ? ' FOR UPDATE' : ''}`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'social post', id));
 }
 
@@ -192,7 +195,8 @@ export async function listSocialPosts(database: Queryable, tenant: string, filte
 
 /** A person's edit is held to the platform's rules too: an edit that breaks them is refused (400). */
 export async function editSocialPost(database: Queryable, tenant: string, id: string, changes: Partial<Pick<SocialPost, 'text' | 'hashtags' | 'cta_text'>>, editedBy: string): Promise<SocialPost> {
-  const before = await getSocialPost(database, tenant, id);
+  // Locked, as a topic's edit is (editTopic).
+  const before = await getSocialPost(database, tenant, id, { forUpdate: true });
   if (!editableStatuses.includes(before.status)) throw new InvalidStatusError('social_post', id, before.status, editableStatuses);
   if (Object.keys(changes).length === 0) throw new ValidationError('Nothing to change.', { issues: [{ path: '(root)', message: 'no field given' }] });
   const merged = { ...before, ...changes, hashtags: normaliseHashtags(changes.hashtags ?? before.hashtags) };

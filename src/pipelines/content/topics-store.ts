@@ -72,13 +72,16 @@ export async function listTopics(database: Queryable, tenant: string, filter: To
   return result.rows.map(isoRow);
 }
 
-export async function getTopic(database: Queryable, tenant: string, id: string): Promise<Topic> {
-  const rows = isUuid(id) ? (await database.query<Topic>(`SELECT ${topicColumns} FROM content_topics WHERE tenant = $1 AND id = $2`, [tenant, id])).rows : [];
+/** `forUpdate`: locked until the caller's transaction ends (an edit checks the status it changes under the lock). */
+export async function getTopic(database: Queryable, tenant: string, id: string, options: { forUpdate?: boolean } = {}): Promise<Topic> {
+  const rows = isUuid(id) ? (await database.query<Topic>(`SELECT ${topicColumns} FROM content_topics WHERE tenant = $1 AND id = $2${options.forUpdate ? ' FOR UPDATE' : ''}`, [tenant, id])).rows : [];
   return isoRow(firstOrNotFound(rows, 'topic', id));
 }
 
 export async function editTopic(database: Queryable, tenant: string, id: string, changes: Partial<GeneratedTopic>, editedBy: string): Promise<Topic> {
-  const before = await getTopic(database, tenant, id);
+  // Locked, so that an approval committing meanwhile is waited for and its status seen here: an
+  // edit read unlocked could land on a row just approved, which is final.
+  const before = await getTopic(database, tenant, id, { forUpdate: true });
   if (!editableStatuses.includes(before.status)) throw new InvalidStatusError('topic', id, before.status, editableStatuses);
   if (Object.keys(changes).length === 0) throw new ValidationError('Nothing to change.', { issues: [{ path: '(root)', message: 'no field given' }] });
   await database.query(
