@@ -157,9 +157,25 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
     runs = await closeGates(transaction, where, decision);
     await afterClose?.(transaction, runs);
   };
+  // After the commit: the runs whose gates the decision closed and that it has not woken (the one
+  // whose wait it completed, if any). A run may have registered its wait between our look and our
+  // commit, and a decision on a company's personas closes the gates of every run waiting for it.
+  const wakeOthers = async (woken: string | undefined): Promise<void> => {
+    for (const runTaskId of runs) {
+      if (runTaskId === woken) continue;
+      const registered = await pendingDecisionWait(engine, where.tenant, runTaskId);
+      if (!registered) continue;
+      await engine.completeWaitpoint({ id: registered, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }).catch((error: unknown) => {
+        // Resolved by now (the run's check saw the decision, or another decision woke it): done.
+        if (error instanceof WaitpointResolvedError) return;
+        services.logger.warn({ err: error, runTaskId }, 'a decision committed but could not wake its run; the run re-reads its gates within the hour');
+      });
+    }
+  };
   if (waitpointId) {
     try {
       await engine.completeWaitpoint({ id: waitpointId, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }, (transaction) => decideIn(transaction));
+      await wakeOthers(run);
       return { runs };
     } catch (error) {
       // Another decision woke the run first: ours commits alone and the run reads it on its round.
@@ -167,16 +183,7 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
     }
   }
   await withTransaction(services.pool, decideIn);
-  // The run may have registered a wait between our look and our commit: complete it now.
-  for (const runTaskId of runs) {
-    const registered = await pendingDecisionWait(engine, where.tenant, runTaskId);
-    if (!registered) continue;
-    await engine.completeWaitpoint({ id: registered, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }).catch((error: unknown) => {
-      // Resolved by now (the run's check saw the decision, or another decision woke it): done.
-      if (error instanceof WaitpointResolvedError) return;
-      services.logger.warn({ err: error, runTaskId }, 'a decision committed but could not wake its run; the run re-reads its gates within the hour');
-    });
-  }
+  await wakeOthers(undefined);
   return { runs };
 }
 
