@@ -264,7 +264,15 @@ it('answers bad input with 4xx and writes nothing', async () => {
   expect(noDna.body.error).toMatchObject({ code: 'dna_required', details: { company_id: freeCompany } });
   expect(noDna.body.error.message).toContain(`/api/v1/ai/companies/${freeCompany}/scrape-dna/`);
 
+  const personaIds = ((await request('GET', `/api/v1/content/companies/${companyId}/personas`)).body.personas as Array<{ id: string }>).map((persona) => persona.id);
+  const unknownPersona = '7d8f2b1e-0000-4000-8000-000000000000';
   const cases: Array<[string, string, unknown, string | undefined, number]> = [
+    // Runs that could only fail on the personas they name, or on having none: refused now.
+    ['POST', `/api/v1/ai/companies/${companyId}/content-pipeline/`, { year: 2027, month: 9, persona_ids: personaIds.slice(0, 1) }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/content-pipeline/`, { year: 2027, month: 9, persona_ids: [...personaIds.slice(0, 2), unknownPersona] }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/content-pipeline/`, { year: 2027, month: 9, persona_ids: [personaIds[0], personaIds[0], personaIds[1]] }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { year: 2027, month: 9, persona_ids: [personaIds[0], personaIds[0]] }, undefined, 400],
+    ['POST', `/api/v1/ai/companies/${freeCompany}/generate-topics/`, { year: 2027, month: 9 }, undefined, 409],
     ['POST', '/api/v1/ai/companies/7d8f2b1e-0000-4000-8000-000000000000/scrape-dna/', {}, undefined, 404],
     ['POST', '/api/v1/ai/companies/not-a-uuid/generate-personas/', {}, undefined, 404],
     ['POST', `/api/v1/ai/companies/${otherCompany}/scrape-dna/`, {}, undefined, 404],

@@ -16,10 +16,10 @@ import { z } from 'zod';
 import { emptyBody, holdStream, parseOrThrow, requireKeyForSubmit, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
-import { DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
+import { ConflictError, DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
 import { imageModelFor } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
-import { getPersonas } from './personas-store.ts';
+import { checkPersonaSelection, getPersonas, listPersonas } from './personas-store.ts';
 import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
 import { blogpostInput, imageInput, jobTypes, personasInput, pipelineInput, socialInput, taskTypeFor, topicsInputOf, type JobType, type Platform } from './schemas.ts';
@@ -59,12 +59,15 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
     app.post('/api/v1/ai/companies/:id/generate-personas', (request, reply) => start(request, reply, jobTypes.personas, personasInput, async (tenant, _input, company) => {
       if (!(await getDna(pool, tenant, company.id))) throw new DnaRequiredError(company.id);
     }));
-    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInputOf(request.body), async (tenant, input) => {
+    app.post('/api/v1/ai/companies/:id/generate-topics', (request, reply) => start(request, reply, jobTypes.topics, topicsInputOf(request.body), async (tenant, input, company) => {
       if (Array.isArray(input.persona_ids)) {
         // Personas of this company, or the job could only fail (404 for one that is no one's here).
         for (const persona of await getPersonas(pool, tenant, input.persona_ids as string[])) {
           if (persona.company_id !== input.company_id) throw new InvalidStatusError('persona', persona.id, `of another company (${persona.company_id})`, ['of this company']);
         }
+      } else if (typeof input.topic_id !== 'string' && (await listPersonas(pool, tenant, company.id, { status: 'active' })).length === 0) {
+        // The month's topics are written for the selected personas: with none, the job could only fail.
+        throw new ConflictError('no_personas', `Company ${company.id} has no selected personas: generate personas and select 3-6 of them first (POST /api/v1/content/personas/select/), or name them in persona_ids.`, { company_id: company.id });
       }
       if (typeof input.topic_id !== 'string') return;
       // Rewriting one topic: a rejected one of this company.
@@ -94,7 +97,11 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const target = input.target === 'blog_post' ? await getBlogPost(pool, tenant, input.target_id as string) : await getSocialPost(pool, tenant, input.target_id as string);
       if (target.company_id !== input.company_id) throw new InvalidStatusError(input.target as string, target.id, `of another company (${target.company_id})`, ['of this company']);
     }));
-    app.post('/api/v1/ai/companies/:id/content-pipeline', (request, reply) => start(request, reply, jobTypes.pipeline, pipelineInput));
+    app.post('/api/v1/ai/companies/:id/content-pipeline', (request, reply) => start(request, reply, jobTypes.pipeline, pipelineInput, async (tenant, input, company) => {
+      // Named personas go through the selection's rules (this company's, as many as the plan and
+      // the company allow): checked now, or the run fails on them after it has researched.
+      if (Array.isArray(input.persona_ids)) await checkPersonaSelection(pool, { tenant, companyId: company.id, plan: company.plan }, input.persona_ids as string[]);
+    }));
 
     app.get('/api/v1/ai/jobs/:id', async (request) => {
       const tenant = tenantOf(request);

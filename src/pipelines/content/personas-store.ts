@@ -62,17 +62,28 @@ export async function getPersona(database: Queryable, tenant: string, id: string
  * fewer exist) and archives the others. Every id must be one of the company's personas.
  */
 export async function selectPersonas(database: Queryable, scope: { tenant: string; companyId: string; plan: Plan }, personaIds: string[]): Promise<Persona[]> {
+  const unique = await checkPersonaSelection(database, scope, personaIds, { lock: true });
+  await database.query("UPDATE content_personas SET status = CASE WHEN id = ANY($3::uuid[]) THEN 'active' ELSE 'archived' END, updated_at = now() WHERE tenant = $1 AND company_id = $2", [scope.tenant, scope.companyId, unique]);
+  return listPersonas(database, scope.tenant, scope.companyId, { status: 'active' });
+}
+
+/**
+ * The selection's rules (`selectPersonas`), checked without selecting: a route asked to start a
+ * run with `persona_ids` refuses them at once (400) rather than queue a run that can only fail.
+ * `lock`: the company's persona rows stay locked for the caller's transaction. Returns the ids,
+ * each once.
+ */
+export async function checkPersonaSelection(database: Queryable, scope: { tenant: string; companyId: string; plan: Plan }, personaIds: string[], options: { lock?: boolean } = {}): Promise<string[]> {
   const unique = [...new Set(personaIds)];
   const cap = personaCaps[scope.plan];
   if (unique.length > cap) throw new ValidationError(`The ${scope.plan} plan allows ${cap} active personas; ${unique.length} were selected.`, { issues: [{ path: 'persona_ids', message: `at most ${cap} on the ${scope.plan} plan` }] });
-  const known = await database.query<{ id: string }>('SELECT id FROM content_personas WHERE tenant = $1 AND company_id = $2 FOR UPDATE', [scope.tenant, scope.companyId]);
+  const known = await database.query<{ id: string }>(`SELECT id FROM content_personas WHERE tenant = $1 AND company_id = $2${options.lock ? ' FOR UPDATE' : ''}`, [scope.tenant, scope.companyId]);
   const knownIds = new Set(known.rows.map((row) => row.id));
   const unknown = unique.filter((id) => !knownIds.has(id));
   if (unknown.length > 0) throw new ValidationError(`Not personas of this company: ${unknown.join(', ')}.`, { issues: [{ path: 'persona_ids', message: 'unknown persona' }] });
   if (unique.length < Math.min(3, knownIds.size)) throw new ValidationError(`Select at least 3 personas (the company has ${knownIds.size}).`, { issues: [{ path: 'persona_ids', message: 'at least 3' }] });
   if (unique.length === 0) throw new ConflictError('no_personas', 'The company has no personas yet: generate them first.', {});
-  await database.query("UPDATE content_personas SET status = CASE WHEN id = ANY($3::uuid[]) THEN 'active' ELSE 'archived' END, updated_at = now() WHERE tenant = $1 AND company_id = $2", [scope.tenant, scope.companyId, unique]);
-  return listPersonas(database, scope.tenant, scope.companyId, { status: 'active' });
+  return unique;
 }
 
 export async function editPersona(database: Queryable, tenant: string, id: string, changes: Partial<GeneratedPersona>, editedBy: string): Promise<Persona> {
