@@ -243,6 +243,12 @@ export function createTaskContext<Input>(
       return waitForChildren(key, children.map((child) => child.taskId));
     },
 
+    async recorded<Result>(key: string): Promise<{ value: Result } | undefined> {
+      loading ??= loadSteps();
+      const completedSteps = await loading;
+      return completedSteps.has(key) ? { value: completedSteps.get(key) as Result } : undefined;
+    },
+
     async step<Result>(key: string, run: (scope: StepScope) => Promise<Result>, options: StepOptions<Result> = {}): Promise<Result> {
       loading ??= loadSteps();
       const completedSteps = await loading;

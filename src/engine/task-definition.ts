@@ -35,6 +35,12 @@ export interface TaskContext<Input> {
    * all, and a step that ran but did not commit simply runs again on the next attempt.
    */
   step<Result>(key: string, run: (scope: StepScope) => Promise<Result>, options?: StepOptions<Result>): Promise<Result>;
+  /**
+   * What step `key` stored, if an earlier run of this task completed it; nothing runs. For a
+   * handler whose replay must take the path it took once something has ended: a marker step
+   * written at that end, looked up before the code that would otherwise act again.
+   */
+  recorded<Result>(key: string): Promise<{ value: Result } | undefined>;
   /** Records progress (0-100) with a message: updates the task and appends `task_progress`. */
   progress(percent: number, message?: string): Promise<void>;
   /** Appends an event of the task's own (`type`, JSON payload) to the durable event log. */
