@@ -7,7 +7,12 @@
  *   writes nothing: the newer decision stands, and the run goes on with it;
  * - a rejection with regenerate whose process dies around the submit of its job: either nothing
  *   happened (the supervisor rejects again) or the job finds its rejection rolled back and does
- *   nothing; the regeneration is never lost and never runs twice.
+ *   nothing; the regeneration is never lost and never runs twice;
+ * - a post submitted and approved by hand while its stage's other posts are still being written
+ *   (before the run opens its gate) counts as approved, and the run goes on;
+ * - a topic submitted again after the topic phase ended stays out of the run, which goes on with
+ *   its posts;
+ * - a post rewritten at its rejection counts its rewrite's model calls in the run's usage, once.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
@@ -15,12 +20,17 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SubmitRequest, SubmitResult } from '../../src/engine/index.ts';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
+import { outlineInstructions } from '../../src/pipelines/content/prompts.ts';
+import { eventually } from '../support/engine.ts';
+import { callText } from '../support/model-calls.ts';
 import { companyWithTopics, runJob, startContentHarness, waitForDecisionWait, waitForEvent, type ContentHarness } from './helpers.ts';
 
 const offline = new OfflineLanguageModel('default');
 
 /** While set, a topic's rewrite (its prompt quotes the rejection) waits for `release`. */
 let held: { started: () => void; release: Promise<void> } | undefined;
+/** While set, the next blog post outline waits for `release` (the hold is taken by that call). */
+let heldOutline: { started: () => void; release: Promise<void> } | undefined;
 
 const writer = new MockLanguageModelV4({
   provider: 'mock',
@@ -32,9 +42,28 @@ const writer = new MockLanguageModelV4({
       hold.started();
       await hold.release;
     }
+    if (heldOutline && callText(options).system.startsWith(outlineInstructions)) {
+      const hold = heldOutline;
+      heldOutline = undefined;
+      hold.started();
+      await hold.release;
+    }
     return offline.doGenerate(options);
   },
 });
+
+/** Holds the next blog post's outline; resolves `started` when its model call begins. */
+function holdNextOutline(): { started: Promise<void>; release: () => void } {
+  let started!: () => void;
+  let release!: () => void;
+  const startedPromise = new Promise<void>((resolve) => {
+    started = resolve;
+  });
+  heldOutline = { started, release: new Promise<void>((resolve) => {
+    release = resolve;
+  }) };
+  return { started: startedPromise, release };
+}
 
 /** Holds the next topic rewrite; resolves `started` when its model call begins. */
 function holdNextRewrite(): { started: Promise<void>; release: () => void } {
@@ -60,6 +89,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   held = undefined;
+  heldOutline = undefined;
   await harness?.close();
 });
 
@@ -255,3 +285,74 @@ it('does nothing with a blog post rejection\'s job whose rejection died before i
   expect(job.status, JSON.stringify(job.error)).toBe('completed');
   expect((await request('GET', `/api/v1/content/posts/${post!.id}`)).body).toMatchObject({ status: 'pending_approval', version: post!.version + 1 });
 }, 180_000);
+
+it('counts a post submitted and approved by hand before the run opened its gate as approved, and goes on', async () => {
+  const { request, keys } = harness;
+  const { companyId, runId } = await startRun('Early Bird Roasters', 2);
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+  // One post is written and waits as a draft while the other's outline is held: its stage's gate
+  // opens only when both are written.
+  const outline = holdNextOutline();
+  for (const row of await pendingTopics(companyId)) expect((await request('POST', `/api/v1/content/topics/${row.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  await outline.started;
+  const draft = await eventually(async () => ((await request('GET', `/api/v1/content/posts?company_id=${companyId}&status=draft`)).body.posts as Array<{ id: string }>)[0]);
+  expect((await request('POST', `/api/v1/content/posts/${draft.id}/submit-for-approval`)).body).toMatchObject({ status: 'pending_approval' });
+  expect((await request('POST', `/api/v1/content/posts/${draft.id}/approve`, { key: keys.supervisor })).body).toMatchObject({ status: 'approved' });
+  outline.release();
+
+  await waitForDecisionWait(harness.engine, runId, 'blog_post');
+  const pending = (await request('GET', `/api/v1/content/posts?company_id=${companyId}&status=pending_approval`)).body.posts as Array<{ id: string }>;
+  expect(pending.map((post) => post.id)).not.toContain(draft.id);
+  for (const post of pending) expect((await request('POST', `/api/v1/content/posts/${post.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  // Both posts approved: the run writes their social posts and ends, not waiting for a decision
+  // that was made before its gate opened.
+  const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 30_000);
+  expect(run.status).toBe('completed');
+  expect(run.result).toMatchObject({ blog_posts: 2, blog_posts_approved: 2 });
+}, 120_000);
+
+it('keeps a topic submitted again after the topic phase ended out of the run, which goes on with its posts', async () => {
+  const { request, keys } = harness;
+  const { companyId, runId } = await startRun('Moved On Roasters', 2);
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+  const [rejected, approved] = await pendingTopics(companyId) as [Row, Row];
+  expect((await request('POST', `/api/v1/content/topics/${rejected.id}/reject`, { key: keys.supervisor, body: { reason: 'Off-brand' } })).status).toBe(200);
+  const outline = holdNextOutline();
+  expect((await request('POST', `/api/v1/content/topics/${approved.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  // The topic phase has ended: the run is writing the approved topic's post.
+  await outline.started;
+  expect((await request('PATCH', `/api/v1/content/topics/${rejected.id}`, { body: { title: `${rejected.title} (reworked)` } })).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/topics/${rejected.id}/submit-for-approval`)).body).toMatchObject({ status: 'pending_approval' });
+  outline.release();
+
+  await waitForDecisionWait(harness.engine, runId, 'blog_post', 20_000);
+  const open = await harness.db.pool.query("SELECT gate_key FROM content_gates WHERE run_task_id = $1 AND kind = 'topic' AND decided_at IS NULL", [runId]);
+  expect(open.rows).toEqual([]);
+  expect(await postTopics(companyId)).toEqual([approved.id]);
+  expect((await request('POST', `/api/v1/ai/jobs/${runId}/cancel/`)).status).toBe(200);
+}, 120_000);
+
+it('counts a rewritten post\'s model calls in the run\'s usage, once', async () => {
+  const { request, keys } = harness;
+  const { companyId, runId } = await startRun('Rewrite Roasters', 1);
+  await waitForDecisionWait(harness.engine, runId, 'topic');
+  const [row] = await pendingTopics(companyId) as [Row];
+  expect((await request('POST', `/api/v1/content/topics/${row.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  await waitForDecisionWait(harness.engine, runId, 'blog_post');
+  const [post] = (await request('GET', `/api/v1/content/posts?company_id=${companyId}&status=pending_approval`)).body.posts as Row[];
+  expect((await request('POST', `/api/v1/content/posts/${post!.id}/reject`, { key: keys.supervisor, body: { reason: 'Too generic', regenerate: true } })).status).toBe(200);
+  await eventually(async () => {
+    const now = (await request('GET', `/api/v1/content/posts/${post!.id}`)).body as Row;
+    return now.status === 'pending_approval' && now.version === post!.version + 1;
+  });
+  expect((await request('POST', `/api/v1/content/posts/${post!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
+  const run = await waitForTask(harness.engine, runId, ['completed', 'failed', 'cancelled'], 60_000);
+  expect(run.status).toBe('completed');
+  // The first post's job and its rewrite's, each counted once.
+  const writers = (await harness.engine.listChildren(runId)).filter((child) => child.task_type === 'generate_blogpost');
+  expect(writers).toHaveLength(2);
+  const calls = writers.reduce((sum, child) => sum + ((child.result as { llm_usage?: { calls: number } }).llm_usage?.calls ?? 0), 0);
+  expect(calls).toBeGreaterThan(0);
+  expect((run.result as { llm_usage_by_stage: Record<string, { calls: number }> }).llm_usage_by_stage.blogposts!.calls).toBe(calls);
+  expect(run.result).toMatchObject({ blog_post_rewrites_failed: [] });
+}, 120_000);

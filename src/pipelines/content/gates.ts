@@ -39,7 +39,7 @@ import { activeStatuses, appendEvents, withTransaction, WaitpointResolvedError, 
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
 import { submitRegeneration } from './regeneration.ts';
-import { moveStatus, type ReviewableKind } from './review.ts';
+import { moveStatus, reviewStates, type ReviewableKind } from './review.ts';
 import type { Plan } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 import { editTopic, getTopic, type Topic } from './topics-store.ts';
@@ -94,6 +94,26 @@ export async function openGates(transaction: PoolClient, scope: { runTaskId: str
 export async function approveGates(transaction: PoolClient, runTaskId: string, kind: GateKind, gates: Array<{ entityId: string; version: number }>): Promise<void> {
   await transaction.query('UPDATE content_gates SET decision = $3, decided_at = now() WHERE run_task_id = $1 AND gate_key = ANY($2::text[])',
     [runTaskId, gates.map((gate) => gateKey(kind, gate.entityId, gate.version)), JSON.stringify({ decision: 'approved', by: `content_pipeline:${runTaskId}`, reason: null, regenerate: false })]);
+}
+
+/**
+ * Closes the run's open gates on rows a person decided before the gates opened, with the row's
+ * decision. A stage's rows wait as drafts until the last is written, and a draft may be submitted
+ * and approved (or rejected) meanwhile: a gate opened after that decision would wait for one
+ * already made, until the phase's deadline. Run in the save that opens the gates, after it: the
+ * rows are read share-locked, so a decision committing meanwhile is waited for and seen here, and
+ * one that starts later waits for this commit and finds the gate open.
+ */
+export async function closeGatesOfDecidedRows(transaction: PoolClient, scope: { runTaskId: string; tenant: string; kind: Exclude<GateKind, 'personas'> }, entityIds: string[]): Promise<void> {
+  for (const state of await reviewStates(transaction, scope.tenant, scope.kind, entityIds, { lock: true })) {
+    const decision: GateDecision | undefined = state.status === 'approved' || state.status === 'published'
+      ? { decision: 'approved', by: state.approved_by ?? 'unknown', reason: null, regenerate: false }
+      // A rejection with `regenerate` that found no run waiting got a job of its own (regeneration.ts).
+      : state.status === 'rejected' ? { decision: 'rejected', by: state.rejected_by ?? 'unknown', reason: state.rejection_reason, regenerate: false } : undefined;
+    if (!decision) continue;
+    await transaction.query('UPDATE content_gates SET decision = $4, decided_at = now() WHERE run_task_id = $1 AND kind = $2 AND entity_id = $3 AND decided_at IS NULL',
+      [scope.runTaskId, scope.kind, state.id, JSON.stringify(decision)]);
+  }
 }
 
 /**

@@ -25,7 +25,7 @@ import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { researchDna } from './dna-task.ts';
 import { ApprovalTimedOutError } from './errors.ts';
-import { approveGates, decisionWaitPrefix, expireGates, openGates, rejectionKey, runGates, type Gate, type GateKind } from './gates.ts';
+import { approveGates, closeGatesOfDecidedRows, decisionWaitPrefix, expireGates, openGates, rejectionKey, runGates, type Gate, type GateKind } from './gates.ts';
 import { contentJob } from './job.ts';
 import { writePersonas } from './personas-task.ts';
 import { getPersona, listPersonas, selectPersonas } from './personas-store.ts';
@@ -204,23 +204,33 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       count('blogposts', postOutcomes);
       const postIds = postOutcomes.filter((outcome) => outcome.status === 'completed').map((outcome) => (outcome.result as { blog_post_id: string }).blog_post_id);
       const failedPosts = postOutcomes.filter((outcome) => outcome.status !== 'completed').map((outcome) => outcome.taskId);
-      // Filled again on every replay: each rewrite's outcome is its child's, read back.
-      const failedRewrites: string[] = [];
       const approvedPosts = await decideAll(services, context, company, input, 'blog_post', postIds, { stage: 'blogpost_approval', percent: 70, message: `${postIds.length} blog posts wait for approval`, report }, async (id, gate) => {
         const post = await getBlogPost(pool, tenant, id);
         // Keyed by the rejection (its version and round), not the row's version: a replay after
         // the rewrite finds its child.
-        const outcomes = await context.submitAndWait(`rewrite:${id}:${rejectionKey(gate)}`, [{
+        const key = `rewrite:${id}:${rejectionKey(gate)}`;
+        const outcomes = await context.submitAndWait(key, [{
           taskType: childType(jobTypes.blogpost),
           input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected', submit_for_approval: false },
         }]);
-        count('blogposts', outcomes);
+        // Its outcome, recorded once for the run's result (below).
+        await context.step(`${key}:outcome`, async () => outcomes[0]!);
         // A rewrite that failed is one post short, not a failed month: its job's failure handler
         // puts the post back as the rejection left it, and the phase goes on with the others.
-        if (outcomes[0]!.status === 'completed') return true;
-        failedRewrites.push(outcomes[0]!.taskId);
-        return false;
+        return outcomes[0]!.status === 'completed';
       });
+      // Every rewrite of the phase, each once: the outcomes recorded for the rejections that asked
+      // for one. A replay calls `regenerate` only for a row whose newest gate asks for a rewrite,
+      // so counting there missed every rewrite that succeeded in an earlier attempt and counted a
+      // failed one again on each round.
+      const failedRewrites: string[] = [];
+      for (const gate of await runGates(pool, context.taskId, 'blog_post')) {
+        if (gate.decision?.decision !== 'rejected' || !gate.decision.regenerate) continue;
+        const rewrite = await context.recorded<ChildOutcome>(`rewrite:${gate.entity_id}:${rejectionKey(gate)}:outcome`);
+        if (!rewrite) continue;
+        count('blogposts', [rewrite.value]);
+        if (rewrite.value.status !== 'completed') failedRewrites.push(rewrite.value.taskId);
+      }
 
       // 5. Social posts for the approved posts: one generate_social child per post and platform,
       // submitted together (a generate_social per post fanning out per platform would add a
@@ -341,9 +351,11 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
   const { pool } = services;
   const { tenant, taskId } = context;
   /**
-   * One step opens the gates of `rowIds` at their current versions. The rows become decidable
-   * (draft -> pending_approval) in the transaction that opens their gates, so no decision can
-   * come before the gate that hears it; with auto_approve they are approved in it too. One
+   * One step opens the gates of `rowIds` at their current versions. The drafts become decidable
+   * (draft -> pending_approval) in the transaction that opens their gates, so no decision on them
+   * can come before the gate that hears it; with auto_approve they are approved in it too. A row a
+   * person submitted and decided before (a draft can be submitted by hand) has its gate closed
+   * with that decision in the same transaction (`closeGatesOfDecidedRows`). One
    * transaction for the phase, not one per row: the run's transactions take the event-order
    * lock one after another, so per-row steps cost a commit each on the critical path.
    */
@@ -367,8 +379,15 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
         await moveStatuses(transaction, tenant, kind, drafts.map((row) => row.id), 'approve', { actor: `content_pipeline:${taskId}` });
         await approveGates(transaction, taskId, kind, drafts.map((row) => ({ entityId: row.id, version: row.version })));
       }
+      await closeGatesOfDecidedRows(transaction, { runTaskId: taskId, tenant, kind }, result.rows.map((row) => row.id));
     },
   });
+  // A phase that ended stays ended. The run replays it on every later wake-up, and a row a person
+  // submitted again since (a topic rejected, then edited and resubmitted while the posts are
+  // written) would open a gate and park the run back in a phase whose result it has acted on.
+  const endedKey = `phase:${kind}:ended`;
+  const ended = await context.recorded<string[]>(endedKey);
+  if (ended) return ended.value;
   const started = await open(`gates:${kind}`, ids, announce);
   const deadline = started.at + input.approval_timeout_hours * 3_600_000;
 
@@ -431,7 +450,10 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
     // row to be read as it is now.
     if (reopened) continue;
     const undecided = ids.filter((id) => !current.get(id)?.decided_at);
-    if (undecided.length === 0) return ids.filter((id) => current.get(id)?.decision?.decision === 'approved' || approvedSince.has(id));
+    if (undecided.length === 0) {
+      const approved = ids.filter((id) => current.get(id)?.decision?.decision === 'approved' || approvedSince.has(id));
+      return context.step(endedKey, async () => approved);
+    }
     if (Date.now() > deadline) {
       // Past the deadline the phase goes on with what was approved. Its open gates close first,
       // so a decision from now on finds no run waiting (a rejection with regenerate gets a job of

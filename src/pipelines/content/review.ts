@@ -43,9 +43,12 @@ export async function lockedReviewState(transaction: Queryable, tenant: string, 
   return isoRow(firstOrNotFound(rows, kind.replace('_', ' '), id));
 }
 
-/** reviewState of several rows in one query, in the order given; 404 for the first one missing. */
-export async function reviewStates(database: Queryable, tenant: string, kind: ReviewableKind, ids: string[]): Promise<ReviewState[]> {
-  const rows = (await database.query<ReviewState>(`SELECT ${stateColumns} FROM ${tables[kind]} WHERE tenant = $1 AND id = ANY($2::uuid[])`, [tenant, ids.filter(isUuid)])).rows;
+/**
+ * reviewState of several rows in one query, in the order given; 404 for the first one missing.
+ * `lock`: share-locked until the caller's transaction ends, as `lockedReviewState`.
+ */
+export async function reviewStates(database: Queryable, tenant: string, kind: ReviewableKind, ids: string[], options: { lock?: boolean } = {}): Promise<ReviewState[]> {
+  const rows = (await database.query<ReviewState>(`SELECT ${stateColumns} FROM ${tables[kind]} WHERE tenant = $1 AND id = ANY($2::uuid[]) ORDER BY id${options.lock ? ' FOR SHARE' : ''}`, [tenant, ids.filter(isUuid)])).rows;
   const byId = new Map(rows.map((row) => [row.id, isoRow(row)]));
   return ids.map((id) => firstOrNotFound(byId.has(id) ? [byId.get(id)!] : [], kind.replace('_', ' '), id));
 }
