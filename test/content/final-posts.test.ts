@@ -5,13 +5,14 @@
  * left it. The race is written out: the post is approved while its rewrite's model writes the
  * outline (held at a gate), so only the write's own guard can refuse it. Blog posts and social
  * posts alike; the model is the offline one behind a mock that counts and holds the calls. A
- * person's edit that waited for an approval to commit is refused too, not laid over it.
+ * person's edit that waited for an approval to commit is refused too, not laid over it, and a
+ * rejection's rewrite overtaken by a person's edit and submit writes nothing.
  */
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
-import { outlineInstructions } from '../../src/pipelines/content/prompts.ts';
+import { outlineInstructions, socialInstructions } from '../../src/pipelines/content/prompts.ts';
 import { eventually } from '../support/engine.ts';
 import { Gates } from '../support/gates.ts';
 import { callText } from '../support/model-calls.ts';
@@ -21,6 +22,8 @@ const offline = new OfflineLanguageModel('default');
 const gates = new Gates();
 /** Whether an outline call waits at gate `outline` before it answers. */
 let holdOutline = false;
+/** Whether a social post's call waits at gate `social` before it answers. */
+let holdSocial = false;
 let calls = 0;
 
 const writer = new MockLanguageModelV4({
@@ -30,6 +33,7 @@ const writer = new MockLanguageModelV4({
     calls += 1;
     const { system } = callText(options);
     if (holdOutline && system.startsWith(outlineInstructions)) await gates.wait('outline', options.abortSignal);
+    if (holdSocial && system.startsWith(socialInstructions)) await gates.wait('social', options.abortSignal);
     return offline.doGenerate(options);
   },
 });
@@ -152,4 +156,50 @@ it('refuses an edit that waited for an approval committing meanwhile, and keeps 
     approving.release();
   }
   expect((await request('GET', `/api/v1/content/topics/${topicId}`)).body).toMatchObject({ status: 'approved', title: before.title });
+}, 120_000);
+
+it('leaves a post a person edited and submitted while its rejection\'s rewrite was outlining as they left it', async () => {
+  const { request, keys } = harness;
+  const { companyId: ownCompany, topicIds: [topicId] } = await companyWithTopics(harness, { name: 'Overtaken Roasters', year: 2027, month: 9, count: 1, approved: true });
+  const postId = (await runJob(harness, ownCompany, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 })).result_data.blog_post_id as string;
+  holdOutline = true;
+  try {
+    const rejected = await request('POST', `/api/v1/content/posts/${postId}/reject`, { key: keys.supervisor, body: { reason: 'Too salesy', regenerate: true } });
+    expect(rejected.body).toMatchObject({ status: 'rejected' });
+    const release = await gates.reached('outline');
+    expect((await request('PATCH', `/api/v1/content/posts/${postId}`, { body: { title: 'A title fixed by hand' } })).status).toBe(200);
+    expect((await request('POST', `/api/v1/content/posts/${postId}/submit-for-approval`)).body).toMatchObject({ status: 'pending_approval' });
+    const submitted = await postOfTopic(harness, ownCompany, topicId!);
+    release();
+    const job = await jobEnded(harness, rejected.body.regeneration_job_id as string, 'completed');
+    expect(job.result_data).toMatchObject({ blog_post_id: postId, rewritten: false });
+    expect(await postOfTopic(harness, ownCompany, topicId!)).toEqual(submitted);
+    expect(submitted).toMatchObject({ title: 'A title fixed by hand', status: 'pending_approval' });
+  } finally {
+    holdOutline = false;
+  }
+}, 120_000);
+
+it('leaves a social post a person edited and submitted while its rejection\'s rewrite was written as they left it', async () => {
+  const { request, keys } = harness;
+  const { companyId: ownCompany, topicIds: [topicId] } = await companyWithTopics(harness, { name: 'Overtaken Social Roasters', year: 2027, month: 9, count: 1, approved: true });
+  const postId = (await runJob(harness, ownCompany, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 })).result_data.blog_post_id as string;
+  expect((await request('POST', `/api/v1/content/posts/${postId}/approve`, { key: keys.supervisor })).status).toBe(200);
+  const socialId = (await runJob(harness, ownCompany, 'generate-social', { blog_post_id: postId, platforms: ['twitter'] })).result_data.social_post_id as string;
+  holdSocial = true;
+  try {
+    const rejected = await request('POST', `/api/v1/content/social-posts/${socialId}/reject`, { key: keys.supervisor, body: { reason: 'Too long-winded', regenerate: true } });
+    expect(rejected.body).toMatchObject({ status: 'rejected' });
+    const release = await gates.reached('social');
+    expect((await request('PATCH', `/api/v1/content/social-posts/${socialId}`, { body: { text: 'Fresh beans, roasted this morning.' } })).status).toBe(200);
+    expect((await request('POST', `/api/v1/content/social-posts/${socialId}/submit-for-approval`)).body).toMatchObject({ status: 'pending_approval' });
+    const submitted = (await request('GET', `/api/v1/content/social-posts/${socialId}`)).body;
+    release();
+    const job = await jobEnded(harness, rejected.body.regeneration_job_id as string, 'completed');
+    expect(job.result_data).toMatchObject({ social_post_id: socialId, rewritten: false });
+    expect((await request('GET', `/api/v1/content/social-posts/${socialId}`)).body).toEqual(submitted);
+    expect(submitted).toMatchObject({ text: 'Fresh beans, roasted this morning.', status: 'pending_approval' });
+  } finally {
+    holdSocial = false;
+  }
 }, 120_000);

@@ -20,7 +20,7 @@ import { PermanentError } from '../../errors.ts';
 import { FinalPostError, LengthOutOfRangeError } from './errors.ts';
 import { blogPostSources } from './job-sources.ts';
 import { contentJob } from './job.ts';
-import { blogPostBefore, countWords, restoreBlogPost, upsertBlogPost, type BlogPostBefore } from './posts-store.ts';
+import { blogPostBefore, blogPostOfTopic, countWords, restoreBlogPost, upsertBlogPost, type BlogPostBefore } from './posts-store.ts';
 import { rejectionStands } from './regeneration.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
 import { dnaContext, outlineInstructions, outlinePrompt, sectionInstructions, sectionPrompt } from './prompts.ts';
@@ -62,6 +62,9 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
       if (existing && finalStatuses.includes(existing.status)) throw new FinalPostError('blog_post', existing.id, existing.status, rewritableStatuses);
       const context$ = dnaContext(company, dna?.data);
       const model = writingModel(services.config);
+      // A rewrite answering a rejection (the rejection's own job, or the run's): of the post as
+      // the rejection left it. Read once; a replay sees the same answer.
+      const rewriting = input.rejection_reason === undefined ? undefined : await context.step('rejected-version', async () => ({ version: existing?.status === 'rejected' ? existing.version : -1 }));
       const target = Math.round((input.min_words + input.max_words) / 2);
       const sections = sectionCount(input.min_words, input.max_words);
       const scope = { tenant, companyId: company.id, topicId: topic.id, personaId: persona.id, taskId };
@@ -78,10 +81,22 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         // A post another job left `generating` has no text of its own to go back to.
         return { ...answer.object, post_id: existing?.id ?? randomUUID(), before: existing && existing.status !== 'generating' ? blogPostBefore(existing) : null, model: answer.model };
       }, {
-        // The post exists from here on, `generating`, so a cancelled job leaves it visible.
-        save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating' }, { ...result, content: '', outline: result.sections, model: writtenBy([result.model]) }),
+        // The post exists from here on, `generating`, so a cancelled job leaves it visible. A
+        // rewrite answering a rejection takes the post only while the rejection stands.
+        save: async (transaction, result) => {
+          await upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating', ...(rewriting ? { whileRejectedAt: rewriting.version } : {}) }, { ...result, content: '', outline: result.sections, model: writtenBy([result.model]) });
+        },
       });
       const outline = await outlineStep.value;
+      if (rewriting) {
+        // A person's edit and submit (or a decision) came while the model outlined: theirs stands.
+        await outlineStep.committed;
+        const post = await blogPostOfTopic(pool, tenant, topic.id);
+        if (post?.task_id !== taskId) {
+          report(100, 'the post was submitted or decided again while it was being rewritten: that stands, nothing is rewritten');
+          return { company_id: company.id, topic_id: topic.id, blog_post_id: post?.id ?? null, rewritten: false };
+        }
+      }
 
       const perSection = Math.round(target / outline.sections.length);
       let written = 0;
@@ -133,7 +148,9 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
         return null;
       }, {
-        save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections, model: writtenBy([outline.model, ...parts.map((part) => part.model)]) }),
+        save: async (transaction) => {
+          await upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections, model: writtenBy([outline.model, ...parts.map((part) => part.model)]) });
+        },
       });
 
       let imageTaskId: string | null = null;

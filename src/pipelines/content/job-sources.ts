@@ -25,7 +25,7 @@ export interface SocialSources {
   post: BlogPost;
   dna: CompanyDnaRecord | undefined;
   /** The blog post's social posts by platform: the id a rewrite keeps, and the status it starts from. */
-  existing: Partial<Record<Platform, { id: string; status: ContentStatus }>>;
+  existing: Partial<Record<Platform, { id: string; status: ContentStatus; version: number }>>;
 }
 
 /** A social post job's company, blog post, DNA and the post's existing social posts. */
@@ -35,7 +35,7 @@ export async function socialSources(database: Queryable, tenant: string, company
         `SELECT (SELECT row_to_json(c) FROM (SELECT ${companyColumns} FROM content_companies WHERE tenant = $1 AND id = $2) c) AS company,
                 (SELECT row_to_json(p) FROM (SELECT ${postColumns} FROM content_blog_posts WHERE tenant = $1 AND id = $3) p) AS post,
                 (SELECT row_to_json(d) FROM (SELECT ${dnaColumns} FROM content_company_dna WHERE tenant = $1 AND company_id = $2) d) AS dna,
-                (SELECT coalesce(json_object_agg(platform, json_build_object('id', id, 'status', status)), '{}') FROM content_social_posts WHERE tenant = $1 AND blog_post_id = $3) AS existing`,
+                (SELECT coalesce(json_object_agg(platform, json_build_object('id', id, 'status', status, 'version', version)), '{}') FROM content_social_posts WHERE tenant = $1 AND blog_post_id = $3) AS existing`,
         [tenant, companyId, blogPostId],
       )).rows[0]
     : undefined;

@@ -73,9 +73,12 @@ export interface NewBlogPost {
 
 /**
  * Writes the topic's post (a regeneration rewrites it, version + 1), pending approval. A post
- * approved or published meanwhile is left as it is: FinalPostError.
+ * approved or published meanwhile is left as it is: FinalPostError. `whileRejectedAt` (a rewrite
+ * answering a rejection): written only while the post is still `rejected` at that version, as a
+ * topic's rewrite is; a person who edited and submitted it meanwhile made a newer decision, which
+ * stands, and nothing is written (`overtaken`).
  */
-export async function upsertBlogPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; topicId: string; personaId: string; taskId: string; status: ContentStatus }, post: NewBlogPost): Promise<void> {
+export async function upsertBlogPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; topicId: string; personaId: string; taskId: string; status: ContentStatus; whileRejectedAt?: number }, post: NewBlogPost): Promise<'written' | 'overtaken'> {
   const words = countWords(post.content);
   const written = await database.query(
     `INSERT INTO content_blog_posts (id, tenant, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, task_id, model)
@@ -84,13 +87,13 @@ export async function upsertBlogPost(database: Queryable, scope: { id: string; t
        meta_description = excluded.meta_description, slug = excluded.slug, keywords = excluded.keywords, word_count = excluded.word_count,
        reading_time_minutes = excluded.reading_time_minutes, outline = excluded.outline, status = excluded.status, task_id = excluded.task_id, model = excluded.model,
        version = content_blog_posts.version + CASE WHEN excluded.status = 'generating' THEN 1 ELSE 0 END, approved_by = NULL, approved_at = NULL, updated_at = now()
-     WHERE content_blog_posts.status <> ALL($18::text[])`,
-    [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id, finalStatuses, post.model],
+     WHERE content_blog_posts.status <> ALL($18::text[]) AND ($20::int IS NULL OR (content_blog_posts.status = 'rejected' AND content_blog_posts.version = $20))`,
+    [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id, finalStatuses, post.model, scope.whileRejectedAt ?? null],
   );
-  if (written.rowCount === 0) {
-    const final = (await blogPostOfTopic(database, scope.tenant, scope.topicId))!;
-    throw new FinalPostError('blog_post', final.id, final.status, rewritableStatuses);
-  }
+  if (written.rowCount !== 0) return 'written';
+  const current = (await blogPostOfTopic(database, scope.tenant, scope.topicId))!;
+  if (finalStatuses.includes(current.status)) throw new FinalPostError('blog_post', current.id, current.status, rewritableStatuses);
+  return 'overtaken';
 }
 
 /** The columns of a post that a generate_blogpost job overwrites (upsertBlogPost), as they were before it. */
@@ -159,20 +162,23 @@ export async function editBlogPost(database: Queryable, tenant: string, id: stri
 /**
  * Writes the post's `platform` post; a regeneration rewrites it (version + 1) and keeps its id. A
  * platform's post approved or published meanwhile is left as it is: FinalPostError.
+ * `whileRejectedAt`: only while it is still `rejected` at that version (upsertBlogPost); otherwise
+ * nothing is written and the answer is undefined.
  */
-export async function upsertSocialPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string; model: string | null }): Promise<string> {
+export async function upsertSocialPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; blogPostId: string; taskId: string; status: ContentStatus; whileRejectedAt?: number }, post: { platform: Platform; text: string; hashtags: string[]; cta_text: string; model: string | null }): Promise<string | undefined> {
   const result = await database.query<{ id: string }>(
     `INSERT INTO content_social_posts (tenant, company_id, blog_post_id, platform, text, hashtags, cta_text, character_count, status, task_id, id, model)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $13)
      ON CONFLICT (blog_post_id, platform) DO UPDATE SET text = excluded.text, hashtags = excluded.hashtags, cta_text = excluded.cta_text, character_count = excluded.character_count,
        status = excluded.status, task_id = excluded.task_id, model = excluded.model, version = content_social_posts.version + 1, approved_by = NULL, approved_at = NULL, updated_at = now()
-     WHERE content_social_posts.status <> ALL($12::text[])
+     WHERE content_social_posts.status <> ALL($12::text[]) AND ($14::int IS NULL OR (content_social_posts.status = 'rejected' AND content_social_posts.version = $14))
      RETURNING id`,
-    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id, finalStatuses, post.model],
+    [scope.tenant, scope.companyId, scope.blogPostId, post.platform, post.text, post.hashtags, post.cta_text, [...composePost(post.text, post.hashtags)].length, scope.status, scope.taskId, scope.id, finalStatuses, post.model, scope.whileRejectedAt ?? null],
   );
   if (result.rows[0] === undefined) {
-    const final = (await listSocialPosts(database, scope.tenant, { blogPostId: scope.blogPostId })).find((social) => social.platform === post.platform)!;
-    throw new FinalPostError('social_post', final.id, final.status, rewritableStatuses);
+    const current = (await listSocialPosts(database, scope.tenant, { blogPostId: scope.blogPostId })).find((social) => social.platform === post.platform)!;
+    if (finalStatuses.includes(current.status)) throw new FinalPostError('social_post', current.id, current.status, rewritableStatuses);
+    return undefined;
   }
   return result.rows[0].id;
 }

@@ -27,7 +27,8 @@ export const maxGenerations = 3;
  * The steps writing one platform's post; returns the post's id and the generations it took.
  * `existingId`: the platform's post of this blog post, when a rewrite replaces one.
  */
-async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existingId: string | undefined, platform: Platform, rejectionReason?: string): Promise<{ id: string; generations: number; characters: number; hashtags: number }> {
+async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existingId: string | undefined, platform: Platform, rejection?: { reason: string; version: number }): Promise<{ id: string; generations: number; characters: number; hashtags: number; rewritten: boolean }> {
+  const rejectionReason = rejection?.reason;
   const model = writingModel(services.config);
   let violations: string[] = [];
   // A regeneration starts from the broken rules as soon as they are known, and awaits the
@@ -58,14 +59,17 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
     }, {
       save: async (transaction, result) => {
         // A checkpoint from before migration content/0002 holds no model.
-        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval' }, { platform, ...result, model: result.model ?? null });
+        // A rewrite answering a rejection writes only while it stands (upsertSocialPost).
+        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval', ...(rejection ? { whileRejectedAt: rejection.version } : {}) }, { platform, ...result, model: result.model ?? null });
       },
     });
     previousCommitted = written.committed;
     const answer = await written.value;
     if (answer.violations.length === 0) {
       await written.committed;
-      return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length };
+      // A person's edit and submit (or a decision) came while the model wrote: theirs stands.
+      const rewritten = !rejection || (await services.pool.query('SELECT 1 FROM content_social_posts WHERE tenant = $1 AND id = $2 AND task_id = $3', [context.tenant, answer.id, context.taskId])).rowCount === 1;
+      return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length, rewritten };
     }
     violations = answer.violations;
   }
@@ -116,7 +120,13 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, input.rejection_reason);
+        // A rewrite answering a rejection: of the post as the rejection left it, read once.
+        const rejection = input.rejection_reason === undefined ? undefined : { reason: input.rejection_reason, ...(await context.step('rejected-version', async () => ({ version: existing[platform]?.status === 'rejected' ? existing[platform].version : -1 }))) };
+        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, rejection);
+        if (!saved.rewritten) {
+          report(100, `${platform}: the post was submitted or decided again while it was being rewritten: that stands, nothing is rewritten`);
+          return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations, rewritten: false };
+        }
         report(100, `${platform}: ${saved.characters} characters, ${saved.hashtags} hashtags`);
         return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations };
       }
