@@ -203,3 +203,13 @@ it('leaves a social post a person edited and submitted while its rejection\'s re
     holdSocial = false;
   }
 }, 120_000);
+
+it('rewrites a post that is not rejected when asked by hand with a reason, as it is', async () => {
+  const { companyId: ownCompany, topicIds: [topicId] } = await companyWithTopics(harness, { name: 'Reasoned Roasters', year: 2027, month: 9, count: 1, approved: true });
+  await runJob(harness, ownCompany, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
+  const pending = await postOfTopic(harness, ownCompany, topicId!);
+  expect(pending.status).toBe('pending_approval');
+  const job = await runJob(harness, ownCompany, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700, rejection_reason: 'A warmer opening' });
+  expect(job.result_data).not.toHaveProperty('rewritten');
+  expect(await postOfTopic(harness, ownCompany, topicId!)).toMatchObject({ id: pending.id, status: 'pending_approval', version: pending.version + 1 });
+}, 120_000);

@@ -62,9 +62,11 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
       if (existing && finalStatuses.includes(existing.status)) throw new FinalPostError('blog_post', existing.id, existing.status, rewritableStatuses);
       const context$ = dnaContext(company, dna?.data);
       const model = writingModel(services.config);
-      // A rewrite answering a rejection (the rejection's own job, or the run's): of the post as
-      // the rejection left it. Read once; a replay sees the same answer.
-      const rewriting = input.rejection_reason === undefined ? undefined : await context.step('rejected-version', async () => ({ version: existing?.status === 'rejected' ? existing.version : -1 }));
+      // A rewrite answering a rejection (the rejection's own job, or the run's) of a post that is
+      // `rejected`: of the post as the rejection left it. Read once; a replay sees the same answer.
+      // A post in any other state (a rewrite asked for by hand, with a reason) is rewritten as it is.
+      const rejectedVersion = input.rejection_reason === undefined ? null : (await context.step('rejected-version', async () => ({ version: existing?.status === 'rejected' ? existing.version : null }))).version;
+      const rewriting = rejectedVersion === null ? undefined : { version: rejectedVersion };
       const target = Math.round((input.min_words + input.max_words) / 2);
       const sections = sectionCount(input.min_words, input.max_words);
       const scope = { tenant, companyId: company.id, topicId: topic.id, personaId: persona.id, taskId };

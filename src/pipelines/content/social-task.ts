@@ -27,8 +27,7 @@ export const maxGenerations = 3;
  * The steps writing one platform's post; returns the post's id and the generations it took.
  * `existingId`: the platform's post of this blog post, when a rewrite replaces one.
  */
-async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existingId: string | undefined, platform: Platform, rejection?: { reason: string; version: number }): Promise<{ id: string; generations: number; characters: number; hashtags: number; rewritten: boolean }> {
-  const rejectionReason = rejection?.reason;
+async function writePlatformPost(services: ContentServices, context: TaskContext<unknown>, company: Company, dna: CompanyDna | undefined, post: BlogPost, existingId: string | undefined, platform: Platform, rejectionReason?: string, whileRejectedAt?: number): Promise<{ id: string; generations: number; characters: number; hashtags: number; rewritten: boolean }> {
   const model = writingModel(services.config);
   let violations: string[] = [];
   // A regeneration starts from the broken rules as soon as they are known, and awaits the
@@ -60,7 +59,7 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
       save: async (transaction, result) => {
         // A checkpoint from before migration content/0002 holds no model.
         // A rewrite answering a rejection writes only while it stands (upsertSocialPost).
-        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval', ...(rejection ? { whileRejectedAt: rejection.version } : {}) }, { platform, ...result, model: result.model ?? null });
+        if (result.violations.length === 0) await upsertSocialPost(transaction, { id: result.id, tenant: context.tenant, companyId: company.id, blogPostId: post.id, taskId: context.taskId, status: 'pending_approval', ...(whileRejectedAt === undefined ? {} : { whileRejectedAt }) }, { platform, ...result, model: result.model ?? null });
       },
     });
     previousCommitted = written.committed;
@@ -68,7 +67,7 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
     if (answer.violations.length === 0) {
       await written.committed;
       // A person's edit and submit (or a decision) came while the model wrote: theirs stands.
-      const rewritten = !rejection || (await services.pool.query('SELECT 1 FROM content_social_posts WHERE tenant = $1 AND id = $2 AND task_id = $3', [context.tenant, answer.id, context.taskId])).rowCount === 1;
+      const rewritten = whileRejectedAt === undefined || (await services.pool.query('SELECT 1 FROM content_social_posts WHERE tenant = $1 AND id = $2 AND task_id = $3', [context.tenant, answer.id, context.taskId])).rowCount === 1;
       return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length, rewritten };
     }
     violations = answer.violations;
@@ -120,9 +119,10 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        // A rewrite answering a rejection: of the post as the rejection left it, read once.
-        const rejection = input.rejection_reason === undefined ? undefined : { reason: input.rejection_reason, ...(await context.step('rejected-version', async () => ({ version: existing[platform]?.status === 'rejected' ? existing[platform].version : -1 }))) };
-        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, rejection);
+        // A rewrite answering a rejection, of a post that is `rejected`: of the post as the
+        // rejection left it, read once. Any other post is rewritten as it is.
+        const rejectedVersion = input.rejection_reason === undefined ? null : (await context.step('rejected-version', async () => ({ version: existing[platform]?.status === 'rejected' ? existing[platform].version : null }))).version;
+        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, input.rejection_reason, rejectedVersion ?? undefined);
         if (!saved.rewritten) {
           report(100, `${platform}: the post was submitted or decided again while it was being rewritten: that stands, nothing is rewritten`);
           return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations, rewritten: false };
