@@ -12,7 +12,7 @@ import { EventHub, type SubscribeOptions } from './event-hub.ts';
 import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
-import { compileInputSchemas, SubmitBatcher, submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { compileInputSchemas, inSavepoint, SubmitBatcher, submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
 import { findByIdempotencyKey, getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
@@ -141,14 +141,16 @@ export class Engine {
    * submit through `submit` from inside an open transaction waits for a second connection, and a
    * few of those at once can hold every connection of the pool while each waits for another.
    *
-   * A refusal (an exclusive key an active task holds, bad input, the type's `admit`) throws and
-   * leaves the transaction usable. There is no eager start and no group commit; the `submitted`
-   * hooks run when the statement returns, before the commit; what `admit` took is not given back
-   * if the caller rolls back. From here to the commit the transaction holds the event log's order
-   * lock (event-log.ts), which every other event writer waits for: submit last, commit soon.
+   * A refusal (an exclusive key an active task holds, bad input, the type's `admit`, a failed
+   * statement of either) throws and leaves the transaction usable: all of it runs in a savepoint.
+   * Calls on one transaction go one after another. There is no eager start and no group commit;
+   * the `submitted` hooks run when the statement returns, before the commit; what `admit` took is
+   * not given back if the caller rolls back. From here to the commit the transaction holds the
+   * event log's order lock (event-log.ts), which every other event writer waits for: submit last,
+   * commit soon, and not from a step's `save`, whose events wait for its lease fence.
    */
   async submitWithin(transaction: Queryable, request: SubmitRequest): Promise<SubmitResult> {
-    return this.#admitted(request, transaction, () => submitInTransaction(transaction, this.registry, request));
+    return inSavepoint(transaction, () => this.#admitted(request, transaction, () => submitInTransaction(transaction, this.registry, request)));
   }
 
   /**

@@ -458,22 +458,38 @@ async function explainRefusal(database: Queryable, prepared: PreparedSubmit, err
   return error;
 }
 
+let savepoints = 0;
+
 /**
- * Writes one task in the caller's transaction (`Engine.submitWithin`), in a savepoint of its
- * own: a refusal (an exclusive key an active task holds) is rolled back to it and leaves the
- * transaction usable, which a failed statement would otherwise have aborted. The task, its queue
- * row and its event become visible, and the NOTIFY is sent, when the caller commits.
+ * Runs `work` in the caller's transaction inside a savepoint of its own: a statement that fails
+ * in it (a refusal, a lookup) is rolled back to the savepoint and leaves the transaction usable,
+ * which a failed statement would otherwise have aborted. `failed` describes the error once the
+ * transaction is usable again. Names are unique per process; calls on one transaction must still
+ * be made one after another, as every statement on one connection is.
+ */
+export async function inSavepoint<Result>(transaction: Queryable, work: () => Promise<Result>, failed: (error: unknown) => Promise<unknown> = async (error) => error): Promise<Result> {
+  savepoints += 1;
+  const name = `taskloom_submit_${savepoints}`;
+  await transaction.query(`SAVEPOINT ${name}`);
+  let result: Result;
+  try {
+    result = await work();
+  } catch (error) {
+    await transaction.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    throw await failed(error);
+  }
+  await transaction.query(`RELEASE SAVEPOINT ${name}`);
+  return result;
+}
+
+/**
+ * Writes one task in the caller's transaction (`Engine.submitWithin`, which runs it in a
+ * savepoint): a refusal on an exclusive key is described once the savepoint is rolled back. The
+ * task, its queue row and its event become visible, and the NOTIFY is sent, when the caller
+ * commits.
  */
 export async function submitInTransaction(transaction: Queryable, registry: TaskRegistry, request: SubmitRequest): Promise<SubmitResult> {
   const prepared = prepare(registry, request);
-  await transaction.query('SAVEPOINT taskloom_submit');
-  let created: Map<string, TaskRecord>;
-  try {
-    created = (await insertPrepared(transaction, [prepared])).created;
-  } catch (error) {
-    await transaction.query('ROLLBACK TO SAVEPOINT taskloom_submit');
-    throw await explainRefusal(transaction, prepared, error);
-  }
-  await transaction.query('RELEASE SAVEPOINT taskloom_submit');
+  const created = await inSavepoint(transaction, async () => (await insertPrepared(transaction, [prepared])).created, (error) => explainRefusal(transaction, prepared, error));
   return resultOf(transaction, prepared, created);
 }

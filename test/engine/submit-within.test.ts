@@ -1,7 +1,8 @@
 /**
  * `submitWithin`: a task submitted in the caller's transaction exists, and runs, only once that
  * transaction commits; a rollback takes it away; a refusal (an exclusive key an active task
- * holds) leaves the transaction usable for the rest of its work.
+ * holds, a failed statement of the type's admission) leaves the transaction usable for the rest
+ * of its work; a repeat of an idempotency key within it answers the task it made.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -19,6 +20,10 @@ const held = defineTask({
   queue: 'default',
   input: z.object({ key: z.string() }),
   concurrency: { key: (input) => input.key, onConflict: 'reject' },
+  // A statement of the admission that fails: the submit's savepoint takes it back too.
+  async admit({ input, database }) {
+    if (input.key === 'admission fails') await database.query('SELECT 1 / 0');
+  },
   async run(context) {
     await gates.wait(context.taskId, context.signal);
     return { ran: context.input.key };
@@ -85,4 +90,17 @@ it('refuses a task whose exclusive key an active task holds, and the transaction
   await gates.open(written);
   expect((await waitForStatus(engine, written, ['completed'])).status).toBe('completed');
   expect((await waitForStatus(engine, active.id, ['completed'])).status).toBe('completed');
+});
+
+it('takes back an admission whose statement failed, answers a repeated key with its task, and the transaction goes on', async () => {
+  const [first, again] = await withTransaction(database.pool, async (transaction) => {
+    await expect(engine.submitWithin(transaction, { taskType: held.type, input: { key: 'admission fails' } })).rejects.toMatchObject({ code: '22012' });
+    const made = await engine.submitWithin(transaction, { taskType: held.type, input: { key: 'keyed' }, idempotencyKey: 'within-once' });
+    const repeated = await engine.submitWithin(transaction, { taskType: held.type, input: { key: 'keyed' }, idempotencyKey: 'within-once' });
+    return [made, repeated];
+  });
+  expect(first.created).toBe(true);
+  expect(again).toMatchObject({ created: false, task: { id: first.task.id } });
+  await gates.open(first.task.id);
+  expect((await waitForStatus(engine, first.task.id, ['completed'])).status).toBe('completed');
 });
