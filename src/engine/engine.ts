@@ -190,9 +190,10 @@ export class Engine {
     return submitted;
   }
 
-  async getTask(taskId: string, options: { tenant?: string } = {}): Promise<TaskRecord> {
+  /** `database`: a transaction the caller holds, to read through it rather than take a second connection. */
+  async getTask(taskId: string, options: { tenant?: string; database?: Queryable } = {}): Promise<TaskRecord> {
     if (!isUuid(taskId)) throw new NotFoundError('Task', taskId);
-    const task = await getTask(this.pool, taskId, options.tenant);
+    const task = await getTask(options.database ?? this.pool, taskId, options.tenant);
     if (!task) throw new NotFoundError('Task', taskId);
     return task;
   }

@@ -5,9 +5,9 @@
  *   waits, reaches the run (and one submitted again gets a new gate);
  * - a rewrite (the run's, or a rejection's own job) that a person's submit and approval overtook
  *   writes nothing: the newer decision stands, and the run goes on with it;
- * - a rejection with regenerate whose process dies around the submit of its job: either nothing
- *   happened (the supervisor rejects again) or the job finds its rejection rolled back and does
- *   nothing; the regeneration is never lost and never runs twice;
+ * - a rejection with regenerate whose process dies around the submit of its job (written in the
+ *   deciding transaction): nothing happened, job included, and the supervisor rejects again; the
+ *   regeneration is never lost and never runs twice;
  * - a post submitted and approved by hand while its stage's other posts are still being written
  *   (before the run opens its gate) counts as approved, and the run goes on;
  * - a topic submitted again after the topic phase ended stays out of the run, which goes on with
@@ -17,6 +17,7 @@
 import type { LanguageModelV4CallOptions } from '@ai-sdk/provider';
 import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Queryable } from '../../src/db/pool.ts';
 import type { SubmitRequest, SubmitResult } from '../../src/engine/index.ts';
 import { waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
@@ -128,20 +129,20 @@ async function companyWithPendingTopics(name: string, count: number): Promise<{ 
 }
 
 /**
- * The engine's next submit of a job for `topicId` dies: before it reaches the database, or after
- * it committed (`submitted` gives its task). Other submits go through; the engine's own submit is
- * back once it has died.
+ * The deciding transaction dies at the engine's next submit of a job for `topicId`: before the
+ * job is written, or after it was written in that transaction (`submitted` gives the task it
+ * wrote). Other submits go through; the engine's own submit is back once it has died.
  */
 function dieAtNextSubmit(engine: ContentHarness['engine'], topicId: string, when: 'before' | 'after'): { submitted: Promise<SubmitResult> } {
-  const submit = engine.submit.bind(engine);
+  const submitWithin = engine.submitWithin.bind(engine);
   let resolveSubmitted!: (result: SubmitResult) => void;
   const submitted = new Promise<SubmitResult>((resolve) => {
     resolveSubmitted = resolve;
   });
-  engine.submit = async (submitRequest: SubmitRequest): Promise<SubmitResult> => {
-    if ((submitRequest.input as { topic_id?: string }).topic_id !== topicId) return submit(submitRequest);
-    engine.submit = submit;
-    if (when === 'after') resolveSubmitted(await submit(submitRequest));
+  engine.submitWithin = async (transaction: Queryable, submitRequest: SubmitRequest): Promise<SubmitResult> => {
+    if ((submitRequest.input as { topic_id?: string }).topic_id !== topicId) return submitWithin(transaction, submitRequest);
+    engine.submitWithin = submitWithin;
+    if (when === 'after') resolveSubmitted(await submitWithin(transaction, submitRequest));
     throw new Error(`simulated crash ${when} the regeneration job's submit`);
   };
   return { submitted };
@@ -222,25 +223,23 @@ it('never loses a rejection\'s regeneration to a process dying around its submit
   const { request, keys } = harness;
   const { companyId, topics: [diedBefore, diedAfter] } = await companyWithPendingTopics('Crashing Roasters', 2);
   const engine = harness.engine;
-  const submit = engine.submit.bind(engine);
+  const submitWithin = engine.submitWithin.bind(engine);
   const rejectWithRegenerate = (id: string) => request('POST', `/api/v1/content/topics/${id}/reject`, { key: keys.supervisor, body: { reason: 'Name one brewing method', regenerate: true } });
 
   try {
-    // Died before the job existed: the rejection did not commit either, so nothing is half done.
+    // Died before the job was written: the rejection did not commit either, so nothing is half done.
     dieAtNextSubmit(engine, diedBefore!.id, 'before');
     expect((await rejectWithRegenerate(diedBefore!.id)).status).toBe(500);
     expect(await topic(diedBefore!.id)).toMatchObject({ status: 'pending_approval', version: diedBefore!.version });
 
-    // Died after the job was submitted, before the rejection committed: the job finds no such
-    // rejection and does nothing.
+    // Died after the job was written in the deciding transaction, before it committed: the job
+    // went with the rejection.
     const orphan = dieAtNextSubmit(engine, diedAfter!.id, 'after');
     expect((await rejectWithRegenerate(diedAfter!.id)).status).toBe(500);
-    const orphanJob = await waitForTask(engine, (await orphan.submitted).task.id, ['completed', 'failed', 'cancelled'], 60_000);
-    expect(orphanJob.status, JSON.stringify(orphanJob.error)).toBe('completed');
-    expect(orphanJob.result).toMatchObject({ rewritten: false, topics: 0 });
+    await expect(engine.getTask((await orphan.submitted).task.id)).rejects.toMatchObject({ code: 'not_found' });
     expect(await topic(diedAfter!.id)).toMatchObject({ status: 'pending_approval', version: diedAfter!.version });
   } finally {
-    engine.submit = submit;
+    engine.submitWithin = submitWithin;
   }
 
   // The supervisor rejects again: each topic is rewritten once, by the new rejection's job.
@@ -258,7 +257,7 @@ it('never loses a rejection\'s regeneration to a process dying around its submit
   }
 }, 180_000);
 
-it('does nothing with a blog post rejection\'s job whose rejection died before it committed', async () => {
+it('leaves no job of a blog post rejection that died before it committed', async () => {
   const { request, keys } = harness;
   const { companyId, topics: [approved] } = await companyWithPendingTopics('Crashing Bakers', 1);
   expect((await request('POST', `/api/v1/content/topics/${approved!.id}/approve`, { key: keys.supervisor })).status).toBe(200);
@@ -266,18 +265,16 @@ it('does nothing with a blog post rejection\'s job whose rejection died before i
   const [post] = (await request('GET', `/api/v1/content/posts?company_id=${companyId}`)).body.posts as Array<Row & { content: string }>;
   expect(post).toMatchObject({ status: 'pending_approval' });
   const engine = harness.engine;
-  const submit = engine.submit.bind(engine);
+  const submitWithin = engine.submitWithin.bind(engine);
 
   const orphan = dieAtNextSubmit(engine, approved!.id, 'after');
   try {
     expect((await request('POST', `/api/v1/content/posts/${post!.id}/reject`, { key: keys.supervisor, body: { reason: 'Open with a recipe', regenerate: true } })).status).toBe(500);
   } finally {
-    engine.submit = submit;
+    engine.submitWithin = submitWithin;
   }
-  const orphanJob = await waitForTask(engine, (await orphan.submitted).task.id, ['completed', 'failed', 'cancelled'], 60_000);
-  expect(orphanJob.status, JSON.stringify(orphanJob.error)).toBe('completed');
+  await expect(engine.getTask((await orphan.submitted).task.id)).rejects.toMatchObject({ code: 'not_found' });
   expect((await request('GET', `/api/v1/content/posts/${post!.id}`)).body).toMatchObject({ status: 'pending_approval', version: post!.version, content: post!.content });
-  expect(orphanJob.result).toMatchObject({ rewritten: false, blog_post_id: null });
 
   const rejected = await request('POST', `/api/v1/content/posts/${post!.id}/reject`, { key: keys.supervisor, body: { reason: 'Open with a recipe', regenerate: true } });
   expect(rejected.status, JSON.stringify(rejected.body)).toBe(200);
@@ -356,3 +353,15 @@ it('counts a rewritten post\'s model calls in the run\'s usage, once', async () 
   expect((run.result as { llm_usage_by_stage: Record<string, { calls: number }> }).llm_usage_by_stage.blogposts!.calls).toBe(calls);
   expect(run.result).toMatchObject({ blog_post_rewrites_failed: [] });
 }, 120_000);
+
+it('takes more rejections with regenerate at once than the pool has connections, each with its job', async () => {
+  const { request, keys } = harness;
+  const count = harness.db.pool.options.max + 4;
+  const { topics } = await companyWithPendingTopics('Busy Roasters', count);
+  const rejected = await Promise.all(topics.map((row) => request('POST', `/api/v1/content/topics/${row.id}/reject`, { key: keys.supervisor, body: { reason: 'Name one brewing method', regenerate: true } })));
+  expect(rejected.map((answer) => answer.status)).toEqual(topics.map(() => 200));
+  for (const answer of rejected) {
+    const job = await waitForTask(harness.engine, answer.body.regeneration_job_id as string, ['completed', 'failed', 'cancelled'], 60_000);
+    expect(job.result).toMatchObject({ rewritten: true });
+  }
+}, 180_000);

@@ -36,6 +36,7 @@
  * (pipeline-task.ts).
  */
 import { activeStatuses, appendEvents, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
+import { NotFoundError } from '../../errors.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
 import { submitRegeneration } from './regeneration.ts';
@@ -156,9 +157,16 @@ async function pendingDecisionWait(engine: Engine, tenant: string, runTaskId: st
   return waits.find((waitpoint) => waitpoint.key.startsWith(decisionWaitPrefix))?.id;
 }
 
-/** The runs among `runTaskIds` that will still read their gates: active and not being cancelled. */
-async function activeRuns(engine: Engine, tenant: string, runTaskIds: string[]): Promise<string[]> {
-  const runs = await Promise.all(runTaskIds.map((id) => engine.getTask(id, { tenant }).catch(() => undefined)));
+/**
+ * The runs among `runTaskIds` that will still read their gates: active and not being cancelled.
+ * Read through the deciding transaction, which holds a connection already.
+ */
+async function activeRuns(engine: Engine, transaction: PoolClient, tenant: string, runTaskIds: string[]): Promise<string[]> {
+  const runs: Array<Awaited<ReturnType<Engine['getTask']>> | undefined> = [];
+  for (const id of runTaskIds) runs.push(await engine.getTask(id, { tenant, database: transaction }).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }));
   return runs.flatMap((run) => (run && activeStatuses.includes(run.status) && run.cancel_requested_at === null ? [run.id] : []));
 }
 
@@ -180,16 +188,19 @@ async function decideAndWake(services: ContentServices & { engine: Engine }, whe
   // After the commit: the runs whose gates the decision closed and that it has not woken (the one
   // whose wait it completed, if any). A run may have registered its wait between our look and our
   // commit, and a decision on a company's personas closes the gates of every run waiting for it.
+  // The decision has committed by then: a failure to wake a run is logged, never answered as the
+  // decision's failure (a client retrying it would be told it was already made).
   const wakeOthers = async (woken: string | undefined): Promise<void> => {
     for (const runTaskId of runs) {
       if (runTaskId === woken) continue;
-      const registered = await pendingDecisionWait(engine, where.tenant, runTaskId);
-      if (!registered) continue;
-      await engine.completeWaitpoint({ id: registered, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by }).catch((error: unknown) => {
+      try {
+        const registered = await pendingDecisionWait(engine, where.tenant, runTaskId);
+        if (registered) await engine.completeWaitpoint({ id: registered, tenant: where.tenant, payload: { ...where, decision: decision.decision }, completedBy: decision.by });
+      } catch (error) {
         // Resolved by now (the run's check saw the decision, or another decision woke it): done.
-        if (error instanceof WaitpointResolvedError) return;
+        if (error instanceof WaitpointResolvedError) continue;
         services.logger.warn({ err: error, runTaskId }, 'a decision committed but could not wake its run; the run re-reads its gates within the hour');
-      });
+      }
     }
   };
   if (waitpointId) {
@@ -275,7 +286,7 @@ export async function decide(services: ContentServices & { engine: Engine }, req
   } else {
     await decideAndWake(services, { tenant: request.tenant, kind: request.kind, entityId: request.id }, decision, work, async (transaction, runs) => {
       // Which of the runs whose gates closed will read them: asked once, for both uses.
-      const readers = runs.length > 0 ? await activeRuns(services.engine, request.tenant, runs) : [];
+      const readers = runs.length > 0 ? await activeRuns(services.engine, transaction, request.tenant, runs) : [];
       await assignRegeneration(transaction, readers);
       await announce(transaction, readers);
     });

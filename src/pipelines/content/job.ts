@@ -15,7 +15,7 @@
  * overhead 81 -> 39 ms, the social stage's 140 -> 110 ms (medians).
  */
 import type { z } from 'zod';
-import { defineTask, type AnyTaskDefinition, type TaskContext, type TaskDefinition } from '../../kit/index.ts';
+import { defineTask, type AnyTaskDefinition, type Queryable, type TaskContext, type TaskDefinition } from '../../kit/index.ts';
 import type { TaskUsage } from '../../llm/index.ts';
 import { usageTotals } from '../llm-usage-totals.ts';
 import type { ContentServices } from './services.ts';
@@ -58,8 +58,8 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
     // The paid plans' queue is for paid plans on every submit path: the API's job routes pick the
     // type from the plan, but the generic submit, the CLI and a child take a task type by name,
     // and a free company's job there would run ahead of paying tenants'.
-    ...(summary.queue === priorityQueue ? { admit: async ({ tenant, input }: { tenant: string; input: Input }) => {
-      const company = await getCompany(services.pool, tenant, input.company_id).catch((error: unknown) => {
+    ...(summary.queue === priorityQueue ? { admit: async ({ tenant, input, database }: { tenant: string; input: Input; database: Queryable }) => {
+      const company = await getCompany(database, tenant, input.company_id).catch((error: unknown) => {
         if (error instanceof NotFoundError) return undefined;
         throw error;
       });

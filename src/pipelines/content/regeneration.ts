@@ -2,22 +2,17 @@
  * The job of its own that a rejection with `regenerate` gets when no run will act on it, and how
  * that job knows the rejection it answers still stands.
  *
- * The engine cannot submit inside the deciding transaction, so the job is submitted from inside
- * it, before the commit, while that transaction holds the rejected row's lock (its UPDATE took
- * it). A process dying anywhere in between then loses nothing and leaves no row behind:
+ * The job is written in the deciding transaction (`engine.submitWithin`), after the rejection's
+ * UPDATE: the rejection and its job commit together or not at all, and a process dying anywhere
+ * in between loses nothing and leaves no row behind. No second connection is taken while the
+ * deciding one is held (submitting through the pool from inside it did, and a burst of
+ * rejections could hold every connection of the pool, each waiting for another).
  *
- * - before the submit reached the database: the transaction rolls back, nothing happened, and the
- *   row is `pending_approval` for the supervisor to reject again;
- * - after the submit, before the commit: the rejection rolls back and its job finds the row not
- *   rejected at its start, so it does nothing;
- * - after the commit: the job exists and rewrites the row.
- *
- * The job may start before the rejection commits. Its first step reads the row `FOR SHARE`, which
- * waits for the deciding transaction to commit or roll back, and goes on only when the row is
- * still `rejected` by that decision: its `rejected_at`, the deciding transaction's `now()`, is in
- * the job's input. A later rejection of the same row has another `rejected_at`, so a job whose
- * rejection rolled back can never take a later one's place, and each rejection's job runs once
- * (its idempotency key is derived from the same rejection).
+ * The job's first step reads the row `FOR SHARE` and goes on only while it is still `rejected` by
+ * that decision: its `rejected_at`, the deciding transaction's `now()`, is in the job's input. A
+ * later decision on the row (a person's submit, another rejection, which has another
+ * `rejected_at`) means there is nothing left for this job to do, and each rejection's job runs
+ * once (its idempotency key is derived from the same rejection).
  */
 import type { Engine, PoolClient, Queryable } from '../../kit/index.ts';
 import { getCompany } from './companies-store.ts';
@@ -63,7 +58,7 @@ export interface RegenerationRequest {
 
 /**
  * Submits the job that rewrites a rejected row no run will act on; returns its id. Call it inside
- * the deciding transaction, after the rejection's UPDATE: the job goes on only if that transaction
+ * the deciding transaction, after the rejection's UPDATE: the job exists only if that transaction
  * commits (see above).
  */
 export async function submitRegeneration(services: ContentServices & { engine: Engine }, transaction: PoolClient, request: RegenerationRequest): Promise<string> {
@@ -77,7 +72,7 @@ export async function submitRegeneration(services: ContentServices & { engine: E
   const row = found.rows[0]!;
   const company = await getCompany(transaction, request.tenant, row.company_id);
   const submit = async (jobType: JobType, input: Record<string, unknown>): Promise<string> => {
-    const { task } = await engine.submit({
+    const { task } = await engine.submitWithin(transaction, {
       taskType: taskTypeFor(jobType, company.plan),
       tenant: request.tenant,
       projectId: company.id,

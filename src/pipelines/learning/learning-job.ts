@@ -64,11 +64,13 @@ export function createLearningTask(services: ResolvedLearningServices) {
     // The seed's throttle, on every path a quick run is submitted by (the API's generic submit
     // and the dashboard's form as well as /jobs/start and the CLI): at most one per tenant per
     // window, else 429 learning_throttled. A submit that did not create the run gives it back.
-    async admit({ tenant, input }) {
+    // Through `database`, where the submit writes: a submit in a caller's transaction takes the
+    // slot with it, and a rollback gives it back.
+    async admit({ tenant, input, database }) {
       if (input.mode !== 'quick') return undefined;
-      const slot = await claimQuickSlot(pool, tenant, config.learningQuickIntervalSeconds);
+      const slot = await claimQuickSlot(database, tenant, config.learningQuickIntervalSeconds);
       if (!slot.claimed) throw new LearningThrottledError(slot.retryAfterSeconds, config.learningQuickIntervalSeconds);
-      return () => releaseQuickSlot(pool, tenant);
+      return () => releaseQuickSlot(database, tenant);
     },
     async run(context: TaskContext<LearningJobInput>): Promise<LearningResult> {
       // This attempt's source, watched for a call it keeps retrying when the deadline cuts it off.
