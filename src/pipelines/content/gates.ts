@@ -105,16 +105,19 @@ export async function approveGates(transaction: PoolClient, runTaskId: string, k
  * rows are read share-locked, so a decision committing meanwhile is waited for and seen here, and
  * one that starts later waits for this commit and finds the gate open.
  */
-export async function closeGatesOfDecidedRows(transaction: PoolClient, scope: { runTaskId: string; tenant: string; kind: Exclude<GateKind, 'personas'> }, entityIds: string[]): Promise<void> {
+export async function closeGatesOfDecidedRows(transaction: PoolClient, scope: { runTaskId: string; tenant: string; kind: Exclude<GateKind, 'personas'> }, entityIds: string[]): Promise<number> {
+  let closed = 0;
   for (const state of await reviewStates(transaction, scope.tenant, scope.kind, entityIds, { lock: true })) {
     const decision: GateDecision | undefined = state.status === 'approved' || state.status === 'published'
       ? { decision: 'approved', by: state.approved_by ?? 'unknown', reason: null, regenerate: false }
       // A rejection with `regenerate` that found no run waiting got a job of its own (regeneration.ts).
       : state.status === 'rejected' ? { decision: 'rejected', by: state.rejected_by ?? 'unknown', reason: state.rejection_reason, regenerate: false } : undefined;
     if (!decision) continue;
-    await transaction.query('UPDATE content_gates SET decision = $4, decided_at = now() WHERE run_task_id = $1 AND kind = $2 AND entity_id = $3 AND decided_at IS NULL',
+    const updated = await transaction.query('UPDATE content_gates SET decision = $4, decided_at = now() WHERE run_task_id = $1 AND kind = $2 AND entity_id = $3 AND decided_at IS NULL',
       [scope.runTaskId, scope.kind, state.id, JSON.stringify(decision)]);
+    closed += updated.rowCount ?? 0;
   }
+  return closed;
 }
 
 /**

@@ -19,7 +19,7 @@
  * selection closes its gate and fails the run (`approval_timed_out`): with nothing selected there
  * is nothing to go on with.
  */
-import { pipelinedStep, type AnyTaskDefinition, type ChildOutcome, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
+import { pipelinedStep, withTransaction, type AnyTaskDefinition, type ChildOutcome, type PipelinedStep, type TaskContext } from '../../kit/index.ts';
 import { PermanentError } from '../../errors.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
@@ -450,6 +450,9 @@ async function decideAll(services: ContentServices, context: TaskContext<Pipelin
     // row to be read as it is now.
     if (reopened) continue;
     const undecided = ids.filter((id) => !current.get(id)?.decided_at);
+    // A gate opened before its row's decision was looked for at opening (a run parked across the
+    // upgrade that added it): closed here with the row's decision, then everything read again.
+    if (undecided.length > 0 && (await withTransaction(pool, (transaction) => closeGatesOfDecidedRows(transaction, { runTaskId: taskId, tenant, kind }, undecided))) > 0) continue;
     if (undecided.length === 0) {
       const approved = ids.filter((id) => current.get(id)?.decision?.decision === 'approved' || approvedSince.has(id));
       return context.step(endedKey, async () => approved);
