@@ -177,7 +177,9 @@ function describeThrown(value: unknown): string {
   }
   if (text === undefined || /^\[object \w+\]$/.test(text)) {
     try {
-      const json = JSON.stringify(value, (_key, entry: unknown) => (typeof entry === 'bigint' ? entry.toString() : entry));
+      // Some clients throw plain objects holding the request they made, headers and keys included:
+      // those fields are left out of what users can read.
+      const json = JSON.stringify(value, (key, entry: unknown) => (secretKey.test(key) ? '[removed]' : typeof entry === 'bigint' ? entry.toString() : entry));
       if (json !== undefined) return json.length > thrownJsonChars ? `${json.slice(0, thrownJsonChars)}...` : json;
     } catch {
       // A cycle: the tag below.
@@ -187,3 +189,4 @@ function describeThrown(value: unknown): string {
 }
 
 const thrownJsonChars = 2_000;
+const secretKey = /^(?:headers|authorization|proxy-authorization|cookie|set-cookie|config|request|password|passwd|secret|client_secret|token|access_token|refresh_token|api_?key|x-api-key)$/i;

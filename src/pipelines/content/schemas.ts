@@ -31,7 +31,7 @@ export { jobTypeNames, jobTypeOf, jobTypes, priorityQueue, taskTypeFor, type Job
 // ---- Job inputs -------------------------------------------------------------------------------
 
 const companyId = z.uuid();
-/** Personas a job names: each once (two of a topics job's steps would share one persona's key). */
+/** Personas a topics job names: each once (two of its steps would share one persona's key). */
 const personaIdList = z.array(z.uuid()).min(1).max(12).refine((ids) => new Set(ids).size === ids.length, 'names a persona more than once');
 export const dnaInput = z.object({ company_id: companyId }).strict();
 export type DnaInput = z.infer<typeof dnaInput>;
@@ -167,7 +167,9 @@ export const pipelineInput = z.object({
   month: z.number().int().min(1).max(12),
   posts_count: z.number().int().min(1).max(60).default(8),
   /** Personas to use; without them the run waits for a selection (`POST personas/select/`). @default none */
-  persona_ids: personaIdList.optional(),
+  // Each once: a repeat is dropped (the selection takes each persona once; a run stored before
+  // the topics jobs refused repeats replays with the same input).
+  persona_ids: z.array(z.uuid()).min(1).max(12).transform((ids) => [...new Set(ids)]).optional(),
   /** Select the first personas the plan allows instead of waiting for a selection. @default false */
   auto_select_personas: z.boolean().default(false),
   /** Approve every topic and post as it is submitted (benchmarks, trusted tenants). @default false */
