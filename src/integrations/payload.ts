@@ -35,6 +35,9 @@ function optionalNumber(number: z.ZodNumber) {
   ]).nullish();
 }
 
+/** A department's number (`codeDepNumber`): its place in the cascade, as every gather input takes it. */
+export const departmentNumber = z.number().int().min(0).max(100_000);
+
 /** A department as Payload returns it (ids may be numbers on SQL adapters). */
 export const payloadDepartment = z.object({
   id: z.union([z.string(), z.number()]).transform(String),
@@ -42,8 +45,10 @@ export const payloadDepartment = z.object({
   name: z.string().min(1),
   description: z.string().nullish().transform((value) => value ?? ''),
   // A number, or digits as text (some adapters send numbers as strings). Not coerced: null, "" and
-  // booleans would become 0 or 1 and put a department with no number first in the cascade.
-  codeDepNumber: z.union([z.number().int(), z.string().trim().regex(/^\d+$/, 'a whole number').transform(Number)]),
+  // booleans would become 0 or 1 and put a department with no number first in the cascade. In
+  // the range the gather takes (`departmentNumber`): one outside it failed the run at its first
+  // department's end, when that department's evaluation was submitted, after it was paid for.
+  codeDepNumber: z.union([z.number(), z.string().trim().regex(/^\d+$/, 'a whole number').transform(Number)]).pipe(departmentNumber),
   gatherCheck: z.boolean().nullish().transform((value) => value ?? true),
   isActive: z.boolean().nullish().transform((value) => value ?? true),
   defaultModel: z.string().nullish().transform((value) => (value && value.trim().length > 0 ? value.trim() : null)),

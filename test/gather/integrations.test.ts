@@ -80,14 +80,24 @@ it('takes departments from Payload (exact query, API-key auth) and indexes, sear
   expect(ofType(events, 'automation_warning')).toHaveLength(0);
 });
 
-it('fails with a clear error when Payload fails, and never invents departments', async () => {
+it('retries a Payload outage, fails with a clear error when it outlasts every attempt, and never invents departments', async () => {
+  // Down for one attempt (the client's three tries): the run tries again after its backoff and
+  // gathers, as the seeds' autoretry did.
   payload.fail({ kind: 'status', status: 500 }, { kind: 'status', status: 502 }, { kind: 'status', status: 503 });
+  const outage = await run('payload-blip');
+  expect(outage.task.status).toBe('completed');
+  expect(outage.task.attempts).toBe(2);
+  expect(ofType(outage.events, 'automation_error')).toEqual([expect.objectContaining({ code: 'dependency_failed', will_retry: true })]);
+
+  // Down for every attempt: failed, saying so.
+  const attempts = outage.task.max_attempts;
+  payload.fail(...Array.from({ length: attempts * 3 }, () => ({ kind: 'status' as const, status: 503 })));
   const unavailable = await run('payload-down');
   expect(unavailable.task.status).toBe('failed');
-  expect(unavailable.task.attempts).toBe(1);
+  expect(unavailable.task.attempts).toBe(attempts);
   expect(unavailable.task.error).toMatchObject({ code: 'dependency_failed' });
   expect((unavailable.task.error as { message: string }).message).toMatch(/Payload CMS.*503.*never invented/s);
-  expect(ofType(unavailable.events, 'automation_error')).toEqual([expect.objectContaining({ code: 'dependency_failed', will_retry: false })]);
+  expect(ofType(unavailable.events, 'automation_error').at(-1)).toEqual(expect.objectContaining({ code: 'dependency_failed', will_retry: false }));
   expect(ofType(unavailable.events, 'department_started')).toHaveLength(0);
 
   payload.fail({ kind: 'status', status: 401 });
@@ -100,17 +110,21 @@ it('fails with a clear error when Payload fails, and never invents departments',
   expect(garbled.task.status).toBe('failed');
   expect((garbled.task.error as { message: string }).message).toContain('not JSON');
 
-  const items = await database.pool.query("SELECT 1 FROM gather_items WHERE project_id LIKE 'payload-%' AND project_id <> 'payload-project'");
+  // Nothing gathered by the runs that failed (the one retried through its outage gathered).
+  const items = await database.pool.query("SELECT 1 FROM gather_items WHERE project_id LIKE 'payload-%' AND project_id NOT IN ('payload-project', 'payload-blip')");
   expect(items.rowCount).toBe(0);
 });
 
-it('refuses Payload departments it cannot key a gather by: a repeated slug, a slug outside the rule, no number', async () => {
+it('refuses Payload departments it cannot key a gather by: a repeated slug, a slug outside the rule, no number or one out of range', async () => {
   const valid = payload.departments;
   try {
     const cases: Array<{ project: string; departments: Array<Record<string, unknown>>; message: RegExp }> = [
       { project: 'payload-twice', departments: [...valid, { ...valid[1]!, id: 15, name: 'Story Two', codeDepNumber: 4 }], message: /two departments to gather have the slug "story"/ },
       { project: 'payload-slug', departments: [{ ...valid[1]!, slug: 'Story Dept' }], message: /department slug "Story Dept" is not one taskloom can key a gather by/ },
       { project: 'payload-number', departments: [{ ...valid[1]!, codeDepNumber: null }], message: /department 0 of GET .* is invalid \(codeDepNumber/ },
+      // Past the numbers an evaluation takes: refused before anything is gathered, not after the
+      // first department was paid for, when its evaluation was submitted.
+      { project: 'payload-number-range', departments: [{ ...valid[1]!, codeDepNumber: 100_001 }], message: /department 0 of GET .* is invalid \(codeDepNumber/ },
       // A boolean is no threshold: coerced, `true` was 1, which every department reached at once.
       { project: 'payload-threshold', departments: [{ ...valid[1]!, coordinationSettings: { minQualityThreshold: true } }], message: /department 0 of GET .* is invalid \(coordinationSettings\.minQualityThreshold/ },
     ];

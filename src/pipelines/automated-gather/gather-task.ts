@@ -133,10 +133,13 @@ export function createGatherTask(services: ResolvedGatherServices) {
           } catch (error) {
             // taskloom's own table failing is the database's error, retried like any other.
             if (signal.aborted || services.departments.kind === 'table') throw error;
-            // Never invent departments: the run fails, saying where the list was to come from.
+            // Never invent departments: the attempt fails, saying where the list was to come from.
+            // An outage (network, 5xx, 429: the client's own retries did not outlast it) is
+            // retried with the task's backoff, as the seeds' autoretry did; a refusal (4xx), a
+            // body that is not JSON or an invalid department will not mend by itself.
             const cause = serializeError(error);
             throw new DependencyError('Payload CMS', `could not load the departments to gather (${cause.message}). Departments are never invented: fix Payload CMS or unset PAYLOAD_API_URL to use taskloom's departments table.`, {
-              details: { source: services.departments.kind }, retryable: false, cause: error,
+              details: { source: services.departments.kind }, retryable: isTaskloomError(error) ? error.retryable : true, cause: error,
             });
           }
           if (departments.length === 0) {

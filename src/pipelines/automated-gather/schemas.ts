@@ -4,6 +4,7 @@
  * outputs asked of the models. One zod schema per shape drives validation and types.
  */
 import { z } from 'zod';
+import { departmentNumber } from '../../integrations/payload.ts';
 import type { LlmUsageTotals } from '../llm-usage-totals.ts';
 
 // Defined with the pipeline's task types, which its definition lists without loading these schemas.
@@ -27,7 +28,7 @@ export type AutomatedGatherInput = z.infer<typeof automatedGatherInput>;
 /** Seed 001 evaluation trigger: `{project_id, department_number, user_id, auto_triggered}`. */
 export const evaluateDepartmentInput = z.object({
   project_id: z.string().trim().min(1).max(200),
-  department_number: z.number().int().min(0).max(100_000).optional().describe('codeDepNumber of the department.'),
+  department_number: departmentNumber.optional().describe('codeDepNumber of the department.'),
   department: z.string().trim().min(1).max(100).optional().describe('Department slug (either this or department_number).'),
   user_id: z.string().trim().min(1).max(200).optional(),
   auto_triggered: z.boolean().default(false),
@@ -46,7 +47,7 @@ export const department = z.object({
   slug: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').max(100),
   name: z.string().min(1).max(200),
   description: z.string().max(4000).default(''),
-  codeDepNumber: z.number().int().min(0).max(100_000),
+  codeDepNumber: departmentNumber,
   gatherCheck: z.boolean().default(true),
   isActive: z.boolean().default(true),
   defaultModel: z.string().min(1).max(200).nullable().default(null),
