@@ -317,6 +317,9 @@ export function createTaskContext<Input>(
     },
 
     async submit(taskType: string, childInput: unknown, options: { projectId?: string; idempotencyKey?: string } = {}): Promise<{ taskId: string }> {
+      // As for a child: a cancelled task starts no more work (a task submitted here has no parent,
+      // so no cancel would reach it).
+      if (abortReason(signal) === 'cancelled') throw signal.reason;
       const submitted = await dependencies.submit({
         taskType,
         input: childInput,

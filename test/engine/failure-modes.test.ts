@@ -135,6 +135,22 @@ const submitsAfterCancel = defineTask({
   },
 });
 
+const submitsTaskAfterCancel = defineTask({
+  type: 'test_submits_task_after_cancel',
+  description: 'ignores its cancel and submits a task of its own (no parent)',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    await engine.cancel(context.taskId);
+    await new Promise<void>((resolve) => {
+      if (context.signal.aborted) resolve();
+      else context.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await context.submit(childOfCancelled.type, {}, { idempotencyKey: `after-cancel:${context.taskId}` });
+    return null;
+  },
+});
+
 const gates = new Gates();
 
 const runsUntilCancelled = defineTask({
@@ -169,7 +185,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
   refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => refusing.close(() => resolve()));
-  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
 });
 
@@ -233,6 +249,13 @@ it('refuses a child submitted by a task already cancelled', async () => {
   await waitForStatus(engine, task.id, ['cancelled']);
   const children = await database.pool.query('SELECT 1 FROM tasks WHERE parent_task_id = $1', [task.id]);
   expect(children.rowCount).toBe(0);
+});
+
+it('refuses a task a cancelled task submits of its own, which no cancel would reach', async () => {
+  const { task } = await engine.submit({ taskType: submitsTaskAfterCancel.type, input: {} });
+  await waitForStatus(engine, task.id, ['cancelled']);
+  const submitted = await database.pool.query('SELECT 1 FROM tasks WHERE idempotency_key = $1', [`after-cancel:${task.id}`]);
+  expect(submitted.rowCount).toBe(0);
 });
 
 it('cancels a child whose submit committed after its parent\'s cancel had listed the children', async () => {
