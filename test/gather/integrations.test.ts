@@ -142,6 +142,12 @@ it('refuses Payload departments it cannot key a gather by: a repeated slug, a sl
     const evaluation = await waitForStatus(harness.engine, ambiguous.task.id, ['completed', 'failed'], 20_000);
     expect(evaluation.status).toBe('failed');
     expect((evaluation.error as { message: string }).message).toContain('character and story share number 2');
+    // A slug and a number naming two departments: which was meant is not guessed.
+    payload.departments = valid;
+    const mismatched = await harness.engine.submit({ taskType: 'evaluate_department', input: { project_id: 'payload-mismatched', department: 'story', department_number: 2, auto_triggered: false } });
+    const refusedEvaluation = await waitForStatus(harness.engine, mismatched.task.id, ['completed', 'failed'], 20_000);
+    expect(refusedEvaluation.status).toBe('failed');
+    expect((refusedEvaluation.error as { message: string }).message).toContain('Department story has number 1, not 2');
     // A number Payload sends as text is read as that number; a cleared threshold ("") is absent
     // (the default, 80, applies), not 0.
     payload.departments = [{ ...valid[1]!, codeDepNumber: '1', coordinationSettings: { minQualityThreshold: '', maxRetries: '2' } }];

@@ -2,7 +2,7 @@
  * SQL for `gather_items`: the rows the pipeline writes and the API reads. Every query is scoped
  * by tenant and project.
  */
-import { isoTimestamp, type Queryable } from '../../kit/index.ts';
+import { isoTimestamp, isUuid, type Queryable } from '../../kit/index.ts';
 
 export interface AutomationMetadata {
   taskId: string;
@@ -186,10 +186,16 @@ function encodeCursor(row: { cursorAt: string; id: string }): string {
 
 export class InvalidItemCursorError extends Error {}
 
+/** An item's created_at as listItems writes it into a cursor (microseconds, UTC). */
+const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
 function decodeCursor(cursor: string): [string, string] {
   try {
     const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && !Number.isNaN(Date.parse(value[0]))) {
+    // The shapes listItems writes: its own timestamp text and an item's uuid. Anything else is
+    // refused here, naming the cursor, not left to the database's out-of-range error, which names
+    // no field (JavaScript's Date.parse takes "1" for a date).
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && cursorTime.test(value[0]) && isUuid(value[1])) {
       return [value[0], value[1]];
     }
   } catch {
