@@ -251,3 +251,11 @@ it('keeps tenants apart at the Brain service: a tenant other than default sends 
   expect(brain.nodes.filter((node) => node.projectId === 'shared-film')).toEqual([]);
   expect(brain.nodes.filter((node) => node.projectId === 'tenant:studio-b:shared-film')).toHaveLength(1);
 });
+
+it('takes a Brain duplicate match that carries only its id, and reads a similarity sent as text', async () => {
+  // A service that answers matches as ids with scores as text (a Python service's Decimal, say).
+  const answered = { duplicates: [{ id: 'n1', similarity: '0.97' }, { id: 'n2', similarity: '0.5' }, { similarity: 0.99 }] };
+  const client = createBrainServiceClient({ baseUrl: 'http://brain.test', fetch: async () => new Response(JSON.stringify(answered), { status: 200, headers: { 'content-type': 'application/json' } }) });
+  const found = await client.searchDuplicates({ tenant: 'default', projectId: 'film', department: 'story', content: 'A lighthouse keeper finds a map.', threshold: 0.9 });
+  expect(found.map((node) => [node.id, node.score])).toEqual([['n1', 0.97]]);
+});

@@ -51,15 +51,22 @@ function findList(body: unknown, keys: string[]): unknown[] {
   return [];
 }
 
-function toNode(value: unknown, index: number): BrainNode | undefined {
+/**
+ * A node of a Brain answer. Without text it is no context and is left out, unless `idOnly`: a
+ * duplicate match is a match whatever it carries. A score sent as text ("0.97") is read as its
+ * number; one that is no number is left out (the match then stands on the service's threshold).
+ */
+function toNode(value: unknown, index: number, options: { idOnly?: boolean } = {}): BrainNode | undefined {
   const record = asRecord(value);
   if (!record) return typeof value === 'string' ? { id: `node-${index}`, content: value } : undefined;
   const properties = asRecord(record.properties) ?? {};
   const content = [record.content, record.text, record.summary, properties.content, properties.summary].find((candidate): candidate is string => typeof candidate === 'string' && candidate.length > 0);
-  if (!content) return undefined;
-  const score = [record.similarity, record.score].find((candidate): candidate is number => typeof candidate === 'number');
+  if (!content && !(options.idOnly && (record.id !== undefined || record._id !== undefined))) return undefined;
+  const score = [record.similarity, record.score]
+    .map((candidate) => (typeof candidate === 'string' && candidate.trim() !== '' ? Number(candidate) : candidate))
+    .find((candidate): candidate is number => typeof candidate === 'number' && Number.isFinite(candidate));
   const department = [record.department, properties.department].find((candidate): candidate is string => typeof candidate === 'string');
-  return { id: String(record.id ?? record._id ?? `node-${index}`), content, ...(department ? { department } : {}), ...(score === undefined ? {} : { score }) };
+  return { id: String(record.id ?? record._id ?? `node-${index}`), content: content ?? '', ...(department ? { department } : {}), ...(score === undefined ? {} : { score }) };
 }
 
 export function createBrainServiceClient(options: BrainServiceOptions): Brain {
@@ -122,7 +129,7 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
         limit: String(request.limit ?? 12),
       });
       const body = await call('GET', `/api/v1/context/department?${query.toString()}`, undefined, request.signal);
-      const nodes = findList(body, ['nodes', 'results', 'items', 'relevantNodes']).map(toNode).filter((node): node is BrainNode => node !== undefined);
+      const nodes = findList(body, ['nodes', 'results', 'items', 'relevantNodes']).map((value, index) => toNode(value, index)).filter((node): node is BrainNode => node !== undefined);
       const record = asRecord(body);
       const summary = [record?.aggregatedSummary, record?.summary, asRecord(record?.context)?.summary].find((value): value is string => typeof value === 'string' && value.length > 0);
       return summary ? [{ id: 'summary', content: summary }, ...nodes] : nodes;
@@ -153,7 +160,7 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
         ...(request.department ? { department: request.department } : {}),
       }, request.signal);
       return findList(body, ['duplicates', 'matches', 'results', 'nodes'])
-        .map(toNode)
+        .map((value, index) => toNode(value, index, { idOnly: true }))
         .filter((node): node is BrainNode => node !== undefined && (node.score === undefined || node.score >= request.threshold));
     },
     async analyzeCoverage(request): Promise<CoverageAnalysis | null> {
