@@ -59,6 +59,12 @@ it('starts a run, follows it to the end and lists its items, departments and eva
   const set = JSON.parse(await cli('departments', '--project', 'cli-film', '--set', file).finally(() => rm(folder, { recursive: true, force: true }))) as { source: string; departments: Array<{ slug: string }> };
   expect(set.source).toBe('project');
   expect(set.departments.map((entry) => entry.slug)).toEqual(['story']);
+  // A model no provider here serves is refused, as the API refuses it, and nothing is replaced.
+  const unusableFolder = await mkdtemp(path.join(os.tmpdir(), 'taskloom-departments-'));
+  const unusable = path.join(unusableFolder, 'departments.json');
+  await writeFile(unusable, JSON.stringify([{ slug: 'visual', name: 'Visual', codeDepNumber: 3, defaultModel: 'google:gemini-2.5-pro' }]));
+  await expect(cli('departments', '--project', 'cli-film', '--set', unusable).finally(() => rm(unusableFolder, { recursive: true, force: true }))).rejects.toThrow(/needs provider "google", which is not configured/);
+  expect((JSON.parse(await cli('departments', '--project', 'cli-film')) as { departments: Array<{ slug: string }> }).departments.map((entry) => entry.slug)).toEqual(['story']);
 
   const output = await cli('start', '--project', 'cli-film', '--max-iterations', '5', '--wait');
   const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);

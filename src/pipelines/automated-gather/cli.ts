@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { Engine, TaskEvent, TaskRecord } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
-import { createDepartmentSource, listTableDepartments, replaceProjectDepartments } from './departments.ts';
+import { createDepartmentSource, listTableDepartments, replaceProjectDepartments, unusableModels } from './departments.ts';
 import { listEvaluations } from './evaluations-store.ts';
 import { listItems } from './items-store.ts';
 import { departmentsUpdate, gatherTaskType } from './schemas.ts';
@@ -150,6 +150,10 @@ export function gatherCommand(runtime: Runtime): Command {
       if (options.set) {
         const parsed = departmentsUpdate.safeParse(await readDepartmentsFile(options.set));
         if (!parsed.success) throw new ValidationError(`${options.set}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+        // As `PUT /departments` does: a model no provider here can serve is refused now, not when a run starts.
+        const { createLlmGateway } = await import('../../llm/index.ts');
+        const unusable = unusableModels(createLlmGateway({ config, pool: database.pool, logger: runtime.logger }), parsed.data.departments);
+        if (unusable.length > 0) throw new ValidationError(`${options.set}: ${unusable.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
         const departments = await replaceProjectDepartments(database.pool, options.tenant, options.project, parsed.data);
         process.stdout.write(`${JSON.stringify({ source: 'project', departments }, null, 2)}\n`);
         return;
