@@ -10,7 +10,11 @@ export interface AutomationMetadata {
   departmentName: string;
   departmentNumber: number;
   iteration: number;
-  /** The department's quality score before this item's iteration (null on the first). */
+  /**
+   * The department's quality score after this item's iteration, once its quality step has
+   * committed (before that, the score before the iteration: null on the first). The copy the
+   * Brain service indexed with the item keeps the score before: it is indexed before the scoring.
+   */
   qualityScore: number | null;
   model: string;
   /** Brain nodes (or earlier items) the generation was given as context. */
