@@ -31,7 +31,7 @@ const offline = new OfflineLanguageModel('default');
 /** While set, a topic's rewrite (its prompt quotes the rejection) waits for `release`. */
 let held: { started: () => void; release: Promise<void> } | undefined;
 /** While set, the next blog post outline waits for `release` (the hold is taken by that call). */
-let heldOutline: { started: () => void; release: Promise<void> } | undefined;
+let heldOutline: typeof held;
 
 const writer = new MockLanguageModelV4({
   provider: 'mock',
@@ -53,34 +53,33 @@ const writer = new MockLanguageModelV4({
   },
 });
 
-/** Holds the next blog post's outline; resolves `started` when its model call begins. */
-function holdNextOutline(): { started: Promise<void>; release: () => void } {
-  let started!: () => void;
-  let release!: () => void;
-  const startedPromise = new Promise<void>((resolve) => {
-    started = resolve;
-  });
-  heldOutline = { started, release: new Promise<void>((resolve) => {
-    release = resolve;
-  }) };
-  return { started: startedPromise, release };
-}
+interface Hold { started: () => void; release: Promise<void> }
 
-/** Holds the next topic rewrite; resolves `started` when its model call begins. */
-function holdNextRewrite(): { started: Promise<void>; release: () => void } {
+/** A hold for the next call it matches: `started` resolves when that call begins; `release` lets it answer. */
+function holdNext(set: (hold: Hold | undefined) => void): { started: Promise<void>; release: () => void } {
   let started!: () => void;
   let release!: () => void;
   const startedPromise = new Promise<void>((resolve) => {
     started = resolve;
   });
-  held = { started, release: new Promise<void>((resolve) => {
+  set({ started, release: new Promise<void>((resolve) => {
     release = resolve;
-  }) };
+  }) });
   return { started: startedPromise, release: () => {
-    held = undefined;
+    set(undefined);
     release();
   } };
 }
+
+/** Holds the next blog post's outline. */
+const holdNextOutline = () => holdNext((hold) => {
+  heldOutline = hold;
+});
+
+/** Holds the next topic rewrite. */
+const holdNextRewrite = () => holdNext((hold) => {
+  held = hold;
+});
 
 let harness: ContentHarness;
 

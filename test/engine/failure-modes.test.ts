@@ -119,17 +119,22 @@ const childOfCancelled = defineTask({
   },
 });
 
+/** A handler cancelling its own task and going on once its signal has heard the cancel. */
+async function cancelItselfAndHear(taskId: string, signal: AbortSignal): Promise<void> {
+  await engine.cancel(taskId);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
 const submitsAfterCancel = defineTask({
   type: 'test_submits_after_cancel',
   description: 'ignores its cancel and submits a child',
   queue: 'default',
   input: z.object({}),
   async run(context) {
-    await engine.cancel(context.taskId);
-    await new Promise<void>((resolve) => {
-      if (context.signal.aborted) resolve();
-      else context.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await cancelItselfAndHear(context.taskId, context.signal);
     await context.submitChild('late', childOfCancelled.type, {});
     return null;
   },
@@ -141,11 +146,7 @@ const submitsTaskAfterCancel = defineTask({
   queue: 'default',
   input: z.object({}),
   async run(context) {
-    await engine.cancel(context.taskId);
-    await new Promise<void>((resolve) => {
-      if (context.signal.aborted) resolve();
-      else context.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await cancelItselfAndHear(context.taskId, context.signal);
     await context.submit(childOfCancelled.type, {}, { idempotencyKey: `after-cancel:${context.taskId}` });
     return null;
   },
