@@ -213,3 +213,18 @@ it('rewrites a post that is not rejected when asked by hand with a reason, as it
   expect(job.result_data).not.toHaveProperty('rewritten');
   expect(await postOfTopic(harness, ownCompany, topicId!)).toMatchObject({ id: pending.id, status: 'pending_approval', version: pending.version + 1 });
 }, 120_000);
+
+it('leaves a post a person edited and submitted before a run\'s rewrite of its rejected version started', async () => {
+  const { request, keys } = harness;
+  const { companyId: ownCompany, topicIds: [topicId] } = await companyWithTopics(harness, { name: 'Early Fix Roasters', year: 2027, month: 9, count: 1, approved: true });
+  const postId = (await runJob(harness, ownCompany, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 })).result_data.blog_post_id as string;
+  const rejected = (await request('POST', `/api/v1/content/posts/${postId}/reject`, { key: keys.supervisor, body: { reason: 'Too salesy' } })).body;
+  expect(rejected).toMatchObject({ status: 'rejected' });
+  expect((await request('PATCH', `/api/v1/content/posts/${postId}`, { body: { title: 'Fixed before the rewrite' } })).status).toBe(200);
+  expect((await request('POST', `/api/v1/content/posts/${postId}/submit-for-approval`)).body).toMatchObject({ status: 'pending_approval' });
+  const submitted = await postOfTopic(harness, ownCompany, topicId!);
+  // What a run submits for the rejection it read: the version the rejection left.
+  const job = await harness.engine.submit({ taskType: 'generate_blogpost', tenant: 'alpha', projectId: ownCompany, input: { company_id: ownCompany, topic_id: topicId, min_words: 300, max_words: 700, rejection_reason: 'Too salesy', rejected_version: rejected.version, submit_for_approval: false } });
+  expect((await jobEnded(harness, job.task.id, 'completed')).result_data).toMatchObject({ rewritten: false });
+  expect(await postOfTopic(harness, ownCompany, topicId!)).toEqual(submitted);
+}, 120_000);

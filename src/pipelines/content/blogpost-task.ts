@@ -62,11 +62,10 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
       if (existing && finalStatuses.includes(existing.status)) throw new FinalPostError('blog_post', existing.id, existing.status, rewritableStatuses);
       const context$ = dnaContext(company, dna?.data);
       const model = writingModel(services.config);
-      // A rewrite answering a rejection (the rejection's own job, or the run's) of a post that is
-      // `rejected`: of the post as the rejection left it. Read once; a replay sees the same answer.
-      // A post in any other state (a rewrite asked for by hand, with a reason) is rewritten as it is.
-      const rejectedVersion = input.rejection_reason === undefined ? null : (await context.step('rejected-version', async () => ({ version: existing?.status === 'rejected' ? existing.version : null }))).version;
-      const rewriting = rejectedVersion === null ? undefined : { version: rejectedVersion };
+      // A rewrite answering a rejection (the rejection's own job, or the run's) names the version
+      // the rejection left: it writes only while the post is still rejected at it. One asked for
+      // by hand, with a reason or not, rewrites the post as it is.
+      const rewriting = input.rejected_version === undefined ? undefined : { version: input.rejected_version };
       const target = Math.round((input.min_words + input.max_words) / 2);
       const sections = sectionCount(input.min_words, input.max_words);
       const scope = { tenant, companyId: company.id, topicId: topic.id, personaId: persona.id, taskId };

@@ -211,7 +211,9 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
         const key = `rewrite:${id}:${rejectionKey(gate)}`;
         const outcomes = await context.submitAndWait(key, [{
           taskType: childType(jobTypes.blogpost),
-          input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected', submit_for_approval: false },
+          // The version the rejection left: a person who edits and submits the post before the
+          // rewrite writes wins (the row is then read as after a rejection without regenerate).
+          input: { company_id: company.id, topic_id: post.topic_id, min_words: input.min_words, max_words: input.max_words, rejection_reason: gate.decision!.reason ?? 'rejected', rejected_version: gate.version, submit_for_approval: false },
         }]);
         // Its outcome, recorded once for the run's result (below).
         await context.step(`${key}:outcome`, async () => outcomes[0]!);

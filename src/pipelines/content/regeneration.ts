@@ -64,8 +64,8 @@ export interface RegenerationRequest {
 export async function submitRegeneration(services: ContentServices & { engine: Engine }, transaction: PoolClient, request: RegenerationRequest): Promise<string> {
   const { engine } = services;
   // Full precision (microseconds), so the job compares the very timestamp the row holds.
-  const found = await transaction.query<{ company_id: string; rejected_at: string; topic_id: string | null; blog_post_id: string | null; platform: string | null }>(
-    `SELECT company_id, to_char(rejected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS rejected_at, ${request.kind === 'topic' ? 'id AS topic_id, NULL AS blog_post_id, NULL AS platform' : request.kind === 'blog_post' ? 'topic_id, NULL AS blog_post_id, NULL AS platform' : 'NULL AS topic_id, blog_post_id, platform'}
+  const found = await transaction.query<{ company_id: string; rejected_at: string; version: number; topic_id: string | null; blog_post_id: string | null; platform: string | null }>(
+    `SELECT company_id, version, to_char(rejected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS rejected_at, ${request.kind === 'topic' ? 'id AS topic_id, NULL AS blog_post_id, NULL AS platform' : request.kind === 'blog_post' ? 'topic_id, NULL AS blog_post_id, NULL AS platform' : 'NULL AS topic_id, blog_post_id, platform'}
      FROM ${tables[request.kind]} WHERE tenant = $1 AND id = $2 AND status = 'rejected'`,
     [request.tenant, request.id],
   );
@@ -82,6 +82,8 @@ export async function submitRegeneration(services: ContentServices & { engine: E
     return task.id;
   };
   if (request.kind === 'topic') return submit(jobTypes.topics, { topic_id: row.topic_id });
-  if (request.kind === 'blog_post') return submit(jobTypes.blogpost, { topic_id: row.topic_id });
-  return submit(jobTypes.social, { blog_post_id: row.blog_post_id, platforms: [row.platform] });
+  // Posts are rewritten only while still rejected at this version (a person's edit and submit in
+  // the meantime wins); a topic's rewrite checks its version itself (topics-task.ts).
+  if (request.kind === 'blog_post') return submit(jobTypes.blogpost, { topic_id: row.topic_id, rejected_version: row.version });
+  return submit(jobTypes.social, { blog_post_id: row.blog_post_id, platforms: [row.platform], rejected_version: row.version });
 }

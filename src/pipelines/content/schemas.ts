@@ -130,6 +130,12 @@ export const blogpostInput = z.object({
    * person's newer decision replaced it. @default none (a job asked for by hand rewrites the row as it is)
    */
   rejected_at: z.iso.datetime().optional(),
+  /**
+   * The version of the row the rejection left (the run's rewrite, and a rejection's own job): the
+   * job writes only while the row is still `rejected` at that version, so a person who edited and
+   * submitted it meanwhile wins and the job completes with `rewritten: false`. @default none
+   */
+  rejected_version: z.number().int().min(1).optional(),
   /** Also generate a featured image (needs an image provider). @default false */
   featured_image: z.boolean().default(false),
   /** As for generate_topics: false leaves the post `draft` for the run's gate. @default true */
@@ -149,6 +155,12 @@ export const socialInput = z.object({
    * person's newer decision replaced it. @default none (a job asked for by hand rewrites the row as it is)
    */
   rejected_at: z.iso.datetime().optional(),
+  /**
+   * The version of the row the rejection left (the run's rewrite, and a rejection's own job): the
+   * job writes only while the row is still `rejected` at that version, so a person who edited and
+   * submitted it meanwhile wins and the job completes with `rewritten: false`. @default none
+   */
+  rejected_version: z.number().int().min(1).optional(),
 }).strict();
 export type SocialInput = z.infer<typeof socialInput>;
 

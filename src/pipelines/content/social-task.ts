@@ -119,10 +119,9 @@ export function createSocialTask(services: ContentServices): AnyTaskDefinition[]
       if (platforms.length === 1) {
         const platform = platforms[0]!;
         report(10, `writing the ${platform} post`);
-        // A rewrite answering a rejection, of a post that is `rejected`: of the post as the
-        // rejection left it, read once. Any other post is rewritten as it is.
-        const rejectedVersion = input.rejection_reason === undefined ? null : (await context.step('rejected-version', async () => ({ version: existing[platform]?.status === 'rejected' ? existing[platform].version : null }))).version;
-        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, input.rejection_reason, rejectedVersion ?? undefined);
+        // A rewrite answering a rejection names the version the rejection left (blogpost-task.ts);
+        // one asked for by hand rewrites the post as it is.
+        const saved = await writePlatformPost(services, context, company, dna?.data, post, existing[platform]?.id, platform, input.rejection_reason, input.rejected_version);
         if (!saved.rewritten) {
           report(100, `${platform}: the post was submitted or decided again while it was being rewritten: that stands, nothing is rewritten`);
           return { company_id: company.id, blog_post_id: post.id, platform, social_post_id: saved.id, generations: saved.generations, rewritten: false };
