@@ -179,7 +179,7 @@ function describeThrown(value: unknown): string {
     try {
       // Some clients throw plain objects holding the request they made, headers and keys included:
       // those fields are left out of what users can read.
-      const json = JSON.stringify(value, (key, entry: unknown) => (secretKey.test(key) ? '[removed]' : typeof entry === 'bigint' ? entry.toString() : entry));
+      const json = JSON.stringify(value, (key, entry: unknown) => (isSecretKey(key) ? '[removed]' : typeof entry === 'bigint' ? entry.toString() : entry));
       if (json !== undefined) return json.length > thrownJsonChars ? `${json.slice(0, thrownJsonChars)}...` : json;
     } catch {
       // A cycle: the tag below.
@@ -189,4 +189,12 @@ function describeThrown(value: unknown): string {
 }
 
 const thrownJsonChars = 2_000;
-const secretKey = /^(?:headers|authorization|proxy-authorization|cookie|set-cookie|config|request|password|passwd|secret|client_secret|token|access_token|refresh_token|api_?key|x-api-key)$/i;
+/**
+ * Fields of a thrown object left out of what is stored: the request a client made (`headers`,
+ * `config`, `request`) and anything named for a credential, whatever its case or separators
+ * (`accessToken`, `client_secret`, `X-Api-Key`, `privateKey`).
+ */
+function isSecretKey(key: string): boolean {
+  const bare = key.toLowerCase().replace(/[-_]/g, '');
+  return ['headers', 'config', 'request'].includes(bare) || /token|secret|password|passwd|apikey|authorization|cookie|privatekey|credential|bearer/.test(bare);
+}

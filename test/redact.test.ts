@@ -26,7 +26,10 @@ it('leaves JSON, clock times, ratios and scoped names alone', () => {
 
 it('keeps a thrown object\'s JSON readable in the stored error, without the request and keys it may hold', () => {
   expect(serializeError({ reason: 'quota', remaining: 0 })).toMatchObject({ message: expect.stringContaining('"remaining":0') });
-  const { message } = serializeError({ status: 401, config: { url: '/v1/chat' }, headers: { Authorization: 'Bearer sk-live-123' }, api_key: 'sk-live-123' });
+  const { message } = serializeError({
+    status: 401, config: { url: '/v1/chat' }, headers: { Authorization: 'Bearer sk-live-123' }, api_key: 'sk-live-123',
+    accessToken: 'sk-live-123', refresh_token: 'sk-live-123', clientSecret: 'sk-live-123', privateKey: 'sk-live-123', 'x-goog-api-key': 'sk-live-123',
+  });
   expect(message).toContain('"status":401');
   expect(message).not.toContain('sk-live-123');
 });

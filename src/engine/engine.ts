@@ -175,8 +175,12 @@ export class Engine {
       }
       giveBack = await definition.admit({ tenant, input, database });
     }
+    // In a caller's transaction, in a savepoint of its own: a failed statement of it must not
+    // abort that transaction.
     const giveBackQuietly = async (): Promise<void> => {
-      await giveBack?.().catch((undo: unknown) => this.logger.warn({ err: undo, taskType: request.taskType }, 'could not give back what admitting the task took'));
+      if (!giveBack) return;
+      const undo = giveBack;
+      await (database === this.pool ? undo() : inSavepoint(database, undo)).catch((error: unknown) => this.logger.warn({ err: error, taskType: request.taskType }, 'could not give back what admitting the task took'));
     };
     let submitted: SubmitResult;
     try {

@@ -471,15 +471,14 @@ export async function inSavepoint<Result>(transaction: Queryable, work: () => Pr
   savepoints += 1;
   const name = `taskloom_submit_${savepoints}`;
   await transaction.query(`SAVEPOINT ${name}`);
-  let result: Result;
   try {
-    result = await work();
+    const result = await work();
+    await transaction.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
   } catch (error) {
     await transaction.query(`ROLLBACK TO SAVEPOINT ${name}`);
     throw await failed(error);
   }
-  await transaction.query(`RELEASE SAVEPOINT ${name}`);
-  return result;
 }
 
 /**

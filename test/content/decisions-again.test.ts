@@ -357,7 +357,42 @@ it('takes more rejections with regenerate at once than the pool has connections,
   const { request, keys } = harness;
   const count = harness.db.pool.options.max + 4;
   const { topics } = await companyWithPendingTopics('Busy Roasters', count);
-  const rejected = await Promise.all(topics.map((row) => request('POST', `/api/v1/content/topics/${row.id}/reject`, { key: keys.supervisor, body: { reason: 'Name one brewing method', regenerate: true } })));
+  // Every deciding transaction that got a connection reaches its job's submit before any goes
+  // on (or, once no more arrive, those that did): the moment a submit that needed a second
+  // connection found none left.
+  const engine = harness.engine;
+  const submitWithin = engine.submitWithin.bind(engine);
+  const submit = engine.submit.bind(engine);
+  let arrived = 0;
+  let open!: () => void;
+  const together = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let quiet: NodeJS.Timeout | undefined;
+  const arrive = async (request: SubmitRequest): Promise<void> => {
+    if (!request.taskType.startsWith('generate_topics') || (request.input as { rejected_at?: string }).rejected_at === undefined) return;
+    arrived += 1;
+    clearTimeout(quiet);
+    if (arrived >= count) open();
+    else quiet = setTimeout(open, 2_000);
+    await together;
+  };
+  engine.submitWithin = async (transaction: Queryable, submitRequest: SubmitRequest): Promise<SubmitResult> => {
+    await arrive(submitRequest);
+    return submitWithin(transaction, submitRequest);
+  };
+  engine.submit = async (submitRequest: SubmitRequest): Promise<SubmitResult> => {
+    await arrive(submitRequest);
+    return submit(submitRequest);
+  };
+  let rejected: Array<{ status: number; body: any }>;
+  try {
+    rejected = await Promise.all(topics.map((row) => request('POST', `/api/v1/content/topics/${row.id}/reject`, { key: keys.supervisor, body: { reason: 'Name one brewing method', regenerate: true } })));
+  } finally {
+    clearTimeout(quiet);
+    engine.submitWithin = submitWithin;
+    engine.submit = submit;
+  }
   expect(rejected.map((answer) => answer.status)).toEqual(topics.map(() => 200));
   for (const answer of rejected) {
     const job = await waitForTask(harness.engine, answer.body.regeneration_job_id as string, ['completed', 'failed', 'cancelled'], 60_000);

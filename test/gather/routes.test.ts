@@ -72,7 +72,7 @@ it('lists a project\'s items page by page, filtered by department, scoped by ten
   expect(invalid.json()).toMatchObject({ error: { code: 'validation_failed' } });
   expect((await get('/api/v1/projects/film/gather?cursor=not-a-cursor')).statusCode).toBe(400);
   // Cursors that decode but hold what no page wrote: a date JavaScript reads ("1"), an id that is no uuid.
-  for (const held of [['1', story.items[0]!.id], ['2026-12-05T10:00:00.000000Z', 'not-a-uuid']]) {
+  for (const held of [['1', story.items[0]!.id], ['2026-12-05T10:00:00.000000Z', 'not-a-uuid'], ['2026-13-45T10:00:00.000000Z', story.items[0]!.id], ['2026-02-30T10:00:00.000000Z', story.items[0]!.id]]) {
     const refused = await get(`/api/v1/projects/film/gather?cursor=${Buffer.from(JSON.stringify(held)).toString('base64url')}`);
     expect(refused.statusCode).toBe(400);
     expect(refused.json()).toMatchObject({ error: { code: 'validation_failed', details: { issues: [{ path: 'cursor' }] } } });

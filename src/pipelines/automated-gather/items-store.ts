@@ -190,8 +190,13 @@ function encodeCursor(row: { cursorAt: string; id: string }): string {
 
 export class InvalidItemCursorError extends Error {}
 
-/** An item's created_at as listItems writes it into a cursor (microseconds, UTC). */
-const cursorTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+/** An item's created_at as listItems writes it into a cursor (microseconds, UTC), and a real date. */
+function isCursorTime(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(text)) return false;
+  // A date that does not exist (month 13, February 30) reads as another or as none.
+  const parsed = new Date(`${text.slice(0, 23)}Z`);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 23) === text.slice(0, 23);
+}
 
 function decodeCursor(cursor: string): [string, string] {
   try {
@@ -199,7 +204,7 @@ function decodeCursor(cursor: string): [string, string] {
     // The shapes listItems writes: its own timestamp text and an item's uuid. Anything else is
     // refused here, naming the cursor, not left to the database's out-of-range error, which names
     // no field (JavaScript's Date.parse takes "1" for a date).
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && cursorTime.test(value[0]) && isUuid(value[1])) {
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && isCursorTime(value[0]) && isUuid(value[1])) {
       return [value[0], value[1]];
     }
   } catch {
