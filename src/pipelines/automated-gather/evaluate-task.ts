@@ -32,8 +32,10 @@ export function createEvaluateTask(services: ResolvedGatherServices) {
     if (!found) {
       throw new PermanentError(`Department ${input.department ?? `number ${input.department_number}`} does not exist for project ${input.project_id}.`, { department: input.department ?? null, department_number: input.department_number ?? null });
     }
-    // Both given: they must name the same department, or which one was meant is a guess.
-    if (input.department !== undefined && input.department_number !== undefined && found.codeDepNumber !== input.department_number) {
+    // Both given by a person: they must name the same department, or which one was meant is a
+    // guess. A gather sends both as it planned them; a department renumbered since is still the
+    // one it gathered (its slug).
+    if (!input.auto_triggered && input.department !== undefined && input.department_number !== undefined && found.codeDepNumber !== input.department_number) {
       throw new PermanentError(`Department ${found.slug} has number ${found.codeDepNumber}, not ${input.department_number}, for project ${input.project_id}; give department or department_number, or both naming the same department.`, { department: found.slug, department_number: input.department_number, number_of_department: found.codeDepNumber });
     }
     return found;
