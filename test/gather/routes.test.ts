@@ -118,6 +118,10 @@ it('reads the tenant default departments and replaces one project\'s list', asyn
   expect(noProvider.statusCode).toBe(400);
   const refusal = (noProvider.json() as { error: { details: { issues: Array<{ path: string; message: string }> } } }).error.details.issues;
   expect(refusal).toEqual([{ path: 'departments.1.defaultModel', message: expect.stringContaining('needs provider "google", which is not configured') }]);
+  // A blank model is no model: refused, where it was stored as "  " and failed the run.
+  const blank = await app.inject({ method: 'PUT', url: '/api/v1/projects/short-film/departments', headers: { 'x-api-key': key }, payload: { departments: [{ slug: 'a', name: 'A', codeDepNumber: 1, defaultModel: '  ' }] } });
+  expect(blank.statusCode).toBe(400);
+  expect((blank.json() as { error: { details: { issues: Array<{ path: string }> } } }).error.details.issues).toEqual([expect.objectContaining({ path: 'departments.0.defaultModel' })]);
 
   // A gather of that project uses its own list: only the active department.
   const submitted = await harness.engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'short-film', max_iterations: 2, enable_auto_evaluation: false } });

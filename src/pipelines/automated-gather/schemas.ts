@@ -50,7 +50,7 @@ export const department = z.object({
   codeDepNumber: departmentNumber,
   gatherCheck: z.boolean().default(true),
   isActive: z.boolean().default(true),
-  defaultModel: z.string().min(1).max(200).nullable().default(null),
+  defaultModel: z.string().trim().min(1, 'a model id, or null for the default').max(200).nullable().default(null),
   coordinationSettings: coordinationSettings.default({ minQualityThreshold: 80, maxRetries: 3 }),
 });
 export type Department = z.infer<typeof department>;
