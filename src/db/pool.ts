@@ -107,6 +107,29 @@ BEGIN
   END LOOP;
 END $$`;
 
+let savepoints = 0;
+
+/**
+ * Runs `work` in the caller's open transaction inside a savepoint of its own: a statement that
+ * fails in it is rolled back to the savepoint and leaves the transaction usable, which a failed
+ * statement would otherwise have aborted. `failed` describes the error once the transaction is
+ * usable again. Names are unique per process; calls on one transaction still go one after
+ * another, as every statement on one connection does.
+ */
+export async function withSavepoint<Result>(transaction: Queryable, work: () => Promise<Result>, failed: (error: unknown) => Promise<unknown> = async (error) => error): Promise<Result> {
+  savepoints += 1;
+  const name = `taskloom_savepoint_${savepoints}`;
+  await transaction.query(`SAVEPOINT ${name}`);
+  try {
+    const result = await work();
+    await transaction.query(`RELEASE SAVEPOINT ${name}`);
+    return result;
+  } catch (error) {
+    await transaction.query(`ROLLBACK TO SAVEPOINT ${name}`);
+    throw await failed(error);
+  }
+}
+
 /**
  * Runs `work` in one transaction: commits when it resolves, rolls back when it throws.
  * A failed rollback destroys the connection rather than returning it dirty to the pool.

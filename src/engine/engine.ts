@@ -2,7 +2,7 @@
  * The engine's one entry point: submit, read, cancel, subscribe, and run workers, on one
  * PostgreSQL. Every process (API, worker, CLI) opens an Engine on the same database.
  */
-import type { Pool, Queryable } from '../db/pool.ts';
+import { withSavepoint, type Pool, type Queryable } from '../db/pool.ts';
 import { isUuid } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -12,7 +12,7 @@ import { EventHub, type SubscribeOptions } from './event-hub.ts';
 import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
-import { compileInputSchemas, inSavepoint, SubmitBatcher, submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
+import { compileInputSchemas, SubmitBatcher, submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import { TaskRegistry } from './task-registry.ts';
 import { findByIdempotencyKey, getTask, InvalidCursorError, listTasks, taskColumns, type TaskFilter, type TaskRecord } from './task-store.ts';
@@ -150,7 +150,7 @@ export class Engine {
    * commit soon, and not from a step's `save`, whose events wait for its lease fence.
    */
   async submitWithin(transaction: Queryable, request: SubmitRequest): Promise<SubmitResult> {
-    return inSavepoint(transaction, () => this.#admitted(request, transaction, () => submitInTransaction(transaction, this.registry, request)));
+    return withSavepoint(transaction, () => this.#admitted(request, transaction, () => submitInTransaction(transaction, this.registry, request)));
   }
 
   /**
@@ -180,7 +180,7 @@ export class Engine {
     const giveBackQuietly = async (): Promise<void> => {
       if (!giveBack) return;
       const undo = giveBack;
-      await (database === this.pool ? undo() : inSavepoint(database, undo)).catch((error: unknown) => this.logger.warn({ err: error, taskType: request.taskType }, 'could not give back what admitting the task took'));
+      await (database === this.pool ? undo() : withSavepoint(database, undo)).catch((error: unknown) => this.logger.warn({ err: error, taskType: request.taskType }, 'could not give back what admitting the task took'));
     };
     let submitted: SubmitResult;
     try {

@@ -13,7 +13,7 @@
  * The handler writes through the transaction that moves the cursor, so its writes and the record
  * that it ran commit together: exactly once.
  */
-import type { Pool, PoolClient, Queryable } from '../db/pool.ts';
+import { withSavepoint, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
 import type { Logger } from '../logger.ts';
 import { EventConsumer } from './event-consumer.ts';
 import type { TaskEvent } from './event-log.ts';
@@ -134,19 +134,16 @@ export class FailureHandlers {
       // be stored, but an old log may hold both a failure and a cancel of one task).
       if (!task) continue;
       tasks.delete(task.id);
-      await transaction.query('SAVEPOINT failure_handler');
       try {
-        await definition.onFailure!({
+        await withSavepoint(transaction, () => definition.onFailure!({
           task,
           transaction,
           stepResult: async <Result>(key: string) => (await transaction.query<{ result: Result }>('SELECT result FROM task_steps WHERE task_id = $1 AND key = $2', [task.id, key])).rows[0]?.result,
           logger: logger.child({ taskId: task.id, taskType: task.task_type }),
-        });
-        await transaction.query('RELEASE SAVEPOINT failure_handler');
+        }));
         this.#throws.delete(task.id);
         handled.push(task);
       } catch (error) {
-        await transaction.query('ROLLBACK TO SAVEPOINT failure_handler');
         const passes = (this.#throws.get(task.id) ?? 0) + 1;
         if (passes < failureHandlerPasses) {
           this.#throws.set(task.id, passes);

@@ -8,7 +8,7 @@ import { isDatabaseConnectionError } from '../db/connection-errors.ts';
 import { timeOrderedUuid } from '../db/time-ordered-uuid.ts';
 import { rowSourceFor, type RowSource } from '../db/sql.ts';
 import { ConcurrencyConflictError, ValidationError } from '../errors.ts';
-import type { Pool, Queryable } from '../db/pool.ts';
+import { withSavepoint, type Pool, type Queryable } from '../db/pool.ts';
 import { eventsInsert, eventsNotified } from './event-log.ts';
 import { queuePolicy } from './queues.ts';
 import { finishedOf, finishedOutcome, finishing, finishingValues, leaseKey, readyNotified, type Finish, type Finished } from './ready-queue.ts';
@@ -381,7 +381,7 @@ export class SubmitBatcher {
           // statement through the queue (a slot is held only for as long as one statement).
           for (const slot of slots) slot?.release();
           if (batch.length === 1) {
-            batch[0]!.reject(await this.#explain(batch[0]!.prepared, error));
+            batch[0]!.reject(await explainRefusal(this.#dependencies.pool, batch[0]!.prepared, error));
             continue;
           }
           for (const item of batch) {
@@ -394,7 +394,7 @@ export class SubmitBatcher {
                 ? await getTask(this.#dependencies.pool, item.prepared.task.id).catch(() => undefined)
                 : undefined;
               if (stored) item.resolve({ task: stored, created: true });
-              else item.reject(await this.#explain(item.prepared, singleError));
+              else item.reject(await explainRefusal(this.#dependencies.pool, item.prepared, singleError));
             }
           }
           continue;
@@ -443,9 +443,6 @@ export class SubmitBatcher {
     return (await insertPrepared(this.#dependencies.pool, batch, slots)).created;
   }
 
-  async #explain(prepared: PreparedSubmit, error: unknown): Promise<unknown> {
-    return explainRefusal(this.#dependencies.pool, prepared, error);
-  }
 }
 
 /** Turns a clash on the exclusive-key index into a conflict naming the active task. */
@@ -458,29 +455,6 @@ async function explainRefusal(database: Queryable, prepared: PreparedSubmit, err
   return error;
 }
 
-let savepoints = 0;
-
-/**
- * Runs `work` in the caller's transaction inside a savepoint of its own: a statement that fails
- * in it (a refusal, a lookup) is rolled back to the savepoint and leaves the transaction usable,
- * which a failed statement would otherwise have aborted. `failed` describes the error once the
- * transaction is usable again. Names are unique per process; calls on one transaction must still
- * be made one after another, as every statement on one connection is.
- */
-export async function inSavepoint<Result>(transaction: Queryable, work: () => Promise<Result>, failed: (error: unknown) => Promise<unknown> = async (error) => error): Promise<Result> {
-  savepoints += 1;
-  const name = `taskloom_submit_${savepoints}`;
-  await transaction.query(`SAVEPOINT ${name}`);
-  try {
-    const result = await work();
-    await transaction.query(`RELEASE SAVEPOINT ${name}`);
-    return result;
-  } catch (error) {
-    await transaction.query(`ROLLBACK TO SAVEPOINT ${name}`);
-    throw await failed(error);
-  }
-}
-
 /**
  * Writes one task in the caller's transaction (`Engine.submitWithin`, which runs it in a
  * savepoint): a refusal on an exclusive key is described once the savepoint is rolled back. The
@@ -489,6 +463,6 @@ export async function inSavepoint<Result>(transaction: Queryable, work: () => Pr
  */
 export async function submitInTransaction(transaction: Queryable, registry: TaskRegistry, request: SubmitRequest): Promise<SubmitResult> {
   const prepared = prepare(registry, request);
-  const created = await inSavepoint(transaction, async () => (await insertPrepared(transaction, [prepared])).created, (error) => explainRefusal(transaction, prepared, error));
+  const created = await withSavepoint(transaction, async () => (await insertPrepared(transaction, [prepared])).created, (error) => explainRefusal(transaction, prepared, error));
   return resultOf(transaction, prepared, created);
 }
