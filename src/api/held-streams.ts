@@ -5,6 +5,7 @@
  * pipeline's routes reach it through their request, like the core's.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { WebSocket } from '@fastify/websocket';
 import type { OpenStream } from './context.ts';
 
 declare module 'fastify' {
@@ -28,4 +29,17 @@ export function holdStream(request: FastifyRequest, end: OpenStream['end']): () 
   const streams = request.server.heldStreams;
   streams.add(stream);
   return () => streams.delete(stream);
+}
+
+/**
+ * `holdStream` for a WebSocket: `stop` ends the stream's work, then the socket is closed with
+ * 1008 when the key was revoked, or 1012 and `restarting` (how to resume) when the server closes.
+ */
+export function holdWebSocket(request: FastifyRequest, socket: WebSocket, stop: () => void, restarting: () => string): () => void {
+  return holdStream(request, (reason) => {
+    stop();
+    if (socket.readyState !== socket.OPEN) return;
+    if (reason === 'revoked') socket.close(1008, 'API key revoked');
+    else socket.close(1012, restarting());
+  });
 }

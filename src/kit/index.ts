@@ -52,7 +52,7 @@ export { isoTimestamp, isUuid } from '../db/sql.ts';
 // CLI command that only lists task types should not pay for.
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow } from '../api/validation.ts';
 export { requireAdminKey, requireKeyForSubmit, requireRole, tenantOf } from '../api/auth.ts';
-export { holdStream } from '../api/held-streams.ts';
+export { holdStream, holdWebSocket } from '../api/held-streams.ts';
 export { securityRequirement } from '../api/context.ts';
 export { ForbiddenError } from '../api/errors.ts';
 export type { ApiKeyRole } from '../api/keys.ts';

@@ -10,7 +10,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { taskloomMetrics } from '../../metrics.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
-import { holdStream } from '../held-streams.ts';
+import { holdWebSocket } from '../held-streams.ts';
 import { pumpEvents } from '../event-stream.ts';
 import { eventBytes, projectIdParams, streamQuery, taskIdParams } from '../schemas.ts';
 import { UpgradeRequiredError } from '../errors.ts';
@@ -52,12 +52,7 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
     const gauge = taskloomMetrics().streamClients;
     gauge.inc({ transport: 'websocket' });
     const stopPing = keepAlive(socket);
-    const letGo = holdStream(request, (reason) => {
-      controller.abort();
-      if (socket.readyState !== socket.OPEN) return;
-      if (reason === 'revoked') socket.close(1008, 'API key revoked');
-      else socket.close(1012, `server restarting; reconnect with ?after=${lastId}`);
-    });
+    const letGo = holdWebSocket(request, socket, () => controller.abort(), () => `server restarting; reconnect with ?after=${lastId}`);
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());
     // Messages from the client are not part of the protocol; reading them keeps buffers empty.

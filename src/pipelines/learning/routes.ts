@@ -15,7 +15,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
 import { z } from 'zod';
-import { holdStream, jsonSchema, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { holdWebSocket, jsonSchema, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
@@ -50,12 +50,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
     const tenant = tenantOf(request);
     const controller = new AbortController();
     // Ended like the API's own streams when the server closes or the key is revoked.
-    const letGo = holdStream(request, (reason) => {
-      controller.abort();
-      if (socket.readyState !== socket.OPEN) return;
-      if (reason === 'revoked') socket.close(1008, 'API key revoked');
-      else socket.close(1012, 'server restarting; reconnect');
-    });
+    const letGo = holdWebSocket(request, socket, () => controller.abort(), () => 'server restarting; reconnect');
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());
     socket.on('message', () => {});
