@@ -65,7 +65,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
       // A rewrite answering a rejection (the rejection's own job, or the run's) names the version
       // the rejection left: it writes only while the post is still rejected at it. One asked for
       // by hand, with a reason or not, rewrites the post as it is.
-      const rewriting = input.rejected_version === undefined ? undefined : { version: input.rejected_version };
+      const rejectedVersion = input.rejected_version;
       const target = Math.round((input.min_words + input.max_words) / 2);
       const sections = sectionCount(input.min_words, input.max_words);
       const scope = { tenant, companyId: company.id, topicId: topic.id, personaId: persona.id, taskId };
@@ -84,12 +84,10 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
       }, {
         // The post exists from here on, `generating`, so a cancelled job leaves it visible. A
         // rewrite answering a rejection takes the post only while the rejection stands.
-        save: async (transaction, result) => {
-          await upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating', ...(rewriting ? { whileRejectedAt: rewriting.version } : {}) }, { ...result, content: '', outline: result.sections, model: writtenBy([result.model]) });
-        },
+        save: (transaction, result) => upsertBlogPost(transaction, { ...scope, id: result.post_id, status: 'generating', ...(rejectedVersion === undefined ? {} : { whileRejectedAt: rejectedVersion }) }, { ...result, content: '', outline: result.sections, model: writtenBy([result.model]) }),
       });
       const outline = await outlineStep.value;
-      if (rewriting) {
+      if (rejectedVersion !== undefined) {
         // A person's edit and submit (or a decision) came while the model outlined: theirs stands.
         await outlineStep.committed;
         const post = await blogPostOfTopic(pool, tenant, topic.id);
@@ -149,9 +147,7 @@ export function createBlogpostTask(services: ContentServices): AnyTaskDefinition
         step.emit('blogpost_generated', { company_id: company.id, topic_id: topic.id, blog_post_id: outline.post_id, word_count: words, length_ok: true });
         return null;
       }, {
-        save: async (transaction) => {
-          await upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections, model: writtenBy([outline.model, ...parts.map((part) => part.model)]) });
-        },
+        save: (transaction) => upsertBlogPost(transaction, { ...scope, id: outline.post_id, status: input.submit_for_approval ? 'pending_approval' : 'draft' }, { ...outline, content, outline: outline.sections, model: writtenBy([outline.model, ...parts.map((part) => part.model)]) }),
       });
 
       let imageTaskId: string | null = null;

@@ -76,9 +76,9 @@ export interface NewBlogPost {
  * approved or published meanwhile is left as it is: FinalPostError. `whileRejectedAt` (a rewrite
  * answering a rejection): written only while the post is still `rejected` at that version, as a
  * topic's rewrite is; a person who edited and submitted it meanwhile made a newer decision, which
- * stands, and nothing is written (`overtaken`).
+ * stands, and nothing is written (the job sees the post is not its own).
  */
-export async function upsertBlogPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; topicId: string; personaId: string; taskId: string; status: ContentStatus; whileRejectedAt?: number }, post: NewBlogPost): Promise<'written' | 'overtaken'> {
+export async function upsertBlogPost(database: Queryable, scope: { id: string; tenant: string; companyId: string; topicId: string; personaId: string; taskId: string; status: ContentStatus; whileRejectedAt?: number }, post: NewBlogPost): Promise<void> {
   const words = countWords(post.content);
   const written = await database.query(
     `INSERT INTO content_blog_posts (id, tenant, company_id, topic_id, persona_id, title, content, excerpt, meta_title, meta_description, slug, keywords, word_count, reading_time_minutes, outline, status, task_id, model)
@@ -90,10 +90,9 @@ export async function upsertBlogPost(database: Queryable, scope: { id: string; t
      WHERE content_blog_posts.status <> ALL($18::text[]) AND ($20::int IS NULL OR (content_blog_posts.status = 'rejected' AND content_blog_posts.version = $20))`,
     [scope.tenant, scope.companyId, scope.topicId, scope.personaId, post.title, post.content, post.excerpt, post.meta_title.slice(0, 60), post.meta_description.slice(0, 160), slugify(post.title), post.keywords, words, readingMinutes(words), JSON.stringify(post.outline), scope.status, scope.taskId, scope.id, finalStatuses, post.model, scope.whileRejectedAt ?? null],
   );
-  if (written.rowCount !== 0) return 'written';
+  if (written.rowCount !== 0) return;
   const current = (await blogPostOfTopic(database, scope.tenant, scope.topicId))!;
   if (finalStatuses.includes(current.status)) throw new FinalPostError('blog_post', current.id, current.status, rewritableStatuses);
-  return 'overtaken';
 }
 
 /** The columns of a post that a generate_blogpost job overwrites (upsertBlogPost), as they were before it. */

@@ -13,7 +13,7 @@ import { FinalPostError, PlatformRulesError } from './errors.ts';
 import { contentJob } from './job.ts';
 import { composePost, platformHashtags, ruleViolations, socialAnswer } from './platform-rules.ts';
 import { socialSources, type SocialSources } from './job-sources.ts';
-import { upsertSocialPost, type BlogPost } from './posts-store.ts';
+import { getSocialPost, upsertSocialPost, type BlogPost } from './posts-store.ts';
 import { rejectionStands } from './regeneration.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
 import { dnaContext, socialInstructions, socialPrompt } from './prompts.ts';
@@ -67,7 +67,7 @@ async function writePlatformPost(services: ContentServices, context: TaskContext
     if (answer.violations.length === 0) {
       await written.committed;
       // A person's edit and submit (or a decision) came while the model wrote: theirs stands.
-      const rewritten = whileRejectedAt === undefined || (await services.pool.query('SELECT 1 FROM content_social_posts WHERE tenant = $1 AND id = $2 AND task_id = $3', [context.tenant, answer.id, context.taskId])).rowCount === 1;
+      const rewritten = whileRejectedAt === undefined || (await getSocialPost(services.pool, context.tenant, answer.id)).task_id === context.taskId;
       return { id: answer.id, generations: generation, characters: answer.characters, hashtags: answer.hashtags.length, rewritten };
     }
     violations = answer.violations;
