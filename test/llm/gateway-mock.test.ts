@@ -307,6 +307,27 @@ describe('model resolution', () => {
     expect((await gateway.generateStructured({ ...request, model: 'anthropic/claude-sonnet-4.5' })).cached).toBe(true);
   });
 
+  it('refuses an id that is neither provider:model nor an OpenRouter id, with or without OpenRouter', async () => {
+    const offline = track(createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger }));
+    const withOpenRouter = track(createLlmGateway({
+      config: testConfig(),
+      pool: database.pool,
+      logger: silentLogger,
+      providers: { openrouter: customProvider({ languageModels: {} }) },
+    }));
+    for (const gateway of [offline, withOpenRouter]) {
+      const misspelt = (() => { try { return gateway.resolveModel('generation', 'nosuch:model'); } catch (caught) { return caught; } })() as LlmError;
+      expect(misspelt.code).toBe('llm_unknown_model');
+      expect(misspelt.message).toContain('"nosuch" is not a provider');
+      expect(misspelt.message).toContain('openai-compatible');
+      const noVendor = (() => { try { return gateway.resolveModel('generation', 'gpt-4o'); } catch (caught) { return caught; } })() as LlmError;
+      expect(noVendor.code).toBe('llm_unknown_model');
+      expect(noVendor.message).toContain('"provider:model"');
+    }
+    // OpenRouter's variants keep their colon after the slash.
+    expect(withOpenRouter.resolveModel('generation', 'meta-llama/llama-3.2-3b-instruct:free')).toBe('openrouter:meta-llama/llama-3.2-3b-instruct:free');
+  });
+
   it('names the missing key for an unconfigured provider', async () => {
     const gateway = track(createLlmGateway({ config: testConfig(), pool: database.pool, logger: silentLogger }));
     const error = (await gateway.generateStructured({ ...request, model: 'openai:gpt-4.1-mini' }).catch((caught: unknown) => caught)) as LlmError;

@@ -88,9 +88,10 @@ async function insertDepartments(database: Queryable, tenant: string, projectId:
  */
 /**
  * The departments whose `defaultModel` no call could be served by: a `provider:model` whose
- * provider has no key, or none after the colon (a bare seed id is served through OpenRouter, or
- * the default model, as the gateway resolves it). One issue per such department, at its path in a
- * department list, for a refusal that names them all.
+ * provider has no key, none after the colon, or an id that names no provider and is no OpenRouter
+ * `vendor/model` (a bare seed id is served through OpenRouter, or the default model, as the
+ * gateway resolves it). One issue per such department, at its path in a department list, for a
+ * refusal that names them all.
  */
 export function unusableModels(llm: Pick<LlmGateway, 'resolveModel'>, departments: ReadonlyArray<Pick<Department, 'slug' | 'defaultModel'>>): Array<{ path: string; message: string }> {
   const issues: Array<{ path: string; message: string }> = [];
