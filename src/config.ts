@@ -169,6 +169,11 @@ export function loadConfig(overrides: ConfigOverrides = {}, environment: NodeJS.
   if (gatherHard !== undefined && gatherSoft !== undefined && gatherHard <= gatherSoft) {
     problems.push(`${settings.gatherHardTimeoutMs.env}=${gatherHard} does not exceed ${settings.gatherSoftTimeoutMs.env}=${gatherSoft}: a run must reach its soft timeout (and stop with its work saved) before the hard one stops it. Raise the hard timeout or lower the soft one.`);
   }
+  const judgeFrom = resolved.gatherJudgeLowerBound as number | undefined;
+  const duplicateAt = resolved.gatherDuplicateThreshold as number | undefined;
+  if (resolved.gatherJudge === true && judgeFrom !== undefined && duplicateAt !== undefined && judgeFrom >= duplicateAt) {
+    problems.push(`${settings.gatherJudgeLowerBound.env}=${judgeFrom} is not below ${settings.gatherDuplicateThreshold.env}=${duplicateAt}: the judge is asked about pairs from the lower bound up to the threshold, so it would never be asked. Lower the bound (unset: 0.1 below the threshold) or turn ${settings.gatherJudge.env} off.`);
+  }
   if (problems.length > 0) {
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
   }

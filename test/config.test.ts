@@ -60,6 +60,15 @@ it('holds every learning budget to the one limit the learning jobs\' hard timeou
   expect(loadConfig({}, {})).toMatchObject({ learningBudgetSeconds: 600, learningQuickBudgetSeconds: 120, learningDeepBudgetSeconds: 600 });
 });
 
+it('refuses a judge band that is empty, naming both bounds', () => {
+  const band = { TASKLOOM_GATHER_JUDGE: 'true', TASKLOOM_GATHER_DUPLICATE_THRESHOLD: '0.8', TASKLOOM_GATHER_JUDGE_LOWER_BOUND: '0.85' };
+  expect(() => loadConfig({}, band)).toThrow(/TASKLOOM_GATHER_JUDGE_LOWER_BOUND=0.85 is not below TASKLOOM_GATHER_DUPLICATE_THRESHOLD=0.8/);
+  expect(() => loadConfig({}, { ...band, TASKLOOM_GATHER_JUDGE_LOWER_BOUND: '0.8' })).toThrow(/would never be asked/);
+  // With the judge off the bound is unused; below the threshold the band is what was asked for.
+  expect(loadConfig({}, { ...band, TASKLOOM_GATHER_JUDGE: 'false' }).gatherJudgeLowerBound).toBe(0.85);
+  expect(loadConfig({}, { ...band, TASKLOOM_GATHER_JUDGE_LOWER_BOUND: '0.7' }).gatherJudgeLowerBound).toBe(0.7);
+});
+
 it('refuses a gather hard timeout that does not exceed its soft timeout, naming both', () => {
   expect(() => loadConfig({}, { TASKLOOM_GATHER_SOFT_TIMEOUT_MS: '2000', TASKLOOM_GATHER_HARD_TIMEOUT_MS: '1000' })).toThrow(/TASKLOOM_GATHER_HARD_TIMEOUT_MS=1000 does not exceed TASKLOOM_GATHER_SOFT_TIMEOUT_MS=2000/);
   expect(loadConfig({}, { TASKLOOM_GATHER_SOFT_TIMEOUT_MS: '2000', TASKLOOM_GATHER_HARD_TIMEOUT_MS: '3000' }).gatherHardTimeoutMs).toBe(3000);

@@ -372,3 +372,23 @@ it('never stores the offline fallback\'s template text as items, nor lets its sc
   expect(ofType(scoring.events, 'iteration_complete')).toEqual([]);
   expect(ofType(scoring.events, 'department_complete')).toEqual([]);
 }, 60_000);
+
+it('warns judge_band_empty when the judge\'s lower bound is not below the embedding model\'s own threshold', async () => {
+  // mock:embed has no measured threshold (0.9, the seed's); a bound of 0.92 leaves no band.
+  await harness.engine.stop({ graceMs: 500 });
+  const config = gatherConfig({ llmGenerationModel: 'mock:default', llmEmbeddingModel: 'mock:embed', gatherJudge: true, gatherJudgeLowerBound: 0.92 });
+  harness = await startGatherEngine(database, { config, llm: testGateway(database, config, { mock: customProvider({ languageModels: { default: model }, embeddingModels: { embed: embedder } }) }) });
+  await twoDepartments('empty-band');
+  counters.set('judge-calls', 0);
+  scripts.set('empty-band', {
+    generate: (call) => jsonAnswer({ items: items(8000 + call) }),
+    quality: () => 95,
+  });
+  const { task, events } = await run('empty-band');
+  expect(task.status).toBe('completed');
+  const warnings = ofType(events, 'automation_warning').filter((payload) => payload.code === 'judge_band_empty');
+  expect(warnings).toHaveLength(ofType(events, 'iteration_complete').length);
+  expect(warnings[0]).toMatchObject({ lower_bound: 0.92, threshold: 0.9 });
+  expect(warnings[0]!.message).toContain('mock:embed');
+  expect(counters.get('judge-calls')).toBe(0);
+});

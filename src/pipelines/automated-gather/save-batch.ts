@@ -140,8 +140,15 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
       }
     }
   }
-  const threshold = resolveDuplicateThreshold(options.threshold, embedding).duplicate;
+  const resolvedThreshold = resolveDuplicateThreshold(options.threshold, embedding);
+  const threshold = resolvedThreshold.duplicate;
   result.duplicateThreshold = threshold;
+  const borderlineFrom = options.judge.enabled ? options.judge.lowerBound ?? threshold - 0.1 : undefined;
+  // Start-up refuses an empty band only when both bounds are set; a model's own threshold is
+  // known here, once its vectors are.
+  if (borderlineFrom !== undefined && borderlineFrom >= threshold) {
+    options.warn('judge_band_empty', `The judge is on but never asked: TASKLOOM_GATHER_JUDGE_LOWER_BOUND=${borderlineFrom} is not below the duplicate threshold ${threshold} of ${embedding.model} (${resolvedThreshold.basis}). Lower the bound, or set TASKLOOM_GATHER_DUPLICATE_THRESHOLD above it.`, { lower_bound: borderlineFrom, threshold });
+  }
   const storedText = async (id: string): Promise<string> => {
     const row = await pool.query<{ content: string }>('SELECT content FROM gather_items WHERE id = $1', [id]);
     return row.rows[0]?.content ?? '';
@@ -149,7 +156,7 @@ export async function planBatch(options: SaveBatchOptions): Promise<BatchPlan> {
   const verdicts = semanticDuplicates(
     candidates.map((_, index) => ({ index, embedding: embedded.embeddings[index] ?? [] })),
     stored,
-    { threshold, ...(options.judge.enabled ? { borderlineFrom: options.judge.lowerBound ?? threshold - 0.1 } : {}) },
+    { threshold, ...(borderlineFrom === undefined ? {} : { borderlineFrom }) },
   );
   const dropped = new Set<number>();
   for (const verdict of verdicts) {
