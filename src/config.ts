@@ -74,6 +74,7 @@ export const settings = {
   apiKey: setting('TASKLOOM_API_KEY', z.string().min(16).optional(), 'API key for the default tenant created on first start (otherwise one is generated and printed once).'),
   redisUrl: setting('REDIS_URL', urlString.optional(), 'When set, automated gather events are also published on Redis channel automated-gather:{projectId} (tenant:{tenant}:automated-gather:{projectId} for tenants other than default).'),
   payloadApiUrl: setting('PAYLOAD_API_URL', urlString.optional(), 'Payload CMS base URL for departments. Unset: taskloom\'s own departments table.'),
+  appUrl: setting('NEXT_PUBLIC_APP_URL', urlString.optional(), 'Seed 001\'s main app URL, whose Payload CMS answered at {NEXT_PUBLIC_APP_URL}/api/departments: used as PAYLOAD_API_URL={NEXT_PUBLIC_APP_URL}/api when PAYLOAD_API_URL is unset.'),
   payloadApiKey: setting('PAYLOAD_API_KEY', z.string().min(1).optional(), 'Payload CMS API key.'),
   gatherSoftTimeoutMs: setting('TASKLOOM_GATHER_SOFT_TIMEOUT_MS', positiveInteger, 'Automated gather: at this age a run stops after its last saved step, emits automation_timeout and returns status `timeout` (seed: 540 s).', '540000'),
   gatherHardTimeoutMs: setting('TASKLOOM_GATHER_HARD_TIMEOUT_MS', positiveInteger, 'Automated gather: an attempt running this long is stopped and retried from its checkpoints (seed: 600 s). Must exceed the soft timeout.', '600000'),
@@ -92,6 +93,7 @@ export const settings = {
   learningQuickWords: setting('TASKLOOM_LEARNING_QUICK_WORDS', positiveInteger.max(100), 'Learning pipeline: unknown words a quick learning job learns.', '5'),
   learningQuickIntervalSeconds: setting('TASKLOOM_LEARNING_QUICK_INTERVAL_SECONDS', nonNegativeInteger.max(86_400), 'Learning pipeline: at most one quick learning job per tenant in this many seconds (seed: 60; 0 turns the throttle off).', '60'),
   brainServiceBaseUrl: setting('BRAIN_SERVICE_BASE_URL', urlString.optional(), 'Brain service base URL. Unset: the built-in PostgreSQL brain.'),
+  brainServiceUrl: setting('BRAIN_SERVICE_URL', urlString.optional(), 'Seed 000\'s name for BRAIN_SERVICE_BASE_URL; used when that is unset.'),
   brainServiceApiKey: setting('BRAIN_SERVICE_API_KEY', z.string().min(1).optional(), 'Brain service API key.'),
   brainServiceDuplicateThreshold: setting('BRAIN_SERVICE_DUPLICATE_THRESHOLD', z.coerce.number().min(0.3).max(1), 'Automated gather: the similarity the Brain service\'s duplicate search is asked for (seed: 0.90). Its own scale, not the local embedding\'s threshold.', '0.9'),
   openrouterApiKey: setting('OPENROUTER_API_KEY', z.string().min(1).optional(), 'OpenRouter API key. Enables `openrouter:*` models and bare seed ids such as `anthropic/claude-sonnet-4.5`.'),
@@ -178,6 +180,10 @@ export function loadConfig(overrides: ConfigOverrides = {}, environment: NodeJS.
     throw new ConfigError(`Invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
   }
   const config = resolved as Config;
+  // The seeds' names for two settings, read where taskloom's own are unset, so an existing
+  // deployment's environment keeps its Payload CMS and Brain service.
+  config.brainServiceBaseUrl ??= config.brainServiceUrl;
+  if (config.payloadApiUrl === undefined && config.appUrl !== undefined) config.payloadApiUrl = `${config.appUrl.replace(/\/+$/, '')}/api`;
   config.homePath = path.resolve(config.home);
   config.queueList = config.queues
     ? config.queues.split(',').map((name) => name.trim()).filter((name) => name.length > 0)

@@ -60,6 +60,17 @@ it('holds every learning budget to the one limit the learning jobs\' hard timeou
   expect(loadConfig({}, {})).toMatchObject({ learningBudgetSeconds: 600, learningQuickBudgetSeconds: 120, learningDeepBudgetSeconds: 600 });
 });
 
+it('reads the seeds\' names for the Brain service and Payload CMS where taskloom\'s own are unset', () => {
+  const seeds = loadConfig({}, { BRAIN_SERVICE_URL: 'http://brain.example:8002', NEXT_PUBLIC_APP_URL: 'https://app.example.com/' });
+  expect(seeds.brainServiceBaseUrl).toBe('http://brain.example:8002');
+  expect(seeds.payloadApiUrl).toBe('https://app.example.com/api');
+  const own = loadConfig({}, { BRAIN_SERVICE_URL: 'http://brain.example:8002', BRAIN_SERVICE_BASE_URL: 'https://brain.example', NEXT_PUBLIC_APP_URL: 'https://app.example.com', PAYLOAD_API_URL: 'https://cms.example/api' });
+  expect(own.brainServiceBaseUrl).toBe('https://brain.example');
+  expect(own.payloadApiUrl).toBe('https://cms.example/api');
+  expect(loadConfig({}, {}).payloadApiUrl).toBeUndefined();
+  expect(() => loadConfig({}, { NEXT_PUBLIC_APP_URL: 'app.example.com' })).toThrow(/NEXT_PUBLIC_APP_URL="app.example.com" is invalid/);
+});
+
 it('refuses a judge band that is empty, naming both bounds', () => {
   const band = { TASKLOOM_GATHER_JUDGE: 'true', TASKLOOM_GATHER_DUPLICATE_THRESHOLD: '0.8', TASKLOOM_GATHER_JUDGE_LOWER_BOUND: '0.85' };
   expect(() => loadConfig({}, band)).toThrow(/TASKLOOM_GATHER_JUDGE_LOWER_BOUND=0.85 is not below TASKLOOM_GATHER_DUPLICATE_THRESHOLD=0.8/);
