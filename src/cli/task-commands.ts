@@ -161,14 +161,17 @@ export function taskCommands(runtime: Runtime): Command[] {
 
   const types = new Command('types')
     .description('List task types with their queues')
-    .option('--json', 'print [{type, queue, description}] as JSON')
+    .option('--json', 'print [{type, aliases, queue, description}] as JSON')
     .action(async (options: { json?: boolean }) => {
       const definitions = await runtime.taskTypes();
       if (options.json) {
-        process.stdout.write(`${JSON.stringify(definitions.map(({ type, queue, description }) => ({ type, queue, description })), null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify(definitions.map(({ type, aliases, queue, description }) => ({ type, aliases: aliases ?? [], queue, description })), null, 2)}\n`);
         return;
       }
-      for (const definition of definitions) process.stdout.write(`${definition.type.padEnd(28)} ${definition.queue.padEnd(14)} ${definition.description}\n`);
+      for (const definition of definitions) {
+        const aliases = definition.aliases?.length ? ` (also submitted as ${definition.aliases.join(', ')})` : '';
+        process.stdout.write(`${definition.type.padEnd(28)} ${definition.queue.padEnd(14)} ${definition.description}${aliases}\n`);
+      }
     });
 
   return [submit, status, tasks, cancel, watch, types];

@@ -162,6 +162,11 @@ export interface ScheduleDefinition<Input> {
 
 export interface TaskDefinition<Input = unknown, Result = unknown> {
   type: string;
+  /**
+   * Other names a submit may use for this type (a seed's name for it, kept for its callers). The
+   * task is recorded, listed and run under `type`.
+   */
+  aliases?: readonly string[];
   description: string;
   queue: QueueName;
   input: z.ZodType<Input>;
@@ -227,7 +232,7 @@ export interface TaskFailure {
  * What names a task type and says where and what it runs, known without building its definition:
  * what `taskloom types` lists. A pipeline declares these and its definitions spread them.
  */
-export type TaskTypeSummary = Pick<TaskDefinition, 'type' | 'queue' | 'description'>;
+export type TaskTypeSummary = Pick<TaskDefinition, 'type' | 'aliases' | 'queue' | 'description'>;
 
 /** Identity function that keeps the input type flowing from the schema into the handler. */
 export function defineTask<Input, Result>(definition: TaskDefinition<Input, Result>): TaskDefinition<Input, Result> {

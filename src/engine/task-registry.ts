@@ -8,25 +8,32 @@ import type { AnyTaskDefinition } from './task-definition.ts';
 
 export class TaskRegistry {
   readonly #definitions = new Map<string, AnyTaskDefinition>();
+  /** Each alias's type (TaskDefinition.aliases). */
+  readonly #aliases = new Map<string, string>();
 
   register(...definitions: AnyTaskDefinition[]): this {
     for (const definition of definitions) {
-      if (this.#definitions.has(definition.type)) throw new Error(`task type "${definition.type}" is registered twice`);
+      const names = [definition.type, ...(definition.aliases ?? [])];
+      for (const [index, name] of names.entries()) {
+        if (this.has(name) || names.indexOf(name) !== index) throw new Error(`task type "${name}" is registered twice`);
+      }
       // A queue nobody declared would never be created or worked: refuse it at registration.
       queuePolicy(definition.queue);
       this.#definitions.set(definition.type, definition);
+      for (const alias of definition.aliases ?? []) this.#aliases.set(alias, definition.type);
     }
     return this;
   }
 
+  /** The definition of `type`, or of the type it is an alias of. */
   get(type: string): AnyTaskDefinition {
-    const definition = this.#definitions.get(type);
+    const definition = this.#definitions.get(this.#aliases.get(type) ?? type);
     if (!definition) throw new UnknownTaskTypeError(type, this.types());
     return definition;
   }
 
   has(type: string): boolean {
-    return this.#definitions.has(type);
+    return this.#definitions.has(type) || this.#aliases.has(type);
   }
 
   types(): string[] {

@@ -112,7 +112,7 @@ function checkDeclared(pipeline: string, declared: readonly TaskTypeSummary[], b
   for (const definition of built) {
     const summary = byType.get(definition.type);
     if (!summary) problems.push(`"${definition.type}" is built but not declared`);
-    else if (summary.queue !== definition.queue || summary.description !== definition.description) problems.push(`"${definition.type}" is built with another queue or description than it is declared with`);
+    else if (summary.queue !== definition.queue || summary.description !== definition.description || (summary.aliases ?? []).join() !== (definition.aliases ?? []).join()) problems.push(`"${definition.type}" is built with another queue, description or aliases than it is declared with`);
   }
   const builtTypes = new Set(built.map((definition) => definition.type));
   for (const summary of declared) if (!builtTypes.has(summary.type)) problems.push(`"${summary.type}" is declared but not built`);

@@ -323,3 +323,16 @@ describe('the seed\'s NEXT_PUBLIC_SHOW_AI_META flag', () => {
     expect((await hidden.request('GET', '/api/smart-metadata/settings', { key: hidden.keyB })).body).toMatchObject({ show_ai_meta: false });
   });
 });
+
+describe('the seed\'s task names', () => {
+  it('submits generate_missing_metadata_nightly, the seed\'s name, as generate_missing_metadata', async () => {
+    const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'generate_missing_metadata_nightly', task_data: { min_age_minutes: 0 } } });
+    expect(submitted.status).toBe(202);
+    const task = await waitForStatus(api.engine, submitted.body.task_id, ['completed', 'failed']);
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
+    expect(task.task_type).toBe('generate_missing_metadata');
+    const types = await api.request('GET', '/api/v1/task-types');
+    expect(types.body.task_types.find((entry: { type: string }) => entry.type === 'generate_missing_metadata')).toMatchObject({ aliases: ['generate_missing_metadata_nightly'] });
+    expect(types.body.task_types.map((entry: { type: string }) => entry.type)).not.toContain('generate_missing_metadata_nightly');
+  });
+});

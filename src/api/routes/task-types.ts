@@ -17,6 +17,7 @@ export function taskTypeRoutes(context: ApiContext): FastifyPluginAsync {
         const queue = queuePolicy(definition.queue);
         return {
           type: definition.type,
+          aliases: definition.aliases ?? [],
           description: definition.description,
           queue: definition.queue,
           priority: definition.priority ?? queue.priority,

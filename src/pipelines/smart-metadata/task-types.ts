@@ -24,6 +24,8 @@ export const followUpProjectMetaSummary: TaskTypeSummary = {
 
 export const generateMissingMetadataSummary: TaskTypeSummary = {
   type: generateMissingMetadataType,
+  // Seed 003's Celery task; its callers' name keeps working.
+  aliases: ['generate_missing_metadata_nightly'],
   queue: 'scheduled',
   description: 'Nightly back-fill (seed 003): AI metadata for every non-draft project older than an hour without it (and, for tenants that regenerate on change, with metadata of older content), in batches of 10, in a stable checkpointed order, at most TASKLOOM_METADATA_RPM model requests a minute.',
 };

@@ -1,0 +1,21 @@
+import { expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask } from '../../src/engine/task-definition.ts';
+import { TaskRegistry } from '../../src/engine/task-registry.ts';
+
+const definition = (type: string, aliases?: string[]) => defineTask({ type, ...(aliases ? { aliases } : {}), description: `${type} task`, queue: 'default', input: z.object({}), run: async () => null });
+
+it('finds a type by its aliases, and lists it under its own name only', () => {
+  const registry = new TaskRegistry().register(definition('nightly_backfill', ['nightly_backfill_v1']), definition('other'));
+  expect(registry.has('nightly_backfill_v1')).toBe(true);
+  expect(registry.get('nightly_backfill_v1').type).toBe('nightly_backfill');
+  expect(registry.types()).toEqual(['nightly_backfill', 'other']);
+  expect(() => registry.get('nightly')).toThrow(/Unknown task_type "nightly". Valid task types: nightly_backfill, other/);
+});
+
+it('refuses a name that is already a type or an alias, in either order', () => {
+  expect(() => new TaskRegistry().register(definition('a', ['b']), definition('b'))).toThrow('task type "b" is registered twice');
+  expect(() => new TaskRegistry().register(definition('b'), definition('a', ['b']))).toThrow('task type "b" is registered twice');
+  expect(() => new TaskRegistry().register(definition('a', ['c']), definition('b', ['c']))).toThrow('task type "c" is registered twice');
+  expect(() => new TaskRegistry().register(definition('a', ['a']))).toThrow('task type "a" is registered twice');
+});
