@@ -37,3 +37,17 @@ export function isDatabaseConnectionError(error: unknown, options: { followCause
   }
   return false;
 }
+
+/**
+ * Whether `error` itself is a socket error as Node reports it (an errno code, or an AggregateError
+ * of them): what the driver throws when it cannot reach the server, but also what any other
+ * network client throws (`node:http`, another service's client), so it does not say whose
+ * connection failed.
+ */
+export function isSocketError(error: unknown): boolean {
+  if (error === null || typeof error !== 'object') return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && socketCodes.has(code)) return true;
+  const errors = (error as { errors?: unknown }).errors;
+  return Array.isArray(errors) && errors.length > 0 && errors.every(isSocketError);
+}

@@ -28,7 +28,7 @@ import { FailureHandlers } from './failure-handlers.ts';
 import type { NotificationListener } from './listener.ts';
 import { queueNames, queuePolicy, queuesByPriority, type QueueName } from './queues.ts';
 import { taskRetryDelayMs } from './retry-policy.ts';
-import { attemptEnding } from './attempt-ending.ts';
+import { attemptEnding, needsDatabaseProbe } from './attempt-ending.ts';
 import { Settler, type CarriedFinishes, type Outcome, type Settlement } from './settle.ts';
 import { heartbeatWindowSeconds, registerWorker, touchWorker, unregisterWorker, type WorkerRegistration } from './worker-registry.ts';
 import { validateInput, type EagerSlot, type SubmitRequest, type SubmitResult } from './submit.ts';
@@ -85,6 +85,9 @@ export interface WorkerDependencies {
  * from another worker with free slots.
  */
 const shortTaskMs = 20;
+
+/** How long a worker waits for the database's answer before it takes the database for away. */
+const databaseProbeTimeoutMs = 3_000;
 
 /**
  * A queue whose handlers average under this is pipelined: its tasks end sooner than a claim's
@@ -724,7 +727,7 @@ export class Worker {
       // The checkpoints the handler left on their way commit (or fail) before the outcome is
       // recorded; not after a hard timeout, which settles without waiting for the handler.
       if (abortReason(controller.signal) !== 'hard_timeout') await attempt?.stepCommitsSettled();
-      outcome = this.#failureOutcome(running, error);
+      outcome = await this.#failureOutcome(running, error);
     } finally {
       for (const timer of timers) clearTimeout(timer);
     }
@@ -774,10 +777,25 @@ export class Worker {
     }
   }
 
-  #failureOutcome(running: Running, error: unknown): Outcome {
+  /**
+   * Whether the database answers a trivial query within a few seconds: asked when an attempt
+   * threw a socket error that may be the database's or the handler's own (attempt-ending.ts).
+   */
+  async #databaseAnswers(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), databaseProbeTimeoutMs); });
+    try {
+      return await Promise.race([this.#dependencies.pool.query('SELECT 1').then(() => true, () => false), gaveUp]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #failureOutcome(running: Running, error: unknown): Promise<Outcome> {
     const { task, controller } = running;
     if (running.cancelRequested) return { kind: 'cancelled', result: null };
-    const ending = attemptEnding({ taskId: task.id, signal: controller.signal, willRetry: task.attempts < task.max_attempts }, error);
+    const databaseAnswered = needsDatabaseProbe(error) ? await this.#databaseAnswers() : undefined;
+    const ending = attemptEnding({ taskId: task.id, signal: controller.signal, willRetry: task.attempts < task.max_attempts, ...(databaseAnswered === undefined ? {} : { databaseAnswered }) }, error);
     switch (ending.kind) {
       case 'released': return { kind: 'released' };
       case 'cancelled': return { kind: 'cancelled', result: null };

@@ -39,6 +39,20 @@ const throwsOddValue = defineTask({
   },
 });
 
+const requestsRefused = defineTask({
+  type: 'test_http_refused',
+  description: 'calls an address nothing listens on with node:http, whose error is a bare ECONNREFUSED',
+  queue: 'default',
+  maxAttempts: 2,
+  retryBaseDelayMs: 10,
+  input: z.object({}),
+  async run(context) {
+    countRun(context.taskId);
+    await new Promise((resolve, reject) => http.get(refusedUrl, resolve).on('error', reject));
+    return null;
+  },
+});
+
 const fetchesRefused = defineTask({
   type: 'test_fetch_refused',
   description: 'calls an HTTP address nothing listens on',
@@ -186,7 +200,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
   refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => refusing.close(() => resolve()));
-  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
 });
 
@@ -209,6 +223,16 @@ it('spends an attempt when a handler\'s own HTTP call is refused, instead of tak
   expect(failed.attempts).toBe(2);
   expect(handlerRuns.get(task.id)).toBe(2);
   expect(failed.error).toMatchObject({ message: 'fetch failed' });
+});
+
+it('spends an attempt when a handler\'s node:http call is refused (a bare ECONNREFUSED) while the database answers', async () => {
+  const { task } = await engine.submit({ taskType: requestsRefused.type, input: {} });
+  const failed = await waitForStatus(engine, task.id, ['failed']);
+  expect(failed.attempts).toBe(2);
+  expect(handlerRuns.get(task.id)).toBe(2);
+  expect((failed.error as { message: string }).message).toContain('ECONNREFUSED');
+  const requeued = (await engine.readEvents({ taskId: task.id })).filter((event) => event.type === 'task_queued');
+  expect(requeued).toHaveLength(1);
 });
 
 it('stores a retry whose error message jsonb would refuse, and the task goes on', async () => {
