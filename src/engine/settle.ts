@@ -23,8 +23,11 @@ export type Outcome =
   | { kind: 'retry'; error: Record<string, unknown>; delayMs: number }
   /** Handed back (graceful shutdown): queued again at once without spending the attempt. */
   | { kind: 'released' }
-  /** Handed back by the handler (`context.snooze`): queued again after the delay, attempt not spent. */
-  | { kind: 'snoozed'; delayMs: number }
+  /**
+   * Handed back by the handler (`context.snooze`), or by a worker that does not know the task's
+   * type (`reason`): queued again after the delay, attempt not spent.
+   */
+  | { kind: 'snoozed'; delayMs: number; reason?: 'unknown_task_type' }
   /** Parked on a waitpoint (`context.waitFor`, `sleep`, `waitForChildren`): no slot until it resolves. */
   | { kind: 'waiting'; waitpointId: string };
 
@@ -466,7 +469,7 @@ async function requeueOrPark(transaction: PoolClient, settlements: Settlement[])
     // polling backstop (2 s by default).
     requeued.push(delayMs > 0 ? { task: item.task, runAt } : { task: item.task });
     if (retry) event(item.task, 'task_retrying', { attempt: item.task.attempts, max_attempts: item.task.max_attempts, error: outcome.error, delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
-    else if (outcome.kind === 'snoozed') event(item.task, 'task_queued', { reason: 'snoozed', delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
+    else if (outcome.kind === 'snoozed') event(item.task, 'task_queued', { reason: outcome.reason ?? 'snoozed', delay_ms: outcome.delayMs, next_attempt_at: runAt.toISOString() });
     else if (outcome.kind === 'waiting') event(item.task, 'task_queued', { reason: 'resumed', waitpoint_id: outcome.waitpointId });
     else event(item.task, 'task_queued', { reason: 'released', attempt: item.task.attempts - 1 });
   }

@@ -86,6 +86,9 @@ export interface WorkerDependencies {
  */
 const shortTaskMs = 20;
 
+/** How long a task whose type this worker does not know waits before a worker claims it again. */
+const unknownTypeRetryMs = 30_000;
+
 /** How long a worker waits for the database's answer before it takes the database for away. */
 const databaseProbeTimeoutMs = 3_000;
 
@@ -698,6 +701,15 @@ export class Worker {
   async #execute(running: Running): Promise<void> {
     const { task, controller } = running;
     const { registry, pool, logger } = this.#dependencies;
+    // Workers claim by queue, so in a rolling deploy one still on the previous release can claim
+    // a type only the new release has: handed back, unspent, for a worker that knows it, rather
+    // than failed for good.
+    if (!registry.has(task.task_type)) {
+      logger.warn({ taskId: task.id, taskType: task.task_type, retryInMs: unknownTypeRetryMs }, `task type "${task.task_type}" is not registered in this worker; handed back for a worker that has it`);
+      this.#record(task, { kind: 'snoozed', delayMs: unknownTypeRetryMs, reason: 'unknown_task_type' }, 0);
+      this.#release(running);
+      return;
+    }
     const started = performance.now();
     const timers: NodeJS.Timeout[] = [];
     let outcome: Outcome;
