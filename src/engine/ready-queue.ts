@@ -356,6 +356,22 @@ export async function extendLeases(database: Queryable, workerId: string, taskId
 }
 
 /**
+ * Extends the leases of tasks just claimed, each by its own lease id (another claim of this worker
+ * may hold a newer lease of the same task), and answers the ids of the tasks whose lease held.
+ */
+export async function renewClaimedLeases(database: Queryable, workerId: string, claims: Array<{ taskId: string; lease: string }>, leaseSeconds: number): Promise<Set<string>> {
+  if (claims.length === 0) return new Set();
+  const renewed = await database.query<{ task_id: string }>(
+    `UPDATE task_leases l SET expires_at = now() + make_interval(secs => $4)
+     FROM unnest($2::uuid[], $3::uuid[]) AS claimed (task_id, lease)
+     WHERE l.worker_id = $1 AND l.task_id = claimed.task_id AND l.lease = claimed.lease
+     RETURNING l.task_id`,
+    [workerId, claims.map((claim) => claim.taskId), claims.map((claim) => claim.lease), leaseSeconds],
+  );
+  return new Set(renewed.rows.map((row) => row.task_id));
+}
+
+/**
  * Hands expired leases back to the queue: their worker died, or never heard that its claim took
  * them (the answer was lost with the connection). Their tasks stay `running` with no lease until
  * a worker claims them again and resumes from the last checkpoint. Any worker runs this at its

@@ -22,7 +22,7 @@ import { holdUntilResolved } from './wait-hold.ts';
 import { cancelPendingWaitpoints, resolveChildWaits, sweepWaitpoints, type WaitpointRecord } from './waitpoints.ts';
 import { cancelChannel } from './cancel.ts';
 import { DeliveryConnections } from './delivery-connections.ts';
-import { extendLeases, queuesWithDueTasks, readyChannel, recoverLostLeases, releaseLeases, type ClaimedTask as Claim } from './ready-queue.ts';
+import { extendLeases, queuesWithDueTasks, readyChannel, recoverLostLeases, releaseLeases, renewClaimedLeases, type ClaimedTask as Claim } from './ready-queue.ts';
 import { appendEvents, type NewEvent } from './event-log.ts';
 import { FailureHandlers } from './failure-handlers.ts';
 import type { NotificationListener } from './listener.ts';
@@ -493,6 +493,7 @@ export class Worker {
     if (this.#stopping || this.#claimsInFlight > 0 || !this.#drained.has(queue as QueueName)) return undefined;
     if (this.#active.size + this.#claimedAhead.length + this.#heldForSubmits >= this.#concurrency) return undefined;
     this.#heldForSubmits += 1;
+    const heldAt = performance.now();
     let open = true;
     const letGo = (): void => {
       open = false;
@@ -505,21 +506,37 @@ export class Worker {
       leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds),
       start: (task) => {
         if (!open) return;
-        letGo();
-        // Leased to this worker as it began stopping: handed back like a task claimed ahead,
-        // without spending its attempt.
-        if (this.#settlerClosing) {
-          new Settler({ pool: this.#dependencies.pool, delivery: this.#delivery }, this.#logger, () => {}).settle({ task, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
-            this.#logger.error({ err: error, taskId: task.id }, 'handing back a task submitted during shutdown failed; it resumes after its lease lapses');
-          });
+        const begin = (): void => {
+          letGo();
+          // Leased to this worker as it began stopping: handed back like a task claimed ahead,
+          // without spending its attempt.
+          if (this.#settlerClosing) {
+            new Settler({ pool: this.#dependencies.pool, delivery: this.#delivery }, this.#logger, () => {}).settle({ task, outcome: { kind: 'released' }, durationMs: 0 }).catch((error: unknown) => {
+              this.#logger.error({ err: error, taskId: task.id }, 'handing back a task submitted during shutdown failed; it resumes after its lease lapses');
+            });
+            return;
+          }
+          if (this.#stopping) {
+            this.#record(task, { kind: 'released' }, 0);
+            return;
+          }
+          this.#start({ task, firstRun: true });
+          this.#announceStarted([task]);
+        };
+        // A submit that waited long before it committed (see #stillLeased) starts its task only
+        // once its lease is known to hold; the slot stays held meanwhile.
+        if (performance.now() - heldAt < (heartbeatWindowSeconds(this.#heartbeatSeconds) * 1000) / 3) {
+          begin();
           return;
         }
-        if (this.#stopping) {
-          this.#record(task, { kind: 'released' }, 0);
-          return;
-        }
-        this.#start({ task, firstRun: true });
-        this.#announceStarted([task]);
+        const dropped = (): void => {
+          letGo();
+          this.#wakeUp();
+        };
+        this.#stillLeased([{ task }], heldAt).then((kept) => (kept.length > 0 ? begin() : dropped()), (error: unknown) => {
+          this.#logger.warn({ err: error, taskId: task.id }, 'renewing the lease of a task submitted after a long wait failed; it resumes after its lease lapses');
+          dropped();
+        });
       },
       release: () => {
         if (!open) return;
@@ -622,12 +639,31 @@ export class Worker {
    * allowed attempt.
    */
   async #claim(queue: QueueName, limit: number): Promise<Claim[]> {
-    const { claimed, unclaimed } = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
+    const sentAt = performance.now();
+    const answer = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
+    const { unclaimed } = answer;
+    const claimed = await this.#stillLeased(answer.claimed, sentAt);
     const abandoned = claimed.flatMap(({ task }) => (task.attempts > task.max_attempts ? [task] : []));
     // The claim committed: its tasks are this worker's whatever happens to the leftovers, and a
     // failure there must not leave them waiting for their leases to lapse.
     if (unclaimed.length > 0 || abandoned.length > 0) await this.#discard(unclaimed, abandoned).catch((error: unknown) => this.#discardLater(unclaimed, abandoned, error));
     return claimed.filter(({ task }) => task.attempts <= task.max_attempts);
+  }
+
+  /**
+   * The claims whose leases still hold. A lease's expiry counts from its statement's start, and a
+   * statement can wait long before it commits (on the event-order lock, which a caller's
+   * transaction holding a `submitWithin` keeps until it commits): its leases may have lapsed by
+   * then, and a sweep may already have handed the tasks to another worker. After a slow statement
+   * the leases are extended before anything starts, and a task whose lease is gone is left alone.
+   */
+  async #stillLeased<Claimed extends { task: TaskRecord }>(claims: Claimed[], sentAt: number): Promise<Claimed[]> {
+    const leaseMs = heartbeatWindowSeconds(this.#heartbeatSeconds) * 1000;
+    if (claims.length === 0 || performance.now() - sentAt < leaseMs / 3) return claims;
+    const extended = await renewClaimedLeases(this.#dependencies.pool, this.id, claims.map(({ task }) => ({ taskId: task.id, lease: task.lease! })), heartbeatWindowSeconds(this.#heartbeatSeconds));
+    const lost = claims.filter(({ task }) => !extended.has(task.id));
+    if (lost.length > 0) this.#logger.warn({ taskIds: lost.map(({ task }) => task.id), waitedMs: Math.round(performance.now() - sentAt) }, 'a claim waited past its leases before it committed; tasks whose lease another worker took meanwhile are left to it');
+    return claims.filter(({ task }) => extended.has(task.id));
   }
 
   /**
