@@ -15,7 +15,7 @@ import { finishedOf, finishedOutcome, finishing, finishingValues, leaseKey, read
 import type { CarriedFinishes } from './settle.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 import type { TaskRegistry } from './task-registry.ts';
-import { findActiveExclusive, findByIdempotencyKey, getTask, taskColumns, type NewTask, type TaskRecord } from './task-store.ts';
+import { findActiveExclusive, findByIdempotencyKey, getTask, getTasks, taskColumns, type NewTask, type TaskRecord } from './task-store.ts';
 import { z } from 'zod';
 
 export interface SubmitRequest {
@@ -377,27 +377,18 @@ export class SubmitBatcher {
         try {
           created = await this.#insert(batch.map((item) => item.prepared), slots);
         } catch (error) {
-          // Nothing was written: the slots go back, and the batch is retried one request per
-          // statement through the queue (a slot is held only for as long as one statement).
-          for (const slot of slots) slot?.release();
-          if (batch.length === 1) {
-            batch[0]!.reject(await explainRefusal(this.#dependencies.pool, batch[0]!.prepared, error));
+          // The statement may have committed with only its answer lost (the connection dropped
+          // with it): its tasks are stored under the ids this process gave them, those with a
+          // slot leased to it, and go on as if the answer had come. Released, such a slot left
+          // its task leased to nobody until the lease lapsed, and a lone submit answered an
+          // error for a task that would run (a retry without an idempotency key, a duplicate).
+          const stored = isDatabaseConnectionError(error) ? await getTasks(this.#dependencies.pool, batch.map((item) => item.prepared.task.id)).catch(() => undefined) : undefined;
+          if (stored !== undefined && stored.size > 0) {
+            created = stored;
+          } else {
+            await this.#retryAlone(batch, slots, error);
             continue;
           }
-          for (const item of batch) {
-            try {
-              item.resolve(await resultOf(this.#dependencies.pool, item.prepared, (await insertPrepared(this.#dependencies.pool, [item.prepared])).created));
-            } catch (singleError) {
-              // The batch's statement committed and only its answer was lost (the connection
-              // dropped with it): the task is there under the id this process gave it.
-              const stored = isDatabaseConnectionError(error) && (singleError as DatabaseError).code === '23505' && (singleError as DatabaseError).constraint === 'tasks_pkey'
-                ? await getTask(this.#dependencies.pool, item.prepared.task.id).catch(() => undefined)
-                : undefined;
-              if (stored) item.resolve({ task: stored, created: true });
-              else item.reject(await explainRefusal(this.#dependencies.pool, item.prepared, singleError));
-            }
-          }
-          continue;
         }
         // Committed: the tasks leased to a worker start before anything else can fail, or they
         // would sit leased and never run until their lease lapsed.
@@ -429,6 +420,32 @@ export class SubmitBatcher {
    * itself, and the batch goes again on its own. Not after a lost connection, which may have
    * lost the answer to a statement that committed.
    */
+  /**
+   * A batch whose statement wrote nothing (or whose outcome could not be read): the slots go back,
+   * and the batch is retried one request per statement through the queue (a slot is held only
+   * for as long as one statement). A lone request gets its refusal.
+   */
+  async #retryAlone(batch: PendingSubmit[], slots: Array<EagerSlot | undefined>, error: unknown): Promise<void> {
+    for (const slot of slots) slot?.release();
+    if (batch.length === 1) {
+      batch[0]!.reject(await explainRefusal(this.#dependencies.pool, batch[0]!.prepared, error));
+      return;
+    }
+    for (const item of batch) {
+      try {
+        item.resolve(await resultOf(this.#dependencies.pool, item.prepared, (await insertPrepared(this.#dependencies.pool, [item.prepared])).created));
+      } catch (singleError) {
+        // The batch's statement committed and only its answer was lost, and reading its tasks
+        // back failed too: the task is there under the id this process gave it.
+        const stored = isDatabaseConnectionError(error) && (singleError as DatabaseError).code === '23505' && (singleError as DatabaseError).constraint === 'tasks_pkey'
+          ? await getTask(this.#dependencies.pool, item.prepared.task.id).catch(() => undefined)
+          : undefined;
+        if (stored) item.resolve({ task: stored, created: true });
+        else item.reject(await explainRefusal(this.#dependencies.pool, item.prepared, singleError));
+      }
+    }
+  }
+
   async #insert(batch: PreparedSubmit[], slots: Array<EagerSlot | undefined>): Promise<Map<string, TaskRecord>> {
     let carried: CarriedFinishes | undefined;
     try {

@@ -83,6 +83,12 @@ export async function getTask(database: Queryable, id: string, tenant?: string):
   return result.rows[0];
 }
 
+/** The stored tasks among `ids`, by id. */
+export async function getTasks(database: Queryable, ids: readonly string[]): Promise<Map<string, TaskRecord>> {
+  const result = await database.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE id = ANY($1::uuid[])`, [ids]);
+  return new Map(result.rows.map((task) => [task.id, task]));
+}
+
 export async function findActiveExclusive(database: Queryable, tenant: string, taskType: string, exclusiveKey: string): Promise<TaskRecord | undefined> {
   const result = await database.query<TaskRecord>(
     `SELECT ${taskColumns} FROM tasks WHERE id = (SELECT task_id FROM task_exclusive_keys WHERE tenant = $1 AND task_type = $2 AND exclusive_key = $3)`,
