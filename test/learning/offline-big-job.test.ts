@@ -119,3 +119,23 @@ it('quick learns the first queued words; deep learns the rest and deepens five e
   const entry = await harness.request('GET', `/knowledge/${encodeURIComponent(deepened.rows[0]!.normalised)}`);
   expect(entry.body.expanded_definition).toBe(deepened.rows[0]!.expanded_definition);
 }, 90_000);
+
+it('completes early, after three rounds that found nothing to learn, once the tenant knows every word WordNet proposes', async () => {
+  const lemmas = (await wordnet.lemmaFrequencies()).map((entry) => entry.lemma);
+  await harness.db.pool.query(
+    "INSERT INTO known_words (tenant, normalised, word, explanation, source) SELECT 'beta', lemma, lemma, 'Known before the job.', 'wordnet-3.1' FROM unnest($1::text[]) AS lemma ON CONFLICT DO NOTHING",
+    [lemmas],
+  );
+  const budgetSeconds = 60;
+  const started = await harness.request('POST', '/jobs/start_big', { key: harness.keyB, body: { budget_seconds: budgetSeconds, words_per_round: 100, words_learned_per_round: 20 } });
+  expect(started.status).toBe(202);
+  const jobId = started.body.job_id as string;
+  const task = await waitFor(() => harness.engine.getTask(jobId), (read) => read.status === 'completed', 30_000);
+  expect(task.result).toMatchObject({ status: 'completed', mode: 'big', total_tokens: 0, rounds: 3, stopped_because: 'nothing_left_to_learn' });
+  // Well before its deadline, having written three rounds of proposals and no more.
+  expect(Date.parse(task.completed_at!) - Date.parse(task.started_at!)).toBeLessThan(budgetSeconds * 1000 / 2);
+  const rows = await harness.db.pool.query<{ count: number }>('SELECT count(*)::int AS count FROM raw_training WHERE task_id = $1', [jobId]);
+  expect(rows.rows[0]!.count).toBe(300);
+  const completed = (await harness.engine.readEvents({ taskId: jobId })).find((event) => event.type === 'learning_completed');
+  expect(completed?.payload).toMatchObject({ stopped_because: 'nothing_left_to_learn', rounds: 3 });
+}, 60_000);

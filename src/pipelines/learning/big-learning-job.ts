@@ -29,6 +29,9 @@ import { bigLearningTaskSummary } from './task-types.ts';
 // Where the tests and the benchmark have always found it; defined with the deadline it belongs to.
 export { defaultDeadlineGraceMs };
 
+/** Rounds in a row that find nothing to learn before a big job completes early. */
+export const emptyRoundsBeforeStop = 3;
+
 interface Plan {
   startedAt: number;
   deadline: number;
@@ -72,7 +75,16 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
       };
 
       try {
+        // Rounds in a row in which the job found no word to learn: the source proposes only words
+        // the tenant knows (WordNet's ~17,000 frequent lemmas are all learned within one offline
+        // job). Each such round still writes its ~1,000 proposed tokens, and with a model it is a
+        // paid call, so after a few the job completes instead of spinning until its deadline.
+        // The count comes from checkpointed steps, so a resumed attempt stops where this would.
+        let roundsWithNothing = 0;
         while (deadline.beforeDeadline()) {
+          if (roundsWithNothing >= emptyRoundsBeforeStop) {
+            return await finishJob(generic, ending, 'completed', 'nothing_left_to_learn');
+          }
           signal.throwIfAborted();
           round += 1;
           await proposeStep(generic, source, round, plan.wordsPerRound, { signal: deadline.cutOff });
@@ -84,8 +96,9 @@ export function createBigLearningTask(services: ResolvedLearningServices) {
             for (const word of result.words) picked.add(word);
             progress();
           }
+          roundsWithNothing = picked.size === 0 ? roundsWithNothing + 1 : 0;
         }
-        return await finishJob(generic, ending, 'completed');
+        return await finishJob(generic, ending, 'completed', 'deadline');
       } catch (error) {
         return await endAfterError(generic, ending, error);
       } finally {

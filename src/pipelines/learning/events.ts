@@ -15,6 +15,7 @@ const counts = {
   words_failed: z.number().int(),
   entries_deepened: z.number().int(),
   past_deadline_ms: z.number().int(),
+  stopped_because: z.enum(['deadline', 'nothing_left_to_learn']).optional().describe('Big jobs: why it stopped (rounds in a row that found only known words end it early)'),
 };
 
 export const learningEvents = {

@@ -28,14 +28,14 @@ export interface JobEnding {
  * its `complete` step (event `learning_completed`), a cancelled one, which cannot write steps any
  * more, emits `learning_cancelled`.
  */
-export async function finishJob(context: TaskContext<unknown>, ending: JobEnding, status: LearningResult['status']): Promise<LearningResult> {
+export async function finishJob(context: TaskContext<unknown>, ending: JobEnding, status: LearningResult['status'], stoppedBecause?: LearningResult['stopped_because']): Promise<LearningResult> {
   const pastDeadlineMs = ending.deadline.pastDeadlineMs();
   const job = await getJob(ending.pool, context.tenant, context.taskId);
   // Every batch gives its claims back as it ends; this catches any a failure left behind, so other
   // jobs need not wait for them to lapse.
   await releaseClaims(ending.pool, context.tenant, context.taskId)
     .catch((error: unknown) => ending.logger.warn({ err: error, taskId: context.taskId }, 'could not release a learning job\'s word claims'));
-  const result = jobResult(job, ending.mode, status, pastDeadlineMs);
+  const result = { ...jobResult(job, ending.mode, status, pastDeadlineMs), ...(stoppedBecause === undefined ? {} : { stopped_because: stoppedBecause }) };
   if (status === 'cancelled') {
     await context.emit('learning_cancelled', { ...result }).catch(() => {});
     return result;

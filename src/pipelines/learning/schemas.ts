@@ -337,4 +337,10 @@ export interface LearningResult {
   entries_deepened: number;
   /** Milliseconds past the deadline the job finished its last step (0 when it ended before). */
   past_deadline_ms: number;
+  /**
+   * Why a completed big job stopped: its `deadline`, or `nothing_left_to_learn` (rounds in a row
+   * proposed only words the tenant knows). Absent for quick and deep jobs, which stop when their
+   * words are done.
+   */
+  stopped_because?: 'deadline' | 'nothing_left_to_learn';
 }
