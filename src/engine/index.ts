@@ -13,6 +13,6 @@ export { defineTask, type AnyTaskDefinition, type ChildOptions, type ChildOutcom
 export { TaskRegistry } from './task-registry.ts';
 export { activeStatuses, countActiveTasks, taskStatuses, terminalStatuses, type TaskFilter, type TaskRecord, type TaskStatus } from './task-store.ts';
 export { Worker, type WorkerOptions } from './worker.ts';
-export { hashToken, WaitpointNotCompletableError, WaitpointResolvedError, type CompleteWaitpointRequest, type WaitpointFilter, type WaitpointKind, type WaitpointRecord, type WaitpointStatus } from './waitpoints.ts';
+export { hashToken, WaitpointExpiredError, WaitpointNotCompletableError, WaitpointResolvedError, type CompleteWaitpointRequest, type WaitpointFilter, type WaitpointKind, type WaitpointRecord, type WaitpointStatus } from './waitpoints.ts';
 export { heartbeatWindowSeconds, liveWorkers, type WorkerRow } from './worker-registry.ts';
 export type { Settlement, Outcome } from './settle.ts';

@@ -48,12 +48,29 @@ export const waitpointColumns = `id, task_id, tenant, project_id, key, kind, sta
 
 /** A second completion: answers 409 with the outcome the first one recorded. */
 export class WaitpointResolvedError extends TaskloomError {
+  constructor(waitpoint: WaitpointRecord, expired = false) {
+    super(
+      expired ? 'waitpoint_expired' : 'waitpoint_resolved',
+      expired
+        ? `Waitpoint ${waitpoint.id} expired at ${waitpoint.timeout_at}; it times out and its task goes on without this completion.`
+        : `Waitpoint ${waitpoint.id} is already ${waitpoint.status}; its first outcome stands.`,
+      {
+        httpStatus: 409,
+        retryable: false,
+        details: { waitpoint_id: waitpoint.id, status: waitpoint.status, payload: waitpoint.payload, completed_by: waitpoint.completed_by, completed_at: waitpoint.completed_at, ...(expired ? { timeout_at: waitpoint.timeout_at } : {}) },
+      },
+    );
+  }
+}
+
+/**
+ * A completion after the waitpoint's deadline, before the sweep that times it out has run: the
+ * deadline decided, and the task goes on as it would without an answer. A WaitpointResolvedError,
+ * so callers that treat "someone else decided" alike need no second case.
+ */
+export class WaitpointExpiredError extends WaitpointResolvedError {
   constructor(waitpoint: WaitpointRecord) {
-    super('waitpoint_resolved', `Waitpoint ${waitpoint.id} is already ${waitpoint.status}; its first outcome stands.`, {
-      httpStatus: 409,
-      retryable: false,
-      details: { waitpoint_id: waitpoint.id, status: waitpoint.status, payload: waitpoint.payload, completed_by: waitpoint.completed_by, completed_at: waitpoint.completed_at },
-    });
+    super(waitpoint, true);
   }
 }
 
@@ -203,14 +220,16 @@ export async function completeWaitpoint(
     if (!task) throw new NotFoundError('Waitpoint', found.id);
     const resolved = await transaction.query<WaitpointRecord>(
       `UPDATE waitpoints SET status = 'completed', payload = $2, completed_by = $3, completed_at = now(), token_hash = NULL
-       WHERE id = $1 AND status = 'pending' ${tokenHash === undefined ? '' : 'AND token_hash = $4 AND (timeout_at IS NULL OR timeout_at > now())'}
+       WHERE id = $1 AND status = 'pending' AND (timeout_at IS NULL OR timeout_at > now()) ${tokenHash === undefined ? '' : 'AND token_hash = $4'}
        RETURNING ${waitpointColumns}`,
       tokenHash === undefined ? [found.id, JSON.stringify(request.payload ?? null), request.completedBy] : [found.id, JSON.stringify(request.payload ?? null), request.completedBy, tokenHash],
     );
     const waitpoint = resolved.rows[0];
     if (!waitpoint) {
-      // Resolved (or timed out) between the read and the lock: report what won.
-      throw new WaitpointResolvedError((await getWaitpoint(transaction, found.id))!);
+      // Past its deadline (the sweep has not timed it out yet), or resolved between the read and
+      // the lock: report which.
+      const now = (await getWaitpoint(transaction, found.id))!;
+      throw now.status === 'pending' ? new WaitpointExpiredError(now) : new WaitpointResolvedError(now);
     }
     if (beforeCommit) await beforeCommit(transaction, waitpoint);
     await appendEvents(transaction, [waitpointEvent(waitpoint, 'waitpoint_completed', { completed_by: waitpoint.completed_by })]);

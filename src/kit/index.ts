@@ -44,6 +44,7 @@ export {
   type WaitForOptions,
   type WaitOutcome,
   type WaitpointRecord,
+  WaitpointExpiredError,
   WaitpointResolvedError,
 } from '../engine/index.ts';
 export { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
