@@ -19,6 +19,10 @@ export class TaskRegistry {
       }
       // A queue nobody declared would never be created or worked: refuse it at registration.
       queuePolicy(definition.queue);
+      // Schedules are stored by `type.key`: a second one under the same key replaces the first.
+      const scheduleKeys = (definition.schedules ?? []).map((schedule) => schedule.key ?? 'default');
+      const repeated = scheduleKeys.find((key, index) => scheduleKeys.indexOf(key) !== index);
+      if (repeated !== undefined) throw new Error(`task type "${definition.type}" declares two schedules with the key "${repeated}", and only the last would run: give each schedule its own \`key\``);
       this.#definitions.set(definition.type, definition);
       for (const alias of definition.aliases ?? []) this.#aliases.set(alias, definition.type);
     }

@@ -19,3 +19,13 @@ it('refuses a name that is already a type or an alias, in either order', () => {
   expect(() => new TaskRegistry().register(definition('a', ['c']), definition('b', ['c']))).toThrow('task type "c" is registered twice');
   expect(() => new TaskRegistry().register(definition('a', ['a']))).toThrow('task type "a" is registered twice');
 });
+
+it('refuses two schedules of one type under one key, which would leave only the last', () => {
+  const twice = (keys: Array<string | undefined>) => defineTask({
+    ...definition('nightly'),
+    schedules: keys.map((key, index) => ({ cron: `0 ${index} * * *`, input: {}, ...(key === undefined ? {} : { key }) })),
+  });
+  expect(() => new TaskRegistry().register(twice([undefined, undefined]))).toThrow('task type "nightly" declares two schedules with the key "default"');
+  expect(() => new TaskRegistry().register(twice(['eu', 'eu']))).toThrow('the key "eu"');
+  expect(new TaskRegistry().register(twice(['eu', 'us'])).has('nightly')).toBe(true);
+});
