@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { describeIssues } from '../engine/index.ts';
+import { unstorablePart } from '../db/storable.ts';
 import { ValidationError } from '../errors.ts';
 
 export type RequestPart = 'body' | 'query' | 'params';
@@ -31,27 +32,9 @@ const maxDepth = 64;
  * nesting deeper than 64 levels. Iterative, so a hostile body cannot overflow the stack.
  */
 export function assertStorable(value: unknown, where: RequestPart): void {
-  const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value, depth: 0, path: '' }];
-  const fail = (path: string, message: string): never => {
-    throw new ValidationError(`Invalid request ${where}: ${path || '(root)'}: ${message}`, { location: where, issues: [{ path: path || '(root)', message }] });
-  };
-  const badString = (text: string): boolean => text.includes('\u0000') || !text.isWellFormed();
-  while (stack.length > 0) {
-    const item = stack.pop()!;
-    if (typeof item.value === 'string') {
-      if (badString(item.value)) fail(item.path, 'strings may not contain NUL characters or unpaired surrogates');
-      continue;
-    }
-    if (typeof item.value !== 'object' || item.value === null) continue;
-    if (item.depth >= maxDepth) fail(item.path, `nesting deeper than ${maxDepth} levels is not accepted`);
-    if (Array.isArray(item.value)) {
-      item.value.forEach((child, index) => stack.push({ value: child, depth: item.depth + 1, path: item.path ? `${item.path}.${index}` : String(index) }));
-      continue;
-    }
-    for (const [key, child] of Object.entries(item.value)) {
-      if (badString(key)) fail(item.path, 'keys may not contain NUL characters or unpaired surrogates');
-      stack.push({ value: child, depth: item.depth + 1, path: item.path ? `${item.path}.${key}` : key });
-    }
+  const unstorable = unstorablePart(value, { maxDepth });
+  if (unstorable) {
+    throw new ValidationError(`Invalid request ${where}: ${unstorable.path}: ${unstorable.message}`, { location: where, issues: [unstorable] });
   }
 }
 

@@ -4,7 +4,8 @@
  * heartbeat lapsed and another worker resumed it) fails with LeaseLostError instead of writing.
  */
 import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.ts';
-import { LeaseLostError, ValidationError } from '../errors.ts';
+import { LeaseLostError, TaskloomError, ValidationError } from '../errors.ts';
+import { unstorablePart } from '../db/storable.ts';
 import type { Logger } from '../logger.ts';
 import { jsonSchema } from '../json-schema.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
@@ -199,6 +200,9 @@ export function createTaskContext<Input>(
     },
 
     async waitFor<Payload>(key: string, options: WaitForOptions<Payload> = {}): Promise<WaitOutcome<Payload>> {
+      if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
+        throw new ValidationError(`waitFor needs a timeoutMs of 0 or more (finite; leave it out to wait without one), got ${options.timeoutMs}`);
+      }
       const timeoutAt = options.timeoutMs === undefined ? null : new Date(Date.now() + options.timeoutMs);
       let registered = await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt });
       // Register the wait, then check: the waitpoint is committed before the check reads, so a
@@ -223,6 +227,7 @@ export function createTaskContext<Input>(
     },
 
     async sleep(key: string, delayMs: number): Promise<void> {
+      if (!Number.isFinite(delayMs)) throw new ValidationError(`sleep needs a finite delay in milliseconds, got ${delayMs}`);
       settledOrPark(await waitpointFor(key, { kind: 'timer', timeoutAt: new Date(Date.now() + Math.max(0, delayMs)) }));
     },
 
@@ -262,6 +267,12 @@ export function createTaskContext<Input>(
         // transaction open across it would pin a pooled connection, hold back vacuum, and die
         // with the connection if PostgreSQL restarts.
         const value = await run({ emit: (type, payload = {}) => { recorded.push(event(type, payload)); } });
+        // jsonb refuses these, and its error would be retried, running the step's work again each
+        // attempt for the same refusal: fail the task saying where the value is.
+        const unstorable = unstorablePart(value);
+        if (unstorable) {
+          throw new TaskloomError('step_not_stored', `Step "${key}" of task ${task.id} returned a value PostgreSQL cannot store (${unstorable.path}: ${unstorable.message}); remove them from what the step returns.`, { retryable: false, details: { step: key, path: unstorable.path } });
+        }
         const stored = value === undefined ? null : JSON.stringify(value);
         // What later attempts will read back: the JSON round trip, so both see the same value.
         const result = (stored === null ? null : JSON.parse(stored)) as Result;
@@ -300,6 +311,7 @@ export function createTaskContext<Input>(
     },
 
     async progress(percent: number, message?: string): Promise<void> {
+      if (!Number.isFinite(percent)) throw new ValidationError(`progress needs a finite percentage, got ${percent}`);
       const bounded = Math.max(0, Math.min(100, Math.round(percent)));
       const result = await dependencies.pool.query<{ updated: number }>({
         name: 'taskloom_progress',

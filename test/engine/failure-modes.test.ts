@@ -80,6 +80,37 @@ const nulMessage = defineTask({
   },
 });
 
+const stepReturnsNul = defineTask({
+  type: 'test_step_returns_nul',
+  description: 'a step returns model text holding a NUL character',
+  queue: 'default',
+  maxAttempts: 3,
+  retryBaseDelayMs: 10,
+  input: z.object({}),
+  async run(context) {
+    return context.step('answer', async () => {
+      countRun(context.taskId);
+      return { items: [{ content: 'before\u0000after' }] };
+    });
+  },
+});
+
+const badDuration = defineTask({
+  type: 'test_bad_duration',
+  description: 'asks the context for a duration or a percentage that is no number',
+  queue: 'default',
+  maxAttempts: 3,
+  retryBaseDelayMs: 10,
+  input: z.object({ call: z.enum(['sleep', 'waitFor', 'progress']) }),
+  async run(context) {
+    countRun(context.taskId);
+    if (context.input.call === 'sleep') await context.sleep('nap', Number.POSITIVE_INFINITY);
+    else if (context.input.call === 'waitFor') await context.waitFor('answer', { timeoutMs: Number.NaN });
+    else await context.progress(Number.NaN);
+    return null;
+  },
+});
+
 const ignoresSoftTimeout = defineTask({
   type: 'test_ignores_soft_timeout',
   description: 'keeps going past its soft timeout, then returns',
@@ -200,7 +231,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
   refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => refusing.close(() => resolve()));
-  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, stepReturnsNul, badDuration, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
 });
 
@@ -233,6 +264,25 @@ it('spends an attempt when a handler\'s node:http call is refused (a bare ECONNR
   expect((failed.error as { message: string }).message).toContain('ECONNREFUSED');
   const requeued = (await engine.readEvents({ taskId: task.id })).filter((event) => event.type === 'task_queued');
   expect(requeued).toHaveLength(1);
+});
+
+it('fails a task whose step returns a value jsonb refuses, at once and saying where, instead of redoing the step each attempt', async () => {
+  const { task } = await engine.submit({ taskType: stepReturnsNul.type, input: {} });
+  const failed = await waitForStatus(engine, task.id, ['failed']);
+  expect(handlerRuns.get(task.id)).toBe(1);
+  expect(failed.attempts).toBe(1);
+  expect(failed.error).toMatchObject({ code: 'step_not_stored', retryable: false, details: { step: 'answer', path: 'items.0.content' } });
+  expect((failed.error as { message: string }).message).toContain('NUL characters');
+});
+
+it('fails at once, naming the call, a sleep, wait deadline or progress that is no finite number', async () => {
+  for (const [call, text] of [['sleep', 'sleep needs a finite delay'], ['waitFor', 'waitFor needs a timeoutMs of 0 or more'], ['progress', 'progress needs a finite percentage']] as const) {
+    const { task } = await engine.submit({ taskType: badDuration.type, input: { call } });
+    const failed = await waitForStatus(engine, task.id, ['failed']);
+    expect(failed.attempts).toBe(1);
+    expect(failed.error).toMatchObject({ code: 'validation_failed', retryable: false });
+    expect((failed.error as { message: string }).message).toContain(text);
+  }
 });
 
 it('stores a retry whose error message jsonb would refuse, and the task goes on', async () => {
