@@ -114,4 +114,7 @@ it('counts an outage on the last attempt against the batch and fails the job whe
   expect(rows.map((row) => [row.normalised, row.attempts, row.claimed_by])).toEqual([['outageone', 1, null], ['outagetwo', 1, null], ['outagethree', 1, null]]);
   expect(rows.every((row) => row.last_error?.includes('503 service unavailable'))).toBe(true);
   expect(await known('gamma')).toEqual([]);
+  // The job document counts the words charged, as the words' own attempts do.
+  const job = await database.pool.query<{ words_failed: number }>('SELECT words_failed FROM learning_jobs WHERE task_id = $1', [done.id]);
+  expect(job.rows[0]!.words_failed).toBe(3);
 }, 60_000);

@@ -5,7 +5,7 @@
  * word a committed step learned, and a resumed job replays stored steps instead of researching
  * their words again.
  */
-import type { Pool, PoolClient, StepScope, TaskContext } from '../../kit/index.ts';
+import { withTransaction, type Pool, type PoolClient, type StepScope, type TaskContext } from '../../kit/index.ts';
 import { isTaskloomError, serializeError, type TaskloomError } from '../../errors.ts';
 import { updateJob } from './jobs-store.ts';
 import { claimQueuedWords, entriesToDeepen, recordNotDeepened, recordRound, recordUnresolved, releaseClaims, saveDeepened, saveLearned } from './knowledge-store.ts';
@@ -96,8 +96,11 @@ export async function learnBatchStep(context: TaskContext<unknown>, options: { s
         // Every word of a batch failed on its own too: the source refuses everything it is asked
         // now. The words are charged (their claims go back below) and the job fails, rather than
         // charging the rest of the queue one batch after another.
-        await recordUnresolved(options.pool, tenant, taskId, researched.failed)
-          .catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not count the failed attempt of a learning batch'));
+        // The job document counts them as the words themselves do (with the words, or not at all).
+        await withTransaction(options.pool, async (transaction) => {
+          await recordUnresolved(transaction, tenant, taskId, researched.failed);
+          await updateJob(transaction, taskId, { wordsFailed: researched.failed.length });
+        }).catch((recordError: unknown) => logger.warn({ err: recordError, taskId }, 'could not count the failed attempt of a learning batch'));
         throw researched.error;
       }
       outcome = researched.outcome;
