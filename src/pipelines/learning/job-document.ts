@@ -37,13 +37,18 @@ export function jobDocument(task: TaskRecord, job: LearningJobRow | undefined, n
     const already = errors.some((entry) => entry.message.startsWith(failure.message ?? '\u0000'));
     if (!already) errors.push({ code: failure.code ?? 'internal_error', message: failure.message ?? serializeError(task.error).message, at: task.completed_at ?? task.updated_at });
   }
-  let progress = 0;
-  if (status === 'completed' || status === 'cancelled' || status === 'failed') progress = status === 'completed' ? 100 : Math.max(0, Math.min(100, task.progress));
-  else if (job) {
-    const byTime = job.budget_ms && job.deadline_at ? (job.budget_ms - Math.max(0, Date.parse(job.deadline_at) - now)) / job.budget_ms : 0;
+  // While it runs: the furthest of its time, its work and what it reported, short of done.
+  const runningProgress = (at: number): number => {
+    if (!job) return 0;
+    const byTime = job.budget_ms && job.deadline_at ? (job.budget_ms - Math.max(0, Date.parse(job.deadline_at) - at)) / job.budget_ms : 0;
     const byWork = job.planned_words ? (job.total_tokens + job.words_failed) / job.planned_words : 0;
-    progress = Math.max(0, Math.min(99, Math.floor(Math.max(byTime, byWork, task.progress / 100) * 100)));
-  }
+    return Math.max(0, Math.min(99, Math.floor(Math.max(byTime, byWork, task.progress / 100) * 100)));
+  };
+  let progress: number;
+  if (status === 'completed') progress = 100;
+  // Where it stood when it ended, never less than the page showed a moment before.
+  else if (status === 'cancelled' || status === 'failed') progress = Math.max(Math.max(0, Math.min(100, task.progress)), runningProgress(Date.parse(task.completed_at ?? task.updated_at)));
+  else progress = runningProgress(now);
   return {
     job_id: task.id,
     status,
