@@ -168,3 +168,21 @@ describe('a generation asked for while a back-fill generates its project', () =>
     expect(claims.rows).toEqual([]);
   }, 60_000);
 });
+
+describe('a back-fill that ends where none of its code sees it', () => {
+  it('gives back the project claim its dead attempt left, so a forced generation need not wait out the lease', async () => {
+    const { provider } = countingModel(1);
+    const config = metadataConfig({ metadataModel: 'mock:metadata' });
+    const llm = metadataGateway(database, config, { mock: provider });
+    engine = await startTestEngine(database, smartMetadataTaskTypes({ config, pool: database.pool, logger: testLogger, llm }, { schedules: false }));
+    const [projectId] = [...(await createRaceProjects(1)).values()];
+    // A worker that runs failure handlers but not the back-fill's queue: the run stays queued.
+    await engine.startWorker({ concurrency: 2, pollIntervalMs: 100, queues: ['quick'] });
+    const run = await engine.submit({ taskType: 'generate_missing_metadata', input: { batch_size: 3 }, tenant: 'beta' });
+    // What an attempt whose worker died during the project's model call leaves behind, before
+    // the task went back to the queue and was cancelled there.
+    await database.pool.query("INSERT INTO project_meta_generation_claims (project_id, tenant, task_id, expires_at) VALUES ($1, 'beta', $2, now() + interval '14 minutes')", [projectId, run.task.id]);
+    await engine.cancel(run.task.id, { tenant: 'beta' });
+    await eventually(async () => ((await database.pool.query('SELECT 1 FROM project_meta_generation_claims WHERE task_id = $1', [run.task.id])).rowCount === 0 ? true : undefined), 10_000);
+  });
+});

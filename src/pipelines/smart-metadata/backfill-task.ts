@@ -35,7 +35,7 @@ import { abortReason, appendEvents, defineTask, type TaskContext } from '../../k
 import { NotFoundError, PermanentError, serializeError, TaskloomError, ValidationError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { countBackfillCandidates, nextBackfillCandidates, type BackfillCandidate } from './backfill-store.ts';
-import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
+import { claimLeaseMs, claimProject, releaseProjectClaim, releaseTaskClaims } from './claim-store.ts';
 import { recordGeneration } from './generations-store.ts';
 import { aiMetadataLack, writeAiMetadata } from './meta-store.ts';
 import { offlineModelId } from './offline/index.ts';
@@ -289,6 +289,12 @@ export function createBackfillTask(services: MetadataServices, options: Backfill
           await sleep(reservation.waitMs, undefined, { signal });
         }
       }
+    },
+    // A run that ended where none of its code saw it (its worker died, then a cancel, or its last
+    // attempt was abandoned) leaves the claim of the project it was generating: a forced
+    // generation of that project would wait out the claim's lease (14 min by default).
+    async onFailure({ task, transaction }) {
+      await releaseTaskClaims(transaction, task.id);
     },
   });
 }

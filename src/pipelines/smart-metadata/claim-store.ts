@@ -42,3 +42,8 @@ export async function claimProject(database: Queryable, claim: { tenant: string;
 export async function releaseProjectClaim(database: Queryable, claim: { tenant: string; projectId: string; taskId: string }): Promise<void> {
   await database.query('DELETE FROM project_meta_generation_claims WHERE tenant = $1 AND project_id = $2 AND task_id = $3', [claim.tenant, claim.projectId, claim.taskId]);
 }
+
+/** Releases every claim task `taskId` holds: what a run that ended without its code seeing it left. */
+export async function releaseTaskClaims(database: Queryable, taskId: string): Promise<void> {
+  await database.query('DELETE FROM project_meta_generation_claims WHERE task_id = $1', [taskId]);
+}
