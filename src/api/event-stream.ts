@@ -16,12 +16,35 @@ export interface PumpOptions {
   send(event: TaskEvent, json: string): Promise<void> | void;
   /** End after the task's terminal event (task streams). */
   endAfterTerminal: boolean;
+  /**
+   * The task had finished when the stream opened: send what is stored after the cursor and end.
+   * Nothing live is to come, and a finished task's log can go on after its terminal event (a
+   * decision on what it made, a failure handler's record): waiting for a terminal event after
+   * the cursor held such streams open for good.
+   */
+  finished?: boolean;
 }
+
+/** Events per read of a finished task's replay. */
+const finishedPageSize = 500;
 
 export async function pumpEvents(options: PumpOptions): Promise<StreamEnd> {
   const metrics = taskloomMetrics();
   const openedAt = Date.now();
   try {
+    if (options.finished) {
+      const { tenant, taskId, signal } = options.subscription;
+      let afterId = options.subscription.afterId ?? 0;
+      for (;;) {
+        const page = await options.engine.readEvents({ tenant, taskId, afterId, limit: finishedPageSize });
+        for (const event of page) {
+          if (signal.aborted) return 'aborted';
+          await options.send(event, eventJson(event));
+          afterId = event.id;
+        }
+        if (page.length < finishedPageSize) return 'terminal';
+      }
+    }
     for await (const event of options.engine.subscribe(options.subscription)) {
       await options.send(event, eventJson(event));
       const createdAt = Date.parse(event.created_at);

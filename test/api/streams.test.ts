@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { withTransaction } from '../../src/db/pool.ts';
+import { appendEvents } from '../../src/engine/event-log.ts';
 import { openSse, startApiHarness, waitFor, type ApiHarness, type SseMessage } from '../support/http.ts';
 
 let api: ApiHarness;
@@ -109,6 +111,32 @@ describe('WebSocket', () => {
     const rest = collect(resumed);
     await rest.closed;
     expect(rest.messages.map((message) => message.id)).toEqual(stored.slice(2).map((event) => event.id));
+  });
+
+  it('ends a finished task\'s stream once what is stored is sent, also when its log goes on after its terminal event', async () => {
+    const response = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'sleep', task_data: { ms: 20, steps: 1 } } });
+    const taskId = response.body.task_id as string;
+    await waitFor(() => storedEvents(taskId), (events) => events.some((event) => event.type === 'task_completed'));
+    // A decision on what the task made, recorded in its log after it ended (content approvals do).
+    await withTransaction(api.db.pool, (transaction) => appendEvents(transaction, [{ taskId, tenant: 'alpha', type: 'approval_decided', payload: { decision: 'approved' } }]));
+    const stored = await storedEvents(taskId);
+    const terminal = stored.find((event) => event.type === 'task_completed')!;
+    expect(stored.at(-1)!.type).toBe('approval_decided');
+
+    // SSE resumed after the terminal event: the later event, then the end (the next reconnect gets 204).
+    const sse = await openSse(`${api.url}/api/v1/tasks/${taskId}/events`, { 'x-api-key': api.keyA, 'last-event-id': String(terminal.id) });
+    expect(sse.status).toBe(200);
+    expect((await sse.next(2_000))?.id).toBe(stored.at(-1)!.id);
+    expect(await sse.next(2_000)).toBeUndefined();
+    sse.close();
+
+    // WebSocket resumed after the terminal event, and after everything: both close as finished.
+    for (const [after, expected] of [[terminal.id, [stored.at(-1)!.id]], [stored.at(-1)!.id, []]] as const) {
+      const socket = new WebSocket(wsUrl(`/ws/tasks/${taskId}?after=${after}`, api.keyA));
+      const stream = collect(socket);
+      expect(await stream.closed).toEqual({ code: 1000, reason: 'task finished' });
+      expect(stream.messages.map((message) => message.id)).toEqual(expected);
+    }
   });
 
   it('refuses the upgrade without a key (401) and for an unknown task (404)', async () => {

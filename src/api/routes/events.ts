@@ -66,7 +66,8 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsync {
         };
       }
 
-      if ((terminalStatuses as readonly string[]).includes(task.status)) {
+      const finished = (terminalStatuses as readonly string[]).includes(task.status);
+      if (finished) {
         const remaining = await engine.readEvents({ tenant: request.tenant, taskId: task.id, afterId, limit: 1 });
         if (remaining.length === 0) return reply.code(204).send();
       }
@@ -93,6 +94,7 @@ export function eventRoutes(context: ApiContext): FastifyPluginAsync {
           engine,
           transport: 'sse',
           endAfterTerminal: true,
+          finished,
           subscription: { tenant: request.tenant, taskId: task.id, afterId, signal: controller.signal },
           send: async (event, json) => {
             if (!response.write(`id: ${event.id}\ndata: ${json}\n\n`)) {

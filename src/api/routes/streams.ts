@@ -8,6 +8,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
+import { terminalStatuses } from '../../engine/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { holdWebSocket } from '../held-streams.ts';
@@ -22,7 +23,8 @@ const pingIntervalMs = 30_000;
 
 declare module 'fastify' {
   interface FastifyRequest {
-    streamTarget: { taskId?: string; projectId?: string; afterId: number } | null;
+    /** `finished`: the task had ended when the stream opened (see pumpEvents). */
+    streamTarget: { taskId?: string; projectId?: string; afterId: number; finished?: boolean } | null;
   }
 }
 
@@ -62,6 +64,7 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
         engine,
         transport: 'websocket',
         endAfterTerminal: target.taskId !== undefined,
+        finished: target.finished === true,
         subscription: { tenant: request.tenant, taskId: target.taskId, projectId: target.projectId, afterId: target.afterId, signal: controller.signal },
         send: (event) => {
           if (socket.readyState !== socket.OPEN) {
@@ -100,7 +103,7 @@ export function streamRoutes(context: ApiContext): FastifyPluginAsync {
         const { id } = parseOrThrow(taskIdParams, request.params, 'params');
         const query = parseOrThrow(streamQuery, request.query, 'query');
         const task = await engine.getTask(id, { tenant: request.tenant });
-        request.streamTarget = { taskId: task.id, afterId: query.after ?? 0 };
+        request.streamTarget = { taskId: task.id, afterId: query.after ?? 0, finished: (terminalStatuses as readonly string[]).includes(task.status) };
       },
       handler: async () => {
         throw new UpgradeRequiredError();
