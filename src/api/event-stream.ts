@@ -4,7 +4,17 @@
  */
 import { SlowSubscriberError, type Engine, type SubscribeOptions, type TaskEvent } from '../engine/index.ts';
 import { taskloomMetrics } from '../metrics.ts';
+import { BadRequestError } from './errors.ts';
 import { eventJson, terminalEventTypes } from './schemas.ts';
+
+/** The `Last-Event-ID` header an EventSource sends on reconnect, as an event id. */
+export function lastEventId(header: string | string[] | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  if (!/^\d{1,15}$/.test(value.trim())) throw new BadRequestError('Last-Event-ID must be an event id (a whole number).', { last_event_id: value });
+  return Number(value.trim());
+}
 
 export type StreamEnd = 'terminal' | 'aborted' | 'slow' | 'closed';
 

@@ -54,6 +54,7 @@ export { isoTimestamp, isUuid } from '../db/sql.ts';
 export { emptyBody, emptyQuery, jsonSchema, parseOrThrow } from '../api/validation.ts';
 export { requireAdminKey, requireKeyForSubmit, requireRole, tenantOf } from '../api/auth.ts';
 export { holdStream, holdWebSocket } from '../api/held-streams.ts';
+export { lastEventId } from '../api/event-stream.ts';
 export { securityRequirement } from '../api/context.ts';
 export { ForbiddenError } from '../api/errors.ts';
 export type { ApiKeyRole } from '../api/keys.ts';

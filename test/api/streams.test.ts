@@ -118,7 +118,7 @@ describe('WebSocket', () => {
     const taskId = response.body.task_id as string;
     await waitFor(() => storedEvents(taskId), (events) => events.some((event) => event.type === 'task_completed'));
     // A decision on what the task made, recorded in its log after it ended (content approvals do).
-    await withTransaction(api.db.pool, (transaction) => appendEvents(transaction, [{ taskId, tenant: 'alpha', type: 'approval_decided', payload: { decision: 'approved' } }]));
+    await withTransaction(api.db.pool, (transaction) => appendEvents(transaction, [{ taskId, tenant: 'alpha', projectId: null, type: 'approval_decided', payload: { decision: 'approved' } }]));
     const stored = await storedEvents(taskId);
     const terminal = stored.find((event) => event.type === 'task_completed')!;
     expect(stored.at(-1)!.type).toBe('approval_decided');

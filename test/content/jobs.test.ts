@@ -14,6 +14,7 @@ import { OfflineLanguageModel } from '../../src/llm/index.ts';
 import { socialInstructions, topicsInstructions } from '../../src/pipelines/content/prompts.ts';
 import { yearOfComingMonth } from '../../src/pipelines/content/schemas.ts';
 import { jsonResult } from '../llm/helpers.ts';
+import { openSse } from '../support/http.ts';
 import { callText } from '../support/model-calls.ts';
 
 /** A model's JSON answer, with the token counts these tests' usage figures come from. */
@@ -83,7 +84,13 @@ it('runs the seed\'s jobs one by one with their shapes, stream and stats', async
   const stream = await fetch(`${harness.server.url}/api/v1/ai/jobs/${dna.id}/stream/?api_key=${keys.supervisor}`);
   expect(stream.headers.get('content-type')).toContain('text/event-stream');
   const frames = (await stream.text()).split('\n\n').filter((frame) => frame.includes('data: '));
-  expect(JSON.parse(frames.at(-1)!.split('data: ')[1]!)).toMatchObject({ id: dna.id, status: 'completed', progress: 100 });
+  expect(frames).toHaveLength(1);
+  expect(JSON.parse(frames[0]!.split('data: ')[1]!)).toMatchObject({ id: dna.id, status: 'completed', progress: 100 });
+  // Labelled with the job's newest event: EventSource reconnects with it and gets 204, and stops.
+  const newestId = /^id: (\d+)$/m.exec(frames[0]!)?.[1];
+  expect(Number(newestId)).toBeGreaterThan(0);
+  const reconnect = await fetch(`${harness.server.url}/api/v1/ai/jobs/${dna.id}/stream/?api_key=${keys.supervisor}`, { headers: { 'last-event-id': newestId! } });
+  expect(reconnect.status).toBe(204);
 
   const personas = await runJob(harness, companyId, 'generate-personas', {});
   expect(personas.result_data.personas).toBe(6);
@@ -197,10 +204,21 @@ it('cancels a running job and keeps what it saved', async () => {
   await waitForEvent(harness.engine, started.body.job_id, (event) => event.type === 'topics_generated' && (event.payload as { persona_id: string }).persona_id === active[1]!.id);
   await waitForEvent(harness.engine, started.body.job_id, (event) => event.type === 'topics_generated' && (event.payload as { persona_id: string }).persona_id === active[0]!.id);
   expect((await harness.request('POST', `/api/v1/ai/jobs/${started.body.job_id}/cancel/`, { key: harness.keys.supervisor })).status).toBe(403);
+  // The running job's stream: its state once, labelled with its newest event (no replay of every
+  // stored event), then what the cancel changes, and the end.
+  const stream = await openSse(`${harness.server.url}/api/v1/ai/jobs/${started.body.job_id}/stream/`, { 'x-api-key': harness.keys.marketer });
+  const first = (await stream.next())!;
+  expect(first.data).toMatchObject({ id: started.body.job_id, status: 'processing' });
+  const stored = await harness.engine.readEvents({ taskId: started.body.job_id });
+  expect(first.id).toBe(stored.at(-1)!.id);
   const cancelled = await harness.request('POST', `/api/v1/ai/jobs/${started.body.job_id}/cancel/`);
   expect(cancelled.status).toBe(200);
   const task = await waitForTask(harness.engine, started.body.job_id, ['cancelled', 'completed', 'failed']);
   expect(task.status).toBe('cancelled');
+  const later: Array<{ id: number; data: { status: string } }> = [];
+  for (let frame = await stream.next(); frame; frame = await stream.next()) later.push(frame as { id: number; data: { status: string } });
+  expect(later.at(-1)!.data.status).toBe('cancelled');
+  expect(later.every((frame, index) => frame.id > (index === 0 ? first.id : later[index - 1]!.id))).toBe(true);
   slowPersona = undefined;
   const kept = (await harness.request('GET', `/api/v1/content/topics?company_id=${companyId}&year=2027&month=5`)).body.topics as Array<{ persona_id: string }>;
   expect(kept).toHaveLength(4);

@@ -12,20 +12,11 @@ import { terminalStatuses } from '../../engine/index.ts';
 import { taskloomMetrics } from '../../metrics.ts';
 import { securityRequirement, type ApiContext } from '../context.ts';
 import { holdStream } from '../held-streams.ts';
-import { pumpEvents } from '../event-stream.ts';
+import { lastEventId, pumpEvents } from '../event-stream.ts';
 import { eventsQuery, eventViewSchema, taskIdParams } from '../schemas.ts';
-import { BadRequestError } from '../errors.ts';
 import { jsonSchema, parseOrThrow } from '../validation.ts';
 
 const heartbeatMs = 15_000;
-
-function lastEventId(header: string | string[] | undefined): number | undefined {
-  if (header === undefined) return undefined;
-  const value = Array.isArray(header) ? header[0] : header;
-  if (value === undefined || value.trim() === '') return undefined;
-  if (!/^\d{1,15}$/.test(value.trim())) throw new BadRequestError('Last-Event-ID must be an event id (a whole number).', { last_event_id: value });
-  return Number(value.trim());
-}
 
 function wantsJson(accept: string | undefined): boolean {
   if (!accept) return false;

@@ -13,7 +13,7 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { emptyBody, holdStream, parseOrThrow, requireKeyForSubmit, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { emptyBody, holdStream, lastEventId, parseOrThrow, requireKeyForSubmit, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
 import { ConflictError, DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
@@ -135,18 +135,28 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       return { job_id: id, ...result, job: jobView(await engine.getTask(id, { tenant })) };
     });
 
+    // Each frame is the job's state as it stands, labelled with the id of the newest event it
+    // reflects: a reconnect (Last-Event-ID) gets the state once and what changes after, and one
+    // that already has a finished job's last state gets 204, which stops EventSource.
     app.get('/api/v1/ai/jobs/:id/stream', { config: { allowQueryKey: true } }, async (request, reply) => {
       const tenant = tenantOf(request);
       const { id } = parseOrThrow(idParams, request.params, 'params');
-      const task = await getJob(engine, tenant, id);
+      const seen = lastEventId(request.headers['last-event-id']) ?? 0;
+      await getJob(engine, tenant, id);
+      // The newest event first, then the state: the state is then at least as new as its label.
+      const newest = (await pool.query<{ id: string | null }>('SELECT max(id) AS id FROM task_events WHERE task_id = $1', [id])).rows[0]?.id;
+      const newestId = newest === null || newest === undefined ? 0 : Number(newest);
+      const task = await engine.getTask(id, { tenant });
+      const finished = ['completed', 'failed', 'cancelled'].includes(jobStatusOf(task.status));
+      if (finished && seen >= newestId) return reply.code(204).send();
       reply.hijack();
       const response = reply.raw;
       response.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      const send = (job: ReturnType<typeof jobView>, eventId?: number): void => {
-        response.write(`${eventId === undefined ? '' : `id: ${eventId}\n`}event: job\ndata: ${JSON.stringify(job)}\n\n`);
+      const send = (job: ReturnType<typeof jobView>, eventId: number): void => {
+        response.write(`${eventId > 0 ? `id: ${eventId}\n` : ''}event: job\ndata: ${JSON.stringify(job)}\n\n`);
       };
-      send(jobView(task));
-      if (['completed', 'failed', 'cancelled'].includes(jobStatusOf(task.status))) {
+      send(jobView(task), newestId);
+      if (finished) {
         response.end();
         return;
       }
@@ -157,7 +167,8 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const letGo = holdStream(request, stop);
       const heartbeat = setInterval(() => response.write(': keep-alive\n\n'), 15_000);
       try {
-        for await (const event of engine.subscribe({ tenant, taskId: id, signal: controller.signal })) {
+        // What the state above reflects is not sent again: only what happens after it.
+        for await (const event of engine.subscribe({ tenant, taskId: id, afterId: newestId, signal: controller.signal })) {
           if (!event.type.startsWith('task_')) continue;
           send(jobView(await engine.getTask(id, { tenant })), event.id);
           if (terminalTypes.has(event.type)) break;
