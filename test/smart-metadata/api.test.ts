@@ -117,6 +117,19 @@ describe('generate_metadata', () => {
     expect(bare.content_summary).toBe('X: a self-study project.');
   });
 
+  it('the offline analyser stores a project whose own text reads as failure text or model talk: its answer is the project\'s words', async () => {
+    const project = await createProject({
+      name: 'Robot story', project_type: 'self_study',
+      goal_description: 'Sorry, I am unable to open the pod bay doors, said the robot. The request failed with status 503, it added. I am having trouble remembering my training data.',
+    });
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed']);
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
+    const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+    expect(read.ai_model_used).toBe('offline:extractive');
+    expect(read.content_summary).toMatch(/I am unable to open the pod bay doors/);
+  });
+
   it('a bad force value is a 400', async () => {
     const project = await createProject();
     const response = await api.request('POST', `/api/projects/${project.id}/generate_metadata/?force=maybe`);

@@ -80,6 +80,24 @@ it('creates, lists, shows and generates metadata from the command line', async (
   expect(refused.output).toContain(`--file ${binary}: not a text file`);
 }, 90_000);
 
+it('refuses a NUL character or a lone surrogate in any field with a validation error naming it, as the API does, and writes nothing', async () => {
+  const projectsBefore = (await database.pool.query('SELECT count(*)::int AS count FROM projects')).rows[0].count;
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['name', { name: 'a\u0000b', project_type: 'self_study' }],
+    ['goal_description', { name: 'x', project_type: 'self_study', goal_description: 'half a pair \ud800 here' }],
+    ['files.0.extracted_text', { name: 'x', project_type: 'self_study', files: [{ name: 'notes.txt', extracted_text: 'binary\u0000text' }] }],
+    ['important_dates.0.title', { name: 'x', project_type: 'self_study', important_dates: [{ title: 'Exam\udfff', date: '2026-06-01' }] }],
+  ];
+  for (const [field, body] of cases) {
+    // JSON.stringify writes the NUL and the lone surrogate as \u escapes, as a user would type them.
+    const refused = await taskloom('create', '--data', JSON.stringify(body));
+    expect(refused.code, refused.output).toBe(1);
+    expect(refused.output).toContain(`error [validation_failed]: Invalid project: ${field}: strings may not contain NUL characters or unpaired surrogates`);
+    expect(refused.output).not.toMatch(/internal_error|invalid byte sequence|unsupported Unicode escape/);
+  }
+  expect((await database.pool.query('SELECT count(*)::int AS count FROM projects')).rows[0].count).toBe(projectsBefore);
+}, 90_000);
+
 it('runs the back-fill now', async () => {
   const backfill = await taskloom('backfill', '--min-age-minutes', '0', '--wait');
   expect(backfill.code, backfill.output).toBe(0);

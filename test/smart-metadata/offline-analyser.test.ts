@@ -11,7 +11,7 @@ import { buildProjectText, fileExcerptChars, maxProjectTextChars } from '../../s
 
 import { aiMetadataValue, tagPattern } from '../../src/pipelines/smart-metadata/schemas.ts';
 import { normaliseTag, normaliseTags } from '../../src/pipelines/smart-metadata/tags.ts';
-import { validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
+import { InvalidMetadataError, validateMetadata } from '../../src/pipelines/smart-metadata/validate-answer.ts';
 import { neuralNetworksProject, projectFixture, quantumMechanicsRussianProject } from './fixtures/projects.ts';
 
 describe('project text', () => {
@@ -71,6 +71,69 @@ describe('tags', () => {
   });
 });
 
+describe('model talk', () => {
+  const apology = {
+    ai_generated_tags: ['Error', 'Service Unavailable', 'Retry Later'],
+    content_summary: 'Sorry, I am unable to access the project description right now. Request failed with status 503.',
+    difficulty_level: 'beginner' as const,
+  };
+  const projectText = buildProjectText(neuralNetworksProject()).text;
+
+  it('refuses a model\'s apology or failure text as a summary or as tags, naming the phrase', () => {
+    expect(() => validateMetadata(apology, 'mock:model', { projectText })).toThrow(/mock:model answered with text about itself or a failure instead of metadata: content_summary reads "I am unable"/);
+    try {
+      validateMetadata(apology, 'mock:model', { projectText });
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidMetadataError);
+      expect((error as InvalidMetadataError).details).toMatchObject({ error_type: 'invalid_output', field: 'content_summary', model_talk: 'I am unable' });
+    }
+    // A good summary does not carry failure text as tags, written as the prompt asks or not.
+    const summary = 'A hands-on course on neural networks in Python, from backpropagation to convolutional networks.';
+    expect(() => validateMetadata({ ...apology, content_summary: summary, ai_generated_tags: ['error', 'service-unavailable', 'retry-later'] }, 'mock:model', { projectText })).toThrow(/ai_generated_tags\.0 reads "error"/);
+    expect(() => validateMetadata({ ...apology, content_summary: summary, ai_generated_tags: ['python', 'Service Unavailable', 'retry-later'] }, 'mock:model', { projectText })).toThrow(/ai_generated_tags\.1 reads "Service Unavailable"/);
+    for (const content_summary of ['As an AI language model, I cannot browse files.', 'Error: the upstream service timed out.', 'I apologise, the project could not be read.']) {
+      expect(() => validateMetadata({ ...apology, content_summary, ai_generated_tags: ['python', 'numpy', 'pytorch'] }, 'mock:model', { projectText }), content_summary).toThrow(InvalidMetadataError);
+    }
+  });
+
+  it('keeps topic tags such as error-handling, and failure phrases the project itself says', () => {
+    const httpProject = buildProjectText(projectFixture({
+      name: 'Resilient HTTP clients', goal_description: 'Write a Python HTTP client with error handling: when a request failed with status 503 it retries with backoff, and when it is rate limited it waits.',
+    })).text;
+    const answer = {
+      ai_generated_tags: ['error-handling', 'Error Handling', 'http', 'retries', 'rate-limiting', 'exponential-backoff'],
+      content_summary: 'Building a Python HTTP client with error handling that retries when a request failed with status 503 and waits when it is rate limited.',
+      difficulty_level: 'intermediate' as const,
+    };
+    expect(validateMetadata(answer, 'mock:model', { projectText: httpProject }).ai_generated_tags).toEqual(['error-handling', 'http', 'retries', 'rate-limiting', 'exponential-backoff']);
+    // The same summary of a project that never says so is the model's failure text.
+    expect(() => validateMetadata(answer, 'mock:model', { projectText })).toThrow(/reads "request failed"/);
+  });
+
+  it('never refuses the offline analyser\'s answers: the fixture projects\' pass even the strictest check, and a project that is itself model talk is stored', () => {
+    const chemistry = projectFixture({
+      name: 'Organic Chemistry II', project_type: 'school', course_name: 'Organic Chemistry', course_code: 'CHEM 2420', goal_description: null, study_frequency: null,
+      files: [{ name: 'syllabus.txt', extracted_text: 'This course covers reaction mechanisms of alkenes, alkynes and aromatic compounds. Students study nucleophilic substitution and elimination reactions in depth.' }],
+    });
+    for (const project of [neuralNetworksProject(), quantumMechanicsRussianProject(), chemistry, projectFixture({ name: 'X', goal_description: null, study_frequency: null })]) {
+      const analysis = analyseOffline(buildProjectText(project));
+      // No project text to excuse a phrase: the answers themselves hold none.
+      expect(() => validateMetadata(analysis.answer, offlineModelId, { requiredTags: offlineMinTags, projectText: '' }), project.name).not.toThrow();
+    }
+    // Projects whose own text reads as failure text or model talk (a course on errors, a story's
+    // dialogue): the offline analyser summarises and tags them with their own words ("A request
+    // failed with status 503 is retried", the tag "request-failed"), which it may store: it
+    // cannot apologise, so its answers are not checked for model talk.
+    for (const goal_description of [
+      'Error handling in Python: exceptions, tracebacks and retries. A request failed with status 503 is retried; errors are logged.',
+      '"I\'m sorry, I can\'t help you," said the robot. Sorry, I am unable to open the pod bay doors, it repeated. I am having trouble remembering my training data, the robot admitted.',
+    ]) {
+      const analysis = analyseOffline(buildProjectText(projectFixture({ name: 'Own words', goal_description })));
+      expect(() => validateMetadata(analysis.answer, offlineModelId, { requiredTags: offlineMinTags, projectText: null }), goal_description).not.toThrow();
+    }
+  });
+});
+
 describe('offline analyser', () => {
   it('tags a neural networks in Python project with neural networks and Python', () => {
     const analysis = analyseOffline(buildProjectText(neuralNetworksProject()));
@@ -85,7 +148,7 @@ describe('offline analyser', () => {
     // Nothing repeats a chosen phrase's word.
     expect(tags).not.toContain('neural');
     expect(tags).not.toContain('networks');
-    expect(() => validateMetadata(analysis.answer, offlineModelId)).not.toThrow();
+    expect(() => validateMetadata(analysis.answer, offlineModelId, { projectText: null })).not.toThrow();
   });
 
   it('summarises with sentences of the project itself, the central ones first in text order', () => {
@@ -103,7 +166,7 @@ describe('offline analyser', () => {
   it('falls back to a summary of the project\'s fields when its only sentence is too short to store', () => {
     const analysis = analyseOffline(buildProjectText(projectFixture({ name: 'X', project_type: 'self_study', goal_description: 'I go to X' })));
     expect(analysis.answer.content_summary.length).toBeGreaterThanOrEqual(10);
-    expect(() => validateMetadata(analysis.answer, offlineModelId, offlineMinTags)).not.toThrow();
+    expect(() => validateMetadata(analysis.answer, offlineModelId, { requiredTags: offlineMinTags, projectText: null })).not.toThrow();
   });
 
   it('is deterministic', () => {
@@ -135,7 +198,7 @@ describe('offline analyser', () => {
     for (const tag of tags) expect(tag).toMatch(tagPattern);
     // Topics, not the kind of project.
     expect(tags).not.toContain('self-study');
-    expect(() => validateMetadata(analysis.answer, offlineModelId)).not.toThrow();
+    expect(() => validateMetadata(analysis.answer, offlineModelId, { projectText: null })).not.toThrow();
   });
 
   it('never pads a project with too little text with placeholders: its kind is its only tag', () => {
@@ -146,8 +209,8 @@ describe('offline analyser', () => {
     expect(school.answer.ai_generated_tags).toEqual(['spanish', 'school-course']);
     for (const placeholder of ['study-project', 'learning-plan']) expect([...bare.answer.ai_generated_tags, ...school.answer.ai_generated_tags]).not.toContain(placeholder);
     // Stored as it is for the offline analyser; a model's answer still needs three tags.
-    expect(validateMetadata(bare.answer, offlineModelId, offlineMinTags).ai_generated_tags).toEqual(['self-study']);
-    expect(() => validateMetadata(bare.answer, offlineModelId)).toThrow(/at least 3/);
+    expect(validateMetadata(bare.answer, offlineModelId, { requiredTags: offlineMinTags, projectText: null }).ai_generated_tags).toEqual(['self-study']);
+    expect(() => validateMetadata(bare.answer, offlineModelId, { projectText: null })).toThrow(/at least 3/);
   });
 });
 

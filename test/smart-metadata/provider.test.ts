@@ -108,6 +108,52 @@ describe('with a mock provider', () => {
     expect(sample(text, 'project_meta_generation_failures_total{error_type="invalid_output",model_used="mock:metadata"}')).toBe(1);
   });
 
+  it('an answer in which the model apologises or hands back a failure\'s text is a failure, never stored', async () => {
+    const series = 'project_meta_generation_failures_total{error_type="invalid_output",model_used="mock:metadata"}';
+    const failuresBefore = sample(await metricsText(api), series) ?? 0;
+    mock.behaviour = {
+      delayMs: 0, failWithStatus: null,
+      answer: { ai_generated_tags: ['Error', 'Service Unavailable', 'Retry Later'], content_summary: 'Sorry, I am unable to access the project description right now. Request failed with status 503.', difficulty_level: 'beginner' },
+    };
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Apologising model' } })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const taskId = started.body.task_id as string;
+    const task = await waitForStatus(api.engine, taskId, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    // Refused as any invalid answer is: not retried, as the tag count is not.
+    expect(task.attempts).toBe(1);
+    expect(task.error).toMatchObject({ code: 'permanent_failure', details: { error_type: 'invalid_output', field: 'content_summary', model_talk: 'I am unable' } });
+    expect((task.error as { message: string }).message).toMatch(/mock:metadata answered with text about itself or a failure instead of metadata/);
+
+    const stored = await api.db.pool.query('SELECT key FROM project_meta WHERE project_id = $1', [project.id]);
+    expect(stored.rows).toEqual([]);
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.ai_generated_tags).toBeNull();
+    const generations = await api.db.pool.query('SELECT status, error_type FROM project_meta_generations WHERE task_id = $1', [taskId]);
+    expect(generations.rows).toEqual([{ status: 'failure', error_type: 'invalid_output' }]);
+    const events = await api.engine.readEvents({ taskId, limit: 100 });
+    expect(events.some((event) => event.type === 'metadata_generated')).toBe(false);
+    expect(events.filter((event) => event.type === 'metadata_generation_failed').map((event) => event.payload.error_type)).toEqual(['invalid_output']);
+    expect(sample(await metricsText(api), series)).toBe(failuresBefore + 1);
+  });
+
+  it('stores tags such as error-handling, and a summary repeating failure phrases the project itself says', async () => {
+    const body = {
+      ...neuralNetworksBody, name: 'Resilient HTTP clients', files: [],
+      goal_description: 'Write a Python HTTP client with error handling: when a request failed with status 503 it retries with backoff, and when it is rate limited it waits.',
+    };
+    mock.behaviour = {
+      delayMs: 0, failWithStatus: null,
+      answer: { ai_generated_tags: ['error-handling', 'http', 'retries'], content_summary: 'A Python HTTP client with error handling that retries when a request failed with status 503 and waits when rate limited.', difficulty_level: 'intermediate' },
+    };
+    const project = (await api.request('POST', '/api/projects', { body })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status, JSON.stringify(task.error)).toBe('completed');
+    const read = (await api.request('GET', `/api/projects/${project.id}`)).body;
+    expect(read.ai_generated_tags).toEqual(['error-handling', 'http', 'retries']);
+    expect(read.content_summary).toMatch(/request failed with status 503/);
+  });
+
   it('a second generate while one runs returns the running task', async () => {
     mock.behaviour = { delayMs: 1500, failWithStatus: null, answer: mockAnswer };
     const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Slow project' } })).body;

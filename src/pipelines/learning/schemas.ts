@@ -5,6 +5,8 @@
  * against `deepenedEntry`) before any write, whatever source produced it.
  */
 import { z } from 'zod';
+// The model-talk detector is shared with smart metadata; it lives with the LLM layer.
+import { modelTalkIn } from '../../llm/model-talk.ts';
 import { maxBudgetSeconds } from './limits.ts';
 
 // Defined with the pipeline's task types, which its definition lists without loading these schemas.
@@ -32,48 +34,6 @@ export const bigLearningJobInput = z.object({
   words_learned_per_round: z.number().int().min(1).max(5000).optional().describe('Queued words one round learns at most (default TASKLOOM_LEARNING_WORDS_LEARNED_PER_ROUND, 200).'),
 }).strict();
 export type BigLearningJobInput = z.infer<typeof bigLearningJobInput>;
-
-/**
- * Phrases in which a model talks about itself or apologises instead of defining: the seed stored
- * such answers as knowledge ("I am having trouble accessing my knowledge base"), and a model may
- * still write one into an entry whatever its instructions say. First person and the model's own
- * workings only, so a definition may still be about apologies or knowledge bases ("lost": "unable
- * to find one's way"); quoted text is left out, as a definition may quote a usage ("I'm sorry").
- */
-const modelTalk: readonly RegExp[] = [
-  /\b(?:I am|I'm|I was) (?:currently |temporarily |still )?(?:sorry|afraid|unable|not able|having (?:trouble|difficulty|issues)|an? (?:AI|language model|assistant))\b/i,
-  /\bI (?:cannot|can't|can not|could not|couldn't|do not|don't|did not|didn't) (?:find|access|locate|retrieve|provide|define|verify|help|answer|determine|research)\b/i,
-  /\bI apologi[sz]e\b/i,
-  /\b(?:my|our) apologies\b/i,
-  /\b(?:sorry|unfortunately),? (?:but )?I\b/i,
-  // "As an AI language model, I ..."; not "acts as an assistant to a witch" (WordNet's "familiar").
-  /\bas an? (?:AI|artificial intelligence|(?:large )?language model|LLM)(?: (?:language )?model| assistant)?,? I\b/i,
-  /\bmy (?:knowledge base|knowledge cut-?off|training data|sources|database|search results|capabilities)\b/i,
-  /\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate|retrieve|access) (?:any |reliable |relevant |enough )?(?:information|a definition|definitions|details|sources|results|data)\b/i,
-  // A failure's text in place of the answer: an apology or an error opening it ("Sorry, ..."; not
-  // the word's own "Sorry: feeling regret"), "no definition could be found", a service
-  // "temporarily unavailable", an HTTP status. None of WordNet's 117,791 definitions matches
-  // (llm-answers.test.ts).
-  /^\W*(?:sorry|apologies|unfortunately)(?:,|\s+but\b)/i,
-  /^\W*(?:error|not found)\s*(?:$|[:.!])/i,
-  /\bno (?:definition|information|data|results?|entry|entries|details) (?:could be |was |were |is |are |has been )?(?:found|available|returned)\b/i,
-  /\b(?:definition|information|data|service|knowledge base|server|source) (?:is |was )?(?:currently |temporarily )?(?:unavailable|unreachable)\b/i,
-  /\berror (?:retrieving|fetching|looking up|getting|loading)\b/i,
-  /\b(?:due to|because of) an? (?:network|server|technical|internal|connection) (?:error|issue|problem|failure)\b/i,
-  /\b(?:request|call) failed\b/i,
-  /\bstatus(?: code)? [45]\d\d\b/i,
-  /\brate limit(?:ed| exceeded)\b/i,
-];
-
-/** The phrase of `text` in which a model talks about itself or apologises, if any. */
-export function modelTalkIn(text: string): string | undefined {
-  const unquoted = text.replace(/"[^"]*"|\u201c[^\u201d]*\u201d/g, ' ');
-  for (const pattern of modelTalk) {
-    const found = pattern.exec(unquoted);
-    if (found) return found[0];
-  }
-  return undefined;
-}
 
 /** `text`, refused when it reads as the model talking about itself (modelTalkIn) rather than as `what` it should be. */
 function withoutModelTalk(text: z.ZodString, what: string): z.ZodString {

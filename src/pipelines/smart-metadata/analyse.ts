@@ -100,9 +100,11 @@ export async function analyseProject(services: MetadataServices, request: { tena
     modelUsed = result.model;
     usedPrompt = promptVersion;
   }
-  // A model's answer needs three usable tags; the offline analyser tags a project with too little
-  // text with what it has (at least its kind) rather than with placeholders.
-  const validated = validateMetadata(answer, modelUsed, modelUsed === offlineModelId ? offlineMinTags : minTags);
+  // A model's answer needs three usable tags, and may not talk about itself or hand back a
+  // failure's text (phrases the project's own text says aside); the offline analyser tags a
+  // project with too little text with what it has (at least its kind) rather than with
+  // placeholders, and its answer is the project's own words.
+  const validated = validateMetadata(answer, modelUsed, modelUsed === offlineModelId ? { requiredTags: offlineMinTags, projectText: null } : { requiredTags: minTags, projectText: projectText.text });
   return {
     value: { ...validated, model_used: modelUsed, prompt_version: usedPrompt, generated_at: new Date().toISOString() },
     contentVersion,

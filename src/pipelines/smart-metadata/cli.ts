@@ -13,9 +13,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
+import type { z } from 'zod';
 import { integerOption, positiveIntegerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
+import { unstorablePart } from '../../db/storable.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Engine, TaskRecord } from '../../kit/index.ts';
 import { createProjectService } from './project-service.ts';
@@ -89,6 +91,21 @@ async function createBody(options: CreateOptions): Promise<unknown> {
   };
 }
 
+/**
+ * A project body from the command line (`--data`, or built from the options and `--file`s), as
+ * the API takes one: first refused when PostgreSQL could not store it (a NUL character or a lone
+ * surrogate in any string: the API's own check, `unstorablePart`, which would otherwise surface
+ * as the database's "invalid byte sequence" internal error), then checked against `schema`.
+ * Either error names the field.
+ */
+function parseProject<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
+  const unstorable = unstorablePart(body);
+  if (unstorable) throw new ValidationError(`Invalid project: ${unstorable.path}: ${unstorable.message}`, { issues: [unstorable] });
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(`Invalid project: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+  return parsed.data;
+}
+
 export function projectsCommand(runtime: Runtime): Command {
   const projects = new Command('projects').description('Study projects and their AI metadata (tags, summary, difficulty)');
 
@@ -107,11 +124,10 @@ export function projectsCommand(runtime: Runtime): Command {
     .option('--date <title=YYYY-MM-DD>', 'an important date (repeatable)', collect, [])
     .option('--tenant <name>', 'tenant', 'default')
     .action(async (options: CreateOptions) => {
-      const parsed = projectCreate.safeParse(await createBody(options));
-      if (!parsed.success) throw new ValidationError(`Invalid project: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+      const project = parseProject(projectCreate, await createBody(options));
       const database = await runtime.openDatabase();
       const service = createProjectService({ config: runtime.loadConfig(), pool: database.pool, logger: runtime.logger });
-      process.stdout.write(`${JSON.stringify(await service.createProject(options.tenant, parsed.data), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(await service.createProject(options.tenant, project), null, 2)}\n`);
     });
 
   projects.command('list')

@@ -1,0 +1,71 @@
+/**
+ * Model talk: text in which a model talks about itself, apologises, or hands back a failure's
+ * text instead of the answer it was asked for. A model may write such text into a perfectly
+ * well-formed structured answer ("I am having trouble accessing my knowledge base", "Sorry, I am
+ * unable to access the project description right now. Request failed with status 503."), and
+ * the seeds stored it as knowledge and as project metadata, counted as successes. One detector,
+ * here in the LLM layer, so every pipeline that stores a model's prose refuses the same phrases:
+ * the learning pipeline (definitions, explanations) and smart metadata (summaries, tags).
+ *
+ * It looks for phrases, never for single topic words: "error-handling", "apologies" as a word
+ * being defined or a course on HTTP status codes are not model talk (see `source`).
+ */
+
+/**
+ * First person and the model's own workings only, so a text may still be about apologies or
+ * knowledge bases ("lost": "unable to find one's way"); quoted text is left out, as a definition
+ * or a summary may quote a usage ("I'm sorry").
+ */
+const modelTalk: readonly RegExp[] = [
+  /\b(?:I am|I'm|I was) (?:currently |temporarily |still )?(?:sorry|afraid|unable|not able|having (?:trouble|difficulty|issues)|an? (?:AI|language model|assistant))\b/i,
+  /\bI (?:cannot|can't|can not|could not|couldn't|do not|don't|did not|didn't) (?:find|access|locate|retrieve|provide|define|verify|help|answer|determine|research)\b/i,
+  /\bI apologi[sz]e\b/i,
+  /\b(?:my|our) apologies\b/i,
+  /\b(?:sorry|unfortunately),? (?:but )?I\b/i,
+  // "As an AI language model, I ..."; not "acts as an assistant to a witch" (WordNet's "familiar").
+  /\bas an? (?:AI|artificial intelligence|(?:large )?language model|LLM)(?: (?:language )?model| assistant)?,? I\b/i,
+  /\bmy (?:knowledge base|knowledge cut-?off|training data|sources|database|search results|capabilities)\b/i,
+  /\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate|retrieve|access) (?:any |reliable |relevant |enough )?(?:information|a definition|definitions|details|sources|results|data)\b/i,
+  // A failure's text in place of the answer: an apology or an error opening it ("Sorry, ..."; not
+  // the word's own "Sorry: feeling regret"), "no definition could be found", a service
+  // "temporarily unavailable", an HTTP status. None of WordNet's 117,791 definitions matches
+  // (test/learning/llm-answers.test.ts).
+  /^\W*(?:sorry|apologies|unfortunately)(?:,|\s+but\b)/i,
+  /^\W*(?:error|not found)\s*(?:$|[:.!])/i,
+  /\bno (?:definition|information|data|results?|entry|entries|details) (?:could be |was |were |is |are |has been )?(?:found|available|returned)\b/i,
+  /\b(?:definition|information|data|service|knowledge base|server|source) (?:is |was )?(?:currently |temporarily )?(?:unavailable|unreachable)\b/i,
+  /\berror (?:retrieving|fetching|looking up|getting|loading)\b/i,
+  /\b(?:due to|because of) an? (?:network|server|technical|internal|connection) (?:error|issue|problem|failure)\b/i,
+  /\b(?:request|call) failed\b/i,
+  /\bstatus(?: code)? [45]\d\d\b/i,
+  /\brate limit(?:ed| exceeded)\b/i,
+].map((pattern) => new RegExp(pattern.source, `${pattern.flags}g`));
+
+export interface ModelTalkOptions {
+  /**
+   * The text the answer is about (a project's text, for its summary and tags). A phrase this text
+   * says itself is the answer repeating it, not the model talking: a course on HTTP clients may
+   * well be summarised as retrying "when a request failed with status 503". Compared word by word,
+   * ignoring case and punctuation.
+   * @default none: every phrase counts
+   */
+  source?: string;
+}
+
+/** `text`'s words, lower-case, each between spaces: " request failed with status 503 ". */
+function wordsOf(text: string): string {
+  return ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
+}
+
+/** The phrase of `text` in which a model talks about itself, apologises or reports a failure, if any. */
+export function modelTalkIn(text: string, options: ModelTalkOptions = {}): string | undefined {
+  const unquoted = text.replace(/"[^"]*"|\u201c[^\u201d]*\u201d/g, ' ');
+  const source = options.source === undefined ? undefined : wordsOf(options.source);
+  for (const pattern of modelTalk) {
+    // matchAll works on a copy of the pattern, so the shared global patterns keep no state.
+    for (const found of unquoted.matchAll(pattern)) {
+      if (source === undefined || !source.includes(wordsOf(found[0]))) return found[0];
+    }
+  }
+  return undefined;
+}
