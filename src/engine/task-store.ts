@@ -3,6 +3,7 @@
  */
 import type { Queryable } from '../db/pool.ts';
 import { isoTimestamp } from '../db/sql.ts';
+import { cursorTimeSql, decodeTimeCursor, encodeTimeCursor } from '../db/time-cursor.ts';
 
 export const taskStatuses = ['queued', 'running', 'retrying', 'waiting', 'completed', 'failed', 'cancelled'] as const;
 export type TaskStatus = (typeof taskStatuses)[number];
@@ -108,27 +109,6 @@ export interface TaskFilter {
   cursor?: string;
 }
 
-/**
- * The cursor carries created_at to the microsecond: the task record shows milliseconds, and
- * tasks submitted together (one group commit shares one now()) differ only in their id, so a
- * millisecond cursor would skip the rest of a page's last millisecond.
- */
-function encodeCursor(position: { createdAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([position.createdAt, position.id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): [string, string] | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && !Number.isNaN(Date.parse(value[0]))) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // fall through: an unreadable cursor is reported by the caller
-  }
-  return undefined;
-}
-
 export class InvalidCursorError extends Error {}
 
 /** Newest first, keyset-paginated on (created_at, id) so pages stay stable under inserts. */
@@ -144,7 +124,7 @@ export async function listTasks(database: Queryable, filter: TaskFilter): Promis
   if (filter.taskType !== undefined) add('task_type = ?', filter.taskType);
   if (filter.projectId !== undefined) add('project_id = ?', filter.projectId);
   if (filter.cursor !== undefined) {
-    const position = decodeCursor(filter.cursor);
+    const position = decodeTimeCursor(filter.cursor);
     if (!position) throw new InvalidCursorError(`cursor "${filter.cursor}" is not one this server issued`);
     values.push(position[0], position[1]);
     conditions.push(`(created_at, id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
@@ -153,14 +133,14 @@ export async function listTasks(database: Queryable, filter: TaskFilter): Promis
   values.push(limit + 1);
   const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
   const result = await database.query<TaskRecord & { cursor_created_at: string }>(
-    `SELECT ${taskColumns}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at
+    `SELECT ${taskColumns}, ${cursorTimeSql('created_at')} AS cursor_created_at
      FROM tasks ${where} ORDER BY created_at DESC, id DESC LIMIT $${values.length}`,
     values,
   );
   const page = result.rows.slice(0, limit);
   const last = page[page.length - 1];
   const tasks = page.map(({ cursor_created_at: _cursor, ...task }) => task as TaskRecord);
-  return { tasks, nextCursor: result.rows.length > limit && last ? encodeCursor({ createdAt: last.cursor_created_at, id: last.id }) : null };
+  return { tasks, nextCursor: result.rows.length > limit && last ? encodeTimeCursor({ at: last.cursor_created_at, id: last.id }) : null };
 }
 
 /**

@@ -58,6 +58,15 @@ describe('tasks over HTTP', () => {
     expect(byStatus.status).toBe(200);
   });
 
+  it('refuses a cursor this server never wrote with a 400 naming the cursor, not a database error', async () => {
+    const cursorOf = (value: unknown): string => Buffer.from(JSON.stringify(value)).toString('base64url');
+    for (const cursor of [cursorOf(['2026-01-01T00:00:00Z', 'abc']), cursorOf(['1', '0193a9b0-0000-7000-8000-000000000001']), cursorOf(['2026-02-30T00:00:00.000000Z', '0193a9b0-0000-7000-8000-000000000001']), 'not-a-cursor']) {
+      const page = await api.request('GET', `/api/v1/tasks?cursor=${encodeURIComponent(cursor)}`);
+      expect(page.status).toBe(400);
+      expect(page.body.error).toMatchObject({ code: 'validation_failed', details: { issues: [expect.objectContaining({ path: 'cursor' })] } });
+    }
+  });
+
   it('pages through tasks submitted together (one group commit, one created_at) without skipping any', async () => {
     const submitted = await Promise.all(Array.from({ length: 12 }, () => api.request('POST', '/api/v1/tasks/submit', { body: { project_id: 'burst-project', task_type: 'sleep', task_data: { ms: 0 } } })));
     const ids = new Set(submitted.map((response) => response.body.task_id as string));

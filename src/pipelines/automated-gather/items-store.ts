@@ -2,7 +2,8 @@
  * SQL for `gather_items`: the rows the pipeline writes and the API reads. Every query is scoped
  * by tenant and project.
  */
-import { isoTimestamp, isUuid, type Queryable } from '../../kit/index.ts';
+import { isoTimestamp, type Queryable } from '../../kit/index.ts';
+import { cursorTimeSql, decodeTimeCursor, encodeTimeCursor } from '../../db/time-cursor.ts';
 
 export interface AutomationMetadata {
   taskId: string;
@@ -183,34 +184,12 @@ export interface ItemPage {
   nextCursor: string | null;
 }
 
-// The cursor keeps microseconds: created_at has them, and a millisecond cursor would repeat rows.
-function encodeCursor(row: { cursorAt: string; id: string }): string {
-  return Buffer.from(JSON.stringify([row.cursorAt, row.id])).toString('base64url');
-}
-
 export class InvalidItemCursorError extends Error {}
 
-/** An item's created_at as listItems writes it into a cursor (microseconds, UTC), and a real date. */
-function isCursorTime(text: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/.test(text)) return false;
-  // A date that does not exist (month 13, February 30) reads as another or as none.
-  const parsed = new Date(`${text.slice(0, 23)}Z`);
-  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 23) === text.slice(0, 23);
-}
-
 function decodeCursor(cursor: string): [string, string] {
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    // The shapes listItems writes: its own timestamp text and an item's uuid. Anything else is
-    // refused here, naming the cursor, not left to the database's out-of-range error, which names
-    // no field (JavaScript's Date.parse takes "1" for a date).
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string' && isCursorTime(value[0]) && isUuid(value[1])) {
-      return [value[0], value[1]];
-    }
-  } catch {
-    // Falls through to the error below.
-  }
-  throw new InvalidItemCursorError('cursor is not a value returned by this endpoint');
+  const position = decodeTimeCursor(cursor);
+  if (!position) throw new InvalidItemCursorError('cursor is not a value returned by this endpoint');
+  return position;
 }
 
 /** A page of a project's items, oldest first, optionally of one department. */
@@ -228,14 +207,14 @@ export async function listItems(database: Queryable, query: { tenant: string; pr
   }
   values.push(query.limit + 1);
   const result = await database.query<GatherItem & { cursorAt: string }>(
-    `SELECT ${itemColumns}, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "cursorAt"
+    `SELECT ${itemColumns}, ${cursorTimeSql('created_at')} AS "cursorAt"
      FROM gather_items WHERE ${conditions.join(' AND ')} ORDER BY created_at, id LIMIT $${values.length}`,
     values,
   );
   const rows = result.rows.slice(0, query.limit);
   const last = rows.at(-1);
   const items = rows.map(({ cursorAt: _cursorAt, ...item }) => item);
-  return { items, nextCursor: result.rows.length > query.limit && last ? encodeCursor(last) : null };
+  return { items, nextCursor: result.rows.length > query.limit && last ? encodeTimeCursor({ at: last.cursorAt, id: last.id }) : null };
 }
 
 /** Items a task created (for results and tests). */
