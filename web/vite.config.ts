@@ -30,6 +30,9 @@ export default defineConfig({
     proxy: {
       '/api': apiUrl,
       '/healthz': apiUrl,
+      // The learning pipeline's routes keep the seed's paths, outside /api.
+      '/knowledge': apiUrl,
+      '/jobs': apiUrl,
       '/ws': { target: apiUrl.replace(/^http/, 'ws'), ws: true },
     },
   },

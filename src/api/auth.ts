@@ -132,7 +132,7 @@ export function requireAdminKey(request: FastifyRequest, reason: string): void {
   tenantOf(request);
   const role = request.apiKeyRole;
   if (role === 'admin') return;
-  throw new ForbiddenError(`This API key's role "${role}" may not do this: ${reason}; it needs an "admin" key.`, { role, required_roles: [] });
+  throw new ForbiddenError(`This API key's role "${role}" may not do this: ${reason}; it needs an "admin" key.`, { role, required_roles: ['admin'] });
 }
 
 /**

@@ -52,6 +52,7 @@ it('shows and rotates the webhook secret to an admin only', async () => {
     const rotate = await api.request('POST', '/api/v1/tenant/webhook-secret/rotate', { key });
     expect(rotate.status).toBe(403);
     expect(rotate.body.error.message).toMatch(/needs an "admin" key\.$/);
+    expect(rotate.body.error.details.required_roles).toEqual(['admin']);
   }
   // Unchanged by the refusals.
   expect((await api.request('GET', '/api/v1/tenant')).body.webhook_secret).toBe(admin.body.webhook_secret);
