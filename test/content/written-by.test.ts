@@ -72,6 +72,19 @@ it('records the model of every row, and writes offline DNA and personas again on
   const selected = (await harness.db.pool.query<{ model: string }>('SELECT DISTINCT model FROM content_personas WHERE id = ANY($1::uuid[])', [third.personas])).rows;
   expect(selected).toEqual([{ model: 'mock:writer' }]);
   expect(third.personas.some((id) => first.personas.includes(id))).toBe(false);
+
+  // Stand-ins a marketer has edited are theirs: kept, whoever wrote them first.
+  await harness.db.pool.query("UPDATE content_company_dna SET model = 'offline:default' WHERE company_id = $1", [companyId]);
+  await harness.db.pool.query("UPDATE content_personas SET model = 'offline:default' WHERE company_id = $1", [companyId]);
+  const editedDna = await request('PATCH', `/api/v1/content/companies/${companyId}/dna`, { body: { mission: 'Roast what the farmers are proud of.' }, key: harness.keys.marketer });
+  expect(editedDna.status, JSON.stringify(editedDna.body)).toBe(200);
+  const editedPersona = await request('PATCH', `/api/v1/content/personas/${third.personas[0]}`, { body: { name: 'Marta the Roaster' }, key: harness.keys.marketer });
+  expect(editedPersona.status, JSON.stringify(editedPersona.body)).toBe(200);
+  const fourth = await runMonth(companyId, 6);
+  expect(fourth.stages).not.toContain('dna');
+  expect(fourth.stages).not.toContain('personas');
+  expect((await request('GET', `/api/v1/content/companies/${companyId}/dna`)).body.data.mission).toBe('Roast what the farmers are proud of.');
+  expect((await request('GET', `/api/v1/content/personas/${third.personas[0]}`)).body.name).toBe('Marta the Roaster');
 }, 300_000);
 
 it('says the writing is offline when a provider is configured for research alone', async () => {

@@ -25,3 +25,10 @@ export async function listEdits(database: Queryable, tenant: string, entity: Edi
   const result = await database.query('SELECT id, entity, entity_id, edited_by, changes, created_at FROM content_edits WHERE tenant = $1 AND entity = $2 AND entity_id = $3 ORDER BY id', [tenant, entity, entityId]);
   return result.rows.map((row: Record<string, unknown>) => ({ ...row, id: Number(row.id), created_at: (row.created_at as Date).toISOString() }));
 }
+
+/** Whether a person edited any of `entityIds` (of `entity`): such a row is theirs, whoever wrote it first. */
+export async function editedByPerson(database: Queryable, tenant: string, entity: EditedEntity, entityIds: readonly string[]): Promise<boolean> {
+  if (entityIds.length === 0) return false;
+  const result = await database.query('SELECT 1 FROM content_edits WHERE tenant = $1 AND entity = $2 AND entity_id = ANY($3::uuid[]) LIMIT 1', [tenant, entity, entityIds]);
+  return (result.rowCount ?? 0) > 0;
+}

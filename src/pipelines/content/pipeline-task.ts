@@ -33,6 +33,7 @@ import { getBlogPost } from './posts-store.ts';
 import { lockedReviewState, moveStatuses, reviewState, reviewStates, type ReviewState } from './review.ts';
 import { jobTypes, personaCaps, personaCount, pipelineInput, taskTypeFor, type CompanyDna, type PipelineInput } from './schemas.ts';
 import { writingModel, type ContentServices } from './services.ts';
+import { editedByPerson } from './edits.ts';
 import { writtenOffline } from './written-by.ts';
 import { regenerateTopic, writeMonthTopics } from './topics-task.ts';
 import { getTopic } from './topics-store.ts';
@@ -127,13 +128,17 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
 
       // 1. DNA and personas, unless the company has them and reuse is asked for (decided once:
       // a replay must take the same path even though the DNA exists by then). The offline
-      // model's stand-ins are not reused once a provider's model would write them instead.
+      // model's stand-ins are not reused once a provider's model would write them instead,
+      // unless a person has edited them: then they are the person's, not a stand-in.
       const planned = pipelinedStep(context, 'plan', async () => {
         const [dna, personas] = input.reuse_existing ? await Promise.all([getDna(pool, tenant, company.id), listPersonas(pool, tenant, company.id)]) : [undefined, []];
         const nowOffline = { research: isOfflineModel(services.llm.resolveModel('research')), writing: isOfflineModel(services.llm.resolveModel('generation', writingModel(services.config))) };
+        const rewriteDna = dna !== undefined && writtenOffline(dna.model) && !nowOffline.research && !(await editedByPerson(pool, tenant, 'company_dna', [company.id]));
+        const rewritePersonas = personas.length > 0 && !nowOffline.writing && personas.every((persona) => writtenOffline(persona.model))
+          && !(await editedByPerson(pool, tenant, 'persona', personas.map((persona) => persona.id)));
         return {
-          dna: dna === undefined || (writtenOffline(dna.model) && !nowOffline.research),
-          personas: personas.length === 0 || (!nowOffline.writing && personas.every((persona) => writtenOffline(persona.model))),
+          dna: dna === undefined || rewriteDna,
+          personas: personas.length === 0 || rewritePersonas,
           // DNA, personas and topics are steps of the run: a model call each (one per persona
           // for topics) that the run waits for anyway, where a child task cost a hand-off before
           // and after it (submit, claim; settle, wake, claim and replay the run), 30-110 ms a
