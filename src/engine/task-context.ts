@@ -103,7 +103,7 @@ export function createTaskContext<Input>(
   let logger: Logger | undefined;
   const event = (type: string, payload: Record<string, unknown>): NewEvent => ({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
   const runningSteps = new Set<string>();
-  /** Checkpoints whose transaction is under way (stepCommitsSettled). */
+  /** Checkpoints whose transaction is under way, and children being submitted (stepCommitsSettled). */
   const committing = new Set<Promise<void>>();
 
   /** The waitpoint for `key`, created (fenced by the lease) when this is the first time through. */
@@ -150,7 +150,7 @@ export function createTaskContext<Input>(
     // A cancelled task starts no more work: its children listed at the cancel are cancelled
     // with it, and one submitted after that would run to its end.
     if (abortReason(signal) === 'cancelled') throw signal.reason;
-    const submitted = await dependencies.submit({
+    const submitting = dependencies.submit({
       taskType,
       input: childInput,
       tenant: task.tenant,
@@ -160,7 +160,17 @@ export function createTaskContext<Input>(
       parentTaskId: task.id,
       ...(options.priority === undefined ? {} : { priority: options.priority }),
     });
-    return { taskId: submitted.task.id };
+    // Awaited with the checkpoints before the attempt's outcome is recorded: a handler that
+    // rejects while a child is on its way (a Promise.all another part of which failed, or that
+    // heard the cancel) must not settle before the child exists, or a cancel's listing of the
+    // children would miss it and it would run to its end.
+    const settled = submitting.then(() => undefined, () => undefined);
+    committing.add(settled);
+    try {
+      return { taskId: (await submitting).task.id };
+    } finally {
+      committing.delete(settled);
+    }
   };
 
   /** A children wait as it stands after the hold the worker allows, if it allows one. */

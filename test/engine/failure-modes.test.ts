@@ -210,6 +210,39 @@ const runsUntilCancelled = defineTask({
   },
 });
 
+const rejectedEarly = new Set<string>();
+
+/** A child whose admission waits for its gate: its submit is on its way until the test lets it go. */
+const admittedLate = defineTask({
+  type: 'test_admitted_late',
+  description: 'a child whose submit is held in its admission, and that runs until it is cancelled',
+  queue: 'default',
+  input: z.object({}),
+  async admit({ tenant }) {
+    await gates.wait(`admit:${tenant}`);
+  },
+  // Runs until cancelled: a child nobody cancels would hold its slot until the test ends.
+  async run(context) {
+    await gates.wait(`child:${context.taskId}`, context.signal);
+    return null;
+  },
+});
+
+const rejectsWhileChildOnItsWay = defineTask({
+  type: 'test_rejects_while_child_on_its_way',
+  description: 'submits a child and, in the same Promise.all, rejects as soon as its cancel is heard',
+  queue: 'default',
+  input: z.object({}),
+  async run(context) {
+    const heard = new Promise<never>((_, reject) => context.signal.addEventListener('abort', () => reject(context.signal.reason), { once: true }));
+    await Promise.all([context.submitChild('late', admittedLate.type, {}), heard]).catch((error: unknown) => {
+      rejectedEarly.add(context.taskId);
+      throw error;
+    });
+    return null;
+  },
+});
+
 const submitsChildWhenLetGo = defineTask({
   type: 'test_submits_child_when_let_go',
   description: 'submits a child once its gate opens, and returns once the child is submitted',
@@ -231,7 +264,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
   refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => refusing.close(() => resolve()));
-  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, stepReturnsNul, badDuration, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo]);
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, stepReturnsNul, badDuration, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo, admittedLate, rejectsWhileChildOnItsWay]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
 });
 
@@ -283,6 +316,18 @@ it('fails at once, naming the call, a sleep, wait deadline or progress that is n
     expect(failed.error).toMatchObject({ code: 'validation_failed', retryable: false });
     expect((failed.error as { message: string }).message).toContain(text);
   }
+});
+
+it('cancels a child whose submit was on its way when its parent heard the cancel and rejected', async () => {
+  const { task } = await engine.submit({ taskType: rejectsWhileChildOnItsWay.type, input: {}, tenant: 'late-child' });
+  const letAdmissionGo = await gates.reached('admit:late-child');
+  await engine.cancel(task.id, { tenant: 'late-child' });
+  await eventually(async () => rejectedEarly.has(task.id));
+  // The handler has rejected; its child's submit is still held in the child's admission.
+  letAdmissionGo();
+  expect((await waitForStatus(engine, task.id, ['cancelled', 'completed', 'failed'])).status).toBe('cancelled');
+  const child = await eventually(async () => (await database.pool.query<{ id: string }>('SELECT id FROM tasks WHERE parent_task_id = $1', [task.id])).rows[0]);
+  expect((await waitForStatus(engine, child.id, ['cancelled', 'completed', 'failed'])).status).toBe('cancelled');
 });
 
 it('stores a retry whose error message jsonb would refuse, and the task goes on', async () => {
