@@ -100,6 +100,7 @@ it('builds only the task types a pipeline declares, as it declares them, so `tas
   expect(build([note]).taskTypes).toEqual([note]);
   expect((await build([note]).tasks({} as never)).map((definition) => definition.type)).toEqual(['example_note']);
   await expect(build([note, { type: 'example_other', description: 'x', queue: 'default' }]).tasks({} as never)).rejects.toThrow(/"example_other" is built but not declared/);
-  await expect(build([{ ...note, queue: 'quick' }]).tasks({} as never)).rejects.toThrow(/"example_note" is built with another queue or description/);
+  await expect(build([{ ...note, queue: 'quick' }]).tasks({} as never)).rejects.toThrow(/"example_note" is built with another queue, description or aliases/);
+  await expect(build([{ ...note, aliases: ['example_note_v1'] }]).tasks({} as never)).rejects.toThrow(/"example_note" is built with another queue, description or aliases/);
   await expect(build([]).tasks({} as never)).rejects.toThrow(/"example_note" is declared but not built/);
 });
