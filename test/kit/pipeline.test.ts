@@ -90,7 +90,7 @@ it('builds only the task types a pipeline declares, as it declares them, so `tas
   const { defineTask } = await import('../../src/kit/index.ts');
   const { z } = await import('zod');
   const note = { type: 'example_note', description: 'a note', queue: 'default' };
-  const build = (definitions: Array<{ type: string; description: string; queue: string }>) => definePipeline({
+  const build = (definitions: Array<{ type: string; description: string; queue: string; aliases?: string[] }>) => definePipeline({
     name: 'example-declared',
     title: 'Example declared',
     taskTypes: [note],
