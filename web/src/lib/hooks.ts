@@ -15,6 +15,11 @@ export interface Loaded<T> {
 /**
  * Runs `load` now, whenever `key` changes, every `intervalMs` (when given) and on reload().
  * Keeps the last good data while a reload is in flight or fails.
+ *
+ * `key` names what is loaded (a task, a company, a search), so a new key clears the data: another
+ * thing's data must not show as the new one's while it loads. To refresh the same thing, call
+ * reload() (throttled with useThrottled when events drive it) or pass `intervalMs`; a counter in
+ * the key would blank the data on every refresh (the learning page's list did, 17 times a second).
  */
 export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, key: string, intervalMs?: number): Loaded<T> {
   const [data, setData] = useState<T | undefined>(undefined);
@@ -27,6 +32,7 @@ export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, key: str
 
   useEffect(() => {
     if (keyRef.current !== key) {
+      // Another thing: its data is not the previous key's (reloads of one key keep theirs).
       keyRef.current = key;
       setData(undefined);
     }

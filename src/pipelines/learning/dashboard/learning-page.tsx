@@ -5,6 +5,12 @@
  *
  * The job document comes from `WS /ws/jobs/{id}`; the event log is the task's own event stream
  * (SSE, resumable); the knowledge from `GET /knowledge` and `GET /knowledge/{word}`.
+ *
+ * The knowledge browser re-reads at most once every `knowledgeRefreshMs` while the job learns, and
+ * once more when it ends. An offline big job sends ~17 documents a second, each with more tokens:
+ * re-reading on every one made 17-34 requests a second on the page's key, so after ~40 s the
+ * per-key limit (TASKLOOM_API_RATE_LIMIT, 1,200 a minute) answered 429 to everything, the Cancel
+ * button included.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, query, request } from '@dashboard/api/client.ts';
@@ -14,7 +20,7 @@ import { EventLog, StreamIndicator } from '@dashboard/components/event-log.tsx';
 import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
 import { StatusBadge } from '@dashboard/components/status-badge.tsx';
 import { formatNumber, formatTime, shortId } from '@dashboard/lib/format.ts';
-import { useLoader } from '@dashboard/lib/hooks.ts';
+import { useLoader, useThrottled } from '@dashboard/lib/hooks.ts';
 import { navigate } from '@dashboard/lib/router.ts';
 import { ErrorNotice } from '@dashboard/pages/shared.tsx';
 import type { KnowledgeEntry } from '../schemas.ts';
@@ -31,7 +37,17 @@ interface KnowledgePage {
 
 const lastJobKey = 'taskloom.learning.lastJob';
 
-function JobPanel({ jobId, onChange }: { jobId: string; onChange: () => void }) {
+/**
+ * Least time between two reads of the knowledge while a job learns: one list read (and one entry
+ * read with a word open) every 2 s is 30 (60) requests a minute, 2.5 % (5 %) of the default limit.
+ */
+const knowledgeRefreshMs = 2000;
+
+/**
+ * `onLearned` runs on every document whose token count changed (throttle it); `onEnded` once,
+ * on the first document of a finished job.
+ */
+function JobPanel({ jobId, onLearned, onEnded }: { jobId: string; onLearned: () => void; onEnded: () => void }) {
   const [document, setDocument] = useState<JobDocument | null>(null);
   const [jobState, setJobState] = useState<StreamState>('connecting');
   const [events, setEvents] = useState<TaskEvent[]>([]);
@@ -39,18 +55,26 @@ function JobPanel({ jobId, onChange }: { jobId: string; onChange: () => void }) 
   const [error, setError] = useState<ApiError | null>(null);
   const eventsRef = useRef<TaskEvent[]>([]);
   const learnedRef = useRef(0);
+  const endedRef = useRef(false);
 
   useEffect(() => {
     setDocument(null);
     eventsRef.current = [];
     setEvents([]);
+    learnedRef.current = 0;
+    endedRef.current = false;
     request<JobDocument>(`/jobs/${encodeURIComponent(jobId)}`).then(setDocument, (failure: unknown) => setError(failure as ApiError));
     const stopJob = followJob(jobId, (next) => {
       setDocument(next);
-      // The knowledge browser re-reads when the job learned more words.
-      if (next.total_tokens !== learnedRef.current) {
-        learnedRef.current = next.total_tokens;
-        onChange();
+      const learned = next.total_tokens !== learnedRef.current;
+      learnedRef.current = next.total_tokens;
+      if (finishedStatuses.has(next.status)) {
+        // The end state at once (words queued or given up change without a token count change).
+        if (!endedRef.current) onEnded();
+        endedRef.current = true;
+      } else if (learned) {
+        // The knowledge browser re-reads when the job learned more words.
+        onLearned();
       }
     }, setJobState, setError);
     const stream = new TaskEventStream(jobId, 0, {
@@ -105,12 +129,24 @@ function JobPanel({ jobId, onChange }: { jobId: string; onChange: () => void }) 
   );
 }
 
+/** `version` changes when the knowledge may have changed: the list and the open entry re-read. */
 function KnowledgeBrowser({ version }: { version: number }) {
   const [search, setSearch] = useState('');
   const [category, setCategory] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
-  const list = useLoader((signal) => request<KnowledgePage>(`/knowledge${query({ search: search.trim(), category: category.trim(), limit: 100 })}`, { signal }), `${search}|${category}|${version}`);
-  const entry = useLoader((signal) => (selected ? request<KnowledgeEntry>(`/knowledge/${encodeURIComponent(selected)}`, { signal }) : Promise.resolve(null)), `${selected}|${version}`);
+  // The keys name what is shown, not the version: a new key clears the data, while reload()
+  // keeps the list and the entry on screen until the new read answers (they no longer blank out
+  // on every refresh).
+  const list = useLoader((signal) => request<KnowledgePage>(`/knowledge${query({ search: search.trim(), category: category.trim(), limit: 100 })}`, { signal }), `${search}|${category}`);
+  const entry = useLoader((signal) => (selected ? request<KnowledgeEntry>(`/knowledge/${encodeURIComponent(selected)}`, { signal }) : Promise.resolve(null)), `${selected}`);
+  const { reload: reloadList } = list;
+  const { reload: reloadEntry } = entry;
+  useEffect(() => {
+    // The first render already loads both.
+    if (version === 0) return;
+    reloadList();
+    reloadEntry();
+  }, [version, reloadList, reloadEntry]);
 
   return (
     <section class="panel" aria-labelledby="knowledge-heading" data-testid="knowledge-browser">
@@ -162,6 +198,9 @@ export function LearningPage({ jobId }: { jobId?: string }) {
   const [error, setError] = useState<ApiError | null>(null);
   const [starting, setStarting] = useState(false);
   const [version, setVersion] = useState(0);
+  const refreshKnowledge = (): void => setVersion((value) => value + 1);
+  // Trailing: the last words learned are shown at most 2 s after they come.
+  const refreshKnowledgeSoon = useThrottled(refreshKnowledge, knowledgeRefreshMs);
   const lastJob = jobId ?? (typeof sessionStorage === 'undefined' ? null : sessionStorage.getItem(lastJobKey));
 
   const start = async (path: string, body: unknown): Promise<void> => {
@@ -189,7 +228,7 @@ export function LearningPage({ jobId }: { jobId?: string }) {
         </div>
       </div>
       <ErrorNotice error={error} action="Start" />
-      {lastJob ? <JobPanel jobId={lastJob} onChange={() => setVersion((value) => value + 1)} /> : <p class="muted">No job started from this tab yet.</p>}
+      {lastJob ? <JobPanel jobId={lastJob} onLearned={refreshKnowledgeSoon} onEnded={refreshKnowledge} /> : <p class="muted">No job started from this tab yet.</p>}
       <KnowledgeBrowser version={version} />
     </div>
   );
