@@ -16,7 +16,7 @@
  * knowledge bases ("lost": "unable to find one's way"); quoted text is left out, as a definition
  * or a summary may quote a usage ("I'm sorry").
  */
-const modelTalk: readonly RegExp[] = [
+const selfTalk: readonly RegExp[] = [
   /\b(?:I am|I'm|I was) (?:currently |temporarily |still )?(?:sorry|afraid|unable|not able|having (?:trouble|difficulty|issues)|an? (?:AI|language model|assistant))\b/i,
   /\bI (?:cannot|can't|can not|could not|couldn't|do not|don't|did not|didn't) (?:find|access|locate|retrieve|provide|define|verify|help|answer|determine|research)\b/i,
   /\bI apologi[sz]e\b/i,
@@ -26,12 +26,20 @@ const modelTalk: readonly RegExp[] = [
   /\bas an? (?:AI|artificial intelligence|(?:large )?language model|LLM)(?: (?:language )?model| assistant)?,? I\b/i,
   /\bmy (?:knowledge base|knowledge cut-?off|training data|sources|database|search results|capabilities)\b/i,
   /\b(?:unable to|could not|couldn't|cannot|can't) (?:find|locate|retrieve|access) (?:any |reliable |relevant |enough )?(?:information|a definition|definitions|details|sources|results|data)\b/i,
-  // A failure's text in place of the answer: an apology or an error opening it ("Sorry, ..."; not
-  // the word's own "Sorry: feeling regret"), "no definition could be found", a service
-  // "temporarily unavailable", an HTTP status. None of WordNet's 117,791 definitions matches
-  // (test/learning/llm-answers.test.ts).
+  // An apology or an error opening the text, in place of the answer ("Sorry, ..."; not the word's
+  // own "Sorry: feeling regret").
   /^\W*(?:sorry|apologies|unfortunately)(?:,|\s+but\b)/i,
   /^\W*(?:error|not found)\s*(?:$|[:.!])/i,
+].map((pattern) => new RegExp(pattern.source, `${pattern.flags}g`));
+
+/**
+ * A failure's report in place of the answer: "no definition could be found", a service
+ * "temporarily unavailable", an HTTP status. None of WordNet's 117,791 definitions matches
+ * (test/learning/llm-answers.test.ts), but a technical project is rightly summarised in such
+ * words (status codes, a call that failed, a service unavailable during maintenance), so callers
+ * whose texts may be about them leave these out (`failureReports: false`).
+ */
+const failureReports: readonly RegExp[] = [
   /\bno (?:definition|information|data|results?|entry|entries|details) (?:could be |was |were |is |are |has been )?(?:found|available|returned)\b/i,
   /\b(?:definition|information|data|service|knowledge base|server|source) (?:is |was )?(?:currently |temporarily )?(?:unavailable|unreachable)\b/i,
   /\berror (?:retrieving|fetching|looking up|getting|loading)\b/i,
@@ -42,6 +50,12 @@ const modelTalk: readonly RegExp[] = [
 ].map((pattern) => new RegExp(pattern.source, `${pattern.flags}g`));
 
 export interface ModelTalkOptions {
+  /**
+   * Whether a failure's report counts (failureReports): yes for texts that can never be about
+   * failures (a word's definition), no for those that may be (a project's summary and tags).
+   * @default true
+   */
+  failureReports?: boolean;
   /**
    * The text the answer is about (a project's text, for its summary and tags). A phrase this text
    * says itself is the answer repeating it, not the model talking: a course on HTTP clients may
@@ -61,7 +75,7 @@ function wordsOf(text: string): string {
 export function modelTalkIn(text: string, options: ModelTalkOptions = {}): string | undefined {
   const unquoted = text.replace(/"[^"]*"|\u201c[^\u201d]*\u201d/g, ' ');
   const source = options.source === undefined ? undefined : wordsOf(options.source);
-  for (const pattern of modelTalk) {
+  for (const pattern of options.failureReports === false ? selfTalk : [...selfTalk, ...failureReports]) {
     // matchAll works on a copy of the pattern, so the shared global patterns keep no state.
     for (const found of unquoted.matchAll(pattern)) {
       if (source === undefined || !source.includes(wordsOf(found[0]))) return found[0];

@@ -90,7 +90,7 @@ describe('model talk', () => {
     // A good summary does not carry failure text as tags, written as the prompt asks or not.
     const summary = 'A hands-on course on neural networks in Python, from backpropagation to convolutional networks.';
     expect(() => validateMetadata({ ...apology, content_summary: summary, ai_generated_tags: ['error', 'service-unavailable', 'retry-later'] }, 'mock:model', { projectText })).toThrow(/ai_generated_tags\.0 reads "error"/);
-    expect(() => validateMetadata({ ...apology, content_summary: summary, ai_generated_tags: ['python', 'Service Unavailable', 'retry-later'] }, 'mock:model', { projectText })).toThrow(/ai_generated_tags\.1 reads "Service Unavailable"/);
+    expect(() => validateMetadata({ ...apology, content_summary: summary, ai_generated_tags: ['python', 'sorry-i-cannot-help', 'retry-later'] }, 'mock:model', { projectText })).toThrow(/ai_generated_tags\.1 reads "i cannot help"/i);
     for (const content_summary of ['As an AI language model, I cannot browse files.', 'Error: the upstream service timed out.', 'I apologise, the project could not be read.']) {
       expect(() => validateMetadata({ ...apology, content_summary, ai_generated_tags: ['python', 'numpy', 'pytorch'] }, 'mock:model', { projectText }), content_summary).toThrow(InvalidMetadataError);
     }
@@ -106,8 +106,18 @@ describe('model talk', () => {
       difficulty_level: 'intermediate' as const,
     };
     expect(validateMetadata(answer, 'mock:model', { projectText: httpProject }).ai_generated_tags).toEqual(['error-handling', 'http', 'retries', 'rate-limiting', 'exponential-backoff']);
-    // The same summary of a project that never says so is the model's failure text.
-    expect(() => validateMetadata(answer, 'mock:model', { projectText })).toThrow(/reads "request failed"/);
+  });
+
+  it('keeps a technical summary in failure words the project never says: a refusal would be for good', () => {
+    const apiProject = buildProjectText(projectFixture({ name: 'REST APIs with Express', goal_description: 'Build REST APIs with Express: routing, HTTP error codes, retries and rate limiting.' })).text;
+    const tags = ['express', 'rest-api', 'service-unavailable', 'http-status-codes'];
+    for (const content_summary of [
+      'Building REST APIs with Express, returning the right status code 404 or 500 for each failure.',
+      'Learn what to do when an API call failed: retries, backoff and clear errors.',
+      'Keeping clients informed when the service is unavailable during maintenance.',
+    ]) {
+      expect(validateMetadata({ ai_generated_tags: tags, content_summary, difficulty_level: 'intermediate' }, 'mock:model', { projectText: apiProject }).content_summary, content_summary).toBe(content_summary);
+    }
   });
 
   it('never refuses the offline analyser\'s answers: the fixture projects\' pass even the strictest check, and a project that is itself model talk is stored', () => {

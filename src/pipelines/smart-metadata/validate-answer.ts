@@ -50,10 +50,13 @@ export function validateMetadata(answer: { ai_generated_tags: string[]; content_
   const summary = answer.content_summary.replace(/\s+/g, ' ').trim();
   if (checks.projectText !== null) {
     const source = checks.projectText ?? '';
-    // Tags as written and as kebab-case ("service-unavailable" reads as "service unavailable"):
+    // Tags as written and as kebab-case ("sorry-i-cannot-help" reads as "sorry i cannot help"):
     // a phrase, never a topic word ("error-handling" is a topic, a tag that is only "Error" is not).
+    // A failure's report alone ("status code 404", "the call failed", "service unavailable") is
+    // no refusal: a technical project is rightly summarised in those words, and a refusal here is
+    // for good. A model's failure answer apologises, talks about itself or opens with "Error".
     const talk = [{ field: 'content_summary', text: summary }, ...answer.ai_generated_tags.map((tag, index) => ({ field: `ai_generated_tags.${index}`, text: tag.replace(/[-_]+/g, ' ') }))]
-      .map(({ field, text }) => ({ field, phrase: modelTalkIn(text, { source }) }))
+      .map(({ field, text }) => ({ field, phrase: modelTalkIn(text, { source, failureReports: false }) }))
       .find(({ phrase }) => phrase !== undefined);
     if (talk) {
       throw new InvalidMetadataError(`${modelUsed} answered with text about itself or a failure instead of metadata: ${talk.field} reads ${JSON.stringify(talk.phrase)} (summary ${JSON.stringify(summary.slice(0, 200))}, tags ${JSON.stringify(answer.ai_generated_tags)}). Nothing was stored.`, { model_used: modelUsed, field: talk.field, model_talk: talk.phrase });
