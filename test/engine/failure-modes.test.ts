@@ -7,6 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { z } from 'zod';
 import pino from 'pino';
@@ -323,7 +324,10 @@ it('cancels a child whose submit was on its way when its parent heard the cancel
   const letAdmissionGo = await gates.reached('admit:late-child');
   await engine.cancel(task.id, { tenant: 'late-child' });
   await eventually(async () => rejectedEarly.has(task.id));
-  // The handler has rejected; its child's submit is still held in the child's admission.
+  // The handler has rejected; its child's submit is still held in the child's admission. An
+  // attempt recorded without waiting for it ends its parent now, before the child exists: give it
+  // the time to (a second), then let the child's submit go.
+  await Promise.race([waitForStatus(engine, task.id, ['cancelled', 'completed', 'failed']), sleep(1_000)]);
   letAdmissionGo();
   expect((await waitForStatus(engine, task.id, ['cancelled', 'completed', 'failed'])).status).toBe('cancelled');
   const child = await eventually(async () => (await database.pool.query<{ id: string }>('SELECT id FROM tasks WHERE parent_task_id = $1', [task.id])).rows[0]);

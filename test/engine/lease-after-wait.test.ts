@@ -16,16 +16,24 @@ import { startTestEngine, waitForStatus } from '../support/engine.ts';
 let running = 0;
 let mostAtOnce = 0;
 let runs = 0;
+/** Attempts that started without holding a live lease: another worker may run them too. */
+const startedUnleased: number[] = [];
 
 const slow = defineTask({
   type: 'test_lease_after_wait',
-  description: 'runs for 1.5 s whatever its signal says, counting attempts running at once',
+  description: 'runs for 1.5 s whatever its signal says, counting attempts running at once and those started without a live lease',
   queue: 'default',
   input: z.object({}),
-  async run() {
+  async run(context) {
     runs += 1;
     running += 1;
     mostAtOnce = Math.max(mostAtOnce, running);
+    const held = await database.pool.query<{ held: boolean }>(
+      `SELECT t.attempts = $2 AND EXISTS (SELECT 1 FROM task_leases l WHERE l.task_id = t.id AND l.lease = t.lease AND l.expires_at > now()) AS held
+       FROM tasks t WHERE t.id = $1`,
+      [context.taskId, context.attempt],
+    );
+    if (held.rows[0]?.held !== true) startedUnleased.push(context.attempt);
     await sleep(1_500);
     running -= 1;
     return null;
@@ -69,6 +77,9 @@ it('never runs a task twice at once when its claim committed after its leases la
   }
   const ended = await waitForStatus(engine, task.id, ['completed', 'failed'], 15_000);
   expect(ended.status).toBe('completed');
+  // Without the renewal the first attempt starts on a lease that lapsed while its claim waited,
+  // whether or not a sweep has handed the task on yet.
+  expect(startedUnleased).toEqual([]);
   expect(mostAtOnce).toBe(1);
   expect(runs).toBeGreaterThanOrEqual(1);
 }, 30_000);
