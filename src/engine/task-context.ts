@@ -277,15 +277,16 @@ export function createTaskContext<Input>(
         // transaction open across it would pin a pooled connection, hold back vacuum, and die
         // with the connection if PostgreSQL restarts.
         const value = await run({ emit: (type, payload = {}) => { recorded.push(event(type, payload)); } });
-        // jsonb refuses these, and its error would be retried, running the step's work again each
-        // attempt for the same refusal: fail the task saying where the value is.
-        const unstorable = unstorablePart(value);
-        if (unstorable) {
-          throw new TaskloomError('step_not_stored', `Step "${key}" of task ${task.id} returned a value PostgreSQL cannot store (${unstorable.path}: ${unstorable.message}); remove them from what the step returns.`, { retryable: false, details: { step: key, path: unstorable.path } });
-        }
         const stored = value === undefined ? null : JSON.stringify(value);
         // What later attempts will read back: the JSON round trip, so both see the same value.
         const result = (stored === null ? null : JSON.parse(stored)) as Result;
+        // jsonb refuses these (in what is stored: toJSON applied, undefined fields dropped), and
+        // its error would be retried, running the step's work again each attempt for the same
+        // refusal: fail the task saying where the value is.
+        const unstorable = unstorablePart(result);
+        if (unstorable) {
+          throw new TaskloomError('step_not_stored', `Step "${key}" of task ${task.id} returned a value PostgreSQL cannot store (${unstorable.path}: ${unstorable.message}); remove them from what the step returns.`, { retryable: false, details: { step: key, path: unstorable.path } });
+        }
         const checkpoint = async (database: Queryable, events: NewEvent[]): Promise<void> => {
           const written = await database.query<{ stored: number }>({
             name: 'taskloom_step',

@@ -229,7 +229,10 @@ export async function completeWaitpoint(
       // Past its deadline (the sweep has not timed it out yet), or resolved between the read and
       // the lock: report which.
       const now = (await getWaitpoint(transaction, found.id))!;
-      throw now.status === 'pending' ? new WaitpointExpiredError(now) : new WaitpointResolvedError(now);
+      if (now.status !== 'pending') throw new WaitpointResolvedError(now);
+      if (now.timeout_at !== null && Date.parse(now.timeout_at) <= Date.now()) throw new WaitpointExpiredError(now);
+      // Still pending and not past its deadline: the token was replaced meanwhile (a new link).
+      throw new NotFoundError('Waitpoint token', 'given');
     }
     if (beforeCommit) await beforeCommit(transaction, waitpoint);
     await appendEvents(transaction, [waitpointEvent(waitpoint, 'waitpoint_completed', { completed_by: waitpoint.completed_by })]);

@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { withTransaction, type Pool } from '../db/pool.ts';
-import { HardTimeoutError, serializeError } from '../errors.ts';
+import { HardTimeoutError, serializeError, UnknownTaskTypeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import type { EventHub } from './event-hub.ts';
@@ -88,6 +88,8 @@ const shortTaskMs = 20;
 
 /** How long a task whose type this worker does not know waits before a worker claims it again. */
 const unknownTypeRetryMs = 30_000;
+/** Past this age a task whose type no worker knows fails instead (a rolling deploy is long over). */
+const unknownTypeGiveUpMs = 3_600_000;
 
 /** How long a worker waits for the database's answer before it takes the database for away. */
 const databaseProbeTimeoutMs = 3_000;
@@ -740,9 +742,17 @@ export class Worker {
     // Workers claim by queue, so in a rolling deploy one still on the previous release can claim
     // a type only the new release has: handed back, unspent, for a worker that knows it, rather
     // than failed for good.
+    // A type no worker has registered for so long (removed, or never deployed) fails: handed
+    // back for ever, it would write two events every 30 s and never end.
     if (!registry.has(task.task_type)) {
-      logger.warn({ taskId: task.id, taskType: task.task_type, retryInMs: unknownTypeRetryMs }, `task type "${task.task_type}" is not registered in this worker; handed back for a worker that has it`);
-      this.#record(task, { kind: 'snoozed', delayMs: unknownTypeRetryMs, reason: 'unknown_task_type' }, 0);
+      if (Date.now() - Date.parse(task.created_at) > unknownTypeGiveUpMs) {
+        const error = serializeError(new UnknownTaskTypeError(task.task_type, registry.types()));
+        logger.warn({ taskId: task.id, taskType: task.task_type }, `task type "${task.task_type}" has had no worker for an hour; the task fails`);
+        this.#record(task, { kind: 'failed', error: { ...error, message: `No worker has registered task type "${task.task_type}" since the task was submitted, over an hour ago: ${error.message}`, attempt: task.attempts } }, 0);
+      } else {
+        logger.warn({ taskId: task.id, taskType: task.task_type, retryInMs: unknownTypeRetryMs }, `task type "${task.task_type}" is not registered in this worker; handed back for a worker that has it`);
+        this.#record(task, { kind: 'snoozed', delayMs: unknownTypeRetryMs, reason: 'unknown_task_type' }, 0);
+      }
       this.#release(running);
       return;
     }
@@ -775,6 +785,9 @@ export class Worker {
       // The checkpoints the handler left on their way commit (or fail) before the outcome is
       // recorded; not after a hard timeout, which settles without waiting for the handler.
       if (abortReason(controller.signal) !== 'hard_timeout') await attempt?.stepCommitsSettled();
+      // The handler has ended: a timeout firing now (while the database is asked whether it went
+      // away, up to 3 s) would only relabel what it threw.
+      for (const timer of timers) clearTimeout(timer);
       outcome = await this.#failureOutcome(running, error);
     } finally {
       for (const timer of timers) clearTimeout(timer);

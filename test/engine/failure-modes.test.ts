@@ -96,6 +96,17 @@ const stepReturnsNul = defineTask({
   },
 });
 
+const stepReturnsCleanJson = defineTask({
+  type: 'test_step_returns_clean_json',
+  description: 'a step returns a value whose JSON (toJSON applied) holds no NUL, though the value does',
+  queue: 'default',
+  maxAttempts: 1,
+  input: z.object({}),
+  async run(context) {
+    return context.step('answer', async () => ({ kept: 'text', raw: { text: 'before\u0000after', toJSON: () => 'cleaned' } }));
+  },
+});
+
 const badDuration = defineTask({
   type: 'test_bad_duration',
   description: 'asks the context for a duration or a percentage that is no number',
@@ -265,7 +276,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', () => resolve()));
   refusedUrl = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/`;
   await new Promise<void>((resolve) => refusing.close(() => resolve()));
-  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, stepReturnsNul, badDuration, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo, admittedLate, rejectsWhileChildOnItsWay]);
+  engine = await startTestEngine(database, [throwsOddValue, fetchesRefused, requestsRefused, stepReturnsNul, stepReturnsCleanJson, badDuration, nulMessage, ignoresSoftTimeout, cancelsItselfThenParks, cancelsItselfThenFails, childOfCancelled, submitsAfterCancel, submitsTaskAfterCancel, runsUntilCancelled, submitsChildWhenLetGo, admittedLate, rejectsWhileChildOnItsWay]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 100 });
 });
 
@@ -307,6 +318,12 @@ it('fails a task whose step returns a value jsonb refuses, at once and saying wh
   expect(failed.attempts).toBe(1);
   expect(failed.error).toMatchObject({ code: 'step_not_stored', retryable: false, details: { step: 'answer', path: 'items.0.content' } });
   expect((failed.error as { message: string }).message).toContain('NUL characters');
+});
+
+it('stores a step value whose JSON is storable, whatever the value held before its toJSON', async () => {
+  const { task } = await engine.submit({ taskType: stepReturnsCleanJson.type, input: {} });
+  const completed = await waitForStatus(engine, task.id, ['completed', 'failed']);
+  expect(completed.result).toEqual({ kept: 'text', raw: 'cleaned' });
 });
 
 it('fails at once, naming the call, a sleep, wait deadline or progress that is no finite number', async () => {

@@ -30,6 +30,22 @@ afterAll(async () => {
   await database?.drop();
 });
 
+it('fails a task whose type no worker has registered for over an hour, rather than handing it back for ever', async () => {
+  const holder = await database.pool.connect();
+  let taskId: string;
+  try {
+    await holder.query('BEGIN');
+    taskId = (await newRelease.submitWithin(holder, { taskType: added.type, input: {} })).task.id;
+    await holder.query("UPDATE tasks SET created_at = now() - interval '2 hours' WHERE id = $1", [taskId]);
+    await holder.query('COMMIT');
+  } finally {
+    holder.release();
+  }
+  const failed = await waitFor(() => newRelease.getTask(taskId), (read) => read?.status === 'failed');
+  expect(failed.error).toMatchObject({ code: 'unknown_task_type', retryable: false });
+  expect((failed.error as { message: string }).message).toContain('No worker has registered task type "test_added_in_new_release" since the task was submitted, over an hour ago');
+});
+
 it('hands a task of a type it does not know back, unspent and delayed, for a worker that has it', async () => {
   const { task } = await newRelease.submit({ taskType: added.type, input: {} });
   const events = await waitFor(() => newRelease.readEvents({ taskId: task.id }), (read) => read.some((event) => event.type === 'task_queued' && (event.payload as { reason?: string }).reason === 'unknown_task_type'));
