@@ -536,7 +536,8 @@ export class Worker {
           this.#wakeUp();
         };
         this.#stillLeased([{ task }], heldAt).then((kept) => (kept.length > 0 ? begin() : dropped()), (error: unknown) => {
-          this.#logger.warn({ err: error, taskId: task.id }, 'renewing the lease of a task submitted after a long wait failed; it resumes after its lease lapses');
+          this.#logger.warn({ err: error, taskId: task.id }, 'renewing the lease of a task submitted after a long wait failed; it is handed back');
+          this.#record(task, { kind: 'released' }, 0);
           dropped();
         });
       },
@@ -644,7 +645,14 @@ export class Worker {
     const sentAt = performance.now();
     const answer = await this.#settler.claim({ queue, limit, workerId: this.id, leaseSeconds: heartbeatWindowSeconds(this.#heartbeatSeconds) });
     const { unclaimed } = answer;
-    const claimed = await this.#stillLeased(answer.claimed, sentAt);
+    const claimed = await this.#stillLeased(answer.claimed, sentAt).catch((error: unknown) => {
+      // Renewing failed (the database refused or went away): what was claimed goes back, unspent,
+      // as the settler can write it (it retries), rather than sitting leased to nobody until the
+      // leases lapse and their recovery spends an attempt.
+      this.#logger.warn({ err: error, taskIds: answer.claimed.map(({ task }) => task.id) }, 'renewing the leases of a slow claim failed; its tasks are handed back');
+      for (const { task } of answer.claimed) this.#record(task, { kind: 'released' }, 0);
+      return [];
+    });
     const abandoned = claimed.flatMap(({ task }) => (task.attempts > task.max_attempts ? [task] : []));
     // The claim committed: its tasks are this worker's whatever happens to the leftovers, and a
     // failure there must not leave them waiting for their leases to lapse.

@@ -40,12 +40,16 @@ export async function finishJob(context: TaskContext<unknown>, ending: JobEnding
     await context.emit('learning_cancelled', { ...result }).catch(() => {});
     return result;
   }
-  await context.step('complete', async (scope) => {
+  // A replay (the attempt that completed crashed before its settle) answers what the completion
+  // recorded, not what this attempt would say now (past its deadline, it never ran the rounds
+  // that stopped it early). A completion recorded before this returned null: this attempt's.
+  const recorded = await context.step('complete', async (scope): Promise<LearningResult | null> => {
     scope.emit('learning_completed', { ...result });
-    return null;
+    return result;
   });
-  await context.progress(100, ending.mode === 'big' ? `learned ${result.total_tokens} words in ${result.rounds} rounds` : `learned ${result.total_tokens} words`).catch(() => {});
-  return result;
+  const completed = recorded ?? result;
+  await context.progress(100, ending.mode === 'big' ? `learned ${completed.total_tokens} words in ${completed.rounds} rounds` : `learned ${completed.total_tokens} words`).catch(() => {});
+  return completed;
 }
 
 /** A job's result: the counts its committed steps moved, as its row holds them. */
