@@ -101,11 +101,11 @@ export function contentJob<Input extends { company_id: string }>(services: Conte
       try {
         result = await spec.run(context, report, usage);
       } catch (error) {
-        // Parked (a wait) or failed: what it reported last is written while its lease holds.
-        if (latest) {
-          write();
-          await writing;
-        }
+        // Parked (a wait) or failed: what it reported last is written while its lease holds, the
+        // write already under way too (left to race the park, it lost the lease on a loaded
+        // machine, and the parked run showed no progress).
+        if (latest) write();
+        if (writing) await writing;
         throw error;
       }
       // Completed: a report still waiting to be paced is superseded by the completion (progress
