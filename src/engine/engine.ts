@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import { startBoss, type Boss } from './boss.ts';
 import { cancelTask, type CancelResult } from './cancel.ts';
 import { EventHub, type SubscribeOptions } from './event-hub.ts';
-import { readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
+import { latestEventId, readEvents, type EventQuery, type TaskEvent } from './event-log.ts';
 import { NotificationListener } from './listener.ts';
 import { registerSchedules, schedulesQueue, workSchedules } from './schedules.ts';
 import { compileInputSchemas, SubmitBatcher, submitInTransaction, validateInput, type SubmitRequest, type SubmitResult } from './submit.ts';
@@ -271,6 +271,11 @@ export class Engine {
   /** Stored events (no live follow). */
   async readEvents(query: EventQuery): Promise<TaskEvent[]> {
     return readEvents(this.pool, query);
+  }
+
+  /** The id of a task's newest stored event (0 when it has none): where a stream of it stands. */
+  async latestEventId(taskId: string): Promise<number> {
+    return latestEventId(this.pool, taskId);
   }
 
   /** Replays stored events after `afterId`, then follows new ones until `signal` aborts. */

@@ -161,8 +161,10 @@ export async function readEvents(database: Queryable, query: EventQuery): Promis
   return result.rows;
 }
 
-/** The highest committed event id (0 when the log is empty). */
-export async function latestEventId(database: Queryable): Promise<number> {
-  const result = await database.query<{ id: number | null }>('SELECT max(id) AS id FROM task_events');
-  return result.rows[0]?.id ?? 0;
+/** The highest committed event id, of one task's events with `taskId` (0 when there is none). */
+export async function latestEventId(database: Queryable, taskId?: string): Promise<number> {
+  const result = taskId === undefined
+    ? await database.query<{ id: number | null }>('SELECT max(id) AS id FROM task_events')
+    : await database.query<{ id: number | null }>('SELECT max(id) AS id FROM task_events WHERE task_id = $1', [taskId]);
+  return Number(result.rows[0]?.id ?? 0);
 }

@@ -144,8 +144,7 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       const seen = lastEventId(request.headers['last-event-id']) ?? 0;
       await getJob(engine, tenant, id);
       // The newest event first, then the state: the state is then at least as new as its label.
-      const newest = (await pool.query<{ id: string | null }>('SELECT max(id) AS id FROM task_events WHERE task_id = $1', [id])).rows[0]?.id;
-      const newestId = newest === null || newest === undefined ? 0 : Number(newest);
+      const newestId = await engine.latestEventId(id);
       const task = await engine.getTask(id, { tenant });
       const finished = ['completed', 'failed', 'cancelled'].includes(jobStatusOf(task.status));
       if (finished && seen >= newestId) return reply.code(204).send();
