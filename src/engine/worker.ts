@@ -527,7 +527,7 @@ export class Worker {
         };
         // A submit that waited long before it committed (see #stillLeased) starts its task only
         // once its lease is known to hold; the slot stays held meanwhile.
-        if (performance.now() - heldAt < (heartbeatWindowSeconds(this.#heartbeatSeconds) * 1000) / 3) {
+        if (!this.#waitedLong(heldAt)) {
           begin();
           return;
         }
@@ -660,6 +660,11 @@ export class Worker {
     return claimed.filter(({ task }) => task.attempts <= task.max_attempts);
   }
 
+  /** Whether a statement sent at `sentAt` took long enough (a third of a lease) to renew its leases. */
+  #waitedLong(sentAt: number): boolean {
+    return performance.now() - sentAt >= (heartbeatWindowSeconds(this.#heartbeatSeconds) * 1000) / 3;
+  }
+
   /**
    * The claims whose leases still hold. A lease's expiry counts from its statement's start, and a
    * statement can wait long before it commits (on the event-order lock, which a caller's
@@ -668,8 +673,7 @@ export class Worker {
    * the leases are extended before anything starts, and a task whose lease is gone is left alone.
    */
   async #stillLeased<Claimed extends { task: TaskRecord }>(claims: Claimed[], sentAt: number): Promise<Claimed[]> {
-    const leaseMs = heartbeatWindowSeconds(this.#heartbeatSeconds) * 1000;
-    if (claims.length === 0 || performance.now() - sentAt < leaseMs / 3) return claims;
+    if (claims.length === 0 || !this.#waitedLong(sentAt)) return claims;
     const extended = await renewClaimedLeases(this.#dependencies.pool, this.id, claims.map(({ task }) => ({ taskId: task.id, lease: task.lease! })), heartbeatWindowSeconds(this.#heartbeatSeconds));
     const lost = claims.filter(({ task }) => !extended.has(task.id));
     if (lost.length > 0) this.#logger.warn({ taskIds: lost.map(({ task }) => task.id), waitedMs: Math.round(performance.now() - sentAt) }, 'a claim waited past its leases before it committed; tasks whose lease another worker took meanwhile are left to it');
