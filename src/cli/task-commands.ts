@@ -130,7 +130,9 @@ export function taskCommands(runtime: Runtime): Command[] {
     .action(async (options: { status?: TaskStatus; type?: string; project?: string; tenant: string; limit: number; cursor?: string; json?: boolean }) => {
       const database = await runtime.openDatabase({ migrate: 'if-needed' });
       const { InvalidCursorError, listTasks } = await import('../engine/task-store.ts');
-      const page = await listTasks(database.pool, { tenant: options.tenant, status: options.status, taskType: options.type, projectId: options.project, limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) })
+      // Tasks are stored under their type's name: an alias (the seeds' names) lists its type's.
+      const taskType = options.type === undefined ? undefined : (await runtime.taskTypes()).find((summary) => summary.aliases?.includes(options.type!))?.type ?? options.type;
+      const page = await listTasks(database.pool, { tenant: options.tenant, status: options.status, taskType, projectId: options.project, limit: options.limit, ...(options.cursor ? { cursor: options.cursor } : {}) })
         .catch((error: unknown) => {
           if (error instanceof InvalidCursorError) throw new ValidationError(`--cursor: ${error.message}`);
           throw error;

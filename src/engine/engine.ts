@@ -204,7 +204,8 @@ export class Engine {
 
   async listTasks(filter: TaskFilter): Promise<{ tasks: TaskRecord[]; nextCursor: string | null }> {
     try {
-      return await listTasks(this.pool, filter);
+      // Tasks are stored under their type's name: one submitted under an alias lists under it too.
+      return await listTasks(this.pool, filter.taskType === undefined ? filter : { ...filter, taskType: this.registry.typeNamed(filter.taskType) });
     } catch (error) {
       if (error instanceof InvalidCursorError) throw new ValidationError(error.message, { issues: [{ path: 'cursor', message: error.message }] });
       throw error;

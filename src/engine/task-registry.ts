@@ -36,6 +36,11 @@ export class TaskRegistry {
     return definition;
   }
 
+  /** The type `name` is an alias of, else `name` itself (registered or not). */
+  typeNamed(name: string): string {
+    return this.#aliases.get(name) ?? name;
+  }
+
   has(type: string): boolean {
     return this.#definitions.has(type) || this.#aliases.has(type);
   }

@@ -65,6 +65,17 @@ it('status, tasks and cancel work from the command line', async () => {
   expect(cancel.output()).toContain('"task_id"');
 }, 60_000);
 
+it('tasks --type takes a task type\'s alias, the seeds\' name for it', async () => {
+  // A task stored under a type that has an alias (generate_missing_metadata_nightly): the row is
+  // all the listing reads, so a finished sleep task renamed stands in for one.
+  const { task } = await engine.submit({ taskType: 'sleep', input: { ms: 0 } });
+  await database.pool.query(`UPDATE tasks SET task_type = 'generate_missing_metadata' WHERE id = $1`, [task.id]);
+  const list = taskloom(['tasks', '--type', 'generate_missing_metadata_nightly', '--json']);
+  expect(await list.exited).toBe(0);
+  const page = JSON.parse(list.output().slice(list.output().indexOf('{'))) as { tasks: Array<{ id: string }> };
+  expect(page.tasks.map((each) => each.id)).toContain(task.id);
+}, 60_000);
+
 it('explains bad input and bad configuration, writing nothing', async () => {
   const before = (await database.pool.query('SELECT 1 FROM tasks')).rowCount;
   const invalid = taskloom(['submit', 'sleep', '--data', '{"ms":-5}']);

@@ -347,5 +347,9 @@ describe('the seed\'s task names', () => {
     const types = await api.request('GET', '/api/v1/task-types');
     expect(types.body.task_types.find((entry: { type: string }) => entry.type === 'generate_missing_metadata')).toMatchObject({ aliases: ['generate_missing_metadata_nightly'] });
     expect(types.body.task_types.map((entry: { type: string }) => entry.type)).not.toContain('generate_missing_metadata_nightly');
+    // A user who submitted under the seed's name lists under it too.
+    const listed = await api.request('GET', '/api/v1/tasks?task_type=generate_missing_metadata_nightly');
+    expect(listed.status).toBe(200);
+    expect(listed.body.tasks.map((entry: { task_id: string }) => entry.task_id)).toContain(submitted.body.task_id);
   });
 });
