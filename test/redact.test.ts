@@ -33,3 +33,10 @@ it('keeps a thrown object\'s JSON readable in the stored error, without the requ
   expect(message).toContain('"status":401');
   expect(message).not.toContain('sk-live-123');
 });
+
+it('leaves text it already redacted as it is: a stored error wraps a redacted message and is redacted again', () => {
+  const once = redactAddresses('GET http://10.0.3.7:3000/api/departments answered 200 with a body that is not JSON; connect ECONNREFUSED 10.0.3.7:19101 at localhost:80');
+  expect(once).toBe('GET http://[internal address] answered 200 with a body that is not JSON; connect ECONNREFUSED [internal address] at [internal address]');
+  expect(redactAddresses(once)).toBe(once);
+  expect(redactAddresses(`Payload CMS: could not load the departments (${once})`)).toBe(`Payload CMS: could not load the departments (${once})`);
+});
