@@ -11,6 +11,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, waitForStatus } from '../support/engine.ts';
 import { startBrainServer, type BrainServer } from '../support/brain-server.ts';
 import { startPayloadServer, type PayloadServer } from '../support/payload-server.ts';
+import { gatherEvents } from '../../src/pipelines/automated-gather/events.ts';
+import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { eventsOf, gatherConfig, ofType, startGatherEngine, type GatherHarness } from './helpers.ts';
 
 let database: TestDatabase;
@@ -202,6 +204,7 @@ it('continues on local context with a warning when the Brain is down', async () 
     expect(warnings.length).toBeGreaterThan(0);
     expect(new Set(warnings.map((warning) => warning.code))).toEqual(new Set(['brain_unavailable']));
     expect(new Set(warnings.map((warning) => warning.operation))).toEqual(new Set(['context', 'search_duplicates', 'index', 'coverage']));
+    expect(expectDeclaredPayloads(events, gatherEvents)).toContain('automation_warning');
     const stored = await database.pool.query<{ count: number }>("SELECT count(*)::int AS count FROM gather_items WHERE project_id = 'brain-down'");
     expect(stored.rows[0]!.count).toBe(result.items_created);
   } finally {

@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConcurrencyConflictError } from '../../src/errors.ts';
 import { replaceProjectDepartments, aladdinDepartments } from '../../src/pipelines/automated-gather/index.ts';
+import { gatherEvents } from '../../src/pipelines/automated-gather/events.ts';
+import { expectDeclaredPayloads } from '../support/declared-events.ts';
 import { createTestDatabase, type TestDatabase } from '../support/database.ts';
 import { eventually, waitForStatus } from '../support/engine.ts';
 import { slowOfflineProvider } from './fixtures/slow-offline-provider.ts';
@@ -67,6 +69,7 @@ it('cancel mid-run stops, emits automation_cancelled and keeps the partial resul
   expect(cancelled).toHaveLength(1);
   expect(cancelled[0]).toMatchObject({ items_created_so_far: result.items_created, project_id: 'cancel-me', task_id: submitted.task.id });
   expect(ofType(await eventsOf(engine, submitted.task.id), 'automation_complete')).toHaveLength(0);
+  expect(expectDeclaredPayloads(await eventsOf(engine, submitted.task.id), gatherEvents)).toContain('automation_cancelled');
 }, 60_000);
 
 it('at the soft timeout the run stops after its last saved step and returns status timeout', async () => {
@@ -89,4 +92,5 @@ it('at the soft timeout the run stops after its last saved step and returns stat
   expect(ofType(events, 'automation_timeout')).toHaveLength(1);
   expect(ofType(events, 'automation_timeout')[0]).toMatchObject({ items_created: result.items_created, iterations: result.iterations });
   expect(ofType(events, 'automation_complete')).toHaveLength(0);
+  expect(expectDeclaredPayloads(events, gatherEvents)).toContain('automation_timeout');
 }, 60_000);
