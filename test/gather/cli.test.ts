@@ -65,6 +65,24 @@ it('starts a run, follows it to the end and lists its items, departments and eva
   await writeFile(unusable, JSON.stringify([{ slug: 'visual', name: 'Visual', codeDepNumber: 3, defaultModel: 'google:gemini-2.5-pro' }]));
   await expect(cli('departments', '--project', 'cli-film', '--set', unusable).finally(() => rm(unusableFolder, { recursive: true, force: true }))).rejects.toThrow(/needs provider "google", which is not configured/);
   expect((JSON.parse(await cli('departments', '--project', 'cli-film')) as { departments: Array<{ slug: string }> }).departments.map((entry) => entry.slug)).toEqual(['story']);
+  // A file that is not there, and text PostgreSQL cannot store, are the user's to fix: each a
+  // validation error naming the file and what is wrong, and nothing is replaced.
+  const missing = path.join(os.tmpdir(), 'taskloom-no-such-departments.json');
+  await expect(cli('departments', '--project', 'cli-film', '--set', missing)).rejects.toMatchObject({ code: 'validation_failed', message: `--set ${missing}: no such file` });
+  const storableFolder = await mkdtemp(path.join(os.tmpdir(), 'taskloom-departments-'));
+  try {
+    for (const [field, department] of [
+      ['departments.0.name', { slug: 'art', name: 'A\u0000B', codeDepNumber: 1 }],
+      ['departments.0.description', { slug: 'art', name: 'Art', description: 'x\ud800y', codeDepNumber: 1 }],
+    ] as const) {
+      const unstorable = path.join(storableFolder, 'departments.json');
+      await writeFile(unstorable, JSON.stringify([department]));
+      await expect(cli('departments', '--project', 'cli-film', '--set', unstorable)).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringContaining(field) });
+    }
+  } finally {
+    await rm(storableFolder, { recursive: true, force: true });
+  }
+  expect((JSON.parse(await cli('departments', '--project', 'cli-film')) as { departments: Array<{ slug: string }> }).departments.map((entry) => entry.slug)).toEqual(['story']);
 
   const output = await cli('start', '--project', 'cli-film', '--max-iterations', '5', '--wait');
   const lines = output.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>);

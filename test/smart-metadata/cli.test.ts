@@ -78,6 +78,10 @@ it('creates, lists, shows and generates metadata from the command line', async (
   const refused = await taskloom('create', '--name', 'Slides', '--type', 'self_study', '--file', binary);
   expect(refused.code).toBe(1);
   expect(refused.output).toContain(`--file ${binary}: not a text file`);
+  const absent = path.join(folder, 'notes-never-written.txt');
+  const unread = await taskloom('create', '--name', 'Absent', '--type', 'self_study', '--file', absent);
+  expect(unread.code).toBe(1);
+  expect(unread.output).toContain(`error [validation_failed]: --file ${absent}: no such file`);
 }, 90_000);
 
 it('refuses a NUL character or a lone surrogate in any field with a validation error naming it, as the API does, and writes nothing', async () => {

@@ -8,7 +8,6 @@
  *   the project's list from a JSON file (`{"departments": [...]}` or an array)
  * - `gather evaluations --project ID`: stored department evaluations
  */
-import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { Engine, TaskEvent, TaskRecord } from '../../kit/index.ts';
 import { ValidationError } from '../../errors.ts';
@@ -17,9 +16,11 @@ import { listEvaluations } from './evaluations-store.ts';
 import { listItems } from './items-store.ts';
 import { departmentsUpdate, gatherTaskType } from './schemas.ts';
 import { createPayloadClient } from '../../integrations/payload.ts';
+import { readOptionFile } from '../../cli/option-files.ts';
 import { positiveIntegerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
+import { unstorablePart } from '../../db/storable.ts';
 
 const terminal = new Set(['task_completed', 'task_failed', 'task_cancelled']);
 
@@ -73,15 +74,23 @@ async function follow(engine: Engine, taskId: string): Promise<TaskRecord> {
   return engine.getTask(taskId);
 }
 
+/**
+ * The departments in a `--set` file, as `PUT /departments` takes them. A NUL character or a lone
+ * surrogate in a string is refused here, naming the field, as the API refuses it: PostgreSQL
+ * cannot store it, and its refusal surfaced as an internal error.
+ */
 async function readDepartmentsFile(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8');
+  const text = await readOptionFile('--set', file);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw new ValidationError(`${file} is not JSON: ${(error as Error).message}`);
   }
-  return Array.isArray(value) ? { departments: value } : value;
+  const body = Array.isArray(value) ? { departments: value } : value;
+  const unstorable = unstorablePart(body);
+  if (unstorable) throw new ValidationError(`${file}: ${unstorable.path}: ${unstorable.message}`, { issues: [unstorable] });
+  return body;
 }
 
 export function gatherCommand(runtime: Runtime): Command {

@@ -10,10 +10,10 @@
  *
  * Reads open only the database; commands that submit open an engine.
  */
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { z } from 'zod';
+import { readOptionFile } from '../../cli/option-files.ts';
 import { integerOption, positiveIntegerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
@@ -67,7 +67,7 @@ async function createBody(options: CreateOptions): Promise<unknown> {
     }
   }
   const files = await Promise.all(options.file.map(async (file) => {
-    const text = await readFile(file, 'utf8');
+    const text = await readOptionFile('--file', file);
     // A binary file (a PDF, say) read as text: refused here with its name, not by the database.
     if (text.includes('\u0000')) throw new ValidationError(`--file ${file}: not a text file (it contains NUL characters); give its extracted text as a .txt file.`);
     return { name: path.basename(file), extracted_text: text };
