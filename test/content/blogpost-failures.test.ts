@@ -3,7 +3,8 @@
  * with no text (a new job writes it), a rewrite gets its previous text, status and version back
  * once its last attempt fails, and a failure that will be retried leaves the post `generating`
  * for the next attempt. A job cancelled while it waits for a retry, when none of its code runs,
- * puts its post back too (its `onFailure`, run by the engine after the task ended). On a mock writing model at the spec interface whose section calls fail
+ * puts its post back too (its `onFailure`, run by the engine after the task ended), and a second
+ * job for a post one is writing is refused. On a mock writing model at the spec interface whose section calls fail
  * on demand (everything else answered by the offline model); retry delays pass on the test clock.
  */
 import { APICallError, type LanguageModelV4CallOptions } from '@ai-sdk/provider';
@@ -120,6 +121,12 @@ it('puts a post back when its job is cancelled while it waits for a retry, with 
   outlined();
   await waitForEvent(harness.engine, jobId, (event) => event.type === 'task_retrying' && event.payload.attempt === 1);
   expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ status: 'generating', content: '', version: 1 });
+  // A second job for the post while this one is under way is refused: it would take the post over
+  // with no earlier text to put back, and this one's ending could no longer restore it.
+  const second = await harness.request('POST', `/api/v1/ai/companies/${companyId}/generate-blogpost/`, { body: { topic_id: topicId, min_words: 300, max_words: 700 } });
+  expect(second.status).toBe(409);
+  expect(second.body.error).toMatchObject({ code: 'post_being_written', details: { job_id: jobId } });
+  expect(second.body.error.message).toContain(`/api/v1/ai/jobs/${jobId}/cancel/`);
 
   expect(await harness.engine.cancel(jobId)).toMatchObject({ previous_state: 'retrying', status: 'cancelled' });
   await waitForFailureHandled(harness.engine, jobId);

@@ -13,10 +13,10 @@
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { emptyBody, holdStream, lastEventId, parseOrThrow, requireKeyForSubmit, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
+import { activeStatuses, emptyBody, holdStream, lastEventId, parseOrThrow, requireKeyForSubmit, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { isOfflineModel } from '../../llm/index.ts';
 import { getCompany, getDna, type Company } from './companies-store.ts';
-import { ConflictError, DnaRequiredError, FinalPostError, InvalidStatusError } from './errors.ts';
+import { ConflictError, DnaRequiredError, FinalPostError, InvalidStatusError, PostBeingWrittenError } from './errors.ts';
 import { imageModelFor } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { checkPersonaSelection, getPersonas, listPersonas } from './personas-store.ts';
@@ -83,6 +83,12 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       if (topic.status !== 'approved' && topic.status !== 'published') throw new InvalidStatusError('topic', topic.id, topic.status, ['approved']);
       const post = await blogPostOfTopic(pool, tenant, topic.id);
       if (post && finalStatuses.includes(post.status)) throw new FinalPostError('blog_post', post.id, post.status, rewritableStatuses);
+      // A job writing the post now: a second would take it over with no text of its own to put
+      // back, and the first one's ending could then no longer restore it (it is no longer its).
+      if (post?.status === 'generating' && post.task_id !== null) {
+        const writer = await engine.getTask(post.task_id, { tenant }).catch(() => undefined);
+        if (writer !== undefined && activeStatuses.includes(writer.status)) throw new PostBeingWrittenError(post.id, writer.id);
+      }
     }));
     app.post('/api/v1/ai/companies/:id/generate-social', (request, reply) => start(request, reply, jobTypes.social, socialInput, async (tenant, input) => {
       const post = await getBlogPost(pool, tenant, input.blog_post_id as string);

@@ -27,6 +27,13 @@ export class FinalPostError extends ConflictError {
   }
 }
 
+/** A blog post job was asked for while another job is writing the post. */
+export class PostBeingWrittenError extends ConflictError {
+  constructor(postId: string, jobId: string) {
+    super('post_being_written', `The blog post ${postId} is being written by job ${jobId}; wait for it to end, or cancel it (POST /api/v1/ai/jobs/${jobId}/cancel/), before asking for another.`, { blog_post_id: postId, job_id: jobId });
+  }
+}
+
 /** No image provider is configured: generating an image is refused, never faked. */
 export class ImageProviderNotConfiguredError extends TaskloomError {
   constructor() {
