@@ -30,9 +30,20 @@ it('creates a company, starts a run, approves its topics and posts from the comm
   expect(company).toMatchObject({ name: 'Fjord Bikes', plan: 'free' });
   expect((await taskloom('companies', 'list')).map((row) => row.id)).toContain(company!.id);
 
-  const [started] = await taskloom('runs', 'start', '--company', company!.id, '--year', '2027', '--month', '4', '--posts', '2', '--auto-select');
+  // A blank name and a website that is no URL are refused as the API refuses them, and not stored.
+  for (const [option, value] of [['--name', '   '], ['--website', 'not a url']] as const) {
+    const refused = spawnNode('bin/taskloom.js', ['content', 'companies', 'create', '--name', 'Fjord Bikes', option, value, '--tenant', 'alpha'], { env: { DATABASE_URL: harness.db.url, LOG_LEVEL: 'warn' } });
+    expect(await refused.exited).toBe(1);
+    expect(refused.output()).toContain(`error [validation_failed]: ${option}: `);
+  }
+  expect(await taskloom('companies', 'list')).toHaveLength(1);
+
+  // --wait follows the run until it waits for a person (the topics' approval), then returns.
+  const [started, ...followed] = await taskloom('runs', 'start', '--company', company!.id, '--year', '2027', '--month', '4', '--posts', '2', '--auto-select', '--wait');
   expect(started).toMatchObject({ status: 'queued' });
   const runId = started!.job_id as string;
+  expect(followed.some((line) => line.type === 'approval_requested' && line.kind === 'topic')).toBe(true);
+  expect(followed.at(-1)).toMatchObject({ id: runId, task_status: 'waiting' });
 
   await waitForDecisionWait(harness.engine, runId, 'topic');
   const topics = (await taskloom('approvals', 'list', '--company', company!.id)).filter((row) => row.kind === 'topic');
@@ -47,6 +58,12 @@ it('creates a company, starts a run, approves its topics and posts from the comm
   const missingReason = spawnNode('bin/taskloom.js', ['content', 'approvals', 'reject', 'blog_post', posts[1]!.id, '--tenant', 'alpha'], { env: { DATABASE_URL: harness.db.url, LOG_LEVEL: 'warn' } });
   expect(await missingReason.exited).not.toBe(0);
   expect((await taskloom('approvals', 'reject', 'blog_post', posts[1]!.id, '--reason', 'Off brand'))[0]).toMatchObject({ decision: 'rejected' });
+  // Ids that name nothing are reported as not found, not as an internal error.
+  for (const args of [['approvals', 'approve', 'topic', 'not-a-uuid'], ['approvals', 'list', '--company', 'nope']]) {
+    const unknown = spawnNode('bin/taskloom.js', ['content', ...args, '--tenant', 'alpha'], { env: { DATABASE_URL: harness.db.url, LOG_LEVEL: 'warn' } });
+    expect(await unknown.exited).toBe(1);
+    expect(unknown.output()).toMatch(/error \[not_found\]: .*(not-a-uuid|nope) was not found/);
+  }
 
   const done = await waitForTask(harness.engine, runId, ['completed', 'failed'], 120_000);
   expect(done.status).toBe('completed');

@@ -305,6 +305,9 @@ it('answers bad input with 4xx and writes nothing', async () => {
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/approve`, {}, keys.otherSupervisor, 404],
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, { reason: '' }, keys.supervisor, 400],
     ['POST', `/api/v1/content/topics/${pendingTopic.id}/reject`, {}, keys.supervisor, 400],
+    // An id that is no uuid names no row: not found, as for every other content route.
+    ['POST', '/api/v1/content/topics/not-a-uuid/approve', {}, keys.supervisor, 404],
+    ['POST', '/api/v1/content/posts/not-a-uuid/reject', { reason: 'Off brand' }, keys.supervisor, 404],
     // Rewriting one topic needs a rejected topic of this company and a reason.
     ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { topic_id: pendingTopic.id, rejection_reason: 'Too vague' }, undefined, 409],
     ['POST', `/api/v1/ai/companies/${companyId}/generate-topics/`, { topic_id: pendingTopic.id, rejection_reason: '' }, undefined, 400],

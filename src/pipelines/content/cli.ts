@@ -13,11 +13,12 @@ import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { integerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
+import { ValidationError } from '../../errors.ts';
 import { createCompany, getCompany, listCompanies } from './companies-store.ts';
-import { decide } from './gates.ts';
+import { decide, decisionWaitPrefix } from './gates.ts';
 import { jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { pendingApprovals, reviewableKinds, type ReviewableKind } from './review.ts';
-import { jobTypes, plans, taskTypeFor, type Plan } from './schemas.ts';
+import { companyCreate, jobTypes, plans, taskTypeFor, type Plan } from './schemas.ts';
 
 function kindOf(value: string): ReviewableKind {
   if (!(reviewableKinds as readonly string[]).includes(value)) throw new InvalidArgumentError(`must be one of ${reviewableKinds.join(', ')}`);
@@ -44,8 +45,15 @@ export function contentCommand(runtime: Runtime): Command {
     .addOption(new Option('--plan <plan>', 'plan (paid plans run on ai_priority)').choices([...plans]).default('free'))
     .addOption(tenantOption())
     .action(async (options: { name: string; website?: string; plan: Plan; tenant: string }) => {
+      // Checked as the API checks a new company: a blank name or a website that is no URL is the
+      // user's to fix, not a constraint violation reported as an internal error, nor stored.
+      const parsed = companyCreate.safeParse({ name: options.name, website: options.website ?? null, plan: options.plan });
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((issue) => ({ path: `--${issue.path.join('.')}`, message: issue.message }));
+        throw new ValidationError(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), { issues });
+      }
       const database = await runtime.openDatabase();
-      write(await createCompany(database.pool, options.tenant, { name: options.name, website: options.website ?? null, plan: options.plan }));
+      write(await createCompany(database.pool, options.tenant, parsed.data));
     });
 
   const runs = content.command('runs').description('content_pipeline runs');
@@ -73,9 +81,12 @@ export function contentCommand(runtime: Runtime): Command {
       const controller = new AbortController();
       for await (const event of engine.subscribe({ tenant: options.tenant, taskId: task.id, signal: controller.signal })) {
         if (event.type === 'pipeline_stage' || event.type === 'approval_requested') write({ type: event.type, ...event.payload });
-        if (['task_completed', 'task_failed', 'task_cancelled', 'task_waiting'].includes(event.type)) {
+        // It ends here when the run ends, or waits for a person's decision (not for its children):
+        // the job's view says what it waits for, and `approvals` makes the decision.
+        const waitsForPerson = event.type === 'task_waiting' && String(event.payload.key).startsWith(decisionWaitPrefix);
+        if (['task_completed', 'task_failed', 'task_cancelled'].includes(event.type) || waitsForPerson) {
           write(jobView(await engine.getTask(task.id, { tenant: options.tenant })));
-          if (event.type !== 'task_waiting') break;
+          break;
         }
       }
       controller.abort();
@@ -95,6 +106,8 @@ export function contentCommand(runtime: Runtime): Command {
   const approvals = content.command('approvals').description('Topics, blog posts and social posts waiting for a supervisor');
   approvals.command('list').description('What waits for a decision, oldest first, one JSON line each').option('--company <id>', 'only this company').addOption(tenantOption()).action(async (options: { company?: string; tenant: string }) => {
     const database = await runtime.openDatabase();
+    // As the API's pending-approvals: a company that is not there is named, not an empty list.
+    if (options.company) await getCompany(database.pool, options.tenant, options.company);
     for (const pending of await pendingApprovals(database.pool, options.tenant, options.company)) write(pending);
   });
   const decideCommand = (name: 'approve' | 'reject') => {

@@ -16,12 +16,11 @@ import { readImage } from './image-task.ts';
 import { editPersona, getPersona, listPersonas } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, listBlogPosts, listSocialPosts } from './posts-store.ts';
 import { moveStatus, pendingApprovals, type ReviewableKind } from './review.ts';
-import { archetypes, companyDna, contentStatuses, mbtiTypes, plans, vocabularyLevels } from './schemas.ts';
+import { archetypes, companyCreate, companyDna, contentStatuses, mbtiTypes, plans, vocabularyLevels } from './schemas.ts';
 import type { ContentServices } from './services.ts';
 import { editTopic, getTopic, listTopics } from './topics-store.ts';
 
 const idParams = z.object({ id: z.string().trim().min(1).max(100) });
-const companyBody = z.object({ name: z.string().trim().min(1).max(200), website: z.url().max(500).nullable().optional(), plan: z.enum(plans).default('free') }).strict();
 const companyPatch = z.object({ name: z.string().trim().min(1).max(200).optional(), website: z.url().max(500).nullable().optional(), plan: z.enum(plans).optional() }).strict();
 const personaPatch = z.object({
   name: z.string().trim().min(1).max(120).optional(),
@@ -69,7 +68,7 @@ export function contentRoutes(services: PipelineRouteServices & ContentServices)
     app.post('/api/v1/content/companies', async (request, reply) => {
       const tenant = tenantOf(request);
       requireRole(request, 'marketer');
-      const body = parseOrThrow(companyBody, request.body, 'body');
+      const body = parseOrThrow(companyCreate, request.body, 'body');
       reply.code(201);
       return createCompany(pool, tenant, body);
     });

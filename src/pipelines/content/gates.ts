@@ -35,7 +35,7 @@
  * gate at that version (`:r2`, `:r3`): the run opens it when it finds the row submitted again
  * (pipeline-task.ts).
  */
-import { activeStatuses, appendEvents, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
+import { activeStatuses, appendEvents, isUuid, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { NotFoundError } from '../../errors.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
@@ -180,6 +180,9 @@ async function activeRuns(engine: Engine, transaction: PoolClient, tenant: strin
  */
 async function decideAndWake(services: ContentServices & { engine: Engine }, where: { tenant: string; kind: GateKind; entityId?: string; companyId?: string }, decision: GateDecision, work: (transaction: PoolClient) => Promise<void>, afterClose?: (transaction: PoolClient, runs: string[]) => Promise<void>): Promise<{ runs: string[] }> {
   const { engine } = services;
+  // Gates are keyed by uuid columns: an id that is none names no row (not a database error).
+  const key = where.kind === 'personas' ? where.companyId : where.entityId;
+  if (key === undefined || !isUuid(key)) throw new NotFoundError(where.kind === 'personas' ? 'company' : where.kind.replace('_', ' '), key ?? '');
   const [run] = await openGateRuns(services, where);
   const waitpointId = run ? await pendingDecisionWait(engine, where.tenant, run) : undefined;
   let runs: string[] = [];

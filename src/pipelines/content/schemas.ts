@@ -6,6 +6,9 @@
 import { z } from 'zod';
 
 export const plans = ['free', 'pro', 'ultimate'] as const;
+
+/** A new company (`POST /api/v1/content/companies`, `taskloom content companies create`). */
+export const companyCreate = z.object({ name: z.string().trim().min(1).max(200), website: z.url().max(500).nullable().optional(), plan: z.enum(plans).default('free') }).strict();
 export type Plan = (typeof plans)[number];
 
 /** Plans that include images (the seed's pipeline: "Generate Images (Nanobana) [PRO+]"). */
