@@ -214,6 +214,32 @@ async function warmSchemaConversion(sdk: typeof import('ai')): Promise<void> {
   await sdk.zodSchema(z.object({ items: z.array(item).min(1).max(6), tags: z.array(z.string()).optional(), summary: z.string() })).jsonSchema;
 }
 
+/** The settings naming each purpose's default model. */
+const defaultModelSettings = [
+  ['TASKLOOM_LLM_GENERATION_MODEL', 'llmGenerationModel'],
+  ['TASKLOOM_LLM_JUDGING_MODEL', 'llmJudgingModel'],
+  ['TASKLOOM_LLM_RESEARCH_MODEL', 'llmResearchModel'],
+  ['TASKLOOM_LLM_EMBEDDING_MODEL', 'llmEmbeddingModel'],
+] as const;
+
+/**
+ * A default model no provider here serves is configuration to fix, refused once at start-up with
+ * the setting's name: found at the first call instead, `serve` and `worker` crashed on it while
+ * loading the providers, and every task of the purpose failed until someone read the log.
+ */
+function refuseUnusableDefaultModels(config: Config, resolve: (id: string) => ResolvedModel): void {
+  for (const [variable, key] of defaultModelSettings) {
+    const id = config[key];
+    if (id === undefined) continue;
+    try {
+      resolve(id);
+    } catch (error) {
+      if (!(error instanceof LlmError)) throw error;
+      throw new ConfigError(`${variable}: ${error.message}`, { variable, ...error.details });
+    }
+  }
+}
+
 export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
   const { config, pool, logger } = options;
   const log = logger.child({ component: 'llm' });
@@ -244,6 +270,7 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
     return converted as Schema<T>;
   };
   const resolver = createModelResolver({ registered: providers.registered, logger: log });
+  refuseUnusableDefaultModels(config, (id) => resolver.resolve(id, id));
   const prices = parsePriceTable(config.llmPriceTable);
   const providerLimits = parseProviderLimits(config);
   const retry: RetryOptions = { ...defaultRetryOptions, ...options.retry, maxRetries: config.llmMaxRetries, windowMs: config.llmRetryWindowMs };
@@ -474,7 +501,13 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
       let overHttp = false;
       for (const purpose of purposes) {
         const defaultId = defaultModelFor(purpose, config, configured);
-        const target = resolver.resolve(defaultId, defaultId);
+        // Checked at start-up (refuseUnusableDefaultModels); a warm-up never throws.
+        let target: ResolvedModel;
+        try {
+          target = resolver.resolve(defaultId, defaultId);
+        } catch {
+          continue;
+        }
         // The offline model is in this process already; its word data loads when a call needs it.
         if (target.provider === 'offline') continue;
         overHttp = true;

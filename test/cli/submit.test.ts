@@ -99,6 +99,15 @@ it('explains bad input and bad configuration, writing nothing', async () => {
   const badQueues = taskloom(['worker'], { TASKLOOM_QUEUES: 'defualt' });
   expect(await badQueues.exited).toBe(2);
   expect(badQueues.output()).toContain('TASKLOOM_QUEUES="defualt" is invalid: unknown queue(s) defualt; valid queues:');
+  // A default model no provider here serves stops the worker at start-up, naming the setting: it
+  // used to crash it with a stack trace while the providers loaded.
+  for (const [variable, model, reason] of [['TASKLOOM_LLM_GENERATION_MODEL', 'gpt-4o', 'names no provider'], ['TASKLOOM_LLM_EMBEDDING_MODEL', 'openai:text-embedding-3-small', 'set OPENAI_API_KEY']] as const) {
+    const badModel = taskloom(['worker'], { [variable]: model, OPENAI_API_KEY: '' });
+    expect(await badModel.exited, badModel.output()).toBe(2);
+    expect(badModel.output()).toContain(`error [config_invalid]: ${variable}: Model "${model}"`);
+    expect(badModel.output()).toContain(reason);
+    expect(badModel.output()).not.toContain('model-resolver.ts');
+  }
   // Numbers that are not numbers, or out of range, are refused by the option, before any SQL.
   for (const [args, option] of [[['tasks', '--limit', 'abc'], '--limit'], [['tasks', '--limit', '-5'], '--limit'], [['submit', 'sleep', '--priority', '500'], '--priority'], [['watch', '00000000-0000-4000-8000-000000000000', '--after', 'x'], '--after']] as const) {
     const refused = taskloom([...args]);
