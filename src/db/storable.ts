@@ -38,3 +38,28 @@ export function unstorablePart(value: unknown, options: { maxDepth?: number } = 
   }
   return undefined;
 }
+
+/**
+ * `value` as PostgreSQL can store it: NUL characters removed, and each unpaired surrogate replaced
+ * with U+FFFD, in every string and key. For text from outside that is stored as it came (a model's
+ * answer): a stray control character there carries no meaning, and refusing the whole answer for
+ * it failed work that had been paid for. Values are copied only where something changes.
+ */
+export function storableCopy<Value>(value: Value): Value {
+  const clean = (text: string): string => {
+    const withoutNul = text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
+    return withoutNul.isWellFormed() ? withoutNul : withoutNul.toWellFormed();
+  };
+  const copy = (item: unknown): unknown => {
+    if (typeof item === 'string') return clean(item);
+    if (typeof item !== 'object' || item === null) return item;
+    if (Array.isArray(item)) {
+      const mapped = item.map(copy);
+      return mapped.some((child, index) => child !== item[index]) ? mapped : item;
+    }
+    const entries = Object.entries(item);
+    const mapped = entries.map(([key, child]) => [clean(key), copy(child)] as const);
+    return mapped.some(([key, child], index) => key !== entries[index]![0] || child !== entries[index]![1]) ? Object.fromEntries(mapped) : item;
+  };
+  return copy(value) as Value;
+}

@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import { cachedPromise } from '../cached-promise.ts';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
+import { storableCopy } from '../db/storable.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { describeCause, LlmError, type LlmErrorCode } from './errors.ts';
@@ -454,7 +455,9 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
         } catch {
           // Some providers wrap JSON in prose or fences; the validated output is the next best thing to cache.
         }
-        return { object: outcome.value.output as T, raw, usage };
+        // A NUL or a lone surrogate in the answer goes before anything stores it (a checkpoint, a
+        // row, this cache): PostgreSQL refuses the whole value for one stray character.
+        return { object: storableCopy(outcome.value.output as T), raw: storableCopy(raw), usage };
       }
       const failure = outcome.failure;
       const failedUsage = NoObjectGeneratedError.isInstance(failure.error) ? tokenUsage(failure.error.usage) : { inputTokens: 0, outputTokens: 0 };

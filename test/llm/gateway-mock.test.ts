@@ -224,6 +224,18 @@ describe('generateStructured with mock models', () => {
     expect(usage).toMatchObject({ calls: 2, cachedCalls: 1, inputTokens: 12, outputTokens: 7 });
   });
 
+  it('hands back an answer with its NUL characters removed and lone surrogates replaced, storable as it is, cache included', async () => {
+    const dirty = { title: 'Light\u0000ing plan \ud800 for act one', score: 72 };
+    const good = new MockLanguageModelV4({ provider: 'mock', modelId: 'good', doGenerate: jsonResult(dirty) });
+    const gateway = gatewayWith({ good }, { llmCache: 'on' });
+    const first = await gateway.generateStructured(request);
+    expect(first.object).toEqual({ title: 'Lighting plan \ufffd for act one', score: 72 });
+    // Written to the cache (jsonb would refuse the raw answer) and served from it.
+    const second = await gateway.generateStructured(request);
+    expect(second).toMatchObject({ object: first.object, cached: true });
+    expect(good.doGenerateCalls).toHaveLength(1);
+  });
+
   it('does not cache real models by default (TASKLOOM_LLM_CACHE=auto)', async () => {
     const good = new MockLanguageModelV4({ provider: 'mock', modelId: 'good', doGenerate: jsonResult(goodItem) });
     const gateway = gatewayWith({ good });
