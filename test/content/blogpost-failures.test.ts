@@ -67,6 +67,11 @@ it('leaves a new post whose job failed `failed` with no text, and a new job writ
   const post = await postOfTopic(harness, companyId, topicId);
   expect(post.status).toBe('pending_approval');
   expect(post.content.startsWith(`# ${post.title}`)).toBe(true);
+  // A blank text is no edit of a post: refused, and the written text stays.
+  const blank = await request('PATCH', `/api/v1/content/posts/${post.id}`, { body: { content: ' \n\t ' } });
+  expect(blank.status).toBe(400);
+  expect(blank.body.error.details.issues).toEqual([expect.objectContaining({ path: 'content' })]);
+  expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ content: post.content, version: post.version });
 }, 120_000);
 
 it('puts a rewritten post back as it was once its last attempt fails, and leaves it to a retried one meanwhile', async () => {

@@ -45,7 +45,8 @@ const socialQuery = z.object({ company_id: z.string().trim().min(1).max(100).opt
 const topicPatch = z.object({ title: z.string().trim().min(1).max(200).optional(), description: z.string().trim().min(1).max(2000).optional(), keywords: z.array(z.string().trim().min(1).max(80)).min(1).max(10).optional(), week_number: z.number().int().min(1).max(5).optional() }).strict();
 const postPatch = z.object({
   title: z.string().trim().min(1).max(200).optional(),
-  content: z.string().min(1).max(200_000).optional(),
+  // Markdown, stored as written (its leading indentation may mean something), but never blank.
+  content: z.string().max(200_000).refine((text) => text.trim().length > 0, 'a post\'s text may not be blank').optional(),
   excerpt: z.string().trim().min(1).max(500).optional(),
   meta_title: z.string().trim().min(1).max(60).optional(),
   meta_description: z.string().trim().min(1).max(160).optional(),
