@@ -238,6 +238,20 @@ it('spends max_iterations over the whole run and finishes the current department
   expect(ofType(events, 'automation_complete')).toHaveLength(1);
 });
 
+it('names the department that used the budget up when it runs out just as that department reaches its threshold', async () => {
+  await twoDepartments('budget-at-threshold');
+  scripts.set('budget-at-threshold', {
+    generate: (call) => jsonAnswer({ items: items(2500 + call) }),
+    quality: (call) => [50, 85][call - 1] ?? 95,
+  });
+  const { task, events } = await run('budget-at-threshold', { max_iterations: 2 });
+  expect(task.status).toBe('completed');
+  expect(ofType(events, 'department_complete')).toEqual([expect.objectContaining({ department: 'story', threshold_reached: true, quality_score: 85 })]);
+  // Not the character department, which never started.
+  expect(ofType(events, 'max_iterations_reached')).toEqual([expect.objectContaining({ department: 'story', department_name: 'Story Department', final_quality_score: 85, threshold: 80, iterations_used: 2, departments_skipped: ['character'] })]);
+  expect(ofType(events, 'department_started')).toHaveLength(1);
+});
+
 it('drops exact and near duplicates: against stored items and within the batch', async () => {
   await twoDepartments('duplicates');
   const base = items(3000, 5);

@@ -168,9 +168,15 @@ export function createGatherTask(services: ResolvedGatherServices) {
           const scope = { tenant, projectId, department: slug };
 
           if (totalIterations >= input.max_iterations) {
+            // Used up by the department before, as it reached its threshold: that one is named,
+            // with its final score, not this one, which never starts.
+            const last = summary.at(-1);
+            const lastDepartment = last && plan.departments.find((entry) => entry.slug === last.department);
             await context.step(`${slug}:budget`, async (step) => {
               append(step, 'max_iterations_reached', {
-                department: slug, department_name: department.name, final_quality_score: null, threshold,
+                ...(last && lastDepartment
+                  ? { department: last.department, department_name: last.name, final_quality_score: last.quality_score, threshold: lastDepartment.coordinationSettings.minQualityThreshold }
+                  : { department: slug, department_name: department.name, final_quality_score: null, threshold }),
                 max_iterations: input.max_iterations, iterations_used: totalIterations,
                 departments_skipped: plan!.departments.slice(position).map((entry) => entry.slug),
               });
