@@ -200,8 +200,8 @@ const safeLimit = 1_000_000;
 
 /**
  * Fraction in [0.35, 0.95) that grows with the existing item count: 0 items -> 0.35,
- * 5 -> 0.55, 10 -> 0.66, 20 -> 0.83, 40 -> 0.93. Quality-driven loops on the offline model
- * therefore improve as items accumulate and cross an 80% threshold after about 18 items.
+ * 5 -> 0.55, 10 -> 0.69, 20 -> 0.84, 40 -> 0.93. Quality-driven loops on the offline model
+ * therefore improve as items accumulate and cross an 80% threshold after about 17 items.
  */
 export function qualityFraction(evidence: number): number {
   return 0.35 + 0.6 * (1 - Math.exp(-Math.max(0, evidence) / 12));

@@ -15,13 +15,16 @@ import { gatherConfig, startGatherEngine, testGateway } from './helpers.ts';
 let database: TestDatabase;
 let engine: Engine;
 const departments = aladdinDepartments.slice(0, 3).map((entry) => ({ ...entry }));
+const tenants = ['reference', 'default'] as const;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   const config = gatherConfig({ llmGenerationModel: 'slow:default', llmEmbeddingModel: 'slow:embedding' });
   // Maintenance on and no worker yet: this engine's supervisor notices the dead worker's lapsed heartbeat.
   ({ engine } = await startGatherEngine(database, { config, llm: testGateway(database, config, { slow: slowOfflineProvider(60) }), worker: false, maintenance: true }));
-  for (const project of ['reference', 'crashed']) await replaceProjectDepartments(database.pool, 'default', project, { departments });
+  // One project in two tenants: the prompts name the project, so the uninterrupted run and the
+  // crashed one ask the offline model the same questions only for the same project id.
+  for (const tenant of tenants) await replaceProjectDepartments(database.pool, tenant, 'film', { departments });
 });
 
 afterAll(async () => {
@@ -30,19 +33,19 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function countsOf(projectId: string): Promise<Record<string, number>> {
-  const rows = await database.pool.query<{ department: string; count: number }>('SELECT department, count(*)::int AS count FROM gather_items WHERE project_id = $1 GROUP BY department ORDER BY department', [projectId]);
+async function countsOf(tenant: string): Promise<Record<string, number>> {
+  const rows = await database.pool.query<{ department: string; count: number }>("SELECT department, count(*)::int AS count FROM gather_items WHERE tenant = $1 AND project_id = 'film' GROUP BY department ORDER BY department", [tenant]);
   return Object.fromEntries(rows.rows.map((row) => [row.department, row.count]));
 }
 
 it('resumes after SIGKILL with identical counts, no duplicate items and no repeated LLM call for a completed step', async () => {
   const child = spawnNode('test/gather/fixtures/gather-worker.ts', [database.url, '60']);
   await child.waitForLine('ready');
-  const reference = await engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'reference', max_iterations: 50, enable_auto_evaluation: false } });
+  const reference = await engine.submit({ taskType: 'automated_gather_creation', tenant: 'reference', input: { project_id: 'film', max_iterations: 50, enable_auto_evaluation: false } });
   const referenceTask = await waitForStatus(engine, reference.task.id, ['completed', 'failed'], 40_000);
   expect(referenceTask.status).toBe('completed');
 
-  const crashing = await engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'crashed', max_iterations: 50, enable_auto_evaluation: false } });
+  const crashing = await engine.submit({ taskType: 'automated_gather_creation', input: { project_id: 'film', max_iterations: 50, enable_auto_evaluation: false } });
   // Kill in the middle of the second department, between or inside steps.
   await eventually(async () => {
     const done = await database.pool.query("SELECT 1 FROM task_steps WHERE task_id = $1 AND key = 'character:1:save'", [crashing.task.id]);
@@ -66,12 +69,12 @@ it('resumes after SIGKILL with identical counts, no duplicate items and no repea
   expect(actual.iterations).toBe(expected.iterations);
   expect(actual.items_created).toBe(expected.items_created);
   expect(actual.summary).toEqual(expected.summary);
-  expect(await countsOf('crashed')).toEqual(await countsOf('reference'));
-  expect(actual.items_created).toBe(Object.values(await countsOf('crashed')).reduce((sum, count) => sum + count, 0));
+  expect(await countsOf('default')).toEqual(await countsOf('reference'));
+  expect(actual.items_created).toBe(Object.values(await countsOf('default')).reduce((sum, count) => sum + count, 0));
 
   // Same texts as the uninterrupted run, each once.
-  const texts = async (projectId: string): Promise<string[]> => (await database.pool.query<{ content_hash: string }>('SELECT content_hash FROM gather_items WHERE project_id = $1 ORDER BY content_hash', [projectId])).rows.map((row) => row.content_hash);
-  const crashedTexts = await texts('crashed');
+  const texts = async (tenant: string): Promise<string[]> => (await database.pool.query<{ content_hash: string }>("SELECT content_hash FROM gather_items WHERE tenant = $1 AND project_id = 'film' ORDER BY content_hash", [tenant])).rows.map((row) => row.content_hash);
+  const crashedTexts = await texts('default');
   expect(new Set(crashedTexts).size).toBe(crashedTexts.length);
   expect(crashedTexts).toEqual(await texts('reference'));
 

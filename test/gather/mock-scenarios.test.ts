@@ -238,6 +238,28 @@ it('spends max_iterations over the whole run and finishes the current department
   expect(ofType(events, 'automation_complete')).toHaveLength(1);
 });
 
+it('asks about the project by name, with every department it already has: a second run\'s first department sees the later ones', async () => {
+  await twoDepartments('second-run');
+  scripts.set('second-run', {
+    generate: (call) => jsonAnswer({ items: items(2700 + call) }),
+    quality: () => 95,
+  });
+  const first = await run('second-run');
+  expect(first.result).toMatchObject({ status: 'completed', departments_processed: 2 });
+  prompts.length = 0;
+  const second = await run('second-run');
+  expect(second.task.status).toBe('completed');
+  const [story, character] = prompts.filter((prompt) => prompt.kind === 'generate').map((prompt) => prompt.user);
+  // The project is named: two projects' first prompts are not the same question (and the response
+  // cache, when on, cannot hand one project another's items).
+  expect(story).toContain('Project: second-run.');
+  // Story comes first, yet sees the characters the first run gathered, as the seed's existing_context did.
+  expect(story).toContain('Already gathered for later departments by earlier runs (stay consistent with them):');
+  expect(story).toMatch(/Character Department: \d+ gather items from earlier runs\.\n- Summary 2702-/);
+  // Character builds on this run's story, with its quality.
+  expect(character).toMatch(/Results of the previous departments \(build on them\):\n\nStory Department: quality 95\/100\./);
+});
+
 it('names the department that used the budget up when it runs out just as that department reaches its threshold', async () => {
   await twoDepartments('budget-at-threshold');
   scripts.set('budget-at-threshold', {

@@ -160,8 +160,8 @@ export function createGatherTask(services: ResolvedGatherServices) {
           return { startedAt: Date.now(), departments, source: services.departments.kind };
         });
 
-        const completedSlugs: string[] = [];
-        for (const [position, department] of plan.departments.entries()) {
+        const departments = plan.departments;
+        for (const [position, department] of departments.entries()) {
           stopIfAborted();
           const slug = department.slug;
           const threshold = department.coordinationSettings.minQualityThreshold;
@@ -171,7 +171,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
             // Used up by the department before, as it reached its threshold: that one is named,
             // with its final score, not this one, which never starts.
             const last = summary.at(-1);
-            const lastDepartment = last && plan.departments.find((entry) => entry.slug === last.department);
+            const lastDepartment = last && departments.find((entry) => entry.slug === last.department);
             await context.step(`${slug}:budget`, async (step) => {
               append(step, 'max_iterations_reached', {
                 ...(last && lastDepartment
@@ -185,19 +185,30 @@ export function createGatherTask(services: ResolvedGatherServices) {
             break;
           }
 
+          const earlierSlugs = departments.slice(0, position).map((entry) => entry.slug);
           const start = await context.step(`${slug}:start`, async (step): Promise<StartResult> => {
             const warn = warner(step);
             let nodes: Array<{ id: string; content: string }> = [];
             try {
-              nodes = await brain.departmentContext({ tenant, projectId, department: slug, previousDepartments: completedSlugs, signal });
+              nodes = await brain.departmentContext({ tenant, projectId, department: slug, previousDepartments: earlierSlugs, signal });
             } catch (error) {
               if (signal.aborted) throw error;
               warn('brain_unavailable', `Brain context unavailable; continuing with local context only: ${serializeError(error).message}`, { operation: 'context', department: slug });
             }
+            // The project's other departments with items, as the seed's existing_context held all
+            // of a project's items: the earlier ones of the plan (gathered by this run, with their
+            // quality, or by an earlier run), and the later ones an earlier run gathered (a second
+            // run's story department stays consistent with the characters already there).
             const previous: PreviousDepartment[] = [];
-            for (const done of summary) {
-              const recent = await departmentSummaries(pool, { tenant, projectId, department: done.department }, 3);
-              previous.push({ name: done.name, slug: done.department, qualityScore: done.quality_score, itemsCreated: done.items_created, highlights: recent.summaries.map((entry) => entry.summary) });
+            for (const [index, other] of departments.entries()) {
+              if (index === position) continue;
+              const done = summary.find((entry) => entry.department === other.slug);
+              const recent = await departmentSummaries(pool, { tenant, projectId, department: other.slug }, 3);
+              if (!done && recent.count === 0) continue;
+              previous.push({
+                name: other.name, slug: other.slug, qualityScore: done?.quality_score ?? null, itemsCreated: done?.items_created ?? recent.count,
+                highlights: recent.summaries.map((entry) => entry.summary), later: index > position,
+              });
             }
             append(step, 'department_started', {
               department: slug, department_name: department.name, department_number: department.codeDepNumber, threshold,
@@ -241,6 +252,7 @@ export function createGatherTask(services: ResolvedGatherServices) {
               summariesBefore = recent;
               const existing = { count: recent.count, summaries: recent.summaries.slice(-30) };
               const prompt = generationPrompt({
+                projectId,
                 department,
                 iteration,
                 count: config.gatherItemsPerIteration,
@@ -417,7 +429,6 @@ export function createGatherTask(services: ResolvedGatherServices) {
             return { evaluationTaskId };
           });
           summary.push(finished);
-          completedSlugs.push(slug);
           current = undefined;
           if (stopReason === 'max_iterations') break;
         }

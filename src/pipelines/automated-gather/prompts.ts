@@ -8,13 +8,18 @@ import type { Department } from './schemas.ts';
 export interface PreviousDepartment {
   name: string;
   slug: string;
-  qualityScore: number;
+  /** Its quality when this run gathered it; null for items an earlier run gathered. */
+  qualityScore: number | null;
+  /** Its items: made by this run, or stored by earlier ones. */
   itemsCreated: number;
   /** Summaries of a few of its items. */
   highlights: string[];
+  /** After this department in the plan: its items are an earlier run's. Absent in older checkpoints (earlier). */
+  later?: boolean;
 }
 
 export interface GenerationPromptInput {
+  projectId: string;
   department: Department;
   iteration: number;
   count: number;
@@ -43,17 +48,19 @@ export const generationInstructions = [
 export function generationPrompt(input: GenerationPromptInput): string {
   const { department } = input;
   const sections: string[] = [
+    // The project first: two projects' first departments otherwise asked the same question, and
+    // the response cache (TASKLOOM_LLM_CACHE=on) handed one project the other's items.
+    `Project: ${input.projectId}.`,
     `Department: ${department.name} (number ${department.codeDepNumber}, slug ${department.slug}).`,
     `What this department covers: ${department.description || department.name}.`,
   ];
-  if (input.previousDepartments.length > 0) {
-    sections.push(
-      'Results of the previous departments (build on them):',
-      input.previousDepartments
-        .map((previous) => `${previous.name}: quality ${previous.qualityScore}/100.\n${bullet(previous.highlights)}`)
-        .join('\n'),
-    );
-  }
+  const describe = (departments: PreviousDepartment[]): string => departments
+    .map((previous) => `${previous.name}: ${previous.qualityScore === null ? `${previous.itemsCreated} gather items from earlier runs` : `quality ${previous.qualityScore}/100`}.\n${bullet(previous.highlights)}`)
+    .join('\n');
+  const earlier = input.previousDepartments.filter((previous) => previous.later !== true);
+  const later = input.previousDepartments.filter((previous) => previous.later === true);
+  if (earlier.length > 0) sections.push('Results of the previous departments (build on them):', describe(earlier));
+  if (later.length > 0) sections.push('Already gathered for later departments by earlier runs (stay consistent with them):', describe(later));
   if (input.brainContext.length > 0) sections.push('Project knowledge from the Brain:', bullet(lastEntries(input.brainContext, 12)));
   if (input.existingSummaries.length > 0) {
     sections.push(`This department already has ${input.existingCount} gather items; do not repeat them:`, bullet(lastEntries(input.existingSummaries, 30)));
