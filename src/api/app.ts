@@ -25,7 +25,7 @@ import { authenticationHook, KeyAuthenticator } from './auth.ts';
 import { followRevocations } from './revocations.ts';
 import type { ApiContext } from './context.ts';
 import { decorateHeldStreams } from './held-streams.ts';
-import { declaredCharset, PayloadTooLargeError, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
+import { declaredCharset, InvalidJsonError, PayloadTooLargeError, RateLimitedError, RouteNotFoundError, toErrorResponse, UnsupportedMediaTypeError } from './errors.ts';
 import { registerOpenApi } from './openapi.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -111,7 +111,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       done(null, undefined);
       return;
     }
-    defaultJsonParser(request, body as string, done);
+    defaultJsonParser(request, body as string, (error, parsed) => {
+      if (!error) {
+        done(null, parsed);
+        return;
+      }
+      // Fastify answers every refusal "Body is not valid JSON": say what is wrong with this one.
+      let reason: string;
+      try {
+        JSON.parse(body as string);
+        reason = 'a "__proto__" key, or "constructor" holding "prototype", is refused (it would pollute objects); rename the key';
+      } catch (syntaxError) {
+        reason = (syntaxError as Error).message;
+      }
+      done(new InvalidJsonError(reason), undefined);
+    });
+  });
+  // Any other body type: 415 naming the type that was sent (Fastify's own answer named none).
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    done(new UnsupportedMediaTypeError(request.headers['content-type']), undefined);
   });
 
   app.decorateRequest('tenant', '');

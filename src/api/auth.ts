@@ -105,7 +105,8 @@ export function presentedKey(request: FastifyRequest): string | undefined {
 export function authenticationHook(authenticator: KeyAuthenticator) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const key = presentedKey(request);
-    if (!key) throw new UnauthorizedError();
+    // A stream a browser opens (EventSource, WebSocket) can set no header: it is told of ?api_key=.
+    if (!key) throw request.routeOptions.config.allowQueryKey ? new UnauthorizedError('A valid API key is required: send it as ?api_key= (EventSource and WebSocket cannot set headers), X-API-Key or Authorization: Bearer.') : new UnauthorizedError();
     const identity = await authenticator.identify(key);
     if (!identity) throw new UnauthorizedError('The API key is not valid (unknown or revoked).');
     request.tenant = identity.tenant;

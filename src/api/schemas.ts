@@ -16,7 +16,7 @@ export const submitBody = z.object({
   task_type: z.string().min(1).max(100).describe('One of GET /api/v1/task-types.'),
   task_data: z.record(z.string(), z.unknown()).default({}).describe('Input of the task type, validated by its JSON Schema.'),
   // Host names and IPv6 literals alike: which addresses may be called is the target policy's call.
-  callback_url: z.url({ protocol: /^https?$/, hostname: new RegExp(`(?:${z.regexes.hostname.source})|^\\[[0-9a-fA-F:.]+\\]$`) }).max(2048).nullable().optional()
+  callback_url: z.url({ protocol: /^https?$/, hostname: new RegExp(`(?:${z.regexes.hostname.source})|^\\[[0-9a-fA-F:.]+\\]$`), error: 'must be an http or https URL' }).max(2048).nullable().optional()
     .describe('Every event of the task is POSTed here, signed (X-Taskloom-Signature).'),
   priority: z.number().int().min(-100).max(100).optional().describe('Higher runs first. Default: the task type\'s.'),
   idempotency_key: z.string().min(1).max(200).optional().describe('A repeat submit with the same key returns the first task (200 instead of 202).'),

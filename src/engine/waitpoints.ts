@@ -74,6 +74,20 @@ export class WaitpointExpiredError extends WaitpointResolvedError {
   }
 }
 
+/**
+ * A completion token that completes nothing now. Only a live token's hash is kept, so a token
+ * used once, replaced by a newer one, whose wait ended, or never issued all look alike: the
+ * message lists what it may be, and what to do. Code `not_found`, as before.
+ */
+export class WaitpointTokenUnknownError extends TaskloomError {
+  constructor() {
+    super('not_found', 'This waitpoint token completes nothing: it was used already, replaced by a newer token for the same waitpoint, or its wait has ended (or it was never issued). Tokens are single use; if the wait is still pending, ask for a new one (POST /api/v1/waitpoints/{id}/token).', {
+      httpStatus: 404,
+      retryable: false,
+    });
+  }
+}
+
 /** Only `input` waitpoints are completed from outside; timers and children resolve themselves. */
 export class WaitpointNotCompletableError extends TaskloomError {
   constructor(waitpoint: WaitpointRecord) {
@@ -212,7 +226,7 @@ export async function completeWaitpoint(
     const found = tokenHash === undefined
       ? request.id === undefined ? undefined : await getWaitpoint(transaction, request.id, request.tenant)
       : (await transaction.query<WaitpointRecord>(`SELECT ${waitpointColumns} FROM waitpoints WHERE token_hash = $1`, [tokenHash])).rows[0];
-    if (!found) throw tokenHash === undefined ? new NotFoundError('Waitpoint', request.id ?? '') : new NotFoundError('Waitpoint token', 'given');
+    if (!found) throw tokenHash === undefined ? new NotFoundError('Waitpoint', request.id ?? '') : new WaitpointTokenUnknownError();
     if (found.kind !== 'input') throw new WaitpointNotCompletableError(found);
     if (found.status !== 'pending') throw new WaitpointResolvedError(found);
     validatePayload(found, request.payload);
@@ -232,7 +246,7 @@ export async function completeWaitpoint(
       if (now.status !== 'pending') throw new WaitpointResolvedError(now);
       if (now.timeout_at !== null && Date.parse(now.timeout_at) <= Date.now()) throw new WaitpointExpiredError(now);
       // Still pending and not past its deadline: the token was replaced meanwhile (a new link).
-      throw new NotFoundError('Waitpoint token', 'given');
+      throw new WaitpointTokenUnknownError();
     }
     if (beforeCommit) await beforeCommit(transaction, waitpoint);
     await appendEvents(transaction, [waitpointEvent(waitpoint, 'waitpoint_completed', { completed_by: waitpoint.completed_by })]);

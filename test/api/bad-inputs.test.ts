@@ -30,14 +30,18 @@ interface Case {
   key?: string | null;
   status: number;
   code: string;
+  /** Part of the message: what is wrong, and how to fix it. */
+  message?: string;
+  /** `details.location` of a validation error: which part of the request is wrong. */
+  location?: string;
 }
 
 const cases: Case[] = [
-  { name: 'malformed JSON', raw: '{"task_type": "sleep",', status: 400, code: 'invalid_json' },
+  { name: 'malformed JSON', raw: '{"task_type": "sleep",', status: 400, code: 'invalid_json', message: 'JSON' },
   { name: 'JSON null', raw: 'null', status: 400, code: 'validation_failed' },
   { name: 'JSON array', body: [valid], status: 400, code: 'validation_failed' },
   { name: 'empty body', raw: '', status: 400, code: 'validation_failed' },
-  { name: 'prototype poisoning', raw: '{"task_type":"sleep","__proto__":{"polluted":true}}', status: 400, code: 'invalid_json' },
+  { name: 'prototype poisoning', raw: '{"task_type":"sleep","__proto__":{"polluted":true}}', status: 400, code: 'invalid_json', message: 'a "__proto__" key' },
   { name: 'task_type of the wrong type', body: { task_type: 5, task_data: {} }, status: 400, code: 'validation_failed' },
   { name: 'missing task_type', body: { task_data: {} }, status: 400, code: 'validation_failed' },
   { name: 'task_data not an object', body: { task_type: 'sleep', task_data: [1, 2] }, status: 400, code: 'validation_failed' },
@@ -58,12 +62,12 @@ const cases: Case[] = [
   { name: 'fractional priority', body: { ...valid, priority: 1.5 }, status: 400, code: 'validation_failed' },
   { name: 'empty idempotency key', body: { ...valid, idempotency_key: '' }, status: 400, code: 'validation_failed' },
   { name: 'callback_url not a URL', body: { ...valid, callback_url: 'not a url' }, status: 400, code: 'validation_failed' },
-  { name: 'callback_url ftp', body: { ...valid, callback_url: 'ftp://example.com/x' }, status: 400, code: 'validation_failed' },
+  { name: 'callback_url ftp', body: { ...valid, callback_url: 'ftp://example.com/x' }, status: 400, code: 'validation_failed', message: 'callback_url: must be an http or https URL' },
   { name: 'callback_url metadata address', body: { ...valid, callback_url: 'http://169.254.169.254/latest' }, status: 400, code: 'validation_failed' },
-  { name: 'callback_url private address', body: { ...valid, callback_url: 'http://10.0.0.5/hook' }, status: 400, code: 'validation_failed' },
+  { name: 'callback_url private address', body: { ...valid, callback_url: 'http://10.0.0.5/hook' }, status: 400, code: 'validation_failed', message: 'set TASKLOOM_WEBHOOK_ALLOW_PRIVATE=true to allow it' },
   { name: 'callback_url with credentials', body: { ...valid, callback_url: 'http://user:pw@example.com/hook' }, status: 400, code: 'validation_failed' },
   { name: 'body over the size limit', body: { task_type: 'sleep', task_data: { padding: 'x'.repeat(100 * 1024) } }, status: 413, code: 'payload_too_large' },
-  { name: 'text/plain body', raw: 'hello', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type' },
+  { name: 'text/plain body', raw: 'hello', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type', message: 'Content-Type text/plain is not supported' },
   { name: 'no API key', body: valid, key: null, status: 401, code: 'unauthorized' },
   { name: 'unknown API key', body: valid, key: 'tlk_this-key-does-not-exist', status: 401, code: 'unauthorized' },
   { name: 'malformed bearer', body: valid, key: null, headers: { authorization: 'Bearer' }, status: 401, code: 'unauthorized' },
@@ -81,7 +85,7 @@ const cases: Case[] = [
   { name: 'list unknown status', method: 'GET', path: '/api/v1/tasks?status=finished', status: 400, code: 'validation_failed' },
   { name: 'list unknown parameter', method: 'GET', path: '/api/v1/tasks?colour=red', status: 400, code: 'validation_failed' },
   { name: 'list garbage cursor', method: 'GET', path: '/api/v1/tasks?cursor=%%%garbage', status: 400, code: 'validation_failed' },
-  { name: 'list crafted cursor', method: 'GET', path: `/api/v1/tasks?cursor=${craftedCursor}`, status: 400, code: 'validation_failed' },
+  { name: 'list crafted cursor', method: 'GET', path: `/api/v1/tasks?cursor=${craftedCursor}`, status: 400, code: 'validation_failed', message: 'Invalid request query: cursor: ', location: 'query' },
   { name: 'list repeated parameter', method: 'GET', path: '/api/v1/tasks?limit=1&limit=2', status: 400, code: 'validation_failed' },
   { name: 'task types unknown parameter', method: 'GET', path: '/api/v1/task-types?colour=red', status: 400, code: 'validation_failed' },
   { name: 'tenant unknown parameter', method: 'GET', path: '/api/v1/tenant?zzz=1', status: 400, code: 'validation_failed' },
@@ -108,6 +112,8 @@ describe('bad inputs', () => {
     expect(response.status, response.text).toBe(entry.status);
     expect(response.body.error.code, response.text).toBe(entry.code);
     expect(response.body.error.message).toEqual(expect.any(String));
+    if (entry.message !== undefined) expect(response.body.error.message).toContain(entry.message);
+    if (entry.location !== undefined) expect(response.body.error.details.location).toBe(entry.location);
     expect(response.body.error.details).toEqual(expect.any(Object));
     expect(await taskCount()).toBe(before);
   });

@@ -156,5 +156,9 @@ describe('WebSocket', () => {
     expect(await status(`${base}/ws/projects/x`)).toBe(401);
     expect(await status(`${base}/ws/projects/x?api_key=wrong-key-wrong-key`)).toBe(401);
     expect(await status(`${base}/ws/tasks/00000000-0000-4000-8000-000000000000`, { 'x-api-key': api.keyA })).toBe(404);
+    // A browser's stream can set no header: the refusal points it at the query parameter.
+    const refused = await fetch(`${api.url}/api/v1/tasks/00000000-0000-4000-8000-000000000000/events`);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain('?api_key=');
   });
 });

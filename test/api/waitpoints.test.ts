@@ -75,7 +75,11 @@ it('completes with a single-use token and no API key', async () => {
   const used = await api.request('POST', '/api/v1/waitpoints/complete-with-token', { key: null, body: { token, payload: { approved: true, note: 'from the email' } } });
   expect(used.status).toBe(200);
   expect(used.body.completed_by).toBe('token');
-  expect((await api.request('POST', '/api/v1/waitpoints/complete-with-token', { key: null, body: { token, payload: { approved: false } } })).status).toBe(404);
+  const again = await api.request('POST', '/api/v1/waitpoints/complete-with-token', { key: null, body: { token, payload: { approved: false } } });
+  expect(again.status).toBe(404);
+  // A used token is told what it may be and what to do, not "token given was not found".
+  expect(again.body.error.message).toContain('it was used already, replaced by a newer token');
+  expect(again.body.error.details).toEqual({});
   expect((await waitForTask(api.engine, taskId, ['completed'])).status).toBe('completed');
 });
 

@@ -233,6 +233,11 @@ describe('webhook target policy and signatures', () => {
     expect(refuseUrl('http://localhost:8080/', strict)).toContain('loopback');
     expect(refuseUrl('http://localhost:8080/', { allowLoopback: true, allowPrivate: false })).toBeUndefined();
     expect(refuseUrl('http://[::1]/', strict)).toContain('loopback');
+    // A refusal an operator can lift names the setting; one no setting lifts names none.
+    expect(refuseUrl('http://127.0.0.1/hook', strict)).toBe('loopback address 127.0.0.1 is not allowed; set TASKLOOM_WEBHOOK_ALLOW_LOOPBACK=true to allow it (receivers on this machine)');
+    expect(refuseUrl('http://localhost/hook', strict)).toContain('TASKLOOM_WEBHOOK_ALLOW_LOOPBACK=true');
+    expect(refuseUrl('http://192.168.1.4/hook', strict)).toContain('TASKLOOM_WEBHOOK_ALLOW_PRIVATE=true');
+    expect(refuseUrl('http://169.254.169.254/', strict)).not.toContain('TASKLOOM_');
     expect(refuseUrl('http://169.254.169.254/', { allowLoopback: true, allowPrivate: true })).toContain('metadata');
     expect(refuseUrl('http://[::ffff:169.254.169.254]/', { allowLoopback: true, allowPrivate: true })).toContain('metadata');
     expect(refuseUrl('file:///etc/passwd', strict)).toContain('scheme');

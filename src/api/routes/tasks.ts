@@ -89,7 +89,12 @@ export function taskRoutes(context: ApiContext): FastifyPluginAsync {
       schema: { tags: ['tasks'], summary: 'List tasks, newest first (cursor-paginated)', security: securityRequirement, querystring: jsonSchema(listQuery), response: errors },
     }, async (request) => {
       const query = parseOrThrow(listQuery, request.query, 'query');
-      const page = await engine.listTasks({ tenant: request.tenant, status: query.status, taskType: query.task_type, projectId: query.project_id, limit: query.limit, cursor: query.cursor });
+      const page = await engine.listTasks({ tenant: request.tenant, status: query.status, taskType: query.task_type, projectId: query.project_id, limit: query.limit, cursor: query.cursor })
+        .catch((error: unknown) => {
+          // The engine refuses a cursor it did not issue; said as every other query error is.
+          if (error instanceof ValidationError) throw new ValidationError(`Invalid request query: cursor: ${error.message}`, { location: 'query', ...error.details });
+          throw error;
+        });
       return { tasks: page.tasks.map(taskView), next_cursor: page.nextCursor };
     });
 

@@ -104,6 +104,12 @@ export function isAllowedAddress(address: string, policy: TargetPolicy): boolean
   return kind === 'public' || (kind === 'loopback' && policy.allowLoopback) || (kind === 'private' && policy.allowPrivate);
 }
 
+/** What an operator sets to allow a kind of address (the others are never allowed). */
+const allowedBy: Partial<Record<AddressClass, string>> = {
+  loopback: '; set TASKLOOM_WEBHOOK_ALLOW_LOOPBACK=true to allow it (receivers on this machine)',
+  private: '; set TASKLOOM_WEBHOOK_ALLOW_PRIVATE=true to allow it (receivers on a private network)',
+};
+
 export class TargetRefusedError extends Error {
   readonly reason: string;
 
@@ -131,11 +137,11 @@ export function refuseUrl(url: string, policy: TargetPolicy): string | undefined
   // into dotted form; a trailing dot (`localhost.`) is the same name in DNS, so it goes too.
   const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase().replace(/\.+$/, '');
   if (host === 'localhost' || host.endsWith('.localhost')) {
-    return policy.allowLoopback ? undefined : 'loopback targets are not allowed (TASKLOOM_WEBHOOK_ALLOW_LOOPBACK)';
+    return policy.allowLoopback ? undefined : `loopback targets are not allowed${allowedBy.loopback}`;
   }
   if (isIP(host) !== 0) {
     const kind = classifyAddress(host);
-    if (!isAllowedAddress(host, policy)) return `${kind.replace('_', '-')} address ${host} is not allowed`;
+    if (!isAllowedAddress(host, policy)) return `${kind.replace('_', '-')} address ${host} is not allowed${allowedBy[kind] ?? ''}`;
   }
   return undefined;
 }

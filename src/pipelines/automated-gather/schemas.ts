@@ -19,7 +19,7 @@ export const automatedGatherInput = z.object({
   user_id: z.string().trim().min(1).max(200).optional().describe('Recorded as createdBy on the items; forwarded to evaluations.'),
   max_iterations: z.number().int().min(1).max(500).default(50).describe('Iterations for the whole run, over all departments (seed default 50).'),
   enable_auto_evaluation: z.boolean().default(true).describe('Submit an evaluate_department task after each completed department.'),
-  webhook_url: z.url({ protocol: /^https?$/ }).max(2048).optional().describe('Every event of the run is POSTed here, signed, like a submit\'s callback_url (which wins when both are given).'),
+  webhook_url: z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048).optional().describe('Every event of the run is POSTed here, signed, like a submit\'s callback_url (which wins when both are given).'),
   on_stagnation: z.enum(['continue', 'next_department']).default('continue')
     .describe('After 3 iterations without a better score quality_stagnant is emitted; then keep iterating toward the threshold (seed behaviour; the run budget still bounds it) or move on to the next department.'),
 }).strict();
