@@ -94,6 +94,13 @@ it('approves, rejects with a reason and previews a month of content in the brows
   // Its social posts, 2 posts x 2 platforms, now wait in the inbox in turn.
   await page.goto(`${server.url}/content/approvals`);
   await expect.poll(() => page.locator('[data-testid="approval"][data-kind="social_post"]').count(), { timeout: 20_000 }).toBe(4);
+  // A social post rejected with a reason is rewritten too (regenerate is offered for every kind):
+  // it comes back to the inbox as version 2.
+  const socialApprovals = () => page.locator('[data-testid="approval"][data-kind="social_post"]');
+  await socialApprovals().first().getByPlaceholder('Reason for rejecting (required)').fill('Lead with the harbour, not the beans');
+  expect(await socialApprovals().first().getByRole('checkbox', { name: 'regenerate' }).isChecked()).toBe(true);
+  await socialApprovals().first().getByRole('button', { name: 'Reject' }).click();
+  await expect.poll(async () => (await socialApprovals().allTextContents()).filter((text) => text.includes('v2')).length, { timeout: 30_000 }).toBe(1);
 
   // The post preview: markdown rendered (title and section headings), social previews with counts.
   await page.goto(`${server.url}/content/posts/${posts[0]!.id}`);
@@ -115,3 +122,41 @@ it('approves, rejects with a reason and previews a month of content in the brows
   expect(await page.getByTestId('run-tree').textContent()).toContain('content_pipeline');
   expect(await page.getByTestId('run-tree').textContent()).toContain('generate_social');
 }, 240_000);
+
+it('confirms, from the company page, the personas a run waits for, as the page shows them', async () => {
+  const company = (await server.api<{ id: string }>('/api/v1/content/companies', { method: 'POST', body: { name: 'Beta Coffee', website: 'https://beta-coffee.example' } })).body;
+  const jobEnded = async (jobId: string): Promise<void> => {
+    await until(async () => {
+      const job = (await server.api<{ status: string }>(`/api/v1/ai/jobs/${jobId}/`)).body;
+      return ['completed', 'failed', 'cancelled'].includes(job.status) ? job : undefined;
+    });
+  };
+  for (const path of ['scrape-dna', 'generate-personas']) await jobEnded((await server.api<{ job_id: string }>(`/api/v1/ai/companies/${company.id}/${path}/`, { method: 'POST', body: {} })).body.job_id);
+  const personas = (await server.api<{ personas: Array<{ id: string }> }>(`/api/v1/content/companies/${company.id}/personas`)).body.personas;
+  // An earlier selection: these three are active.
+  expect((await server.api('/api/v1/content/personas/select', { method: 'POST', body: { company_id: company.id, persona_ids: personas.slice(0, 3).map((persona) => persona.id) } })).status).toBe(200);
+
+  const run = (await server.api<{ job_id: string }>(`/api/v1/ai/companies/${company.id}/content-pipeline/`, {
+    method: 'POST',
+    body: { year: 2027, month: 5, posts_count: 2, min_words: 200, max_words: 500, platforms: ['twitter'] },
+  })).body;
+  // The run says what it waits for, as its other gates do.
+  const waiting = await until(async () => {
+    const job = (await server.api<{ task_status: string; progress_message: string }>(`/api/v1/ai/jobs/${run.job_id}/`)).body;
+    return job.task_status === 'waiting' ? job : undefined;
+  });
+  expect(waiting.progress_message).toBe('waiting for a marketer to select 3 personas');
+
+  await page.goto(`${server.url}/content/companies/${company.id}`);
+  await page.getByTestId('personas').waitFor();
+  await expect.poll(() => page.getByTestId('personas').locator('input[type=checkbox]:checked').count(), { timeout: 20_000 }).toBe(3);
+  // Shown checked, so confirmable as shown: the button was disabled until a box was changed.
+  const select = page.getByRole('button', { name: 'Select these personas' });
+  expect(await select.isEnabled()).toBe(true);
+  await select.click();
+  await until(async () => {
+    const topics = (await server.api<{ topics: unknown[] }>(`/api/v1/content/topics?company_id=${company.id}&year=2027&month=5`)).body.topics;
+    return topics.length === 2 ? topics : undefined;
+  });
+  await server.api(`/api/v1/ai/jobs/${run.job_id}/cancel/`, { method: 'POST', body: {} });
+}, 180_000);

@@ -176,7 +176,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
       await previous;
 
       // 2. The selection: given, automatic, or a marketer's (a gate).
-      const selection = selectedPersonas(services, context, company, input, plan.personas ? personaCount : 0);
+      const selection = selectedPersonas(services, context, company, input, plan.personas ? personaCount : 0, report);
       const selected = await selection.value;
 
       // 3. Topics, then a decision per topic.
@@ -294,7 +294,7 @@ export function createPipelineTask(services: ContentServices): AnyTaskDefinition
  * checkpoints follow `committed`. Given ids are checked by the selection's save first, so a bad
  * one fails the run before any topic is written.
  */
-function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, written: number): PipelinedStep<string[]> {
+function selectedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, written: number, report: (percent: number, message: string) => void): PipelinedStep<string[]> {
   const { pool } = services;
   const { tenant } = context;
   if (input.persona_ids || input.auto_select_personas) {
@@ -314,15 +314,20 @@ function selectedPersonas(services: ContentServices, context: TaskContext<Pipeli
     value.catch(() => {});
     return { value, committed };
   }
-  const decided = decidedPersonas(services, context, company, input);
+  const decided = decidedPersonas(services, context, company, input, report);
   return { value: decided, committed: decided };
 }
 
 /** The personas a marketer selects: a gate, and the run waits (without a slot) for the decision. */
-async function decidedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput): Promise<string[]> {
+async function decidedPersonas(services: ContentServices, context: TaskContext<PipelineInput>, company: Company, input: PipelineInput, report: (percent: number, message: string) => void): Promise<string[]> {
   const { pool } = services;
   const { tenant, taskId } = context;
   await context.step('gate:personas', async (step) => {
+    // Said as the other gates say it: the run's progress read "writing 6 personas" while it waited.
+    const cap = personaCaps[company.plan];
+    const message = `waiting for a marketer to select ${cap > 3 ? `3 to ${cap}` : cap} personas`;
+    step.emit('pipeline_stage', { company_id: company.id, stage: 'persona_selection', message });
+    report(20, message);
     step.emit('approval_requested', { company_id: company.id, kind: 'personas', id: company.id, version: 1 });
     return null;
   }, { save: (transaction) => openGates(transaction, { runTaskId: taskId, tenant, companyId: company.id, kind: 'personas' }, [{ entityId: null, version: 1 }]) });

@@ -115,6 +115,9 @@ export function CompanyPage({ companyId }: { companyId: string }) {
   const data = company.data;
   if (!data) return <section class="page"><ErrorNotice error={company.error} /></section>;
   const personas = (data.personas ?? []) as Row[];
+  // The boxes start as the active personas, and the button confirms what they show: with nothing
+  // changed yet, that is the active set (a run waiting for a selection takes it as it is).
+  const chosen = selection.length > 0 ? selection : personas.filter((entry) => entry.status === 'active').map((entry) => entry.id as string);
   return (
     <section class="page">
       <header class="page-header"><h1>{data.name} <Tag>{data.plan}</Tag></h1><Link href="/content">All companies</Link></header>
@@ -151,7 +154,7 @@ export function CompanyPage({ companyId }: { companyId: string }) {
           </li>
         ))}
       </ul>
-      {personas.length > 0 ? <button class="button" disabled={selection.length === 0} onClick={() => act('/api/v1/content/personas/select', { company_id: companyId, persona_ids: selection }, () => setSelection([]))}>Select these personas</button> : null}
+      {personas.length > 0 ? <button class="button" disabled={chosen.length === 0} onClick={() => act('/api/v1/content/personas/select', { company_id: companyId, persona_ids: chosen }, () => setSelection([]))}>Select these personas</button> : null}
 
       <h2>Topics</h2>
       <div class="filters">
@@ -182,7 +185,7 @@ function ApprovalItem({ item, onDone }: { item: Row; onDone: () => void }) {
   const field = item.kind === 'topic' ? 'description' : item.kind === 'blog_post' ? 'content' : 'text';
   const decide = async (action: 'approve' | 'reject') => {
     try {
-      await request(`/api/v1/content/${path}/${item.id}/${action}`, { method: 'POST', body: action === 'reject' ? { reason, regenerate: item.kind === 'social_post' ? false : regenerate } : edit !== null ? { edits: { [field]: edit } } : {} });
+      await request(`/api/v1/content/${path}/${item.id}/${action}`, { method: 'POST', body: action === 'reject' ? { reason, regenerate } : edit !== null ? { edits: { [field]: edit } } : {} });
       onDone();
     } catch (caught) {
       setError(caught);
@@ -199,7 +202,7 @@ function ApprovalItem({ item, onDone }: { item: Row; onDone: () => void }) {
         <button class="button button-primary" onClick={() => decide('approve')}>{edit === null ? 'Approve' : 'Approve with edit'}</button>
         {edit === null && row ? <button class="button button-quiet" onClick={() => setEdit(String(row[field] ?? ''))}>Edit before approving</button> : null}
         <input placeholder="Reason for rejecting (required)" value={reason} onInput={(event) => setReason(event.currentTarget.value)} />
-        {item.kind !== 'social_post' ? <label class="field-checkbox"><input type="checkbox" checked={regenerate} onChange={(event) => setRegenerate(event.currentTarget.checked)} /> regenerate</label> : null}
+        <label class="field-checkbox"><input type="checkbox" checked={regenerate} onChange={(event) => setRegenerate(event.currentTarget.checked)} /> regenerate</label>
         <button class="button button-danger" disabled={reason.trim().length === 0} onClick={() => decide('reject')}>Reject</button>
       </div>
     </li>
