@@ -12,7 +12,7 @@ import { MockLanguageModelV4 } from 'ai/test';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { advanceTime, waitForFailureHandled, waitForTask } from '../../src/kit/testing.ts';
 import { OfflineLanguageModel } from '../../src/llm/index.ts';
-import { sectionInstructions } from '../../src/pipelines/content/prompts.ts';
+import { outlineInstructions, sectionInstructions } from '../../src/pipelines/content/prompts.ts';
 import { callText } from '../support/model-calls.ts';
 import { companyWithTopics, postOfTopic, runJob, startContentHarness, startJob, waitForDecisionWait, waitForEvent, type ContentHarness } from './helpers.ts';
 
@@ -21,12 +21,15 @@ const offline = new OfflineLanguageModel('default');
 let sections: 'refused' | 'unavailable' | 'written' = 'written';
 /** A failing section answers once this settles: a test holds it until the job's outline has committed. */
 let sectionsAnswer: Promise<unknown> = Promise.resolve();
+/** The outline answers once this settles: a test holds a job before it has marked its post. */
+let outlineAnswer: Promise<unknown> = Promise.resolve();
 
 const writer = new MockLanguageModelV4({
   provider: 'mock',
   modelId: 'writer',
   doGenerate: async (options: LanguageModelV4CallOptions) => {
     const { system } = callText(options);
+    if (system.startsWith(outlineInstructions)) await outlineAnswer;
     if (system.startsWith(sectionInstructions) && sections !== 'written') {
       await sectionsAnswer;
       const refused = sections === 'refused';
@@ -138,6 +141,25 @@ it('puts a post back when its job is cancelled while it waits for a retry, with 
   // A new post has no earlier text to go back to: `failed`, which a new job for the topic writes.
   expect(await postOfTopic(harness, companyId, topicId)).toMatchObject({ status: 'failed', content: '', version: 1 });
   sections = 'written';
+}, 120_000);
+
+it('refuses a second job for a topic whose first job has not yet reached its outline', async () => {
+  const topicId = topicIds[0]!;
+  sections = 'written';
+  let outlined!: () => void;
+  outlineAnswer = new Promise<void>((resolve) => {
+    outlined = resolve;
+  });
+  const first = await startJob(harness, companyId, 'generate-blogpost', { topic_id: topicId, min_words: 300, max_words: 700 });
+  await waitForEvent(harness.engine, first, (event) => event.type === 'task_started');
+  // The post still reads as the last job left it: only the job list knows one is under way.
+  expect((await postOfTopic(harness, companyId, topicId)).status).not.toBe('generating');
+  const second = await harness.request('POST', `/api/v1/ai/companies/${companyId}/generate-blogpost/`, { body: { topic_id: topicId, min_words: 300, max_words: 700 } });
+  expect(second.status).toBe(409);
+  expect(second.body.error).toMatchObject({ code: 'post_being_written', details: { topic_id: topicId, job_id: first } });
+  outlined();
+  outlineAnswer = Promise.resolve();
+  expect((await waitForTask(harness.engine, first, ['completed', 'failed', 'cancelled'], 60_000)).status).toBe('completed');
 }, 120_000);
 
 it('goes on with the other posts when a run\'s rewrite of a rejected post fails, and puts that post back', async () => {

@@ -24,10 +24,10 @@ it('writes the report a run made before it parked, and a quick job\'s last repor
   const runId = started.body.job_id as string;
 
   // The offline model answers at once: the run reaches the persona selection well within its
-  // first 100 ms, and parks there with its last report written.
+  // first 100 ms, and parks there with its last report written: what it waits for.
   await waitForDecisionWait(harness.engine, runId, 'personas');
   const parked = await harness.engine.getTask(runId);
-  expect(parked).toMatchObject({ status: 'waiting', progress: 15, progress_message: 'writing 6 personas' });
+  expect(parked).toMatchObject({ status: 'waiting', progress: 20, progress_message: 'waiting for a marketer to select 3 personas' });
 
   // A job writes its last report at once, and the ones before it paced: the first 100 ms in,
   // then at most one every 250 ms. The offline model answers at once, so on a quiet machine the

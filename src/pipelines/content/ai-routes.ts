@@ -19,6 +19,7 @@ import { getCompany, getDna, type Company } from './companies-store.ts';
 import { ConflictError, DnaRequiredError, FinalPostError, InvalidStatusError, PostBeingWrittenError } from './errors.ts';
 import { imageModelFor } from './image-model.ts';
 import { getJob, jobStatuses, jobStatusOf, jobTree, jobView, listCompanyJobs } from './jobs.ts';
+import { jobTypeOf } from './task-types.ts';
 import { checkPersonaSelection, getPersonas, listPersonas } from './personas-store.ts';
 import { blogPostOfTopic, getBlogPost, getSocialPost, listSocialPosts } from './posts-store.ts';
 import { finalStatuses, rewritableStatuses } from './review.ts';
@@ -83,12 +84,17 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
       if (topic.status !== 'approved' && topic.status !== 'published') throw new InvalidStatusError('topic', topic.id, topic.status, ['approved']);
       const post = await blogPostOfTopic(pool, tenant, topic.id);
       if (post && finalStatuses.includes(post.status)) throw new FinalPostError('blog_post', post.id, post.status, rewritableStatuses);
-      // A job writing the post now: a second would take it over with no text of its own to put
-      // back, and the first one's ending could then no longer restore it (it is no longer its).
+      // A job writing the post, or about to (queued, or asking for its outline): a second would
+      // take the post over with no text of its own to put back, and the first one's ending could
+      // then no longer restore it (it is no longer its). The post's writer may be a run's own
+      // stage; a blog post job of this topic not yet at its outline has left no mark on the post.
       if (post?.status === 'generating' && post.task_id !== null) {
         const writer = await engine.getTask(post.task_id, { tenant }).catch(() => undefined);
-        if (writer !== undefined && activeStatuses.includes(writer.status)) throw new PostBeingWrittenError(post.id, writer.id);
+        if (writer !== undefined && activeStatuses.includes(writer.status)) throw new PostBeingWrittenError(topic.id, post.id, writer.id);
       }
+      const active = [...await listCompanyJobs(engine, tenant, company.id, 'pending'), ...await listCompanyJobs(engine, tenant, company.id, 'processing')];
+      const writing = active.find((task) => jobTypeOf(task.task_type) === jobTypes.blogpost && (task.input as { topic_id?: unknown }).topic_id === topic.id);
+      if (writing) throw new PostBeingWrittenError(topic.id, post?.id ?? null, writing.id);
     }));
     app.post('/api/v1/ai/companies/:id/generate-social', (request, reply) => start(request, reply, jobTypes.social, socialInput, async (tenant, input) => {
       const post = await getBlogPost(pool, tenant, input.blog_post_id as string);

@@ -27,10 +27,10 @@ export class FinalPostError extends ConflictError {
   }
 }
 
-/** A blog post job was asked for while another job is writing the post. */
+/** A blog post job was asked for while another job is writing (or is about to write) the topic's post. */
 export class PostBeingWrittenError extends ConflictError {
-  constructor(postId: string, jobId: string) {
-    super('post_being_written', `The blog post ${postId} is being written by job ${jobId}; wait for it to end, or cancel it (POST /api/v1/ai/jobs/${jobId}/cancel/), before asking for another.`, { blog_post_id: postId, job_id: jobId });
+  constructor(topicId: string, postId: string | null, jobId: string) {
+    super('post_being_written', `The blog post of topic ${topicId} is being written by job ${jobId}; wait for it to end, or cancel it (POST /api/v1/ai/jobs/${jobId}/cancel/), before asking for another.`, { topic_id: topicId, blog_post_id: postId, job_id: jobId });
   }
 }
 
