@@ -7,9 +7,10 @@
 const placeholder = '[internal address]';
 
 const patterns: RegExp[] = [
-  // URLs: keep the scheme, drop the authority and everything after it. Not one redacted already:
-  // a stored error wrapping a redacted message is redacted again, and `http://[internal` matched.
-  /\b[a-z][a-z0-9+.-]*:\/\/(?!\[internal address\])[^\s'"<>]+/gi,
+  // URLs: keep the scheme, drop the authority and everything after it. Not one redacted already
+  // (the placeholder alone): a stored error wrapping a redacted message is redacted again, and
+  // `http://[internal` matched. A URL that only starts with the placeholder is redacted whole.
+  /\b[a-z][a-z0-9+.-]*:\/\/(?!\[internal address\](?:[\s'"<>]|$))(?:\[internal address\]|[^\s'"<>])+/gi,
   // Bracketed IPv6, with an optional zone and port.
   /\[[0-9a-f:.]*:[0-9a-f:.]*(?:%[\w.-]+)?\](?::\d+)?/gi,
   // IPv4, with an optional port.

@@ -39,4 +39,6 @@ it('leaves text it already redacted as it is: a stored error wraps a redacted me
   expect(once).toBe('GET http://[internal address] answered 200 with a body that is not JSON; connect ECONNREFUSED [internal address] at [internal address]');
   expect(redactAddresses(once)).toBe(once);
   expect(redactAddresses(`Payload CMS: could not load the departments (${once})`)).toBe(`Payload CMS: could not load the departments (${once})`);
+  // Only the placeholder alone is left: a URL that merely starts like it is still redacted.
+  expect(redactAddresses('GET http://[internal address]user:pw@10.0.0.1/x?token=abc')).toBe('GET http://[internal address]');
 });

@@ -129,6 +129,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
   // Any other body type: 415 naming the type that was sent (Fastify's own answer named none).
   app.addContentTypeParser('*', (request, _payload, done) => {
+    // A path no route serves is a 404 whatever its body (Fastify's own order without this parser).
+    if (request.is404) {
+      done(null, undefined);
+      return;
+    }
     done(new UnsupportedMediaTypeError(request.headers['content-type']), undefined);
   });
 

@@ -5,6 +5,7 @@
  * `Number.parseInt` let `NaN` or a negative number reach SQL, which answered with its own errors.
  */
 import { InvalidArgumentError } from 'commander';
+import { unstorablePart } from '../db/storable.ts';
 
 /** A whole number from `minimum` to `maximum`, written as one (no `12abc`, no `1e3`). */
 export function integerOption(minimum: number, maximum: number = Number.MAX_SAFE_INTEGER): (value: string) => number {
@@ -19,3 +20,22 @@ export function integerOption(minimum: number, maximum: number = Number.MAX_SAFE
 
 /** A whole number of at least 1. */
 export const positiveIntegerOption = integerOption(1);
+
+/**
+ * A JSON option (`--data`, `--payload`): refused by commander, naming the option, when it is not
+ * JSON, or when it holds what PostgreSQL cannot store (a NUL character, a lone surrogate; the
+ * API's own check), which reached the database and came back as an internal error.
+ */
+export function jsonOption(option: string): (value: string) => unknown {
+  return (value: string): unknown => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (error) {
+      throw new InvalidArgumentError(`${option} must be JSON: ${(error as Error).message}`);
+    }
+    const unstorable = unstorablePart(parsed);
+    if (unstorable) throw new InvalidArgumentError(`${option}: ${unstorable.path}: ${unstorable.message}`);
+    return parsed;
+  };
+}

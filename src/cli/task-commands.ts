@@ -7,17 +7,9 @@ import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-s
 import { inputWithProjectId } from '../engine/project-input.ts';
 import { UnknownTaskTypeError, ValidationError } from '../errors.ts';
 import { taskView } from '../api/schemas.ts';
-import { integerOption } from './option-parsers.ts';
+import { integerOption, jsonOption } from './option-parsers.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
 import type { Runtime, TaskReader } from './runtime.ts';
-
-function parseJson(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch (error) {
-    throw new InvalidArgumentError(`--data must be JSON: ${(error as Error).message}`);
-  }
-}
 
 function parseStatus(value: string): TaskStatus {
   if (!(taskStatuses as readonly string[]).includes(value)) throw new InvalidArgumentError(`status must be one of ${taskStatuses.join(', ')}`);
@@ -72,7 +64,7 @@ export function taskCommands(runtime: Runtime): Command[] {
   const submit = new Command('submit')
     .description('Submit a task; with --wait, follow it to the end (progress bar on a terminal, JSON lines otherwise)')
     .argument('<type>', 'task type (see `taskloom types`)')
-    .option('--data <json>', 'task input as JSON', parseJson, {})
+    .option('--data <json>', 'task input as JSON', jsonOption('--data'), {})
     .option('--project <id>', 'project id')
     .option('--idempotency-key <key>', 'submitting the same key again returns the same task')
     .option('--priority <n>', 'priority from -100 to 100 (higher runs first)', integerOption(-100, 100))

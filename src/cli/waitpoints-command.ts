@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { WaitpointRecord, WaitpointStatus } from '../engine/index.ts';
-import { integerOption } from './option-parsers.ts';
+import { integerOption, jsonOption } from './option-parsers.ts';
 import type { Runtime } from './runtime.ts';
 
 const statuses: readonly WaitpointStatus[] = ['pending', 'completed', 'timed_out', 'cancelled'];
@@ -15,14 +15,6 @@ const statuses: readonly WaitpointStatus[] = ['pending', 'completed', 'timed_out
 function parseStatus(value: string): WaitpointStatus {
   if (!(statuses as readonly string[]).includes(value)) throw new InvalidArgumentError(`status must be one of ${statuses.join(', ')}`);
   return value as WaitpointStatus;
-}
-
-function parsePayload(value: string): unknown {
-  try {
-    return JSON.parse(value);
-  } catch (error) {
-    throw new InvalidArgumentError(`--payload must be JSON: ${(error as Error).message}`);
-  }
 }
 
 function printTable(waitpoints: WaitpointRecord[]): void {
@@ -52,7 +44,7 @@ export function waitpointsCommand(runtime: Runtime): Command {
   command.command('complete')
     .description('Complete a waitpoint with a payload; its task resumes')
     .argument('<id>', 'waitpoint id')
-    .option('--payload <json>', 'the decision or data, as JSON (checked against the waitpoint\'s schema)', parsePayload, null)
+    .option('--payload <json>', 'the decision or data, as JSON (checked against the waitpoint\'s schema)', jsonOption('--payload'), null)
     .option('--as <name>', 'who decides (stored as completed_by)', `cli:${userInfo().username}`)
     .option('--tenant <name>', 'tenant', 'default')
     .action(async (id: string, options: { payload: unknown; as: string; tenant: string }) => {

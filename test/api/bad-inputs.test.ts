@@ -68,6 +68,8 @@ const cases: Case[] = [
   { name: 'callback_url with credentials', body: { ...valid, callback_url: 'http://user:pw@example.com/hook' }, status: 400, code: 'validation_failed' },
   { name: 'body over the size limit', body: { task_type: 'sleep', task_data: { padding: 'x'.repeat(100 * 1024) } }, status: 413, code: 'payload_too_large' },
   { name: 'text/plain body', raw: 'hello', headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type', message: 'Content-Type text/plain is not supported' },
+  { name: 'text/plain body to a path no route serves', path: '/api/v1/no-such-route', raw: 'hello', headers: { 'content-type': 'text/plain' }, status: 404, code: 'route_not_found' },
+  { name: 'malformed JSON, said where', raw: '{"task_type": sleep}', status: 400, code: 'invalid_json', message: 'Request body is not valid JSON: Unexpected token' },
   { name: 'no API key', body: valid, key: null, status: 401, code: 'unauthorized' },
   { name: 'unknown API key', body: valid, key: 'tlk_this-key-does-not-exist', status: 401, code: 'unauthorized' },
   { name: 'malformed bearer', body: valid, key: null, headers: { authorization: 'Bearer' }, status: 401, code: 'unauthorized' },

@@ -249,6 +249,7 @@ describe('webhook target policy and signatures', () => {
     });
     const refused = await resolve(false);
     expect(refused.error?.message).toContain('loopback');
+    expect(refused.error?.message).toContain('set TASKLOOM_WEBHOOK_ALLOW_LOOPBACK=true to allow it');
     const allowed = await resolve(true);
     expect(allowed.error).toBeNull();
     expect(allowed.address).toEqual(expect.arrayContaining([expect.objectContaining({ address: expect.any(String) })]));

@@ -88,6 +88,11 @@ it('explains bad input and bad configuration, writing nothing', async () => {
   const notJson = taskloom(['submit', 'sleep', '--data', '{ms:1}']);
   expect(await notJson.exited).toBe(1);
   expect(notJson.output()).toContain('--data must be JSON');
+  // What PostgreSQL cannot store is refused by the option, naming where, as the API refuses it.
+  const withNul = taskloom(['submit', 'sleep', '--data', '{"ms":1,"note":"a\\u0000b"}']);
+  expect(await withNul.exited).toBe(1);
+  expect(withNul.output()).toContain('--data: note: strings may not contain NUL characters');
+  expect(withNul.output()).not.toContain('internal_error');
   expect((await database.pool.query('SELECT 1 FROM tasks')).rowCount).toBe(before);
   const badConfig = taskloom(['tasks'], { TASKLOOM_WORKER_CONCURRENCY: 'lots' });
   expect(await badConfig.exited).toBe(2);

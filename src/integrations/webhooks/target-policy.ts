@@ -160,7 +160,8 @@ export function guardedLookup(policy: TargetPolicy): LookupFunction {
       const list = addresses as LookupAddress[];
       const refused = list.find((entry) => !isAllowedAddress(entry.address, policy));
       if (refused || list.length === 0) {
-        const reason = refused ? `${hostname} resolves to ${classifyAddress(refused.address).replace('_', '-')} address ${refused.address}, which is not allowed` : `${hostname} did not resolve`;
+        const kind = refused ? classifyAddress(refused.address) : undefined;
+        const reason = refused && kind ? `${hostname} resolves to ${kind.replace('_', '-')} address ${refused.address}, which is not allowed${allowedBy[kind] ?? ''}` : `${hostname} did not resolve`;
         callback(new TargetRefusedError(reason), '', 0);
         return;
       }
