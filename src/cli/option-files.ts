@@ -8,9 +8,12 @@ import { ValidationError } from '../errors.ts';
 
 const reasons: Record<string, string> = {
   ENOENT: 'no such file',
+  ENOTDIR: 'no such file (a part of the path is not a directory)',
   EISDIR: 'is a directory, not a file',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
+  ELOOP: 'too many symbolic links in the path',
+  ENAMETOOLONG: 'the path is too long',
 };
 
 /** The text of `file`, given as `option`; a file that cannot be read is a ValidationError saying why. */

@@ -85,11 +85,11 @@ async function readDepartmentsFile(file: string): Promise<unknown> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ValidationError(`${file} is not JSON: ${(error as Error).message}`);
+    throw new ValidationError(`--set ${file} is not JSON: ${(error as Error).message}`);
   }
   const body = Array.isArray(value) ? { departments: value } : value;
   const unstorable = unstorablePart(body);
-  if (unstorable) throw new ValidationError(`${file}: ${unstorable.path}: ${unstorable.message}`, { issues: [unstorable] });
+  if (unstorable) throw new ValidationError(`--set ${file}: ${unstorable.path}: ${unstorable.message}`, { issues: [unstorable] });
   return body;
 }
 
@@ -158,11 +158,11 @@ export function gatherCommand(runtime: Runtime): Command {
       }
       if (options.set) {
         const parsed = departmentsUpdate.safeParse(await readDepartmentsFile(options.set));
-        if (!parsed.success) throw new ValidationError(`${options.set}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+        if (!parsed.success) throw new ValidationError(`--set ${options.set}: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
         // As `PUT /departments` does: a model no provider here can serve is refused now, not when a run starts.
         const { createLlmGateway } = await import('../../llm/index.ts');
         const unusable = unusableModels(createLlmGateway({ config, pool: database.pool, logger: runtime.logger }), parsed.data.departments);
-        if (unusable.length > 0) throw new ValidationError(`${options.set}: ${unusable.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
+        if (unusable.length > 0) throw new ValidationError(`--set ${options.set}: ${unusable.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
         const departments = await replaceProjectDepartments(database.pool, options.tenant, options.project, parsed.data);
         process.stdout.write(`${JSON.stringify({ source: 'project', departments }, null, 2)}\n`);
         return;
