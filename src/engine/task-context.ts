@@ -186,6 +186,66 @@ export function createTaskContext<Input>(
     return childOutcomes(taskIds);
   };
 
+  const waitForInput = async <Payload>(key: string, options: WaitForOptions<Payload>): Promise<WaitOutcome<Payload>> => {
+    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
+      throw new ValidationError(`waitFor needs a timeoutMs of 0 or more (finite; leave it out to wait without one), got ${options.timeoutMs}`);
+    }
+    const timeoutAt = options.timeoutMs === undefined ? null : new Date(Date.now() + options.timeoutMs);
+    let registered = await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt });
+    // Register the wait, then check: the waitpoint is committed before the check reads, so a
+    // completion committing after that read finds it pending and wakes the task the normal way
+    // (the park then sees it resolved and requeues at once). Also run when a crashed attempt
+    // left the waitpoint pending: the condition may have come true while no one was parked.
+    if (registered.status === 'pending' && options.check) {
+      const held = await options.check();
+      if (held) {
+        const payload = options.schema ? options.schema.parse(held.payload) : held.payload;
+        const pending = registered;
+        registered = await withTransaction(dependencies.pool, async (transaction) => {
+          await assertLease(transaction, task);
+          return (await completeWaitpointByCheck(transaction, pending.id, payload)) ?? (await findWaitpoint(transaction, task.id, key))!;
+        });
+      }
+    }
+    const waitpoint = settledOrPark(registered);
+    if (waitpoint.status === 'timed_out') return { status: 'timed_out' };
+    const payload = options.schema ? options.schema.parse(waitpoint.payload) : (waitpoint.payload as Payload);
+    return { status: 'completed', payload, completedBy: waitpoint.completed_by };
+  };
+
+  const submitAndWait = async (key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>): Promise<ChildOutcome[]> => {
+    if (requests.length === 0) return [];
+    // A replay (the task resumed when its children settled) finds the wait it registered with
+    // their ids, rather than submitting every child again only to get each one back.
+    const registered = await findWaitpoint(dependencies.pool, task.id, key);
+    if (registered?.kind === 'children' && registered.children) {
+      settledOrPark(await heldChildrenWait(registered));
+      return childOutcomes(registered.children);
+    }
+    // Submitted together: the engine's group commit writes them in one transaction.
+    const children = await Promise.all(requests.map((request, index) => submitChild(`${key}:${index}`, request.taskType, request.input, request.options)));
+    return waitForChildren(key, children.map((child) => child.taskId));
+  };
+
+  /**
+   * The wait this attempt is awaiting, if any. A task waits for one thing at a time: it parks on
+   * the first wait that is pending and resumes once none is, so of two waits raced, the one that
+   * resolves first woke nothing while the other stayed pending (the task sat `waiting` for good).
+   * A second wait started meanwhile is refused instead, saying what to do.
+   */
+  let awaiting: string | undefined;
+  const oneWaitAtATime = async <Result>(method: string, key: string, wait: () => Promise<Result>): Promise<Result> => {
+    if (awaiting !== undefined) {
+      throw new ValidationError(`context.${method}("${key}") was called while "${awaiting}" is still awaited: a task waits for one thing at a time (Promise.race or Promise.all over waits is not supported). Give waitFor a timeoutMs for a deadline, or wait for one input whose payload says which way it went.`, { key, awaiting });
+    }
+    awaiting = key;
+    try {
+      return await wait();
+    } finally {
+      awaiting = undefined;
+    }
+  };
+
   const context: TaskContext<Input> = {
     taskId: task.id,
     taskType: task.task_type,
@@ -209,54 +269,21 @@ export function createTaskContext<Input>(
       throw new SnoozeRequested(Math.round(delayMs));
     },
 
-    async waitFor<Payload>(key: string, options: WaitForOptions<Payload> = {}): Promise<WaitOutcome<Payload>> {
-      if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
-        throw new ValidationError(`waitFor needs a timeoutMs of 0 or more (finite; leave it out to wait without one), got ${options.timeoutMs}`);
-      }
-      const timeoutAt = options.timeoutMs === undefined ? null : new Date(Date.now() + options.timeoutMs);
-      let registered = await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt });
-      // Register the wait, then check: the waitpoint is committed before the check reads, so a
-      // completion committing after that read finds it pending and wakes the task the normal way
-      // (the park then sees it resolved and requeues at once). Also run when a crashed attempt
-      // left the waitpoint pending: the condition may have come true while no one was parked.
-      if (registered.status === 'pending' && options.check) {
-        const held = await options.check();
-        if (held) {
-          const payload = options.schema ? options.schema.parse(held.payload) : held.payload;
-          const pending = registered;
-          registered = await withTransaction(dependencies.pool, async (transaction) => {
-            await assertLease(transaction, task);
-            return (await completeWaitpointByCheck(transaction, pending.id, payload)) ?? (await findWaitpoint(transaction, task.id, key))!;
-          });
-        }
-      }
-      const waitpoint = settledOrPark(registered);
-      if (waitpoint.status === 'timed_out') return { status: 'timed_out' };
-      const payload = options.schema ? options.schema.parse(waitpoint.payload) : (waitpoint.payload as Payload);
-      return { status: 'completed', payload, completedBy: waitpoint.completed_by };
+    waitFor<Payload>(key: string, options: WaitForOptions<Payload> = {}): Promise<WaitOutcome<Payload>> {
+      return oneWaitAtATime('waitFor', key, () => waitForInput(key, options));
     },
 
     async sleep(key: string, delayMs: number): Promise<void> {
       if (!Number.isFinite(delayMs)) throw new ValidationError(`sleep needs a finite delay in milliseconds, got ${delayMs}`);
-      settledOrPark(await waitpointFor(key, { kind: 'timer', timeoutAt: new Date(Date.now() + Math.max(0, delayMs)) }));
+      await oneWaitAtATime('sleep', key, async () => {
+        settledOrPark(await waitpointFor(key, { kind: 'timer', timeoutAt: new Date(Date.now() + Math.max(0, delayMs)) }));
+      });
     },
 
     submitChild,
-    waitForChildren,
+    waitForChildren: (key: string, taskIds: string[]) => oneWaitAtATime('waitForChildren', key, () => waitForChildren(key, taskIds)),
 
-    async submitAndWait(key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>): Promise<ChildOutcome[]> {
-      if (requests.length === 0) return [];
-      // A replay (the task resumed when its children settled) finds the wait it registered with
-      // their ids, rather than submitting every child again only to get each one back.
-      const registered = await findWaitpoint(dependencies.pool, task.id, key);
-      if (registered?.kind === 'children' && registered.children) {
-        settledOrPark(await heldChildrenWait(registered));
-        return childOutcomes(registered.children);
-      }
-      // Submitted together: the engine's group commit writes them in one transaction.
-      const children = await Promise.all(requests.map((request, index) => submitChild(`${key}:${index}`, request.taskType, request.input, request.options)));
-      return waitForChildren(key, children.map((child) => child.taskId));
-    },
+    submitAndWait: (key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>) => oneWaitAtATime('submitAndWait', key, () => submitAndWait(key, requests)),
 
     async recorded<Result>(key: string): Promise<{ value: Result } | undefined> {
       loading ??= loadSteps();

@@ -42,6 +42,19 @@ const flagWaitTask = defineTask({
   },
 });
 
+/** Races two waits, which the engine refuses: parked on one, it would never resume when the other resolved. */
+const racingWaitsTask = defineTask({
+  type: 'test_racing_waits',
+  description: 'races an input wait against a durable sleep',
+  queue: 'default',
+  maxAttempts: 1,
+  input: z.object({}),
+  async run(context) {
+    await Promise.race([context.waitFor('reply'), context.sleep('deadline', 200)]);
+    return { raced: true };
+  },
+});
+
 /** Sets a flag the way a pipeline records a decision: commit the write, then wake the waiting task. */
 async function setFlag(flag: string, taskId: string): Promise<void> {
   await database.pool.query('UPDATE test_flags SET set = true WHERE name = $1', [flag]);
@@ -67,7 +80,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
   await database.pool.query('CREATE TABLE test_flags (name text PRIMARY KEY, set boolean NOT NULL DEFAULT false)');
-  engine = await startTestEngine(database, [...testTaskTypes, flagWaitTask]);
+  engine = await startTestEngine(database, [...testTaskTypes, flagWaitTask, racingWaitsTask]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 200 });
 });
 
@@ -82,6 +95,16 @@ const sideEffects = async (taskId: string): Promise<Record<string, number>> => {
 };
 
 describe('waitFor', () => {
+  it('refuses a second wait while one is awaited, failing the task with what to do instead of leaving it waiting for good', async () => {
+    const { task } = await engine.submit({ taskType: 'test_racing_waits', input: {} });
+    const failed = await waitForTask(engine, task.id, ['failed', 'completed']);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'validation_failed', details: { key: 'deadline', awaiting: 'reply' } });
+    expect((failed.error as { message: string }).message).toContain('a task waits for one thing at a time');
+    // Nothing is left pending for a wait no one will resume.
+    expect(await engine.listWaitpoints({ tenant: 'default', taskId: task.id, status: 'pending' })).toEqual([]);
+  });
+
   it('parks without a slot, resumes once on completion, and replays the outcome', async () => {
     const { task } = await engine.submit({ taskType: 'test_approval', input: {} });
     const waiting = await waitForTask(engine, task.id, ['waiting']);
