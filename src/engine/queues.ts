@@ -44,11 +44,14 @@ const queueNamePattern = /^[a-z][a-z0-9_]{0,62}$/;
  * Registers a queue. Declaring the same name again with the same policy is a no-op (a module
  * imported twice); with another policy, or over a built-in queue, it is an error.
  */
+/** The longest delay Node's `setTimeout` keeps; a longer one fires after 1 ms. */
+export const maxTimerMs = 2_147_483_647;
+
 export function defineQueue(policy: QueuePolicy): QueuePolicy {
   const problems: string[] = [];
   if (!queueNamePattern.test(policy.name)) problems.push('name: lower-case letters, digits and underscores, starting with a letter (at most 63)');
   if (!Number.isInteger(policy.priority) || policy.priority < -100 || policy.priority > 100) problems.push('priority: an integer from -100 to 100');
-  if (!Number.isInteger(policy.hardTimeoutMs) || policy.hardTimeoutMs < 1000) problems.push('hardTimeoutMs: at least 1000');
+  if (!Number.isInteger(policy.hardTimeoutMs) || policy.hardTimeoutMs < 1000 || policy.hardTimeoutMs > maxTimerMs) problems.push(`hardTimeoutMs: from 1000 to ${maxTimerMs} (24.8 days, the longest timer Node keeps)`);
   if (!Number.isInteger(policy.maxAttempts) || policy.maxAttempts < 1) problems.push('maxAttempts: at least 1');
   if (!(policy.retryBaseDelayMs >= 0) || !(policy.retryMaxDelayMs >= policy.retryBaseDelayMs)) problems.push('retryBaseDelayMs >= 0 and retryMaxDelayMs >= retryBaseDelayMs');
   if (problems.length > 0) throw new ValidationError(`Invalid queue "${policy.name}": ${problems.join('; ')}`, { queue: policy.name, problems });

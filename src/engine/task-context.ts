@@ -8,6 +8,7 @@ import { LeaseLostError, TaskloomError, ValidationError } from '../errors.ts';
 import { unstorablePart } from '../db/storable.ts';
 import type { Logger } from '../logger.ts';
 import { jsonSchema } from '../json-schema.ts';
+import type { ZodType } from 'zod';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
 import { appendEvents, deferEvents, discardDeferredEvents, eventArrays, eventsInsert, eventsNotified, takeDeferredEvents, type NewEvent } from './event-log.ts';
@@ -47,6 +48,25 @@ export async function loadCompletedSteps(pool: Pool, taskId: string): Promise<Ma
  * one statement (one round trip and one short hold of the event-order lock, where a transaction
  * took four round trips holding it), planned once per connection.
  */
+/**
+ * A wait's payload through the handler's schema. A completion from outside was checked against
+ * the schema's JSON Schema, which holds no refinement or transform: one the schema itself refuses
+ * fails the task with what is wrong, not with an opaque error retried to the last attempt.
+ */
+function parsePayload<Payload>(key: string, schema: ZodType<Payload>, payload: unknown): Payload {
+  const parsed = schema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  throw new ValidationError(`The payload that completed wait "${key}" does not match the handler's schema (${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}); a completion is checked against its JSON Schema, which cannot hold refinements or transforms.`, { key, issues });
+}
+
+/**
+ * The longest a task may snooze, sleep or wait with a timeout: ten years. Its due time is stored
+ * as a timestamp, and a delay past PostgreSQL's range (1e16 ms) failed the statement that parked
+ * the task, and every outcome written with it.
+ */
+const maxWaitMs = 10 * 365 * 24 * 3_600_000;
+
 const progressStatement = `WITH updated AS (
        UPDATE tasks SET progress = $3, progress_message = $4, updated_at = now() WHERE id = $1 AND lease = $2
        RETURNING id, tenant, project_id
@@ -146,10 +166,19 @@ export function createTaskContext<Input>(
     });
   };
 
+  /**
+   * A task starts no more work once it was cancelled (its children listed at the cancel are
+   * cancelled with it, and one submitted after that would run to its end), nor once its attempt
+   * is over: a handler that ignored its hard timeout, or lost its lease, runs on in this process
+   * (nothing can stop JavaScript), but what it starts must not land for an attempt that ended.
+   */
+  const refuseNewWork = (): void => {
+    const reason = abortReason(signal);
+    if (reason === 'cancelled' || reason === 'hard_timeout' || reason === 'lease_lost') throw signal.reason;
+  };
+
   const submitChild = async (key: string, taskType: string, childInput: unknown, options: ChildOptions = {}): Promise<{ taskId: string }> => {
-    // A cancelled task starts no more work: its children listed at the cancel are cancelled
-    // with it, and one submitted after that would run to its end.
-    if (abortReason(signal) === 'cancelled') throw signal.reason;
+    refuseNewWork();
     const submitting = dependencies.submit({
       taskType,
       input: childInput,
@@ -187,8 +216,8 @@ export function createTaskContext<Input>(
   };
 
   const waitForInput = async <Payload>(key: string, options: WaitForOptions<Payload>): Promise<WaitOutcome<Payload>> => {
-    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0)) {
-      throw new ValidationError(`waitFor needs a timeoutMs of 0 or more (finite; leave it out to wait without one), got ${options.timeoutMs}`);
+    if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0 || options.timeoutMs > maxWaitMs)) {
+      throw new ValidationError(`waitFor needs a timeoutMs from 0 to ${maxWaitMs} ms (ten years; leave it out to wait without one), got ${options.timeoutMs}`);
     }
     const timeoutAt = options.timeoutMs === undefined ? null : new Date(Date.now() + options.timeoutMs);
     let registered = await waitpointFor(key, { kind: 'input', schema: options.schema ? jsonSchema(options.schema, 'input') : null, timeoutAt });
@@ -199,7 +228,10 @@ export function createTaskContext<Input>(
     if (registered.status === 'pending' && options.check) {
       const held = await options.check();
       if (held) {
-        const payload = options.schema ? options.schema.parse(held.payload) : held.payload;
+        // Checked, and stored as given, as a completion from outside is: the schema's output
+        // (after a transform) is what the handler gets, parsed once, below.
+        if (options.schema) parsePayload(key, options.schema, held.payload);
+        const payload = held.payload;
         const pending = registered;
         registered = await withTransaction(dependencies.pool, async (transaction) => {
           await assertLease(transaction, task);
@@ -209,7 +241,7 @@ export function createTaskContext<Input>(
     }
     const waitpoint = settledOrPark(registered);
     if (waitpoint.status === 'timed_out') return { status: 'timed_out' };
-    const payload = options.schema ? options.schema.parse(waitpoint.payload) : (waitpoint.payload as Payload);
+    const payload = options.schema ? parsePayload(key, options.schema, waitpoint.payload) : (waitpoint.payload as Payload);
     return { status: 'completed', payload, completedBy: waitpoint.completed_by };
   };
 
@@ -265,7 +297,7 @@ export function createTaskContext<Input>(
     },
 
     async snooze(delayMs: number): Promise<never> {
-      if (!Number.isFinite(delayMs) || delayMs < 0) throw new ValidationError(`snooze needs a delay of 0 ms or more, got ${delayMs}`);
+      if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > maxWaitMs) throw new ValidationError(`snooze needs a delay from 0 ms to ${maxWaitMs} ms (ten years), got ${delayMs}`);
       throw new SnoozeRequested(Math.round(delayMs));
     },
 
@@ -274,7 +306,7 @@ export function createTaskContext<Input>(
     },
 
     async sleep(key: string, delayMs: number): Promise<void> {
-      if (!Number.isFinite(delayMs)) throw new ValidationError(`sleep needs a finite delay in milliseconds, got ${delayMs}`);
+      if (!Number.isFinite(delayMs) || delayMs > maxWaitMs) throw new ValidationError(`sleep needs a finite delay of at most ${maxWaitMs} ms (ten years), got ${delayMs}`);
       await oneWaitAtATime('sleep', key, async () => {
         settledOrPark(await waitpointFor(key, { kind: 'timer', timeoutAt: new Date(Date.now() + Math.max(0, delayMs)) }));
       });
@@ -367,9 +399,8 @@ export function createTaskContext<Input>(
     },
 
     async submit(taskType: string, childInput: unknown, options: { projectId?: string; idempotencyKey?: string } = {}): Promise<{ taskId: string }> {
-      // As for a child: a cancelled task starts no more work (a task submitted here has no parent,
-      // so no cancel would reach it).
-      if (abortReason(signal) === 'cancelled') throw signal.reason;
+      // As for a child (a task submitted here has no parent, so no cancel would reach it).
+      refuseNewWork();
       const submitted = await dependencies.submit({
         taskType,
         input: childInput,

@@ -3,7 +3,7 @@
  * that is not registered can neither be queued nor run by mistake.
  */
 import { UnknownTaskTypeError } from '../errors.ts';
-import { queuePolicy } from './queues.ts';
+import { maxTimerMs, queuePolicy } from './queues.ts';
 import type { AnyTaskDefinition } from './task-definition.ts';
 
 export class TaskRegistry {
@@ -19,6 +19,7 @@ export class TaskRegistry {
       }
       // A queue nobody declared would never be created or worked: refuse it at registration.
       queuePolicy(definition.queue);
+      refuseUnworkablePolicy(definition);
       // Schedules are stored by `type.key`: a second one under the same key replaces the first.
       const scheduleKeys = (definition.schedules ?? []).map((schedule) => schedule.key ?? 'default');
       const repeated = scheduleKeys.find((key, index) => scheduleKeys.indexOf(key) !== index);
@@ -52,4 +53,20 @@ export class TaskRegistry {
   list(): AnyTaskDefinition[] {
     return this.types().map((type) => this.#definitions.get(type)!);
   }
+}
+
+/**
+ * Settings a task type could not run with, refused when it is registered: `maxAttempts: 0` let
+ * no attempt run (the task failed as abandoned with no worker gone), and a timeout past Node's
+ * longest timer fired after 1 ms.
+ */
+function refuseUnworkablePolicy(definition: AnyTaskDefinition): void {
+  const problems: string[] = [];
+  if (definition.maxAttempts !== undefined && (!Number.isInteger(definition.maxAttempts) || definition.maxAttempts < 1)) problems.push(`maxAttempts ${definition.maxAttempts}: at least 1 (the first attempt counts)`);
+  for (const field of ['softTimeoutMs', 'hardTimeoutMs'] as const) {
+    const value = definition[field];
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0 || value > maxTimerMs)) problems.push(`${field} ${value}: from 1 to ${maxTimerMs} ms (24.8 days, the longest timer Node keeps; leave it out for the queue's)`);
+  }
+  if (definition.retryBaseDelayMs !== undefined && (!Number.isFinite(definition.retryBaseDelayMs) || definition.retryBaseDelayMs < 0)) problems.push(`retryBaseDelayMs ${definition.retryBaseDelayMs}: 0 or more`);
+  if (problems.length > 0) throw new Error(`task type "${definition.type}" cannot run as defined: ${problems.join('; ')}`);
 }

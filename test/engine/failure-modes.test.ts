@@ -113,11 +113,16 @@ const badDuration = defineTask({
   queue: 'default',
   maxAttempts: 3,
   retryBaseDelayMs: 10,
-  input: z.object({ call: z.enum(['sleep', 'waitFor', 'progress']) }),
+  input: z.object({ call: z.enum(['sleep', 'waitFor', 'progress', 'long sleep', 'long waitFor', 'long snooze']) }),
   async run(context) {
     countRun(context.taskId);
+    // Past any timestamp PostgreSQL stores: it failed the statement that parked the task.
+    const tooLong = 1e16;
     if (context.input.call === 'sleep') await context.sleep('nap', Number.POSITIVE_INFINITY);
     else if (context.input.call === 'waitFor') await context.waitFor('answer', { timeoutMs: Number.NaN });
+    else if (context.input.call === 'long sleep') await context.sleep('nap', tooLong);
+    else if (context.input.call === 'long waitFor') await context.waitFor('answer', { timeoutMs: tooLong });
+    else if (context.input.call === 'long snooze') await context.snooze(tooLong);
     else await context.progress(Number.NaN);
     return null;
   },
@@ -326,8 +331,11 @@ it('stores a step value whose JSON is storable, whatever the value held before i
   expect(completed.result).toEqual({ kept: 'text', raw: 'cleaned' });
 });
 
-it('fails at once, naming the call, a sleep, wait deadline or progress that is no finite number', async () => {
-  for (const [call, text] of [['sleep', 'sleep needs a finite delay'], ['waitFor', 'waitFor needs a timeoutMs of 0 or more'], ['progress', 'progress needs a finite percentage']] as const) {
+it('fails at once, naming the call, a sleep, wait deadline, snooze or progress that is no finite number or is past ten years', async () => {
+  for (const [call, text] of [
+    ['sleep', 'sleep needs a finite delay'], ['waitFor', 'waitFor needs a timeoutMs from 0'], ['progress', 'progress needs a finite percentage'],
+    ['long sleep', '(ten years), got 10000000000000000'], ['long waitFor', '(ten years; leave it out to wait without one), got 10000000000000000'], ['long snooze', 'snooze needs a delay from 0 ms to'],
+  ] as const) {
     const { task } = await engine.submit({ taskType: badDuration.type, input: { call } });
     const failed = await waitForStatus(engine, task.id, ['failed']);
     expect(failed.attempts).toBe(1);

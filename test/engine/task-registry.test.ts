@@ -29,3 +29,11 @@ it('refuses two schedules of one type under one key, which would leave only the 
   expect(() => new TaskRegistry().register(twice(['eu', 'eu']))).toThrow('the key "eu"');
   expect(new TaskRegistry().register(twice(['eu', 'us'])).has('nightly')).toBe(true);
 });
+
+it('refuses settings a task could not run with: no attempt, or a timeout past Node\'s longest timer', () => {
+  const withPolicy = (policy: Record<string, number>) => defineTask({ ...definition('policy'), ...policy });
+  expect(() => new TaskRegistry().register(withPolicy({ maxAttempts: 0 }))).toThrow('task type "policy" cannot run as defined: maxAttempts 0: at least 1');
+  expect(() => new TaskRegistry().register(withPolicy({ hardTimeoutMs: 30 * 24 * 3_600_000 }))).toThrow('hardTimeoutMs 2592000000: from 1 to 2147483647 ms');
+  expect(() => new TaskRegistry().register(withPolicy({ softTimeoutMs: 0 }))).toThrow('softTimeoutMs 0');
+  expect(new TaskRegistry().register(withPolicy({ maxAttempts: 1, hardTimeoutMs: 2_147_483_647 })).has('policy')).toBe(true);
+});

@@ -55,6 +55,23 @@ const racingWaitsTask = defineTask({
   },
 });
 
+/** Waits with a schema that transforms (tags as text become a list) and refines (amount > 0). */
+const shapedWaitTask = defineTask({
+  type: 'test_shaped_wait',
+  description: 'waits with a transforming, refining schema, found by its check or completed from outside',
+  queue: 'default',
+  maxAttempts: 2,
+  retryBaseDelayMs: 10,
+  input: z.object({ byCheck: z.boolean() }),
+  async run(context) {
+    const outcome = await context.waitFor('order', {
+      schema: z.object({ tags: z.string().transform((text) => text.split(',')), amount: z.number().refine((amount) => amount > 0, 'must be positive') }),
+      ...(context.input.byCheck ? { check: async () => ({ payload: { tags: 'a,b', amount: 3 } }) } : {}),
+    });
+    return outcome.status === 'completed' ? outcome.payload : null;
+  },
+});
+
 /** Sets a flag the way a pipeline records a decision: commit the write, then wake the waiting task. */
 async function setFlag(flag: string, taskId: string): Promise<void> {
   await database.pool.query('UPDATE test_flags SET set = true WHERE name = $1', [flag]);
@@ -80,7 +97,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
   await database.pool.query('CREATE TABLE test_flags (name text PRIMARY KEY, set boolean NOT NULL DEFAULT false)');
-  engine = await startTestEngine(database, [...testTaskTypes, flagWaitTask, racingWaitsTask]);
+  engine = await startTestEngine(database, [...testTaskTypes, flagWaitTask, racingWaitsTask, shapedWaitTask]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 200 });
 });
 
@@ -95,6 +112,27 @@ const sideEffects = async (taskId: string): Promise<Record<string, number>> => {
 };
 
 describe('waitFor', () => {
+  it('gives the handler its schema\'s output once, for a payload its check found as for one completed from outside', async () => {
+    const { task } = await engine.submit({ taskType: 'test_shaped_wait', input: { byCheck: true } });
+    const done = await waitForTask(engine, task.id, ['completed', 'failed']);
+    expect(done.error).toBeNull();
+    expect(done.result).toEqual({ tags: ['a', 'b'], amount: 3 });
+    // Stored as given, as a completion from outside is.
+    expect((await engine.listWaitpoints({ tenant: 'default', taskId: task.id }))[0]!.payload).toEqual({ tags: 'a,b', amount: 3 });
+  });
+
+  it('fails the task, saying why, when a completion passes the JSON Schema but not the handler\'s refinement', async () => {
+    const { task } = await engine.submit({ taskType: 'test_shaped_wait', input: { byCheck: false } });
+    await waitForTask(engine, task.id, ['waiting']);
+    const [waitpoint] = await engine.listWaitpoints({ tenant: 'default', taskId: task.id });
+    await engine.completeWaitpoint({ id: waitpoint!.id, tenant: 'default', payload: { tags: 'a', amount: -5 }, completedBy: 'someone' });
+    const failed = await waitForTask(engine, task.id, ['completed', 'failed']);
+    expect(failed.status).toBe('failed');
+    // At once, not retried to its last attempt as an internal error.
+    expect(failed.attempts).toBe(1);
+    expect(failed.error).toMatchObject({ code: 'validation_failed', details: { key: 'order', issues: [{ path: 'amount', message: 'must be positive' }] } });
+  });
+
   it('refuses a second wait while one is awaited, failing the task with what to do instead of leaving it waiting for good', async () => {
     const { task } = await engine.submit({ taskType: 'test_racing_waits', input: {} });
     const failed = await waitForTask(engine, task.id, ['failed', 'completed']);
