@@ -53,7 +53,7 @@ export async function loadCompletedSteps(pool: Pool, taskId: string): Promise<Ma
  * the schema's JSON Schema, which holds no refinement or transform: one the schema itself refuses
  * fails the task with what is wrong, not with an opaque error retried to the last attempt.
  */
-function parsePayload<Payload>(key: string, schema: ZodType<Payload>, payload: unknown): Payload {
+function parsePayload<Payload, Input>(key: string, schema: ZodType<Payload, Input>, payload: unknown): Payload {
   const parsed = schema.safeParse(payload);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
@@ -215,7 +215,7 @@ export function createTaskContext<Input>(
     return childOutcomes(taskIds);
   };
 
-  const waitForInput = async <Payload>(key: string, options: WaitForOptions<Payload>): Promise<WaitOutcome<Payload>> => {
+  const waitForInput = async <Payload, Input>(key: string, options: WaitForOptions<Payload, Input>): Promise<WaitOutcome<Payload>> => {
     if (options.timeoutMs !== undefined && (!Number.isFinite(options.timeoutMs) || options.timeoutMs < 0 || options.timeoutMs > maxWaitMs)) {
       throw new ValidationError(`waitFor needs a timeoutMs from 0 to ${maxWaitMs} ms (ten years; leave it out to wait without one), got ${options.timeoutMs}`);
     }
@@ -301,7 +301,7 @@ export function createTaskContext<Input>(
       throw new SnoozeRequested(Math.round(delayMs));
     },
 
-    waitFor<Payload>(key: string, options: WaitForOptions<Payload> = {}): Promise<WaitOutcome<Payload>> {
+    waitFor<Payload, Input = Payload>(key: string, options: WaitForOptions<Payload, Input> = {}): Promise<WaitOutcome<Payload>> {
       return oneWaitAtATime('waitFor', key, () => waitForInput(key, options));
     },
 

@@ -71,7 +71,7 @@ export interface TaskContext<Input> {
    * times out. The handler then runs again from the top on whichever worker claims it: steps
    * replay, and this call returns the outcome. Everything before it must be a step.
    */
-  waitFor<Payload = unknown>(key: string, options?: WaitForOptions<Payload>): Promise<WaitOutcome<Payload>>;
+  waitFor<Payload = unknown, Input = Payload>(key: string, options?: WaitForOptions<Payload, Input>): Promise<WaitOutcome<Payload>>;
   /** Sleeps durably: the task parks without a slot and resumes after `delayMs` on any worker. */
   sleep(key: string, delayMs: number): Promise<void>;
   /**
@@ -88,11 +88,11 @@ export interface TaskContext<Input> {
   submitAndWait(key: string, requests: Array<{ taskType: string; input: unknown; options?: ChildOptions }>): Promise<ChildOutcome[]>;
 }
 
-export interface WaitForOptions<Payload> {
+export interface WaitForOptions<Payload, Input = Payload> {
   /** After this long the wait resolves `{status: 'timed_out'}` (within a worker polling interval). @default no timeout */
   timeoutMs?: number;
   /** The payload's schema: completions that do not match answer 400; the handler gets the parsed value. @default any JSON */
-  schema?: z.ZodType<Payload>;
+  schema?: z.ZodType<Payload, Input>;
   /**
    * Register the wait, then check: runs once the waitpoint exists (committed) and before the task
    * parks. Answer `{payload}` when the condition waited for already holds (read from your own
@@ -102,9 +102,11 @@ export interface WaitForOptions<Payload> {
    * finds the waitpoint pending and completes it, so it is never lost. For that, whoever records
    * the condition must look for the pending waitpoint after its own write has committed (or
    * complete it in that write's transaction, `completeWaitpoint(..., beforeCommit)`).
+   * The payload is given as a completion would send it (the schema's input), and checked, stored
+   * and parsed as one is.
    * @default none: park until completed or timed out
    */
-  check?: () => Promise<{ payload: Payload } | undefined>;
+  check?: () => Promise<{ payload: Input } | undefined>;
 }
 
 export type WaitOutcome<Payload = unknown> =
