@@ -102,6 +102,23 @@ it('approves, rejects with a reason and previews a month of content in the brows
   await socialApprovals().first().getByRole('button', { name: 'Reject' }).click();
   await expect.poll(async () => (await socialApprovals().allTextContents()).filter((text) => text.includes('v2')).length, { timeout: 30_000 }).toBe(1);
 
+  // On a phone: the inbox and the company page fit the screen, and Reject is on it.
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.reload();
+  await socialApprovals().first().waitFor();
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  const reject = await socialApprovals().first().getByRole('button', { name: 'Reject' }).boundingBox();
+  expect(reject!.x + reject!.width).toBeLessThanOrEqual(390);
+  await page.goto(`${server.url}/content/companies/${company.id}`);
+  await page.getByTestId('dna').waitFor();
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  // The run's start form, whose platforms' default is one long JSON list.
+  await page.goto(`${server.url}/start?type=content_pipeline`);
+  await page.getByTestId('task-form').waitFor();
+  expect(await overflow()).toBeLessThanOrEqual(0);
+  await page.setViewportSize({ width: 1280, height: 900 });
+
   // The post preview: markdown rendered (title and section headings), social previews with counts.
   await page.goto(`${server.url}/content/posts/${posts[0]!.id}`);
   await page.getByTestId('post-preview').locator('h2').first().waitFor();
@@ -147,8 +164,19 @@ it('confirms, from the company page, the personas a run waits for, as the page s
   });
   expect(waiting.progress_message).toBe('waiting for a marketer to select 3 personas');
 
+  // The run's page and the company's jobs say it, not only the progress bar's label.
+  await page.goto(`${server.url}/content/runs/${run.job_id}`);
+  await expect.poll(() => page.getByTestId('run-message').first().textContent(), { timeout: 20_000 }).toBe('waiting for a marketer to select 3 personas');
+  // Every task of the run tells itself apart by its short id (the end of its time-ordered id).
+  await page.goto(`${server.url}/tasks`);
+  await page.locator('[data-testid="task-table"] tbody tr').first().waitFor();
+  const shortIds = await page.locator('[data-testid="task-table"] tbody tr td[data-label="Task"] code').allTextContents();
+  expect(shortIds.length).toBeGreaterThan(2);
+  expect(new Set(shortIds).size).toBe(shortIds.length);
+
   await page.goto(`${server.url}/content/companies/${company.id}`);
   await page.getByTestId('personas').waitFor();
+  expect(await page.getByTestId('job-message').allTextContents()).toContain('waiting for a marketer to select 3 personas');
   await expect.poll(() => page.getByTestId('personas').locator('input[type=checkbox]:checked').count(), { timeout: 20_000 }).toBe(3);
   // Shown checked, so confirmable as shown: the button was disabled until a box was changed.
   const select = page.getByRole('button', { name: 'Select these personas' });

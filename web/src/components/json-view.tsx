@@ -24,7 +24,8 @@ function tableOf(value: unknown[]): { columns: string[]; rows: Array<Record<stri
 function Value({ value, depth }: { value: unknown; depth: number }) {
   if (value === null || value === undefined) return <span class="muted">none</span>;
   if (typeof value === 'boolean') return <span>{value ? 'yes' : 'no'}</span>;
-  if (typeof value === 'number') return <span class="number">{formatNumber(value)}</span>;
+  // Grouped from five digits: a four-digit whole number is as often a year (2027) as a count.
+  if (typeof value === 'number') return <span class="number">{Number.isInteger(value) && Math.abs(value) < 10_000 ? String(value) : formatNumber(value)}</span>;
   if (typeof value === 'string') {
     return value.length > 120 || value.includes('\n') ? <p class="prose">{value}</p> : <span>{value}</span>;
   }

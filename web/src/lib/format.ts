@@ -64,7 +64,9 @@ export function formatCost(usd: number | null | undefined): string {
 }
 
 export function shortId(id: string): string {
-  return id.length > 8 ? id.slice(0, 8) : id;
+  // The end, not the start: ids are time-ordered (UUIDv7), so their first eight characters are a
+  // timestamp every task of the same minute shares, and a list of them read the same on each row.
+  return id.length > 8 ? id.slice(-8) : id;
 }
 
 /** "task_started" -> "task started". */

@@ -54,13 +54,15 @@ export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, key: str
     return () => controller.abort();
   }, [key, tick]);
 
+  // A thing that is not there will not appear by asking again: a 404 stops the polling.
+  const gone = error?.status === 404;
   useEffect(() => {
-    if (!intervalMs) return;
+    if (!intervalMs || gone) return;
     const timer = setInterval(() => {
       if (document.visibilityState === 'visible') setTick((value) => value + 1);
     }, intervalMs);
     return () => clearInterval(timer);
-  }, [intervalMs, key]);
+  }, [intervalMs, key, gone]);
 
   const reload = useCallback(() => setTick((value) => value + 1), []);
   return { data, error, loading, reload };

@@ -159,7 +159,11 @@ export function CompanyPage({ companyId }: { companyId: string }) {
       <h2>Topics</h2>
       <div class="filters">
         <label class="field field-inline">Month <select value={month} onChange={(event) => setMonth(Number(event.currentTarget.value))}>{monthNames.map((label, index) => <option key={label} value={index + 1}>{label}</option>)}</select></label>
-        <label class="field field-inline">Year <input type="number" value={year} min={2000} max={2100} onInput={(event) => setYear(Number(event.currentTarget.value))} /></label>
+        <label class="field field-inline">Year <input type="number" value={year} min={2000} max={2100} onInput={(event) => {
+          // A box being cleared or typed into holds no year yet: the last whole one stays.
+          const typed = Number(event.currentTarget.value);
+          if (Number.isInteger(typed) && typed >= 2000 && typed <= 2100) setYear(typed);
+        }} /></label>
       </div>
       <TopicCalendar topics={topics.data?.topics ?? []} personas={personas} />
 
@@ -167,10 +171,12 @@ export function CompanyPage({ companyId }: { companyId: string }) {
       <ul class="card-list">{(posts.data?.posts ?? []).map((post) => <li class="card-list-item" key={post.id}><Link href={`/content/posts/${post.id}`}>{post.title}</Link> <Status status={post.status} /> <OfflineTag row={post} /> <span class="muted small">{post.word_count} words · {post.reading_time_minutes} min</span></li>)}</ul>
 
       <h2>Jobs</h2>
-      <table class="data-table">
-        <thead><tr><th>Job</th><th>Status</th><th>Progress</th><th>Queue</th></tr></thead>
-        <tbody>{(jobs.data?.jobs ?? []).map((job) => <tr key={job.id}><td><Link href={`/content/runs/${job.id}`}>{job.job_type}</Link></td><td><Status status={job.status} /></td><td><ProgressBar value={job.progress} label={job.progress_message} /></td><td>{job.queue}</td></tr>)}</tbody>
-      </table>
+      <div class="table-scroll">
+        <table class="data-table">
+          <thead><tr><th>Job</th><th>Status</th><th>Progress</th><th>Queue</th></tr></thead>
+          <tbody>{(jobs.data?.jobs ?? []).map((job) => <tr key={job.id}><td><Link href={`/content/runs/${job.id}`}>{job.job_type}</Link></td><td><Status status={job.status} /></td><td><ProgressBar value={job.progress} label={job.progress_message} />{job.progress_message ? <span class="muted small" data-testid="job-message">{job.progress_message}</span> : null}</td><td>{job.queue}</td></tr>)}</tbody>
+        </table>
+      </div>
     </section>
   );
 }
@@ -260,7 +266,13 @@ export function PostPage({ postId }: { postId: string }) {
 }
 
 export function RunPage({ jobId }: { jobId: string }) {
-  const tree = useLoader((signal) => request<{ nodes: Row[] }>(`/api/v1/ai/jobs/${jobId}/tree`, { signal }), jobId, 1000);
+  // Live while the run goes on; a finished run's tree no longer changes.
+  const [finished, setFinished] = useState(false);
+  const tree = useLoader(async (signal) => {
+    const answer = await request<{ nodes: Row[] }>(`/api/v1/ai/jobs/${jobId}/tree`, { signal });
+    setFinished(answer.nodes.length > 0 && ['completed', 'failed', 'cancelled'].includes(String(answer.nodes[0]!.status)));
+    return answer;
+  }, jobId, finished ? undefined : 1000);
   return (
     <section class="page">
       <header class="page-header"><h1>Run</h1></header>
@@ -271,6 +283,7 @@ export function RunPage({ jobId }: { jobId: string }) {
           <li key={node.id} style={`margin-left: ${node.depth * 1.5}rem`}>
             <strong>{node.job_type}</strong> <Status status={node.status} /> {node.waiting ? <Tag tone="warn">waiting</Tag> : null}
             <ProgressBar value={node.progress} label={node.progress_message} status={node.task_status} />
+            {node.progress_message ? <p class="muted small" data-testid="run-message">{node.progress_message}</p> : null}
             {node.error_message ? <p class="error-message small">{node.error_message}</p> : null}
           </li>
         ))}
