@@ -54,6 +54,8 @@ it('approves, rejects with a reason and previews a month of content in the brows
   await page.goto(`${server.url}/content/approvals`);
   await page.getByTestId('offline-notice').waitFor();
   await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(2);
+  // Each item names its company (with two companies, their topics read alike).
+  expect(await page.getByTestId('approval-company').allTextContents()).toEqual(['Harbor Coffee', 'Harbor Coffee']);
   await page.getByTestId('approval').first().getByRole('button', { name: 'Approve', exact: true }).click();
   await expect.poll(() => page.getByTestId('approval').count(), { timeout: 20_000 }).toBe(1);
   const rejected = page.getByTestId('approval').first();

@@ -181,7 +181,7 @@ export function CompanyPage({ companyId }: { companyId: string }) {
   );
 }
 
-function ApprovalItem({ item, onDone }: { item: Row; onDone: () => void }) {
+function ApprovalItem({ item, companyName, onDone }: { item: Row; companyName: string | undefined; onDone: () => void }) {
   const path = item.kind === 'topic' ? 'topics' : item.kind === 'blog_post' ? 'posts' : 'social-posts';
   const detail = useLoader((signal) => request<Row>(`/api/v1/content/${path}/${item.id}`, { signal }), item.id);
   const [reason, setReason] = useState('');
@@ -200,7 +200,7 @@ function ApprovalItem({ item, onDone }: { item: Row; onDone: () => void }) {
   const row = detail.data;
   return (
     <li class="card-list-item" data-testid="approval" data-kind={item.kind}>
-      <p><Tag>{item.kind.replace('_', ' ')}</Tag> <strong>{item.title}</strong> <span class="muted small">v{item.version}</span> {row ? <OfflineTag row={row} /> : null} {item.kind === 'blog_post' ? <Link href={`/content/posts/${item.id}`}>preview</Link> : null}</p>
+      <p><Tag>{item.kind.replace('_', ' ')}</Tag> {companyName ? <Link href={`/content/companies/${item.company_id}`} data-testid="approval-company">{companyName}</Link> : null} <strong>{item.title}</strong> <span class="muted small">v{item.version}</span> {row ? <OfflineTag row={row} /> : null} {item.kind === 'blog_post' ? <Link href={`/content/posts/${item.id}`}>preview</Link> : null}</p>
       {row && edit === null ? <p class="small">{String(row[field] ?? '').slice(0, 600)}</p> : null}
       {edit !== null ? <textarea rows={item.kind === 'blog_post' ? 16 : 5} value={edit} onInput={(event) => setEdit(event.currentTarget.value)} /> : null}
       <ErrorNotice error={error as never} />
@@ -217,13 +217,16 @@ function ApprovalItem({ item, onDone }: { item: Row; onDone: () => void }) {
 
 export function ApprovalsPage() {
   const pending = useLoader((signal) => request<{ pending: Row[] }>('/api/v1/content/pending-approvals', { signal }), 'pending', 3000);
+  // Each item names its company: with two, their topics read alike.
+  const companies = useLoader((signal) => request<{ companies: Row[] }>('/api/v1/content/companies', { signal }), 'companies');
+  const companyNames = new Map((companies.data?.companies ?? []).map((company) => [company.id as string, company.name as string]));
   return (
     <section class="page">
       <header class="page-header"><h1>Approvals</h1><Link href="/content">Companies</Link></header>
       <OfflineNotice />
       <ErrorNotice error={pending.error} />
       {(pending.data?.pending ?? []).length === 0 ? <p class="muted">Nothing waits for a decision.</p> : null}
-      <ul class="card-list">{(pending.data?.pending ?? []).map((item) => <ApprovalItem key={`${item.id}:${item.version}`} item={item} onDone={pending.reload} />)}</ul>
+      <ul class="card-list">{(pending.data?.pending ?? []).map((item) => <ApprovalItem key={`${item.id}:${item.version}`} item={item} companyName={companyNames.get(item.company_id)} onDone={pending.reload} />)}</ul>
     </section>
   );
 }
