@@ -187,6 +187,23 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('stops asking about a task that is not there', async () => {
+    const page = await signedInPage();
+    const asked: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().includes('/api/v1/tasks/00000000-0000-4000-8000-00000000dead')) asked.push(new URL(request.url()).pathname);
+    });
+    await page.goto(`${server.url}/tasks/00000000-0000-4000-8000-00000000dead`);
+    await page.getByText('not found', { exact: false }).first().waitFor();
+    // Each request once (the task, its events' stream and their page, its children); before, the
+    // stream reconnected with backoff and the children were asked for every few seconds, for ever.
+    // Nothing is waited for but time: three seconds held a handful of retries.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(asked.filter((path) => path.endsWith('/events')).length).toBeLessThanOrEqual(2);
+    expect(asked.filter((path) => path.endsWith('/children')).length).toBeLessThanOrEqual(1);
+    await page.close();
+  });
+
   it('fills in the automated gather view live on the offline model', async () => {
     const types = await server.api<{ task_types: Array<{ type: string }> }>('/api/v1/task-types');
     const registered = types.body.task_types.map((type) => type.type);

@@ -11,7 +11,7 @@
  * - ProjectEventStream: every event of a project's tasks over WebSocket, reconnecting with
  *   `?after=` whenever the socket closes.
  */
-import { apiKey, query, request, websocketUrl } from './client.ts';
+import { ApiError, apiKey, query, request, websocketUrl } from './client.ts';
 import { terminalStatuses, type Task, type TaskEvent } from './types.ts';
 
 export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'ended';
@@ -157,7 +157,12 @@ export class TaskEventStream extends ResumableStream {
         this.setState('ended');
         return;
       }
-    } catch {
+    } catch (error) {
+      // A task that is not there (or not this key's) will not appear by asking again.
+      if (error instanceof ApiError && error.status === 404) {
+        this.setState('ended');
+        return;
+      }
       // The server is unreachable or restarting: try again later.
     }
     this.scheduleReconnect();
