@@ -11,6 +11,7 @@ import { jsonSchema } from '../json-schema.ts';
 import type { ZodType } from 'zod';
 import { abortReason, TaskAbortedError } from './abort.ts';
 import { SnoozeRequested, TaskSuspended } from './control-flow.ts';
+import { describeIssues } from './submit.ts';
 import { appendEvents, deferEvents, discardDeferredEvents, eventArrays, eventsInsert, eventsNotified, takeDeferredEvents, type NewEvent } from './event-log.ts';
 import type { ChildOptions, ChildOutcome, StepOptions, StepScope, TaskContext, WaitForOptions, WaitOutcome } from './task-definition.ts';
 import { terminalStatuses, type TaskRecord } from './task-store.ts';
@@ -44,11 +45,6 @@ export async function loadCompletedSteps(pool: Pool, taskId: string): Promise<Ma
 }
 
 /**
- * A progress report: the task's progress, fenced by the lease, and its `task_progress` event in
- * one statement (one round trip and one short hold of the event-order lock, where a transaction
- * took four round trips holding it), planned once per connection.
- */
-/**
  * A wait's payload through the handler's schema. A completion from outside was checked against
  * the schema's JSON Schema, which holds no refinement or transform: one the schema itself refuses
  * fails the task with what is wrong, not with an opaque error retried to the last attempt.
@@ -56,7 +52,7 @@ export async function loadCompletedSteps(pool: Pool, taskId: string): Promise<Ma
 function parsePayload<Payload, Input>(key: string, schema: ZodType<Payload, Input>, payload: unknown): Payload {
   const parsed = schema.safeParse(payload);
   if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  const issues = describeIssues(parsed.error);
   throw new ValidationError(`The payload that completed wait "${key}" does not match the handler's schema (${issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ')}); a completion is checked against its JSON Schema, which cannot hold refinements or transforms.`, { key, issues });
 }
 
@@ -67,6 +63,11 @@ function parsePayload<Payload, Input>(key: string, schema: ZodType<Payload, Inpu
  */
 const maxWaitMs = 10 * 365 * 24 * 3_600_000;
 
+/**
+ * A progress report: the task's progress, fenced by the lease, and its `task_progress` event in
+ * one statement (one round trip and one short hold of the event-order lock, where a transaction
+ * took four round trips holding it), planned once per connection.
+ */
 const progressStatement = `WITH updated AS (
        UPDATE tasks SET progress = $3, progress_message = $4, updated_at = now() WHERE id = $1 AND lease = $2
        RETURNING id, tenant, project_id

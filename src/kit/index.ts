@@ -24,6 +24,7 @@ export {
   countActiveTasks,
   defineQueue,
   defineTask,
+  describeIssues,
   TaskAbortedError,
   type AbortReason,
   type AnyTaskDefinition,

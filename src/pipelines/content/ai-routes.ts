@@ -92,7 +92,7 @@ export function aiRoutes(services: PipelineRouteServices & ContentServices): Fas
         const writer = await engine.getTask(post.task_id, { tenant }).catch(() => undefined);
         if (writer !== undefined && activeStatuses.includes(writer.status)) throw new PostBeingWrittenError(topic.id, post.id, writer.id);
       }
-      const active = [...await listCompanyJobs(engine, tenant, company.id, 'pending'), ...await listCompanyJobs(engine, tenant, company.id, 'processing')];
+      const active = await listCompanyJobs(engine, tenant, company.id, ['pending', 'processing']);
       const writing = active.find((task) => jobTypeOf(task.task_type) === jobTypes.blogpost && (task.input as { topic_id?: unknown }).topic_id === topic.id);
       if (writing) throw new PostBeingWrittenError(topic.id, post?.id ?? null, writing.id);
     }));

@@ -14,6 +14,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { integerOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { ValidationError } from '../../errors.ts';
+import { describeIssues } from '../../kit/index.ts';
 import { createCompany, getCompany, listCompanies } from './companies-store.ts';
 import { decide, decisionWaitPrefix } from './gates.ts';
 import { jobTree, jobView, listCompanyJobs } from './jobs.ts';
@@ -49,7 +50,7 @@ export function contentCommand(runtime: Runtime): Command {
       // user's to fix, not a constraint violation reported as an internal error, nor stored.
       const parsed = companyCreate.safeParse({ name: options.name, website: options.website ?? null, plan: options.plan });
       if (!parsed.success) {
-        const issues = parsed.error.issues.map((issue) => ({ path: `--${issue.path.join('.')}`, message: issue.message }));
+        const issues = describeIssues(parsed.error).map((issue) => ({ ...issue, path: `--${issue.path}` }));
         throw new ValidationError(issues.map((issue) => `${issue.path}: ${issue.message}`).join('; '), { issues });
       }
       const database = await runtime.openDatabase();

@@ -88,12 +88,13 @@ export async function getJob(engine: Engine, tenant: string, id: string): Promis
   return task;
 }
 
-/** Every content job of a company (all pages), newest first. */
-export async function listCompanyJobs(engine: Engine, tenant: string, companyId: string, status?: JobStatus): Promise<TaskRecord[]> {
+/** Every content job of a company (all pages), newest first; of the given statuses when named. */
+export async function listCompanyJobs(engine: Engine, tenant: string, companyId: string, status?: JobStatus | readonly JobStatus[]): Promise<TaskRecord[]> {
+  const statuses = status === undefined ? undefined : (typeof status === 'string' ? [status] : status).flatMap(taskStatusesOf) as TaskStatus[];
   const tasks: TaskRecord[] = [];
   let cursor: string | undefined;
   do {
-    const page = await engine.listTasks({ tenant, projectId: companyId, limit: 500, ...(status ? { status: taskStatusesOf(status) as TaskStatus[] } : {}), ...(cursor ? { cursor } : {}) });
+    const page = await engine.listTasks({ tenant, projectId: companyId, limit: 500, ...(statuses ? { status: statuses } : {}), ...(cursor ? { cursor } : {}) });
     tasks.push(...page.tasks.filter((task) => jobTypeOf(task.task_type)));
     cursor = page.nextCursor ?? undefined;
   } while (cursor);

@@ -19,7 +19,7 @@ import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 import { unstorablePart } from '../../db/storable.ts';
 import { ValidationError } from '../../errors.ts';
-import type { Engine, TaskRecord } from '../../kit/index.ts';
+import { describeIssues, type Engine, type TaskRecord } from '../../kit/index.ts';
 import { createProjectService } from './project-service.ts';
 import { generateMissingMetadataType, projectCreate } from './schemas.ts';
 
@@ -102,7 +102,7 @@ function parseProject<Schema extends z.ZodType>(schema: Schema, body: unknown): 
   const unstorable = unstorablePart(body);
   if (unstorable) throw new ValidationError(`Invalid project: ${unstorable.path}: ${unstorable.message}`, { issues: [unstorable] });
   const parsed = schema.safeParse(body);
-  if (!parsed.success) throw new ValidationError(`Invalid project: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ')}`);
+  if (!parsed.success) throw new ValidationError(`Invalid project: ${describeIssues(parsed.error).map((issue) => `${issue.path}: ${issue.message}`).join('; ')}`);
   return parsed.data;
 }
 
