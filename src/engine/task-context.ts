@@ -124,11 +124,26 @@ export function createTaskContext<Input>(
   let logger: Logger | undefined;
   const event = (type: string, payload: Record<string, unknown>): NewEvent => ({ taskId: task.id, tenant: task.tenant, projectId: task.project_id, type, payload });
   const runningSteps = new Set<string>();
-  /** Checkpoints whose transaction is under way, and children being submitted (stepCommitsSettled). */
+  /**
+   * Writes under way for the handler (checkpoints, children being submitted, waitpoints being
+   * recorded): awaited before the attempt's outcome is recorded (stepCommitsSettled). A handler
+   * that rejects while one is on its way (a Promise.all another part of which failed, a race
+   * over two waits, a cancel heard) must not settle before the write lands: a child the cancel's
+   * listing missed would run to its end, a waitpoint inserted after the settle stays pending.
+   */
   const committing = new Set<Promise<void>>();
+  const settledBeforeOutcome = async <Result>(work: Promise<Result>): Promise<Result> => {
+    const settled = work.then(() => undefined, () => undefined);
+    committing.add(settled);
+    try {
+      return await work;
+    } finally {
+      committing.delete(settled);
+    }
+  };
 
   /** The waitpoint for `key`, created (fenced by the lease) when this is the first time through. */
-  const waitpointFor = async (key: string, create: { kind: WaitpointKind; schema?: Record<string, unknown> | null; timeoutAt?: Date | null; children?: string[] }): Promise<WaitpointRecord> => {
+  const waitpointFor = (key: string, create: { kind: WaitpointKind; schema?: Record<string, unknown> | null; timeoutAt?: Date | null; children?: string[] }): Promise<WaitpointRecord> => settledBeforeOutcome((async () => {
     const existing = await findWaitpoint(dependencies.pool, task.id, key);
     if (existing) return existing;
     return withTransaction(dependencies.pool, async (transaction) => {
@@ -144,7 +159,7 @@ export function createTaskContext<Input>(
       if (create.kind === 'timer' && create.timeoutAt && create.timeoutAt.getTime() <= Date.now()) status = 'completed';
       return createWaitpoint(transaction, task, { key, ...create, status });
     });
-  };
+  })());
 
   /** Returns when resolved; parks the task (throws TaskSuspended) while pending. */
   const settledOrPark = (waitpoint: WaitpointRecord): WaitpointRecord => {
@@ -190,17 +205,7 @@ export function createTaskContext<Input>(
       parentTaskId: task.id,
       ...(options.priority === undefined ? {} : { priority: options.priority }),
     });
-    // Awaited with the checkpoints before the attempt's outcome is recorded: a handler that
-    // rejects while a child is on its way (a Promise.all another part of which failed, or that
-    // heard the cancel) must not settle before the child exists, or a cancel's listing of the
-    // children would miss it and it would run to its end.
-    const settled = submitting.then(() => undefined, () => undefined);
-    committing.add(settled);
-    try {
-      return { taskId: (await submitting).task.id };
-    } finally {
-      committing.delete(settled);
-    }
+    return { taskId: (await settledBeforeOutcome(submitting)).task.id };
   };
 
   /** A children wait as it stands after the hold the worker allows, if it allows one. */
@@ -368,12 +373,7 @@ export function createTaskContext<Input>(
             discardDeferredEvents(transaction);
           }
         });
-        committing.add(commit);
-        try {
-          await commit;
-        } finally {
-          committing.delete(commit);
-        }
+        await settledBeforeOutcome(commit);
         completedSteps.set(key, result);
         return result;
       } finally {

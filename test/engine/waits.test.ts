@@ -48,9 +48,9 @@ const racingWaitsTask = defineTask({
   description: 'races an input wait against a durable sleep',
   queue: 'default',
   maxAttempts: 1,
-  input: z.object({}),
+  input: z.object({ key: z.string().default('reply') }),
   async run(context) {
-    await Promise.race([context.waitFor('reply'), context.sleep('deadline', 200)]);
+    await Promise.race([context.waitFor(context.input.key), context.sleep('deadline', 200)]);
     return { raced: true };
   },
 });
@@ -97,6 +97,11 @@ beforeAll(async () => {
   database = await createTestDatabase();
   await createSideEffectTables(database.pool);
   await database.pool.query('CREATE TABLE test_flags (name text PRIMARY KEY, set boolean NOT NULL DEFAULT false)');
+  // A waitpoint whose record is slow to write (a busy database): its insert commits well after
+  // the handler has failed.
+  await database.pool.query(`CREATE FUNCTION test_slow_waitpoint() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.key = 'slow_reply' THEN PERFORM pg_sleep(0.3); END IF; RETURN NEW; END $$`);
+  await database.pool.query('CREATE TRIGGER test_slow_waitpoint BEFORE INSERT ON waitpoints FOR EACH ROW EXECUTE FUNCTION test_slow_waitpoint()');
   engine = await startTestEngine(database, [...testTaskTypes, flagWaitTask, racingWaitsTask, shapedWaitTask]);
   await engine.startWorker({ concurrency: 8, pollIntervalMs: 200 });
 });
@@ -141,6 +146,14 @@ describe('waitFor', () => {
     expect((failed.error as { message: string }).message).toContain('a task waits for one thing at a time');
     // Nothing is left pending for a wait no one will resume.
     expect(await engine.listWaitpoints({ tenant: 'default', taskId: task.id, status: 'pending' })).toEqual([]);
+  });
+
+  it('records the failure of a refused second wait only after the first wait\'s record is written, so none is left pending', async () => {
+    const { task } = await engine.submit({ taskType: 'test_racing_waits', input: { key: 'slow_reply' } });
+    const failed = await waitForTask(engine, task.id, ['failed', 'completed']);
+    expect(failed.error).toMatchObject({ code: 'validation_failed', details: { key: 'deadline', awaiting: 'slow_reply' } });
+    const waitpoints = await engine.listWaitpoints({ tenant: 'default', taskId: task.id });
+    expect(waitpoints.map((waitpoint) => [waitpoint.key, waitpoint.status])).toEqual([['slow_reply', 'cancelled']]);
   });
 
   it('parks without a slot, resumes once on completion, and replays the outcome', async () => {
