@@ -12,7 +12,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, signInDirectly, type TestBrowser } from './support/browser.ts';
+import { launchBrowser, signInDirectly, viewports, type TestBrowser } from './support/browser.ts';
 import { screenshotFolder, takeScreenshots, type ScreenshotFolder, type Shot } from './support/screenshots.ts';
 import { startServer, type TestServer } from './support/server.ts';
 
@@ -106,6 +106,25 @@ describe('dashboard', () => {
     await page.getByLabel(/^Ms/).fill('0');
     await page.getByRole('button', { name: 'Start sleep' }).click();
     await page.waitForURL(/\/tasks\/[0-9a-f-]{36}$/);
+    await page.close();
+  });
+
+  it('on a phone, brings the form of a task type picked from the list into view', async () => {
+    const page = await signedInPage();
+    await page.setViewportSize(viewports.phone);
+    await page.goto(server.url + '/start');
+    const form = page.getByTestId('task-form');
+    await form.waitFor();
+    const formTop = (): Promise<number> => form.evaluate((element) => element.getBoundingClientRect().top);
+    // Landing is no pick: the list stays in view, and the form stacks below it, off screen.
+    expect(await page.evaluate(() => window.scrollY)).toBe(0);
+    expect(await formTop()).toBeGreaterThan(viewports.phone.height);
+    const picker = page.getByRole('navigation', { name: 'Task types' });
+    await picker.getByRole('link', { name: /^sleep\b/ }).click();
+    await page.waitForURL(/\/start\?type=sleep$/);
+    await page.getByRole('button', { name: 'Start sleep' }).waitFor();
+    await expect.poll(formTop).toBeGreaterThanOrEqual(0);
+    expect(await formTop()).toBeLessThan(viewports.phone.height / 2);
     await page.close();
   });
 

@@ -3,13 +3,14 @@
  * POST /api/v1/tasks/submit. The API validates; its issues are shown next to the fields they
  * name (and linked with aria-describedby / aria-invalid).
  */
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, request } from '../api/client.ts';
 import type { SubmitResponse, TaskType } from '../api/types.ts';
 import { InlineText } from '../components/inline-text.tsx';
 import { FieldInput } from '../components/schema-field.tsx';
 import { Link } from '../components/link.tsx';
 import { formatDuration } from '../lib/format.ts';
+import { revealAfterRender } from '../lib/reveal.ts';
 import { fieldsOf, initialText, placeIssues, toTaskData, type FormField } from '../lib/schema-form.ts';
 import { navigate, useLocation } from '../lib/router.ts';
 import { useTaskTypes } from './task-list-page.tsx';
@@ -112,6 +113,7 @@ export function StartTaskPage() {
   const types = useTaskTypes();
   const selected = location.search.get('type') ?? '';
   const type = types.data?.find((entry) => entry.type === selected);
+  const formSlot = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
     if (!selected && types.data && types.data.length > 0) navigate(`/start?type=${encodeURIComponent(types.data[0]!.type)}`, { replace: true });
@@ -122,7 +124,8 @@ export function StartTaskPage() {
       <div class="page-header"><h1>Start a task</h1></div>
       <ErrorNotice error={types.error} />
       <div class="start-layout">
-        <nav class="panel type-picker" aria-label="Task types">
+        {/* A pick (a click on any of the links) shows its form, on a phone below the list. */}
+        <nav class="panel type-picker" aria-label="Task types" onClick={(event) => { if ((event.target as Element).closest('a')) revealAfterRender(formSlot); }}>
           <h2>Task types</h2>
           <ul>
             {(types.data ?? []).map((entry) => (
@@ -135,7 +138,9 @@ export function StartTaskPage() {
             ))}
           </ul>
         </nav>
-        {type ? <TaskForm key={type.type} type={type} /> : types.data && selected ? <p class="panel">Unknown task type <code>{selected}</code>.</p> : null}
+        <div ref={formSlot}>
+          {type ? <TaskForm key={type.type} type={type} /> : types.data && selected ? <p class="panel">Unknown task type <code>{selected}</code>.</p> : null}
+        </div>
       </div>
     </div>
   );
