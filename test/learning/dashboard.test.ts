@@ -7,8 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, signInDirectly, type TestBrowser } from '../browser/support/browser.ts';
+import { launchBrowser, signInDirectly, viewports, type TestBrowser } from '../browser/support/browser.ts';
 import { startServer, type TestServer } from '../browser/support/server.ts';
+import { saveLearned } from '../../src/pipelines/learning/knowledge-store.ts';
 
 let server: TestServer;
 let browser: TestBrowser;
@@ -85,3 +86,47 @@ it('stops following a job that is not there instead of reconnecting every second
     await missing.close();
   }
 }, 30_000);
+
+it('pages through more known words than one page holds and, on a phone, shows a picked word\'s entry in view', async () => {
+  // 230 words no WordNet round learns (their spelling is the test's), stored as a job stores them.
+  const words = Array.from({ length: 230 }, (_, index) => `pagingword${String(index).padStart(3, '0')}`);
+  await saveLearned(server.database.pool, { tenant: 'default', taskId: randomUUID() }, words.map((word) => ({
+    normalised: word, word, definition: `The test's word number ${word.slice(-3)}.`, related_concepts: [], examples: [], category: 'noun.artifact', source: 'test', references: [],
+  })));
+  const phone = await browser.newPage();
+  try {
+    await phone.setViewportSize(viewports.phone);
+    await signInDirectly(phone, server.url, server.apiKey);
+    await phone.goto(`${server.url}/learning`);
+    const panel = phone.getByTestId('knowledge-browser');
+    await phone.getByLabel('Search').fill('pagingword');
+    const shown = panel.getByTestId('knowledge-shown');
+    await expect.poll(() => shown.textContent()).toBe('1-100 of 230');
+    const next = panel.getByRole('button', { name: 'Next' });
+    const previous = panel.getByRole('button', { name: 'Previous' });
+    expect(await previous.isDisabled()).toBe(true);
+    await next.click();
+    await expect.poll(() => shown.textContent()).toBe('101-200 of 230');
+    expect(await panel.locator('tbody tr').first().getByRole('button').textContent()).toBe('pagingword100');
+    await next.click();
+    await expect.poll(() => shown.textContent()).toBe('201-230 of 230');
+    expect(await next.isDisabled()).toBe(true);
+    await previous.click();
+    await expect.poll(() => shown.textContent()).toBe('101-200 of 230');
+
+    // The entry stacks below the list on a phone: a pick brings it into view.
+    await panel.locator('tbody tr').nth(60).getByRole('button').click();
+    const entry = phone.getByTestId('knowledge-entry');
+    await expect.poll(() => entry.getByRole('heading').textContent()).toContain('pagingword160');
+    // All of it on screen (it is short, and the page's last: it cannot scroll up to the top).
+    const box = await entry.evaluate((element) => ({ top: element.getBoundingClientRect().top, bottom: element.getBoundingClientRect().bottom }));
+    expect(box.top).toBeGreaterThanOrEqual(0);
+    expect(box.bottom).toBeLessThanOrEqual(viewports.phone.height);
+
+    // A new search starts at its first page.
+    await phone.getByLabel('Search').fill('pagingword2');
+    await expect.poll(() => shown.textContent()).toBe('1-30 of 30');
+  } finally {
+    await phone.close();
+  }
+}, 60_000);

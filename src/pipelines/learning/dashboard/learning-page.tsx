@@ -21,6 +21,7 @@ import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
 import { StatusBadge } from '@dashboard/components/status-badge.tsx';
 import { formatNumber, formatTime, shortId } from '@dashboard/lib/format.ts';
 import { useLoader, useThrottled } from '@dashboard/lib/hooks.ts';
+import { revealAfterRender } from '@dashboard/lib/reveal.ts';
 import { navigate } from '@dashboard/lib/router.ts';
 import { ErrorNotice } from '@dashboard/pages/shared.tsx';
 import type { KnowledgeEntry } from '../schemas.ts';
@@ -129,16 +130,42 @@ function JobPanel({ jobId, onLearned, onEnded }: { jobId: string; onLearned: () 
   );
 }
 
+const knowledgePageSize = 100;
+
+/** "101-200 of 1,234": the words on page `page` (from 1) of the list. */
+function shownRange(page: number, list: KnowledgePage): string {
+  if (list.entries.length === 0) return `none of ${formatNumber(list.total)}`;
+  const first = (page - 1) * knowledgePageSize + 1;
+  return `${formatNumber(first)}-${formatNumber(first + list.entries.length - 1)} of ${formatNumber(list.total)}`;
+}
+
 /** `version` changes when the knowledge may have changed: the list and the open entry re-read. */
 function KnowledgeBrowser({ version }: { version: number }) {
   const [search, setSearch] = useState('');
   const [category, setCategory] = useState('');
   const [selected, setSelected] = useState<string | null>(null);
+  // The pages read so far, as the `after` cursor each began at ('' for the first): Previous
+  // goes back one without the API having to page backwards. A new search starts over.
+  const [pageStarts, setPageStarts] = useState<string[]>(['']);
+  const after = pageStarts[pageStarts.length - 1]!;
+  const entryPanel = useRef<HTMLDivElement>(null);
+  const filter = (set: (value: string) => void) => (event: Event): void => {
+    set((event.target as HTMLInputElement).value);
+    setPageStarts(['']);
+  };
   // The keys name what is shown, not the version: a new key clears the data, while reload()
   // keeps the list and the entry on screen until the new read answers (they no longer blank out
   // on every refresh).
-  const list = useLoader((signal) => request<KnowledgePage>(`/knowledge${query({ search: search.trim(), category: category.trim(), limit: 100 })}`, { signal }), `${search}|${category}`);
+  const list = useLoader((signal) => request<KnowledgePage>(`/knowledge${query({ search: search.trim(), category: category.trim(), limit: knowledgePageSize, after })}`, { signal }), `${search}|${category}|${after}`);
   const entry = useLoader((signal) => (selected ? request<KnowledgeEntry>(`/knowledge/${encodeURIComponent(selected)}`, { signal }) : Promise.resolve(null)), `${selected}`);
+  // Revealed once its entry has rendered: the panel is the page's last, so before that there may
+  // be too little below it to scroll it up.
+  const revealPending = useRef(false);
+  useEffect(() => {
+    if (!revealPending.current || !entry.data) return;
+    revealPending.current = false;
+    revealAfterRender(entryPanel);
+  }, [entry.data]);
   const { reload: reloadList } = list;
   const { reload: reloadEntry } = entry;
   useEffect(() => {
@@ -155,8 +182,8 @@ function KnowledgeBrowser({ version }: { version: number }) {
         {list.data ? <span class="muted small">{formatNumber(list.data.known_words)} known · {formatNumber(list.data.queued_words)} waiting{list.data.given_up_words > 0 ? ` · ${formatNumber(list.data.given_up_words)} given up after 3 failures` : ''}</span> : null}
       </div>
       <div class="filters">
-        <div class="field"><label for="knowledge-search">Search</label><input id="knowledge-search" type="search" value={search} onInput={(event) => setSearch((event.target as HTMLInputElement).value)} placeholder="word" /></div>
-        <div class="field"><label for="knowledge-category">Category</label><input id="knowledge-category" value={category} onInput={(event) => setCategory((event.target as HTMLInputElement).value)} placeholder="noun.animal or noun" /></div>
+        <div class="field"><label for="knowledge-search">Search</label><input id="knowledge-search" type="search" value={search} onInput={filter(setSearch)} placeholder="word" /></div>
+        <div class="field"><label for="knowledge-category">Category</label><input id="knowledge-category" value={category} onInput={filter(setCategory)} placeholder="noun.animal or noun" /></div>
       </div>
       <ErrorNotice error={list.error} action="Knowledge" />
       <div class="grid-2">
@@ -166,16 +193,22 @@ function KnowledgeBrowser({ version }: { version: number }) {
             <tbody>
               {(list.data?.entries ?? []).map((row) => (
                 <tr key={row.normalised} aria-selected={selected === row.normalised}>
-                  <td><button type="button" class="button button-quiet" onClick={() => setSelected(row.normalised)}>{row.word}</button></td>
+                  <td><button type="button" class="button button-quiet" onClick={() => { setSelected(row.normalised); revealPending.current = true; }}>{row.word}</button></td>
                   <td>{row.category ?? '–'}</td>
                   <td class="small">{row.source}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-          {list.data ? <p class="muted small">{list.data.entries.length} of {formatNumber(list.data.total)} shown</p> : null}
+          {list.data ? (
+            <div class="pager">
+              <span class="muted small" data-testid="knowledge-shown">{shownRange(pageStarts.length, list.data)}</span>
+              <button type="button" class="button" disabled={pageStarts.length === 1} onClick={() => setPageStarts((starts) => starts.slice(0, -1))}>Previous</button>
+              <button type="button" class="button" disabled={list.data.next_after === null || (pageStarts.length - 1) * knowledgePageSize + list.data.entries.length >= list.data.total} onClick={() => setPageStarts((starts) => [...starts, list.data!.next_after!])}>Next</button>
+            </div>
+          ) : null}
         </div>
-        <div data-testid="knowledge-entry">
+        <div data-testid="knowledge-entry" ref={entryPanel}>
           {entry.data ? (
             <article>
               <h3>{entry.data.word} <span class="muted small">{entry.data.category ?? ''}</span></h3>
