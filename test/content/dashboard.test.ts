@@ -50,6 +50,17 @@ it('approves, rejects with a reason and previews a month of content in the brows
   });
   await pendingTopics();
 
+  // The run's task page says where its wait is decided, instead of a form that would only wake
+  // the run to wait again, and does not give its hourly re-read as a deadline.
+  await page.goto(`${server.url}/tasks/${run.job_id}`);
+  const decisionWait = page.getByTestId('decision-wait');
+  await decisionWait.waitFor({ timeout: 20_000 });
+  expect(await decisionWait.textContent()).toContain('approves or rejects each topic in the approvals inbox');
+  expect(await page.getByTestId('waitpoint-form').count()).toBe(0);
+  expect(await page.getByTestId('waiting-panel').textContent()).not.toContain('times out at');
+  await decisionWait.getByRole('link', { name: 'the approvals inbox' }).click();
+  await page.waitForURL(/\/content\/approvals$/);
+
   // The inbox: one topic approved, the other rejected with a reason and regenerated.
   await page.goto(`${server.url}/content/approvals`);
   await page.getByTestId('offline-notice').waitFor();
@@ -169,6 +180,13 @@ it('confirms, from the company page, the personas a run waits for, as the page s
   // The run's page and the company's jobs say it, not only the progress bar's label.
   await page.goto(`${server.url}/content/runs/${run.job_id}`);
   await expect.poll(() => page.getByTestId('run-message').first().textContent(), { timeout: 20_000 }).toBe('waiting for a marketer to select 3 personas');
+  // Its task page sends the marketer to the company's page to select them.
+  await page.goto(`${server.url}/tasks/${run.job_id}`);
+  const decisionWait = page.getByTestId('decision-wait');
+  await decisionWait.waitFor({ timeout: 20_000 });
+  expect(await decisionWait.textContent()).toContain('A marketer selects the personas on the company\'s page');
+  expect(await decisionWait.getByRole('link', { name: 'the company\'s page' }).getAttribute('href')).toBe(`/content/companies/${company.id}`);
+  expect(await page.getByTestId('waitpoint-form').count()).toBe(0);
   // Every task of the run tells itself apart by its short id (the end of its time-ordered id).
   await page.goto(`${server.url}/tasks`);
   await page.locator('[data-testid="task-table"] tbody tr').first().waitFor();

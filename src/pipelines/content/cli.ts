@@ -16,7 +16,8 @@ import type { Runtime } from '../../cli/runtime.ts';
 import { ValidationError } from '../../errors.ts';
 import { describeIssues } from '../../kit/index.ts';
 import { createCompany, getCompany, listCompanies } from './companies-store.ts';
-import { decide, decisionWaitPrefix } from './gates.ts';
+import { decisionPhaseOf } from './decision-waits.ts';
+import { decide } from './gates.ts';
 import { jobTree, jobView, listCompanyJobs } from './jobs.ts';
 import { pendingApprovals, reviewableKinds, type ReviewableKind } from './review.ts';
 import { companyCreate, jobTypes, plans, taskTypeFor, type Plan } from './schemas.ts';
@@ -84,7 +85,7 @@ export function contentCommand(runtime: Runtime): Command {
         if (event.type === 'pipeline_stage' || event.type === 'approval_requested') write({ type: event.type, ...event.payload });
         // It ends here when the run ends, or waits for a person's decision (not for its children):
         // the job's view says what it waits for, and `approvals` makes the decision.
-        const waitsForPerson = event.type === 'task_waiting' && String(event.payload.key).startsWith(decisionWaitPrefix);
+        const waitsForPerson = event.type === 'task_waiting' && decisionPhaseOf(String(event.payload.key)) !== null;
         if (['task_completed', 'task_failed', 'task_cancelled'].includes(event.type) || waitsForPerson) {
           write(jobView(await engine.getTask(task.id, { tenant: options.tenant })));
           break;

@@ -37,6 +37,7 @@
  */
 import { activeStatuses, appendEvents, isUuid, withTransaction, WaitpointResolvedError, type Engine, type PoolClient } from '../../kit/index.ts';
 import { NotFoundError } from '../../errors.ts';
+import { decisionPhaseOf } from './decision-waits.ts';
 import { selectPersonas, type Persona } from './personas-store.ts';
 import { editBlogPost, editSocialPost, getBlogPost, getSocialPost, type BlogPost, type SocialPost } from './posts-store.ts';
 import { submitRegeneration } from './regeneration.ts';
@@ -64,9 +65,6 @@ export interface Gate {
   decision: GateDecision | null;
   decided_at: string | null;
 }
-
-/** The waitpoint keys a run's decision waits use. */
-export const decisionWaitPrefix = 'decisions:';
 
 /** `round`: the gate's place among the run's gates on the row at this version (a row submitted again). @default 1 */
 export function gateKey(kind: GateKind, entityId: string | null, version: number, round = 1): string {
@@ -157,7 +155,7 @@ async function openGateRuns(services: ContentServices, where: { tenant: string; 
 
 async function pendingDecisionWait(engine: Engine, tenant: string, runTaskId: string): Promise<string | undefined> {
   const waits = await engine.listWaitpoints({ tenant, taskId: runTaskId, status: 'pending' });
-  return waits.find((waitpoint) => waitpoint.key.startsWith(decisionWaitPrefix))?.id;
+  return waits.find((waitpoint) => decisionPhaseOf(waitpoint.key) !== null)?.id;
 }
 
 /**

@@ -7,6 +7,7 @@
  * schema. The API validates: its 400 issues (paths relative to the payload) go next to their
  * fields; a 409 `waitpoint_resolved` carries the first outcome, shown as "already decided by".
  */
+import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
 import { ApiError, request } from '../api/client.ts';
 import { terminalStatuses, type JsonSchema, type Task, type Waitpoint } from '../api/types.ts';
@@ -102,7 +103,7 @@ function CompletionForm({ waitpoint, onCompleted, onConflict }: { waitpoint: Wai
   );
 }
 
-function PendingWaitpoint({ waitpoint, children, now, onCompleted, onConflict }: { waitpoint: Waitpoint; children: Task[] | undefined; now: number; onCompleted: () => void; onConflict: (message: string) => void }) {
+function PendingWaitpoint({ waitpoint, children, now, decidedElsewhere, onCompleted, onConflict }: { waitpoint: Waitpoint; children: Task[] | undefined; now: number; decidedElsewhere: JSX.Element | null; onCompleted: () => void; onConflict: (message: string) => void }) {
   const childIds = waitpoint.children ?? [];
   const settled = children ? children.filter((child) => childIds.includes(child.id) && terminalStatuses.includes(child.status)).length : null;
   return (
@@ -113,8 +114,10 @@ function PendingWaitpoint({ waitpoint, children, now, onCompleted, onConflict }:
       </h3>
       <p class="muted small">
         since {formatTime(waitpoint.created_at)} ({formatDuration(between(waitpoint.created_at, null, now))})
-        {waitpoint.kind !== 'timer' && waitpoint.timeout_at ? ` · times out at ${formatTime(waitpoint.timeout_at)}` : ''}
+        {/* A wait decided elsewhere says what its timeout means itself. */}
+        {waitpoint.kind !== 'timer' && waitpoint.timeout_at && !decidedElsewhere ? ` · times out at ${formatTime(waitpoint.timeout_at)}` : ''}
       </p>
+      {decidedElsewhere}
       {waitpoint.kind === 'timer' ? (
         <p data-testid="timer-wake">
           Wakes at <time dateTime={waitpoint.timeout_at ?? undefined}>{formatTime(waitpoint.timeout_at)}</time>
@@ -127,7 +130,7 @@ function PendingWaitpoint({ waitpoint, children, now, onCompleted, onConflict }:
           <ProgressBar value={childIds.length > 0 && settled !== null ? Math.round((settled / childIds.length) * 100) : 0} label={`Child tasks of ${waitpoint.key} settled`} />
         </>
       ) : null}
-      {waitpoint.kind === 'input' ? <CompletionForm waitpoint={waitpoint} onCompleted={onCompleted} onConflict={onConflict} /> : null}
+      {waitpoint.kind === 'input' && !decidedElsewhere ? <CompletionForm waitpoint={waitpoint} onCompleted={onCompleted} onConflict={onConflict} /> : null}
     </li>
   );
 }
@@ -158,9 +161,10 @@ function ResolvedWaitpoints({ waitpoints }: { waitpoints: Waitpoint[] }) {
 
 /**
  * Pending waitpoints first (newest first, as the API lists them), then the resolved ones.
- * Renders nothing for a task that never waited.
+ * Renders nothing for a task that never waited. `decidedElsewhere` gives a wait's own view, in
+ * place of the completion form, where a pipeline decides it somewhere else.
  */
-export function WaitingPanel({ waitpoints, children, now, onChanged }: { waitpoints: Waitpoint[]; children: Task[] | undefined; now: number; onChanged: () => void }) {
+export function WaitingPanel({ waitpoints, children, now, decidedElsewhere, onChanged }: { waitpoints: Waitpoint[]; children: Task[] | undefined; now: number; decidedElsewhere: (waitpoint: Waitpoint) => JSX.Element | null; onChanged: () => void }) {
   const [notice, setNotice] = useState<{ text: string; conflict: boolean } | null>(null);
   if (waitpoints.length === 0) return null;
   const pending = waitpoints.filter((waitpoint) => waitpoint.status === 'pending');
@@ -177,6 +181,7 @@ export function WaitingPanel({ waitpoints, children, now, onChanged }: { waitpoi
               waitpoint={waitpoint}
               children={children}
               now={now}
+              decidedElsewhere={decidedElsewhere(waitpoint)}
               onCompleted={() => {
                 setNotice({ text: `${waitpoint.key} completed; the task resumes.`, conflict: false });
                 onChanged();

@@ -25,6 +25,7 @@ import { ChildTaskTree, useTaskChildren } from '../components/task-tree.tsx';
 import { WaitingPanel } from '../components/waitpoints.tsx';
 import { between, formatDuration, formatTime } from '../lib/format.ts';
 import { useLoader, useNow, useThrottled } from '../lib/hooks.ts';
+import { pipelineWaitView } from '../lib/pipeline-pages.ts';
 import { ErrorNotice } from './shared.tsx';
 
 const statusByEvent: Record<string, TaskStatus> = {
@@ -215,7 +216,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
         ) : null}
       </section>
 
-      <WaitingPanel waitpoints={waitpoints.data?.waitpoints ?? []} children={children.data?.children} now={now} onChanged={reloadWaits} />
+      <WaitingPanel waitpoints={waitpoints.data?.waitpoints ?? []} children={children.data?.children} now={now} decidedElsewhere={(waitpoint) => pipelineWaitView(waitpoint, view)} onChanged={reloadWaits} />
       <ChildTaskTree answer={children.data} />
 
       <div class="grid-2">
