@@ -137,6 +137,37 @@ it('closes a job\'s WebSocket with 1008 within a second of its key being revoked
   await waitFor(() => harness.engine.getTask(jobId), (task) => task.status === 'cancelled', 10_000);
 }, 30_000);
 
+it('sends every socket on one job the same documents, at most four a second, from one reader', async () => {
+  const created = await createApiKey(harness.db.pool, { tenant: 'eta', role: 'marketer' });
+  const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 3 }, key: created.key });
+  expect(started.status).toBe(202);
+  const jobId = started.body.job_id as string;
+  const follow = (): Promise<{ texts: string[]; at: number[]; closed: { code: number; reason: string } }> => new Promise((resolve, reject) => {
+    const socket = new WebSocket(wsUrl(harness, `/ws/jobs/${jobId}`, created.key));
+    const texts: string[] = [];
+    const at: number[] = [];
+    socket.on('message', (data) => {
+      texts.push(String(data));
+      at.push(Date.now());
+    });
+    socket.on('close', (code, reason) => resolve({ texts, at, closed: { code, reason: String(reason) } }));
+    socket.on('error', reject);
+  });
+  const sockets = await Promise.all(Array.from({ length: 12 }, follow));
+  const finished = JSON.parse(sockets[0]!.texts.at(-1)!);
+  expect(finished).toMatchObject({ job_id: jobId, status: 'completed' });
+  for (const { texts, at, closed } of sockets) {
+    expect(closed).toEqual({ code: 1000, reason: 'job finished' });
+    // One reader's documents: every socket ends on the same text.
+    expect(texts.at(-1)).toBe(sockets[0]!.texts.at(-1));
+    // The job sends ~10 events a second here; a socket got a document after each (and each socket
+    // read it twice from the database). Now a change shows within 250 ms: the slack is for a
+    // document delayed on its way while the next one was not.
+    for (let index = 1; index < at.length; index += 1) expect(at[index]! - at[index - 1]!).toBeGreaterThanOrEqual(150);
+    expect(texts.length).toBeGreaterThanOrEqual(3);
+  }
+}, 30_000);
+
 describe('tenant isolation', () => {
   it('shows another tenant\'s job and words as not found', async () => {
     const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 1 } });
@@ -228,6 +259,11 @@ describe('bad input', () => {
     expect((await harness.request('POST', '/jobs/start_big', { key: null })).status).toBe(401);
     expect((await harness.request('GET', '/knowledge', { key: null })).status).toBe(401);
     expect((await harness.request('GET', '/jobs/not-a-job')).status).toBe(404);
+    // Said as a learning job, whether no task has the id or one of another type does.
+    const unknown = await harness.request('GET', '/jobs/00000000-0000-4000-8000-000000000000');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.message).toBe('Learning job 00000000-0000-4000-8000-000000000000 was not found.');
+    expect((await harness.request('POST', '/jobs/not-a-job/cancel')).body.error.message).toBe('Learning job not-a-job was not found.');
     expect((await harness.request('GET', '/knowledge/zzzqxj')).status).toBe(404);
     expect((await harness.request('POST', '/jobs/start', { rawBody: 'mode=quick', headers: { 'content-type': 'text/plain' } })).status).toBe(415);
     expect(await wsStatus('/ws/jobs/00000000-0000-4000-8000-000000000000', harness.keyA)).toBe(404);

@@ -9,8 +9,8 @@
  * - `POST /jobs/{job_id}/cancel` -> the job document as it stands after the cancel request
  * - `GET /knowledge?search=&category=&limit=&after=` -> `{entries, total, next_after}`
  * - `GET /knowledge/{word}` -> one entry (any spelling of the word: identity is normalised)
- * - `WS /ws/jobs/{job_id}` -> the job document on every change and at least once a second;
- *   closed (1000) after the document of the finished job
+ * - `WS /ws/jobs/{job_id}` -> the job document when it changed (at most every 250 ms) and at least
+ *   once a second; closed (1000) after the document of the finished job (job-feeds.ts)
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { WebSocket } from '@fastify/websocket';
@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { holdWebSocket, jsonSchema, parseOrThrow, requireRole, tenantOf, type PipelineRouteServices } from '../../kit/index.ts';
 import { NotFoundError, TaskloomError } from '../../errors.ts';
 import { LearningThrottledError } from './errors.ts';
+import { JobFeeds } from './job-feeds.ts';
 import { getKnowledge, knowledgeCounts, listKnowledge } from './knowledge-store.ts';
 import { maxWordLength, normaliseWord } from './normalise.ts';
 import { bigLearningJobInput, learningJobInput, type JobDocument } from './schemas.ts';
@@ -37,7 +38,8 @@ const streamQuery = z.object({ api_key: z.string().max(200).optional() }).strict
 
 /** How often an open job stream sends the document even when nothing changed (seed: 1/s). */
 const streamIntervalMs = 1000;
-const terminal = new Set(['completed', 'failed', 'cancelled']);
+/** Least time between two documents of a job's stream: a change shows within a quarter second. */
+const streamMinGapMs = 250;
 
 export function learningRoutes(services: PipelineRouteServices): FastifyPluginAsync {
   const { pool } = services;
@@ -46,60 +48,21 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
 
   const documentOf = (tenant: string, id: string): Promise<JobDocument> => readJobDocument(engineOf(), pool, tenant, id);
 
+  const feeds = new JobFeeds({ engine: engineOf, read: documentOf, logger: services.logger, minGapMs: streamMinGapMs, intervalMs: streamIntervalMs });
+
   const streamJob = async (socket: WebSocket, request: FastifyRequest, jobId: string): Promise<void> => {
-    const tenant = tenantOf(request);
     const controller = new AbortController();
     // Ended like the API's own streams when the server closes or the key is revoked.
     const letGo = holdWebSocket(request, socket, () => controller.abort(), () => 'server restarting; reconnect');
     socket.on('close', () => controller.abort());
     socket.on('error', () => controller.abort());
     socket.on('message', () => {});
-    let changed = true;
-    let wake: (() => void) | undefined;
-    const poke = (): void => {
-      changed = true;
-      wake?.();
-    };
-    // Every event of the job (a batch learned, progress, the end) means the document changed.
-    void (async () => {
-      try {
-        for await (const event of engineOf().subscribe({ tenant, taskId: jobId, signal: controller.signal })) {
-          void event;
-          poke();
-        }
-      } catch {
-        // The periodic send below keeps the stream correct without events.
-      }
-    })();
-    let last = '';
-    let lastSentAt = 0;
     try {
-      while (!controller.signal.aborted && socket.readyState === socket.OPEN) {
-        if (!changed) {
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, Math.max(0, streamIntervalMs - (Date.now() - lastSentAt)));
-            wake = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          wake = undefined;
-        }
-        changed = false;
-        const document = await documentOf(tenant, jobId);
-        const text = JSON.stringify(document);
-        if (text !== last || Date.now() - lastSentAt >= streamIntervalMs) {
-          socket.send(text);
-          last = text;
-          lastSentAt = Date.now();
-        }
-        if (terminal.has(document.status)) {
-          socket.close(1000, 'job finished');
-          break;
-        }
-        // Coalesce bursts of events (a batch commits several) into one document.
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await feeds.follow(tenantOf(request), jobId, controller.signal, (text, finished) => {
+        if (socket.readyState !== socket.OPEN) return;
+        socket.send(text);
+        if (finished) socket.close(1000, 'job finished');
+      });
     } catch (error) {
       services.logger.warn({ err: error, jobId }, 'learning job stream ended with an error');
       if (socket.readyState === socket.OPEN) socket.close(1011, 'stream error');
@@ -172,7 +135,7 @@ export function learningRoutes(services: PipelineRouteServices): FastifyPluginAs
       method: 'GET',
       url: '/ws/jobs/:job_id',
       config: { allowQueryKey: true },
-      schema: { tags: ['learning'], summary: 'WebSocket: the job document on every change and once a second; closes when the job ends', params: jsonSchema(jobParams), querystring: jsonSchema(streamQuery) },
+      schema: { tags: ['learning'], summary: 'WebSocket: the job document when it changes (at most 4 a second) and at least once a second; closes when the job ends', params: jsonSchema(jobParams), querystring: jsonSchema(streamQuery) },
       // Authentication and the job lookup happen before the upgrade: a bad key answers HTTP 401,
       // another tenant's job HTTP 404.
       preHandler: async (request) => {
