@@ -66,7 +66,11 @@ it('aborts the source call in hand at the deadline plus the grace and completes 
   expect(finished.attempts).toBe(1);
   expect(stuck.aborted).toBe(true);
   const job = (await database.pool.query<{ deadline_at: Date; errors: unknown[]; total_tokens: number }>('SELECT deadline_at, errors, total_tokens FROM learning_jobs WHERE task_id = $1', [task.id])).rows[0]!;
-  const result = finished.result as { status: string; total_tokens: number; past_deadline_ms: number };
+  const result = finished.result as { status: string; total_tokens: number; past_deadline_ms: number; stopped_because?: string };
+  // Said as a big job's every other stop at its deadline is, in the result and its event.
+  expect(result.stopped_because).toBe('deadline');
+  const completed = await database.pool.query<{ payload: { stopped_because?: string } }>("SELECT payload FROM task_events WHERE task_id = $1 AND type = 'learning_completed'", [task.id]);
+  expect(completed.rows.map((row) => row.payload.stopped_because)).toEqual(['deadline']);
   expect(result.past_deadline_ms).toBeGreaterThanOrEqual(deadlineGraceMs);
   expect(result.past_deadline_ms).toBeLessThan(deadlineGraceMs + 1500);
   expect(Date.parse(finished.completed_at!) - job.deadline_at.getTime()).toBeLessThan(deadlineGraceMs + 2500);

@@ -97,6 +97,8 @@ export async function endAfterError(context: TaskContext<unknown>, ending: JobEn
   const { signal, taskId } = context;
   const reason = abortReason(signal);
   if (reason === 'cancelled') return finishJob(context, ending, 'cancelled');
+  // A big job says why it stopped; quick and deep jobs always stop at their deadline.
+  const atDeadline = ending.mode === 'big' ? 'deadline' : undefined;
   if (reason !== undefined) throw signal.reason;
   if (ending.deadline.cutOffFired()) {
     ending.logger.info({ taskId, mode: ending.mode }, 'learning job stopped its source call at the deadline');
@@ -107,12 +109,12 @@ export async function endAfterError(context: TaskContext<unknown>, ending: JobEn
       const stopped = new ResearchProviderError(ending.source.name, failing.operation, `it was still failing when the deadline stopped it: ${failing.reason}`, { retryable: false });
       await reportJobError(ending.pool, taskId, stopped, false).catch((reportError: unknown) => ending.logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
     }
-    return finishJob(context, ending, 'completed');
+    return finishJob(context, ending, 'completed', atDeadline);
   }
   const retryable = isTaskloomError(error) ? error.retryable : true;
   const retryStartsInTime = Date.now() + (context.shortestRetryDelayMs ?? 0) < ending.deadline.deadline;
   const willRetry = retryable && context.willRetry && retryStartsInTime;
   await reportJobError(ending.pool, taskId, error, willRetry).catch((reportError: unknown) => ending.logger.warn({ err: reportError, taskId }, 'could not record a learning job error'));
-  if (!retryStartsInTime) return finishJob(context, ending, 'completed');
+  if (!retryStartsInTime) return finishJob(context, ending, 'completed', atDeadline);
   throw error;
 }
