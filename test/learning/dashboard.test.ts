@@ -87,6 +87,28 @@ it('stops following a job that is not there instead of reconnecting every second
   }
 }, 30_000);
 
+it('leads to the big job already running when Start finds one this tab did not start', async () => {
+  const started = await server.api<{ job_id: string }>('/jobs/start_big', { method: 'POST', body: { budget_seconds: 60 } });
+  expect(started.status).toBe(202);
+  const other = await browser.newPage();
+  try {
+    await signInDirectly(other, server.url, server.apiKey);
+    await other.goto(`${server.url}/learning`);
+    await other.getByRole('button', { name: 'Start Big Learning Job' }).click();
+    const notice = other.getByTestId('job-already-running');
+    await notice.waitFor();
+    await notice.getByRole('link', { name: 'Follow it' }).click();
+    await other.waitForURL(`${server.url}/learning/jobs/${started.body.job_id}`);
+    await expect.poll(() => other.getByTestId('learning-job').getByRole('status').getAttribute('data-status'), { timeout: 20_000 }).toBe('running');
+    // The job shown is the one it was about: nothing more to say.
+    expect(await notice.count()).toBe(0);
+    expect(await other.getByRole('alert').count()).toBe(0);
+  } finally {
+    await other.close();
+    await server.api(`/jobs/${started.body.job_id}/cancel`, { method: 'POST' });
+  }
+}, 60_000);
+
 it('pages through more known words than one page holds and, on a phone, shows a picked word\'s entry in view', async () => {
   // 230 words no WordNet round learns (their spelling is the test's), stored as a job stores them.
   const words = Array.from({ length: 230 }, (_, index) => `pagingword${String(index).padStart(3, '0')}`);

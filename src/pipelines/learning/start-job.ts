@@ -34,8 +34,12 @@ export async function startBigLearningJob(starter: JobStarter, tenant: string, i
 
 /** The learning task `id` of `tenant`; any other task (or none) is a 404. */
 export async function learningTask(engine: Engine, tenant: string, id: string): Promise<TaskRecord> {
-  const task = await engine.getTask(id, { tenant });
-  if (!learningTaskTypes.has(task.task_type)) throw new NotFoundError('Learning job', id);
+  // One message for both: the engine's own said "Task ... was not found" where no task was.
+  const task = await engine.getTask(id, { tenant }).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
+  if (!task || !learningTaskTypes.has(task.task_type)) throw new NotFoundError('Learning job', id);
   return task;
 }
 

@@ -18,6 +18,7 @@ import { TaskEventStream, type StreamState } from '@dashboard/api/event-streams.
 import type { TaskEvent } from '@dashboard/api/types.ts';
 import { EventLog, StreamIndicator } from '@dashboard/components/event-log.tsx';
 import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
+import { Link } from '@dashboard/components/link.tsx';
 import { StatusBadge } from '@dashboard/components/status-badge.tsx';
 import { formatNumber, formatTime, shortId } from '@dashboard/lib/format.ts';
 import { useLoader, useThrottled } from '@dashboard/lib/hooks.ts';
@@ -235,6 +236,8 @@ export function LearningPage({ jobId }: { jobId?: string }) {
   // Trailing: the last words learned are shown at most 2 s after they come.
   const refreshKnowledgeSoon = useThrottled(refreshKnowledge, knowledgeRefreshMs);
   const lastJob = jobId ?? (typeof sessionStorage === 'undefined' ? null : sessionStorage.getItem(lastJobKey));
+  const runningTaskId = error?.code === 'concurrency_conflict' ? (error.details as { running_task_id?: unknown }).running_task_id : undefined;
+  const running = typeof runningTaskId === 'string' ? runningTaskId : null;
 
   const start = async (path: string, body: unknown): Promise<void> => {
     setStarting(true);
@@ -260,7 +263,12 @@ export function LearningPage({ jobId }: { jobId?: string }) {
           <button type="button" class="button" disabled={starting} onClick={() => void start('/jobs/start', { mode: 'deep' })}>Deep run</button>
         </div>
       </div>
-      <ErrorNotice error={error} action="Start" />
+      {running === null ? <ErrorNotice error={error} action="Start" /> : running !== lastJob ? (
+        // A big job another tab (or the CLI) started: this tab did not remember it.
+        <p class="notice" role="status" data-testid="job-already-running">
+          A big learning job is already running for this tenant. <Link href={`/learning/jobs/${running}`}>Follow it</Link>
+        </p>
+      ) : null}
       {lastJob ? <JobPanel jobId={lastJob} onLearned={refreshKnowledgeSoon} onEnded={refreshKnowledge} /> : <p class="muted">No job started from this tab yet.</p>}
       <KnowledgeBrowser version={version} />
     </div>
