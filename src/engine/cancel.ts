@@ -37,7 +37,7 @@ export interface CancelResult {
 export async function cancelTask(dependencies: { pool: Pool; logger: Logger }, taskId: string, options: { tenant?: string; reason?: string } = {}): Promise<CancelResult> {
   const result = await withTransaction(dependencies.pool, async (transaction): Promise<CancelResult> => {
     const found = await transaction.query<TaskRecord>(
-      `SELECT ${taskColumns} FROM tasks WHERE id = $1 ${options.tenant === undefined ? '' : 'AND tenant = $2'} FOR UPDATE`,
+      `SELECT ${taskColumns} FROM tasks WHERE id = $1 ${options.tenant === undefined ? '' : 'AND tenant = $2'} FOR NO KEY UPDATE`,
       options.tenant === undefined ? [taskId] : [taskId, options.tenant],
     );
     const task = found.rows[0];

@@ -405,7 +405,7 @@ async function requeueOrPark(transaction: PoolClient, settlements: Settlement[])
   const ids = settlements.map((item) => item.task.id);
   const leases = settlements.map((item) => item.task.lease);
   const locked = await transaction.query<{ id: string; cancel_requested: boolean }>(
-    `SELECT id, cancel_requested_at IS NOT NULL AS cancel_requested FROM tasks WHERE id = ANY($1::uuid[]) AND lease = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+    `SELECT id, cancel_requested_at IS NOT NULL AS cancel_requested FROM tasks WHERE id = ANY($1::uuid[]) AND lease = ANY($2::uuid[]) ORDER BY id FOR NO KEY UPDATE`,
     [ids, leases],
   );
   const toCancel = new Set(locked.rows.filter((row) => row.cancel_requested).map((row) => row.id));
@@ -429,7 +429,7 @@ async function requeueOrPark(transaction: PoolClient, settlements: Settlement[])
   const resumeNow: Settlement[] = [];
   for (const item of settlements.filter((settlement) => settlement.outcome.kind === 'waiting')) {
     const outcome = item.outcome as Extract<Outcome, { kind: 'waiting' }>;
-    const locked = await transaction.query('SELECT 1 FROM tasks WHERE id = $1 AND lease = $2 FOR UPDATE', [item.task.id, item.task.lease]);
+    const locked = await transaction.query('SELECT 1 FROM tasks WHERE id = $1 AND lease = $2 FOR NO KEY UPDATE', [item.task.id, item.task.lease]);
     if (locked.rowCount === 0) continue;
     // Read after the task row is locked: a resolver that committed first is seen here; one that
     // commits later finds the task `waiting` and requeues it itself.

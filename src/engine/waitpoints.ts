@@ -7,7 +7,9 @@
  * The guarantee: a resolution, its event and the task's resume commit in one transaction, so a
  * decision is never recorded without the task moving on, nor the other way round.
  *
- * Lock order, everywhere: the task row first (FOR UPDATE), then its waitpoint rows. A resolver
+ * Lock order, everywhere: the task row first (FOR NO KEY UPDATE, as an UPDATE of it takes: a child
+ * submit's foreign-key check, FOR KEY SHARE on its parent, passes it rather than queueing behind
+ * it while holding the event-order lock), then its waitpoint rows, then the event-order lock. A resolver
  * that finds the task still `running` (it has not parked yet) only resolves the waitpoint; the
  * park (settle.ts) locks the task row and then reads the waitpoint, so whichever commits second
  * sees the other's write and the task is requeued exactly once.
@@ -178,7 +180,7 @@ async function resumeLocked(transaction: PoolClient, task: TaskRecord, reason: R
 }
 
 async function lockTask(transaction: PoolClient, taskId: string): Promise<TaskRecord | undefined> {
-  const result = await transaction.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE id = $1 FOR UPDATE`, [taskId]);
+  const result = await transaction.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE id = $1 FOR NO KEY UPDATE`, [taskId]);
   return result.rows[0];
 }
 
@@ -300,10 +302,15 @@ export async function createCompletionToken(pool: Pool, id: string, tenant: stri
  * new status is visible here), and by the sweep as a safety net.
  */
 export async function resolveChildWaits(transaction: PoolClient, parentIds: Iterable<string>): Promise<void> {
-  // Sorted: two transactions settling children of the same parents lock them in one order.
-  for (const parentId of [...new Set(parentIds)].sort()) {
-    const parent = await lockTask(transaction, parentId);
-    if (!parent) continue;
+  // Every parent locked before any event is appended (the event-order lock comes last: a parent
+  // locked after it would deadlock against a transaction holding that parent and waiting for
+  // the event lock), in id order, so two transactions settling children of the same parents
+  // lock them in one order.
+  const ids = [...new Set(parentIds)].sort();
+  if (ids.length === 0) return;
+  const locked = await transaction.query<TaskRecord>(`SELECT ${taskColumns} FROM tasks WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE`, [ids]);
+  for (const parent of locked.rows) {
+    const parentId = parent.id;
     const resolved = await transaction.query<WaitpointRecord>(
       `UPDATE waitpoints w SET status = 'completed', completed_at = now(), completed_by = 'children'
        WHERE w.task_id = $1 AND w.kind = 'children' AND w.status = 'pending'

@@ -1,6 +1,8 @@
 import { expect, it } from 'vitest';
 import { eventually, waitForStatus, useTestEngine } from '../support/engine.ts';
 import { killChildren, spawnNode } from '../support/processes.ts';
+import { appendEvents } from '../../src/engine/event-log.ts';
+import { resolveChildWaits } from '../../src/engine/waitpoints.ts';
 
 const fixture = useTestEngine({ beforeStop: killChildren });
 
@@ -40,4 +42,28 @@ it('cancels a queued task at once, and the worker never runs it', async () => {
   await worker.stop();
   expect((await fixture.engine.getTask(task.id)).status).toBe('cancelled');
   expect((await fixture.database.pool.query('SELECT 1 FROM test_side_effects WHERE task_id = $1', [task.id])).rowCount).toBe(0);
+});
+
+it('lets a child\'s submit pass a transaction holding its parent\'s row, as a sibling\'s cancel holds it, without a deadlock', async () => {
+  const parent = await fixture.engine.submit({ taskType: 'test_record_run', input: { n: 10 } });
+  const holder = await fixture.database.pool.connect();
+  let submitting: Promise<unknown> | undefined;
+  try {
+    await holder.query('BEGIN');
+    // What cancelling a sibling does first: lock the parent, to resolve its children waits.
+    await resolveChildWaits(holder, [parent.task.id]);
+    // The child's submit takes the event-order lock, then checks its parent's row (the foreign
+    // key). Before, it queued behind the holder's row lock while holding the event lock, and the
+    // holder's own event then waited for it: PostgreSQL failed one of them (40P01) after 1 s.
+    submitting = fixture.engine.submit({ taskType: 'test_record_run', input: { n: 11 }, parentTaskId: parent.task.id });
+    const blocked = eventually(async () => (await fixture.database.pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount);
+    expect(await Promise.race([submitting.then(() => 'submitted'), blocked.then(() => 'blocked on the parent')])).toBe('submitted');
+    await appendEvents(holder, [{ taskId: parent.task.id, tenant: 'default', projectId: null, type: 'test_marker', payload: {} }]);
+    await holder.query('COMMIT');
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    holder.release();
+    await submitting?.catch(() => {});
+  }
+  expect((await fixture.database.pool.query('SELECT count(*)::int AS count FROM tasks WHERE parent_task_id = $1', [parent.task.id])).rows[0]!.count).toBe(1);
 });
