@@ -93,6 +93,12 @@ const unknownTypeGiveUpMs = 3_600_000;
 
 /** How long a worker waits for the database's answer before it takes the database for away. */
 const databaseProbeTimeoutMs = 3_000;
+/**
+ * How long a cancel heard for a task this worker does not hold is kept, should the task's claim
+ * be placed after it: longer than any claim's round trips, short enough that the cancels every
+ * worker hears for others' tasks stay few.
+ */
+const heardCancelMs = 60_000;
 
 /**
  * A queue whose handlers average under this is pipelined: its tasks end sooner than a claim's
@@ -164,6 +170,14 @@ export class Worker {
   readonly #active = new Map<string, Running>();
   /** Claimed ahead of a free slot (short queues only), in claim order: leased, not yet started. */
   #claimedAhead: Claim[] = [];
+  /**
+   * Cancels heard for tasks this worker did not hold, by when: a claim commits before its answer
+   * is placed (a slow claim's lease renewal, the leftovers' discard, an eager submit's checks are
+   * round trips in between), and a cancel that committed meanwhile notifies only once. A task
+   * placed within `heardCancelMs` of its cancel's NOTIFY is stopped as if it had come after.
+   * Every worker hears every cancel, so entries for others' tasks lapse.
+   */
+  readonly #cancelsHeard = new Map<string, number>();
   /** Moving average of handler milliseconds per queue: what decides claiming ahead. */
   readonly #handlerMs = new Map<string, number>();
   /** Claims in flight: the loop's own, or up to `pipelinedClaims` sent without waiting. */
@@ -405,6 +419,7 @@ export class Worker {
       if (claims.length === limit) this.#backlogged.add(queue);
       else this.#backlogged.delete(queue);
       this.#claimedAhead.push(...claims);
+      for (const { task } of claims) if (this.#cancelsHeard.delete(task.id)) this.#abort(task.id, 'cancelled', task.lease);
       this.#startClaimedAhead();
       this.#claimBackoffMs = 0;
       return claims.length > 0;
@@ -734,6 +749,8 @@ export class Worker {
     const controller = new AbortController();
     const running: Running = { ...claim, controller, released: false, done: Promise.resolve() };
     this.#active.set(claim.task.id, running);
+    // An eager start's task, or one claimed ahead, whose cancel was heard before it was placed.
+    if (this.#cancelsHeard.delete(claim.task.id)) controller.abort(new TaskAbortedError('cancelled'));
     running.done = this.#execute(running);
   }
 
@@ -901,9 +918,24 @@ export class Worker {
       return;
     }
     const running = this.#active.get(taskId);
+    if (!running && reason === 'cancelled' && lease === undefined) {
+      this.#rememberCancel(taskId);
+      return;
+    }
     if (!running || (lease !== undefined && running.task.lease !== lease)) return;
     if (!running.controller.signal.aborted) running.controller.abort(new TaskAbortedError(reason));
     else if (reason === 'cancelled') running.cancelRequested = true;
+  }
+
+  #rememberCancel(taskId: string): void {
+    const now = Date.now();
+    // Oldest first (a Map keeps insertion order): drop those past the window.
+    for (const [heard, at] of this.#cancelsHeard) {
+      if (now - at < heardCancelMs) break;
+      this.#cancelsHeard.delete(heard);
+    }
+    this.#cancelsHeard.delete(taskId);
+    this.#cancelsHeard.set(taskId, now);
   }
 
   /** Refreshes this worker's heartbeat row and its leases; catches cancel requests or lost leases a NOTIFY missed. */

@@ -1,7 +1,9 @@
 import { expect, it } from 'vitest';
 import { eventually, waitForStatus, useTestEngine } from '../support/engine.ts';
 import { killChildren, spawnNode } from '../support/processes.ts';
+import { cancelChannel } from '../../src/engine/cancel.ts';
 import { appendEvents } from '../../src/engine/event-log.ts';
+import type { Worker } from '../../src/engine/worker.ts';
 import { resolveChildWaits } from '../../src/engine/waitpoints.ts';
 
 const fixture = useTestEngine({ beforeStop: killChildren });
@@ -66,4 +68,41 @@ it('lets a child\'s submit pass a transaction holding its parent\'s row, as a si
     await submitting?.catch(() => {});
   }
   expect((await fixture.database.pool.query('SELECT count(*)::int AS count FROM tasks WHERE parent_task_id = $1', [parent.task.id])).rows[0]!.count).toBe(1);
+});
+
+it('stops a task whose cancel was heard while its claim was on its way, before the worker placed it', async () => {
+  const { task } = await fixture.engine.submit({ taskType: 'test_wait_for_abort', input: {} });
+  const holder = await fixture.database.pool.connect();
+  let worker: Worker | undefined;
+  try {
+    // Held open, the event-order lock keeps the worker's claim (which writes task_started) from
+    // committing: the claim has the task's row and waits.
+    await holder.query('BEGIN');
+    await appendEvents(holder, [{ taskId: task.id, tenant: 'default', projectId: null, type: 'test_marker', payload: {} }]);
+    worker = await fixture.engine.startWorker({ concurrency: 1, pollIntervalMs: 200 });
+    await eventually(async () => (await fixture.database.pool.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount);
+    // The cancel's NOTIFY, heard before the claim's answer is placed. Handlers run in the order
+    // they were added: once this one has heard it, the worker has too.
+    const heard = new Promise<void>((resolve) => {
+      const stop = fixture.engine.listener.on(cancelChannel, (taskId) => {
+        if (taskId !== task.id) return;
+        stop();
+        resolve();
+      });
+    });
+    await fixture.database.pool.query('SELECT pg_notify($1, $2)', [cancelChannel, task.id]);
+    await heard;
+    await holder.query('COMMIT');
+    // Before, the NOTIFY found no such task and was dropped: the handler ran on, its cancel
+    // caught by a heartbeat at best.
+    const done = await waitForStatus(fixture.engine, task.id, ['cancelled', 'completed', 'failed'], 5000);
+    expect(done.status).toBe('cancelled');
+    // Ended before its handler started.
+    expect(done.result).toBeNull();
+    expect((await fixture.database.pool.query('SELECT 1 FROM test_aborts WHERE task_id = $1', [task.id])).rowCount).toBe(0);
+  } finally {
+    await holder.query('ROLLBACK').catch(() => {});
+    holder.release();
+    await worker?.stop({ graceMs: 500 });
+  }
 });
