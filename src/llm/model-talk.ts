@@ -40,7 +40,8 @@ const selfTalk: readonly RegExp[] = [
  * whose texts may be about them leave these out (`failureReports: false`).
  */
 const failureReports: readonly RegExp[] = [
-  /\bno (?:definition|information|data|results?|entry|entries|details) (?:could be |was |were |is |are |has been )?(?:found|available|returned)\b/i,
+  /\bno (?:definition|information|data|results?|entry|entries|details|summary|description|metadata|content) (?:could be |was |were |is |are |has been )?(?:found|available|returned|provided)\b/i,
+  /\b(?:definition|information|data|summary|description|metadata|content) (?:is |was )?(?:currently |temporarily )?not (?:available|found)\b/i,
   /\b(?:definition|information|data|service|knowledge base|server|source) (?:is |was )?(?:currently |temporarily )?(?:unavailable|unreachable)\b/i,
   /\berror (?:retrieving|fetching|looking up|getting|loading)\b/i,
   /\b(?:due to|because of) an? (?:network|server|technical|internal|connection) (?:error|issue|problem|failure)\b/i,
@@ -52,15 +53,19 @@ const failureReports: readonly RegExp[] = [
 export interface ModelTalkOptions {
   /**
    * Whether a failure's report counts (failureReports): yes for texts that can never be about
-   * failures (a word's definition), no for those that may be (a project's summary and tags).
+   * failures (a word's definition); for those that may be (a project's summary and tags),
+   * `'opening'`: only a report that opens the text (within its first three words), which is the
+   * answer being a failure ("The request failed with status code 500."), not a text about one.
    * @default true
    */
-  failureReports?: boolean;
+  failureReports?: boolean | 'opening';
   /**
    * The text the answer is about (a project's text, for its summary and tags). A phrase this text
    * says itself is the answer repeating it, not the model talking: a course on HTTP clients may
-   * well be summarised as retrying "when a request failed with status 503". Compared word by word,
-   * ignoring case and punctuation.
+   * well be summarised as retrying "when a request failed with status 503". The phrase and the
+   * two words after it must appear in that order in this text (compared word by word, ignoring
+   * case and punctuation): a project that says "error handling" or "I am unable to keep up" does
+   * not excuse "Error: the upstream model is overloaded" or "I am unable to access the project".
    * @default none: every phrase counts
    */
   source?: string;
@@ -71,14 +76,32 @@ function wordsOf(text: string): string {
   return ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
 }
 
+/** Words of the text after a phrase that must follow it in the source too. */
+const contextWordsAfter = 2;
+
+/** The phrase found at `index` and the words after it (as many as there are, up to contextWordsAfter). */
+function phraseInContext(text: string, index: number, phrase: string): string {
+  const after = text.slice(index + phrase.length).split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, contextWordsAfter);
+  return wordsOf([phrase, ...after].join(' '));
+}
+
+/** How many words a failure's report may follow to count as opening the text (`failureReports: 'opening'`). */
+const openingWords = 3;
+
 /** The phrase of `text` in which a model talks about itself, apologises or reports a failure, if any. */
 export function modelTalkIn(text: string, options: ModelTalkOptions = {}): string | undefined {
   const unquoted = text.replace(/"[^"]*"|\u201c[^\u201d]*\u201d/g, ' ');
   const source = options.source === undefined ? undefined : wordsOf(options.source);
-  for (const pattern of options.failureReports === false ? selfTalk : [...selfTalk, ...failureReports]) {
+  const excused = (found: RegExpExecArray | RegExpMatchArray): boolean => source !== undefined && source.includes(phraseInContext(unquoted, found.index!, found[0]));
+  for (const pattern of selfTalk) {
     // matchAll works on a copy of the pattern, so the shared global patterns keep no state.
+    for (const found of unquoted.matchAll(pattern)) if (!excused(found)) return found[0];
+  }
+  if (options.failureReports === false) return undefined;
+  for (const pattern of failureReports) {
     for (const found of unquoted.matchAll(pattern)) {
-      if (source === undefined || !source.includes(wordsOf(found[0]))) return found[0];
+      if (options.failureReports === 'opening' && wordsOf(unquoted.slice(0, found.index)).trim().split(' ').filter(Boolean).length > openingWords) continue;
+      if (!excused(found)) return found[0];
     }
   }
   return undefined;

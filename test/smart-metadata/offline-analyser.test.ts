@@ -65,9 +65,12 @@ describe('tags', () => {
   it('refuses fewer than three usable tags and keeps at most ten', () => {
     expect(() => validateMetadata({ ai_generated_tags: ['Python', 'python', '!!!'], content_summary: 'A summary of the project.', difficulty_level: 'beginner' }, 'mock:model'))
       .toThrow(/1 usable tag\(s\).*at least 3/);
-    const many = validateMetadata({ ai_generated_tags: Array.from({ length: 14 }, (_unused, index) => `topic ${index}`), content_summary: 'A summary of the project.', difficulty_level: 'advanced' }, 'mock:model');
+    const many = validateMetadata({ ai_generated_tags: ['algebra', 'geometry', 'calculus', 'statistics', 'probability', 'topology', 'logic', 'number theory', 'combinatorics', 'graph theory', 'set theory', 'analysis', 'optimisation', 'game theory'], content_summary: 'A summary of the project.', difficulty_level: 'advanced' }, 'mock:model');
     expect(many.ai_generated_tags).toHaveLength(10);
     expect(() => validateMetadata({ ai_generated_tags: ['a', 'b', 'c'], content_summary: '   ', difficulty_level: 'advanced' }, 'mock:model')).toThrow(/content_summary/);
+    // Placeholders hold a place, they name no topic: "topic 1", "tag-2", "unknown", "n/a".
+    expect(() => validateMetadata({ ai_generated_tags: ['topic 1', 'tag-2', 'unknown', 'n/a', 'python'], content_summary: 'A summary of the project.', difficulty_level: 'beginner' }, 'mock:model'))
+      .toThrow(/1 usable tag\(s\).*at least 3/);
   });
 });
 

@@ -136,6 +136,48 @@ describe('with a mock provider', () => {
     expect(sample(await metricsText(api), series)).toBe(failuresBefore + 1);
   });
 
+  let refusedProjects = 0;
+  it.each([
+    {
+      what: 'an error the project\'s own words do not excuse',
+      goal: 'Learn Python error handling: try, except and raising exceptions.',
+      answer: { ai_generated_tags: ['python', 'exceptions', 'error-handling'], content_summary: 'Error: the upstream model is overloaded, please try again later.' },
+      field: 'content_summary',
+    },
+    {
+      what: 'a refusal beginning as the project does',
+      goal: 'I am unable to keep up in my calculus class, so this project drills limits and derivatives.',
+      answer: { ai_generated_tags: ['calculus', 'limits', 'derivatives'], content_summary: 'I am unable to access the project description right now; please provide the project details.' },
+      field: 'content_summary',
+    },
+    {
+      what: 'a failure\'s report as the whole summary',
+      goal: undefined,
+      answer: { ai_generated_tags: ['machine-learning', 'python', 'neural-networks'], content_summary: 'The request failed with status code 500: internal server error.' },
+      field: 'content_summary',
+    },
+    {
+      what: 'placeholders',
+      goal: undefined,
+      answer: { ai_generated_tags: ['tag1', 'tag2', 'tag3'], content_summary: 'No summary available.' },
+      field: 'content_summary',
+    },
+    {
+      what: 'placeholder tags with a summary saying it is not available',
+      goal: undefined,
+      answer: { ai_generated_tags: ['unknown', 'n-a', 'none', 'placeholder'], content_summary: 'Summary not available for this project.' },
+      field: 'content_summary',
+    },
+  ])('refuses $what, storing nothing', async ({ goal, answer, field }) => {
+    mock.behaviour = { delayMs: 0, failWithStatus: null, answer: { ...answer, difficulty_level: 'beginner' } };
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: `Refused answer ${(refusedProjects += 1)}`, ...(goal ? { goal_description: goal } : {}) } })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    const task = await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000);
+    expect(task.status).toBe('failed');
+    expect(task.error).toMatchObject({ code: 'permanent_failure', details: { error_type: 'invalid_output', field } });
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.ai_generated_tags).toBeNull();
+  });
+
   it('stores tags such as error-handling, and a summary repeating failure phrases the project itself says', async () => {
     const body = {
       ...neuralNetworksBody, name: 'Resilient HTTP clients', files: [],

@@ -41,6 +41,11 @@ export interface MetadataChecks {
   projectText?: string | null;
 }
 
+/** A tag that holds a place instead of naming a topic (after normalising to kebab-case). */
+const placeholderTag = /^(?:(?:tag|keyword|topic|label)-?\d*|placeholder|unknown|none|null|undefined|n-a|na|tbd|todo|misc|other|example-tag)$/;
+/** A summary that holds a place instead of saying what the project covers. */
+const placeholderSummary = /^\W*(?:lorem ipsum|n\/?a|none|null|undefined|tbd|todo|placeholder|summary|description)\W*$/i;
+
 /**
  * Throws InvalidMetadataError (not retryable, as any answer this pipeline refuses) naming what
  * is wrong and who answered.
@@ -52,17 +57,24 @@ export function validateMetadata(answer: { ai_generated_tags: string[]; content_
     const source = checks.projectText ?? '';
     // Tags as written and as kebab-case ("sorry-i-cannot-help" reads as "sorry i cannot help"):
     // a phrase, never a topic word ("error-handling" is a topic, a tag that is only "Error" is not).
-    // A failure's report alone ("status code 404", "the call failed", "service unavailable") is
-    // no refusal: a technical project is rightly summarised in those words, and a refusal here is
-    // for good. A model's failure answer apologises, talks about itself or opens with "Error".
-    const talk = [{ field: 'content_summary', text: summary }, ...answer.ai_generated_tags.map((tag, index) => ({ field: `ai_generated_tags.${index}`, text: tag.replace(/[-_]+/g, ' ') }))]
-      .map(({ field, text }) => ({ field, phrase: modelTalkIn(text, { source, failureReports: false }) }))
+    // A failure's report inside the text ("retries when the call failed with status 503") is no
+    // refusal: a technical project is rightly summarised in those words, and a refusal here is for
+    // good. One that opens it ("The request failed with status code 500.", "No summary
+    // available.") is the answer being a failure, as is one that apologises or talks about itself.
+    // A tag is all opening: "service-unavailable" names a topic of an API course, so tags are held
+    // to the phrases of a model talking about itself only.
+    const talk = [{ field: 'content_summary', text: summary, failureReports: 'opening' as const }, ...answer.ai_generated_tags.map((tag, index) => ({ field: `ai_generated_tags.${index}`, text: tag.replace(/[-_]+/g, ' '), failureReports: false }))]
+      .map(({ field, text, failureReports }) => ({ field, phrase: modelTalkIn(text, { source, failureReports }) }))
       .find(({ phrase }) => phrase !== undefined);
     if (talk) {
       throw new InvalidMetadataError(`${modelUsed} answered with text about itself or a failure instead of metadata: ${talk.field} reads ${JSON.stringify(talk.phrase)} (summary ${JSON.stringify(summary.slice(0, 200))}, tags ${JSON.stringify(answer.ai_generated_tags)}). Nothing was stored.`, { model_used: modelUsed, field: talk.field, model_talk: talk.phrase });
     }
   }
-  const tags = normaliseTags(answer.ai_generated_tags);
+  // Placeholders are no tags: "tag1", "unknown", "n-a" say the model had nothing to say.
+  const tags = normaliseTags(answer.ai_generated_tags).filter((tag) => !placeholderTag.test(tag));
+  if (placeholderSummary.test(summary)) {
+    throw new InvalidMetadataError(`${modelUsed} returned a placeholder for content_summary (${JSON.stringify(summary)}). Nothing was stored.`, { model_used: modelUsed, field: 'content_summary' });
+  }
   if (tags.length < required) {
     throw new InvalidMetadataError(`${modelUsed} returned ${tags.length} usable tag(s) after normalising and de-duplicating ${JSON.stringify(answer.ai_generated_tags)}; at least ${required} are required. Nothing was stored.`, { model_used: modelUsed, tags: answer.ai_generated_tags });
   }
