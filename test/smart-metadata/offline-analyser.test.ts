@@ -265,3 +265,34 @@ describe('text primitives', () => {
   });
 });
 
+
+describe('text as written by people and editors', () => {
+  const offlineTags = (goal: string, name = 'Project'): { tags: string[]; summary: string } => {
+    const { answer } = analyseOffline(buildProjectText(projectFixture({ name, goal_description: goal, study_frequency: null, files: [] })));
+    return { tags: answer.ai_generated_tags, summary: answer.content_summary };
+  };
+
+  it('keeps words whole in scripts with combining marks, and leaves their function words out', () => {
+    const { tags } = offlineTags('हिन्दी व्याकरण सीखना: संज्ञा, सर्वनाम, क्रिया और विशेषण के नियम समझना और अभ्यास करना।', 'हिन्दी व्याकरण');
+    // Before, vowel signs and viramas split words: करण, यम-समझन, सर-वन, और, खन.
+    expect(tags).toEqual(expect.arrayContaining(['हिन्दी-व्याकरण', 'संज्ञा', 'सर्वनाम']));
+    expect(tags.some((tag) => tag.split('-').includes('और'))).toBe(false);
+  });
+
+  it('reads an accent typed apart from its letter (NFD) as the same word', () => {
+    const { tags } = offlineTags('Éducation musicale: théorie, solfège et harmonie pour débutants. Le solfège et la théorie musicale.'.normalize('NFD'), 'Éducation musicale'.normalize('NFD'));
+    // Before: orie, ducation-musicale, et-le-solfe.
+    expect(tags).toEqual(expect.arrayContaining(['éducation-musicale', 'solfège', 'théorie']));
+    expect(tags.every((tag) => tag === tag.normalize('NFC'))).toBe(true);
+    expect(tags.some((tag) => /(?:^|-)(?:et|le|la|pour)(?:-|$)/.test(tag))).toBe(false);
+  });
+
+  it('reads the text of a field an editor wrote as markup, not its tags and entities', () => {
+    const { tags, summary } = offlineTags('<p>Learn <b>HTML</b> and CSS&nbsp;&amp; JavaScript.</p><div class="foo">DOM manipulation with JavaScript <script>alert(1)</script></div>', 'Web basics');
+    expect(tags).toEqual(expect.arrayContaining(['html', 'javascript', 'dom-manipulation']));
+    expect(tags.filter((tag) => tag.split('-').some((part) => ['p', 'b', 'div', 'class', 'foo', 'amp', 'nbsp', 'script', 'alert'].includes(part)))).toEqual([]);
+    expect(summary).not.toMatch(/[<>]|&amp;/);
+    // Text with angle brackets that is no markup stays as written.
+    expect(buildProjectText(projectFixture({ name: 'Inequalities', goal_description: 'Solve x<y and y>z for integers.', files: [] })).text).toContain('x<y and y>z');
+  });
+});

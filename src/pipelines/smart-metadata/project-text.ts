@@ -27,7 +27,33 @@ export interface ProjectText {
   sections: ProjectTextSection[];
 }
 
-const collapse = (value: string): string => value.replace(/\s+/g, ' ').trim();
+/**
+ * Markup a rich-text editor leaves in a field, told apart from text by a closing tag or a common
+ * element's opening tag, so that "x<y and y>z" stays as written.
+ */
+const looksLikeMarkup = /<\/[a-z][a-z0-9]*\s*>|<(?:br|p|div|li|ul|ol|span|b|i|u|strong|em|a|h[1-6])\b[^>]*>/i;
+const namedEntities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+/**
+ * The text a person reads in a field: NFKC (an accent typed apart from its letter, a full-width
+ * letter, read as the same word), markup reduced to its text, whitespace collapsed. Tags and
+ * entities are no words of the project: stored, they became tags such as `div-class` and `amp`.
+ */
+function visibleText(value: string): string {
+  let text = value.normalize('NFKC');
+  if (looksLikeMarkup.test(text)) {
+    text = text
+      .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+      .replace(/<\/?[a-z][^>]*>/gi, ' ')
+      .replace(/&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|([a-z]+));/gi, (entity: string, decimal?: string, hex?: string, name?: string) => {
+        const code = decimal !== undefined ? Number(decimal) : hex !== undefined ? Number.parseInt(hex, 16) : undefined;
+        if (code !== undefined) return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : ' ';
+        return namedEntities[name!.toLowerCase()] ?? entity;
+      });
+  }
+  return text.replace(/\s+/g, ' ').trim();
+}
+const collapse = visibleText;
 
 export function buildProjectText(project: Pick<Project, 'name' | 'project_type' | 'course_name' | 'course_code' | 'teacher' | 'goal_description' | 'study_frequency' | 'files' | 'important_dates'>): ProjectText {
   const candidates: ProjectTextSection[] = [

@@ -4,7 +4,29 @@
  * plural folding, and a syllable estimate for readability.
  */
 
-/** English function words: never a tag, never counted as content. */
+/**
+ * Function words of the languages study projects are most often written in besides English
+ * (French, Spanish, German, Italian, Portuguese, Russian, Hindi): without them "le-solfège-et"
+ * and "और-अभ्यास-करना" were tags. Words that are also English content words (German "die",
+ * "war", "hat"; Spanish "son", "sin"; Italian "come") are left out.
+ */
+const otherLanguagesFunctionWords = `
+  le la les un une des du de d l et ou mais donc car ni que qui quoi dont où ce cet cette ces sa ses leur leurs mon ma mes ton ta tes notre nos
+  votre vos en dans par pour sur sous avec sans vers chez entre est sont être avoir ai avons avez ont été je tu il elle nous vous ils elles au aux
+  plus moins très tout tous toute toutes aussi pas ne se y
+  el los las unos unas del al y o pero quien cual como por para con sobre hasta desde es ser estar está están fue yo él ella nosotros ellos ellas
+  su sus mi mis tus lo le se muy más menos también sí
+  der das den dem des ein eine einer eines einem einen und oder aber dass mit von zu zum zur im auf aus bei für über unter ist sind sein haben
+  habe ich du er sie es wir ihr nicht auch sehr mehr wie als
+  il lo gli di della dei delle e ma che chi tra fra è sono essere avere ho ha io lui lei noi voi loro non anche molto più
+  os um uma do da dos das em no na nos nas sem são eu ele nós eles seu sua não muito mais
+  и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от меня еще нет о из ему когда даже
+  ли если уже или ни быть был до вас там потом себя ей может они тут где есть надо ней для мы тебя их чем была сам без чего раз тоже себе под
+  будет тогда кто этот того потому этого какой здесь этом один мой тем чтобы при об хочу хочется
+  का के की को में से पर और या है हैं था थे थी हो होना करना कर किया एक यह वह ये वे इस उस इन उन भी तो ही ने लिए तक जो कि अपने अपना अपनी
+  साथ द्वारा`;
+
+/** Function words: never a tag, never counted as content. English, then otherLanguagesFunctionWords. */
 export const stopWords = new Set(`a about above across after afterwards again against all almost alone along already also although always am among
   an and another any anyhow anyone anything anyway anywhere are around as at back be became because become becomes been before beforehand behind
   being below beside besides between beyond both but by can cannot could did do does doing done down due during each eg e.g either else elsewhere
@@ -18,7 +40,8 @@ export const stopWords = new Set(`a about above across after afterwards again ag
   under until up upon us very via was we well were what whatever when whenever where whereas wherever whether which while who whoever whole whom
   whose why will with within without would yet you your yours yourself yourselves want wants wanted need needs needed able also i'm i've i'll
   i'd you're it's don't can't won't doesn't isn't aren't we're they're that's there's let's way ways lot lots new good great best better really
-  try trying tried include includes including includes based around mainly especially particularly specifically actually simply`.split(/\s+/).filter(Boolean));
+  try trying tried include includes including includes based around mainly especially particularly specifically actually simply
+  ${otherLanguagesFunctionWords}`.split(/\s+/).filter(Boolean));
 
 /**
  * Words nearly every study project uses. They stay tokens (so "machine learning" and "exam
@@ -73,8 +96,10 @@ export function foldPlural(word: string): string {
 }
 
 // Words with inner dots or dashes stay whole (node.js, scikit-learn, object-oriented), and so do
-// C++ and C#.
-const wordPattern = /[\p{L}\p{N}][\p{L}\p{N}]*(?:[-.'’][\p{L}\p{N}]+)*(?:\+\+|#)?/gu;
+// C++ and C#. Combining marks belong to their word: Devanagari's vowel signs and viramas, Thai's
+// vowels and tones, an accent written apart from its letter (the text is NFKC by then, but a
+// script's marks have no precomposed form).
+const wordPattern = /[\p{L}\p{N}][\p{L}\p{M}\p{N}]*(?:[-.'’][\p{L}\p{N}][\p{L}\p{M}\p{N}]*)*(?:\+\+|#)?/gu;
 
 /**
  * Clauses of tokens: a phrase never spans punctuation, so "Python, NumPy" is not a phrase.
