@@ -91,12 +91,15 @@ describe('generate_metadata', () => {
     const foreign = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`, { key: api.keyB });
     expect(foreign.status).toBe(404);
     // The generic task API too: no task that would fail and count as a failed generation.
-    for (const [key, projectId] of [[api.keyA, '7d4ac4a5-2f3c-4a51-9f70-8c1d6b4f0e11'], [api.keyB, project.id]] as const) {
-      const submitted = await api.request('POST', '/api/v1/tasks/submit', { key, body: { task_type: 'generate_project_meta', task_data: { project_id: projectId } } });
-      expect(submitted.status).toBe(404);
-      expect(submitted.body.error.code).toBe('not_found');
+    // Nor a follow-up, which only ended skipped later.
+    for (const taskType of ['generate_project_meta', 'follow_up_project_meta']) {
+      for (const [key, projectId] of [[api.keyA, '7d4ac4a5-2f3c-4a51-9f70-8c1d6b4f0e11'], [api.keyB, project.id]] as const) {
+        const submitted = await api.request('POST', '/api/v1/tasks/submit', { key, body: { task_type: taskType, task_data: { project_id: projectId } } });
+        expect(submitted.status, taskType).toBe(404);
+        expect(submitted.body.error.code).toBe('not_found');
+      }
     }
-    expect((await api.engine.listTasks({ tenant: 'beta', taskType: 'generate_project_meta', limit: 10 })).tasks).toHaveLength(0);
+    expect((await api.engine.listTasks({ tenant: 'beta', limit: 10 })).tasks).toHaveLength(0);
   });
 
   it('the offline analyser stores a Russian project\'s tags in Russian, and a project with only a name gets its kind as its one tag', async () => {

@@ -178,6 +178,23 @@ describe('with a mock provider', () => {
     expect((await api.request('GET', `/api/projects/${project.id}`)).body.ai_generated_tags).toBeNull();
   });
 
+  it('reads a difficulty written in capitals, and treats a summary of spaces as too short (repaired and retried, not refused for good)', async () => {
+    mock.behaviour = { delayMs: 0, failWithStatus: null, answer: { ...mockAnswer, difficulty_level: 'Advanced' } };
+    const project = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Capitals' } })).body;
+    const started = await api.request('POST', `/api/projects/${project.id}/generate_metadata/`);
+    expect((await waitForStatus(api.engine, started.body.task_id, ['completed', 'failed'], 30_000)).status).toBe('completed');
+    expect((await api.request('GET', `/api/projects/${project.id}`)).body.difficulty_level).toBe('advanced');
+
+    mock.behaviour = { delayMs: 0, failWithStatus: null, answer: { ...mockAnswer, content_summary: '           .' } };
+    const blank = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Blank summary' } })).body;
+    const blankTask = await waitForStatus(api.engine, (await api.request('POST', `/api/projects/${blank.id}/generate_metadata/`)).body.task_id, ['completed', 'failed', 'retrying'], 30_000);
+    // The schema's refusal, as for an empty summary: the gateway asked for a repair first.
+    const calls = await api.db.pool.query<{ error_code: string | null }>('SELECT error_code FROM llm_calls WHERE task_id = $1 ORDER BY id', [blankTask.id]);
+    expect(calls.rows.slice(0, 2).map((row) => row.error_code)).toEqual(['llm_invalid_output', 'llm_invalid_output']);
+    expect(blankTask.error).not.toMatchObject({ code: 'permanent_failure' });
+    await api.engine.cancel(blankTask.id, { tenant: 'alpha' });
+  });
+
   it('stores tags such as error-handling, and a summary repeating failure phrases the project itself says', async () => {
     const body = {
       ...neuralNetworksBody, name: 'Resilient HTTP clients', files: [],
@@ -528,7 +545,7 @@ describe('ENABLE_STI=false', () => {
     expect(response.body.error).toMatchObject({ code: 'metadata_generation_disabled', message: 'AI metadata generation is disabled (ENABLE_STI=false).' });
     expect((await api.engine.listTasks({ tenant: 'alpha', taskType: 'generate_project_meta', limit: 10 })).tasks).toHaveLength(0);
     // The generic task API cannot go around the switch either: refused the same way, nothing queued.
-    for (const [taskType, taskData] of [['generate_project_meta', { project_id: project.id }], ['generate_missing_metadata', {}]] as const) {
+    for (const [taskType, taskData] of [['generate_project_meta', { project_id: project.id }], ['follow_up_project_meta', { project_id: project.id }], ['generate_missing_metadata', {}]] as const) {
       const submitted = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: taskType, task_data: taskData } });
       expect(submitted.status).toBe(400);
       expect(submitted.body.error).toMatchObject({ code: 'metadata_generation_disabled' });

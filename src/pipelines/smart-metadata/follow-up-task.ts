@@ -25,6 +25,7 @@
 import { defineTask, type TaskContext } from '../../kit/index.ts';
 import { NotFoundError, PermanentError } from '../../errors.ts';
 import type { MetadataServices } from './analyse.ts';
+import { admitProjectGeneration } from './generate-task.ts';
 import { activeGenerationOf, generationDisabledMessage } from './project-service.ts';
 import { projectContentChangedAt } from './projects-store.ts';
 import { followUpProjectMetaInput, generateProjectMetaType, type FollowUpProjectMetaInput, type GenerateProjectMetaInput } from './schemas.ts';
@@ -62,6 +63,9 @@ export function createFollowUpTask(services: MetadataServices) {
   return defineTask({
     ...followUpProjectMetaSummary,
     input: followUpProjectMetaInput,
+    // As a generation is: a follow-up the engine accepted for another tenant's project, or with
+    // generation off, only failed or ended skipped later.
+    admit: admitProjectGeneration(config),
     async run(context: TaskContext<FollowUpProjectMetaInput>): Promise<FollowUpProjectMetaResult> {
       const { input, tenant } = context;
       const projectId = input.project_id;

@@ -28,7 +28,7 @@
  * (meta-store.ts), so the follow-up of a generation that did read the edit (one made during its
  * debounce) costs no model call.
  */
-import { abortReason, attemptEnding, defineTask, withTransaction, type TaskContext } from '../../kit/index.ts';
+import { abortReason, attemptEnding, defineTask, withTransaction, type Queryable, type TaskContext } from '../../kit/index.ts';
 import { NotFoundError, PermanentError, serializeError } from '../../errors.ts';
 import { analyseProject, errorTypeOf, metadataModelLabel, type AnalysisResult, type MetadataServices } from './analyse.ts';
 import { claimLeaseMs, claimProject, releaseProjectClaim } from './claim-store.ts';
@@ -82,6 +82,18 @@ export function generationHardTimeoutMs(config: MetadataServices['config']): num
 const maxAttempts = 3;
 /** How long a generation waits for a back-fill's claim on its project before it looks again. */
 const claimWaitMs = 2000;
+
+/**
+ * A metadata task's `admit` (generate_project_meta, follow_up_project_meta): refused at submit (the
+ * generic task API, the CLI) while generation is off, and for a project the tenant does not have:
+ * 400 and 404 rather than a task that fails and counts as a failed generation.
+ */
+export function admitProjectGeneration(config: MetadataServices['config']) {
+  return async ({ tenant, input, database }: { tenant: string; input: { project_id: string }; database: Queryable }): Promise<void> => {
+    if (!config.enableSti) throw new GenerationDisabledError();
+    if (!(await projectExists(database, tenant, input.project_id))) throw new NotFoundError('Project', input.project_id);
+  };
+}
 
 export function createGenerateProjectMetaTask(services: MetadataServices, options: GenerateTaskOptions = {}) {
   const { pool, logger, config } = services;
@@ -195,12 +207,7 @@ export function createGenerateProjectMetaTask(services: MetadataServices, option
     hardTimeoutMs: options.hardTimeoutMs ?? generationHardTimeoutMs(config),
     concurrency: { key: (input: GenerateProjectMetaInput) => input.project_id, onConflict: 'reject' },
     projectId: (input: GenerateProjectMetaInput) => input.project_id,
-    // Refused at submit (the generic task API, the CLI) while generation is off, and for a project
-    // the tenant does not have: 404 rather than a task that fails and counts as a failed generation.
-    async admit({ tenant, input, database }) {
-      if (!config.enableSti) throw new GenerationDisabledError();
-      if (!(await projectExists(database, tenant, input.project_id))) throw new NotFoundError('Project', input.project_id);
-    },
+    admit: admitProjectGeneration(config),
     async run(context: TaskContext<GenerateProjectMetaInput>): Promise<GenerateProjectMetaResult> {
       const { input } = context;
       // Switched off after this task was queued.

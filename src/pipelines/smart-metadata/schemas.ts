@@ -123,8 +123,10 @@ export type AiMetadataValue = z.infer<typeof aiMetadataValue>;
 export const metadataAnswer = z.object({
   ai_generated_tags: z.array(z.string().min(1).max(80)).min(1).max(20)
     .describe('3 to 10 short topic tags, lower-case kebab-case (e.g. "machine-learning", "python").'),
-  content_summary: z.string().min(10).max(1000).describe('Two or three sentences on what the project covers.'),
-  difficulty_level: z.enum(difficultyLevels).describe('How demanding the material is for a learner.'),
+  // Trimmed first: "           ." is as short as "" (it passed, then failed for good, unrepaired).
+  content_summary: z.string().trim().min(10).max(1000).describe('Two or three sentences on what the project covers.'),
+  // Read in any case: "Advanced" failed every attempt, where tags are normalised leniently.
+  difficulty_level: z.preprocess((value) => (typeof value === 'string' ? value.trim().toLowerCase() : value), z.enum(difficultyLevels)).describe('How demanding the material is for a learner.'),
 });
 export type MetadataAnswer = z.infer<typeof metadataAnswer>;
 

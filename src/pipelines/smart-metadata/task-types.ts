@@ -13,7 +13,7 @@ export const cleanupOldMetadataType = 'cleanup_old_metadata';
 export const generateProjectMetaSummary: TaskTypeSummary = {
   type: generateProjectMetaType,
   queue: 'ai_jobs',
-  description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags, a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
+  description: 'Generates a project\'s AI metadata (seed 003): 3-10 tags (fewer from the offline analyser for a project with little text), a content summary and a difficulty level, from one structured LLM call (or the offline extractive analyser without a provider key), stored as project_meta key ai_generated_metadata.',
 };
 
 export const followUpProjectMetaSummary: TaskTypeSummary = {
