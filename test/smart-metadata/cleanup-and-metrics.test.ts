@@ -122,6 +122,17 @@ describe('metrics from a separate worker process', () => {
     for (const bound of ['10', '50', '100', '200', '500', '1000']) expect(after.has(`project_meta_summary_length_chars_bucket{le="${bound}"}`)).toBe(true);
     expect(after.get('project_meta_summary_length_chars_count')).toBe(3);
 
+    // A generation waiting out an edit's debounce holds no slot, and is still work to do: before,
+    // the queue showed 0 while it waited.
+    const edited = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Just edited' } })).body.id as string;
+    const debounced = await api.request('POST', '/api/v1/tasks/submit', { body: { task_type: 'generate_project_meta', task_data: { project_id: edited, trigger: 'content_change' } } });
+    expect(debounced.status).toBe(202);
+    await waitForStatus(api.engine, debounced.body.task_id, ['waiting'], 30_000);
+    const debouncing = await scrape();
+    expect(debouncing.get('project_meta_generation_queue_size')).toBe(1);
+    expect(debouncing.get('project_meta_generation_in_progress')).toBe(0);
+    await api.engine.cancel(debounced.body.task_id);
+
     // The worker dies: the gauges come from the database, so nothing is left "in progress".
     child.process.kill('SIGKILL');
     await child.exited;

@@ -103,7 +103,9 @@ async function readSnapshot(): Promise<Snapshot | undefined> {
       generated: generated.rows,
       failures: failures.rows,
       inProgress: running,
-      queueSize: running + tasks.queued + tasks.retrying,
+      // Waiting too: a generation sleeping out an edit's debounce, a back-fill paused for the
+      // provider's rate, holds no slot but is work still to do.
+      queueSize: running + tasks.queued + tasks.retrying + tasks.waiting,
       histograms: { duration: histogramOf('duration'), content: histogramOf('content'), tags: histogramOf('tags'), summary: histogramOf('summary') },
     };
   } catch {
