@@ -105,5 +105,12 @@ it('shows the newest hundred projects and loads older ones on request', async ()
   await page.locator(`[data-project-id="${projectId}"]`).waitFor();
   expect(await cards.count()).toBe(101);
   expect(await page.locator('[data-testid="load-more-projects"]').count()).toBe(0);
+  // A newer project arrives while older ones are shown: the list refreshes as a whole. Before, the
+  // first page refreshed alone and "Course 0", pushed off it, was in neither list.
+  const course0 = await page.locator('[data-project-id]', { hasText: 'Course 0' }).first().getAttribute('data-project-id');
+  expect((await server.api('/api/projects', { method: 'POST', body: { ...neuralNetworksBody, name: 'Course 100' } })).status).toBe(201);
+  await expect.poll(() => cards.count(), { timeout: 20_000 }).toBe(102);
+  expect(await page.locator(`[data-project-id="${course0}"]`).count()).toBe(1);
+  expect(await page.locator(`[data-project-id="${projectId}"]`).count()).toBe(1);
   expect(browser.problems).toEqual([]);
 }, 60_000);

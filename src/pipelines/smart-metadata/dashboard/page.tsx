@@ -4,7 +4,7 @@
  * tenant's SHOW_AI_META and regenerate-on-change settings, and a panel of the nightly back-fill
  * runs. Everything comes from the pipeline's routes and the core task API.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, query, request } from '@dashboard/api/client.ts';
 import type { Task, TaskPage } from '@dashboard/api/types.ts';
 import { Link } from '@dashboard/components/link.tsx';
@@ -183,24 +183,36 @@ function NightlyRuns() {
 
 /** Projects a page of the list shows at first and loads at a time. */
 const projectsPerPage = 100;
+/** The most `GET /api/projects` answers at once. */
+const maxProjectsPerRequest = 200;
 
 export function ProjectsPage() {
-  const projects = useLoader((signal) => request<{ projects: ProjectRow[]; next_cursor: string | null }>(`/api/projects?limit=${projectsPerPage}`, { signal }), 'projects', 10_000);
-  // Older projects loaded on request, after the first page (which refreshes on its own).
-  const [older, setOlder] = useState<{ projects: ProjectRow[]; cursor: string | null } | null>(null);
-  const [loadError, setLoadError] = useState<unknown>(null);
-  const cursor = older ? older.cursor : projects.data?.next_cursor ?? null;
-  const loadMore = async (): Promise<void> => {
-    if (!cursor) return;
-    try {
-      const page = await request<{ projects: ProjectRow[]; next_cursor: string | null }>(`/api/projects?limit=${projectsPerPage}&cursor=${encodeURIComponent(cursor)}`);
-      setOlder((current) => ({ projects: [...(current?.projects ?? []), ...page.projects], cursor: page.next_cursor }));
-    } catch (error) {
-      setLoadError(error);
+  // How many of the newest projects are shown: every refresh (and a card's regeneration) reads all
+  // of them again, from the newest. Kept as pages read from their old cursors, older pages went
+  // stale, and a project pushed off the first page by newer ones was in neither list.
+  const [wanted, setWanted] = useState(projectsPerPage);
+  const projects = useLoader(async (signal) => {
+    const read: ProjectRow[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { projects: ProjectRow[]; next_cursor: string | null } = await request(`/api/projects${query({ limit: Math.min(maxProjectsPerRequest, wanted - read.length), cursor })}`, { signal });
+      read.push(...page.projects);
+      cursor = page.next_cursor;
+    } while (cursor !== null && read.length < wanted);
+    return { projects: read, next_cursor: cursor };
+  }, 'projects', 10_000);
+  const { reload } = projects;
+  const firstRender = useRef(true);
+  useEffect(() => {
+    // The first render loads already.
+    if (firstRender.current) {
+      firstRender.current = false;
+      return;
     }
-  };
-  const firstPage = projects.data?.projects ?? [];
-  const shown = [...firstPage, ...(older?.projects ?? []).filter((project) => !firstPage.some((first) => first.id === project.id))];
+    reload();
+  }, [wanted, reload]);
+  const cursor = projects.data?.next_cursor ?? null;
+  const shown = projects.data?.projects ?? [];
   const settings = useLoader((signal) => request<Settings>('/api/smart-metadata/settings', { signal }), 'metadata-settings');
   return (
     <div class="page">
@@ -208,7 +220,7 @@ export function ProjectsPage() {
         <h1>Projects</h1>
         <p class="muted">AI tags, summaries and difficulty levels of study projects.</p>
       </div>
-      <ErrorNotice error={projects.error ?? settings.error ?? (loadError as never)} />
+      <ErrorNotice error={projects.error ?? settings.error} />
       <div class="grid-2">
         <section class="panel" aria-labelledby="projects-title">
           <h2 id="projects-title">Projects</h2>
@@ -218,7 +230,7 @@ export function ProjectsPage() {
               <ProjectCard key={project.id} project={project} showTags={settings.data?.show_ai_meta ?? false} onChanged={projects.reload} />
             ))}
           </ul>
-          {cursor ? <p class="muted small">{shown.length} projects shown, newest first; older ones exist. <button class="button button-quiet" data-testid="load-more-projects" onClick={() => { void loadMore(); }}>Load {projectsPerPage} more</button></p> : null}
+          {cursor ? <p class="muted small">{shown.length} projects shown, newest first; older ones exist. <button class="button button-quiet" data-testid="load-more-projects" onClick={() => setWanted((count) => count + projectsPerPage)}>Load {projectsPerPage} more</button></p> : null}
         </section>
         <div>
           {settings.data ? <SettingsPanel settings={settings.data} onSaved={settings.reload} /> : null}
