@@ -15,6 +15,7 @@ import type { z } from 'zod';
 import { cachedPromise } from '../cached-promise.ts';
 import type { Config } from '../config.ts';
 import type { Pool } from '../db/pool.ts';
+import { salvageStructuredAnswer } from './json-salvage.ts';
 import { storableCopy } from '../db/storable.ts';
 import { ConfigError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -436,16 +437,24 @@ export function createLlmGateway(options: CreateLlmGatewayOptions): LlmGateway {
             { role: 'user', content: `Your previous answer did not match the required JSON schema: ${repair.message}\nAnswer again with only one JSON value that matches the schema exactly.` },
           ]
         : undefined;
-      const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, purpose, request.context), attempt }, async (abortSignal) =>
-        generateText({
-          model: await languageModel(target.id),
-          system: request.instructions,
-          ...(messages ? { messages } : { prompt: request.prompt }),
-          output: Output.object({ schema: outputSchema(sdk, request.schema) }),
-          maxRetries: 0,
-          abortSignal,
-        }),
-      );
+      const outcome = await withLimits(target, request.signal, timeoutMs, { ...baseRow(target, purpose, request.context), attempt }, async (abortSignal) => {
+        try {
+          const answer = await generateText({
+            model: await languageModel(target.id),
+            system: request.instructions,
+            ...(messages ? { messages } : { prompt: request.prompt }),
+            output: Output.object({ schema: outputSchema(sdk, request.schema) }),
+            maxRetries: 0,
+            abortSignal,
+          });
+          return { output: answer.output as T, text: answer.text, usage: answer.usage };
+        } catch (error) {
+          // A right answer in a code fence or a sentence: taken, rather than failed for its wrapping.
+          const salvaged = NoObjectGeneratedError.isInstance(error) && error.text !== undefined ? await salvageStructuredAnswer(error.text, request.schema) : undefined;
+          if (!salvaged) throw error;
+          return { output: salvaged.value, text: salvaged.json, usage: (error as InstanceType<typeof NoObjectGeneratedError>).usage };
+        }
+      });
       if (outcome.ok) {
         const usage = tokenUsage(outcome.value.usage);
         await record({ ...baseRow(target, purpose, request.context), ...usage, latencyMs: outcome.seconds * 1000, cacheHit: false, attempt, costUsd: prices.cost(target.provider, target.model, usage.inputTokens, usage.outputTokens) }, outcome.seconds, outcome.started);

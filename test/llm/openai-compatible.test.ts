@@ -119,6 +119,21 @@ describe('OpenAI-compatible provider over HTTP', () => {
     expect(messages[3]?.content).toContain('did not match the required JSON schema');
   });
 
+  it('takes a right answer wrapped in a code fence or a sentence at once, and nothing the schema refuses', async () => {
+    const answer = { items: [
+      { content: 'Record dialogue with a boom and a lavalier.', summary: 'Dialogue', context: 'Set' },
+      { content: 'Capture room tone for every location.', summary: 'Room tone', context: 'Set' },
+    ] };
+    server.script('chat', { kind: 'ok', content: `\`\`\`json\n${JSON.stringify(answer, null, 2)}\n\`\`\`` }, { kind: 'ok', content: `Here is the JSON you asked for: ${JSON.stringify(answer)} Let me know if you need more.` });
+    for (let call = 0; call < 2; call += 1) expect((await gateway().generateStructured(request)).object).toEqual(answer);
+    // No repair round: one request each.
+    expect(server.requests.filter((entry) => entry.endpoint === 'chat')).toHaveLength(2);
+    // A fenced value the schema refuses is still refused (repaired, then failed).
+    server.script('chat', { kind: 'ok', content: '```json\n{"items": []}\n```' }, { kind: 'ok', content: '```json\n{"items": []}\n```' });
+    const error = (await gateway().generateStructured(request).catch((caught: unknown) => caught)) as LlmError;
+    expect(error.code).toBe('llm_invalid_output');
+  });
+
   it('fails with llm_invalid_output when the answer stays off-schema', async () => {
     server.script('chat', { kind: 'invalid-object' }, { kind: 'invalid-object' });
     const error = (await gateway().generateStructured(request).catch((caught: unknown) => caught)) as LlmError;
