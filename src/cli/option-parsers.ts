@@ -1,10 +1,11 @@
 /**
- * Parsers of numeric command-line options, shared by every command: a value that is not a whole
+ * Parsers of command-line options, shared by every command: a value that is not a whole
  * number in range is refused by commander with the option's name ("option '--limit <n>' argument
  * 'abc' is invalid. must be an integer from 1 to 1000"), before anything runs. A bare
  * `Number.parseInt` let `NaN` or a negative number reach SQL, which answered with its own errors.
  */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import { tenantNamePattern } from '../api/keys.ts';
 import { unstorablePart } from '../db/storable.ts';
 
 /** A whole number from `minimum` to `maximum`, written as one (no `12abc`, no `1e3`). */
@@ -38,4 +39,16 @@ export function jsonOption(option: string): (value: string) => unknown {
     if (unstorable) throw new InvalidArgumentError(`${option}: ${unstorable.path}: ${unstorable.message}`);
     return parsed;
   };
+}
+
+/**
+ * `--tenant <name>` (default `default`), refused unless it is a name a tenant can have (the rule
+ * `keys create` applies): a task written for "bad name!" belonged to a tenant no API key can ever
+ * act for, so nothing in the API or the dashboard would see it.
+ */
+export function tenantOption(description = 'tenant'): Option {
+  return new Option('--tenant <name>', description).default('default').argParser((value: string) => {
+    if (!tenantNamePattern.test(value)) throw new InvalidArgumentError('must be 1-63 letters, digits, \'_\', \'.\' or \'-\', starting with a letter or digit');
+    return value;
+  });
 }

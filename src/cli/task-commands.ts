@@ -6,8 +6,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { taskStatuses, type TaskRecord, type TaskStatus } from '../engine/task-store.ts';
 import { inputWithProjectId } from '../engine/project-input.ts';
 import { UnknownTaskTypeError, ValidationError } from '../errors.ts';
-import { taskView } from '../api/schemas.ts';
-import { integerOption, jsonOption } from './option-parsers.ts';
+import { submitBody, taskView } from '../api/schemas.ts';
+import { integerOption, jsonOption, tenantOption } from './option-parsers.ts';
 import { createProgressDisplay, isTerminalEvent } from './progress-display.ts';
 import type { Runtime, TaskReader } from './runtime.ts';
 
@@ -66,9 +66,13 @@ export function taskCommands(runtime: Runtime): Command[] {
     .argument('<type>', 'task type (see `taskloom types`)')
     .option('--data <json>', 'task input as JSON', jsonOption('--data'), {})
     .option('--project <id>', 'project id')
-    .option('--idempotency-key <key>', 'submitting the same key again returns the same task')
+    .option('--idempotency-key <key>', 'submitting the same key again returns the same task (1-200 characters)', (value: string) => {
+      // The API's rule: a longer key reached the database's index and came back as internal_error.
+      if (!submitBody.shape.idempotency_key.safeParse(value).success) throw new InvalidArgumentError('must be 1 to 200 characters, as the API\'s idempotency_key');
+      return value;
+    })
     .option('--priority <n>', 'priority from -100 to 100 (higher runs first)', integerOption(-100, 100))
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--wait', 'follow the task until it completes, fails or is cancelled')
     .action(async (type: string, options: { data: unknown; project?: string; idempotencyKey?: string; priority?: number; tenant: string; wait?: boolean }) => {
       const { engine } = await runtime.openEngine();
@@ -115,7 +119,7 @@ export function taskCommands(runtime: Runtime): Command[] {
     .option('--status <status>', `filter by status (${taskStatuses.join(', ')})`, parseStatus)
     .option('--type <type>', 'filter by task type')
     .option('--project <id>', 'filter by project')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--limit <n>', 'how many (1-200)', integerOption(1, 200), 20)
     .option('--cursor <cursor>', 'the next page: a previous page\'s next_cursor')
     .option('--json', 'print JSON instead of a table, as GET /api/v1/tasks does: {tasks, next_cursor}')

@@ -7,7 +7,7 @@
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { WaitpointRecord, WaitpointStatus } from '../engine/index.ts';
-import { integerOption, jsonOption } from './option-parsers.ts';
+import { integerOption, jsonOption, tenantOption } from './option-parsers.ts';
 import type { Runtime } from './runtime.ts';
 
 const statuses: readonly WaitpointStatus[] = ['pending', 'completed', 'timed_out', 'cancelled'];
@@ -32,7 +32,7 @@ export function waitpointsCommand(runtime: Runtime): Command {
     .option('--status <status>', `one of ${statuses.join(', ')}`, parseStatus)
     .option('--task <id>', 'waitpoints of one task')
     .option('--project <id>', 'waitpoints of one project')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--limit <n>', 'at most this many (1-500)', integerOption(1, 500), 100)
     .option('--json', 'print JSON')
     .action(async (options: { status?: WaitpointStatus; task?: string; project?: string; tenant: string; limit: number; json?: boolean }) => {
@@ -46,7 +46,7 @@ export function waitpointsCommand(runtime: Runtime): Command {
     .argument('<id>', 'waitpoint id')
     .option('--payload <json>', 'the decision or data, as JSON (checked against the waitpoint\'s schema)', jsonOption('--payload'), null)
     .option('--as <name>', 'who decides (stored as completed_by)', `cli:${userInfo().username}`)
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (id: string, options: { payload: unknown; as: string; tenant: string }) => {
       const { engine } = await runtime.openEngine();
       const waitpoint = await engine.completeWaitpoint({ id, tenant: options.tenant, payload: options.payload, completedBy: options.as });

@@ -117,7 +117,18 @@ interface PreparedSubmit {
   exclusiveKey: string | null;
 }
 
+/**
+ * Longest idempotency key, in bytes: its index refuses entries past ~2,700 bytes, with an error
+ * that says nothing of the key. Room for a child's key (`child:<parent id>:<key>`) and a caller's
+ * own scheme; the HTTP API and the CLI allow 200 characters.
+ */
+const maxIdempotencyKeyBytes = 1000;
+
 function prepare(registry: TaskRegistry, request: SubmitRequest): PreparedSubmit {
+  const { idempotencyKey } = request;
+  if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || Buffer.byteLength(idempotencyKey) > maxIdempotencyKeyBytes)) {
+    throw new ValidationError(`An idempotency key must be 1 to ${maxIdempotencyKeyBytes} bytes long, got ${Buffer.byteLength(idempotencyKey)}.`, { issues: [{ path: 'idempotency_key', message: `must be 1 to ${maxIdempotencyKeyBytes} bytes` }] });
+  }
   const definition = registry.get(request.taskType);
   const input = validateInput(definition, request.input);
   const queue = queuePolicy(definition.queue);

@@ -114,7 +114,14 @@ it('explains bad input and bad configuration, writing nothing', async () => {
     expect(badModel.output()).not.toContain('model-resolver.ts');
   }
   // Numbers that are not numbers, or out of range, are refused by the option, before any SQL.
-  for (const [args, option] of [[['tasks', '--limit', 'abc'], '--limit'], [['tasks', '--limit', '-5'], '--limit'], [['submit', 'sleep', '--priority', '500'], '--priority'], [['watch', '00000000-0000-4000-8000-000000000000', '--after', 'x'], '--after']] as const) {
+  // So are a tenant no API key could act for (its tasks were written and never seen again) and an
+  // idempotency key the API refuses (one of 6,000 characters reached the index: internal_error).
+  for (const [args, option] of [
+    [['tasks', '--limit', 'abc'], '--limit'], [['tasks', '--limit', '-5'], '--limit'], [['submit', 'sleep', '--priority', '500'], '--priority'],
+    [['watch', '00000000-0000-4000-8000-000000000000', '--after', 'x'], '--after'],
+    [['submit', 'sleep', '--tenant', 'bad name!'], '--tenant'], [['tasks', '--tenant', ''], '--tenant'], [['gather', 'start', '--project', 'p', '--tenant', 'x/y'], '--tenant'],
+    [['submit', 'sleep', '--idempotency-key', 'k'.repeat(6000)], '--idempotency-key'], [['submit', 'sleep', '--idempotency-key', ''], '--idempotency-key'],
+  ] as const) {
     const refused = taskloom([...args]);
     expect(await refused.exited, args.join(' ')).toBe(1);
     expect(refused.output()).toContain(`option '${option} <`);

@@ -108,6 +108,11 @@ describe('task lifecycle', () => {
     expect(second.task.id).toBe(first.task.id);
     const other = await engine.submit({ taskType: 'sleep', input: { ms: 0 }, idempotencyKey: 'order-42', tenant: 'another-tenant' });
     expect(other.task.id).not.toBe(first.task.id);
+    // A key its index cannot hold (past ~2,700 bytes) is refused saying so, not as the index's error.
+    for (const idempotencyKey of ['', 'é'.repeat(600)]) {
+      const refused = await engine.submit({ taskType: 'sleep', input: { ms: 0 }, idempotencyKey }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'validation_failed', message: expect.stringContaining('An idempotency key must be 1 to 1000 bytes long') });
+    }
   });
 
   it('commits submits made together in one transaction, as a fan-out makes them', async () => {

@@ -17,7 +17,7 @@ import { listItems } from './items-store.ts';
 import { departmentsUpdate, gatherTaskType } from './schemas.ts';
 import { createPayloadClient } from '../../integrations/payload.ts';
 import { readOptionFile } from '../../cli/option-files.ts';
-import { positiveIntegerOption } from '../../cli/option-parsers.ts';
+import { positiveIntegerOption, tenantOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 import { unstorablePart } from '../../db/storable.ts';
@@ -102,7 +102,7 @@ export function gatherCommand(runtime: Runtime): Command {
     .option('--user <id>', 'user recorded as createdBy on the items')
     .option('--max-iterations <n>', 'iterations for the whole run', positiveIntegerOption, 50)
     .option('--no-evaluation', 'do not submit evaluate_department after each department')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--wait', 'follow the run until it ends; exit code 0 only when it completed')
     .action(async (options: { project: string; user?: string; maxIterations: number; evaluation: boolean; tenant: string; wait?: boolean }) => {
       const { engine } = await runtime.openEngine();
@@ -131,7 +131,7 @@ export function gatherCommand(runtime: Runtime): Command {
     .requiredOption('--project <id>', 'project id')
     .option('--department <slug>', 'only this department')
     .option('--limit <n>', 'items to show', positiveIntegerOption, 100)
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--json', 'one JSON object per line')
     .action(async (options: { project: string; department?: string; limit: number; tenant: string; json?: boolean }) => {
       const database = await runtime.openDatabase();
@@ -146,7 +146,7 @@ export function gatherCommand(runtime: Runtime): Command {
     .description('Show the departments a gather of the project uses; --set replaces the project\'s list')
     .requiredOption('--project <id>', 'project id')
     .option('--set <file>', 'JSON file: {"departments": [...]} or an array of departments')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (options: { project: string; set?: string; tenant: string }) => {
       const config = runtime.loadConfig();
       const database = await runtime.openDatabase();
@@ -175,7 +175,7 @@ export function gatherCommand(runtime: Runtime): Command {
     .description('List a project\'s department evaluations (newest first)')
     .requiredOption('--project <id>', 'project id')
     .option('--department <slug>', 'only this department')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (options: { project: string; department?: string; tenant: string }) => {
       const database = await runtime.openDatabase();
       const evaluations = await listEvaluations(database.pool, { tenant: options.tenant, projectId: options.project, limit: 100, ...(options.department ? { department: options.department } : {}) });

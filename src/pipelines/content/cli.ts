@@ -11,7 +11,7 @@
  */
 import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { integerOption } from '../../cli/option-parsers.ts';
+import { integerOption, tenantOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { ValidationError } from '../../errors.ts';
 import { describeIssues } from '../../kit/index.ts';
@@ -33,7 +33,6 @@ const write = (value: unknown): void => {
 
 export function contentCommand(runtime: Runtime): Command {
   const content = new Command('content').description('Content pipeline (seed 002): companies, runs from DNA to social posts, approvals');
-  const tenantOption = (): Option => new Option('--tenant <name>', 'tenant').default('default');
 
   const companies = content.command('companies').description('Companies whose content is generated');
   companies.command('list').description('The tenant\'s companies, one JSON line each').addOption(tenantOption()).action(async (options: { tenant: string }) => {

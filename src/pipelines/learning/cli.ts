@@ -11,7 +11,7 @@
  * lines otherwise) and exits 0 only when the job completed.
  */
 import { Command, Option } from 'commander';
-import { positiveIntegerOption } from '../../cli/option-parsers.ts';
+import { positiveIntegerOption, tenantOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 import { NotFoundError } from '../../errors.ts';
@@ -60,7 +60,7 @@ export function learningCommand(runtime: Runtime): Command {
   learning.command('start')
     .description('Start a learning job: quick learns the first few queued words, deep learns them all and deepens 5 entries')
     .addOption(new Option('--mode <mode>', 'quick or deep').choices(['quick', 'deep']).makeOptionMandatory())
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--wait', 'follow the job until it ends; exit code 0 only when it completed')
     .action((options: { mode: 'quick' | 'deep'; tenant: string; wait?: boolean }) =>
       startAndFollow(runtime, options, (starter) => startLearningJob(starter, options.tenant, { mode: options.mode })));
@@ -69,7 +69,7 @@ export function learningCommand(runtime: Runtime): Command {
     .description('Start a big learning job: rounds of words until the budget (TASKLOOM_LEARNING_BUDGET_SECONDS) runs out')
     .option('--budget <seconds>', 'wall-clock budget from the first start', positiveIntegerOption)
     .option('--words-per-round <n>', 'words one round asks for', positiveIntegerOption)
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--wait', 'follow the job until it ends; exit code 0 only when it completed')
     .action((options: { budget?: number; wordsPerRound?: number; tenant: string; wait?: boolean }) =>
       startAndFollow(runtime, options, (starter) => startBigLearningJob(starter, options.tenant, {
@@ -80,7 +80,7 @@ export function learningCommand(runtime: Runtime): Command {
   learning.command('status')
     .description('A learning job\'s document (status, progress, words learned, rounds, errors) as JSON')
     .argument('<job_id>')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (jobId: string, options: { tenant: string }) => {
       const { engine, database } = await runtime.openEngine();
       process.stdout.write(`${JSON.stringify(await readJobDocument(engine, database.pool, options.tenant, jobId), null, 2)}\n`);
@@ -92,7 +92,7 @@ export function learningCommand(runtime: Runtime): Command {
     .option('--search <text>', 'words containing this text')
     .option('--category <category>', 'a category (noun.animal) or part of speech (noun)')
     .option('--limit <n>', 'words to show', positiveIntegerOption, 50)
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--json', 'one JSON object per line')
     .action(async (word: string | undefined, options: { search?: string; category?: string; limit: number; tenant: string; json?: boolean }) => {
       const database = await runtime.openDatabase();

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import type { z } from 'zod';
 import { readOptionFile } from '../../cli/option-files.ts';
-import { integerOption, positiveIntegerOption } from '../../cli/option-parsers.ts';
+import { integerOption, positiveIntegerOption, tenantOption } from '../../cli/option-parsers.ts';
 import type { Runtime } from '../../cli/runtime.ts';
 import { warnWhenNoWorker } from '../../cli/worker-check.ts';
 import { unstorablePart } from '../../db/storable.ts';
@@ -122,7 +122,7 @@ export function projectsCommand(runtime: Runtime): Command {
     .option('--draft', 'create it as a draft')
     .option('--file <path>', 'a text file of the project (repeatable); its text is the file\'s extracted text', collect, [])
     .option('--date <title=YYYY-MM-DD>', 'an important date (repeatable)', collect, [])
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (options: CreateOptions) => {
       const project = parseProject(projectCreate, await createBody(options));
       const database = await runtime.openDatabase();
@@ -133,7 +133,7 @@ export function projectsCommand(runtime: Runtime): Command {
   projects.command('list')
     .description('List projects, newest first, with their tags')
     .option('--limit <n>', 'projects to show', positiveIntegerOption, 50)
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .option('--json', 'one JSON object per line')
     .action(async (options: { limit: number; tenant: string; json?: boolean }) => {
       const database = await runtime.openDatabase();
@@ -149,7 +149,7 @@ export function projectsCommand(runtime: Runtime): Command {
 
   projects.command('show <id>')
     .description('One project with all its meta keys and the flattened AI fields, as JSON')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (id: string, options: { tenant: string }) => {
       const database = await runtime.openDatabase();
       const service = createProjectService({ config: runtime.loadConfig(), pool: database.pool, logger: runtime.logger });
@@ -160,7 +160,7 @@ export function projectsCommand(runtime: Runtime): Command {
     .description('Generate a project\'s AI metadata (existing metadata needs --force); --wait follows the task')
     .option('--force', 'regenerate even when the project has metadata')
     .option('--wait', 'wait for the task; exit code 0 only when it completed')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (id: string, options: { force?: boolean; wait?: boolean; tenant: string }) => {
       const { engine, database } = await runtime.openEngine();
       const service = createProjectService({ config: runtime.loadConfig(), pool: database.pool, logger: runtime.logger, engine });
@@ -180,7 +180,7 @@ export function projectsCommand(runtime: Runtime): Command {
     .option('--all-tenants', 'every tenant\'s projects (operator tenant "default" only)')
     .option('--min-age-minutes <n>', 'only projects older than this', integerOption(0), 60)
     .option('--wait', 'wait for the run; exit code 0 only when it completed')
-    .option('--tenant <name>', 'tenant', 'default')
+    .addOption(tenantOption())
     .action(async (options: { allTenants?: boolean; minAgeMinutes: number; wait?: boolean; tenant: string }) => {
       const { engine } = await runtime.openEngine();
       const { task } = await engine.submit({ taskType: generateMissingMetadataType, tenant: options.tenant, input: { all_tenants: options.allTenants === true, min_age_minutes: options.minAgeMinutes } });
