@@ -5,6 +5,7 @@
  * other folders.
  */
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -179,10 +180,30 @@ export function dbCommand(runtime: Runtime): Command {
     .action(async (args: string[]) => {
       const database = await runtime.openDatabase({ migrate: 'if-needed' });
       const child = spawn('psql', [database.url, ...args], { stdio: 'inherit' });
-      const [code, error] = await Promise.race([once(child, 'exit').then(([exitCode]) => [exitCode as number, undefined] as const), once(child, 'error').then(([failure]) => [1, failure as NodeJS.ErrnoException] as const)]);
-      if (error) throw new ConfigError(`could not run psql (${error.code ?? error.message}); install the PostgreSQL client, or connect any client to ${database.url}`);
-      process.exitCode = code;
+      // Ctrl-C is psql's (it cancels the query and goes on); a SIGTERM is passed on.
+      runtime.childInForeground = true;
+      const passOn = (): void => {
+        child.kill('SIGTERM');
+      };
+      process.on('SIGTERM', passOn);
+      try {
+        const [code, error] = await Promise.race([
+          once(child, 'exit').then(([exitCode, signal]) => [exitCodeOf(exitCode as number | null, signal as NodeJS.Signals | null), undefined] as const),
+          once(child, 'error').then(([failure]) => [1, failure as NodeJS.ErrnoException] as const),
+        ]);
+        if (error) throw new ConfigError(`could not run psql (${error.code ?? error.message}); install the PostgreSQL client, or connect any client to ${database.url}`);
+        process.exitCode = code;
+      } finally {
+        process.off('SIGTERM', passOn);
+        runtime.childInForeground = false;
+      }
     });
 
   return db;
+}
+
+/** A child's exit as a shell reports it: its code, or 128 plus the number of the signal that ended it. */
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? (constants.signals[signal] ?? 0) : 0);
 }

@@ -57,6 +57,7 @@ export async function main(argv: string[] = process.argv): Promise<number> {
   // signal detaches at once and exits.
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (runtime.childInForeground) return;
     signals += 1;
     if (signals === 1 && runtime.handlesSignals) return;
     const exitCode = signal === 'SIGINT' ? 130 : 143;

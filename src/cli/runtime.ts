@@ -41,6 +41,12 @@ export interface Runtime {
   abandon(): Promise<void>;
   /** Set by commands that stop gracefully on their own at the first SIGINT/SIGTERM (serve, worker). */
   handlesSignals: boolean;
+  /**
+   * Set while a command runs a child in the foreground (`db psql`): the terminal's Ctrl-C reaches
+   * the child, which acts on it (psql cancels the query), and the command passes SIGTERM on; this
+   * process ignores both until the child exits, and then exits with the child's code.
+   */
+  childInForeground: boolean;
   onClose(handler: () => Promise<void>): void;
 }
 
@@ -150,6 +156,7 @@ export function createRuntime(): Runtime {
       };
     },
     handlesSignals: false,
+    childInForeground: false,
     async abandon() {
       await Promise.all(databases.map((database) => database.abandon().catch(() => {})));
     },

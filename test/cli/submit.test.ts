@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Engine } from '../../src/engine/index.ts';
 import { sleepTask } from '../../src/pipelines/builtin/sleep.ts';
@@ -162,3 +163,24 @@ it('watch replays a finished task from --after and exits, also when nothing is l
   expect(await pastTheEnd.exited).toBe(0);
   expect(pastTheEnd.output()).not.toContain('task_started');
 }, 60_000);
+
+it('db psql passes a SIGTERM on to psql and exits as psql did, also when a signal ended it', async () => {
+  const psqlOf = async (wrapper: number): Promise<number> => {
+    for (let tries = 0; tries < 200; tries += 1) {
+      const found = await new Promise<string>((resolve) => execFile('pgrep', ['-P', String(wrapper), 'psql'], (_error, stdout) => resolve(stdout.trim())));
+      if (found) return Number(found.split('\n')[0]);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('psql did not start');
+  };
+  // psql killed: a shell's 128 + 9 (before, 0: the child's code was null).
+  const killed = taskloom(['db', 'psql', '--', '-c', 'SELECT pg_sleep(30)']);
+  process.kill(await psqlOf(killed.process.pid!), 'SIGKILL');
+  expect(await killed.exited, killed.output()).toBe(137);
+  // A SIGTERM reaches psql, which ends, and the command exits with its code (before, psql ran on).
+  const stopped = taskloom(['db', 'psql', '--', '-c', 'SELECT pg_sleep(30)']);
+  const psql = await psqlOf(stopped.process.pid!);
+  stopped.process.kill('SIGTERM');
+  expect(await stopped.exited, stopped.output()).toBe(143);
+  expect(() => process.kill(psql, 0)).toThrow();
+}, 30_000);

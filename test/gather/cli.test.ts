@@ -33,6 +33,7 @@ function runtimeOf(on: GatherHarness): Runtime {
     close: async () => {},
     abandon: async () => {},
     handlesSignals: false,
+    childInForeground: false,
     onClose: () => {},
   };
 }

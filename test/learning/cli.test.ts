@@ -33,6 +33,7 @@ beforeAll(async () => {
     close: async () => {},
     abandon: async () => {},
     handlesSignals: false,
+    childInForeground: false,
     onClose: () => {},
   };
 });
