@@ -262,3 +262,31 @@ it('takes a Brain duplicate match that carries only its id, and reads a similari
   const found = await client.searchDuplicates({ tenant: 'default', projectId: 'film', department: 'story', content: 'A lighthouse keeper finds a map.', threshold: 0.9 });
   expect(found.map((node) => [node.id, node.score])).toEqual([['n1', 0.97]]);
 });
+
+it('refuses a Brain failure answered with a 2xx: an error body, an empty body, no list, a failure\'s text as context, a coverage off the scale', async () => {
+  const answering = (status: number, body: string) => createBrainServiceClient({ baseUrl: 'http://brain.test', fetch: async () => new Response(status === 204 ? null : body, { status, headers: { 'content-type': 'application/json' } }) });
+  const context = { tenant: 'default', projectId: 'film', department: 'sound', previousDepartments: ['story'] };
+  const search = { tenant: 'default', projectId: 'film', department: 'story', content: 'A lighthouse keeper finds a map.', threshold: 0.9 };
+  const coverage = { tenant: 'default', projectId: 'film', department: 'story', departmentName: 'Story', description: 'Plot.' };
+  // Each was read as content, "no duplicates" or "no context", and reached the prompt or the items.
+  for (const [status, body, reason] of [
+    [200, JSON.stringify({ summary: 'Error 503: Service Unavailable. The server is temporarily unable to service your request.' }), 'failure\'s text'],
+    [200, JSON.stringify({ nodes: ['<html><body>502 Bad Gateway</body></html>'] }), 'an HTML page'],
+    [200, JSON.stringify({ nodes: [{ content: 'Error: upstream connect error or disconnect/reset before headers' }] }), 'failure\'s text'],
+    [200, JSON.stringify({ error: 'index unavailable', status: 'error' }), 'with an error'],
+    [200, '', 'empty body'],
+    [200, JSON.stringify({ ok: true }), 'neither nodes nor a summary'],
+  ] as const) {
+    await expect(answering(status, body).departmentContext(context), body).rejects.toMatchObject({ code: 'dependency_failed', message: expect.stringContaining(reason) });
+  }
+  for (const body of [JSON.stringify({ error: 'index unavailable', status: 'error' }), '', JSON.stringify({ took: 3 })]) {
+    await expect(answering(200, body).searchDuplicates(search), body).rejects.toMatchObject({ code: 'dependency_failed' });
+  }
+  for (const body of [JSON.stringify({ coverage: 9999, gaps: [] }), JSON.stringify({ coverage: 40, gaps: [], summary: 'Traceback (most recent call last):\n  File "app.py", line 3' })]) {
+    await expect(answering(200, body).analyzeCoverage(coverage), body).rejects.toMatchObject({ code: 'dependency_failed' });
+  }
+  // What a working Brain answers still reads: context, no matches, and an index's empty 204.
+  expect(await answering(200, JSON.stringify({ nodes: [{ content: 'The lighthouse stands on a cliff.' }] })).departmentContext(context)).toEqual([{ id: 'node-0', content: 'The lighthouse stands on a cliff.' }]);
+  expect(await answering(200, JSON.stringify({ duplicates: [] })).searchDuplicates(search)).toEqual([]);
+  expect(await answering(204, '').indexItems({ tenant: 'default', projectId: 'film' }, [{ id: 'i', content: 'c', summary: 's', context: 'x', department: 'story', properties: {} }], undefined as never)).toEqual({ indexed: 1 });
+});

@@ -9,12 +9,18 @@
  *
  * Answers are read leniently (the service's list key may be `nodes`, `results`, `duplicates` or
  * `matches`; a node's text `content`, `text` or `summary`), because only the fields used here
- * matter. Every failure is a DependencyError naming the Brain service, the endpoint and status.
+ * matter. Every failure is a DependencyError naming the Brain service, the endpoint and status,
+ * and so is a failure answered with a 2xx: a body saying `error`, an empty body or one without
+ * the list asked for (read as "no duplicates", "no context"), and context or a coverage summary
+ * that is a failure's text (an error page, a stack trace, "Service Unavailable"), which went into
+ * the generation prompt and from there into stored items. The gather reports each as
+ * `brain_unavailable` and goes on without the Brain.
  *
  * The seed's requests carry a project id and no tenant, so the id sent is `tenantScoped`: another
  * tenant's gather with the same project id never reads, fills or deduplicates against this one's.
  */
 import { DependencyError } from '../../errors.ts';
+import { modelTalkIn } from '../../llm/model-talk.ts';
 import type { Brain, BrainNode, CoverageAnalysis } from './types.ts';
 import { tenantScoped } from '../tenant-scope.ts';
 
@@ -32,6 +38,37 @@ type Json = Record<string, unknown>;
 
 function asRecord(value: unknown): Json | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
+}
+
+/** Text of a failure where context belongs, described; undefined for text that reads as context. */
+function failureIn(text: string): string | undefined {
+  if (/<\s*(?:!doctype|html|head|body)\b/i.test(text)) return 'an HTML page';
+  if (/^\s*Traceback \(most recent call last\)|^\s+at \S+ \(\S+:\d+:\d+\)$/m.test(text)) return 'a stack trace';
+  const talk = modelTalkIn(text);
+  return talk === undefined ? undefined : JSON.stringify(talk);
+}
+
+/** Throws when any of `texts` is a failure's text: the answer is no context. */
+function refuseFailureText(what: string, texts: Array<string | null | undefined>): void {
+  for (const text of texts) {
+    const failure = text ? failureIn(text) : undefined;
+    if (failure) throw new DependencyError('Brain service', `${what} answered a failure's text as content (${failure}): ${text!.slice(0, 200)}`, { retryable: false });
+  }
+}
+
+/** The list under one of `keys`, or undefined when the answer holds none (no list is no answer). */
+function listIn(body: unknown, keys: string[]): unknown[] | undefined {
+  if (Array.isArray(body)) return body;
+  const record = asRecord(body);
+  if (!record) return undefined;
+  for (const key of keys) {
+    if (Array.isArray(record[key])) return record[key] as unknown[];
+  }
+  for (const nested of ['data', 'context', 'result']) {
+    const inner = listIn(record[nested], keys);
+    if (inner) return inner;
+  }
+  return undefined;
 }
 
 function findList(body: unknown, keys: string[]): unknown[] {
@@ -111,12 +148,23 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
         retryable: response.status === 429 || response.status >= 500,
       });
     }
-    if (text.length === 0) return {};
+    // Nothing to read is an answer only for a write (an index may answer 204 or an empty 200).
+    if (text.length === 0) {
+      if (method === 'POST' && path === '/api/v1/nodes/batch') return {};
+      throw new DependencyError('Brain service', `${method} ${path} answered ${response.status} with an empty body`, { details: { url, status: response.status } });
+    }
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as unknown;
+      parsed = JSON.parse(text) as unknown;
     } catch {
       throw new DependencyError('Brain service', `${method} ${path} answered a body that is not JSON: ${text.slice(0, 200)}`, { details: { url, status: response.status } });
     }
+    // A failure said in the body of a success.
+    const record = asRecord(parsed);
+    if (record && (record.error !== undefined && record.error !== null && record.error !== false || record.success === false || record.status === 'error' || record.status === 'failed')) {
+      throw new DependencyError('Brain service', `${method} ${path} answered ${response.status} with an error: ${text.slice(0, 300)}`, { details: { url, status: response.status } });
+    }
+    return parsed;
   };
 
   return {
@@ -128,10 +176,14 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
         previousDepartments: request.previousDepartments.join(','),
         limit: String(request.limit ?? 12),
       });
-      const body = await call('GET', `/api/v1/context/department?${query.toString()}`, undefined, request.signal);
-      const nodes = findList(body, ['nodes', 'results', 'items', 'relevantNodes']).map((value, index) => toNode(value, index)).filter((node): node is BrainNode => node !== undefined);
+      const path = '/api/v1/context/department';
+      const body = await call('GET', `${path}?${query.toString()}`, undefined, request.signal);
+      const list = listIn(body, ['nodes', 'results', 'items', 'relevantNodes']);
+      const nodes = (list ?? []).map((value, index) => toNode(value, index)).filter((node): node is BrainNode => node !== undefined);
       const record = asRecord(body);
       const summary = [record?.aggregatedSummary, record?.summary, asRecord(record?.context)?.summary].find((value): value is string => typeof value === 'string' && value.length > 0);
+      if (list === undefined && summary === undefined) throw new DependencyError('Brain service', `GET ${path} answered neither nodes nor a summary: ${JSON.stringify(body).slice(0, 200)}`, { retryable: false });
+      refuseFailureText(`GET ${path}`, [summary, ...nodes.map((node) => node.content)]);
       return summary ? [{ id: 'summary', content: summary }, ...nodes] : nodes;
     },
     async indexItems(scope, items, _transaction, signal) {
@@ -159,7 +211,10 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
         type: request.type ?? 'gather',
         ...(request.department ? { department: request.department } : {}),
       }, request.signal);
-      return findList(body, ['duplicates', 'matches', 'results', 'nodes'])
+      const list = listIn(body, ['duplicates', 'matches', 'results', 'nodes']);
+      // No list is not "no duplicates": the items would be kept unchecked, said to be checked.
+      if (list === undefined) throw new DependencyError('Brain service', `POST /api/v1/search/duplicates answered no list of matches: ${JSON.stringify(body).slice(0, 200)}`, { retryable: false });
+      return list
         .map((value, index) => toNode(value, index, { idOnly: true }))
         .filter((node): node is BrainNode => node !== undefined && (node.score === undefined || node.score >= request.threshold));
     },
@@ -173,6 +228,10 @@ export function createBrainServiceClient(options: BrainServiceOptions): Brain {
       const coverageValue = [body.coverage, body.coverageScore, body.score].find((value): value is number => typeof value === 'number');
       const gapsValue = [body.gaps, body.missingAspects, body.missing].find((value): value is unknown[] => Array.isArray(value)) ?? [];
       const summary = [body.summary, body.analysis].find((value): value is string => typeof value === 'string' && value.length > 0);
+      if (coverageValue !== undefined && !(coverageValue >= 0 && coverageValue <= 100)) {
+        throw new DependencyError('Brain service', `POST /api/v1/analyze/coverage answered a coverage of ${coverageValue}, outside 0-100`, { retryable: false });
+      }
+      refuseFailureText('POST /api/v1/analyze/coverage', [summary, ...gapsValue.filter((gap): gap is string => typeof gap === 'string')]);
       return {
         coverage: coverageValue ?? null,
         gaps: gapsValue.filter((gap): gap is string => typeof gap === 'string').slice(0, 10),
