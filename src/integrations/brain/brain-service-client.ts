@@ -71,22 +71,6 @@ function listIn(body: unknown, keys: string[]): unknown[] | undefined {
   return undefined;
 }
 
-function findList(body: unknown, keys: string[]): unknown[] {
-  if (Array.isArray(body)) return body;
-  const record = asRecord(body);
-  if (!record) return [];
-  for (const key of keys) {
-    if (Array.isArray(record[key])) return record[key] as unknown[];
-  }
-  for (const nested of ['data', 'context', 'result']) {
-    const inner = asRecord(record[nested]);
-    if (inner) {
-      const found = findList(inner, keys);
-      if (found.length > 0) return found;
-    }
-  }
-  return [];
-}
 
 /**
  * A node of a Brain answer. Without text it is no context and is left out, unless `idOnly`: a
