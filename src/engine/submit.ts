@@ -42,7 +42,21 @@ export interface SubmitResult {
 
 /** zod issues as `{path, message}` pairs, the shape every validation error carries. */
 export function describeIssues(error: z.ZodError): Array<{ path: string; message: string }> {
-  return error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+  return error.issues.flatMap((issue) => issuesOf(issue, []));
+}
+
+/**
+ * One issue as paths and messages. A value matching none of a union's shapes gets zod's bare
+ * "Invalid input"; it is described by the shape it came closest to (the fewest issues), which
+ * names the fields to fix (`company_id: expected string`).
+ */
+function issuesOf(issue: z.core.$ZodIssue, prefix: PropertyKey[]): Array<{ path: string; message: string }> {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    const closest = issue.errors.reduce((best, variant) => (variant.length < best.length ? variant : best));
+    if (closest.length > 0) return closest.flatMap((inner) => issuesOf(inner, path));
+  }
+  return [{ path: path.map(String).join('.') || '(root)', message: issue.message }];
 }
 
 export function validateInput(definition: AnyTaskDefinition, input: unknown): unknown {

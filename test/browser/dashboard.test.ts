@@ -109,6 +109,23 @@ describe('dashboard', () => {
     await page.close();
   });
 
+  it('starts a task type whose input takes one of several shapes from one JSON field', async () => {
+    const page = await signedInPage();
+    await page.goto(server.url + '/start?type=generate_topics');
+    // Before: "This task type takes no input.", and Start sent {} for good.
+    const input = page.getByLabel(/^Input \(JSON\)/);
+    await input.waitFor();
+    expect(await page.getByTestId('task-form').textContent()).not.toContain('takes no input');
+    expect(await page.getByTestId('input-schema').textContent()).toContain('persona_id');
+    await input.fill('{"persona_id": "not a uuid", "month": 5}');
+    await page.getByRole('button', { name: 'Start generate_topics' }).click();
+    const error = page.locator('[data-field="task_data"] .field-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/company_id|persona_id/);
+    expect(new URL(page.url()).pathname).toBe('/start');
+    await page.close();
+  });
+
   it('on a phone, brings the form of a task type picked from the list into view', async () => {
     const page = await signedInPage();
     await page.setViewportSize(viewports.phone);

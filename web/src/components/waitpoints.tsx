@@ -12,7 +12,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { ApiError, request } from '../api/client.ts';
 import { terminalStatuses, type JsonSchema, type Task, type Waitpoint } from '../api/types.ts';
 import { between, formatDuration, formatTime } from '../lib/format.ts';
-import { fieldsOf, initialText, placeIssues, toTaskData, type FormField } from '../lib/schema-form.ts';
+import { fieldsOf, initialText, issuesOnWholeValue, placeIssues, toTaskData, wholeValueField, type FormField } from '../lib/schema-form.ts';
 import { ErrorNotice } from '../pages/shared.tsx';
 import { JsonView } from './json-view.tsx';
 import { ProgressBar } from './progress-bar.tsx';
@@ -23,7 +23,7 @@ const kindLabels: Record<Waitpoint['kind'], string> = { input: 'Input', timer: '
 const outcomeTones = { completed: 'good', timed_out: 'warn', cancelled: 'bad', pending: 'info' } as const;
 
 /** The one field that holds the whole payload when the schema is not an object of properties. */
-const wholePayload: FormField = { name: 'payload', kind: 'json', label: 'Payload', required: true, constraint: 'JSON' };
+const wholePayload = wholeValueField('payload', 'Payload');
 
 /** A schema without properties (`z.boolean()`, none at all) is filled in as one JSON value. */
 function formFieldsOf(schema: JsonSchema | null): { fields: FormField[]; whole: boolean } {
@@ -71,9 +71,7 @@ function CompletionForm({ waitpoint, onCompleted, onConflict }: { waitpoint: Wai
         return;
       }
       // Paths are relative to the payload; a whole-payload form owns every issue.
-      const placed = whole
-        ? { byField: apiError.issues.length > 0 ? { payload: apiError.issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ') } : {}, unplaced: [] }
-        : placeIssues(apiError.issues, fields.map((field) => field.name));
+      const placed = whole ? issuesOnWholeValue(wholePayload.name, apiError.issues) : placeIssues(apiError.issues, fields.map((field) => field.name));
       setErrors(placed.byField);
       setFormError(Object.keys(placed.byField).length > 0 && placed.unplaced.length === 0 ? new ApiError(apiError.status, apiError.code, 'Some fields need fixing; see the messages next to them.') : apiError);
       const first = Object.keys(placed.byField)[0];

@@ -176,6 +176,25 @@ export interface PlacedIssues {
   unplaced: string[];
 }
 
+/**
+ * A form for a value its fields cannot hold: one JSON field for all of it. A waitpoint's payload
+ * without properties (`z.boolean()`, no schema at all), a task input of variants (`anyOf`: the
+ * Start form said "takes no input" for `generate_topics` and could not start it).
+ */
+export function wholeValueField(name: string, label: string, description?: string): FormField {
+  return { name, kind: 'json', label, required: true, constraint: 'JSON', ...(description ? { description } : {}) };
+}
+
+/** A schema of variants (`anyOf`, `oneOf`) with no properties of its own: filled in whole. */
+export function isVariants(schema: JsonSchema | null): boolean {
+  return !!schema && Object.keys(schema.properties ?? {}).length === 0 && ((schema.anyOf?.length ?? 0) > 0 || (schema.oneOf?.length ?? 0) > 0);
+}
+
+/** An API error's issues on a whole-value form: all on its one field, each with its path. */
+export function issuesOnWholeValue(name: string, issues: ReadonlyArray<{ path: string; message: string }>): PlacedIssues {
+  return { byField: issues.length > 0 ? { [name]: issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ') } : {}, unplaced: [] };
+}
+
 /** Sorts an API error's issues onto the fields they name (see fieldOfIssue). */
 export function placeIssues(issues: ReadonlyArray<{ path: string; message: string }>, fieldNames: string[], topLevel: string[] = []): PlacedIssues {
   const byField: Record<string, string> = {};

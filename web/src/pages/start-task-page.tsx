@@ -11,7 +11,7 @@ import { FieldInput } from '../components/schema-field.tsx';
 import { Link } from '../components/link.tsx';
 import { formatDuration } from '../lib/format.ts';
 import { revealAfterRender } from '../lib/reveal.ts';
-import { fieldsOf, initialText, placeIssues, toTaskData, type FormField } from '../lib/schema-form.ts';
+import { fieldsOf, initialText, isVariants, issuesOnWholeValue, placeIssues, toTaskData, wholeValueField, type FormField } from '../lib/schema-form.ts';
 import { navigate, useLocation } from '../lib/router.ts';
 import { useTaskTypes } from './task-list-page.tsx';
 import { ErrorNotice } from './shared.tsx';
@@ -26,8 +26,12 @@ const optionDefinitions: FormField[] = [
   { name: 'callback_url', kind: 'url', label: 'Callback URL', required: false, description: 'Every event of the task is POSTed here, signed.' },
 ];
 
+const wholeInput = wholeValueField('task_data', 'Input (JSON)', 'This type takes one of several shapes (its schema lists them): write its input as one JSON object.');
+
 function TaskForm({ type }: { type: TaskType }) {
-  const fields = useMemo(() => fieldsOf(type.input_schema), [type]);
+  // An input of variants (anyOf) has no fields of its own: it is written whole, as JSON.
+  const whole = isVariants(type.input_schema);
+  const fields = useMemo(() => (whole ? [wholeInput] : fieldsOf(type.input_schema)), [type, whole]);
   const hasProjectField = fields.some((field) => field.name === 'project_id');
   const options = optionDefinitions.filter((option) => !(hasProjectField && option.name === 'project_id'));
   const [texts, setTexts] = useState<Record<string, string>>(() => Object.fromEntries(fields.map((field) => [field.name, initialText(field)])));
@@ -44,17 +48,18 @@ function TaskForm({ type }: { type: TaskType }) {
       setErrors(conversion.errors);
       return;
     }
-    const body: Record<string, unknown> = { task_type: type.type, task_data: conversion.data };
+    const taskData = (whole ? conversion.data[wholeInput.name] : conversion.data) as Record<string, unknown>;
+    const body: Record<string, unknown> = { task_type: type.type, task_data: taskData };
     Object.assign(body, toTaskData(optionDefinitions, optionTexts).data);
     // A task_data.project_id is also the task's project (filters, project stream).
-    if (typeof conversion.data.project_id === 'string') body.project_id = conversion.data.project_id;
+    if (typeof taskData?.project_id === 'string') body.project_id = taskData.project_id;
     setBusy(true);
     try {
       const answer = await request<SubmitResponse>('/api/v1/tasks/submit', { method: 'POST', body });
       navigate(`/tasks/${answer.task_id}`);
     } catch (failure) {
       const apiError = failure instanceof ApiError ? failure : new ApiError(0, 'client_error', (failure as Error).message);
-      const { byField, unplaced } = placeIssues(apiError.issues, fields.map((field) => field.name), [...optionFields]);
+      const { byField, unplaced } = whole ? issuesOnWholeValue(wholeInput.name, apiError.issues) : placeIssues(apiError.issues, fields.map((field) => field.name), [...optionFields]);
       setErrors(byField);
       setFormError(Object.keys(byField).length > 0 && unplaced.length === 0 ? new ApiError(apiError.status, apiError.code, 'Some fields need fixing; see the messages next to them.') : apiError);
       const first = Object.keys(byField)[0];
@@ -77,6 +82,7 @@ function TaskForm({ type }: { type: TaskType }) {
       <fieldset>
         <legend>Input (<code>task_data</code>)</legend>
         {fields.length === 0 ? <p class="muted">This task type takes no input.</p> : null}
+        {whole ? <details class="options" data-testid="input-schema"><summary>The shapes it takes (JSON Schema)</summary><pre class="raw-json" tabIndex={0}>{JSON.stringify(type.input_schema, null, 2)}</pre></details> : null}
         {fields.map((field) => (
           <FieldInput
             key={field.name}
