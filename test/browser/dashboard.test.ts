@@ -101,6 +101,14 @@ describe('dashboard', () => {
     // The other fields carry no error.
     expect(await page.locator('[data-field="ms"] .field-error').count()).toBe(0);
 
+    // A number the browser cannot read is sent as typed and refused by the API, next to its field;
+    // before, it was left out and the task started on the default.
+    await steps.fill('1');
+    await page.getByLabel(/^Ms/).fill('5e');
+    await page.getByRole('button', { name: 'Start sleep' }).click();
+    await page.locator('[data-field="ms"] .field-error').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/start');
+
     // Fixing it clears the message and starts the task.
     await steps.fill('1');
     await page.getByLabel(/^Ms/).fill('0');

@@ -6,9 +6,12 @@
  * resumes the task to the end, a stale form answers "already decided by"; a fan-out task shows
  * its children as a tree and a child links back to its parent. The last test takes the
  * `task-waiting` and `task-children` screenshots (see support/screenshots.ts for where they go).
+ * Beside them, a task whose result is a list of 5,000 records (the page shows the first 100).
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineTask } from '../../src/engine/index.ts';
 import { createSideEffectTables } from '../fixtures/task-types.ts';
 import { waitTaskTypes } from '../fixtures/wait-task-types.ts';
 import { launchBrowser, signInDirectly, type TestBrowser } from './support/browser.ts';
@@ -39,8 +42,19 @@ function headerStatus(page: Page): Promise<string | null> {
   return page.locator('.header-actions [data-status]').getAttribute('data-status');
 }
 
+/** A result of 5,000 records with a nested object each (no table): 2.8 MB of JSON. */
+const bigResultTask = defineTask({
+  type: 'test_big_result',
+  description: 'returns 5,000 records',
+  queue: 'default',
+  input: z.object({}),
+  async run() {
+    return { records: Array.from({ length: 5000 }, (_unused, index) => ({ index, name: `record ${index}`, detail: { note: 'x'.repeat(400), tags: ['a', 'b'] } })) };
+  },
+});
+
 beforeAll(async () => {
-  [server, browser] = await Promise.all([startServerWithTaskTypes(waitTaskTypes, (database) => createSideEffectTables(database.pool)), launchBrowser()]);
+  [server, browser] = await Promise.all([startServerWithTaskTypes([...waitTaskTypes, bigResultTask], (database) => createSideEffectTables(database.pool)), launchBrowser()]);
 }, 90_000);
 
 afterAll(async () => {
@@ -168,6 +182,22 @@ describe('waiting tasks in the dashboard', () => {
     await page.waitForURL(`${server.url}/tasks/${taskId}`);
     await page.close();
   });
+
+  it('shows the first hundred records of a long result, and all of them on request', async () => {
+    const taskId = await submit('test_big_result', {});
+    await expect.poll(() => taskStatus(taskId), { timeout: 20_000 }).toBe('completed');
+    const page = await signedInPage();
+    await page.goto(`${server.url}/tasks/${taskId}`);
+    // Before: 130,000 elements, and the page blank for 5-11 s.
+    const list = page.getByTestId('long-list').first();
+    await list.waitFor();
+    expect(await list.textContent()).toContain('100 of 5,000 shown');
+    expect(await list.locator('.card-list-item').count()).toBe(100);
+    await list.getByRole('button', { name: 'Show all 5,000' }).click();
+    await expect.poll(() => list.evaluate((element) => element.querySelector('.card-list')?.children.length ?? 0), { timeout: 30_000 }).toBe(5000);
+    expect(await list.textContent()).not.toContain('100 of 5,000 shown');
+    await page.close();
+  }, 60_000);
 
   it('renders a waiting task and a parent with its children on a phone and a wide screen (screenshots)', async () => {
     screenshots = await screenshotFolder();

@@ -21,7 +21,8 @@ function tableOf(value: unknown[]): { columns: string[]; rows: Array<Record<stri
   return sameKeys && flat ? { columns, rows } : null;
 }
 
-function Value({ value, depth }: { value: unknown; depth: number }) {
+/** `shownWhole`: a list the reader asked to see all of (LongList), drawn in full at this level. */
+function Value({ value, depth, shownWhole = false }: { value: unknown; depth: number; shownWhole?: boolean }) {
   if (value === null || value === undefined) return <span class="muted">none</span>;
   if (typeof value === 'boolean') return <span>{value ? 'yes' : 'no'}</span>;
   // Grouped from five digits: a four-digit whole number is as often a year (2027) as a count.
@@ -31,6 +32,7 @@ function Value({ value, depth }: { value: unknown; depth: number }) {
   }
   if (Array.isArray(value)) {
     if (value.length === 0) return <span class="muted">empty list</span>;
+    if (value.length > shownEntries && !shownWhole) return <LongList value={value} depth={depth} />;
     if (value.every((entry) => !isPlainObject(entry) && !Array.isArray(entry))) {
       return value.length <= 6 && value.every((entry) => String(entry).length < 40)
         ? <span>{value.map(String).join(', ')}</span>
@@ -73,6 +75,27 @@ function Value({ value, depth }: { value: unknown; depth: number }) {
     );
   }
   return <span>{String(value)}</span>;
+}
+
+/**
+ * Entries of a list shown before "Show all": a result of 5,000 records drew 130,000 elements and
+ * held the page blank for 5-11 s.
+ */
+const shownEntries = 100;
+
+function LongList({ value, depth }: { value: unknown[]; depth: number }) {
+  const [all, setAll] = useState(false);
+  return (
+    <div data-testid="long-list">
+      <Value value={all ? value : value.slice(0, shownEntries)} depth={depth} shownWhole={all} />
+      {all ? null : (
+        <p class="muted small">
+          {formatNumber(shownEntries)} of {formatNumber(value.length)} shown.{' '}
+          <button type="button" class="link-button" onClick={() => setAll(true)}>Show all {formatNumber(value.length)}</button>
+        </p>
+      )}
+    </div>
+  );
 }
 
 /** Re-rendered only when its value changes: a task page re-renders every second for its clocks. */

@@ -24,14 +24,18 @@ export function FieldInput({ field, id, value, error, onChange }: { field: FormF
     case 'enum':
       input = (
         <select {...common} value={value} onChange={(event) => onChange(read(event))}>
-          {field.required ? null : <option value="">(default)</option>}
+          {/* A required choice with no default starts on a prompt, not on a blank the browser shows as its first option. */}
+          {field.required ? (value === '' ? <option value="" disabled>choose…</option> : null) : <option value="">(default)</option>}
           {field.options?.map((option) => <option key={option} value={option}>{option}</option>)}
         </select>
       );
       break;
     case 'integer':
     case 'number':
-      input = <input {...common} type="number" inputMode={field.kind === 'integer' ? 'numeric' : 'decimal'} step={field.kind === 'integer' ? 1 : 'any'} value={value} onInput={(event) => onChange(read(event))} />;
+      // Text, not type="number": a number input reports "" for what it cannot read ("5e"), and the
+      // field was then left out, the task starting on its default with no word of it. As text, it
+      // is sent as typed and the API names the problem next to the field.
+      input = <input {...common} type="text" inputMode={field.kind === 'integer' ? 'numeric' : 'decimal'} autoComplete="off" value={value} onInput={(event) => onChange(read(event))} />;
       break;
     case 'string-list':
     case 'json':

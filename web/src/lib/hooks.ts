@@ -54,8 +54,10 @@ export function useLoader<T>(load: (signal: AbortSignal) => Promise<T>, key: str
     return () => controller.abort();
   }, [key, tick]);
 
-  // A thing that is not there will not appear by asking again: a 404 stops the polling.
-  const gone = error?.status === 404;
+  // A thing that is not there will not appear by asking again, nor will a request the server
+  // refuses (a bogus cursor or filter in the URL, 400) pass: a 4xx stops the polling, but for a
+  // timeout or a rate limit (408, 429), which asking later may pass. A new key starts it again.
+  const gone = error !== undefined && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
   useEffect(() => {
     if (!intervalMs || gone) return;
     const timer = setInterval(() => {

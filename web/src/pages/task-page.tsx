@@ -231,7 +231,7 @@ export function TaskPage({ taskId }: { taskId: string }) {
             <div><dt>Started</dt><dd>{view.started_at ? <time dateTime={view.started_at}>{formatTime(view.started_at)}</time> : '–'}</dd></div>
             <div><dt>Finished</dt><dd>{view.completed_at ? <time dateTime={view.completed_at}>{formatTime(view.completed_at)}</time> : '–'}</dd></div>
             <div><dt>Waited</dt><dd>{formatDuration(between(view.created_at, view.started_at, now))}</dd></div>
-            <div><dt>{terminal ? 'Ran for' : view.status === 'waiting' ? 'Open for' : 'Running for'}</dt><dd>{formatDuration(between(view.started_at, view.completed_at, now))}</dd></div>
+            <div><dt>{terminal ? 'Ran for' : view.status === 'waiting' || view.status === 'retrying' ? 'Open for' : 'Running for'}</dt><dd>{formatDuration(between(view.started_at, view.completed_at, now))}</dd></div>
             {view.next_attempt_at && view.status === 'retrying' ? <div><dt>Next attempt</dt><dd>{formatTime(view.next_attempt_at)}</dd></div> : null}
             {view.cancel_requested_at ? <div><dt>Cancel requested</dt><dd>{formatTime(view.cancel_requested_at)}</dd></div> : null}
             {view.idempotency_key ? <div><dt>Idempotency key</dt><dd><code>{view.idempotency_key}</code></dd></div> : null}

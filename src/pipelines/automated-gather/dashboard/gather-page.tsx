@@ -13,10 +13,11 @@ import { ProjectEventStream, type StreamState } from '@dashboard/api/event-strea
 import type { Department, DepartmentEvaluation, GatherItem, SubmitResponse, TaskEvent, TaskPage } from '@dashboard/api/types.ts';
 import { StreamIndicator } from '@dashboard/components/event-log.tsx';
 import { Link } from '@dashboard/components/link.tsx';
+import { RelativeTime } from '@dashboard/components/relative-time.tsx';
 import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
 import { QualityChart, type QualityPoint } from './quality-chart.tsx';
 import { Tag } from '@dashboard/components/status-badge.tsx';
-import { formatNumber, formatRelative, formatTime, shortId } from '@dashboard/lib/format.ts';
+import { formatNumber, formatTime, shortId } from '@dashboard/lib/format.ts';
 import { applyGatherEvent, sortedRuns, type DepartmentRun, type GatherRun, type GatherRunStatus } from './gather-runs.ts';
 import { useLoader, useThrottled } from '@dashboard/lib/hooks.ts';
 import { navigate } from '@dashboard/lib/router.ts';
@@ -320,7 +321,7 @@ export function GatherPage({ projectId }: { projectId: string }) {
             <p>
               <Tag tone={status.tone}>{status.label}</Tag>{' '}
               <Link href={`/tasks/${run.taskId}`}>task {shortId(run.taskId)}</Link>
-              <span class="muted small"> · started {formatRelative(run.startedAt)}</span>
+              <span class="muted small"> · started <RelativeTime iso={run.startedAt} /></span>
             </p>
             <ProgressBar value={run.status === 'completed' ? 100 : run.progress ?? 0} label="Gather progress" status={run.status === 'completed' ? 'completed' : 'running'} />
             {run.progressMessage ? <p class="progress-message">{run.progressMessage}</p> : null}
@@ -411,7 +412,7 @@ export function GatherIndexPage() {
           <ul class="plain-list">
             {projects.map((id) => {
               const latest = recent.data!.tasks.find((task) => task.project_id === id)!;
-              return <li key={id}><Link href={`/projects/${encodeURIComponent(id)}/gather`}>{id}</Link> <span class="muted small">· last run {latest.status}, {formatRelative(latest.created_at)}</span></li>;
+              return <li key={id}><Link href={`/projects/${encodeURIComponent(id)}/gather`}>{id}</Link> <span class="muted small">· last run {latest.status}, <RelativeTime iso={latest.created_at} /></span></li>;
             })}
           </ul>
         )}

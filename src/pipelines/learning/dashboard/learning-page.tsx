@@ -125,7 +125,7 @@ function JobPanel({ jobId, onLearned, onEnded }: { jobId: string; onLearned: () 
           ) : null}
           <p class="small"><StreamIndicator state={jobState} />{' '}{finishedStatuses.has(document.status) ? null : <button type="button" class="button button-danger" onClick={() => void cancel()}>Cancel job</button>}</p>
         </>
-      ) : <p class="muted">Loading…</p>}
+      ) : error ? null : <p class="muted">Loading…</p>}
       <EventLog events={events} state={eventState} label="Live event log" />
     </section>
   );

@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, query, request } from '@dashboard/api/client.ts';
 import type { Task, TaskPage } from '@dashboard/api/types.ts';
 import { Link } from '@dashboard/components/link.tsx';
+import { RelativeTime } from '@dashboard/components/relative-time.tsx';
 import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
 import { StatusBadge, Tag } from '@dashboard/components/status-badge.tsx';
 import type { DashboardPage } from '@dashboard/lib/pipeline-pages.ts';
@@ -104,7 +105,8 @@ function ProjectCard({ project, showTags, onChanged }: { project: ProjectRow; sh
   return (
     <li class="panel" data-project-id={project.id} style={{ margin: 0 }}>
       <div class="panel-header">
-        <h3>{project.name}</h3>
+        {/* A name typed as one long word wraps rather than push a phone's page sideways. */}
+        <h3 style={{ overflowWrap: 'anywhere' }}>{project.name}</h3>
         <span class="muted small">{project.project_type === 'school' ? `School${project.course_name ? ` · ${project.course_name}` : ''}` : 'Self-study'}{project.is_draft ? ' · draft' : ''}</span>
       </div>
       {project.ai_generated_tags ? (
@@ -113,7 +115,7 @@ function ProjectCard({ project, showTags, onChanged }: { project: ProjectRow; sh
           <p class="prose" data-testid="summary">{project.content_summary}</p>
           <p class="small facts-inline">
             <span>Difficulty: <Tag tone={difficultyTone[project.difficulty_level ?? ''] ?? 'info'}>{project.difficulty_level ?? '–'}</Tag></span>
-            <span class="muted">by {project.ai_model_used} {formatRelative(project.ai_generated_at)}</span>
+            <span class="muted">by {project.ai_model_used} <RelativeTime iso={project.ai_generated_at} /></span>
           </p>
         </>
       ) : <p class="muted small">No AI metadata yet.</p>}
