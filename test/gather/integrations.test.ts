@@ -285,6 +285,13 @@ it('refuses a Brain failure answered with a 2xx: an error body, an empty body, n
   for (const body of [JSON.stringify({ coverage: 9999, gaps: [] }), JSON.stringify({ coverage: 40, gaps: [], summary: 'Traceback (most recent call last):\n  File "app.py", line 3' })]) {
     await expect(answering(200, body).analyzeCoverage(coverage), body).rejects.toMatchObject({ code: 'dependency_failed' });
   }
+  // Context about failures, HTML or code is context: only a text that is a failure is refused.
+  const technical = [
+    'Support runbook: when the payments API returns status 503, retry with backoff.',
+    'Incident review: the login request failed because the session store was unavailable.',
+    'The title card is built as an HTML page with <body> and <h1> elements.',
+  ];
+  expect((await answering(200, JSON.stringify({ nodes: technical.map((content) => ({ content })) })).departmentContext(context)).map((node) => node.content)).toEqual(technical);
   // What a working Brain answers still reads: context, no matches, and an index's empty 204.
   expect(await answering(200, JSON.stringify({ nodes: [{ content: 'The lighthouse stands on a cliff.' }] })).departmentContext(context)).toEqual([{ id: 'node-0', content: 'The lighthouse stands on a cliff.' }]);
   expect(await answering(200, JSON.stringify({ duplicates: [] })).searchDuplicates(search)).toEqual([]);

@@ -40,11 +40,16 @@ function asRecord(value: unknown): Json | undefined {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
 }
 
-/** Text of a failure where context belongs, described; undefined for text that reads as context. */
+/**
+ * Text of a failure where context belongs, described; undefined for text that reads as context.
+ * Only a text that is the failure counts: an error page, a stack trace, a failure's report
+ * opening it ("Error 503: Service Unavailable"). A node about a runbook that retries on "status
+ * 503", or documenting HTML, is context like any other.
+ */
 function failureIn(text: string): string | undefined {
-  if (/<\s*(?:!doctype|html|head|body)\b/i.test(text)) return 'an HTML page';
-  if (/^\s*Traceback \(most recent call last\)|^\s+at \S+ \(\S+:\d+:\d+\)$/m.test(text)) return 'a stack trace';
-  const talk = modelTalkIn(text);
+  if (/^\s*<(?:!doctype|html)\b/i.test(text)) return 'an HTML page';
+  if (/^\s*Traceback \(most recent call last\)/.test(text)) return 'a stack trace';
+  const talk = modelTalkIn(text, { failureReports: 'opening' });
   return talk === undefined ? undefined : JSON.stringify(talk);
 }
 
