@@ -63,7 +63,7 @@ export interface ModelTalkOptions {
    * The text the answer is about (a project's text, for its summary and tags). A phrase this text
    * says itself is the answer repeating it, not the model talking: a course on HTTP clients may
    * well be summarised as retrying "when a request failed with status 503". The phrase and the
-   * two words after it must appear in that order in this text (compared word by word, ignoring
+   * four words after it must appear in that order in this text (compared word by word, ignoring
    * case and punctuation): a project that says "error handling" or "I am unable to keep up" does
    * not excuse "Error: the upstream model is overloaded" or "I am unable to access the project".
    * @default none: every phrase counts
@@ -76,8 +76,12 @@ function wordsOf(text: string): string {
   return ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
 }
 
-/** Words of the text after a phrase that must follow it in the source too. */
-const contextWordsAfter = 2;
+/**
+ * Words of the text after a phrase that must follow it in the source too: enough that the
+ * phrase's own object is among them ("I am unable to access the project" is no repeat of "I am
+ * unable to access the lab remotely"), few enough that a summary repeating a clause matches.
+ */
+const contextWordsAfter = 4;
 
 /** The phrase found at `index` and the words after it (as many as there are, up to contextWordsAfter). */
 function phraseInContext(text: string, index: number, phrase: string): string {

@@ -151,6 +151,12 @@ describe('with a mock provider', () => {
       field: 'content_summary',
     },
     {
+      what: 'a refusal whose first words and verb the project says, of another object',
+      goal: 'I am unable to access the lab remotely, so I study circuits at home.',
+      answer: { ai_generated_tags: ['circuits', 'electronics', 'home-lab'], content_summary: 'I am unable to access the project description.' },
+      field: 'content_summary',
+    },
+    {
       what: 'a failure\'s report as the whole summary',
       goal: undefined,
       answer: { ai_generated_tags: ['machine-learning', 'python', 'neural-networks'], content_summary: 'The request failed with status code 500: internal server error.' },

@@ -27,11 +27,17 @@ export interface ProjectText {
   sections: ProjectTextSection[];
 }
 
+/** The elements a rich-text editor writes: only these are taken for markup and removed. */
+const singleLetterElements = 'b|i|u|s|a';
+const wordElements = 'html|head|body|p|div|span|br|hr|em|strong|small|sub|sup|mark|code|pre|blockquote|ul|ol|li|dl|dt|dd|h[1-6]|table|thead|tbody|tr|td|th|img|figure|figcaption|section|article|header|footer|nav|font|label';
 /**
- * Markup a rich-text editor leaves in a field, told apart from text by a closing tag or a common
- * element's opening tag, so that "x<y and y>z" stays as written.
+ * Markup a rich-text editor leaves in a field, told apart from text by a closing tag, or by an
+ * opening tag (`<p>`, `<div class="x">`) of an element other than b, i, u, s and a, whose names
+ * are variables as often: "a<b and c>d" stays as written.
  */
-const looksLikeMarkup = /<\/[a-z][a-z0-9]*\s*>|<(?:br|p|div|li|ul|ol|span|b|i|u|strong|em|a|h[1-6])\b[^>]*>/i;
+const looksLikeMarkup = new RegExp(`</(?:${singleLetterElements}|${wordElements})\\s*>|<(?:${wordElements})(?:\\s+[a-z-]+(?:=(?:"[^"]*"|'[^']*'|[^\\s>]+))?)*\\s*/?>`, 'i');
+/** A tag of one of those elements; `vector<int>` and `Map<K, V>` are none. */
+const htmlTag = new RegExp(`</?(?:${singleLetterElements}|${wordElements})\\b[^<>]*>`, 'gi');
 const namedEntities: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
 /**
@@ -44,7 +50,7 @@ function visibleText(value: string): string {
   if (looksLikeMarkup.test(text)) {
     text = text
       .replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<\/?[a-z][^>]*>/gi, ' ')
+      .replace(htmlTag, ' ')
       .replace(/&(?:#(\d{1,7})|#x([0-9a-f]{1,6})|([a-z]+));/gi, (entity: string, decimal?: string, hex?: string, name?: string) => {
         const code = decimal !== undefined ? Number(decimal) : hex !== undefined ? Number.parseInt(hex, 16) : undefined;
         if (code !== undefined) return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff) ? String.fromCodePoint(code) : ' ';

@@ -42,7 +42,8 @@ export interface MetadataChecks {
 }
 
 /** A tag that holds a place instead of naming a topic (after normalising to kebab-case). */
-const placeholderTag = /^(?:(?:tag|keyword|topic|label)-?\d*|placeholder|unknown|none|null|undefined|n-a|na|tbd|todo|misc|other|example-tag)$/;
+// Not "todo", "label", "other" or "null": a to-do app, data labelling and null safety are topics.
+const placeholderTag = /^(?:(?:tag|keyword|topic)-?\d*|label-?\d+|placeholder|unknown|none|undefined|n-a|tbd|example-tag)$/;
 /** A summary that holds a place instead of saying what the project covers. */
 const placeholderSummary = /^\W*(?:lorem ipsum|n\/?a|none|null|undefined|tbd|todo|placeholder|summary|description)\W*$/i;
 

@@ -7,19 +7,20 @@
 /**
  * Function words of the languages study projects are most often written in besides English
  * (French, Spanish, German, Italian, Portuguese, Russian, Hindi): without them "le-solfège-et"
- * and "और-अभ्यास-करना" were tags. Words that are also English content words (German "die",
- * "war", "hat"; Spanish "son", "sin"; Italian "come") are left out.
+ * and "और-अभ्यास-करना" were tags. Words that are also English or technical words (German "die",
+ * "war", "hat", "den", "mit"; Spanish "son", "sin"; Italian "come", "io"; French "car", "des",
+ * "pour", "plus"; Portuguese "os", "eu") are left out.
  */
 const otherLanguagesFunctionWords = `
-  le la les un une des du de d l et ou mais donc car ni que qui quoi dont où ce cet cette ces sa ses leur leurs mon ma mes ton ta tes notre nos
-  votre vos en dans par pour sur sous avec sans vers chez entre est sont être avoir ai avons avez ont été je tu il elle nous vous ils elles au aux
-  plus moins très tout tous toute toutes aussi pas ne se y
+  le la les un une  du de d l et ou mais donc  ni que qui quoi dont où ce cet cette ces sa ses leur leurs mon ma mes ton ta tes notre nos
+  votre vos en dans par  sur sous avec  vers chez entre est sont être avoir ai avons avez ont été je tu il elle nous vous ils elles au aux
+   moins très tout tous toute toutes aussi pas ne se y
   el los las unos unas del al y o pero quien cual como por para con sobre hasta desde es ser estar está están fue yo él ella nosotros ellos ellas
   su sus mi mis tus lo le se muy más menos también sí
-  der das den dem des ein eine einer eines einem einen und oder aber dass mit von zu zum zur im auf aus bei für über unter ist sind sein haben
-  habe ich du er sie es wir ihr nicht auch sehr mehr wie als
-  il lo gli di della dei delle e ma che chi tra fra è sono essere avere ho ha io lui lei noi voi loro non anche molto più
-  os um uma do da dos das em no na nos nas sem são eu ele nós eles seu sua não muito mais
+  der das  dem  ein eine einer eines einem einen und oder aber dass  von zu zum zur im auf aus bei für über unter ist sind sein haben
+  habe ich du er sie es wir ihr nicht auch sehr mehr wie 
+  il lo gli di della dei delle e ma che  tra fra è sono essere avere ho ha  lui lei noi voi loro non anche molto più
+   um uma do da  das em no na nos   são  ele nós eles seu sua não muito mais
   и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только ее мне было вот от меня еще нет о из ему когда даже
   ли если уже или ни быть был до вас там потом себя ей может они тут где есть надо ней для мы тебя их чем была сам без чего раз тоже себе под
   будет тогда кто этот того потому этого какой здесь этом один мой тем чтобы при об хочу хочется
