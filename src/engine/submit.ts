@@ -47,16 +47,31 @@ export function describeIssues(error: z.ZodError): Array<{ path: string; message
 
 /**
  * One issue as paths and messages. A value matching none of a union's shapes gets zod's bare
- * "Invalid input"; it is described by the shape it came closest to (the fewest issues), which
- * names the fields to fix (`company_id: expected string`).
+ * "Invalid input"; it is described by the shape it came closest to, which names the fields to fix
+ * (`company_id: expected string`).
  */
 function issuesOf(issue: z.core.$ZodIssue, prefix: PropertyKey[]): Array<{ path: string; message: string }> {
   const path = [...prefix, ...issue.path];
   if (issue.code === 'invalid_union' && issue.errors.length > 0) {
-    const closest = issue.errors.reduce((best, variant) => (variant.length < best.length ? variant : best));
+    const closest = issue.errors.reduce((best, variant) => (distance(variant) < distance(best) ? variant : best));
     if (closest.length > 0) return closest.flatMap((inner) => issuesOf(inner, path));
   }
   return [{ path: path.map(String).join('.') || '(root)', message: issue.message }];
+}
+
+/**
+ * How far a value is from a union's shape, by the issues it raised there: each key the shape does
+ * not know counts, and a value of another type altogether (an object where a string goes) is as
+ * far as can be, so an object with one wrong field is closer to its object shape than to a string.
+ */
+function distance(issues: z.core.$ZodIssue[]): number {
+  let total = 0;
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') total += issue.keys.length;
+    else if (issue.code === 'invalid_type' && issue.path.length === 0) total += 1000;
+    else total += 1;
+  }
+  return total;
 }
 
 export function validateInput(definition: AnyTaskDefinition, input: unknown): unknown {

@@ -419,7 +419,7 @@ export class Worker {
       if (claims.length === limit) this.#backlogged.add(queue);
       else this.#backlogged.delete(queue);
       this.#claimedAhead.push(...claims);
-      for (const { task } of claims) if (this.#cancelsHeard.delete(task.id)) this.#abort(task.id, 'cancelled', task.lease);
+      for (const { task } of claims) if (this.#heardCancelOf(task.id)) this.#abort(task.id, 'cancelled', task.lease);
       this.#startClaimedAhead();
       this.#claimBackoffMs = 0;
       return claims.length > 0;
@@ -750,7 +750,7 @@ export class Worker {
     const running: Running = { ...claim, controller, released: false, done: Promise.resolve() };
     this.#active.set(claim.task.id, running);
     // An eager start's task, or one claimed ahead, whose cancel was heard before it was placed.
-    if (this.#cancelsHeard.delete(claim.task.id)) controller.abort(new TaskAbortedError('cancelled'));
+    if (this.#heardCancelOf(claim.task.id)) controller.abort(new TaskAbortedError('cancelled'));
     running.done = this.#execute(running);
   }
 
@@ -925,6 +925,14 @@ export class Worker {
     if (!running || (lease !== undefined && running.task.lease !== lease)) return;
     if (!running.controller.signal.aborted) running.controller.abort(new TaskAbortedError(reason));
     else if (reason === 'cancelled') running.cancelRequested = true;
+  }
+
+  /** Whether a cancel for `taskId` was heard within `heardCancelMs`; the entry goes either way. */
+  #heardCancelOf(taskId: string): boolean {
+    const at = this.#cancelsHeard.get(taskId);
+    if (at === undefined) return false;
+    this.#cancelsHeard.delete(taskId);
+    return Date.now() - at < heardCancelMs;
   }
 
   #rememberCancel(taskId: string): void {
