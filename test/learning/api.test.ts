@@ -137,7 +137,7 @@ it('closes a job\'s WebSocket with 1008 within a second of its key being revoked
   await waitFor(() => harness.engine.getTask(jobId), (task) => task.status === 'cancelled', 10_000);
 }, 30_000);
 
-it('sends every socket on one job the same documents, at most four a second, from one reader', async () => {
+it('sends every socket on one job the same documents, at most four a second', async () => {
   const created = await createApiKey(harness.db.pool, { tenant: 'eta', role: 'marketer' });
   const started = await harness.request('POST', '/jobs/start_big', { body: { budget_seconds: 3 }, key: created.key });
   expect(started.status).toBe(202);
@@ -162,8 +162,9 @@ it('sends every socket on one job the same documents, at most four a second, fro
     expect(texts.at(-1)).toBe(sockets[0]!.texts.at(-1));
     // The job sends ~10 events a second here; a socket got a document after each (and each socket
     // read it twice from the database). Now a change shows within 250 ms: the slack is for a
-    // document delayed on its way while the next one was not.
-    for (let index = 1; index < at.length; index += 1) expect(at[index]! - at[index - 1]!).toBeGreaterThanOrEqual(150);
+    // document delayed on its way while the next one was not. From the second document: a socket
+    // that joins between two reads gets the last one at once, and the next read may follow soon.
+    for (let index = 2; index < at.length; index += 1) expect(at[index]! - at[index - 1]!).toBeGreaterThanOrEqual(150);
     expect(texts.length).toBeGreaterThanOrEqual(3);
   }
 }, 30_000);

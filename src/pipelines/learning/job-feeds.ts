@@ -67,7 +67,11 @@ export class JobFeeds {
       void this.#run(key, feed, tenant, jobId);
     } else if (feed.last) {
       // A document at most intervalMs old, whole: the newcomer need not wait for the next read.
-      send(feed.last.text, false);
+      try {
+        send(feed.last.text, false);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       this.#poke(feed);
     }
     const current = feed;
@@ -81,6 +85,16 @@ export class JobFeeds {
         if (current.followers.size === 0) this.#stop(key, current);
       }, { once: true });
     });
+  }
+
+  /** One follower's send; one that throws (its socket failing) is let go, the others go on. */
+  #deliver(feed: Feed, follower: Follower, text: string, finished: boolean): void {
+    try {
+      follower.send(text, finished);
+    } catch (error) {
+      feed.followers.delete(follower);
+      follower.reject(error);
+    }
   }
 
   #poke(feed: Feed): void {
@@ -131,7 +145,7 @@ export class JobFeeds {
         if (text !== feed.last?.text || Date.now() - lastSentAt >= intervalMs || finished) {
           feed.last = { text, finished };
           lastSentAt = Date.now();
-          for (const follower of feed.followers) follower.send(text, finished);
+          for (const follower of feed.followers) this.#deliver(feed, follower, text, finished);
         }
         if (finished) {
           for (const follower of feed.followers) follower.resolve();
