@@ -131,6 +131,13 @@ describe('dashboard', () => {
     await error.waitFor();
     expect(await error.textContent()).toMatch(/company_id|persona_id/);
     expect(new URL(page.url()).pathname).toBe('/start');
+    // An option's refusal stays on the option, not on the input.
+    await page.getByText(/^Options:/).click();
+    await page.getByLabel(/^Callback URL/).fill('ftp://example.com/hook');
+    await input.fill('{"company_id": "00000000-0000-4000-8000-000000000000", "persona_id": "00000000-0000-4000-8000-000000000001", "month": 5}');
+    await page.getByRole('button', { name: 'Start generate_topics' }).click();
+    await page.locator('[data-field="callback_url"] .field-error').waitFor();
+    expect(await page.locator('[data-field="task_data"] .field-error').count()).toBe(0);
     await page.close();
   });
 

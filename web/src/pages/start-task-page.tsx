@@ -28,6 +28,13 @@ const optionDefinitions: FormField[] = [
 
 const wholeInput = wholeValueField('task_data', 'Input (JSON)', 'This type takes one of several shapes (its schema lists them): write its input as one JSON object.');
 
+function placeWholeInputIssues(issues: ReadonlyArray<{ path: string; message: string }>): ReturnType<typeof placeIssues> {
+  const ofOptions = issues.filter((issue) => (optionFields as readonly string[]).includes(issue.path.split('.')[0]!));
+  const options = placeIssues(ofOptions, [], [...optionFields]);
+  const input = issuesOnWholeValue(wholeInput.name, issues.filter((issue) => !ofOptions.includes(issue)));
+  return { byField: { ...input.byField, ...options.byField }, unplaced: options.unplaced };
+}
+
 function TaskForm({ type }: { type: TaskType }) {
   // An input of variants (anyOf) has no fields of its own: it is written whole, as JSON.
   const whole = isVariants(type.input_schema);
@@ -59,7 +66,8 @@ function TaskForm({ type }: { type: TaskType }) {
       navigate(`/tasks/${answer.task_id}`);
     } catch (failure) {
       const apiError = failure instanceof ApiError ? failure : new ApiError(0, 'client_error', (failure as Error).message);
-      const { byField, unplaced } = whole ? issuesOnWholeValue(wholeInput.name, apiError.issues) : placeIssues(apiError.issues, fields.map((field) => field.name), [...optionFields]);
+      // A whole input owns the issues of its input; the options keep theirs.
+      const { byField, unplaced } = whole ? placeWholeInputIssues(apiError.issues) : placeIssues(apiError.issues, fields.map((field) => field.name), [...optionFields]);
       setErrors(byField);
       setFormError(Object.keys(byField).length > 0 && unplaced.length === 0 ? new ApiError(apiError.status, apiError.code, 'Some fields need fixing; see the messages next to them.') : apiError);
       const first = Object.keys(byField)[0];
