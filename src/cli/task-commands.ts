@@ -161,6 +161,8 @@ export function taskCommands(runtime: Runtime): Command[] {
     .description('List task types with their queues')
     .option('--json', 'print [{type, aliases, queue, description}] as JSON')
     .action(async (options: { json?: boolean }) => {
+      // Validated as every command validates it (exit 2), though listing the types reads none of it.
+      runtime.loadConfig();
       const definitions = await runtime.taskTypes();
       if (options.json) {
         process.stdout.write(`${JSON.stringify(definitions.map(({ type, aliases, queue, description }) => ({ type, aliases: aliases ?? [], queue, description })), null, 2)}\n`);

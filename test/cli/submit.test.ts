@@ -98,9 +98,12 @@ it('explains bad input and bad configuration, writing nothing', async () => {
   const badConfig = taskloom(['tasks'], { TASKLOOM_WORKER_CONCURRENCY: 'lots' });
   expect(await badConfig.exited).toBe(2);
   expect(badConfig.output()).toContain('TASKLOOM_WORKER_CONCURRENCY="lots" is invalid');
-  const badLogLevel = taskloom(['tasks'], { LOG_LEVEL: 'loud' });
-  expect(await badLogLevel.exited).toBe(2);
-  expect(badLogLevel.output()).toContain('LOG_LEVEL="loud" is invalid');
+  // Every command, one that reads none of the configuration too (`types` listed and exited 0).
+  for (const command of [['tasks'], ['types']]) {
+    const badLogLevel = taskloom(command, { LOG_LEVEL: 'loud' });
+    expect(await badLogLevel.exited, command.join(' ')).toBe(2);
+    expect(badLogLevel.output()).toContain('LOG_LEVEL="loud" is invalid');
+  }
   // A queue name's typo stops a worker at once, naming the variable (it used to exit silently).
   const badQueues = taskloom(['worker'], { TASKLOOM_QUEUES: 'defualt' });
   expect(await badQueues.exited).toBe(2);
