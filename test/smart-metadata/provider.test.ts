@@ -195,8 +195,9 @@ describe('with a mock provider', () => {
     const blank = (await api.request('POST', '/api/projects', { body: { ...neuralNetworksBody, name: 'Blank summary' } })).body;
     const blankTask = await waitForStatus(api.engine, (await api.request('POST', `/api/projects/${blank.id}/generate_metadata/`)).body.task_id, ['completed', 'failed', 'retrying'], 30_000);
     // The schema's refusal, as for an empty summary: the gateway asked for a repair first.
-    const calls = await api.db.pool.query<{ error_code: string | null }>('SELECT error_code FROM llm_calls WHERE task_id = $1 ORDER BY id', [blankTask.id]);
-    expect(calls.rows.slice(0, 2).map((row) => row.error_code)).toEqual(['llm_invalid_output', 'llm_invalid_output']);
+    // Each call's row is finished by the usage writer in the background: read once both are.
+    const firstTwo = async (): Promise<Array<string | null>> => (await api.db.pool.query<{ error_code: string | null }>('SELECT error_code FROM llm_calls WHERE task_id = $1 ORDER BY id LIMIT 2', [blankTask.id])).rows.map((row) => row.error_code);
+    await expect.poll(firstTwo, { timeout: 10_000 }).toEqual(['llm_invalid_output', 'llm_invalid_output']);
     expect(blankTask.error).not.toMatchObject({ code: 'permanent_failure' });
     await api.engine.cancel(blankTask.id, { tenant: 'alpha' });
   });
