@@ -121,8 +121,11 @@ describe('two back-fills over the same projects at once', () => {
     await raceTwoBackfills();
 
     const starts = model.calls.map((call) => call.at).sort((left, right) => left - right);
-    // Each run alone would keep to two in 3 s; together they must too.
-    for (let index = 2; index < starts.length; index += 1) expect(starts[index]! - starts[index - 2]!).toBeGreaterThanOrEqual(2900);
+    // Each run alone would keep to two in 3 s; together they must too (uncoordinated, the third
+    // and fourth start with the first two). The window is kept on the reservations, and a call
+    // reaches the model a moment after its own, one later than another on a loaded machine
+    // (CI once measured 2,836 ms): the slack is for that, far from the 0 ms of a race lost.
+    for (let index = 2; index < starts.length; index += 1) expect(starts[index]! - starts[index - 2]!).toBeGreaterThanOrEqual(2500);
     expect(starts).toHaveLength(4);
   }, 90_000);
 });
