@@ -82,16 +82,26 @@ export async function sendWebhook(options: SendOptions): Promise<SendResult> {
         },
       }, (response) => {
         const status = response.statusCode ?? 0;
+        // A 2xx status is the receiver's acknowledgement: delivered at once, whatever its body
+        // does after (one that trickled or sent gigabytes was recorded as "no answer", retried
+        // and dropped though acknowledged). Its body is not read.
+        if (status >= 200 && status < 300) {
+          finish({ outcome: 'delivered', statusCode: status, durationMs: elapsed() });
+          response.destroy();
+          return;
+        }
+        // A refusal's reason: its first bytes, not its whole body.
         let sample = '';
+        const failed = (): void => finish({ outcome: 'failed', statusCode: status, error: `receiver answered ${status}${sample ? `: ${sample.trim()}` : ''}`, durationMs: elapsed() });
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => {
-          if (sample.length < responseSampleBytes) sample += chunk.slice(0, responseSampleBytes - sample.length);
+          sample += chunk.slice(0, responseSampleBytes - sample.length);
+          if (sample.length < responseSampleBytes) return;
+          failed();
+          response.destroy();
         });
         response.on('error', () => finish({ outcome: 'failed', statusCode: status, error: 'response stream failed', durationMs: elapsed() }));
-        response.on('end', () => {
-          if (status >= 200 && status < 300) finish({ outcome: 'delivered', statusCode: status, durationMs: elapsed() });
-          else finish({ outcome: 'failed', statusCode: status, error: `receiver answered ${status}${sample ? `: ${sample.trim()}` : ''}`, durationMs: elapsed() });
-        });
+        response.on('end', failed);
       });
     } catch (error) {
       // Refused before sending (a header Node will not write): a failed attempt like any other,
