@@ -12,8 +12,8 @@ import { RelativeTime } from '@dashboard/components/relative-time.tsx';
 import { ProgressBar } from '@dashboard/components/progress-bar.tsx';
 import { StatusBadge, Tag } from '@dashboard/components/status-badge.tsx';
 import type { DashboardPage } from '@dashboard/lib/pipeline-pages.ts';
-import { formatRelative, shortId } from '@dashboard/lib/format.ts';
-import { useLoader, useNow } from '@dashboard/lib/hooks.ts';
+import { shortId } from '@dashboard/lib/format.ts';
+import { useLoader } from '@dashboard/lib/hooks.ts';
 import { ErrorNotice } from '@dashboard/pages/shared.tsx';
 
 /** Tag badges shown before "+N more" (seed 003's TagBadgeList maxTags). */
@@ -159,7 +159,6 @@ function SettingsPanel({ settings: saved, onSaved }: { settings: Settings; onSav
 }
 
 function NightlyRuns() {
-  const now = useNow(5000);
   const runs = useLoader((signal) => request<TaskPage>(`/api/v1/tasks${query({ task_type: 'generate_missing_metadata', limit: 10 })}`, { signal }), 'nightly-runs', 5000);
   return (
     <section class="panel" aria-labelledby="nightly-runs-title" data-testid="nightly-runs">
@@ -172,7 +171,7 @@ function NightlyRuns() {
           return (
             <li key={run.id}>
               <Link href={`/tasks/${run.id}`}><code>{shortId(run.id)}</code></Link> <StatusBadge status={run.status} />
-              <span class="muted small"> {formatRelative(run.created_at, now)}</span>
+              <span class="muted small"> <RelativeTime iso={run.created_at} /></span>
               {result ? <span class="small"> · {result.generated ?? 0} generated{result.refreshed ? ` (${result.refreshed} outdated)` : ''}, {result.failed ?? 0} failed of {result.processed ?? 0}</span> : null}
               {run.status === 'running' ? <ProgressBar value={run.progress} label={`Progress of run ${shortId(run.id)}`} status={run.status} /> : null}
             </li>
